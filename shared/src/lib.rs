@@ -1,0 +1,19 @@
+//! Everything the chat server and the browser client must agree on.
+//!
+//! The wire protocol is a contract that outside clients rely on too, so it
+//! lives in one crate that both sides compile (native for the server, wasm32
+//! for the browser). `docs/protocol.md` describes the same frames in prose.
+//!
+//! # Layout
+//! - [`protocol`]: the JSON frames, one enum per direction, and error codes.
+//! - [`validate`]: the username and message rules with their limits; the
+//!   server enforces them and the client checks them before sending.
+
+pub mod protocol;
+pub mod validate;
+
+pub use protocol::{ChatMessage, ClientFrame, ErrorCode, ServerFrame};
+pub use validate::{
+    message_length, normalize_message, normalize_username, username_key, MessageError,
+    UsernameError, MAX_FRAME_BYTES, MAX_MESSAGE_CHARS, MAX_USERNAME_CHARS,
+};

@@ -1,0 +1,235 @@
+//! The rules for names and messages, with their limits as named constants.
+//!
+//! The server enforces these; the client runs the same functions before it
+//! sends, so a user learns of a mistake at once and both agree on the result.
+
+use crate::protocol::ErrorCode;
+use std::fmt;
+use unicode_normalization::UnicodeNormalization;
+
+/// The longest name, in Unicode scalar values after trimming and NFC.
+pub const MAX_USERNAME_CHARS: usize = 32;
+/// The longest message, in Unicode scalar values after trimming.
+pub const MAX_MESSAGE_CHARS: usize = 2_000;
+/// The largest WebSocket frame or message the server reads; larger ones are
+/// refused with close code 1009 before they are buffered.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// Why a name was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsernameError {
+    Empty,
+    TooLong,
+    /// Control characters and invisible formatting characters let two names
+    /// look identical while being different, or break the layout.
+    ForbiddenCharacter(char),
+}
+
+impl fmt::Display for UsernameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(f, "A name needs at least one visible character"),
+            Self::TooLong => write!(f, "A name can have at most {MAX_USERNAME_CHARS} characters"),
+            Self::ForbiddenCharacter(c) => {
+                write!(f, "A name cannot contain the character U+{:04X}", *c as u32)
+            }
+        }
+    }
+}
+
+impl UsernameError {
+    /// The wire code the server answers with.
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::InvalidUsername
+    }
+}
+
+/// Why a message was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageError {
+    Empty,
+    TooLong,
+}
+
+impl fmt::Display for MessageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(f, "A message cannot be empty"),
+            Self::TooLong => {
+                write!(f, "A message can have at most {MAX_MESSAGE_CHARS} characters")
+            }
+        }
+    }
+}
+
+impl MessageError {
+    /// The wire code the server answers with.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Empty => ErrorCode::EmptyMessage,
+            Self::TooLong => ErrorCode::MessageTooLong,
+        }
+    }
+}
+
+/// The name as it will be shown: trimmed and NFC-normalised, or why not.
+pub fn normalize_username(raw: &str) -> Result<String, UsernameError> {
+    let name: String = raw.trim().nfc().collect();
+    if name.is_empty() {
+        return Err(UsernameError::Empty);
+    }
+    if let Some(c) = name.chars().find(|&c| is_forbidden_in_name(c)) {
+        return Err(UsernameError::ForbiddenCharacter(c));
+    }
+    if name.chars().count() > MAX_USERNAME_CHARS {
+        return Err(UsernameError::TooLong);
+    }
+    Ok(name)
+}
+
+/// The key two names collide under: "Alice" and "aLiCe" are one user.
+/// Call it on a name [`normalize_username`] accepted.
+pub fn username_key(name: &str) -> String {
+    name.to_lowercase().nfc().collect()
+}
+
+/// The message as it will be stored: trimmed, or why it cannot be sent.
+pub fn normalize_message(raw: &str) -> Result<&str, MessageError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(MessageError::Empty);
+    }
+    if message_length(text) > MAX_MESSAGE_CHARS {
+        return Err(MessageError::TooLong);
+    }
+    Ok(text)
+}
+
+/// How long a message counts as against [`MAX_MESSAGE_CHARS`]; the client's
+/// character counter shows the same number.
+pub fn message_length(raw: &str) -> usize {
+    raw.trim().chars().count()
+}
+
+fn is_forbidden_in_name(c: char) -> bool {
+    c.is_control() || is_invisible(c) || (c.is_whitespace() && c != ' ')
+}
+
+/// Unicode's format characters (category Cf) plus the blank "letters" that
+/// render as nothing. Listed by hand: the set is small and stable, and a
+/// full category table would add weight to the browser bundle.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x00AD
+            | 0x034F
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x115F..=0x1160
+            | 0x17B4..=0x17B5
+            | 0x180B..=0x180F
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x206F
+            | 0x2800
+            | 0x3164
+            | 0xFE00..=0xFE0F
+            | 0xFEFF
+            | 0xFFA0
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0000..=0xE0FFF
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_normalised() {
+        assert_eq!(normalize_username("  alice \n"), Ok("alice".into()));
+        // "e" + combining acute becomes the single precomposed "é".
+        assert_eq!(normalize_username("Rene\u{301}"), Ok("René".into()));
+        assert_eq!(normalize_username("Mary Ann"), Ok("Mary Ann".into()));
+        assert_eq!(normalize_username("Алиса"), Ok("Алиса".into()));
+    }
+
+    #[test]
+    fn names_must_have_one_to_thirty_two_characters() {
+        assert_eq!(normalize_username(""), Err(UsernameError::Empty));
+        assert_eq!(normalize_username("   \t "), Err(UsernameError::Empty));
+        let longest = "я".repeat(MAX_USERNAME_CHARS);
+        assert_eq!(normalize_username(&longest), Ok(longest.clone()));
+        assert_eq!(
+            normalize_username(&format!("{longest}x")),
+            Err(UsernameError::TooLong)
+        );
+        // The limit counts characters after NFC, not bytes or code points typed.
+        let decomposed = "e\u{301}".repeat(MAX_USERNAME_CHARS);
+        assert!(normalize_username(&decomposed).is_ok());
+    }
+
+    #[test]
+    fn names_refuse_control_and_invisible_characters() {
+        for bad in [
+            "al\u{0}ice",
+            "al\u{7}ice",
+            "ali\u{200B}ce",
+            "\u{202E}ecila",
+            "bob\u{FEFF}",
+            "a\u{2028}b",
+            "a\tb",
+            "\u{3164}",
+            "x\u{E0041}",
+        ] {
+            assert!(
+                matches!(
+                    normalize_username(bad),
+                    Err(UsernameError::ForbiddenCharacter(_))
+                ),
+                "{bad:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn name_keys_ignore_case_and_composition() {
+        assert_eq!(username_key("Alice"), username_key("aLICE"));
+        let composed = normalize_username("Ren\u{e9}").unwrap_or_default();
+        let decomposed = normalize_username("Rene\u{301}").unwrap_or_default();
+        assert_eq!(username_key(&composed), username_key(&decomposed));
+        assert_eq!(username_key("ÉMILE"), username_key("émile"));
+        assert_ne!(username_key("alice"), username_key("alice2"));
+    }
+
+    #[test]
+    fn messages_are_trimmed_and_limited() {
+        assert_eq!(normalize_message("  hi \n"), Ok("hi"));
+        assert_eq!(normalize_message("line one\nline two"), Ok("line one\nline two"));
+        assert_eq!(normalize_message(""), Err(MessageError::Empty));
+        assert_eq!(normalize_message(" \n\t "), Err(MessageError::Empty));
+        let longest = "ж".repeat(MAX_MESSAGE_CHARS);
+        assert_eq!(normalize_message(&longest), Ok(longest.as_str()));
+        assert_eq!(
+            normalize_message(&format!("{longest}!")),
+            Err(MessageError::TooLong)
+        );
+        // Surrounding whitespace does not count against the limit.
+        assert!(normalize_message(&format!("  {longest}  ")).is_ok());
+    }
+
+    #[test]
+    fn message_length_counts_characters_not_bytes() {
+        assert_eq!(message_length("привет"), 6);
+        assert_eq!(message_length("  ok  "), 2);
+    }
+}
