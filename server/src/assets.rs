@@ -1,0 +1,44 @@
+//! Serving the browser app that `trunk build` wrote.
+
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::path::{Path, PathBuf};
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+
+/// Files from `dir` (`.wasm` as `application/wasm`, compressed for clients
+/// that accept it), and `index.html` for any other path without a file
+/// extension, so that links into the app's own routes load the app.
+pub fn router(dir: &Path) -> Router {
+    let index = dir.join("index.html");
+    let fallback = axum::routing::get(move |uri: Uri| serve_index(uri, index.clone()));
+    Router::new()
+        .fallback_service(ServeDir::new(dir).fallback(fallback))
+        .layer(CompressionLayer::new())
+}
+
+async fn serve_index(uri: Uri, index: PathBuf) -> Response {
+    let last_segment = uri.path().rsplit('/').next().unwrap_or_default();
+    if last_segment.contains('.') {
+        return (StatusCode::NOT_FOUND, "Not found").into_response();
+    }
+    match tokio::fs::read(&index).await {
+        Ok(html) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!("cannot read {}: {error}", index.display());
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The chat app has not been built: run `trunk build --release`",
+            )
+                .into_response()
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The WebSocket Chat server.
+//!
+//! One port serves both the browser app (the `trunk build` output) and the
+//! chat itself at `/ws`. The binary only parses options and calls [`run`];
+//! tests call the same [`run`] with their own listener and shutdown signal.
+//!
+//! # Layout
+//! - [`config`]: the settings, from flags and environment variables.
+//! - [`hub`]: who is joined, message numbering, broadcast (each frame
+//!   serialised once, the bytes shared by every recipient).
+//! - [`peer`]: the hub's handle on one connection: a bounded outbox and a
+//!   way to close it.
+//! - [`connection`]: one socket, split into a reader and a writer task.
+//! - [`assets`]: the static files of the browser app.
+
+pub mod assets;
+pub mod config;
+pub mod connection;
+pub mod hub;
+pub mod peer;
+
+pub use config::Config;
+
+use axum::extract::{State, WebSocketUpgrade};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use chat_shared::MAX_FRAME_BYTES;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Small socket buffers: an idle chat connection should cost a few KiB, not
+/// the library's 128 KiB read buffer. Chat frames are small, and a large
+/// frame still arrives whole, in more reads.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Frames are gathered up to this size before they are written out.
+const WRITE_BUFFER_BYTES: usize = 4 * 1024;
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    pub config: Config,
+    pub hub: hub::Hub,
+    /// Cancelled when the server shuts down; every connection's closer is a
+    /// child of it, so each socket gets close 1001 (going away).
+    pub shutdown: CancellationToken,
+    /// Every connection task, so shutdown can wait for them to finish.
+    pub connections: TaskTracker,
+}
+
+/// Serves the chat on `listener` until `shutdown` completes, then closes
+/// every connection with 1001 and waits for them (at most
+/// `config.shutdown_timeout`).
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let shutdown_timeout = config.shutdown_timeout;
+    let state = Arc::new(AppState {
+        config,
+        hub: hub::Hub::default(),
+        shutdown: CancellationToken::new(),
+        connections: TaskTracker::new(),
+    });
+    let app = router(state.clone());
+    let token = state.shutdown.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            token.cancel();
+        })
+        .await?;
+
+    state.connections.close();
+    if tokio::time::timeout(shutdown_timeout, state.connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "{} connections did not close within {shutdown_timeout:?}",
+            state.connections.len()
+        );
+    }
+    Ok(())
+}
+
+/// The whole HTTP surface: `/ws` and the static app.
+pub fn router(state: Arc<AppState>) -> Router {
+    let assets = assets::router(&state.config.static_dir);
+    Router::new()
+        .route("/ws", get(upgrade))
+        .with_state(state)
+        .merge(assets)
+}
+
+async fn upgrade(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>) -> Response {
+    ws.read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_FRAME_BYTES * 4)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .max_message_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| {
+            let connections = state.connections.clone();
+            connections.track_future(connection::serve(socket, state))
+        })
+}

@@ -1,0 +1,111 @@
+//! The hub's handle on one connection: its bounded outbox and a way to close it.
+
+use axum::extract::ws::{CloseFrame, Utf8Bytes};
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// WebSocket close codes the server uses.
+pub mod close_code {
+    /// The conversation ended normally.
+    pub const NORMAL: u16 = 1000;
+    /// The server is shutting down; clients should reconnect.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The client broke a rule (here: it read too slowly).
+    pub const POLICY: u16 = 1008;
+    /// A frame or message was larger than the server accepts.
+    pub const TOO_BIG: u16 = 1009;
+}
+
+/// A cheap, cloneable handle for sending to one connection.
+///
+/// Frames are pre-serialised `Utf8Bytes`: a broadcast encodes its JSON once
+/// and every recipient's queue holds a reference to the same bytes.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    /// Identifies the connection in logs and when it leaves.
+    pub id: u64,
+    outbox: mpsc::Sender<Utf8Bytes>,
+    closer: Arc<Closer>,
+}
+
+/// Why and how a connection should end; shared by the peer and its writer.
+#[derive(Debug)]
+pub struct Closer {
+    /// Cancelled when the connection must close: by the server shutting down
+    /// (a child of the server's token) or by the hub giving up on it.
+    pub token: CancellationToken,
+    /// The close frame to send; `None` means the server is going away.
+    reason: Mutex<Option<CloseFrame>>,
+}
+
+impl Closer {
+    /// A closer that also fires when `shutdown` is cancelled.
+    pub fn new(shutdown: &CancellationToken) -> Self {
+        Self {
+            token: shutdown.child_token(),
+            reason: Mutex::new(None),
+        }
+    }
+
+    /// Asks the connection to close with this code; the first reason wins.
+    pub fn close(&self, code: u16, reason: &'static str) {
+        let mut slot = self.reason.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() && !self.token.is_cancelled() {
+            *slot = Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            });
+        }
+        drop(slot);
+        self.token.cancel();
+    }
+
+    /// The frame the writer sends when the token fires.
+    pub fn frame(&self) -> CloseFrame {
+        let slot = self.reason.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.clone().unwrap_or(CloseFrame {
+            code: close_code::GOING_AWAY,
+            reason: "server is shutting down".into(),
+        })
+    }
+}
+
+/// What happened to a frame handed to [`Peer::send`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Queued,
+    /// The connection is already gone; nothing to do.
+    Gone,
+    /// The outbox was full: the connection is being closed as too slow.
+    Dropped,
+}
+
+impl Peer {
+    /// Creates the handle and the receiving end its writer task drains.
+    pub fn new(id: u64, capacity: usize, closer: Arc<Closer>) -> (Self, mpsc::Receiver<Utf8Bytes>) {
+        let (outbox, frames) = mpsc::channel(capacity.max(1));
+        (Self { id, outbox, closer }, frames)
+    }
+
+    /// The closer shared with this connection's writer.
+    pub fn closer(&self) -> &Closer {
+        &self.closer
+    }
+
+    /// Queues a frame without waiting. A peer whose queue is full has fallen
+    /// too far behind: it is closed rather than allowed to slow anyone else.
+    pub fn send(&self, frame: Utf8Bytes) -> Delivery {
+        match self.outbox.try_send(frame) {
+            Ok(()) => Delivery::Queued,
+            Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Gone,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if !self.closer.token.is_cancelled() {
+                    tracing::warn!(peer = self.id, "outbox full: closing a client that reads too slowly");
+                }
+                self.closer.close(close_code::POLICY, "too slow: messages were piling up");
+                Delivery::Dropped
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! A real server on an ephemeral loopback port and real WebSocket clients.
+#![allow(dead_code)] // each test binary uses a different part of this
+
+use chat_server::Config;
+use chat_shared::{ClientFrame, ServerFrame};
+use futures_util::{SinkExt, StreamExt};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for a frame it expects before failing.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(Config::default()).await
+    }
+
+    pub async fn start_with(config: Config) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(chat_server::run(listener, config, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    pub async fn connect(&self) -> Client {
+        let (socket, _) = tokio_tungstenite::connect_async(self.ws_url())
+            .await
+            .expect("websocket handshake");
+        Client { socket }
+    }
+
+    /// A client whose kernel receive buffer is tiny, so that when it stops
+    /// reading the server notices quickly.
+    pub async fn connect_with_small_buffer(&self) -> Client {
+        let tcp = TcpSocket::new_v4().expect("socket");
+        tcp.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        let stream = tcp.connect(self.addr).await.expect("connect");
+        let (socket, _) = tokio_tungstenite::client_async(self.ws_url(), MaybeTlsStream::Plain(stream))
+            .await
+            .expect("websocket handshake");
+        Client { socket }
+    }
+
+    /// Stops the server gracefully and returns what `run` returned.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(PATIENCE, &mut self.task)
+            .await
+            .expect("server stops in time")
+            .expect("server task")
+    }
+}
+
+pub struct Client {
+    pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn send(&mut self, frame: ClientFrame) {
+        self.send_text(&frame.encode()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket
+            .send(Message::text(text))
+            .await
+            .expect("send frame");
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.socket.send(message).await.expect("send frame");
+    }
+
+    /// The next chat frame; fails the test if none comes in time or the
+    /// socket closes.
+    pub async fn recv(&mut self) -> ServerFrame {
+        loop {
+            match self.next_message().await {
+                Message::Text(text) => {
+                    return ServerFrame::decode(&text).expect("server frame decodes")
+                }
+                Message::Close(frame) => panic!("socket closed: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    async fn next_message(&mut self) -> Message {
+        tokio::time::timeout(PATIENCE, self.socket.next())
+            .await
+            .expect("a frame arrives in time")
+            .expect("socket still open")
+            .expect("frame is valid")
+    }
+
+    /// Reads until the server's close frame and returns it, skipping chat
+    /// frames still queued before it.
+    pub async fn expect_close(&mut self) -> Option<CloseFrame> {
+        loop {
+            match tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("close arrives in time")
+            {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => continue,
+                Some(Err(error)) => panic!("socket failed before a close frame: {error}"),
+                None => panic!("socket ended without a close frame"),
+            }
+        }
+    }
+
+    /// Asserts that nothing arrives for a short while.
+    pub async fn expect_silence(&mut self) {
+        if let Ok(Some(Ok(message))) =
+            tokio::time::timeout(Duration::from_millis(300), self.socket.next()).await
+        {
+            panic!("expected no frame, got {message:?}");
+        }
+    }
+
+    /// Joins and returns the welcome's user list.
+    pub async fn join(&mut self, username: &str) -> Vec<String> {
+        self.send(ClientFrame::Join {
+            username: username.into(),
+        })
+        .await;
+        match self.recv().await {
+            ServerFrame::Welcome { users, .. } => users,
+            other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    pub async fn say(&mut self, text: &str) {
+        self.send(ClientFrame::Message { text: text.into() }).await;
+    }
+}
+
+/// A joined client, after the others have seen it join.
+pub async fn joined(server: &TestServer, name: &str, others: &mut [&mut Client]) -> Client {
+    let mut client = server.connect().await;
+    client.join(name).await;
+    for other in others.iter_mut() {
+        match other.recv().await {
+            ServerFrame::UserJoined { username, .. } if username == name => {}
+            frame => panic!("expected user_joined for {name}, got {frame:?}"),
+        }
+    }
+    client
+}
