@@ -39,7 +39,10 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>) {
     // The hub no longer holds the peer, so once `session` is gone the
     // outbox closes and the writer finishes after flushing what is queued.
     drop(session);
-    if tokio::time::timeout(CLOSE_TIMEOUT, &mut writer).await.is_err() {
+    if tokio::time::timeout(CLOSE_TIMEOUT, &mut writer)
+        .await
+        .is_err()
+    {
         writer.abort();
     }
 }

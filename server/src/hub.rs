@@ -82,8 +82,8 @@ impl Hub {
 
     /// Adds a user: the peer gets `welcome`, everyone else `user_joined`.
     pub fn join(&self, requested: &str, peer: &Peer) -> Result<Membership, Rejection> {
-        let name = normalize_username(requested)
-            .map_err(|error| Rejection::new(error.code(), error))?;
+        let name =
+            normalize_username(requested).map_err(|error| Rejection::new(error.code(), error))?;
         let key = username_key(&name);
         let mut state = self.lock();
         if state.members.contains_key(&key) {
@@ -133,7 +133,8 @@ impl Hub {
 
     /// Numbers a message and sends it to everyone, the sender included.
     pub fn post(&self, author: &Membership, raw_text: &str) -> Result<u64, Rejection> {
-        let text = normalize_message(raw_text).map_err(|error| Rejection::new(error.code(), error))?;
+        let text =
+            normalize_message(raw_text).map_err(|error| Rejection::new(error.code(), error))?;
         let mut state = self.lock();
         state.last_message_id += 1;
         let id = state.last_message_id;

@@ -101,9 +101,13 @@ impl Peer {
             Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Gone,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 if !self.closer.token.is_cancelled() {
-                    tracing::warn!(peer = self.id, "outbox full: closing a client that reads too slowly");
+                    tracing::warn!(
+                        peer = self.id,
+                        "outbox full: closing a client that reads too slowly"
+                    );
                 }
-                self.closer.close(close_code::POLICY, "too slow: messages were piling up");
+                self.closer
+                    .close(close_code::POLICY, "too slow: messages were piling up");
                 Delivery::Dropped
             }
         }

@@ -148,7 +148,10 @@ async fn two_hundred_clients_all_receive_one_message() {
     // Everyone has now been told about everyone who joined after them.
     for (n, client) in clients.iter_mut().enumerate() {
         for _ in n + 1..200 {
-            assert!(matches!(client.recv().await, ServerFrame::UserJoined { .. }));
+            assert!(matches!(
+                client.recv().await,
+                ServerFrame::UserJoined { .. }
+            ));
         }
     }
     clients[0].say("hello, everyone").await;
@@ -171,7 +174,10 @@ async fn server_stops_cleanly_and_says_going_away() {
     alice.say("before shutdown").await;
     assert!(matches!(alice.recv().await, ServerFrame::Message(_)));
     let stopping = tokio::spawn(server.stop());
-    let close = alice.expect_close().await.expect("a close frame with a code");
+    let close = alice
+        .expect_close()
+        .await
+        .expect("a close frame with a code");
     assert_eq!(u16::from(close.code), 1001);
     stopping.await.expect("stop task").expect("run returns Ok");
 }

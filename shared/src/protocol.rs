@@ -21,6 +21,11 @@ impl ClientFrame {
     /// Parses one text frame. The error is serde's description, good enough
     /// to tell a client developer what was wrong with the frame.
     pub fn decode(text: &str) -> Result<Self, String> {
+        // serde would also read a struct from an array (`["join","bob"]`);
+        // the contract is objects only.
+        if !text.trim_start().starts_with('{') {
+            return Err("a frame must be a JSON object".into());
+        }
         serde_json::from_str(text).map_err(|error| error.to_string())
     }
 
@@ -49,7 +54,10 @@ pub struct ChatMessage {
 pub enum ServerFrame {
     /// The join was accepted: the name as the server stored it and everyone
     /// online, sorted.
-    Welcome { username: String, users: Vec<String> },
+    Welcome {
+        username: String,
+        users: Vec<String>,
+    },
     /// A message for everyone, the sender included (its confirmation).
     Message(ChatMessage),
     /// Someone else started or stopped typing; never echoed to the typist.
@@ -258,6 +266,8 @@ mod tests {
             r#"{"type":"typing","is_typing":"yes"}"#,
             "not json",
             "[]",
+            r#"["message","hi"]"#,
+            "null",
         ] {
             assert!(ClientFrame::decode(bad).is_err(), "{bad} was accepted");
         }

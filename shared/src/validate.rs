@@ -56,7 +56,10 @@ impl fmt::Display for MessageError {
         match self {
             Self::Empty => write!(f, "A message cannot be empty"),
             Self::TooLong => {
-                write!(f, "A message can have at most {MAX_MESSAGE_CHARS} characters")
+                write!(
+                    f,
+                    "A message can have at most {MAX_MESSAGE_CHARS} characters"
+                )
             }
         }
     }
@@ -214,7 +217,10 @@ mod tests {
     #[test]
     fn messages_are_trimmed_and_limited() {
         assert_eq!(normalize_message("  hi \n"), Ok("hi"));
-        assert_eq!(normalize_message("line one\nline two"), Ok("line one\nline two"));
+        assert_eq!(
+            normalize_message("line one\nline two"),
+            Ok("line one\nline two")
+        );
         assert_eq!(normalize_message(""), Err(MessageError::Empty));
         assert_eq!(normalize_message(" \n\t "), Err(MessageError::Empty));
         let longest = "ж".repeat(MAX_MESSAGE_CHARS);

@@ -1,0 +1,90 @@
+//! One client that stops reading must not hold up anyone else, and the
+//! server must not buffer for it without bound.
+
+mod common;
+
+use chat_shared::{ClientFrame, ServerFrame, MAX_MESSAGE_CHARS};
+use common::{joined, TestServer, PATIENCE};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+const MESSAGES_EACH: usize = 1_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect().await;
+    alice.join("alice").await;
+    let mut bob = joined(&server, "bob", &mut [&mut alice]).await;
+    let mut sleeper = server.connect_with_small_buffer().await;
+    sleeper.join("sleeper").await;
+    for client in [&mut alice, &mut bob] {
+        assert!(matches!(
+            client.recv().await,
+            ServerFrame::UserJoined { .. }
+        ));
+    }
+
+    // The largest messages fill the sleeper's buffers soonest.
+    let text = "ж".repeat(MAX_MESSAGE_CHARS);
+    let mut readers = Vec::new();
+    let mut writers = Vec::new();
+    for client in [alice, bob] {
+        let (mut sink, mut stream) = client.socket.split();
+        readers.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            let mut saw_sleeper_leave = false;
+            while ids.len() < 2 * MESSAGES_EACH {
+                let message = tokio::time::timeout(PATIENCE, stream.next())
+                    .await
+                    .expect("every message arrives promptly")
+                    .expect("socket open")
+                    .expect("valid frame");
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                match ServerFrame::decode(&text).expect("frame decodes") {
+                    ServerFrame::Message(message) => ids.push(message.id),
+                    ServerFrame::UserLeft { username, .. } => {
+                        assert_eq!(username, "sleeper");
+                        saw_sleeper_leave = true;
+                    }
+                    other => panic!("unexpected frame {other:?}"),
+                }
+            }
+            (ids, saw_sleeper_leave, stream)
+        }));
+        let text = text.clone();
+        writers.push(tokio::spawn(async move {
+            let frame = ClientFrame::Message { text }.encode();
+            for _ in 0..MESSAGES_EACH {
+                sink.send(Message::text(frame.clone())).await.expect("send");
+            }
+            sink
+        }));
+    }
+    // Keep the write halves open until the readers are done.
+    let mut sinks = Vec::new();
+    for writer in writers {
+        sinks.push(writer.await.expect("writer"));
+    }
+    let mut all_ids = Vec::new();
+    let mut sleeper_left_for_everyone = true;
+    for reader in readers {
+        let (ids, saw_sleeper_leave, _stream) = reader.await.expect("reader");
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "ids in order");
+        sleeper_left_for_everyone &= saw_sleeper_leave;
+        all_ids.push(ids);
+    }
+    assert_eq!(all_ids[0], all_ids[1], "both saw the same messages");
+    assert_eq!(all_ids[0].len(), 2 * MESSAGES_EACH);
+
+    // The sleeper's queue filled up, so the server closed it with 1008
+    // instead of buffering the rest of the conversation for it.
+    let close = sleeper
+        .expect_close()
+        .await
+        .expect("close frame with a code");
+    assert_eq!(u16::from(close.code), 1008);
+    assert!(sleeper_left_for_everyone, "the others were told it left");
+}
