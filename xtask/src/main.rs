@@ -1,1 +1,273 @@
-fn main() {}
+//! The project's two entry points, so that a fresh machine with only rustup
+//! and cargo needs exactly one command for each:
+//!
+//! - `cargo xtask run [-- SERVER OPTIONS]`: installs what is missing, builds
+//!   the browser app in release mode and starts the server.
+//! - `cargo xtask test`: installs what the tests need (a real Chromium
+//!   included), checks formatting and lints, builds the app and runs every
+//!   test.
+//!
+//! Every tool is pinned: the wasm-bindgen CLI must match the `wasm-bindgen`
+//! crate in Cargo.lock exactly, and trunk must never download anything.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// trunk 0.22 needs a newer rustc than these machines have.
+const TRUNK_VERSION: &str = "0.21.14";
+/// binaryen 116; Debian's older wasm-opt produces a blank page.
+const WASM_OPT_CRATE_VERSION: &str = "0.116.1";
+const WASM_OPT_REPORTED_VERSION: &str = "version 116";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let outcome = match args.first().map(String::as_str) {
+        Some("run") => run_chat(&args[1..]),
+        Some("test") => run_tests(),
+        _ => {
+            eprintln!("usage: cargo xtask run [-- SERVER OPTIONS] | cargo xtask test");
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_chat(server_args: &[String]) -> Result {
+    let root = workspace_root();
+    prepare_build_tools(&root)?;
+    build_app(&root)?;
+    let server_args = server_args.iter().skip_while(|arg| *arg == "--");
+    let mut command = cargo(&root);
+    command
+        .args(["run", "--release", "--package", "chat-server", "--"])
+        .arg("--static-dir")
+        .arg(root.join("dist"))
+        .args(server_args);
+    run(&mut command)
+}
+
+fn run_tests() -> Result {
+    let root = workspace_root();
+    prepare_build_tools(&root)?;
+    ensure_browser()?;
+    step("checking formatting");
+    run(cargo(&root).args(["fmt", "--all", "--check"]))?;
+    step("linting the server, shared crate and tests");
+    run(cargo(&root).args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+    step("linting the browser app for wasm32");
+    run(cargo(&root).args([
+        "clippy",
+        "--package",
+        "chat-frontend",
+        "--target",
+        WASM_TARGET,
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    build_app(&root)?;
+    step("running every test (unit, socket, browser)");
+    run(cargo(&root).arg("test"))
+}
+
+/// The wasm target, trunk, wasm-bindgen-cli and wasm-opt at pinned versions,
+/// and every crate downloaded so trunk's offline build finds it.
+fn prepare_build_tools(root: &Path) -> Result {
+    ensure_cxx_compiler()?;
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    if !installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        step("adding the wasm32 target");
+        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+
+    let bindgen_version = locked_wasm_bindgen_version(root)?;
+    check_trunk_pin(root, &bindgen_version)?;
+    ensure_tool(
+        "wasm-bindgen",
+        &format!("wasm-bindgen {bindgen_version}"),
+        &["install", "wasm-bindgen-cli", "--version", &bindgen_version],
+    )?;
+    ensure_tool(
+        "trunk",
+        &format!("trunk {TRUNK_VERSION}"),
+        &["install", "--locked", &format!("trunk@{TRUNK_VERSION}")],
+    )?;
+    ensure_tool(
+        "wasm-opt",
+        WASM_OPT_REPORTED_VERSION,
+        &[
+            "install",
+            "--locked",
+            &format!("wasm-opt@{WASM_OPT_CRATE_VERSION}"),
+        ],
+    )?;
+    step("fetching crates (trunk builds offline)");
+    run(cargo(root).arg("fetch"))
+}
+
+fn build_app(root: &Path) -> Result {
+    step("building the browser app (trunk, release)");
+    run(Command::new("trunk")
+        .args(["build", "--release"])
+        .current_dir(root)
+        .env("PATH", path_with_cargo_bin()))
+}
+
+/// Installs `tool` with `cargo <install_args>` unless `tool --version`
+/// already prints `expected`.
+fn ensure_tool(tool: &str, expected: &str, install_args: &[&str]) -> Result {
+    let current = Command::new(tool)
+        .arg("--version")
+        .env("PATH", path_with_cargo_bin())
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).to_string())
+        .unwrap_or_default();
+    if current.contains(expected) {
+        return Ok(());
+    }
+    step(&format!(
+        "installing {tool} ({expected}); this compiles for a few minutes, once"
+    ));
+    run(Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args(install_args))
+}
+
+/// wasm-opt builds binaryen from C++ source.
+fn ensure_cxx_compiler() -> Result {
+    if Command::new("c++").arg("--version").output().is_ok() {
+        return Ok(());
+    }
+    apt_install(
+        &["build-essential"],
+        "a C++ compiler (Debian: build-essential)",
+    )
+}
+
+/// Debian's chromium and chromium-driver for the browser tests.
+fn ensure_browser() -> Result {
+    let have = |tool: &str| Command::new(tool).arg("--version").output().is_ok();
+    if have("chromium") && have("chromedriver") {
+        return Ok(());
+    }
+    apt_install(
+        &["chromium", "chromium-driver"],
+        "Chromium and ChromeDriver (Debian: chromium chromium-driver)",
+    )
+}
+
+fn apt_install(packages: &[&str], what: &str) -> Result {
+    let is_root = output(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0");
+    let has_apt = Command::new("apt-get").arg("--version").output().is_ok();
+    if !(is_root && has_apt) {
+        return Err(format!(
+            "{what} is missing; install it (for example `sudo apt-get install -y {}`) and run this again",
+            packages.join(" ")
+        ));
+    }
+    step(&format!("installing {}", packages.join(" ")));
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// The `wasm-bindgen` version in Cargo.lock: the CLI must be the same.
+fn locked_wasm_bindgen_version(root: &Path) -> Result<String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock"))
+        .map_err(|error| format!("cannot read Cargo.lock: {error}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines
+                .next()
+                .and_then(|next| next.trim().strip_prefix("version = "))
+            {
+                return Ok(version.trim_matches('"').to_owned());
+            }
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen package".into())
+}
+
+/// trunk checks the CLI against its own pin; keep it equal to Cargo.lock.
+fn check_trunk_pin(root: &Path, bindgen_version: &str) -> Result {
+    let trunk_toml = std::fs::read_to_string(root.join("Trunk.toml"))
+        .map_err(|error| format!("cannot read Trunk.toml: {error}"))?;
+    let pin = format!("wasm_bindgen = \"{bindgen_version}\"");
+    if trunk_toml.contains(&pin) {
+        Ok(())
+    } else {
+        Err(format!(
+            "Trunk.toml must pin `{pin}` to match the wasm-bindgen crate in Cargo.lock"
+        ))
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root).env("PATH", path_with_cargo_bin());
+    command
+}
+
+/// PATH with cargo's install folder first, so tools installed a moment ago
+/// are found even where the shell's PATH lacks it.
+fn path_with_cargo_bin() -> std::ffi::OsString {
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    let mut paths: Vec<PathBuf> = cargo_home
+        .map(|home| home.join("bin"))
+        .into_iter()
+        .collect();
+    paths.extend(env::split_paths(&env::var_os("PATH").unwrap_or_default()));
+    env::join_paths(paths).unwrap_or_default()
+}
+
+fn step(what: &str) {
+    eprintln!("\n==> {what}");
+}
+
+fn run(command: &mut Command) -> Result {
+    let status = command
+        .status()
+        .map_err(|error| format!("cannot start {}: {error}", describe(command)))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{} failed ({status})", describe(command)))
+    }
+}
+
+fn output(command: &mut Command) -> Result<String> {
+    let out = command
+        .output()
+        .map_err(|error| format!("cannot start {}: {error}", describe(command)))?;
+    Ok(String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+fn describe(command: &Command) -> String {
+    let mut words = vec![command.get_program()];
+    words.extend(command.get_args());
+    words
+        .iter()
+        .map(|word| word.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
