@@ -10,7 +10,7 @@ use axum::extract::ws::Utf8Bytes;
 use chat_shared::{
     normalize_message, normalize_username, username_key, ChatMessage, ErrorCode, ServerFrame,
 };
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
@@ -61,8 +61,9 @@ pub struct Hub {
 
 #[derive(Debug, Default)]
 struct HubState {
-    /// Joined users by [`username_key`].
-    members: HashMap<String, Member>,
+    /// Joined users by [`username_key`]; ordered, so `welcome` lists them
+    /// sorted case-insensitively without sorting on every join.
+    members: BTreeMap<String, Member>,
     /// The id of the last message sent.
     last_message_id: u64,
 }
@@ -96,8 +97,7 @@ impl Hub {
                 peer: peer.clone(),
             },
         );
-        let mut users: Vec<String> = state.members.values().map(|m| m.name.clone()).collect();
-        users.sort_by_key(|name| username_key(name));
+        let users = state.members.values().map(|m| m.name.clone()).collect();
         peer.send(encode(&ServerFrame::Welcome {
             username: name.clone(),
             users,
