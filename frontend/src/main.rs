@@ -1,6 +1,24 @@
-use leptos::prelude::*;
+//! The WebSocket Chat browser client.
+//!
+//! # Layout
+//! - [`socket`]: the one WebSocket, reconnecting with backoff and jitter.
+//! - [`chat`]: the chat state; server frames in, user actions out.
+//! - [`typing`]: the typing indicator's debounce and expiry.
+//! - [`i18n`]: every user-visible string, one file per language.
+//! - [`linkify`]: finds the links in message text.
+//! - [`components`]: the view, one component per file.
+//! - [`storage`], [`time`]: small browser helpers.
+
+mod chat;
+mod components;
+mod i18n;
+mod linkify;
+mod socket;
+mod storage;
+mod time;
+mod typing;
 
 fn main() {
     console_error_panic_hook::set_once();
-    mount_to_body(|| view! { <p>"WebSocket Chat"</p> });
+    leptos::mount::mount_to_body(components::App);
 }

@@ -1,0 +1,78 @@
+//! The harness for the browser tests in `tests/`: the real chat server
+//! started in-process on loopback, serving the real trunk build in `dist/`,
+//! and headless Chromium sessions driven over WebDriver (chromedriver).
+//!
+//! # Layout
+//! - [`server`]: start, stop and restart the chat server on a port.
+//! - [`driver`]: one chromedriver process per test, killed at the end, and
+//!   browser sessions with a fresh profile each (desktop, phone, language).
+//! - [`page`]: what a test does with a page: join, send, wait for a
+//!   condition, take a screenshot.
+//!
+//! The tests share the machine's two cores, so [`browser_test`] runs them
+//! one at a time.
+
+pub mod driver;
+pub mod page;
+pub mod server;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+pub use driver::{Device, Driver, Options};
+pub use page::Page;
+pub use server::TestServer;
+
+/// The repository root (the parent of this crate).
+pub fn repo_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// The release trunk build the tests serve. Fails the test, with the
+/// command to run, when it is missing: a browser test against no app would
+/// prove nothing, so it must not quietly skip.
+pub fn dist_dir() -> PathBuf {
+    let dist = std::env::var_os("CHAT_E2E_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("dist"));
+    let has_index = dist.join("index.html").is_file();
+    let has_wasm = std::fs::read_dir(&dist)
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+        })
+        .unwrap_or(false);
+    assert!(
+        has_index && has_wasm,
+        "no trunk build in {}: run `trunk build --release` at the repository root \
+         (or `cargo xtask test`, which does it) before the browser tests",
+        dist.display()
+    );
+    dist
+}
+
+/// Where screenshots go on every run.
+pub fn screenshot_dir() -> PathBuf {
+    repo_root().join("target").join("screenshots")
+}
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Runs one browser test on its own runtime, never at the same time as
+/// another: the test harness runs tests on parallel threads, and two
+/// Chromiums at once on two cores make timing-sensitive steps flaky.
+pub fn browser_test<F: Future<Output = ()>>(test: impl FnOnce() -> F) {
+    // A test that panicked poisons the lock; the next one still runs.
+    let _alone = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    runtime.block_on(test());
+}

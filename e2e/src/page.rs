@@ -1,0 +1,297 @@
+//! One browser session showing the chat, and what tests do with it.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use fantoccini::key::Key;
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+
+use crate::driver::{Cdp, Device, Profile};
+
+/// How long a test waits for something the app should do by itself.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+/// True once the chat view is up and the composer can send: joined on an
+/// open socket.
+pub const JOINED: &str = "const s = document.querySelector('#composer-status'); \
+     return s !== null && !s.classList.contains('offline');";
+
+/// A browser session. Call [`Page::close`] at the end; if a test panics
+/// first, dropping the [`Driver`](crate::Driver) kills the browser anyway.
+pub struct Page {
+    client: Client,
+    /// The fresh profile folder, deleted when the page goes.
+    _profile: Profile,
+}
+
+/// What the page's socket counter saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketStats {
+    /// Sockets the page opened in all.
+    pub created: u64,
+    /// Sockets not yet closed right now.
+    pub live: u64,
+    /// The most sockets that were ever open at the same time.
+    pub max_live: u64,
+}
+
+impl Page {
+    pub(crate) fn new(client: Client, profile: Profile) -> Self {
+        Self {
+            client,
+            _profile: profile,
+        }
+    }
+
+    /// The WebDriver client, for anything the helpers below do not cover.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Ends the browser session (and Chromium with it).
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+
+    pub(crate) async fn cdp(&self, command: &'static str, params: Value) -> Value {
+        self.client
+            .issue_cmd(Cdp { command, params })
+            .await
+            .unwrap_or_else(|error| panic!("CDP {command} failed: {error}"))
+    }
+
+    /// Emulates a screen: viewport size, touch, mobile viewport rules.
+    pub async fn emulate(&self, device: Device) {
+        let (width, height, scale, mobile) = match device {
+            Device::Desktop => (1280, 800, 1, false),
+            Device::Phone => (390, 844, 3, true),
+        };
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile }),
+        )
+        .await;
+        self.cdp(
+            "Emulation.setTouchEmulationEnabled",
+            json!({ "enabled": mobile, "maxTouchPoints": if mobile { 5 } else { 1 } }),
+        )
+        .await;
+    }
+
+    /// Switches `prefers-color-scheme` between light and dark.
+    pub async fn set_dark_mode(&self, dark: bool) {
+        let scheme = if dark { "dark" } else { "light" };
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        )
+        .await;
+    }
+
+    /// Loads the app and waits until it has rendered.
+    pub async fn open(&self, url: &str) {
+        self.client.goto(url).await.expect("the page loads");
+        self.wait_until(
+            "the app renders",
+            "return document.querySelector('.app') !== null",
+        )
+        .await;
+    }
+
+    /// Runs a script and returns its value.
+    pub async fn js(&self, script: &str) -> Value {
+        self.client
+            .execute(script, Vec::new())
+            .await
+            .unwrap_or_else(|error| panic!("script failed: {error}\n{script}"))
+    }
+
+    /// Runs a script with arguments and returns its value.
+    pub async fn js_with(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|error| panic!("script failed: {error}\n{script}"))
+    }
+
+    /// Waits until `script` returns true, for up to [`PATIENCE`]; fails the
+    /// test saying what it waited for and what the page showed.
+    pub async fn wait_until(&self, what: &str, script: &str) {
+        self.wait_until_for(what, script, PATIENCE).await;
+    }
+
+    /// [`Page::wait_until`] with a different limit.
+    pub async fn wait_until_for(&self, what: &str, script: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.js(script).await == Value::Bool(true) {
+                return;
+            }
+            if Instant::now() > deadline {
+                let shown = self
+                    .js("return document.body ? document.body.innerText : ''")
+                    .await;
+                panic!(
+                    "timed out after {limit:?} waiting until {what}; the page shows:\n{}",
+                    shown.as_str().unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The text of the first element matching `css`, or "" if none.
+    pub async fn text(&self, css: &str) -> String {
+        self.js_with(
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent : '';",
+            vec![json!(css)],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// Types into the element matching `css` (after clearing it).
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("no {css}: {error}"));
+        field.clear().await.expect("the field clears");
+        field.send_keys(text).await.expect("typing works");
+    }
+
+    /// Clicks the element matching `css`.
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("no {css}: {error}"))
+            .click()
+            .await
+            .unwrap_or_else(|error| panic!("cannot click {css}: {error}"));
+    }
+
+    /// Types `name` into the join form, submits, and waits for the chat.
+    pub async fn join(&self, name: &str) {
+        self.submit_name(name).await;
+        self.wait_until(&format!("{name} has joined"), JOINED).await;
+    }
+
+    /// Types `name` into the join form and presses Enter.
+    pub async fn submit_name(&self, name: &str) {
+        self.wait_until(
+            "the name field is there",
+            "return document.querySelector('#name-input') !== null",
+        )
+        .await;
+        self.fill("#name-input", name).await;
+        let field = self
+            .client
+            .find(Locator::Css("#name-input"))
+            .await
+            .expect("the name field");
+        field
+            .send_keys(&char::from(Key::Enter).to_string())
+            .await
+            .expect("Enter submits");
+    }
+
+    /// Types a message into the composer and presses Enter.
+    pub async fn send(&self, text: &str) {
+        self.wait_until("the composer can send", JOINED).await;
+        let composer = self
+            .client
+            .find(Locator::Css("#composer-input"))
+            .await
+            .expect("the composer");
+        // Shift+Enter adds a line, as a person would type it; a bare
+        // Enter would send each line on its own.
+        let new_line = format!(
+            "{}{}{}",
+            char::from(Key::Shift),
+            char::from(Key::Enter),
+            char::from(Key::Null)
+        );
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                composer
+                    .send_keys(&new_line)
+                    .await
+                    .expect("Shift+Enter works");
+            }
+            composer.send_keys(line).await.expect("typing works");
+        }
+        composer
+            .send_keys(&char::from(Key::Enter).to_string())
+            .await
+            .expect("Enter sends");
+    }
+
+    /// The confirmed messages on screen as (author group, text, mine), in
+    /// order; the author of a grouped message is the one above it.
+    pub async fn messages(&self) -> Vec<(String, String, bool)> {
+        let value = self
+            .js(
+                "let author = '';
+                 return [...document.querySelectorAll('#timeline .msg')].map(li => {
+                   const a = li.querySelector('.author');
+                   if (a) author = a.firstChild ? a.firstChild.textContent : a.textContent;
+                   return [author, li.querySelector('.text').textContent, li.classList.contains('mine')];
+                 });",
+            )
+            .await;
+        value
+            .as_array()
+            .map(|rows| {
+                rows.iter()
+                    .map(|row| {
+                        (
+                            row[0].as_str().unwrap_or_default().to_owned(),
+                            row[1].as_str().unwrap_or_default().to_owned(),
+                            row[2].as_bool().unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Waits until a confirmed message with exactly `text` is on screen.
+    pub async fn wait_for_message(&self, text: &str) {
+        let script = format!(
+            "return [...document.querySelectorAll('#timeline .msg .text')]
+                 .some(e => e.textContent === {});",
+            json!(text)
+        );
+        self.wait_until(&format!("the message {text:?} shows"), &script)
+            .await;
+    }
+
+    /// What the page's socket counter saw.
+    pub async fn socket_stats(&self) -> SocketStats {
+        let value = self.js("return window.__socketStats").await;
+        let get = |key: &str| {
+            value[key]
+                .as_u64()
+                .unwrap_or_else(|| panic!("no socket stats: {value}"))
+        };
+        SocketStats {
+            created: get("created"),
+            live: get("live"),
+            max_live: get("maxLive"),
+        }
+    }
+
+    /// Saves a PNG screenshot of the viewport.
+    pub async fn screenshot(&self, path: &Path) {
+        let png = self.client.screenshot().await.expect("a screenshot");
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).expect("the screenshot folder");
+        }
+        std::fs::write(path, png).expect("the screenshot is written");
+    }
+}

@@ -1,0 +1,92 @@
+//! The real chat server, in-process, on a loopback port.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::dist_dir;
+
+/// A running server and the means to stop it.
+pub struct TestServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    /// Starts a server on a free loopback port.
+    pub async fn start() -> Self {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts a server on `addr`: used to bring a stopped server back on
+    /// the very port the pages know.
+    pub async fn start_on(addr: SocketAddr) -> Self {
+        let listener = bind_with_retries(addr).await;
+        let addr = listener.local_addr().expect("the listener has an address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let config = chat_server::Config {
+            addr,
+            static_dir: dist_dir(),
+            ..chat_server::Config::default()
+        };
+        let task = tokio::spawn(chat_server::run(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The page's URL.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Graceful shutdown: every socket gets a close frame and `run`
+    /// returns; fails the test if it does not within 15 s.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let result = tokio::time::timeout(Duration::from_secs(15), task)
+                .await
+                .expect("the server shuts down within 15 s")
+                .expect("the server task did not panic");
+            result.expect("the server's run() ended without an error");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Binding the port a stopped server just released can briefly fail;
+/// a few tries over two seconds cover it.
+async fn bind_with_retries(addr: SocketAddr) -> TcpListener {
+    let mut last_error = None;
+    for _ in 0..20 {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return listener,
+            Err(error) => last_error = Some(error),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("cannot bind {addr}: {last_error:?}");
+}

@@ -1,0 +1,566 @@
+//! The chat in a real headless Chromium, against the real server serving
+//! the real release build in `dist/`.
+//!
+//! Each test starts its own chromedriver and server, and runs alone
+//! ([`browser_test`]): browsers are heavy on a two-core machine.
+
+use std::time::Duration;
+
+use chat_e2e::{browser_test, screenshot_dir, Device, Driver, Options, Page, TestServer};
+use serde_json::json;
+
+fn desktop() -> Options {
+    Options::default()
+}
+
+fn phone() -> Options {
+    Options {
+        device: Device::Phone,
+        ..Options::default()
+    }
+}
+
+/// Two browsers with Alice and Bob joined.
+async fn alice_and_bob(driver: &Driver, server: &TestServer) -> (Page, Page) {
+    let alice = driver.browser(desktop()).await;
+    let bob = driver.browser(desktop()).await;
+    alice.open(&server.url()).await;
+    alice.join("Alice").await;
+    bob.open(&server.url()).await;
+    bob.join("Bob").await;
+    alice
+        .wait_until(
+            "Alice sees two people online",
+            "return document.querySelectorAll('#users-panel .user').length === 2",
+        )
+        .await;
+    (alice, bob)
+}
+
+#[test]
+fn two_users_exchange_messages_both_ways() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let (alice, bob) = alice_and_bob(&driver, &server).await;
+
+        alice.send("Hi Bob, it's Alice").await;
+        bob.wait_for_message("Hi Bob, it's Alice").await;
+        bob.send("Hello Alice!\nSecond line").await;
+        alice.wait_for_message("Hello Alice!\nSecond line").await;
+        alice.wait_for_message("Hi Bob, it's Alice").await;
+        bob.wait_for_message("Hello Alice!\nSecond line").await;
+
+        // Each sees both messages, in order, with the right authors, and its
+        // own marked as its own.
+        assert_eq!(
+            alice.messages().await,
+            vec![
+                ("Alice".into(), "Hi Bob, it's Alice".into(), true),
+                ("Bob".into(), "Hello Alice!\nSecond line".into(), false),
+            ]
+        );
+        assert_eq!(
+            bob.messages().await,
+            vec![
+                ("Alice".into(), "Hi Bob, it's Alice".into(), false),
+                ("Bob".into(), "Hello Alice!\nSecond line".into(), true),
+            ]
+        );
+        // Line breaks are kept on screen, not collapsed.
+        let height = alice
+        .js("const t = [...document.querySelectorAll('#timeline .msg .text')][1]; \
+             return t.getClientRects().length > 0 && t.offsetHeight > 1.8 * parseFloat(getComputedStyle(t).lineHeight);")
+        .await;
+        assert_eq!(
+            height,
+            json!(true),
+            "the two-line message renders on two lines"
+        );
+        // Nothing is left pending: both messages were confirmed by the server.
+        assert_eq!(
+            alice
+                .js("return document.querySelectorAll('#pending li').length")
+                .await,
+            json!(0)
+        );
+        // The header counts both.
+        assert_eq!(alice.text("#online-count").await, "2 online");
+        // Bob joined after Alice: she got a notice.
+        assert!(alice.text("#timeline").await.contains("Bob joined"));
+
+        alice.close().await;
+        bob.wait_until(
+            "Bob sees Alice leave",
+            "return document.querySelector('#timeline').textContent.includes('Alice left')",
+        )
+        .await;
+        assert_eq!(bob.text("#online-count").await, "1 online");
+        bob.close().await;
+        server.stop().await;
+    });
+}
+
+#[test]
+fn typing_indicator_shows_while_typing_and_goes_away_after() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let (alice, bob) = alice_and_bob(&driver, &server).await;
+
+        let composer = alice
+            .client()
+            .find(fantoccini::Locator::Css("#composer-input"))
+            .await
+            .expect("the composer");
+        composer.send_keys("I am writ").await.expect("typing works");
+        bob.wait_until(
+        "Bob sees that Alice is typing",
+        "return document.querySelector('#typing-indicator').textContent.includes('Alice is typing')",
+    )
+    .await;
+        // Alice never sees herself typing.
+        assert_eq!(alice.text("#typing-indicator .typing-text").await, "");
+
+        // She stops: 2 s later `false` goes out and the indicator clears (well
+        // before the 6 s expiry would).
+        bob.wait_until_for(
+            "the indicator goes away after Alice stops",
+            "return document.querySelector('#typing-indicator .typing-text').textContent === ''",
+            Duration::from_secs(5),
+        )
+        .await;
+
+        // Sending clears it at once too.
+        composer.send_keys("ing again").await.expect("typing works");
+        bob.wait_until(
+        "Bob sees Alice typing again",
+        "return document.querySelector('#typing-indicator').textContent.includes('Alice is typing')",
+    )
+    .await;
+        composer
+            .send_keys(&char::from(fantoccini::key::Key::Enter).to_string())
+            .await
+            .expect("Enter sends");
+        bob.wait_for_message("I am writing again").await;
+        bob.wait_until_for(
+            "the indicator is gone once the message arrives",
+            "return document.querySelector('#typing-indicator .typing-text').textContent === ''",
+            Duration::from_millis(1500),
+        )
+        .await;
+
+        alice.close().await;
+        bob.close().await;
+        server.stop().await;
+    });
+}
+
+#[test]
+fn markup_in_messages_is_shown_as_text_and_never_runs() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let (alice, bob) = alice_and_bob(&driver, &server).await;
+
+        let image = "<img src=x onerror=alert(1)>";
+        let script = "<script>window.__xss = 'script ran'</script>";
+        let sneaky =
+            "<img src=x onerror=\"window.__xss='onerror ran'\"> and https://example.org/a?b=<c>";
+        for text in [image, script, sneaky] {
+            alice.send(text).await;
+        }
+        for page in [&alice, &bob] {
+            page.wait_for_message(sneaky).await;
+            let shown: Vec<String> = page.messages().await.into_iter().map(|m| m.1).collect();
+            assert_eq!(
+                shown,
+                vec![image.to_owned(), script.to_owned(), sneaky.to_owned()]
+            );
+            // No element was made from the text, nothing ran, no dialog opened.
+            let injected = page
+                .js("return document.querySelectorAll('#timeline img, #timeline script').length")
+                .await;
+            assert_eq!(injected, json!(0));
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert_eq!(
+                page.js("return window.__xss === undefined").await,
+                json!(true)
+            );
+            assert!(
+                page.client().get_alert_text().await.is_err(),
+                "an alert is open: a message ran as code"
+            );
+            // The URL became a safe link that opens in a new tab; nothing else did.
+            let links = page
+            .js("return [...document.querySelectorAll('#timeline a')].map(a => [a.getAttribute('href'), a.target, a.rel])")
+            .await;
+            assert_eq!(
+                links,
+                json!([["https://example.org/a?b=", "_blank", "noopener noreferrer"]])
+            );
+        }
+
+        alice.close().await;
+        bob.close().await;
+        server.stop().await;
+    });
+}
+
+#[test]
+fn a_taken_name_shows_the_error_by_the_field_and_another_name_works() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let alice = driver.browser(desktop()).await;
+        let second = driver.browser(desktop()).await;
+        alice.open(&server.url()).await;
+        alice.join("Alice").await;
+
+        second.open(&server.url()).await;
+        // Names collide without regard to case: the server says so.
+        second.submit_name("aLiCe").await;
+        second
+        .wait_until(
+            "the server's refusal shows by the name field",
+            "return document.querySelector('#name-error').textContent.includes('already taken')",
+        )
+        .await;
+        assert_eq!(
+            second
+                .js("return document.querySelector('#name-input').getAttribute('aria-invalid')")
+                .await,
+            json!("true")
+        );
+        assert_eq!(
+            second
+                .js("return document.querySelector('#name-input').getAttribute('aria-describedby')")
+                .await,
+            json!("name-error")
+        );
+        // The client's own check: nothing but spaces is refused before sending.
+        second.submit_name("   ").await;
+        second
+        .wait_until(
+            "the shared name rule shows by the field",
+            "return document.querySelector('#name-error').textContent.includes('at least one visible character')",
+        )
+        .await;
+
+        second.join("Bob").await;
+        assert_eq!(second.text("#online-count").await, "2 online");
+        alice.close().await;
+        second.close().await;
+        server.stop().await;
+    });
+}
+
+#[test]
+fn after_a_server_restart_pages_reconnect_rejoin_and_deliver_with_one_socket_each() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let addr = server.addr();
+        let url = server.url();
+        let (alice, bob) = alice_and_bob(&driver, &server).await;
+        alice.send("before the restart").await;
+        bob.wait_for_message("before the restart").await;
+
+        server.stop().await;
+        for page in [&alice, &bob] {
+            page.wait_until(
+            "the page says it is reconnecting",
+            "return document.querySelector('#connection-status').textContent.startsWith('Reconnecting')",
+        )
+        .await;
+            // It does not pretend it could send.
+            page.wait_until(
+                "the composer says it cannot send",
+                "return document.querySelector('#composer-status').classList.contains('offline') \
+                 && document.querySelector('#send-button').disabled",
+            )
+            .await;
+            let state = page
+                .js("return document.querySelector('.status').dataset.state")
+                .await;
+            assert!(
+                state == json!("waiting") || state == json!("retrying"),
+                "unexpected connection state {state}"
+            );
+        }
+        // Let a few reconnect attempts fail against the closed port.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+
+        let server = TestServer::start_on(addr).await;
+        assert_eq!(server.url(), url, "the server is back on the same port");
+        for page in [&alice, &bob] {
+            page.wait_until_for(
+                "the page is back online and joined by itself",
+                chat_e2e::page::JOINED,
+                Duration::from_secs(40),
+            )
+            .await;
+            assert_eq!(page.text("#connection-status").await, "Online");
+        }
+        alice
+            .wait_until(
+                "Alice sees Bob online again",
+                "return document.querySelector('#online-count').textContent === '2 online'",
+            )
+            .await;
+
+        alice.send("after the restart").await;
+        bob.wait_for_message("after the restart").await;
+        let bob_view = bob.messages().await;
+        assert_eq!(
+            bob_view.last(),
+            Some(&("Alice".into(), "after the restart".into(), false))
+        );
+
+        for (who, page) in [("Alice", &alice), ("Bob", &bob)] {
+            let stats = page.socket_stats().await;
+            assert!(
+                stats.created >= 2,
+                "{who} never opened a second socket: {stats:?}"
+            );
+            assert_eq!(
+                stats.max_live, 1,
+                "{who} had two sockets open at once: {stats:?}"
+            );
+            assert_eq!(
+                stats.live, 1,
+                "{who} should have exactly one socket now: {stats:?}"
+            );
+        }
+
+        alice.close().await;
+        bob.close().await;
+        server.stop().await;
+    });
+}
+
+#[test]
+fn on_a_phone_nothing_scrolls_sideways_the_composer_shows_and_the_users_panel_toggles() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let page = driver.browser(phone()).await;
+        let other = driver.browser(desktop()).await;
+        other.open(&server.url()).await;
+        other.join("Desktop Dana").await;
+        page.open(&server.url()).await;
+
+        let layout = page
+        .js("return [innerWidth, innerHeight, navigator.maxTouchPoints > 0, matchMedia('(pointer: coarse)').matches]")
+        .await;
+        assert_eq!(
+            layout,
+            json!([390, 844, true, true]),
+            "the phone is emulated"
+        );
+        page.join("Phone Pat").await;
+
+        // Long words and links must wrap, not widen the page.
+        other.send(&"w".repeat(300)).await;
+        other
+            .send(
+                "https://example.org/a/very/long/path/that/keeps/going/and/going/without/any/break",
+            )
+            .await;
+        page.send("Hello from a small screen").await;
+        page.wait_for_message(&"w".repeat(300)).await;
+
+        let no_sideways = "return document.documentElement.scrollWidth <= innerWidth \
+                       && document.body.scrollWidth <= innerWidth";
+        assert_eq!(
+            page.js(no_sideways).await,
+            json!(true),
+            "the page scrolls sideways"
+        );
+
+        // The composer is on screen and nothing covers it.
+        let composer_visible = page
+            .js(
+                "const r = document.querySelector('#composer-input').getBoundingClientRect(); \
+             const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2); \
+             return r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth \
+                 && hit === document.querySelector('#composer-input');",
+            )
+            .await;
+        assert_eq!(
+            composer_visible,
+            json!(true),
+            "the composer is hidden or covered"
+        );
+
+        // Every control is at least 44 px in both directions.
+        let small = page
+        .js("return [...document.querySelectorAll('button, input, textarea')] \
+               .filter(e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden') \
+               .map(e => [e.id || e.className, Math.round(e.getBoundingClientRect().width), Math.round(e.getBoundingClientRect().height)]) \
+               .filter(([, w, h]) => w < 44 || h < 44)")
+        .await;
+        assert_eq!(small, json!([]), "tap targets smaller than 44 px");
+
+        // The users panel starts closed, opens from the header, and closes.
+        let panel_shown = "const p = document.querySelector('#users-panel'); \
+                       const r = p.getBoundingClientRect(); \
+                       return getComputedStyle(p).visibility === 'visible' && r.right <= innerWidth + 1 && r.left >= 0;";
+        assert_eq!(
+            page.js(panel_shown).await,
+            json!(false),
+            "the panel is open from the start"
+        );
+        page.click("#users-toggle").await;
+        page.wait_until("the users panel opens", panel_shown).await;
+        let names = page
+        .js("return [...document.querySelectorAll('#users-panel .user-name')].map(e => e.textContent)")
+        .await;
+        assert_eq!(names, json!(["Desktop Dana", "Phone Pat"]));
+        assert_eq!(
+            page.js("return document.querySelector('#users-toggle').getAttribute('aria-expanded')")
+                .await,
+            json!("true")
+        );
+        page.click("#users-close").await;
+        page.wait_until(
+        "the users panel closes",
+        "return getComputedStyle(document.querySelector('#users-panel')).visibility === 'hidden'",
+    )
+    .await;
+        assert_eq!(
+            page.js(no_sideways).await,
+            json!(true),
+            "the closed panel widens the page"
+        );
+
+        page.close().await;
+        other.close().await;
+        server.stop().await;
+    });
+}
+
+#[test]
+fn a_russian_browser_gets_russian_and_the_switch_changes_it_to_english() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let page = driver
+            .browser(Options {
+                language: "ru-RU",
+                ..Options::default()
+            })
+            .await;
+        page.open(&server.url()).await;
+        assert_eq!(
+            page.js("return navigator.languages[0]").await,
+            json!("ru-RU"),
+            "the browser's language is not Russian"
+        );
+        assert_eq!(
+            page.js("return document.documentElement.lang").await,
+            json!("ru")
+        );
+        assert_eq!(page.text("#join-button").await, "Войти");
+        assert_eq!(page.text("label[for=name-input]").await, "Ваше имя");
+
+        page.submit_name("   ").await;
+        page.wait_until(
+            "the name error is in Russian",
+            "return document.querySelector('#name-error').textContent.startsWith('Введите имя')",
+        )
+        .await;
+        page.join("Алиса").await;
+        assert_eq!(page.text("#online-count").await, "1 в сети");
+        assert_eq!(page.text("#connection-status").await, "В сети");
+
+        page.click("#lang-en").await;
+        page.wait_until(
+            "the interface switches to English",
+            "return document.querySelector('#online-count').textContent === '1 online'",
+        )
+        .await;
+        assert_eq!(
+            page.js("return document.documentElement.lang").await,
+            json!("en")
+        );
+        assert_eq!(page.text("#connection-status").await, "Online");
+
+        // The choice is remembered over the browser's language.
+        page.client().refresh().await.expect("reload");
+        page.wait_until(
+            "the reloaded page is in English",
+            "return document.querySelector('#join-button') !== null \
+             && document.querySelector('#join-button').textContent === 'Join'",
+        )
+        .await;
+        // And so is the name.
+        assert_eq!(
+            page.js("return document.querySelector('#name-input').value")
+                .await,
+            json!("Алиса")
+        );
+
+        page.close().await;
+        server.stop().await;
+    });
+}
+
+#[test]
+fn screenshots_of_desktop_light_and_dark_and_of_a_phone() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let (alice, bob) = alice_and_bob(&driver, &server).await;
+        let carol = driver.browser(phone()).await;
+        carol.open(&server.url()).await;
+        carol.join("Carol").await;
+
+        alice.send("Hi everyone! The new chat is live.").await;
+        bob.send("Looks great. Docs are at https://example.org/docs")
+            .await;
+        bob.send("Dark mode works too.").await;
+        carol.send("Привет из телефона!").await;
+        alice.wait_for_message("Привет из телефона!").await;
+        // Someone typing, so the indicator is in the picture.
+        let composer = bob
+            .client()
+            .find(fantoccini::Locator::Css("#composer-input"))
+            .await
+            .expect("the composer");
+        composer.send_keys("Let me").await.expect("typing works");
+        alice
+        .wait_until(
+            "Alice sees Bob typing",
+            "return document.querySelector('#typing-indicator').textContent.includes('Bob is typing')",
+        )
+        .await;
+        carol.wait_for_message("Dark mode works too.").await;
+
+        let folder = screenshot_dir();
+        alice.set_dark_mode(false).await;
+        alice.screenshot(&folder.join("desktop-light.png")).await;
+        alice.set_dark_mode(true).await;
+        // The theme really changed: the page background is dark.
+        let dark = alice
+        .js("const c = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number); \
+             return c[0] + c[1] + c[2] < 150;")
+        .await;
+        assert_eq!(
+            dark,
+            json!(true),
+            "prefers-color-scheme: dark did not darken the page"
+        );
+        alice.screenshot(&folder.join("desktop-dark.png")).await;
+        carol.screenshot(&folder.join("phone.png")).await;
+        for name in ["desktop-light.png", "desktop-dark.png", "phone.png"] {
+            let bytes = std::fs::read(folder.join(name)).expect("the screenshot exists");
+            assert!(bytes.starts_with(b"\x89PNG"), "{name} is not a PNG");
+        }
+
+        alice.close().await;
+        bob.close().await;
+        carol.close().await;
+        server.stop().await;
+    });
+}

@@ -1,0 +1,106 @@
+use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+
+use super::composer::Composer;
+use super::header::Header;
+use super::join::JoinForm;
+use super::messages::MessageList;
+use super::typing_indicator::TypingIndicator;
+use super::users::UsersPanel;
+use crate::chat::{use_chat, Chat};
+use crate::i18n::{use_i18n, I18n};
+
+/// The whole page: header, then either the join form or the conversation.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_context(I18n::detect());
+    provide_context(Chat::start());
+    let users_open = RwSignal::new(false);
+
+    keep_html_lang();
+    keep_title();
+    track_visual_viewport();
+
+    let chat = use_chat();
+    view! {
+        <div class="app">
+            <Header users_open />
+            <Show when=move || chat.entered.get() fallback=|| view! { <JoinForm /> }>
+                <main class="chat">
+                    <section class="conversation">
+                        <MessageList />
+                        <TypingIndicator />
+                        <Composer />
+                    </section>
+                    <UsersPanel open=users_open />
+                </main>
+            </Show>
+            <div class="sr-only" aria-live="polite" aria-atomic="true">
+                {move || chat.announcement.get()}
+            </div>
+        </div>
+    }
+}
+
+/// `<html lang>` follows the interface language, for screen readers and
+/// hyphenation.
+fn keep_html_lang() {
+    let i18n = use_i18n();
+    Effect::new(move |_| {
+        if let Some(html) = document().document_element() {
+            let _ = html.set_attribute("lang", i18n.lang().code());
+        }
+    });
+}
+
+/// The title shows the unread count while the tab is hidden: "(3) WebSocket
+/// Chat". Coming back to the tab clears it.
+fn keep_title() {
+    let chat = use_chat();
+    let i18n = use_i18n();
+    Effect::new(move |_| {
+        let title = i18n.t().app_title;
+        match chat.unread.get() {
+            0 => document().set_title(title),
+            n => document().set_title(&format!("({n}) {title}")),
+        }
+    });
+    let listener = window_event_listener(leptos::ev::visibilitychange, move |_| {
+        if !document().hidden() {
+            chat.unread.set(0);
+        }
+    });
+    on_cleanup(move || listener.remove());
+}
+
+/// On phones the on-screen keyboard shrinks the visual viewport but not
+/// always `dvh` (iOS Safari); the app's height follows the visual viewport
+/// so the composer stays above the keyboard.
+fn track_visual_viewport() {
+    let Some(viewport) = window().visual_viewport() else {
+        return;
+    };
+    let update = {
+        let viewport = viewport.clone();
+        move || {
+            let Some(html) = document()
+                .document_element()
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+            else {
+                return;
+            };
+            // While pinch-zoomed the visual viewport is small for another
+            // reason: keep the layout as it is.
+            if (viewport.scale() - 1.0).abs() < 0.01 {
+                let _ = web_sys::HtmlElement::style(&html)
+                    .set_property("--app-height", &format!("{}px", viewport.height()));
+            }
+        }
+    };
+    update();
+    let on_resize = Closure::<dyn Fn()>::new(update);
+    let _ = viewport.add_event_listener_with_callback("resize", on_resize.as_ref().unchecked_ref());
+    // Listens for the life of the page.
+    on_resize.forget();
+}

@@ -1,0 +1,39 @@
+use leptos::prelude::*;
+
+use super::language::LanguageSwitch;
+use super::status::ConnectionStatus;
+use crate::chat::use_chat;
+use crate::i18n::use_i18n;
+
+/// The top bar: name of the app, connection state, who is online (a button
+/// that opens the users panel on phones) and the language switch.
+#[component]
+pub fn Header(users_open: RwSignal<bool>) -> impl IntoView {
+    let chat = use_chat();
+    let i18n = use_i18n();
+    let count = move || chat.users.with(Vec::len) as u64;
+    view! {
+        <header class="topbar">
+            <div class="brand">
+                <span class="logo" aria-hidden="true"></span>
+                <h1>{move || i18n.t().app_title}</h1>
+            </div>
+            <ConnectionStatus />
+            <Show when=move || chat.entered.get()>
+                <button
+                    id="users-toggle"
+                    class="users-toggle"
+                    type="button"
+                    aria-controls="users-panel"
+                    aria-expanded=move || users_open.get().to_string()
+                    aria-label=move || (i18n.t().show_online)(count())
+                    on:click=move |_| users_open.update(|open| *open = !*open)
+                >
+                    <span class="dot" aria-hidden="true"></span>
+                    <span id="online-count">{move || (i18n.t().online_count)(count())}</span>
+                </button>
+            </Show>
+            <LanguageSwitch />
+        </header>
+    }
+}

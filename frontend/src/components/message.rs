@@ -1,0 +1,139 @@
+use leptos::prelude::*;
+
+use super::avatar::Avatar;
+use crate::chat::{use_chat, Entry, EntryKind, Outgoing};
+use crate::i18n::{use_i18n, Problem};
+use crate::linkify::{segments, Segment};
+use crate::time::clock_and_full;
+
+/// One line of the conversation: a message or a joined/left notice.
+#[component]
+pub fn EntryView(entry: Entry) -> impl IntoView {
+    let i18n = use_i18n();
+    match entry.kind {
+        EntryKind::Joined(name) => view! {
+            <li class="notice joined">{move || (i18n.t().user_joined)(&name)}</li>
+        }
+        .into_any(),
+        EntryKind::Left(name) => view! {
+            <li class="notice left">{move || (i18n.t().user_left)(&name)}</li>
+        }
+        .into_any(),
+        EntryKind::Message { message, mine } => {
+            let (clock, full) =
+                clock_and_full(&message.timestamp, i18n.lang().code()).unwrap_or_default();
+            // Tapping the time shows the full date: phones have no hover.
+            let show_full = RwSignal::new(false);
+            let author = message.username.clone();
+            let full_title = full.clone();
+            view! {
+                <li
+                    class="msg"
+                    class:mine=mine
+                    class:continues=entry.continues
+                    data-id=message.id
+                >
+                    {(!entry.continues).then(|| view! { <Avatar name=author.clone() /> })}
+                    <div class="bubble">
+                        {(!entry.continues)
+                            .then(|| {
+                                view! {
+                                    <span class="author">
+                                        {author.clone()}
+                                        {mine.then(|| view! {
+                                            <span class="you">" · " {move || i18n.t().you}</span>
+                                        })}
+                                    </span>
+                                }
+                            })}
+                        <MessageText text=message.text />
+                        <time
+                            datetime=message.timestamp
+                            title=full_title
+                            on:click=move |_| show_full.update(|s| *s = !*s)
+                        >
+                            {move || if show_full.get() { full.clone() } else { clock.clone() }}
+                        </time>
+                    </div>
+                </li>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// A message of mine on its way, or one that failed with a way to resend.
+#[component]
+pub fn OutgoingView(item: Outgoing) -> impl IntoView {
+    let chat = use_chat();
+    let i18n = use_i18n();
+    let key = item.key;
+    let failed = item.failed.clone();
+    let is_failed = failed.is_some();
+    view! {
+        <li class="msg mine outgoing" class:failed=is_failed>
+            <div class="bubble">
+                <MessageText text=item.text />
+                {match failed {
+                    None => view! {
+                        <span class="delivery">{move || i18n.t().sending}</span>
+                    }.into_any(),
+                    Some(problem) => {
+                        let why = move || {
+                            let t = i18n.t();
+                            match &problem {
+                                Problem::Server { code, message } => (t.server_error)(code, message),
+                                Problem::Message(error) => (t.message_error)(error),
+                                Problem::Name(error) => (t.name_error)(error),
+                                Problem::ConnectionLost => t.connection_lost.to_owned(),
+                            }
+                        };
+                        view! {
+                            <span class="delivery" role="alert">
+                                <strong>{move || i18n.t().not_delivered}</strong>
+                                ": "
+                                {why}
+                            </span>
+                            <span class="delivery-actions">
+                                <button
+                                    type="button"
+                                    class="link-button"
+                                    disabled=move || !chat.can_send()
+                                    on:click=move |_| chat.resend(key)
+                                >
+                                    {move || i18n.t().resend}
+                                </button>
+                                <button
+                                    type="button"
+                                    class="link-button"
+                                    on:click=move |_| chat.discard(key)
+                                >
+                                    {move || i18n.t().discard}
+                                </button>
+                            </span>
+                        }.into_any()
+                    }
+                }}
+            </div>
+        </li>
+    }
+}
+
+/// Message text as text nodes (never HTML), with web links made clickable.
+/// Line breaks are kept by the stylesheet (`white-space: pre-wrap`).
+#[component]
+pub fn MessageText(text: String) -> impl IntoView {
+    let parts = segments(&text)
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Text(text) => text.to_owned().into_any(),
+            Segment::Link(url) => view! {
+                <a href=url.to_owned() target="_blank" rel="noopener noreferrer">
+                    {url.to_owned()}
+                </a>
+            }
+            .into_any(),
+        })
+        .collect_view();
+    view! { <p class="text">{parts}</p> }
+}

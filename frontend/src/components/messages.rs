@@ -1,0 +1,109 @@
+use leptos::html;
+use leptos::prelude::*;
+
+use super::message::{EntryView, OutgoingView};
+use crate::chat::{use_chat, EntryKind};
+use crate::i18n::use_i18n;
+
+/// How close to the bottom (in CSS pixels) still counts as "at the bottom".
+const BOTTOM_SLACK_PX: i32 = 48;
+
+/// The conversation. It follows new messages only while the reader is at
+/// the bottom; a reader scrolled up to read older ones gets a "new
+/// messages" pill instead of being yanked down.
+#[component]
+pub fn MessageList() -> impl IntoView {
+    let chat = use_chat();
+    let i18n = use_i18n();
+    let scroller = NodeRef::<html::Div>::new();
+    let at_bottom = RwSignal::new(true);
+    let unseen = RwSignal::new(0u64);
+
+    let scroll_to_bottom = move || {
+        if let Some(el) = scroller.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+    };
+    let on_scroll = move |_| {
+        if let Some(el) = scroller.get_untracked() {
+            let bottom =
+                el.scroll_height() - el.scroll_top() - el.client_height() <= BOTTOM_SLACK_PX;
+            at_bottom.set(bottom);
+            if bottom {
+                unseen.set(0);
+            }
+        }
+    };
+
+    // Reacts to each new line: the newest entry's key and whether it is
+    // mine, plus how many of my messages are still pending.
+    Effect::new(move |previous: Option<(Option<u64>, usize)>| {
+        let newest = chat.entries.with(|entries| {
+            entries.last().map(|entry| {
+                let mine = matches!(entry.kind, EntryKind::Message { mine: true, .. });
+                let is_message = matches!(entry.kind, EntryKind::Message { .. });
+                (entry.key, mine, is_message)
+            })
+        });
+        let pending = chat.outgoing.with(Vec::len);
+        let current = (newest.map(|n| n.0), pending);
+        let Some(previous) = previous else {
+            request_animation_frame(scroll_to_bottom);
+            return current;
+        };
+        let new_entry = newest.filter(|n| Some(n.0) != previous.0);
+        let sent_one = pending > previous.1;
+        let mine = sent_one || new_entry.is_some_and(|n| n.1);
+        if mine || (new_entry.is_some() && at_bottom.get_untracked()) {
+            request_animation_frame(scroll_to_bottom);
+        } else if new_entry.is_some_and(|n| n.2) {
+            unseen.update(|n| *n += 1);
+        }
+        current
+    });
+
+    view! {
+        <div class="messages-wrap">
+            <div
+                class="messages"
+                node_ref=scroller
+                on:scroll=on_scroll
+                tabindex="0"
+                role="region"
+                aria-label=move || i18n.t().messages_label
+            >
+                <Show when=move || chat.entries.with(Vec::is_empty) && chat.outgoing.with(Vec::is_empty)>
+                    <p class="empty">{move || i18n.t().empty_conversation}</p>
+                </Show>
+                <ol class="timeline" id="timeline">
+                    <For
+                        each=move || chat.entries.get()
+                        key=|entry| (entry.key, entry.continues)
+                        children=move |entry| view! { <EntryView entry /> }
+                    />
+                </ol>
+                <ol class="timeline pending" id="pending">
+                    <For
+                        each=move || chat.outgoing.get()
+                        key=|item| (item.key, item.failed.is_some())
+                        children=move |item| view! { <OutgoingView item /> }
+                    />
+                </ol>
+            </div>
+            <Show when=move || { unseen.get() > 0 }>
+                <button
+                    id="new-messages"
+                    class="new-pill"
+                    type="button"
+                    on:click=move |_| {
+                        scroll_to_bottom();
+                        unseen.set(0);
+                    }
+                >
+                    {move || (i18n.t().new_messages)(unseen.get())}
+                    <span aria-hidden="true">" ↓"</span>
+                </button>
+            </Show>
+        </div>
+    }
+}

@@ -1,0 +1,60 @@
+use leptos::prelude::*;
+
+use crate::chat::use_chat;
+use crate::i18n::{use_i18n, Strings};
+
+/// "Alice is typing…", "Alice and Bob are typing…", "Several people are
+/// typing…", or nothing.
+#[component]
+pub fn TypingIndicator() -> impl IntoView {
+    let chat = use_chat();
+    let i18n = use_i18n();
+    let text = move || typing_text(i18n.t(), &chat.typists.names());
+    view! {
+        <div id="typing-indicator" class="typing" class:active=move || !text().is_empty()>
+            <span class="typing-dots" aria-hidden="true">
+                <i></i>
+                <i></i>
+                <i></i>
+            </span>
+            <span class="typing-text">{text}</span>
+        </div>
+    }
+}
+
+/// The sentence for who is typing.
+pub fn typing_text(t: &Strings, names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (t.typing_one)(one),
+        [one, two] => (t.typing_two)(one, two),
+        _ => t.typing_many.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+
+    #[test]
+    fn typing_sentences_for_one_two_and_many() {
+        let en = Lang::En.strings();
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(typing_text(en, &[]), "");
+        assert_eq!(typing_text(en, &names(&["Alice"])), "Alice is typing…");
+        assert_eq!(
+            typing_text(en, &names(&["Alice", "Bob"])),
+            "Alice and Bob are typing…"
+        );
+        assert_eq!(
+            typing_text(en, &names(&["A", "B", "C"])),
+            "Several people are typing…"
+        );
+        let ru = Lang::Ru.strings();
+        assert_eq!(
+            typing_text(ru, &names(&["Алиса", "Боб"])),
+            "Алиса и Боб печатают…"
+        );
+    }
+}

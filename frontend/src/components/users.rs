@@ -1,0 +1,83 @@
+use leptos::html;
+use leptos::prelude::*;
+
+use super::avatar::Avatar;
+use crate::chat::use_chat;
+use crate::i18n::use_i18n;
+
+/// Who is online: a sidebar on wide screens, a panel that slides in on
+/// phones (opened from the header, closed by its button, the backdrop or
+/// Escape).
+#[component]
+pub fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
+    let chat = use_chat();
+    let i18n = use_i18n();
+    let close_button = NodeRef::<html::Button>::new();
+
+    // Move focus into the panel when it opens, so keyboard and screen
+    // reader users land where the content is.
+    Effect::new(move |_| {
+        if open.get() {
+            if let Some(button) = close_button.get_untracked() {
+                let _ = button.focus();
+            }
+        }
+    });
+    let close = move || {
+        open.set(false);
+        if let Some(toggle) = document().get_element_by_id("users-toggle") {
+            if let Ok(toggle) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(toggle) {
+                let _ = toggle.focus();
+            }
+        }
+    };
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && open.get_untracked() {
+            close();
+        }
+    });
+    on_cleanup(move || escape.remove());
+
+    view! {
+        <div class="backdrop" class:open=move || open.get() on:click=move |_| close()></div>
+        <aside
+            id="users-panel"
+            class="users"
+            class:open=move || open.get()
+            aria-labelledby="users-heading"
+        >
+            <div class="users-head">
+                <h2 id="users-heading">
+                    {move || i18n.t().online_heading}
+                    <span class="count">{move || chat.users.with(Vec::len)}</span>
+                </h2>
+                <button
+                    id="users-close"
+                    class="icon-button close"
+                    type="button"
+                    node_ref=close_button
+                    aria-label=move || i18n.t().close
+                    on:click=move |_| close()
+                >
+                    "×"
+                </button>
+            </div>
+            <ul class="user-list">
+                <For
+                    each=move || chat.users.get()
+                    key=|name| name.clone()
+                    children=move |name| {
+                        let mine = chat.me.with_untracked(|me| me.as_deref() == Some(name.as_str()));
+                        view! {
+                            <li class="user" class:mine=mine>
+                                <Avatar name=name.clone() />
+                                <span class="user-name">{name}</span>
+                                {mine.then(|| view! { <span class="you">{move || i18n.t().you}</span> })}
+                            </li>
+                        }
+                    }
+                />
+            </ul>
+        </aside>
+    }
+}

@@ -1,0 +1,90 @@
+//! English.
+
+use super::{english_plural, Strings};
+use chat_shared::{MessageError, UsernameError, MAX_MESSAGE_CHARS, MAX_USERNAME_CHARS};
+
+pub static STRINGS: Strings = Strings {
+    app_title: "WebSocket Chat",
+    tagline: "Real-time chat, right in your browser.",
+    join_heading: "Join the conversation",
+    name_label: "Your name",
+    name_placeholder: "e.g. Alice",
+    join_button: "Join",
+    joining: "Joining…",
+    name_error,
+    message_error,
+    server_error,
+    connection_lost: "The connection dropped before the server confirmed this message.",
+    status_connecting: "Connecting…",
+    status_online: "Online",
+    status_retrying: "Reconnecting…",
+    status_reconnecting_in: |s| format!("Reconnecting in {s} s"),
+    status_offline: "Offline",
+    retry_now: "Retry now",
+    messages_label: "Messages",
+    empty_conversation: "No messages yet. Say hello!",
+    new_messages: |n| format!("{n} new {}", english_plural(n, "message", "messages")),
+    user_joined: |name| format!("{name} joined"),
+    user_left: |name| format!("{name} left"),
+    you: "you",
+    sending: "Sending…",
+    not_delivered: "Not delivered",
+    resend: "Resend",
+    discard: "Discard",
+    composer_label: "Message",
+    composer_placeholder: "Write a message…",
+    composer_offline: "Not connected: messages cannot be sent until the connection is back.",
+    composer_hint: "Enter sends, Shift+Enter adds a line",
+    send: "Send",
+    chars_left: |n| format!("{n} {} left", english_plural(n, "character", "characters")),
+    chars_over: |n| {
+        format!(
+            "{n} {} too many",
+            english_plural(n, "character", "characters")
+        )
+    },
+    typing_one: |a| format!("{a} is typing…"),
+    typing_two: |a, b| format!("{a} and {b} are typing…"),
+    typing_many: "Several people are typing…",
+    online_heading: "Online",
+    online_count: |n| format!("{n} online"),
+    show_online: |n| format!("Who is online: {n}"),
+    close: "Close",
+    language: "Language",
+};
+
+fn name_error(error: &UsernameError) -> String {
+    match error {
+        UsernameError::Empty => "Enter a name with at least one visible character.".into(),
+        UsernameError::TooLong => {
+            format!("A name can have at most {MAX_USERNAME_CHARS} characters.")
+        }
+        UsernameError::ForbiddenCharacter(c) => format!(
+            "A name cannot contain invisible or control characters (U+{:04X}).",
+            *c as u32
+        ),
+    }
+}
+
+fn message_error(error: &MessageError) -> String {
+    match error {
+        MessageError::Empty => "A message cannot be empty.".into(),
+        MessageError::TooLong => {
+            format!("A message can have at most {MAX_MESSAGE_CHARS} characters.")
+        }
+    }
+}
+
+fn server_error(code: &str, server_message: &str) -> String {
+    match code {
+        "invalid_username" => "That name is not allowed. Try another one.".into(),
+        "name_taken" => "That name is already taken. Try another one.".into(),
+        "empty_message" => message_error(&MessageError::Empty),
+        "message_too_long" => message_error(&MessageError::TooLong),
+        "not_joined" => "Join the chat first.".into(),
+        "already_joined" => "You have already joined.".into(),
+        "bad_request" => "The server did not understand the request.".into(),
+        "rate_limited" => "You are sending too fast. Wait a moment and try again.".into(),
+        _ => server_message.into(),
+    }
+}

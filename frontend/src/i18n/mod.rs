@@ -1,0 +1,296 @@
+//! Every user-visible string, one file per language, and the plural rules.
+//!
+//! Components never hold text of their own: they ask [`I18n::t`] for the
+//! current language's [`Strings`], so switching language re-renders every
+//! label, and a translator edits exactly one file.
+
+mod en;
+mod ru;
+
+use chat_shared::{ErrorCode, MessageError, UsernameError};
+use leptos::prelude::*;
+
+use crate::storage;
+
+/// The languages the interface speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ru,
+}
+
+impl Lang {
+    /// Both languages, in the order the switch shows them.
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Ru];
+
+    /// The BCP 47 tag, used for `<html lang>`, storage and date formatting.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ru => "ru",
+        }
+    }
+
+    /// The language a stored or browser tag asks for, if we speak it.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag.split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "ru" => Some(Lang::Ru),
+            _ => None,
+        }
+    }
+
+    /// This language's strings.
+    pub fn strings(self) -> &'static Strings {
+        match self {
+            Lang::En => &en::STRINGS,
+            Lang::Ru => &ru::STRINGS,
+        }
+    }
+}
+
+/// A reason something the user asked for did not happen, kept untranslated
+/// so that a language switch re-translates a message already on screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// The name failed the shared rules before anything was sent.
+    Name(UsernameError),
+    /// The message failed the shared rules before anything was sent.
+    Message(MessageError),
+    /// The server refused a request. `code` is the raw wire code, so codes
+    /// this build's `ErrorCode` does not know yet (like `rate_limited`) can
+    /// still be translated; `message` is the server's English text.
+    Server { code: String, message: String },
+    /// The connection dropped before the server confirmed the message.
+    ConnectionLost,
+}
+
+impl Problem {
+    /// A server refusal from its wire code and text.
+    pub fn server(code: ErrorCode, raw_code: Option<String>, message: String) -> Self {
+        let code = raw_code.unwrap_or_else(|| wire_code(code).to_owned());
+        Problem::Server { code, message }
+    }
+}
+
+/// The wire spelling of a code, so translations are keyed by what the
+/// protocol documents.
+pub fn wire_code(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::InvalidUsername => "invalid_username",
+        ErrorCode::NameTaken => "name_taken",
+        ErrorCode::EmptyMessage => "empty_message",
+        ErrorCode::MessageTooLong => "message_too_long",
+        ErrorCode::NotJoined => "not_joined",
+        ErrorCode::AlreadyJoined => "already_joined",
+        ErrorCode::BadRequest => "bad_request",
+        ErrorCode::Unknown => "unknown",
+    }
+}
+
+/// All the text of the interface in one language.
+///
+/// Plain fields are fixed labels; `fn` fields build text around a value
+/// (a name, a count), so each language can order words and pick plural
+/// forms its own way.
+pub struct Strings {
+    pub app_title: &'static str,
+    pub tagline: &'static str,
+    pub join_heading: &'static str,
+    pub name_label: &'static str,
+    pub name_placeholder: &'static str,
+    pub join_button: &'static str,
+    pub joining: &'static str,
+    pub name_error: fn(&UsernameError) -> String,
+    pub message_error: fn(&MessageError) -> String,
+    /// A server error by wire code; gets the server's own text for codes
+    /// it does not know.
+    pub server_error: fn(code: &str, server_message: &str) -> String,
+    pub connection_lost: &'static str,
+    pub status_connecting: &'static str,
+    pub status_online: &'static str,
+    pub status_retrying: &'static str,
+    pub status_reconnecting_in: fn(u64) -> String,
+    pub status_offline: &'static str,
+    pub retry_now: &'static str,
+    pub messages_label: &'static str,
+    pub empty_conversation: &'static str,
+    pub new_messages: fn(u64) -> String,
+    pub user_joined: fn(&str) -> String,
+    pub user_left: fn(&str) -> String,
+    pub you: &'static str,
+    pub sending: &'static str,
+    pub not_delivered: &'static str,
+    pub resend: &'static str,
+    pub discard: &'static str,
+    pub composer_label: &'static str,
+    pub composer_placeholder: &'static str,
+    pub composer_offline: &'static str,
+    pub composer_hint: &'static str,
+    pub send: &'static str,
+    pub chars_left: fn(u64) -> String,
+    pub chars_over: fn(u64) -> String,
+    pub typing_one: fn(&str) -> String,
+    pub typing_two: fn(&str, &str) -> String,
+    pub typing_many: &'static str,
+    pub online_heading: &'static str,
+    pub online_count: fn(u64) -> String,
+    pub show_online: fn(u64) -> String,
+    pub close: &'static str,
+    pub language: &'static str,
+}
+
+/// The Russian plural category of `n`: "1 сообщение", "2 сообщения",
+/// "5 сообщений"; 11 to 14 always take the third form.
+pub fn russian_plural<'a>(n: u64, one: &'a str, few: &'a str, many: &'a str) -> &'a str {
+    let (last, last_two) = (n % 10, n % 100);
+    if last == 1 && last_two != 11 {
+        one
+    } else if (2..=4).contains(&last) && !(12..=14).contains(&last_two) {
+        few
+    } else {
+        many
+    }
+}
+
+/// The English plural: "1 message", "0 messages", "2 messages".
+pub fn english_plural<'a>(n: u64, one: &'a str, other: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        other
+    }
+}
+
+/// The current language, shared through context; reading it tracks it.
+#[derive(Clone, Copy)]
+pub struct I18n {
+    lang: RwSignal<Lang>,
+}
+
+const STORAGE_KEY: &str = "chat.lang";
+
+impl I18n {
+    /// The remembered choice, else the browser's first language we speak,
+    /// else English.
+    pub fn detect() -> Self {
+        let stored = storage::get(STORAGE_KEY).and_then(|tag| Lang::from_tag(&tag));
+        let lang = stored
+            .or_else(|| {
+                browser_languages()
+                    .iter()
+                    .find_map(|tag| Lang::from_tag(tag))
+            })
+            .unwrap_or(Lang::En);
+        Self {
+            lang: RwSignal::new(lang),
+        }
+    }
+
+    /// The current strings (tracked: views using this re-render on a switch).
+    pub fn t(&self) -> &'static Strings {
+        self.lang.get().strings()
+    }
+
+    /// The current language (tracked).
+    pub fn lang(&self) -> Lang {
+        self.lang.get()
+    }
+
+    /// Switches language and remembers the choice for the next visit.
+    pub fn set(&self, lang: Lang) {
+        storage::set(STORAGE_KEY, lang.code());
+        self.lang.set(lang);
+    }
+}
+
+/// The user's preferred languages, most preferred first.
+fn browser_languages() -> Vec<String> {
+    let navigator = window().navigator();
+    let mut tags: Vec<String> = navigator
+        .languages()
+        .iter()
+        .filter_map(|tag| tag.as_string())
+        .collect();
+    if let Some(tag) = navigator.language() {
+        tags.push(tag);
+    }
+    tags
+}
+
+/// The i18n handle from context.
+pub fn use_i18n() -> I18n {
+    expect_context::<I18n>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn russian_plurals_follow_the_last_digits() {
+        let form = |n| russian_plural(n, "сообщение", "сообщения", "сообщений");
+        assert_eq!(form(1), "сообщение");
+        assert_eq!(form(2), "сообщения");
+        assert_eq!(form(4), "сообщения");
+        assert_eq!(form(5), "сообщений");
+        assert_eq!(form(0), "сообщений");
+        for n in 11..=14 {
+            assert_eq!(form(n), "сообщений", "{n}");
+        }
+        assert_eq!(form(21), "сообщение");
+        assert_eq!(form(22), "сообщения");
+        assert_eq!(form(111), "сообщений");
+        assert_eq!(form(112), "сообщений");
+        assert_eq!(form(101), "сообщение");
+        assert_eq!(form(1004), "сообщения");
+    }
+
+    #[test]
+    fn plural_phrases_read_right_in_both_languages() {
+        let ru = Lang::Ru.strings();
+        assert_eq!((ru.new_messages)(1), "1 новое сообщение");
+        assert_eq!((ru.new_messages)(2), "2 новых сообщения");
+        assert_eq!((ru.new_messages)(5), "5 новых сообщений");
+        assert_eq!((ru.chars_left)(1), "Остался 1 символ");
+        assert_eq!((ru.chars_left)(3), "Осталось 3 символа");
+        assert_eq!((ru.chars_left)(11), "Осталось 11 символов");
+        let en = Lang::En.strings();
+        assert_eq!((en.new_messages)(1), "1 new message");
+        assert_eq!((en.new_messages)(7), "7 new messages");
+        assert_eq!((en.chars_left)(1), "1 character left");
+    }
+
+    #[test]
+    fn language_tags_pick_a_language() {
+        assert_eq!(Lang::from_tag("ru-RU"), Some(Lang::Ru));
+        assert_eq!(Lang::from_tag("RU"), Some(Lang::Ru));
+        assert_eq!(Lang::from_tag("en_GB"), Some(Lang::En));
+        assert_eq!(Lang::from_tag("de"), None);
+        assert_eq!(Lang::from_tag(""), None);
+    }
+
+    #[test]
+    fn every_server_code_has_a_translation_in_both_languages() {
+        for lang in Lang::ALL {
+            let t = lang.strings();
+            for code in [
+                "invalid_username",
+                "name_taken",
+                "empty_message",
+                "message_too_long",
+                "not_joined",
+                "already_joined",
+                "bad_request",
+                "rate_limited",
+            ] {
+                let text = (t.server_error)(code, "SERVER TEXT");
+                assert!(!text.contains("SERVER TEXT"), "{code} untranslated");
+                assert!(!text.is_empty());
+            }
+            // A code from a newer server falls back to the server's words.
+            assert_eq!((t.server_error)("brand_new", "Server says"), "Server says");
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Русский.
+
+use super::{russian_plural, Strings};
+use chat_shared::{MessageError, UsernameError, MAX_MESSAGE_CHARS, MAX_USERNAME_CHARS};
+
+pub static STRINGS: Strings = Strings {
+    app_title: "WebSocket Chat",
+    tagline: "Живой чат прямо в браузере.",
+    join_heading: "Присоединяйтесь к разговору",
+    name_label: "Ваше имя",
+    name_placeholder: "например, Алиса",
+    join_button: "Войти",
+    joining: "Входим…",
+    name_error,
+    message_error,
+    server_error,
+    connection_lost: "Соединение прервалось раньше, чем сервер подтвердил это сообщение.",
+    status_connecting: "Подключение…",
+    status_online: "В сети",
+    status_retrying: "Переподключение…",
+    status_reconnecting_in: |s| format!("Переподключение через {s} с"),
+    status_offline: "Нет сети",
+    retry_now: "Повторить сейчас",
+    messages_label: "Сообщения",
+    empty_conversation: "Сообщений пока нет. Поздоровайтесь!",
+    new_messages: |n| {
+        format!(
+            "{n} {}",
+            russian_plural(n, "новое сообщение", "новых сообщения", "новых сообщений")
+        )
+    },
+    // Present tense keeps these free of grammatical gender.
+    user_joined: |name| format!("{name} заходит в чат"),
+    user_left: |name| format!("{name} выходит из чата"),
+    you: "вы",
+    sending: "Отправка…",
+    not_delivered: "Не доставлено",
+    resend: "Отправить снова",
+    discard: "Удалить",
+    composer_label: "Сообщение",
+    composer_placeholder: "Напишите сообщение…",
+    composer_offline: "Нет соединения: сообщения нельзя отправить, пока оно не восстановится.",
+    composer_hint: "Enter отправляет, Shift+Enter переносит строку",
+    send: "Отправить",
+    chars_left: |n| {
+        let verb = russian_plural(n, "Остался", "Осталось", "Осталось");
+        format!(
+            "{verb} {n} {}",
+            russian_plural(n, "символ", "символа", "символов")
+        )
+    },
+    chars_over: |n| {
+        format!(
+            "На {n} {} больше допустимого",
+            russian_plural(n, "символ", "символа", "символов")
+        )
+    },
+    typing_one: |a| format!("{a} печатает…"),
+    typing_two: |a, b| format!("{a} и {b} печатают…"),
+    typing_many: "Несколько человек печатают…",
+    online_heading: "В сети",
+    online_count: |n| format!("{n} в сети"),
+    show_online: |n| format!("Кто в сети: {n}"),
+    close: "Закрыть",
+    language: "Язык",
+};
+
+fn name_error(error: &UsernameError) -> String {
+    match error {
+        UsernameError::Empty => "Введите имя хотя бы из одного видимого символа.".into(),
+        UsernameError::TooLong => format!(
+            "Имя слишком длинное: максимум {MAX_USERNAME_CHARS} {}.",
+            russian_plural(MAX_USERNAME_CHARS as u64, "символ", "символа", "символов")
+        ),
+        UsernameError::ForbiddenCharacter(c) => format!(
+            "Имя не может содержать невидимые или управляющие символы (U+{:04X}).",
+            *c as u32
+        ),
+    }
+}
+
+fn message_error(error: &MessageError) -> String {
+    match error {
+        MessageError::Empty => "Сообщение не может быть пустым.".into(),
+        MessageError::TooLong => format!(
+            "Сообщение слишком длинное: максимум {MAX_MESSAGE_CHARS} {}.",
+            russian_plural(MAX_MESSAGE_CHARS as u64, "символ", "символа", "символов")
+        ),
+    }
+}
+
+fn server_error(code: &str, server_message: &str) -> String {
+    match code {
+        "invalid_username" => "Такое имя недопустимо. Попробуйте другое.".into(),
+        "name_taken" => "Это имя уже занято. Попробуйте другое.".into(),
+        "empty_message" => message_error(&MessageError::Empty),
+        "message_too_long" => message_error(&MessageError::TooLong),
+        "not_joined" => "Сначала войдите в чат.".into(),
+        "already_joined" => "Вы уже в чате.".into(),
+        "bad_request" => "Сервер не понял запрос.".into(),
+        "rate_limited" => {
+            "Вы отправляете слишком часто. Подождите немного и попробуйте снова.".into()
+        }
+        _ => server_message.into(),
+    }
+}

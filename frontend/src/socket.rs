@@ -1,0 +1,336 @@
+//! The connection to the server: one WebSocket at a time, reconnecting with
+//! exponential backoff and full jitter.
+//!
+//! A new socket is only ever created after the previous one has fired
+//! `close`, so there are never two sockets at once, whatever mix of timers,
+//! `online` events, tab switches and "Retry now" clicks happens.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use chat_shared::{ClientFrame, ServerFrame};
+use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
+
+use crate::time::now_ms;
+
+/// The first retry waits up to this long; each failure doubles the ceiling.
+const BACKOFF_BASE_MS: f64 = 500.0;
+/// The longest a retry ever waits, so a long outage still recovers quickly.
+const BACKOFF_CAP_MS: f64 = 30_000.0;
+/// A socket stuck connecting (a silently dropped network) is given up after
+/// this long, so the backoff loop keeps going.
+const CONNECT_TIMEOUT_MS: u64 = 10_000;
+
+/// What the connection is doing, for the status shown to the user.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Status {
+    /// The first connection of this page is being made.
+    Connecting,
+    /// A socket is open.
+    Online,
+    /// The connection was lost; the next attempt is in flight.
+    Retrying,
+    /// The connection was lost; the next attempt starts at `retry_at`
+    /// (milliseconds since the epoch).
+    Waiting { retry_at: f64 },
+    /// The browser says there is no network; we retry when it comes back.
+    Offline,
+}
+
+impl Status {
+    /// A stable name for the state, exposed as `data-state` for styling
+    /// and for the browser tests.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Connecting => "connecting",
+            Status::Online => "online",
+            Status::Retrying => "retrying",
+            Status::Waiting { .. } => "waiting",
+            Status::Offline => "offline",
+        }
+    }
+}
+
+/// What the connection tells the chat.
+pub enum SocketEvent {
+    Opened,
+    Frame(ServerFrame, String),
+    Closed,
+}
+
+/// The ceiling of the random delay before retry number `attempt` (from 0):
+/// 0.5 s, 1 s, 2 s, ... up to 30 s.
+pub fn backoff_ceiling_ms(attempt: u32) -> f64 {
+    let factor = 2f64.powi(attempt.min(16) as i32);
+    (BACKOFF_BASE_MS * factor).min(BACKOFF_CAP_MS)
+}
+
+/// "Full jitter": a uniformly random delay between zero and the ceiling, so
+/// a server restart is not met by every client at the same instant.
+/// `random` is in `[0, 1)`.
+pub fn next_backoff_delay_ms(attempt: u32, random: f64) -> f64 {
+    backoff_ceiling_ms(attempt) * random.clamp(0.0, 1.0)
+}
+
+/// A handle to the connection service; cheap to copy into event handlers.
+#[derive(Clone, Copy)]
+pub struct Connection {
+    status: RwSignal<Status>,
+    inner: StoredValue<Rc<RefCell<Inner>>, LocalStorage>,
+}
+
+/// The socket and its handlers: JS holds these closures, so they must live
+/// exactly as long as the socket they are attached to.
+struct Live {
+    socket: WebSocket,
+    _on_open: Closure<dyn FnMut(Event)>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    connect_timeout: Option<TimeoutHandle>,
+}
+
+struct Inner {
+    url: String,
+    live: Option<Live>,
+    /// A socket that has closed, kept until the next connect: dropping its
+    /// closures from inside its own `close` handler is not allowed.
+    retired: Option<Live>,
+    /// Failed attempts since the last successful open.
+    attempt: u32,
+    retry_timer: Option<TimeoutHandle>,
+    on_event: Rc<dyn Fn(SocketEvent)>,
+}
+
+impl Connection {
+    /// Starts connecting to `url` and keeps the connection up for the life
+    /// of the page. Every frame and change goes to `on_event`.
+    pub fn start(url: String, on_event: impl Fn(SocketEvent) + 'static) -> Self {
+        let inner = Rc::new(RefCell::new(Inner {
+            url,
+            live: None,
+            retired: None,
+            attempt: 0,
+            retry_timer: None,
+            on_event: Rc::new(on_event),
+        }));
+        let connection = Self {
+            status: RwSignal::new(Status::Connecting),
+            inner: StoredValue::new_local(inner),
+        };
+        connection.watch_browser();
+        connection.connect();
+        connection
+    }
+
+    /// The current state (tracked).
+    pub fn status(&self) -> Status {
+        self.status.get()
+    }
+
+    /// Whether frames can be sent right now (tracked).
+    pub fn is_online(&self) -> bool {
+        self.status.get() == Status::Online
+    }
+
+    /// Sends a frame if the socket is open. Returns false, and sends
+    /// nothing, otherwise: callers must not pretend it was sent.
+    pub fn send(&self, frame: &ClientFrame) -> bool {
+        let inner = self.inner.get_value();
+        let inner = inner.borrow();
+        match &inner.live {
+            Some(live) if live.socket.ready_state() == WebSocket::OPEN => {
+                live.socket.send_with_str(&frame.encode()).is_ok()
+            }
+            _ => false,
+        }
+    }
+
+    /// Skips the wait and tries now, unless a socket is already open or
+    /// opening (one socket at a time).
+    pub fn retry_now(&self) {
+        if self.inner.get_value().borrow().live.is_some() {
+            return;
+        }
+        self.connect();
+    }
+
+    fn connect(&self) {
+        let inner = self.inner.get_value();
+        let mut state = inner.borrow_mut();
+        if state.live.is_some() {
+            return;
+        }
+        if let Some(timer) = state.retry_timer.take() {
+            timer.clear();
+        }
+        state.retired = None;
+        if state.attempt > 0 {
+            self.status.set(Status::Retrying);
+        }
+        let socket = match WebSocket::new(&state.url) {
+            Ok(socket) => socket,
+            Err(error) => {
+                leptos::logging::warn!("cannot open WebSocket: {error:?}");
+                drop(state);
+                self.schedule_retry();
+                return;
+            }
+        };
+        let this = *self;
+        let on_open = Closure::<dyn FnMut(Event)>::new(move |_| this.opened());
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            if let Some(text) = event.data().as_string() {
+                this.received(text);
+            }
+        });
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_| this.closed());
+        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        let stuck = socket.clone();
+        let connect_timeout = set_timeout_with_handle(
+            move || {
+                if stuck.ready_state() == WebSocket::CONNECTING {
+                    // The browser fires `close` after this, which retries.
+                    let _ = stuck.close();
+                }
+            },
+            std::time::Duration::from_millis(CONNECT_TIMEOUT_MS),
+        )
+        .ok();
+        state.live = Some(Live {
+            socket,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+            connect_timeout,
+        });
+    }
+
+    fn opened(&self) {
+        let on_event = {
+            let inner = self.inner.get_value();
+            let mut state = inner.borrow_mut();
+            state.attempt = 0;
+            if let Some(timer) = state.live.as_mut().and_then(|l| l.connect_timeout.take()) {
+                timer.clear();
+            }
+            state.on_event.clone()
+        };
+        self.status.set(Status::Online);
+        on_event(SocketEvent::Opened);
+    }
+
+    fn received(&self, text: String) {
+        let on_event = self.inner.get_value().borrow().on_event.clone();
+        match ServerFrame::decode(&text) {
+            Ok(frame) => on_event(SocketEvent::Frame(frame, text)),
+            // Ignored like an unknown frame: a newer or buggy server must
+            // not break the page.
+            Err(error) => leptos::logging::warn!("ignoring a frame I cannot read: {error}"),
+        }
+    }
+
+    fn closed(&self) {
+        let on_event = {
+            let inner = self.inner.get_value();
+            let mut state = inner.borrow_mut();
+            if let Some(mut live) = state.live.take() {
+                if let Some(timer) = live.connect_timeout.take() {
+                    timer.clear();
+                }
+                live.socket.set_onopen(None);
+                live.socket.set_onmessage(None);
+                live.socket.set_onclose(None);
+                state.retired = Some(live);
+            }
+            state.on_event.clone()
+        };
+        on_event(SocketEvent::Closed);
+        self.schedule_retry();
+    }
+
+    fn schedule_retry(&self) {
+        let inner = self.inner.get_value();
+        let mut state = inner.borrow_mut();
+        let delay = next_backoff_delay_ms(state.attempt, js_sys::Math::random());
+        state.attempt = state.attempt.saturating_add(1);
+        let this = *self;
+        state.retry_timer = set_timeout_with_handle(
+            move || this.connect(),
+            std::time::Duration::from_millis(delay as u64),
+        )
+        .ok();
+        self.status.set(if browser_is_online() {
+            Status::Waiting {
+                retry_at: now_ms() + delay,
+            }
+        } else {
+            Status::Offline
+        });
+    }
+
+    /// Retries at once when the network or the tab comes back: waiting out
+    /// a 30 s backoff after the user reopens the laptop feels broken.
+    fn watch_browser(&self) {
+        let this = *self;
+        let online = window_event_listener(leptos::ev::online, move |_| this.retry_now());
+        let offline = window_event_listener(leptos::ev::offline, move |_| {
+            if !this.is_open_or_opening() {
+                this.status.set(Status::Offline);
+            }
+        });
+        let visible = window_event_listener(leptos::ev::visibilitychange, move |_| {
+            if document().visibility_state() == web_sys::VisibilityState::Visible {
+                this.retry_now();
+            }
+        });
+        // The connection lives as long as the page; so do these listeners.
+        std::mem::forget((online, offline, visible));
+    }
+
+    fn is_open_or_opening(&self) -> bool {
+        self.inner.get_value().borrow().live.is_some()
+    }
+}
+
+fn browser_is_online() -> bool {
+    window().navigator().on_line()
+}
+
+/// The WebSocket address on the host that served the page: `ws://` or
+/// `wss://` to match `http://` or `https://`.
+pub fn socket_url() -> String {
+    let location = window().location();
+    let scheme = match location.protocol().as_deref() {
+        Ok("https:") => "wss:",
+        _ => "ws:",
+    };
+    let host = location.host().unwrap_or_default();
+    format!("{scheme}//{host}/ws")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_half_a_second_up_to_thirty() {
+        assert_eq!(backoff_ceiling_ms(0), 500.0);
+        assert_eq!(backoff_ceiling_ms(1), 1_000.0);
+        assert_eq!(backoff_ceiling_ms(5), 16_000.0);
+        assert_eq!(backoff_ceiling_ms(6), 30_000.0);
+        assert_eq!(backoff_ceiling_ms(u32::MAX), 30_000.0);
+    }
+
+    #[test]
+    fn full_jitter_spreads_over_zero_to_the_ceiling() {
+        assert_eq!(next_backoff_delay_ms(3, 0.0), 0.0);
+        assert_eq!(next_backoff_delay_ms(3, 0.5), 2_000.0);
+        assert!(next_backoff_delay_ms(3, 0.999_999) < 4_000.0);
+        assert!(next_backoff_delay_ms(40, 0.999_999) <= 30_000.0);
+    }
+}
