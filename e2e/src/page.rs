@@ -63,18 +63,24 @@ impl Page {
 
     /// Emulates a screen: viewport size, touch, mobile viewport rules.
     pub async fn emulate(&self, device: Device) {
-        let (width, height, scale, mobile) = match device {
-            Device::Desktop => (1280, 800, 1, false),
-            Device::Phone => (390, 844, 3, true),
-        };
+        match device {
+            Device::Desktop => self.emulate_screen(1280, 800, false).await,
+            Device::Phone => self.emulate_screen(390, 844, true).await,
+        }
+    }
+
+    /// Emulates a screen of `width` x `height` CSS pixels; a phone has
+    /// touch, a 3x display and mobile viewport rules.
+    pub async fn emulate_screen(&self, width: u32, height: u32, phone: bool) {
+        let scale = if phone { 3 } else { 1 };
         self.cdp(
             "Emulation.setDeviceMetricsOverride",
-            json!({ "width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile }),
+            json!({ "width": width, "height": height, "deviceScaleFactor": scale, "mobile": phone }),
         )
         .await;
         self.cdp(
             "Emulation.setTouchEmulationEnabled",
-            json!({ "enabled": mobile, "maxTouchPoints": if mobile { 5 } else { 1 } }),
+            json!({ "enabled": phone, "maxTouchPoints": if phone { 5 } else { 1 } }),
         )
         .await;
     }

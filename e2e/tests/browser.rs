@@ -102,6 +102,67 @@ fn two_users_exchange_messages_both_ways() {
 }
 
 #[test]
+fn a_reader_scrolled_up_gets_a_new_messages_pill_instead_of_a_jump() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let (alice, bob) = alice_and_bob(&driver, &server).await;
+        for n in 1..=30 {
+            alice.send(&format!("message number {n}")).await;
+        }
+        bob.wait_for_message("message number 30").await;
+        let at_bottom = "const m = document.querySelector('.messages'); \
+                         return m.scrollHeight - m.scrollTop - m.clientHeight < 48;";
+        // Bob was at the bottom, so his view followed along.
+        bob.wait_until("Bob's view followed the new messages", at_bottom)
+            .await;
+        assert_eq!(
+            bob.js("return document.querySelector('#new-messages')")
+                .await,
+            json!(null)
+        );
+        bob.js("document.querySelector('.messages').scrollTop = 0;")
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        alice.send("one more while Bob reads").await;
+        bob.wait_for_message("one more while Bob reads").await;
+        bob.wait_until(
+            "the pill says there is one new message",
+            "const p = document.querySelector('#new-messages'); \
+             return p !== null && p.textContent.includes('1 new message');",
+        )
+        .await;
+        assert_eq!(
+            bob.js("return document.querySelector('.messages').scrollTop")
+                .await,
+            json!(0),
+            "the reader was moved away from what he was reading"
+        );
+        alice.send("and another").await;
+        bob.wait_until(
+            "the pill counts two",
+            "const p = document.querySelector('#new-messages'); \
+             return p !== null && p.textContent.includes('2 new messages');",
+        )
+        .await;
+
+        bob.click("#new-messages").await;
+        bob.wait_until(
+            "the pill brings Bob to the newest message and goes away",
+            "const m = document.querySelector('.messages'); \
+             return m.scrollHeight - m.scrollTop - m.clientHeight < 48 \
+                 && document.querySelector('#new-messages') === null;",
+        )
+        .await;
+
+        alice.close().await;
+        bob.close().await;
+        server.stop().await;
+    });
+}
+
+#[test]
 fn typing_indicator_shows_while_typing_and_goes_away_after() {
     browser_test(|| async {
         let driver = Driver::start();
@@ -379,16 +440,13 @@ fn on_a_phone_nothing_scrolls_sideways_the_composer_shows_and_the_users_panel_to
         );
 
         // The composer is on screen and nothing covers it.
-        let composer_visible = page
-            .js(
-                "const r = document.querySelector('#composer-input').getBoundingClientRect(); \
+        let composer_visible =
+            "const r = document.querySelector('#composer-input').getBoundingClientRect(); \
              const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2); \
              return r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth \
-                 && hit === document.querySelector('#composer-input');",
-            )
-            .await;
+                 && hit === document.querySelector('#composer-input');";
         assert_eq!(
-            composer_visible,
+            page.js(composer_visible).await,
             json!(true),
             "the composer is hidden or covered"
         );
@@ -433,6 +491,22 @@ fn on_a_phone_nothing_scrolls_sideways_the_composer_shows_and_the_users_panel_to
             json!(true),
             "the closed panel widens the page"
         );
+
+        // The narrowest phones still fit.
+        page.emulate_screen(320, 568, true).await;
+        page.wait_until("the page fits 320 px", "return innerWidth === 320")
+            .await;
+        assert_eq!(
+            page.js(no_sideways).await,
+            json!(true),
+            "320 px scrolls sideways"
+        );
+        assert_eq!(
+            page.js(composer_visible).await,
+            json!(true),
+            "the composer is hidden at 320 px"
+        );
+        page.screenshot(&screenshot_dir().join("phone-320.png")).await;
 
         page.close().await;
         other.close().await;
@@ -502,6 +576,68 @@ fn a_russian_browser_gets_russian_and_the_switch_changes_it_to_english() {
         );
 
         page.close().await;
+        server.stop().await;
+    });
+}
+
+#[test]
+fn a_hidden_tab_counts_unread_messages_in_the_title() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let (alice, bob) = alice_and_bob(&driver, &server).await;
+        assert_eq!(
+            alice.client().title().await.expect("a title"),
+            "WebSocket Chat"
+        );
+        // Record every title the chat tab shows while it is in the background.
+        alice
+            .js("window.__titles = [];
+                 new MutationObserver(() => window.__titles.push(document.title))
+                   .observe(document.querySelector('title'), { childList: true, characterData: true, subtree: true });")
+            .await;
+
+        let chat_tab = alice.client().window().await.expect("the chat tab");
+        let other_tab = alice.client().new_window(true).await.expect("a second tab");
+        alice
+            .client()
+            .switch_to_window(other_tab.handle)
+            .await
+            .expect("switch to the second tab");
+        for text in ["one", "two", "three"] {
+            bob.send(text).await;
+        }
+        bob.wait_for_message("three").await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        alice
+            .client()
+            .close_window()
+            .await
+            .expect("close the second tab");
+        alice
+            .client()
+            .switch_to_window(chat_tab)
+            .await
+            .expect("back to the chat");
+        let titles = alice.js("return window.__titles").await;
+        let titles: Vec<&str> = titles
+            .as_array()
+            .map(|t| t.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        assert!(
+            titles.contains(&"(1) WebSocket Chat") && titles.contains(&"(3) WebSocket Chat"),
+            "the hidden tab's title did not count unread messages: {titles:?}"
+        );
+        alice
+            .wait_until(
+                "the count clears when the tab is visible again",
+                "return document.title === 'WebSocket Chat'",
+            )
+            .await;
+
+        alice.close().await;
+        bob.close().await;
         server.stop().await;
     });
 }

@@ -19,6 +19,18 @@ pub fn MessageList() -> impl IntoView {
     let at_bottom = RwSignal::new(true);
     let unseen = RwSignal::new(0u64);
 
+    // Following new messages jumps, so a burst of messages never leaves the
+    // view mid-animation (and the reader wrongly "scrolled up").
+    let follow = move || {
+        if let Some(el) = scroller.get_untracked() {
+            let options = web_sys::ScrollToOptions::new();
+            options.set_top(f64::from(el.scroll_height()));
+            options.set_behavior(web_sys::ScrollBehavior::Instant);
+            el.scroll_to_with_scroll_to_options(&options);
+        }
+    };
+    // The pill glides down (the stylesheet's smooth scrolling, which it
+    // turns off for reduced motion).
     let scroll_to_bottom = move || {
         if let Some(el) = scroller.get_untracked() {
             el.set_scroll_top(el.scroll_height());
@@ -48,14 +60,14 @@ pub fn MessageList() -> impl IntoView {
         let pending = chat.outgoing.with(Vec::len);
         let current = (newest.map(|n| n.0), pending);
         let Some(previous) = previous else {
-            request_animation_frame(scroll_to_bottom);
+            request_animation_frame(follow);
             return current;
         };
         let new_entry = newest.filter(|n| Some(n.0) != previous.0);
         let sent_one = pending > previous.1;
         let mine = sent_one || new_entry.is_some_and(|n| n.1);
         if mine || (new_entry.is_some() && at_bottom.get_untracked()) {
-            request_animation_frame(scroll_to_bottom);
+            request_animation_frame(follow);
         } else if new_entry.is_some_and(|n| n.2) {
             unseen.update(|n| *n += 1);
         }
