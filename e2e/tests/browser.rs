@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use chat_e2e::{browser_test, screenshot_dir, Device, Driver, Options, Page, TestServer};
+use fantoccini::actions::{InputSource, PointerAction, TouchActions, MOUSE_BUTTON_LEFT};
 use serde_json::json;
 
 fn desktop() -> Options {
@@ -451,6 +452,44 @@ fn on_a_phone_nothing_scrolls_sideways_the_composer_shows_and_the_users_panel_to
             "the composer is hidden or covered"
         );
 
+        // A long press on a message shows its full date (there is no hover).
+        let time = "return document.querySelector('#timeline .msg.mine time').textContent";
+        assert_eq!(
+            page.js(time).await.as_str().map(str::len),
+            Some(5),
+            "hh:mm first"
+        );
+        let bubble = page
+            .client()
+            .find(fantoccini::Locator::Css("#timeline .msg.mine .bubble"))
+            .await
+            .expect("my message");
+        let long_press = TouchActions::new("finger".into())
+            .then(PointerAction::MoveToElement {
+                element: bubble,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .pause(Duration::from_millis(800))
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        page.client()
+            .perform_actions(long_press)
+            .await
+            .expect("a long press");
+        let full_date = page.js(time).await;
+        assert!(
+            full_date
+                .as_str()
+                .is_some_and(|t| t.contains("2") && t.len() > 12),
+            "a long press did not show the full date: {full_date}"
+        );
+
         // Every control is at least 44 px in both directions.
         let small = page
         .js("return [...document.querySelectorAll('button, input, textarea')] \
@@ -506,7 +545,8 @@ fn on_a_phone_nothing_scrolls_sideways_the_composer_shows_and_the_users_panel_to
             json!(true),
             "the composer is hidden at 320 px"
         );
-        page.screenshot(&screenshot_dir().join("phone-320.png")).await;
+        page.screenshot(&screenshot_dir().join("phone-320.png"))
+            .await;
 
         page.close().await;
         other.close().await;
@@ -650,6 +690,9 @@ fn screenshots_of_desktop_light_and_dark_and_of_a_phone() {
         let (alice, bob) = alice_and_bob(&driver, &server).await;
         let carol = driver.browser(phone()).await;
         carol.open(&server.url()).await;
+        carol
+            .screenshot(&screenshot_dir().join("phone-join.png"))
+            .await;
         carol.join("Carol").await;
 
         alice.send("Hi everyone! The new chat is live.").await;

@@ -6,6 +6,9 @@ use crate::i18n::{use_i18n, Problem};
 use crate::linkify::{segments, Segment};
 use crate::time::clock_and_full;
 
+/// How long a touch must rest on a message to show its full date.
+const LONG_PRESS_MS: u64 = 500;
+
 /// One line of the conversation: a message or a joined/left notice.
 #[component]
 pub fn EntryView(entry: Entry) -> impl IntoView {
@@ -22,8 +25,26 @@ pub fn EntryView(entry: Entry) -> impl IntoView {
         EntryKind::Message { message, mine } => {
             let (clock, full) =
                 clock_and_full(&message.timestamp, i18n.lang().code()).unwrap_or_default();
-            // Tapping the time shows the full date: phones have no hover.
+            // Phones have no hover: a long press on the message, or a tap
+            // on its time, shows the full date instead of the tooltip.
             let show_full = RwSignal::new(false);
+            let press = StoredValue::new(None::<TimeoutHandle>);
+            let end_press = move || {
+                if let Some(timer) = press.get_value() {
+                    timer.clear();
+                    press.set_value(None);
+                }
+            };
+            let start_press = move |ev: leptos::ev::PointerEvent| {
+                if ev.pointer_type() == "touch" {
+                    end_press();
+                    let timer = set_timeout_with_handle(
+                        move || show_full.set(true),
+                        std::time::Duration::from_millis(LONG_PRESS_MS),
+                    );
+                    press.set_value(timer.ok());
+                }
+            };
             let author = message.username.clone();
             let full_title = full.clone();
             view! {
@@ -34,7 +55,13 @@ pub fn EntryView(entry: Entry) -> impl IntoView {
                     data-id=message.id
                 >
                     {(!entry.continues).then(|| view! { <Avatar name=author.clone() /> })}
-                    <div class="bubble">
+                    <div
+                        class="bubble"
+                        on:pointerdown=start_press
+                        on:pointerup=move |_| end_press()
+                        on:pointercancel=move |_| end_press()
+                        on:pointerleave=move |_| end_press()
+                    >
                         {(!entry.continues)
                             .then(|| {
                                 view! {
