@@ -25,11 +25,19 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--disable-dev-shm-usage",
 ];
 
-/// Counts the page's WebSockets from outside the app: installed before any
-/// page script runs, it wraps the browser's `WebSocket` so every socket
-/// the app opens is seen, and records the most that were open at once.
-const SOCKET_COUNTER: &str = r#"
+/// Watches the page from outside the app, installed before any page script
+/// runs: wraps the browser's `WebSocket` so every socket the app opens is
+/// counted (with the most that were open at once), and records console
+/// errors and uncaught exceptions.
+const PAGE_PROBES: &str = r#"
 (() => {
+  const problems = [];
+  Object.defineProperty(window, "__pageProblems", { value: problems });
+  const error = console.error.bind(console);
+  console.error = (...args) => { problems.push(args.map(String).join(" ")); error(...args); };
+  window.addEventListener("error", (e) => problems.push("uncaught: " + e.message));
+  window.addEventListener("unhandledrejection", (e) => problems.push("unhandled: " + e.reason));
+
   const Native = window.WebSocket;
   const stats = { created: 0, live: 0, maxLive: 0 };
   Object.defineProperty(window, "__socketStats", { value: stats });
@@ -140,7 +148,7 @@ impl Driver {
         let page = Page::new(client, profile);
         page.cdp(
             "Page.addScriptToEvaluateOnNewDocument",
-            json!({ "source": SOCKET_COUNTER }),
+            json!({ "source": PAGE_PROBES }),
         )
         .await;
         page.emulate(options.device).await;

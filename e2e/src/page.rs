@@ -49,9 +49,17 @@ impl Page {
         &self.client
     }
 
-    /// Ends the browser session (and Chromium with it).
+    /// Ends the browser session (and Chromium with it), failing the test
+    /// if the page logged an error or threw: a panic in the wasm shows up
+    /// only there.
     pub async fn close(self) {
+        let problems = self
+            .client
+            .execute("return window.__pageProblems || []", Vec::new())
+            .await;
         let _ = self.client.close().await;
+        let problems = problems.expect("the page answers");
+        assert_eq!(problems, json!([]), "the page logged errors");
     }
 
     pub(crate) async fn cdp(&self, command: &'static str, params: Value) -> Value {

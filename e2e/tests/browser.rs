@@ -122,7 +122,7 @@ fn a_reader_scrolled_up_gets_a_new_messages_pill_instead_of_a_jump() {
                 .await,
             json!(null)
         );
-        bob.js("document.querySelector('.messages').scrollTop = 0;")
+        bob.js("document.querySelector('.messages').scrollTo({ top: 0, behavior: 'instant' });")
             .await;
         tokio::time::sleep(Duration::from_millis(300)).await;
 
