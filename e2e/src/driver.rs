@@ -28,13 +28,17 @@ const CHROMIUM_FLAGS: &[&str] = &[
 /// Watches the page from outside the app, installed before any page script
 /// runs: wraps the browser's `WebSocket` so every socket the app opens is
 /// counted (with the most that were open at once), and records console
-/// errors and uncaught exceptions.
+/// errors and uncaught exceptions (and warnings, which are only shown).
 const PAGE_PROBES: &str = r#"
 (() => {
   const problems = [];
   Object.defineProperty(window, "__pageProblems", { value: problems });
   const error = console.error.bind(console);
   console.error = (...args) => { problems.push(args.map(String).join(" ")); error(...args); };
+  const warnings = [];
+  Object.defineProperty(window, "__pageWarnings", { value: warnings });
+  const warn = console.warn.bind(console);
+  console.warn = (...args) => { warnings.push(args.map(String).join(" ")); warn(...args); };
   window.addEventListener("error", (e) => problems.push("uncaught: " + e.message));
   window.addEventListener("unhandledrejection", (e) => problems.push("unhandled: " + e.reason));
 

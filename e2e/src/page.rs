@@ -57,6 +57,15 @@ impl Page {
             .client
             .execute("return window.__pageProblems || []", Vec::new())
             .await;
+        if let Ok(warnings) = self
+            .client
+            .execute("return window.__pageWarnings || []", Vec::new())
+            .await
+        {
+            if warnings.as_array().is_some_and(|w| !w.is_empty()) {
+                eprintln!("the page warned: {warnings:#}");
+            }
+        }
         let _ = self.client.close().await;
         let problems = problems.expect("the page answers");
         assert_eq!(problems, json!([]), "the page logged errors");

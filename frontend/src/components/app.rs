@@ -93,8 +93,10 @@ fn track_visual_viewport() {
             // While pinch-zoomed the visual viewport is small for another
             // reason: keep the layout as it is.
             if (viewport.scale() - 1.0).abs() < 0.01 {
-                let _ = web_sys::HtmlElement::style(&html)
-                    .set_property("--app-height", &format!("{}px", viewport.height()));
+                let _ = web_sys::HtmlElement::style(&html).set_property(
+                    "--app-height",
+                    &format!("{}px", viewport.height().round() as i32),
+                );
             }
         }
     };

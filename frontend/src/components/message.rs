@@ -23,8 +23,8 @@ pub fn EntryView(entry: Entry) -> impl IntoView {
         }
         .into_any(),
         EntryKind::Message { message, mine } => {
-            let (clock, full) =
-                clock_and_full(&message.timestamp, i18n.lang().code()).unwrap_or_default();
+            let (clock, full) = clock_and_full(&message.timestamp, i18n.lang_untracked().code())
+                .unwrap_or_default();
             // Phones have no hover: a long press on the message, or a tap
             // on its time, shows the full date instead of the tooltip.
             let show_full = RwSignal::new(false);

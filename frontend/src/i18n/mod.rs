@@ -198,6 +198,12 @@ impl I18n {
         self.lang.get()
     }
 
+    /// The current language, without subscribing to changes: for values
+    /// fixed when a view is built (a message's date format).
+    pub fn lang_untracked(&self) -> Lang {
+        self.lang.get_untracked()
+    }
+
     /// Switches language and remembers the choice for the next visit.
     pub fn set(&self, lang: Lang) {
         storage::set(STORAGE_KEY, lang.code());
