@@ -73,6 +73,7 @@ pub struct Typists {
 }
 
 impl Typists {
+    /// Nobody typing.
     pub fn new() -> Self {
         Self {
             list: RwSignal::new(Vec::new()),

@@ -3,6 +3,7 @@
 use super::{english_plural, Strings};
 use chat_shared::{MessageError, UsernameError, MAX_MESSAGE_CHARS, MAX_USERNAME_CHARS};
 
+/// The English interface; the reference for every other language.
 pub static STRINGS: Strings = Strings {
     app_title: "WebSocket Chat",
     tagline: "Real-time chat, right in your browser.",

@@ -3,6 +3,7 @@
 use super::{russian_plural, Strings};
 use chat_shared::{MessageError, UsernameError, MAX_MESSAGE_CHARS, MAX_USERNAME_CHARS};
 
+/// The Russian interface: the original chat was written for Russian speakers.
 pub static STRINGS: Strings = Strings {
     app_title: "WebSocket Chat",
     tagline: "Живой чат прямо в браузере.",
