@@ -401,6 +401,71 @@ fn after_a_server_restart_pages_reconnect_rejoin_and_deliver_with_one_socket_eac
     });
 }
 
+/// Waits, with the server down, until the page's next attempt is more than
+/// 3 s away (the countdown rounds up, so it shows 4 s or more).
+async fn wait_for_a_long_backoff(page: &Page) {
+    page.wait_until_for(
+        "the backoff grows to a wait of more than 3 s",
+        "const m = document.querySelector('#connection-status').textContent \
+             .match(/^Reconnecting in (\\d+) s$/); \
+         return m !== null && Number(m[1]) >= 4;",
+        Duration::from_secs(60),
+    )
+    .await;
+}
+
+#[test]
+fn retry_now_and_the_browser_coming_online_skip_the_backoff() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let addr = server.addr();
+        let page = driver.browser(desktop()).await;
+        page.open(&server.url()).await;
+        page.join("Alice").await;
+
+        // "Retry now": the next attempt is more than 3 s away when it is
+        // clicked, so being online within 2 s can only be the button's doing.
+        server.stop().await;
+        wait_for_a_long_backoff(&page).await;
+        let server = TestServer::start_on(addr).await;
+        page.click("#retry-now").await;
+        page.wait_until_for(
+            "Retry now reconnects at once",
+            chat_e2e::page::JOINED,
+            Duration::from_secs(2),
+        )
+        .await;
+
+        // The same for the browser's `online` event (the network is back).
+        server.stop().await;
+        wait_for_a_long_backoff(&page).await;
+        let server = TestServer::start_on(addr).await;
+        page.js("window.dispatchEvent(new Event('online'));").await;
+        page.wait_until_for(
+            "the online event reconnects at once",
+            chat_e2e::page::JOINED,
+            Duration::from_secs(2),
+        )
+        .await;
+        // While connected, the same nudges must not open a second socket.
+        let before = page.socket_stats().await;
+        page.js("window.dispatchEvent(new Event('online'));
+             document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));")
+            .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = page.socket_stats().await;
+        assert_eq!(
+            after.created, before.created,
+            "a nudge opened another socket"
+        );
+        assert_eq!(after.max_live, 1, "two sockets at once: {after:?}");
+
+        page.close().await;
+        server.stop().await;
+    });
+}
+
 #[test]
 fn on_a_phone_nothing_scrolls_sideways_the_composer_shows_and_the_users_panel_toggles() {
     browser_test(|| async {
