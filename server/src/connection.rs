@@ -1,11 +1,14 @@
 //! One WebSocket connection: a reader that handles client frames and a writer
 //! that drains the connection's bounded outbox.
 
-use crate::hub::{encode, Membership, Rejection};
+use crate::hub::{encode, JoinRequest, Membership, Rejection};
 use crate::peer::{close_code, Closer, Peer};
 use crate::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use chat_shared::{ClientFrame, ErrorCode};
+use chat_shared::{
+    is_valid_client_id, normalize_message, normalize_room, normalize_username, username_key,
+    ClientFrame, ErrorCode, ServerFrame, DEFAULT_ROOM, MAX_CLIENT_ID_CHARS,
+};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +18,8 @@ use tokio::sync::mpsc;
 
 /// How long a close frame may take to go out before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Messages in a `history` page when the client does not say.
+const DEFAULT_HISTORY_PAGE: usize = 50;
 
 /// Runs one connection until the client leaves, breaks a rule, or the
 /// server shuts down.
@@ -30,6 +35,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>) {
         state: &state,
         peer,
         membership: None,
+        said_goodbye: false,
     };
     tokio::select! {
         () = read_loop(stream, &mut session) => {}
@@ -53,33 +59,92 @@ struct Session<'a> {
     peer: Peer,
     /// Set once the client has joined.
     membership: Option<Membership>,
+    /// The client closed with 1000 or no code: it left on purpose, so there
+    /// is no grace period to wait for a reconnect.
+    said_goodbye: bool,
 }
 
 impl Session<'_> {
-    fn handle_text(&mut self, text: &str) {
+    async fn handle_text(&mut self, text: &str) {
         let result = match ClientFrame::decode(text) {
-            Err(detail) => Err(Rejection {
-                code: ErrorCode::BadRequest,
-                message: format!("That frame was not understood: {detail}"),
-            }),
-            Ok(ClientFrame::Join { username }) => self.join(&username),
-            Ok(ClientFrame::Message { text }) => self
-                .joined()
-                .and_then(|member| self.state.hub.post(member, &text).map(|_| ())),
+            Err(detail) => Err(Rejection::new(
+                ErrorCode::BadRequest,
+                format!("That frame was not understood: {detail}"),
+            )),
+            Ok(ClientFrame::Join {
+                username,
+                room,
+                since,
+                resume,
+            }) => self.join(&username, room.as_deref(), since, resume).await,
+            Ok(ClientFrame::Message { text, client_id }) => self.post(&text, client_id).await,
             Ok(ClientFrame::Typing { is_typing }) => self.joined().map(|member| {
                 self.state.hub.typing(member, is_typing);
             }),
+            Ok(ClientFrame::History { before, limit }) => self.history(before, limit).await,
+            Ok(ClientFrame::ListRooms) => {
+                let rooms = self.state.hub.rooms();
+                self.peer.send(encode(&ServerFrame::Rooms { rooms }));
+                Ok(())
+            }
         };
         if let Err(rejection) = result {
             self.peer.send(encode(&rejection.to_frame()));
         }
     }
 
-    fn join(&mut self, username: &str) -> Result<(), Rejection> {
+    async fn join(
+        &mut self,
+        username: &str,
+        room: Option<&str>,
+        since: Option<u64>,
+        resume: Option<String>,
+    ) -> Result<(), Rejection> {
         if self.membership.is_some() {
             return Err(ErrorCode::AlreadyJoined.into());
         }
-        self.membership = Some(self.state.hub.join(username, &self.peer)?);
+        let name =
+            normalize_username(username).map_err(|error| Rejection::new(error.code(), error))?;
+        let room = normalize_room(room.unwrap_or(DEFAULT_ROOM))
+            .map_err(|error| Rejection::new(error.code(), error))?;
+        let request = JoinRequest {
+            key: username_key(&name),
+            name,
+            room,
+            resume,
+        };
+        let membership = self.state.journal.join(request, since, &self.peer).await?;
+        self.membership = Some(membership);
+        Ok(())
+    }
+
+    async fn post(&self, raw_text: &str, client_id: Option<String>) -> Result<(), Rejection> {
+        let member = self.joined()?;
+        let text =
+            normalize_message(raw_text).map_err(|error| Rejection::new(error.code(), error))?;
+        if client_id
+            .as_deref()
+            .is_some_and(|id| !is_valid_client_id(id))
+        {
+            return Err(Rejection::new(
+                ErrorCode::BadRequest,
+                format!("client_id must be 1 to {MAX_CLIENT_ID_CHARS} letters, digits or dashes"),
+            ));
+        }
+        let journal = &self.state.journal;
+        journal
+            .post(member, text.to_owned(), client_id, &self.peer)
+            .await;
+        Ok(())
+    }
+
+    async fn history(&self, before: u64, limit: Option<u32>) -> Result<(), Rejection> {
+        let member = self.joined()?;
+        let limit = limit.map_or(DEFAULT_HISTORY_PAGE, |limit| limit as usize);
+        let journal = &self.state.journal;
+        journal
+            .history(&member.room, before, limit, &self.peer)
+            .await;
         Ok(())
     }
 
@@ -90,16 +155,17 @@ impl Session<'_> {
     }
 
     fn reject_binary(&self) {
-        let rejection = Rejection {
-            code: ErrorCode::BadRequest,
-            message: "Binary frames are not supported: send JSON text frames".into(),
-        };
+        let rejection = Rejection::new(
+            ErrorCode::BadRequest,
+            "Binary frames are not supported: send JSON text frames",
+        );
         self.peer.send(encode(&rejection.to_frame()));
     }
 
     fn leave(&mut self) {
         if let Some(membership) = self.membership.take() {
-            self.state.hub.leave(&membership, &self.peer);
+            let hub = &self.state.hub;
+            hub.leave(&membership, &self.peer, self.said_goodbye);
         }
     }
 }
@@ -107,11 +173,14 @@ impl Session<'_> {
 async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session<'_>) {
     while let Some(received) = stream.next().await {
         match received {
-            Ok(Message::Text(text)) => session.handle_text(&text),
+            Ok(Message::Text(text)) => session.handle_text(&text).await,
             Ok(Message::Binary(_)) => session.reject_binary(),
             // tungstenite answers pings by itself.
             Ok(Message::Ping(_) | Message::Pong(_)) => {}
-            Ok(Message::Close(_)) => return,
+            Ok(Message::Close(frame)) => {
+                session.said_goodbye = frame.is_none_or(|frame| frame.code == close_code::NORMAL);
+                return;
+            }
             Err(error) => {
                 if is_too_big(error) {
                     session

@@ -6,8 +6,11 @@
 //!
 //! # Layout
 //! - [`config`]: the settings, from flags and environment variables.
-//! - [`hub`]: who is joined, message numbering, broadcast (each frame
-//!   serialised once, the bytes shared by every recipient).
+//! - [`hub`]: rooms, presence and names; broadcast (each frame serialised
+//!   once, the bytes shared by every recipient).
+//! - [`journal`]: the thread that commits messages before delivering them
+//!   and orders joins against them.
+//! - [`store`]: the SQLite history.
 //! - [`peer`]: the hub's handle on one connection: a bounded outbox and a
 //!   way to close it.
 //! - [`connection`]: one socket, split into a reader and a writer task.
@@ -17,7 +20,9 @@ pub mod assets;
 pub mod config;
 pub mod connection;
 pub mod hub;
+pub mod journal;
 pub mod peer;
+pub mod store;
 
 pub use config::Config;
 
@@ -43,7 +48,9 @@ const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 #[derive(Debug)]
 pub struct AppState {
     pub config: Config,
-    pub hub: hub::Hub,
+    pub hub: Arc<hub::Hub>,
+    /// Where messages, joins and history reads are sequenced.
+    pub journal: journal::Journal,
     /// Cancelled when the server shuts down; every connection's closer is a
     /// child of it, so each socket gets close 1001 (going away).
     pub shutdown: CancellationToken,
@@ -59,13 +66,28 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let store = store::Store::open(&config.db).map_err(|error| {
+        std::io::Error::other(format!(
+            "cannot open the database {}: {error}",
+            config.db.display()
+        ))
+    })?;
+    let rooms = store.rooms().map_err(std::io::Error::other)?;
+    let hub = Arc::new(hub::Hub::new(rooms, config.resume_grace, config.max_rooms));
+    let limits = journal::HistoryLimits {
+        on_join: config.history_on_join,
+        replay: config.replay_limit,
+    };
+    let (journal, journal_thread) = journal::Journal::start(store, hub.clone(), limits)?;
     let shutdown_timeout = config.shutdown_timeout;
     let state = Arc::new(AppState {
         config,
-        hub: hub::Hub::default(),
+        hub,
+        journal,
         shutdown: CancellationToken::new(),
         connections: TaskTracker::new(),
     });
+    tokio::spawn(expire_grace_periods(state.clone()));
     let app = router(state.clone());
     let token = state.shutdown.clone();
     axum::serve(listener, app)
@@ -85,7 +107,29 @@ pub async fn run(
             state.connections.len()
         );
     }
+    // The last handle on the journal goes with the state: it finishes the
+    // queued writes and stops.
+    drop(state);
+    tokio::task::spawn_blocking(move || journal_thread.join())
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(|_| std::io::Error::other("the journal thread panicked"))?;
     Ok(())
+}
+
+/// Ends the grace period of users who dropped and did not come back.
+async fn expire_grace_periods(state: Arc<AppState>) {
+    let period = (state.config.resume_grace / 4).clamp(
+        std::time::Duration::from_millis(50),
+        std::time::Duration::from_secs(1),
+    );
+    let mut ticks = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            () = state.shutdown.cancelled() => return,
+            _ = ticks.tick() => state.hub.expire_grace(std::time::Instant::now()),
+        }
+    }
 }
 
 /// The whole HTTP surface: `/ws` and the static app.
