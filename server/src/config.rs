@@ -19,8 +19,9 @@ pub struct Config {
 
     /// Frames that may wait for one slow client before it is disconnected.
     /// Bounded so that one client that stops reading cannot hold up the
-    /// others or grow the server's memory.
-    #[arg(long, env = "CHAT_OUTBOX_FRAMES", default_value_t = 256)]
+    /// others or grow the server's memory; large enough that a healthy
+    /// client absorbs a burst (the journal delivers up to 128 at once).
+    #[arg(long, env = "CHAT_OUTBOX_FRAMES", default_value_t = 1024)]
     pub outbox_frames: usize,
 
     /// How long a graceful shutdown may take before connections are dropped.
@@ -59,7 +60,7 @@ impl Default for Config {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8765)),
             static_dir: PathBuf::from("dist"),
-            outbox_frames: 256,
+            outbox_frames: 1024,
             shutdown_timeout: Duration::from_secs(10),
             db: PathBuf::from(":memory:"),
             history_on_join: 100,

@@ -15,8 +15,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot};
 
-/// How many messages one transaction may hold.
-const MAX_BATCH: usize = 256;
+/// How many messages one transaction may hold. A batch reaches every
+/// member at once, so this must stay well below the per-connection outbox
+/// (`--outbox-frames`), or a burst alone would look like a slow reader.
+const MAX_BATCH: usize = 128;
 /// Requests waiting for the journal; senders wait when it is full.
 const QUEUE_DEPTH: usize = 1024;
 
