@@ -106,6 +106,8 @@ pub enum ErrorCode {
     NotJoined,
     AlreadyJoined,
     BadRequest,
+    /// Too many frames too fast; the message says when to try again.
+    RateLimited,
     /// A code this build does not know yet (from a newer server).
     #[serde(other)]
     Unknown,
@@ -122,6 +124,7 @@ impl ErrorCode {
             Self::NotJoined => "Join the chat first",
             Self::AlreadyJoined => "You have already joined",
             Self::BadRequest => "That frame was not understood",
+            Self::RateLimited => "Too many messages: slow down",
             Self::Unknown => "Something went wrong",
         }
     }
@@ -219,6 +222,7 @@ mod tests {
             ErrorCode::NotJoined,
             ErrorCode::AlreadyJoined,
             ErrorCode::BadRequest,
+            ErrorCode::RateLimited,
         ] {
             let frame = ServerFrame::error(code);
             assert_eq!(ServerFrame::decode(&frame.encode()), Ok(frame));
