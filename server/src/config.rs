@@ -1,5 +1,6 @@
 //! Everything an operator can set, from flags or environment variables.
 
+use crate::limits::Limits;
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,6 +27,10 @@ pub struct Config {
     /// How long a graceful shutdown may take before connections are dropped.
     #[arg(long, env = "CHAT_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
+
+    /// Rates, connection limits, timeouts, trusted proxies and origins.
+    #[command(flatten)]
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -36,6 +41,7 @@ impl Default for Config {
             static_dir: PathBuf::from("dist"),
             outbox_frames: 256,
             shutdown_timeout: Duration::from_secs(10),
+            limits: Limits::default(),
         }
     }
 }
