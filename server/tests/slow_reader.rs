@@ -12,7 +12,16 @@ const MESSAGES_EACH: usize = 1_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
-    let server = TestServer::start().await;
+    // The two talkers flood on purpose: no rate limit here.
+    let server = TestServer::start_with(chat_server::Config {
+        limits: chat_server::limits::Limits {
+            message_rate: 1e9,
+            message_burst: u32::MAX,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
     let mut alice = server.connect().await;
     alice.join("alice").await;
     let mut bob = joined(&server, "bob", &mut [&mut alice]).await;
