@@ -67,7 +67,7 @@ impl Session<'_> {
     fn handle_text(&mut self, text: &str) {
         let decoded = ClientFrame::decode(text);
         let kind = match decoded {
-            Ok(ClientFrame::Typing { .. }) => FrameKind::Typing,
+            Ok(ClientFrame::Typing { is_typing }) => FrameKind::Typing { is_typing },
             _ => FrameKind::Other,
         };
         if !self.within_rate(kind) {
@@ -106,8 +106,8 @@ impl Session<'_> {
     }
 
     /// Counts a frame against the rate limits. A frame over the limit gets
-    /// `rate_limited` and is otherwise ignored; a flood closes the
-    /// connection with 1008.
+    /// `rate_limited` (a typing notice is dropped quietly) and is otherwise
+    /// ignored; a flood closes the connection with 1008.
     fn within_rate(&mut self, kind: FrameKind) -> bool {
         match self.limiter.check(kind, Instant::now()) {
             Verdict::Allowed => true,
@@ -115,11 +115,12 @@ impl Session<'_> {
                 let limits = &self.state.config.limits;
                 let rejection = Rejection {
                     code: ErrorCode::RateLimited,
-                    message: retry_message(kind, retry_after, limits),
+                    message: retry_message(retry_after, limits),
                 };
                 self.peer.send(encode(&rejection.to_frame()));
                 false
             }
+            Verdict::Dropped => false,
             Verdict::Abusive => {
                 tracing::warn!(peer = self.peer.id, "closing a client that keeps flooding");
                 self.peer

@@ -47,7 +47,7 @@ impl TokenBucket {
 pub enum FrameKind {
     /// A typing notice: frequent by nature, limited separately so that
     /// typing cannot eat the budget for messages.
-    Typing,
+    Typing { is_typing: bool },
     /// Anything else, including frames that turn out to be invalid: garbage
     /// costs the server work too.
     Other,
@@ -61,6 +61,10 @@ pub enum Verdict {
     Limited {
         retry_after: Duration,
     },
+    /// Ignore this typing notice without an answer. Typing is a hint sent
+    /// as a side effect of keystrokes: an error about it would be noise the
+    /// user cannot act on (and a client would take it for a failed message).
+    Dropped,
     /// The client keeps flooding: close the connection.
     Abusive,
 }
@@ -74,6 +78,10 @@ pub struct FrameLimiter {
     /// they come back at the sustained frame rate, so only a flood well
     /// above the limit empties this bucket.
     patience: TokenBucket,
+    /// Whether the others were last told this client is typing. The
+    /// `false` that ends it always goes through, free: there is at most one
+    /// per relayed `true`, and a dropped one would leave a stale indicator.
+    typing_shown: bool,
 }
 
 impl FrameLimiter {
@@ -84,39 +92,45 @@ impl FrameLimiter {
             frames: TokenBucket::new(limits.message_burst, limits.message_rate, now),
             typing: TokenBucket::new(typing_burst, limits.typing_rate, now),
             patience: TokenBucket::new(limits.abuse_limit, limits.message_rate, now),
+            typing_shown: false,
         }
     }
 
     /// Counts one frame and judges it.
     pub fn check(&mut self, kind: FrameKind, now: Instant) -> Verdict {
-        let bucket = match kind {
-            FrameKind::Typing => &mut self.typing,
-            FrameKind::Other => &mut self.frames,
+        let taken = match kind {
+            FrameKind::Typing { is_typing: false } if self.typing_shown => {
+                self.typing_shown = false;
+                return Verdict::Allowed;
+            }
+            FrameKind::Typing { is_typing } => {
+                let taken = self.typing.take(now);
+                self.typing_shown |= is_typing && taken.is_ok();
+                taken
+            }
+            FrameKind::Other => self.frames.take(now),
         };
-        match bucket.take(now) {
-            Ok(()) => Verdict::Allowed,
-            Err(retry_after) => match self.patience.take(now) {
-                Ok(()) => Verdict::Limited { retry_after },
-                Err(_) => Verdict::Abusive,
-            },
+        let Err(retry_after) = taken else {
+            return Verdict::Allowed;
+        };
+        if self.patience.take(now).is_err() {
+            return Verdict::Abusive;
+        }
+        match kind {
+            FrameKind::Typing { .. } => Verdict::Dropped,
+            FrameKind::Other => Verdict::Limited { retry_after },
         }
     }
 }
 
-/// The text of a `rate_limited` error: what was limited and when to retry,
-/// in whole milliseconds (rounded up) so that programs can read it too.
-pub fn retry_message(kind: FrameKind, retry_after: Duration, limits: &Limits) -> String {
+/// The text of a `rate_limited` error: when to retry, in whole
+/// milliseconds (rounded up) so that programs can read it too.
+pub fn retry_message(retry_after: Duration, limits: &Limits) -> String {
     let millis = retry_after.as_micros().div_ceil(1000).max(1);
-    match kind {
-        FrameKind::Typing => format!(
-            "Too many typing updates: retry in {millis} ms (at most {} per second)",
-            limits.typing_rate
-        ),
-        FrameKind::Other => format!(
-            "Too many messages: retry in {millis} ms (at most {} per second, bursts of {})",
-            limits.message_rate, limits.message_burst
-        ),
-    }
+    format!(
+        "Too many messages: retry in {millis} ms (at most {} per second, bursts of {})",
+        limits.message_rate, limits.message_burst
+    )
 }
 
 #[cfg(test)]
@@ -152,18 +166,37 @@ mod tests {
         ));
     }
 
+    const TYPING: FrameKind = FrameKind::Typing { is_typing: true };
+    const STOPPED: FrameKind = FrameKind::Typing { is_typing: false };
+
     #[test]
-    fn typing_has_its_own_budget() {
+    fn typing_has_its_own_budget_and_excess_is_dropped_quietly() {
         let start = Instant::now();
         let mut limiter = FrameLimiter::new(&limits(), start);
-        assert_eq!(limiter.check(FrameKind::Typing, start), Verdict::Allowed);
-        assert_eq!(limiter.check(FrameKind::Typing, start), Verdict::Allowed);
-        assert!(matches!(
-            limiter.check(FrameKind::Typing, start),
-            Verdict::Limited { .. }
-        ));
+        assert_eq!(limiter.check(TYPING, start), Verdict::Allowed);
+        assert_eq!(limiter.check(TYPING, start), Verdict::Allowed);
+        assert_eq!(limiter.check(TYPING, start), Verdict::Dropped);
         // Typing did not use up the message budget.
         assert_eq!(limiter.check(FrameKind::Other, start), Verdict::Allowed);
+    }
+
+    #[test]
+    fn the_false_that_ends_typing_always_goes_through_once() {
+        let start = Instant::now();
+        let mut limiter = FrameLimiter::new(&limits(), start);
+        assert_eq!(limiter.check(TYPING, start), Verdict::Allowed);
+        assert_eq!(limiter.check(TYPING, start), Verdict::Allowed);
+        assert_eq!(limiter.check(STOPPED, start), Verdict::Allowed);
+        // Nothing left to clear: a repeated false costs like any notice.
+        assert_eq!(limiter.check(STOPPED, start), Verdict::Dropped);
+    }
+
+    #[test]
+    fn a_typing_flood_is_abuse_too() {
+        let start = Instant::now();
+        let mut limiter = FrameLimiter::new(&limits(), start);
+        let verdicts: Vec<Verdict> = (0..500).map(|_| limiter.check(TYPING, start)).collect();
+        assert_eq!(verdicts.last(), Some(&Verdict::Abusive));
     }
 
     /// Simulates `per_second` frames for `seconds`; returns when (if ever)
@@ -197,7 +230,7 @@ mod tests {
 
     #[test]
     fn the_retry_message_names_the_wait_in_milliseconds() {
-        let text = retry_message(FrameKind::Other, Duration::from_micros(199_001), &limits());
+        let text = retry_message(Duration::from_micros(199_001), &limits());
         assert!(text.contains("retry in 200 ms"), "{text}");
     }
 }
