@@ -62,16 +62,17 @@ pub struct Limits {
     pub allowed_origins: Vec<Origin>,
 
     /// How long a connection may stay open without joining.
-    #[arg(long, env = "CHAT_JOIN_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "CHAT_JOIN_TIMEOUT", default_value = "30s", value_parser = parse_period)]
     pub join_timeout: Duration,
 
     /// How often the server pings each client.
-    #[arg(long, env = "CHAT_PING_INTERVAL", default_value = "20s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "CHAT_PING_INTERVAL", default_value = "20s", value_parser = parse_period)]
     pub ping_interval: Duration,
 
     /// A connection the server has heard nothing from (no frame, no pong)
-    /// for this long is treated as gone and closed.
-    #[arg(long, env = "CHAT_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    /// for this long is treated as gone and closed. Make it a few ping
+    /// intervals, so that one lost pong is not fatal.
+    #[arg(long, env = "CHAT_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_period)]
     pub idle_timeout: Duration,
 }
 
@@ -102,5 +103,71 @@ fn parse_rate(text: &str) -> Result<f64, String> {
         _ => Err(format!(
             "{text:?} is not a positive number of frames per second"
         )),
+    }
+}
+
+/// Timeouts and intervals must be longer than zero.
+fn parse_period(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(period) if !period.is_zero() => Ok(period),
+        Ok(_) => Err("must be longer than zero".into()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Config;
+    use clap::Parser;
+    use std::time::Duration;
+
+    #[test]
+    fn the_command_line_defaults_match_default() {
+        let parsed = Config::try_parse_from(["chat-server"]).expect("defaults parse");
+        let default = Config::default();
+        assert_eq!(
+            format!("{:?}", parsed.limits),
+            format!("{:?}", default.limits)
+        );
+    }
+
+    #[test]
+    fn lists_rates_and_periods_parse() {
+        let config = Config::try_parse_from([
+            "chat-server",
+            "--trusted-proxies",
+            "10.0.0.0/8,::1",
+            "--allowed-origins",
+            "https://chat.example.com,http://127.0.0.1:8080",
+            "--message-rate",
+            "0.5",
+            "--ping-interval",
+            "500ms",
+            "--limit-loopback",
+        ])
+        .expect("valid options");
+        assert_eq!(config.limits.trusted_proxies.len(), 2);
+        assert_eq!(config.limits.allowed_origins.len(), 2);
+        assert_eq!(config.limits.message_rate, 0.5);
+        assert_eq!(config.limits.ping_interval, Duration::from_millis(500));
+        assert!(config.limits.limit_loopback);
+    }
+
+    #[test]
+    fn nonsense_is_refused_at_start_up() {
+        for bad in [
+            ["--ping-interval", "0s"],
+            ["--idle-timeout", "soon"],
+            ["--message-rate", "0"],
+            ["--typing-rate", "-1"],
+            ["--trusted-proxies", "proxy.local"],
+            ["--allowed-origins", "chat.example.com"],
+        ] {
+            let args = ["chat-server", bad[0], bad[1]];
+            assert!(
+                Config::try_parse_from(args).is_err(),
+                "{bad:?} was accepted"
+            );
+        }
     }
 }
