@@ -12,8 +12,12 @@ const MESSAGES_EACH: usize = 1_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
-    // The two talkers flood on purpose: no rate limit here.
+    // The two talkers flood on purpose: no rate limit here. A deeper queue
+    // than the default keeps this test's own readers (starved of CPU on a
+    // busy machine) from being closed as slow too; the sleeper, which reads
+    // nothing of 2,000 messages, still fills it.
     let server = TestServer::start_with(chat_server::Config {
+        outbox_frames: 1024,
         limits: chat_server::limits::Limits {
             message_rate: 1e9,
             message_burst: u32::MAX,
