@@ -1,5 +1,6 @@
 //! Everything an operator can set, from flags or environment variables.
 
+use crate::limits::Limits;
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +51,9 @@ pub struct Config {
     /// The most rooms there may be (rooms are created by joining them).
     #[arg(long, env = "CHAT_MAX_ROOMS", default_value_t = 1000)]
     pub max_rooms: usize,
+    /// Rates, connection limits, timeouts, trusted proxies and origins.
+    #[command(flatten)]
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -67,6 +71,7 @@ impl Default for Config {
             replay_limit: 1000,
             resume_grace: Duration::from_secs(120),
             max_rooms: 1000,
+            limits: Limits::default(),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! One WebSocket connection: a reader that handles client frames and a writer
 //! that drains the connection's bounded outbox.
 
+use crate::admission::Ticket;
 use crate::hub::{encode, JoinRequest, Membership, Rejection};
 use crate::peer::{close_code, Closer, Peer};
+use crate::rate_limit::{retry_message, FrameKind, FrameLimiter, Verdict};
 use crate::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use chat_shared::{
@@ -15,27 +17,31 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// How long a close frame may take to go out before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Messages in a `history` page when the client does not say.
 const DEFAULT_HISTORY_PAGE: usize = 50;
 
-/// Runs one connection until the client leaves, breaks a rule, or the
-/// server shuts down.
-pub async fn serve(socket: WebSocket, state: Arc<AppState>) {
+/// Runs one connection until the client leaves, breaks a rule, goes
+/// silent, or the server shuts down. `_ticket` holds the connection's place
+/// in the connection limits until it ends.
+pub async fn serve(socket: WebSocket, state: Arc<AppState>, _ticket: Ticket) {
     static NEXT_PEER_ID: AtomicU64 = AtomicU64::new(1);
     let id = NEXT_PEER_ID.fetch_add(1, Ordering::Relaxed);
     let closer = Arc::new(Closer::new(&state.shutdown));
     let (peer, outbox) = Peer::new(id, state.config.outbox_frames, closer.clone());
     let (sink, stream) = socket.split();
-    let mut writer = tokio::spawn(write_loop(sink, outbox, closer.clone()));
+    let ping_interval = state.config.limits.ping_interval;
+    let mut writer = tokio::spawn(write_loop(sink, outbox, closer.clone(), ping_interval));
 
     let mut session = Session {
         state: &state,
         peer,
         membership: None,
-        said_goodbye: false,
+        leaves_at_once: false,
+        limiter: FrameLimiter::new(&state.config.limits, Instant::now()),
     };
     tokio::select! {
         () = read_loop(stream, &mut session) => {}
@@ -59,14 +65,25 @@ struct Session<'a> {
     peer: Peer,
     /// Set once the client has joined.
     membership: Option<Membership>,
-    /// The client closed with 1000 or no code: it left on purpose, so there
-    /// is no grace period to wait for a reconnect.
-    said_goodbye: bool,
+    /// The client closed with 1000 or no code (it left on purpose), or it
+    /// was thrown out for breaking a rule: either way its user leaves at
+    /// once, with no grace period to wait for a reconnect.
+    leaves_at_once: bool,
+    /// How fast this client may send.
+    limiter: FrameLimiter,
 }
 
 impl Session<'_> {
     async fn handle_text(&mut self, text: &str) {
-        let result = match ClientFrame::decode(text) {
+        let decoded = ClientFrame::decode(text);
+        let kind = match decoded {
+            Ok(ClientFrame::Typing { is_typing }) => FrameKind::Typing { is_typing },
+            _ => FrameKind::Other,
+        };
+        if !self.within_rate(kind) {
+            return;
+        }
+        let result = match decoded {
             Err(detail) => Err(Rejection::new(
                 ErrorCode::BadRequest,
                 format!("That frame was not understood: {detail}"),
@@ -154,7 +171,35 @@ impl Session<'_> {
             .ok_or_else(|| ErrorCode::NotJoined.into())
     }
 
-    fn reject_binary(&self) {
+    /// Counts a frame against the rate limits. A frame over the limit gets
+    /// `rate_limited` (a typing notice is dropped quietly) and is otherwise
+    /// ignored; a flood closes the connection with 1008.
+    fn within_rate(&mut self, kind: FrameKind) -> bool {
+        match self.limiter.check(kind, Instant::now()) {
+            Verdict::Allowed => true,
+            Verdict::Limited { retry_after } => {
+                let limits = &self.state.config.limits;
+                let message = retry_message(retry_after, limits);
+                let rejection = Rejection::new(ErrorCode::RateLimited, message);
+                self.peer.send(encode(&rejection.to_frame()));
+                false
+            }
+            Verdict::Dropped => false,
+            Verdict::Abusive => {
+                tracing::warn!(peer = self.peer.id, "closing a client that keeps flooding");
+                self.leaves_at_once = true;
+                self.peer
+                    .closer()
+                    .close(close_code::POLICY, "too many messages");
+                false
+            }
+        }
+    }
+
+    fn reject_binary(&mut self) {
+        if !self.within_rate(FrameKind::Other) {
+            return;
+        }
         let rejection = Rejection::new(
             ErrorCode::BadRequest,
             "Binary frames are not supported: send JSON text frames",
@@ -165,24 +210,60 @@ impl Session<'_> {
     fn leave(&mut self) {
         if let Some(membership) = self.membership.take() {
             let hub = &self.state.hub;
-            hub.leave(&membership, &self.peer, self.said_goodbye);
+            hub.leave(&membership, &self.peer, self.leaves_at_once);
         }
     }
 }
 
 async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session<'_>) {
-    while let Some(received) = stream.next().await {
+    let limits = &session.state.config.limits;
+    let join_deadline = Instant::now() + limits.join_timeout;
+    let mut last_heard = Instant::now();
+    loop {
+        // Closing (a flood, a slow reader, shutdown): read nothing more, even
+        // frames that are already buffered.
+        if session.peer.closer().token.is_cancelled() {
+            return;
+        }
+        // Anything from the client, a pong included, proves it is there.
+        let silence_deadline = last_heard + limits.idle_timeout;
+        let deadline = match session.membership {
+            None => silence_deadline.min(join_deadline),
+            Some(_) => silence_deadline,
+        };
+        let received = match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(received)) => received,
+            Ok(None) => return,
+            Err(_) if session.membership.is_none() && Instant::now() >= join_deadline => {
+                tracing::debug!(peer = session.peer.id, "closing: did not join in time");
+                session
+                    .peer
+                    .closer()
+                    .close(close_code::POLICY, "did not join in time");
+                return;
+            }
+            Err(_) => {
+                tracing::info!(peer = session.peer.id, "closing: no answer to pings");
+                session
+                    .peer
+                    .closer()
+                    .close(close_code::GOING_AWAY, "no answer to pings");
+                return;
+            }
+        };
+        last_heard = Instant::now();
         match received {
             Ok(Message::Text(text)) => session.handle_text(&text).await,
             Ok(Message::Binary(_)) => session.reject_binary(),
             // tungstenite answers pings by itself.
             Ok(Message::Ping(_) | Message::Pong(_)) => {}
             Ok(Message::Close(frame)) => {
-                session.said_goodbye = frame.is_none_or(|frame| frame.code == close_code::NORMAL);
+                session.leaves_at_once = frame.is_none_or(|frame| frame.code == close_code::NORMAL);
                 return;
             }
             Err(error) => {
                 if is_too_big(error) {
+                    session.leaves_at_once = true;
                     session
                         .peer
                         .closer()
@@ -209,11 +290,22 @@ async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
     mut outbox: mpsc::Receiver<Utf8Bytes>,
     closer: Arc<Closer>,
+    ping_interval: Duration,
 ) {
+    // Pings keep proxies from dropping quiet connections and make a vanished
+    // client show itself: it stops answering, and the reader's silence
+    // deadline passes.
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let goodbye = loop {
         tokio::select! {
             biased;
             () = closer.token.cancelled() => break closer.frame(),
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
             frame = outbox.recv() => match frame {
                 Some(frame) => {
                     if send_batch(&mut sink, frame, &mut outbox).await.is_err() {

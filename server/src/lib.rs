@@ -15,23 +15,39 @@
 //!   way to close it.
 //! - [`connection`]: one socket, split into a reader and a writer task.
 //! - [`assets`]: the static files of the browser app.
+//!
+//! Defences against abusive or broken clients (see `SECURITY.md`):
+//! - [`limits`]: their settings, in one place.
+//! - [`admission`]: origin check and connection limits, before an upgrade.
+//! - [`client_ip`]: the client's address, through trusted proxies.
+//! - [`origin`]: which pages may open `/ws`.
+//! - [`rate_limit`]: how fast one connection may send.
+//! - [`headers`]: Content-Security-Policy and the other security headers.
 
+pub mod admission;
 pub mod assets;
+pub mod client_ip;
 pub mod config;
 pub mod connection;
+pub mod headers;
 pub mod hub;
 pub mod journal;
+pub mod limits;
+pub mod origin;
 pub mod peer;
+pub mod rate_limit;
 pub mod store;
 
 pub use config::Config;
 
-use axum::extract::{State, WebSocketUpgrade};
-use axum::response::Response;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chat_shared::MAX_FRAME_BYTES;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -56,6 +72,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Every connection task, so shutdown can wait for them to finish.
     pub connections: TaskTracker,
+    /// Open connections per client address, against the limits.
+    pub admission: Arc<admission::Admission>,
 }
 
 /// Serves the chat on `listener` until `shutdown` completes, then closes
@@ -81,6 +99,7 @@ pub async fn run(
     let (journal, journal_thread) = journal::Journal::start(store, hub.clone(), limits)?;
     let shutdown_timeout = config.shutdown_timeout;
     let state = Arc::new(AppState {
+        admission: admission::Admission::new(&config.limits),
         config,
         hub,
         journal,
@@ -88,7 +107,8 @@ pub async fn run(
         connections: TaskTracker::new(),
     });
     tokio::spawn(expire_grace_periods(state.clone()));
-    let app = router(state.clone());
+    // The peer address feeds the per-address limits.
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let token = state.shutdown.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -132,16 +152,29 @@ async fn expire_grace_periods(state: Arc<AppState>) {
     }
 }
 
-/// The whole HTTP surface: `/ws` and the static app.
+/// The whole HTTP surface: `/ws` and the static app, with security headers.
 pub fn router(state: Arc<AppState>) -> Router {
     let assets = assets::router(&state.config.static_dir);
+    let security = headers::SecurityHeaders::new(&state.config.static_dir);
     Router::new()
         .route("/ws", get(upgrade))
         .with_state(state)
         .merge(assets)
+        .layer(axum::middleware::from_fn_with_state(security, headers::add))
 }
 
-async fn upgrade(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>) -> Response {
+async fn upgrade(
+    ws: WebSocketUpgrade,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request_headers: HeaderMap,
+    State(state): State<Arc<AppState>>,
+) -> Response {
+    let limits = &state.config.limits;
+    let ticket =
+        match admission::admit_upgrade(&state.admission, limits, peer.ip(), &request_headers) {
+            Ok(ticket) => ticket,
+            Err(refusal) => return refusal.into_response(),
+        };
     ws.read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
@@ -149,6 +182,6 @@ async fn upgrade(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>) -> Re
         .max_message_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| {
             let connections = state.connections.clone();
-            connections.track_future(connection::serve(socket, state))
+            connections.track_future(connection::serve(socket, state, ticket))
         })
 }

@@ -5,7 +5,7 @@ mod common;
 
 use chat_server::Config;
 use chat_shared::{ChatMessage, ClientFrame, ErrorCode, RoomInfo, ServerFrame};
-use common::{Client, TestServer, PATIENCE};
+use common::{unthrottled, Client, TestServer, PATIENCE};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -43,6 +43,11 @@ async fn spawn_binary(db: &PathBuf) -> (tokio::process::Child, String) {
             "127.0.0.1:0",
             "--static-dir",
             "/nonexistent",
+            // The test streams messages as fast as it can on purpose.
+            "--message-rate",
+            "1000000",
+            "--message-burst",
+            "1000000",
             "--db",
         ])
         .arg(db)
@@ -64,6 +69,12 @@ async fn spawn_binary(db: &PathBuf) -> (tokio::process::Child, String) {
         .next()
         .map(|rest| rest.trim_end_matches('/').to_owned())
         .expect("address in the start-up line");
+    // Keep reading its log: a full pipe would block the server.
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("server: {line}");
+        }
+    });
     (child, addr)
 }
 
@@ -96,12 +107,12 @@ async fn sigkill_loses_no_confirmed_message() {
     // ...note every confirmation, and kill the server in the middle.
     let mut confirmed: Vec<ChatMessage> = Vec::new();
     while confirmed.len() < 300 {
-        let Some(Ok(Message::Text(text))) = tokio::time::timeout(PATIENCE, stream.next())
+        let next = tokio::time::timeout(PATIENCE, stream.next())
             .await
             .expect("confirmations keep coming")
-        else {
-            continue;
-        };
+            .expect("socket open")
+            .expect("valid frame");
+        let Message::Text(text) = next else { continue };
         if let Ok(ServerFrame::Message(message)) = ServerFrame::decode(&text) {
             confirmed.push(message);
         }
@@ -147,7 +158,7 @@ async fn sigkill_loses_no_confirmed_message() {
 async fn a_reconnect_with_since_gets_exactly_what_it_missed_then_live() {
     let server = TestServer::start_with(Config {
         db: temp_db("since"),
-        ..Config::default()
+        ..unthrottled()
     })
     .await;
     let mut alice = server.connect().await;
@@ -189,7 +200,7 @@ async fn a_reconnect_with_since_gets_exactly_what_it_missed_then_live() {
 async fn a_resent_message_is_stored_and_shown_once() {
     let server = TestServer::start_with(Config {
         db: temp_db("resend"),
-        ..Config::default()
+        ..unthrottled()
     })
     .await;
     let mut alice = server.connect().await;
@@ -229,7 +240,7 @@ async fn a_resent_message_is_stored_and_shown_once() {
 async fn a_resume_token_keeps_the_name_through_the_grace_period() {
     let server = TestServer::start_with(Config {
         resume_grace: Duration::from_millis(800),
-        ..Config::default()
+        ..unthrottled()
     })
     .await;
     let mut watcher = server.connect().await;
@@ -312,7 +323,7 @@ async fn two_tabs_of_one_user_are_listed_once() {
 async fn rooms_keep_their_own_people_messages_typing_and_history() {
     let server = TestServer::start_with(Config {
         db: temp_db("rooms"),
-        ..Config::default()
+        ..unthrottled()
     })
     .await;
     let mut general = server.connect().await;
@@ -373,7 +384,7 @@ async fn rooms_keep_their_own_people_messages_typing_and_history() {
 async fn history_pages_go_back_to_the_first_message() {
     let server = TestServer::start_with(Config {
         db: temp_db("paging"),
-        ..Config::default()
+        ..unthrottled()
     })
     .await;
     let mut writer = server.connect().await;
@@ -427,7 +438,7 @@ async fn history_survives_a_restart() {
     let db = temp_db("restart");
     let config = || Config {
         db: db.clone(),
-        ..Config::default()
+        ..unthrottled()
     };
     let server = TestServer::start_with(config()).await;
     let mut alice = server.connect().await;

@@ -123,7 +123,15 @@ async fn a_second_join_is_refused_and_keeps_the_first_name() {
 
 #[tokio::test]
 async fn malformed_frames_get_bad_request() {
-    let server = TestServer::start().await;
+    // More frames at once than the default burst allows.
+    let server = TestServer::start_with(chat_server::Config {
+        limits: chat_server::limits::Limits {
+            message_burst: 100,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
     let mut client = server.connect().await;
     client.join("tester").await;
     for bad in [

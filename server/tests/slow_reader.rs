@@ -15,11 +15,21 @@ const MESSAGES_EACH: usize = 1_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
-    // A connection the server closes keeps its place for the resume grace
-    // period, like any dropped connection: keep it short here.
+    // The two talkers flood on purpose: no rate limit here. A deeper queue
+    // than the default keeps this test's own readers (starved of CPU on a
+    // busy machine) from being closed as slow too; the sleeper, which reads
+    // nothing of 2,000 messages, still fills it.
+    // The server closes the sleeper; like any dropped connection it keeps
+    // its place for the resume grace period, kept short here.
     let server = TestServer::start_with(Config {
+        outbox_frames: 1024,
         resume_grace: Duration::from_millis(200),
-        ..Config::default()
+        limits: chat_server::limits::Limits {
+            message_rate: 1e9,
+            message_burst: u32::MAX,
+            ..Default::default()
+        },
+        ..Default::default()
     })
     .await;
     let mut alice = server.connect().await;

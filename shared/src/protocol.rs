@@ -190,6 +190,8 @@ pub enum ErrorCode {
     InvalidRoom,
     /// The server failed (for example its disk); the request may be retried.
     ServerError,
+    /// Too many frames too fast; the message says when to try again.
+    RateLimited,
     /// A code this build does not know yet (from a newer server).
     #[serde(other)]
     Unknown,
@@ -208,6 +210,7 @@ impl ErrorCode {
             Self::BadRequest => "That frame was not understood",
             Self::InvalidRoom => "That room name is not allowed",
             Self::ServerError => "The server could not do that just now; try again",
+            Self::RateLimited => "Too many messages: slow down",
             Self::Unknown => "Something went wrong",
         }
     }
@@ -357,6 +360,7 @@ mod tests {
             ErrorCode::BadRequest,
             ErrorCode::InvalidRoom,
             ErrorCode::ServerError,
+            ErrorCode::RateLimited,
         ] {
             let frame = ServerFrame::error(code);
             assert_eq!(ServerFrame::decode(&frame.encode()), Ok(frame));

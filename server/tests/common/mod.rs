@@ -16,6 +16,18 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long a test waits for a frame it expects before failing.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
+/// Settings for tests that send many messages on purpose: no rate limit.
+pub fn unthrottled() -> Config {
+    Config {
+        limits: chat_server::limits::Limits {
+            message_rate: 1e9,
+            message_burst: u32::MAX,
+            ..Default::default()
+        },
+        ..Config::default()
+    }
+}
+
 pub struct TestServer {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
