@@ -132,7 +132,7 @@ impl Chat {
                 self.join_error.set(None);
                 self.rejoin_attempts.set_value(0);
                 self.wanted_name.set(Some(name.clone()));
-                self.connection.send(&ClientFrame::Join { username: name });
+                self.connection.send(&ClientFrame::join(name));
             }
         }
     }
@@ -155,9 +155,7 @@ impl Chat {
             return Err(Problem::ConnectionLost);
         }
         self.stop_typing();
-        if !self.connection.send(&ClientFrame::Message {
-            text: text.to_owned(),
-        }) {
+        if !self.connection.send(&ClientFrame::message(text)) {
             return Err(Problem::ConnectionLost);
         }
         let key = self.next_key();
@@ -179,7 +177,7 @@ impl Chat {
         else {
             return;
         };
-        if self.can_send() && self.connection.send(&ClientFrame::Message { text }) {
+        if self.can_send() && self.connection.send(&ClientFrame::message(text)) {
             // Move it to the end: the server confirms in sending order.
             self.outgoing.update(|list| {
                 if let Some(at) = list.iter().position(|o| o.key == key) {
@@ -226,7 +224,7 @@ impl Chat {
         match event {
             SocketEvent::Opened => {
                 if let Some(name) = self.wanted_name.get_untracked() {
-                    self.connection.send(&ClientFrame::Join { username: name });
+                    self.connection.send(&ClientFrame::join(name));
                 }
             }
             SocketEvent::Frame(frame, raw) => self.on_frame(frame, &raw),
@@ -248,7 +246,9 @@ impl Chat {
 
     fn on_frame(&self, frame: ServerFrame, raw: &str) {
         match frame {
-            ServerFrame::Welcome { username, users } => {
+            ServerFrame::Welcome {
+                username, users, ..
+            } => {
                 storage::set(NAME_KEY, &username);
                 self.rejoin_attempts.set_value(0);
                 self.join_error.set(None);
@@ -285,7 +285,8 @@ impl Chat {
                 let problem = Problem::server(code, raw_error_code(code, raw), message);
                 self.on_error(code, problem);
             }
-            ServerFrame::Unknown => {}
+            // Rooms and history paging are not shown yet.
+            ServerFrame::History { .. } | ServerFrame::Rooms { .. } | ServerFrame::Unknown => {}
         }
     }
 
@@ -328,7 +329,7 @@ impl Chat {
                         if let (None, Some(name)) =
                             (this.me.get_untracked(), this.wanted_name.get_untracked())
                         {
-                            this.connection.send(&ClientFrame::Join { username: name });
+                            this.connection.send(&ClientFrame::join(name));
                         }
                     },
                     REJOIN_RETRY,

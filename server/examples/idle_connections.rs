@@ -38,9 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut readers = Vec::with_capacity(count);
     for n in 0..count {
         let (mut socket, _) = tokio_tungstenite::connect_async(&url).await?;
-        let join = ClientFrame::Join {
-            username: format!("idle{n}"),
-        };
+        let join = ClientFrame::join(format!("idle{n}"));
         socket.send(Message::text(join.encode())).await?;
         // Wait for the welcome so the join has really happened.
         socket.next().await.ok_or("closed before welcome")??;

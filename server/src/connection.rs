@@ -1,35 +1,47 @@
 //! One WebSocket connection: a reader that handles client frames and a writer
 //! that drains the connection's bounded outbox.
 
-use crate::hub::{encode, Membership, Rejection};
+use crate::admission::Ticket;
+use crate::hub::{encode, JoinRequest, Membership, Rejection};
 use crate::peer::{close_code, Closer, Peer};
+use crate::rate_limit::{retry_message, FrameKind, FrameLimiter, Verdict};
 use crate::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use chat_shared::{ClientFrame, ErrorCode};
+use chat_shared::{
+    is_valid_client_id, normalize_message, normalize_room, normalize_username, username_key,
+    ClientFrame, ErrorCode, ServerFrame, DEFAULT_ROOM, MAX_CLIENT_ID_CHARS,
+};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// How long a close frame may take to go out before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Messages in a `history` page when the client does not say.
+const DEFAULT_HISTORY_PAGE: usize = 50;
 
-/// Runs one connection until the client leaves, breaks a rule, or the
-/// server shuts down.
-pub async fn serve(socket: WebSocket, state: Arc<AppState>) {
+/// Runs one connection until the client leaves, breaks a rule, goes
+/// silent, or the server shuts down. `_ticket` holds the connection's place
+/// in the connection limits until it ends.
+pub async fn serve(socket: WebSocket, state: Arc<AppState>, _ticket: Ticket) {
     static NEXT_PEER_ID: AtomicU64 = AtomicU64::new(1);
     let id = NEXT_PEER_ID.fetch_add(1, Ordering::Relaxed);
     let closer = Arc::new(Closer::new(&state.shutdown));
     let (peer, outbox) = Peer::new(id, state.config.outbox_frames, closer.clone());
     let (sink, stream) = socket.split();
-    let mut writer = tokio::spawn(write_loop(sink, outbox, closer.clone()));
+    let ping_interval = state.config.limits.ping_interval;
+    let mut writer = tokio::spawn(write_loop(sink, outbox, closer.clone(), ping_interval));
 
     let mut session = Session {
         state: &state,
         peer,
         membership: None,
+        leaves_at_once: false,
+        limiter: FrameLimiter::new(&state.config.limits, Instant::now()),
     };
     tokio::select! {
         () = read_loop(stream, &mut session) => {}
@@ -53,33 +65,103 @@ struct Session<'a> {
     peer: Peer,
     /// Set once the client has joined.
     membership: Option<Membership>,
+    /// The client closed with 1000 or no code (it left on purpose), or it
+    /// was thrown out for breaking a rule: either way its user leaves at
+    /// once, with no grace period to wait for a reconnect.
+    leaves_at_once: bool,
+    /// How fast this client may send.
+    limiter: FrameLimiter,
 }
 
 impl Session<'_> {
-    fn handle_text(&mut self, text: &str) {
-        let result = match ClientFrame::decode(text) {
-            Err(detail) => Err(Rejection {
-                code: ErrorCode::BadRequest,
-                message: format!("That frame was not understood: {detail}"),
-            }),
-            Ok(ClientFrame::Join { username }) => self.join(&username),
-            Ok(ClientFrame::Message { text }) => self
-                .joined()
-                .and_then(|member| self.state.hub.post(member, &text).map(|_| ())),
+    async fn handle_text(&mut self, text: &str) {
+        let decoded = ClientFrame::decode(text);
+        let kind = match decoded {
+            Ok(ClientFrame::Typing { is_typing }) => FrameKind::Typing { is_typing },
+            _ => FrameKind::Other,
+        };
+        if !self.within_rate(kind) {
+            return;
+        }
+        let result = match decoded {
+            Err(detail) => Err(Rejection::new(
+                ErrorCode::BadRequest,
+                format!("That frame was not understood: {detail}"),
+            )),
+            Ok(ClientFrame::Join {
+                username,
+                room,
+                since,
+                resume,
+            }) => self.join(&username, room.as_deref(), since, resume).await,
+            Ok(ClientFrame::Message { text, client_id }) => self.post(&text, client_id).await,
             Ok(ClientFrame::Typing { is_typing }) => self.joined().map(|member| {
                 self.state.hub.typing(member, is_typing);
             }),
+            Ok(ClientFrame::History { before, limit }) => self.history(before, limit).await,
+            Ok(ClientFrame::ListRooms) => {
+                let rooms = self.state.hub.rooms();
+                self.peer.send(encode(&ServerFrame::Rooms { rooms }));
+                Ok(())
+            }
         };
         if let Err(rejection) = result {
             self.peer.send(encode(&rejection.to_frame()));
         }
     }
 
-    fn join(&mut self, username: &str) -> Result<(), Rejection> {
+    async fn join(
+        &mut self,
+        username: &str,
+        room: Option<&str>,
+        since: Option<u64>,
+        resume: Option<String>,
+    ) -> Result<(), Rejection> {
         if self.membership.is_some() {
             return Err(ErrorCode::AlreadyJoined.into());
         }
-        self.membership = Some(self.state.hub.join(username, &self.peer)?);
+        let name =
+            normalize_username(username).map_err(|error| Rejection::new(error.code(), error))?;
+        let room = normalize_room(room.unwrap_or(DEFAULT_ROOM))
+            .map_err(|error| Rejection::new(error.code(), error))?;
+        let request = JoinRequest {
+            key: username_key(&name),
+            name,
+            room,
+            resume,
+        };
+        let membership = self.state.journal.join(request, since, &self.peer).await?;
+        self.membership = Some(membership);
+        Ok(())
+    }
+
+    async fn post(&self, raw_text: &str, client_id: Option<String>) -> Result<(), Rejection> {
+        let member = self.joined()?;
+        let text =
+            normalize_message(raw_text).map_err(|error| Rejection::new(error.code(), error))?;
+        if client_id
+            .as_deref()
+            .is_some_and(|id| !is_valid_client_id(id))
+        {
+            return Err(Rejection::new(
+                ErrorCode::BadRequest,
+                format!("client_id must be 1 to {MAX_CLIENT_ID_CHARS} letters, digits or dashes"),
+            ));
+        }
+        let journal = &self.state.journal;
+        journal
+            .post(member, text.to_owned(), client_id, &self.peer)
+            .await;
+        Ok(())
+    }
+
+    async fn history(&self, before: u64, limit: Option<u32>) -> Result<(), Rejection> {
+        let member = self.joined()?;
+        let limit = limit.map_or(DEFAULT_HISTORY_PAGE, |limit| limit as usize);
+        let journal = &self.state.journal;
+        journal
+            .history(&member.room, before, limit, &self.peer)
+            .await;
         Ok(())
     }
 
@@ -89,31 +171,99 @@ impl Session<'_> {
             .ok_or_else(|| ErrorCode::NotJoined.into())
     }
 
-    fn reject_binary(&self) {
-        let rejection = Rejection {
-            code: ErrorCode::BadRequest,
-            message: "Binary frames are not supported: send JSON text frames".into(),
-        };
+    /// Counts a frame against the rate limits. A frame over the limit gets
+    /// `rate_limited` (a typing notice is dropped quietly) and is otherwise
+    /// ignored; a flood closes the connection with 1008.
+    fn within_rate(&mut self, kind: FrameKind) -> bool {
+        match self.limiter.check(kind, Instant::now()) {
+            Verdict::Allowed => true,
+            Verdict::Limited { retry_after } => {
+                let limits = &self.state.config.limits;
+                let message = retry_message(retry_after, limits);
+                let rejection = Rejection::new(ErrorCode::RateLimited, message);
+                self.peer.send(encode(&rejection.to_frame()));
+                false
+            }
+            Verdict::Dropped => false,
+            Verdict::Abusive => {
+                tracing::warn!(peer = self.peer.id, "closing a client that keeps flooding");
+                self.leaves_at_once = true;
+                self.peer
+                    .closer()
+                    .close(close_code::POLICY, "too many messages");
+                false
+            }
+        }
+    }
+
+    fn reject_binary(&mut self) {
+        if !self.within_rate(FrameKind::Other) {
+            return;
+        }
+        let rejection = Rejection::new(
+            ErrorCode::BadRequest,
+            "Binary frames are not supported: send JSON text frames",
+        );
         self.peer.send(encode(&rejection.to_frame()));
     }
 
     fn leave(&mut self) {
         if let Some(membership) = self.membership.take() {
-            self.state.hub.leave(&membership, &self.peer);
+            let hub = &self.state.hub;
+            hub.leave(&membership, &self.peer, self.leaves_at_once);
         }
     }
 }
 
 async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session<'_>) {
-    while let Some(received) = stream.next().await {
+    let limits = &session.state.config.limits;
+    let join_deadline = Instant::now() + limits.join_timeout;
+    let mut last_heard = Instant::now();
+    loop {
+        // Closing (a flood, a slow reader, shutdown): read nothing more, even
+        // frames that are already buffered.
+        if session.peer.closer().token.is_cancelled() {
+            return;
+        }
+        // Anything from the client, a pong included, proves it is there.
+        let silence_deadline = last_heard + limits.idle_timeout;
+        let deadline = match session.membership {
+            None => silence_deadline.min(join_deadline),
+            Some(_) => silence_deadline,
+        };
+        let received = match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(received)) => received,
+            Ok(None) => return,
+            Err(_) if session.membership.is_none() && Instant::now() >= join_deadline => {
+                tracing::debug!(peer = session.peer.id, "closing: did not join in time");
+                session
+                    .peer
+                    .closer()
+                    .close(close_code::POLICY, "did not join in time");
+                return;
+            }
+            Err(_) => {
+                tracing::info!(peer = session.peer.id, "closing: no answer to pings");
+                session
+                    .peer
+                    .closer()
+                    .close(close_code::GOING_AWAY, "no answer to pings");
+                return;
+            }
+        };
+        last_heard = Instant::now();
         match received {
-            Ok(Message::Text(text)) => session.handle_text(&text),
+            Ok(Message::Text(text)) => session.handle_text(&text).await,
             Ok(Message::Binary(_)) => session.reject_binary(),
             // tungstenite answers pings by itself.
             Ok(Message::Ping(_) | Message::Pong(_)) => {}
-            Ok(Message::Close(_)) => return,
+            Ok(Message::Close(frame)) => {
+                session.leaves_at_once = frame.is_none_or(|frame| frame.code == close_code::NORMAL);
+                return;
+            }
             Err(error) => {
                 if is_too_big(error) {
+                    session.leaves_at_once = true;
                     session
                         .peer
                         .closer()
@@ -140,11 +290,22 @@ async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
     mut outbox: mpsc::Receiver<Utf8Bytes>,
     closer: Arc<Closer>,
+    ping_interval: Duration,
 ) {
+    // Pings keep proxies from dropping quiet connections and make a vanished
+    // client show itself: it stops answering, and the reader's silence
+    // deadline passes.
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let goodbye = loop {
         tokio::select! {
             biased;
             () = closer.token.cancelled() => break closer.frame(),
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
             frame = outbox.recv() => match frame {
                 Some(frame) => {
                     if send_batch(&mut sink, frame, &mut outbox).await.is_err() {

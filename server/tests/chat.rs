@@ -2,8 +2,10 @@
 
 mod common;
 
+use chat_server::Config;
 use chat_shared::{ChatMessage, ClientFrame, ServerFrame};
 use common::{joined, TestServer};
+use std::time::Duration;
 
 #[tokio::test]
 async fn welcome_lists_everyone_sorted() {
@@ -48,8 +50,12 @@ async fn join_and_leave_notices_carry_the_name_and_count() {
 }
 
 #[tokio::test]
-async fn a_dropped_connection_leaves_too() {
-    let server = TestServer::start().await;
+async fn a_dropped_connection_leaves_when_its_grace_period_ends() {
+    let server = TestServer::start_with(Config {
+        resume_grace: Duration::from_millis(300),
+        ..Config::default()
+    })
+    .await;
     let mut alice = server.connect().await;
     alice.join("alice").await;
     let bob = joined(&server, "bob", &mut [&mut alice]).await;
@@ -79,6 +85,7 @@ async fn messages_reach_everyone_including_the_sender() {
         username,
         text,
         timestamp,
+        client_id: None,
     }) = for_alice
     else {
         panic!("expected a message, got {for_alice:?}");

@@ -3,6 +3,9 @@
 
 mod common;
 
+use chat_server::Config;
+use std::time::Duration;
+
 use chat_shared::{ClientFrame, ErrorCode, ServerFrame, MAX_MESSAGE_CHARS, MAX_USERNAME_CHARS};
 use common::{joined, Client, TestServer};
 use tokio_tungstenite::tungstenite::Message;
@@ -40,11 +43,7 @@ async fn invalid_usernames_are_refused_and_the_connection_can_retry() {
         "tab\there",
         too_long.as_str(),
     ] {
-        client
-            .send(ClientFrame::Join {
-                username: bad.into(),
-            })
-            .await;
+        client.send(ClientFrame::join(bad)).await;
         expect_error(&mut client, ErrorCode::InvalidUsername).await;
     }
     assert_eq!(client.join("valid").await, vec!["valid"]);
@@ -58,11 +57,7 @@ async fn taken_names_are_refused_ignoring_case_and_composition() {
     first.join("Ren\u{e9}").await;
     let mut second = server.connect().await;
     for clash in ["Ren\u{e9}", "ren\u{e9}", "RENE\u{301}", "  rené  "] {
-        second
-            .send(ClientFrame::Join {
-                username: clash.into(),
-            })
-            .await;
+        second.send(ClientFrame::join(clash)).await;
         let message = expect_error(&mut second, ErrorCode::NameTaken).await;
         assert_eq!(message, "That name is already in use");
     }
@@ -117,11 +112,7 @@ async fn a_second_join_is_refused_and_keeps_the_first_name() {
     let server = TestServer::start().await;
     let mut client = server.connect().await;
     client.join("first").await;
-    client
-        .send(ClientFrame::Join {
-            username: "second".into(),
-        })
-        .await;
+    client.send(ClientFrame::join("second")).await;
     expect_error(&mut client, ErrorCode::AlreadyJoined).await;
     client.say("who am I").await;
     match client.recv().await {
@@ -132,7 +123,15 @@ async fn a_second_join_is_refused_and_keeps_the_first_name() {
 
 #[tokio::test]
 async fn malformed_frames_get_bad_request() {
-    let server = TestServer::start().await;
+    // More frames at once than the default burst allows.
+    let server = TestServer::start_with(chat_server::Config {
+        limits: chat_server::limits::Limits {
+            message_burst: 100,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
     let mut client = server.connect().await;
     client.join("tester").await;
     for bad in [
@@ -174,7 +173,13 @@ async fn unknown_fields_are_ignored() {
 
 #[tokio::test]
 async fn frames_over_64_kib_are_closed_with_1009() {
-    let server = TestServer::start().await;
+    // A connection the server closes keeps its place for the resume grace
+    // period, like any dropped connection: keep it short here.
+    let server = TestServer::start_with(Config {
+        resume_grace: Duration::from_millis(200),
+        ..Config::default()
+    })
+    .await;
     let mut watcher = server.connect().await;
     watcher.join("watcher").await;
     let mut big = joined(&server, "big", &mut [&mut watcher]).await;

@@ -3,6 +3,9 @@
 
 mod common;
 
+use chat_server::Config;
+use std::time::Duration;
+
 use chat_shared::{ClientFrame, ServerFrame, MAX_MESSAGE_CHARS};
 use common::{joined, TestServer, PATIENCE};
 use futures_util::{SinkExt, StreamExt};
@@ -12,7 +15,23 @@ const MESSAGES_EACH: usize = 1_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
-    let server = TestServer::start().await;
+    // The two talkers flood on purpose: no rate limit here. A deeper queue
+    // than the default keeps this test's own readers (starved of CPU on a
+    // busy machine) from being closed as slow too; the sleeper, which reads
+    // nothing of 2,000 messages, still fills it.
+    // The server closes the sleeper; like any dropped connection it keeps
+    // its place for the resume grace period, kept short here.
+    let server = TestServer::start_with(Config {
+        outbox_frames: 1024,
+        resume_grace: Duration::from_millis(200),
+        limits: chat_server::limits::Limits {
+            message_rate: 1e9,
+            message_burst: u32::MAX,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
     let mut alice = server.connect().await;
     alice.join("alice").await;
     let mut bob = joined(&server, "bob", &mut [&mut alice]).await;
@@ -56,7 +75,7 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
         }));
         let text = text.clone();
         writers.push(tokio::spawn(async move {
-            let frame = ClientFrame::Message { text }.encode();
+            let frame = ClientFrame::message(text).encode();
             for _ in 0..MESSAGES_EACH {
                 sink.send(Message::text(frame.clone())).await.expect("send");
             }

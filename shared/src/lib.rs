@@ -6,14 +6,15 @@
 //!
 //! # Layout
 //! - [`protocol`]: the JSON frames, one enum per direction, and error codes.
-//! - [`validate`]: the username and message rules with their limits; the
+//! - [`validate`]: the username, room and message rules with their limits; the
 //!   server enforces them and the client checks them before sending.
 
 pub mod protocol;
 pub mod validate;
 
-pub use protocol::{ChatMessage, ClientFrame, ErrorCode, ServerFrame};
+pub use protocol::{ChatMessage, ClientFrame, ErrorCode, RoomInfo, ServerFrame};
 pub use validate::{
-    message_length, normalize_message, normalize_username, username_key, MessageError,
-    UsernameError, MAX_FRAME_BYTES, MAX_MESSAGE_CHARS, MAX_USERNAME_CHARS,
+    is_valid_client_id, message_length, normalize_message, normalize_room, normalize_username,
+    username_key, MessageError, RoomError, UsernameError, DEFAULT_ROOM, MAX_CLIENT_ID_CHARS,
+    MAX_FRAME_BYTES, MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
 };

@@ -9,12 +9,59 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
-    /// Ask to enter the chat under a name.
-    Join { username: String },
-    /// Say something to everyone.
-    Message { text: String },
+    /// Ask to enter a room under a name.
+    Join {
+        username: String,
+        /// The room to enter; `general` when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+        /// The id of the last message this client has: the server replays
+        /// every later one in `welcome.history`, so a reconnect leaves no gap.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<u64>,
+        /// The token from an earlier `welcome`: keeps the name through a
+        /// reconnect, and lets a second tab share it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
+    },
+    /// Say something to everyone in the room.
+    Message {
+        text: String,
+        /// The client's own id for this message (a UUID). A resend with the
+        /// same id never makes a second message; the broadcast echoes it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
     /// Tell the others whether this user is typing right now.
     Typing { is_typing: bool },
+    /// Ask for older messages of the room, newest first from `before`.
+    History {
+        before: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// Ask for the list of rooms.
+    ListRooms,
+}
+
+impl ClientFrame {
+    /// A plain join: the default room, no resume, no replay.
+    pub fn join(username: impl Into<String>) -> Self {
+        Self::Join {
+            username: username.into(),
+            room: None,
+            since: None,
+            resume: None,
+        }
+    }
+
+    /// A message without a client id.
+    pub fn message(text: impl Into<String>) -> Self {
+        Self::Message {
+            text: text.into(),
+            client_id: None,
+        }
+    }
 }
 
 impl ClientFrame {
@@ -46,6 +93,16 @@ pub struct ChatMessage {
     pub text: String,
     /// Server time, RFC 3339 UTC with milliseconds.
     pub timestamp: String,
+    /// The sender's id for the message, so its outbox can let go of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// A room and how many people are in it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    pub name: String,
+    pub online: u32,
 }
 
 /// A frame the server sends to a client.
@@ -57,6 +114,21 @@ pub enum ServerFrame {
     Welcome {
         username: String,
         users: Vec<String>,
+        /// The room joined.
+        #[serde(default)]
+        room: String,
+        /// Without `since`: the room's latest messages. With `since`: every
+        /// message after it, oldest first.
+        #[serde(default)]
+        history: Vec<ChatMessage>,
+        /// True when more messages followed `since` than the server replays:
+        /// `history` is then only the latest page, and the client should
+        /// drop what it had rather than show a gap as continuous.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        history_gap: bool,
+        /// An opaque token: present it in a later `join` to keep the name.
+        #[serde(default)]
+        resume: String,
     },
     /// A message for everyone, the sender included (its confirmation).
     Message(ChatMessage),
@@ -68,6 +140,15 @@ pub enum ServerFrame {
     UserLeft { username: String, count: u32 },
     /// A request was refused; the connection stays open and usable.
     Error { code: ErrorCode, message: String },
+    /// Older messages, answering a `history` request; oldest first.
+    History {
+        room: String,
+        messages: Vec<ChatMessage>,
+        /// Whether even older messages exist.
+        has_more: bool,
+    },
+    /// The rooms there are, answering `list_rooms` (and after `welcome`).
+    Rooms { rooms: Vec<RoomInfo> },
     /// A frame type this build does not know: a newer server may add frames,
     /// and clients must ignore them. Never sent.
     #[serde(other, skip_serializing)]
@@ -106,6 +187,11 @@ pub enum ErrorCode {
     NotJoined,
     AlreadyJoined,
     BadRequest,
+    InvalidRoom,
+    /// The server failed (for example its disk); the request may be retried.
+    ServerError,
+    /// Too many frames too fast; the message says when to try again.
+    RateLimited,
     /// A code this build does not know yet (from a newer server).
     #[serde(other)]
     Unknown,
@@ -122,6 +208,9 @@ impl ErrorCode {
             Self::NotJoined => "Join the chat first",
             Self::AlreadyJoined => "You have already joined",
             Self::BadRequest => "That frame was not understood",
+            Self::InvalidRoom => "That room name is not allowed",
+            Self::ServerError => "The server could not do that just now; try again",
+            Self::RateLimited => "Too many messages: slow down",
             Self::Unknown => "Something went wrong",
         }
     }
@@ -144,17 +233,37 @@ mod tests {
     #[test]
     fn client_frames_have_the_documented_json() {
         assert_client_golden(
+            ClientFrame::join("alice"),
+            r#"{"type":"join","username":"alice"}"#,
+        );
+        assert_client_golden(
             ClientFrame::Join {
                 username: "alice".into(),
+                room: Some("rust".into()),
+                since: Some(123),
+                resume: Some("t0k3n".into()),
             },
-            r#"{"type":"join","username":"alice"}"#,
+            r#"{"type":"join","username":"alice","room":"rust","since":123,"resume":"t0k3n"}"#,
+        );
+        assert_client_golden(
+            ClientFrame::message("hello"),
+            r#"{"type":"message","text":"hello"}"#,
         );
         assert_client_golden(
             ClientFrame::Message {
                 text: "hello".into(),
+                client_id: Some("5f0c6a8e-1b7e-4d5a-9a53-3c2f1e0d9b7a".into()),
             },
-            r#"{"type":"message","text":"hello"}"#,
+            r#"{"type":"message","text":"hello","client_id":"5f0c6a8e-1b7e-4d5a-9a53-3c2f1e0d9b7a"}"#,
         );
+        assert_client_golden(
+            ClientFrame::History {
+                before: 120,
+                limit: Some(50),
+            },
+            r#"{"type":"history","before":120,"limit":50}"#,
+        );
+        assert_client_golden(ClientFrame::ListRooms, r#"{"type":"list_rooms"}"#);
         assert_client_golden(
             ClientFrame::Typing { is_typing: true },
             r#"{"type":"typing","is_typing":true}"#,
@@ -163,21 +272,51 @@ mod tests {
 
     #[test]
     fn server_frames_have_the_documented_json() {
+        let hi = ChatMessage {
+            id: 17,
+            username: "bob".into(),
+            text: "hi".into(),
+            timestamp: "2026-11-25T21:00:00.123Z".into(),
+            client_id: None,
+        };
         assert_server_golden(
             ServerFrame::Welcome {
                 username: "alice".into(),
                 users: vec!["alice".into(), "bob".into()],
+                room: "general".into(),
+                history: vec![hi.clone()],
+                history_gap: false,
+                resume: "t0k3n".into(),
             },
-            r#"{"type":"welcome","username":"alice","users":["alice","bob"]}"#,
+            r#"{"type":"welcome","username":"alice","users":["alice","bob"],"room":"general","history":[{"id":17,"username":"bob","text":"hi","timestamp":"2026-11-25T21:00:00.123Z"}],"resume":"t0k3n"}"#,
+        );
+        assert_server_golden(
+            ServerFrame::Message(hi.clone()),
+            r#"{"type":"message","id":17,"username":"bob","text":"hi","timestamp":"2026-11-25T21:00:00.123Z"}"#,
         );
         assert_server_golden(
             ServerFrame::Message(ChatMessage {
-                id: 17,
-                username: "bob".into(),
-                text: "hi".into(),
-                timestamp: "2026-11-25T21:00:00.123Z".into(),
+                client_id: Some("c-1".into()),
+                ..hi.clone()
             }),
-            r#"{"type":"message","id":17,"username":"bob","text":"hi","timestamp":"2026-11-25T21:00:00.123Z"}"#,
+            r#"{"type":"message","id":17,"username":"bob","text":"hi","timestamp":"2026-11-25T21:00:00.123Z","client_id":"c-1"}"#,
+        );
+        assert_server_golden(
+            ServerFrame::History {
+                room: "general".into(),
+                messages: vec![hi],
+                has_more: true,
+            },
+            r#"{"type":"history","room":"general","messages":[{"id":17,"username":"bob","text":"hi","timestamp":"2026-11-25T21:00:00.123Z"}],"has_more":true}"#,
+        );
+        assert_server_golden(
+            ServerFrame::Rooms {
+                rooms: vec![RoomInfo {
+                    name: "general".into(),
+                    online: 2,
+                }],
+            },
+            r#"{"type":"rooms","rooms":[{"name":"general","online":2}]}"#,
         );
         assert_server_golden(
             ServerFrame::Typing {
@@ -219,6 +358,9 @@ mod tests {
             ErrorCode::NotJoined,
             ErrorCode::AlreadyJoined,
             ErrorCode::BadRequest,
+            ErrorCode::InvalidRoom,
+            ErrorCode::ServerError,
+            ErrorCode::RateLimited,
         ] {
             let frame = ServerFrame::error(code);
             assert_eq!(ServerFrame::decode(&frame.encode()), Ok(frame));
@@ -229,15 +371,28 @@ mod tests {
     fn unknown_fields_are_ignored_both_ways() {
         assert_eq!(
             ClientFrame::decode(r#"{"type":"join","username":"a","colour":"red"}"#),
-            Ok(ClientFrame::Join {
-                username: "a".into()
-            })
+            Ok(ClientFrame::join("a"))
         );
         assert_eq!(
             ServerFrame::decode(r#"{"type":"user_left","username":"a","count":0,"why":"x"}"#),
             Ok(ServerFrame::UserLeft {
                 username: "a".into(),
                 count: 0
+            })
+        );
+    }
+
+    #[test]
+    fn the_first_version_of_welcome_still_decodes() {
+        assert_eq!(
+            ServerFrame::decode(r#"{"type":"welcome","username":"a","users":["a"]}"#),
+            Ok(ServerFrame::Welcome {
+                username: "a".into(),
+                users: vec!["a".into()],
+                room: String::new(),
+                history: Vec::new(),
+                history_gap: false,
+                resume: String::new(),
             })
         );
     }

@@ -11,6 +11,12 @@ use unicode_normalization::UnicodeNormalization;
 pub const MAX_USERNAME_CHARS: usize = 32;
 /// The longest message, in Unicode scalar values after trimming.
 pub const MAX_MESSAGE_CHARS: usize = 2_000;
+/// The longest room name, in characters.
+pub const MAX_ROOM_CHARS: usize = 32;
+/// The room a join without `room` enters.
+pub const DEFAULT_ROOM: &str = "general";
+/// The longest `client_id` (a UUID has 36 characters).
+pub const MAX_CLIENT_ID_CHARS: usize = 64;
 /// The largest WebSocket frame or message the server reads; larger ones are
 /// refused with close code 1009 before they are buffered.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -73,6 +79,66 @@ impl MessageError {
             Self::TooLong => ErrorCode::MessageTooLong,
         }
     }
+}
+
+/// Why a room name was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomError {
+    Empty,
+    TooLong,
+    /// Room names appear in URLs: letters, digits, `-` and `_` only.
+    ForbiddenCharacter(char),
+}
+
+impl RoomError {
+    /// The wire code the server answers with.
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::InvalidRoom
+    }
+}
+
+impl fmt::Display for RoomError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(f, "A room name needs at least one character"),
+            Self::TooLong => write!(
+                f,
+                "A room name can have at most {MAX_ROOM_CHARS} characters"
+            ),
+            Self::ForbiddenCharacter(c) => write!(
+                f,
+                "A room name can only have letters, digits, '-' and '_', not {c:?}"
+            ),
+        }
+    }
+}
+
+/// The room's canonical name: trimmed, lower-case, NFC; `#rust` and `Rust`
+/// are the same room.
+pub fn normalize_room(raw: &str) -> Result<String, RoomError> {
+    let trimmed = raw.trim();
+    let without_hash = trimmed.strip_prefix('#').unwrap_or(trimmed);
+    let name: String = without_hash.to_lowercase().nfc().collect();
+    if name.is_empty() {
+        return Err(RoomError::Empty);
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|&c| !(c.is_alphanumeric() || c == '-' || c == '_'))
+    {
+        return Err(RoomError::ForbiddenCharacter(c));
+    }
+    if name.chars().count() > MAX_ROOM_CHARS {
+        return Err(RoomError::TooLong);
+    }
+    Ok(name)
+}
+
+/// Whether a message's `client_id` is acceptable: 1 to 64 ASCII letters,
+/// digits and dashes (a UUID fits).
+pub fn is_valid_client_id(id: &str) -> bool {
+    (1..=MAX_CLIENT_ID_CHARS).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// The name as it will be shown: trimmed and NFC-normalised, or why not.
@@ -231,6 +297,36 @@ mod tests {
         );
         // Surrounding whitespace does not count against the limit.
         assert!(normalize_message(&format!("  {longest}  ")).is_ok());
+    }
+
+    #[test]
+    fn room_names_are_canonical_and_url_safe() {
+        assert_eq!(normalize_room("general"), Ok("general".into()));
+        assert_eq!(normalize_room("  #Rust-Lang_2 "), Ok("rust-lang_2".into()));
+        assert_eq!(normalize_room("Чат"), Ok("чат".into()));
+        assert_eq!(normalize_room(""), Err(RoomError::Empty));
+        assert_eq!(normalize_room("#"), Err(RoomError::Empty));
+        assert_eq!(
+            normalize_room("a b"),
+            Err(RoomError::ForbiddenCharacter(' '))
+        );
+        assert_eq!(
+            normalize_room("a/b"),
+            Err(RoomError::ForbiddenCharacter('/'))
+        );
+        assert!(normalize_room(&"r".repeat(MAX_ROOM_CHARS)).is_ok());
+        assert_eq!(
+            normalize_room(&"r".repeat(MAX_ROOM_CHARS + 1)),
+            Err(RoomError::TooLong)
+        );
+    }
+
+    #[test]
+    fn client_ids_are_short_and_plain() {
+        assert!(is_valid_client_id("5f0c6a8e-1b7e-4d5a-9a53-3c2f1e0d9b7a"));
+        assert!(!is_valid_client_id(""));
+        assert!(!is_valid_client_id("has space"));
+        assert!(!is_valid_client_id(&"a".repeat(MAX_CLIENT_ID_CHARS + 1)));
     }
 
     #[test]

@@ -86,6 +86,8 @@ fn server_error(code: &str, server_message: &str) -> String {
         "already_joined" => "You have already joined.".into(),
         "bad_request" => "The server did not understand the request.".into(),
         "rate_limited" => "You are sending too fast. Wait a moment and try again.".into(),
+        "invalid_room" => "That room name is not allowed: use letters, digits, - and _.".into(),
+        "server_error" => "The server could not do that just now. Try again.".into(),
         _ => server_message.into(),
     }
 }

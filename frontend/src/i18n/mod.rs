@@ -85,6 +85,9 @@ pub fn wire_code(code: ErrorCode) -> &'static str {
         ErrorCode::NotJoined => "not_joined",
         ErrorCode::AlreadyJoined => "already_joined",
         ErrorCode::BadRequest => "bad_request",
+        ErrorCode::InvalidRoom => "invalid_room",
+        ErrorCode::ServerError => "server_error",
+        ErrorCode::RateLimited => "rate_limited",
         ErrorCode::Unknown => "unknown",
     }
 }
@@ -290,6 +293,8 @@ mod tests {
                 "already_joined",
                 "bad_request",
                 "rate_limited",
+                "invalid_room",
+                "server_error",
             ] {
                 let text = (t.server_error)(code, "SERVER TEXT");
                 assert!(!text.contains("SERVER TEXT"), "{code} untranslated");

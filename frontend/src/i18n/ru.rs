@@ -102,6 +102,8 @@ fn server_error(code: &str, server_message: &str) -> String {
         "rate_limited" => {
             "Вы отправляете слишком часто. Подождите немного и попробуйте снова.".into()
         }
+        "invalid_room" => "Такое название комнаты недопустимо: буквы, цифры, - и _.".into(),
+        "server_error" => "Сервер не смог это сделать. Попробуйте ещё раз.".into(),
         _ => server_message.into(),
     }
 }

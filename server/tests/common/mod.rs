@@ -2,7 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this
 
 use chat_server::Config;
-use chat_shared::{ClientFrame, ServerFrame};
+use chat_shared::{ChatMessage, ClientFrame, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -15,6 +15,18 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// How long a test waits for a frame it expects before failing.
 pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Settings for tests that send many messages on purpose: no rate limit.
+pub fn unthrottled() -> Config {
+    Config {
+        limits: chat_server::limits::Limits {
+            message_rate: 1e9,
+            message_burst: u32::MAX,
+            ..Default::default()
+        },
+        ..Config::default()
+    }
+}
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -77,6 +89,17 @@ impl TestServer {
             .expect("server stops in time")
             .expect("server task")
     }
+}
+
+/// The fields of a `welcome` frame.
+#[derive(Debug)]
+pub struct Welcome {
+    pub username: String,
+    pub users: Vec<String>,
+    pub room: String,
+    pub history: Vec<ChatMessage>,
+    pub history_gap: bool,
+    pub resume: String,
 }
 
 pub struct Client {
@@ -155,18 +178,46 @@ impl Client {
 
     /// Joins and returns the welcome's user list.
     pub async fn join(&mut self, username: &str) -> Vec<String> {
-        self.send(ClientFrame::Join {
-            username: username.into(),
-        })
-        .await;
+        self.send(ClientFrame::join(username)).await;
         match self.recv().await {
             ServerFrame::Welcome { users, .. } => users,
             other => panic!("expected welcome, got {other:?}"),
         }
     }
 
+    /// Sends any join frame and returns its welcome.
+    pub async fn join_with(&mut self, frame: ClientFrame) -> Welcome {
+        self.send(frame).await;
+        match self.recv().await {
+            ServerFrame::Welcome {
+                username,
+                users,
+                room,
+                history,
+                history_gap,
+                resume,
+            } => Welcome {
+                username,
+                users,
+                room,
+                history,
+                history_gap,
+                resume,
+            },
+            other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    /// The next frame, which must be a chat message.
+    pub async fn recv_message(&mut self) -> ChatMessage {
+        match self.recv().await {
+            ServerFrame::Message(message) => message,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
     pub async fn say(&mut self, text: &str) {
-        self.send(ClientFrame::Message { text: text.into() }).await;
+        self.send(ClientFrame::message(text)).await;
     }
 }
 

@@ -1,0 +1,52 @@
+//! Arbitrary bytes into everything the server does with a client's text
+//! frame before any state changes: decoding and the validation rules.
+//! Any panic, or any broken invariant below, is a bug.
+#![no_main]
+
+use chat_shared::{
+    message_length, normalize_message, normalize_username, username_key, ClientFrame,
+    MAX_MESSAGE_CHARS, MAX_USERNAME_CHARS,
+};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // The WebSocket layer only hands the server valid UTF-8 text frames.
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match ClientFrame::decode(text) {
+        Ok(frame) => {
+            // What the server accepts survives its own encoding unchanged.
+            assert_eq!(ClientFrame::decode(&frame.encode()), Ok(frame.clone()));
+            match &frame {
+                ClientFrame::Join { username } => check_username(username),
+                ClientFrame::Message { text } => check_message(text),
+                ClientFrame::Typing { .. } => {}
+            }
+        }
+        // The client is told what was wrong.
+        Err(detail) => assert!(!detail.is_empty()),
+    }
+    check_username(text);
+    check_message(text);
+});
+
+fn check_username(raw: &str) {
+    if let Ok(name) = normalize_username(raw) {
+        assert!(!name.is_empty());
+        assert!(name.chars().count() <= MAX_USERNAME_CHARS);
+        // The browser re-validates the name the server returns: it must
+        // pass unchanged.
+        assert_eq!(normalize_username(&name).as_ref(), Ok(&name));
+        assert!(!username_key(&name).is_empty());
+    }
+}
+
+fn check_message(raw: &str) {
+    if let Ok(text) = normalize_message(raw) {
+        assert!(!text.is_empty());
+        assert_eq!(text, text.trim());
+        assert!(message_length(text) <= MAX_MESSAGE_CHARS);
+        assert_eq!(normalize_message(text), Ok(text));
+    }
+}

@@ -1,0 +1,205 @@
+//! Whether a WebSocket upgrade may proceed: the origin check, then the
+//! global and per-address connection limits.
+//!
+//! A refused upgrade costs one small HTTP response and nothing else: no
+//! socket task, no buffers.
+
+use crate::client_ip::{self, limit_key};
+use crate::limits::Limits;
+use crate::origin;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// Counts open connections, in total and per client address.
+#[derive(Debug)]
+pub struct Admission {
+    max_total: usize,
+    max_per_ip: usize,
+    limit_loopback: bool,
+    counts: Mutex<Counts>,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    total: usize,
+    /// Only addresses with open connections, so the map stays as small as
+    /// the number of connections.
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+/// Why an upgrade was refused; becomes the HTTP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The page's origin may not use this chat (403).
+    ForeignOrigin(String),
+    /// The server holds its maximum of connections (503).
+    ServerFull,
+    /// This address holds its maximum of connections (429).
+    TooManyFromAddress,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::ForeignOrigin(message) => (StatusCode::FORBIDDEN, message).into_response(),
+            Self::ServerFull => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "30")],
+                "The chat is full: it has reached its maximum number of connections. Try again in a little while.",
+            )
+                .into_response(),
+            Self::TooManyFromAddress => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "30")],
+                "Too many connections from your address: close some chat tabs and try again.",
+            )
+                .into_response(),
+        }
+    }
+}
+
+/// One admitted connection's place in the counts, given back when dropped.
+#[derive(Debug)]
+pub struct Ticket {
+    admission: Arc<Admission>,
+    /// The per-address key, if this connection counts against one.
+    key: Option<IpAddr>,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut counts = self.admission.lock();
+        counts.total = counts.total.saturating_sub(1);
+        if let Some(key) = self.key {
+            if let Some(count) = counts.per_ip.get_mut(&key) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    counts.per_ip.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+impl Admission {
+    pub fn new(limits: &Limits) -> Arc<Self> {
+        Arc::new(Self {
+            max_total: limits.max_connections,
+            max_per_ip: limits.max_connections_per_ip,
+            limit_loopback: limits.limit_loopback,
+            counts: Mutex::default(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Counts> {
+        // Every update is a pair of counter changes; a poisoned lock still
+        // holds usable numbers.
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes a place for a connection from `client`, or refuses.
+    pub fn admit(self: &Arc<Self>, client: IpAddr) -> Result<Ticket, Refusal> {
+        let key = (self.limit_loopback || !client.to_canonical().is_loopback())
+            .then(|| limit_key(client));
+        let mut counts = self.lock();
+        if counts.total >= self.max_total {
+            return Err(Refusal::ServerFull);
+        }
+        if let Some(key) = key {
+            let count = counts.per_ip.entry(key).or_insert(0);
+            if *count >= self.max_per_ip {
+                if *count == 0 {
+                    counts.per_ip.remove(&key);
+                }
+                return Err(Refusal::TooManyFromAddress);
+            }
+            *count += 1;
+        }
+        counts.total += 1;
+        Ok(Ticket {
+            admission: self.clone(),
+            key,
+        })
+    }
+
+    /// Open connections, in total.
+    pub fn open_connections(&self) -> usize {
+        self.lock().total
+    }
+}
+
+/// Checks one upgrade request; `peer` is the TCP peer's address.
+pub fn admit_upgrade(
+    admission: &Arc<Admission>,
+    limits: &Limits,
+    peer: IpAddr,
+    headers: &HeaderMap,
+) -> Result<Ticket, Refusal> {
+    let from_proxy = client_ip::is_trusted_proxy(peer, &limits.trusted_proxies);
+    let host = match from_proxy
+        .then(|| client_ip::forwarded_host(headers))
+        .flatten()
+    {
+        Some(host) => Some(host),
+        None => headers
+            .get(header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+    };
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|value| value.to_str().unwrap_or("(not readable)"));
+    origin::check(origin, host.as_deref(), &limits.allowed_origins)
+        .map_err(Refusal::ForeignOrigin)?;
+    let client = client_ip::client_ip(peer, headers, &limits.trusted_proxies);
+    admission.admit(client).inspect_err(|refusal| {
+        tracing::warn!(%client, ?refusal, "connection refused");
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admission(total: usize, per_ip: usize) -> Arc<Admission> {
+        Admission::new(&Limits {
+            max_connections: total,
+            max_connections_per_ip: per_ip,
+            ..Limits::default()
+        })
+    }
+
+    #[test]
+    fn places_are_given_back_when_connections_end() {
+        let admission = admission(2, 10);
+        let a: IpAddr = "198.51.100.1".parse().expect("ip");
+        let first = admission.admit(a).expect("first");
+        let _second = admission.admit(a).expect("second");
+        assert_eq!(admission.admit(a).err(), Some(Refusal::ServerFull));
+        drop(first);
+        assert!(admission.admit(a).is_ok());
+    }
+
+    #[test]
+    fn one_address_cannot_take_every_place() {
+        let admission = admission(100, 2);
+        let a: IpAddr = "198.51.100.1".parse().expect("ip");
+        let b: IpAddr = "198.51.100.2".parse().expect("ip");
+        let _one = admission.admit(a).expect("one");
+        let _two = admission.admit(a).expect("two");
+        assert_eq!(admission.admit(a).err(), Some(Refusal::TooManyFromAddress));
+        assert!(admission.admit(b).is_ok());
+    }
+
+    #[test]
+    fn loopback_is_exempt_from_the_per_address_limit_by_default() {
+        let admission = admission(100, 1);
+        let local: IpAddr = "127.0.0.1".parse().expect("ip");
+        let tickets: Vec<_> = (0..5).map(|_| admission.admit(local)).collect();
+        assert!(tickets.iter().all(Result::is_ok));
+        assert_eq!(admission.open_connections(), 5);
+    }
+}

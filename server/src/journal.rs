@@ -1,0 +1,298 @@
+//! The journal: one thread that owns the database and puts every message,
+//! join and history read in a single order.
+//!
+//! A message is committed before anyone sees it, so a confirmed message is
+//! never lost. Messages that arrive together are committed together (one
+//! disk sync for a batch), so persistence does not cap throughput. Joins go
+//! through the same thread: the history a joiner receives and the live
+//! messages that follow it meet exactly, with no gap and no repeat.
+
+use crate::hub::{encode, Hub, JoinRequest, Membership, Rejection};
+use crate::peer::Peer;
+use crate::store::{Appended, NewMessage, Store};
+use chat_shared::{ErrorCode, ServerFrame};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
+
+/// How many messages one transaction may hold. A batch reaches every
+/// member at once, so this must stay well below the per-connection outbox
+/// (`--outbox-frames`), or a burst alone would look like a slow reader.
+const MAX_BATCH: usize = 128;
+/// Requests waiting for the journal; senders wait when it is full.
+const QUEUE_DEPTH: usize = 1024;
+
+/// How much history to hand out.
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryLimits {
+    /// Messages in a `welcome` without `since`.
+    pub on_join: usize,
+    /// The most messages a reconnect with `since` replays.
+    pub replay: usize,
+}
+
+/// The most messages one `history` request returns.
+pub const MAX_HISTORY_PAGE: usize = 100;
+
+enum Command {
+    Post {
+        membership: Membership,
+        text: String,
+        client_id: Option<String>,
+        peer: Peer,
+    },
+    Join {
+        request: JoinRequest,
+        since: Option<u64>,
+        peer: Peer,
+        reply: oneshot::Sender<Result<Membership, Rejection>>,
+    },
+    History {
+        room: String,
+        before: u64,
+        limit: usize,
+        peer: Peer,
+    },
+}
+
+/// A handle for sending work to the journal thread.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    commands: mpsc::Sender<Command>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Post { .. } => "Post",
+            Self::Join { .. } => "Join",
+            Self::History { .. } => "History",
+        })
+    }
+}
+
+impl Journal {
+    /// Starts the thread. It ends, after finishing queued work, once every
+    /// `Journal` handle is dropped; join the handle to wait for that.
+    pub fn start(
+        store: Store,
+        hub: Arc<Hub>,
+        limits: HistoryLimits,
+    ) -> std::io::Result<(Self, JoinHandle<()>)> {
+        let (commands, queue) = mpsc::channel(QUEUE_DEPTH);
+        let thread = std::thread::Builder::new()
+            .name("journal".into())
+            .spawn(move || Worker { store, hub, limits }.run(queue))?;
+        Ok((Self { commands }, thread))
+    }
+
+    /// Stores a message and then delivers it to the room (or, for a resend
+    /// of an already stored `client_id`, the original to the sender).
+    pub async fn post(
+        &self,
+        membership: &Membership,
+        text: String,
+        client_id: Option<String>,
+        peer: &Peer,
+    ) {
+        self.submit(Command::Post {
+            membership: membership.clone(),
+            text,
+            client_id,
+            peer: peer.clone(),
+        })
+        .await;
+    }
+
+    /// Joins a room with its history; the peer gets `welcome` on success.
+    pub async fn join(
+        &self,
+        request: JoinRequest,
+        since: Option<u64>,
+        peer: &Peer,
+    ) -> Result<Membership, Rejection> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Command::Join {
+            request,
+            since,
+            peer: peer.clone(),
+            reply,
+        })
+        .await;
+        answer
+            .await
+            .unwrap_or_else(|_| Err(ErrorCode::ServerError.into()))
+    }
+
+    /// Sends the peer a page of older messages.
+    pub async fn history(&self, room: &str, before: u64, limit: usize, peer: &Peer) {
+        self.submit(Command::History {
+            room: room.to_owned(),
+            before,
+            limit: limit.clamp(1, MAX_HISTORY_PAGE),
+            peer: peer.clone(),
+        })
+        .await;
+    }
+
+    async fn submit(&self, command: Command) {
+        if let Err(error) = self.commands.send(command).await {
+            tracing::error!("journal is gone, {:?} dropped", error.0);
+        }
+    }
+}
+
+struct Worker {
+    store: Store,
+    hub: Arc<Hub>,
+    limits: HistoryLimits,
+}
+
+impl Worker {
+    fn run(mut self, mut queue: mpsc::Receiver<Command>) {
+        let mut pending = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = queue.blocking_recv() {
+            pending.push(first);
+            while pending.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(next) => pending.push(next),
+                    Err(_) => break,
+                }
+            }
+            self.handle(pending.drain(..));
+        }
+        tracing::debug!("journal stopped");
+    }
+
+    /// Handles commands in arrival order, committing runs of posts together.
+    fn handle(&mut self, commands: impl Iterator<Item = Command>) {
+        let mut posts = Vec::new();
+        for command in commands {
+            match command {
+                Command::Post {
+                    membership,
+                    text,
+                    client_id,
+                    peer,
+                } => posts.push((membership, text, client_id, peer)),
+                Command::Join {
+                    request,
+                    since,
+                    peer,
+                    reply,
+                } => {
+                    self.commit(std::mem::take(&mut posts));
+                    let result = self.join(&request, since, &peer);
+                    if reply.send(result).is_err() {
+                        tracing::debug!("joiner left before its answer");
+                    }
+                }
+                Command::History {
+                    room,
+                    before,
+                    limit,
+                    peer,
+                } => {
+                    self.commit(std::mem::take(&mut posts));
+                    self.send_history(&room, before, limit, &peer);
+                }
+            }
+        }
+        self.commit(posts);
+    }
+
+    fn commit(&mut self, posts: Vec<(Membership, String, Option<String>, Peer)>) {
+        if posts.is_empty() {
+            return;
+        }
+        let batch: Vec<NewMessage> = posts
+            .iter()
+            .map(|(membership, text, client_id, _)| NewMessage {
+                room: membership.room.clone(),
+                username: membership.name.clone(),
+                author_key: membership.key.clone(),
+                text: text.clone(),
+                client_id: client_id.clone(),
+            })
+            .collect();
+        match self.store.append(&batch) {
+            Ok(results) => {
+                for ((membership, _, _, peer), result) in posts.iter().zip(results) {
+                    match result {
+                        Appended::New(message) => self.hub.deliver(&membership.room, &message),
+                        Appended::Duplicate(original) => {
+                            peer.send(encode(&ServerFrame::Message(original)));
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!("cannot store {} messages: {error}", posts.len());
+                let refusal = encode(&Rejection::from(ErrorCode::ServerError).to_frame());
+                for (_, _, _, peer) in &posts {
+                    peer.send(refusal.clone());
+                }
+            }
+        }
+    }
+
+    fn join(
+        &mut self,
+        request: &JoinRequest,
+        since: Option<u64>,
+        peer: &Peer,
+    ) -> Result<Membership, Rejection> {
+        let (history, gap) = self
+            .history_for_join(&request.room, since)
+            .map_err(|error| {
+                tracing::error!("cannot read history of {}: {error}", request.room);
+                Rejection::from(ErrorCode::ServerError)
+            })?;
+        let joined = self.hub.join(request, peer, history, gap)?;
+        if joined.created_room {
+            if let Err(error) = self.store.add_room(&request.room) {
+                tracing::error!("cannot record room {}: {error}", request.room);
+            }
+        }
+        Ok(joined.membership)
+    }
+
+    /// Without `since`, the latest page; with it, everything after it, or
+    /// the latest page marked as a gap when that would be too much.
+    fn history_for_join(
+        &self,
+        room: &str,
+        since: Option<u64>,
+    ) -> rusqlite::Result<(Vec<chat_shared::ChatMessage>, bool)> {
+        let Some(since) = since else {
+            return Ok((self.store.latest(room, self.limits.on_join)?, false));
+        };
+        let missed = self.store.after(room, since, self.limits.replay + 1)?;
+        if missed.len() > self.limits.replay {
+            Ok((self.store.latest(room, self.limits.on_join)?, true))
+        } else {
+            Ok((missed, false))
+        }
+    }
+
+    fn send_history(&self, room: &str, before: u64, limit: usize, peer: &Peer) {
+        let before = i64::try_from(before).unwrap_or(i64::MAX);
+        match self.store.page_before(room, before, limit + 1) {
+            Ok(mut messages) => {
+                let has_more = messages.len() > limit;
+                if has_more {
+                    messages.remove(0);
+                }
+                peer.send(encode(&ServerFrame::History {
+                    room: room.to_owned(),
+                    messages,
+                    has_more,
+                }));
+            }
+            Err(error) => {
+                tracing::error!("cannot read history of {room}: {error}");
+                peer.send(encode(&Rejection::from(ErrorCode::ServerError).to_frame()));
+            }
+        }
+    }
+}

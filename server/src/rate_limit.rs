@@ -1,0 +1,236 @@
+//! How fast one connection may send: token buckets for frames and typing
+//! notices, and a tally of refusals that ends a flood.
+
+use crate::limits::Limits;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// A token bucket: holds up to `capacity` tokens, refilled continuously at
+/// `per_second`. Each allowed action takes one token.
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    capacity: f64,
+    per_second: f64,
+    tokens: f64,
+    updated: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn new(capacity: u32, per_second: f64, now: Instant) -> Self {
+        let capacity = f64::from(capacity.max(1));
+        Self {
+            capacity,
+            per_second,
+            tokens: capacity,
+            updated: now,
+        }
+    }
+
+    /// Takes a token, or says how long until the next one.
+    pub fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.capacity);
+        self.updated = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            let wait = (1.0 - self.tokens) / self.per_second;
+            Err(Duration::try_from_secs_f64(wait).unwrap_or(Duration::MAX))
+        }
+    }
+}
+
+/// What a connection sent, for the purpose of counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// A typing notice: frequent by nature, limited separately so that
+    /// typing cannot eat the budget for messages.
+    Typing { is_typing: bool },
+    /// Anything else, including frames that turn out to be invalid: garbage
+    /// costs the server work too.
+    Other,
+}
+
+/// What to do with a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    /// Refuse this frame; the client may try again after the delay.
+    Limited {
+        retry_after: Duration,
+    },
+    /// Ignore this typing notice without an answer. Typing is a hint sent
+    /// as a side effect of keystrokes: an error about it would be noise the
+    /// user cannot act on (and a client would take it for a failed message).
+    Dropped,
+    /// The client keeps flooding: close the connection.
+    Abusive,
+}
+
+/// One connection's rate limits.
+#[derive(Debug, Clone)]
+pub struct FrameLimiter {
+    frames: TokenBucket,
+    typing: TokenBucket,
+    /// Refusals still held against the client. Each refusal takes a token;
+    /// they come back at the sustained frame rate, so only a flood well
+    /// above the limit empties this bucket.
+    patience: TokenBucket,
+    /// Whether the others were last told this client is typing. The
+    /// `false` that ends it always goes through, free: there is at most one
+    /// per relayed `true`, and a dropped one would leave a stale indicator.
+    typing_shown: bool,
+}
+
+impl FrameLimiter {
+    pub fn new(limits: &Limits, now: Instant) -> Self {
+        // Typing bursts are as large as one second's worth, at least one.
+        let typing_burst = limits.typing_rate.ceil().clamp(1.0, f64::from(u32::MAX)) as u32;
+        Self {
+            frames: TokenBucket::new(limits.message_burst, limits.message_rate, now),
+            typing: TokenBucket::new(typing_burst, limits.typing_rate, now),
+            patience: TokenBucket::new(limits.abuse_limit, limits.message_rate, now),
+            typing_shown: false,
+        }
+    }
+
+    /// Counts one frame and judges it.
+    pub fn check(&mut self, kind: FrameKind, now: Instant) -> Verdict {
+        let taken = match kind {
+            FrameKind::Typing { is_typing: false } if self.typing_shown => {
+                self.typing_shown = false;
+                return Verdict::Allowed;
+            }
+            FrameKind::Typing { is_typing } => {
+                let taken = self.typing.take(now);
+                self.typing_shown |= is_typing && taken.is_ok();
+                taken
+            }
+            FrameKind::Other => self.frames.take(now),
+        };
+        let Err(retry_after) = taken else {
+            return Verdict::Allowed;
+        };
+        if self.patience.take(now).is_err() {
+            return Verdict::Abusive;
+        }
+        match kind {
+            FrameKind::Typing { .. } => Verdict::Dropped,
+            FrameKind::Other => Verdict::Limited { retry_after },
+        }
+    }
+}
+
+/// The text of a `rate_limited` error: when to retry, in whole
+/// milliseconds (rounded up) so that programs can read it too.
+pub fn retry_message(retry_after: Duration, limits: &Limits) -> String {
+    let millis = retry_after.as_micros().div_ceil(1000).max(1);
+    format!(
+        "Too many messages: retry in {millis} ms (at most {} per second, bursts of {})",
+        limits.message_rate, limits.message_burst
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            message_rate: 5.0,
+            message_burst: 10,
+            typing_rate: 2.0,
+            abuse_limit: 400,
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn a_burst_is_allowed_then_the_rate_applies() {
+        let start = Instant::now();
+        let mut limiter = FrameLimiter::new(&limits(), start);
+        for _ in 0..10 {
+            assert_eq!(limiter.check(FrameKind::Other, start), Verdict::Allowed);
+        }
+        let Verdict::Limited { retry_after } = limiter.check(FrameKind::Other, start) else {
+            panic!("the eleventh frame at once must be limited");
+        };
+        assert_eq!(retry_after, Duration::from_millis(200));
+        let later = start + Duration::from_millis(200);
+        assert_eq!(limiter.check(FrameKind::Other, later), Verdict::Allowed);
+        assert!(matches!(
+            limiter.check(FrameKind::Other, later),
+            Verdict::Limited { .. }
+        ));
+    }
+
+    const TYPING: FrameKind = FrameKind::Typing { is_typing: true };
+    const STOPPED: FrameKind = FrameKind::Typing { is_typing: false };
+
+    #[test]
+    fn typing_has_its_own_budget_and_excess_is_dropped_quietly() {
+        let start = Instant::now();
+        let mut limiter = FrameLimiter::new(&limits(), start);
+        assert_eq!(limiter.check(TYPING, start), Verdict::Allowed);
+        assert_eq!(limiter.check(TYPING, start), Verdict::Allowed);
+        assert_eq!(limiter.check(TYPING, start), Verdict::Dropped);
+        // Typing did not use up the message budget.
+        assert_eq!(limiter.check(FrameKind::Other, start), Verdict::Allowed);
+    }
+
+    #[test]
+    fn the_false_that_ends_typing_always_goes_through_once() {
+        let start = Instant::now();
+        let mut limiter = FrameLimiter::new(&limits(), start);
+        assert_eq!(limiter.check(TYPING, start), Verdict::Allowed);
+        assert_eq!(limiter.check(TYPING, start), Verdict::Allowed);
+        assert_eq!(limiter.check(STOPPED, start), Verdict::Allowed);
+        // Nothing left to clear: a repeated false costs like any notice.
+        assert_eq!(limiter.check(STOPPED, start), Verdict::Dropped);
+    }
+
+    #[test]
+    fn a_typing_flood_is_abuse_too() {
+        let start = Instant::now();
+        let mut limiter = FrameLimiter::new(&limits(), start);
+        let verdicts: Vec<Verdict> = (0..500).map(|_| limiter.check(TYPING, start)).collect();
+        assert_eq!(verdicts.last(), Some(&Verdict::Abusive));
+    }
+
+    /// Simulates `per_second` frames for `seconds`; returns when (if ever)
+    /// the limiter called it abuse.
+    fn flood(per_second: u32, seconds: u32) -> Option<Duration> {
+        let start = Instant::now();
+        let mut limiter = FrameLimiter::new(&limits(), start);
+        let step = Duration::from_secs(1) / per_second;
+        for i in 0..per_second * seconds {
+            let at = step * i;
+            if limiter.check(FrameKind::Other, start + at) == Verdict::Abusive {
+                return Some(at);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn ten_times_the_limit_is_abuse_within_about_ten_seconds() {
+        let at = flood(50, 20).expect("a 10x flood ends in a close");
+        assert!(
+            at > Duration::from_secs(8) && at < Duration::from_secs(12),
+            "{at:?}"
+        );
+    }
+
+    #[test]
+    fn twice_the_limit_is_refused_but_never_closed() {
+        assert_eq!(flood(10, 120), None);
+    }
+
+    #[test]
+    fn the_retry_message_names_the_wait_in_milliseconds() {
+        let text = retry_message(Duration::from_micros(199_001), &limits());
+        assert!(text.contains("retry in 200 ms"), "{text}");
+    }
+}

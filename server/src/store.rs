@@ -1,0 +1,319 @@
+//! The message history, in an embedded SQLite database.
+//!
+//! Only the journal thread touches the connection, so there is no pool and
+//! no locking here: plain synchronous calls. The database runs in WAL mode
+//! with `synchronous = FULL`, so a committed message survives a crash of
+//! the process or of the machine.
+
+use chat_shared::ChatMessage;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::path::Path;
+use std::time::SystemTime;
+
+/// The schema version this build writes; older databases are migrated on open.
+const SCHEMA_VERSION: i64 = 1;
+
+/// A message to be stored.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub room: String,
+    pub username: String,
+    /// The author's [`chat_shared::username_key`], for de-duplication.
+    pub author_key: String,
+    pub text: String,
+    pub client_id: Option<String>,
+}
+
+/// What storing a message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored now, with a fresh id.
+    New(ChatMessage),
+    /// The author already sent a message with this `client_id`: nothing was
+    /// stored, and this is the original.
+    Duplicate(ChatMessage),
+}
+
+/// The open database.
+pub struct Store {
+    connection: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`;
+    /// `:memory:` keeps everything in memory.
+    pub fn open(path: &Path) -> rusqlite::Result<Self> {
+        let connection = Connection::open(path)?;
+        connection.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        })?;
+        connection.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        let mut store = Self { connection };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> rusqlite::Result<()> {
+        let version: i64 = self
+            .connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if version < 1 {
+            let tx = self.connection.transaction()?;
+            tx.execute_batch(
+                "CREATE TABLE messages (
+                     id         INTEGER PRIMARY KEY AUTOINCREMENT,
+                     room       TEXT NOT NULL,
+                     username   TEXT NOT NULL,
+                     author_key TEXT NOT NULL,
+                     text       TEXT NOT NULL,
+                     timestamp  TEXT NOT NULL,
+                     client_id  TEXT
+                 );
+                 CREATE INDEX messages_by_room ON messages (room, id);
+                 CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
+                     WHERE client_id IS NOT NULL;
+                 CREATE TABLE rooms (
+                     name       TEXT PRIMARY KEY,
+                     created_at TEXT NOT NULL
+                 );",
+            )?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Stores a batch in one transaction: one disk sync for the lot.
+    pub fn append(&mut self, batch: &[NewMessage]) -> rusqlite::Result<Vec<Appended>> {
+        let tx = self.connection.transaction()?;
+        let mut results = Vec::with_capacity(batch.len());
+        {
+            let mut find = tx.prepare_cached(
+                "SELECT id, username, text, timestamp, client_id FROM messages
+                 WHERE author_key = ?1 AND client_id = ?2",
+            )?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO messages (room, username, author_key, text, timestamp, client_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for message in batch {
+                if let Some(client_id) = &message.client_id {
+                    let existing = find
+                        .query_row(params![message.author_key, client_id], read_message)
+                        .optional()?;
+                    if let Some(original) = existing {
+                        results.push(Appended::Duplicate(original));
+                        continue;
+                    }
+                }
+                let timestamp = timestamp_now();
+                insert.execute(params![
+                    message.room,
+                    message.username,
+                    message.author_key,
+                    message.text,
+                    timestamp,
+                    message.client_id,
+                ])?;
+                let id = u64::try_from(tx.last_insert_rowid()).unwrap_or_default();
+                results.push(Appended::New(ChatMessage {
+                    id,
+                    username: message.username.clone(),
+                    text: message.text.clone(),
+                    timestamp,
+                    client_id: message.client_id.clone(),
+                }));
+            }
+        }
+        tx.commit()?;
+        Ok(results)
+    }
+
+    /// The room's newest `limit` messages, oldest first.
+    pub fn latest(&self, room: &str, limit: usize) -> rusqlite::Result<Vec<ChatMessage>> {
+        self.page_before(room, i64::MAX, limit)
+    }
+
+    /// Up to `limit` messages of the room older than `before`, oldest first.
+    pub fn page_before(
+        &self,
+        room: &str,
+        before: i64,
+        limit: usize,
+    ) -> rusqlite::Result<Vec<ChatMessage>> {
+        let mut query = self.connection.prepare_cached(
+            "SELECT id, username, text, timestamp, client_id FROM messages
+             WHERE room = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+        )?;
+        let mut messages = query
+            .query_map(params![room, before, sql_limit(limit)], read_message)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    /// Up to `limit` messages of the room newer than `since`, oldest first.
+    pub fn after(
+        &self,
+        room: &str,
+        since: u64,
+        limit: usize,
+    ) -> rusqlite::Result<Vec<ChatMessage>> {
+        let mut query = self.connection.prepare_cached(
+            "SELECT id, username, text, timestamp, client_id FROM messages
+             WHERE room = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3",
+        )?;
+        let since = i64::try_from(since).unwrap_or(i64::MAX);
+        let messages = query
+            .query_map(params![room, since, sql_limit(limit)], read_message)?
+            .collect();
+        messages
+    }
+
+    /// Every room ever created.
+    pub fn rooms(&self) -> rusqlite::Result<Vec<String>> {
+        let mut query = self
+            .connection
+            .prepare_cached("SELECT name FROM rooms ORDER BY name")?;
+        let names = query.query_map([], |row| row.get(0))?.collect();
+        names
+    }
+
+    /// Records a room, so that it is listed after a restart.
+    pub fn add_room(&self, name: &str) -> rusqlite::Result<()> {
+        self.connection.execute(
+            "INSERT OR IGNORE INTO rooms (name, created_at) VALUES (?1, ?2)",
+            params![name, timestamp_now()],
+        )?;
+        Ok(())
+    }
+}
+
+fn read_message(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
+    Ok(ChatMessage {
+        id: u64::try_from(row.get::<_, i64>(0)?).unwrap_or_default(),
+        username: row.get(1)?,
+        text: row.get(2)?,
+        timestamp: row.get(3)?,
+        client_id: row.get(4)?,
+    })
+}
+
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// Server time as RFC 3339 UTC with milliseconds, e.g. `2026-11-25T21:00:00.123Z`.
+pub fn timestamp_now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(room: &str, author: &str, text: &str, client_id: Option<&str>) -> NewMessage {
+        NewMessage {
+            room: room.into(),
+            username: author.into(),
+            author_key: author.to_lowercase(),
+            text: text.into(),
+            client_id: client_id.map(Into::into),
+        }
+    }
+
+    fn temp_db(name: &str) -> std::path::PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("chat-store-{}-{name}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        path
+    }
+
+    #[test]
+    fn messages_survive_reopening_the_file() {
+        let path = temp_db("reopen");
+        {
+            let mut store = Store::open(&path).expect("open");
+            store
+                .append(&[
+                    message("general", "alice", "one", None),
+                    message("general", "bob", "two", None),
+                ])
+                .expect("append");
+            store.add_room("general").expect("room");
+        }
+        let store = Store::open(&path).expect("reopen");
+        let texts: Vec<String> = store
+            .latest("general", 10)
+            .expect("latest")
+            .into_iter()
+            .map(|m| m.text)
+            .collect();
+        assert_eq!(texts, ["one", "two"]);
+        assert_eq!(store.rooms().expect("rooms"), ["general"]);
+        let journal_mode: String = store
+            .connection
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .expect("pragma");
+        assert_eq!(journal_mode, "wal");
+        drop(store);
+        std::fs::remove_file(&path).ok();
+    }
+
+    #[test]
+    fn a_repeated_client_id_returns_the_original() {
+        let mut store = Store::open(Path::new(":memory:")).expect("open");
+        let first = store
+            .append(&[message("general", "alice", "hello", Some("c1"))])
+            .expect("append");
+        let Appended::New(original) = &first[0] else {
+            panic!("expected a new message");
+        };
+        let again = store
+            .append(&[
+                message("general", "alice", "hello", Some("c1")),
+                message("general", "bob", "same id, other author", Some("c1")),
+            ])
+            .expect("append");
+        assert_eq!(again[0], Appended::Duplicate(original.clone()));
+        assert!(matches!(again[1], Appended::New(_)));
+        assert_eq!(store.latest("general", 10).expect("latest").len(), 2);
+    }
+
+    #[test]
+    fn paging_is_per_room_and_ordered() {
+        let mut store = Store::open(Path::new(":memory:")).expect("open");
+        let batch: Vec<NewMessage> = (0..10)
+            .map(|n| {
+                message(
+                    if n % 2 == 0 { "even" } else { "odd" },
+                    "a",
+                    &n.to_string(),
+                    None,
+                )
+            })
+            .collect();
+        store.append(&batch).expect("append");
+        let even: Vec<u64> = store
+            .latest("even", 3)
+            .expect("latest")
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(even, [5, 7, 9]);
+        let older: Vec<u64> = store
+            .page_before("even", 5, 10)
+            .expect("page")
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(older, [1, 3]);
+        let newer: Vec<u64> = store
+            .after("odd", 4, 10)
+            .expect("after")
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(newer, [6, 8, 10]);
+    }
+}
