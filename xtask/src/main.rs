@@ -77,7 +77,9 @@ fn run_tests() -> Result {
     ]))?;
     build_app(&root)?;
     step("running every test (unit, socket, browser)");
-    run(cargo(&root).arg("test"))
+    run(cargo(&root).arg("test"))?;
+    step("running the browser app's unit tests on the host");
+    run(cargo(&root).args(["test", "--package", "chat-frontend"]))
 }
 
 /// The wasm target, trunk, wasm-bindgen-cli and wasm-opt at pinned versions,
