@@ -21,6 +21,15 @@ fn temp_db(name: &str) -> PathBuf {
     path
 }
 
+/// A server keeping its history in a fresh database file.
+async fn server_with_db(name: &str) -> TestServer {
+    TestServer::start_with(Config {
+        db: temp_db(name),
+        ..unthrottled()
+    })
+    .await
+}
+
 fn join_frame(
     name: &str,
     room: Option<&str>,
@@ -156,11 +165,7 @@ async fn sigkill_loses_no_confirmed_message() {
 
 #[tokio::test]
 async fn a_reconnect_with_since_gets_exactly_what_it_missed_then_live() {
-    let server = TestServer::start_with(Config {
-        db: temp_db("since"),
-        ..unthrottled()
-    })
-    .await;
+    let server = server_with_db("since").await;
     let mut alice = server.connect().await;
     alice.join("alice").await;
     let mut bob = server.connect().await;
@@ -198,11 +203,7 @@ async fn a_reconnect_with_since_gets_exactly_what_it_missed_then_live() {
 
 #[tokio::test]
 async fn a_resent_message_is_stored_and_shown_once() {
-    let server = TestServer::start_with(Config {
-        db: temp_db("resend"),
-        ..unthrottled()
-    })
-    .await;
+    let server = server_with_db("resend").await;
     let mut alice = server.connect().await;
     alice.join("alice").await;
     let mut bob = server.connect().await;
@@ -321,11 +322,7 @@ async fn two_tabs_of_one_user_are_listed_once() {
 
 #[tokio::test]
 async fn rooms_keep_their_own_people_messages_typing_and_history() {
-    let server = TestServer::start_with(Config {
-        db: temp_db("rooms"),
-        ..unthrottled()
-    })
-    .await;
+    let server = server_with_db("rooms").await;
     let mut general = server.connect().await;
     let welcome = general.join_with(ClientFrame::join("gina")).await;
     assert_eq!(welcome.room, "general");
@@ -382,11 +379,7 @@ async fn rooms_keep_their_own_people_messages_typing_and_history() {
 
 #[tokio::test]
 async fn history_pages_go_back_to_the_first_message() {
-    let server = TestServer::start_with(Config {
-        db: temp_db("paging"),
-        ..unthrottled()
-    })
-    .await;
+    let server = server_with_db("paging").await;
     let mut writer = server.connect().await;
     writer.join("writer").await;
     let mut all = Vec::new();
