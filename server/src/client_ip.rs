@@ -109,17 +109,8 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
 fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
     let forwarded: Vec<&str> = header_values(headers, "forwarded");
     if !forwarded.is_empty() {
-        return forwarded
-            .iter()
-            .flat_map(|value| value.split(','))
-            .filter_map(|element| {
-                element.split(';').find_map(|pair| {
-                    let (key, value) = pair.split_once('=')?;
-                    key.trim()
-                        .eq_ignore_ascii_case("for")
-                        .then(|| parse_node(value))
-                })
-            })
+        return forwarded_parameter(&forwarded, "for")
+            .map(parse_node)
             .collect();
     }
     header_values(headers, "x-forwarded-for")
@@ -132,17 +123,9 @@ fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
 /// The `host` a trusted proxy says the client asked for (`Forwarded: host=`
 /// or `X-Forwarded-Host`), the nearest proxy's word winning.
 pub fn forwarded_host(headers: &HeaderMap) -> Option<String> {
-    let from_forwarded = header_values(headers, "forwarded")
-        .iter()
-        .flat_map(|value| value.split(','))
-        .filter_map(|element| {
-            element.split(';').find_map(|pair| {
-                let (key, value) = pair.split_once('=')?;
-                key.trim()
-                    .eq_ignore_ascii_case("host")
-                    .then(|| value.trim().trim_matches('"').to_owned())
-            })
-        })
+    let forwarded = header_values(headers, "forwarded");
+    let from_forwarded = forwarded_parameter(&forwarded, "host")
+        .map(|value| value.trim().trim_matches('"').to_owned())
         .next_back();
     from_forwarded.or_else(|| {
         header_values(headers, "x-forwarded-host")
@@ -151,6 +134,23 @@ pub fn forwarded_host(headers: &HeaderMap) -> Option<String> {
             .map(|host| host.trim().to_owned())
             .next_back()
     })
+}
+
+/// The values of one parameter (`for`, `host`) across the elements of
+/// `Forwarded` headers, in header order; elements without it are skipped.
+fn forwarded_parameter<'a>(
+    forwarded: &[&'a str],
+    name: &'a str,
+) -> impl DoubleEndedIterator<Item = &'a str> + 'a {
+    forwarded
+        .iter()
+        .flat_map(|value| value.split(','))
+        .filter_map(move |element| {
+            element.split(';').find_map(|pair| {
+                let (key, value) = pair.split_once('=')?;
+                key.trim().eq_ignore_ascii_case(name).then_some(value)
+            })
+        })
 }
 
 fn header_values<'a>(headers: &'a HeaderMap, name: &str) -> Vec<&'a str> {
