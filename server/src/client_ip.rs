@@ -139,7 +139,7 @@ pub fn forwarded_host(headers: &HeaderMap) -> Option<String> {
 /// The values of one parameter (`for`, `host`) across the elements of
 /// `Forwarded` headers, in header order; elements without it are skipped.
 fn forwarded_parameter<'a>(
-    forwarded: &[&'a str],
+    forwarded: &'a [&'a str],
     name: &'a str,
 ) -> impl DoubleEndedIterator<Item = &'a str> + 'a {
     forwarded
