@@ -177,7 +177,9 @@ async fn upgrade(
         };
     ws.read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
-        .max_write_buffer_size(MAX_FRAME_BYTES * 4)
+        // No cap on one outgoing frame: a welcome that replays history can
+        // be megabytes. What may wait is bounded by the outbox instead.
+        .max_write_buffer_size(usize::MAX)
         .max_frame_size(MAX_FRAME_BYTES)
         .max_message_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| {

@@ -4,7 +4,7 @@
 mod common;
 
 use chat_server::Config;
-use chat_shared::{ChatMessage, ClientFrame, ErrorCode, RoomInfo, ServerFrame};
+use chat_shared::{ChatMessage, ClientFrame, ErrorCode, RoomInfo, ServerFrame, MAX_MESSAGE_CHARS};
 use common::{unthrottled, Client, TestServer, PATIENCE};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -457,4 +457,21 @@ async fn history_survives_a_restart() {
         .join_with(join_frame("bob", Some("keep"), None, None))
         .await;
     assert_eq!(welcome.history, [said]);
+}
+
+#[tokio::test]
+async fn a_welcome_with_a_long_history_arrives_whole() {
+    let server = server_with_db("long-history").await;
+    let mut writer = server.connect().await;
+    writer.join("writer").await;
+    // 100 of the longest messages make a welcome of about 400 KB.
+    let longest = "ж".repeat(MAX_MESSAGE_CHARS);
+    for _ in 0..100 {
+        writer.say(&longest).await;
+        writer.recv_message().await;
+    }
+    let mut reader = server.connect().await;
+    let welcome = reader.join_with(ClientFrame::join("reader")).await;
+    assert_eq!(welcome.history.len(), 100);
+    assert!(welcome.history.iter().all(|m| m.text == longest));
 }
