@@ -27,7 +27,7 @@ const CHROMIUM_FLAGS: &[&str] = &[
 
 /// Watches the page from outside the app, installed before any page script
 /// runs: wraps the browser's `WebSocket` so every socket the app opens is
-/// counted (with the most that were open at once), and records console
+/// counted (with the most that were open at once) and can be cut, and records console
 /// errors and uncaught exceptions (and warnings, which are only shown).
 const PAGE_PROBES: &str = r#"
 (() => {
@@ -45,13 +45,24 @@ const PAGE_PROBES: &str = r#"
   const Native = window.WebSocket;
   const stats = { created: 0, live: 0, maxLive: 0 };
   Object.defineProperty(window, "__socketStats", { value: stats });
+  // `__cutSockets(true)` drops the page's connection the way a lost
+  // network does (a close code that is not 1000) and fails every new socket
+  // before it opens until `__cutSockets(false)`.
+  const open = new Set();
+  let cut = false;
+  Object.defineProperty(window, "__cutSockets", { value: (on) => {
+    cut = on;
+    if (on) open.forEach((socket) => socket.close(4000, "cut by the test"));
+  } });
   window.WebSocket = class CountedWebSocket extends Native {
-    constructor(...args) {
-      super(...args);
+    constructor(url, ...rest) {
+      super(url, ...rest);
+      if (cut) this.close();
       stats.created += 1;
       stats.live += 1;
       stats.maxLive = Math.max(stats.maxLive, stats.live);
-      this.addEventListener("close", () => { stats.live -= 1; });
+      open.add(this);
+      this.addEventListener("close", () => { stats.live -= 1; open.delete(this); });
     }
   };
 })();

@@ -1,6 +1,7 @@
 //! The real chat server, in-process, on a loopback port.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -25,12 +26,23 @@ impl TestServer {
     /// Starts a server on `addr`: used to bring a stopped server back on
     /// the very port the pages know.
     pub async fn start_on(addr: SocketAddr) -> Self {
+        Self::start_with(addr, chat_server::Config::default().db).await
+    }
+
+    /// Starts a server on `addr` keeping its history in the database file
+    /// `db`: a server started again on the same file has the same history.
+    pub async fn start_with_db(addr: SocketAddr, db: &Path) -> Self {
+        Self::start_with(addr, db.to_path_buf()).await
+    }
+
+    async fn start_with(addr: SocketAddr, db: PathBuf) -> Self {
         let listener = bind_with_retries(addr).await;
         let addr = listener.local_addr().expect("the listener has an address");
         let (stop, stopped) = oneshot::channel::<()>();
         let config = chat_server::Config {
             addr,
             static_dir: dist_dir(),
+            db,
             ..chat_server::Config::default()
         };
         let task = tokio::spawn(chat_server::run(listener, config, async move {

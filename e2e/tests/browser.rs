@@ -808,3 +808,132 @@ fn screenshots_of_desktop_light_and_dark_and_of_a_phone() {
         server.stop().await;
     });
 }
+
+/// The texts of the confirmed messages on `page`, in order.
+async fn texts(page: &Page) -> Vec<String> {
+    page.messages()
+        .await
+        .into_iter()
+        .map(|(_, text, _)| text)
+        .collect()
+}
+
+#[test]
+fn a_reload_and_a_server_restart_show_the_history_once_each() {
+    browser_test(|| async {
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let db = folder.path().join("chat.db");
+        let driver = Driver::start();
+        let server = TestServer::start_with_db(([127, 0, 0, 1], 0).into(), &db).await;
+        let addr = server.addr();
+        let url = server.url();
+        let (alice, bob) = alice_and_bob(&driver, &server).await;
+        alice.send("first from Alice").await;
+        bob.wait_for_message("first from Alice").await;
+        bob.send("reply from Bob").await;
+        alice.wait_for_message("reply from Bob").await;
+        let earlier = ["first from Alice", "reply from Bob"];
+
+        // A reload: the old socket's name is kept for the grace period, and
+        // only the remembered resume token gets it back at once.
+        bob.open(&url).await;
+        bob.join("Bob").await;
+        bob.wait_for_message("reply from Bob").await;
+        assert_eq!(texts(&bob).await, earlier, "Bob's history after a reload");
+
+        server.stop().await;
+        let server = TestServer::start_with_db(addr, &db).await;
+        for page in [&alice, &bob] {
+            page.wait_until_for(
+                "the page is back online and joined by itself",
+                chat_e2e::page::JOINED,
+                Duration::from_secs(40),
+            )
+            .await;
+        }
+        alice.send("after the restart").await;
+        bob.wait_for_message("after the restart").await;
+        alice.wait_for_message("after the restart").await;
+        let all = ["first from Alice", "reply from Bob", "after the restart"];
+        for (who, page) in [("Alice", &alice), ("Bob", &bob)] {
+            assert_eq!(texts(page).await, all, "{who}'s conversation");
+        }
+
+        // A page opened after the restart gets the history from the file.
+        let carol = driver.browser(desktop()).await;
+        carol.open(&url).await;
+        carol.join("Carol").await;
+        carol.wait_for_message("after the restart").await;
+        assert_eq!(texts(&carol).await, all, "Carol's history");
+
+        alice.close().await;
+        bob.close().await;
+        carol.close().await;
+        server.stop().await;
+    });
+}
+
+#[test]
+fn a_dropped_connection_keeps_its_name_and_gets_what_it_missed_once() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let (alice, bob) = alice_and_bob(&driver, &server).await;
+        alice.send("before the drop").await;
+        bob.wait_for_message("before the drop").await;
+
+        bob.js("window.__cutSockets(true)").await;
+        bob.wait_until(
+            "Bob's page knows it is offline",
+            "return document.querySelector('#composer-status').classList.contains('offline')",
+        )
+        .await;
+        let missed = ["missed one", "missed two", "missed three"];
+        for text in missed {
+            alice.send(text).await;
+            alice.wait_for_message(text).await;
+        }
+        // Bob is still listed: a dropped connection keeps its place.
+        assert_eq!(alice.text("#online-count").await, "2 online");
+
+        bob.js("window.__cutSockets(false); window.dispatchEvent(new Event('online'))")
+            .await;
+        bob.wait_until_for(
+            "Bob is back, joined under his name",
+            chat_e2e::page::JOINED,
+            Duration::from_secs(40),
+        )
+        .await;
+        bob.wait_for_message("missed three").await;
+        alice.send("after the drop").await;
+        bob.wait_for_message("after the drop").await;
+        assert_eq!(
+            texts(&bob).await,
+            [
+                "before the drop",
+                "missed one",
+                "missed two",
+                "missed three",
+                "after the drop"
+            ],
+            "Bob sees what he missed once, in order"
+        );
+        assert_eq!(
+            bob.js("return document.querySelector('#name-input') === null")
+                .await,
+            json!(true)
+        );
+        // Nobody saw Bob leave and come back.
+        let alice_saw = alice
+            .js("return document.querySelector('#timeline').innerText")
+            .await;
+        assert!(
+            !alice_saw.as_str().unwrap_or_default().contains("Bob left"),
+            "Alice saw Bob leave: {alice_saw}"
+        );
+
+        alice.close().await;
+        bob.close().await;
+        server.stop().await;
+    });
+}

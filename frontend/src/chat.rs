@@ -8,6 +8,7 @@ use chat_shared::{
     normalize_message, normalize_username, ChatMessage, ClientFrame, ErrorCode, ServerFrame,
 };
 use leptos::prelude::*;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::i18n::Problem;
@@ -28,11 +29,15 @@ const REJOIN_RETRY: Duration = Duration::from_secs(2);
 const REJOIN_ATTEMPTS: u32 = 5;
 
 const NAME_KEY: &str = "chat.name";
+/// Followed by the lower-cased name: the resume token of that name, so a
+/// reload keeps the name through the server's grace period.
+const RESUME_KEY_PREFIX: &str = "chat.resume.";
 
 /// One line of the conversation.
 #[derive(Clone, Debug)]
 pub struct Entry {
-    /// Local and unique for the page: server ids restart with the server.
+    /// Local and unique for the page: server ids restart with a server that
+    /// keeps its history in memory.
     pub key: u64,
     /// Shown without the author's name because the previous entry was a
     /// message by the same author a moment earlier.
@@ -53,6 +58,9 @@ pub enum EntryKind {
 pub struct Outgoing {
     pub key: u64,
     pub text: String,
+    /// Sent with the message and echoed in its confirmation; a resend
+    /// reuses it so the server never stores the message twice.
+    pub client_id: String,
     /// `None` while sent and waiting for the server's copy; why it failed
     /// otherwise.
     pub failed: Option<Problem>,
@@ -86,6 +94,12 @@ pub struct Chat {
     pub notice: RwSignal<Option<Problem>>,
     next_key: StoredValue<u64>,
     rejoin_attempts: StoredValue<u32>,
+    /// The messages on the page by server id: the entry key showing each
+    /// and its timestamp. A copy (history replay, a resend's original) is
+    /// recognised here and never shown twice.
+    shown: StoredValue<HashMap<u64, (u64, String)>>,
+    /// The last `resume` token the server gave, with the name it is for.
+    resume: StoredValue<Option<(String, String)>>,
 }
 
 impl Chat {
@@ -113,6 +127,8 @@ impl Chat {
             notice: RwSignal::new(None),
             next_key: StoredValue::new(0),
             rejoin_attempts: StoredValue::new(0),
+            shown: StoredValue::new(HashMap::new()),
+            resume: StoredValue::new(None),
         };
         chat_slot.set_value(Some(chat));
         chat
@@ -132,7 +148,7 @@ impl Chat {
                 self.join_error.set(None);
                 self.rejoin_attempts.set_value(0);
                 self.wanted_name.set(Some(name.clone()));
-                self.connection.send(&ClientFrame::join(name));
+                self.connection.send(&self.join_frame(name));
             }
         }
     }
@@ -155,7 +171,8 @@ impl Chat {
             return Err(Problem::ConnectionLost);
         }
         self.stop_typing();
-        if !self.connection.send(&ClientFrame::message(text)) {
+        let client_id = new_client_id();
+        if !self.connection.send(&message_frame(text, &client_id)) {
             return Err(Problem::ConnectionLost);
         }
         let key = self.next_key();
@@ -163,6 +180,7 @@ impl Chat {
             list.push(Outgoing {
                 key,
                 text: text.to_owned(),
+                client_id,
                 failed: None,
             })
         });
@@ -171,13 +189,14 @@ impl Chat {
 
     /// Sends a message that failed again.
     pub fn resend(&self, key: u64) {
-        let Some(text) = self
-            .outgoing
-            .with_untracked(|list| list.iter().find(|o| o.key == key).map(|o| o.text.clone()))
-        else {
+        let Some((text, client_id)) = self.outgoing.with_untracked(|list| {
+            list.iter()
+                .find(|o| o.key == key)
+                .map(|o| (o.text.clone(), o.client_id.clone()))
+        }) else {
             return;
         };
-        if self.can_send() && self.connection.send(&ClientFrame::message(text)) {
+        if self.can_send() && self.connection.send(&message_frame(&text, &client_id)) {
             // Move it to the end: the server confirms in sending order.
             self.outgoing.update(|list| {
                 if let Some(at) = list.iter().position(|o| o.key == key) {
@@ -224,7 +243,7 @@ impl Chat {
         match event {
             SocketEvent::Opened => {
                 if let Some(name) = self.wanted_name.get_untracked() {
-                    self.connection.send(&ClientFrame::join(name));
+                    self.connection.send(&self.join_frame(name));
                 }
             }
             SocketEvent::Frame(frame, raw) => self.on_frame(frame, &raw),
@@ -247,17 +266,32 @@ impl Chat {
     fn on_frame(&self, frame: ServerFrame, raw: &str) {
         match frame {
             ServerFrame::Welcome {
-                username, users, ..
+                username,
+                users,
+                history,
+                history_gap,
+                resume,
+                ..
             } => {
                 storage::set(NAME_KEY, &username);
+                storage::set(&resume_key(&username), &resume);
+                self.resume.set_value(Some((username.clone(), resume)));
                 self.rejoin_attempts.set_value(0);
                 self.join_error.set(None);
                 self.wanted_name.set(Some(username.clone()));
                 self.users.set(users);
                 self.me.set(Some(username));
                 self.entered.set(true);
+                if history_gap {
+                    // What we had and what follows are not continuous.
+                    self.entries.set(Vec::new());
+                    self.shown.update_value(HashMap::clear);
+                }
+                for message in history {
+                    self.show_message(message, false);
+                }
             }
-            ServerFrame::Message(message) => self.on_message(message),
+            ServerFrame::Message(message) => self.show_message(message, true),
             ServerFrame::Typing {
                 username,
                 is_typing,
@@ -290,22 +324,46 @@ impl Chat {
         }
     }
 
-    fn on_message(&self, message: ChatMessage) {
+    /// The join for `name`: with the newest message we have, so the server
+    /// replays exactly what we missed, and the name's resume token.
+    fn join_frame(&self, name: String) -> ClientFrame {
+        let since = self.shown.with_value(|shown| shown.keys().max().copied());
+        let resume = self
+            .resume
+            .get_value()
+            .filter(|(for_name, _)| for_name.to_lowercase() == name.to_lowercase())
+            .map(|(_, token)| token)
+            .or_else(|| storage::get(&resume_key(&name)));
+        ClientFrame::Join {
+            username: name,
+            room: None,
+            since,
+            resume,
+        }
+    }
+
+    /// Shows a message from the server once, in id order; `live` ones (not
+    /// replayed history) also notify.
+    fn show_message(&self, message: ChatMessage, live: bool) {
         let mine = self
             .me
             .with_untracked(|me| me.as_deref() == Some(message.username.as_str()));
-        if mine {
-            // The server confirms in sending order: this is the oldest
-            // pending message with this text.
-            self.outgoing.update(|list| {
-                if let Some(at) = list
-                    .iter()
-                    .position(|o| o.failed.is_none() && o.text == message.text)
-                {
-                    list.remove(at);
-                }
-            });
-        } else {
+        if let Some(client_id) = message.client_id.as_deref().filter(|_| mine) {
+            self.outgoing
+                .update(|list| list.retain(|o| o.client_id != client_id));
+        }
+        let seen = self
+            .shown
+            .with_value(|shown| shown.get(&message.id).cloned());
+        match seen {
+            Some((_, timestamp)) if timestamp == message.timestamp => return,
+            // The same id for another message: the server lost its history
+            // and counts from 1 again. What is on the page stays, but no
+            // longer orders or filters the new numbering.
+            Some(_) => self.shown.update_value(HashMap::clear),
+            None => {}
+        }
+        if live && !mine {
             self.typists.stopped(&message.username);
             self.announcement
                 .set(format!("{}: {}", message.username, message.text));
@@ -329,7 +387,7 @@ impl Chat {
                         if let (None, Some(name)) =
                             (this.me.get_untracked(), this.wanted_name.get_untracked())
                         {
-                            this.connection.send(&ClientFrame::join(name));
+                            this.connection.send(&this.join_frame(name));
                         }
                     },
                     REJOIN_RETRY,
@@ -361,30 +419,67 @@ impl Chat {
 
     fn push_entry(&self, kind: EntryKind) {
         let key = self.next_key();
+        let shown = self.shown;
+        if let EntryKind::Message { message, .. } = &kind {
+            shown.update_value(|shown| {
+                shown.insert(message.id, (key, message.timestamp.clone()));
+            });
+        }
         self.entries.update(|entries| {
-            let continues = match (entries.last(), &kind) {
-                (
-                    Some(Entry {
+            // Messages stay in id order: one older than the newest lines
+            // (a late replay) goes before them.
+            let at = match &kind {
+                EntryKind::Message { message, .. } => shown.with_value(|shown| {
+                    let mut at = entries.len();
+                    while let Some(Entry {
+                        key: before_key,
                         kind:
                             EntryKind::Message {
-                                message: previous, ..
+                                message: before, ..
                             },
                         ..
-                    }),
-                    EntryKind::Message { message, .. },
-                ) => {
-                    previous.username == message.username
-                        && epoch_ms(&message.timestamp) - epoch_ms(&previous.timestamp)
-                            < GROUP_WINDOW_MS
-                }
-                _ => false,
+                    }) = at.checked_sub(1).and_then(|i| entries.get(i))
+                    {
+                        let current = shown.get(&before.id).map(|s| s.0) == Some(*before_key);
+                        if !current || before.id < message.id {
+                            break;
+                        }
+                        at -= 1;
+                    }
+                    at
+                }),
+                _ => entries.len(),
             };
-            entries.push(Entry {
-                key,
-                continues,
-                kind,
-            });
+            let continues = at
+                .checked_sub(1)
+                .and_then(|i| entries.get(i))
+                .is_some_and(|previous| continues_after(&previous.kind, &kind));
+            if let Some(next) = entries.get_mut(at) {
+                next.continues = continues_after(&kind, &next.kind);
+            }
+            entries.insert(
+                at,
+                Entry {
+                    key,
+                    continues,
+                    kind,
+                },
+            );
             if entries.len() > MAX_ENTRIES {
+                let dropped: Vec<(u64, u64)> = entries[..entries.len() - MAX_ENTRIES]
+                    .iter()
+                    .filter_map(|entry| match &entry.kind {
+                        EntryKind::Message { message, .. } => Some((message.id, entry.key)),
+                        _ => None,
+                    })
+                    .collect();
+                shown.update_value(|shown| {
+                    for (id, key) in dropped {
+                        if shown.get(&id).is_some_and(|s| s.0 == key) {
+                            shown.remove(&id);
+                        }
+                    }
+                });
                 entries.drain(..entries.len() - MAX_ENTRIES);
                 // The new first line has lost the header it continued.
                 if let Some(first) = entries.first_mut() {
@@ -393,6 +488,63 @@ impl Chat {
             }
         });
     }
+}
+
+/// Whether `next` is shown without a header, continuing `previous`: the
+/// same author a moment later.
+fn continues_after(previous: &EntryKind, next: &EntryKind) -> bool {
+    match (previous, next) {
+        (
+            EntryKind::Message {
+                message: previous, ..
+            },
+            EntryKind::Message { message, .. },
+        ) => {
+            previous.username == message.username
+                && epoch_ms(&message.timestamp) - epoch_ms(&previous.timestamp) < GROUP_WINDOW_MS
+        }
+        _ => false,
+    }
+}
+
+/// Where the resume token for `name` is stored: names differing only in
+/// case are one name to the server.
+fn resume_key(name: &str) -> String {
+    format!("{RESUME_KEY_PREFIX}{}", name.to_lowercase())
+}
+
+fn message_frame(text: &str, client_id: &str) -> ClientFrame {
+    ClientFrame::Message {
+        text: text.to_owned(),
+        client_id: Some(client_id.to_owned()),
+    }
+}
+
+/// A random UUID v4 for a message's `client_id`. `crypto.getRandomValues`
+/// works on plain `http://` too (unlike `crypto.randomUUID`); should it
+/// fail, `Math.random` still makes ids unique enough for one user's outbox.
+fn new_client_id() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = window()
+        .crypto()
+        .and_then(|crypto| crypto.get_random_values_with_u8_array(&mut bytes))
+        .is_ok();
+    if !filled {
+        for byte in &mut bytes {
+            *byte = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// The wire code of an error this build does not know (e.g. a newer
