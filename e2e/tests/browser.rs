@@ -840,6 +840,9 @@ fn a_reload_and_a_server_restart_show_the_history_once_each() {
         bob.join("Bob").await;
         bob.wait_for_message("reply from Bob").await;
         assert_eq!(texts(&bob).await, earlier, "Bob's history after a reload");
+        let dividers = "return [...document.querySelectorAll('#timeline .notice.earlier')] \
+             .map(e => e.textContent)";
+        assert_eq!(bob.js(dividers).await, json!(["Earlier messages"]));
 
         server.stop().await;
         let server = TestServer::start_with_db(addr, &db).await;
@@ -865,6 +868,10 @@ fn a_reload_and_a_server_restart_show_the_history_once_each() {
         carol.join("Carol").await;
         carol.wait_for_message("after the restart").await;
         assert_eq!(texts(&carol).await, all, "Carol's history");
+        assert_eq!(carol.js(dividers).await, json!(["Earlier messages"]));
+        // The pages that were there saw no history twice, nor a second divider.
+        assert_eq!(bob.js(dividers).await, json!(["Earlier messages"]));
+        assert_eq!(alice.js(dividers).await, json!([]));
 
         alice.close().await;
         bob.close().await;

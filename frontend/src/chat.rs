@@ -48,9 +48,15 @@ pub struct Entry {
 /// What a conversation line shows.
 #[derive(Clone, Debug)]
 pub enum EntryKind {
-    Message { message: ChatMessage, mine: bool },
+    Message {
+        message: ChatMessage,
+        mine: bool,
+    },
     Joined(String),
     Left(String),
+    /// Heads the history the server sent on joining, so it does not read
+    /// as if it had just been said.
+    Earlier,
 }
 
 /// A message of mine the server has not confirmed.
@@ -286,6 +292,10 @@ impl Chat {
                     // What we had and what follows are not continuous.
                     self.entries.set(Vec::new());
                     self.shown.update_value(HashMap::clear);
+                }
+                let fresh_page = self.shown.with_value(HashMap::is_empty);
+                if fresh_page && !history.is_empty() {
+                    self.push_entry(EntryKind::Earlier);
                 }
                 for message in history {
                     self.show_message(message, false);

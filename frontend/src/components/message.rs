@@ -22,6 +22,10 @@ pub fn EntryView(entry: Entry) -> impl IntoView {
             <li class="notice left">{move || (i18n.t().user_left)(&name)}</li>
         }
         .into_any(),
+        EntryKind::Earlier => view! {
+            <li class="notice earlier">{move || i18n.t().earlier_messages}</li>
+        }
+        .into_any(),
         EntryKind::Message { message, mine } => {
             let (clock, full) = clock_and_full(&message.timestamp, i18n.lang_untracked().code())
                 .unwrap_or_default();

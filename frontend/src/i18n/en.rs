@@ -24,6 +24,7 @@ pub static STRINGS: Strings = Strings {
     retry_now: "Retry now",
     messages_label: "Messages",
     empty_conversation: "No messages yet. Say hello!",
+    earlier_messages: "Earlier messages",
     new_messages: |n| format!("{n} new {}", english_plural(n, "message", "messages")),
     user_joined: |name| format!("{name} joined"),
     user_left: |name| format!("{name} left"),

@@ -119,6 +119,7 @@ pub struct Strings {
     pub retry_now: &'static str,
     pub messages_label: &'static str,
     pub empty_conversation: &'static str,
+    pub earlier_messages: &'static str,
     pub new_messages: fn(u64) -> String,
     pub user_joined: fn(&str) -> String,
     pub user_left: fn(&str) -> String,

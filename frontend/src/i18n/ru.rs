@@ -24,6 +24,7 @@ pub static STRINGS: Strings = Strings {
     retry_now: "Повторить сейчас",
     messages_label: "Сообщения",
     empty_conversation: "Сообщений пока нет. Поздоровайтесь!",
+    earlier_messages: "Ранее в чате",
     new_messages: |n| {
         format!(
             "{n} {}",
