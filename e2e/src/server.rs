@@ -43,6 +43,10 @@ impl TestServer {
             addr,
             static_dir: dist_dir(),
             db,
+            // A closed page (1001) keeps its user listed for the resume grace;
+            // short here so tests can see "left" without waiting two minutes,
+            // long enough for a reconnect to resume.
+            resume_grace: Duration::from_secs(5),
             ..chat_server::Config::default()
         };
         let task = tokio::spawn(chat_server::run(listener, config, async move {

@@ -8,7 +8,7 @@
 //! an injected script cannot run while a fresh build always can.
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
@@ -83,7 +83,10 @@ pub async fn add(
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("text/html"));
-    let script_sources = if is_html {
+    // A 304 has no Content-Type, but the browser applies its headers to the
+    // cached index.html: without the hashes a reload would be a blank page.
+    let revalidated = response.status() == StatusCode::NOT_MODIFIED;
+    let script_sources = if is_html || revalidated {
         policy.inline_script_sources().await
     } else {
         String::new()

@@ -120,3 +120,39 @@ async fn every_response_has_the_other_security_headers_and_no_banner() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A reload revalidates index.html: the browser keeps its cached copy and
+/// applies the 304's headers, so the 304 must allow the loader too.
+#[tokio::test]
+async fn a_revalidated_index_keeps_the_loader_allowed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = app_dir(
+        "csp-304",
+        &format!("<script type=\"module\">{LOADER}</script>"),
+    );
+    let server = TestServer::start_with(Config {
+        static_dir: dir.clone(),
+        ..Config::default()
+    })
+    .await;
+    let (_, headers, _) = get(&server, "/").await;
+    let last_modified = header(&headers, "last-modified").to_owned();
+    assert!(!last_modified.is_empty());
+
+    let mut stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: {}\r\nIf-Modified-Since: {last_modified}\r\nConnection: close\r\n\r\n",
+        server.addr
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    assert!(response.starts_with("HTTP/1.1 304"), "{response}");
+    assert!(
+        response.contains(&format!("'sha256-{LOADER_SHA256}'")),
+        "{response}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
