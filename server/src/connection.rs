@@ -5,8 +5,8 @@ use crate::admission::Ticket;
 use crate::hub::{encode, JoinRequest, Membership, Rejection};
 use crate::peer::{close_code, Closer, Peer};
 use crate::rate_limit::{retry_message, FrameKind, FrameLimiter, Verdict};
+use crate::websocket::{feed_text, Socket};
 use crate::AppState;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use chat_shared::{
     is_valid_client_id, normalize_message, normalize_room, normalize_username, username_key,
     ClientFrame, ErrorCode, ServerFrame, DEFAULT_ROOM, MAX_CLIENT_ID_CHARS,
@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 /// How long a close frame may take to go out before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -27,7 +29,7 @@ const DEFAULT_HISTORY_PAGE: usize = 50;
 /// Runs one connection until the client leaves, breaks a rule, goes
 /// silent, or the server shuts down. `_ticket` holds the connection's place
 /// in the connection limits until it ends.
-pub async fn serve(socket: WebSocket, state: Arc<AppState>, _ticket: Ticket) {
+pub async fn serve(socket: Socket, state: Arc<AppState>, _ticket: Ticket) {
     static NEXT_PEER_ID: AtomicU64 = AtomicU64::new(1);
     let id = NEXT_PEER_ID.fetch_add(1, Ordering::Relaxed);
     let closer = Arc::new(Closer::new(&state.shutdown));
@@ -215,7 +217,7 @@ impl Session<'_> {
     }
 }
 
-async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session<'_>) {
+async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
     let limits = &session.state.config.limits;
     let join_deadline = Instant::now() + limits.join_timeout;
     let mut last_heard = Instant::now();
@@ -255,10 +257,12 @@ async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session<'_>
         match received {
             Ok(Message::Text(text)) => session.handle_text(&text).await,
             Ok(Message::Binary(_)) => session.reject_binary(),
-            // tungstenite answers pings by itself.
-            Ok(Message::Ping(_) | Message::Pong(_)) => {}
+            // tungstenite answers pings by itself; raw frames never come
+            // out of a read.
+            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
             Ok(Message::Close(frame)) => {
-                session.leaves_at_once = frame.is_none_or(|frame| frame.code == close_code::NORMAL);
+                session.leaves_at_once =
+                    frame.is_none_or(|frame| u16::from(frame.code) == close_code::NORMAL);
                 return;
             }
             Err(error) => {
@@ -276,18 +280,13 @@ async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session<'_>
 }
 
 /// Whether a read failed because the client sent more than the size limit.
-fn is_too_big(error: axum::Error) -> bool {
-    match error.into_inner().downcast::<tungstenite::Error>() {
-        Ok(inner) => matches!(*inner, tungstenite::Error::Capacity(_)),
-        Err(other) => {
-            tracing::debug!("read error: {other}");
-            false
-        }
-    }
+fn is_too_big(error: tokio_tungstenite::tungstenite::Error) -> bool {
+    tracing::debug!("read error: {error}");
+    matches!(error, tokio_tungstenite::tungstenite::Error::Capacity(_))
 }
 
 async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
+    mut sink: SplitSink<Socket, Message>,
     mut outbox: mpsc::Receiver<Utf8Bytes>,
     closer: Arc<Closer>,
     ping_interval: Duration,
@@ -313,14 +312,14 @@ async fn write_loop(
                     }
                 }
                 // The reader ended and left the hub: a normal end.
-                None => break CloseFrame { code: close_code::NORMAL, reason: Utf8Bytes::default() },
+                None => break CloseFrame { code: close_code::NORMAL.into(), reason: Utf8Bytes::default() },
             },
         }
     };
-    if goodbye.code == close_code::GOING_AWAY {
+    if u16::from(goodbye.code) == close_code::GOING_AWAY {
         // Shutting down: deliver what is already queued before saying goodbye.
         while let Ok(frame) = outbox.try_recv() {
-            if sink.feed(Message::Text(frame)).await.is_err() {
+            if feed_text(&mut sink, frame).await.is_err() {
                 return;
             }
         }
@@ -334,15 +333,15 @@ async fn write_loop(
 /// Writes `first` and whatever else is already queued with a single flush,
 /// so a burst costs one system call instead of one per frame.
 async fn send_batch(
-    sink: &mut SplitSink<WebSocket, Message>,
+    sink: &mut SplitSink<Socket, Message>,
     first: Utf8Bytes,
     outbox: &mut mpsc::Receiver<Utf8Bytes>,
-) -> Result<(), axum::Error> {
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     const MAX_BATCH: usize = 64;
-    sink.feed(Message::Text(first)).await?;
+    feed_text(sink, first).await?;
     for _ in 1..MAX_BATCH {
         match outbox.try_recv() {
-            Ok(frame) => sink.feed(Message::Text(frame)).await?,
+            Ok(frame) => feed_text(sink, frame).await?,
             Err(_) => break,
         }
     }

@@ -13,11 +13,11 @@
 //! while any of its presences lasts.
 
 use crate::peer::Peer;
-use axum::extract::ws::Utf8Bytes;
 use chat_shared::{ChatMessage, ErrorCode, RoomInfo, ServerFrame};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// A refusal to send back to the client: the connection stays usable.
 #[derive(Debug, Clone, PartialEq, Eq)]

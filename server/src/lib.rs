@@ -14,6 +14,7 @@
 //! - [`peer`]: the hub's handle on one connection: a bounded outbox and a
 //!   way to close it.
 //! - [`connection`]: one socket, split into a reader and a writer task.
+//! - [`websocket`]: the handshake, and large messages sent in fragments.
 //! - [`assets`]: the static files of the browser app.
 //!
 //! Defences against abusive or broken clients (see `SECURITY.md`):
@@ -37,11 +38,11 @@ pub mod origin;
 pub mod peer;
 pub mod rate_limit;
 pub mod store;
+pub mod websocket;
 
 pub use config::Config;
 
-use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::HeaderMap;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -50,6 +51,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -164,26 +166,31 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 async fn upgrade(
-    ws: WebSocketUpgrade,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request_headers: HeaderMap,
     State(state): State<Arc<AppState>>,
+    request: Request,
 ) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let upgrade = match websocket::Upgrade::from_parts(&mut parts) {
+        Ok(upgrade) => upgrade,
+        Err(refusal) => return refusal.into_response(),
+    };
     let limits = &state.config.limits;
-    let ticket =
-        match admission::admit_upgrade(&state.admission, limits, peer.ip(), &request_headers) {
-            Ok(ticket) => ticket,
-            Err(refusal) => return refusal.into_response(),
-        };
-    ws.read_buffer_size(READ_BUFFER_BYTES)
+    let ticket = match admission::admit_upgrade(&state.admission, limits, peer.ip(), &parts.headers)
+    {
+        Ok(ticket) => ticket,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
-        // No cap on one outgoing frame: a welcome that replays history can
-        // be megabytes. What may wait is bounded by the outbox instead.
+        // No cap on one outgoing frame: large messages go out in fragments,
+        // and what may wait is bounded by the outbox.
         .max_write_buffer_size(usize::MAX)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .max_message_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| {
-            let connections = state.connections.clone();
-            connections.track_future(connection::serve(socket, state, ticket))
-        })
+        .max_frame_size(Some(MAX_FRAME_BYTES))
+        .max_message_size(Some(MAX_FRAME_BYTES));
+    upgrade.respond(config, move |socket| {
+        let connections = state.connections.clone();
+        connections.track_future(connection::serve(socket, state, ticket))
+    })
 }

@@ -1,8 +1,9 @@
 //! The hub's handle on one connection: its bounded outbox and a way to close it.
 
-use axum::extract::ws::{CloseFrame, Utf8Bytes};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 /// WebSocket close codes the server uses.
@@ -53,7 +54,7 @@ impl Closer {
         let mut slot = self.reason.lock().unwrap_or_else(PoisonError::into_inner);
         if slot.is_none() && !self.token.is_cancelled() {
             *slot = Some(CloseFrame {
-                code,
+                code: code.into(),
                 reason: reason.into(),
             });
         }
@@ -65,7 +66,7 @@ impl Closer {
     pub fn frame(&self) -> CloseFrame {
         let slot = self.reason.lock().unwrap_or_else(PoisonError::into_inner);
         slot.clone().unwrap_or(CloseFrame {
-            code: close_code::GOING_AWAY,
+            code: close_code::GOING_AWAY.into(),
             reason: "server is shutting down".into(),
         })
     }

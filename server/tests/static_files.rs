@@ -93,3 +93,11 @@ async fn unknown_app_paths_get_index_html_and_missing_assets_get_404() {
     assert_eq!(status, 404);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn a_plain_request_to_the_socket_address_is_told_to_upgrade() {
+    let server = TestServer::start().await;
+    let (status, _, body) = get(&server, "/ws").await;
+    assert_eq!(status, 426);
+    assert_eq!(body, b"This address is for WebSocket connections");
+}
