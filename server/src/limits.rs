@@ -21,10 +21,15 @@ pub struct Limits {
     #[arg(long, env = "CHAT_MESSAGE_BURST", default_value_t = 10)]
     pub message_burst: u32,
 
-    /// Typing notices per second one connection may send (bursts of the
-    /// same size).
+    /// Typing notices per second one connection may send, sustained.
     #[arg(long, env = "CHAT_TYPING_RATE", default_value_t = 2.0, value_parser = parse_rate)]
     pub typing_rate: f64,
+
+    /// Typing notices one connection may send at once. Someone sending
+    /// short messages quickly starts and stops typing for each one, so this
+    /// is larger than one second's worth.
+    #[arg(long, env = "CHAT_TYPING_BURST", default_value_t = 6)]
+    pub typing_burst: u32,
 
     /// Refused frames a connection may pile up before it is closed with
     /// 1008. One is forgiven per `--message-rate` interval, so a client
@@ -83,6 +88,7 @@ impl Default for Limits {
             message_rate: 5.0,
             message_burst: 10,
             typing_rate: 2.0,
+            typing_burst: 6,
             abuse_limit: 400,
             max_connections: 10_000,
             max_connections_per_ip: 100,

@@ -86,11 +86,9 @@ pub struct FrameLimiter {
 
 impl FrameLimiter {
     pub fn new(limits: &Limits, now: Instant) -> Self {
-        // Typing bursts are as large as one second's worth, at least one.
-        let typing_burst = limits.typing_rate.ceil().clamp(1.0, f64::from(u32::MAX)) as u32;
         Self {
             frames: TokenBucket::new(limits.message_burst, limits.message_rate, now),
-            typing: TokenBucket::new(typing_burst, limits.typing_rate, now),
+            typing: TokenBucket::new(limits.typing_burst, limits.typing_rate, now),
             patience: TokenBucket::new(limits.abuse_limit, limits.message_rate, now),
             typing_shown: false,
         }
@@ -142,6 +140,7 @@ mod tests {
             message_rate: 5.0,
             message_burst: 10,
             typing_rate: 2.0,
+            typing_burst: 2,
             abuse_limit: 400,
             ..Limits::default()
         }

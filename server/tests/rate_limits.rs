@@ -135,6 +135,7 @@ async fn the_retry_time_in_rate_limited_is_enough() {
 async fn typing_over_its_limit_is_dropped_quietly_but_its_end_gets_through() {
     let server = TestServer::start_with(with_limits(Limits {
         typing_rate: 2.0,
+        typing_burst: 2,
         ..Limits::default()
     }))
     .await;
