@@ -47,6 +47,13 @@ impl TestServer {
             // short here so tests can see "left" without waiting two minutes,
             // long enough for a reconnect to resume.
             resume_grace: Duration::from_secs(5),
+            // Some tests fill the conversation quickly; the rate limits
+            // have their own socket tests (server/tests/rate_limits.rs).
+            limits: chat_server::limits::Limits {
+                message_rate: 100.0,
+                message_burst: 100,
+                ..Default::default()
+            },
             ..chat_server::Config::default()
         };
         let task = tokio::spawn(chat_server::run(listener, config, async move {
