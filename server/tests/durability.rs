@@ -57,6 +57,9 @@ async fn spawn_binary(db: &PathBuf) -> (tokio::process::Child, String) {
             "1000000",
             "--message-burst",
             "1000000",
+            // Everything the killed server stored must come back in one replay.
+            "--replay-limit",
+            "100000",
             "--db",
         ])
         .arg(db)
