@@ -72,16 +72,6 @@ impl Closer {
     }
 }
 
-/// What happened to a frame handed to [`Peer::send`].
-#[derive(Debug, PartialEq, Eq)]
-pub enum Delivery {
-    Queued,
-    /// The connection is already gone; nothing to do.
-    Gone,
-    /// The outbox was full: the connection is being closed as too slow.
-    Dropped,
-}
-
 impl Peer {
     /// Creates the handle and the receiving end its writer task drains.
     pub fn new(id: u64, capacity: usize, closer: Arc<Closer>) -> (Self, mpsc::Receiver<Utf8Bytes>) {
@@ -96,21 +86,17 @@ impl Peer {
 
     /// Queues a frame without waiting. A peer whose queue is full has fallen
     /// too far behind: it is closed rather than allowed to slow anyone else.
-    pub fn send(&self, frame: Utf8Bytes) -> Delivery {
-        match self.outbox.try_send(frame) {
-            Ok(()) => Delivery::Queued,
-            Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Gone,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                if !self.closer.token.is_cancelled() {
-                    tracing::warn!(
-                        peer = self.id,
-                        "outbox full: closing a client that reads too slowly"
-                    );
-                }
-                self.closer
-                    .close(close_code::POLICY, "too slow: messages were piling up");
-                Delivery::Dropped
+    /// A frame for a connection that is already gone is simply dropped.
+    pub fn send(&self, frame: Utf8Bytes) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.outbox.try_send(frame) {
+            if !self.closer.token.is_cancelled() {
+                tracing::warn!(
+                    peer = self.id,
+                    "outbox full: closing a client that reads too slowly"
+                );
             }
+            self.closer
+                .close(close_code::POLICY, "too slow: messages were piling up");
         }
     }
 }
