@@ -330,7 +330,10 @@ impl Chat {
                 self.on_error(code, problem);
             }
             // Rooms and history paging are not shown yet.
-            ServerFrame::History { .. } | ServerFrame::Rooms { .. } | ServerFrame::Unknown => {}
+            ServerFrame::History { .. }
+            | ServerFrame::Rooms { .. }
+            | ServerFrame::Heartbeat
+            | ServerFrame::Unknown => {}
         }
     }
 

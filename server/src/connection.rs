@@ -301,7 +301,12 @@ async fn write_loop(
             biased;
             () = closer.token.cancelled() => break closer.frame(),
             _ = ping.tick() => {
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                // Browsers answer the ping but never show it to the page: the
+                // heartbeat frame is what the page can see.
+                let heartbeat = Message::Text(encode(&ServerFrame::Heartbeat));
+                if sink.feed(Message::Ping(Default::default())).await.is_err()
+                    || sink.send(heartbeat).await.is_err()
+                {
                     return;
                 }
             }

@@ -89,6 +89,9 @@ pub struct Hub {
     resume_grace: Duration,
     /// Rooms are created by joining; this caps how many can exist.
     max_rooms: usize,
+    /// How often each connection gets a `heartbeat`, told in `welcome` so a
+    /// client knows how long a silence means a dead connection.
+    heartbeat_ms: u64,
 }
 
 #[derive(Debug, Default)]
@@ -123,7 +126,12 @@ struct Member {
 
 impl Hub {
     /// A hub that knows `rooms` (from the database) and empty of users.
-    pub fn new(rooms: Vec<String>, resume_grace: Duration, max_rooms: usize) -> Self {
+    pub fn new(
+        rooms: Vec<String>,
+        resume_grace: Duration,
+        max_rooms: usize,
+        heartbeat: Duration,
+    ) -> Self {
         let rooms = rooms
             .into_iter()
             .map(|name| (name, Room::default()))
@@ -135,6 +143,7 @@ impl Hub {
             }),
             resume_grace,
             max_rooms,
+            heartbeat_ms: u64::try_from(heartbeat.as_millis()).unwrap_or(u64::MAX),
         }
     }
 
@@ -215,6 +224,7 @@ impl Hub {
             history,
             history_gap,
             resume: token,
+            heartbeat_ms: Some(self.heartbeat_ms),
         }));
         Ok(Joined {
             membership: Membership {

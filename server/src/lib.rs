@@ -93,7 +93,12 @@ pub async fn run(
         ))
     })?;
     let rooms = store.rooms().map_err(std::io::Error::other)?;
-    let hub = Arc::new(hub::Hub::new(rooms, config.resume_grace, config.max_rooms));
+    let hub = Arc::new(hub::Hub::new(
+        rooms,
+        config.resume_grace,
+        config.max_rooms,
+        config.limits.ping_interval,
+    ));
     let limits = journal::HistoryLimits {
         on_join: config.history_on_join,
         replay: config.replay_limit,

@@ -5,7 +5,7 @@ mod common;
 
 use chat_server::config::Config;
 use chat_server::limits::Limits;
-use chat_shared::ServerFrame;
+use chat_shared::{ClientFrame, ServerFrame};
 use common::{joined, TestServer, PATIENCE};
 use futures_util::StreamExt;
 use std::time::Duration;
@@ -49,7 +49,7 @@ async fn a_silent_client_is_dropped_and_the_others_get_user_left() {
             .await
             .expect("the server ends the connection")
         {
-            Some(Ok(Message::Ping(_))) => continue,
+            Some(Ok(Message::Ping(_) | Message::Text(_))) => continue,
             Some(Ok(Message::Close(Some(close)))) => {
                 assert_eq!(u16::from(close.code), 1001);
                 assert_eq!(close.reason.as_str(), "no answer to pings");
@@ -70,16 +70,30 @@ async fn a_quiet_client_that_answers_pings_stays() {
     // Three idle timeouts of saying nothing, only answering pings.
     let quiet_until = tokio::time::Instant::now() + Duration::from_millis(1_800);
     let mut pings = 0;
+    let mut heartbeats = 0;
     while let Ok(next) = tokio::time::timeout_at(quiet_until, alice.socket.next()).await {
         match next {
             Some(Ok(Message::Ping(_))) => pings += 1,
-            other => panic!("expected only pings, got {other:?}"),
+            Some(Ok(Message::Text(text))) if text.as_str() == r#"{"type":"heartbeat"}"# => {
+                heartbeats += 1
+            }
+            other => panic!("expected only pings and heartbeats, got {other:?}"),
         }
     }
     assert!(pings > 0, "the server pings");
+    // A page cannot see pings: it sees one heartbeat frame per ping.
+    assert_eq!(heartbeats, pings, "a heartbeat frame with every ping");
     alice.say("still here").await;
     match alice.recv().await {
         ServerFrame::Message(message) => assert_eq!(message.text, "still here"),
         other => panic!("expected our message, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn welcome_tells_how_often_heartbeats_come() {
+    let server = TestServer::start_with(fast_heartbeat()).await;
+    let mut alice = server.connect().await;
+    let welcome = alice.join_with(ClientFrame::join("alice")).await;
+    assert_eq!(welcome.heartbeat_ms, Some(100));
 }

@@ -129,6 +129,11 @@ pub enum ServerFrame {
         /// An opaque token: present it in a later `join` to keep the name.
         #[serde(default)]
         resume: String,
+        /// How often the server sends `heartbeat`, in milliseconds. A client
+        /// that hears nothing for a few of these treats the connection as
+        /// dead; absent from servers that send no heartbeats.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heartbeat_ms: Option<u64>,
     },
     /// A message for everyone, the sender included (its confirmation).
     Message(ChatMessage),
@@ -147,8 +152,11 @@ pub enum ServerFrame {
         /// Whether even older messages exist.
         has_more: bool,
     },
-    /// The rooms there are, answering `list_rooms` (and after `welcome`).
+    /// The rooms there are, answering `list_rooms`.
     Rooms { rooms: Vec<RoomInfo> },
+    /// Sent on every ping tick: browsers hide WebSocket pings from pages,
+    /// so this is how a page notices that a connection went silent.
+    Heartbeat,
     /// A frame type this build does not know: a newer server may add frames,
     /// and clients must ignore them. Never sent.
     #[serde(other, skip_serializing)]
@@ -287,6 +295,7 @@ mod tests {
                 history: vec![hi.clone()],
                 history_gap: false,
                 resume: "t0k3n".into(),
+                heartbeat_ms: None,
             },
             r#"{"type":"welcome","username":"alice","users":["alice","bob"],"room":"general","history":[{"id":17,"username":"bob","text":"hi","timestamp":"2026-11-25T21:00:00.123Z"}],"resume":"t0k3n"}"#,
         );
@@ -317,6 +326,19 @@ mod tests {
                 }],
             },
             r#"{"type":"rooms","rooms":[{"name":"general","online":2}]}"#,
+        );
+        assert_server_golden(ServerFrame::Heartbeat, r#"{"type":"heartbeat"}"#);
+        assert_server_golden(
+            ServerFrame::Welcome {
+                username: "a".into(),
+                users: vec!["a".into()],
+                room: "general".into(),
+                history: Vec::new(),
+                history_gap: false,
+                resume: "t".into(),
+                heartbeat_ms: Some(20_000),
+            },
+            r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","heartbeat_ms":20000}"#,
         );
         assert_server_golden(
             ServerFrame::Typing {
@@ -393,6 +415,7 @@ mod tests {
                 history: Vec::new(),
                 history_gap: false,
                 resume: String::new(),
+                heartbeat_ms: None,
             })
         );
     }

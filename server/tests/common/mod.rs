@@ -100,6 +100,7 @@ pub struct Welcome {
     pub history: Vec<ChatMessage>,
     pub history_gap: bool,
     pub resume: String,
+    pub heartbeat_ms: Option<u64>,
 }
 
 pub struct Client {
@@ -129,14 +130,16 @@ impl Client {
         }
     }
 
-    /// The next chat frame; fails the test if none comes in time or the
-    /// socket closes.
+    /// The next chat frame, skipping heartbeats like a client that has no
+    /// use for them; fails the test if none comes in time or the socket
+    /// closes.
     pub async fn recv(&mut self) -> ServerFrame {
         loop {
             match self.next_message().await {
-                Message::Text(text) => {
-                    return ServerFrame::decode(&text).expect("server frame decodes")
-                }
+                Message::Text(text) => match ServerFrame::decode(&text).expect("frame decodes") {
+                    ServerFrame::Heartbeat => continue,
+                    frame => return frame,
+                },
                 Message::Close(frame) => panic!("socket closed: {frame:?}"),
                 _ => continue,
             }
@@ -196,6 +199,7 @@ impl Client {
                 history,
                 history_gap,
                 resume,
+                heartbeat_ms,
             } => Welcome {
                 username,
                 users,
@@ -203,6 +207,7 @@ impl Client {
                 history,
                 history_gap,
                 resume,
+                heartbeat_ms,
             },
             other => panic!("expected welcome, got {other:?}"),
         }
