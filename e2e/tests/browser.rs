@@ -665,15 +665,23 @@ fn a_russian_browser_gets_russian_and_the_switch_changes_it_to_english() {
         );
         assert_eq!(page.text("#connection-status").await, "Online");
 
-        // The choice is remembered over the browser's language.
+        // The choice is remembered over the browser's language, and a
+        // reload comes straight back into the chat.
         page.client().refresh().await.expect("reload");
         page.wait_until(
-            "the reloaded page is in English",
+            "the reloaded page is back in the chat, in English",
+            "return document.querySelector('#online-count') !== null \
+             && document.querySelector('#online-count').textContent === '1 online'",
+        )
+        .await;
+        // Leaving shows the name form, with the name remembered.
+        page.click("#leave").await;
+        page.wait_until(
+            "the name form is back, in English",
             "return document.querySelector('#join-button') !== null \
              && document.querySelector('#join-button').textContent === 'Join'",
         )
         .await;
-        // And so is the name.
         assert_eq!(
             page.js("return document.querySelector('#name-input').value")
                 .await,
@@ -837,7 +845,8 @@ fn a_reload_and_a_server_restart_show_the_history_once_each() {
         // A reload: the old socket's name is kept for the grace period, and
         // only the remembered resume token gets it back at once.
         bob.open(&url).await;
-        bob.join("Bob").await;
+        bob.wait_until("Bob is back in the chat by himself", chat_e2e::page::JOINED)
+            .await;
         bob.wait_for_message("reply from Bob").await;
         assert_eq!(texts(&bob).await, earlier, "Bob's history after a reload");
         let dividers = "return [...document.querySelectorAll('#timeline .notice.earlier')] \

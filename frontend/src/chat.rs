@@ -1,18 +1,22 @@
-//! The chat as this page sees it: who I am, the conversation, who is online
-//! and typing, and what I sent that the server has not confirmed yet.
+//! The chat as this page sees it: who I am, the room I am in, the
+//! conversation, who is online and typing, and what I wrote that the server
+//! has not confirmed yet.
 //!
 //! [`Chat`] turns server frames into state and user actions into frames;
 //! components only read its signals and call its methods.
 
 use chat_shared::{
-    normalize_message, normalize_username, ChatMessage, ClientFrame, ErrorCode, ServerFrame,
+    normalize_message, normalize_username, username_key, ChatMessage, ClientFrame, ErrorCode,
+    RoomInfo, ServerFrame, DEFAULT_ROOM,
 };
 use leptos::prelude::*;
 use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::i18n::Problem;
-use crate::socket::{socket_url, Connection, SocketEvent};
+use crate::outbox::{self, Unsent};
+use crate::route;
+use crate::socket::{socket_url, Connection, SocketEvent, CLOSE_NORMAL};
 use crate::storage;
 use crate::time::{epoch_ms, now_ms};
 use crate::typing::{OutgoingTyping, Typists};
@@ -27,6 +31,16 @@ const GROUP_WINDOW_MS: f64 = 5.0 * 60.0 * 1000.0;
 const REJOIN_RETRY: Duration = Duration::from_secs(2);
 /// ...this many times before asking the user for a name.
 const REJOIN_ATTEMPTS: u32 = 5;
+/// Messages asked for per scroll to the top.
+const OLDER_PAGE: u32 = 50;
+/// Queued messages sent at once; more wait a second per batch, so a long
+/// outbox stays under the server's rate limit (5 per second, bursts of 10).
+const FLUSH_BATCH: usize = 5;
+const FLUSH_PAUSE: Duration = Duration::from_secs(1);
+/// When the server could not store a message: try again after this long.
+const SERVER_ERROR_PAUSE: Duration = Duration::from_secs(5);
+/// The room list is refreshed this often while connected.
+const ROOMS_REFRESH: Duration = Duration::from_secs(5);
 
 const NAME_KEY: &str = "chat.name";
 /// Followed by the lower-cased name: the resume token of that name, so a
@@ -63,13 +77,39 @@ pub enum EntryKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outgoing {
     pub key: u64,
-    pub text: String,
-    /// Sent with the message and echoed in its confirmation; a resend
-    /// reuses it so the server never stores the message twice.
-    pub client_id: String,
-    /// `None` while sent and waiting for the server's copy; why it failed
-    /// otherwise.
-    pub failed: Option<Problem>,
+    pub unsent: Unsent,
+    pub delivery: Delivery,
+}
+
+/// Where a message of mine is on its way to the server.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Delivery {
+    /// Waiting for a connection (or for the rate limit); sent by itself.
+    Queued,
+    /// Sent on the current socket; the server's copy has not come back.
+    Sending,
+    /// The server refused it; the user decides to resend or discard.
+    Failed(Problem),
+}
+
+impl Delivery {
+    /// A stable name, exposed as `data-state` for styling and the tests.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Delivery::Queued => "queued",
+            Delivery::Sending => "sending",
+            Delivery::Failed(_) => "failed",
+        }
+    }
+}
+
+/// Whether the messages before the oldest one on the page can be loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Older {
+    MayExist,
+    Loading,
+    /// The page shows the room from its first message.
+    NoMore,
 }
 
 /// The chat state, shared by context.
@@ -85,7 +125,15 @@ pub struct Chat {
     pub entered: RwSignal<bool>,
     /// Why the last join failed, shown by the name field.
     pub join_error: RwSignal<Option<Problem>>,
+    /// The room joined (or to join): the address bar names it too.
+    pub room: RwSignal<String>,
+    /// Every room with how many are online, as the server last listed them.
+    pub rooms: RwSignal<Vec<RoomInfo>>,
     pub entries: RwSignal<Vec<Entry>>,
+    /// Whether scrolling up can show more.
+    pub older: RwSignal<Older>,
+    /// My unconfirmed messages in this room, in sending order; kept on disk
+    /// by [`outbox`] as well.
     pub outgoing: RwSignal<Vec<Outgoing>>,
     /// Everyone online, sorted like the server sorts: kept from `welcome`
     /// and updated by `user_joined` / `user_left`.
@@ -106,6 +154,8 @@ pub struct Chat {
     shown: StoredValue<HashMap<u64, (u64, String)>>,
     /// The last `resume` token the server gave, with the name it is for.
     resume: StoredValue<Option<(String, String)>>,
+    /// A later outbox flush is already planned.
+    flush_planned: StoredValue<bool>,
 }
 
 impl Chat {
@@ -123,7 +173,10 @@ impl Chat {
             me: RwSignal::new(None),
             entered: RwSignal::new(false),
             join_error: RwSignal::new(None),
+            room: RwSignal::new(route::current_room()),
+            rooms: RwSignal::new(Vec::new()),
             entries: RwSignal::new(Vec::new()),
+            older: RwSignal::new(Older::MayExist),
             outgoing: RwSignal::new(Vec::new()),
             users: RwSignal::new(Vec::new()),
             typists: Typists::new(),
@@ -135,8 +188,18 @@ impl Chat {
             rejoin_attempts: StoredValue::new(0),
             shown: StoredValue::new(HashMap::new()),
             resume: StoredValue::new(None),
+            flush_planned: StoredValue::new(false),
         };
         chat_slot.set_value(Some(chat));
+        chat.follow_address();
+        chat.refresh_rooms_regularly();
+        // Someone who was in the chat (the page kept a resume token for the
+        // name) comes back to it on a reload instead of to the name form.
+        if let Some(name) = Self::remembered_name() {
+            if storage::get(&resume_key(&name)).is_some() {
+                chat.join(&name);
+            }
+        }
         chat
     }
 
@@ -164,59 +227,114 @@ impl Chat {
         self.wanted_name.with(Option::is_some) && self.me.with(Option::is_none)
     }
 
-    /// Whether a message could be sent right now (tracked).
+    /// Whether frames can go to the server right now: connected and
+    /// joined (tracked).
     pub fn can_send(&self) -> bool {
         self.connection.is_online() && self.me.with(Option::is_some)
     }
 
-    /// Sends a message if the shared rules accept it and we are connected.
-    /// Returns whether it went out; the composer keeps the text otherwise.
+    /// Queues a message if the shared rules accept it, and sends it now if
+    /// connected; otherwise it goes out by itself once the connection is
+    /// back, even after a reload.
     pub fn send_message(&self, raw: &str) -> Result<(), Problem> {
         let text = normalize_message(raw).map_err(Problem::Message)?;
-        if !self.can_send() {
+        let Some(name) = self.me.get_untracked().or(self.wanted_name.get_untracked()) else {
             return Err(Problem::ConnectionLost);
-        }
+        };
         self.stop_typing();
-        let client_id = new_client_id();
-        if !self.connection.send(&message_frame(text, &client_id)) {
-            return Err(Problem::ConnectionLost);
-        }
+        let unsent = Unsent {
+            room: self.room.get_untracked(),
+            user: username_key(&name),
+            text: text.to_owned(),
+            client_id: new_client_id(),
+            written_ms: now_ms(),
+        };
+        outbox::keep(&unsent);
         let key = self.next_key();
         self.outgoing.update(|list| {
             list.push(Outgoing {
                 key,
-                text: text.to_owned(),
-                client_id,
-                failed: None,
+                unsent,
+                delivery: Delivery::Queued,
             })
         });
+        self.flush_outbox();
         Ok(())
     }
 
-    /// Sends a message that failed again.
+    /// Queues a message the server refused once more.
     pub fn resend(&self, key: u64) {
-        let Some((text, client_id)) = self.outgoing.with_untracked(|list| {
-            list.iter()
-                .find(|o| o.key == key)
-                .map(|o| (o.text.clone(), o.client_id.clone()))
-        }) else {
-            return;
-        };
-        if self.can_send() && self.connection.send(&message_frame(&text, &client_id)) {
-            // Move it to the end: the server confirms in sending order.
-            self.outgoing.update(|list| {
-                if let Some(at) = list.iter().position(|o| o.key == key) {
-                    let mut item = list.remove(at);
-                    item.failed = None;
-                    list.push(item);
+        self.outgoing.update(|list| {
+            if let Some(at) = list.iter().position(|o| o.key == key) {
+                // To the end: the server confirms in sending order.
+                let mut item = list.remove(at);
+                item.delivery = Delivery::Queued;
+                list.push(item);
+            }
+        });
+        self.flush_outbox();
+    }
+
+    /// Forgets a message the server refused.
+    pub fn discard(&self, key: u64) {
+        self.outgoing.update(|list| {
+            list.retain(|o| {
+                let keep = o.key != key;
+                if !keep {
+                    outbox::forget(&o.unsent.client_id);
                 }
-            });
+                keep
+            })
+        });
+    }
+
+    /// Goes to another room: a socket is joined to one room for its life,
+    /// so the page leaves this one (others see it go) and joins there on a
+    /// fresh socket. The address bar follows.
+    pub fn switch_room(&self, room: String) {
+        route::show_room(&room);
+        if room == self.room.get_untracked() {
+            return;
+        }
+        self.room.set(room);
+        self.forget_room();
+        if self.wanted_name.with_untracked(Option::is_some) {
+            self.me.set(None);
+            self.connection.reconnect(CLOSE_NORMAL, "switching rooms");
         }
     }
 
-    /// Forgets a message that failed.
-    pub fn discard(&self, key: u64) {
-        self.outgoing.update(|list| list.retain(|o| o.key != key));
+    /// Asks for the messages before the oldest one on the page, unless a
+    /// request is out or the page already starts at the first message.
+    pub fn load_older(&self) {
+        if self.older.get_untracked() != Older::MayExist || !self.can_send() {
+            return;
+        }
+        let Some(oldest) = self.shown.with_value(|shown| shown.keys().min().copied()) else {
+            self.older.set(Older::NoMore);
+            return;
+        };
+        let request = ClientFrame::History {
+            before: oldest,
+            limit: Some(OLDER_PAGE),
+        };
+        if self.connection.send(&request) {
+            self.older.set(Older::Loading);
+        }
+    }
+
+    /// Leaves the chat on purpose: the others see me go at once, and this
+    /// browser forgets the name's session so a reload shows the name form.
+    pub fn leave(&self) {
+        if let Some(name) = self.wanted_name.get_untracked() {
+            storage::remove(&resume_key(&name));
+        }
+        self.resume.set_value(None);
+        self.wanted_name.set(None);
+        self.me.set(None);
+        self.entered.set(false);
+        self.forget_room();
+        self.connection.reconnect(CLOSE_NORMAL, "left");
     }
 
     /// The user typed in the composer.
@@ -258,13 +376,12 @@ impl Chat {
                 self.users.set(Vec::new());
                 self.typists.clear();
                 self.typing.update_value(OutgoingTyping::reset);
-                // Unconfirmed messages may or may not have arrived; say so
-                // and let the user resend rather than risk a duplicate.
-                self.outgoing.update(|list| {
-                    for item in list.iter_mut().filter(|o| o.failed.is_none()) {
-                        item.failed = Some(Problem::ConnectionLost);
-                    }
-                });
+                // Whether they arrived or not, they go again on the next
+                // socket: the server keeps one message per client_id.
+                self.requeue_sent();
+                if self.older.get_untracked() == Older::Loading {
+                    self.older.set(Older::MayExist);
+                }
             }
         }
     }
@@ -274,11 +391,25 @@ impl Chat {
             ServerFrame::Welcome {
                 username,
                 users,
+                room,
                 history,
                 history_gap,
                 resume,
-                ..
+                heartbeat_ms,
             } => {
+                if let Some(interval) = heartbeat_ms {
+                    self.connection.expect_heartbeats(interval);
+                }
+                // An older server has no rooms and says none.
+                let room = if room.is_empty() {
+                    DEFAULT_ROOM.to_owned()
+                } else {
+                    room
+                };
+                if room != self.room.get_untracked() {
+                    self.room.set(room.clone());
+                }
+                route::show_room(&room);
                 storage::set(NAME_KEY, &username);
                 storage::set(&resume_key(&username), &resume);
                 self.resume.set_value(Some((username.clone(), resume)));
@@ -294,12 +425,22 @@ impl Chat {
                     self.shown.update_value(HashMap::clear);
                 }
                 let fresh_page = self.shown.with_value(HashMap::is_empty);
-                if fresh_page && !history.is_empty() {
-                    self.push_entry(EntryKind::Earlier);
+                if fresh_page {
+                    self.older.set(if history.is_empty() {
+                        Older::NoMore
+                    } else {
+                        Older::MayExist
+                    });
+                    if !history.is_empty() {
+                        self.push_entry(EntryKind::Earlier);
+                    }
                 }
                 for message in history {
                     self.show_message(message, false);
                 }
+                self.adopt_outbox();
+                self.flush_outbox();
+                self.connection.send(&ClientFrame::ListRooms);
             }
             ServerFrame::Message(message) => self.show_message(message, true),
             ServerFrame::Typing {
@@ -330,10 +471,24 @@ impl Chat {
                 self.on_error(code, problem);
             }
             // Rooms and history paging are not shown yet.
-            ServerFrame::History { .. }
-            | ServerFrame::Rooms { .. }
-            | ServerFrame::Heartbeat
-            | ServerFrame::Unknown => {}
+            ServerFrame::History {
+                room,
+                messages,
+                has_more,
+            } => {
+                if room == self.room.get_untracked() {
+                    self.prepend_history(messages);
+                    self.older.set(if has_more {
+                        Older::MayExist
+                    } else {
+                        Older::NoMore
+                    });
+                }
+            }
+            ServerFrame::Rooms { rooms } => self.rooms.set(rooms),
+            // Heartbeats only prove the connection is alive; the socket
+            // already noted that.
+            ServerFrame::Heartbeat | ServerFrame::Unknown => {}
         }
     }
 
@@ -349,7 +504,7 @@ impl Chat {
             .or_else(|| storage::get(&resume_key(&name)));
         ClientFrame::Join {
             username: name,
-            room: None,
+            room: Some(self.room.get_untracked()),
             since,
             resume,
         }
@@ -362,8 +517,9 @@ impl Chat {
             .me
             .with_untracked(|me| me.as_deref() == Some(message.username.as_str()));
         if let Some(client_id) = message.client_id.as_deref().filter(|_| mine) {
+            outbox::forget(client_id);
             self.outgoing
-                .update(|list| list.retain(|o| o.client_id != client_id));
+                .update(|list| list.retain(|o| o.unsent.client_id != client_id));
         }
         let seen = self
             .shown
@@ -412,15 +568,40 @@ impl Chat {
             self.join_error.set(Some(problem));
             return;
         }
+        if code == ErrorCode::InvalidRoom && self.me.with_untracked(Option::is_none) {
+            // The address named a room the server will not open (its room
+            // limit): say so and go to the default room instead.
+            self.notice.set(Some(problem));
+            self.switch_room(DEFAULT_ROOM.to_owned());
+            return;
+        }
+        match code {
+            // Nothing was stored: the messages in flight go again later,
+            // by themselves.
+            ErrorCode::RateLimited => {
+                let wait = retry_after(&problem).unwrap_or(FLUSH_PAUSE);
+                self.requeue_sent();
+                self.plan_flush(wait);
+                return;
+            }
+            ErrorCode::ServerError => {
+                self.requeue_sent();
+                self.plan_flush(SERVER_ERROR_PAUSE);
+            }
+            _ => {}
+        }
         let about_a_message = matches!(
             code,
-            ErrorCode::EmptyMessage | ErrorCode::MessageTooLong | ErrorCode::Unknown
+            ErrorCode::EmptyMessage
+                | ErrorCode::MessageTooLong
+                | ErrorCode::BadRequest
+                | ErrorCode::Unknown
         );
         let mut blamed = false;
         if about_a_message {
             self.outgoing.update(|list| {
-                if let Some(item) = list.iter_mut().find(|o| o.failed.is_none()) {
-                    item.failed = Some(problem.clone());
+                if let Some(item) = list.iter_mut().find(|o| o.delivery == Delivery::Sending) {
+                    item.delivery = Delivery::Failed(problem.clone());
                     blamed = true;
                 }
             });
@@ -428,6 +609,168 @@ impl Chat {
         if !blamed && code != ErrorCode::AlreadyJoined {
             self.notice.set(Some(problem));
         }
+    }
+
+    /// Sends queued messages of this room, a batch at a time, if joined.
+    fn flush_outbox(&self) {
+        if !self.connection.is_online() || self.me.with_untracked(Option::is_none) {
+            return;
+        }
+        let queued: Vec<(u64, ClientFrame)> = self.outgoing.with_untracked(|list| {
+            list.iter()
+                .filter(|o| o.delivery == Delivery::Queued)
+                .map(|o| (o.key, message_frame(&o.unsent.text, &o.unsent.client_id)))
+                .collect()
+        });
+        let mut sent = Vec::new();
+        for (key, frame) in queued.iter().take(FLUSH_BATCH) {
+            if !self.connection.send(frame) {
+                break;
+            }
+            sent.push(*key);
+        }
+        if !sent.is_empty() {
+            self.outgoing.update(|list| {
+                for item in list.iter_mut().filter(|o| sent.contains(&o.key)) {
+                    item.delivery = Delivery::Sending;
+                }
+            });
+        }
+        if queued.len() > sent.len() && sent.len() == FLUSH_BATCH {
+            self.plan_flush(FLUSH_PAUSE);
+        }
+    }
+
+    /// Flushes the outbox after `wait`, once however often it is asked.
+    fn plan_flush(&self, wait: Duration) {
+        if self.flush_planned.get_value() {
+            return;
+        }
+        self.flush_planned.set_value(true);
+        let this = *self;
+        set_timeout(
+            move || {
+                this.flush_planned.set_value(false);
+                this.flush_outbox();
+            },
+            wait,
+        );
+    }
+
+    /// Messages sent but not confirmed go back to the queue.
+    fn requeue_sent(&self) {
+        self.outgoing.update(|list| {
+            for item in list.iter_mut().filter(|o| o.delivery == Delivery::Sending) {
+                item.delivery = Delivery::Queued;
+            }
+        });
+    }
+
+    /// Takes in what the outbox on disk holds for this user and room (left
+    /// by a reload, or by another tab), keeping what the page already has.
+    fn adopt_outbox(&self) {
+        let Some(name) = self.me.get_untracked() else {
+            return;
+        };
+        let stored = outbox::load(&self.room.get_untracked(), &username_key(&name));
+        let known: Vec<String> = self
+            .outgoing
+            .with_untracked(|list| list.iter().map(|o| o.unsent.client_id.clone()).collect());
+        let new: Vec<Outgoing> = stored
+            .into_iter()
+            .filter(|unsent| !known.contains(&unsent.client_id))
+            .map(|unsent| Outgoing {
+                key: self.next_key(),
+                unsent,
+                delivery: Delivery::Queued,
+            })
+            .collect();
+        if !new.is_empty() {
+            self.outgoing.update(|list| {
+                list.extend(new);
+                list.sort_by(|a, b| a.unsent.written_ms.total_cmp(&b.unsent.written_ms));
+            });
+        }
+    }
+
+    /// Clears what belongs to the room being left; its outbox stays on disk
+    /// for the next visit.
+    fn forget_room(&self) {
+        self.entries.set(Vec::new());
+        self.shown.update_value(HashMap::clear);
+        self.outgoing.set(Vec::new());
+        self.users.set(Vec::new());
+        self.typists.clear();
+        self.typing.update_value(OutgoingTyping::reset);
+        self.older.set(Older::MayExist);
+    }
+
+    /// Follows the address bar: a room link, Back, or an edited address
+    /// switches rooms.
+    fn follow_address(&self) {
+        let this = *self;
+        let listener = window_event_listener(leptos::ev::hashchange, move |_| {
+            this.switch_room(route::current_room());
+        });
+        // For the life of the page, like the chat itself.
+        std::mem::forget(listener);
+    }
+
+    /// Keeps the online counts of the room list fresh.
+    fn refresh_rooms_regularly(&self) {
+        let this = *self;
+        let refresh = move || {
+            if this.connection.is_online() && this.me.with_untracked(Option::is_some) {
+                this.connection.send(&ClientFrame::ListRooms);
+            }
+        };
+        // For the life of the page.
+        let _ = set_interval_with_handle(refresh, ROOMS_REFRESH);
+    }
+
+    /// Puts older messages (oldest first) above everything on the page,
+    /// below the "earlier messages" divider; ones already shown are skipped.
+    fn prepend_history(&self, messages: Vec<ChatMessage>) {
+        let me = self.me.get_untracked();
+        let fresh: Vec<ChatMessage> = self.shown.with_value(|shown| {
+            messages
+                .into_iter()
+                .filter(|m| !shown.contains_key(&m.id))
+                .collect()
+        });
+        if fresh.is_empty() {
+            return;
+        }
+        let mut block: Vec<Entry> = Vec::with_capacity(fresh.len());
+        for message in fresh {
+            let key = self.next_key();
+            self.shown.update_value(|shown| {
+                shown.insert(message.id, (key, message.timestamp.clone()));
+            });
+            let mine = me.as_deref() == Some(message.username.as_str());
+            let kind = EntryKind::Message { message, mine };
+            let continues = block
+                .last()
+                .is_some_and(|previous| continues_after(&previous.kind, &kind));
+            block.push(Entry {
+                key,
+                continues,
+                kind,
+            });
+        }
+        self.entries.update(|entries| {
+            let at = usize::from(matches!(
+                entries.first(),
+                Some(Entry {
+                    kind: EntryKind::Earlier,
+                    ..
+                })
+            ));
+            if let (Some(last), Some(next)) = (block.last(), entries.get_mut(at)) {
+                next.continues = continues_after(&last.kind, &next.kind);
+            }
+            entries.splice(at..at, block);
+        });
     }
 
     fn push_entry(&self, kind: EntryKind) {
@@ -494,6 +837,10 @@ impl Chat {
                     }
                 });
                 entries.drain(..entries.len() - MAX_ENTRIES);
+                // What left the page can be loaded again by scrolling up.
+                if self.older.get_untracked() == Older::NoMore {
+                    self.older.set(Older::MayExist);
+                }
                 // The new first line has lost the header it continued.
                 if let Some(first) = entries.first_mut() {
                     first.continues = false;
@@ -524,6 +871,17 @@ fn continues_after(previous: &EntryKind, next: &EntryKind) -> bool {
 /// case are one name to the server.
 fn resume_key(name: &str) -> String {
     format!("{RESUME_KEY_PREFIX}{}", name.to_lowercase())
+}
+
+/// The wait a `rate_limited` error asks for: its text always ends in
+/// "retry in N ms".
+fn retry_after(problem: &Problem) -> Option<Duration> {
+    let Problem::Server { message, .. } = problem else {
+        return None;
+    };
+    let after = message.split("retry in ").nth(1)?;
+    let millis: u64 = after.split(' ').next()?.parse().ok()?;
+    Some(Duration::from_millis(millis))
 }
 
 fn message_frame(text: &str, client_id: &str) -> ClientFrame {

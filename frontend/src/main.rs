@@ -13,6 +13,8 @@ mod chat;
 mod components;
 mod i18n;
 mod linkify;
+mod outbox;
+mod route;
 mod socket;
 mod storage;
 mod time;

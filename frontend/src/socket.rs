@@ -2,11 +2,17 @@
 //! exponential backoff and full jitter.
 //!
 //! A new socket is only ever created after the previous one has fired
-//! `close`, so there are never two sockets at once, whatever mix of timers,
-//! `online` events, tab switches and "Retry now" clicks happens.
+//! `close` or been given up on (see [`Connection::reconnect`]), so there is
+//! never more than one live socket, whatever mix of timers, `online`
+//! events, tab switches and "Retry now" clicks happens.
+//!
+//! A socket that stays silent longer than the server's heartbeat promises
+//! is dead (a phone in a tunnel: no close ever comes), so it is given up
+//! on and replaced.
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use chat_shared::{ClientFrame, ServerFrame};
 use leptos::prelude::*;
@@ -23,6 +29,18 @@ const BACKOFF_CAP_MS: f64 = 30_000.0;
 /// A socket stuck connecting (a silently dropped network) is given up after
 /// this long, so the backoff loop keeps going.
 const CONNECT_TIMEOUT_MS: u64 = 10_000;
+/// Heartbeats that may go missing before a silent socket counts as dead:
+/// the server's own idle timeout is three ping intervals too.
+const MISSED_HEARTBEATS: f64 = 3.0;
+/// How often the silence of the socket is checked.
+const WATCHDOG_TICK_MS: u64 = 1_000;
+/// The close code for a socket given up on as silent: not 1000, so the
+/// server (should it still be listening) keeps the user's place for the
+/// resume that follows.
+const CLOSE_SILENT: u16 = 4000;
+/// The close code for leaving on purpose (switching rooms): the server
+/// lets the user leave at once.
+pub const CLOSE_NORMAL: u16 = 1000;
 
 /// What the connection is doing, for the status shown to the user.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -100,6 +118,11 @@ struct Inner {
     retired: Option<Live>,
     /// Failed attempts since the last successful open.
     attempt: u32,
+    /// When the open socket last received anything (ms since the epoch).
+    last_heard_ms: f64,
+    /// How long the open socket may stay silent: three heartbeats of the
+    /// server it talks to; `None` for a server that promised none.
+    silence_limit_ms: Option<f64>,
     retry_timer: Option<TimeoutHandle>,
     on_event: Rc<dyn Fn(SocketEvent)>,
 }
@@ -113,6 +136,8 @@ impl Connection {
             live: None,
             retired: None,
             attempt: 0,
+            last_heard_ms: 0.0,
+            silence_limit_ms: None,
             retry_timer: None,
             on_event: Rc::new(on_event),
         }));
@@ -121,8 +146,47 @@ impl Connection {
             inner: StoredValue::new_local(inner),
         };
         connection.watch_browser();
+        connection.watch_silence();
         connection.connect();
         connection
+    }
+
+    /// The server promised a heartbeat every `interval_ms`: from now on a
+    /// socket silent for a few of those is given up on. Forgotten with the
+    /// socket, since the next server may be an older one without heartbeats.
+    pub fn expect_heartbeats(&self, interval_ms: u64) {
+        let inner = self.inner.get_value();
+        inner.borrow_mut().silence_limit_ms = Some(interval_ms as f64 * MISSED_HEARTBEATS);
+    }
+
+    /// Gives up on the current socket at once, closing it with `code`, and
+    /// opens a new one without waiting for the old one's close handshake
+    /// (which a dead network never completes). Also used to enter another
+    /// room, since a socket joins one room for its lifetime.
+    pub fn reconnect(&self, code: u16, reason: &str) {
+        let on_event = {
+            let inner = self.inner.get_value();
+            let mut state = inner.borrow_mut();
+            let Some(mut live) = state.live.take() else {
+                drop(state);
+                self.retry_now();
+                return;
+            };
+            if let Some(timer) = live.connect_timeout.take() {
+                timer.clear();
+            }
+            live.socket.set_onopen(None);
+            live.socket.set_onmessage(None);
+            live.socket.set_onclose(None);
+            let _ = live.socket.close_with_code_and_reason(code, reason);
+            state.silence_limit_ms = None;
+            state.attempt = 0;
+            // Not inside the socket's own handler: the closures may go now.
+            drop(live);
+            state.on_event.clone()
+        };
+        on_event(SocketEvent::Closed);
+        self.connect();
     }
 
     /// The current state (tracked).
@@ -198,7 +262,7 @@ impl Connection {
                     let _ = stuck.close();
                 }
             },
-            std::time::Duration::from_millis(CONNECT_TIMEOUT_MS),
+            Duration::from_millis(CONNECT_TIMEOUT_MS),
         )
         .ok();
         state.live = Some(Live {
@@ -215,6 +279,7 @@ impl Connection {
             let inner = self.inner.get_value();
             let mut state = inner.borrow_mut();
             state.attempt = 0;
+            state.last_heard_ms = now_ms();
             if let Some(timer) = state.live.as_mut().and_then(|l| l.connect_timeout.take()) {
                 timer.clear();
             }
@@ -225,7 +290,12 @@ impl Connection {
     }
 
     fn received(&self, text: String) {
-        let on_event = self.inner.get_value().borrow().on_event.clone();
+        let on_event = {
+            let inner = self.inner.get_value();
+            let mut state = inner.borrow_mut();
+            state.last_heard_ms = now_ms();
+            state.on_event.clone()
+        };
         match ServerFrame::decode(&text) {
             Ok(frame) => on_event(SocketEvent::Frame(frame, text)),
             // Ignored like an unknown frame: a newer or buggy server must
@@ -247,6 +317,7 @@ impl Connection {
                 live.socket.set_onclose(None);
                 state.retired = Some(live);
             }
+            state.silence_limit_ms = None;
             state.on_event.clone()
         };
         on_event(SocketEvent::Closed);
@@ -259,11 +330,9 @@ impl Connection {
         let delay = next_backoff_delay_ms(state.attempt, js_sys::Math::random());
         state.attempt = state.attempt.saturating_add(1);
         let this = *self;
-        state.retry_timer = set_timeout_with_handle(
-            move || this.connect(),
-            std::time::Duration::from_millis(delay as u64),
-        )
-        .ok();
+        state.retry_timer =
+            set_timeout_with_handle(move || this.connect(), Duration::from_millis(delay as u64))
+                .ok();
         self.status.set(if browser_is_online() {
             Status::Waiting {
                 retry_at: now_ms() + delay,
@@ -290,6 +359,31 @@ impl Connection {
         });
         // The connection lives as long as the page; so do these listeners.
         std::mem::forget((online, offline, visible));
+    }
+
+    /// Checks every second whether the open socket has outlived its
+    /// silence limit.
+    fn watch_silence(&self) {
+        let this = *self;
+        let check = move || {
+            let silent_too_long = {
+                let inner = this.inner.get_value();
+                let state = inner.borrow();
+                let open = state
+                    .live
+                    .as_ref()
+                    .is_some_and(|live| live.socket.ready_state() == WebSocket::OPEN);
+                open && state
+                    .silence_limit_ms
+                    .is_some_and(|limit| now_ms() - state.last_heard_ms > limit)
+            };
+            if silent_too_long {
+                leptos::logging::warn!("the connection went silent; reconnecting");
+                this.reconnect(CLOSE_SILENT, "silent connection");
+            }
+        };
+        // The watchdog lives as long as the page.
+        let _ = set_interval_with_handle(check, Duration::from_millis(WATCHDOG_TICK_MS));
     }
 
     fn is_open_or_opening(&self) -> bool {

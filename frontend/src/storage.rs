@@ -1,4 +1,5 @@
-//! localStorage, where the name and the language choice are remembered.
+//! localStorage, where the name, the language choice, resume tokens and the
+//! outbox are remembered.
 //!
 //! Storage can be missing or refuse writes (private mode, quota, disabled
 //! cookies); the app then just forgets, so every failure is ignored here.
@@ -19,4 +20,23 @@ pub fn set(key: &str, value: &str) {
     if let Some(storage) = local_storage() {
         let _ = storage.set_item(key, value);
     }
+}
+
+/// Forgets a value; a refusal only means it stays.
+pub fn remove(key: &str) {
+    if let Some(storage) = local_storage() {
+        let _ = storage.remove_item(key);
+    }
+}
+
+/// Every stored key that starts with `prefix`.
+pub fn keys_with_prefix(prefix: &str) -> Vec<String> {
+    let Some(storage) = local_storage() else {
+        return Vec::new();
+    };
+    let count = storage.length().unwrap_or(0);
+    (0..count)
+        .filter_map(|i| storage.key(i).ok().flatten())
+        .filter(|key| key.starts_with(prefix))
+        .collect()
 }

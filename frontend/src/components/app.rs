@@ -6,6 +6,7 @@ use super::composer::Composer;
 use super::header::Header;
 use super::join::JoinForm;
 use super::messages::MessageList;
+use super::room_bar::RoomBar;
 use super::typing_indicator::TypingIndicator;
 use super::users::UsersPanel;
 use crate::chat::{use_chat, Chat};
@@ -29,6 +30,7 @@ pub fn App() -> impl IntoView {
             <Show when=move || chat.entered.get() fallback=|| view! { <JoinForm /> }>
                 <main class="chat">
                     <section class="conversation">
+                        <RoomBar />
                         <MessageList />
                         <TypingIndicator />
                         <Composer />

@@ -9,8 +9,8 @@ use crate::i18n::{use_i18n, Problem};
 const COUNTER_FROM: usize = MAX_MESSAGE_CHARS - 200;
 
 /// The message box: grows up to about six lines (the stylesheet caps it),
-/// Enter sends, Shift+Enter adds a line. While disconnected it says so and
-/// keeps the draft instead of pretending to send.
+/// Enter sends, Shift+Enter adds a line. While disconnected it still takes
+/// messages: they wait in the outbox and go out once the connection is back.
 #[component]
 pub fn Composer() -> impl IntoView {
     let chat = use_chat();
@@ -19,7 +19,7 @@ pub fn Composer() -> impl IntoView {
     let textarea = NodeRef::<html::Textarea>::new();
     let length = move || draft.with(|d| message_length(d));
     let too_long = move || length() > MAX_MESSAGE_CHARS;
-    let can_send = move || chat.can_send() && !too_long() && length() > 0;
+    let can_send = move || chat.entered.get() && !too_long() && length() > 0;
 
     let fit_height = move || {
         if let Some(el) = textarea.get_untracked() {
@@ -36,7 +36,7 @@ pub fn Composer() -> impl IntoView {
                 request_animation_frame(fit_height);
             }
             // Empty or too long is already visible (disabled button,
-            // counter); offline is said under the box. Nothing is lost.
+            // counter). Nothing is lost.
             Err(Problem::Message(_) | Problem::ConnectionLost) => {}
             Err(problem) => chat.notice.set(Some(problem)),
         }
@@ -128,13 +128,8 @@ fn Notice() -> impl IntoView {
     let i18n = use_i18n();
     let text = move || {
         let t = i18n.t();
-        chat.notice.with(|notice| match notice {
-            Some(Problem::Server { code, message }) => Some((t.server_error)(code, message)),
-            Some(Problem::Message(error)) => Some((t.message_error)(error)),
-            Some(Problem::Name(error)) => Some((t.name_error)(error)),
-            Some(Problem::ConnectionLost) => Some(t.connection_lost.to_owned()),
-            None => None,
-        })
+        chat.notice
+            .with(|notice| notice.as_ref().map(|problem| problem.describe(t)))
     };
     view! {
         <Show when=move || chat.notice.with(Option::is_some)>

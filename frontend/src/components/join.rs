@@ -2,7 +2,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use crate::chat::{use_chat, Chat};
-use crate::i18n::{use_i18n, Problem};
+use crate::i18n::use_i18n;
 
 /// The name form. The name is checked with the shared rules before it is
 /// sent; the server's refusal (a taken name) shows by the field too.
@@ -25,14 +25,8 @@ pub fn JoinForm() -> impl IntoView {
 
     let error_text = move || {
         let t = i18n.t();
-        chat.join_error.with(|problem| {
-            problem.as_ref().map(|problem| match problem {
-                Problem::Name(error) => (t.name_error)(error),
-                Problem::Server { code, message } => (t.server_error)(code, message),
-                Problem::Message(error) => (t.message_error)(error),
-                Problem::ConnectionLost => t.connection_lost.to_owned(),
-            })
-        })
+        chat.join_error
+            .with(|problem| problem.as_ref().map(|problem| problem.describe(t)))
     };
     let has_error = move || chat.join_error.with(Option::is_some);
     let submit = move |ev: leptos::ev::SubmitEvent| {

@@ -1,8 +1,8 @@
 use leptos::prelude::*;
 
 use super::avatar::Avatar;
-use crate::chat::{use_chat, Entry, EntryKind, Outgoing};
-use crate::i18n::{use_i18n, Problem};
+use crate::chat::{use_chat, Delivery, Entry, EntryKind, Outgoing};
+use crate::i18n::use_i18n;
 use crate::linkify::{segments, Segment};
 use crate::time::clock_and_full;
 
@@ -93,58 +93,45 @@ pub fn EntryView(entry: Entry) -> impl IntoView {
     }
 }
 
-/// A message of mine on its way, or one that failed with a way to resend.
+/// A message of mine on its way: queued until connected, sent and
+/// waiting for the server's copy, or refused with a way to resend.
 #[component]
 pub fn OutgoingView(item: Outgoing) -> impl IntoView {
     let chat = use_chat();
     let i18n = use_i18n();
     let key = item.key;
-    let failed = item.failed.clone();
-    let is_failed = failed.is_some();
+    let state = item.delivery.name();
+    let status = match item.delivery {
+        Delivery::Queued => view! {
+            <span class="delivery">{move || i18n.t().queued}</span>
+        }
+        .into_any(),
+        Delivery::Sending => view! {
+            <span class="delivery">{move || i18n.t().sending}</span>
+        }
+        .into_any(),
+        Delivery::Failed(problem) => view! {
+            <span class="delivery" role="alert">
+                <strong>{move || i18n.t().not_delivered}</strong>
+                ": "
+                {move || problem.describe(i18n.t())}
+            </span>
+            <span class="delivery-actions">
+                <button type="button" class="link-button" on:click=move |_| chat.resend(key)>
+                    {move || i18n.t().resend}
+                </button>
+                <button type="button" class="link-button" on:click=move |_| chat.discard(key)>
+                    {move || i18n.t().discard}
+                </button>
+            </span>
+        }
+        .into_any(),
+    };
     view! {
-        <li class="msg mine outgoing" class:failed=is_failed>
+        <li class="msg mine outgoing" class:failed=state == "failed" data-state=state>
             <div class="bubble">
-                <MessageText text=item.text />
-                {match failed {
-                    None => view! {
-                        <span class="delivery">{move || i18n.t().sending}</span>
-                    }.into_any(),
-                    Some(problem) => {
-                        let why = move || {
-                            let t = i18n.t();
-                            match &problem {
-                                Problem::Server { code, message } => (t.server_error)(code, message),
-                                Problem::Message(error) => (t.message_error)(error),
-                                Problem::Name(error) => (t.name_error)(error),
-                                Problem::ConnectionLost => t.connection_lost.to_owned(),
-                            }
-                        };
-                        view! {
-                            <span class="delivery" role="alert">
-                                <strong>{move || i18n.t().not_delivered}</strong>
-                                ": "
-                                {why}
-                            </span>
-                            <span class="delivery-actions">
-                                <button
-                                    type="button"
-                                    class="link-button"
-                                    disabled=move || !chat.can_send()
-                                    on:click=move |_| chat.resend(key)
-                                >
-                                    {move || i18n.t().resend}
-                                </button>
-                                <button
-                                    type="button"
-                                    class="link-button"
-                                    on:click=move |_| chat.discard(key)
-                                >
-                                    {move || i18n.t().discard}
-                                </button>
-                            </span>
-                        }.into_any()
-                    }
-                }}
+                <MessageText text=item.unsent.text />
+                {status}
             </div>
         </li>
     }

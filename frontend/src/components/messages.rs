@@ -2,15 +2,18 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::message::{EntryView, OutgoingView};
-use crate::chat::{use_chat, EntryKind};
+use crate::chat::{use_chat, EntryKind, Older};
 use crate::i18n::use_i18n;
 
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
 const BOTTOM_SLACK_PX: i32 = 48;
+/// Scrolling this close to the top asks for older messages.
+const LOAD_OLDER_PX: i32 = 200;
 
 /// The conversation. It follows new messages only while the reader is at
 /// the bottom; a reader scrolled up to read older ones gets a "new
-/// messages" pill instead of being yanked down.
+/// messages" pill instead of being yanked down. Scrolling to the top loads
+/// older messages without moving what the reader is looking at.
 #[component]
 pub fn MessageList() -> impl IntoView {
     let chat = use_chat();
@@ -18,6 +21,15 @@ pub fn MessageList() -> impl IntoView {
     let scroller = NodeRef::<html::Div>::new();
     let at_bottom = RwSignal::new(true);
     let unseen = RwSignal::new(0u64);
+    // While older messages load: how far the view was from the bottom, so
+    // it can stay there as they are inserted above.
+    let keep_from_bottom = StoredValue::new(None::<i32>);
+    let load_older = move |el: &web_sys::HtmlDivElement| {
+        if chat.older.get_untracked() == Older::MayExist {
+            keep_from_bottom.set_value(Some(el.scroll_height() - el.scroll_top()));
+            chat.load_older();
+        }
+    };
 
     // Following new messages jumps, so a burst of messages never leaves the
     // view mid-animation (and the reader wrongly "scrolled up").
@@ -44,8 +56,38 @@ pub fn MessageList() -> impl IntoView {
             if bottom {
                 unseen.set(0);
             }
+            if el.scroll_top() < LOAD_OLDER_PX {
+                load_older(&el);
+            }
         }
     };
+
+    // When older messages are in (or the request ended), put the view back
+    // where it was; and if the page still does not fill the scroller, there
+    // is nothing to scroll, so load more by itself.
+    Effect::new(move |_| {
+        let older = chat.older.get();
+        chat.entries.track();
+        if older == Older::Loading {
+            return;
+        }
+        request_animation_frame(move || {
+            let Some(el) = scroller.get_untracked() else {
+                return;
+            };
+            if let Some(from_bottom) = keep_from_bottom.get_value() {
+                keep_from_bottom.set_value(None);
+                // At once: a smooth glide would show the jump it undoes.
+                let options = web_sys::ScrollToOptions::new();
+                options.set_top(f64::from(el.scroll_height() - from_bottom));
+                options.set_behavior(web_sys::ScrollBehavior::Instant);
+                el.scroll_to_with_scroll_to_options(&options);
+            }
+            if el.scroll_height() <= el.client_height() + LOAD_OLDER_PX {
+                load_older(&el);
+            }
+        });
+    });
 
     // Reacts to each new line: the newest entry's key and whether it is
     // mine, plus how many of my messages are still pending.
@@ -87,6 +129,18 @@ pub fn MessageList() -> impl IntoView {
                 <Show when=move || chat.entries.with(Vec::is_empty) && chat.outgoing.with(Vec::is_empty)>
                     <p class="empty">{move || i18n.t().empty_conversation}</p>
                 </Show>
+                <Show when=move || chat.older.get() == Older::Loading>
+                    <p id="history-loading" class="history-edge" role="status">
+                        {move || i18n.t().loading_older}
+                    </p>
+                </Show>
+                <Show when=move || {
+                    chat.older.get() == Older::NoMore && !chat.entries.with(Vec::is_empty)
+                }>
+                    <p id="history-start" class="history-edge">
+                        {move || chat.room.with(|room| (i18n.t().history_start)(room))}
+                    </p>
+                </Show>
                 <ol class="timeline" id="timeline">
                     <For
                         each=move || chat.entries.get()
@@ -97,7 +151,7 @@ pub fn MessageList() -> impl IntoView {
                 <ol class="timeline pending" id="pending">
                     <For
                         each=move || chat.outgoing.get()
-                        key=|item| (item.key, item.failed.is_some())
+                        key=|item| (item.key, item.delivery.name())
                         children=move |item| view! { <OutgoingView item /> }
                     />
                 </ol>

@@ -9,6 +9,8 @@ mod join;
 mod language;
 mod message;
 mod messages;
+mod room_bar;
+mod rooms;
 mod status;
 mod typing_indicator;
 mod users;

@@ -2,11 +2,12 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::avatar::Avatar;
+use super::rooms::RoomList;
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 
-/// Who is online: a sidebar on wide screens, a panel that slides in on
-/// phones (opened from the header, closed by its button, the backdrop or
+/// Who is online here, then the rooms: a sidebar on wide screens, a panel
+/// that slides in on phones (opened from the header, closed by its button, the backdrop or
 /// Escape).
 #[component]
 pub fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
@@ -38,6 +39,8 @@ pub fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
     });
     on_cleanup(move || escape.remove());
 
+    let on_pick = Callback::new(move |()| open.set(false));
+
     view! {
         <div class="backdrop" class:open=move || open.get() on:click=move |_| close()></div>
         <aside
@@ -62,7 +65,7 @@ pub fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
                     "×"
                 </button>
             </div>
-            <ul class="user-list">
+            <ul class="user-list" id="user-list">
                 <For
                     each=move || chat.users.get()
                     key=|name| name.clone()
@@ -78,6 +81,7 @@ pub fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
                     }
                 />
             </ul>
+            <RoomList on_pick />
         </aside>
     }
 }

@@ -1,7 +1,9 @@
 //! English.
 
 use super::{english_plural, Strings};
-use chat_shared::{MessageError, UsernameError, MAX_MESSAGE_CHARS, MAX_USERNAME_CHARS};
+use chat_shared::{
+    MessageError, RoomError, UsernameError, MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
+};
 
 /// The English interface; the reference for every other language.
 pub static STRINGS: Strings = Strings {
@@ -30,12 +32,13 @@ pub static STRINGS: Strings = Strings {
     user_left: |name| format!("{name} left"),
     you: "you",
     sending: "Sending…",
+    queued: "Waiting for the connection…",
     not_delivered: "Not delivered",
     resend: "Resend",
     discard: "Discard",
     composer_label: "Message",
     composer_placeholder: "Write a message…",
-    composer_offline: "Not connected: messages cannot be sent until the connection is back.",
+    composer_offline: "Not connected: what you send now goes out once the connection is back.",
     composer_hint: "Enter sends, Shift+Enter adds a line",
     send: "Send",
     chars_left: |n| format!("{n} {} left", english_plural(n, "character", "characters")),
@@ -53,7 +56,26 @@ pub static STRINGS: Strings = Strings {
     show_online: |n| format!("Who is online: {n}"),
     close: "Close",
     language: "Language",
+    rooms_heading: "Rooms",
+    new_room_label: "Open or create a room",
+    new_room_placeholder: "room name",
+    open_room: "Open",
+    room_error,
+    room_label: |room| format!("Room {room}"),
+    loading_older: "Loading earlier messages…",
+    history_start: |room| format!("This is the very beginning of #{room}."),
+    leave: "Leave",
 };
+
+fn room_error(error: &RoomError) -> String {
+    match error {
+        RoomError::Empty => "Enter a room name.".into(),
+        RoomError::TooLong => format!("A room name can have at most {MAX_ROOM_CHARS} characters."),
+        RoomError::ForbiddenCharacter(_) => {
+            "A room name can only have letters, digits, - and _.".into()
+        }
+    }
+}
 
 fn name_error(error: &UsernameError) -> String {
     match error {

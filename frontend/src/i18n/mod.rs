@@ -7,7 +7,7 @@
 mod en;
 mod ru;
 
-use chat_shared::{ErrorCode, MessageError, UsernameError};
+use chat_shared::{ErrorCode, MessageError, RoomError, UsernameError};
 use leptos::prelude::*;
 
 use crate::storage;
@@ -67,6 +67,16 @@ pub enum Problem {
 }
 
 impl Problem {
+    /// The problem in the interface language.
+    pub fn describe(&self, t: &Strings) -> String {
+        match self {
+            Problem::Name(error) => (t.name_error)(error),
+            Problem::Message(error) => (t.message_error)(error),
+            Problem::Server { code, message } => (t.server_error)(code, message),
+            Problem::ConnectionLost => t.connection_lost.to_owned(),
+        }
+    }
+
     /// A server refusal from its wire code and text.
     pub fn server(code: ErrorCode, raw_code: Option<String>, message: String) -> Self {
         let code = raw_code.unwrap_or_else(|| wire_code(code).to_owned());
@@ -125,6 +135,8 @@ pub struct Strings {
     pub user_left: fn(&str) -> String,
     pub you: &'static str,
     pub sending: &'static str,
+    /// An outgoing message waiting for the connection to come back.
+    pub queued: &'static str,
     pub not_delivered: &'static str,
     pub resend: &'static str,
     pub discard: &'static str,
@@ -143,6 +155,16 @@ pub struct Strings {
     pub show_online: fn(u64) -> String,
     pub close: &'static str,
     pub language: &'static str,
+    pub rooms_heading: &'static str,
+    pub new_room_label: &'static str,
+    pub new_room_placeholder: &'static str,
+    pub open_room: &'static str,
+    pub room_error: fn(&RoomError) -> String,
+    /// The current room as a heading for screen readers: "Room rust".
+    pub room_label: fn(&str) -> String,
+    pub loading_older: &'static str,
+    pub history_start: fn(&str) -> String,
+    pub leave: &'static str,
 }
 
 /// The Russian plural category of `n`: "1 сообщение", "2 сообщения",

@@ -1,7 +1,9 @@
 //! Русский.
 
 use super::{russian_plural, Strings};
-use chat_shared::{MessageError, UsernameError, MAX_MESSAGE_CHARS, MAX_USERNAME_CHARS};
+use chat_shared::{
+    MessageError, RoomError, UsernameError, MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
+};
 
 /// The Russian interface: the original chat was written for Russian speakers.
 pub static STRINGS: Strings = Strings {
@@ -36,12 +38,13 @@ pub static STRINGS: Strings = Strings {
     user_left: |name| format!("{name} выходит из чата"),
     you: "вы",
     sending: "Отправка…",
+    queued: "Ждёт соединения…",
     not_delivered: "Не доставлено",
     resend: "Отправить снова",
     discard: "Удалить",
     composer_label: "Сообщение",
     composer_placeholder: "Напишите сообщение…",
-    composer_offline: "Нет соединения: сообщения нельзя отправить, пока оно не восстановится.",
+    composer_offline: "Нет соединения: написанное сейчас уйдёт, когда оно восстановится.",
     composer_hint: "Enter отправляет, Shift+Enter переносит строку",
     send: "Отправить",
     chars_left: |n| {
@@ -65,7 +68,29 @@ pub static STRINGS: Strings = Strings {
     show_online: |n| format!("Кто в сети: {n}"),
     close: "Закрыть",
     language: "Язык",
+    rooms_heading: "Комнаты",
+    new_room_label: "Открыть или создать комнату",
+    new_room_placeholder: "название комнаты",
+    open_room: "Открыть",
+    room_error,
+    room_label: |room| format!("Комната {room}"),
+    loading_older: "Загружаем более ранние сообщения…",
+    history_start: |room| format!("Это самое начало комнаты #{room}."),
+    leave: "Выйти",
 };
+
+fn room_error(error: &RoomError) -> String {
+    match error {
+        RoomError::Empty => "Введите название комнаты.".into(),
+        RoomError::TooLong => format!(
+            "В названии комнаты не больше {MAX_ROOM_CHARS} {}.",
+            russian_plural(MAX_ROOM_CHARS as u64, "символа", "символов", "символов")
+        ),
+        RoomError::ForbiddenCharacter(_) => {
+            "В названии комнаты можно использовать только буквы, цифры, - и _.".into()
+        }
+    }
+}
 
 fn name_error(error: &UsernameError) -> String {
     match error {
