@@ -159,7 +159,8 @@ pub struct Chat {
 }
 
 impl Chat {
-    /// Creates the state and starts the connection.
+    /// Creates the state; the connection opens once the user joins (at
+    /// once if this browser was in the chat before).
     pub fn start() -> Self {
         let chat_slot: StoredValue<Option<Chat>, LocalStorage> = StoredValue::new_local(None);
         let connection = Connection::start(socket_url(), move |event| {
@@ -217,6 +218,8 @@ impl Chat {
                 self.join_error.set(None);
                 self.rejoin_attempts.set_value(0);
                 self.wanted_name.set(Some(name.clone()));
+                // Sent once the socket opens, if it is not open yet.
+                self.connection.open();
                 self.connection.send(&self.join_frame(name));
             }
         }
@@ -334,7 +337,7 @@ impl Chat {
         self.me.set(None);
         self.entered.set(false);
         self.forget_room();
-        self.connection.reconnect(CLOSE_NORMAL, "left");
+        self.connection.close(CLOSE_NORMAL, "left");
     }
 
     /// The user typed in the composer.

@@ -1,4 +1,5 @@
-//! The connection to the server: one WebSocket at a time, reconnecting with
+//! The connection to the server: one WebSocket at a time, opened once the
+//! user wants to join and kept up from then on, reconnecting with
 //! exponential backoff and full jitter.
 //!
 //! A new socket is only ever created after the previous one has fired
@@ -45,6 +46,8 @@ pub const CLOSE_NORMAL: u16 = 1000;
 /// What the connection is doing, for the status shown to the user.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Status {
+    /// No connection is wanted yet (the name form), or any more (left).
+    Idle,
     /// The first connection of this page is being made.
     Connecting,
     /// A socket is open.
@@ -63,6 +66,7 @@ impl Status {
     /// and for the browser tests.
     pub fn name(self) -> &'static str {
         match self {
+            Status::Idle => "idle",
             Status::Connecting => "connecting",
             Status::Online => "online",
             Status::Retrying => "retrying",
@@ -112,6 +116,10 @@ struct Live {
 
 struct Inner {
     url: String,
+    /// Whether a connection should be kept up: false until [`Connection::open`]
+    /// and after [`Connection::close`]. The server closes sockets that do
+    /// not join in time, so none is held open for a name form.
+    wanted: bool,
     live: Option<Live>,
     /// A socket that has closed, kept until the next connect: dropping its
     /// closures from inside its own `close` handler is not allowed.
@@ -128,11 +136,12 @@ struct Inner {
 }
 
 impl Connection {
-    /// Starts connecting to `url` and keeps the connection up for the life
-    /// of the page. Every frame and change goes to `on_event`.
+    /// The connection to `url`, idle until [`Connection::open`]. Every frame
+    /// and change goes to `on_event`.
     pub fn start(url: String, on_event: impl Fn(SocketEvent) + 'static) -> Self {
         let inner = Rc::new(RefCell::new(Inner {
             url,
+            wanted: false,
             live: None,
             retired: None,
             attempt: 0,
@@ -142,13 +151,36 @@ impl Connection {
             on_event: Rc::new(on_event),
         }));
         let connection = Self {
-            status: RwSignal::new(Status::Connecting),
+            status: RwSignal::new(Status::Idle),
             inner: StoredValue::new_local(inner),
         };
         connection.watch_browser();
         connection.watch_silence();
-        connection.connect();
         connection
+    }
+
+    /// Connects, and keeps a connection up from now on.
+    pub fn open(&self) {
+        let inner = self.inner.get_value();
+        if std::mem::replace(&mut inner.borrow_mut().wanted, true) {
+            return;
+        }
+        self.status.set(Status::Connecting);
+        self.connect();
+    }
+
+    /// Closes the connection with `code` and stops reconnecting.
+    pub fn close(&self, code: u16, reason: &str) {
+        {
+            let inner = self.inner.get_value();
+            let mut state = inner.borrow_mut();
+            state.wanted = false;
+            if let Some(timer) = state.retry_timer.take() {
+                timer.clear();
+            }
+        }
+        self.abandon(code, reason);
+        self.status.set(Status::Idle);
     }
 
     /// The server promised a heartbeat every `interval_ms`: from now on a
@@ -164,13 +196,23 @@ impl Connection {
     /// (which a dead network never completes). Also used to enter another
     /// room, since a socket joins one room for its lifetime.
     pub fn reconnect(&self, code: u16, reason: &str) {
+        if self.abandon(code, reason) {
+            self.status.set(Status::Connecting);
+            self.connect();
+        } else {
+            self.retry_now();
+        }
+    }
+
+    /// Closes the socket, if there is one, without waiting for its close
+    /// handshake, and tells the chat it is gone. Returns whether there was
+    /// one.
+    fn abandon(&self, code: u16, reason: &str) -> bool {
         let on_event = {
             let inner = self.inner.get_value();
             let mut state = inner.borrow_mut();
             let Some(mut live) = state.live.take() else {
-                drop(state);
-                self.retry_now();
-                return;
+                return false;
             };
             if let Some(timer) = live.connect_timeout.take() {
                 timer.clear();
@@ -186,7 +228,7 @@ impl Connection {
             state.on_event.clone()
         };
         on_event(SocketEvent::Closed);
-        self.connect();
+        true
     }
 
     /// The current state (tracked).
@@ -215,16 +257,19 @@ impl Connection {
     /// Skips the wait and tries now, unless a socket is already open or
     /// opening (one socket at a time).
     pub fn retry_now(&self) {
-        if self.inner.get_value().borrow().live.is_some() {
+        let inner = self.inner.get_value();
+        let state = inner.borrow();
+        if state.live.is_some() || !state.wanted {
             return;
         }
+        drop(state);
         self.connect();
     }
 
     fn connect(&self) {
         let inner = self.inner.get_value();
         let mut state = inner.borrow_mut();
-        if state.live.is_some() {
+        if state.live.is_some() || !state.wanted {
             return;
         }
         if let Some(timer) = state.retry_timer.take() {
@@ -321,7 +366,11 @@ impl Connection {
             state.on_event.clone()
         };
         on_event(SocketEvent::Closed);
-        self.schedule_retry();
+        if self.inner.get_value().borrow().wanted {
+            self.schedule_retry();
+        } else {
+            self.status.set(Status::Idle);
+        }
     }
 
     fn schedule_retry(&self) {
@@ -348,7 +397,7 @@ impl Connection {
         let this = *self;
         let online = window_event_listener(leptos::ev::online, move |_| this.retry_now());
         let offline = window_event_listener(leptos::ev::offline, move |_| {
-            if !this.is_open_or_opening() {
+            if this.inner.get_value().borrow().wanted && !this.is_open_or_opening() {
                 this.status.set(Status::Offline);
             }
         });

@@ -25,6 +25,7 @@ pub fn ConnectionStatus() -> impl IntoView {
     let label = move || {
         let t = i18n.t();
         match connection.status() {
+            Status::Idle => String::new(),
             Status::Connecting => t.status_connecting.to_owned(),
             Status::Online => t.status_online.to_owned(),
             Status::Retrying => t.status_retrying.to_owned(),
@@ -38,6 +39,7 @@ pub fn ConnectionStatus() -> impl IntoView {
     let spoken = move || {
         let t = i18n.t();
         match connection.status() {
+            Status::Idle => "",
             Status::Connecting => t.status_connecting,
             Status::Online => t.status_online,
             Status::Retrying | Status::Waiting { .. } => t.status_retrying,
@@ -52,7 +54,11 @@ pub fn ConnectionStatus() -> impl IntoView {
     };
 
     view! {
-        <div class="status" data-state=move || connection.status().name()>
+        <div
+            class="status"
+            data-state=move || connection.status().name()
+            hidden=move || connection.status() == Status::Idle
+        >
             <span class="status-dot" aria-hidden="true"></span>
             // The countdown changes every second: screen readers get the
             // state without it, so they are not interrupted each tick.

@@ -79,27 +79,18 @@ impl Problem {
 
     /// A server refusal from its wire code and text.
     pub fn server(code: ErrorCode, raw_code: Option<String>, message: String) -> Self {
-        let code = raw_code.unwrap_or_else(|| wire_code(code).to_owned());
+        let code = raw_code.unwrap_or_else(|| wire_code(code));
         Problem::Server { code, message }
     }
 }
 
-/// The wire spelling of a code, so translations are keyed by what the
-/// protocol documents.
-pub fn wire_code(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::InvalidUsername => "invalid_username",
-        ErrorCode::NameTaken => "name_taken",
-        ErrorCode::EmptyMessage => "empty_message",
-        ErrorCode::MessageTooLong => "message_too_long",
-        ErrorCode::NotJoined => "not_joined",
-        ErrorCode::AlreadyJoined => "already_joined",
-        ErrorCode::BadRequest => "bad_request",
-        ErrorCode::InvalidRoom => "invalid_room",
-        ErrorCode::ServerError => "server_error",
-        ErrorCode::RateLimited => "rate_limited",
-        ErrorCode::Unknown => "unknown",
-    }
+/// The wire spelling of a code, as the shared types serialise it:
+/// translations are keyed by what the protocol documents.
+fn wire_code(code: ErrorCode) -> String {
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// All the text of the interface in one language.
@@ -301,6 +292,12 @@ mod tests {
         assert_eq!(Lang::from_tag("en_GB"), Some(Lang::En));
         assert_eq!(Lang::from_tag("de"), None);
         assert_eq!(Lang::from_tag(""), None);
+    }
+
+    #[test]
+    fn codes_are_spelled_as_on_the_wire() {
+        assert_eq!(wire_code(ErrorCode::RateLimited), "rate_limited");
+        assert_eq!(wire_code(ErrorCode::NameTaken), "name_taken");
     }
 
     #[test]
