@@ -7,13 +7,16 @@
 //! - [`driver`]: one chromedriver process per test, killed at the end, and
 //!   browser sessions with a fresh profile each (desktop, phone, language).
 //! - [`page`]: what a test does with a page: join, send, wait for a
-//!   condition, take a screenshot.
+//!   condition, open a second tab, take a screenshot.
+//! - [`proxy`]: a loopback TCP proxy whose connections can be made to go
+//!   silent, for the heartbeat watchdog.
 //!
 //! The tests share the machine's two cores, so [`browser_test`] runs them
 //! one at a time.
 
 pub mod driver;
 pub mod page;
+pub mod proxy;
 pub mod server;
 
 use std::future::Future;
@@ -22,6 +25,7 @@ use std::sync::Mutex;
 
 pub use driver::{Device, Driver, Options};
 pub use page::Page;
+pub use proxy::Proxy;
 pub use server::TestServer;
 
 /// The repository root (the parent of this crate).
