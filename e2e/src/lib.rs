@@ -63,6 +63,24 @@ pub fn screenshot_dir() -> PathBuf {
     repo_root().join("target").join("screenshots")
 }
 
+/// Two desktop browsers with Alice and Bob joined in `server`'s chat, once
+/// each sees both online: the start of most conversations under test.
+pub async fn alice_and_bob(driver: &Driver, server: &TestServer) -> (Page, Page) {
+    let alice = driver.browser(Options::default()).await;
+    let bob = driver.browser(Options::default()).await;
+    alice.open(&server.url()).await;
+    alice.join("Alice").await;
+    bob.open(&server.url()).await;
+    bob.join("Bob").await;
+    alice
+        .wait_until(
+            "Alice sees two people online",
+            "return document.querySelectorAll('#users-panel .user').length === 2",
+        )
+        .await;
+    (alice, bob)
+}
+
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Runs one browser test on its own runtime, never at the same time as
