@@ -575,6 +575,7 @@ fn a_silent_connection_is_abandoned_and_replaced() {
         alice.wait_for_message("are you back?").await;
         alice.send("back from the tunnel").await;
         bob.wait_for_message("back from the tunnel").await;
+        alice.wait_for_message("back from the tunnel").await;
         assert_eq!(
             alice.texts().await,
             ["are you back?", "back from the tunnel"]
