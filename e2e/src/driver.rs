@@ -161,14 +161,20 @@ impl Driver {
             .await
             .unwrap_or_else(|error| panic!("cannot start Chromium through chromedriver: {error}"));
         let page = Page::new(client, profile);
-        page.cdp(
-            "Page.addScriptToEvaluateOnNewDocument",
-            json!({ "source": PAGE_PROBES }),
-        )
-        .await;
+        install_probes(&page).await;
         page.emulate(options.device).await;
         page
     }
+}
+
+/// Installs [`PAGE_PROBES`] in the page's current tab, for every document
+/// it loads from now on (a new tab needs its own).
+pub(crate) async fn install_probes(page: &Page) {
+    page.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": PAGE_PROBES }),
+    )
+    .await;
 }
 
 impl Drop for Driver {

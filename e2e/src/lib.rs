@@ -7,13 +7,16 @@
 //! - [`driver`]: one chromedriver process per test, killed at the end, and
 //!   browser sessions with a fresh profile each (desktop, phone, language).
 //! - [`page`]: what a test does with a page: join, send, wait for a
-//!   condition, take a screenshot.
+//!   condition, open a second tab, take a screenshot.
+//! - [`proxy`]: a loopback TCP proxy whose connections can be made to go
+//!   silent, for the heartbeat watchdog.
 //!
 //! The tests share the machine's two cores, so [`browser_test`] runs them
 //! one at a time.
 
 pub mod driver;
 pub mod page;
+pub mod proxy;
 pub mod server;
 
 use std::future::Future;
@@ -22,6 +25,7 @@ use std::sync::Mutex;
 
 pub use driver::{Device, Driver, Options};
 pub use page::Page;
+pub use proxy::Proxy;
 pub use server::TestServer;
 
 /// The repository root (the parent of this crate).
@@ -57,6 +61,24 @@ pub fn dist_dir() -> PathBuf {
 /// Where screenshots go on every run.
 pub fn screenshot_dir() -> PathBuf {
     repo_root().join("target").join("screenshots")
+}
+
+/// Two desktop browsers with Alice and Bob joined in `server`'s chat, once
+/// each sees both online: the start of most conversations under test.
+pub async fn alice_and_bob(driver: &Driver, server: &TestServer) -> (Page, Page) {
+    let alice = driver.browser(Options::default()).await;
+    let bob = driver.browser(Options::default()).await;
+    alice.open(&server.url()).await;
+    alice.join("Alice").await;
+    bob.open(&server.url()).await;
+    bob.join("Bob").await;
+    alice
+        .wait_until(
+            "Alice sees two people online",
+            "return document.querySelectorAll('#users-panel .user').length === 2",
+        )
+        .await;
+    (alice, bob)
 }
 
 static SERIAL: Mutex<()> = Mutex::new(());

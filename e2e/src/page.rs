@@ -4,10 +4,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fantoccini::key::Key;
+use fantoccini::wd::WindowHandle;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
-use crate::driver::{Cdp, Device, Profile};
+use crate::driver::{install_probes, Cdp, Device, Profile};
 
 /// How long a test waits for something the app should do by itself.
 pub const PATIENCE: Duration = Duration::from_secs(15);
@@ -223,9 +224,16 @@ impl Page {
             .expect("Enter submits");
     }
 
-    /// Types a message into the composer and presses Enter.
+    /// Types a message into the composer and presses Enter, once the page
+    /// is joined and connected.
     pub async fn send(&self, text: &str) {
         self.wait_until("the composer can send", JOINED).await;
+        self.send_without_waiting(text).await;
+    }
+
+    /// Types a message into the composer and presses Enter whether or not
+    /// the page is connected: a message written offline goes to the outbox.
+    pub async fn send_without_waiting(&self, text: &str) {
         let composer = self
             .client
             .find(Locator::Css("#composer-input"))
@@ -283,6 +291,15 @@ impl Page {
             .unwrap_or_default()
     }
 
+    /// The texts of the confirmed messages on screen, in order.
+    pub async fn texts(&self) -> Vec<String> {
+        self.messages()
+            .await
+            .into_iter()
+            .map(|(_, text, _)| text)
+            .collect()
+    }
+
     /// Waits until a confirmed message with exactly `text` is on screen.
     pub async fn wait_for_message(&self, text: &str) {
         let script = format!(
@@ -307,6 +324,34 @@ impl Page {
             live: get("live"),
             max_live: get("maxLive"),
         }
+    }
+
+    /// Opens `url` in a new tab of this browser (same profile, so the same
+    /// localStorage), with the page probes installed, and makes it the tab
+    /// the other methods act on. Returns the tab that was current, for
+    /// [`Page::close_tab`].
+    pub async fn open_in_new_tab(&self, url: &str) -> WindowHandle {
+        let previous = self.client.window().await.expect("the current tab");
+        let tab = self.client.new_window(true).await.expect("a new tab");
+        self.client
+            .switch_to_window(tab.handle)
+            .await
+            .expect("switch to the new tab");
+        install_probes(self).await;
+        self.open(url).await;
+        previous
+    }
+
+    /// Closes the current tab, failing the test if it logged an error or
+    /// threw (as [`Page::close`] does), and goes back to `back_to`.
+    pub async fn close_tab(&self, back_to: WindowHandle) {
+        let problems = self.js("return window.__pageProblems || []").await;
+        self.client.close_window().await.expect("the tab closes");
+        self.client
+            .switch_to_window(back_to)
+            .await
+            .expect("switch back to the other tab");
+        assert_eq!(problems, json!([]), "the closed tab logged errors");
     }
 
     /// Saves a PNG screenshot of the viewport.

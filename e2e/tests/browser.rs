@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use chat_e2e::{browser_test, screenshot_dir, Device, Driver, Options, Page, TestServer};
+use chat_e2e::{
+    alice_and_bob, browser_test, screenshot_dir, Device, Driver, Options, Page, TestServer,
+};
 use fantoccini::actions::{InputSource, PointerAction, TouchActions, MOUSE_BUTTON_LEFT};
 use serde_json::json;
 
@@ -19,23 +21,6 @@ fn phone() -> Options {
         device: Device::Phone,
         ..Options::default()
     }
-}
-
-/// Two browsers with Alice and Bob joined.
-async fn alice_and_bob(driver: &Driver, server: &TestServer) -> (Page, Page) {
-    let alice = driver.browser(desktop()).await;
-    let bob = driver.browser(desktop()).await;
-    alice.open(&server.url()).await;
-    alice.join("Alice").await;
-    bob.open(&server.url()).await;
-    bob.join("Bob").await;
-    alice
-        .wait_until(
-            "Alice sees two people online",
-            "return document.querySelectorAll('#users-panel .user').length === 2",
-        )
-        .await;
-    (alice, bob)
 }
 
 #[test]
@@ -817,15 +802,6 @@ fn screenshots_of_desktop_light_and_dark_and_of_a_phone() {
     });
 }
 
-/// The texts of the confirmed messages on `page`, in order.
-async fn texts(page: &Page) -> Vec<String> {
-    page.messages()
-        .await
-        .into_iter()
-        .map(|(_, text, _)| text)
-        .collect()
-}
-
 #[test]
 fn a_reload_and_a_server_restart_show_the_history_once_each() {
     browser_test(|| async {
@@ -848,7 +824,7 @@ fn a_reload_and_a_server_restart_show_the_history_once_each() {
         bob.wait_until("Bob is back in the chat by himself", chat_e2e::page::JOINED)
             .await;
         bob.wait_for_message("reply from Bob").await;
-        assert_eq!(texts(&bob).await, earlier, "Bob's history after a reload");
+        assert_eq!(bob.texts().await, earlier, "Bob's history after a reload");
         let dividers = "return [...document.querySelectorAll('#timeline .notice.earlier')] \
              .map(e => e.textContent)";
         assert_eq!(bob.js(dividers).await, json!(["Earlier messages"]));
@@ -868,7 +844,7 @@ fn a_reload_and_a_server_restart_show_the_history_once_each() {
         alice.wait_for_message("after the restart").await;
         let all = ["first from Alice", "reply from Bob", "after the restart"];
         for (who, page) in [("Alice", &alice), ("Bob", &bob)] {
-            assert_eq!(texts(page).await, all, "{who}'s conversation");
+            assert_eq!(page.texts().await, all, "{who}'s conversation");
         }
 
         // A page opened after the restart gets the history from the file.
@@ -876,7 +852,7 @@ fn a_reload_and_a_server_restart_show_the_history_once_each() {
         carol.open(&url).await;
         carol.join("Carol").await;
         carol.wait_for_message("after the restart").await;
-        assert_eq!(texts(&carol).await, all, "Carol's history");
+        assert_eq!(carol.texts().await, all, "Carol's history");
         assert_eq!(carol.js(dividers).await, json!(["Earlier messages"]));
         // The pages that were there saw no history twice, nor a second divider.
         assert_eq!(bob.js(dividers).await, json!(["Earlier messages"]));
@@ -924,7 +900,7 @@ fn a_dropped_connection_keeps_its_name_and_gets_what_it_missed_once() {
         alice.send("after the drop").await;
         bob.wait_for_message("after the drop").await;
         assert_eq!(
-            texts(&bob).await,
+            bob.texts().await,
             [
                 "before the drop",
                 "missed one",
