@@ -34,13 +34,17 @@ pub struct HistoryLimits {
 /// The most messages one `history` request returns.
 pub const MAX_HISTORY_PAGE: usize = 100;
 
+/// A message to store, then deliver to its room (or, for a resend, return
+/// the original to its sender).
+struct Post {
+    membership: Membership,
+    text: String,
+    client_id: Option<String>,
+    peer: Peer,
+}
+
 enum Command {
-    Post {
-        membership: Membership,
-        text: String,
-        client_id: Option<String>,
-        peer: Peer,
-    },
+    Post(Post),
     Join {
         request: JoinRequest,
         since: Option<u64>,
@@ -64,7 +68,7 @@ pub struct Journal {
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Self::Post { .. } => "Post",
+            Self::Post(_) => "Post",
             Self::Join { .. } => "Join",
             Self::History { .. } => "History",
         })
@@ -95,12 +99,12 @@ impl Journal {
         client_id: Option<String>,
         peer: &Peer,
     ) {
-        self.submit(Command::Post {
+        self.submit(Command::Post(Post {
             membership: membership.clone(),
             text,
             client_id,
             peer: peer.clone(),
-        })
+        }))
         .await;
     }
 
@@ -169,12 +173,7 @@ impl Worker {
         let mut posts = Vec::new();
         for command in commands {
             match command {
-                Command::Post {
-                    membership,
-                    text,
-                    client_id,
-                    peer,
-                } => posts.push((membership, text, client_id, peer)),
+                Command::Post(post) => posts.push(post),
                 Command::Join {
                     request,
                     since,
@@ -201,27 +200,27 @@ impl Worker {
         self.commit(posts);
     }
 
-    fn commit(&mut self, posts: Vec<(Membership, String, Option<String>, Peer)>) {
+    fn commit(&mut self, posts: Vec<Post>) {
         if posts.is_empty() {
             return;
         }
         let batch: Vec<NewMessage> = posts
             .iter()
-            .map(|(membership, text, client_id, _)| NewMessage {
-                room: membership.room.clone(),
-                username: membership.name.clone(),
-                author_key: membership.key.clone(),
-                text: text.clone(),
-                client_id: client_id.clone(),
+            .map(|post| NewMessage {
+                room: post.membership.room.clone(),
+                username: post.membership.name.clone(),
+                author_key: post.membership.key.clone(),
+                text: post.text.clone(),
+                client_id: post.client_id.clone(),
             })
             .collect();
         match self.store.append(&batch) {
             Ok(results) => {
-                for ((membership, _, _, peer), result) in posts.iter().zip(results) {
+                for (post, result) in posts.iter().zip(results) {
                     match result {
-                        Appended::New(message) => self.hub.deliver(&membership.room, &message),
+                        Appended::New(message) => self.hub.deliver(&post.membership.room, &message),
                         Appended::Duplicate(original) => {
-                            peer.send(encode(&ServerFrame::Message(original)));
+                            post.peer.send(encode(&ServerFrame::Message(original)));
                         }
                     }
                 }
@@ -229,8 +228,8 @@ impl Worker {
             Err(error) => {
                 tracing::error!("cannot store {} messages: {error}", posts.len());
                 let refusal = encode(&Rejection::from(ErrorCode::ServerError).to_frame());
-                for (_, _, _, peer) in &posts {
-                    peer.send(refusal.clone());
+                for post in &posts {
+                    post.peer.send(refusal.clone());
                 }
             }
         }
