@@ -66,6 +66,17 @@ async fn wait_for_room(page: &Page, room: &str) {
         .await;
 }
 
+/// Waits until the room list is exactly `expected` (see [`ROOMS`]); the
+/// list refreshes every 5 s, so this allows 15.
+async fn wait_for_rooms(page: &Page, what: &str, expected: serde_json::Value) {
+    let script = format!(
+        "return JSON.stringify((() => {{ {ROOMS} }})()) === {};",
+        json!(expected.to_string())
+    );
+    page.wait_until_for(what, &script, Duration::from_secs(15))
+        .await;
+}
+
 /// Waits until a reloaded page is joined again by itself, failing at once
 /// if it asks for a name: the remembered name must be used without the
 /// person doing anything.
@@ -290,20 +301,15 @@ fn switching_rooms_shows_each_rooms_own_history() {
         alice.send("hello rust").await;
         alice.wait_for_message("hello rust").await;
         assert_eq!(alice.texts().await, ["hello rust"]);
-        alice
-            .wait_until_for(
-                "the room list shows both rooms, Alice in rust",
-                &format!(
-                    "return JSON.stringify((() => {{ {ROOMS} }})()) === {};",
-                    json!(json!([
-                        ["general", false, "#/r/general", "0"],
-                        ["rust", true, "#/r/rust", "1"]
-                    ])
-                    .to_string())
-                ),
-                Duration::from_secs(15),
-            )
-            .await;
+        wait_for_rooms(
+            &alice,
+            "the room list shows both rooms, Alice in rust",
+            json!([
+                ["general", false, "#/r/general", "0"],
+                ["rust", true, "#/r/rust", "1"]
+            ]),
+        )
+        .await;
 
         // Clicking a room in the list goes back to its own history.
         alice
@@ -323,17 +329,13 @@ fn switching_rooms_shows_each_rooms_own_history() {
         alice.js("location.hash = '#/r/rust'").await;
         wait_for_room(&alice, "rust").await;
         wait_for_texts(&alice, "Alice sees rust's history once", &["hello rust"]).await;
-        bob.wait_until_for(
+        wait_for_rooms(
+            &bob,
             "Bob's room list counts two in rust and none in general",
-            &format!(
-                "return JSON.stringify((() => {{ {ROOMS} }})()) === {};",
-                json!(json!([
-                    ["general", false, "#/r/general", "0"],
-                    ["rust", true, "#/r/rust", "2"]
-                ])
-                .to_string())
-            ),
-            Duration::from_secs(15),
+            json!([
+                ["general", false, "#/r/general", "0"],
+                ["rust", true, "#/r/rust", "2"]
+            ]),
         )
         .await;
         bob.wait_until(

@@ -5,7 +5,6 @@
 
 use crate::protocol::ErrorCode;
 use std::fmt;
-use unicode_normalization::UnicodeNormalization;
 
 /// The longest name, in Unicode scalar values after trimming and NFC.
 pub const MAX_USERNAME_CHARS: usize = 32;
@@ -118,7 +117,7 @@ impl fmt::Display for RoomError {
 pub fn normalize_room(raw: &str) -> Result<String, RoomError> {
     let trimmed = raw.trim();
     let without_hash = trimmed.strip_prefix('#').unwrap_or(trimmed);
-    let name: String = without_hash.to_lowercase().nfc().collect();
+    let name = nfc(&without_hash.to_lowercase());
     if name.is_empty() {
         return Err(RoomError::Empty);
     }
@@ -143,7 +142,7 @@ pub fn is_valid_client_id(id: &str) -> bool {
 
 /// The name as it will be shown: trimmed and NFC-normalised, or why not.
 pub fn normalize_username(raw: &str) -> Result<String, UsernameError> {
-    let name: String = raw.trim().nfc().collect();
+    let name = nfc(raw.trim());
     if name.is_empty() {
         return Err(UsernameError::Empty);
     }
@@ -159,7 +158,23 @@ pub fn normalize_username(raw: &str) -> Result<String, UsernameError> {
 /// The key two names collide under: "Alice" and "aLiCe" are one user.
 /// Call it on a name [`normalize_username`] accepted.
 pub fn username_key(name: &str) -> String {
-    name.to_lowercase().nfc().collect()
+    nfc(&name.to_lowercase())
+}
+
+/// Unicode Normalization Form C: one spelling for text that looks the same
+/// (`é` as one code point, not `e` plus an accent).
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+fn nfc(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfc().collect()
+}
+
+/// In the browser, its own normaliser does the same without shipping the
+/// tables in the wasm. Should its Unicode version differ from the server's,
+/// the server's result is the one that counts (`welcome` returns it).
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn nfc(text: &str) -> String {
+    js_sys::JsString::from(text).normalize("NFC").into()
 }
 
 /// The message as it will be stored: trimmed, or why it cannot be sent.

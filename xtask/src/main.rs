@@ -64,11 +64,13 @@ fn run_tests() -> Result {
     run(cargo(&root).args(["fmt", "--all", "--check"]))?;
     step("linting the server, shared crate and tests");
     run(cargo(&root).args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
-    step("linting the browser app for wasm32");
+    step("linting the browser app and its shared crate for wasm32");
     run(cargo(&root).args([
         "clippy",
         "--package",
         "chat-frontend",
+        "--package",
+        "chat-shared",
         "--target",
         WASM_TARGET,
         "--",
