@@ -26,13 +26,13 @@ impl TestServer {
     /// Starts a server on `addr`: used to bring a stopped server back on
     /// the very port the pages know.
     pub async fn start_on(addr: SocketAddr) -> Self {
-        Self::start_with(addr, chat_server::Config::default().db, None).await
+        Self::start_with(addr, chat_server::Config::default().db, |_| {}).await
     }
 
     /// Starts a server on `addr` keeping its history in the database file
     /// `db`: a server started again on the same file has the same history.
     pub async fn start_with_db(addr: SocketAddr, db: &Path) -> Self {
-        Self::start_with(addr, db.to_path_buf(), None).await
+        Self::start_with(addr, db.to_path_buf(), |_| {}).await
     }
 
     /// Starts a server on a free loopback port that sends a heartbeat every
@@ -40,12 +40,27 @@ impl TestServer {
     /// seen within seconds. The server itself waits a minute before giving
     /// up on a silent connection: the page must notice first.
     pub async fn start_with_heartbeat(interval: Duration) -> Self {
-        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-        let db = chat_server::Config::default().db;
-        Self::start_with(addr, db, Some(interval)).await
+        Self::start_tuned(|config| {
+            config.limits.ping_interval = interval;
+            // Long, so the server does not drop a silent connection before
+            // the page's own watchdog gives up on it.
+            config.limits.idle_timeout = Duration::from_secs(60);
+        })
+        .await
     }
 
-    async fn start_with(addr: SocketAddr, db: PathBuf, heartbeat: Option<Duration>) -> Self {
+    /// Starts a server on a free loopback port with the tests' settings
+    /// changed by `tune`.
+    pub async fn start_tuned(tune: impl FnOnce(&mut chat_server::Config)) -> Self {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::start_with(addr, chat_server::Config::default().db, tune).await
+    }
+
+    async fn start_with(
+        addr: SocketAddr,
+        db: PathBuf,
+        tune: impl FnOnce(&mut chat_server::Config),
+    ) -> Self {
         let listener = bind_with_retries(addr).await;
         let addr = listener.local_addr().expect("the listener has an address");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -66,12 +81,7 @@ impl TestServer {
             },
             ..chat_server::Config::default()
         };
-        if let Some(interval) = heartbeat {
-            config.limits.ping_interval = interval;
-            // Long, so the server does not drop a silent connection before
-            // the page's own watchdog gives up on it.
-            config.limits.idle_timeout = Duration::from_secs(60);
-        }
+        tune(&mut config);
         let task = tokio::spawn(chat_server::run(listener, config, async move {
             let _ = stopped.await;
         }));

@@ -182,6 +182,61 @@ fn a_reload_keeps_the_conversation_and_the_unsent_outbox() {
 }
 
 #[test]
+fn a_long_outbox_goes_out_once_in_order_under_the_default_rate_limit() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        // The limits a real server has: bursts of 10, then 5 per second.
+        let server = TestServer::start_tuned(|config| {
+            config.limits = chat_server::limits::Limits::default();
+        })
+        .await;
+        let (alice, bob) = alice_and_bob(&driver, &server).await;
+
+        alice.js("window.__cutSockets(true)").await;
+        alice
+            .wait_until("Alice's page knows it is offline", OFFLINE)
+            .await;
+        let written: Vec<String> = (1..=14).map(|n| format!("queued {n:02}")).collect();
+        for text in &written {
+            alice.send_without_waiting(text).await;
+        }
+        alice
+            .wait_until(
+                "all fourteen wait in the outbox",
+                "return document.querySelectorAll('#pending li[data-state=\"queued\"]').length === 14",
+            )
+            .await;
+
+        alice
+            .js("window.__cutSockets(false); window.dispatchEvent(new Event('online'))")
+            .await;
+        bob.wait_for_message("queued 14").await;
+        alice
+            .wait_until(
+                "Alice's outbox is empty",
+                "return document.querySelectorAll('#pending li').length === 0",
+            )
+            .await;
+        // Time for a late duplicate to arrive, if one were coming.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(bob.texts().await, written, "Bob gets each once, in order");
+        assert_eq!(alice.texts().await, written, "Alice's own view");
+        // Pacing and retrying are the page's business: no error for Alice.
+        assert_eq!(
+            alice
+                .js("return document.querySelector('.notice-bar') === null")
+                .await,
+            json!(true),
+            "Alice was shown an error"
+        );
+
+        alice.close().await;
+        bob.close().await;
+        server.stop().await;
+    });
+}
+
+#[test]
 fn two_tabs_of_one_user_show_one_presence_entry() {
     browser_test(|| async {
         let driver = Driver::start();

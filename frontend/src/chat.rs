@@ -939,3 +939,24 @@ fn raw_error_code(code: ErrorCode, raw: &str) -> Option<String> {
 pub fn use_chat() -> Chat {
     expect_context::<Chat>()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate_limited(message: &str) -> Problem {
+        Problem::Server {
+            code: "rate_limited".into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn the_wait_comes_from_the_servers_words() {
+        let problem =
+            rate_limited("Too many messages: retry in 180 ms (at most 5 per second, bursts of 10)");
+        assert_eq!(retry_after(&problem), Some(Duration::from_millis(180)));
+        assert_eq!(retry_after(&rate_limited("slow down")), None);
+        assert_eq!(retry_after(&Problem::ConnectionLost), None);
+    }
+}
