@@ -67,7 +67,7 @@ async fn wait_for_room(page: &Page, room: &str) {
 }
 
 /// Waits until the room list is exactly `expected` (see [`ROOMS`]); the
-/// list refreshes every 5 s, so this allows 15.
+/// list refreshes every 10 s, so this allows 15.
 async fn wait_for_rooms(page: &Page, what: &str, expected: serde_json::Value) {
     let script = format!(
         "return JSON.stringify((() => {{ {ROOMS} }})()) === {};",

@@ -39,8 +39,9 @@ const FLUSH_BATCH: usize = 5;
 const FLUSH_PAUSE: Duration = Duration::from_secs(1);
 /// When the server could not store a message: try again after this long.
 const SERVER_ERROR_PAUSE: Duration = Duration::from_secs(5);
-/// The room list is refreshed this often while connected.
-const ROOMS_REFRESH: Duration = Duration::from_secs(5);
+/// The room list is refreshed this often while connected and visible:
+/// every open page asks, so this is what it costs the server.
+const ROOMS_REFRESH: Duration = Duration::from_secs(10);
 
 const NAME_KEY: &str = "chat.name";
 /// Followed by the lower-cased name: the resume token of that name, so a
@@ -719,16 +720,22 @@ impl Chat {
         std::mem::forget(listener);
     }
 
-    /// Keeps the online counts of the room list fresh.
+    /// Keeps the online counts of the room list fresh while someone can
+    /// see them: a hidden tab does not ask, and asks at once on coming back.
     fn refresh_rooms_regularly(&self) {
         let this = *self;
         let refresh = move || {
-            if this.connection.is_online() && this.me.with_untracked(Option::is_some) {
+            let joined = this.connection.is_online() && this.me.with_untracked(Option::is_some);
+            if joined && !document().hidden() {
                 this.connection.send(&ClientFrame::ListRooms);
             }
         };
-        // For the life of the page.
+        // Both for the life of the page.
         let _ = set_interval_with_handle(refresh, ROOMS_REFRESH);
+        std::mem::forget(window_event_listener(
+            leptos::ev::visibilitychange,
+            move |_| refresh(),
+        ));
     }
 
     /// Puts older messages (oldest first) above everything on the page,
