@@ -790,7 +790,24 @@ fn screenshots_of_desktop_light_and_dark_and_of_a_phone() {
         );
         alice.screenshot(&folder.join("desktop-dark.png")).await;
         carol.screenshot(&folder.join("phone.png")).await;
-        for name in ["desktop-light.png", "desktop-dark.png", "phone.png"] {
+        // The phone's panel: who is online, then the rooms.
+        carol.click("#rooms-toggle").await;
+        carol
+            .wait_until(
+                "the panel with the room list is open",
+                "const r = document.querySelector('#room-list').getBoundingClientRect(); \
+                 return r.width > 0 && r.right <= window.innerWidth;",
+            )
+            .await;
+        // Its slide-in animation ends before the picture is taken.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        carol.screenshot(&folder.join("phone-panel.png")).await;
+        for name in [
+            "desktop-light.png",
+            "desktop-dark.png",
+            "phone.png",
+            "phone-panel.png",
+        ] {
             let bytes = std::fs::read(folder.join(name)).expect("the screenshot exists");
             assert!(bytes.starts_with(b"\x89PNG"), "{name} is not a PNG");
         }

@@ -30,7 +30,7 @@ pub fn App() -> impl IntoView {
             <Show when=move || chat.entered.get() fallback=|| view! { <JoinForm /> }>
                 <main class="chat">
                     <section class="conversation">
-                        <RoomBar />
+                        <RoomBar panel_open=users_open />
                         <MessageList />
                         <TypingIndicator />
                         <Composer />

@@ -3,10 +3,11 @@ use leptos::prelude::*;
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 
-/// The head of the conversation: which room this is, and the way out of
-/// the chat.
+/// The head of the conversation: which room this is, the way to the other
+/// rooms on phones (where the panel listing them is hidden), and the way
+/// out of the chat.
 #[component]
-pub fn RoomBar() -> impl IntoView {
+pub fn RoomBar(panel_open: RwSignal<bool>) -> impl IntoView {
     let chat = use_chat();
     let i18n = use_i18n();
     view! {
@@ -15,6 +16,16 @@ pub fn RoomBar() -> impl IntoView {
                 <span class="room-hash" aria-hidden="true">"#"</span>
                 <span id="room-name">{move || chat.room.get()}</span>
             </h2>
+            <button
+                id="rooms-toggle"
+                class="link-button rooms-toggle"
+                type="button"
+                aria-controls="users-panel"
+                aria-expanded=move || panel_open.get().to_string()
+                on:click=move |_| panel_open.set(true)
+            >
+                {move || i18n.t().rooms_heading}
+            </button>
             <button id="leave" type="button" class="link-button" on:click=move |_| chat.leave()>
                 {move || i18n.t().leave}
             </button>
