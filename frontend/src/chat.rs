@@ -311,7 +311,7 @@ impl Chat {
     /// Asks for the messages before the oldest one on the page, unless a
     /// request is out or the page already starts at the first message.
     pub fn load_older(&self) {
-        if self.older.get_untracked() != Older::MayExist || !self.can_send() {
+        if self.older.get_untracked() != Older::MayExist || !untrack(|| self.can_send()) {
             return;
         }
         let Some(oldest) = self.shown.with_value(|shown| shown.keys().min().copied()) else {
@@ -617,7 +617,7 @@ impl Chat {
 
     /// Sends queued messages of this room, a batch at a time, if joined.
     fn flush_outbox(&self) {
-        if !self.connection.is_online() || self.me.with_untracked(Option::is_none) {
+        if !untrack(|| self.can_send()) {
             return;
         }
         let queued: Vec<(u64, ClientFrame)> = self.outgoing.with_untracked(|list| {
@@ -697,15 +697,13 @@ impl Chat {
         }
     }
 
-    /// Clears what belongs to the room being left; its outbox stays on disk
-    /// for the next visit.
+    /// Clears the conversation of the room being left; its outbox stays on
+    /// disk for the next visit. Who is online and typing goes with the
+    /// socket (`SocketEvent::Closed`).
     fn forget_room(&self) {
         self.entries.set(Vec::new());
         self.shown.update_value(HashMap::clear);
         self.outgoing.set(Vec::new());
-        self.users.set(Vec::new());
-        self.typists.clear();
-        self.typing.update_value(OutgoingTyping::reset);
         self.older.set(Older::MayExist);
     }
 
@@ -725,8 +723,7 @@ impl Chat {
     fn refresh_rooms_regularly(&self) {
         let this = *self;
         let refresh = move || {
-            let joined = this.connection.is_online() && this.me.with_untracked(Option::is_some);
-            if joined && !document().hidden() {
+            if untrack(|| this.can_send()) && !document().hidden() {
                 this.connection.send(&ClientFrame::ListRooms);
             }
         };

@@ -114,6 +114,19 @@ struct Live {
     connect_timeout: Option<TimeoutHandle>,
 }
 
+impl Live {
+    /// Silences a socket that is done with: nothing it does later reaches
+    /// the chat, and its connect timer no longer runs.
+    fn detach(&mut self) {
+        if let Some(timer) = self.connect_timeout.take() {
+            timer.clear();
+        }
+        self.socket.set_onopen(None);
+        self.socket.set_onmessage(None);
+        self.socket.set_onclose(None);
+    }
+}
+
 struct Inner {
     url: String,
     /// Whether a connection should be kept up: false until [`Connection::open`]
@@ -214,12 +227,7 @@ impl Connection {
             let Some(mut live) = state.live.take() else {
                 return false;
             };
-            if let Some(timer) = live.connect_timeout.take() {
-                timer.clear();
-            }
-            live.socket.set_onopen(None);
-            live.socket.set_onmessage(None);
-            live.socket.set_onclose(None);
+            live.detach();
             let _ = live.socket.close_with_code_and_reason(code, reason);
             state.silence_limit_ms = None;
             state.attempt = 0;
@@ -354,12 +362,7 @@ impl Connection {
             let inner = self.inner.get_value();
             let mut state = inner.borrow_mut();
             if let Some(mut live) = state.live.take() {
-                if let Some(timer) = live.connect_timeout.take() {
-                    timer.clear();
-                }
-                live.socket.set_onopen(None);
-                live.socket.set_onmessage(None);
-                live.socket.set_onclose(None);
+                live.detach();
                 state.retired = Some(live);
             }
             state.silence_limit_ms = None;

@@ -295,17 +295,17 @@ async fn write_loop(
     // client show itself: it stops answering, and the reader's silence
     // deadline passes.
     let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
+    // Browsers answer the ping but never show it to the page: the heartbeat
+    // frame is what the page can see. Encoded once; each tick shares it.
+    let heartbeat = encode(&ServerFrame::Heartbeat);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let goodbye = loop {
         tokio::select! {
             biased;
             () = closer.token.cancelled() => break closer.frame(),
             _ = ping.tick() => {
-                // Browsers answer the ping but never show it to the page: the
-                // heartbeat frame is what the page can see.
-                let heartbeat = Message::Text(encode(&ServerFrame::Heartbeat));
                 if sink.feed(Message::Ping(Default::default())).await.is_err()
-                    || sink.send(heartbeat).await.is_err()
+                    || sink.send(Message::Text(heartbeat.clone())).await.is_err()
                 {
                     return;
                 }
