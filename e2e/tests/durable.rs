@@ -462,7 +462,7 @@ async fn fill_history(server: &TestServer, count: usize) -> Vec<String> {
     while confirmed.len() < count {
         match next_frame(&mut socket).await {
             ServerFrame::Message(message) => confirmed.push(message.text),
-            ServerFrame::Error { code, message } => {
+            ServerFrame::Error { code, message, .. } => {
                 panic!("the server refused a message: {code:?} {message}")
             }
             _ => {}

@@ -400,6 +400,7 @@ impl Chat {
                 history_gap,
                 resume,
                 heartbeat_ms,
+                ..
             } => {
                 if let Some(interval) = heartbeat_ms {
                     self.connection.expect_heartbeats(interval);
@@ -470,7 +471,7 @@ impl Chat {
                 self.typists.stopped(&username);
                 self.push_entry(EntryKind::Left(username));
             }
-            ServerFrame::Error { code, message } => {
+            ServerFrame::Error { code, message, .. } => {
                 let problem = Problem::server(code, raw_error_code(code, raw), message);
                 self.on_error(code, problem);
             }

@@ -40,6 +40,8 @@ impl Rejection {
         ServerFrame::Error {
             code: self.code,
             message: self.message.clone(),
+            retry_after_ms: None,
+            client_id: None,
         }
     }
 }
@@ -225,6 +227,7 @@ impl Hub {
             history_gap,
             resume: token,
             heartbeat_ms: Some(self.heartbeat_ms),
+            limits: None,
         }));
         Ok(Joined {
             membership: Membership {

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 async fn expect_error(client: &mut Client, expected: ErrorCode) -> String {
     match client.recv().await {
-        ServerFrame::Error { code, message } => {
+        ServerFrame::Error { code, message, .. } => {
             assert_eq!(code, expected, "message was {message:?}");
             assert!(!message.is_empty());
             message

@@ -83,7 +83,7 @@ async fn a_flood_is_rate_limited_while_the_others_keep_chatting() {
         };
         match ServerFrame::decode(&text).expect("frame decodes") {
             ServerFrame::Message(message) if message.username == "flooder" => accepted += 1,
-            ServerFrame::Error { code, message } => {
+            ServerFrame::Error { code, message, .. } => {
                 assert_eq!(code, ErrorCode::RateLimited);
                 assert!(retry_after(&message) > Duration::ZERO);
                 limited += 1;
@@ -119,6 +119,7 @@ async fn the_retry_time_in_rate_limited_is_enough() {
         ServerFrame::Error {
             code: ErrorCode::RateLimited,
             message,
+            ..
         } => retry_after(&message),
         other => panic!("expected rate_limited, got {other:?}"),
     };

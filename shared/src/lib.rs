@@ -5,14 +5,16 @@
 //! for the browser). `docs/protocol.md` describes the same frames in prose.
 //!
 //! # Layout
+//! - [`close`]: WebSocket close codes and what each means for presence.
 //! - [`protocol`]: the JSON frames, one enum per direction, and error codes.
 //! - [`validate`]: the username, room and message rules with their limits; the
 //!   server enforces them and the client checks them before sending.
 
+pub mod close;
 pub mod protocol;
 pub mod validate;
 
-pub use protocol::{ChatMessage, ClientFrame, ErrorCode, RoomInfo, ServerFrame};
+pub use protocol::{ChatMessage, ClientFrame, ClientLimits, ErrorCode, RoomInfo, ServerFrame};
 pub use validate::{
     is_valid_client_id, message_length, normalize_message, normalize_room, normalize_username,
     username_key, MessageError, RoomError, UsernameError, DEFAULT_ROOM, MAX_CLIENT_ID_CHARS,

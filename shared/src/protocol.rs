@@ -105,8 +105,47 @@ pub struct RoomInfo {
     pub online: u32,
 }
 
+/// The limits a client must respect, announced in `welcome`. The defaults
+/// are the server's defaults: the one place both sides take them from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientLimits {
+    /// Frames per second one connection may send, sustained (typing aside).
+    pub message_rate: f64,
+    /// Frames one connection may send at once before the rate applies.
+    pub message_burst: u32,
+    /// Typing notices per second, sustained; excess ones are dropped.
+    pub typing_rate: f64,
+    /// Typing notices one connection may send at once.
+    pub typing_burst: u32,
+    /// The server drops a connection it has heard nothing from this long.
+    pub idle_timeout_ms: u64,
+    /// Heartbeats a client may miss before it should treat the connection
+    /// as dead (the idle timeout measured in heartbeat intervals).
+    pub missed_heartbeats: u32,
+    /// The messages a `history` request without `limit` gets: the page a
+    /// client should ask for when scrolling back.
+    pub history_page: u32,
+    /// The longest message, in Unicode scalar values.
+    pub max_message_chars: u32,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        Self {
+            message_rate: 5.0,
+            message_burst: 10,
+            typing_rate: 2.0,
+            typing_burst: 6,
+            idle_timeout_ms: 60_000,
+            missed_heartbeats: 3,
+            history_page: 50,
+            max_message_chars: crate::validate::MAX_MESSAGE_CHARS as u32,
+        }
+    }
+}
+
 /// A frame the server sends to a client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// The join was accepted: the name as the server stored it and everyone
@@ -134,6 +173,11 @@ pub enum ServerFrame {
         /// dead; absent from servers that send no heartbeats.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         heartbeat_ms: Option<u64>,
+        /// What this server allows, so clients respect it instead of
+        /// assuming defaults; absent from older servers (assume
+        /// [`ClientLimits::default`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limits: Option<ClientLimits>,
     },
     /// A message for everyone, the sender included (its confirmation).
     Message(ChatMessage),
@@ -144,7 +188,18 @@ pub enum ServerFrame {
     /// Someone left; only the name and the new count.
     UserLeft { username: String, count: u32 },
     /// A request was refused; the connection stays open and usable.
-    Error { code: ErrorCode, message: String },
+    Error {
+        code: ErrorCode,
+        /// English text for people; programs read the fields below instead.
+        message: String,
+        /// With `rate_limited`: how long to wait before sending again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+        /// The `client_id` of the refused frame, when it carried one, so a
+        /// client knows which of its messages in flight was refused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
     /// Older messages, answering a `history` request; oldest first.
     History {
         room: String,
@@ -180,6 +235,8 @@ impl ServerFrame {
         Self::Error {
             code,
             message: code.default_message().to_owned(),
+            retry_after_ms: None,
+            client_id: None,
         }
     }
 }
@@ -296,6 +353,7 @@ mod tests {
                 history_gap: false,
                 resume: "t0k3n".into(),
                 heartbeat_ms: None,
+                limits: None,
             },
             r#"{"type":"welcome","username":"alice","users":["alice","bob"],"room":"general","history":[{"id":17,"username":"bob","text":"hi","timestamp":"2026-11-25T21:00:00.123Z"}],"resume":"t0k3n"}"#,
         );
@@ -337,8 +395,22 @@ mod tests {
                 history_gap: false,
                 resume: "t".into(),
                 heartbeat_ms: Some(20_000),
+                limits: None,
             },
             r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","heartbeat_ms":20000}"#,
+        );
+        assert_server_golden(
+            ServerFrame::Welcome {
+                username: "a".into(),
+                users: vec!["a".into()],
+                room: "general".into(),
+                history: Vec::new(),
+                history_gap: false,
+                resume: "t".into(),
+                heartbeat_ms: Some(20_000),
+                limits: Some(ClientLimits::default()),
+            },
+            r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","heartbeat_ms":20000,"limits":{"message_rate":5.0,"message_burst":10,"typing_rate":2.0,"typing_burst":6,"idle_timeout_ms":60000,"missed_heartbeats":3,"history_page":50,"max_message_chars":2000}}"#,
         );
         assert_server_golden(
             ServerFrame::Typing {
@@ -365,8 +437,19 @@ mod tests {
             ServerFrame::Error {
                 code: ErrorCode::NameTaken,
                 message: "That name is already in use".into(),
+                retry_after_ms: None,
+                client_id: None,
             },
             r#"{"type":"error","code":"name_taken","message":"That name is already in use"}"#,
+        );
+        assert_server_golden(
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                message: "Too many messages: retry in 180 ms".into(),
+                retry_after_ms: Some(180),
+                client_id: Some("c-1".into()),
+            },
+            r#"{"type":"error","code":"rate_limited","message":"Too many messages: retry in 180 ms","retry_after_ms":180,"client_id":"c-1"}"#,
         );
     }
 
@@ -416,6 +499,7 @@ mod tests {
                 history_gap: false,
                 resume: String::new(),
                 heartbeat_ms: None,
+                limits: None,
             })
         );
     }
@@ -430,7 +514,9 @@ mod tests {
             ServerFrame::decode(r#"{"type":"error","code":"brand_new","message":"m"}"#),
             Ok(ServerFrame::Error {
                 code: ErrorCode::Unknown,
-                message: "m".into()
+                message: "m".into(),
+                retry_after_ms: None,
+                client_id: None,
             })
         );
     }

@@ -200,6 +200,7 @@ impl Client {
                 history_gap,
                 resume,
                 heartbeat_ms,
+                ..
             } => Welcome {
                 username,
                 users,
