@@ -9,6 +9,7 @@ use chat_shared::{
     normalize_message, normalize_username, username_key, ChatMessage, ClientFrame, ErrorCode,
     RoomInfo, ServerFrame, DEFAULT_ROOM,
 };
+use futures_util::StreamExt;
 use leptos::prelude::*;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -163,12 +164,7 @@ impl Chat {
     /// Creates the state; the connection opens once the user joins (at
     /// once if this browser was in the chat before).
     pub fn start() -> Self {
-        let chat_slot: StoredValue<Option<Chat>, LocalStorage> = StoredValue::new_local(None);
-        let connection = Connection::start(socket_url(), move |event| {
-            if let Some(chat) = chat_slot.get_value() {
-                chat.on_socket_event(event);
-            }
-        });
+        let (connection, mut events) = Connection::start(socket_url());
         let chat = Chat {
             connection,
             wanted_name: RwSignal::new(None),
@@ -192,7 +188,11 @@ impl Chat {
             resume: StoredValue::new(None),
             flush_planned: StoredValue::new(false),
         };
-        chat_slot.set_value(Some(chat));
+        leptos::task::spawn_local(async move {
+            while let Some(event) = events.next().await {
+                chat.on_socket_event(event);
+            }
+        });
         chat.follow_address();
         chat.refresh_rooms_regularly();
         // Someone who was in the chat (the page kept a resume token for the

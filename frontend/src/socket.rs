@@ -43,6 +43,9 @@ const CLOSE_SILENT: u16 = 4000;
 /// lets the user leave at once.
 pub const CLOSE_NORMAL: u16 = 1000;
 
+/// The connection's events, in the order they happened.
+pub type SocketEvents = futures_channel::mpsc::UnboundedReceiver<SocketEvent>;
+
 /// What the connection is doing, for the status shown to the user.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Status {
@@ -150,8 +153,14 @@ struct Inner {
 
 impl Connection {
     /// The connection to `url`, idle until [`Connection::open`]. Every frame
-    /// and change goes to `on_event`.
-    pub fn start(url: String, on_event: impl Fn(SocketEvent) + 'static) -> Self {
+    /// and change arrives, in order, on the returned [`SocketEvents`].
+    pub fn start(url: String) -> (Self, SocketEvents) {
+        let (sender, events) = futures_channel::mpsc::unbounded();
+        // The receiver lives as long as the page's chat; a send after it is
+        // gone has nobody to tell.
+        let on_event = move |event| {
+            let _ = sender.unbounded_send(event);
+        };
         let inner = Rc::new(RefCell::new(Inner {
             url,
             wanted: false,
@@ -169,7 +178,7 @@ impl Connection {
         };
         connection.watch_browser();
         connection.watch_silence();
-        connection
+        (connection, events)
     }
 
     /// Connects, and keeps a connection up from now on.
