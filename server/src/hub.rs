@@ -13,7 +13,8 @@
 //! while any of its presences lasts.
 
 use crate::peer::Peer;
-use chat_shared::{ChatMessage, ErrorCode, RoomInfo, ServerFrame};
+use chat_shared::close::Departure;
+use chat_shared::{ChatMessage, ClientLimits, ErrorCode, RoomInfo, ServerFrame};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -24,6 +25,11 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 pub struct Rejection {
     pub code: ErrorCode,
     pub message: String,
+    /// With `rate_limited`: the wait the message names, for programs.
+    pub retry_after_ms: Option<u64>,
+    /// The `client_id` of the refused `message` frame, so the client knows
+    /// which of its messages in flight failed.
+    pub client_id: Option<String>,
 }
 
 impl Rejection {
@@ -32,7 +38,15 @@ impl Rejection {
         Self {
             code,
             message: message.to_string(),
+            retry_after_ms: None,
+            client_id: None,
         }
+    }
+
+    /// The same refusal, naming the `message` frame it refuses.
+    #[must_use]
+    pub fn with_client_id(self, client_id: Option<String>) -> Self {
+        Self { client_id, ..self }
     }
 
     /// The error frame for the wire.
@@ -40,8 +54,8 @@ impl Rejection {
         ServerFrame::Error {
             code: self.code,
             message: self.message.clone(),
-            retry_after_ms: None,
-            client_id: None,
+            retry_after_ms: self.retry_after_ms,
+            client_id: self.client_id.clone(),
         }
     }
 }
@@ -94,6 +108,8 @@ pub struct Hub {
     /// How often each connection gets a `heartbeat`, told in `welcome` so a
     /// client knows how long a silence means a dead connection.
     heartbeat_ms: u64,
+    /// What `welcome` announces, built once from the running config.
+    client_limits: ClientLimits,
 }
 
 #[derive(Debug, Default)]
@@ -133,6 +149,7 @@ impl Hub {
         resume_grace: Duration,
         max_rooms: usize,
         heartbeat: Duration,
+        client_limits: ClientLimits,
     ) -> Self {
         let rooms = rooms
             .into_iter()
@@ -146,6 +163,7 @@ impl Hub {
             resume_grace,
             max_rooms,
             heartbeat_ms: u64::try_from(heartbeat.as_millis()).unwrap_or(u64::MAX),
+            client_limits,
         }
     }
 
@@ -227,7 +245,7 @@ impl Hub {
             history_gap,
             resume: token,
             heartbeat_ms: Some(self.heartbeat_ms),
-            limits: None,
+            limits: Some(self.client_limits.clone()),
         }));
         Ok(Joined {
             membership: Membership {
@@ -240,9 +258,8 @@ impl Hub {
     }
 
     /// Removes one connection. When it was the user's last in the room, the
-    /// user leaves at once if the client said goodbye (`intentional`), or
-    /// after the grace period if the connection just dropped.
-    pub fn leave(&self, membership: &Membership, peer: &Peer, intentional: bool) {
+    /// user leaves at once or after the grace period, as `departure` says.
+    pub fn leave(&self, membership: &Membership, peer: &Peer, departure: Departure) {
         let mut state = self.lock();
         let Some(room) = state.rooms.get_mut(&membership.room) else {
             return;
@@ -254,10 +271,9 @@ impl Hub {
         if !member.peers.is_empty() {
             return;
         }
-        if intentional {
-            state.remove_member(&membership.room, &membership.key);
-        } else {
-            member.grace_until = Some(Instant::now() + self.resume_grace);
+        match departure {
+            Departure::AtOnce => state.remove_member(&membership.room, &membership.key),
+            Departure::AfterGrace => member.grace_until = Some(Instant::now() + self.resume_grace),
         }
     }
 

@@ -227,9 +227,10 @@ impl Worker {
             }
             Err(error) => {
                 tracing::error!("cannot store {} messages: {error}", posts.len());
-                let refusal = encode(&Rejection::from(ErrorCode::ServerError).to_frame());
                 for post in &posts {
-                    post.peer.send(refusal.clone());
+                    let refusal = Rejection::from(ErrorCode::ServerError)
+                        .with_client_id(post.client_id.clone());
+                    post.peer.send(encode(&refusal.to_frame()));
                 }
             }
         }

@@ -98,6 +98,7 @@ pub async fn run(
         config.resume_grace,
         config.max_rooms,
         config.limits.ping_interval,
+        config.limits.for_clients(),
     ));
     let limits = journal::HistoryLimits {
         on_join: config.history_on_join,
