@@ -4,9 +4,11 @@
 //! They live apart from the rest of [`Config`](crate::Config) so that the
 //! whole defence can be read, documented and tuned in one place.
 
-use crate::client_ip::IpNet;
 use crate::config::duration_text;
-use crate::origin::Origin;
+// The types of the proxy and origin settings, so that code building a
+// `Limits` can name them.
+pub use crate::http::client_ip::IpNet;
+pub use crate::http::origin::Origin;
 use chat_shared::{ClientLimits, MAX_MESSAGE_CHARS};
 use clap::Args;
 use std::sync::OnceLock;

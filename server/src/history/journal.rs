@@ -7,9 +7,10 @@
 //! through the same thread: the history a joiner receives and the live
 //! messages that follow it meet exactly, with no gap and no repeat.
 
-use crate::hub::{encode, Hub, JoinRequest, Membership, Rejection};
-use crate::peer::Peer;
-use crate::store::{Appended, NewMessage, Store};
+use crate::chat::hub::{encode, Hub, JoinRequest, Membership};
+use crate::chat::peer::Peer;
+use crate::error::Rejection;
+use crate::history::store::{Appended, NewMessage, Store};
 use chat_shared::{ErrorCode, ServerFrame};
 use std::sync::Arc;
 use std::thread::JoinHandle;

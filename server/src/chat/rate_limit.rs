@@ -1,7 +1,7 @@
 //! How fast one connection may send: token buckets for frames and typing
 //! notices, and a tally of refusals that ends a flood.
 
-use crate::hub::Rejection;
+use crate::error::Rejection;
 use crate::limits::Limits;
 use chat_shared::ErrorCode;
 use std::time::Duration;

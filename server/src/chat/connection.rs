@@ -1,12 +1,13 @@
 //! One WebSocket connection: a reader that handles client frames and a writer
 //! that drains the connection's bounded outbox.
 
-use crate::admission::Ticket;
-use crate::hub::{encode, JoinRequest, Membership, Rejection};
+use crate::chat::hub::{encode, JoinRequest, Membership};
+use crate::chat::peer::{Closer, Peer};
+use crate::chat::rate_limit::{rate_limited, FrameKind, FrameLimiter, Verdict};
+use crate::error::Rejection;
+use crate::http::admission::Ticket;
+use crate::http::websocket::{feed_text, Socket};
 use crate::limits::default_history_page;
-use crate::peer::{Closer, Peer};
-use crate::rate_limit::{rate_limited, FrameKind, FrameLimiter, Verdict};
-use crate::websocket::{feed_text, Socket};
 use crate::AppState;
 use chat_shared::close::{self, Departure};
 use chat_shared::{

@@ -12,59 +12,14 @@
 //! left-and-joined flicker. A name belongs to whoever holds its resume token
 //! while any of its presences lasts.
 
-use crate::peer::Peer;
+use crate::chat::peer::Peer;
+use crate::error::Rejection;
 use chat_shared::close::Departure;
 use chat_shared::{ChatMessage, ClientLimits, ErrorCode, RoomInfo, ServerFrame};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
-
-/// A refusal to send back to the client: the connection stays usable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub code: ErrorCode,
-    pub message: String,
-    /// With `rate_limited`: the wait the message names, for programs.
-    pub retry_after_ms: Option<u64>,
-    /// The `client_id` of the refused `message` frame, so the client knows
-    /// which of its messages in flight failed.
-    pub client_id: Option<String>,
-}
-
-impl Rejection {
-    /// A refusal with a specific explanation.
-    pub fn new(code: ErrorCode, message: impl ToString) -> Self {
-        Self {
-            code,
-            message: message.to_string(),
-            retry_after_ms: None,
-            client_id: None,
-        }
-    }
-
-    /// The same refusal, naming the `message` frame it refuses.
-    #[must_use]
-    pub fn with_client_id(self, client_id: Option<String>) -> Self {
-        Self { client_id, ..self }
-    }
-
-    /// The error frame for the wire.
-    pub fn to_frame(&self) -> ServerFrame {
-        ServerFrame::Error {
-            code: self.code,
-            message: self.message.clone(),
-            retry_after_ms: self.retry_after_ms,
-            client_id: self.client_id.clone(),
-        }
-    }
-}
-
-impl From<ErrorCode> for Rejection {
-    fn from(code: ErrorCode) -> Self {
-        Self::new(code, code.default_message())
-    }
-}
 
 /// A validated request to join, as the journal hands it to the hub.
 #[derive(Debug, Clone)]
