@@ -45,7 +45,7 @@ pub mod limits;
 
 pub use config::Config;
 
-use chat::hub::Hub;
+use chat::hub::{Hub, HubSettings};
 use history::journal::{HistoryLimits, Journal};
 use history::store::Store;
 use http::admission::Admission;
@@ -87,13 +87,14 @@ pub async fn run(
         ))
     })?;
     let rooms = store.rooms().map_err(std::io::Error::other)?;
-    let hub = Arc::new(Hub::new(
-        rooms,
-        config.resume_grace,
-        config.max_rooms,
-        config.limits.ping_interval,
-        config.limits.for_clients(),
-    ));
+    let shutdown_token = CancellationToken::new();
+    let settings = HubSettings {
+        resume_grace: config.resume_grace,
+        max_rooms: config.max_rooms,
+        heartbeat: config.limits.ping_interval,
+        client_limits: config.limits.for_clients(),
+    };
+    let hub = Hub::start(rooms, settings, &shutdown_token);
     let limits = HistoryLimits {
         on_join: config.history_on_join,
         replay: config.replay_limit,
@@ -105,10 +106,9 @@ pub async fn run(
         config,
         hub,
         journal,
-        shutdown: CancellationToken::new(),
+        shutdown: shutdown_token,
         connections: TaskTracker::new(),
     });
-    tokio::spawn(expire_grace_periods(state.clone()));
     // The peer address feeds the per-address limits.
     let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let token = state.shutdown.clone();
@@ -137,19 +137,4 @@ pub async fn run(
         .map_err(std::io::Error::other)?
         .map_err(|_| std::io::Error::other("the journal thread panicked"))?;
     Ok(())
-}
-
-/// Ends the grace period of users who dropped and did not come back.
-async fn expire_grace_periods(state: Arc<AppState>) {
-    let period = (state.config.resume_grace / 4).clamp(
-        std::time::Duration::from_millis(50),
-        std::time::Duration::from_secs(1),
-    );
-    let mut ticks = tokio::time::interval(period);
-    loop {
-        tokio::select! {
-            () = state.shutdown.cancelled() => return,
-            _ = ticks.tick() => state.hub.expire_grace(std::time::Instant::now()),
-        }
-    }
 }
