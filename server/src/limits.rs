@@ -153,7 +153,7 @@ impl Default for Limits {
 impl Limits {
     /// The limits a client must respect, as `welcome` announces them, so
     /// clients follow this server's settings instead of guessing.
-    pub fn for_clients(&self) -> ClientLimits {
+    pub(crate) fn for_clients(&self) -> ClientLimits {
         ClientLimits {
             message_rate: self.message_rate,
             message_burst: self.message_burst,
@@ -177,7 +177,7 @@ impl Limits {
 
 /// The messages a `history` request without `limit` gets; announced to
 /// clients as `history_page`.
-pub fn default_history_page() -> usize {
+pub(crate) fn default_history_page() -> usize {
     usize::try_from(announced_defaults().history_page).unwrap_or(usize::MAX)
 }
 
