@@ -62,7 +62,9 @@ const PAGE_PROBES: &str = r#"
       stats.live += 1;
       stats.maxLive = Math.max(stats.maxLive, stats.live);
       open.add(this);
-      this.addEventListener("close", () => { stats.live -= 1; open.delete(this); });
+      // Once per socket: a library may dispatch a close event of its own on
+      // a socket it lets go of (gloo-net does, on drop), before the real one.
+      this.addEventListener("close", () => { if (open.delete(this)) stats.live -= 1; });
     }
   };
 })();

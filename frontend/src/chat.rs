@@ -403,7 +403,10 @@ impl Chat {
                 ..
             } => {
                 if let Some(interval) = heartbeat_ms {
-                    self.connection.expect_heartbeats(interval);
+                    self.connection.expect_heartbeats(
+                        interval,
+                        chat_shared::ClientLimits::default().missed_heartbeats,
+                    );
                 }
                 // An older server has no rooms and says none.
                 let room = if room.is_empty() {
