@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::page::Page;
 use crate::repo_root;
@@ -22,24 +22,29 @@ use crate::repo_root;
 /// others are printed only.
 const FAILING_IMPACTS: &[&str] = &["serious", "critical"];
 
-/// Runs axe on the whole document and hands back what the Rust side
-/// needs: per violation its rule, impact, help and the nodes' selectors.
-/// `arguments[0]` is the callback of WebDriver's asynchronous script.
+/// Runs axe on the whole document with the options in `arguments[0]` and
+/// hands back what the Rust side needs: per violation its rule, impact,
+/// help and the nodes' selectors. The last argument is the callback of
+/// WebDriver's asynchronous script.
 const RUN_AXE: &str = r#"
+const options = arguments[0];
 const done = arguments[arguments.length - 1];
 if (typeof window.axe === "undefined") {
   done({ error: "axe-core is not loaded in the page" });
   return;
 }
 window.axe
-  .run(document, { resultTypes: ["violations", "incomplete"] })
+  .run(document, options)
   .then((results) => done({
     violations: results.violations.map((v) => ({
       id: v.id,
       impact: v.impact || "unknown",
       help: v.help,
       helpUrl: v.helpUrl,
-      targets: v.nodes.map((n) => n.target.map(String).join(" ")),
+      targets: v.nodes.map((n) => {
+        const why = [...n.any, ...n.all, ...n.none].map((c) => c.message).filter(Boolean);
+        return n.target.map(String).join(" ") + (why.length ? ` (${why.join("; ")})` : "");
+      }),
     })),
     // What axe could not decide, per rule: how many elements, and why
     // (the reasons, each once).
@@ -50,6 +55,47 @@ window.axe
     }),
   }))
   .catch((e) => done({ error: String(e && e.stack ? e.stack : e) }));
+"#;
+
+/// axe cannot measure contrast over a background gradient (the page's
+/// glow, the header, one's own bubbles, the accent buttons) and leaves that
+/// text undecided. So the contrast rule runs again with every gradient
+/// replaced by one solid colour: `arguments[0]` is "first" or "last" (its
+/// first or last opaque colour stop) or "base" (the background colour under
+/// it, where there is one, else the first stop). Text that passes at both
+/// ends of a two-stop gradient passes along it. Transitions are turned off
+/// on those elements so the colours apply at once. [`RESTORE_GRADIENTS`]
+/// puts everything back.
+const FLATTEN_GRADIENTS: &str = r#"
+const which = arguments[0];
+const clear = (c) => c === "transparent" || /^rgba\(.*,\s*0\)$/.test(c);
+const flattened = [];
+window.__axeFlattened = flattened;
+for (const el of [document.documentElement, ...document.querySelectorAll("*")]) {
+  const style = getComputedStyle(el);
+  if (!style.backgroundImage.includes("gradient")) continue;
+  const stops = (style.backgroundImage.match(/rgba?\([^)]*\)/g) || []).filter((c) => !clear(c));
+  let color = which === "last" ? stops[stops.length - 1] : stops[0];
+  if (which === "base" && !clear(style.backgroundColor)) color = style.backgroundColor;
+  const saved = ["background-image", "background-color", "transition"].map((p) =>
+    [p, el.style.getPropertyValue(p), el.style.getPropertyPriority(p)]);
+  flattened.push([el, saved]);
+  el.style.setProperty("transition", "none", "important");
+  el.style.setProperty("background-image", "none", "important");
+  if (color) el.style.setProperty("background-color", color, "important");
+}
+return flattened.length;
+"#;
+
+/// Undoes [`FLATTEN_GRADIENTS`].
+const RESTORE_GRADIENTS: &str = r#"
+for (const [el, saved] of window.__axeFlattened || []) {
+  for (const [property, value, priority] of saved) {
+    if (value) el.style.setProperty(property, value, priority);
+    else el.style.removeProperty(property);
+  }
+}
+window.__axeFlattened = [];
 "#;
 
 /// True once no finite CSS transition or animation is running: axe
@@ -97,7 +143,8 @@ pub struct Violation {
     pub help: String,
     /// Deque's page about the rule.
     pub help_url: String,
-    /// A CSS selector for each element that breaks it.
+    /// A CSS selector for each element that breaks it, with axe's reason
+    /// (for contrast: the ratio and the two colours).
     pub targets: Vec<String>,
 }
 
@@ -146,12 +193,41 @@ impl Page {
     /// violation, whatever its impact; [`Page::audit_accessibility`] is
     /// what tests normally call.
     pub async fn axe_violations(&self) -> Vec<Violation> {
-        self.run_axe().await.0
+        self.run_axe(json!({ "resultTypes": ["violations"] }))
+            .await
+            .0
     }
 
-    /// Runs axe-core on what the page shows now: every violation, and per
-    /// rule what it could not decide (rule, how many elements, why).
-    async fn run_axe(&self) -> (Vec<Violation>, Vec<String>) {
+    /// The contrast rule alone, once with every background gradient
+    /// flattened to each of its ends and to the colour under it (see
+    /// [`FLATTEN_GRADIENTS`]): what the whole-page run leaves undecided.
+    /// Each violation's help says which flattening found it.
+    pub async fn contrast_over_gradients(&self) -> Vec<Violation> {
+        let mut found = Vec::new();
+        for which in ["first", "last", "base"] {
+            self.js_with(FLATTEN_GRADIENTS, vec![json!(which)]).await;
+            let (violations, _) = self
+                .run_axe(json!({
+                    "runOnly": ["color-contrast"],
+                    "resultTypes": ["violations"],
+                }))
+                .await;
+            self.js(RESTORE_GRADIENTS).await;
+            found.extend(violations.into_iter().map(|mut violation| {
+                violation.help = format!(
+                    "{} (with background gradients drawn as their {which} colour)",
+                    violation.help
+                );
+                violation
+            }));
+        }
+        found
+    }
+
+    /// Runs axe-core with `options` on what the page shows now: every
+    /// violation, and per rule what it could not decide (rule, how many
+    /// elements, why).
+    async fn run_axe(&self, options: Value) -> (Vec<Violation>, Vec<String>) {
         // Let transitions end, so contrast is measured on final colours.
         let deadline = Instant::now() + Duration::from_secs(5);
         while self.js(SETTLED).await != Value::Bool(true) && Instant::now() < deadline {
@@ -164,7 +240,7 @@ impl Page {
         }
         let result = self
             .client()
-            .execute_async(RUN_AXE, Vec::new())
+            .execute_async(RUN_AXE, vec![options])
             .await
             .unwrap_or_else(|error| panic!("axe.run failed: {error}"));
         if let Some(error) = result["error"].as_str() {
@@ -185,17 +261,22 @@ impl Page {
         (violations, undecided)
     }
 
-    /// Audits what the page shows now, named `what` in the output, and
-    /// returns its serious and critical violations, each described with
+    /// Audits what the page shows now (every axe rule, and contrast again
+    /// over flattened gradients: [`Page::contrast_over_gradients`]), named
+    /// `what` in the output, and returns its serious and critical
+    /// violations, each described with
     /// `what`, rule, impact, help and the elements' selectors; minor and
     /// moderate ones are printed only. A test that audits several views
     /// collects these and fails once with all of them
     /// ([`assert_accessible`]).
     pub async fn accessibility_failures(&self, what: &str) -> Vec<String> {
-        let (violations, undecided) = self.run_axe().await;
-        // Not violations, but not checked either: shown so nobody reads a
-        // pass into them (a gradient behind text defeats the contrast
-        // check, for one).
+        let (mut violations, undecided) = self
+            .run_axe(json!({ "resultTypes": ["violations", "incomplete"] }))
+            .await;
+        violations.extend(self.contrast_over_gradients().await);
+        // Not violations, but not decided either: shown so nobody reads a
+        // pass into them. (Contrast over gradients, the usual one, is
+        // checked again above with the gradients flattened.)
         for rule in &undecided {
             eprintln!("accessibility ({what}), axe could not decide, review by hand: {rule}");
         }
