@@ -3,6 +3,12 @@
 //! who needs contrast depends on (names of controls, labels, contrast,
 //! landmarks, ARIA used correctly), which the other tests do not look at.
 //!
+//! axe leaves the contrast of text over a background gradient undecided,
+//! and this page has gradients behind most text (its glow, the header, one's
+//! own bubbles); so contrast is checked a second time with every gradient
+//! drawn as each of its ends in turn ([`Page::contrast_over_gradients`]).
+//! What axe still cannot decide is printed, never counted as a pass.
+//!
 //! axe-core comes from npm at the exact version in `e2e/package.json`
 //! (`cargo xtask test` runs `npm ci` there); the harness reads
 //! `e2e/node_modules/axe-core/axe.min.js` and injects it into the page.
