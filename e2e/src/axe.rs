@@ -174,7 +174,7 @@ impl Violation {
         }
     }
 
-    /// Whether this one fails the audit (see [`FAILING_IMPACTS`]).
+    /// Whether this one fails the audit: impact serious or critical.
     pub fn fails(&self) -> bool {
         FAILING_IMPACTS.contains(&self.impact.as_str())
     }
@@ -204,10 +204,12 @@ impl Page {
             .0
     }
 
-    /// The contrast rule alone, once with every background gradient
-    /// flattened to each of its ends and to the colour under it (see
-    /// [`FLATTEN_GRADIENTS`]): what the whole-page run leaves undecided.
-    /// Each violation's help says which flattening found it.
+    /// The contrast rule alone, once with every background gradient drawn
+    /// as its first opaque colour, once as its last, and once as the
+    /// background colour under it (transitions off, restored afterwards):
+    /// what the whole-page run leaves undecided. Text that passes at both
+    /// ends of a two-stop gradient passes along it. Each violation's help
+    /// says which flattening found it.
     pub async fn contrast_over_gradients(&self) -> Vec<Violation> {
         let mut found = Vec::new();
         for which in ["first", "last", "base"] {
