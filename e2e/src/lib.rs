@@ -10,10 +10,13 @@
 //!   condition, open a second tab, take a screenshot.
 //! - [`proxy`]: a loopback TCP proxy whose connections can be made to go
 //!   silent, for the heartbeat watchdog.
+//! - [`axe`]: an accessibility audit of a page with axe-core
+//!   ([`Page::audit_accessibility`]).
 //!
 //! The tests share the machine's two cores, so [`browser_test`] runs them
 //! one at a time.
 
+pub mod axe;
 pub mod driver;
 pub mod page;
 pub mod proxy;
@@ -23,6 +26,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+pub use axe::Violation;
 pub use driver::{Device, Driver, Options};
 pub use page::Page;
 pub use proxy::Proxy;

@@ -3,9 +3,9 @@
 //!
 //! - `cargo xtask run [-- SERVER OPTIONS]`: installs what is missing, builds
 //!   the browser app in release mode and starts the server.
-//! - `cargo xtask test`: installs what the tests need (a real Chromium
-//!   included), checks formatting and lints, builds the app and runs every
-//!   test.
+//! - `cargo xtask test`: installs what the tests need (a real Chromium and
+//!   axe-core for the accessibility audit included), checks formatting and
+//!   lints, builds the app and runs every test.
 //!
 //! Every tool is pinned: the wasm-bindgen CLI must match the `wasm-bindgen`
 //! crate in Cargo.lock exactly, and trunk must never download anything.
@@ -60,6 +60,7 @@ fn run_tests() -> Result {
     let root = workspace_root();
     prepare_build_tools(&root)?;
     ensure_browser()?;
+    ensure_axe(&root)?;
     step("checking formatting");
     run(cargo(&root).args(["fmt", "--all", "--check"]))?;
     step("linting the server, shared crate and tests");
@@ -170,6 +171,40 @@ fn ensure_browser() -> Result {
     )
 }
 
+/// axe-core for the browser tests' accessibility audit, at the exact
+/// version `e2e/package.json` pins, installed by `npm ci` into
+/// `e2e/node_modules` (npm from Debian if there is none).
+fn ensure_axe(root: &Path) -> Result {
+    let e2e = root.join("e2e");
+    let manifest = std::fs::read_to_string(e2e.join("package.json"))
+        .map_err(|error| format!("cannot read e2e/package.json: {error}"))?;
+    let pinned = json_string_after(&manifest, "\"axe-core\"")
+        .ok_or("e2e/package.json does not pin axe-core")?;
+    let installed = std::fs::read_to_string(e2e.join("node_modules/axe-core/package.json"))
+        .ok()
+        .and_then(|package| json_string_after(&package, "\"version\""));
+    let has_script = e2e.join("node_modules/axe-core/axe.min.js").is_file();
+    if has_script && installed.as_deref() == Some(pinned.as_str()) {
+        return Ok(());
+    }
+    if Command::new("npm").arg("--version").output().is_err() {
+        apt_install(&["nodejs", "npm"], "Node.js and npm (Debian: nodejs npm)")?;
+    }
+    step(&format!("installing axe-core {pinned} (npm ci in e2e/)"));
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&e2e))
+}
+
+/// The string value that follows `key` and a colon in a JSON text: enough
+/// for the two fields read from npm's files, without a JSON parser.
+fn json_string_after(json: &str, key: &str) -> Option<String> {
+    let rest = &json[json.find(key)? + key.len()..];
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
 fn apt_install(packages: &[&str], what: &str) -> Result {
     let is_root = output(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0");
     let has_apt = Command::new("apt-get").arg("--version").output().is_ok();
@@ -276,4 +311,24 @@ fn describe(command: &Command) -> String {
         .map(|word| word.to_string_lossy())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_string_after;
+
+    #[test]
+    fn reads_the_pinned_and_the_installed_axe_version() {
+        let manifest = "{\n  \"dependencies\": {\n    \"axe-core\": \"4.14.1\"\n  }\n}";
+        assert_eq!(
+            json_string_after(manifest, "\"axe-core\""),
+            Some("4.14.1".into())
+        );
+        let package = "{\"name\":\"axe-core\",\"version\":\"4.14.1\"}";
+        assert_eq!(
+            json_string_after(package, "\"version\""),
+            Some("4.14.1".into())
+        );
+        assert_eq!(json_string_after(package, "\"license\""), None);
+    }
 }

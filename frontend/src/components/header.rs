@@ -26,6 +26,8 @@ pub fn Header(users_open: RwSignal<bool>) -> impl IntoView {
                     type="button"
                     aria-controls="users-panel"
                     aria-expanded=move || users_open.get().to_string()
+                    // Starts with the visible count (WCAG 2.5.3), then says
+                    // what the button does.
                     aria-label=move || (i18n.t().show_online)(count())
                     on:click=move |_| users_open.update(|open| *open = !*open)
                 >

@@ -53,7 +53,7 @@ pub static STRINGS: Strings = Strings {
     typing_many: "Several people are typing…",
     online_heading: "Online",
     online_count: |n| format!("{n} online"),
-    show_online: |n| format!("Who is online: {n}"),
+    show_online: |n| format!("{n} online, show who"),
     close: "Close",
     language: "Language",
     rooms_heading: "Rooms",

@@ -295,6 +295,19 @@ mod tests {
     }
 
     #[test]
+    fn the_users_button_is_named_by_what_it_shows() {
+        // WCAG 2.5.3 (axe: label-content-name-mismatch): the button's
+        // accessible name starts with its visible text, so speech input
+        // ("click 3 online") finds it.
+        for lang in Lang::ALL {
+            let t = lang.strings();
+            for n in [0, 1, 3, 21] {
+                assert!((t.show_online)(n).starts_with(&(t.online_count)(n)));
+            }
+        }
+    }
+
+    #[test]
     fn codes_are_spelled_as_on_the_wire() {
         assert_eq!(wire_code(ErrorCode::RateLimited), "rate_limited");
         assert_eq!(wire_code(ErrorCode::NameTaken), "name_taken");

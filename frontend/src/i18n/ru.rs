@@ -65,7 +65,7 @@ pub static STRINGS: Strings = Strings {
     typing_many: "Несколько человек печатают…",
     online_heading: "В сети",
     online_count: |n| format!("{n} в сети"),
-    show_online: |n| format!("Кто в сети: {n}"),
+    show_online: |n| format!("{n} в сети, показать список"),
     close: "Закрыть",
     language: "Язык",
     rooms_heading: "Комнаты",
