@@ -63,7 +63,7 @@ async fn someone_in(server: &TestServer, name: &str, room: &str) -> Socket {
         if let Message::Text(text) = message {
             match ServerFrame::decode(&text).expect("a frame of the protocol") {
                 ServerFrame::Welcome { .. } => return socket,
-                ServerFrame::Error { code, message } => {
+                ServerFrame::Error { code, message, .. } => {
                     panic!("{name} cannot join {room}: {code:?} {message}")
                 }
                 _ => {}

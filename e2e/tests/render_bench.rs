@@ -69,7 +69,7 @@ async fn say(socket: &mut Socket, text: &str, client_id: String) {
     loop {
         match next_frame(socket).await {
             ServerFrame::Message(message) if message.text == text => return,
-            ServerFrame::Error { code, message } => {
+            ServerFrame::Error { code, message, .. } => {
                 panic!("the server refused a message: {code:?} {message}")
             }
             _ => {}
