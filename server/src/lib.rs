@@ -21,6 +21,7 @@
 //!   - `http::origin`: which pages may open `/ws`;
 //!   - `http::headers`: Content-Security-Policy and the other security
 //!     headers;
+//!   - `http::health`: `/healthz` and `/readyz`, for load balancers;
 //!   - `http::assets`: the static files of the browser app.
 //! - `chat`: what happens on an open socket:
 //!   - `chat::connection`: one socket, split into a reader and a writer

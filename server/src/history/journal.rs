@@ -58,6 +58,11 @@ enum Command {
         limit: usize,
         peer: Peer,
     },
+    /// A readiness probe: answered once the store has taken its write lock
+    /// and read a table, i.e. once a message could be stored right now.
+    Probe {
+        reply: oneshot::Sender<Result<(), String>>,
+    },
 }
 
 /// A handle for sending work to the journal thread.
@@ -72,6 +77,7 @@ impl std::fmt::Debug for Command {
             Self::Post(_) => "Post",
             Self::Join { .. } => "Join",
             Self::History { .. } => "History",
+            Self::Probe { .. } => "Probe",
         })
     }
 }
@@ -140,6 +146,20 @@ impl Journal {
         .await;
     }
 
+    /// Whether the store can take a message now: `Err` names why not (the
+    /// journal has stopped, or the database refused). The caller bounds
+    /// how long it waits; a stuck journal simply never answers.
+    pub async fn probe(&self) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Probe { reply })
+            .await
+            .map_err(|_| "the journal has stopped".to_owned())?;
+        answer
+            .await
+            .map_err(|_| "the journal stopped before answering".to_owned())?
+    }
+
     async fn submit(&self, command: Command) {
         if let Err(error) = self.commands.send(command).await {
             tracing::error!("journal is gone, {:?} dropped", error.0);
@@ -195,6 +215,13 @@ impl Worker {
                 } => {
                     self.commit(std::mem::take(&mut posts));
                     self.send_history(&room, before, limit, &peer);
+                }
+                Command::Probe { reply } => {
+                    self.commit(std::mem::take(&mut posts));
+                    let result = self.store.probe().map_err(|error| error.to_string());
+                    if reply.send(result).is_err() {
+                        tracing::debug!("the readiness probe gave up before its answer");
+                    }
                 }
             }
         }
