@@ -80,6 +80,12 @@ pub struct Config {
     /// The most rooms there may be (rooms are created by joining them).
     #[arg(long, env = "CHAT_MAX_ROOMS", default_value_t = DEFAULT_MAX_ROOMS)]
     pub max_rooms: usize,
+
+    /// Where to serve Prometheus metrics at `/metrics`, on a port of their
+    /// own so they need not be public; off when not set.
+    #[arg(long, env = "CHAT_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// Rates, connection limits, timeouts, trusted proxies and origins.
     #[command(flatten)]
     pub limits: Limits,
@@ -100,6 +106,7 @@ impl Default for Config {
             replay_limit: DEFAULT_REPLAY_LIMIT,
             resume_grace: DEFAULT_RESUME_GRACE,
             max_rooms: DEFAULT_MAX_ROOMS,
+            metrics_addr: None,
             limits: Limits::default(),
         }
     }

@@ -11,9 +11,11 @@ use crate::chat::hub::{encode, Hub, JoinRequest, Membership};
 use crate::chat::peer::Peer;
 use crate::error::Rejection;
 use crate::history::store::{Appended, NewMessage, Store};
+use crate::telemetry::Metrics;
 use chat_shared::{ErrorCode, ServerFrame};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 /// How many messages one transaction may hold. A batch reaches every
@@ -89,12 +91,24 @@ impl Journal {
         store: Store,
         hub: Arc<Hub>,
         limits: HistoryLimits,
+        metrics: Arc<Metrics>,
     ) -> std::io::Result<(Self, JoinHandle<()>)> {
         let (commands, queue) = mpsc::channel(QUEUE_DEPTH);
+        let worker = Worker {
+            store,
+            hub,
+            limits,
+            metrics,
+        };
         let thread = std::thread::Builder::new()
             .name("journal".into())
-            .spawn(move || Worker { store, hub, limits }.run(queue))?;
+            .spawn(move || worker.run(queue))?;
         Ok((Self { commands }, thread))
+    }
+
+    /// Requests waiting for the thread: near [`QUEUE_DEPTH`], senders wait.
+    pub fn queue_depth(&self) -> usize {
+        self.commands.max_capacity() - self.commands.capacity()
     }
 
     /// Stores a message and then delivers it to the room (or, for a resend
@@ -171,6 +185,7 @@ struct Worker {
     store: Store,
     hub: Arc<Hub>,
     limits: HistoryLimits,
+    metrics: Arc<Metrics>,
 }
 
 impl Worker {
@@ -242,11 +257,20 @@ impl Worker {
                 client_id: post.client_id.clone(),
             })
             .collect();
-        match self.store.append(&batch) {
+        let started = Instant::now();
+        let appended = self.store.append(&batch);
+        let committed = Instant::now();
+        self.metrics
+            .journal_commit_seconds
+            .record(committed - started);
+        match appended {
             Ok(results) => {
                 for (post, result) in posts.iter().zip(results) {
                     match result {
-                        Appended::New(message) => self.hub.deliver(&post.membership.room, &message),
+                        Appended::New(message) => {
+                            self.metrics.messages_stored.increment(1);
+                            self.hub.deliver(&post.membership.room, &message, committed);
+                        }
                         Appended::Duplicate(original) => {
                             post.peer.send(encode(&ServerFrame::Message(original)));
                         }
@@ -258,7 +282,7 @@ impl Worker {
                 for post in &posts {
                     let refusal = Rejection::from(ErrorCode::ServerError)
                         .with_client_id(post.client_id.clone());
-                    post.peer.send(encode(&refusal.to_frame()));
+                    post.peer.reject(&refusal);
                 }
             }
         }
@@ -319,7 +343,7 @@ impl Worker {
             }
             Err(error) => {
                 tracing::error!("cannot read history of {room}: {error}");
-                peer.send(encode(&Rejection::from(ErrorCode::ServerError).to_frame()));
+                peer.reject(&Rejection::from(ErrorCode::ServerError));
             }
         }
     }
