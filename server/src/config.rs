@@ -1,7 +1,7 @@
 //! Everything an operator can set, from flags or environment variables.
 
 use crate::limits::Limits;
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -86,9 +86,23 @@ pub struct Config {
     #[arg(long, env = "CHAT_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
 
+    /// How log lines are written: `text` for people, `json` (one object a
+    /// line) for log collectors. `CHAT_LOG` sets how much is logged.
+    #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Rates, connection limits, timeouts, trusted proxies and origins.
     #[command(flatten)]
     pub limits: Limits,
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line, with the fields of the enclosing spans.
+    Json,
 }
 
 impl Default for Config {
@@ -107,6 +121,7 @@ impl Default for Config {
             resume_grace: DEFAULT_RESUME_GRACE,
             max_rooms: DEFAULT_MAX_ROOMS,
             metrics_addr: None,
+            log_format: LogFormat::Text,
             limits: Limits::default(),
         }
     }

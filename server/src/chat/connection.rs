@@ -24,17 +24,25 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tracing::Instrument;
 
 /// How long a close frame may take to go out before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Runs one connection until the client leaves, breaks a rule, goes
-/// silent, or the server shuts down. `_ticket` holds the connection's place
+/// silent, or the server shuts down. `ticket` holds the connection's place
 /// in the connection limits until it ends.
-pub async fn serve(socket: Socket, state: Arc<AppState>, _ticket: Ticket) {
+pub async fn serve(socket: Socket, state: Arc<AppState>, ticket: Ticket) {
     static NEXT_PEER_ID: AtomicU64 = AtomicU64::new(1);
     let id = NEXT_PEER_ID.fetch_add(1, Ordering::Relaxed);
+    // Every line this connection logs, its writer's included, names it.
+    let span = tracing::info_span!("connection", peer = id, addr = %ticket.client);
+    serve_as(id, socket, state, ticket).instrument(span).await;
+}
+
+async fn serve_as(id: u64, socket: Socket, state: Arc<AppState>, _ticket: Ticket) {
     let closer = Arc::new(Closer::new(&state.shutdown));
+    tracing::debug!("connection open");
     let metrics = state.metrics.clone();
     metrics.connections_open.increment(1.0);
     let (peer, outbox) = Peer::new(
@@ -50,7 +58,7 @@ pub async fn serve(socket: Socket, state: Arc<AppState>, _ticket: Ticket) {
         ping_interval,
         metrics: metrics.clone(),
     };
-    let mut writer = tokio::spawn(writer.run(sink, outbox));
+    let mut writer = tokio::spawn(writer.run(sink, outbox).in_current_span());
 
     let mut session = Session {
         state: &state,
@@ -74,6 +82,7 @@ pub async fn serve(socket: Socket, state: Arc<AppState>, _ticket: Ticket) {
         writer.abort();
     }
     metrics.connections_open.decrement(1.0);
+    tracing::debug!("connection closed");
 }
 
 /// What one connection knows about itself.
@@ -153,6 +162,9 @@ impl Session<'_> {
             resume,
         };
         let membership = self.state.journal.join(request, since, &self.peer).await?;
+        // Logged here, not by the journal thread, so the line carries the
+        // connection's span.
+        tracing::info!(user = %membership.name, room = %membership.room, "joined");
         self.membership = Some(membership);
         Ok(())
     }
@@ -220,7 +232,7 @@ impl Session<'_> {
             }
             Verdict::Dropped => false,
             Verdict::Abusive => {
-                tracing::warn!(peer = self.peer.id, "closing a client that keeps flooding");
+                tracing::warn!("closing a client that keeps flooding");
                 self.peer.metrics().floods_closed.increment(1);
                 self.departure = Departure::AtOnce;
                 self.peer.closer().close(close::POLICY, "too many messages");
@@ -268,7 +280,7 @@ async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
             Ok(Some(received)) => received,
             Ok(None) => return,
             Err(_) if session.membership.is_none() && Instant::now() >= join_deadline => {
-                tracing::debug!(peer = session.peer.id, "closing: did not join in time");
+                tracing::debug!("closing: did not join in time");
                 session
                     .peer
                     .closer()
@@ -276,7 +288,7 @@ async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
                 return;
             }
             Err(_) => {
-                tracing::info!(peer = session.peer.id, "closing: no answer to pings");
+                tracing::info!("closing: no answer to pings");
                 session
                     .peer
                     .closer()

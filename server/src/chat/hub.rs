@@ -224,7 +224,6 @@ impl Hub {
                     count: room.count(),
                 });
                 room.broadcast_except(&request.key, &joined);
-                tracing::info!(peer = peer.id, user = %request.name, room = %request.room, "joined");
                 request.name.clone()
             }
         };

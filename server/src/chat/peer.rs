@@ -21,6 +21,9 @@ pub struct Peer {
     outbox: mpsc::Sender<Outgoing>,
     closer: Arc<Closer>,
     metrics: Arc<Metrics>,
+    /// The connection's span: what the hub or the journal logs about this
+    /// peer, from outside its task, still names the connection.
+    span: tracing::Span,
 }
 
 /// One frame waiting in an outbox.
@@ -75,7 +78,8 @@ impl Closer {
 }
 
 impl Peer {
-    /// Creates the handle and the receiving end its writer task drains.
+    /// Creates the handle and the receiving end its writer task drains;
+    /// call it inside the connection's span.
     pub fn new(
         id: u64,
         capacity: usize,
@@ -88,6 +92,7 @@ impl Peer {
             outbox,
             closer,
             metrics,
+            span: tracing::Span::current(),
         };
         (peer, frames)
     }
@@ -135,7 +140,7 @@ impl Peer {
             if !self.closer.token.is_cancelled() {
                 self.metrics.slow_readers_dropped.increment(1);
                 tracing::warn!(
-                    peer = self.id,
+                    parent: &self.span,
                     "outbox full: closing a client that reads too slowly"
                 );
             }
