@@ -60,7 +60,7 @@ pub struct Config {
 
     /// The SQLite database file with the message history (created if
     /// missing; `:memory:` keeps nothing after exit).
-    #[arg(long, env = "CHAT_DB", default_value = DEFAULT_DB)]
+    #[arg(long, env = "CHAT_DB", default_value = DEFAULT_DB, global = true)]
     pub db: PathBuf,
 
     /// Messages of the room's history sent with `welcome` on join.

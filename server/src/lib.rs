@@ -5,7 +5,8 @@
 //! tests call the same [`run`] with their own listener and shutdown signal.
 //! The public surface is just that: [`run`] (and [`run_with_metrics`], for
 //! a caller that binds the metrics listener itself), [`Config`] and the
-//! [`limits`] inside it. Everything else is private, one module per concept.
+//! [`limits`] inside it, and the [`archive`] functions behind the
+//! `backup`, `export` and `import` subcommands. Everything else is private, one module per concept.
 //!
 //! # Layout
 //! - [`config`]: the settings, from flags and environment variables.
@@ -37,7 +38,8 @@
 //! - `history`: what is said stays said:
 //!   - `history::journal`: the thread that commits messages before
 //!     delivering them and orders joins against them;
-//!   - `history::store`: the SQLite history.
+//!   - `history::store`: the SQLite history;
+//!   - [`archive`]: backup, export and import, beside a running server.
 
 mod chat;
 pub mod config;
@@ -48,6 +50,7 @@ pub mod limits;
 mod telemetry;
 
 pub use config::Config;
+pub use history::archive;
 
 use chat::hub::{Hub, HubSettings};
 use history::journal::{HistoryLimits, Journal};
