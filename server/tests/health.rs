@@ -11,6 +11,8 @@ use common::{TestServer, PATIENCE};
 use handshake::{get, header, try_connect};
 use std::path::PathBuf;
 use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 fn temp_db(name: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("chat-health-{}-{name}.db", std::process::id()));
@@ -68,6 +70,29 @@ async fn probes_pass_when_the_server_refuses_websockets() {
             let (status, _, _) = get(&server, path).await;
             assert_eq!(status, 200, "{path}");
         }
+    }
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn probes_pass_from_a_foreign_origin() {
+    let server = TestServer::start().await;
+    let refused = try_connect(&server, &[("origin", "https://evil.example")])
+        .await
+        .err()
+        .expect("a foreign page may not open /ws");
+    assert_eq!(refused.status, 403);
+    for path in ["/healthz", "/readyz"] {
+        let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nOrigin: https://evil.example\r\n\
+             Connection: close\r\n\r\n",
+            server.addr
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        assert!(response.starts_with("HTTP/1.1 200"), "{path}: {response}");
     }
     server.stop().await.expect("clean stop");
 }

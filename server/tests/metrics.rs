@@ -184,3 +184,33 @@ async fn a_flood_closed_is_counted_with_its_refusals() {
     assert_eq!(scraped.value("chat_slow_readers_dropped_total"), 0.0);
     server.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reader_dropped_is_counted() {
+    let server = TestServer::start_with_metrics(chat_server::Config {
+        outbox_frames: 8,
+        ..common::unthrottled()
+    })
+    .await;
+    let mut sleeper = server.connect_with_small_buffer().await;
+    sleeper.join("sleeper").await;
+    let mut alice = joined(&server, "alice", &mut [&mut sleeper]).await;
+    // The sleeper reads nothing more; the largest messages fill its
+    // buffers soonest, and then its outbox.
+    let text = "ж".repeat(chat_shared::MAX_MESSAGE_CHARS);
+    let since = Instant::now();
+    while scrape(&server)
+        .await
+        .value("chat_slow_readers_dropped_total")
+        < 1.0
+    {
+        assert!(since.elapsed() < PATIENCE, "the sleeper was never dropped");
+        alice.say(&text).await;
+        alice.recv_message().await;
+    }
+    let scraped = scrape(&server).await;
+    assert_eq!(scraped.value("chat_slow_readers_dropped_total"), 1.0);
+    assert_eq!(scraped.value("chat_floods_closed_total"), 0.0);
+    drop((alice, sleeper));
+    server.stop().await.expect("clean stop");
+}
