@@ -21,17 +21,20 @@ const EXPORT_VERSION: u32 = 1;
 /// means the same message).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Export {
-    /// Always [`EXPORT_FORMAT`].
+    /// Always `websocket-chat-export`: `import` refuses any other file.
     pub format: String,
-    /// Always [`EXPORT_VERSION`] for files this build writes.
+    /// The layout's version, 1 for files this build writes.
     pub version: u32,
+    /// The exported rooms, by name.
     pub rooms: Vec<ExportedRoom>,
 }
 
 /// One room of an export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportedRoom {
+    /// The normalised room name.
     pub name: String,
+    /// When the room was first joined (RFC 3339 UTC), kept on import.
     pub created_at: String,
     /// Oldest first.
     pub messages: Vec<ExportedMessage>,
@@ -40,12 +43,18 @@ pub struct ExportedRoom {
 /// One stored message, every column of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportedMessage {
+    /// The message's id, kept on import: clients' `since` refers to it.
     pub id: i64,
+    /// The author's name as shown.
     pub username: String,
     /// The case-insensitive author key that de-duplicates resends.
     pub author_key: String,
+    /// The text as stored (normalised when it was sent).
     pub text: String,
+    /// Server time of the commit, RFC 3339 UTC with milliseconds.
     pub timestamp: String,
+    /// The sender's id for the message, which keeps a resend from being
+    /// stored twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
 }
