@@ -1,7 +1,7 @@
 //! Everything an operator can set, from flags or environment variables.
 
 use crate::limits::Limits;
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -60,7 +60,7 @@ pub struct Config {
 
     /// The SQLite database file with the message history (created if
     /// missing; `:memory:` keeps nothing after exit).
-    #[arg(long, env = "CHAT_DB", default_value = DEFAULT_DB)]
+    #[arg(long, env = "CHAT_DB", default_value = DEFAULT_DB, global = true)]
     pub db: PathBuf,
 
     /// Messages of the room's history sent with `welcome` on join.
@@ -80,9 +80,29 @@ pub struct Config {
     /// The most rooms there may be (rooms are created by joining them).
     #[arg(long, env = "CHAT_MAX_ROOMS", default_value_t = DEFAULT_MAX_ROOMS)]
     pub max_rooms: usize,
+
+    /// Where to serve Prometheus metrics at `/metrics`, on a port of their
+    /// own so they need not be public; off when not set.
+    #[arg(long, env = "CHAT_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
+    /// How log lines are written: `text` for people, `json` (one object a
+    /// line) for log collectors. `CHAT_LOG` sets how much is logged.
+    #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Rates, connection limits, timeouts, trusted proxies and origins.
     #[command(flatten)]
     pub limits: Limits,
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line, with the fields of the enclosing spans.
+    Json,
 }
 
 impl Default for Config {
@@ -100,6 +120,8 @@ impl Default for Config {
             replay_limit: DEFAULT_REPLAY_LIMIT,
             resume_grace: DEFAULT_RESUME_GRACE,
             max_rooms: DEFAULT_MAX_ROOMS,
+            metrics_addr: None,
+            log_format: LogFormat::Text,
             limits: Limits::default(),
         }
     }

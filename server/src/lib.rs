@@ -3,8 +3,10 @@
 //! One port serves both the browser app (the `trunk build` output) and the
 //! chat itself at `/ws`. The binary only parses options and calls [`run`];
 //! tests call the same [`run`] with their own listener and shutdown signal.
-//! The public surface is just that: [`run`], [`Config`] and the [`limits`]
-//! inside it. Everything else is private, one module per concept.
+//! The public surface is just that: [`run`] (and [`run_with_metrics`], for
+//! a caller that binds the metrics listener itself), [`Config`] and the
+//! [`limits`] inside it, and the [`archive`] functions behind the
+//! `backup`, `export` and `import` subcommands. Everything else is private, one module per concept.
 //!
 //! # Layout
 //! - [`config`]: the settings, from flags and environment variables.
@@ -21,6 +23,7 @@
 //!   - `http::origin`: which pages may open `/ws`;
 //!   - `http::headers`: Content-Security-Policy and the other security
 //!     headers;
+//!   - `http::health`: `/healthz` and `/readyz`, for load balancers;
 //!   - `http::assets`: the static files of the browser app.
 //! - `chat`: what happens on an open socket:
 //!   - `chat::connection`: one socket, split into a reader and a writer
@@ -31,10 +34,12 @@
 //!   - `chat::hub`: rooms, presence and names; broadcast (each frame
 //!     serialised once, the bytes shared by every recipient); the task
 //!     that ends resume grace periods.
+//! - `telemetry`: the Prometheus metrics, on a listener of their own.
 //! - `history`: what is said stays said:
 //!   - `history::journal`: the thread that commits messages before
 //!     delivering them and orders joins against them;
-//!   - `history::store`: the SQLite history.
+//!   - `history::store`: the SQLite history;
+//!   - [`archive`]: backup, export and import, beside a running server.
 
 mod chat;
 pub mod config;
@@ -42,8 +47,10 @@ mod error;
 mod history;
 mod http;
 pub mod limits;
+mod telemetry;
 
 pub use config::Config;
+pub use history::archive;
 
 use chat::hub::{Hub, HubSettings};
 use history::journal::{HistoryLimits, Journal};
@@ -52,6 +59,7 @@ use http::admission::Admission;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use telemetry::Metrics;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -70,16 +78,44 @@ struct AppState {
     connections: TaskTracker,
     /// Open connections per client address, against the limits.
     admission: Arc<Admission>,
+    /// What the metrics listener serves; no-ops when it is off.
+    metrics: Arc<Metrics>,
 }
 
 /// Serves the chat on `listener` until `shutdown` completes, then closes
 /// every connection with 1001 and waits for them (at most
-/// `config.shutdown_timeout`).
+/// `config.shutdown_timeout`). With `config.metrics_addr`, also serves
+/// metrics there.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(TcpListener::bind(addr).await.map_err(|error| {
+            std::io::Error::new(
+                error.kind(),
+                format!("cannot listen for metrics on {addr}: {error}"),
+            )
+        })?),
+        None => None,
+    };
+    run_with_metrics(listener, metrics_listener, config, shutdown).await
+}
+
+/// [`run`], with the metrics on a listener the caller bound (or none),
+/// whatever `config.metrics_addr` says: a caller that binds port 0 learns
+/// the port before the server starts.
+pub async fn run_with_metrics(
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let metrics = Arc::new(match metrics_listener {
+        Some(_) => Metrics::prometheus().map_err(std::io::Error::other)?,
+        None => Metrics::off(),
+    });
     let store = Store::open(&config.db).map_err(|error| {
         std::io::Error::other(format!(
             "cannot open the database {}: {error}",
@@ -99,7 +135,7 @@ pub async fn run(
         on_join: config.history_on_join,
         replay: config.replay_limit,
     };
-    let (journal, journal_thread) = Journal::start(store, hub.clone(), limits)?;
+    let (journal, journal_thread) = Journal::start(store, hub.clone(), limits, metrics.clone())?;
     let shutdown_timeout = config.shutdown_timeout;
     let state = Arc::new(AppState {
         admission: Admission::new(&config.limits),
@@ -108,6 +144,11 @@ pub async fn run(
         journal,
         shutdown: shutdown_token,
         connections: TaskTracker::new(),
+        metrics,
+    });
+    let metrics_task = metrics_listener.map(|listener| {
+        let served = telemetry_server(listener, state.clone());
+        tokio::spawn(served)
     });
     // The peer address feeds the per-address limits.
     let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -129,6 +170,14 @@ pub async fn run(
             state.connections.len()
         );
     }
+    if let Some(mut task) = metrics_task {
+        if tokio::time::timeout(shutdown_timeout, &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
+    }
     // The last handle on the journal goes with the state: it finishes the
     // queued writes and stops.
     drop(state);
@@ -137,4 +186,54 @@ pub async fn run(
         .map_err(std::io::Error::other)?
         .map_err(|_| std::io::Error::other("the journal thread panicked"))?;
     Ok(())
+}
+
+/// Serves `GET /metrics` until the server shuts down, keeping the
+/// histograms trimmed meanwhile.
+async fn telemetry_server(listener: TcpListener, state: Arc<AppState>) {
+    /// How often histogram samples are folded, whether or not anyone scrapes.
+    const UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!("metrics at http://{addr}/metrics");
+    }
+    let token = state.shutdown.clone();
+    let upkeep = {
+        let state = state.clone();
+        let token = token.clone();
+        async move {
+            let mut tick = tokio::time::interval(UPKEEP);
+            loop {
+                tokio::select! {
+                    () = token.cancelled() => break,
+                    _ = tick.tick() => state.metrics.upkeep(),
+                }
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(scrape))
+        .with_state(state);
+    let served = axum::serve(listener, app).with_graceful_shutdown(token.cancelled_owned());
+    let (result, ()) = tokio::join!(served, upkeep);
+    if let Err(error) = result {
+        tracing::error!("the metrics listener failed: {error}");
+    }
+}
+
+async fn scrape(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> impl axum::response::IntoResponse {
+    let (users_joined, rooms) = state.hub.census();
+    let text = state.metrics.render(telemetry::Snapshot {
+        users_joined,
+        rooms,
+        journal_queue_depth: state.journal.queue_depth(),
+    });
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
 }

@@ -1,35 +1,133 @@
-//! `chat-server`: parse the options, bind, and run until SIGINT or SIGTERM.
+//! `chat-server`: parse the options, bind, and run until SIGINT or SIGTERM;
+//! or, with a subcommand, back up, export or import the history.
 
+use chat_server::archive::{self, ExportFormat};
+use chat_server::config::LogFormat;
 use chat_server::Config;
-use clap::Parser;
-use tracing_subscriber::EnvFilter;
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// The server's settings, and what to do instead of serving.
+#[derive(Debug, Parser)]
+#[command(name = "chat-server", version, about = "WebSocket Chat server")]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    /// Without one, the server runs.
+    #[command(subcommand)]
+    command: Option<Task>,
+}
+
+/// The operator's tasks on the database (`--db`), safe beside a running
+/// server.
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Write a consistent copy of the database to PATH (a new file), while
+    /// the server keeps running.
+    Backup { path: PathBuf },
+    /// Write a room's whole history (every room's without --room) to stdout.
+    Export {
+        /// The room to export.
+        #[arg(long)]
+        room: Option<String>,
+        /// `json` to import again later, `html` to read.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+    },
+    /// Restore a JSON export into an empty database.
+    Import { path: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let Cli { config, command } = Cli::parse();
+    init_logging(config.log_format);
+    let Some(task) = command else {
+        return serve(config);
+    };
+    match run_task(&config, task) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("chat-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_task(config: &Config, task: Task) -> Result<(), String> {
+    match task {
+        Task::Backup { path } => {
+            archive::backup(&config.db, &path)?;
+            eprintln!("backed up {} to {}", config.db.display(), path.display());
+        }
+        Task::Export { room, format } => {
+            let export = archive::read_export(&config.db, room.as_deref())?;
+            let text = archive::render(&export, format)?;
+            std::io::stdout()
+                .lock()
+                .write_all(text.as_bytes())
+                .map_err(|error| format!("cannot write the export: {error}"))?;
+        }
+        Task::Import { path } => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+            let count = archive::import(&config.db, &text)?;
+            eprintln!("imported {count} messages into {}", config.db.display());
+        }
+    }
+    Ok(())
+}
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
-    let config = Config::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("CHAT_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-
+async fn serve(config: Config) -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(config.addr).await {
         Ok(listener) => listener,
         Err(error) => {
             tracing::error!("cannot listen on {}: {error}", config.addr);
-            return std::process::ExitCode::FAILURE;
+            return ExitCode::FAILURE;
         }
     };
     if let Ok(addr) = listener.local_addr() {
-        println!("WebSocket Chat is running: open http://{addr}/");
-    }
-    match chat_server::run(listener, config, shutdown_signal()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("server failed: {error}");
-            std::process::ExitCode::FAILURE
+        match config.log_format {
+            LogFormat::Text => println!("WebSocket Chat is running: open http://{addr}/"),
+            // A log collector expects every line to be JSON: say it as one.
+            LogFormat::Json => tracing::info!("WebSocket Chat is running: open http://{addr}/"),
         }
     }
+    match chat_server::run(listener, config, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("server failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stdout at the level `CHAT_LOG` names (`info` by default), in
+/// the chosen format.
+///
+/// Whatever `CHAT_LOG` says, the WebSocket library's trace lines are left
+/// out: they hold whole frames, so chat messages and resume tokens, which
+/// must never reach a log.
+fn init_logging(format: LogFormat) {
+    let level = EnvFilter::try_from_env("CHAT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let no_frames = filter_fn(|metadata| {
+        let websocket_library = metadata.target().starts_with("tungstenite")
+            || metadata.target().starts_with("tokio_tungstenite");
+        !(websocket_library && *metadata.level() == tracing::Level::TRACE)
+    });
+    let layer = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer().json().boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(layer.with_filter(level).with_filter(no_frames))
+        .init();
 }
 
 /// Completes on Ctrl-C or SIGTERM (what `docker stop` and systemd send).

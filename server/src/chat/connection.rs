@@ -2,12 +2,13 @@
 //! that drains the connection's bounded outbox.
 
 use crate::chat::hub::{encode, JoinRequest, Membership};
-use crate::chat::peer::{Closer, Peer};
+use crate::chat::peer::{Closer, Outgoing, Peer};
 use crate::chat::rate_limit::{rate_limited, FrameKind, FrameLimiter, Verdict};
 use crate::error::Rejection;
 use crate::http::admission::Ticket;
 use crate::http::websocket::{feed_text, Socket};
 use crate::limits::default_history_page;
+use crate::telemetry::Metrics;
 use crate::AppState;
 use chat_shared::close::{self, Departure};
 use chat_shared::{
@@ -23,21 +24,41 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tracing::Instrument;
 
 /// How long a close frame may take to go out before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Runs one connection until the client leaves, breaks a rule, goes
-/// silent, or the server shuts down. `_ticket` holds the connection's place
+/// silent, or the server shuts down. `ticket` holds the connection's place
 /// in the connection limits until it ends.
-pub async fn serve(socket: Socket, state: Arc<AppState>, _ticket: Ticket) {
+pub async fn serve(socket: Socket, state: Arc<AppState>, ticket: Ticket) {
     static NEXT_PEER_ID: AtomicU64 = AtomicU64::new(1);
     let id = NEXT_PEER_ID.fetch_add(1, Ordering::Relaxed);
+    // Every line this connection logs, its writer's included, names it.
+    let span = tracing::info_span!("connection", peer = id, addr = %ticket.client);
+    serve_as(id, socket, state, ticket).instrument(span).await;
+}
+
+async fn serve_as(id: u64, socket: Socket, state: Arc<AppState>, _ticket: Ticket) {
     let closer = Arc::new(Closer::new(&state.shutdown));
-    let (peer, outbox) = Peer::new(id, state.config.outbox_frames, closer.clone());
+    tracing::debug!("connection open");
+    let metrics = state.metrics.clone();
+    metrics.connections_open.increment(1.0);
+    let (peer, outbox) = Peer::new(
+        id,
+        state.config.outbox_frames,
+        closer.clone(),
+        metrics.clone(),
+    );
     let (sink, stream) = socket.split();
     let ping_interval = state.config.limits.ping_interval;
-    let mut writer = tokio::spawn(write_loop(sink, outbox, closer.clone(), ping_interval));
+    let writer = Writer {
+        closer: closer.clone(),
+        ping_interval,
+        metrics: metrics.clone(),
+    };
+    let mut writer = tokio::spawn(writer.run(sink, outbox).in_current_span());
 
     let mut session = Session {
         state: &state,
@@ -60,6 +81,8 @@ pub async fn serve(socket: Socket, state: Arc<AppState>, _ticket: Ticket) {
     {
         writer.abort();
     }
+    metrics.connections_open.decrement(1.0);
+    tracing::debug!("connection closed");
 }
 
 /// What one connection knows about itself.
@@ -114,7 +137,7 @@ impl Session<'_> {
             }
         };
         if let Err(rejection) = result {
-            self.peer.send(encode(&rejection.to_frame()));
+            self.peer.reject(&rejection);
         }
     }
 
@@ -139,6 +162,9 @@ impl Session<'_> {
             resume,
         };
         let membership = self.state.journal.join(request, since, &self.peer).await?;
+        // Logged here, not by the journal thread, so the line carries the
+        // connection's span.
+        tracing::info!(user = %membership.name, room = %membership.room, "joined");
         self.membership = Some(membership);
         Ok(())
     }
@@ -201,12 +227,13 @@ impl Session<'_> {
                 let limits = &self.state.config.limits;
                 let rejection =
                     rate_limited(retry_after, limits).with_client_id(message_id.map(str::to_owned));
-                self.peer.send(encode(&rejection.to_frame()));
+                self.peer.reject(&rejection);
                 false
             }
             Verdict::Dropped => false,
             Verdict::Abusive => {
-                tracing::warn!(peer = self.peer.id, "closing a client that keeps flooding");
+                tracing::warn!("closing a client that keeps flooding");
+                self.peer.metrics().floods_closed.increment(1);
                 self.departure = Departure::AtOnce;
                 self.peer.closer().close(close::POLICY, "too many messages");
                 false
@@ -222,7 +249,7 @@ impl Session<'_> {
             ErrorCode::BadRequest,
             "Binary frames are not supported: send JSON text frames",
         );
-        self.peer.send(encode(&rejection.to_frame()));
+        self.peer.reject(&rejection);
     }
 
     fn leave(&mut self) {
@@ -253,7 +280,7 @@ async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
             Ok(Some(received)) => received,
             Ok(None) => return,
             Err(_) if session.membership.is_none() && Instant::now() >= join_deadline => {
-                tracing::debug!(peer = session.peer.id, "closing: did not join in time");
+                tracing::debug!("closing: did not join in time");
                 session
                     .peer
                     .closer()
@@ -261,7 +288,7 @@ async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
                 return;
             }
             Err(_) => {
-                tracing::info!(peer = session.peer.id, "closing: no answer to pings");
+                tracing::info!("closing: no answer to pings");
                 session
                     .peer
                     .closer()
@@ -300,70 +327,89 @@ fn is_too_big(error: tokio_tungstenite::tungstenite::Error) -> bool {
     matches!(error, tokio_tungstenite::tungstenite::Error::Capacity(_))
 }
 
-async fn write_loop(
-    mut sink: SplitSink<Socket, Message>,
-    mut outbox: mpsc::Receiver<Utf8Bytes>,
+/// The writing half of a connection: drains the outbox, sends pings and
+/// the close frame.
+struct Writer {
     closer: Arc<Closer>,
     ping_interval: Duration,
-) {
-    // Pings keep proxies from dropping quiet connections and make a vanished
-    // client show itself: it stops answering, and the reader's silence
-    // deadline passes.
-    let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
-    // Browsers answer the ping but never show it to the page: the heartbeat
-    // frame is what the page can see. Encoded once; each tick shares it.
-    let heartbeat = encode(&ServerFrame::Heartbeat);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let goodbye = loop {
-        tokio::select! {
-            biased;
-            () = closer.token.cancelled() => break closer.frame(),
-            _ = ping.tick() => {
-                if sink.feed(Message::Ping(Default::default())).await.is_err()
-                    || sink.send(Message::Text(heartbeat.clone())).await.is_err()
-                {
-                    return;
-                }
-            }
-            frame = outbox.recv() => match frame {
-                Some(frame) => {
-                    if send_batch(&mut sink, frame, &mut outbox).await.is_err() {
+    metrics: Arc<Metrics>,
+}
+
+impl Writer {
+    async fn run(self, mut sink: SplitSink<Socket, Message>, mut outbox: mpsc::Receiver<Outgoing>) {
+        let Self {
+            closer,
+            ping_interval,
+            metrics,
+        } = self;
+        // Pings keep proxies from dropping quiet connections and make a vanished
+        // client show itself: it stops answering, and the reader's silence
+        // deadline passes.
+        let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
+        // Browsers answer the ping but never show it to the page: the heartbeat
+        // frame is what the page can see. Encoded once; each tick shares it.
+        let heartbeat = encode(&ServerFrame::Heartbeat);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let goodbye = loop {
+            tokio::select! {
+                biased;
+                () = closer.token.cancelled() => break closer.frame(),
+                _ = ping.tick() => {
+                    if sink.feed(Message::Ping(Default::default())).await.is_err()
+                        || sink.send(Message::Text(heartbeat.clone())).await.is_err()
+                    {
                         return;
                     }
                 }
-                // The reader ended and left the hub: a normal end.
-                None => break CloseFrame { code: close::NORMAL.into(), reason: Utf8Bytes::default() },
-            },
-        }
-    };
-    if u16::from(goodbye.code) == close::GOING_AWAY {
-        // Shutting down: deliver what is already queued before saying goodbye.
-        while let Ok(frame) = outbox.try_recv() {
-            if feed_text(&mut sink, frame).await.is_err() {
-                return;
+                frame = outbox.recv() => match frame {
+                    Some(frame) => {
+                        if send_batch(&mut sink, frame, &mut outbox, &metrics).await.is_err() {
+                            return;
+                        }
+                    }
+                    // The reader ended and left the hub: a normal end.
+                    None => break CloseFrame { code: close::NORMAL.into(), reason: Utf8Bytes::default() },
+                },
+            }
+        };
+        if u16::from(goodbye.code) == close::GOING_AWAY {
+            // Shutting down: deliver what is already queued before saying goodbye.
+            while let Ok(outgoing) = outbox.try_recv() {
+                if feed_text(&mut sink, outgoing.frame).await.is_err() {
+                    return;
+                }
             }
         }
-    }
-    let sent = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(goodbye))));
-    if sent.await.is_err() {
-        tracing::debug!("close frame not sent in time");
+        let sent = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(goodbye))));
+        if sent.await.is_err() {
+            tracing::debug!("close frame not sent in time");
+        }
     }
 }
 
 /// Writes `first` and whatever else is already queued with a single flush,
-/// so a burst costs one system call instead of one per frame.
+/// so a burst costs one system call instead of one per frame. Chat
+/// messages count as delivered once flushed.
 async fn send_batch(
     sink: &mut SplitSink<Socket, Message>,
-    first: Utf8Bytes,
-    outbox: &mut mpsc::Receiver<Utf8Bytes>,
+    first: Outgoing,
+    outbox: &mut mpsc::Receiver<Outgoing>,
+    metrics: &Metrics,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     const MAX_BATCH: usize = 64;
-    feed_text(sink, first).await?;
-    for _ in 1..MAX_BATCH {
-        match outbox.try_recv() {
-            Ok(frame) => feed_text(sink, frame).await?,
-            Err(_) => break,
-        }
+    // Allocates only when the batch holds chat messages.
+    let mut committed = Vec::new();
+    let mut next = Some(first);
+    for _ in 0..MAX_BATCH {
+        let Some(outgoing) = next.take().or_else(|| outbox.try_recv().ok()) else {
+            break;
+        };
+        committed.extend(outgoing.committed);
+        feed_text(sink, outgoing.frame).await?;
     }
-    sink.flush().await
+    sink.flush().await?;
+    for at in committed {
+        metrics.delivery_latency_seconds.record(at.elapsed());
+    }
+    Ok(())
 }

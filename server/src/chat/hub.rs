@@ -224,7 +224,6 @@ impl Hub {
                     count: room.count(),
                 });
                 room.broadcast_except(&request.key, &joined);
-                tracing::info!(peer = peer.id, user = %request.name, room = %request.room, "joined");
                 request.name.clone()
             }
         };
@@ -299,11 +298,20 @@ impl Hub {
 
     /// Sends a committed message to every connection in its room, the
     /// sender's included.
-    pub fn deliver(&self, room: &str, message: &ChatMessage) {
+    pub fn deliver(&self, room: &str, message: &ChatMessage, committed: std::time::Instant) {
         let frame = encode(&ServerFrame::Message(message.clone()));
         if let Some(room) = self.lock().rooms.get(room) {
-            room.broadcast_except("", &frame);
+            for peer in room.members.values().flat_map(|member| &member.peers) {
+                peer.deliver(frame.clone(), committed);
+            }
         }
+    }
+
+    /// Users present, counted once per room, and rooms: for the metrics.
+    pub fn census(&self) -> (usize, usize) {
+        let state = self.lock();
+        let users = state.rooms.values().map(|room| room.members.len()).sum();
+        (users, state.rooms.len())
     }
 
     /// Tells everyone else in the room whether this user is typing.
@@ -422,7 +430,8 @@ fn new_token() -> Result<String, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::peer::Closer;
+    use crate::chat::peer::{Closer, Outgoing};
+    use crate::telemetry::Metrics;
     use chat_shared::username_key;
     use tokio::sync::mpsc;
 
@@ -438,8 +447,9 @@ mod tests {
         Hub::start(Vec::new(), settings, &CancellationToken::new())
     }
 
-    fn connection(id: u64) -> (Peer, mpsc::Receiver<Utf8Bytes>) {
-        Peer::new(id, 64, Arc::new(Closer::new(&CancellationToken::new())))
+    fn connection(id: u64) -> (Peer, mpsc::Receiver<Outgoing>) {
+        let closer = Arc::new(Closer::new(&CancellationToken::new()));
+        Peer::new(id, 64, closer, Arc::new(Metrics::off()))
     }
 
     fn join(hub: &Hub, name: &str, peer: &Peer) -> Membership {
@@ -458,20 +468,20 @@ mod tests {
             .membership
     }
 
-    fn drain(frames: &mut mpsc::Receiver<Utf8Bytes>) {
+    fn drain(frames: &mut mpsc::Receiver<Outgoing>) {
         while frames.try_recv().is_ok() {}
     }
 
-    fn resume_token(frames: &mut mpsc::Receiver<Utf8Bytes>) -> String {
-        let text = frames.try_recv().expect("a welcome");
+    fn resume_token(frames: &mut mpsc::Receiver<Outgoing>) -> String {
+        let text = frames.try_recv().expect("a welcome").frame;
         match ServerFrame::decode(&text) {
             Ok(ServerFrame::Welcome { resume, .. }) => resume,
             other => panic!("expected a welcome, got {other:?}"),
         }
     }
 
-    async fn next_frame(frames: &mut mpsc::Receiver<Utf8Bytes>) -> ServerFrame {
-        let text = frames.recv().await.expect("the connection is open");
+    async fn next_frame(frames: &mut mpsc::Receiver<Outgoing>) -> ServerFrame {
+        let text = frames.recv().await.expect("the connection is open").frame;
         ServerFrame::decode(&text).expect("a server frame")
     }
 

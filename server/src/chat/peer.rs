@@ -1,7 +1,10 @@
 //! The hub's handle on one connection: its bounded outbox and a way to close it.
 
+use crate::error::Rejection;
+use crate::telemetry::Metrics;
 use chat_shared::close;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -15,8 +18,21 @@ use tokio_util::sync::CancellationToken;
 pub struct Peer {
     /// Identifies the connection in logs and when it leaves.
     pub id: u64,
-    outbox: mpsc::Sender<Utf8Bytes>,
+    outbox: mpsc::Sender<Outgoing>,
     closer: Arc<Closer>,
+    metrics: Arc<Metrics>,
+    /// The connection's span: what the hub or the journal logs about this
+    /// peer, from outside its task, still names the connection.
+    span: tracing::Span,
+}
+
+/// One frame waiting in an outbox.
+#[derive(Debug)]
+pub struct Outgoing {
+    pub frame: Utf8Bytes,
+    /// For a chat message, when it was committed: the writer measures the
+    /// delivery latency from there.
+    pub committed: Option<Instant>,
 }
 
 /// Why and how a connection should end; shared by the peer and its writer.
@@ -62,10 +78,28 @@ impl Closer {
 }
 
 impl Peer {
-    /// Creates the handle and the receiving end its writer task drains.
-    pub fn new(id: u64, capacity: usize, closer: Arc<Closer>) -> (Self, mpsc::Receiver<Utf8Bytes>) {
+    /// Creates the handle and the receiving end its writer task drains;
+    /// call it inside the connection's span.
+    pub fn new(
+        id: u64,
+        capacity: usize,
+        closer: Arc<Closer>,
+        metrics: Arc<Metrics>,
+    ) -> (Self, mpsc::Receiver<Outgoing>) {
         let (outbox, frames) = mpsc::channel(capacity.max(1));
-        (Self { id, outbox, closer }, frames)
+        let peer = Self {
+            id,
+            outbox,
+            closer,
+            metrics,
+            span: tracing::Span::current(),
+        };
+        (peer, frames)
+    }
+
+    /// The server's metrics, for the connection's writer.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The closer shared with this connection's writer.
@@ -77,10 +111,36 @@ impl Peer {
     /// too far behind: it is closed rather than allowed to slow anyone else.
     /// A frame for a connection that is already gone is simply dropped.
     pub fn send(&self, frame: Utf8Bytes) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.outbox.try_send(frame) {
+        self.queue(Outgoing {
+            frame,
+            committed: None,
+        });
+    }
+
+    /// Queues a committed chat message, like [`Peer::send`].
+    pub fn deliver(&self, frame: Utf8Bytes, committed: Instant) {
+        self.queue(Outgoing {
+            frame,
+            committed: Some(committed),
+        });
+    }
+
+    /// Sends an `error` frame, counted by its code.
+    pub fn reject(&self, rejection: &Rejection) {
+        self.metrics.refused(rejection.code);
+        self.send(crate::chat::hub::encode(&rejection.to_frame()));
+    }
+
+    fn queue(&self, outgoing: Outgoing) {
+        let result = self.outbox.try_send(outgoing);
+        if result.is_ok() {
+            self.metrics.deliveries.increment(1);
+        }
+        if let Err(mpsc::error::TrySendError::Full(_)) = result {
             if !self.closer.token.is_cancelled() {
+                self.metrics.slow_readers_dropped.increment(1);
                 tracing::warn!(
-                    peer = self.id,
+                    parent: &self.span,
                     "outbox full: closing a client that reads too slowly"
                 );
             }

@@ -11,9 +11,11 @@ use crate::chat::hub::{encode, Hub, JoinRequest, Membership};
 use crate::chat::peer::Peer;
 use crate::error::Rejection;
 use crate::history::store::{Appended, NewMessage, Store};
+use crate::telemetry::Metrics;
 use chat_shared::{ErrorCode, ServerFrame};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 /// How many messages one transaction may hold. A batch reaches every
@@ -58,6 +60,11 @@ enum Command {
         limit: usize,
         peer: Peer,
     },
+    /// A readiness probe: answered once the store has taken its write lock
+    /// and read a table, i.e. once a message could be stored right now.
+    Probe {
+        reply: oneshot::Sender<Result<(), String>>,
+    },
 }
 
 /// A handle for sending work to the journal thread.
@@ -72,6 +79,7 @@ impl std::fmt::Debug for Command {
             Self::Post(_) => "Post",
             Self::Join { .. } => "Join",
             Self::History { .. } => "History",
+            Self::Probe { .. } => "Probe",
         })
     }
 }
@@ -83,12 +91,24 @@ impl Journal {
         store: Store,
         hub: Arc<Hub>,
         limits: HistoryLimits,
+        metrics: Arc<Metrics>,
     ) -> std::io::Result<(Self, JoinHandle<()>)> {
         let (commands, queue) = mpsc::channel(QUEUE_DEPTH);
+        let worker = Worker {
+            store,
+            hub,
+            limits,
+            metrics,
+        };
         let thread = std::thread::Builder::new()
             .name("journal".into())
-            .spawn(move || Worker { store, hub, limits }.run(queue))?;
+            .spawn(move || worker.run(queue))?;
         Ok((Self { commands }, thread))
+    }
+
+    /// Requests waiting for the thread: near [`QUEUE_DEPTH`], senders wait.
+    pub fn queue_depth(&self) -> usize {
+        self.commands.max_capacity() - self.commands.capacity()
     }
 
     /// Stores a message and then delivers it to the room (or, for a resend
@@ -140,6 +160,20 @@ impl Journal {
         .await;
     }
 
+    /// Whether the store can take a message now: `Err` names why not (the
+    /// journal has stopped, or the database refused). The caller bounds
+    /// how long it waits; a stuck journal simply never answers.
+    pub async fn probe(&self) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Probe { reply })
+            .await
+            .map_err(|_| "the journal has stopped".to_owned())?;
+        answer
+            .await
+            .map_err(|_| "the journal stopped before answering".to_owned())?
+    }
+
     async fn submit(&self, command: Command) {
         if let Err(error) = self.commands.send(command).await {
             tracing::error!("journal is gone, {:?} dropped", error.0);
@@ -151,6 +185,7 @@ struct Worker {
     store: Store,
     hub: Arc<Hub>,
     limits: HistoryLimits,
+    metrics: Arc<Metrics>,
 }
 
 impl Worker {
@@ -196,6 +231,13 @@ impl Worker {
                     self.commit(std::mem::take(&mut posts));
                     self.send_history(&room, before, limit, &peer);
                 }
+                Command::Probe { reply } => {
+                    self.commit(std::mem::take(&mut posts));
+                    let result = self.store.probe().map_err(|error| error.to_string());
+                    if reply.send(result).is_err() {
+                        tracing::debug!("the readiness probe gave up before its answer");
+                    }
+                }
             }
         }
         self.commit(posts);
@@ -215,11 +257,20 @@ impl Worker {
                 client_id: post.client_id.clone(),
             })
             .collect();
-        match self.store.append(&batch) {
+        let started = Instant::now();
+        let appended = self.store.append(&batch);
+        let committed = Instant::now();
+        self.metrics
+            .journal_commit_seconds
+            .record(committed - started);
+        match appended {
             Ok(results) => {
                 for (post, result) in posts.iter().zip(results) {
                     match result {
-                        Appended::New(message) => self.hub.deliver(&post.membership.room, &message),
+                        Appended::New(message) => {
+                            self.metrics.messages_stored.increment(1);
+                            self.hub.deliver(&post.membership.room, &message, committed);
+                        }
                         Appended::Duplicate(original) => {
                             post.peer.send(encode(&ServerFrame::Message(original)));
                         }
@@ -231,7 +282,7 @@ impl Worker {
                 for post in &posts {
                     let refusal = Rejection::from(ErrorCode::ServerError)
                         .with_client_id(post.client_id.clone());
-                    post.peer.send(encode(&refusal.to_frame()));
+                    post.peer.reject(&refusal);
                 }
             }
         }
@@ -292,7 +343,7 @@ impl Worker {
             }
             Err(error) => {
                 tracing::error!("cannot read history of {room}: {error}");
-                peer.send(encode(&Rejection::from(ErrorCode::ServerError).to_frame()));
+                peer.reject(&Rejection::from(ErrorCode::ServerError));
             }
         }
     }

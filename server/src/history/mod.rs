@@ -1,5 +1,6 @@
 //! What is said stays said: the journal thread that orders and commits
-//! messages, and the SQLite store under it.
+//! messages, the SQLite store under it, and the operator's copies of it.
 
+pub mod archive;
 pub mod journal;
 pub mod store;

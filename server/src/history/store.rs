@@ -170,6 +170,17 @@ impl Store {
         messages
     }
 
+    /// Takes the write lock and reads a table, then lets go: succeeds only
+    /// if a message could be stored now. Another process holding the lock,
+    /// a damaged file or a missing table all fail it.
+    pub fn probe(&mut self) -> rusqlite::Result<()> {
+        let tx = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.query_row("SELECT count(*) FROM rooms", [], |row| row.get::<_, i64>(0))?;
+        tx.rollback()
+    }
+
     /// Every room ever created.
     pub fn rooms(&self) -> rusqlite::Result<Vec<String>> {
         let mut query = self

@@ -33,6 +33,8 @@ struct Counts {
 /// One admitted connection's place in the counts, given back when dropped.
 #[derive(Debug)]
 pub struct Ticket {
+    /// The client's address (through trusted proxies), for the logs.
+    pub client: IpAddr,
     admission: Arc<Admission>,
     /// The per-address key, if this connection counts against one.
     key: Option<IpAddr>,
@@ -89,6 +91,7 @@ impl Admission {
         }
         counts.total += 1;
         Ok(Ticket {
+            client,
             admission: self.clone(),
             key,
         })

@@ -1,11 +1,12 @@
 //! The HTTP side: the `/ws` upgrade and what guards it (origin, client
-//! address, connection limits), the static browser app and the security
-//! headers on every response.
+//! address, connection limits), the health endpoints, the static browser
+//! app and the security headers on every response.
 
 pub mod admission;
 pub mod assets;
 pub mod client_ip;
 pub mod headers;
+pub mod health;
 pub mod origin;
 pub mod websocket;
 
@@ -33,6 +34,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     let security = headers::SecurityHeaders::new(&state.config.static_dir);
     Router::new()
         .route("/ws", get(upgrade))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .with_state(state)
         .merge(assets)
         .layer(axum::middleware::from_fn_with_state(security, headers::add))

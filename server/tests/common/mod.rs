@@ -30,6 +30,8 @@ pub fn unthrottled() -> Config {
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, when the test asked for it.
+    pub metrics_addr: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -40,16 +42,38 @@ impl TestServer {
     }
 
     pub async fn start_with(config: Config) -> Self {
+        Self::start_serving(config, false).await
+    }
+
+    /// A server that also serves its metrics, on a port of their own.
+    pub async fn start_with_metrics(config: Config) -> Self {
+        Self::start_serving(config, true).await
+    }
+
+    async fn start_serving(config: Config, metrics: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
+        let metrics_listener = match metrics {
+            true => Some(TcpListener::bind("127.0.0.1:0").await.expect("bind")),
+            false => None,
+        };
+        let metrics_addr = metrics_listener
+            .as_ref()
+            .map(|listener| listener.local_addr().expect("local addr"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(chat_server::run(listener, config, async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(chat_server::run_with_metrics(
+            listener,
+            metrics_listener,
+            config,
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Self {
             addr,
+            metrics_addr,
             stop: Some(stop),
             task,
         }

@@ -1,0 +1,343 @@
+//! Copies of the history for an operator: `chat-server backup`, `export`
+//! and `import`.
+//!
+//! All three work on the database file directly, beside a running server:
+//! SQLite in WAL mode lets a reader see one consistent snapshot while the
+//! journal keeps committing, so nothing needs to stop.
+
+use crate::history::store::Store;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// What an export file says it is, so `import` refuses anything else.
+const EXPORT_FORMAT: &str = "websocket-chat-export";
+/// The export layout this build reads and writes.
+const EXPORT_VERSION: u32 = 1;
+
+/// An export: every message of the chosen rooms, with what `import` needs
+/// to restore them as they were (ids included, so clients' `since` still
+/// means the same message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Export {
+    /// Always `websocket-chat-export`: `import` refuses any other file.
+    pub format: String,
+    /// The layout's version, 1 for files this build writes.
+    pub version: u32,
+    /// The exported rooms, by name.
+    pub rooms: Vec<ExportedRoom>,
+}
+
+/// One room of an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedRoom {
+    /// The normalised room name.
+    pub name: String,
+    /// When the room was first joined (RFC 3339 UTC), kept on import.
+    pub created_at: String,
+    /// Oldest first.
+    pub messages: Vec<ExportedMessage>,
+}
+
+/// One stored message, every column of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedMessage {
+    /// The message's id, kept on import: clients' `since` refers to it.
+    pub id: i64,
+    /// The author's name as shown.
+    pub username: String,
+    /// The case-insensitive author key that de-duplicates resends.
+    pub author_key: String,
+    /// The text as stored (normalised when it was sent).
+    pub text: String,
+    /// Server time of the commit, RFC 3339 UTC with milliseconds.
+    pub timestamp: String,
+    /// The sender's id for the message, which keeps a resend from being
+    /// stored twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// How `export` writes a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// The file `import` reads back.
+    Json,
+    /// A page to read, with no scripts and nothing fetched.
+    Html,
+}
+
+/// Opens an existing database without creating one: a mistyped `--db`
+/// must fail, not back up an empty file.
+fn open_existing(db: &Path) -> Result<Connection, String> {
+    Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|error| format!("cannot open the database {}: {error}", db.display()))
+}
+
+/// Writes a consistent copy of `db` to `target`, which must not exist yet.
+/// The server may be running and writing meanwhile: the copy is one
+/// snapshot, holding every message committed before it began.
+pub fn backup(db: &Path, target: &Path) -> Result<(), String> {
+    if target.exists() {
+        return Err(format!(
+            "{} already exists: choose a new file for the backup",
+            target.display()
+        ));
+    }
+    let connection = open_existing(db)?;
+    let target_text = target
+        .to_str()
+        .ok_or_else(|| format!("{} is not a valid UTF-8 path", target.display()))?;
+    // VACUUM INTO reads in one transaction and writes a compact file that
+    // is complete before it appears whole: a copy of the live file could
+    // catch a half-checkpointed WAL.
+    connection
+        .execute("VACUUM INTO ?1", [target_text])
+        .map_err(|error| {
+            format!(
+                "cannot back up {} to {}: {error}",
+                db.display(),
+                target_text
+            )
+        })?;
+    Ok(())
+}
+
+/// Reads the history of one room (or, with `None`, of every room) in one
+/// snapshot.
+pub fn read_export(db: &Path, room: Option<&str>) -> Result<Export, String> {
+    let mut connection = open_existing(db)?;
+    let failed = |error: rusqlite::Error| format!("cannot read {}: {error}", db.display());
+    // One read transaction: the rooms and their messages are from the same
+    // moment, however busy the server is.
+    let tx = connection
+        .transaction_with_behavior(TransactionBehavior::Deferred)
+        .map_err(failed)?;
+    let names: Vec<(String, String)> = match room {
+        Some(name) => {
+            let created_at = tx
+                .query_row(
+                    "SELECT created_at FROM rooms WHERE name = ?1",
+                    [name],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(failed)?
+                .ok_or_else(|| format!("there is no room named {name:?} in {}", db.display()))?;
+            vec![(name.to_owned(), created_at)]
+        }
+        None => {
+            let mut query = tx
+                .prepare("SELECT name, created_at FROM rooms ORDER BY name")
+                .map_err(failed)?;
+            let rows = query
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(failed)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(failed)?
+        }
+    };
+    let mut rooms = Vec::with_capacity(names.len());
+    {
+        let mut query = tx
+            .prepare(
+                "SELECT id, username, author_key, text, timestamp, client_id FROM messages
+                 WHERE room = ?1 ORDER BY id",
+            )
+            .map_err(failed)?;
+        for (name, created_at) in names {
+            let messages = query
+                .query_map([&name], |row| {
+                    Ok(ExportedMessage {
+                        id: row.get(0)?,
+                        username: row.get(1)?,
+                        author_key: row.get(2)?,
+                        text: row.get(3)?,
+                        timestamp: row.get(4)?,
+                        client_id: row.get(5)?,
+                    })
+                })
+                .map_err(failed)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(failed)?;
+            rooms.push(ExportedRoom {
+                name,
+                created_at,
+                messages,
+            });
+        }
+    }
+    tx.finish().map_err(failed)?;
+    Ok(Export {
+        format: EXPORT_FORMAT.to_owned(),
+        version: EXPORT_VERSION,
+        rooms,
+    })
+}
+
+/// The export as text in the chosen format.
+pub fn render(export: &Export, format: ExportFormat) -> Result<String, String> {
+    match format {
+        ExportFormat::Json => serde_json::to_string_pretty(export)
+            .map(|mut text| {
+                text.push('\n');
+                text
+            })
+            .map_err(|error| format!("cannot write the export: {error}")),
+        ExportFormat::Html => Ok(html(export)),
+    }
+}
+
+/// A self-contained page: inline style, no script, every text escaped.
+fn html(export: &Export) -> String {
+    let title = match export.rooms.as_slice() {
+        [room] => format!("#{} — WebSocket Chat", room.name),
+        _ => "WebSocket Chat history".to_owned(),
+    };
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
+         <title>{}</title>\n<style>\n\
+         body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}\n\
+         ol {{ list-style: none; padding: 0; }}\n\
+         li {{ margin: .4rem 0; }}\n\
+         time {{ color: #777; font-size: .85em; margin-right: .5em; }}\n\
+         .text {{ white-space: pre-wrap; overflow-wrap: anywhere; }}\n\
+         </style>\n</head>\n<body>\n",
+        escape(&title)
+    );
+    for room in &export.rooms {
+        let _ = writeln!(
+            page,
+            "<section>\n<h1>#{}</h1>\n<p>{} messages</p>\n<ol>",
+            escape(&room.name),
+            room.messages.len()
+        );
+        for message in &room.messages {
+            let _ = writeln!(
+                page,
+                "<li id=\"m{}\"><time datetime=\"{ts}\">{ts}</time><b>{}</b>: <span class=\"text\">{}</span></li>",
+                message.id,
+                escape(&message.username),
+                escape(&message.text),
+                ts = escape(&message.timestamp),
+            );
+        }
+        page.push_str("</ol>\n</section>\n");
+    }
+    page.push_str("</body>\n</html>\n");
+    page
+}
+
+/// Escapes text for HTML content and quoted attributes.
+fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// Restores an export into `db`, created if missing. Refuses a database
+/// that already holds rooms or messages: merging histories would renumber
+/// one of them, and a restore must give back exactly what was exported.
+pub fn import(db: &Path, export_text: &str) -> Result<usize, String> {
+    let export: Export =
+        serde_json::from_str(export_text).map_err(|error| format!("not a chat export: {error}"))?;
+    if export.format != EXPORT_FORMAT {
+        return Err(format!(
+            "not a chat export: the format is {:?}, expected {EXPORT_FORMAT:?}",
+            export.format
+        ));
+    }
+    if export.version != EXPORT_VERSION {
+        return Err(format!(
+            "this build reads export version {EXPORT_VERSION}, the file is version {}",
+            export.version
+        ));
+    }
+    // Creates and migrates the schema, exactly as the server would.
+    drop(
+        Store::open(db)
+            .map_err(|error| format!("cannot open the database {}: {error}", db.display()))?,
+    );
+    let mut connection = open_existing(db)?;
+    let failed = |error: rusqlite::Error| format!("cannot import into {}: {error}", db.display());
+    // Immediate: a server starting on the file meanwhile cannot slip in
+    // between the emptiness check and the inserts.
+    let tx = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(failed)?;
+    let (messages, rooms): (i64, i64) = tx
+        .query_row(
+            "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM rooms)",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(failed)?;
+    if messages > 0 || rooms > 0 {
+        return Err(format!(
+            "{} already holds {messages} messages in {rooms} rooms: \
+             import restores only into an empty database (give --db a new file)",
+            db.display()
+        ));
+    }
+    let mut imported = 0;
+    {
+        let mut add_room = tx
+            .prepare("INSERT INTO rooms (name, created_at) VALUES (?1, ?2)")
+            .map_err(failed)?;
+        let mut add_message = tx
+            .prepare(
+                "INSERT INTO messages (id, room, username, author_key, text, timestamp, client_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .map_err(failed)?;
+        for room in &export.rooms {
+            add_room
+                .execute(params![room.name, room.created_at])
+                .map_err(failed)?;
+            for message in &room.messages {
+                add_message
+                    .execute(params![
+                        message.id,
+                        room.name,
+                        message.username,
+                        message.author_key,
+                        message.text,
+                        message.timestamp,
+                        message.client_id,
+                    ])
+                    .map_err(failed)?;
+                imported += 1;
+            }
+        }
+    }
+    tx.commit().map_err(failed)?;
+    Ok(imported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn markup_is_shown_not_run() {
+        assert_eq!(
+            escape("<script>alert('x & \"y\"')</script>"),
+            "&lt;script&gt;alert(&#39;x &amp; &quot;y&quot;&#39;)&lt;/script&gt;"
+        );
+    }
+}

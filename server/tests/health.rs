@@ -1,0 +1,141 @@
+//! `/healthz` and `/readyz` over real HTTP: both answer JSON that no cache
+//! keeps, from any origin and beyond the connection limits, and readiness
+//! fails while the database cannot take a message.
+
+mod common;
+mod handshake;
+
+use chat_server::limits::Limits;
+use chat_server::Config;
+use common::{TestServer, PATIENCE};
+use handshake::{get, header, try_connect};
+use std::path::PathBuf;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn temp_db(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("chat-health-{}-{name}.db", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    path
+}
+
+fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).expect("a JSON body")
+}
+
+fn assert_uncached_json(headers: &[(String, String)]) {
+    assert_eq!(header(headers, "content-type"), "application/json");
+    assert_eq!(header(headers, "cache-control"), "no-store");
+}
+
+#[tokio::test]
+async fn both_endpoints_answer_on_a_healthy_server() {
+    let server = TestServer::start().await;
+
+    let (status, headers, body) = get(&server, "/healthz").await;
+    assert_eq!(status, 200);
+    assert_uncached_json(&headers);
+    assert_eq!(json(&body), serde_json::json!({ "status": "ok" }));
+
+    let (status, headers, body) = get(&server, "/readyz").await;
+    assert_eq!(status, 200);
+    assert_uncached_json(&headers);
+    assert_eq!(
+        json(&body),
+        serde_json::json!({ "status": "ready", "store": "ok" })
+    );
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn probes_pass_when_the_server_refuses_websockets() {
+    // One connection in all, and it is taken.
+    let server = TestServer::start_with(Config {
+        limits: Limits {
+            max_connections: 1,
+            ..Limits::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let _only = server.connect().await;
+    let refused = try_connect(&server, &[]).await.err().expect("server full");
+    assert_eq!(refused.status, 503);
+
+    for path in ["/healthz", "/readyz"] {
+        for _ in 0..3 {
+            let (status, _, _) = get(&server, path).await;
+            assert_eq!(status, 200, "{path}");
+        }
+    }
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn probes_pass_from_a_foreign_origin() {
+    let server = TestServer::start().await;
+    let refused = try_connect(&server, &[("origin", "https://evil.example")])
+        .await
+        .err()
+        .expect("a foreign page may not open /ws");
+    assert_eq!(refused.status, 403);
+    for path in ["/healthz", "/readyz"] {
+        let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nOrigin: https://evil.example\r\n\
+             Connection: close\r\n\r\n",
+            server.addr
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        assert!(response.starts_with("HTTP/1.1 200"), "{path}: {response}");
+    }
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn readiness_fails_while_another_process_holds_the_database_and_recovers() {
+    let db = temp_db("locked");
+    let server = TestServer::start_with(Config {
+        db: db.clone(),
+        ..Config::default()
+    })
+    .await;
+    let (status, _, _) = get(&server, "/readyz").await;
+    assert_eq!(status, 200);
+
+    // What an operator's maintenance script or a stray `sqlite3` shell
+    // does: a write transaction left open on the live database.
+    let intruder = rusqlite::Connection::open(&db).expect("open the same file");
+    intruder
+        .execute_batch("BEGIN IMMEDIATE; INSERT INTO rooms VALUES ('held', 'now');")
+        .expect("take the write lock");
+
+    let (status, headers, body) = get(&server, "/readyz").await;
+    assert_eq!(status, 503);
+    assert_uncached_json(&headers);
+    let body = json(&body);
+    assert_eq!(body["status"], "unavailable");
+    let reason = body["store"].as_str().expect("a reason");
+    assert!(!reason.is_empty() && reason != "ok", "{reason}");
+    // Alive all the same: restarting would not help.
+    let (status, _, _) = get(&server, "/healthz").await;
+    assert_eq!(status, 200);
+
+    intruder.execute_batch("ROLLBACK").expect("let go");
+    drop(intruder);
+    // The journal may still be finishing the probes queued behind the lock.
+    let since = Instant::now();
+    loop {
+        let (status, _, _) = get(&server, "/readyz").await;
+        if status == 200 {
+            break;
+        }
+        assert!(since.elapsed() < PATIENCE, "never ready again");
+    }
+    server.stop().await.expect("clean stop");
+}
