@@ -4,6 +4,8 @@
 //!
 //! # Layout
 //! - [`server`]: start, stop and restart the chat server on a port.
+//! - [`client`]: a plain WebSocket client, for someone in a room who is
+//!   not a browser (filling history, another room's member).
 //! - [`driver`]: one chromedriver process per test, killed at the end, and
 //!   browser sessions with a fresh profile each (desktop, phone, language).
 //! - [`page`]: what a test does with a page: join, send, wait for a
@@ -17,6 +19,7 @@
 //! one at a time.
 
 pub mod axe;
+pub mod client;
 pub mod driver;
 pub mod page;
 pub mod proxy;
@@ -27,6 +30,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 pub use axe::Violation;
+pub use client::ChatClient;
 pub use driver::{Device, Driver, Options};
 pub use page::Page;
 pub use proxy::Proxy;

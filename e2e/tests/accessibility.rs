@@ -10,11 +10,9 @@
 use std::time::Duration;
 
 use chat_e2e::axe::assert_accessible;
-use chat_e2e::page::PATIENCE;
-use chat_e2e::{alice_and_bob, browser_test, Device, Driver, Options, Page, TestServer};
-use chat_shared::{ClientFrame, ServerFrame};
-use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::Message;
+use chat_e2e::{
+    alice_and_bob, browser_test, ChatClient, Device, Driver, Options, Page, TestServer,
+};
 
 /// Audits `page` as it is now in the light theme and then in the dark one,
 /// naming `what` in the output, and adds what fails to `failures`: each
@@ -29,47 +27,6 @@ async fn audit_both_themes(failures: &mut Vec<String>, page: &Page, what: &str) 
         failures.extend(found);
     }
     page.set_dark_mode(false).await;
-}
-
-/// A plain WebSocket client's connection.
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Joins `room` as `name` from a plain WebSocket client and waits for the
-/// welcome: someone in a second room, so the room list has a link to
-/// another room with a count in it.
-async fn someone_in(server: &TestServer, name: &str, room: &str) -> Socket {
-    let url = format!("ws://{}/ws", server.addr());
-    let (mut socket, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url))
-        .await
-        .expect("the handshake in time")
-        .expect("a WebSocket to the server");
-    let join = ClientFrame::Join {
-        username: name.into(),
-        room: Some(room.into()),
-        since: None,
-        resume: None,
-    };
-    socket
-        .send(Message::text(join.encode()))
-        .await
-        .expect("join");
-    loop {
-        let message = tokio::time::timeout(PATIENCE, socket.next())
-            .await
-            .expect("a frame in time")
-            .expect("the socket stays open")
-            .expect("a frame");
-        if let Message::Text(text) = message {
-            match ServerFrame::decode(&text).expect("a frame of the protocol") {
-                ServerFrame::Welcome { .. } => return socket,
-                ServerFrame::Error { code, message, .. } => {
-                    panic!("{name} cannot join {room}: {code:?} {message}")
-                }
-                _ => {}
-            }
-        }
-    }
 }
 
 #[test]
@@ -113,7 +70,7 @@ fn the_conversation_and_the_room_list_have_no_serious_accessibility_violations()
         let mut failures = Vec::new();
         let driver = Driver::start();
         let server = TestServer::start().await;
-        let robin = someone_in(&server, "Robin", "rust").await;
+        let robin = ChatClient::join(&server, "Robin", Some("rust")).await;
         let (alice, bob) = alice_and_bob(&driver, &server).await;
         alice.send("Hi Bob, see https://example.org/docs").await;
         bob.send("Hello Alice!\nA second line").await;
@@ -195,7 +152,7 @@ fn the_phone_layout_and_its_panel_have_no_serious_accessibility_violations() {
         let mut failures = Vec::new();
         let driver = Driver::start();
         let server = TestServer::start().await;
-        let robin = someone_in(&server, "Robin", "rust").await;
+        let robin = ChatClient::join(&server, "Robin", Some("rust")).await;
         let desktop = driver.browser(Options::default()).await;
         desktop.open(&server.url()).await;
         desktop.join("Dana").await;

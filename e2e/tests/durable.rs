@@ -8,12 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use chat_e2e::page::{JOINED, PATIENCE};
-use chat_e2e::{alice_and_bob, browser_test, Driver, Options, Page, Proxy, TestServer};
-use chat_shared::{ClientFrame, ServerFrame};
-use futures_util::{SinkExt, StreamExt};
+use chat_e2e::page::JOINED;
+use chat_e2e::{alice_and_bob, browser_test, ChatClient, Driver, Options, Page, Proxy, TestServer};
+use chat_shared::ClientFrame;
 use serde_json::json;
-use tokio_tungstenite::tungstenite::Message;
 
 /// True while the page knows it cannot reach the server.
 const OFFLINE: &str = "const s = document.querySelector('#composer-status'); \
@@ -412,65 +410,28 @@ fn switching_rooms_shows_each_rooms_own_history() {
     });
 }
 
-/// A plain WebSocket client's connection, as the server's own tests use.
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// The next protocol frame from `socket`, within [`PATIENCE`].
-async fn next_frame(socket: &mut Socket) -> ServerFrame {
-    loop {
-        let message = tokio::time::timeout(PATIENCE, socket.next())
-            .await
-            .expect("a frame in time")
-            .expect("the socket stays open")
-            .expect("a frame");
-        if let Message::Text(text) = message {
-            return ServerFrame::decode(&text).expect("a frame of the protocol");
-        }
-    }
-}
-
 /// Fills the room `general` with messages "old message 001", "002", ...
 /// from a plain WebSocket client, each confirmed by the server, and leaves.
 /// Returns the texts, oldest first.
 async fn fill_history(server: &TestServer, count: usize) -> Vec<String> {
-    let url = format!("ws://{}/ws", server.addr());
-    let (mut socket, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url))
-        .await
-        .expect("the handshake in time")
-        .expect("a WebSocket to the server");
-    let join = ClientFrame::join("Archivist").encode();
-    socket.send(Message::text(join)).await.expect("join");
-    match next_frame(&mut socket).await {
-        ServerFrame::Welcome { .. } => {}
-        other => panic!("no welcome: {other:?}"),
-    }
+    let mut archivist = ChatClient::join(server, "Archivist", None).await;
     let texts: Vec<String> = (1..=count).map(|n| format!("old message {n:03}")).collect();
     for (n, text) in texts.iter().enumerate() {
-        let frame = ClientFrame::Message {
-            text: text.clone(),
-            client_id: Some(format!("fill-{n}")),
-        };
-        socket
-            .send(Message::text(frame.encode()))
-            .await
-            .expect("send");
+        archivist
+            .send(&ClientFrame::Message {
+                text: text.clone(),
+                client_id: Some(format!("fill-{n}")),
+            })
+            .await;
         // Below the e2e servers' 100 messages a second.
         tokio::time::sleep(Duration::from_millis(12)).await;
     }
     let mut confirmed = Vec::new();
     while confirmed.len() < count {
-        match next_frame(&mut socket).await {
-            ServerFrame::Message(message) => confirmed.push(message.text),
-            ServerFrame::Error { code, message, .. } => {
-                panic!("the server refused a message: {code:?} {message}")
-            }
-            _ => {}
-        }
+        confirmed.push(archivist.next_message().await.text);
     }
     assert_eq!(confirmed, texts, "the server stored the history in order");
-    // A close frame: the archivist leaves at once, not after a grace.
-    socket.close(None).await.expect("close");
+    archivist.leave().await;
     texts
 }
 

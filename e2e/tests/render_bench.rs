@@ -23,12 +23,8 @@
 
 use std::time::Duration;
 
-use chat_e2e::page::PATIENCE;
-use chat_e2e::{browser_test, Driver, Options, TestServer};
-use chat_shared::{ClientFrame, ServerFrame};
-use futures_util::{SinkExt, StreamExt};
+use chat_e2e::{browser_test, ChatClient, Driver, Options, TestServer};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
 /// Messages in the room before the page joins; the page keeps 500 entries.
 const HISTORY: usize = 500;
@@ -36,63 +32,6 @@ const HISTORY: usize = 500;
 const APPENDS: usize = 20;
 /// The rows the tests count, as `Page::messages` reads them.
 const ROW: &str = "#timeline .msg";
-
-/// A plain WebSocket client's connection.
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// The next protocol frame from `socket`, within [`PATIENCE`].
-async fn next_frame(socket: &mut Socket) -> ServerFrame {
-    loop {
-        let message = tokio::time::timeout(PATIENCE, socket.next())
-            .await
-            .expect("a frame in time")
-            .expect("the socket stays open")
-            .expect("a frame");
-        if let Message::Text(text) = message {
-            return ServerFrame::decode(&text).expect("a frame of the protocol");
-        }
-    }
-}
-
-/// Sends `text` from `socket` and waits until the server broadcasts it
-/// back: then it is stored and on its way to every page.
-async fn say(socket: &mut Socket, text: &str, client_id: String) {
-    let frame = ClientFrame::Message {
-        text: text.to_owned(),
-        client_id: Some(client_id),
-    };
-    socket
-        .send(Message::text(frame.encode()))
-        .await
-        .expect("send");
-    loop {
-        match next_frame(socket).await {
-            ServerFrame::Message(message) if message.text == text => return,
-            ServerFrame::Error { code, message, .. } => {
-                panic!("the server refused a message: {code:?} {message}")
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Joins the default room as `name` from a plain WebSocket client.
-async fn join(server: &TestServer, name: &str) -> Socket {
-    let url = format!("ws://{}/ws", server.addr());
-    let (mut socket, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url))
-        .await
-        .expect("the handshake in time")
-        .expect("a WebSocket to the server");
-    socket
-        .send(Message::text(ClientFrame::join(name).encode()))
-        .await
-        .expect("join");
-    match next_frame(&mut socket).await {
-        ServerFrame::Welcome { .. } => socket,
-        other => panic!("no welcome: {other:?}"),
-    }
-}
 
 /// Installed just before the click on Join: notes when the welcome frame
 /// reaches the page's socket (the socket is opened by the click, so the
@@ -186,12 +125,12 @@ fn render_500_messages_and_append_one_at_500() {
         // The history, from a client that stays to send the timed messages
         // (already online when the page joins, so no join notice takes a
         // row).
-        let mut sender = join(&server, "Sender").await;
+        let mut sender = ChatClient::join(&server, "Sender", None).await;
         let history: Vec<String> = (1..=HISTORY)
             .map(|n| format!("history message {n:03}"))
             .collect();
         for (n, text) in history.iter().enumerate() {
-            say(&mut sender, text, format!("fill-{n}")).await;
+            sender.say(text, format!("fill-{n}")).await;
         }
 
         // (a) From the click on Join to 500 rows.
@@ -227,7 +166,7 @@ fn render_500_messages_and_append_one_at_500() {
             let text = format!("appended message {n:02}");
             page.js_with(TIME_THE_APPEND, vec![json!(text), json!(ROW)])
                 .await;
-            say(&mut sender, &text, format!("append-{n}")).await;
+            sender.say(&text, format!("append-{n}")).await;
             page.wait_until(
                 &format!("{text:?} is the last row"),
                 "return window.__append.shown !== null && window.__arrived.at !== null",
@@ -266,7 +205,7 @@ fn render_500_messages_and_append_one_at_500() {
         );
 
         page.close().await;
-        sender.close(None).await.expect("close");
+        sender.leave().await;
         server.stop().await;
     });
 }

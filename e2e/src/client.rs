@@ -1,0 +1,98 @@
+//! A plain WebSocket client of the chat, for the someone in a room who is
+//! not a browser: filling a room's history before a page opens, a member of
+//! another room, a sender whose messages a page is timed on.
+
+use chat_shared::{ClientFrame, ServerFrame};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::page::PATIENCE;
+use crate::TestServer;
+
+/// One joined connection, as the server's own socket tests use them.
+pub struct ChatClient {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl ChatClient {
+    /// Joins `room` (the default one when `None`) as `name` on `server`,
+    /// once the welcome has come.
+    pub async fn join(server: &TestServer, name: &str, room: Option<&str>) -> Self {
+        let url = format!("ws://{}/ws", server.addr());
+        let (socket, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url))
+            .await
+            .expect("the handshake in time")
+            .expect("a WebSocket to the server");
+        let mut client = Self { socket };
+        client
+            .send(&ClientFrame::Join {
+                username: name.into(),
+                room: room.map(str::to_owned),
+                since: None,
+                resume: None,
+            })
+            .await;
+        loop {
+            match client.next_frame().await {
+                ServerFrame::Welcome { .. } => return client,
+                ServerFrame::Error { code, message, .. } => {
+                    panic!("{name} cannot join {room:?}: {code:?} {message}")
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends one frame.
+    pub async fn send(&mut self, frame: &ClientFrame) {
+        self.socket
+            .send(Message::text(frame.encode()))
+            .await
+            .expect("the frame is sent");
+    }
+
+    /// The next protocol frame, within [`PATIENCE`].
+    pub async fn next_frame(&mut self) -> ServerFrame {
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("a frame in time")
+                .expect("the socket stays open")
+                .expect("a frame");
+            if let Message::Text(text) = message {
+                return ServerFrame::decode(&text).expect("a frame of the protocol");
+            }
+        }
+    }
+
+    /// The next message the server confirms; a refusal fails the test.
+    pub async fn next_message(&mut self) -> chat_shared::ChatMessage {
+        loop {
+            match self.next_frame().await {
+                ServerFrame::Message(message) => return message,
+                ServerFrame::Error { code, message, .. } => {
+                    panic!("the server refused a message: {code:?} {message}")
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends `text` and waits until the server broadcasts it back: then it
+    /// is stored and on its way to every page.
+    pub async fn say(&mut self, text: &str, client_id: String) {
+        self.send(&ClientFrame::Message {
+            text: text.to_owned(),
+            client_id: Some(client_id),
+        })
+        .await;
+        while self.next_message().await.text != text {}
+    }
+
+    /// Closes with a close frame: the user leaves at once, not after a grace.
+    pub async fn leave(mut self) {
+        self.socket.close(None).await.expect("close");
+    }
+}
