@@ -184,10 +184,17 @@ impl OutboxState {
     /// Whether they arrived or not, they go again: the server keeps one
     /// message per `client_id`.
     pub fn requeue_sent(&mut self) {
+        self.requeue(None);
+    }
+
+    /// The message in flight `client_id` names goes back to the queue; from
+    /// a server that names none, every message in flight does.
+    pub fn requeue(&mut self, client_id: Option<&str>) {
+        let named = |o: &Outgoing| client_id.is_none_or(|id| o.unsent.client_id == id);
         for item in self
             .items
             .iter_mut()
-            .filter(|o| o.delivery == Delivery::Sending)
+            .filter(|o| o.delivery == Delivery::Sending && named(o))
         {
             item.delivery = Delivery::Queued;
         }
@@ -379,11 +386,11 @@ impl Outbox {
     ) -> bool {
         match error_effect(code, retry_after_ms) {
             ErrorEffect::Retry(wait) => {
-                self.retry_after(wait);
+                self.retry_after(client_id, wait);
                 true
             }
             ErrorEffect::RetryAndTell(wait) => {
-                self.retry_after(wait);
+                self.retry_after(client_id, wait);
                 false
             }
             ErrorEffect::Refuse => self
@@ -398,10 +405,10 @@ impl Outbox {
         self.change(OutboxState::requeue_sent);
     }
 
-    /// The server stored nothing: what was in flight goes again after
-    /// `wait`.
-    fn retry_after(&self, wait: Duration) {
-        self.change(OutboxState::requeue_sent);
+    /// The server stored nothing of the message `client_id` (or, if it
+    /// names none, of any in flight): it goes again after `wait`.
+    fn retry_after(&self, client_id: Option<&str>, wait: Duration) {
+        self.change(|s| s.requeue(client_id));
         self.plan_flush(wait);
     }
 
@@ -570,6 +577,25 @@ mod tests {
         state.refused(Some("id-b"), refusal());
         state.requeue_sent();
         assert_eq!(states(&state), [("a", "queued"), ("b", "failed")]);
+    }
+
+    #[test]
+    fn a_rate_limited_message_named_by_the_server_alone_goes_back_to_the_queue() {
+        let mut state = OutboxState::default();
+        for text in ["a", "b", "c"] {
+            state.add(unsent(text, 1.0));
+        }
+        state.flush(FlushPace { batch: 3, ..PACE }, |_| true);
+        state.requeue(Some("id-b"));
+        assert_eq!(
+            states(&state),
+            [("a", "sending"), ("b", "queued"), ("c", "sending")]
+        );
+        state.requeue(None);
+        assert_eq!(
+            states(&state),
+            [("a", "queued"), ("b", "queued"), ("c", "queued")]
+        );
     }
 
     #[test]
