@@ -4,8 +4,8 @@
 #![no_main]
 
 use chat_shared::{
-    message_length, normalize_message, normalize_username, username_key, ClientFrame,
-    MAX_MESSAGE_CHARS, MAX_USERNAME_CHARS,
+    message_length, normalize_message, normalize_room, normalize_username, username_key,
+    ClientFrame, MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -18,10 +18,18 @@ fuzz_target!(|data: &[u8]| {
         Ok(frame) => {
             // What the server accepts survives its own encoding unchanged.
             assert_eq!(ClientFrame::decode(&frame.encode()), Ok(frame.clone()));
+            // `..`: fields that grow later need no rule here to compile.
             match &frame {
-                ClientFrame::Join { username } => check_username(username),
-                ClientFrame::Message { text } => check_message(text),
-                ClientFrame::Typing { .. } => {}
+                ClientFrame::Join { username, room, .. } => {
+                    check_username(username);
+                    if let Some(room) = room {
+                        check_room(room);
+                    }
+                }
+                ClientFrame::Message { text, .. } => check_message(text),
+                ClientFrame::Typing { .. }
+                | ClientFrame::History { .. }
+                | ClientFrame::ListRooms => {}
             }
         }
         // The client is told what was wrong.
@@ -29,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
     }
     check_username(text);
     check_message(text);
+    check_room(text);
 });
 
 fn check_username(raw: &str) {
@@ -48,5 +57,14 @@ fn check_message(raw: &str) {
         assert_eq!(text, text.trim());
         assert!(message_length(text) <= MAX_MESSAGE_CHARS);
         assert_eq!(normalize_message(text), Ok(text));
+    }
+}
+
+fn check_room(raw: &str) {
+    if let Ok(room) = normalize_room(raw) {
+        assert!(!room.is_empty());
+        assert!(room.chars().count() <= MAX_ROOM_CHARS);
+        // A room name the server stored joins the same room again.
+        assert_eq!(normalize_room(&room).as_ref(), Ok(&room));
     }
 }

@@ -66,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                                 confirmed += 1;
                             }
                         }
-                        Ok(ServerFrame::Error { code, message }) => {
+                        Ok(ServerFrame::Error { code, message, .. }) => {
                             return Err(format!("server refused: {code:?} {message}"))
                         }
                         _ => {}

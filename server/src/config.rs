@@ -2,54 +2,83 @@
 
 use crate::limits::Limits;
 use clap::Parser;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
+
+// The defaults, written once: clap shows them in `--help` and
+// `Config::default` uses the same values.
+const DEFAULT_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8765));
+const DEFAULT_STATIC_DIR: &str = "dist";
+const DEFAULT_DB: &str = "chat.db";
+const DEFAULT_OUTBOX_FRAMES: usize = 1024;
+const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_HISTORY_ON_JOIN: usize = 100;
+const DEFAULT_REPLAY_LIMIT: usize = 1000;
+const DEFAULT_RESUME_GRACE: Duration = Duration::from_secs(120);
+const DEFAULT_MAX_ROOMS: usize = 1000;
+
+/// clap takes a default duration as text: rendered once, from the same
+/// value the `Default` impls use.
+pub(crate) fn duration_text(slot: &'static OnceLock<String>, value: Duration) -> &'static str {
+    slot.get_or_init(|| humantime::format_duration(value).to_string())
+}
+
+fn default_shutdown_timeout_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    duration_text(&TEXT, DEFAULT_SHUTDOWN_TIMEOUT)
+}
+
+fn default_resume_grace_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    duration_text(&TEXT, DEFAULT_RESUME_GRACE)
+}
 
 /// The server's settings. `chat-server --help` lists each with its variable.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "chat-server", version, about = "WebSocket Chat server")]
 pub struct Config {
     /// Address to listen on.
-    #[arg(long, env = "CHAT_ADDR", default_value = "127.0.0.1:8765")]
+    #[arg(long, env = "CHAT_ADDR", default_value_t = DEFAULT_ADDR)]
     pub addr: SocketAddr,
 
     /// Folder with the built browser app (the output of `trunk build`).
-    #[arg(long, env = "CHAT_STATIC_DIR", default_value = "dist")]
+    #[arg(long, env = "CHAT_STATIC_DIR", default_value = DEFAULT_STATIC_DIR)]
     pub static_dir: PathBuf,
 
     /// Frames that may wait for one slow client before it is disconnected.
     /// Bounded so that one client that stops reading cannot hold up the
     /// others or grow the server's memory; large enough that a healthy
     /// client absorbs a burst (the journal delivers up to 128 at once).
-    #[arg(long, env = "CHAT_OUTBOX_FRAMES", default_value_t = 1024)]
+    #[arg(long, env = "CHAT_OUTBOX_FRAMES", default_value_t = DEFAULT_OUTBOX_FRAMES)]
     pub outbox_frames: usize,
 
     /// How long a graceful shutdown may take before connections are dropped.
-    #[arg(long, env = "CHAT_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "CHAT_SHUTDOWN_TIMEOUT", default_value = default_shutdown_timeout_text(), value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
 
     /// The SQLite database file with the message history (created if
     /// missing; `:memory:` keeps nothing after exit).
-    #[arg(long, env = "CHAT_DB", default_value = "chat.db")]
+    #[arg(long, env = "CHAT_DB", default_value = DEFAULT_DB)]
     pub db: PathBuf,
 
     /// Messages of the room's history sent with `welcome` on join.
-    #[arg(long, env = "CHAT_HISTORY_ON_JOIN", default_value_t = 100)]
+    #[arg(long, env = "CHAT_HISTORY_ON_JOIN", default_value_t = DEFAULT_HISTORY_ON_JOIN)]
     pub history_on_join: usize,
 
     /// The most missed messages replayed to a reconnecting client; beyond
     /// this it gets the latest page and is told of the gap.
-    #[arg(long, env = "CHAT_REPLAY_LIMIT", default_value_t = 1000)]
+    #[arg(long, env = "CHAT_REPLAY_LIMIT", default_value_t = DEFAULT_REPLAY_LIMIT)]
     pub replay_limit: usize,
 
     /// How long a dropped connection keeps its name and place in the room,
     /// so a quick reconnect is seamless.
-    #[arg(long, env = "CHAT_RESUME_GRACE", default_value = "2m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "CHAT_RESUME_GRACE", default_value = default_resume_grace_text(), value_parser = humantime::parse_duration)]
     pub resume_grace: Duration,
 
     /// The most rooms there may be (rooms are created by joining them).
-    #[arg(long, env = "CHAT_MAX_ROOMS", default_value_t = 1000)]
+    #[arg(long, env = "CHAT_MAX_ROOMS", default_value_t = DEFAULT_MAX_ROOMS)]
     pub max_rooms: usize,
     /// Rates, connection limits, timeouts, trusted proxies and origins.
     #[command(flatten)]
@@ -62,16 +91,33 @@ impl Default for Config {
     /// fresh, private chat unless they name a database file.
     fn default() -> Self {
         Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], 8765)),
-            static_dir: PathBuf::from("dist"),
-            outbox_frames: 1024,
-            shutdown_timeout: Duration::from_secs(10),
+            addr: DEFAULT_ADDR,
+            static_dir: PathBuf::from(DEFAULT_STATIC_DIR),
+            outbox_frames: DEFAULT_OUTBOX_FRAMES,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             db: PathBuf::from(":memory:"),
-            history_on_join: 100,
-            replay_limit: 1000,
-            resume_grace: Duration::from_secs(120),
-            max_rooms: 1000,
+            history_on_join: DEFAULT_HISTORY_ON_JOIN,
+            replay_limit: DEFAULT_REPLAY_LIMIT,
+            resume_grace: DEFAULT_RESUME_GRACE,
+            max_rooms: DEFAULT_MAX_ROOMS,
             limits: Limits::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+    use clap::Parser;
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_command_line_defaults_match_default_but_for_the_database() {
+        let parsed = Config::try_parse_from(["chat-server"]).expect("defaults parse");
+        let default = Config {
+            db: PathBuf::from(super::DEFAULT_DB),
+            ..Config::default()
+        };
+        assert_eq!(format!("{parsed:?}"), format!("{default:?}"));
     }
 }

@@ -4,49 +4,96 @@
 //! They live apart from the rest of [`Config`](crate::Config) so that the
 //! whole defence can be read, documented and tuned in one place.
 
-use crate::client_ip::IpNet;
-use crate::origin::Origin;
+use crate::config::duration_text;
+// The types of the proxy and origin settings, so that code building a
+// `Limits` can name them.
+pub use crate::http::client_ip::IpNet;
+pub use crate::http::origin::Origin;
+use chat_shared::{ClientLimits, MAX_MESSAGE_CHARS};
 use clap::Args;
+use std::sync::OnceLock;
 use std::time::Duration;
+
+/// What a client is told about the limits that touch it comes from
+/// [`ClientLimits::default`]; the server's defaults for the same rules are
+/// read from there, so the two can never disagree.
+fn announced_defaults() -> ClientLimits {
+    ClientLimits::default()
+}
+
+/// The default idle timeout, as announced to clients.
+fn default_idle_timeout() -> Duration {
+    Duration::from_millis(announced_defaults().idle_timeout_ms)
+}
+
+/// The default ping interval: the idle timeout spread over the heartbeats a
+/// client may miss, so "missed heartbeats" means the same on both sides.
+fn default_ping_interval() -> Duration {
+    default_idle_timeout() / announced_defaults().missed_heartbeats.max(1)
+}
+
+fn default_idle_timeout_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    duration_text(&TEXT, default_idle_timeout())
+}
+
+fn default_ping_interval_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    duration_text(&TEXT, default_ping_interval())
+}
+
+/// Refused frames a connection may pile up before it is closed.
+const DEFAULT_ABUSE_LIMIT: u32 = 400;
+/// Open WebSocket connections in total.
+const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Open WebSocket connections from one address.
+const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 100;
+/// How long a connection may stay open without joining.
+const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn default_join_timeout_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    duration_text(&TEXT, DEFAULT_JOIN_TIMEOUT)
+}
 
 /// Limits on what one client, or one address, may do.
 #[derive(Debug, Clone, Args)]
 pub struct Limits {
     /// Frames per second one connection may send, sustained (typing has its
     /// own limit). Excess frames get a `rate_limited` error.
-    #[arg(long, env = "CHAT_MESSAGE_RATE", default_value_t = 5.0, value_parser = parse_rate)]
+    #[arg(long, env = "CHAT_MESSAGE_RATE", default_value_t = announced_defaults().message_rate, value_parser = parse_rate)]
     pub message_rate: f64,
 
     /// Frames one connection may send at once before the rate applies.
-    #[arg(long, env = "CHAT_MESSAGE_BURST", default_value_t = 10)]
+    #[arg(long, env = "CHAT_MESSAGE_BURST", default_value_t = announced_defaults().message_burst)]
     pub message_burst: u32,
 
     /// Typing notices per second one connection may send, sustained.
-    #[arg(long, env = "CHAT_TYPING_RATE", default_value_t = 2.0, value_parser = parse_rate)]
+    #[arg(long, env = "CHAT_TYPING_RATE", default_value_t = announced_defaults().typing_rate, value_parser = parse_rate)]
     pub typing_rate: f64,
 
     /// Typing notices one connection may send at once. Someone sending
     /// short messages quickly starts and stops typing for each one, so this
     /// is larger than one second's worth.
-    #[arg(long, env = "CHAT_TYPING_BURST", default_value_t = 6)]
+    #[arg(long, env = "CHAT_TYPING_BURST", default_value_t = announced_defaults().typing_burst)]
     pub typing_burst: u32,
 
     /// Refused frames a connection may pile up before it is closed with
     /// 1008. One is forgiven per `--message-rate` interval, so a client
     /// sending ten times the limit is closed after about 10 s, while one
     /// that is merely a little too fast never is.
-    #[arg(long, env = "CHAT_ABUSE_LIMIT", default_value_t = 400)]
+    #[arg(long, env = "CHAT_ABUSE_LIMIT", default_value_t = DEFAULT_ABUSE_LIMIT)]
     pub abuse_limit: u32,
 
     /// Open WebSocket connections the server accepts in total; more are
     /// refused with 503.
-    #[arg(long, env = "CHAT_MAX_CONNECTIONS", default_value_t = 10_000)]
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
 
     /// Open WebSocket connections from one client address (IPv6: one /64);
     /// more are refused with 429. Loopback clients are exempt unless
     /// `--limit-loopback` is set.
-    #[arg(long, env = "CHAT_MAX_CONNECTIONS_PER_IP", default_value_t = 100)]
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS_PER_IP", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_IP)]
     pub max_connections_per_ip: usize,
 
     /// Apply the per-address maximum to loopback clients too. Off by
@@ -67,39 +114,71 @@ pub struct Limits {
     pub allowed_origins: Vec<Origin>,
 
     /// How long a connection may stay open without joining.
-    #[arg(long, env = "CHAT_JOIN_TIMEOUT", default_value = "30s", value_parser = parse_period)]
+    #[arg(long, env = "CHAT_JOIN_TIMEOUT", default_value = default_join_timeout_text(), value_parser = parse_period)]
     pub join_timeout: Duration,
 
     /// How often the server pings each client.
-    #[arg(long, env = "CHAT_PING_INTERVAL", default_value = "20s", value_parser = parse_period)]
+    #[arg(long, env = "CHAT_PING_INTERVAL", default_value = default_ping_interval_text(), value_parser = parse_period)]
     pub ping_interval: Duration,
 
     /// A connection the server has heard nothing from (no frame, no pong)
     /// for this long is treated as gone and closed. Make it a few ping
     /// intervals, so that one lost pong is not fatal.
-    #[arg(long, env = "CHAT_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_period)]
+    #[arg(long, env = "CHAT_IDLE_TIMEOUT", default_value = default_idle_timeout_text(), value_parser = parse_period)]
     pub idle_timeout: Duration,
 }
 
 impl Default for Limits {
     /// The same values as the command-line defaults.
     fn default() -> Self {
+        let announced = announced_defaults();
         Self {
-            message_rate: 5.0,
-            message_burst: 10,
-            typing_rate: 2.0,
-            typing_burst: 6,
-            abuse_limit: 400,
-            max_connections: 10_000,
-            max_connections_per_ip: 100,
+            message_rate: announced.message_rate,
+            message_burst: announced.message_burst,
+            typing_rate: announced.typing_rate,
+            typing_burst: announced.typing_burst,
+            abuse_limit: DEFAULT_ABUSE_LIMIT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             limit_loopback: false,
             trusted_proxies: Vec::new(),
             allowed_origins: Vec::new(),
-            join_timeout: Duration::from_secs(30),
-            ping_interval: Duration::from_secs(20),
-            idle_timeout: Duration::from_secs(60),
+            join_timeout: DEFAULT_JOIN_TIMEOUT,
+            ping_interval: default_ping_interval(),
+            idle_timeout: default_idle_timeout(),
         }
     }
+}
+
+impl Limits {
+    /// The limits a client must respect, as `welcome` announces them, so
+    /// clients follow this server's settings instead of guessing.
+    pub(crate) fn for_clients(&self) -> ClientLimits {
+        ClientLimits {
+            message_rate: self.message_rate,
+            message_burst: self.message_burst,
+            typing_rate: self.typing_rate,
+            typing_burst: self.typing_burst,
+            idle_timeout_ms: u64::try_from(self.idle_timeout.as_millis()).unwrap_or(u64::MAX),
+            missed_heartbeats: self.missed_heartbeats(),
+            history_page: announced_defaults().history_page,
+            max_message_chars: u32::try_from(MAX_MESSAGE_CHARS).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The idle timeout in ping intervals, rounded up: a client that has
+    /// heard nothing for that many heartbeats has outlived the timeout.
+    fn missed_heartbeats(&self) -> u32 {
+        let ping = self.ping_interval.as_nanos().max(1);
+        let heartbeats = self.idle_timeout.as_nanos().div_ceil(ping).max(1);
+        u32::try_from(heartbeats).unwrap_or(u32::MAX)
+    }
+}
+
+/// The messages a `history` request without `limit` gets; announced to
+/// clients as `history_page`.
+pub(crate) fn default_history_page() -> usize {
+    usize::try_from(announced_defaults().history_page).unwrap_or(usize::MAX)
 }
 
 /// A rate must be a positive, finite number of frames per second.
@@ -123,9 +202,28 @@ fn parse_period(text: &str) -> Result<Duration, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::Limits;
     use crate::Config;
+    use chat_shared::ClientLimits;
     use clap::Parser;
     use std::time::Duration;
+
+    #[test]
+    fn the_default_limits_are_the_announced_defaults() {
+        assert_eq!(Limits::default().for_clients(), ClientLimits::default());
+    }
+
+    #[test]
+    fn missed_heartbeats_are_the_idle_timeout_in_pings_rounded_up() {
+        let with = |ping_ms, idle_ms| Limits {
+            ping_interval: Duration::from_millis(ping_ms),
+            idle_timeout: Duration::from_millis(idle_ms),
+            ..Limits::default()
+        };
+        assert_eq!(with(1_000, 5_000).for_clients().missed_heartbeats, 5);
+        assert_eq!(with(2_000, 5_000).for_clients().missed_heartbeats, 3);
+        assert_eq!(with(10_000, 5_000).for_clients().missed_heartbeats, 1);
+    }
 
     #[test]
     fn the_command_line_defaults_match_default() {

@@ -193,3 +193,55 @@ async fn frames_over_64_kib_are_closed_with_1009() {
     assert!(matches!(watcher.recv().await, ServerFrame::UserLeft { .. }));
     still_works(&mut watcher).await;
 }
+
+/// The next frame, which must be an error with `expected`; returns its
+/// `client_id` and `retry_after_ms`.
+async fn error_fields(client: &mut Client, expected: ErrorCode) -> (Option<String>, Option<u64>) {
+    match client.recv().await {
+        ServerFrame::Error {
+            code,
+            message,
+            client_id,
+            retry_after_ms,
+        } => {
+            assert_eq!(code, expected, "message was {message:?}");
+            (client_id, retry_after_ms)
+        }
+        other => panic!("expected error {expected:?}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_refused_message_names_its_client_id() {
+    let server = TestServer::start().await;
+    let mut client = server.connect().await;
+    client.say_with_id("before joining", "m-0").await;
+    let answer = error_fields(&mut client, ErrorCode::NotJoined).await;
+    assert_eq!(answer, (Some("m-0".into()), None));
+    client.join("alice").await;
+
+    client.say_with_id(" \n ", "m-1").await;
+    let answer = error_fields(&mut client, ErrorCode::EmptyMessage).await;
+    assert_eq!(answer, (Some("m-1".into()), None));
+    let too_long = "x".repeat(MAX_MESSAGE_CHARS + 1);
+    client.say_with_id(&too_long, "m-2").await;
+    let answer = error_fields(&mut client, ErrorCode::MessageTooLong).await;
+    assert_eq!(answer, (Some("m-2".into()), None));
+    still_works(&mut client).await;
+}
+
+#[tokio::test]
+async fn an_error_to_a_frame_without_client_id_names_none() {
+    let server = TestServer::start().await;
+    let mut client = server.connect().await;
+    client.join("alice").await;
+    client.say("").await;
+    let answer = error_fields(&mut client, ErrorCode::EmptyMessage).await;
+    assert_eq!(answer, (None, None));
+    client.send(ClientFrame::join("again")).await;
+    let answer = error_fields(&mut client, ErrorCode::AlreadyJoined).await;
+    assert_eq!(answer, (None, None));
+    client.send_text("not json").await;
+    let answer = error_fields(&mut client, ErrorCode::BadRequest).await;
+    assert_eq!(answer, (None, None));
+}

@@ -5,7 +5,7 @@ mod common;
 
 use chat_server::config::Config;
 use chat_server::limits::Limits;
-use chat_shared::{ClientFrame, ServerFrame};
+use chat_shared::{ClientFrame, ClientLimits, ServerFrame, MAX_MESSAGE_CHARS};
 use common::{joined, TestServer, PATIENCE};
 use futures_util::StreamExt;
 use std::time::Duration;
@@ -96,4 +96,45 @@ async fn welcome_tells_how_often_heartbeats_come() {
     let mut alice = server.connect().await;
     let welcome = alice.join_with(ClientFrame::join("alice")).await;
     assert_eq!(welcome.heartbeat_ms, Some(100));
+}
+
+#[tokio::test]
+async fn welcome_announces_the_limits_of_the_running_config() {
+    let server = TestServer::start_with(Config {
+        limits: Limits {
+            message_rate: 7.0,
+            message_burst: 3,
+            typing_rate: 1.5,
+            typing_burst: 4,
+            ping_interval: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(5),
+            ..Limits::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let mut client = server.connect().await;
+    let welcome = client.join_with(ClientFrame::join("alice")).await;
+    assert_eq!(welcome.heartbeat_ms, Some(1_000));
+    assert_eq!(
+        welcome.limits,
+        Some(ClientLimits {
+            message_rate: 7.0,
+            message_burst: 3,
+            typing_rate: 1.5,
+            typing_burst: 4,
+            idle_timeout_ms: 5_000,
+            missed_heartbeats: 5,
+            history_page: 50,
+            max_message_chars: MAX_MESSAGE_CHARS as u32,
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_default_server_announces_the_shared_defaults() {
+    let server = TestServer::start().await;
+    let mut client = server.connect().await;
+    let welcome = client.join_with(ClientFrame::join("alice")).await;
+    assert_eq!(welcome.limits, Some(ClientLimits::default()));
 }

@@ -202,3 +202,45 @@ async fn a_sustained_flood_is_closed_with_1008() {
     alice.say("quiet again").await;
     expect_message_from(&mut alice, "alice", "quiet again").await;
 }
+
+#[tokio::test]
+async fn rate_limited_names_the_wait_in_a_field_and_the_refused_message() {
+    let server = TestServer::start_with(with_limits(Limits {
+        message_burst: 2,
+        message_rate: 4.0,
+        ..Limits::default()
+    }))
+    .await;
+    let mut client = server.connect().await;
+    client.join("alice").await; // the first of two
+    client.say_with_id("one", "c-1").await; // the second
+    assert!(matches!(client.recv().await, ServerFrame::Message(_)));
+    client.say_with_id("too soon", "c-2").await;
+    match client.recv().await {
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            message,
+            retry_after_ms,
+            client_id,
+        } => {
+            let told = u64::try_from(retry_after(&message).as_millis()).expect("millis");
+            assert_eq!(retry_after_ms, Some(told), "{message}");
+            assert_eq!(client_id.as_deref(), Some("c-2"));
+        }
+        other => panic!("expected rate_limited, got {other:?}"),
+    }
+    // A refused frame that is not a message names no client_id.
+    client.send(ClientFrame::ListRooms).await;
+    match client.recv().await {
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            retry_after_ms,
+            client_id,
+            ..
+        } => {
+            assert!(retry_after_ms.is_some());
+            assert_eq!(client_id, None);
+        }
+        other => panic!("expected rate_limited, got {other:?}"),
+    }
+}

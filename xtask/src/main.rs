@@ -64,6 +64,8 @@ fn run_tests() -> Result {
     run(cargo(&root).args(["fmt", "--all", "--check"]))?;
     step("linting the server, shared crate and tests");
     run(cargo(&root).args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+    step("checking that the fuzz target still compiles (on stable, without sanitizers)");
+    run(cargo(&root).args(["check", "--locked", "--manifest-path", "fuzz/Cargo.toml"]))?;
     step("linting the browser app and its shared crate for wasm32");
     run(cargo(&root).args([
         "clippy",

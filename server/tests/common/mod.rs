@@ -2,7 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this
 
 use chat_server::Config;
-use chat_shared::{ChatMessage, ClientFrame, ServerFrame};
+use chat_shared::{ChatMessage, ClientFrame, ClientLimits, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -101,6 +101,7 @@ pub struct Welcome {
     pub history_gap: bool,
     pub resume: String,
     pub heartbeat_ms: Option<u64>,
+    pub limits: Option<ClientLimits>,
 }
 
 pub struct Client {
@@ -200,7 +201,7 @@ impl Client {
                 history_gap,
                 resume,
                 heartbeat_ms,
-                ..
+                limits,
             } => Welcome {
                 username,
                 users,
@@ -209,6 +210,7 @@ impl Client {
                 history_gap,
                 resume,
                 heartbeat_ms,
+                limits,
             },
             other => panic!("expected welcome, got {other:?}"),
         }
@@ -224,6 +226,16 @@ impl Client {
 
     pub async fn say(&mut self, text: &str) {
         self.send(ClientFrame::message(text)).await;
+    }
+
+    /// Sends a message with a `client_id`, as a client that tracks its
+    /// messages in flight does.
+    pub async fn say_with_id(&mut self, text: &str, client_id: &str) {
+        self.send(ClientFrame::Message {
+            text: text.into(),
+            client_id: Some(client_id.into()),
+        })
+        .await;
     }
 }
 

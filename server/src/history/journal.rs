@@ -7,9 +7,10 @@
 //! through the same thread: the history a joiner receives and the live
 //! messages that follow it meet exactly, with no gap and no repeat.
 
-use crate::hub::{encode, Hub, JoinRequest, Membership, Rejection};
-use crate::peer::Peer;
-use crate::store::{Appended, NewMessage, Store};
+use crate::chat::hub::{encode, Hub, JoinRequest, Membership};
+use crate::chat::peer::Peer;
+use crate::error::Rejection;
+use crate::history::store::{Appended, NewMessage, Store};
 use chat_shared::{ErrorCode, ServerFrame};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -227,9 +228,10 @@ impl Worker {
             }
             Err(error) => {
                 tracing::error!("cannot store {} messages: {error}", posts.len());
-                let refusal = encode(&Rejection::from(ErrorCode::ServerError).to_frame());
                 for post in &posts {
-                    post.peer.send(refusal.clone());
+                    let refusal = Rejection::from(ErrorCode::ServerError)
+                        .with_client_id(post.client_id.clone());
+                    post.peer.send(encode(&refusal.to_frame()));
                 }
             }
         }

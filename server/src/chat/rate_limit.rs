@@ -1,7 +1,9 @@
 //! How fast one connection may send: token buckets for frames and typing
 //! notices, and a tally of refusals that ends a flood.
 
+use crate::error::Rejection;
 use crate::limits::Limits;
+use chat_shared::ErrorCode;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -121,10 +123,26 @@ impl FrameLimiter {
     }
 }
 
+/// The `rate_limited` refusal: its text and its `retry_after_ms` name the
+/// same wait, so people and programs are told the same thing.
+pub fn rate_limited(retry_after: Duration, limits: &Limits) -> Rejection {
+    Rejection {
+        retry_after_ms: Some(retry_after_millis(retry_after)),
+        ..Rejection::new(ErrorCode::RateLimited, retry_message(retry_after, limits))
+    }
+}
+
+/// A wait in whole milliseconds, rounded up so that retrying after it is
+/// never too soon, and at least one.
+fn retry_after_millis(retry_after: Duration) -> u64 {
+    let millis = retry_after.as_micros().div_ceil(1000).max(1);
+    u64::try_from(millis).unwrap_or(u64::MAX)
+}
+
 /// The text of a `rate_limited` error: when to retry, in whole
 /// milliseconds (rounded up) so that programs can read it too.
-pub fn retry_message(retry_after: Duration, limits: &Limits) -> String {
-    let millis = retry_after.as_micros().div_ceil(1000).max(1);
+fn retry_message(retry_after: Duration, limits: &Limits) -> String {
+    let millis = retry_after_millis(retry_after);
     format!(
         "Too many messages: retry in {millis} ms (at most {} per second, bursts of {})",
         limits.message_rate, limits.message_burst
@@ -231,5 +249,13 @@ mod tests {
     fn the_retry_message_names_the_wait_in_milliseconds() {
         let text = retry_message(Duration::from_micros(199_001), &limits());
         assert!(text.contains("retry in 200 ms"), "{text}");
+    }
+
+    #[test]
+    fn a_rate_limited_refusal_names_the_same_wait_as_its_text() {
+        let rejection = rate_limited(Duration::from_micros(199_001), &limits());
+        assert_eq!(rejection.code, ErrorCode::RateLimited);
+        assert_eq!(rejection.retry_after_ms, Some(200));
+        assert!(rejection.message.contains("retry in 200 ms"));
     }
 }

@@ -11,46 +11,23 @@
 //! quick reconnect (a page reload, a flaky phone network) shows no
 //! left-and-joined flicker. A name belongs to whoever holds its resume token
 //! while any of its presences lasts.
+//!
+//! Grace periods end in a task the hub starts, which sleeps until the
+//! earliest deadline (like mini-redis's purge of expired keys): a user who
+//! does not come back leaves when the grace ends, not at the next tick of a
+//! poll, and an idle server does no work at all.
 
-use crate::peer::Peer;
-use chat_shared::{ChatMessage, ErrorCode, RoomInfo, ServerFrame};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use crate::chat::peer::Peer;
+use crate::error::Rejection;
+use chat_shared::close::Departure;
+use chat_shared::{ChatMessage, ClientLimits, ErrorCode, RoomInfo, ServerFrame};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
-
-/// A refusal to send back to the client: the connection stays usable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-impl Rejection {
-    /// A refusal with a specific explanation.
-    pub fn new(code: ErrorCode, message: impl ToString) -> Self {
-        Self {
-            code,
-            message: message.to_string(),
-        }
-    }
-
-    /// The error frame for the wire.
-    pub fn to_frame(&self) -> ServerFrame {
-        ServerFrame::Error {
-            code: self.code,
-            message: self.message.clone(),
-            retry_after_ms: None,
-            client_id: None,
-        }
-    }
-}
-
-impl From<ErrorCode> for Rejection {
-    fn from(code: ErrorCode) -> Self {
-        Self::new(code, code.default_message())
-    }
-}
+use tokio_util::sync::CancellationToken;
 
 /// A validated request to join, as the journal hands it to the hub.
 #[derive(Debug, Clone)]
@@ -83,10 +60,26 @@ pub struct Joined {
     pub created_room: bool,
 }
 
+/// How the hub treats its users; from the running config.
+#[derive(Debug, Clone)]
+pub struct HubSettings {
+    /// How long a dropped connection keeps its place and name.
+    pub resume_grace: Duration,
+    /// Rooms are created by joining; this caps how many can exist.
+    pub max_rooms: usize,
+    /// How often each connection gets a `heartbeat`.
+    pub heartbeat: Duration,
+    /// What `welcome` announces.
+    pub client_limits: ClientLimits,
+}
+
 /// Rooms, their members, and who owns which name.
 #[derive(Debug)]
 pub struct Hub {
     state: Mutex<HubState>,
+    /// Wakes the grace task when it may be sleeping toward the wrong
+    /// deadline: one earlier than any it knew of was set.
+    grace_changed: Notify,
     /// How long a dropped connection keeps its place and name.
     resume_grace: Duration,
     /// Rooms are created by joining; this caps how many can exist.
@@ -94,6 +87,8 @@ pub struct Hub {
     /// How often each connection gets a `heartbeat`, told in `welcome` so a
     /// client knows how long a silence means a dead connection.
     heartbeat_ms: u64,
+    /// What `welcome` announces, built once from the running config.
+    client_limits: ClientLimits,
 }
 
 #[derive(Debug, Default)]
@@ -102,6 +97,9 @@ struct HubState {
     /// Names in use, by key: held while the user is present in any room
     /// (connected or within the grace period).
     names: HashMap<String, NameClaim>,
+    /// Every running grace period as (deadline, room, key), earliest
+    /// first: the grace task only ever looks at the first.
+    graces: BTreeSet<(Instant, String, String)>,
 }
 
 #[derive(Debug)]
@@ -127,26 +125,31 @@ struct Member {
 }
 
 impl Hub {
-    /// A hub that knows `rooms` (from the database) and empty of users.
-    pub fn new(
+    /// A hub that knows `rooms` (from the database) and empty of users,
+    /// with its grace task running until `shutdown` is cancelled.
+    pub fn start(
         rooms: Vec<String>,
-        resume_grace: Duration,
-        max_rooms: usize,
-        heartbeat: Duration,
-    ) -> Self {
+        settings: HubSettings,
+        shutdown: &CancellationToken,
+    ) -> Arc<Self> {
         let rooms = rooms
             .into_iter()
             .map(|name| (name, Room::default()))
             .collect();
-        Self {
+        let hub = Arc::new(Self {
             state: Mutex::new(HubState {
                 rooms,
                 names: HashMap::new(),
+                graces: BTreeSet::new(),
             }),
-            resume_grace,
-            max_rooms,
-            heartbeat_ms: u64::try_from(heartbeat.as_millis()).unwrap_or(u64::MAX),
-        }
+            grace_changed: Notify::new(),
+            resume_grace: settings.resume_grace,
+            max_rooms: settings.max_rooms,
+            heartbeat_ms: u64::try_from(settings.heartbeat.as_millis()).unwrap_or(u64::MAX),
+            client_limits: settings.client_limits,
+        });
+        tokio::spawn(end_grace_periods(hub.clone(), shutdown.clone()));
+        hub
     }
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
@@ -164,7 +167,9 @@ impl Hub {
         history: Vec<ChatMessage>,
         history_gap: bool,
     ) -> Result<Joined, Rejection> {
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        // One plain borrow, so the maps can be borrowed separately.
+        let state = &mut *guard;
         let token = match state.names.get(&request.key) {
             Some(claim) if request.resume.as_deref() == Some(claim.token.as_str()) => {
                 claim.token.clone()
@@ -198,7 +203,11 @@ impl Hub {
                 // Another tab, or a reconnect within the grace period: the
                 // others already see this user, so they are told nothing.
                 member.peers.push(peer.clone());
-                member.grace_until = None;
+                if let Some(until) = member.grace_until.take() {
+                    state
+                        .graces
+                        .remove(&(until, request.room.clone(), request.key.clone()));
+                }
                 member.name.clone()
             }
             None => {
@@ -227,7 +236,7 @@ impl Hub {
             history_gap,
             resume: token,
             heartbeat_ms: Some(self.heartbeat_ms),
-            limits: None,
+            limits: Some(self.client_limits.clone()),
         }));
         Ok(Joined {
             membership: Membership {
@@ -240,9 +249,8 @@ impl Hub {
     }
 
     /// Removes one connection. When it was the user's last in the room, the
-    /// user leaves at once if the client said goodbye (`intentional`), or
-    /// after the grace period if the connection just dropped.
-    pub fn leave(&self, membership: &Membership, peer: &Peer, intentional: bool) {
+    /// user leaves at once or after the grace period, as `departure` says.
+    pub fn leave(&self, membership: &Membership, peer: &Peer, departure: Departure) {
         let mut state = self.lock();
         let Some(room) = state.rooms.get_mut(&membership.room) else {
             return;
@@ -254,29 +262,39 @@ impl Hub {
         if !member.peers.is_empty() {
             return;
         }
-        if intentional {
-            state.remove_member(&membership.room, &membership.key);
-        } else {
-            member.grace_until = Some(Instant::now() + self.resume_grace);
+        match departure {
+            Departure::AtOnce => state.remove_member(&membership.room, &membership.key),
+            Departure::AfterGrace => {
+                let until = Instant::now() + self.resume_grace;
+                member.grace_until = Some(until);
+                let earliest = state
+                    .graces
+                    .first()
+                    .is_none_or(|(first, ..)| until < *first);
+                state
+                    .graces
+                    .insert((until, membership.room.clone(), membership.key.clone()));
+                drop(state);
+                if earliest {
+                    self.grace_changed.notify_one();
+                }
+            }
         }
     }
 
-    /// Ends the grace period of users who did not come back in time.
-    pub fn expire_grace(&self, now: Instant) {
+    /// Ends every grace period that is over at `now`; returns when the
+    /// next one ends, if any is running.
+    fn end_graces_due(&self, now: Instant) -> Option<Instant> {
         let mut state = self.lock();
-        let expired: Vec<(String, String)> = state
-            .rooms
-            .iter()
-            .flat_map(|(room_name, room)| {
-                room.members
-                    .iter()
-                    .filter(|(_, member)| member.grace_until.is_some_and(|until| until <= now))
-                    .map(|(key, _)| (room_name.clone(), key.clone()))
-            })
-            .collect();
-        for (room, key) in expired {
-            state.remove_member(&room, &key);
+        while let Some((until, ..)) = state.graces.first() {
+            if *until > now {
+                return Some(*until);
+            }
+            if let Some((_, room, key)) = state.graces.pop_first() {
+                state.remove_member(&room, &key);
+            }
         }
+        None
     }
 
     /// Sends a committed message to every connection in its room, the
@@ -320,6 +338,10 @@ impl HubState {
         let Some(member) = room.members.remove(key) else {
             return;
         };
+        if let Some(until) = member.grace_until {
+            self.graces
+                .remove(&(until, room_name.to_owned(), key.to_owned()));
+        }
         let left = encode(&ServerFrame::UserLeft {
             username: member.name.clone(),
             count: room.count(),
@@ -359,6 +381,28 @@ impl Room {
     }
 }
 
+/// The hub's grace task: ends grace periods as they run out, sleeping
+/// until the next deadline, or until told of an earlier one; stops with the
+/// server.
+async fn end_grace_periods(hub: Arc<Hub>, shutdown: CancellationToken) {
+    loop {
+        let next = hub.end_graces_due(Instant::now());
+        let next_deadline = async {
+            match next {
+                Some(until) => tokio::time::sleep_until(until).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            // A permit is stored if the notice came before this wait, so a
+            // deadline set since `end_graces_due` is never missed.
+            () = hub.grace_changed.notified() => {}
+            () = next_deadline => {}
+        }
+    }
+}
+
 /// Serialises a frame once; clones of the result share one buffer.
 pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
     Utf8Bytes::from(frame.encode())
@@ -373,4 +417,145 @@ fn new_token() -> Result<String, Rejection> {
         Rejection::from(ErrorCode::ServerError)
     })?;
     Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::peer::Closer;
+    use chat_shared::username_key;
+    use tokio::sync::mpsc;
+
+    const GRACE: Duration = Duration::from_millis(1_300);
+
+    fn start_hub() -> Arc<Hub> {
+        let settings = HubSettings {
+            resume_grace: GRACE,
+            max_rooms: 10,
+            heartbeat: Duration::from_secs(20),
+            client_limits: ClientLimits::default(),
+        };
+        Hub::start(Vec::new(), settings, &CancellationToken::new())
+    }
+
+    fn connection(id: u64) -> (Peer, mpsc::Receiver<Utf8Bytes>) {
+        Peer::new(id, 64, Arc::new(Closer::new(&CancellationToken::new())))
+    }
+
+    fn join(hub: &Hub, name: &str, peer: &Peer) -> Membership {
+        rejoin(hub, name, peer, None)
+    }
+
+    fn rejoin(hub: &Hub, name: &str, peer: &Peer, resume: Option<String>) -> Membership {
+        let request = JoinRequest {
+            name: name.to_owned(),
+            key: username_key(name),
+            room: "general".to_owned(),
+            resume,
+        };
+        hub.join(&request, peer, Vec::new(), false)
+            .expect("join")
+            .membership
+    }
+
+    fn drain(frames: &mut mpsc::Receiver<Utf8Bytes>) {
+        while frames.try_recv().is_ok() {}
+    }
+
+    fn resume_token(frames: &mut mpsc::Receiver<Utf8Bytes>) -> String {
+        let text = frames.try_recv().expect("a welcome");
+        match ServerFrame::decode(&text) {
+            Ok(ServerFrame::Welcome { resume, .. }) => resume,
+            other => panic!("expected a welcome, got {other:?}"),
+        }
+    }
+
+    async fn next_frame(frames: &mut mpsc::Receiver<Utf8Bytes>) -> ServerFrame {
+        let text = frames.recv().await.expect("the connection is open");
+        ServerFrame::decode(&text).expect("a server frame")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_user_leaves_exactly_when_the_grace_ends() {
+        let hub = start_hub();
+        let (alice, mut to_alice) = connection(1);
+        join(&hub, "alice", &alice);
+        let (bob, _to_bob) = connection(2);
+        let bob_joined = join(&hub, "bob", &bob);
+        drain(&mut to_alice);
+
+        // Off any round period a polling loop might have used.
+        tokio::time::sleep(Duration::from_millis(170)).await;
+        let dropped_at = Instant::now();
+        hub.leave(&bob_joined, &bob, Departure::AfterGrace);
+
+        tokio::time::sleep(GRACE - Duration::from_millis(1)).await;
+        assert!(
+            to_alice.try_recv().is_err(),
+            "bob left before his grace ended"
+        );
+        // Nothing else is waiting, so time moves on to the grace task's
+        // deadline and no further.
+        let frame = next_frame(&mut to_alice).await;
+        assert_eq!(
+            frame,
+            ServerFrame::UserLeft {
+                username: "bob".into(),
+                count: 1
+            }
+        );
+        assert_eq!(Instant::now() - dropped_at, GRACE);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_return_within_the_grace_cancels_only_that_users_deadline() {
+        let hub = start_hub();
+        let (alice, mut to_alice) = connection(1);
+        join(&hub, "alice", &alice);
+        let (bob, mut to_bob) = connection(2);
+        let bob_joined = join(&hub, "bob", &bob);
+        let bob_token = resume_token(&mut to_bob);
+        let (carol, _to_carol) = connection(3);
+        let carol_joined = join(&hub, "carol", &carol);
+        drain(&mut to_alice);
+
+        hub.leave(&bob_joined, &bob, Departure::AfterGrace);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let carol_dropped_at = Instant::now();
+        hub.leave(&carol_joined, &carol, Departure::AfterGrace);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        // bob comes back, on a new connection with his token.
+        let (bob_again, _to_bob_again) = connection(4);
+        rejoin(&hub, "bob", &bob_again, Some(bob_token));
+        assert!(to_alice.try_recv().is_err(), "a return is not announced");
+
+        let frame = next_frame(&mut to_alice).await;
+        assert_eq!(
+            frame,
+            ServerFrame::UserLeft {
+                username: "carol".into(),
+                count: 2
+            }
+        );
+        assert_eq!(Instant::now() - carol_dropped_at, GRACE);
+        assert!(hub.lock().graces.is_empty());
+        tokio::time::sleep(GRACE * 2).await;
+        assert!(to_alice.try_recv().is_err(), "bob stays");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_user_who_leaves_at_once_leaves_no_deadline_behind() {
+        let hub = start_hub();
+        let (alice, mut to_alice) = connection(1);
+        join(&hub, "alice", &alice);
+        let (bob, _to_bob) = connection(2);
+        let bob_joined = join(&hub, "bob", &bob);
+        drain(&mut to_alice);
+        hub.leave(&bob_joined, &bob, Departure::AtOnce);
+        assert!(matches!(
+            next_frame(&mut to_alice).await,
+            ServerFrame::UserLeft { .. }
+        ));
+        assert!(hub.lock().graces.is_empty());
+    }
 }

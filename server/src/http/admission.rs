@@ -4,11 +4,11 @@
 //! A refused upgrade costs one small HTTP response and nothing else: no
 //! socket task, no buffers.
 
-use crate::client_ip::{self, limit_key};
+use crate::error::Refusal;
+use crate::http::client_ip::{self, limit_key};
+use crate::http::origin;
 use crate::limits::Limits;
-use crate::origin;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -28,37 +28,6 @@ struct Counts {
     /// Only addresses with open connections, so the map stays as small as
     /// the number of connections.
     per_ip: HashMap<IpAddr, usize>,
-}
-
-/// Why an upgrade was refused; becomes the HTTP response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// The page's origin may not use this chat (403).
-    ForeignOrigin(String),
-    /// The server holds its maximum of connections (503).
-    ServerFull,
-    /// This address holds its maximum of connections (429).
-    TooManyFromAddress,
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        match self {
-            Self::ForeignOrigin(message) => (StatusCode::FORBIDDEN, message).into_response(),
-            Self::ServerFull => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, "30")],
-                "The chat is full: it has reached its maximum number of connections. Try again in a little while.",
-            )
-                .into_response(),
-            Self::TooManyFromAddress => (
-                StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, "30")],
-                "Too many connections from your address: close some chat tabs and try again.",
-            )
-                .into_response(),
-        }
-    }
 }
 
 /// One admitted connection's place in the counts, given back when dropped.
@@ -125,8 +94,9 @@ impl Admission {
         })
     }
 
-    /// Open connections, in total.
-    pub fn open_connections(&self) -> usize {
+    /// Open connections, in total: what the tests check the tickets against.
+    #[cfg(test)]
+    fn open_connections(&self) -> usize {
         self.lock().total
     }
 }

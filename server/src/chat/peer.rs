@@ -1,22 +1,11 @@
 //! The hub's handle on one connection: its bounded outbox and a way to close it.
 
+use chat_shared::close;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
-
-/// WebSocket close codes the server uses.
-pub mod close_code {
-    /// The conversation ended normally.
-    pub const NORMAL: u16 = 1000;
-    /// The server is shutting down; clients should reconnect.
-    pub const GOING_AWAY: u16 = 1001;
-    /// The client broke a rule (here: it read too slowly).
-    pub const POLICY: u16 = 1008;
-    /// A frame or message was larger than the server accepts.
-    pub const TOO_BIG: u16 = 1009;
-}
 
 /// A cheap, cloneable handle for sending to one connection.
 ///
@@ -66,7 +55,7 @@ impl Closer {
     pub fn frame(&self) -> CloseFrame {
         let slot = self.reason.lock().unwrap_or_else(PoisonError::into_inner);
         slot.clone().unwrap_or(CloseFrame {
-            code: close_code::GOING_AWAY.into(),
+            code: close::GOING_AWAY.into(),
             reason: "server is shutting down".into(),
         })
     }
@@ -96,7 +85,7 @@ impl Peer {
                 );
             }
             self.closer
-                .close(close_code::POLICY, "too slow: messages were piling up");
+                .close(close::POLICY, "too slow: messages were piling up");
         }
     }
 }

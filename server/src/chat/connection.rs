@@ -1,12 +1,15 @@
 //! One WebSocket connection: a reader that handles client frames and a writer
 //! that drains the connection's bounded outbox.
 
-use crate::admission::Ticket;
-use crate::hub::{encode, JoinRequest, Membership, Rejection};
-use crate::peer::{close_code, Closer, Peer};
-use crate::rate_limit::{retry_message, FrameKind, FrameLimiter, Verdict};
-use crate::websocket::{feed_text, Socket};
+use crate::chat::hub::{encode, JoinRequest, Membership};
+use crate::chat::peer::{Closer, Peer};
+use crate::chat::rate_limit::{rate_limited, FrameKind, FrameLimiter, Verdict};
+use crate::error::Rejection;
+use crate::http::admission::Ticket;
+use crate::http::websocket::{feed_text, Socket};
+use crate::limits::default_history_page;
 use crate::AppState;
+use chat_shared::close::{self, Departure};
 use chat_shared::{
     is_valid_client_id, normalize_message, normalize_room, normalize_username, username_key,
     ClientFrame, ErrorCode, ServerFrame, DEFAULT_ROOM, MAX_CLIENT_ID_CHARS,
@@ -23,8 +26,6 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 /// How long a close frame may take to go out before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Messages in a `history` page when the client does not say.
-const DEFAULT_HISTORY_PAGE: usize = 50;
 
 /// Runs one connection until the client leaves, breaks a rule, goes
 /// silent, or the server shuts down. `_ticket` holds the connection's place
@@ -42,7 +43,7 @@ pub async fn serve(socket: Socket, state: Arc<AppState>, _ticket: Ticket) {
         state: &state,
         peer,
         membership: None,
-        leaves_at_once: false,
+        departure: Departure::AfterGrace,
         limiter: FrameLimiter::new(&state.config.limits, Instant::now()),
     };
     tokio::select! {
@@ -67,10 +68,11 @@ struct Session<'a> {
     peer: Peer,
     /// Set once the client has joined.
     membership: Option<Membership>,
-    /// The client closed with 1000 or no code (it left on purpose), or it
-    /// was thrown out for breaking a rule: either way its user leaves at
-    /// once, with no grace period to wait for a reconnect.
-    leaves_at_once: bool,
+    /// What the end of this connection means for the user's presence: what
+    /// the client's close frame says, or at once when it was thrown out for
+    /// breaking a rule (no grace period to wait for a reconnect). A
+    /// connection that just drops keeps the grace period.
+    departure: Departure,
     /// How fast this client may send.
     limiter: FrameLimiter,
 }
@@ -82,7 +84,11 @@ impl Session<'_> {
             Ok(ClientFrame::Typing { is_typing }) => FrameKind::Typing { is_typing },
             _ => FrameKind::Other,
         };
-        if !self.within_rate(kind) {
+        let message_id = match &decoded {
+            Ok(ClientFrame::Message { client_id, .. }) => client_id.as_deref(),
+            _ => None,
+        };
+        if !self.within_rate(kind, message_id) {
             return;
         }
         let result = match decoded {
@@ -138,18 +144,10 @@ impl Session<'_> {
     }
 
     async fn post(&self, raw_text: &str, client_id: Option<String>) -> Result<(), Rejection> {
-        let member = self.joined()?;
-        let text =
-            normalize_message(raw_text).map_err(|error| Rejection::new(error.code(), error))?;
-        if client_id
-            .as_deref()
-            .is_some_and(|id| !is_valid_client_id(id))
-        {
-            return Err(Rejection::new(
-                ErrorCode::BadRequest,
-                format!("client_id must be 1 to {MAX_CLIENT_ID_CHARS} letters, digits or dashes"),
-            ));
-        }
+        let (member, text) = match self.accept_post(raw_text, client_id.as_deref()) {
+            Ok(accepted) => accepted,
+            Err(rejection) => return Err(rejection.with_client_id(client_id)),
+        };
         let journal = &self.state.journal;
         journal
             .post(member, text.to_owned(), client_id, &self.peer)
@@ -157,9 +155,28 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// Checks a message before it goes to the journal: the sender has
+    /// joined, the text is allowed, the `client_id` is well formed.
+    fn accept_post<'a>(
+        &'a self,
+        raw_text: &'a str,
+        client_id: Option<&str>,
+    ) -> Result<(&'a Membership, &'a str), Rejection> {
+        let member = self.joined()?;
+        let text =
+            normalize_message(raw_text).map_err(|error| Rejection::new(error.code(), error))?;
+        if client_id.is_some_and(|id| !is_valid_client_id(id)) {
+            return Err(Rejection::new(
+                ErrorCode::BadRequest,
+                format!("client_id must be 1 to {MAX_CLIENT_ID_CHARS} letters, digits or dashes"),
+            ));
+        }
+        Ok((member, text))
+    }
+
     async fn history(&self, before: u64, limit: Option<u32>) -> Result<(), Rejection> {
         let member = self.joined()?;
-        let limit = limit.map_or(DEFAULT_HISTORY_PAGE, |limit| limit as usize);
+        let limit = limit.map_or_else(default_history_page, |limit| limit as usize);
         let journal = &self.state.journal;
         journal
             .history(&member.room, before, limit, &self.peer)
@@ -174,32 +191,31 @@ impl Session<'_> {
     }
 
     /// Counts a frame against the rate limits. A frame over the limit gets
-    /// `rate_limited` (a typing notice is dropped quietly) and is otherwise
-    /// ignored; a flood closes the connection with 1008.
-    fn within_rate(&mut self, kind: FrameKind) -> bool {
+    /// `rate_limited` (naming the refused message's `client_id`, if any; a
+    /// typing notice is dropped quietly) and is otherwise ignored; a flood
+    /// closes the connection with 1008.
+    fn within_rate(&mut self, kind: FrameKind, message_id: Option<&str>) -> bool {
         match self.limiter.check(kind, Instant::now()) {
             Verdict::Allowed => true,
             Verdict::Limited { retry_after } => {
                 let limits = &self.state.config.limits;
-                let message = retry_message(retry_after, limits);
-                let rejection = Rejection::new(ErrorCode::RateLimited, message);
+                let rejection =
+                    rate_limited(retry_after, limits).with_client_id(message_id.map(str::to_owned));
                 self.peer.send(encode(&rejection.to_frame()));
                 false
             }
             Verdict::Dropped => false,
             Verdict::Abusive => {
                 tracing::warn!(peer = self.peer.id, "closing a client that keeps flooding");
-                self.leaves_at_once = true;
-                self.peer
-                    .closer()
-                    .close(close_code::POLICY, "too many messages");
+                self.departure = Departure::AtOnce;
+                self.peer.closer().close(close::POLICY, "too many messages");
                 false
             }
         }
     }
 
     fn reject_binary(&mut self) {
-        if !self.within_rate(FrameKind::Other) {
+        if !self.within_rate(FrameKind::Other, None) {
             return;
         }
         let rejection = Rejection::new(
@@ -212,7 +228,7 @@ impl Session<'_> {
     fn leave(&mut self) {
         if let Some(membership) = self.membership.take() {
             let hub = &self.state.hub;
-            hub.leave(&membership, &self.peer, self.leaves_at_once);
+            hub.leave(&membership, &self.peer, self.departure);
         }
     }
 }
@@ -241,7 +257,7 @@ async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
                 session
                     .peer
                     .closer()
-                    .close(close_code::POLICY, "did not join in time");
+                    .close(close::POLICY, "did not join in time");
                 return;
             }
             Err(_) => {
@@ -249,7 +265,7 @@ async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
                 session
                     .peer
                     .closer()
-                    .close(close_code::GOING_AWAY, "no answer to pings");
+                    .close(close::GOING_AWAY, "no answer to pings");
                 return;
             }
         };
@@ -261,17 +277,16 @@ async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
             // out of a read.
             Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
             Ok(Message::Close(frame)) => {
-                session.leaves_at_once =
-                    frame.is_none_or(|frame| u16::from(frame.code) == close_code::NORMAL);
+                session.departure = close::departure(frame.map(|frame| u16::from(frame.code)));
                 return;
             }
             Err(error) => {
                 if is_too_big(error) {
-                    session.leaves_at_once = true;
+                    session.departure = Departure::AtOnce;
                     session
                         .peer
                         .closer()
-                        .close(close_code::TOO_BIG, "frame too large");
+                        .close(close::TOO_BIG, "frame too large");
                 }
                 return;
             }
@@ -317,11 +332,11 @@ async fn write_loop(
                     }
                 }
                 // The reader ended and left the hub: a normal end.
-                None => break CloseFrame { code: close_code::NORMAL.into(), reason: Utf8Bytes::default() },
+                None => break CloseFrame { code: close::NORMAL.into(), reason: Utf8Bytes::default() },
             },
         }
     };
-    if u16::from(goodbye.code) == close_code::GOING_AWAY {
+    if u16::from(goodbye.code) == close::GOING_AWAY {
         // Shutting down: deliver what is already queued before saying goodbye.
         while let Ok(frame) = outbox.try_recv() {
             if feed_text(&mut sink, frame).await.is_err() {

@@ -6,6 +6,7 @@
 //! `welcome` (a long user list, replayed history) would otherwise cost the
 //! connection that much memory for as long as it lives.
 
+use crate::error::Refusal;
 use axum::body::Body;
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -145,19 +146,6 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
     })
 }
 
-/// Why a request to `/ws` is not a WebSocket upgrade, as an HTTP answer.
-#[derive(Debug)]
-pub struct Refusal {
-    status: StatusCode,
-    why: &'static str,
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        (self.status, self.why).into_response()
-    }
-}
-
 fn refuse(status: StatusCode, why: &'static str) -> Refusal {
-    Refusal { status, why }
+    Refusal::NotAnUpgrade { status, why }
 }

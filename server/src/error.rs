@@ -1,0 +1,95 @@
+//! Every way the server says no, as values.
+//!
+//! Two kinds, because they happen at different times: a [`Rejection`]
+//! refuses one frame on an open connection, which stays usable, and goes
+//! out as an `error` frame; a [`Refusal`] turns down a request to `/ws`
+//! before any WebSocket exists, and goes out as a small HTTP response that
+//! costs no socket task and no buffers.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chat_shared::{ErrorCode, ServerFrame};
+
+/// A refusal to send back to the client: the connection stays usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: ErrorCode,
+    pub message: String,
+    /// With `rate_limited`: the wait the message names, for programs.
+    pub retry_after_ms: Option<u64>,
+    /// The `client_id` of the refused `message` frame, so the client knows
+    /// which of its messages in flight failed.
+    pub client_id: Option<String>,
+}
+
+impl Rejection {
+    /// A refusal with a specific explanation.
+    pub fn new(code: ErrorCode, message: impl ToString) -> Self {
+        Self {
+            code,
+            message: message.to_string(),
+            retry_after_ms: None,
+            client_id: None,
+        }
+    }
+
+    /// The same refusal, naming the `message` frame it refuses.
+    #[must_use]
+    pub fn with_client_id(self, client_id: Option<String>) -> Self {
+        Self { client_id, ..self }
+    }
+
+    /// The error frame for the wire.
+    pub fn to_frame(&self) -> ServerFrame {
+        ServerFrame::Error {
+            code: self.code,
+            message: self.message.clone(),
+            retry_after_ms: self.retry_after_ms,
+            client_id: self.client_id.clone(),
+        }
+    }
+}
+
+impl From<ErrorCode> for Rejection {
+    fn from(code: ErrorCode) -> Self {
+        Self::new(code, code.default_message())
+    }
+}
+
+/// Why a request to `/ws` was turned down; becomes the HTTP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The request is not a WebSocket upgrade the server can accept (426
+    /// or 400, with the reason).
+    NotAnUpgrade {
+        status: StatusCode,
+        why: &'static str,
+    },
+    /// The page's origin may not use this chat (403).
+    ForeignOrigin(String),
+    /// The server holds its maximum of connections (503).
+    ServerFull,
+    /// This address holds its maximum of connections (429).
+    TooManyFromAddress,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::NotAnUpgrade { status, why } => (status, why).into_response(),
+            Self::ForeignOrigin(message) => (StatusCode::FORBIDDEN, message).into_response(),
+            Self::ServerFull => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "30")],
+                "The chat is full: it has reached its maximum number of connections. Try again in a little while.",
+            )
+                .into_response(),
+            Self::TooManyFromAddress => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "30")],
+                "Too many connections from your address: close some chat tabs and try again.",
+            )
+                .into_response(),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The HTTP side: the `/ws` upgrade and what guards it (origin, client
+//! address, connection limits), the static browser app and the security
+//! headers on every response.
+
+pub mod admission;
+pub mod assets;
+pub mod client_ip;
+pub mod headers;
+pub mod origin;
+pub mod websocket;
+
+use crate::chat::connection;
+use crate::AppState;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chat_shared::MAX_FRAME_BYTES;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// Small socket buffers: an idle chat connection should cost a few KiB, not
+/// the library's 128 KiB read buffer. Chat frames are small, and a large
+/// frame still arrives whole, in more reads.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Frames are gathered up to this size before they are written out.
+const WRITE_BUFFER_BYTES: usize = 4 * 1024;
+
+/// The whole HTTP surface: `/ws` and the static app, with security headers.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let assets = assets::router(&state.config.static_dir);
+    let security = headers::SecurityHeaders::new(&state.config.static_dir);
+    Router::new()
+        .route("/ws", get(upgrade))
+        .with_state(state)
+        .merge(assets)
+        .layer(axum::middleware::from_fn_with_state(security, headers::add))
+}
+
+async fn upgrade(
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let upgrade = match websocket::Upgrade::from_parts(&mut parts) {
+        Ok(upgrade) => upgrade,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let limits = &state.config.limits;
+    let ticket = match admission::admit_upgrade(&state.admission, limits, peer.ip(), &parts.headers)
+    {
+        Ok(ticket) => ticket,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        // No cap on one outgoing frame: large messages go out in fragments,
+        // and what may wait is bounded by the outbox.
+        .max_write_buffer_size(usize::MAX)
+        .max_frame_size(Some(MAX_FRAME_BYTES))
+        .max_message_size(Some(MAX_FRAME_BYTES));
+    upgrade.respond(config, move |socket| {
+        let connections = state.connections.clone();
+        connections.track_future(connection::serve(socket, state, ticket))
+    })
+}
