@@ -20,7 +20,7 @@ pub fn EntryView(key: u64) -> impl IntoView {
     let Some(entry) = conversation.entry(key) else {
         return ().into_any();
     };
-    let continues = conversation.continues(key);
+    let continues = ReadSignal::from(conversation.continues(key));
     match entry.kind {
         EntryKind::Joined(name) => view! {
             <li class="notice joined">{move || (i18n.t().user_joined)(&name)}</li>
@@ -117,7 +117,7 @@ pub fn OutgoingView(key: u64) -> impl IntoView {
     let Some(item) = outbox.item(key) else {
         return ().into_any();
     };
-    let delivery = outbox.delivery(key);
+    let delivery = ReadSignal::from(outbox.delivery(key));
     let state = move || delivery.with(Delivery::name);
     let status = move || match delivery.get() {
         Delivery::Queued => view! {

@@ -371,10 +371,6 @@ pub fn continues_after(previous: &EntryKind, next: &EntryKind) -> bool {
 pub struct Conversation {
     state: RwSignal<ConversationState>,
     continues: StoredValue<RowSignals<bool>>,
-    keys: Memo<Vec<u64>>,
-    older: Memo<Older>,
-    newest: Memo<Option<Newest>>,
-    empty: Memo<bool>,
 }
 
 impl Conversation {
@@ -384,16 +380,13 @@ impl Conversation {
         Self {
             state,
             continues: StoredValue::new(RowSignals::new()),
-            keys: Memo::new(move |_| state.with(|s| s.entries.iter().map(|e| e.key).collect())),
-            older: Memo::new(move |_| state.with(ConversationState::older)),
-            newest: Memo::new(move |_| state.with(ConversationState::newest)),
-            empty: Memo::new(move |_| state.with(|s| s.entries.is_empty())),
         }
     }
 
     /// The lines' keys, oldest first (tracked): what the list renders.
     pub fn keys(&self) -> Vec<u64> {
-        self.keys.get()
+        self.state
+            .with(|s| s.entries.iter().map(|e| e.key).collect())
     }
 
     /// The line `key` as it is now (untracked): what in it can change is
@@ -405,25 +398,25 @@ impl Conversation {
 
     /// Whether line `key` continues the one above, as a signal of that
     /// line alone.
-    pub fn continues(&self, key: u64) -> Signal<bool> {
+    pub fn continues(&self, key: u64) -> ArcReadSignal<bool> {
         self.continues
             .with_value(|rows| rows.get(key))
-            .map_or_else(|| Signal::stored(false), Signal::from)
+            .unwrap_or_else(|| ArcRwSignal::new(false).read_only())
     }
 
     /// Whether scrolling up can show more (tracked).
     pub fn older(&self) -> Older {
-        self.older.get()
+        self.state.with(ConversationState::older)
     }
 
     /// Whether the page shows no lines (tracked).
     pub fn is_empty(&self) -> bool {
-        self.empty.get()
+        self.state.with(|s| s.entries.is_empty())
     }
 
     /// The newest line (tracked).
     pub fn newest(&self) -> Option<Newest> {
-        self.newest.get()
+        self.state.with(ConversationState::newest)
     }
 
     /// The newest message id on the page.

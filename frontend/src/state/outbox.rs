@@ -280,7 +280,6 @@ fn message_frame(unsent: &Unsent) -> ClientFrame {
 pub struct Outbox {
     state: RwSignal<OutboxState>,
     deliveries: StoredValue<RowSignals<Delivery>>,
-    keys: Memo<Vec<u64>>,
     pace: StoredValue<FlushPace>,
     /// A later flush is already planned.
     flush_planned: StoredValue<bool>,
@@ -294,7 +293,6 @@ impl Outbox {
         Self {
             state,
             deliveries: StoredValue::new(RowSignals::new()),
-            keys: Memo::new(move |_| state.with(|s| s.items.iter().map(|o| o.key).collect())),
             pace: StoredValue::new(FlushPace::default()),
             flush_planned: StoredValue::new(false),
             send: StoredValue::new_local(send),
@@ -303,17 +301,17 @@ impl Outbox {
 
     /// The messages' keys in sending order (tracked): what the list renders.
     pub fn keys(&self) -> Vec<u64> {
-        self.keys.get()
+        self.state.with(|s| s.items.iter().map(|o| o.key).collect())
     }
 
     /// How many messages wait (tracked).
     pub fn len(&self) -> usize {
-        self.keys.with(Vec::len)
+        self.state.with(|s| s.items.len())
     }
 
     /// Whether none wait (tracked).
     pub fn is_empty(&self) -> bool {
-        self.keys.with(Vec::is_empty)
+        self.state.with(|s| s.items.is_empty())
     }
 
     /// The message `key` as it is now (untracked): its delivery state is
@@ -324,10 +322,10 @@ impl Outbox {
     }
 
     /// The delivery state of message `key`, as a signal of that row alone.
-    pub fn delivery(&self, key: u64) -> Signal<Delivery> {
+    pub fn delivery(&self, key: u64) -> ArcReadSignal<Delivery> {
         self.deliveries
             .with_value(|rows| rows.get(key))
-            .map_or_else(|| Signal::stored(Delivery::Queued), Signal::from)
+            .unwrap_or_else(|| ArcRwSignal::new(Delivery::Queued).read_only())
     }
 
     /// The server announced its limits: flush at the pace they allow.
