@@ -2,7 +2,11 @@
 //!
 //! # Layout
 //! - [`socket`]: the one WebSocket, reconnecting with backoff and jitter.
-//! - [`chat`]: the chat state; server frames in, user actions out.
+//! - [`chat`]: the controller: server frames in, user actions out.
+//! - [`state`]: the page's state, one concept per module (session, rooms,
+//!   conversation, outbox, presence, notices), each with its own context.
+//! - [`outbox`]: the unconfirmed messages kept on disk.
+//! - [`route`]: the room in the address bar.
 //! - [`typing`]: the typing indicator's debounce and expiry.
 //! - [`i18n`]: every user-visible string, one file per language.
 //! - [`linkify`]: finds the links in message text.
@@ -16,6 +20,7 @@ mod linkify;
 mod outbox;
 mod route;
 mod socket;
+mod state;
 mod storage;
 mod time;
 mod typing;

@@ -15,12 +15,103 @@ pub fn clock_and_full(timestamp: &str, lang: &str) -> Option<(String, String)> {
     Some((clock, full))
 }
 
-/// Milliseconds since the epoch from a server timestamp, for grouping.
+/// Milliseconds since the epoch from a server timestamp (RFC 3339, as
+/// `2026-11-25T21:00:00.123Z`), for grouping; NaN if it cannot be read, so
+/// it compares as close to nothing. Parsed here rather than by the
+/// browser's `Date` so the conversation's grouping runs in host unit tests.
 pub fn epoch_ms(timestamp: &str) -> f64 {
-    Date::parse(timestamp)
+    parse_rfc3339_ms(timestamp).map_or(f64::NAN, |ms| ms as f64)
+}
+
+fn parse_rfc3339_ms(text: &str) -> Option<i64> {
+    let number = |from: usize, len: usize| -> Option<i64> {
+        let digits = text.get(from..from + len)?;
+        digits
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| digits.parse().ok())?
+    };
+    let separators = text.as_bytes();
+    let at = |i: usize| separators.get(i).copied();
+    if at(4) != Some(b'-') || at(7) != Some(b'-') || !matches!(at(10), Some(b'T' | b't' | b' ')) {
+        return None;
+    }
+    if at(13) != Some(b':') || at(16) != Some(b':') {
+        return None;
+    }
+    let (year, month, day) = (number(0, 4)?, number(5, 2)?, number(8, 2)?);
+    let (hour, minute, second) = (number(11, 2)?, number(14, 2)?, number(17, 2)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    let mut rest = text.get(19..)?;
+    let mut millis = 0;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let first_three: String = fraction[..digits]
+            .chars()
+            .chain("00".chars())
+            .take(3)
+            .collect();
+        millis = first_three.parse().ok()?;
+        rest = &fraction[digits..];
+    }
+    let offset_minutes = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (hours, minutes) = rest[1..].split_once(':')?;
+            if hours.len() != 2 || minutes.len() != 2 {
+                return None;
+            }
+            sign * (hours.parse::<i64>().ok()? * 60 + minutes.parse::<i64>().ok()?)
+        }
+    };
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
+    Some(seconds * 1_000 + millis)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 /// Now, in milliseconds since the epoch.
 pub fn now_ms() -> f64 {
     Date::now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::epoch_ms;
+
+    #[test]
+    fn server_timestamps_read_as_milliseconds_since_the_epoch() {
+        assert_eq!(epoch_ms("1970-01-01T00:00:00Z"), 0.0);
+        assert_eq!(epoch_ms("1970-01-01T00:00:01.5Z"), 1_500.0);
+        assert_eq!(epoch_ms("2026-11-25T21:00:00.123Z"), 1_795_640_400_123.0);
+        assert_eq!(epoch_ms("2000-02-29T12:00:00.000Z"), 951_825_600_000.0);
+        assert_eq!(
+            epoch_ms("2026-11-25T22:00:00.123+01:00"),
+            epoch_ms("2026-11-25T21:00:00.123Z")
+        );
+        assert!(epoch_ms("yesterday").is_nan());
+        assert!(epoch_ms("2026-13-01T00:00:00Z").is_nan());
+        assert!(epoch_ms("2026-11-25T21:00:00").is_nan());
+    }
 }

@@ -5,6 +5,7 @@
 //! Incoming: each typist expires by itself 6 s after their last `true`, so a
 //! lost `false` (a dropped connection) never leaves someone "typing" forever.
 
+use chat_shared::username_key;
 use leptos::prelude::*;
 use std::time::Duration;
 
@@ -90,11 +91,13 @@ impl Typists {
     /// another `true` comes.
     pub fn started(&self, name: String) {
         let expires = now_ms() + TYPIST_EXPIRY_MS;
-        self.list
-            .update(|list| match list.iter_mut().find(|(n, _)| *n == name) {
+        let key = username_key(&name);
+        self.list.update(
+            |list| match list.iter_mut().find(|(n, _)| username_key(n) == key) {
                 Some(entry) => entry.1 = expires,
                 None => list.push((name, expires)),
-            });
+            },
+        );
         let list = self.list;
         set_timeout(
             move || {
@@ -110,11 +113,13 @@ impl Typists {
 
     /// `name` stopped typing, sent a message or left.
     pub fn stopped(&self, name: &str) {
+        let key = username_key(name);
+        let is_key = move |n: &String| username_key(n) == key;
         if self
             .list
-            .with_untracked(|l| l.iter().any(|(n, _)| n == name))
+            .with_untracked(|l| l.iter().any(|(n, _)| is_key(n)))
         {
-            self.list.update(|l| l.retain(|(n, _)| n != name));
+            self.list.update(|l| l.retain(|(n, _)| !is_key(n)));
         }
     }
 

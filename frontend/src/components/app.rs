@@ -9,25 +9,28 @@ use super::messages::MessageList;
 use super::room_bar::RoomBar;
 use super::typing_indicator::TypingIndicator;
 use super::users::UsersPanel;
-use crate::chat::{use_chat, Chat};
+use crate::chat::Chat;
 use crate::i18n::{use_i18n, I18n};
+use crate::state::notices::use_notices;
+use crate::state::session::use_session;
 
 /// The whole page: header, then either the join form or the conversation.
 #[component]
 pub fn App() -> impl IntoView {
     provide_context(I18n::detect());
-    provide_context(Chat::start());
+    Chat::start();
     let users_open = RwSignal::new(false);
 
     keep_html_lang();
     keep_title();
     track_visual_viewport();
 
-    let chat = use_chat();
+    let session = use_session();
+    let notices = use_notices();
     view! {
         <div class="app">
             <Header users_open />
-            <Show when=move || chat.entered.get() fallback=|| view! { <JoinForm /> }>
+            <Show when=move || session.entered() fallback=|| view! { <JoinForm /> }>
                 <main class="chat">
                     <section class="conversation">
                         <RoomBar panel_open=users_open />
@@ -39,7 +42,7 @@ pub fn App() -> impl IntoView {
                 </main>
             </Show>
             <div class="sr-only" aria-live="polite" aria-atomic="true">
-                {move || chat.announcement.get()}
+                {move || notices.announcement()}
             </div>
         </div>
     }
@@ -59,18 +62,18 @@ fn keep_html_lang() {
 /// The title shows the unread count while the tab is hidden: "(3) WebSocket
 /// Chat". Coming back to the tab clears it.
 fn keep_title() {
-    let chat = use_chat();
+    let notices = use_notices();
     let i18n = use_i18n();
     Effect::new(move |_| {
         let title = i18n.t().app_title;
-        match chat.unread.get() {
+        match notices.unread() {
             0 => document().set_title(title),
             n => document().set_title(&format!("({n}) {title}")),
         }
     });
     let listener = window_event_listener(leptos::ev::visibilitychange, move |_| {
         if !document().hidden() {
-            chat.unread.set(0);
+            notices.seen();
         }
     });
     on_cleanup(move || listener.remove());

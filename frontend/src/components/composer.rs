@@ -1,12 +1,16 @@
-use chat_shared::{message_length, MAX_MESSAGE_CHARS};
+use chat_shared::message_length;
 use leptos::html;
 use leptos::prelude::*;
 
 use crate::chat::use_chat;
 use crate::i18n::{use_i18n, Problem};
+use crate::state::notices::use_notices;
+use crate::state::presence::use_presence;
+use crate::state::rooms::use_rooms;
+use crate::state::session::use_session;
 
 /// The counter appears once a message gets this close to the limit.
-const COUNTER_FROM: usize = MAX_MESSAGE_CHARS - 200;
+const COUNTER_BEFORE_LIMIT: usize = 200;
 
 /// The message box: grows up to about six lines (the stylesheet caps it),
 /// Enter sends, Shift+Enter adds a line. While disconnected it still takes
@@ -14,12 +18,28 @@ const COUNTER_FROM: usize = MAX_MESSAGE_CHARS - 200;
 #[component]
 pub fn Composer() -> impl IntoView {
     let chat = use_chat();
+    let session = use_session();
+    let presence = use_presence();
+    let notices = use_notices();
+    let rooms = use_rooms();
     let i18n = use_i18n();
     let draft = RwSignal::new(String::new());
     let textarea = NodeRef::<html::Textarea>::new();
+    // The longest message the server takes, as it announced.
+    let max = Memo::new(move |_| session.limits().max_message_chars as usize);
     let length = move || draft.with(|d| message_length(d));
-    let too_long = move || length() > MAX_MESSAGE_CHARS;
-    let can_send = move || chat.entered.get() && !too_long() && length() > 0;
+    let too_long = move || length() > max.get();
+    let can_send = move || session.entered() && !too_long() && length() > 0;
+    let counter_from = move || max.get().saturating_sub(COUNTER_BEFORE_LIMIT);
+
+    // The keyboard goes to the message field on joining and in each room
+    // entered, not to the page body the form or room link left behind.
+    Effect::new(move |_| {
+        rooms.current();
+        if let Some(el) = textarea.get() {
+            let _ = el.focus();
+        }
+    });
 
     let fit_height = move || {
         if let Some(el) = textarea.get_untracked() {
@@ -38,7 +58,7 @@ pub fn Composer() -> impl IntoView {
             // Empty or too long is already visible (disabled button,
             // counter). Nothing is lost.
             Err(Problem::Message(_) | Problem::ConnectionLost) => {}
-            Err(problem) => chat.notice.set(Some(problem)),
+            Err(problem) => notices.show(problem),
         }
     };
 
@@ -65,7 +85,7 @@ pub fn Composer() -> impl IntoView {
                 on:input=move |ev| {
                     draft.set(event_target_value(&ev));
                     fit_height();
-                    chat.typed();
+                    presence.typed();
                 }
                 on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                     // While an input method is composing (Chinese, Japanese),
@@ -75,25 +95,20 @@ pub fn Composer() -> impl IntoView {
                         send();
                     }
                 }
-                on:blur=move |_| chat.stop_typing()
+                on:blur=move |_| presence.stop_typing()
             ></textarea>
             <span
                 id="composer-counter"
                 class="counter"
                 class:over=too_long
-                hidden=move || length() < COUNTER_FROM
+                hidden=move || length() < counter_from()
                 aria-live="polite"
             >
-                <span aria-hidden="true">{move || format!("{} / {MAX_MESSAGE_CHARS}", length())}</span>
+                <span aria-hidden="true">{move || format!("{} / {}", length(), max.get())}</span>
                 <span class="sr-only">
                     {move || {
                         let t = i18n.t();
-                        let length = length();
-                        if length > MAX_MESSAGE_CHARS {
-                            (t.chars_over)((length - MAX_MESSAGE_CHARS) as u64)
-                        } else {
-                            (t.chars_left)((MAX_MESSAGE_CHARS - length) as u64)
-                        }
+                        chars_left_text(t, length(), max.get())
                     }}
                 </span>
             </span>
@@ -124,25 +139,31 @@ pub fn Composer() -> impl IntoView {
 /// example being told to slow down), dismissible.
 #[component]
 fn Notice() -> impl IntoView {
-    let chat = use_chat();
+    let notices = use_notices();
     let i18n = use_i18n();
-    let text = move || {
-        let t = i18n.t();
-        chat.notice
-            .with(|notice| notice.as_ref().map(|problem| problem.describe(t)))
-    };
+    let text = move || notices.notice().map(|problem| problem.describe(i18n.t()));
     view! {
-        <Show when=move || chat.notice.with(Option::is_some)>
+        <Show when=move || notices.notice().is_some()>
             <div class="notice-bar" role="alert">
                 <span>{text}</span>
                 <button
                     type="button"
                     class="link-button"
-                    on:click=move |_| chat.notice.set(None)
+                    on:click=move |_| notices.dismiss()
                 >
                     {move || i18n.t().close}
                 </button>
             </div>
         </Show>
+    }
+}
+
+/// What the screen reader hears about the length: characters left, or
+/// how many too many.
+fn chars_left_text(t: &crate::i18n::Strings, length: usize, max: usize) -> String {
+    if length > max {
+        (t.chars_over)((length - max) as u64)
+    } else {
+        (t.chars_left)((max - length) as u64)
     }
 }

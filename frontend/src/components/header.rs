@@ -2,16 +2,18 @@ use leptos::prelude::*;
 
 use super::language::LanguageSwitch;
 use super::status::ConnectionStatus;
-use crate::chat::use_chat;
 use crate::i18n::use_i18n;
+use crate::state::presence::use_presence;
+use crate::state::session::use_session;
 
 /// The top bar: name of the app, connection state, who is online (a button
 /// that opens the users panel on phones) and the language switch.
 #[component]
 pub fn Header(users_open: RwSignal<bool>) -> impl IntoView {
-    let chat = use_chat();
+    let session = use_session();
+    let presence = use_presence();
     let i18n = use_i18n();
-    let count = move || chat.users.with(Vec::len) as u64;
+    let count = move || presence.count() as u64;
     view! {
         <header class="topbar">
             <div class="brand">
@@ -19,7 +21,7 @@ pub fn Header(users_open: RwSignal<bool>) -> impl IntoView {
                 <h1>{move || i18n.t().app_title}</h1>
             </div>
             <ConnectionStatus />
-            <Show when=move || chat.entered.get()>
+            <Show when=move || session.entered()>
                 <button
                     id="users-toggle"
                     class="users-toggle"

@@ -1,23 +1,26 @@
 use leptos::html;
 use leptos::prelude::*;
 
-use crate::chat::{use_chat, Chat};
+use crate::chat::use_chat;
 use crate::i18n::use_i18n;
+use crate::state::session::use_session;
 
 /// The name form. The name is checked with the shared rules before it is
 /// sent; the server's refusal (a taken name) shows by the field too.
 #[component]
 pub fn JoinForm() -> impl IntoView {
     let chat = use_chat();
+    let session = use_session();
     let i18n = use_i18n();
-    let name = RwSignal::new(
-        chat.wanted_name
-            .get_untracked()
-            .or_else(Chat::remembered_name)
-            .unwrap_or_default(),
-    );
+    let name = RwSignal::new(session.name_for_form());
     let input_ref = NodeRef::<html::Input>::new();
+    // The form is where the keyboard belongs whenever it shows (first
+    // load, after Leave), and again when a join is refused.
+    let refusal = Memo::new(move |_| session.join_error());
     Effect::new(move |_| {
+        // Read, not only tracked: a memo nobody reads is never computed,
+        // so it would never change.
+        let _refused = refusal.get();
         if let Some(input) = input_ref.get() {
             let _ = input.focus();
         }
@@ -25,18 +28,12 @@ pub fn JoinForm() -> impl IntoView {
 
     let error_text = move || {
         let t = i18n.t();
-        chat.join_error
-            .with(|problem| problem.as_ref().map(|problem| problem.describe(t)))
+        session.join_error().map(|problem| problem.describe(t))
     };
-    let has_error = move || chat.join_error.with(Option::is_some);
+    let has_error = move || session.join_error().is_some();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         chat.join(&name.get_untracked());
-        if chat.join_error.with_untracked(Option::is_some) {
-            if let Some(input) = input_ref.get() {
-                let _ = input.focus();
-            }
-        }
     };
 
     view! {
@@ -60,12 +57,7 @@ pub fn JoinForm() -> impl IntoView {
                     prop:value=move || name.get()
                     on:input=move |ev| {
                         name.set(event_target_value(&ev));
-                        chat.join_error.set(None);
-                        // Editing the name cancels a join still waiting for
-                        // the connection.
-                        if chat.is_joining() {
-                            chat.wanted_name.set(None);
-                        }
+                        session.edit_name();
                     }
                 />
                 <p id="name-error" class="field-error" role="alert">
@@ -75,11 +67,11 @@ pub fn JoinForm() -> impl IntoView {
                     id="join-button"
                     class="primary"
                     type="submit"
-                    disabled=move || chat.is_joining()
+                    disabled=move || session.is_joining()
                 >
                     {move || {
                         let t = i18n.t();
-                        if chat.is_joining() { t.joining } else { t.join_button }
+                        if session.is_joining() { t.joining } else { t.join_button }
                     }}
                 </button>
             </form>

@@ -1,18 +1,26 @@
 use leptos::prelude::*;
 
 use super::avatar::Avatar;
-use crate::chat::{use_chat, Delivery, Entry, EntryKind, Outgoing};
-use crate::i18n::use_i18n;
+use crate::i18n::{use_i18n, Problem};
 use crate::linkify::{segments, Segment};
+use crate::state::conversation::{use_conversation, EntryKind};
+use crate::state::outbox::{use_outbox, Delivery};
 use crate::time::clock_and_full;
 
 /// How long a touch must rest on a message to show its full date.
 const LONG_PRESS_MS: u64 = 500;
 
-/// One line of the conversation: a message or a joined/left notice.
+/// One line of the conversation, `key`: a message or a joined/left
+/// notice. What it shows never changes, except whether it continues the
+/// line above, which it reads from its own signal.
 #[component]
-pub fn EntryView(entry: Entry) -> impl IntoView {
+pub fn EntryView(key: u64) -> impl IntoView {
+    let conversation = use_conversation();
     let i18n = use_i18n();
+    let Some(entry) = conversation.entry(key) else {
+        return ().into_any();
+    };
+    let continues = ReadSignal::from(conversation.continues(key));
     match entry.kind {
         EntryKind::Joined(name) => view! {
             <li class="notice joined">{move || (i18n.t().user_joined)(&name)}</li>
@@ -51,14 +59,30 @@ pub fn EntryView(entry: Entry) -> impl IntoView {
             };
             let author = message.username.clone();
             let full_title = full.clone();
+            let avatar = {
+                let author = author.clone();
+                move || (!continues.get()).then(|| view! { <Avatar name=author.clone() /> })
+            };
+            let header = move || {
+                (!continues.get()).then(|| {
+                    view! {
+                        <span class="author">
+                            {author.clone()}
+                            {mine.then(|| view! {
+                                <span class="you">" · " {move || i18n.t().you}</span>
+                            })}
+                        </span>
+                    }
+                })
+            };
             view! {
                 <li
                     class="msg"
                     class:mine=mine
-                    class:continues=entry.continues
+                    class:continues=move || continues.get()
                     data-id=message.id
                 >
-                    {(!entry.continues).then(|| view! { <Avatar name=author.clone() /> })}
+                    {avatar}
                     <div
                         class="bubble"
                         on:pointerdown=start_press
@@ -66,17 +90,7 @@ pub fn EntryView(entry: Entry) -> impl IntoView {
                         on:pointercancel=move |_| end_press()
                         on:pointerleave=move |_| end_press()
                     >
-                        {(!entry.continues)
-                            .then(|| {
-                                view! {
-                                    <span class="author">
-                                        {author.clone()}
-                                        {mine.then(|| view! {
-                                            <span class="you">" · " {move || i18n.t().you}</span>
-                                        })}
-                                    </span>
-                                }
-                            })}
+                        {header}
                         <MessageText text=message.text />
                         <time
                             datetime=message.timestamp
@@ -93,15 +107,19 @@ pub fn EntryView(entry: Entry) -> impl IntoView {
     }
 }
 
-/// A message of mine on its way: queued until connected, sent and
-/// waiting for the server's copy, or refused with a way to resend.
+/// A message of mine on its way, `key`: queued until connected, sent and
+/// waiting for the server's copy, or refused with a way to resend. Its
+/// text never changes; its delivery state comes from its own signal.
 #[component]
-pub fn OutgoingView(item: Outgoing) -> impl IntoView {
-    let chat = use_chat();
+pub fn OutgoingView(key: u64) -> impl IntoView {
+    let outbox = use_outbox();
     let i18n = use_i18n();
-    let key = item.key;
-    let state = item.delivery.name();
-    let status = match item.delivery {
+    let Some(item) = outbox.item(key) else {
+        return ().into_any();
+    };
+    let delivery = ReadSignal::from(outbox.delivery(key));
+    let state = move || delivery.with(Delivery::name);
+    let status = move || match delivery.get() {
         Delivery::Queued => view! {
             <span class="delivery">{move || i18n.t().queued}</span>
         }
@@ -110,30 +128,38 @@ pub fn OutgoingView(item: Outgoing) -> impl IntoView {
             <span class="delivery">{move || i18n.t().sending}</span>
         }
         .into_any(),
-        Delivery::Failed(problem) => view! {
-            <span class="delivery" role="alert">
-                <strong>{move || i18n.t().not_delivered}</strong>
-                ": "
-                {move || problem.describe(i18n.t())}
-            </span>
-            <span class="delivery-actions">
-                <button type="button" class="link-button" on:click=move |_| chat.resend(key)>
-                    {move || i18n.t().resend}
-                </button>
-                <button type="button" class="link-button" on:click=move |_| chat.discard(key)>
-                    {move || i18n.t().discard}
-                </button>
-            </span>
-        }
-        .into_any(),
+        Delivery::Failed(problem) => view! { <Refused key problem /> }.into_any(),
     };
     view! {
-        <li class="msg mine outgoing" class:failed=state == "failed" data-state=state>
+        <li class="msg mine outgoing" class:failed=move || state() == "failed" data-state=state>
             <div class="bubble">
                 <MessageText text=item.unsent.text />
                 {status}
             </div>
         </li>
+    }
+    .into_any()
+}
+
+/// Why the server refused message `key`, and the ways out.
+#[component]
+fn Refused(key: u64, problem: Problem) -> impl IntoView {
+    let outbox = use_outbox();
+    let i18n = use_i18n();
+    view! {
+        <span class="delivery" role="alert">
+            <strong>{move || i18n.t().not_delivered}</strong>
+            ": "
+            {move || problem.describe(i18n.t())}
+        </span>
+        <span class="delivery-actions">
+            <button type="button" class="link-button" on:click=move |_| outbox.resend(key)>
+                {move || i18n.t().resend}
+            </button>
+            <button type="button" class="link-button" on:click=move |_| outbox.discard(key)>
+                {move || i18n.t().discard}
+            </button>
+        </span>
     }
 }
 

@@ -2,8 +2,11 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::message::{EntryView, OutgoingView};
-use crate::chat::{use_chat, EntryKind, Older};
+use crate::chat::use_chat;
 use crate::i18n::use_i18n;
+use crate::state::conversation::{use_conversation, Older};
+use crate::state::outbox::use_outbox;
+use crate::state::rooms::use_rooms;
 
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
 const BOTTOM_SLACK_PX: i32 = 48;
@@ -17,6 +20,9 @@ const LOAD_OLDER_PX: i32 = 200;
 #[component]
 pub fn MessageList() -> impl IntoView {
     let chat = use_chat();
+    let conversation = use_conversation();
+    let outbox = use_outbox();
+    let rooms = use_rooms();
     let i18n = use_i18n();
     let scroller = NodeRef::<html::Div>::new();
     let at_bottom = RwSignal::new(true);
@@ -25,7 +31,7 @@ pub fn MessageList() -> impl IntoView {
     // it can stay there as they are inserted above.
     let keep_from_bottom = StoredValue::new(None::<i32>);
     let load_older = move |el: &web_sys::HtmlDivElement| {
-        if chat.older.get_untracked() == Older::MayExist {
+        if untrack(|| conversation.older()) == Older::MayExist {
             keep_from_bottom.set_value(Some(el.scroll_height() - el.scroll_top()));
             chat.load_older();
         }
@@ -66,8 +72,8 @@ pub fn MessageList() -> impl IntoView {
     // where it was; and if the page still does not fill the scroller, there
     // is nothing to scroll, so load more by itself.
     Effect::new(move |_| {
-        let older = chat.older.get();
-        chat.entries.track();
+        let older = conversation.older();
+        conversation.keys();
         if older == Older::Loading {
             return;
         }
@@ -89,32 +95,28 @@ pub fn MessageList() -> impl IntoView {
         });
     });
 
-    // Reacts to each new line: the newest entry's key and whether it is
+    // Reacts to each new line: the newest line's key and whether it is
     // mine, plus how many of my messages are still pending.
     Effect::new(move |previous: Option<(Option<u64>, usize)>| {
-        let newest = chat.entries.with(|entries| {
-            entries.last().map(|entry| {
-                let mine = matches!(entry.kind, EntryKind::Message { mine: true, .. });
-                let is_message = matches!(entry.kind, EntryKind::Message { .. });
-                (entry.key, mine, is_message)
-            })
-        });
-        let pending = chat.outgoing.with(Vec::len);
-        let current = (newest.map(|n| n.0), pending);
+        let newest = conversation.newest();
+        let pending = outbox.len();
+        let current = (newest.map(|n| n.key), pending);
         let Some(previous) = previous else {
             request_animation_frame(follow);
             return current;
         };
-        let new_entry = newest.filter(|n| Some(n.0) != previous.0);
+        let new_entry = newest.filter(|n| Some(n.key) != previous.0);
         let sent_one = pending > previous.1;
-        let mine = sent_one || new_entry.is_some_and(|n| n.1);
+        let mine = sent_one || new_entry.is_some_and(|n| n.mine);
         if mine || (new_entry.is_some() && at_bottom.get_untracked()) {
             request_animation_frame(follow);
-        } else if new_entry.is_some_and(|n| n.2) {
+        } else if new_entry.is_some_and(|n| n.is_message) {
             unseen.update(|n| *n += 1);
         }
         current
     });
+    let show_empty = move || conversation.is_empty() && outbox.is_empty();
+    let show_start = move || conversation.older() == Older::NoMore && !conversation.is_empty();
 
     view! {
         <div class="messages-wrap">
@@ -126,33 +128,31 @@ pub fn MessageList() -> impl IntoView {
                 role="region"
                 aria-label=move || i18n.t().messages_label
             >
-                <Show when=move || chat.entries.with(Vec::is_empty) && chat.outgoing.with(Vec::is_empty)>
+                <Show when=show_empty>
                     <p class="empty">{move || i18n.t().empty_conversation}</p>
                 </Show>
-                <Show when=move || chat.older.get() == Older::Loading>
+                <Show when=move || conversation.older() == Older::Loading>
                     <p id="history-loading" class="history-edge" role="status">
                         {move || i18n.t().loading_older}
                     </p>
                 </Show>
-                <Show when=move || {
-                    chat.older.get() == Older::NoMore && !chat.entries.with(Vec::is_empty)
-                }>
+                <Show when=show_start>
                     <p id="history-start" class="history-edge">
-                        {move || chat.room.with(|room| (i18n.t().history_start)(room))}
+                        {move || (i18n.t().history_start)(&rooms.current())}
                     </p>
                 </Show>
                 <ol class="timeline" id="timeline">
                     <For
-                        each=move || chat.entries.get()
-                        key=|entry| (entry.key, entry.continues)
-                        children=move |entry| view! { <EntryView entry /> }
+                        each=move || conversation.keys()
+                        key=|key| *key
+                        children=move |key| view! { <EntryView key /> }
                     />
                 </ol>
                 <ol class="timeline pending" id="pending">
                     <For
-                        each=move || chat.outgoing.get()
-                        key=|item| (item.key, item.delivery.name())
-                        children=move |item| view! { <OutgoingView item /> }
+                        each=move || outbox.keys()
+                        key=|key| *key
+                        children=move |key| view! { <OutgoingView key /> }
                     />
                 </ol>
             </div>

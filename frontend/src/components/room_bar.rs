@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
+use crate::state::rooms::use_rooms;
 
 /// The head of the conversation: which room this is, the way to the other
 /// rooms on phones (where the panel listing them is hidden), and the way
@@ -9,12 +10,13 @@ use crate::i18n::use_i18n;
 #[component]
 pub fn RoomBar(panel_open: RwSignal<bool>) -> impl IntoView {
     let chat = use_chat();
+    let rooms = use_rooms();
     let i18n = use_i18n();
     view! {
         <div class="room-bar">
-            <h2 class="room-heading" aria-label=move || chat.room.with(|room| (i18n.t().room_label)(room))>
+            <h2 class="room-heading" aria-label=move || (i18n.t().room_label)(&rooms.current())>
                 <span class="room-hash" aria-hidden="true">"#"</span>
-                <span id="room-name">{move || chat.room.get()}</span>
+                <span id="room-name">{move || rooms.current()}</span>
             </h2>
             <button
                 id="rooms-toggle"

@@ -1,48 +1,32 @@
-use chat_shared::normalize_room;
+use chat_shared::{normalize_room, MAX_ROOM_CHARS};
 use leptos::prelude::*;
 
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 use crate::route::room_href;
+use crate::state::presence::use_presence;
+use crate::state::rooms::use_rooms;
 
 /// The rooms there are, with how many are online in each; a room is a
 /// link (`#/r/name`), so switching is navigation and Back works.
 /// `on_pick` runs when one is chosen (the phone panel closes).
 #[component]
 pub fn RoomList(on_pick: Callback<()>) -> impl IntoView {
-    let chat = use_chat();
+    let rooms = use_rooms();
+    let presence = use_presence();
     let i18n = use_i18n();
-    // The current room is listed even before the server's list arrives, and
-    // its count is the live one from join and leave notices.
-    let rooms = move || {
-        let current = chat.room.get();
-        let here = chat.users.with(Vec::len) as u32;
-        let mut rooms: Vec<(String, u32)> = chat.rooms.with(|rooms| {
-            rooms
-                .iter()
-                .map(|room| (room.name.clone(), room.online))
-                .collect()
-        });
-        match rooms.iter_mut().find(|(name, _)| *name == current) {
-            Some(entry) => entry.1 = here,
-            None => {
-                rooms.push((current.clone(), here));
-                rooms.sort();
-            }
-        }
-        rooms
-    };
+    let listed = move || rooms.listing(presence.count() as u32);
     view! {
         <nav class="rooms" aria-labelledby="rooms-heading">
             <h2 id="rooms-heading">{move || i18n.t().rooms_heading}</h2>
             <ul id="room-list" class="room-list">
                 <For
-                    each=rooms
+                    each=listed
                     key=|room| room.clone()
                     children=move |(name, online)| {
                         let current = {
                             let name = name.clone();
-                            Memo::new(move |_| chat.room.with(|room| *room == name))
+                            Memo::new(move |_| rooms.is_current(&name))
                         };
                         view! {
                             <li class="room" class:current=move || current.get() data-room=name.clone()>
@@ -100,7 +84,7 @@ fn NewRoomForm(on_pick: Callback<()>) -> impl IntoView {
                     type="text"
                     autocomplete="off"
                     spellcheck="false"
-                    maxlength="64"
+                    maxlength=MAX_ROOM_CHARS
                     placeholder=move || i18n.t().new_room_placeholder
                     aria-invalid=move || error.with(Option::is_some).to_string()
                     aria-describedby="new-room-error"

@@ -12,7 +12,7 @@ use crate::time::now_ms;
 pub fn ConnectionStatus() -> impl IntoView {
     let chat = use_chat();
     let i18n = use_i18n();
-    let connection = chat.connection;
+    let connection = chat.connection();
 
     // Ticks the countdown; cheap enough to run for the life of the page.
     let now = RwSignal::new(now_ms());

@@ -1,15 +1,15 @@
 use leptos::prelude::*;
 
-use crate::chat::use_chat;
 use crate::i18n::{use_i18n, Strings};
+use crate::state::presence::use_presence;
 
 /// "Alice is typing…", "Alice and Bob are typing…", "Several people are
 /// typing…", or nothing.
 #[component]
 pub fn TypingIndicator() -> impl IntoView {
-    let chat = use_chat();
+    let presence = use_presence();
     let i18n = use_i18n();
-    let text = move || typing_text(i18n.t(), &chat.typists.names());
+    let text = move || typing_text(i18n.t(), &presence.typists());
     view! {
         <div id="typing-indicator" class="typing" class:active=move || !text().is_empty()>
             <span class="typing-dots" aria-hidden="true">

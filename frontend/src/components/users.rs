@@ -3,15 +3,17 @@ use leptos::prelude::*;
 
 use super::avatar::Avatar;
 use super::rooms::RoomList;
-use crate::chat::use_chat;
 use crate::i18n::use_i18n;
+use crate::state::presence::use_presence;
+use crate::state::session::use_session;
 
 /// Who is online here, then the rooms: a sidebar on wide screens, a panel
 /// that slides in on phones (opened from the header, closed by its button, the backdrop or
 /// Escape).
 #[component]
 pub fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
-    let chat = use_chat();
+    let presence = use_presence();
+    let session = use_session();
     let i18n = use_i18n();
     let close_button = NodeRef::<html::Button>::new();
 
@@ -52,7 +54,7 @@ pub fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
             <div class="users-head">
                 <h2 id="users-heading">
                     {move || i18n.t().online_heading}
-                    <span class="count">{move || chat.users.with(Vec::len)}</span>
+                    <span class="count">{move || presence.count()}</span>
                 </h2>
                 <button
                     id="users-close"
@@ -67,10 +69,10 @@ pub fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
             </div>
             <ul class="user-list" id="user-list">
                 <For
-                    each=move || chat.users.get()
+                    each=move || presence.users()
                     key=|name| name.clone()
                     children=move |name| {
-                        let mine = chat.me.with_untracked(|me| me.as_deref() == Some(name.as_str()));
+                        let mine = untrack(|| session.is_mine(&name));
                         view! {
                             <li class="user" class:mine=mine>
                                 <Avatar name=name.clone() />

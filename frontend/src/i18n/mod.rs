@@ -84,6 +84,24 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// A server's `error` frame as a problem; `raw` is the frame as
+    /// received, for the wire code of an error this build does not know
+    /// (a newer server's), so it can still be translated.
+    pub fn from_error(code: ErrorCode, message: String, raw: &str) -> Self {
+        let raw_code = (code == ErrorCode::Unknown)
+            .then(|| {
+                #[derive(serde::Deserialize)]
+                struct RawError {
+                    code: String,
+                }
+                serde_json::from_str::<RawError>(raw).ok().map(|e| e.code)
+            })
+            .flatten();
+        Self::server(code, raw_code, message)
+    }
+}
+
 /// The wire spelling of a code, as the shared types serialise it:
 /// translations are keyed by what the protocol documents.
 fn wire_code(code: ErrorCode) -> String {

@@ -1,0 +1,31 @@
+//! The page's state, one concept per file. Each holds a plain struct with
+//! pure methods (unit-tested on the host, no browser) in a signal, and a
+//! `Copy` handle around it, provided through its own context: views read
+//! its signals and call its methods, and never write its fields, so each
+//! module alone keeps its invariants.
+//!
+//! - [`session`]: who I am, the join and its errors, the resume token, the
+//!   limits the server announced.
+//! - [`rooms`]: the room in the address bar and the room list.
+//! - [`conversation`]: the lines on the page, in id order, each once.
+//! - [`outbox`]: my messages the server has not confirmed, and their sending.
+//! - [`presence`]: who is online and typing, and my own typing notices.
+//! - [`notices`]: the unread count, the screen-reader announcement, the
+//!   notice bar.
+//! - [`rows`]: one signal per row, so a list change patches one row.
+
+pub mod conversation;
+pub mod notices;
+pub mod outbox;
+pub mod presence;
+pub mod rooms;
+pub mod rows;
+pub mod session;
+
+use chat_shared::ClientFrame;
+use std::rc::Rc;
+
+/// Sends a frame to the server if joined on an open socket, returning
+/// whether it went: how the modules with timers of their own (the outbox
+/// flush, typing notices) reach the connection without owning it.
+pub type Sender = Rc<dyn Fn(&ClientFrame) -> bool>;

@@ -1,0 +1,695 @@
+//! My messages the server has not confirmed, in sending order, and how
+//! they go out: queued until joined on an open socket, sent a batch at a
+//! time under the server's rate limit, requeued when the socket closes,
+//! failed when the server refuses one.
+//!
+//! [`OutboxState`] is the plain state machine; [`Outbox`] holds it in a
+//! signal for the views (one signal per message for its delivery state),
+//! keeps every message on disk through [`crate::outbox`] until confirmed,
+//! and plans the later flushes.
+
+use chat_shared::{ClientFrame, ClientLimits, ErrorCode};
+use leptos::prelude::*;
+use std::time::Duration;
+
+use super::rows::RowSignals;
+use super::Sender;
+use crate::i18n::Problem;
+use crate::outbox::{self as disk, new_client_id, Unsent};
+use crate::time::now_ms;
+
+/// A `rate_limited` error from a server that does not say how long to wait.
+const RATE_LIMIT_FALLBACK: Duration = Duration::from_secs(1);
+/// When the server could not store a message: try again after this long.
+const SERVER_ERROR_PAUSE: Duration = Duration::from_secs(5);
+
+/// A message of mine the server has not confirmed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    /// Local and unique for the page: the row's key for its whole life.
+    pub key: u64,
+    pub unsent: Unsent,
+    pub delivery: Delivery,
+}
+
+/// Where a message of mine is on its way to the server.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Delivery {
+    /// Waiting for a connection (or for the rate limit); sent by itself.
+    Queued,
+    /// Sent on the current socket; the server's copy has not come back.
+    Sending,
+    /// The server refused it; the user decides to resend or discard.
+    Failed(Problem),
+}
+
+impl Delivery {
+    /// A stable name, exposed as `data-state` for styling and the tests.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Delivery::Queued => "queued",
+            Delivery::Sending => "sending",
+            Delivery::Failed(_) => "failed",
+        }
+    }
+}
+
+/// How fast queued messages go out: `batch` at once, then a `pause`, so a
+/// long outbox stays under the server's sustained rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FlushPace {
+    pub batch: usize,
+    pub pause: Duration,
+}
+
+impl FlushPace {
+    /// The pace the server's announced limits allow: a second's worth of
+    /// its rate per batch (never more than its burst), or one message per
+    /// `1 / rate` seconds when the rate is below one per second.
+    pub fn from_limits(limits: &ClientLimits) -> Self {
+        let rate = if limits.message_rate.is_finite() && limits.message_rate > 0.0 {
+            limits.message_rate
+        } else {
+            // A server announcing no usable rate: go slowly rather than not at all.
+            1.0
+        };
+        let burst = usize::try_from(limits.message_burst.max(1)).unwrap_or(usize::MAX);
+        if rate >= 1.0 {
+            Self {
+                batch: (rate.floor() as usize).clamp(1, burst),
+                pause: Duration::from_secs(1),
+            }
+        } else {
+            Self {
+                batch: 1,
+                pause: Duration::from_secs_f64(1.0 / rate),
+            }
+        }
+    }
+}
+
+impl Default for FlushPace {
+    fn default() -> Self {
+        Self::from_limits(&ClientLimits::default())
+    }
+}
+
+/// What an `error` frame means for the messages in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorEffect {
+    /// Nothing was stored: they go again after the wait, by themselves.
+    Retry(Duration),
+    /// The server failed to store them: they go again after the wait, and
+    /// the user is told.
+    RetryAndTell(Duration),
+    /// The server refused one message: it fails, for the user to resend
+    /// or discard.
+    Refuse,
+    /// Not about messages.
+    Unrelated,
+}
+
+/// What an error with `code` does to the outbox; `retry_after_ms` is the
+/// wait a `rate_limited` error asks for (absent from older servers).
+pub fn error_effect(code: ErrorCode, retry_after_ms: Option<u64>) -> ErrorEffect {
+    match code {
+        ErrorCode::RateLimited => {
+            ErrorEffect::Retry(retry_after_ms.map_or(RATE_LIMIT_FALLBACK, Duration::from_millis))
+        }
+        ErrorCode::ServerError => ErrorEffect::RetryAndTell(SERVER_ERROR_PAUSE),
+        ErrorCode::EmptyMessage
+        | ErrorCode::MessageTooLong
+        | ErrorCode::BadRequest
+        | ErrorCode::Unknown => ErrorEffect::Refuse,
+        _ => ErrorEffect::Unrelated,
+    }
+}
+
+/// My unconfirmed messages in this room.
+#[derive(Debug, Default)]
+pub struct OutboxState {
+    items: Vec<Outgoing>,
+    next_key: u64,
+}
+
+impl OutboxState {
+    /// The messages, in sending order.
+    #[cfg(test)]
+    pub fn items(&self) -> &[Outgoing] {
+        &self.items
+    }
+
+    /// Queues a newly written message; returns its key.
+    pub fn add(&mut self, unsent: Unsent) -> u64 {
+        let key = self.next_key();
+        self.items.push(Outgoing {
+            key,
+            unsent,
+            delivery: Delivery::Queued,
+        });
+        key
+    }
+
+    /// Sends up to `pace.batch` queued messages through `send`, stopping at
+    /// the first it refuses, and marks the sent ones `Sending`. Returns
+    /// whether queued ones are left for a later flush after `pace.pause`
+    /// (a refused send waits for the socket instead).
+    pub fn flush(&mut self, pace: FlushPace, mut send: impl FnMut(&ClientFrame) -> bool) -> bool {
+        let queued = self
+            .items
+            .iter_mut()
+            .filter(|o| o.delivery == Delivery::Queued);
+        for (sent, item) in queued.enumerate() {
+            if sent == pace.batch {
+                return true;
+            }
+            if !send(&message_frame(&item.unsent)) {
+                return false;
+            }
+            item.delivery = Delivery::Sending;
+        }
+        false
+    }
+
+    /// The server's copy of the message `client_id` came back: it is
+    /// stored. Returns whether it was one of these.
+    pub fn confirmed(&mut self, client_id: &str) -> bool {
+        let before = self.items.len();
+        self.items.retain(|o| o.unsent.client_id != client_id);
+        self.items.len() != before
+    }
+
+    /// Messages sent but not confirmed go back to the queue: the socket
+    /// closed, or the server stored nothing (rate limit, its own error).
+    /// Whether they arrived or not, they go again: the server keeps one
+    /// message per `client_id`.
+    pub fn requeue_sent(&mut self) {
+        self.requeue(None);
+    }
+
+    /// The message in flight `client_id` names goes back to the queue; from
+    /// a server that names none, every message in flight does.
+    pub fn requeue(&mut self, client_id: Option<&str>) {
+        let named = |o: &Outgoing| client_id.is_none_or(|id| o.unsent.client_id == id);
+        for item in self
+            .items
+            .iter_mut()
+            .filter(|o| o.delivery == Delivery::Sending && named(o))
+        {
+            item.delivery = Delivery::Queued;
+        }
+    }
+
+    /// The server refused a message: the one named by `client_id`, or, from
+    /// a server that does not say, the first one in flight. Returns whether
+    /// a message took the blame.
+    pub fn refused(&mut self, client_id: Option<&str>, problem: Problem) -> bool {
+        let blamed = match client_id {
+            Some(id) => self.items.iter_mut().find(|o| o.unsent.client_id == id),
+            None => self
+                .items
+                .iter_mut()
+                .find(|o| o.delivery == Delivery::Sending),
+        };
+        match blamed {
+            Some(item) => {
+                item.delivery = Delivery::Failed(problem);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Queues a refused message once more, at the end: the server confirms
+    /// in sending order.
+    pub fn resend(&mut self, key: u64) {
+        if let Some(at) = self.items.iter().position(|o| o.key == key) {
+            let mut item = self.items.remove(at);
+            item.delivery = Delivery::Queued;
+            self.items.push(item);
+        }
+    }
+
+    /// Forgets a message; returns its `client_id` if it was here.
+    pub fn discard(&mut self, key: u64) -> Option<String> {
+        let at = self.items.iter().position(|o| o.key == key)?;
+        Some(self.items.remove(at).unsent.client_id)
+    }
+
+    /// Takes in messages kept on disk (by a reload, or another tab),
+    /// keeping the ones already here, all in writing order.
+    pub fn adopt(&mut self, stored: Vec<Unsent>) {
+        let mut added = false;
+        for unsent in stored {
+            if self
+                .items
+                .iter()
+                .all(|o| o.unsent.client_id != unsent.client_id)
+            {
+                self.add(unsent);
+                added = true;
+            }
+        }
+        if added {
+            self.items
+                .sort_by(|a, b| a.unsent.written_ms.total_cmp(&b.unsent.written_ms));
+        }
+    }
+
+    /// Forgets the messages of the room being left (the disk keeps them).
+    pub fn clear(&mut self) {
+        self.items.clear();
+    }
+
+    fn next_key(&mut self) -> u64 {
+        let key = self.next_key;
+        self.next_key += 1;
+        key
+    }
+}
+
+fn message_frame(unsent: &Unsent) -> ClientFrame {
+    ClientFrame::Message {
+        text: unsent.text.clone(),
+        client_id: Some(unsent.client_id.clone()),
+    }
+}
+
+/// The outbox for the views and the chat.
+#[derive(Clone, Copy)]
+pub struct Outbox {
+    state: RwSignal<OutboxState>,
+    deliveries: StoredValue<RowSignals<Delivery>>,
+    pace: StoredValue<FlushPace>,
+    /// A later flush is already planned.
+    flush_planned: StoredValue<bool>,
+    send: StoredValue<Sender, LocalStorage>,
+}
+
+impl Outbox {
+    /// An empty outbox sending through `send`.
+    pub fn new(send: Sender) -> Self {
+        let state = RwSignal::new(OutboxState::default());
+        Self {
+            state,
+            deliveries: StoredValue::new(RowSignals::new()),
+            pace: StoredValue::new(FlushPace::default()),
+            flush_planned: StoredValue::new(false),
+            send: StoredValue::new_local(send),
+        }
+    }
+
+    /// The messages' keys in sending order (tracked): what the list renders.
+    pub fn keys(&self) -> Vec<u64> {
+        self.state.with(|s| s.items.iter().map(|o| o.key).collect())
+    }
+
+    /// How many messages wait (tracked).
+    pub fn len(&self) -> usize {
+        self.state.with(|s| s.items.len())
+    }
+
+    /// Whether none wait (tracked).
+    pub fn is_empty(&self) -> bool {
+        self.state.with(|s| s.items.is_empty())
+    }
+
+    /// The message `key` as it is now (untracked): its delivery state is
+    /// read from [`Outbox::delivery`].
+    pub fn item(&self, key: u64) -> Option<Outgoing> {
+        self.state
+            .with_untracked(|s| s.items.iter().find(|o| o.key == key).cloned())
+    }
+
+    /// The delivery state of message `key`, as a signal of that row alone.
+    pub fn delivery(&self, key: u64) -> ArcReadSignal<Delivery> {
+        self.deliveries
+            .with_value(|rows| rows.get(key))
+            .unwrap_or_else(|| ArcRwSignal::new(Delivery::Queued).read_only())
+    }
+
+    /// The server announced its limits: flush at the pace they allow.
+    pub fn set_limits(&self, limits: &ClientLimits) {
+        self.pace.set_value(FlushPace::from_limits(limits));
+    }
+
+    /// Queues a message `user` (a name key) wrote in `room`, keeps it on
+    /// disk, and sends it if it can.
+    pub fn write(&self, room: String, user: String, text: String) {
+        let unsent = Unsent {
+            room,
+            user,
+            text,
+            client_id: new_client_id(),
+            written_ms: now_ms(),
+        };
+        disk::keep(&unsent);
+        self.change(|s| s.add(unsent));
+        self.flush();
+    }
+
+    /// Queues a refused message once more.
+    pub fn resend(&self, key: u64) {
+        self.change(|s| s.resend(key));
+        self.flush();
+    }
+
+    /// Forgets a refused message, on disk too.
+    pub fn discard(&self, key: u64) {
+        if let Some(client_id) = self.change(|s| s.discard(key)).flatten() {
+            disk::forget(&client_id);
+        }
+    }
+
+    /// The server stored the message `client_id` of mine.
+    pub fn confirmed(&self, client_id: &str) {
+        disk::forget(client_id);
+        if self
+            .state
+            .with_untracked(|s| s.items.iter().any(|o| o.unsent.client_id == client_id))
+        {
+            self.change(|s| s.confirmed(client_id));
+        }
+    }
+
+    /// The server answered with an error (see [`error_effect`]); the
+    /// refused message is the one `client_id` names. Returns whether the
+    /// outbox dealt with it, so the user need not be told otherwise.
+    pub fn server_error(
+        &self,
+        code: ErrorCode,
+        retry_after_ms: Option<u64>,
+        client_id: Option<&str>,
+        problem: &Problem,
+    ) -> bool {
+        match error_effect(code, retry_after_ms) {
+            ErrorEffect::Retry(wait) => {
+                self.retry_after(client_id, wait);
+                true
+            }
+            ErrorEffect::RetryAndTell(wait) => {
+                self.retry_after(client_id, wait);
+                false
+            }
+            ErrorEffect::Refuse => self
+                .change(|s| s.refused(client_id, problem.clone()))
+                .unwrap_or(false),
+            ErrorEffect::Unrelated => false,
+        }
+    }
+
+    /// The socket closed: what was in flight goes again on the next one.
+    pub fn socket_closed(&self) {
+        self.change(OutboxState::requeue_sent);
+    }
+
+    /// The server stored nothing of the message `client_id` (or, if it
+    /// names none, of any in flight): it goes again after `wait`.
+    fn retry_after(&self, client_id: Option<&str>, wait: Duration) {
+        self.change(|s| s.requeue(client_id));
+        self.plan_flush(wait);
+    }
+
+    /// Joined in a room as `user`: takes in what the disk holds for it and
+    /// sends what is queued.
+    pub fn joined(&self, room: &str, user: &str) {
+        let stored = disk::load(room, user);
+        self.change(|s| s.adopt(stored));
+        self.flush();
+    }
+
+    /// Forgets the messages of the room being left; the disk keeps them
+    /// for the next visit.
+    pub fn clear(&self) {
+        self.change(OutboxState::clear);
+    }
+
+    /// Sends a batch of queued messages, and plans the next batch.
+    pub fn flush(&self) {
+        let pace = self.pace.get_value();
+        let send = self.send.get_value();
+        let more = self.change(|s| s.flush(pace, |frame| send(frame)));
+        if more == Some(true) {
+            self.plan_flush(pace.pause);
+        }
+    }
+
+    /// Flushes after `wait`, once however often it is asked.
+    fn plan_flush(&self, wait: Duration) {
+        if self.flush_planned.get_value() {
+            return;
+        }
+        self.flush_planned.set_value(true);
+        let this = *self;
+        set_timeout(
+            move || {
+                this.flush_planned.set_value(false);
+                this.flush();
+            },
+            wait,
+        );
+    }
+
+    /// Changes the state, then tells each row whose delivery changed.
+    fn change<R>(&self, f: impl FnOnce(&mut OutboxState) -> R) -> Option<R> {
+        let result = self.state.try_update(f);
+        self.state.with_untracked(|s| {
+            self.deliveries.update_value(|rows| {
+                rows.sync(s.items.iter().map(|o| (o.key, o.delivery.clone())));
+            });
+        });
+        result
+    }
+}
+
+/// The outbox from context.
+pub fn use_outbox() -> Outbox {
+    expect_context::<Outbox>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unsent(text: &str, written_ms: f64) -> Unsent {
+        Unsent {
+            room: "general".into(),
+            user: "alice".into(),
+            text: text.into(),
+            client_id: format!("id-{text}"),
+            written_ms,
+        }
+    }
+
+    fn states(state: &OutboxState) -> Vec<(&str, &'static str)> {
+        state
+            .items()
+            .iter()
+            .map(|o| (o.unsent.text.as_str(), o.delivery.name()))
+            .collect()
+    }
+
+    fn sent_texts(frames: &[ClientFrame]) -> Vec<String> {
+        frames
+            .iter()
+            .map(|frame| match frame {
+                ClientFrame::Message { text, .. } => text.clone(),
+                other => panic!("not a message: {other:?}"),
+            })
+            .collect()
+    }
+
+    const PACE: FlushPace = FlushPace {
+        batch: 2,
+        pause: Duration::from_secs(1),
+    };
+
+    fn refusal() -> Problem {
+        Problem::Server {
+            code: "message_too_long".into(),
+            message: "too long".into(),
+        }
+    }
+
+    #[test]
+    fn a_message_is_queued_then_sending_then_confirmed() {
+        let mut state = OutboxState::default();
+        state.add(unsent("hi", 1.0));
+        assert_eq!(states(&state), [("hi", "queued")]);
+        let mut frames = Vec::new();
+        assert!(!state.flush(PACE, |f| {
+            frames.push(f.clone());
+            true
+        }));
+        assert_eq!(
+            frames,
+            [ClientFrame::Message {
+                text: "hi".into(),
+                client_id: Some("id-hi".into())
+            }]
+        );
+        assert_eq!(states(&state), [("hi", "sending")]);
+        assert!(!state.flush(PACE, |_| panic!("nothing is queued")));
+        assert!(state.confirmed("id-hi"));
+        assert!(state.items().is_empty());
+        assert!(!state.confirmed("id-hi"));
+    }
+
+    #[test]
+    fn without_a_socket_messages_stay_queued() {
+        let mut state = OutboxState::default();
+        state.add(unsent("a", 1.0));
+        assert!(!state.flush(PACE, |_| false));
+        assert_eq!(states(&state), [("a", "queued")]);
+    }
+
+    #[test]
+    fn a_flush_sends_one_batch_and_asks_for_another() {
+        let mut state = OutboxState::default();
+        for (i, text) in ["a", "b", "c", "d", "e"].into_iter().enumerate() {
+            state.add(unsent(text, i as f64));
+        }
+        let mut frames = Vec::new();
+        assert!(state.flush(PACE, |f| {
+            frames.push(f.clone());
+            true
+        }));
+        assert_eq!(sent_texts(&frames), ["a", "b"]);
+        assert!(state.flush(PACE, |f| {
+            frames.push(f.clone());
+            true
+        }));
+        assert!(!state.flush(PACE, |f| {
+            frames.push(f.clone());
+            true
+        }));
+        assert_eq!(sent_texts(&frames), ["a", "b", "c", "d", "e"]);
+    }
+
+    #[test]
+    fn a_closed_socket_requeues_what_was_in_flight() {
+        let mut state = OutboxState::default();
+        state.add(unsent("a", 1.0));
+        state.add(unsent("b", 2.0));
+        state.flush(PACE, |_| true);
+        state.refused(Some("id-b"), refusal());
+        state.requeue_sent();
+        assert_eq!(states(&state), [("a", "queued"), ("b", "failed")]);
+    }
+
+    #[test]
+    fn a_rate_limited_message_named_by_the_server_alone_goes_back_to_the_queue() {
+        let mut state = OutboxState::default();
+        for text in ["a", "b", "c"] {
+            state.add(unsent(text, 1.0));
+        }
+        state.flush(FlushPace { batch: 3, ..PACE }, |_| true);
+        state.requeue(Some("id-b"));
+        assert_eq!(
+            states(&state),
+            [("a", "sending"), ("b", "queued"), ("c", "sending")]
+        );
+        state.requeue(None);
+        assert_eq!(
+            states(&state),
+            [("a", "queued"), ("b", "queued"), ("c", "queued")]
+        );
+    }
+
+    #[test]
+    fn the_refused_message_is_the_one_the_server_names() {
+        let mut state = OutboxState::default();
+        for text in ["a", "b", "c"] {
+            state.add(unsent(text, 1.0));
+        }
+        state.flush(FlushPace { batch: 3, ..PACE }, |_| true);
+        assert!(state.refused(Some("id-b"), refusal()));
+        assert_eq!(
+            states(&state),
+            [("a", "sending"), ("b", "failed"), ("c", "sending")]
+        );
+        // An older server names none: the first in flight is blamed.
+        assert!(state.refused(None, refusal()));
+        assert_eq!(
+            states(&state),
+            [("a", "failed"), ("b", "failed"), ("c", "sending")]
+        );
+        assert!(!state.refused(Some("id-unknown"), refusal()));
+    }
+
+    #[test]
+    fn a_resent_message_goes_to_the_end_of_the_queue() {
+        let mut state = OutboxState::default();
+        let first = state.add(unsent("a", 1.0));
+        state.add(unsent("b", 2.0));
+        state.flush(PACE, |_| true);
+        state.refused(Some("id-a"), refusal());
+        state.resend(first);
+        assert_eq!(states(&state), [("b", "sending"), ("a", "queued")]);
+        assert_eq!(state.items()[1].key, first, "the row keeps its key");
+        assert_eq!(state.discard(first), Some("id-a".into()));
+        assert_eq!(state.discard(first), None);
+        assert_eq!(states(&state), [("b", "sending")]);
+    }
+
+    #[test]
+    fn adopting_from_disk_keeps_writing_order_and_skips_known_ones() {
+        let mut state = OutboxState::default();
+        state.add(unsent("b", 2.0));
+        state.adopt(vec![unsent("a", 1.0), unsent("b", 2.0), unsent("c", 3.0)]);
+        assert_eq!(
+            states(&state),
+            [("a", "queued"), ("b", "queued"), ("c", "queued")]
+        );
+    }
+
+    #[test]
+    fn a_rate_limit_waits_as_long_as_the_server_says() {
+        assert_eq!(
+            error_effect(ErrorCode::RateLimited, Some(180)),
+            ErrorEffect::Retry(Duration::from_millis(180))
+        );
+        // An older server says nothing: one second.
+        assert_eq!(
+            error_effect(ErrorCode::RateLimited, None),
+            ErrorEffect::Retry(Duration::from_secs(1))
+        );
+        assert_eq!(
+            error_effect(ErrorCode::ServerError, None),
+            ErrorEffect::RetryAndTell(SERVER_ERROR_PAUSE)
+        );
+        assert_eq!(
+            error_effect(ErrorCode::MessageTooLong, None),
+            ErrorEffect::Refuse
+        );
+        assert_eq!(
+            error_effect(ErrorCode::NameTaken, None),
+            ErrorEffect::Unrelated
+        );
+    }
+
+    #[test]
+    fn the_pace_follows_the_servers_limits() {
+        assert_eq!(
+            FlushPace::from_limits(&ClientLimits::default()),
+            FlushPace {
+                batch: 5,
+                pause: Duration::from_secs(1)
+            }
+        );
+        let limits = |message_rate, message_burst| ClientLimits {
+            message_rate,
+            message_burst,
+            ..ClientLimits::default()
+        };
+        assert_eq!(FlushPace::from_limits(&limits(20.0, 8)).batch, 8);
+        assert_eq!(
+            FlushPace::from_limits(&limits(0.5, 1)),
+            FlushPace {
+                batch: 1,
+                pause: Duration::from_secs(2)
+            }
+        );
+        assert_eq!(FlushPace::from_limits(&limits(0.0, 0)).batch, 1);
+    }
+}

@@ -1,0 +1,158 @@
+//! The room this page is in, named by the address bar, and the list of
+//! rooms with how many are online in each.
+
+use chat_shared::RoomInfo;
+use leptos::prelude::*;
+use std::time::Duration;
+
+use crate::route;
+
+/// The room list is refreshed this often while connected and visible:
+/// every open page asks, so this is what it costs the server.
+const ROOMS_REFRESH: Duration = Duration::from_secs(10);
+
+/// The rooms to list: every room the server listed, and the current one
+/// even before the server's list arrives, its count the live one (`here`,
+/// from join and leave notices), sorted by name.
+pub fn rooms_to_show(listed: &[RoomInfo], current: &str, here: u32) -> Vec<(String, u32)> {
+    let mut rooms: Vec<(String, u32)> = listed
+        .iter()
+        .map(|room| (room.name.clone(), room.online))
+        .collect();
+    match rooms.iter_mut().find(|(name, _)| name == current) {
+        Some(entry) => entry.1 = here,
+        None => {
+            rooms.push((current.to_owned(), here));
+            rooms.sort();
+        }
+    }
+    rooms
+}
+
+/// The rooms for the views and the chat.
+#[derive(Clone, Copy)]
+pub struct Rooms {
+    /// The room joined (or to join): the address bar names it too.
+    current: RwSignal<String>,
+    /// Every room, as the server last listed them.
+    listed: RwSignal<Vec<RoomInfo>>,
+}
+
+impl Rooms {
+    /// The room the address names, and no list yet.
+    pub fn new() -> Self {
+        Self {
+            current: RwSignal::new(route::current_room()),
+            listed: RwSignal::new(Vec::new()),
+        }
+    }
+
+    /// The current room (tracked).
+    pub fn current(&self) -> String {
+        self.current.get()
+    }
+
+    /// The current room (untracked), for the chat's frames.
+    pub fn current_untracked(&self) -> String {
+        self.current.get_untracked()
+    }
+
+    /// Whether `room` is the current one (tracked).
+    pub fn is_current(&self, room: &str) -> bool {
+        self.current.with(|current| current == room)
+    }
+
+    /// The rooms to list, given how many are online here (tracked).
+    pub fn listing(&self, here: u32) -> Vec<(String, u32)> {
+        let current = self.current.get();
+        self.listed
+            .with(|listed| rooms_to_show(listed, &current, here))
+    }
+
+    /// Moves to `room`, in the address bar too; returns whether it is
+    /// another room than the current one.
+    pub fn enter(&self, room: &str) -> bool {
+        route::show_room(room);
+        if self.current.with_untracked(|current| current == room) {
+            return false;
+        }
+        self.current.set(room.to_owned());
+        true
+    }
+
+    /// The server's list arrived.
+    pub fn listed(&self, rooms: Vec<RoomInfo>) {
+        self.listed.set(rooms);
+    }
+
+    /// Calls `switch` with the room the address names whenever it changes
+    /// (a room link, Back, an edited address).
+    pub fn follow_address(&self, switch: impl Fn(String) + 'static) {
+        let listener = window_event_listener(leptos::ev::hashchange, move |_| {
+            switch(route::current_room());
+        });
+        // For the life of the page, like the chat itself.
+        std::mem::forget(listener);
+    }
+
+    /// Calls `ask` regularly to keep the online counts fresh while someone
+    /// can see them: a hidden tab does not ask, and asks at once on coming
+    /// back. `ask` sends only if joined.
+    pub fn refresh_regularly(&self, ask: impl Fn() + Clone + 'static) {
+        let refresh = move || {
+            if !document().hidden() {
+                ask();
+            }
+        };
+        // Both for the life of the page.
+        let _ = set_interval_with_handle(refresh.clone(), ROOMS_REFRESH);
+        std::mem::forget(window_event_listener(
+            leptos::ev::visibilitychange,
+            move |_| refresh(),
+        ));
+    }
+}
+
+impl Default for Rooms {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The rooms from context.
+pub fn use_rooms() -> Rooms {
+    expect_context::<Rooms>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(name: &str, online: u32) -> RoomInfo {
+        RoomInfo {
+            name: name.into(),
+            online,
+        }
+    }
+
+    #[test]
+    fn the_current_room_is_listed_with_the_live_count() {
+        let listed = [room("general", 3), room("rust", 1)];
+        assert_eq!(
+            rooms_to_show(&listed, "rust", 2),
+            [("general".to_owned(), 3), ("rust".to_owned(), 2)]
+        );
+        assert_eq!(
+            rooms_to_show(&listed, "go", 1),
+            [
+                ("general".to_owned(), 3),
+                ("go".to_owned(), 1),
+                ("rust".to_owned(), 1)
+            ]
+        );
+        assert_eq!(
+            rooms_to_show(&[], "general", 1),
+            [("general".to_owned(), 1)]
+        );
+    }
+}

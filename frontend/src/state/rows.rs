@@ -1,0 +1,55 @@
+//! One signal per row of a keyed list, holding what of the row can change.
+//!
+//! A list is rendered with `<For>` keyed by the row's stable local key;
+//! what changes inside a row (a message's grouping, a delivery state) is
+//! read by that row from its own signal, so a change patches that one row
+//! instead of re-creating rows or re-running every row's view.
+
+use leptos::prelude::*;
+use std::collections::{HashMap, HashSet};
+
+/// The changing part of each row, by row key.
+pub struct RowSignals<T: Send + Sync + 'static> {
+    rows: HashMap<u64, ArcRwSignal<T>>,
+}
+
+impl<T: Clone + PartialEq + Send + Sync + 'static> RowSignals<T> {
+    /// No rows.
+    pub fn new() -> Self {
+        Self {
+            rows: HashMap::new(),
+        }
+    }
+
+    /// Brings the signals in line with the rows now in the list: a row
+    /// whose value changed is notified, a new row gets a signal, a row that
+    /// left the list loses its own.
+    pub fn sync(&mut self, now: impl Iterator<Item = (u64, T)>) {
+        let mut present = HashSet::new();
+        for (key, value) in now {
+            present.insert(key);
+            match self.rows.get(&key) {
+                Some(signal) => {
+                    if signal.with_untracked(|old| *old != value) {
+                        signal.set(value);
+                    }
+                }
+                None => {
+                    self.rows.insert(key, ArcRwSignal::new(value));
+                }
+            }
+        }
+        self.rows.retain(|key, _| present.contains(key));
+    }
+
+    /// The signal of row `key`, if it is in the list.
+    pub fn get(&self, key: u64) -> Option<ArcReadSignal<T>> {
+        self.rows.get(&key).map(ArcRwSignal::read_only)
+    }
+}
+
+impl<T: Clone + PartialEq + Send + Sync + 'static> Default for RowSignals<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}

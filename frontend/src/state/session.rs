@@ -1,0 +1,466 @@
+//! This page's session with the server: the name asked for, the name the
+//! server confirmed, whether the chat view is up, why a join failed, the
+//! resume token that keeps the name through a reload, the automatic
+//! re-joins after a reconnect, and the limits the server announced.
+//!
+//! [`SessionState`] is the plain logic; [`Session`] holds it in a signal
+//! for the views and remembers the name and token in localStorage.
+
+use chat_shared::{
+    message_length, normalize_message, normalize_username, username_key, ClientLimits, ErrorCode,
+    MessageError,
+};
+use leptos::prelude::*;
+
+use crate::i18n::Problem;
+use crate::storage;
+
+/// After a reconnect the server may not have noticed our old socket is
+/// gone yet, and answer `name_taken` to our own name; we try again this
+/// many times (see [`Session::REJOIN_RETRY`]) before asking for a name.
+const REJOIN_ATTEMPTS: u32 = 5;
+
+const NAME_KEY: &str = "chat.name";
+/// Followed by the name's key: the resume token of that name, so a reload
+/// keeps the name through the server's grace period.
+const RESUME_KEY_PREFIX: &str = "chat.resume.";
+
+/// What to do about a refused join.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The error is not about joining.
+    NotAJoin,
+    /// Our own name, still held by the socket we lost: ask again soon.
+    RetryLater,
+    /// The user must choose another name: the form shows why.
+    AskForName,
+}
+
+/// The session's facts.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionState {
+    /// The name to join (and re-join after a reconnect) under; `None`
+    /// until the user asks to join.
+    wanted: Option<String>,
+    /// The name the server confirmed on the current socket.
+    me: Option<String>,
+    /// True once welcomed: the chat view stays up through reconnects.
+    entered: bool,
+    /// Why the last join failed, shown by the name field.
+    join_error: Option<Problem>,
+    /// The last `resume` token the server gave, with the name it is for.
+    resume: Option<(String, String)>,
+    rejoin_attempts: u32,
+    /// What the server allows, as its `welcome` said (the shared defaults
+    /// for a server that says nothing).
+    limits: ClientLimits,
+}
+
+impl SessionState {
+    /// The user asks to join as `raw`: the name by the shared rules, or
+    /// why it is refused (kept for the form).
+    pub fn ask(&mut self, raw: &str) -> Result<String, Problem> {
+        match normalize_username(raw) {
+            Err(error) => {
+                let problem = Problem::Name(error);
+                self.join_error = Some(problem.clone());
+                Err(problem)
+            }
+            Ok(name) => {
+                self.join_error = None;
+                self.rejoin_attempts = 0;
+                self.wanted = Some(name.clone());
+                Ok(name)
+            }
+        }
+    }
+
+    /// The user edits the name: the old error goes, and a join still
+    /// waiting for the connection is called off.
+    pub fn edit_name(&mut self) {
+        self.join_error = None;
+        if self.is_joining() {
+            self.wanted = None;
+        }
+    }
+
+    /// The server welcomed us as `username`, with a resume token and
+    /// maybe its limits.
+    pub fn welcomed(&mut self, username: String, resume: String, limits: Option<ClientLimits>) {
+        self.resume = Some((username.clone(), resume));
+        self.rejoin_attempts = 0;
+        self.join_error = None;
+        self.wanted = Some(username.clone());
+        self.me = Some(username);
+        self.entered = true;
+        self.limits = limits.unwrap_or_default();
+    }
+
+    /// The server refused a request with `code` while we were not joined
+    /// on this socket: decides what that means for the join.
+    pub fn refused(&mut self, code: ErrorCode, problem: Problem) -> Refusal {
+        let about_the_name = matches!(code, ErrorCode::NameTaken | ErrorCode::InvalidUsername);
+        if !about_the_name || self.me.is_some() {
+            return Refusal::NotAJoin;
+        }
+        if self.entered && code == ErrorCode::NameTaken && self.rejoin_attempts < REJOIN_ATTEMPTS {
+            self.rejoin_attempts += 1;
+            return Refusal::RetryLater;
+        }
+        self.wanted = None;
+        self.entered = false;
+        self.join_error = Some(problem);
+        Refusal::AskForName
+    }
+
+    /// The socket is gone, and with it the server's welcome.
+    pub fn socket_closed(&mut self) {
+        self.me = None;
+    }
+
+    /// Leaving on purpose: returns the name whose session is over.
+    pub fn leave(&mut self) -> Option<String> {
+        self.resume = None;
+        self.me = None;
+        self.entered = false;
+        self.wanted.take()
+    }
+
+    /// The name to (re-)join under, if the user asked to be in the chat.
+    pub fn wanted(&self) -> Option<&str> {
+        self.wanted.as_deref()
+    }
+
+    /// The name the server confirmed on this socket.
+    pub fn me(&self) -> Option<&str> {
+        self.me.as_deref()
+    }
+
+    /// The name my messages go out under: the confirmed one, or the one
+    /// asked for while the connection is down.
+    pub fn author(&self) -> Option<&str> {
+        self.me().or(self.wanted())
+    }
+
+    /// What the server allows.
+    pub fn limits(&self) -> &ClientLimits {
+        &self.limits
+    }
+
+    /// A message to send: its text by the shared rules and the server's
+    /// announced length limit, and the name key of its author (the
+    /// confirmed name, or the one asked for while the connection is down).
+    pub fn message(&self, raw: &str) -> Result<(String, String), Problem> {
+        let text = normalize_message(raw).map_err(Problem::Message)?;
+        if message_length(text) > self.limits.max_message_chars as usize {
+            return Err(Problem::Message(MessageError::TooLong));
+        }
+        let author = self.author().ok_or(Problem::ConnectionLost)?;
+        Ok((text.to_owned(), username_key(author)))
+    }
+
+    /// Whether a join was asked for and has no answer yet.
+    pub fn is_joining(&self) -> bool {
+        self.wanted.is_some() && self.me.is_none()
+    }
+
+    /// Whether `name` is me: names differing only in case (or Unicode
+    /// spelling) are one name to the server.
+    pub fn is_mine(&self, name: &str) -> bool {
+        self.me
+            .as_deref()
+            .is_some_and(|me| username_key(me) == username_key(name))
+    }
+
+    /// The resume token this page holds for `name`.
+    pub fn resume_for(&self, name: &str) -> Option<&str> {
+        self.resume
+            .as_ref()
+            .filter(|(for_name, _)| username_key(for_name) == username_key(name))
+            .map(|(_, token)| token.as_str())
+    }
+}
+
+/// Where the resume token for `name` is stored.
+pub fn resume_key(name: &str) -> String {
+    format!("{RESUME_KEY_PREFIX}{}", username_key(name))
+}
+
+/// The session for the views and the chat.
+#[derive(Clone, Copy)]
+pub struct Session {
+    state: RwSignal<SessionState>,
+}
+
+impl Session {
+    /// How long to wait before asking again for our own name (see
+    /// [`Refusal::RetryLater`]).
+    pub const REJOIN_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
+    /// Not joined.
+    pub fn new() -> Self {
+        Self {
+            state: RwSignal::new(SessionState::default()),
+        }
+    }
+
+    /// The name remembered from the last visit.
+    pub fn remembered_name() -> Option<String> {
+        storage::get(NAME_KEY)
+    }
+
+    /// Whether this browser holds a live session for `name` (it was in the
+    /// chat and did not leave), so a reload goes straight back in.
+    pub fn was_in_chat(name: &str) -> bool {
+        storage::get(&resume_key(name)).is_some()
+    }
+
+    /// Whether joined on the current socket (tracked).
+    pub fn is_joined(&self) -> bool {
+        self.state.with(|s| s.me.is_some())
+    }
+
+    /// Whether the chat view is up (tracked).
+    pub fn entered(&self) -> bool {
+        self.state.with(|s| s.entered)
+    }
+
+    /// Why the last join failed (tracked).
+    pub fn join_error(&self) -> Option<Problem> {
+        self.state.with(|s| s.join_error.clone())
+    }
+
+    /// Whether a join waits for its answer (tracked).
+    pub fn is_joining(&self) -> bool {
+        self.state.with(SessionState::is_joining)
+    }
+
+    /// Whether `name` is me (tracked).
+    pub fn is_mine(&self, name: &str) -> bool {
+        self.state.with(|s| s.is_mine(name))
+    }
+
+    /// The limits the server announced (tracked).
+    pub fn limits(&self) -> ClientLimits {
+        self.state.with(|s| s.limits.clone())
+    }
+
+    /// The name the form starts with: the one being joined, else the one
+    /// remembered.
+    pub fn name_for_form(&self) -> String {
+        self.state
+            .with_untracked(|s| s.wanted.clone())
+            .or_else(Self::remembered_name)
+            .unwrap_or_default()
+    }
+
+    /// Reads the state without tracking, for the chat's decisions.
+    pub fn with_untracked<R>(&self, f: impl FnOnce(&SessionState) -> R) -> R {
+        self.state.with_untracked(f)
+    }
+
+    /// See [`SessionState::ask`].
+    pub fn ask(&self, raw: &str) -> Result<String, Problem> {
+        self.state
+            .try_update(|s| s.ask(raw))
+            .unwrap_or(Err(Problem::ConnectionLost))
+    }
+
+    /// See [`SessionState::edit_name`].
+    pub fn edit_name(&self) {
+        if self
+            .state
+            .with_untracked(|s| s.join_error.is_some() || s.is_joining())
+        {
+            self.state.update(SessionState::edit_name);
+        }
+    }
+
+    /// Welcomed: remembers the name and its resume token for a reload.
+    pub fn welcomed(&self, username: String, resume: String, limits: Option<ClientLimits>) {
+        storage::set(NAME_KEY, &username);
+        storage::set(&resume_key(&username), &resume);
+        self.state.update(|s| s.welcomed(username, resume, limits));
+    }
+
+    /// See [`SessionState::refused`].
+    pub fn refused(&self, code: ErrorCode, problem: Problem) -> Refusal {
+        let mut refusal = Refusal::NotAJoin;
+        // Most errors are not about the join: they change nothing here.
+        self.state.maybe_update(|s| {
+            refusal = s.refused(code, problem);
+            refusal != Refusal::NotAJoin
+        });
+        refusal
+    }
+
+    /// See [`SessionState::socket_closed`].
+    pub fn socket_closed(&self) {
+        if self.state.with_untracked(|s| s.me.is_some()) {
+            self.state.update(SessionState::socket_closed);
+        }
+    }
+
+    /// Leaves on purpose: this browser forgets the name's session, so a
+    /// reload shows the name form.
+    pub fn leave(&self) {
+        if let Some(name) = self.state.try_update(SessionState::leave).flatten() {
+            storage::remove(&resume_key(&name));
+        }
+    }
+
+    /// The resume token for `name`: the one the server gave this page,
+    /// else one a previous visit kept.
+    pub fn resume_for(&self, name: &str) -> Option<String> {
+        self.state
+            .with_untracked(|s| s.resume_for(name).map(str::to_owned))
+            .or_else(|| storage::get(&resume_key(name)))
+    }
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The session from context.
+pub fn use_session() -> Session {
+    expect_context::<Session>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn taken() -> Problem {
+        Problem::Server {
+            code: "name_taken".into(),
+            message: "taken".into(),
+        }
+    }
+
+    #[test]
+    fn a_join_asks_with_the_canonical_name_and_is_welcomed() {
+        let mut state = SessionState::default();
+        assert!(matches!(state.ask("   "), Err(Problem::Name(_))));
+        assert!(state.join_error.is_some());
+        assert_eq!(state.ask("  Alice ").as_deref(), Ok("Alice"));
+        assert!(state.join_error.is_none());
+        assert!(state.is_joining());
+        assert_eq!(state.author(), Some("Alice"));
+        state.welcomed("Alice".into(), "t0k3n".into(), None);
+        assert!(!state.is_joining());
+        assert!(state.entered);
+        assert_eq!(state.limits, ClientLimits::default());
+        assert!(state.is_mine("alice"));
+        assert!(!state.is_mine("bob"));
+        assert_eq!(state.resume_for("ALICE"), Some("t0k3n"));
+        assert_eq!(state.resume_for("bob"), None);
+    }
+
+    #[test]
+    fn the_announced_limits_replace_the_defaults() {
+        let mut state = SessionState::default();
+        let limits = ClientLimits {
+            history_page: 20,
+            ..ClientLimits::default()
+        };
+        state.welcomed("a".into(), "t".into(), Some(limits.clone()));
+        assert_eq!(state.limits, limits);
+    }
+
+    #[test]
+    fn our_own_name_after_a_reconnect_is_asked_for_again_a_few_times() {
+        let mut state = SessionState::default();
+        state.ask("alice").expect("a valid name");
+        state.welcomed("alice".into(), "t".into(), None);
+        state.socket_closed();
+        assert_eq!(state.wanted(), Some("alice"));
+        for _ in 0..REJOIN_ATTEMPTS {
+            assert_eq!(
+                state.refused(ErrorCode::NameTaken, taken()),
+                Refusal::RetryLater
+            );
+        }
+        assert_eq!(
+            state.refused(ErrorCode::NameTaken, taken()),
+            Refusal::AskForName
+        );
+        assert!(!state.entered);
+        assert_eq!(state.wanted(), None);
+        assert_eq!(state.join_error, Some(taken()));
+    }
+
+    #[test]
+    fn a_taken_name_on_the_form_is_shown_at_once() {
+        let mut state = SessionState::default();
+        state.ask("bob").expect("a valid name");
+        assert_eq!(
+            state.refused(ErrorCode::NameTaken, taken()),
+            Refusal::AskForName
+        );
+        assert_eq!(
+            state.refused(ErrorCode::RateLimited, taken()),
+            Refusal::NotAJoin
+        );
+    }
+
+    #[test]
+    fn errors_while_joined_are_not_about_the_join() {
+        let mut state = SessionState::default();
+        state.ask("bob").expect("a valid name");
+        state.welcomed("bob".into(), "t".into(), None);
+        assert_eq!(
+            state.refused(ErrorCode::NameTaken, taken()),
+            Refusal::NotAJoin
+        );
+        assert!(state.entered);
+    }
+
+    #[test]
+    fn editing_the_name_calls_off_a_waiting_join_and_leaving_forgets_it() {
+        let mut state = SessionState::default();
+        state.ask("bob").expect("a valid name");
+        state.edit_name();
+        assert_eq!(state.wanted(), None);
+        state.ask("bob").expect("a valid name");
+        state.welcomed("bob".into(), "t".into(), None);
+        state.edit_name();
+        assert_eq!(state.wanted(), Some("bob"), "joined: nothing to call off");
+        assert_eq!(state.leave().as_deref(), Some("bob"));
+        assert!(!state.entered);
+        assert_eq!(state.me(), None);
+        assert_eq!(state.resume_for("bob"), None);
+    }
+
+    #[test]
+    fn a_message_keeps_to_the_announced_length_and_needs_a_name() {
+        let mut state = SessionState::default();
+        assert_eq!(state.message("hi"), Err(Problem::ConnectionLost));
+        state.ask("Alice").expect("a valid name");
+        assert_eq!(
+            state.message("  hi  "),
+            Ok(("hi".to_owned(), "alice".to_owned()))
+        );
+        let limits = ClientLimits {
+            max_message_chars: 3,
+            ..ClientLimits::default()
+        };
+        state.welcomed("Alice".into(), "t".into(), Some(limits));
+        assert_eq!(
+            state.message("four"),
+            Err(Problem::Message(MessageError::TooLong))
+        );
+        assert_eq!(
+            state.message(" "),
+            Err(Problem::Message(MessageError::Empty))
+        );
+    }
+
+    #[test]
+    fn the_resume_key_is_the_names_key() {
+        assert_eq!(resume_key("Alice"), resume_key("alice"));
+        assert_eq!(resume_key("ÉMILE"), resume_key("e\u{301}mile"));
+    }
+}
