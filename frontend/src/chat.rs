@@ -4,8 +4,7 @@
 //! lives in those modules; this file only decides which one hears what.
 
 use chat_shared::{
-    close, username_key, ChatMessage, ClientFrame, ClientLimits, ErrorCode, ServerFrame,
-    DEFAULT_ROOM,
+    close, username_key, ChatMessage, ClientFrame, ErrorCode, ServerFrame, DEFAULT_ROOM,
 };
 use futures_util::StreamExt;
 use leptos::prelude::*;
@@ -20,10 +19,6 @@ use crate::state::presence::Presence;
 use crate::state::rooms::Rooms;
 use crate::state::session::{Refusal, Session};
 use crate::state::Sender;
-
-// socket.rs keeps a close code of its own for leaving; it must be the
-// shared one this controller closes with.
-const _: () = assert!(crate::socket::CLOSE_NORMAL == close::NORMAL);
 
 /// The controller, shared by context; each state module has its own
 /// context too, for the views that only read it.
@@ -172,19 +167,18 @@ impl Chat {
                 heartbeat_ms,
                 limits,
             } => {
+                // An older server announces no limits: it has the defaults.
+                let announced = limits.unwrap_or_default();
                 if let Some(interval) = heartbeat_ms {
-                    self.connection.expect_heartbeats(
-                        interval,
-                        chat_shared::ClientLimits::default().missed_heartbeats,
-                    );
+                    self.connection
+                        .expect_heartbeats(interval, announced.missed_heartbeats);
                 }
                 // An older server has no rooms and says none.
                 let room = Some(room).filter(|r| !r.is_empty());
                 let room = room.unwrap_or_else(|| DEFAULT_ROOM.to_owned());
                 self.rooms.enter(&room);
-                self.outbox
-                    .set_limits(limits.as_ref().unwrap_or(&ClientLimits::default()));
-                self.session.welcomed(username.clone(), resume, limits);
+                self.outbox.set_limits(&announced);
+                self.session.welcomed(username.clone(), resume, announced);
                 self.presence.welcome(users);
                 self.conversation.welcome(!history.is_empty(), history_gap);
                 for message in history {

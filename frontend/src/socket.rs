@@ -27,7 +27,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
 
-use chat_shared::close::{GOING_AWAY, NORMAL, SILENT};
+use chat_shared::close::{GOING_AWAY, SILENT};
 use chat_shared::{ClientFrame, ServerFrame};
 use futures_channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use futures_util::{FutureExt, Sink, SinkExt, StreamExt};
@@ -45,9 +45,6 @@ const BACKOFF_CAP_MS: f64 = 30_000.0;
 /// A socket stuck connecting (a silently dropped network) is given up after
 /// this long, so the backoff loop keeps going.
 const CONNECT_TIMEOUT_MS: f64 = 10_000.0;
-/// The close code for leaving on purpose (switching rooms, leaving): the
-/// server lets the user leave at once. The chat names it this way.
-pub const CLOSE_NORMAL: u16 = NORMAL;
 
 /// The connection's events, in the order they happened.
 pub type SocketEvents = UnboundedReceiver<SocketEvent>;
@@ -772,6 +769,7 @@ pub fn socket_url() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chat_shared::close::NORMAL;
 
     /// The browser at `now_ms`, online, with a jitter of one half.
     fn at(now_ms: f64) -> Env {

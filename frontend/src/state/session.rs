@@ -86,14 +86,14 @@ impl SessionState {
 
     /// The server welcomed us as `username`, with a resume token and
     /// maybe its limits.
-    pub fn welcomed(&mut self, username: String, resume: String, limits: Option<ClientLimits>) {
+    pub fn welcomed(&mut self, username: String, resume: String, limits: ClientLimits) {
         self.resume = Some((username.clone(), resume));
         self.rejoin_attempts = 0;
         self.join_error = None;
         self.wanted = Some(username.clone());
         self.me = Some(username);
         self.entered = true;
-        self.limits = limits.unwrap_or_default();
+        self.limits = limits;
     }
 
     /// The server refused a request with `code` while we were not joined
@@ -277,7 +277,7 @@ impl Session {
     }
 
     /// Welcomed: remembers the name and its resume token for a reload.
-    pub fn welcomed(&self, username: String, resume: String, limits: Option<ClientLimits>) {
+    pub fn welcomed(&self, username: String, resume: String, limits: ClientLimits) {
         storage::set(NAME_KEY, &username);
         storage::set(&resume_key(&username), &resume);
         self.state.update(|s| s.welcomed(username, resume, limits));
@@ -349,7 +349,7 @@ mod tests {
         assert!(state.join_error.is_none());
         assert!(state.is_joining());
         assert_eq!(state.author(), Some("Alice"));
-        state.welcomed("Alice".into(), "t0k3n".into(), None);
+        state.welcomed("Alice".into(), "t0k3n".into(), ClientLimits::default());
         assert!(!state.is_joining());
         assert!(state.entered);
         assert_eq!(state.limits, ClientLimits::default());
@@ -366,7 +366,7 @@ mod tests {
             history_page: 20,
             ..ClientLimits::default()
         };
-        state.welcomed("a".into(), "t".into(), Some(limits.clone()));
+        state.welcomed("a".into(), "t".into(), limits.clone());
         assert_eq!(state.limits, limits);
     }
 
@@ -374,7 +374,7 @@ mod tests {
     fn our_own_name_after_a_reconnect_is_asked_for_again_a_few_times() {
         let mut state = SessionState::default();
         state.ask("alice").expect("a valid name");
-        state.welcomed("alice".into(), "t".into(), None);
+        state.welcomed("alice".into(), "t".into(), ClientLimits::default());
         state.socket_closed();
         assert_eq!(state.wanted(), Some("alice"));
         for _ in 0..REJOIN_ATTEMPTS {
@@ -410,7 +410,7 @@ mod tests {
     fn errors_while_joined_are_not_about_the_join() {
         let mut state = SessionState::default();
         state.ask("bob").expect("a valid name");
-        state.welcomed("bob".into(), "t".into(), None);
+        state.welcomed("bob".into(), "t".into(), ClientLimits::default());
         assert_eq!(
             state.refused(ErrorCode::NameTaken, taken()),
             Refusal::NotAJoin
@@ -425,7 +425,7 @@ mod tests {
         state.edit_name();
         assert_eq!(state.wanted(), None);
         state.ask("bob").expect("a valid name");
-        state.welcomed("bob".into(), "t".into(), None);
+        state.welcomed("bob".into(), "t".into(), ClientLimits::default());
         state.edit_name();
         assert_eq!(state.wanted(), Some("bob"), "joined: nothing to call off");
         assert_eq!(state.leave().as_deref(), Some("bob"));
@@ -447,7 +447,7 @@ mod tests {
             max_message_chars: 3,
             ..ClientLimits::default()
         };
-        state.welcomed("Alice".into(), "t".into(), Some(limits));
+        state.welcomed("Alice".into(), "t".into(), limits);
         assert_eq!(
             state.message("four"),
             Err(Problem::Message(MessageError::TooLong))
