@@ -109,6 +109,15 @@ fn the_conversation_and_the_room_list_have_no_serious_accessibility_violations()
             bob.send(&format!("filler {n}")).await;
         }
         alice.wait_for_message("filler 25").await;
+        // The view follows each new line a frame after it shows; scrolling
+        // up before the last follow would be undone by it.
+        alice
+            .wait_until(
+                "Alice's view followed the fillers",
+                "const m = document.querySelector('.messages'); \
+                 return m.scrollHeight - m.scrollTop - m.clientHeight < 48;",
+            )
+            .await;
         alice
             .js("document.querySelector('.messages').scrollTo({ top: 0, behavior: 'instant' });")
             .await;
