@@ -119,6 +119,9 @@ fn the_conversation_and_the_room_list_have_no_serious_accessibility_violations()
             )
             .await;
         alice
+            .js("return new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+            .await;
+        alice
             .js("document.querySelector('.messages').scrollTo({ top: 0, behavior: 'instant' });")
             .await;
         tokio::time::sleep(Duration::from_millis(300)).await;
