@@ -1,7 +1,7 @@
 //! Everything an operator can set, from flags or environment variables.
 
 use crate::limits::Limits;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -43,7 +43,9 @@ pub struct Config {
     #[arg(long, env = "CHAT_ADDR", default_value_t = DEFAULT_ADDR)]
     pub addr: SocketAddr,
 
-    /// Folder with the built browser app (the output of `trunk build`).
+    /// Folder with the built browser app (the output of `trunk build`). A
+    /// binary with the app built in (see README, "One binary") serves its
+    /// own copy unless this is given.
     #[arg(long, env = "CHAT_STATIC_DIR", default_value = DEFAULT_STATIC_DIR)]
     pub static_dir: PathBuf,
 
@@ -83,12 +85,38 @@ pub struct Config {
     /// Rates, connection limits, timeouts, trusted proxies and origins.
     #[command(flatten)]
     pub limits: Limits,
+
+    /// Serve the browser app built into the binary (a build with the
+    /// `embed` feature) instead of `static_dir`. [`Config::from_command_line`]
+    /// sets it unless `--static-dir` or `CHAT_STATIC_DIR` names a folder, so
+    /// a folder given on purpose still wins; a build without the app serves
+    /// `static_dir` regardless.
+    #[arg(skip)]
+    pub use_embedded_app: bool,
+}
+
+impl Config {
+    /// The settings of the `chat-server` process: what [`Parser::parse`]
+    /// reads, plus [`Config::use_embedded_app`], which depends on whether
+    /// `static_dir` was given or is the default.
+    pub fn from_command_line() -> Self {
+        Self::from_matches(&Self::command().get_matches())
+            .unwrap_or_else(|error| error.format(&mut Self::command()).exit())
+    }
+
+    fn from_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut config = Self::from_arg_matches(matches)?;
+        config.use_embedded_app =
+            matches.value_source("static_dir") == Some(clap::parser::ValueSource::DefaultValue);
+        Ok(config)
+    }
 }
 
 impl Default for Config {
     /// The same values as a bare `chat-server` with no variables set, except
     /// that the history is kept in memory: embedding code and tests get a
-    /// fresh, private chat unless they name a database file.
+    /// fresh, private chat unless they name a database file. It serves
+    /// `static_dir`, never an app built into the binary.
     fn default() -> Self {
         Self {
             addr: DEFAULT_ADDR,
@@ -101,6 +129,7 @@ impl Default for Config {
             resume_grace: DEFAULT_RESUME_GRACE,
             max_rooms: DEFAULT_MAX_ROOMS,
             limits: Limits::default(),
+            use_embedded_app: false,
         }
     }
 }
@@ -108,7 +137,7 @@ impl Default for Config {
 #[cfg(test)]
 mod tests {
     use super::Config;
-    use clap::Parser;
+    use clap::{CommandFactory, Parser};
     use std::path::PathBuf;
 
     #[test]
@@ -119,5 +148,20 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(format!("{parsed:?}"), format!("{default:?}"));
+    }
+
+    #[test]
+    fn the_built_in_app_is_used_unless_a_static_dir_is_named() {
+        let use_embedded = |args: &[&str]| {
+            let matches = Config::command()
+                .try_get_matches_from(args)
+                .expect("arguments parse");
+            Config::from_matches(&matches)
+                .expect("settings")
+                .use_embedded_app
+        };
+        assert!(use_embedded(&["chat-server"]));
+        assert!(use_embedded(&["chat-server", "--addr", "127.0.0.1:0"]));
+        assert!(!use_embedded(&["chat-server", "--static-dir", "dist"]));
     }
 }

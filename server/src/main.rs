@@ -1,12 +1,11 @@
 //! `chat-server`: parse the options, bind, and run until SIGINT or SIGTERM.
 
 use chat_server::Config;
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let config = Config::parse();
+    let config = Config::from_command_line();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("CHAT_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
