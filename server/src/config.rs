@@ -43,7 +43,9 @@ pub struct Config {
     #[arg(long, env = "CHAT_ADDR", default_value_t = DEFAULT_ADDR)]
     pub addr: SocketAddr,
 
-    /// Folder with the built browser app (the output of `trunk build`).
+    /// Folder with the built browser app (the output of `trunk build`). A
+    /// binary with the app built in (see README, "One binary") serves its
+    /// own copy unless this is given.
     #[arg(long, env = "CHAT_STATIC_DIR", default_value = DEFAULT_STATIC_DIR)]
     pub static_dir: PathBuf,
 
@@ -94,6 +96,14 @@ pub struct Config {
     /// Rates, connection limits, timeouts, trusted proxies and origins.
     #[command(flatten)]
     pub limits: Limits,
+
+    /// Serve the browser app built into the binary (a build with the
+    /// `embed` feature) instead of `static_dir`. [`Config::choose_app_source`]
+    /// sets it unless `--static-dir` or `CHAT_STATIC_DIR` names a folder, so
+    /// a folder given on purpose still wins; a build without the app serves
+    /// `static_dir` regardless.
+    #[arg(skip)]
+    pub use_embedded_app: bool,
 }
 
 /// The shape of log lines.
@@ -105,10 +115,21 @@ pub enum LogFormat {
     Json,
 }
 
+impl Config {
+    /// Sets [`Config::use_embedded_app`] from the command line the settings
+    /// were read from: the built-in app is served unless `static_dir` was
+    /// named (by flag or variable) rather than left at its default.
+    pub fn choose_app_source(&mut self, matches: &clap::ArgMatches) {
+        self.use_embedded_app =
+            matches.value_source("static_dir") == Some(clap::parser::ValueSource::DefaultValue);
+    }
+}
+
 impl Default for Config {
     /// The same values as a bare `chat-server` with no variables set, except
     /// that the history is kept in memory: embedding code and tests get a
-    /// fresh, private chat unless they name a database file.
+    /// fresh, private chat unless they name a database file. It serves
+    /// `static_dir`, never an app built into the binary.
     fn default() -> Self {
         Self {
             addr: DEFAULT_ADDR,
@@ -123,6 +144,7 @@ impl Default for Config {
             metrics_addr: None,
             log_format: LogFormat::Text,
             limits: Limits::default(),
+            use_embedded_app: false,
         }
     }
 }
@@ -130,7 +152,7 @@ impl Default for Config {
 #[cfg(test)]
 mod tests {
     use super::Config;
-    use clap::Parser;
+    use clap::{CommandFactory, FromArgMatches, Parser};
     use std::path::PathBuf;
 
     #[test]
@@ -141,5 +163,20 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(format!("{parsed:?}"), format!("{default:?}"));
+    }
+
+    #[test]
+    fn the_built_in_app_is_used_unless_a_static_dir_is_named() {
+        let use_embedded = |args: &[&str]| {
+            let matches = Config::command()
+                .try_get_matches_from(args)
+                .expect("arguments parse");
+            let mut config = Config::from_arg_matches(&matches).expect("settings");
+            config.choose_app_source(&matches);
+            config.use_embedded_app
+        };
+        assert!(use_embedded(&["chat-server"]));
+        assert!(use_embedded(&["chat-server", "--addr", "127.0.0.1:0"]));
+        assert!(!use_embedded(&["chat-server", "--static-dir", "dist"]));
     }
 }

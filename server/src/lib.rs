@@ -24,7 +24,10 @@
 //!   - `http::headers`: Content-Security-Policy and the other security
 //!     headers;
 //!   - `http::health`: `/healthz` and `/readyz`, for load balancers;
-//!   - `http::assets`: the static files of the browser app.
+//!   - `http::assets`: the static files of the browser app, from
+//!     `--static-dir`;
+//!   - `http::embedded`: the browser app built into the binary (the
+//!     `embed` feature), precompressed by `build.rs`.
 //! - `chat`: what happens on an open socket:
 //!   - `chat::connection`: one socket, split into a reader and a writer
 //!     task;

@@ -4,7 +4,7 @@
 use chat_server::archive::{self, ExportFormat};
 use chat_server::config::LogFormat;
 use chat_server::Config;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,7 +45,12 @@ enum Task {
 }
 
 fn main() -> ExitCode {
-    let Cli { config, command } = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let Cli {
+        mut config,
+        command,
+    } = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    config.choose_app_source(&matches);
     init_logging(config.log_format);
     let Some(task) = command else {
         return serve(config);

@@ -5,7 +5,10 @@
 //!   the browser app in release mode and starts the server.
 //! - `cargo xtask test`: installs what the tests need (a real Chromium and
 //!   axe-core for the accessibility audit included), checks formatting and
-//!   lints, builds the app and runs every test.
+//!   lints, builds the app and runs every test, the one-file release
+//!   binary's included.
+//! - `cargo xtask dist`: the one-file release: the server in release mode
+//!   with the browser app built in, copied to `target/dist/chat-server`.
 //!
 //! Every tool is pinned: the wasm-bindgen CLI must match the `wasm-bindgen`
 //! crate in Cargo.lock exactly, and trunk must never download anything.
@@ -28,8 +31,11 @@ fn main() -> ExitCode {
     let outcome = match args.first().map(String::as_str) {
         Some("run") => run_chat(&args[1..]),
         Some("test") => run_tests(),
+        Some("dist") => make_dist(),
         _ => {
-            eprintln!("usage: cargo xtask run [-- SERVER OPTIONS] | cargo xtask test");
+            eprintln!(
+                "usage: cargo xtask run [-- SERVER OPTIONS] | cargo xtask test | cargo xtask dist"
+            );
             return ExitCode::from(2);
         }
     };
@@ -81,10 +87,94 @@ fn run_tests() -> Result {
         "warnings",
     ]))?;
     build_app(&root)?;
+    // Only now: the feature builds dist/ into the server.
+    step("linting the server with the app built in (--features embed)");
+    run(cargo(&root).args([
+        "clippy",
+        "--package",
+        "chat-server",
+        "--all-targets",
+        "--features",
+        "embed",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     step("running every test (unit, socket, browser)");
     run(cargo(&root).arg("test"))?;
     step("running the browser app's unit tests on the host");
-    run(cargo(&root).args(["test", "--package", "chat-frontend"]))
+    run(cargo(&root).args(["test", "--package", "chat-frontend"]))?;
+    let binary = build_dist_binary(&root)?;
+    step("testing the one-file binary alone in an empty folder");
+    run(cargo(&root)
+        .args([
+            "test",
+            "--package",
+            "chat-server",
+            "--test",
+            "dist_binary",
+            "--",
+            "--ignored",
+        ])
+        .env("CHAT_DIST_BINARY", &binary))
+}
+
+/// The one-file release: a fresh app build inside a release server.
+fn make_dist() -> Result {
+    let root = workspace_root();
+    prepare_build_tools(&root)?;
+    build_app(&root)?;
+    let binary = build_dist_binary(&root)?;
+    let bytes = std::fs::metadata(&binary)
+        .map_err(|error| format!("cannot read {}: {error}", binary.display()))?
+        .len();
+    println!(
+        "{}: {bytes} bytes ({:.1} MiB). Copy it to the server and start it; see README, \"One binary\".",
+        binary.display(),
+        bytes as f64 / (1024.0 * 1024.0)
+    );
+    Ok(())
+}
+
+/// Builds the release server with the `embed` feature from the `dist/`
+/// that [`build_app`] wrote, and copies it to `target/dist/`, where it is
+/// the only file, so nothing else gets shipped by mistake.
+fn build_dist_binary(root: &Path) -> Result<PathBuf> {
+    step("building the server with the app built in (release, --features embed)");
+    run(cargo(root)
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "chat-server",
+            "--features",
+            "embed",
+        ])
+        // The app just built, not a folder named in the caller's shell.
+        .env_remove("CHAT_EMBED_DIST"))?;
+    let name = format!("chat-server{}", env::consts::EXE_SUFFIX);
+    let target = target_dir(root);
+    let built = target.join("release").join(&name);
+    let dist = target.join("dist");
+    std::fs::create_dir_all(&dist)
+        .map_err(|error| format!("cannot create {}: {error}", dist.display()))?;
+    let copy = dist.join(&name);
+    std::fs::copy(&built, &copy).map_err(|error| {
+        format!(
+            "cannot copy {} to {}: {error}",
+            built.display(),
+            copy.display()
+        )
+    })?;
+    Ok(copy)
+}
+
+/// Where cargo puts its output: `CARGO_TARGET_DIR` (a relative one from
+/// the workspace root, where xtask runs cargo) or `target/`.
+fn target_dir(root: &Path) -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| root.join(dir))
+        .unwrap_or_else(|| root.join("target"))
 }
 
 /// The wasm target, trunk, wasm-bindgen-cli and wasm-opt at pinned versions,

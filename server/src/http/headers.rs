@@ -4,8 +4,9 @@
 //! trunk puts a small inline `<script type="module">` into `index.html` to
 //! start the app. Instead of allowing every inline script
 //! (`'unsafe-inline'`), the policy names the SHA-256 of each inline script
-//! of the `index.html` being served, re-read whenever the file changes, so
-//! an injected script cannot run while a fresh build always can.
+//! of the `index.html` being served (re-read whenever the file changes;
+//! hashed once for the app built into the binary), so an injected script
+//! cannot run while a fresh build always can.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -17,12 +18,23 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
-/// What the header middleware needs: where `index.html` is, and the hashes
-/// of its inline scripts as last read.
+/// What the header middleware needs: the hashes of the served
+/// `index.html`'s inline scripts, or where to read and re-read them.
 #[derive(Debug)]
 pub struct SecurityHeaders {
-    index: PathBuf,
-    cached: Mutex<Option<InlineScripts>>,
+    index: Index,
+}
+
+#[derive(Debug)]
+enum Index {
+    /// A file that a rebuild may replace while the server runs, and its
+    /// hashes as last read.
+    File {
+        path: PathBuf,
+        cached: Mutex<Option<InlineScripts>>,
+    },
+    /// Hashed once: the page built into the binary never changes.
+    Fixed(String),
 }
 
 #[derive(Debug, Clone)]
@@ -35,39 +47,57 @@ struct InlineScripts {
 }
 
 impl SecurityHeaders {
+    /// For the `index.html` in `static_dir`, followed across rebuilds.
     pub fn new(static_dir: &Path) -> Arc<Self> {
         Arc::new(Self {
-            index: static_dir.join("index.html"),
-            cached: Mutex::new(None),
+            index: Index::File {
+                path: static_dir.join("index.html"),
+                cached: Mutex::new(None),
+            },
+        })
+    }
+
+    /// For an `index.html` that cannot change while the server runs: the
+    /// one built into the binary.
+    pub fn for_fixed_index(html: &str) -> Arc<Self> {
+        Arc::new(Self {
+            index: Index::Fixed(hash_sources(html)),
         })
     }
 
     /// The hash sources for `index.html`'s inline scripts; empty if there is
     /// no index.
     async fn inline_script_sources(&self) -> String {
-        let Ok(metadata) = tokio::fs::metadata(&self.index).await else {
+        let (path, cached) = match &self.index {
+            Index::Fixed(sources) => return sources.clone(),
+            Index::File { path, cached } => (path, cached),
+        };
+        let lock = || cached.lock().unwrap_or_else(PoisonError::into_inner);
+        let Ok(metadata) = tokio::fs::metadata(path).await else {
             return String::new();
         };
         let stamp = (metadata.modified().ok(), metadata.len());
-        if let Some(cached) = self.lock().as_ref().filter(|c| c.stamp == stamp) {
+        if let Some(cached) = lock().as_ref().filter(|c| c.stamp == stamp) {
             return cached.sources.clone();
         }
-        let Ok(html) = tokio::fs::read_to_string(&self.index).await else {
+        let Ok(html) = tokio::fs::read_to_string(path).await else {
             return String::new();
         };
-        let sources: String = inline_scripts(&html)
-            .map(|script| format!(" 'sha256-{}'", sha256_base64(script)))
-            .collect();
-        *self.lock() = Some(InlineScripts {
+        let sources = hash_sources(&html);
+        *lock() = Some(InlineScripts {
             stamp,
             sources: sources.clone(),
         });
         sources
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<InlineScripts>> {
-        self.cached.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+/// `'sha256-…'` sources for the inline scripts of `html`, each preceded by
+/// a space.
+fn hash_sources(html: &str) -> String {
+    inline_scripts(html)
+        .map(|script| format!(" 'sha256-{}'", sha256_base64(script)))
+        .collect()
 }
 
 /// Middleware: adds the security headers to every response.

@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod assets;
 pub mod client_ip;
+pub mod embedded;
 pub mod headers;
 pub mod health;
 pub mod origin;
@@ -30,8 +31,7 @@ const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 
 /// The whole HTTP surface: `/ws` and the static app, with security headers.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    let assets = assets::router(&state.config.static_dir);
-    let security = headers::SecurityHeaders::new(&state.config.static_dir);
+    let (assets, security) = app(&state.config);
     Router::new()
         .route("/ws", get(upgrade))
         .route("/healthz", get(health::healthz))
@@ -39,6 +39,23 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
         .merge(assets)
         .layer(axum::middleware::from_fn_with_state(security, headers::add))
+}
+
+/// The browser app's routes and the CSP for its `index.html`: the app
+/// built into the binary if it has one and should use it, else the files
+/// in `static_dir`.
+fn app(config: &crate::Config) -> (Router, Arc<headers::SecurityHeaders>) {
+    match embedded::built_in().filter(|_| config.use_embedded_app) {
+        Some(files) => {
+            tracing::info!("serving the browser app built into this binary");
+            let security = headers::SecurityHeaders::for_fixed_index(embedded::index_html(files));
+            (embedded::router(files), security)
+        }
+        None => (
+            assets::router(&config.static_dir),
+            headers::SecurityHeaders::new(&config.static_dir),
+        ),
+    }
 }
 
 async fn upgrade(
