@@ -36,15 +36,15 @@ impl TestServer {
     }
 
     /// Starts a server on a free loopback port that sends a heartbeat every
-    /// `interval`, so a page's watchdog (three silent heartbeats) can be
-    /// seen within seconds. The server itself waits a minute before giving
-    /// up on a silent connection: the page must notice first.
+    /// `interval` and gives up on a client silent for three of them, so a
+    /// page's watchdog (which waits the missed heartbeats `welcome`
+    /// announces: three) can be seen within seconds. Through a frozen
+    /// proxy nothing the server does reaches the page: the page must
+    /// notice by itself.
     pub async fn start_with_heartbeat(interval: Duration) -> Self {
         Self::start_tuned(|config| {
             config.limits.ping_interval = interval;
-            // Long, so the server does not drop a silent connection before
-            // the page's own watchdog gives up on it.
-            config.limits.idle_timeout = Duration::from_secs(60);
+            config.limits.idle_timeout = interval * 3;
         })
         .await
     }
