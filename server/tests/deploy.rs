@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 const UNIT: &str = include_str!("../../deploy/chat.service");
+const OPERATIONS: &str = include_str!("../../docs/operations.md");
 /// Where the unit expects the binary; verify wants it to exist.
 const INSTALLED_BINARY: &str = "/usr/local/bin/chat-server";
 
@@ -50,4 +51,12 @@ fn systemd_analyze_verify_accepts_the_unit() {
     // An unknown key or a bad value is only a warning ("…, ignoring"), and
     // a sandboxing line systemd ignores is no sandboxing: none may appear.
     assert!(!said.contains("chat.service"), "{said}");
+}
+
+#[test]
+fn the_unit_in_the_operations_guide_is_the_file() {
+    assert!(
+        OPERATIONS.contains(UNIT),
+        "docs/operations.md should quote deploy/chat.service as it is"
+    );
 }
