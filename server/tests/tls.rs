@@ -148,6 +148,20 @@ impl SecureClient {
         }
     }
 
+    /// Reads to the server's close frame; its code.
+    async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("close arrives in time")
+                .expect("a close frame before the end")
+                .expect("socket still readable");
+            if let Message::Close(frame) = message {
+                return frame.map(|frame| frame.code.into());
+            }
+        }
+    }
+
     /// Skips presence news until a chat message comes; returns its text.
     async fn next_text(&mut self) -> String {
         loop {
@@ -324,6 +338,16 @@ async fn sighup_renews_the_certificate_for_new_connections_and_keeps_open_ones()
     wait_for(&lines, "keeping the certificate already loaded");
     let (_, seen) = handshake(&connector, &addr).await;
     assert_eq!(seen, second.leaf.to_vec());
+
+    // Graceful shutdown still reaches clients behind TLS.
+    let mut server = server;
+    let status = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    assert_eq!(old.close_code().await, Some(1001));
+    assert!(server.0.wait().expect("wait for exit").success());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
