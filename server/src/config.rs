@@ -93,6 +93,15 @@ pub struct Config {
     #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// The PEM certificate chain to serve HTTPS and `wss://` with (needs
+    /// `--tls-key`); re-read on SIGHUP. Plain HTTP when not set.
+    #[arg(long, env = "CHAT_TLS_CERT", value_name = "PATH", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of `--tls-cert`; re-read with it on SIGHUP.
+    #[arg(long, env = "CHAT_TLS_KEY", value_name = "PATH", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Rates, connection limits, timeouts, trusted proxies and origins.
     #[command(flatten)]
     pub limits: Limits,
@@ -143,6 +152,8 @@ impl Default for Config {
             max_rooms: DEFAULT_MAX_ROOMS,
             metrics_addr: None,
             log_format: LogFormat::Text,
+            tls_cert: None,
+            tls_key: None,
             limits: Limits::default(),
             use_embedded_app: false,
         }

@@ -23,6 +23,8 @@
 //!   - `http::origin`: which pages may open `/ws`;
 //!   - `http::headers`: Content-Security-Policy and the other security
 //!     headers;
+//!   - `http::tls`: HTTPS, the handshake off the accept loop, and
+//!     certificates re-read on SIGHUP;
 //!   - `http::health`: `/healthz` and `/readyz`, for load balancers;
 //!   - `http::assets`: the static files of the browser app, from
 //!     `--static-dir`;
@@ -55,6 +57,7 @@ mod telemetry;
 pub use config::Config;
 pub use history::archive;
 
+use axum::serve::ListenerExt;
 use chat::hub::{Hub, HubSettings};
 use history::journal::{HistoryLimits, Journal};
 use history::store::Store;
@@ -115,6 +118,17 @@ pub async fn run_with_metrics(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let certificates = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(http::tls::Certificates::load(cert, key).map_err(std::io::Error::other)?)
+        }
+        (None, None) => None,
+        _ => {
+            return Err(std::io::Error::other(
+                "--tls-cert and --tls-key go together: give both or neither",
+            ))
+        }
+    };
     let metrics = Arc::new(match metrics_listener {
         Some(_) => Metrics::prometheus().map_err(std::io::Error::other)?,
         None => Metrics::off(),
@@ -156,12 +170,29 @@ pub async fn run_with_metrics(
     // The peer address feeds the per-address limits.
     let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let token = state.shutdown.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            token.cancel();
-        })
-        .await?;
+    let graceful = async move {
+        shutdown.await;
+        token.cancel();
+    };
+    match certificates {
+        Some(certificates) => {
+            let stop = state.shutdown.clone();
+            tokio::spawn(http::tls::reload_on_hangup(
+                certificates.clone(),
+                stop.clone(),
+            ));
+            // `tap_io` only so that axum hands on the peer address.
+            let listener = http::tls::TlsListener::spawn(listener, certificates, stop)?;
+            axum::serve(listener.tap_io(|_| {}), app)
+                .with_graceful_shutdown(graceful)
+                .await?;
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await?
+        }
+    }
 
     state.connections.close();
     if tokio::time::timeout(shutdown_timeout, state.connections.wait())

@@ -98,10 +98,15 @@ async fn serve(config: Config) -> ExitCode {
         }
     };
     if let Ok(addr) = listener.local_addr() {
+        let scheme = if config.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         match config.log_format {
-            LogFormat::Text => println!("WebSocket Chat is running: open http://{addr}/"),
+            LogFormat::Text => println!("WebSocket Chat is running: open {scheme}://{addr}/"),
             // A log collector expects every line to be JSON: say it as one.
-            LogFormat::Json => tracing::info!("WebSocket Chat is running: open http://{addr}/"),
+            LogFormat::Json => tracing::info!("WebSocket Chat is running: open {scheme}://{addr}/"),
         }
     }
     match chat_server::run(listener, config, shutdown_signal()).await {

@@ -34,6 +34,38 @@ pub enum Appended {
     Duplicate(ChatMessage),
 }
 
+/// Why the database could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// SQLite could not open, read or migrate it.
+    Sqlite(rusqlite::Error),
+    /// A newer build wrote it: this one would not know its tables, and
+    /// writing to them could corrupt them, so it refuses (a downgrade).
+    Newer { found: i64, known: i64 },
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(error) => error.fmt(f),
+            Self::Newer { found, known } => write!(
+                f,
+                "its schema is version {found}, newer than the version {known} this \
+                 chat-server knows (a downgrade): run the newer chat-server that wrote it, \
+                 or restore a backup made before the upgrade; the file was left unchanged"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+impl From<rusqlite::Error> for OpenError {
+    fn from(error: rusqlite::Error) -> Self {
+        Self::Sqlite(error)
+    }
+}
+
 /// The open database.
 pub struct Store {
     connection: Connection,
@@ -42,8 +74,17 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`;
     /// `:memory:` keeps everything in memory.
-    pub fn open(path: &Path) -> rusqlite::Result<Self> {
+    pub fn open(path: &Path) -> Result<Self, OpenError> {
         let connection = Connection::open(path)?;
+        // Before anything writes (even the switch to WAL), so a database
+        // from a newer build is left exactly as it was.
+        let found: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(OpenError::Newer {
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
         connection.query_row("PRAGMA journal_mode = WAL", [], |row| {
             row.get::<_, String>(0)
         })?;

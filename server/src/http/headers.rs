@@ -100,6 +100,15 @@ fn hash_sources(html: &str) -> String {
         .collect()
 }
 
+/// Tells browsers to use only HTTPS here for a year, so no later visit
+/// starts on plain HTTP where it could be intercepted.
+pub fn hsts() -> tower_http::set_header::SetResponseHeaderLayer<HeaderValue> {
+    tower_http::set_header::SetResponseHeaderLayer::overriding(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    )
+}
+
 /// Middleware: adds the security headers to every response.
 pub async fn add(
     State(policy): State<Arc<SecurityHeaders>>,

@@ -9,6 +9,7 @@ pub mod embedded;
 pub mod headers;
 pub mod health;
 pub mod origin;
+pub mod tls;
 pub mod websocket;
 
 use crate::chat::connection;
@@ -32,13 +33,20 @@ const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 /// The whole HTTP surface: `/ws` and the static app, with security headers.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let (assets, security) = app(&state.config);
-    Router::new()
+    let https = state.config.tls_cert.is_some();
+    let router = Router::new()
         .route("/ws", get(upgrade))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(state)
         .merge(assets)
-        .layer(axum::middleware::from_fn_with_state(security, headers::add))
+        .layer(axum::middleware::from_fn_with_state(security, headers::add));
+    // Over plain HTTP the header would be ignored, and behind a proxy that
+    // ends TLS it is the proxy's to send.
+    match https {
+        true => router.layer(headers::hsts()),
+        false => router,
+    }
 }
 
 /// The browser app's routes and the CSP for its `index.html`: the app

@@ -1,0 +1,200 @@
+//! HTTPS and `wss://` without a proxy in front: the TLS handshake before
+//! hyper sees a connection, and certificates that can be renewed while the
+//! server runs (SIGHUP re-reads the files).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::rustls::{self, ServerConfig};
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+
+/// How long a client may take over its handshake. Handshakes run in tasks
+/// of their own, so a slow one never holds up the accept loop; the bound
+/// only stops a silent client from holding a socket open forever.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Handshaken connections waiting for hyper to take them.
+const QUEUE: usize = 64;
+
+/// The certificate and key files and the configuration last read from
+/// them, which every new connection's handshake uses.
+#[derive(Debug)]
+pub struct Certificates {
+    cert: PathBuf,
+    key: PathBuf,
+    current: RwLock<Arc<ServerConfig>>,
+}
+
+impl Certificates {
+    /// Reads both files; the error names the file that is wrong and why.
+    pub fn load(cert: &Path, key: &Path) -> Result<Arc<Self>, String> {
+        Ok(Arc::new(Self {
+            current: RwLock::new(Arc::new(server_config(cert, key)?)),
+            cert: cert.to_owned(),
+            key: key.to_owned(),
+        }))
+    }
+
+    /// Re-reads both files for the connections to come; on an error the
+    /// previous certificate stays in use, so a botched renewal does not
+    /// take the chat down.
+    pub fn reload(&self) -> Result<(), String> {
+        let fresh = Arc::new(server_config(&self.cert, &self.key)?);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+        Ok(())
+    }
+
+    fn acceptor(&self) -> TlsAcceptor {
+        TlsAcceptor::from(
+            self.current
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        )
+    }
+}
+
+fn server_config(cert: &Path, key: &Path) -> Result<ServerConfig, String> {
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|error| format!("cannot read the certificate {}: {error}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "the certificate file {} holds no PEM certificate",
+            cert.display()
+        ));
+    }
+    let private_key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|error| format!("cannot read the private key {}: {error}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| format!("cannot set up TLS: {error}"))?
+        .with_no_client_auth()
+        .with_single_cert(chain, private_key)
+        .map_err(|error| {
+            format!(
+                "the certificate {} and the key {} do not go together: {error}",
+                cert.display(),
+                key.display()
+            )
+        })?;
+    // HTTP/1.1 only: the WebSocket upgrade is an HTTP/1.1 handshake, and a
+    // browser offered h2 would try to open /ws over it.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// What `axum::serve` accepts from: connections whose handshake is done.
+pub struct TlsListener {
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local: SocketAddr,
+}
+
+impl TlsListener {
+    /// Accepts on `listener` until `stop` is cancelled, each handshake in a
+    /// task of its own with the certificate current when it began.
+    pub fn spawn(
+        listener: TcpListener,
+        certificates: Arc<Certificates>,
+        stop: CancellationToken,
+    ) -> std::io::Result<Self> {
+        let local = listener.local_addr()?;
+        let (sender, ready) = mpsc::channel(QUEUE);
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    () = stop.cancelled() => break,
+                    accepted = listener.accept() => accepted,
+                };
+                let (tcp, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors, say: spinning would not help.
+                        tracing::error!("cannot accept a connection: {error}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                let acceptor = certificates.acceptor();
+                let sender = sender.clone();
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => {
+                            // Fails only once the server stopped serving.
+                            let _ = sender.send((stream, peer)).await;
+                        }
+                        Ok(Err(error)) => tracing::debug!(%peer, "TLS handshake failed: {error}"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        Ok(Self { ready, local })
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(ready) => ready,
+            // The accept loop stopped for shutdown, which axum is about to
+            // notice: there is nothing more to hand it.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}
+
+/// Re-reads the certificates on every SIGHUP (what `systemctl reload`
+/// sends) until `stop` is cancelled: renewals need no restart, and open
+/// connections keep the certificate they began with.
+pub async fn reload_on_hangup(certificates: Arc<Certificates>, stop: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangup = match signal(SignalKind::hangup()) {
+            Ok(hangup) => hangup,
+            Err(error) => {
+                tracing::error!("cannot listen for SIGHUP, certificates will not reload: {error}");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                received = hangup.recv() => {
+                    if received.is_none() {
+                        break;
+                    }
+                }
+            }
+            match certificates.reload() {
+                Ok(()) => tracing::info!(
+                    "reloaded the TLS certificate {}",
+                    certificates.cert.display()
+                ),
+                Err(error) => {
+                    tracing::error!("{error}; keeping the certificate already loaded")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (certificates, stop);
+    }
+}
