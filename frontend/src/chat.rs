@@ -247,6 +247,7 @@ impl Chat {
             username: name,
             room: Some(self.rooms.current_untracked()),
             since: self.conversation.newest_id(),
+            join_code: None,
         }
     }
 
