@@ -32,6 +32,7 @@ impl ChatClient {
                 room: room.map(str::to_owned),
                 since: None,
                 resume: None,
+                join_code: None,
             })
             .await;
         loop {

@@ -37,6 +37,9 @@ impl Chat {
     /// Creates the state and provides it; the connection opens once the
     /// user joins (at once if this browser was in the chat before).
     pub fn start() -> Self {
+        // Before the rooms read the address: an invitation link becomes
+        // the default room's address once its code is kept.
+        Session::adopt_invitation();
         let (connection, mut events) = Connection::start(socket_url());
         let session = Session::new();
         // The one rule for sending anything but a join: joined on an open socket.
@@ -64,6 +67,14 @@ impl Chat {
                 chat.on_socket_event(event);
             }
         });
+        // An invitation link opened in a page already open only changes the
+        // hash: keep its code first, so the room listener after this one
+        // sees the default room that replaced it in the address.
+        let invitations = window_event_listener(leptos::ev::hashchange, |_| {
+            Session::adopt_invitation();
+        });
+        // For the life of the page, like the chat itself.
+        std::mem::forget(invitations);
         chat.rooms
             .follow_address(move |room| chat.switch_room(room));
         chat.rooms.refresh_regularly(move || {
@@ -240,13 +251,15 @@ impl Chat {
     }
 
     /// The join for `name`: with the newest message shown, so the server
-    /// replays exactly what we missed, and the name's resume token.
+    /// replays exactly what we missed, the name's resume token, and the
+    /// invitation code if a link gave one.
     fn join_frame(&self, name: String) -> ClientFrame {
         ClientFrame::Join {
             resume: self.session.resume_for(&name),
             username: name,
             room: Some(self.rooms.current_untracked()),
             since: self.conversation.newest_id(),
+            join_code: Session::join_code(),
         }
     }
 

@@ -1,10 +1,23 @@
 //! The room in the address bar: `/#/r/general`. A link to a room can be
 //! shared, a reload stays in the room, and Back returns to the last room.
+//! An invitation link, `/#/join/<code>`, hands the page the code of an
+//! invite-only chat and then shows the default room.
 
-use chat_shared::{normalize_room, DEFAULT_ROOM};
+use chat_shared::{is_valid_join_code, normalize_room, DEFAULT_ROOM};
 use leptos::prelude::window;
 
 const ROOM_PREFIX: &str = "#/r/";
+const JOIN_PREFIX: &str = "#/join/";
+
+/// The invitation code in the address, if it is an invitation link; the
+/// address then shows the default room, so the code is not left on screen
+/// or in the history for the next person at the keyboard.
+pub fn take_join_code() -> Option<String> {
+    let hash = window().location().hash().ok()?;
+    let code = join_code_in_hash(&hash)?;
+    show_room(DEFAULT_ROOM);
+    Some(code)
+}
 
 /// The room the address asks for, in canonical form; the default room when
 /// it names none or names one the rules refuse.
@@ -42,9 +55,35 @@ fn room_in_hash(hash: &str) -> Option<String> {
     normalize_room(raw.trim_end_matches('/')).ok()
 }
 
+/// The code named by a hash such as `#/join/Xy_9`, by the shared rules
+/// (which keep it to characters a link carries unescaped).
+fn join_code_in_hash(hash: &str) -> Option<String> {
+    let raw = hash.strip_prefix(JOIN_PREFIX)?.trim_end_matches('/');
+    is_valid_join_code(raw).then(|| raw.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::room_in_hash;
+    use super::{join_code_in_hash, room_in_hash};
+
+    #[test]
+    fn an_invitation_link_names_a_code_by_the_shared_rules() {
+        assert_eq!(
+            join_code_in_hash("#/join/Xy_9-abcdefghijklmnop").as_deref(),
+            Some("Xy_9-abcdefghijklmnop")
+        );
+        assert_eq!(join_code_in_hash("#/join/abc/").as_deref(), Some("abc"));
+        assert_eq!(join_code_in_hash("#/join/"), None);
+        assert_eq!(join_code_in_hash("#/join/a b"), None);
+        assert_eq!(join_code_in_hash("#/join/a%20b"), None);
+        assert_eq!(join_code_in_hash("#/r/general"), None);
+        assert_eq!(join_code_in_hash(""), None);
+    }
+
+    #[test]
+    fn an_invitation_link_is_not_a_room() {
+        assert_eq!(room_in_hash("#/join/abc"), None);
+    }
 
     #[test]
     fn the_hash_names_a_room_by_the_shared_rules() {

@@ -35,6 +35,18 @@ fn default_resume_grace_text() -> &'static str {
     duration_text(&TEXT, DEFAULT_RESUME_GRACE)
 }
 
+/// Refuses, at start, a code that the app could not carry in its link.
+fn parse_join_code(text: &str) -> Result<String, String> {
+    if chat_shared::is_valid_join_code(text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "a join code is 1 to {} letters, digits, '-' or '_'",
+            chat_shared::MAX_JOIN_CODE_CHARS
+        ))
+    }
+}
+
 /// The server's settings. `chat-server --help` lists each with its variable.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "chat-server", version, about = "WebSocket Chat server")]
@@ -102,6 +114,14 @@ pub struct Config {
     #[arg(long, env = "CHAT_TLS_KEY", value_name = "PATH", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// Makes the chat invite-only: a join must carry this code (the app
+    /// takes it from the link `/#/join/<code>`). Written to the database
+    /// at start, where `chat-server rotate-join-code` replaces it while the
+    /// server runs; without this flag the database's code (if any) stays in
+    /// force. 1 to 128 letters, digits, `-` or `_`.
+    #[arg(long, env = "CHAT_JOIN_CODE", value_parser = parse_join_code)]
+    pub join_code: Option<String>,
+
     /// Rates, connection limits, timeouts, trusted proxies and origins.
     #[command(flatten)]
     pub limits: Limits,
@@ -154,6 +174,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             tls_cert: None,
             tls_key: None,
+            join_code: None,
             limits: Limits::default(),
             use_embedded_app: false,
         }

@@ -139,6 +139,11 @@ pub async fn run_with_metrics(
             config.db.display()
         ))
     })?;
+    if let Some(code) = &config.join_code {
+        store.set_join_code(Some(code)).map_err(|error| {
+            std::io::Error::other(format!("cannot store the join code: {error}"))
+        })?;
+    }
     let rooms = store.rooms().map_err(std::io::Error::other)?;
     let shutdown_token = CancellationToken::new();
     let settings = HubSettings {

@@ -1,5 +1,6 @@
 //! `chat-server`: parse the options, bind, and run until SIGINT or SIGTERM;
-//! or, with a subcommand, back up, export or import the history.
+//! or, with a subcommand, back up, export or import the history, or rotate
+//! the invitation code.
 
 use chat_server::archive::{self, ExportFormat};
 use chat_server::config::LogFormat;
@@ -42,6 +43,14 @@ enum Task {
     },
     /// Restore a JSON export into an empty database.
     Import { path: PathBuf },
+    /// Make the chat invite-only with a new random code (the old one stops
+    /// working at once; people already inside stay) and print the
+    /// invitation path `/#/join/<code>`.
+    RotateJoinCode {
+        /// Make the chat open to everyone again instead.
+        #[arg(long)]
+        off: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -84,6 +93,12 @@ fn run_task(config: &Config, task: Task) -> Result<(), String> {
             let count = archive::import(&config.db, &text)?;
             eprintln!("imported {count} messages into {}", config.db.display());
         }
+        Task::RotateJoinCode { off } => match archive::rotate_join_code(&config.db, off)? {
+            // The path alone on stdout, for scripts; the server's address
+            // is the operator's to prepend.
+            Some(code) => println!("/#/join/{code}"),
+            None => eprintln!("{} is open to everyone again", config.db.display()),
+        },
     }
     Ok(())
 }

@@ -148,6 +148,7 @@ async fn chat_history(db: &Path) {
         room: Some("random".into()),
         since: None,
         resume: None,
+        join_code: None,
     })
     .await;
     bob.say("elsewhere").await;

@@ -41,6 +41,7 @@ fn join_frame(
         room: room.map(Into::into),
         since,
         resume: resume.map(Into::into),
+        join_code: None,
     }
 }
 

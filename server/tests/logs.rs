@@ -94,6 +94,7 @@ async fn json_logs_name_the_connection_and_hold_no_text_or_token() {
             room: None,
             since: None,
             resume: Some(token.clone()),
+            join_code: None,
         })
         .await;
     assert!(resumed.history.iter().any(|message| message.text == TEXT));

@@ -16,7 +16,8 @@ pub mod validate;
 
 pub use protocol::{ChatMessage, ClientFrame, ClientLimits, ErrorCode, RoomInfo, ServerFrame};
 pub use validate::{
-    is_valid_client_id, message_length, normalize_message, normalize_room, normalize_username,
-    username_key, MessageError, RoomError, UsernameError, DEFAULT_ROOM, MAX_CLIENT_ID_CHARS,
-    MAX_FRAME_BYTES, MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
+    is_valid_client_id, is_valid_join_code, message_length, normalize_message, normalize_room,
+    normalize_username, username_key, MessageError, RoomError, UsernameError, DEFAULT_ROOM,
+    MAX_CLIENT_ID_CHARS, MAX_FRAME_BYTES, MAX_JOIN_CODE_CHARS, MAX_MESSAGE_CHARS, MAX_ROOM_CHARS,
+    MAX_USERNAME_CHARS,
 };

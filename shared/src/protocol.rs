@@ -23,6 +23,10 @@ pub enum ClientFrame {
         /// reconnect, and lets a second tab share it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<String>,
+        /// The invitation code, for a server that is invite-only: without
+        /// the code in force the join is refused with `forbidden`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        join_code: Option<String>,
     },
     /// Say something to everyone in the room.
     Message {
@@ -52,6 +56,7 @@ impl ClientFrame {
             room: None,
             since: None,
             resume: None,
+            join_code: None,
         }
     }
 
@@ -257,6 +262,9 @@ pub enum ErrorCode {
     ServerError,
     /// Too many frames too fast; the message says when to try again.
     RateLimited,
+    /// The chat is invite-only and the join did not carry the code in
+    /// force; the connection stays open for a join with the code.
+    Forbidden,
     /// A code this build does not know yet (from a newer server).
     #[serde(other)]
     Unknown,
@@ -276,6 +284,7 @@ impl ErrorCode {
             Self::InvalidRoom => "That room name is not allowed",
             Self::ServerError => "The server could not do that just now; try again",
             Self::RateLimited => "Too many messages: slow down",
+            Self::Forbidden => "This chat is invite-only: open the invitation link",
             Self::Unknown => "Something went wrong",
         }
     }
@@ -307,8 +316,19 @@ mod tests {
                 room: Some("rust".into()),
                 since: Some(123),
                 resume: Some("t0k3n".into()),
+                join_code: None,
             },
             r#"{"type":"join","username":"alice","room":"rust","since":123,"resume":"t0k3n"}"#,
+        );
+        assert_client_golden(
+            ClientFrame::Join {
+                username: "alice".into(),
+                room: None,
+                since: None,
+                resume: None,
+                join_code: Some("Xy_9-abcdefghijklmnop".into()),
+            },
+            r#"{"type":"join","username":"alice","join_code":"Xy_9-abcdefghijklmnop"}"#,
         );
         assert_client_golden(
             ClientFrame::message("hello"),
@@ -443,6 +463,10 @@ mod tests {
             r#"{"type":"error","code":"name_taken","message":"That name is already in use"}"#,
         );
         assert_server_golden(
+            ServerFrame::error(ErrorCode::Forbidden),
+            r#"{"type":"error","code":"forbidden","message":"This chat is invite-only: open the invitation link"}"#,
+        );
+        assert_server_golden(
             ServerFrame::Error {
                 code: ErrorCode::RateLimited,
                 message: "Too many messages: retry in 180 ms".into(),
@@ -466,6 +490,7 @@ mod tests {
             ErrorCode::InvalidRoom,
             ErrorCode::ServerError,
             ErrorCode::RateLimited,
+            ErrorCode::Forbidden,
         ] {
             let frame = ServerFrame::error(code);
             assert_eq!(ServerFrame::decode(&frame.encode()), Ok(frame));

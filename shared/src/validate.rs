@@ -133,6 +133,20 @@ pub fn normalize_room(raw: &str) -> Result<String, RoomError> {
     Ok(name)
 }
 
+/// The longest invitation code: long enough for any random code, short
+/// enough that a link stays a link.
+pub const MAX_JOIN_CODE_CHARS: usize = 128;
+
+/// Whether a text can be an invitation code: 1 to 128 ASCII letters,
+/// digits, `-` or `_`, so it travels in a link (`/#/join/<code>`) without
+/// escaping. The server checks `--join-code` with it, the app its link.
+pub fn is_valid_join_code(code: &str) -> bool {
+    (1..=MAX_JOIN_CODE_CHARS).contains(&code.len())
+        && code
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+}
+
 /// Whether a message's `client_id` is acceptable: 1 to 64 ASCII letters,
 /// digits and dashes (a UUID fits).
 pub fn is_valid_client_id(id: &str) -> bool {
@@ -334,6 +348,15 @@ mod tests {
             normalize_room(&"r".repeat(MAX_ROOM_CHARS + 1)),
             Err(RoomError::TooLong)
         );
+    }
+
+    #[test]
+    fn join_codes_fit_in_a_link() {
+        assert!(is_valid_join_code("Xy_9-abcdefghijklmnop"));
+        assert!(!is_valid_join_code(""));
+        assert!(!is_valid_join_code("has space"));
+        assert!(!is_valid_join_code("a/b"));
+        assert!(!is_valid_join_code(&"a".repeat(MAX_JOIN_CODE_CHARS + 1)));
     }
 
     #[test]

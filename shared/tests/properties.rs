@@ -29,7 +29,7 @@ proptest! {
         before in any::<u64>(),
     ) {
         for frame in [
-            ClientFrame::Join { username: username.clone(), room: room.clone(), since, resume: client_id.clone() },
+            ClientFrame::Join { username: username.clone(), room: room.clone(), since, resume: client_id.clone(), join_code: room.clone() },
             ClientFrame::Message { text: text.clone(), client_id: client_id.clone() },
             ClientFrame::Typing { is_typing },
             ClientFrame::History { before, limit: None },

@@ -111,6 +111,7 @@ fn server_error(code: &str, server_message: &str) -> String {
         "rate_limited" => "You are sending too fast. Wait a moment and try again.".into(),
         "invalid_room" => "That room name is not allowed: use letters, digits, - and _.".into(),
         "server_error" => "The server could not do that just now. Try again.".into(),
+        "forbidden" => "This chat is invite-only: open the invitation link you were sent.".into(),
         _ => server_message.into(),
     }
 }

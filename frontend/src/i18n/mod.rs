@@ -346,6 +346,7 @@ mod tests {
                 "rate_limited",
                 "invalid_room",
                 "server_error",
+                "forbidden",
             ] {
                 let text = (t.server_error)(code, "SERVER TEXT");
                 assert!(!text.contains("SERVER TEXT"), "{code} untranslated");

@@ -21,6 +21,9 @@ use crate::storage;
 const REJOIN_ATTEMPTS: u32 = 5;
 
 const NAME_KEY: &str = "chat.name";
+/// The invitation code from the last invitation link, sent with every
+/// join so reloads and reconnects keep working in an invite-only chat.
+const JOIN_CODE_KEY: &str = "chat.join_code";
 /// Followed by the name's key: the resume token of that name, so a reload
 /// keeps the name through the server's grace period.
 const RESUME_KEY_PREFIX: &str = "chat.resume.";
@@ -99,7 +102,12 @@ impl SessionState {
     /// The server refused a request with `code` while we were not joined
     /// on this socket: decides what that means for the join.
     pub fn refused(&mut self, code: ErrorCode, problem: Problem) -> Refusal {
-        let about_the_name = matches!(code, ErrorCode::NameTaken | ErrorCode::InvalidUsername);
+        // `forbidden` is shown by the name field too: the join cannot go
+        // on until the user opens an invitation link.
+        let about_the_name = matches!(
+            code,
+            ErrorCode::NameTaken | ErrorCode::InvalidUsername | ErrorCode::Forbidden
+        );
         if !about_the_name || self.me.is_some() {
             return Refusal::NotAJoin;
         }
@@ -202,6 +210,19 @@ impl Session {
         Self {
             state: RwSignal::new(SessionState::default()),
         }
+    }
+
+    /// Keeps the code of an invitation link the page was opened with, in
+    /// place of any older one: the newest link is the one in force.
+    pub fn adopt_invitation() {
+        if let Some(code) = crate::route::take_join_code() {
+            storage::set(JOIN_CODE_KEY, &code);
+        }
+    }
+
+    /// The invitation code to send with a join, if a link gave one.
+    pub fn join_code() -> Option<String> {
+        storage::get(JOIN_CODE_KEY)
     }
 
     /// The name remembered from the last visit.
@@ -404,6 +425,32 @@ mod tests {
             state.refused(ErrorCode::RateLimited, taken()),
             Refusal::NotAJoin
         );
+    }
+
+    #[test]
+    fn an_invite_only_refusal_goes_back_to_the_form_with_its_reason() {
+        let forbidden = Problem::Server {
+            code: "forbidden".into(),
+            message: "invite-only".into(),
+        };
+        let mut state = SessionState::default();
+        state.ask("bob").expect("a valid name");
+        assert_eq!(
+            state.refused(ErrorCode::Forbidden, forbidden.clone()),
+            Refusal::AskForName
+        );
+        assert_eq!(state.wanted(), None);
+        assert_eq!(state.join_error, Some(forbidden.clone()));
+        // Inside already, a rotation's refusal of a rejoin also lands on
+        // the form: retrying the same code cannot help.
+        state.ask("bob").expect("a valid name");
+        state.welcomed("bob".into(), "t".into(), ClientLimits::default());
+        state.socket_closed();
+        assert_eq!(
+            state.refused(ErrorCode::Forbidden, forbidden),
+            Refusal::AskForName
+        );
+        assert!(!state.entered);
     }
 
     #[test]

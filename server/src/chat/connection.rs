@@ -124,7 +124,11 @@ impl Session<'_> {
                 room,
                 since,
                 resume,
-            }) => self.join(&username, room.as_deref(), since, resume).await,
+                join_code,
+            }) => {
+                self.join(&username, room.as_deref(), since, resume, join_code)
+                    .await
+            }
             Ok(ClientFrame::Message { text, client_id }) => self.post(&text, client_id).await,
             Ok(ClientFrame::Typing { is_typing }) => self.joined().map(|member| {
                 self.state.hub.typing(member, is_typing);
@@ -147,6 +151,7 @@ impl Session<'_> {
         room: Option<&str>,
         since: Option<u64>,
         resume: Option<String>,
+        join_code: Option<String>,
     ) -> Result<(), Rejection> {
         if self.membership.is_some() {
             return Err(ErrorCode::AlreadyJoined.into());
@@ -160,6 +165,7 @@ impl Session<'_> {
             name,
             room,
             resume,
+            join_code,
         };
         let membership = self.state.journal.join(request, since, &self.peer).await?;
         // Logged here, not by the journal thread, so the line carries the

@@ -40,6 +40,9 @@ pub struct JoinRequest {
     pub room: String,
     /// The token from an earlier welcome, if the client has one.
     pub resume: Option<String>,
+    /// The invitation code the join carried; the journal checks it against
+    /// the one in force.
+    pub join_code: Option<String>,
 }
 
 /// A joined user as the connection that joined remembers it.
@@ -160,12 +163,20 @@ impl Hub {
 
     /// Adds a connection to a room: it gets `welcome` with `history`, and
     /// the others `user_joined` unless the user was already present.
+    ///
+    /// `invited` says the join carried the invitation code in force (or the
+    /// chat is open). Without it, only a resume of a name still held (a
+    /// presence or its grace period) gets in: a code rotation does not
+    /// throw out people already inside, even across a reconnect. Checked
+    /// under the same lock as the claim, so a grace period that ends
+    /// meanwhile cannot let a stale token in.
     pub fn join(
         &self,
         request: &JoinRequest,
         peer: &Peer,
         history: Vec<ChatMessage>,
         history_gap: bool,
+        invited: bool,
     ) -> Result<Joined, Rejection> {
         let mut guard = self.lock();
         // One plain borrow, so the maps can be borrowed separately.
@@ -174,6 +185,7 @@ impl Hub {
             Some(claim) if request.resume.as_deref() == Some(claim.token.as_str()) => {
                 claim.token.clone()
             }
+            _ if !invited => return Err(ErrorCode::Forbidden.into()),
             Some(_) => return Err(ErrorCode::NameTaken.into()),
             None => {
                 let token = new_token()?;
@@ -462,8 +474,9 @@ mod tests {
             key: username_key(name),
             room: "general".to_owned(),
             resume,
+            join_code: None,
         };
-        hub.join(&request, peer, Vec::new(), false)
+        hub.join(&request, peer, Vec::new(), false, true)
             .expect("join")
             .membership
     }

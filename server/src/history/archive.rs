@@ -1,7 +1,8 @@
 //! Copies of the history for an operator: `chat-server backup`, `export`
-//! and `import`.
+//! and `import`; and `rotate-join-code`, which changes the invitation code
+//! in the same file.
 //!
-//! All three work on the database file directly, beside a running server:
+//! All of them work on the database file directly, beside a running server:
 //! SQLite in WAL mode lets a reader see one consistent snapshot while the
 //! journal keeps committing, so nothing needs to stop.
 
@@ -327,6 +328,35 @@ pub fn import(db: &Path, export_text: &str) -> Result<usize, String> {
     }
     tx.commit().map_err(failed)?;
     Ok(imported)
+}
+
+/// Bytes of randomness in a generated join code: 192 bits, 32 characters
+/// once encoded, beyond any guessing over the network.
+const JOIN_CODE_BYTES: usize = 24;
+
+/// Puts a fresh random invitation code in force in `db` (created if
+/// missing) and returns it; with `off`, makes the chat open again and
+/// returns `None`. A running server reads the code on every join, so the
+/// change needs no restart.
+pub fn rotate_join_code(db: &Path, off: bool) -> Result<Option<String>, String> {
+    use base64::Engine as _;
+    let store = Store::open(db)
+        .map_err(|error| format!("cannot open the database {}: {error}", db.display()))?;
+    // The running server's journal may hold the write lock for a moment.
+    store
+        .wait_when_busy(std::time::Duration::from_secs(5))
+        .map_err(|error| format!("cannot set a busy timeout: {error}"))?;
+    let code = if off {
+        None
+    } else {
+        let mut bytes = [0u8; JOIN_CODE_BYTES];
+        getrandom::fill(&mut bytes).map_err(|error| format!("no randomness: {error}"))?;
+        Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    };
+    store
+        .set_join_code(code.as_deref())
+        .map_err(|error| format!("cannot store the join code in {}: {error}", db.display()))?;
+    Ok(code)
 }
 
 #[cfg(test)]

@@ -294,13 +294,22 @@ impl Worker {
         since: Option<u64>,
         peer: &Peer,
     ) -> Result<Membership, Rejection> {
+        // Read on every join, so a code rotated by `rotate-join-code` in
+        // another process is in force at once.
+        let invited = self
+            .store
+            .join_code_admits(request.join_code.as_deref())
+            .map_err(|error| {
+                tracing::error!("cannot read the join code: {error}");
+                Rejection::from(ErrorCode::ServerError)
+            })?;
         let (history, gap) = self
             .history_for_join(&request.room, since)
             .map_err(|error| {
                 tracing::error!("cannot read history of {}: {error}", request.room);
                 Rejection::from(ErrorCode::ServerError)
             })?;
-        let joined = self.hub.join(request, peer, history, gap)?;
+        let joined = self.hub.join(request, peer, history, gap, invited)?;
         if joined.created_room {
             if let Err(error) = self.store.add_room(&request.room) {
                 tracing::error!("cannot record room {}: {error}", request.room);

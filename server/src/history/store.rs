@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 /// The schema version this build writes; older databases are migrated on open.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// A message to be stored.
 #[derive(Debug, Clone)]
@@ -118,10 +118,69 @@ impl Store {
                      created_at TEXT NOT NULL
                  );",
             )?;
+            tx.pragma_update(None, "user_version", 1)?;
+            tx.commit()?;
+        }
+        if version < 2 {
+            // Server-wide settings that an operator's subcommand changes
+            // while the server runs (the invitation code's hash).
+            let tx = self.connection.transaction()?;
+            tx.execute_batch(
+                "CREATE TABLE settings (
+                     name  TEXT PRIMARY KEY,
+                     value TEXT NOT NULL
+                 );",
+            )?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
         Ok(())
+    }
+
+    /// Makes a statement wait up to `timeout` for another process's write
+    /// lock instead of failing at once: for the operator's subcommands
+    /// beside a running server.
+    pub fn wait_when_busy(&self, timeout: std::time::Duration) -> rusqlite::Result<()> {
+        self.connection.busy_timeout(timeout)
+    }
+
+    /// Puts an invitation code in force (only its SHA-256 is kept, so a
+    /// copy of the database does not hand out the code), or with `None`
+    /// makes the chat open again.
+    pub fn set_join_code(&self, code: Option<&str>) -> rusqlite::Result<()> {
+        match code {
+            Some(code) => self.connection.execute(
+                "INSERT INTO settings (name, value) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                params![JOIN_CODE_SETTING, hash_join_code(code)],
+            )?,
+            None => self.connection.execute(
+                "DELETE FROM settings WHERE name = ?1",
+                params![JOIN_CODE_SETTING],
+            )?,
+        };
+        Ok(())
+    }
+
+    /// Whether `code` lets a join in: always when no code is in force,
+    /// otherwise only the code in force. Read on every join, so a
+    /// `rotate-join-code` takes effect without a restart.
+    pub fn join_code_admits(&self, code: Option<&str>) -> rusqlite::Result<bool> {
+        let stored: Option<String> = self
+            .connection
+            .prepare_cached("SELECT value FROM settings WHERE name = ?1")?
+            .query_row(params![JOIN_CODE_SETTING], |row| row.get(0))
+            .optional()?;
+        let Some(stored) = stored else {
+            return Ok(true);
+        };
+        let Some(code) = code else {
+            return Ok(false);
+        };
+        Ok(constant_time_eq(
+            hash_join_code(code).as_bytes(),
+            stored.as_bytes(),
+        ))
     }
 
     /// Stores a batch in one transaction: one disk sync for the lot.
@@ -241,6 +300,23 @@ impl Store {
     }
 }
 
+/// The `settings` row that holds the invitation code's hash.
+const JOIN_CODE_SETTING: &str = "join_code_sha256";
+
+fn hash_join_code(code: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(code.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Compares without stopping at the first difference, so the time taken
+/// tells a guesser nothing about how much of a code was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 fn read_message(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
     Ok(ChatMessage {
         id: u64::try_from(row.get::<_, i64>(0)?).unwrap_or_default(),
@@ -308,6 +384,43 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))
             .expect("pragma");
         assert_eq!(journal_mode, "wal");
+        drop(store);
+        std::fs::remove_file(&path).ok();
+    }
+
+    #[test]
+    fn the_join_code_in_force_is_the_last_one_set() {
+        let store = Store::open(Path::new(":memory:")).expect("open");
+        assert!(store.join_code_admits(None).expect("read"));
+        store.set_join_code(Some("first")).expect("set");
+        assert!(!store.join_code_admits(None).expect("read"));
+        assert!(!store.join_code_admits(Some("wrong")).expect("read"));
+        assert!(store.join_code_admits(Some("first")).expect("read"));
+        store.set_join_code(Some("second")).expect("set");
+        assert!(!store.join_code_admits(Some("first")).expect("read"));
+        assert!(store.join_code_admits(Some("second")).expect("read"));
+        store.set_join_code(None).expect("clear");
+        assert!(store.join_code_admits(None).expect("read"));
+    }
+
+    #[test]
+    fn a_version_1_database_gains_the_settings_table() {
+        let path = temp_db("v1");
+        {
+            let connection = Connection::open(&path).expect("open");
+            connection
+                .execute_batch(
+                    "CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL,
+                         username TEXT NOT NULL, author_key TEXT NOT NULL, text TEXT NOT NULL,
+                         timestamp TEXT NOT NULL, client_id TEXT);
+                     CREATE TABLE rooms (name TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+                     PRAGMA user_version = 1;",
+                )
+                .expect("a version 1 schema");
+        }
+        let store = Store::open(&path).expect("migrate");
+        store.set_join_code(Some("code")).expect("set");
+        assert!(store.join_code_admits(Some("code")).expect("read"));
         drop(store);
         std::fs::remove_file(&path).ok();
     }

@@ -1,0 +1,169 @@
+//! Invite-only access, through a real server and, for rotation, the real
+//! binary's `rotate-join-code` on the same database file: a join without
+//! the code in force is refused with `forbidden` on a socket that stays
+//! usable; a rotation refuses the old code, admits the new one, and does
+//! not throw out anyone already inside, even across a reconnect within the
+//! grace period.
+
+mod common;
+
+use chat_server::Config;
+use chat_shared::{is_valid_join_code, ClientFrame, ErrorCode, ServerFrame};
+use common::{Client, TestServer};
+use std::path::{Path, PathBuf};
+
+fn temp_db(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("chat-join-code-{}-{name}", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    path
+}
+
+fn join(name: &str, join_code: Option<&str>, resume: Option<&str>) -> ClientFrame {
+    ClientFrame::Join {
+        username: name.into(),
+        room: None,
+        since: None,
+        resume: resume.map(Into::into),
+        join_code: join_code.map(Into::into),
+    }
+}
+
+async fn expect_forbidden(client: &mut Client, frame: ClientFrame) {
+    client.send(frame).await;
+    match client.recv().await {
+        ServerFrame::Error { code, message, .. } => {
+            assert_eq!(code, ErrorCode::Forbidden);
+            assert_eq!(message, ErrorCode::Forbidden.default_message());
+        }
+        other => panic!("expected forbidden, got {other:?}"),
+    }
+}
+
+/// Runs the real binary's `rotate-join-code ARGS` on `db` and returns its
+/// standard output.
+async fn rotate(db: &Path, args: &[&str]) -> String {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .arg("rotate-join-code")
+        .args(args)
+        .env("CHAT_DB", db)
+        .env("CHAT_LOG", "warn")
+        .output()
+        .await
+        .expect("run chat-server");
+    assert!(
+        output.status.success(),
+        "rotate-join-code failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+#[tokio::test]
+async fn only_the_code_in_force_lets_a_join_in_and_a_refusal_keeps_the_socket() {
+    let server = TestServer::start_with(Config {
+        join_code: Some("the-right-code".into()),
+        ..Config::default()
+    })
+    .await;
+    let mut client = server.connect().await;
+    expect_forbidden(&mut client, ClientFrame::join("alice")).await;
+    expect_forbidden(&mut client, join("alice", Some("the-wrong-code"), None)).await;
+    // A made-up resume token is no way around the code.
+    expect_forbidden(&mut client, join("alice", None, Some("0123456789abcdef"))).await;
+    let welcome = client
+        .join_with(join("alice", Some("the-right-code"), None))
+        .await;
+    assert_eq!(welcome.username, "alice");
+    client.say("inside").await;
+    assert_eq!(client.recv_message().await.text, "inside");
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_rotation_refuses_the_old_code_but_keeps_everyone_inside() {
+    let db = temp_db("rotation.db");
+    let server = TestServer::start_with(Config {
+        db: db.clone(),
+        join_code: Some("first-code".into()),
+        ..Config::default()
+    })
+    .await;
+    let mut alice = server.connect().await;
+    let welcome = alice
+        .join_with(join("alice", Some("first-code"), None))
+        .await;
+    let mut dana = server.connect().await;
+    let dana_token = dana
+        .join_with(join("dana", Some("first-code"), None))
+        .await
+        .resume;
+    assert!(matches!(alice.recv().await, ServerFrame::UserJoined { .. }));
+
+    let printed = rotate(&db, &[]).await;
+    let new_code = printed
+        .trim()
+        .strip_prefix("/#/join/")
+        .unwrap_or_else(|| panic!("an invitation path, got {printed:?}"))
+        .to_owned();
+    assert!(new_code.len() >= 20, "a long code, got {new_code:?}");
+    assert!(is_valid_join_code(&new_code));
+
+    let mut bob = server.connect().await;
+    expect_forbidden(&mut bob, join("bob", Some("first-code"), None)).await;
+    bob.join_with(join("bob", Some(&new_code), None)).await;
+    assert!(matches!(alice.recv().await, ServerFrame::UserJoined { .. }));
+
+    // Alice, inside since before the rotation, still posts and is heard.
+    alice.say("still here").await;
+    assert_eq!(alice.recv_message().await.text, "still here");
+    assert_eq!(bob.recv_message().await.text, "still here");
+
+    // Dana's connection drops; her page reconnects with the old code and
+    // her resume token within the grace period, and is let back in.
+    drop(dana);
+    let mut dana = server.connect().await;
+    let resumed = dana
+        .join_with(join("dana", Some("first-code"), Some(&dana_token)))
+        .await;
+    assert_eq!(resumed.username, "dana");
+
+    // Alice's token is no pass for a name it does not hold.
+    let mut eve = server.connect().await;
+    expect_forbidden(
+        &mut eve,
+        join("eve", Some("first-code"), Some(&welcome.resume)),
+    )
+    .await;
+    server.stop().await.expect("clean stop");
+    let _ = std::fs::remove_file(&db);
+}
+
+#[tokio::test]
+async fn rotate_off_opens_the_chat_again() {
+    let db = temp_db("off.db");
+    let server = TestServer::start_with(Config {
+        db: db.clone(),
+        join_code: Some("some-code".into()),
+        ..Config::default()
+    })
+    .await;
+    let mut client = server.connect().await;
+    expect_forbidden(&mut client, ClientFrame::join("alice")).await;
+    rotate(&db, &["--off"]).await;
+    client.join("alice").await;
+    server.stop().await.expect("clean stop");
+    let _ = std::fs::remove_file(&db);
+}
+
+#[tokio::test]
+async fn without_a_code_the_chat_is_open() {
+    let server = TestServer::start().await;
+    let mut client = server.connect().await;
+    // A code sent to an open chat is ignored, as an old link would be.
+    client
+        .join_with(join("alice", Some("stale-code"), None))
+        .await;
+    server.stop().await.expect("clean stop");
+}
