@@ -205,6 +205,66 @@ impl Page {
         self.wait_until(&format!("{name} has joined"), JOINED).await;
     }
 
+    /// Reloads the page and waits until it is joined again by itself,
+    /// failing at once if it asks for a name: what the page kept (the name,
+    /// the invitation code) must be used without the person doing anything.
+    pub async fn reload_and_rejoin(&self, what: &str) {
+        self.client.refresh().await.expect("reload");
+        self.wait_until(
+            "the reloaded app renders",
+            "return document.querySelector('.app') !== null",
+        )
+        .await;
+        self.rejoins_by_itself(what).await;
+    }
+
+    /// Waits until the page is joined again by itself (see
+    /// [`Page::reload_and_rejoin`]).
+    async fn rejoins_by_itself(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let state = self
+                .js(
+                    "if (document.querySelector('#name-input') !== null) return 'asks for a name'; \
+                     const s = document.querySelector('#composer-status'); \
+                     return s !== null && !s.classList.contains('offline') ? 'joined' : 'waiting';",
+                )
+                .await;
+            match state.as_str() {
+                Some("joined") => return,
+                Some("asks for a name") => panic!("{what}: the page shows the name form again"),
+                _ => {}
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not joined again within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the typing indicator names `who`.
+    pub async fn sees_typing(&self, who: &str) {
+        let script = format!(
+            "return document.querySelector('#typing-indicator').textContent.includes({})",
+            json!(format!("{who} is typing"))
+        );
+        self.wait_until(&format!("the page sees {who} typing"), &script)
+            .await;
+    }
+
+    /// Types `text` into the composer without sending it (so the others
+    /// see this page typing).
+    pub async fn type_in_composer(&self, text: &str) {
+        self.client
+            .find(Locator::Css("#composer-input"))
+            .await
+            .expect("the composer")
+            .send_keys(text)
+            .await
+            .expect("typing works");
+    }
+
     /// Types `name` into the join form and presses Enter.
     pub async fn submit_name(&self, name: &str) {
         self.wait_until(

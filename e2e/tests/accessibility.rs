@@ -76,18 +76,8 @@ fn the_conversation_and_the_room_list_have_no_serious_accessibility_violations()
         bob.send("Hello Alice!\nA second line").await;
         alice.wait_for_message("Hello Alice!\nA second line").await;
         // Bob types, so the indicator is part of the audit.
-        let composer = bob
-            .client()
-            .find(fantoccini::Locator::Css("#composer-input"))
-            .await
-            .expect("the composer");
-        composer.send_keys("Let me").await.expect("typing works");
-        alice
-            .wait_until(
-                "Alice sees Bob typing",
-                "return document.querySelector('#typing-indicator').textContent.includes('Bob is typing')",
-            )
-            .await;
+        bob.type_in_composer("Let me").await;
+        alice.sees_typing("Bob").await;
         // The side panel lists both rooms (its list refreshes every 10 s).
         alice
             .wait_until_for(

@@ -759,18 +759,8 @@ fn screenshots_of_desktop_light_and_dark_and_of_a_phone() {
         carol.send("Привет из телефона!").await;
         alice.wait_for_message("Привет из телефона!").await;
         // Someone typing, so the indicator is in the picture.
-        let composer = bob
-            .client()
-            .find(fantoccini::Locator::Css("#composer-input"))
-            .await
-            .expect("the composer");
-        composer.send_keys("Let me").await.expect("typing works");
-        alice
-        .wait_until(
-            "Alice sees Bob typing",
-            "return document.querySelector('#typing-indicator').textContent.includes('Bob is typing')",
-        )
-        .await;
+        bob.type_in_composer("Let me").await;
+        alice.sees_typing("Bob").await;
         carol.wait_for_message("Dark mode works too.").await;
 
         let folder = screenshot_dir();

@@ -6,7 +6,7 @@
 //! Each test starts its own chromedriver and server, and runs alone
 //! ([`browser_test`]).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chat_e2e::page::JOINED;
 use chat_e2e::{alice_and_bob, browser_test, ChatClient, Driver, Options, Page, Proxy, TestServer};
@@ -75,32 +75,6 @@ async fn wait_for_rooms(page: &Page, what: &str, expected: serde_json::Value) {
         .await;
 }
 
-/// Waits until a reloaded page is joined again by itself, failing at once
-/// if it asks for a name: the remembered name must be used without the
-/// person doing anything.
-async fn rejoins_by_itself(page: &Page, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let state = page
-            .js(
-                "if (document.querySelector('#name-input') !== null) return 'asks for a name'; \
-                 const s = document.querySelector('#composer-status'); \
-                 return s !== null && !s.classList.contains('offline') ? 'joined' : 'waiting';",
-            )
-            .await;
-        match state.as_str() {
-            Some("joined") => return,
-            Some("asks for a name") => panic!("{what}: the page shows the name form again"),
-            _ => {}
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not joined again within 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[test]
 fn a_reload_keeps_the_conversation_and_the_unsent_outbox() {
     browser_test(|| async {
@@ -139,14 +113,7 @@ fn a_reload_keeps_the_conversation_and_the_unsent_outbox() {
         );
 
         // She reloads the page (the probe's cut goes with the old document).
-        alice.client().refresh().await.expect("reload");
-        alice
-            .wait_until(
-                "the reloaded app renders",
-                "return document.querySelector('.app') !== null",
-            )
-            .await;
-        rejoins_by_itself(&alice, "Alice after the reload").await;
+        alice.reload_and_rejoin("Alice after the reload").await;
 
         // The outbox went out by itself, exactly once.
         bob.wait_for_message("written offline").await;

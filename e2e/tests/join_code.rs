@@ -7,39 +7,11 @@
 //! Each test starts its own chromedriver and server, and runs alone
 //! ([`browser_test`]).
 
-use std::time::{Duration, Instant};
-
 use chat_e2e::page::JOINED;
 use chat_e2e::{browser_test, Driver, Options, Page, TestServer};
 use serde_json::json;
 
 const CODE: &str = "e2e-invitation-code-0123456789";
-
-/// Waits until a reloaded page is joined again by itself, failing at once
-/// if it asks for a name: the kept code must be sent without the person
-/// doing anything.
-async fn rejoins_by_itself(page: &Page, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let state = page
-            .js(
-                "if (document.querySelector('#name-input') !== null) return 'asks for a name'; \
-                 const s = document.querySelector('#composer-status'); \
-                 return s !== null && !s.classList.contains('offline') ? 'joined' : 'waiting';",
-            )
-            .await;
-        match state.as_str() {
-            Some("joined") => return,
-            Some("asks for a name") => panic!("{what}: the page shows the name form again"),
-            _ => {}
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not joined again within 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Waits until the name field explains that the chat is invite-only.
 async fn sees_invite_only(page: &Page, what: &str) {
@@ -78,14 +50,7 @@ fn the_invitation_link_lets_a_page_in_and_a_reload_keeps_it_in() {
         alice.join("Alice").await;
         alice.send("invited and in").await;
 
-        alice.client().refresh().await.expect("reload");
-        alice
-            .wait_until(
-                "the reloaded app renders",
-                "return document.querySelector('.app') !== null",
-            )
-            .await;
-        rejoins_by_itself(&alice, "Alice after the reload").await;
+        alice.reload_and_rejoin("Alice after the reload").await;
         alice.wait_for_message("invited and in").await;
         assert_eq!(alice.js("return location.hash").await, json!("#/r/general"));
         alice.close().await;
