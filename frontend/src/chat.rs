@@ -177,6 +177,8 @@ impl Chat {
                 resume,
                 heartbeat_ms,
                 limits,
+                topic: _,
+                locked: _,
             } => {
                 // An older server announces no limits: it has the defaults.
                 let announced = limits.unwrap_or_default();
@@ -237,6 +239,12 @@ impl Chat {
             // Heartbeats only prove the connection is alive; the socket
             // already noted that.
             ServerFrame::Heartbeat | ServerFrame::Unknown => {}
+            ServerFrame::Moderator
+            | ServerFrame::MessageDeleted { .. }
+            | ServerFrame::UserBanned { .. }
+            | ServerFrame::RoomLocked { .. }
+            | ServerFrame::Topic { .. }
+            | ServerFrame::Audit { .. } => {}
         }
     }
 
