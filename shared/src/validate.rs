@@ -141,8 +141,14 @@ pub const MAX_JOIN_CODE_CHARS: usize = 128;
 /// digits, `-` or `_`, so it travels in a link (`/#/join/<code>`) without
 /// escaping. The server checks `--join-code` with it, the app its link.
 pub fn is_valid_join_code(code: &str) -> bool {
-    (1..=MAX_JOIN_CODE_CHARS).contains(&code.len())
-        && code
+    is_link_safe(code, 1..=MAX_JOIN_CODE_CHARS)
+}
+
+/// Whether `text` has a length in `lengths` and only ASCII letters,
+/// digits, `-` and `_`: a secret that travels in links and pastes cleanly.
+fn is_link_safe(text: &str, lengths: std::ops::RangeInclusive<usize>) -> bool {
+    lengths.contains(&text.len())
+        && text
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
 }
@@ -157,10 +163,7 @@ pub const MAX_ADMIN_TOKEN_CHARS: usize = 128;
 /// refuses a `become_moderator` that breaks it without comparing; the app
 /// checks what was typed before sending.
 pub fn is_valid_admin_token(token: &str) -> bool {
-    (MIN_ADMIN_TOKEN_CHARS..=MAX_ADMIN_TOKEN_CHARS).contains(&token.len())
-        && token
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+    is_link_safe(token, MIN_ADMIN_TOKEN_CHARS..=MAX_ADMIN_TOKEN_CHARS)
 }
 
 /// The longest room topic, in Unicode scalar values after trimming.

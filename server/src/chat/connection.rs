@@ -226,13 +226,12 @@ impl Session<'_> {
                 ))
             }
             TokenVerdict::Slow(wait) => {
-                let retry_after_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
-                let mut rejection = Rejection::new(
-                    ErrorCode::RateLimited,
-                    format!("Too many wrong moderator tokens: retry in {retry_after_ms} ms"),
-                );
-                rejection.retry_after_ms = Some(retry_after_ms);
-                Err(rejection)
+                let rejection = Rejection::new(ErrorCode::RateLimited, "").with_retry_after(wait);
+                let ms = rejection.retry_after_ms.unwrap_or(1);
+                Err(Rejection {
+                    message: format!("Too many wrong moderator tokens: retry in {ms} ms"),
+                    ..rejection
+                })
             }
         }
     }

@@ -347,17 +347,12 @@ impl Hub {
     /// Sends a committed message to every connection in its room, the
     /// sender's included.
     pub fn deliver(&self, room: &str, message: &ChatMessage, committed: std::time::Instant) {
-        let frame = encode(&ServerFrame::Message(message.clone()));
-        if let Some(room) = self.lock().rooms.get(room) {
-            for peer in room.members.values().flat_map(|member| &member.peers) {
-                peer.deliver(frame.clone(), committed);
-            }
-        }
+        self.deliver_frame(room, &ServerFrame::Message(message.clone()), committed);
     }
 
-    /// Sends a committed event (a deletion) to every connection in the
-    /// room, like a message.
-    pub fn deliver_event(&self, room: &str, event: &ServerFrame, committed: std::time::Instant) {
+    /// Sends a committed frame (a message, a deletion) to every connection
+    /// in the room.
+    pub fn deliver_frame(&self, room: &str, event: &ServerFrame, committed: std::time::Instant) {
         let frame = encode(event);
         if let Some(room) = self.lock().rooms.get(room) {
             for peer in room.members.values().flat_map(|member| &member.peers) {
@@ -558,9 +553,7 @@ const UNSPECIFIED: std::net::IpAddr = std::net::IpAddr::V6(std::net::Ipv6Addr::U
 
 /// The refusal of a banned user, naming the time left.
 fn banned(left: Duration) -> Rejection {
-    let mut rejection = Rejection::new(ErrorCode::Banned, banned_message(left));
-    rejection.retry_after_ms = Some(u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1));
-    rejection
+    Rejection::new(ErrorCode::Banned, banned_message(left)).with_retry_after(left)
 }
 
 /// Serialises a frame once; clones of the result share one buffer.

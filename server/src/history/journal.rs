@@ -366,7 +366,7 @@ impl Worker {
             Ok(Deleted::New(deletion)) => {
                 let committed = Instant::now();
                 self.hub
-                    .deliver_event(&request.room, &deleted_frame(deletion), committed);
+                    .deliver_frame(&request.room, &deleted_frame(deletion), committed);
             }
             Ok(Deleted::Duplicate(original)) => peer.send(encode(&deleted_frame(original))),
             Ok(Deleted::NotFound) => peer.reject(
