@@ -133,7 +133,8 @@ pub fn Composer() -> impl IntoView {
         <p
             id="composer-status"
             class="composer-status"
-            class:offline=move || !chat.can_send() || read_only()
+            class:offline=move || !chat.can_send()
+            class:read-only=read_only
         >
             {move || {
                 let t = i18n.t();

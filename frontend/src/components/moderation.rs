@@ -81,7 +81,8 @@ pub fn ModeratorSwitch() -> impl IntoView {
                     type="password"
                     autocomplete="off"
                     node_ref=input
-                    aria-describedby="moderator-error"
+                    aria-describedby=move || moderation.refusal().map(|_| "moderator-error")
+                    aria-invalid=move || moderation.refusal().is_some().to_string()
                 />
                 <button id="moderator-submit" type="submit" disabled=move || moderation.is_asking()>
                     {move || i18n.t().moderator_unlock}
