@@ -112,6 +112,28 @@ async fn wrong_tokens_are_refused_and_guessing_is_slowed_per_address() {
 }
 
 #[tokio::test]
+async fn moderator_frames_count_against_the_frame_rate_limit() {
+    let server = TestServer::start_with(Config {
+        limits: chat_server::limits::Limits {
+            message_burst: 3,
+            message_rate: 0.5,
+            ..Default::default()
+        },
+        ..moderated()
+    })
+    .await;
+    // The join and the token are the first two of three.
+    let mut alice = moderator(&server, "alice").await;
+    alice.send(ClientFrame::Audit { limit: None }).await;
+    assert!(matches!(alice.recv().await, ServerFrame::Audit { .. }));
+    alice.send(ClientFrame::LockRoom { locked: true }).await;
+    let (_, wait) = expect_error(&mut alice, ErrorCode::RateLimited).await;
+    assert!(wait.is_some());
+    alice.expect_silence().await;
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
 async fn a_moderator_deletes_any_message_for_everyone_live_in_history_and_on_replay() {
     let server = TestServer::start_with(moderated()).await;
     let mut alice = moderator(&server, "alice").await;
