@@ -234,6 +234,60 @@ async fn a_moderator_deletes_any_message_for_everyone_live_in_history_and_on_rep
 }
 
 #[tokio::test]
+async fn deletions_count_toward_the_replay_limit() {
+    let server = TestServer::start_with(Config {
+        replay_limit: 2,
+        ..moderated()
+    })
+    .await;
+    let mut alice = moderator(&server, "alice").await;
+    let mut ids = Vec::new();
+    for text in ["one", "two", "three"] {
+        alice.say(text).await;
+        ids.push(alice.recv_message().await.id);
+    }
+    for (n, id) in ids[1..].iter().enumerate() {
+        alice.send(delete(*id, &format!("d-{n}"))).await;
+        assert!(matches!(
+            alice.recv().await,
+            ServerFrame::MessageDeleted { .. }
+        ));
+    }
+    let rejoin = |since| ClientFrame::Join {
+        username: format!("bob{since}"),
+        room: None,
+        since: Some(since),
+        resume: None,
+        join_code: None,
+    };
+    // Two deletions after `one`: within the limit, replayed.
+    let mut bob = server.connect().await;
+    let welcome = bob.join_with(rejoin(ids[0])).await;
+    assert!(!welcome.history_gap);
+    for target in &ids[1..] {
+        match bob.recv().await {
+            ServerFrame::MessageDeleted { target: got, .. } => assert_eq!(got, *target),
+            other => panic!("expected message_deleted, got {other:?}"),
+        }
+    }
+    // One more: three from the start, over it, so the page starts afresh.
+    alice.send(delete(ids[0], "d-last")).await;
+    loop {
+        match alice.recv().await {
+            ServerFrame::UserJoined { .. } => continue,
+            ServerFrame::MessageDeleted { target, .. } => break assert_eq!(target, ids[0]),
+            other => panic!("expected message_deleted, got {other:?}"),
+        }
+    }
+    let mut carol = server.connect().await;
+    let welcome = carol.join_with(rejoin(0)).await;
+    assert!(welcome.history_gap);
+    assert!(welcome.history.is_empty());
+    carol.expect_silence().await;
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
 async fn a_ban_holds_across_names_from_one_address_and_ends_on_time() {
     let server = TestServer::start_with(moderated()).await;
     let mut alice = moderator(&server, "alice").await;

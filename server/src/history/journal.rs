@@ -449,25 +449,19 @@ impl Worker {
                 tracing::error!("cannot read the join code: {error}");
                 Rejection::from(ErrorCode::ServerError)
             })?;
-        let (history, gap) = self
+        let Replay {
+            history,
+            deletions,
+            gap,
+        } = self
             .history_for_join(&request.room, since)
             .map_err(|error| {
                 tracing::error!("cannot read history of {}: {error}", request.room);
                 Rejection::from(ErrorCode::ServerError)
             })?;
+        let joined = self.hub.join(request, peer, history, gap, invited)?;
         // Deletions since `since` follow the welcome, before anything
         // live: the journal delivers both, so nothing comes between.
-        let deletions = match (since, gap) {
-            (Some(since), false) => self
-                .store
-                .events_after(&request.room, since, self.limits.replay)
-                .map_err(|error| {
-                    tracing::error!("cannot read deletions of {}: {error}", request.room);
-                    Rejection::from(ErrorCode::ServerError)
-                })?,
-            _ => Vec::new(),
-        };
-        let joined = self.hub.join(request, peer, history, gap, invited)?;
         for deletion in deletions {
             peer.send(encode(&deleted_frame(deletion)));
         }
@@ -479,22 +473,36 @@ impl Worker {
         Ok(joined.membership)
     }
 
-    /// Without `since`, the latest page; with it, everything after it, or
-    /// the latest page marked as a gap when that would be too much.
-    fn history_for_join(
-        &self,
-        room: &str,
-        since: Option<u64>,
-    ) -> rusqlite::Result<(Vec<chat_shared::ChatMessage>, bool)> {
-        let Some(since) = since else {
-            return Ok((self.store.latest(room, self.limits.on_join)?, false));
+    /// Without `since`, the latest page; with it, every message and
+    /// deletion after it, or the latest page marked as a gap when that
+    /// would be more than the replay limit (the two counted together).
+    fn history_for_join(&self, room: &str, since: Option<u64>) -> rusqlite::Result<Replay> {
+        let latest = |gap| {
+            Ok(Replay {
+                history: self.store.latest(room, self.limits.on_join)?,
+                deletions: Vec::new(),
+                gap,
+            })
         };
-        let missed = self.store.after(room, since, self.limits.replay + 1)?;
-        if missed.len() > self.limits.replay {
-            Ok((self.store.latest(room, self.limits.on_join)?, true))
-        } else {
-            Ok((missed, false))
+        let Some(since) = since else {
+            return latest(false);
+        };
+        let replay = self.limits.replay;
+        let missed = self.store.after(room, since, replay + 1)?;
+        if missed.len() > replay {
+            return latest(true);
         }
+        let deletions = self
+            .store
+            .events_after(room, since, replay + 1 - missed.len())?;
+        if missed.len() + deletions.len() > replay {
+            return latest(true);
+        }
+        Ok(Replay {
+            history: missed,
+            deletions,
+            gap: false,
+        })
     }
 
     fn send_history(&self, room: &str, before: u64, limit: usize, peer: &Peer) {
@@ -517,6 +525,14 @@ impl Worker {
             }
         }
     }
+}
+
+/// What a join with `since` is sent: the messages for `welcome.history`,
+/// then the deletions, or the latest page and `gap`.
+struct Replay {
+    history: Vec<chat_shared::ChatMessage>,
+    deletions: Vec<Deletion>,
+    gap: bool,
 }
 
 fn deleted_frame(deletion: Deletion) -> ServerFrame {
