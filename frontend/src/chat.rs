@@ -13,6 +13,7 @@ use std::rc::Rc;
 use crate::i18n::Problem;
 use crate::socket::{socket_url, Connection, SocketEvent};
 use crate::state::conversation::{Conversation, EntryKind};
+use crate::state::moderation::Moderation;
 use crate::state::notices::Notices;
 use crate::state::outbox::Outbox;
 use crate::state::presence::Presence;
@@ -31,6 +32,7 @@ pub struct Chat {
     outbox: Outbox,
     presence: Presence,
     notices: Notices,
+    moderation: Moderation,
 }
 
 impl Chat {
@@ -54,6 +56,7 @@ impl Chat {
             outbox: Outbox::new(send.clone()),
             presence: Presence::new(send.clone()),
             notices: Notices::new(),
+            moderation: Moderation::new(send.clone()),
         };
         provide_context(chat);
         provide_context(chat.session);
@@ -62,6 +65,7 @@ impl Chat {
         provide_context(chat.outbox);
         provide_context(chat.presence);
         provide_context(chat.notices);
+        provide_context(chat.moderation);
         leptos::task::spawn_local(async move {
             while let Some(event) = events.next().await {
                 chat.on_socket_event(event);
@@ -162,6 +166,7 @@ impl Chat {
                 self.presence.socket_closed();
                 self.outbox.socket_closed();
                 self.conversation.socket_closed();
+                self.moderation.socket_closed();
             }
         }
     }
@@ -177,6 +182,8 @@ impl Chat {
                 resume,
                 heartbeat_ms,
                 limits,
+                topic,
+                locked,
             } => {
                 // An older server announces no limits: it has the defaults.
                 let announced = limits.unwrap_or_default();
@@ -196,6 +203,8 @@ impl Chat {
                     self.show_message(message, false);
                 }
                 self.outbox.joined(&room, &username_key(&username));
+                self.moderation.welcome(topic, locked);
+                self.moderation.present();
                 self.connection.send(&ClientFrame::ListRooms);
             }
             ServerFrame::Message(message) => self.show_message(message, true),
@@ -219,7 +228,18 @@ impl Chat {
                 retry_after_ms,
                 client_id,
             } => {
+                if self.moderation.refused(code) {
+                    return;
+                }
                 let problem = Problem::from_error(code, message, raw);
+                // `forbidden` names no reason a program can read; this
+                // page knows when its room is read-only.
+                let problem = match code {
+                    ErrorCode::Forbidden if self.moderation.locked_untracked() => {
+                        Problem::RoomLocked
+                    }
+                    _ => problem,
+                };
                 if !self.joining_refused(code, &problem) {
                     let id = client_id.as_deref();
                     let handled = self.outbox.server_error(code, retry_after_ms, id, &problem);
@@ -237,6 +257,15 @@ impl Chat {
             // Heartbeats only prove the connection is alive; the socket
             // already noted that.
             ServerFrame::Heartbeat | ServerFrame::Unknown => {}
+            ServerFrame::Moderator => self.moderation.accepted(),
+            ServerFrame::MessageDeleted { target, .. } => {
+                self.conversation.remove(target);
+                self.moderation.refresh_audit();
+            }
+            ServerFrame::UserBanned { .. } => self.moderation.refresh_audit(),
+            ServerFrame::RoomLocked { locked, .. } => self.moderation.lock_changed(locked),
+            ServerFrame::Topic { topic, .. } => self.moderation.topic_changed(topic),
+            ServerFrame::Audit { entries } => self.moderation.audit_arrived(entries),
         }
     }
 

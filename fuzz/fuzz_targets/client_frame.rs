@@ -4,8 +4,9 @@
 #![no_main]
 
 use chat_shared::{
-    message_length, normalize_message, normalize_room, normalize_username, username_key,
-    ClientFrame, MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
+    message_length, normalize_message, normalize_room, normalize_topic, normalize_username,
+    username_key, ClientFrame, MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_TOPIC_CHARS,
+    MAX_USERNAME_CHARS,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -27,9 +28,15 @@ fuzz_target!(|data: &[u8]| {
                     }
                 }
                 ClientFrame::Message { text, .. } => check_message(text),
+                ClientFrame::SetTopic { topic } => check_topic(topic),
+                ClientFrame::Ban { username, .. } => check_username(username),
                 ClientFrame::Typing { .. }
                 | ClientFrame::History { .. }
-                | ClientFrame::ListRooms => {}
+                | ClientFrame::ListRooms
+                | ClientFrame::BecomeModerator { .. }
+                | ClientFrame::Delete { .. }
+                | ClientFrame::LockRoom { .. }
+                | ClientFrame::Audit { .. } => {}
             }
         }
         // The client is told what was wrong.
@@ -38,6 +45,7 @@ fuzz_target!(|data: &[u8]| {
     check_username(text);
     check_message(text);
     check_room(text);
+    check_topic(text);
 });
 
 fn check_username(raw: &str) {
@@ -66,5 +74,14 @@ fn check_room(raw: &str) {
         assert!(room.chars().count() <= MAX_ROOM_CHARS);
         // A room name the server stored joins the same room again.
         assert_eq!(normalize_room(&room).as_ref(), Ok(&room));
+    }
+}
+
+/// An accepted topic is within its limit, one line, and stable.
+fn check_topic(raw: &str) {
+    if let Ok(topic) = normalize_topic(raw) {
+        assert!(topic.chars().count() <= MAX_TOPIC_CHARS);
+        assert!(!topic.chars().any(char::is_control));
+        assert_eq!(normalize_topic(&topic), Ok(topic.clone()));
     }
 }

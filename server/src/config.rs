@@ -47,6 +47,19 @@ fn parse_join_code(text: &str) -> Result<String, String> {
     }
 }
 
+/// Refuses, at start, a moderator token that is too short to be safe.
+fn parse_admin_token(text: &str) -> Result<String, String> {
+    if chat_shared::is_valid_admin_token(text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "a moderator token is {} to {} letters, digits, '-' or '_'",
+            chat_shared::MIN_ADMIN_TOKEN_CHARS,
+            chat_shared::MAX_ADMIN_TOKEN_CHARS
+        ))
+    }
+}
+
 /// The server's settings. `chat-server --help` lists each with its variable.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "chat-server", version, about = "WebSocket Chat server")]
@@ -122,6 +135,15 @@ pub struct Config {
     #[arg(long, env = "CHAT_JOIN_CODE", value_parser = parse_join_code)]
     pub join_code: Option<String>,
 
+    /// The moderator token: whoever presents it (the app's moderator
+    /// switch, or `become_moderator`) may delete messages, ban users, lock
+    /// rooms and set topics. Only its hash is written to the database at
+    /// start. Without this flag the stored token stays in force; when none
+    /// is stored, one is generated and printed once to the log. 16 to 128
+    /// letters, digits, `-` or `_`.
+    #[arg(long, env = "CHAT_ADMIN_TOKEN", value_parser = parse_admin_token, hide_env_values = true)]
+    pub admin_token: Option<String>,
+
     /// Rates, connection limits, timeouts, trusted proxies and origins.
     #[command(flatten)]
     pub limits: Limits,
@@ -175,6 +197,7 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             join_code: None,
+            admin_token: None,
             limits: Limits::default(),
             use_embedded_app: false,
         }

@@ -39,6 +39,15 @@ impl Rejection {
         Self { client_id, ..self }
     }
 
+    /// The same refusal, telling the client how long to wait.
+    #[must_use]
+    pub fn with_retry_after(self, wait: std::time::Duration) -> Self {
+        Self {
+            retry_after_ms: Some(retry_after_millis(wait)),
+            ..self
+        }
+    }
+
     /// The error frame for the wire.
     pub fn to_frame(&self) -> ServerFrame {
         ServerFrame::Error {
@@ -54,6 +63,13 @@ impl From<ErrorCode> for Rejection {
     fn from(code: ErrorCode) -> Self {
         Self::new(code, code.default_message())
     }
+}
+
+/// A wait in whole milliseconds, rounded up so that retrying after it is
+/// never too soon, and at least one.
+pub fn retry_after_millis(retry_after: std::time::Duration) -> u64 {
+    let millis = retry_after.as_micros().div_ceil(1000).max(1);
+    u64::try_from(millis).unwrap_or(u64::MAX)
 }
 
 /// Why a request to `/ws` was turned down; becomes the HTTP response.

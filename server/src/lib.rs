@@ -38,12 +38,18 @@
 //!     and a way to close it;
 //!   - `chat::hub`: rooms, presence and names; broadcast (each frame
 //!     serialised once, the bytes shared by every recipient); the task
-//!     that ends resume grace periods.
+//!     that ends resume grace periods; room locks, topics and bans in
+//!     force;
+//!   - `chat::moderation`: the moderator token's check (wrong guesses
+//!     slowed per address) and what a ban covers (names, addresses, IPv6
+//!     per /64).
 //! - `telemetry`: the Prometheus metrics, on a listener of their own.
 //! - `history`: what is said stays said:
 //!   - `history::journal`: the thread that commits messages before
 //!     delivering them and orders joins against them;
 //!   - `history::store`: the SQLite history;
+//!   - `history::moderation`: deletions as events in the id sequence,
+//!     bans, room settings, the moderation log, the token's hash;
 //!   - [`archive`]: backup, export and import, beside a running server.
 
 mod chat;
@@ -86,6 +92,8 @@ struct AppState {
     admission: Arc<Admission>,
     /// What the metrics listener serves; no-ops when it is off.
     metrics: Arc<Metrics>,
+    /// The moderator token's hash, and how fast an address may guess it.
+    gate: chat::moderation::Gate,
 }
 
 /// Serves the chat on `listener` until `shutdown` completes, then closes
@@ -144,7 +152,15 @@ pub async fn run_with_metrics(
             std::io::Error::other(format!("cannot store the join code: {error}"))
         })?;
     }
+    let gate = chat::moderation::Gate::new(
+        admin_token_hash(&store, config.admin_token.as_deref()).map_err(|error| {
+            std::io::Error::other(format!("cannot store the moderator token: {error}"))
+        })?,
+    );
     let rooms = store.rooms().map_err(std::io::Error::other)?;
+    let room_settings = store.room_settings().map_err(std::io::Error::other)?;
+    let now_ms = chat::moderation::unix_ms(std::time::SystemTime::now());
+    let bans = store.active_bans(now_ms).map_err(std::io::Error::other)?;
     let shutdown_token = CancellationToken::new();
     let settings = HubSettings {
         resume_grace: config.resume_grace,
@@ -153,6 +169,7 @@ pub async fn run_with_metrics(
         client_limits: config.limits.for_clients(),
     };
     let hub = Hub::start(rooms, settings, &shutdown_token);
+    hub.restore_moderation(room_settings, chat::moderation::Bans::from_stored(&bans));
     let limits = HistoryLimits {
         on_join: config.history_on_join,
         replay: config.replay_limit,
@@ -167,6 +184,7 @@ pub async fn run_with_metrics(
         shutdown: shutdown_token,
         connections: TaskTracker::new(),
         metrics,
+        gate,
     });
     let metrics_task = metrics_listener.map(|listener| {
         let served = telemetry_server(listener, state.clone());
@@ -225,6 +243,34 @@ pub async fn run_with_metrics(
         .map_err(std::io::Error::other)?
         .map_err(|_| std::io::Error::other("the journal thread panicked"))?;
     Ok(())
+}
+
+/// The hash of the moderator token in force: `configured` when given
+/// (stored, replacing any other), else the stored one, else a new one,
+/// stored and printed once to the log, since nobody else will ever see it.
+fn admin_token_hash(store: &Store, configured: Option<&str>) -> Result<String, String> {
+    if let Some(token) = configured {
+        store
+            .set_admin_token(token)
+            .map_err(|error| error.to_string())?;
+    } else if store
+        .admin_token_hash()
+        .map_err(|error| error.to_string())?
+        .is_none()
+    {
+        let token = chat::moderation::new_admin_token()?;
+        store
+            .set_admin_token(&token)
+            .map_err(|error| error.to_string())?;
+        tracing::warn!(
+            "generated the moderator token (shown only this once; keep it, or set \
+             --admin-token): {token}"
+        );
+    }
+    store
+        .admin_token_hash()
+        .map_err(|error| error.to_string())?
+        .ok_or_else(|| "the moderator token was not stored".to_owned())
 }
 
 /// Serves `GET /metrics` until the server shuts down, keeping the

@@ -111,7 +111,18 @@ fn expected(text: &str, joined: bool) -> Result<(), Vec<ErrorCode>> {
             Ok(())
         }
         Ok(ClientFrame::ListRooms) => Ok(()),
+        // No case knows the token; guesses from one address are slowed.
+        Ok(ClientFrame::BecomeModerator { .. }) => {
+            Err(vec![ErrorCode::Forbidden, ErrorCode::RateLimited])
+        }
         Ok(_) if !joined => Err(vec![ErrorCode::NotJoined]),
+        Ok(
+            ClientFrame::Delete { .. }
+            | ClientFrame::Ban { .. }
+            | ClientFrame::LockRoom { .. }
+            | ClientFrame::SetTopic { .. }
+            | ClientFrame::Audit { .. },
+        ) => Err(vec![ErrorCode::Forbidden]),
         Ok(ClientFrame::Message { text, client_id }) => {
             normalize_message(&text).map_err(|error| vec![error.code()])?;
             match client_id {

@@ -7,17 +7,23 @@
 //! # Layout
 //! - [`close`]: WebSocket close codes and what each means for presence.
 //! - [`protocol`]: the JSON frames, one enum per direction, and error codes.
-//! - [`validate`]: the username, room and message rules with their limits; the
-//!   server enforces them and the client checks them before sending.
+//! - [`validate`]: the username, room, message, topic, moderator token and
+//!   ban rules with their limits; the server enforces them and the client
+//!   checks them before sending.
 
 pub mod close;
 pub mod protocol;
 pub mod validate;
 
-pub use protocol::{ChatMessage, ClientFrame, ClientLimits, ErrorCode, RoomInfo, ServerFrame};
+pub use protocol::{
+    AuditAction, AuditEntry, ChatMessage, ClientFrame, ClientLimits, ErrorCode, RoomInfo,
+    ServerFrame,
+};
 pub use validate::{
-    is_valid_client_id, is_valid_join_code, message_length, normalize_message, normalize_room,
-    normalize_username, username_key, MessageError, RoomError, UsernameError, DEFAULT_ROOM,
-    MAX_CLIENT_ID_CHARS, MAX_FRAME_BYTES, MAX_JOIN_CODE_CHARS, MAX_MESSAGE_CHARS, MAX_ROOM_CHARS,
-    MAX_USERNAME_CHARS,
+    check_ban_duration, is_valid_admin_token, is_valid_client_id, is_valid_join_code,
+    message_length, normalize_message, normalize_room, normalize_topic, normalize_username,
+    username_key, MessageError, RoomError, TopicError, UsernameError, DEFAULT_ROOM,
+    MAX_ADMIN_TOKEN_CHARS, MAX_BAN_SECS, MAX_CLIENT_ID_CHARS, MAX_FRAME_BYTES, MAX_JOIN_CODE_CHARS,
+    MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_TOPIC_CHARS, MAX_USERNAME_CHARS, MIN_ADMIN_TOKEN_CHARS,
+    MIN_BAN_SECS,
 };

@@ -46,6 +46,35 @@ pub enum ClientFrame {
     },
     /// Ask for the list of rooms.
     ListRooms,
+    /// Present the operator's moderator token; answered with `moderator`,
+    /// or `forbidden` when it is wrong (wrong tokens are rate-limited per
+    /// address). Lasts for the connection.
+    BecomeModerator { token: String },
+    /// Delete a message of this room: for moderators (authors' own deletes
+    /// come with issue 11, under the same frame).
+    Delete {
+        /// The message to delete.
+        id: u64,
+        /// Makes a resend harmless: the same `client_id` gets the original
+        /// `message_deleted` back instead of a second deletion.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+    /// Moderators: throw a user out and keep the name and the address out
+    /// for `duration_secs`.
+    Ban {
+        username: String,
+        duration_secs: u64,
+    },
+    /// Moderators: make this room read-only (`true`) or open it again.
+    LockRoom { locked: bool },
+    /// Moderators: set this room's topic; an empty text clears it.
+    SetTopic { topic: String },
+    /// Moderators: ask for the newest entries of the moderation log.
+    Audit {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
 }
 
 impl ClientFrame {
@@ -101,6 +130,63 @@ pub struct ChatMessage {
     /// The sender's id for the message, so its outbox can let go of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+}
+
+/// One moderator action, as the moderation log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: u64,
+    /// When, RFC 3339 UTC.
+    pub at: String,
+    /// The name of the moderator who did it.
+    pub moderator: String,
+    pub action: AuditAction,
+    /// What it was done to: a message id, a user name or a room.
+    pub target: String,
+    /// The rest worth knowing: the deleted message's author and room, a
+    /// ban's length, a new topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// What a moderator did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    Delete,
+    Ban,
+    Lock,
+    Unlock,
+    Topic,
+    /// An action this build does not know yet (from a newer server).
+    #[serde(other)]
+    Unknown,
+}
+
+impl AuditAction {
+    /// The wire name, which the store keeps too.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delete => "delete",
+            Self::Ban => "ban",
+            Self::Lock => "lock",
+            Self::Unlock => "unlock",
+            Self::Topic => "topic",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// The action a stored name stands for.
+    pub fn parse(name: &str) -> Self {
+        match name {
+            "delete" => Self::Delete,
+            "ban" => Self::Ban,
+            "lock" => Self::Lock,
+            "unlock" => Self::Unlock,
+            "topic" => Self::Topic,
+            _ => Self::Unknown,
+        }
+    }
 }
 
 /// A room and how many people are in it now.
@@ -183,6 +269,13 @@ pub enum ServerFrame {
         /// [`ClientLimits::default`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limits: Option<ClientLimits>,
+        /// The room's topic, set by a moderator; absent when there is none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+        /// Whether the room is read-only (a moderator locked it); absent
+        /// when false.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        locked: bool,
     },
     /// A message for everyone, the sender included (its confirmation).
     Message(ChatMessage),
@@ -217,6 +310,43 @@ pub enum ServerFrame {
     /// Sent on every ping tick: browsers hide WebSocket pings from pages,
     /// so this is how a page notices that a connection went silent.
     Heartbeat,
+    /// The moderator token was right: this connection may moderate.
+    Moderator,
+    /// A message was deleted: an event with its own `id` from the room's
+    /// sequence, so a `since` replay brings it to clients that were away.
+    MessageDeleted {
+        id: u64,
+        /// The deleted message.
+        target: u64,
+        /// Who deleted it.
+        username: String,
+        /// The deleting frame's `client_id`, if it had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+    /// To the moderator who banned: the ban is in force until `until`.
+    UserBanned {
+        username: String,
+        /// RFC 3339 UTC, like message timestamps.
+        until: String,
+        duration_secs: u64,
+    },
+    /// To the room: a moderator locked (read-only) or unlocked it.
+    RoomLocked {
+        room: String,
+        locked: bool,
+        /// The moderator.
+        username: String,
+    },
+    /// To the room: a moderator changed its topic (empty: cleared).
+    Topic {
+        room: String,
+        topic: String,
+        /// The moderator.
+        username: String,
+    },
+    /// The moderation log, newest first, answering `audit`.
+    Audit { entries: Vec<AuditEntry> },
     /// A frame type this build does not know: a newer server may add frames,
     /// and clients must ignore them. Never sent.
     #[serde(other, skip_serializing)]
@@ -263,8 +393,16 @@ pub enum ErrorCode {
     /// Too many frames too fast; the message says when to try again.
     RateLimited,
     /// The chat is invite-only and the join did not carry the code in
-    /// force; the connection stays open for a join with the code.
+    /// force; the connection stays open for a join with the code. Also:
+    /// a wrong moderator token, a moderator action without the token, a
+    /// post to a locked room.
     Forbidden,
+    /// A moderator banned this user or address; `retry_after_ms` says
+    /// how long the ban still lasts.
+    Banned,
+    /// The target of a request does not exist (a message to delete that
+    /// is not in this room, a user to ban who is not here).
+    NotFound,
     /// A code this build does not know yet (from a newer server).
     #[serde(other)]
     Unknown,
@@ -285,6 +423,8 @@ impl ErrorCode {
             Self::ServerError => "The server could not do that just now; try again",
             Self::RateLimited => "Too many messages: slow down",
             Self::Forbidden => "This chat is invite-only: open the invitation link",
+            Self::Banned => "A moderator has banned you from this chat for a while",
+            Self::NotFound => "There is no such message or user here",
             Self::Unknown => "Something went wrong",
         }
     }
@@ -374,6 +514,8 @@ mod tests {
                 resume: "t0k3n".into(),
                 heartbeat_ms: None,
                 limits: None,
+                topic: None,
+                locked: false,
             },
             r#"{"type":"welcome","username":"alice","users":["alice","bob"],"room":"general","history":[{"id":17,"username":"bob","text":"hi","timestamp":"2026-11-25T21:00:00.123Z"}],"resume":"t0k3n"}"#,
         );
@@ -416,6 +558,8 @@ mod tests {
                 resume: "t".into(),
                 heartbeat_ms: Some(20_000),
                 limits: None,
+                topic: None,
+                locked: false,
             },
             r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","heartbeat_ms":20000}"#,
         );
@@ -429,6 +573,8 @@ mod tests {
                 resume: "t".into(),
                 heartbeat_ms: Some(20_000),
                 limits: Some(ClientLimits::default()),
+                topic: None,
+                locked: false,
             },
             r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","heartbeat_ms":20000,"limits":{"message_rate":5.0,"message_burst":10,"typing_rate":2.0,"typing_burst":6,"idle_timeout_ms":60000,"missed_heartbeats":3,"history_page":50,"max_message_chars":2000}}"#,
         );
@@ -478,6 +624,121 @@ mod tests {
     }
 
     #[test]
+    fn moderation_frames_have_the_documented_json() {
+        assert_client_golden(
+            ClientFrame::BecomeModerator {
+                token: "Xy_9-abcdefghijklmnop".into(),
+            },
+            r#"{"type":"become_moderator","token":"Xy_9-abcdefghijklmnop"}"#,
+        );
+        assert_client_golden(
+            ClientFrame::Delete {
+                id: 17,
+                client_id: Some("c-2".into()),
+            },
+            r#"{"type":"delete","id":17,"client_id":"c-2"}"#,
+        );
+        assert_client_golden(
+            ClientFrame::Ban {
+                username: "troll".into(),
+                duration_secs: 3600,
+            },
+            r#"{"type":"ban","username":"troll","duration_secs":3600}"#,
+        );
+        assert_client_golden(
+            ClientFrame::LockRoom { locked: true },
+            r#"{"type":"lock_room","locked":true}"#,
+        );
+        assert_client_golden(
+            ClientFrame::SetTopic {
+                topic: "Rust 2027".into(),
+            },
+            r#"{"type":"set_topic","topic":"Rust 2027"}"#,
+        );
+        assert_client_golden(ClientFrame::Audit { limit: None }, r#"{"type":"audit"}"#);
+        assert_server_golden(ServerFrame::Moderator, r#"{"type":"moderator"}"#);
+        assert_server_golden(
+            ServerFrame::MessageDeleted {
+                id: 32,
+                target: 17,
+                username: "mod".into(),
+                client_id: Some("c-2".into()),
+            },
+            r#"{"type":"message_deleted","id":32,"target":17,"username":"mod","client_id":"c-2"}"#,
+        );
+        assert_server_golden(
+            ServerFrame::UserBanned {
+                username: "troll".into(),
+                until: "2026-11-25T22:00:00.000Z".into(),
+                duration_secs: 3600,
+            },
+            r#"{"type":"user_banned","username":"troll","until":"2026-11-25T22:00:00.000Z","duration_secs":3600}"#,
+        );
+        assert_server_golden(
+            ServerFrame::RoomLocked {
+                room: "general".into(),
+                locked: true,
+                username: "mod".into(),
+            },
+            r#"{"type":"room_locked","room":"general","locked":true,"username":"mod"}"#,
+        );
+        assert_server_golden(
+            ServerFrame::Topic {
+                room: "general".into(),
+                topic: "Rust 2027".into(),
+                username: "mod".into(),
+            },
+            r#"{"type":"topic","room":"general","topic":"Rust 2027","username":"mod"}"#,
+        );
+        assert_server_golden(
+            ServerFrame::Audit {
+                entries: vec![AuditEntry {
+                    id: 3,
+                    at: "2026-11-25T21:00:00.123Z".into(),
+                    moderator: "mod".into(),
+                    action: AuditAction::Ban,
+                    target: "troll".into(),
+                    detail: Some("3600 s".into()),
+                }],
+            },
+            r#"{"type":"audit","entries":[{"id":3,"at":"2026-11-25T21:00:00.123Z","moderator":"mod","action":"ban","target":"troll","detail":"3600 s"}]}"#,
+        );
+        assert_server_golden(
+            ServerFrame::Welcome {
+                username: "a".into(),
+                users: vec!["a".into()],
+                room: "general".into(),
+                history: Vec::new(),
+                history_gap: false,
+                resume: "t".into(),
+                heartbeat_ms: None,
+                limits: None,
+                topic: Some("Be kind".into()),
+                locked: true,
+            },
+            r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","topic":"Be kind","locked":true}"#,
+        );
+        assert_server_golden(
+            ServerFrame::Error {
+                code: ErrorCode::Banned,
+                message: "Banned for 2 more seconds".into(),
+                retry_after_ms: Some(2000),
+                client_id: None,
+            },
+            r#"{"type":"error","code":"banned","message":"Banned for 2 more seconds","retry_after_ms":2000}"#,
+        );
+        for action in [
+            AuditAction::Delete,
+            AuditAction::Ban,
+            AuditAction::Lock,
+            AuditAction::Unlock,
+            AuditAction::Topic,
+        ] {
+            assert_eq!(AuditAction::parse(action.as_str()), action);
+        }
+    }
+
+    #[test]
     fn every_error_code_round_trips() {
         for code in [
             ErrorCode::InvalidUsername,
@@ -491,6 +752,8 @@ mod tests {
             ErrorCode::ServerError,
             ErrorCode::RateLimited,
             ErrorCode::Forbidden,
+            ErrorCode::Banned,
+            ErrorCode::NotFound,
         ] {
             let frame = ServerFrame::error(code);
             assert_eq!(ServerFrame::decode(&frame.encode()), Ok(frame));
@@ -525,6 +788,8 @@ mod tests {
                 resume: String::new(),
                 heartbeat_ms: None,
                 limits: None,
+                topic: None,
+                locked: false,
             })
         );
     }

@@ -141,10 +141,90 @@ pub const MAX_JOIN_CODE_CHARS: usize = 128;
 /// digits, `-` or `_`, so it travels in a link (`/#/join/<code>`) without
 /// escaping. The server checks `--join-code` with it, the app its link.
 pub fn is_valid_join_code(code: &str) -> bool {
-    (1..=MAX_JOIN_CODE_CHARS).contains(&code.len())
-        && code
+    is_link_safe(code, 1..=MAX_JOIN_CODE_CHARS)
+}
+
+/// Whether `text` has a length in `lengths` and only ASCII letters,
+/// digits, `-` and `_`: a secret that travels in links and pastes cleanly.
+fn is_link_safe(text: &str, lengths: std::ops::RangeInclusive<usize>) -> bool {
+    lengths.contains(&text.len())
+        && text
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+}
+
+/// The shortest moderator token: shorter ones are too easy to guess.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+/// The longest moderator token.
+pub const MAX_ADMIN_TOKEN_CHARS: usize = 128;
+
+/// Whether a text can be a moderator token: 16 to 128 ASCII letters,
+/// digits, `-` or `_`. The server checks `--admin-token` with it and
+/// refuses a `become_moderator` that breaks it without comparing; the app
+/// checks what was typed before sending.
+pub fn is_valid_admin_token(token: &str) -> bool {
+    is_link_safe(token, MIN_ADMIN_TOKEN_CHARS..=MAX_ADMIN_TOKEN_CHARS)
+}
+
+/// The longest room topic, in Unicode scalar values after trimming.
+pub const MAX_TOPIC_CHARS: usize = 200;
+
+/// Why a topic was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicError {
+    TooLong,
+    /// A topic is one line in the room's header: no line breaks or other
+    /// control characters, no invisible formatting.
+    ForbiddenCharacter(char),
+}
+
+impl fmt::Display for TopicError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLong => write!(f, "A topic can have at most {MAX_TOPIC_CHARS} characters"),
+            Self::ForbiddenCharacter(c) => write!(
+                f,
+                "A topic is one line: it cannot contain the character U+{:04X}",
+                *c as u32
+            ),
+        }
+    }
+}
+
+impl TopicError {
+    /// The wire code the server answers with.
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::BadRequest
+    }
+}
+
+/// The topic as it will be stored: trimmed (empty clears it), or why not.
+pub fn normalize_topic(raw: &str) -> Result<String, TopicError> {
+    let topic = nfc(raw.trim());
+    if let Some(c) = topic.chars().find(|&c| c.is_control() || is_invisible(c)) {
+        return Err(TopicError::ForbiddenCharacter(c));
+    }
+    if topic.chars().count() > MAX_TOPIC_CHARS {
+        return Err(TopicError::TooLong);
+    }
+    Ok(topic)
+}
+
+/// The shortest ban, in seconds.
+pub const MIN_BAN_SECS: u64 = 1;
+/// The longest ban: a year. Longer is forever in all but name, and an
+/// operator who means that can ban again.
+pub const MAX_BAN_SECS: u64 = 365 * 24 * 60 * 60;
+
+/// Whether a ban may last `secs`: the error names the bounds.
+pub fn check_ban_duration(secs: u64) -> Result<std::time::Duration, String> {
+    if (MIN_BAN_SECS..=MAX_BAN_SECS).contains(&secs) {
+        Ok(std::time::Duration::from_secs(secs))
+    } else {
+        Err(format!(
+            "A ban lasts {MIN_BAN_SECS} to {MAX_BAN_SECS} seconds (a year), not {secs}"
+        ))
+    }
 }
 
 /// Whether a message's `client_id` is acceptable: 1 to 64 ASCII letters,
@@ -357,6 +437,48 @@ mod tests {
         assert!(!is_valid_join_code("has space"));
         assert!(!is_valid_join_code("a/b"));
         assert!(!is_valid_join_code(&"a".repeat(MAX_JOIN_CODE_CHARS + 1)));
+    }
+
+    #[test]
+    fn admin_tokens_are_long_and_plain() {
+        assert!(is_valid_admin_token("Xy_9-abcdefghijklmnop"));
+        assert!(!is_valid_admin_token(
+            &"a".repeat(MIN_ADMIN_TOKEN_CHARS - 1)
+        ));
+        assert!(is_valid_admin_token(&"a".repeat(MIN_ADMIN_TOKEN_CHARS)));
+        assert!(is_valid_admin_token(&"a".repeat(MAX_ADMIN_TOKEN_CHARS)));
+        assert!(!is_valid_admin_token(
+            &"a".repeat(MAX_ADMIN_TOKEN_CHARS + 1)
+        ));
+        assert!(!is_valid_admin_token("sixteen chars!!!"));
+    }
+
+    #[test]
+    fn topics_are_one_trimmed_line() {
+        assert_eq!(normalize_topic("  Rust 2027 "), Ok("Rust 2027".into()));
+        assert_eq!(normalize_topic("   "), Ok(String::new()));
+        assert_eq!(
+            normalize_topic("two\nlines"),
+            Err(TopicError::ForbiddenCharacter('\n'))
+        );
+        assert_eq!(
+            normalize_topic("a\u{202E}b"),
+            Err(TopicError::ForbiddenCharacter('\u{202E}'))
+        );
+        let longest = "т".repeat(MAX_TOPIC_CHARS);
+        assert_eq!(normalize_topic(&longest), Ok(longest.clone()));
+        assert_eq!(
+            normalize_topic(&format!("{longest}!")),
+            Err(TopicError::TooLong)
+        );
+    }
+
+    #[test]
+    fn bans_last_a_second_to_a_year() {
+        assert!(check_ban_duration(0).is_err());
+        assert_eq!(check_ban_duration(1), Ok(std::time::Duration::from_secs(1)));
+        assert!(check_ban_duration(MAX_BAN_SECS).is_ok());
+        assert!(check_ban_duration(MAX_BAN_SECS + 1).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::chat::use_chat;
 use crate::i18n::{use_i18n, Problem};
+use crate::state::moderation::use_moderation;
 use crate::state::notices::use_notices;
 use crate::state::presence::use_presence;
 use crate::state::rooms::use_rooms;
@@ -29,7 +30,10 @@ pub fn Composer() -> impl IntoView {
     let max = Memo::new(move |_| session.limits().max_message_chars as usize);
     let length = move || draft.with(|d| message_length(d));
     let too_long = move || length() > max.get();
-    let can_send = move || session.entered() && !too_long() && length() > 0;
+    let moderation = use_moderation();
+    // A locked room takes posts from moderators only.
+    let read_only = move || moderation.locked() && !moderation.is_on();
+    let can_send = move || session.entered() && !read_only() && !too_long() && length() > 0;
     let counter_from = move || max.get().saturating_sub(COUNTER_BEFORE_LIMIT);
 
     // The keyboard goes to the message field on joining and in each room
@@ -77,6 +81,7 @@ pub fn Composer() -> impl IntoView {
                 id="composer-input"
                 node_ref=textarea
                 rows="1"
+                disabled=read_only
                 enterkeyhint="send"
                 placeholder=move || i18n.t().composer_placeholder
                 aria-describedby="composer-status composer-counter"
@@ -125,10 +130,19 @@ pub fn Composer() -> impl IntoView {
                 </svg>
             </button>
         </form>
-        <p id="composer-status" class="composer-status" class:offline=move || !chat.can_send()>
+        <p
+            id="composer-status"
+            class="composer-status"
+            class:offline=move || !chat.can_send()
+            class:read-only=read_only
+        >
             {move || {
                 let t = i18n.t();
-                if chat.can_send() { t.composer_hint } else { t.composer_offline }
+                match (read_only(), chat.can_send()) {
+                    (true, _) => t.room_locked_notice,
+                    (false, true) => t.composer_hint,
+                    (false, false) => t.composer_offline,
+                }
             }}
         </p>
         <Notice />

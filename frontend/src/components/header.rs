@@ -1,13 +1,15 @@
 use leptos::prelude::*;
 
 use super::language::LanguageSwitch;
+use super::moderation::ModeratorSwitch;
 use super::status::ConnectionStatus;
 use crate::i18n::use_i18n;
 use crate::state::presence::use_presence;
 use crate::state::session::use_session;
 
 /// The top bar: name of the app, connection state, who is online (a button
-/// that opens the users panel on phones) and the language switch.
+/// that opens the users panel on phones), the moderator switch and the
+/// language switch.
 #[component]
 pub fn Header(users_open: RwSignal<bool>) -> impl IntoView {
     let session = use_session();
@@ -36,6 +38,7 @@ pub fn Header(users_open: RwSignal<bool>) -> impl IntoView {
                     <span class="dot" aria-hidden="true"></span>
                     <span id="online-count">{move || (i18n.t().online_count)(count())}</span>
                 </button>
+                <ModeratorSwitch />
             </Show>
             <LanguageSwitch />
         </header>

@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use super::avatar::Avatar;
+use super::moderation::MessageModeration;
 use crate::i18n::{use_i18n, Problem};
 use crate::linkify::{segments, Segment};
 use crate::state::conversation::{use_conversation, EntryKind};
@@ -58,6 +59,7 @@ pub fn EntryView(key: u64) -> impl IntoView {
                 }
             };
             let author = message.username.clone();
+            let moderation = view! { <MessageModeration id=message.id author=author.clone() /> };
             let full_title = full.clone();
             let avatar = {
                 let author = author.clone();
@@ -99,6 +101,7 @@ pub fn EntryView(key: u64) -> impl IntoView {
                         >
                             {move || if show_full.get() { full.clone() } else { clock.clone() }}
                         </time>
+                        {moderation}
                     </div>
                 </li>
             }

@@ -9,6 +9,7 @@ mod join;
 mod language;
 mod message;
 mod messages;
+mod moderation;
 mod room_bar;
 mod rooms;
 mod status;

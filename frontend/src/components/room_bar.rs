@@ -1,12 +1,13 @@
 use leptos::prelude::*;
 
+use super::moderation::RoomModeration;
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 use crate::state::rooms::use_rooms;
 
 /// The head of the conversation: which room this is, the way to the other
-/// rooms on phones (where the panel listing them is hidden), and the way
-/// out of the chat.
+/// rooms on phones (where the panel listing them is hidden), the way out
+/// of the chat, and the room's topic and moderation.
 #[component]
 pub fn RoomBar(panel_open: RwSignal<bool>) -> impl IntoView {
     let chat = use_chat();
@@ -31,6 +32,7 @@ pub fn RoomBar(panel_open: RwSignal<bool>) -> impl IntoView {
             <button id="leave" type="button" class="link-button" on:click=move |_| chat.leave()>
                 {move || i18n.t().leave}
             </button>
+            <RoomModeration />
         </div>
     }
 }

@@ -2,6 +2,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::avatar::Avatar;
+use super::moderation::{AuditLog, BanControl};
 use super::rooms::RoomList;
 use crate::i18n::use_i18n;
 use crate::state::presence::use_presence;
@@ -76,14 +77,16 @@ pub fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
                         view! {
                             <li class="user" class:mine=mine>
                                 <Avatar name=name.clone() />
-                                <span class="user-name">{name}</span>
+                                <span class="user-name">{name.clone()}</span>
                                 {mine.then(|| view! { <span class="you">{move || i18n.t().you}</span> })}
+                                {(!mine).then(|| view! { <BanControl name=name.clone() /> })}
                             </li>
                         }
                     }
                 />
             </ul>
             <RoomList on_pick />
+            <AuditLog />
         </aside>
     }
 }

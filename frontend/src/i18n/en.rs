@@ -2,7 +2,8 @@
 
 use super::{english_plural, Strings};
 use chat_shared::{
-    MessageError, RoomError, UsernameError, MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
+    AuditAction, AuditEntry, MessageError, RoomError, UsernameError, MAX_MESSAGE_CHARS,
+    MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
 };
 
 /// The English interface; the reference for every other language.
@@ -65,7 +66,46 @@ pub static STRINGS: Strings = Strings {
     loading_older: "Loading earlier messages…",
     history_start: |room| format!("This is the very beginning of #{room}."),
     leave: "Leave",
+    room_locked_notice: "This room is read-only: a moderator locked it.",
+    moderator: "Moderator",
+    moderator_on: "Moderating",
+    moderator_token_label: "Moderator token",
+    moderator_unlock: "Unlock",
+    moderator_off: "Stop moderating",
+    token_wrong: "That is not the moderator token.",
+    token_slow: "Too many wrong tokens: wait a minute and try again.",
+    delete: "Delete",
+    confirm_delete: "Delete for everyone",
+    delete_label: |name| format!("Delete the message from {name}"),
+    ban: "Ban",
+    ban_label: |name| format!("Ban {name}"),
+    ban_length_label: |name| format!("How long to ban {name}"),
+    ban_lengths: ["5 minutes", "1 hour", "1 day", "1 week"],
+    lock_room: "Lock room",
+    unlock_room: "Unlock room",
+    read_only: "read-only",
+    topic_label: "Room topic",
+    edit_topic: "Edit topic",
+    save: "Save",
+    cancel: "Cancel",
+    audit_heading: "Moderation log",
+    audit_empty: "Nothing has been moderated yet.",
+    audit_line,
 };
+
+fn audit_line(entry: &AuditEntry) -> String {
+    let who = &entry.moderator;
+    let target = &entry.target;
+    let detail = entry.detail.as_deref().unwrap_or_default();
+    match entry.action {
+        AuditAction::Delete => format!("{who} deleted message {target} ({detail})"),
+        AuditAction::Ban => format!("{who} banned {target} for {detail}"),
+        AuditAction::Lock => format!("{who} locked #{target}"),
+        AuditAction::Unlock => format!("{who} unlocked #{target}"),
+        AuditAction::Topic => format!("{who} set the topic of #{target}: {detail}"),
+        AuditAction::Unknown => format!("{who}: {target} {detail}"),
+    }
+}
 
 fn room_error(error: &RoomError) -> String {
     match error {
@@ -112,6 +152,8 @@ fn server_error(code: &str, server_message: &str) -> String {
         "invalid_room" => "That room name is not allowed: use letters, digits, - and _.".into(),
         "server_error" => "The server could not do that just now. Try again.".into(),
         "forbidden" => "This chat is invite-only: open the invitation link you were sent.".into(),
+        "banned" => "A moderator has banned you from this chat for a while.".into(),
+        "not_found" => "That message or user is not here any more.".into(),
         _ => server_message.into(),
     }
 }

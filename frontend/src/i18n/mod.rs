@@ -64,6 +64,8 @@ pub enum Problem {
     Server { code: String, message: String },
     /// The connection dropped before the server confirmed the message.
     ConnectionLost,
+    /// A moderator made the room read-only (the server said `forbidden`).
+    RoomLocked,
 }
 
 impl Problem {
@@ -74,6 +76,7 @@ impl Problem {
             Problem::Message(error) => (t.message_error)(error),
             Problem::Server { code, message } => (t.server_error)(code, message),
             Problem::ConnectionLost => t.connection_lost.to_owned(),
+            Problem::RoomLocked => t.room_locked_notice.to_owned(),
         }
     }
 
@@ -174,6 +177,35 @@ pub struct Strings {
     pub loading_older: &'static str,
     pub history_start: fn(&str) -> String,
     pub leave: &'static str,
+    pub room_locked_notice: &'static str,
+    /// The header's switch, and the token form it opens.
+    pub moderator: &'static str,
+    pub moderator_on: &'static str,
+    pub moderator_token_label: &'static str,
+    pub moderator_unlock: &'static str,
+    pub moderator_off: &'static str,
+    pub token_wrong: &'static str,
+    pub token_slow: &'static str,
+    /// The moderator's controls on a message, a user, the room.
+    pub delete: &'static str,
+    pub confirm_delete: &'static str,
+    pub delete_label: fn(&str) -> String,
+    pub ban: &'static str,
+    pub ban_label: fn(&str) -> String,
+    pub ban_length_label: fn(&str) -> String,
+    /// The lengths offered, in the order of [`crate::state::moderation::BAN_LENGTHS`].
+    pub ban_lengths: [&'static str; 4],
+    pub lock_room: &'static str,
+    pub unlock_room: &'static str,
+    pub read_only: &'static str,
+    pub topic_label: &'static str,
+    pub edit_topic: &'static str,
+    pub save: &'static str,
+    pub cancel: &'static str,
+    pub audit_heading: &'static str,
+    pub audit_empty: &'static str,
+    /// One entry of the moderation log: who did what to what.
+    pub audit_line: fn(&chat_shared::AuditEntry) -> String,
 }
 
 /// The Russian plural category of `n`: "1 сообщение", "2 сообщения",
@@ -347,6 +379,8 @@ mod tests {
                 "invalid_room",
                 "server_error",
                 "forbidden",
+                "banned",
+                "not_found",
             ] {
                 let text = (t.server_error)(code, "SERVER TEXT");
                 assert!(!text.contains("SERVER TEXT"), "{code} untranslated");

@@ -2,7 +2,8 @@
 
 use super::{russian_plural, Strings};
 use chat_shared::{
-    MessageError, RoomError, UsernameError, MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
+    AuditAction, AuditEntry, MessageError, RoomError, UsernameError, MAX_MESSAGE_CHARS,
+    MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
 };
 
 /// The Russian interface: the original chat was written for Russian speakers.
@@ -77,7 +78,46 @@ pub static STRINGS: Strings = Strings {
     loading_older: "Загружаем более ранние сообщения…",
     history_start: |room| format!("Это самое начало комнаты #{room}."),
     leave: "Выйти",
+    room_locked_notice: "Эта комната только для чтения: её закрыл модератор.",
+    moderator: "Модератор",
+    moderator_on: "Модерирую",
+    moderator_token_label: "Токен модератора",
+    moderator_unlock: "Войти",
+    moderator_off: "Перестать модерировать",
+    token_wrong: "Это не токен модератора.",
+    token_slow: "Слишком много неверных токенов: подождите минуту и попробуйте снова.",
+    delete: "Удалить",
+    confirm_delete: "Удалить для всех",
+    delete_label: |name| format!("Удалить сообщение от {name}"),
+    ban: "Забанить",
+    ban_label: |name| format!("Забанить {name}"),
+    ban_length_label: |name| format!("На сколько забанить {name}"),
+    ban_lengths: ["5 минут", "1 час", "1 день", "1 неделя"],
+    lock_room: "Закрыть комнату",
+    unlock_room: "Открыть комнату",
+    read_only: "только чтение",
+    topic_label: "Тема комнаты",
+    edit_topic: "Изменить тему",
+    save: "Сохранить",
+    cancel: "Отмена",
+    audit_heading: "Журнал модерации",
+    audit_empty: "Пока ничего не модерировали.",
+    audit_line,
 };
+
+fn audit_line(entry: &AuditEntry) -> String {
+    let who = &entry.moderator;
+    let target = &entry.target;
+    let detail = entry.detail.as_deref().unwrap_or_default();
+    match entry.action {
+        AuditAction::Delete => format!("{who} удалил(а) сообщение {target} ({detail})"),
+        AuditAction::Ban => format!("{who} забанил(а) {target} на {detail}"),
+        AuditAction::Lock => format!("{who} закрыл(а) #{target}"),
+        AuditAction::Unlock => format!("{who} открыл(а) #{target}"),
+        AuditAction::Topic => format!("{who} сменил(а) тему #{target}: {detail}"),
+        AuditAction::Unknown => format!("{who}: {target} {detail}"),
+    }
+}
 
 fn room_error(error: &RoomError) -> String {
     match error {
@@ -134,6 +174,8 @@ fn server_error(code: &str, server_message: &str) -> String {
             "Этот чат только по приглашениям: откройте ссылку-приглашение, которую вам прислали."
                 .into()
         }
+        "banned" => "Модератор временно закрыл вам доступ к этому чату.".into(),
+        "not_found" => "Этого сообщения или пользователя здесь уже нет.".into(),
         _ => server_message.into(),
     }
 }

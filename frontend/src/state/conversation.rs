@@ -148,6 +148,30 @@ impl ConversationState {
         true
     }
 
+    /// Takes a deleted message off the page (a moderator deleted it);
+    /// returns whether it was shown. The line below it regroups with the
+    /// one that is now above it.
+    pub fn remove(&mut self, id: u64) -> bool {
+        let Some((key, _)) = self.shown.remove(&id) else {
+            return false;
+        };
+        let Some(at) = self.entries.iter().position(|entry| entry.key == key) else {
+            return false;
+        };
+        let entry = self.entries.remove(at);
+        if let EntryKind::Message { message, .. } = &entry.kind {
+            if let Some(client) = client_key(message) {
+                self.by_client_id.remove(&client);
+            }
+        }
+        let previous = at.checked_sub(1).and_then(|i| self.entries.get(i)).cloned();
+        if let Some(next) = self.entries.get_mut(at) {
+            next.continues =
+                previous.is_some_and(|previous| continues_after(&previous.kind, &next.kind));
+        }
+        true
+    }
+
     /// Adds a join or leave notice at the end.
     pub fn notice(&mut self, kind: EntryKind) {
         self.push_entry(kind);
@@ -434,6 +458,11 @@ impl Conversation {
         self.change(|s| s.show(message, mine)).unwrap_or(false)
     }
 
+    /// See [`ConversationState::remove`].
+    pub fn remove(&self, id: u64) -> bool {
+        self.change(|s| s.remove(id)).unwrap_or(false)
+    }
+
     /// See [`ConversationState::notice`].
     pub fn notice(&self, kind: EntryKind) {
         self.change(|s| s.notice(kind));
@@ -525,6 +554,26 @@ mod tests {
 
     fn grouping(state: &ConversationState) -> Vec<bool> {
         state.entries().iter().map(|e| e.continues).collect()
+    }
+
+    #[test]
+    fn a_deleted_message_leaves_and_its_neighbours_regroup() {
+        let mut state = ConversationState::default();
+        state.show(message(1, "a", 0), false);
+        state.show(message(2, "b", 0), false);
+        state.show(with_client_id(message(3, "a", 1), "c-3"), false);
+        assert_eq!(grouping(&state), [false, false, false]);
+        assert!(state.remove(2));
+        assert_eq!(ids(&state), [1, 3]);
+        assert_eq!(grouping(&state), [false, true], "a's two lines join up");
+        // A deletion of something not shown (or shown no more) is no news.
+        assert!(!state.remove(2));
+        assert!(!state.remove(99));
+        // A replay of the deleted message would not come; the client id
+        // of a removed one no longer hides a new message.
+        assert!(state.remove(3));
+        assert!(state.show(with_client_id(message(4, "a", 2), "c-3"), false));
+        assert_eq!(ids(&state), [1, 4]);
     }
 
     #[test]

@@ -12,9 +12,12 @@
 //! - [`presence`]: who is online and typing, and my own typing notices.
 //! - [`notices`]: the unread count, the screen-reader announcement, the
 //!   notice bar.
+//! - [`moderation`]: the moderator token, the room's lock and topic, the
+//!   moderation log.
 //! - [`rows`]: one signal per row, so a list change patches one row.
 
 pub mod conversation;
+pub mod moderation;
 pub mod notices;
 pub mod outbox;
 pub mod presence;

@@ -117,9 +117,11 @@ pub fn error_effect(code: ErrorCode, retry_after_ms: Option<u64>) -> ErrorEffect
             ErrorEffect::Retry(retry_after_ms.map_or(RATE_LIMIT_FALLBACK, Duration::from_millis))
         }
         ErrorCode::ServerError => ErrorEffect::RetryAndTell(SERVER_ERROR_PAUSE),
+        // `forbidden` with a message's client_id: the room is locked.
         ErrorCode::EmptyMessage
         | ErrorCode::MessageTooLong
         | ErrorCode::BadRequest
+        | ErrorCode::Forbidden
         | ErrorCode::Unknown => ErrorEffect::Refuse,
         _ => ErrorEffect::Unrelated,
     }

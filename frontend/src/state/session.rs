@@ -103,10 +103,14 @@ impl SessionState {
     /// on this socket: decides what that means for the join.
     pub fn refused(&mut self, code: ErrorCode, problem: Problem) -> Refusal {
         // `forbidden` is shown by the name field too: the join cannot go
-        // on until the user opens an invitation link.
+        // on until the user opens an invitation link; `banned` until the
+        // ban ends.
         let about_the_name = matches!(
             code,
-            ErrorCode::NameTaken | ErrorCode::InvalidUsername | ErrorCode::Forbidden
+            ErrorCode::NameTaken
+                | ErrorCode::InvalidUsername
+                | ErrorCode::Forbidden
+                | ErrorCode::Banned
         );
         if !about_the_name || self.me.is_some() {
             return Refusal::NotAJoin;

@@ -2,9 +2,12 @@
 //! that drains the connection's bounded outbox.
 
 use crate::chat::hub::{encode, JoinRequest, Membership};
+use crate::chat::moderation::TokenVerdict;
 use crate::chat::peer::{Closer, Outgoing, Peer};
 use crate::chat::rate_limit::{rate_limited, FrameKind, FrameLimiter, Verdict};
 use crate::error::Rejection;
+use crate::history::journal::ModeratorAction;
+use crate::history::moderation::DeleteRequest;
 use crate::http::admission::Ticket;
 use crate::http::websocket::{feed_text, Socket};
 use crate::limits::default_history_page;
@@ -12,8 +15,9 @@ use crate::telemetry::Metrics;
 use crate::AppState;
 use chat_shared::close::{self, Departure};
 use chat_shared::{
-    is_valid_client_id, normalize_message, normalize_room, normalize_username, username_key,
-    ClientFrame, ErrorCode, ServerFrame, DEFAULT_ROOM, MAX_CLIENT_ID_CHARS,
+    check_ban_duration, is_valid_client_id, normalize_message, normalize_room, normalize_topic,
+    normalize_username, username_key, ClientFrame, ErrorCode, ServerFrame, DEFAULT_ROOM,
+    MAX_CLIENT_ID_CHARS,
 };
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -40,13 +44,14 @@ pub async fn serve(socket: Socket, state: Arc<AppState>, ticket: Ticket) {
     serve_as(id, socket, state, ticket).instrument(span).await;
 }
 
-async fn serve_as(id: u64, socket: Socket, state: Arc<AppState>, _ticket: Ticket) {
+async fn serve_as(id: u64, socket: Socket, state: Arc<AppState>, ticket: Ticket) {
     let closer = Arc::new(Closer::new(&state.shutdown));
     tracing::debug!("connection open");
     let metrics = state.metrics.clone();
     metrics.connections_open.increment(1.0);
     let (peer, outbox) = Peer::new(
         id,
+        ticket.client,
         state.config.outbox_frames,
         closer.clone(),
         metrics.clone(),
@@ -108,7 +113,9 @@ impl Session<'_> {
             _ => FrameKind::Other,
         };
         let message_id = match &decoded {
-            Ok(ClientFrame::Message { client_id, .. }) => client_id.as_deref(),
+            Ok(ClientFrame::Message { client_id, .. } | ClientFrame::Delete { client_id, .. }) => {
+                client_id.as_deref()
+            }
             _ => None,
         };
         if !self.within_rate(kind, message_id) {
@@ -138,6 +145,21 @@ impl Session<'_> {
                 let rooms = self.state.hub.rooms();
                 self.peer.send(encode(&ServerFrame::Rooms { rooms }));
                 Ok(())
+            }
+            Ok(ClientFrame::BecomeModerator { token }) => self.become_moderator(&token),
+            Ok(ClientFrame::Delete { id, client_id }) => self.delete(id, client_id).await,
+            Ok(ClientFrame::Ban {
+                username,
+                duration_secs,
+            }) => self.ban(&username, duration_secs).await,
+            Ok(ClientFrame::LockRoom { locked }) => {
+                self.moderate(ModeratorAction::Lock(locked)).await
+            }
+            Ok(ClientFrame::SetTopic { topic }) => self.set_topic(&topic).await,
+            Ok(ClientFrame::Audit { limit }) => {
+                let limit = limit.map_or(MAX_AUDIT_PAGE, |limit| limit as usize);
+                self.moderate(ModeratorAction::Audit(limit.clamp(1, MAX_AUDIT_PAGE)))
+                    .await
             }
         };
         if let Err(rejection) = result {
@@ -187,6 +209,99 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// Checks the moderator token; wrong ones are slowed down per address.
+    fn become_moderator(&mut self, token: &str) -> Result<(), Rejection> {
+        match self.state.gate.check(token, self.peer.client) {
+            TokenVerdict::Accepted => {
+                tracing::info!("became a moderator");
+                self.peer.become_moderator();
+                self.peer.send(encode(&ServerFrame::Moderator));
+                Ok(())
+            }
+            TokenVerdict::Wrong => {
+                tracing::warn!("a wrong moderator token");
+                Err(Rejection::new(
+                    ErrorCode::Forbidden,
+                    "That is not the moderator token",
+                ))
+            }
+            TokenVerdict::Slow(wait) => {
+                let rejection = Rejection::new(ErrorCode::RateLimited, "").with_retry_after(wait);
+                let ms = rejection.retry_after_ms.unwrap_or(1);
+                Err(Rejection {
+                    message: format!("Too many wrong moderator tokens: retry in {ms} ms"),
+                    ..rejection
+                })
+            }
+        }
+    }
+
+    /// The joined moderator, or why this connection may not moderate.
+    fn moderator(&self) -> Result<&Membership, Rejection> {
+        let member = self.joined()?;
+        if !self.peer.is_moderator() {
+            return Err(Rejection::new(
+                ErrorCode::Forbidden,
+                "Only moderators may do that: send become_moderator with the token first",
+            ));
+        }
+        Ok(member)
+    }
+
+    async fn delete(&self, target: u64, client_id: Option<String>) -> Result<(), Rejection> {
+        let accepted = self.moderator().and_then(|member| {
+            match client_id
+                .as_deref()
+                .is_some_and(|id| !is_valid_client_id(id))
+            {
+                true => Err(bad_client_id()),
+                false => Ok(member),
+            }
+        });
+        let member = match accepted {
+            Ok(member) => member,
+            Err(rejection) => return Err(rejection.with_client_id(client_id)),
+        };
+        let request = DeleteRequest {
+            room: member.room.clone(),
+            target,
+            username: member.name.clone(),
+            author_key: member.key.clone(),
+            client_id,
+        };
+        self.state.journal.delete(request, &self.peer).await;
+        Ok(())
+    }
+
+    async fn ban(&self, username: &str, duration_secs: u64) -> Result<(), Rejection> {
+        self.moderator()?;
+        let name =
+            normalize_username(username).map_err(|error| Rejection::new(error.code(), error))?;
+        check_ban_duration(duration_secs)
+            .map_err(|message| Rejection::new(ErrorCode::BadRequest, message))?;
+        let action = ModeratorAction::Ban {
+            key: username_key(&name),
+            name,
+            duration_secs,
+        };
+        self.moderate(action).await
+    }
+
+    async fn set_topic(&self, raw: &str) -> Result<(), Rejection> {
+        self.moderator()?;
+        let topic = normalize_topic(raw).map_err(|error| Rejection::new(error.code(), error))?;
+        self.moderate(ModeratorAction::Topic(topic)).await
+    }
+
+    async fn moderate(&self, action: ModeratorAction) -> Result<(), Rejection> {
+        let member = self.moderator()?;
+        self.state
+            .journal
+            .moderate(member, action, &self.peer)
+            .await;
+        Ok(())
+    }
+
     /// Checks a message before it goes to the journal: the sender has
     /// joined, the text is allowed, the `client_id` is well formed.
     fn accept_post<'a>(
@@ -195,13 +310,16 @@ impl Session<'_> {
         client_id: Option<&str>,
     ) -> Result<(&'a Membership, &'a str), Rejection> {
         let member = self.joined()?;
+        if !self.peer.is_moderator() && self.state.hub.is_locked(&member.room) {
+            return Err(Rejection::new(
+                ErrorCode::Forbidden,
+                "This room is read-only: a moderator locked it",
+            ));
+        }
         let text =
             normalize_message(raw_text).map_err(|error| Rejection::new(error.code(), error))?;
         if client_id.is_some_and(|id| !is_valid_client_id(id)) {
-            return Err(Rejection::new(
-                ErrorCode::BadRequest,
-                format!("client_id must be 1 to {MAX_CLIENT_ID_CHARS} letters, digits or dashes"),
-            ));
+            return Err(bad_client_id());
         }
         Ok((member, text))
     }
@@ -327,6 +445,16 @@ async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
     }
 }
 
+/// The most moderation log entries one `audit` returns (and the default).
+const MAX_AUDIT_PAGE: usize = 100;
+
+fn bad_client_id() -> Rejection {
+    Rejection::new(
+        ErrorCode::BadRequest,
+        format!("client_id must be 1 to {MAX_CLIENT_ID_CHARS} letters, digits or dashes"),
+    )
+}
+
 /// Whether a read failed because the client sent more than the size limit.
 fn is_too_big(error: tokio_tungstenite::tungstenite::Error) -> bool {
     tracing::debug!("read error: {error}");
@@ -378,8 +506,9 @@ impl Writer {
                 },
             }
         };
-        if u16::from(goodbye.code) == close::GOING_AWAY {
-            // Shutting down: deliver what is already queued before saying goodbye.
+        if u16::from(goodbye.code) == close::GOING_AWAY || closer.flushes_first() {
+            // Shutting down, or banned: deliver what is already queued
+            // (why) before saying goodbye.
             while let Ok(outgoing) = outbox.try_recv() {
                 if feed_text(&mut sink, outgoing.frame).await.is_err() {
                     return;

@@ -17,9 +17,11 @@
 //! does not come back leaves when the grace ends, not at the next tick of a
 //! poll, and an idle server does no work at all.
 
+use crate::chat::moderation::{banned_message, Ban, Bans};
 use crate::chat::peer::Peer;
 use crate::error::Rejection;
-use chat_shared::close::Departure;
+use crate::history::moderation::RoomSettings;
+use chat_shared::close::{self, Departure};
 use chat_shared::{ChatMessage, ClientLimits, ErrorCode, RoomInfo, ServerFrame};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -103,6 +105,8 @@ struct HubState {
     /// Every running grace period as (deadline, room, key), earliest
     /// first: the grace task only ever looks at the first.
     graces: BTreeSet<(Instant, String, String)>,
+    /// Who moderators keep out, checked on every join under this lock.
+    bans: Bans,
 }
 
 #[derive(Debug)]
@@ -116,6 +120,10 @@ struct Room {
     /// Present users by key; ordered, so `welcome` lists them sorted
     /// case-insensitively without sorting on every join.
     members: BTreeMap<String, Member>,
+    /// Read-only: a moderator locked it; posts are refused.
+    locked: bool,
+    /// Shown in the room's header; set by moderators.
+    topic: Option<String>,
 }
 
 #[derive(Debug)]
@@ -144,6 +152,7 @@ impl Hub {
                 rooms,
                 names: HashMap::new(),
                 graces: BTreeSet::new(),
+                bans: Bans::default(),
             }),
             grace_changed: Notify::new(),
             resume_grace: settings.resume_grace,
@@ -153,6 +162,21 @@ impl Hub {
         });
         tokio::spawn(end_grace_periods(hub.clone(), shutdown.clone()));
         hub
+    }
+
+    /// Takes back what moderators set before a restart: room locks and
+    /// topics, and the bans still in force.
+    pub fn restore_moderation(&self, rooms: Vec<RoomSettings>, bans: Bans) {
+        let mut state = self.lock();
+        for settings in rooms {
+            // Settings of a room nobody ever joined (not in `rooms`) would
+            // create it here; it is created by its first join instead.
+            if let Some(room) = state.rooms.get_mut(&settings.room) {
+                room.locked = settings.locked;
+                room.topic = settings.topic;
+            }
+        }
+        state.bans = bans;
     }
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
@@ -181,6 +205,16 @@ impl Hub {
         let mut guard = self.lock();
         // One plain borrow, so the maps can be borrowed separately.
         let state = &mut *guard;
+        let now = std::time::SystemTime::now();
+        // A moderator's connection is kept out by its name only: the
+        // address may be one it shares with whoever it banned.
+        let left = match peer.is_moderator() {
+            true => state.bans.time_left(Some(&request.key), UNSPECIFIED, now),
+            false => state.bans.time_left(Some(&request.key), peer.client, now),
+        };
+        if let Some(left) = left {
+            return Err(banned(left));
+        }
         let token = match state.names.get(&request.key) {
             Some(claim) if request.resume.as_deref() == Some(claim.token.as_str()) => {
                 claim.token.clone()
@@ -248,6 +282,8 @@ impl Hub {
             resume: token,
             heartbeat_ms: Some(self.heartbeat_ms),
             limits: Some(self.client_limits.clone()),
+            topic: room.topic.clone(),
+            locked: room.locked,
         }));
         Ok(Joined {
             membership: Membership {
@@ -311,12 +347,101 @@ impl Hub {
     /// Sends a committed message to every connection in its room, the
     /// sender's included.
     pub fn deliver(&self, room: &str, message: &ChatMessage, committed: std::time::Instant) {
-        let frame = encode(&ServerFrame::Message(message.clone()));
+        self.deliver_frame(room, &ServerFrame::Message(message.clone()), committed);
+    }
+
+    /// Sends a committed frame (a message, a deletion) to every connection
+    /// in the room.
+    pub fn deliver_frame(&self, room: &str, event: &ServerFrame, committed: std::time::Instant) {
+        let frame = encode(event);
         if let Some(room) = self.lock().rooms.get(room) {
             for peer in room.members.values().flat_map(|member| &member.peers) {
                 peer.deliver(frame.clone(), committed);
             }
         }
+    }
+
+    /// Whether the room is read-only.
+    pub fn is_locked(&self, room: &str) -> bool {
+        self.lock().rooms.get(room).is_some_and(|room| room.locked)
+    }
+
+    /// Locks or unlocks a room (already stored) and tells its members.
+    pub fn set_locked(&self, room_name: &str, locked: bool, moderator: &str) {
+        let mut state = self.lock();
+        if let Some(room) = state.rooms.get_mut(room_name) {
+            room.locked = locked;
+            room.broadcast_except(
+                "",
+                &encode(&ServerFrame::RoomLocked {
+                    room: room_name.to_owned(),
+                    locked,
+                    username: moderator.to_owned(),
+                }),
+            );
+        }
+    }
+
+    /// Sets a room's topic (already stored; empty clears it) and tells its
+    /// members.
+    pub fn set_topic(&self, room_name: &str, topic: &str, moderator: &str) {
+        let mut state = self.lock();
+        if let Some(room) = state.rooms.get_mut(room_name) {
+            room.topic = (!topic.is_empty()).then(|| topic.to_owned());
+            room.broadcast_except(
+                "",
+                &encode(&ServerFrame::Topic {
+                    room: room_name.to_owned(),
+                    topic: topic.to_owned(),
+                    username: moderator.to_owned(),
+                }),
+            );
+        }
+    }
+
+    /// The addresses a user is connected from now, in any room: what a ban
+    /// of that name keeps out besides the name.
+    pub fn addresses_of(&self, key: &str) -> Vec<std::net::IpAddr> {
+        self.lock()
+            .rooms
+            .values()
+            .filter_map(|room| room.members.get(key))
+            .flat_map(|member| member.peers.iter().map(|peer| peer.client))
+            .collect()
+    }
+
+    /// Puts a ban (already stored) in force: every user it covers, by name
+    /// or by an address of any of their connections, is told why and
+    /// closed, and leaves at once.
+    pub fn ban(&self, ban: Ban) {
+        let now = std::time::SystemTime::now();
+        let left = ban.until.duration_since(now).unwrap_or_default();
+        let refusal = banned(left);
+        let mut state = self.lock();
+        let mut covered = Vec::new();
+        for (room_name, room) in &state.rooms {
+            for (key, member) in &room.members {
+                // A member in its grace period has no connection but
+                // still holds the name. Moderators are not thrown out by
+                // an address they share with whoever they ban.
+                let hit = *key == ban.name_key
+                    || member
+                        .peers
+                        .iter()
+                        .any(|peer| !peer.is_moderator() && ban.covers(None, peer.client));
+                if hit {
+                    for peer in &member.peers {
+                        peer.reject(&refusal);
+                        peer.closer().close_after_flush(close::POLICY, "banned");
+                    }
+                    covered.push((room_name.clone(), key.clone()));
+                }
+            }
+        }
+        for (room, key) in covered {
+            state.remove_member(&room, &key);
+        }
+        state.bans.add(ban);
     }
 
     /// Users present, counted once per room, and rooms: for the metrics.
@@ -423,6 +548,14 @@ async fn end_grace_periods(hub: Arc<Hub>, shutdown: CancellationToken) {
     }
 }
 
+/// An address no ban covers: bans come from real connections.
+const UNSPECIFIED: std::net::IpAddr = std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
+
+/// The refusal of a banned user, naming the time left.
+fn banned(left: Duration) -> Rejection {
+    Rejection::new(ErrorCode::Banned, banned_message(left)).with_retry_after(left)
+}
+
 /// Serialises a frame once; clones of the result share one buffer.
 pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
     Utf8Bytes::from(frame.encode())
@@ -461,7 +594,8 @@ mod tests {
 
     fn connection(id: u64) -> (Peer, mpsc::Receiver<Outgoing>) {
         let closer = Arc::new(Closer::new(&CancellationToken::new()));
-        Peer::new(id, 64, closer, Arc::new(Metrics::off()))
+        let client = std::net::IpAddr::from([127, 0, 0, 1]);
+        Peer::new(id, client, 64, closer, Arc::new(Metrics::off()))
     }
 
     fn join(hub: &Hub, name: &str, peer: &Peer) -> Membership {

@@ -1,7 +1,9 @@
 //! The chat itself, once a socket is open: one task pair per connection,
-//! its rate limits, the handle the hub holds on it, and the hub of rooms.
+//! its rate limits, the handle the hub holds on it, the hub of rooms, and
+//! what moderators may do there.
 
 pub mod connection;
 pub mod hub;
+pub mod moderation;
 pub mod peer;
 pub mod rate_limit;

@@ -3,6 +3,8 @@
 use crate::error::Rejection;
 use crate::telemetry::Metrics;
 use chat_shared::close;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -18,12 +20,18 @@ use tokio_util::sync::CancellationToken;
 pub struct Peer {
     /// Identifies the connection in logs and when it leaves.
     pub id: u64,
+    /// The client's address (through trusted proxies): what a ban by
+    /// address matches.
+    pub client: IpAddr,
     outbox: mpsc::Sender<Outgoing>,
     closer: Arc<Closer>,
     metrics: Arc<Metrics>,
     /// The connection's span: what the hub or the journal logs about this
     /// peer, from outside its task, still names the connection.
     span: tracing::Span,
+    /// Set once the connection presented the moderator token: an address
+    /// ban does not throw it out.
+    moderator: Arc<AtomicBool>,
 }
 
 /// One frame waiting in an outbox.
@@ -43,6 +51,9 @@ pub struct Closer {
     pub token: CancellationToken,
     /// The close frame to send; `None` means the server is going away.
     reason: Mutex<Option<CloseFrame>>,
+    /// Whether the writer sends what is already queued before the close
+    /// frame: a banned user must read why.
+    flush_first: AtomicBool,
 }
 
 impl Closer {
@@ -51,7 +62,20 @@ impl Closer {
         Self {
             token: shutdown.child_token(),
             reason: Mutex::new(None),
+            flush_first: AtomicBool::new(false),
         }
+    }
+
+    /// Like [`Closer::close`], but the frames already queued (an error
+    /// saying why) go out first.
+    pub fn close_after_flush(&self, code: u16, reason: &'static str) {
+        self.flush_first.store(true, Ordering::Relaxed);
+        self.close(code, reason);
+    }
+
+    /// Whether queued frames go out before the close frame.
+    pub fn flushes_first(&self) -> bool {
+        self.flush_first.load(Ordering::Relaxed)
     }
 
     /// Asks the connection to close with this code; the first reason wins.
@@ -82,6 +106,7 @@ impl Peer {
     /// call it inside the connection's span.
     pub fn new(
         id: u64,
+        client: IpAddr,
         capacity: usize,
         closer: Arc<Closer>,
         metrics: Arc<Metrics>,
@@ -89,12 +114,24 @@ impl Peer {
         let (outbox, frames) = mpsc::channel(capacity.max(1));
         let peer = Self {
             id,
+            client,
             outbox,
             closer,
             metrics,
             span: tracing::Span::current(),
+            moderator: Arc::new(AtomicBool::new(false)),
         };
         (peer, frames)
+    }
+
+    /// Marks the connection as a moderator's, for the rest of its life.
+    pub fn become_moderator(&self) {
+        self.moderator.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the connection presented the moderator token.
+    pub fn is_moderator(&self) -> bool {
+        self.moderator.load(Ordering::Relaxed)
     }
 
     /// The server's metrics, for the connection's writer.

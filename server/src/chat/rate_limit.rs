@@ -126,23 +126,14 @@ impl FrameLimiter {
 /// The `rate_limited` refusal: its text and its `retry_after_ms` name the
 /// same wait, so people and programs are told the same thing.
 pub fn rate_limited(retry_after: Duration, limits: &Limits) -> Rejection {
-    Rejection {
-        retry_after_ms: Some(retry_after_millis(retry_after)),
-        ..Rejection::new(ErrorCode::RateLimited, retry_message(retry_after, limits))
-    }
-}
-
-/// A wait in whole milliseconds, rounded up so that retrying after it is
-/// never too soon, and at least one.
-fn retry_after_millis(retry_after: Duration) -> u64 {
-    let millis = retry_after.as_micros().div_ceil(1000).max(1);
-    u64::try_from(millis).unwrap_or(u64::MAX)
+    Rejection::new(ErrorCode::RateLimited, retry_message(retry_after, limits))
+        .with_retry_after(retry_after)
 }
 
 /// The text of a `rate_limited` error: when to retry, in whole
 /// milliseconds (rounded up) so that programs can read it too.
 fn retry_message(retry_after: Duration, limits: &Limits) -> String {
-    let millis = retry_after_millis(retry_after);
+    let millis = crate::error::retry_after_millis(retry_after);
     format!(
         "Too many messages: retry in {millis} ms (at most {} per second, bursts of {})",
         limits.message_rate, limits.message_burst

@@ -146,7 +146,7 @@ pub fn read_export(db: &Path, room: Option<&str>) -> Result<Export, String> {
         let mut query = tx
             .prepare(
                 "SELECT id, username, author_key, text, timestamp, client_id FROM messages
-                 WHERE room = ?1 ORDER BY id",
+                 WHERE room = ?1 AND kind = 'message' AND deleted = 0 ORDER BY id",
             )
             .map_err(failed)?;
         for (name, created_at) in names {

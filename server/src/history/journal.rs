@@ -8,8 +8,10 @@
 //! messages that follow it meet exactly, with no gap and no repeat.
 
 use crate::chat::hub::{encode, Hub, JoinRequest, Membership};
+use crate::chat::moderation::Ban;
 use crate::chat::peer::Peer;
 use crate::error::Rejection;
+use crate::history::moderation::{DeleteRequest, Deleted, Deletion};
 use crate::history::store::{Appended, NewMessage, Store};
 use crate::telemetry::Metrics;
 use chat_shared::{ErrorCode, ServerFrame};
@@ -46,8 +48,34 @@ struct Post {
     peer: Peer,
 }
 
+/// What a moderator asks the journal to store and then apply.
+#[derive(Debug)]
+pub enum ModeratorAction {
+    /// Keep a name, and the addresses it is connected from, out this long.
+    Ban {
+        name: String,
+        key: String,
+        duration_secs: u64,
+    },
+    /// Lock (read-only) or unlock the moderator's room.
+    Lock(bool),
+    /// Set the moderator's room's topic (normalised; empty clears it).
+    Topic(String),
+    /// Send the newest entries of the moderation log.
+    Audit(usize),
+}
+
 enum Command {
     Post(Post),
+    Delete {
+        request: DeleteRequest,
+        peer: Peer,
+    },
+    Moderate {
+        moderator: Membership,
+        action: ModeratorAction,
+        peer: Peer,
+    },
     Join {
         request: JoinRequest,
         since: Option<u64>,
@@ -77,6 +105,8 @@ impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Post(_) => "Post",
+            Self::Delete { .. } => "Delete",
+            Self::Moderate { .. } => "Moderate",
             Self::Join { .. } => "Join",
             Self::History { .. } => "History",
             Self::Probe { .. } => "Probe",
@@ -126,6 +156,26 @@ impl Journal {
             client_id,
             peer: peer.clone(),
         }))
+        .await;
+    }
+
+    /// Deletes a message for everyone (stored first), or tells the peer
+    /// why not.
+    pub async fn delete(&self, request: DeleteRequest, peer: &Peer) {
+        self.submit(Command::Delete {
+            request,
+            peer: peer.clone(),
+        })
+        .await;
+    }
+
+    /// Stores a moderator's action, then applies it.
+    pub async fn moderate(&self, moderator: &Membership, action: ModeratorAction, peer: &Peer) {
+        self.submit(Command::Moderate {
+            moderator: moderator.clone(),
+            action,
+            peer: peer.clone(),
+        })
         .await;
     }
 
@@ -231,6 +281,21 @@ impl Worker {
                     self.commit(std::mem::take(&mut posts));
                     self.send_history(&room, before, limit, &peer);
                 }
+                Command::Delete { request, peer } => {
+                    self.commit(std::mem::take(&mut posts));
+                    self.delete(&request, &peer);
+                }
+                Command::Moderate {
+                    moderator,
+                    action,
+                    peer,
+                } => {
+                    self.commit(std::mem::take(&mut posts));
+                    if let Err(error) = self.moderate(&moderator, action, &peer) {
+                        tracing::error!("cannot store a moderator's action: {error}");
+                        peer.reject(&Rejection::from(ErrorCode::ServerError));
+                    }
+                }
                 Command::Probe { reply } => {
                     self.commit(std::mem::take(&mut posts));
                     let result = self.store.probe().map_err(|error| error.to_string());
@@ -274,6 +339,14 @@ impl Worker {
                         Appended::Duplicate(original) => {
                             post.peer.send(encode(&ServerFrame::Message(original)));
                         }
+                        Appended::ClientIdTaken => {
+                            let refusal = Rejection::new(
+                                ErrorCode::BadRequest,
+                                "That client_id was already used for something else",
+                            );
+                            post.peer
+                                .reject(&refusal.with_client_id(post.client_id.clone()));
+                        }
                     }
                 }
             }
@@ -286,6 +359,79 @@ impl Worker {
                 }
             }
         }
+    }
+
+    fn delete(&mut self, request: &DeleteRequest, peer: &Peer) {
+        match self.store.delete_message(request) {
+            Ok(Deleted::New(deletion)) => {
+                let committed = Instant::now();
+                self.hub
+                    .deliver_frame(&request.room, &deleted_frame(deletion), committed);
+            }
+            Ok(Deleted::Duplicate(original)) => peer.send(encode(&deleted_frame(original))),
+            Ok(Deleted::NotFound) => peer.reject(
+                &Rejection::new(
+                    ErrorCode::NotFound,
+                    format!("There is no message {} in this room", request.target),
+                )
+                .with_client_id(request.client_id.clone()),
+            ),
+            Err(error) => {
+                tracing::error!("cannot delete message {}: {error}", request.target);
+                peer.reject(
+                    &Rejection::from(ErrorCode::ServerError)
+                        .with_client_id(request.client_id.clone()),
+                );
+            }
+        }
+    }
+
+    /// Stores the action and its log entry, then applies it: what is
+    /// seen has been recorded.
+    fn moderate(
+        &mut self,
+        moderator: &Membership,
+        action: ModeratorAction,
+        peer: &Peer,
+    ) -> rusqlite::Result<()> {
+        let room = &moderator.room;
+        let by = &moderator.name;
+        match action {
+            ModeratorAction::Ban {
+                name,
+                key,
+                duration_secs,
+            } => {
+                let length = std::time::Duration::from_secs(duration_secs);
+                let addresses = self.hub.addresses_of(&key);
+                let ban = Ban::new(key, addresses, std::time::SystemTime::now(), length);
+                self.store
+                    .add_ban(&ban.to_stored(), by, &name, duration_secs)?;
+                let until = humantime::format_rfc3339_millis(ban.until).to_string();
+                tracing::info!(moderator = %by, user = %name, duration_secs, "banned");
+                self.hub.ban(ban);
+                peer.send(encode(&ServerFrame::UserBanned {
+                    username: name,
+                    until,
+                    duration_secs,
+                }));
+            }
+            ModeratorAction::Lock(locked) => {
+                self.store.set_room_locked(room, locked, by)?;
+                tracing::info!(moderator = %by, room = %room, locked, "room lock changed");
+                self.hub.set_locked(room, locked, by);
+            }
+            ModeratorAction::Topic(topic) => {
+                self.store.set_room_topic(room, &topic, by)?;
+                tracing::info!(moderator = %by, room = %room, "topic changed");
+                self.hub.set_topic(room, &topic, by);
+            }
+            ModeratorAction::Audit(limit) => {
+                let entries = self.store.audit(limit)?;
+                peer.send(encode(&ServerFrame::Audit { entries }));
+            }
+        }
+        Ok(())
     }
 
     fn join(
@@ -303,13 +449,22 @@ impl Worker {
                 tracing::error!("cannot read the join code: {error}");
                 Rejection::from(ErrorCode::ServerError)
             })?;
-        let (history, gap) = self
+        let Replay {
+            history,
+            deletions,
+            gap,
+        } = self
             .history_for_join(&request.room, since)
             .map_err(|error| {
                 tracing::error!("cannot read history of {}: {error}", request.room);
                 Rejection::from(ErrorCode::ServerError)
             })?;
         let joined = self.hub.join(request, peer, history, gap, invited)?;
+        // Deletions since `since` follow the welcome, before anything
+        // live: the journal delivers both, so nothing comes between.
+        for deletion in deletions {
+            peer.send(encode(&deleted_frame(deletion)));
+        }
         if joined.created_room {
             if let Err(error) = self.store.add_room(&request.room) {
                 tracing::error!("cannot record room {}: {error}", request.room);
@@ -318,22 +473,36 @@ impl Worker {
         Ok(joined.membership)
     }
 
-    /// Without `since`, the latest page; with it, everything after it, or
-    /// the latest page marked as a gap when that would be too much.
-    fn history_for_join(
-        &self,
-        room: &str,
-        since: Option<u64>,
-    ) -> rusqlite::Result<(Vec<chat_shared::ChatMessage>, bool)> {
-        let Some(since) = since else {
-            return Ok((self.store.latest(room, self.limits.on_join)?, false));
+    /// Without `since`, the latest page; with it, every message and
+    /// deletion after it, or the latest page marked as a gap when that
+    /// would be more than the replay limit (the two counted together).
+    fn history_for_join(&self, room: &str, since: Option<u64>) -> rusqlite::Result<Replay> {
+        let latest = |gap| {
+            Ok(Replay {
+                history: self.store.latest(room, self.limits.on_join)?,
+                deletions: Vec::new(),
+                gap,
+            })
         };
-        let missed = self.store.after(room, since, self.limits.replay + 1)?;
-        if missed.len() > self.limits.replay {
-            Ok((self.store.latest(room, self.limits.on_join)?, true))
-        } else {
-            Ok((missed, false))
+        let Some(since) = since else {
+            return latest(false);
+        };
+        let replay = self.limits.replay;
+        let missed = self.store.after(room, since, replay + 1)?;
+        if missed.len() > replay {
+            return latest(true);
         }
+        let deletions = self
+            .store
+            .events_after(room, since, replay + 1 - missed.len())?;
+        if missed.len() + deletions.len() > replay {
+            return latest(true);
+        }
+        Ok(Replay {
+            history: missed,
+            deletions,
+            gap: false,
+        })
     }
 
     fn send_history(&self, room: &str, before: u64, limit: usize, peer: &Peer) {
@@ -355,5 +524,22 @@ impl Worker {
                 peer.reject(&Rejection::from(ErrorCode::ServerError));
             }
         }
+    }
+}
+
+/// What a join with `since` is sent: the messages for `welcome.history`,
+/// then the deletions, or the latest page and `gap`.
+struct Replay {
+    history: Vec<chat_shared::ChatMessage>,
+    deletions: Vec<Deletion>,
+    gap: bool,
+}
+
+fn deleted_frame(deletion: Deletion) -> ServerFrame {
+    ServerFrame::MessageDeleted {
+        id: deletion.id,
+        target: deletion.target,
+        username: deletion.username,
+        client_id: deletion.client_id,
     }
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 /// The schema version this build writes; older databases are migrated on open.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// A message to be stored.
 #[derive(Debug, Clone)]
@@ -32,7 +32,13 @@ pub enum Appended {
     /// The author already sent a message with this `client_id`: nothing was
     /// stored, and this is the original.
     Duplicate(ChatMessage),
+    /// The author already used this `client_id` for something else (a
+    /// deletion): nothing was stored.
+    ClientIdTaken,
 }
+
+/// The `kind` of a row that is a message, not a change to one.
+pub(super) const MESSAGE_KIND: &str = "message";
 
 /// Why the database could not be opened.
 #[derive(Debug)]
@@ -68,7 +74,9 @@ impl From<rusqlite::Error> for OpenError {
 
 /// The open database.
 pub struct Store {
-    connection: Connection,
+    /// Shared with `history::moderation`, which keeps the moderation
+    /// tables beside the messages.
+    pub(super) connection: Connection,
 }
 
 impl Store {
@@ -131,6 +139,41 @@ impl Store {
                      value TEXT NOT NULL
                  );",
             )?;
+            tx.pragma_update(None, "user_version", 2)?;
+            tx.commit()?;
+        }
+        if version < 3 {
+            // Changes to messages are rows of their own in the same id
+            // sequence (`kind` says which, `target` what they change), so a
+            // `since` replay finds them in order; issue 11's edits and
+            // reactions are further kinds. `deleted` keeps the current
+            // state of a message cheap to read.
+            let tx = self.connection.transaction()?;
+            tx.execute_batch(
+                "ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message';
+                 ALTER TABLE messages ADD COLUMN target INTEGER;
+                 ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+                 CREATE INDEX messages_events ON messages (room, id) WHERE kind <> 'message';
+                 CREATE TABLE bans (
+                     id        INTEGER PRIMARY KEY AUTOINCREMENT,
+                     name_key  TEXT NOT NULL,
+                     addresses TEXT NOT NULL,
+                     until_ms  INTEGER NOT NULL
+                 );
+                 CREATE TABLE room_settings (
+                     room   TEXT PRIMARY KEY,
+                     locked INTEGER NOT NULL DEFAULT 0,
+                     topic  TEXT
+                 );
+                 CREATE TABLE audit (
+                     id        INTEGER PRIMARY KEY AUTOINCREMENT,
+                     at        TEXT NOT NULL,
+                     moderator TEXT NOT NULL,
+                     action    TEXT NOT NULL,
+                     target    TEXT NOT NULL,
+                     detail    TEXT
+                 );",
+            )?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
@@ -152,7 +195,7 @@ impl Store {
             Some(code) => self.connection.execute(
                 "INSERT INTO settings (name, value) VALUES (?1, ?2)
                  ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                params![JOIN_CODE_SETTING, hash_join_code(code)],
+                params![JOIN_CODE_SETTING, sha256_hex(code)],
             )?,
             None => self.connection.execute(
                 "DELETE FROM settings WHERE name = ?1",
@@ -178,7 +221,7 @@ impl Store {
             return Ok(false);
         };
         Ok(constant_time_eq(
-            hash_join_code(code).as_bytes(),
+            sha256_hex(code).as_bytes(),
             stored.as_bytes(),
         ))
     }
@@ -189,7 +232,7 @@ impl Store {
         let mut results = Vec::with_capacity(batch.len());
         {
             let mut find = tx.prepare_cached(
-                "SELECT id, username, text, timestamp, client_id FROM messages
+                "SELECT id, username, text, timestamp, client_id, kind FROM messages
                  WHERE author_key = ?1 AND client_id = ?2",
             )?;
             let mut insert = tx.prepare_cached(
@@ -199,11 +242,20 @@ impl Store {
             for message in batch {
                 if let Some(client_id) = &message.client_id {
                     let existing = find
-                        .query_row(params![message.author_key, client_id], read_message)
+                        .query_row(params![message.author_key, client_id], |row| {
+                            Ok((read_message(row)?, row.get::<_, String>(5)?))
+                        })
                         .optional()?;
-                    if let Some(original) = existing {
-                        results.push(Appended::Duplicate(original));
-                        continue;
+                    match existing {
+                        Some((original, kind)) if kind == MESSAGE_KIND => {
+                            results.push(Appended::Duplicate(original));
+                            continue;
+                        }
+                        Some(_) => {
+                            results.push(Appended::ClientIdTaken);
+                            continue;
+                        }
+                        None => {}
                     }
                 }
                 let timestamp = timestamp_now();
@@ -234,7 +286,8 @@ impl Store {
         self.page_before(room, i64::MAX, limit)
     }
 
-    /// Up to `limit` messages of the room older than `before`, oldest first.
+    /// Up to `limit` messages of the room older than `before`, oldest
+    /// first; deleted ones are gone.
     pub fn page_before(
         &self,
         room: &str,
@@ -243,7 +296,8 @@ impl Store {
     ) -> rusqlite::Result<Vec<ChatMessage>> {
         let mut query = self.connection.prepare_cached(
             "SELECT id, username, text, timestamp, client_id FROM messages
-             WHERE room = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+             WHERE room = ?1 AND id < ?2 AND kind = 'message' AND deleted = 0
+             ORDER BY id DESC LIMIT ?3",
         )?;
         let mut messages = query
             .query_map(params![room, before, sql_limit(limit)], read_message)?
@@ -252,7 +306,8 @@ impl Store {
         Ok(messages)
     }
 
-    /// Up to `limit` messages of the room newer than `since`, oldest first.
+    /// Up to `limit` messages of the room newer than `since`, oldest first;
+    /// deleted ones are gone (their deletions are in `events_after`).
     pub fn after(
         &self,
         room: &str,
@@ -261,7 +316,8 @@ impl Store {
     ) -> rusqlite::Result<Vec<ChatMessage>> {
         let mut query = self.connection.prepare_cached(
             "SELECT id, username, text, timestamp, client_id FROM messages
-             WHERE room = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3",
+             WHERE room = ?1 AND id > ?2 AND kind = 'message' AND deleted = 0
+             ORDER BY id ASC LIMIT ?3",
         )?;
         let since = i64::try_from(since).unwrap_or(i64::MAX);
         let messages = query
@@ -303,7 +359,9 @@ impl Store {
 /// The `settings` row that holds the invitation code's hash.
 const JOIN_CODE_SETTING: &str = "join_code_sha256";
 
-fn hash_join_code(code: &str) -> String {
+/// SHA-256 in hex: what the settings table keeps of a secret. Enough for
+/// long random codes and tokens, which no dictionary holds.
+pub(super) fn sha256_hex(code: &str) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(code.as_bytes())
         .iter()
@@ -313,7 +371,7 @@ fn hash_join_code(code: &str) -> String {
 
 /// Compares without stopping at the first difference, so the time taken
 /// tells a guesser nothing about how much of a code was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

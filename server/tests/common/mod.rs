@@ -126,6 +126,8 @@ pub struct Welcome {
     pub resume: String,
     pub heartbeat_ms: Option<u64>,
     pub limits: Option<ClientLimits>,
+    pub topic: Option<String>,
+    pub locked: bool,
 }
 
 pub struct Client {
@@ -226,6 +228,8 @@ impl Client {
                 resume,
                 heartbeat_ms,
                 limits,
+                topic,
+                locked,
             } => Welcome {
                 username,
                 users,
@@ -235,6 +239,8 @@ impl Client {
                 resume,
                 heartbeat_ms,
                 limits,
+                topic,
+                locked,
             },
             other => panic!("expected welcome, got {other:?}"),
         }
