@@ -5,8 +5,8 @@
 //! together. The server runs with its default rate limits for this one:
 //! its defences are what is measured.
 
-use super::{note_closed, note_failures, paced_senders, report_latency, Run};
-use crate::client::{connect, join, join_crowd, name_of, JoinPlan, Member, Tally};
+use super::{join_one_room, measure_latency, note_closed, paced_senders, Run};
+use crate::client::{connect, join, name_of, Member, Tally};
 use crate::Report;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -15,25 +15,15 @@ use std::time::{Duration, Instant};
 pub async fn run(run: &Run, report: &Report) -> Result<(), String> {
     let clients = run.count(500, 10);
     let senders = run.count(50, 2).min(clients);
-    let tally = Tally::new();
-    let plan = JoinPlan {
-        count: clients,
-        first: 0,
-        in_flight: 200,
-        deadline: Duration::from_secs(60),
-        room_of: |_| None,
-    };
-    let mut crowd = join_crowd(&run.target, &plan, &tally).await;
-    note_failures(report, "flood", &crowd);
+    let (mut crowd, tally) =
+        join_one_room(run, report, "flood", clients, Duration::from_secs(60)).await;
     let senders: Vec<_> = crowd
         .members
         .drain(..senders.min(crowd.members.len()))
         .collect();
     let pacing = paced_senders(senders, Duration::from_millis(500));
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    tally.latencies.open();
-    tokio::time::sleep(run.window(10.0)).await;
-    report_latency(report, &tally, "alone");
+    let warmup = Duration::from_secs(1);
+    measure_latency(run, report, &tally, warmup, 10.0, "alone", None).await;
 
     // The troublemakers: their own tally, so their fate stays apart.
     let theirs = Tally::new();
@@ -52,10 +42,7 @@ pub async fn run(run: &Run, report: &Report) -> Result<(), String> {
         }
         started.elapsed()
     });
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    tally.latencies.open();
-    tokio::time::sleep(run.window(10.0)).await;
-    report_latency(report, &tally, "beside");
+    measure_latency(run, report, &tally, warmup, 10.0, "beside", None).await;
     drop(pacing);
     if flooding.is_finished() {
         if let Ok(after) = flooding.await {

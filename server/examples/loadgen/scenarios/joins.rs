@@ -5,8 +5,7 @@
 //! is read again. The storm's clients are the idle ones, so the run stays
 //! within its time budget; each of them also received a long welcome.
 
-use super::{note_closed, note_failures, Run};
-use crate::client::{join_crowd, JoinPlan, Tally};
+use super::{join_one_room, note_closed, Run};
 use crate::latency;
 use crate::Report;
 use std::time::Duration;
@@ -14,17 +13,9 @@ use std::time::Duration;
 /// Runs the scenario.
 pub async fn run(run: &Run, report: &Report) -> Result<(), String> {
     let clients = run.count(10_000, 10);
-    let tally = Tally::new();
     let before = run.server.as_ref().and_then(|server| server.rss_kib());
-    let plan = JoinPlan {
-        count: clients,
-        first: 0,
-        in_flight: 200,
-        deadline: Duration::from_secs(150),
-        room_of: |_| None,
-    };
-    let mut crowd = join_crowd(&run.target, &plan, &tally).await;
-    note_failures(report, "joins", &crowd);
+    let (mut crowd, tally) =
+        join_one_room(run, report, "joins", clients, Duration::from_secs(150)).await;
     let joined = crowd.members.len();
     report.result("join_s", crowd.elapsed.as_secs_f64());
     report.result("joined", joined as f64);

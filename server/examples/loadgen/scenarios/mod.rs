@@ -7,7 +7,7 @@ pub mod joins;
 pub mod rooms;
 pub mod saturate;
 
-use crate::client::{Member, Tally, Target};
+use crate::client::{join_crowd, Crowd, JoinPlan, Member, Tally, Target};
 use crate::latency;
 use crate::server_stats::{CpuMeter, Server};
 use crate::Report;
@@ -42,6 +42,51 @@ impl Run {
     /// Starts a CPU meter on the server, if it is known.
     pub fn cpu_meter(&self) -> Option<CpuMeter> {
         self.server.as_ref().map(Server::cpu_meter)
+    }
+}
+
+/// Brings `count` clients into the default room, 200 connections in
+/// flight, giving up on those not joined within `deadline`, and notes the
+/// failures under `what`.
+async fn join_one_room(
+    run: &Run,
+    report: &Report,
+    what: &str,
+    count: usize,
+    deadline: Duration,
+) -> (Crowd, Arc<Tally>) {
+    let tally = Tally::new();
+    let plan = JoinPlan {
+        count,
+        first: 0,
+        in_flight: 200,
+        deadline,
+        room_of: |_| None,
+    };
+    let crowd = join_crowd(&run.target, &plan, &tally).await;
+    note_failures(report, what, &crowd);
+    (crowd, tally)
+}
+
+/// After `warmup`, records latencies over a window of `full` seconds
+/// (scaled) and reports them under `prefix`, with the server's CPU use
+/// under `cpu_key` if given.
+async fn measure_latency(
+    run: &Run,
+    report: &Report,
+    tally: &Tally,
+    warmup: Duration,
+    full: f64,
+    prefix: &str,
+    cpu_key: Option<&str>,
+) {
+    tokio::time::sleep(warmup).await;
+    let cpu = run.cpu_meter();
+    tally.latencies.open();
+    tokio::time::sleep(run.window(full)).await;
+    report_latency(report, tally, prefix);
+    if let Some(key) = cpu_key {
+        report_cpu(report, cpu, key);
     }
 }
 
@@ -96,7 +141,7 @@ fn paced_senders(members: Vec<Member>, period: Duration) -> JoinSet<()> {
 }
 
 /// Notes joins that failed, with the first reason.
-fn note_failures(report: &Report, what: &str, crowd: &crate::client::Crowd) {
+fn note_failures(report: &Report, what: &str, crowd: &Crowd) {
     if crowd.failed > 0 {
         report.note(&format!(
             "{what}: {} clients failed to join (first: {})",

@@ -3,7 +3,7 @@
 //! descriptor limit cannot hold them all, it says so and runs with as
 //! many as fit.
 
-use super::{note_closed, note_failures, paced_senders, report_cpu, report_latency, Run};
+use super::{measure_latency, note_closed, note_failures, paced_senders, Run};
 use crate::client::{join_crowd, JoinPlan, Tally};
 use crate::Report;
 use std::sync::atomic::Ordering;
@@ -60,12 +60,17 @@ pub async fn run(run: &Run, report: &Report) -> Result<(), String> {
     }
     let joined = crowd.members.len() + senders.len();
     let pacing = paced_senders(senders, Duration::from_secs(1));
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let cpu = run.cpu_meter();
-    tally.latencies.open();
-    tokio::time::sleep(run.window(15.0)).await;
-    report_latency(report, &tally, "latency");
-    report_cpu(report, cpu, "cpu_percent");
+    let warmup = Duration::from_secs(2);
+    measure_latency(
+        run,
+        report,
+        &tally,
+        warmup,
+        15.0,
+        "latency",
+        Some("cpu_percent"),
+    )
+    .await;
     drop(pacing);
     let held = joined.saturating_sub(tally.closed.load(Ordering::Relaxed));
     report.result("held", held as f64);

@@ -2,11 +2,10 @@
 //! as their own echoes return (at most 32 unconfirmed each). What counts
 //! is deliveries per second: every message reaching every client.
 
-use super::{note_closed, note_failures, report_cpu, Run};
-use crate::client::{join_crowd, JoinPlan, Tally};
+use super::{join_one_room, note_closed, report_cpu, Run};
 use crate::latency;
 use crate::Report;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 /// Own messages a sender may have in flight: enough to keep the server
@@ -17,16 +16,8 @@ const WINDOW: usize = 32;
 pub async fn run(run: &Run, report: &Report) -> Result<(), String> {
     let clients = run.count(200, 4);
     let senders = run.count(20, 2).min(clients);
-    let tally = Tally::new();
-    let plan = JoinPlan {
-        count: clients,
-        first: 0,
-        in_flight: 200,
-        deadline: std::time::Duration::from_secs(60),
-        room_of: |_| None,
-    };
-    let mut crowd = join_crowd(&run.target, &plan, &tally).await;
-    note_failures(report, "saturate", &crowd);
+    let (mut crowd, tally) =
+        join_one_room(run, report, "saturate", clients, Duration::from_secs(60)).await;
     if crowd.members.len() < 2 {
         return Err("saturate: fewer than two clients joined".into());
     }
@@ -47,7 +38,7 @@ pub async fn run(run: &Run, report: &Report) -> Result<(), String> {
         });
     }
     // Warm up: the first second includes the senders' start.
-    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let (before, started, cpu) = (tally.delivered(), Instant::now(), run.cpu_meter());
     tokio::time::sleep(run.window(10.0)).await;
     let delivered = tally.delivered() - before;
