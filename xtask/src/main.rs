@@ -9,9 +9,14 @@
 //!   binary's included.
 //! - `cargo xtask dist`: the one-file release: the server in release mode
 //!   with the browser app built in, copied to `target/dist/chat-server`.
+//! - `cargo xtask bench [-- --scale F --only NAMES --no-write]`: the load
+//!   scenarios against the chat server and the reference server, one table
+//!   written into docs/benchmarks.md (see `bench.rs`).
 //!
 //! Every tool is pinned: the wasm-bindgen CLI must match the `wasm-bindgen`
 //! crate in Cargo.lock exactly, and trunk must never download anything.
+
+mod bench;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -32,9 +37,10 @@ fn main() -> ExitCode {
         Some("run") => run_chat(&args[1..]),
         Some("test") => run_tests(),
         Some("dist") => make_dist(),
+        Some("bench") => bench::bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask run [-- SERVER OPTIONS] | cargo xtask test | cargo xtask dist"
+                "usage: cargo xtask run [-- SERVER OPTIONS] | cargo xtask test | cargo xtask dist | cargo xtask bench [-- --scale F --only NAMES --no-write]"
             );
             return ExitCode::from(2);
         }

@@ -1,0 +1,105 @@
+//! The project's load generator: drives a running chat server (or the
+//! reference server in `benches/reference/`, which speaks enough of the
+//! same protocol) through one of the scenarios of issue 13 and prints what
+//! it measured, one `result KEY VALUE` or `note TEXT` line each, for
+//! `cargo xtask bench` to gather into docs/benchmarks.md.
+//!
+//! ```text
+//! target/release/chat-server --addr 127.0.0.1:9201 --db :memory: --message-rate 1e9 --message-burst 1000000000 & SERVER=$!
+//! target/release/examples/loadgen saturate --addr 127.0.0.1:9201 --pid $SERVER --scale 0.1
+//! ```
+//!
+//! Layout:
+//! - `client.rs`: connecting (each socket from its own 127.x.y.z), joining,
+//!   and the reader task every joined client runs;
+//! - `latency.rs`: timestamps carried in message texts, and the shared
+//!   histogram the readers record into;
+//! - `server_stats.rs`: the server's RSS and CPU time from /proc;
+//! - `scenarios/`: one file per load, each printing its own results.
+
+mod client;
+mod latency;
+mod scenarios;
+mod server_stats;
+
+use clap::{Parser, ValueEnum};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+/// What to run against which server.
+#[derive(Parser)]
+#[command(about = "Load scenarios for the chat server and the reference server")]
+struct Options {
+    /// The load to apply.
+    scenario: Scenario,
+    /// The server under test.
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    addr: SocketAddr,
+    /// The server's process id: its memory and CPU time are read from /proc.
+    /// Without it those figures are left out.
+    #[arg(long)]
+    pid: Option<u32>,
+    /// Multiplies client counts and message rates, and shortens the
+    /// measuring windows, for quick tries (1.0 is the issue's load).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+}
+
+/// The loads of issue 13, named as `cargo xtask bench --only` takes them.
+#[derive(Clone, Copy, ValueEnum)]
+enum Scenario {
+    /// 200 clients, 20 senders as fast as their echoes return: deliveries/s.
+    Saturate,
+    /// 1,000 clients, 200 messages/s: latency.
+    Fanout,
+    /// 10,000 clients join one room, 200 in flight; then their idle memory.
+    Joins,
+    /// 50,000 connections over 50 rooms, one message per room per second.
+    Rooms,
+    /// A flooder and a non-reader beside normal clients: the others' p99.
+    Flood,
+}
+
+/// Where results go: stdout, one per line, so that xtask can parse them
+/// and a person can read them.
+pub struct Report;
+
+impl Report {
+    /// One measured figure under a stable key.
+    pub fn result(&self, key: &str, value: f64) {
+        println!("result {key} {value:.3}");
+    }
+
+    /// Something the figures alone do not say (a limit reached, a client
+    /// the server closed).
+    pub fn note(&self, text: &str) {
+        println!("note {text}");
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = Options::parse();
+    let report = Report;
+    let limit = client::raise_descriptor_limit();
+    let run = scenarios::Run {
+        target: client::Target::new(options.addr),
+        server: options.pid.map(server_stats::Server::new),
+        scale: options.scale,
+        descriptors: limit,
+    };
+    let outcome = match options.scenario {
+        Scenario::Saturate => scenarios::saturate::run(&run, &report).await,
+        Scenario::Fanout => scenarios::fanout::run(&run, &report).await,
+        Scenario::Joins => scenarios::joins::run(&run, &report).await,
+        Scenario::Rooms => scenarios::rooms::run(&run, &report).await,
+        Scenario::Flood => scenarios::flood::run(&run, &report).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("loadgen: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
