@@ -53,3 +53,26 @@ impl<T: Clone + PartialEq + Send + Sync + 'static> Default for RowSignals<T> {
         Self::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_row_is_patched_in_place_and_the_others_keep_their_signal() {
+        let mut rows = RowSignals::new();
+        rows.sync([(1, "sending"), (2, "sent")].into_iter());
+        let first = rows.get(1).expect("row 1");
+        let second = rows.get(2).expect("row 2");
+
+        rows.sync([(1, "sent"), (2, "sent"), (3, "sending")].into_iter());
+        // The signal the row's view already holds now reads the new state:
+        // the row is patched, not replaced by a new one.
+        assert_eq!(first.get_untracked(), "sent");
+        assert_eq!(second.get_untracked(), "sent");
+        assert_eq!(rows.get(3).map(|row| row.get_untracked()), Some("sending"));
+
+        rows.sync([(2, "sent"), (3, "sending")].into_iter());
+        assert!(rows.get(1).is_none(), "a row that left has no signal");
+    }
+}
