@@ -84,6 +84,8 @@ async fn serve(stream: TcpStream, room: Arc<Room>) {
                             resume: String::new(),
                             heartbeat_ms: None,
                             limits: None,
+                            topic: None,
+                            locked: false,
                         };
                         if socket.send(Message::text(welcome.encode())).await.is_err() {
                             return;
