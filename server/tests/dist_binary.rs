@@ -56,6 +56,13 @@ fn empty_dir(name: &str) -> PathBuf {
 /// self-hoster would: no `dist/` anywhere near, nothing but its database.
 fn install_and_start(binary: &Path, dir: PathBuf, args: &[&str]) -> (Installation, SocketAddr) {
     let installed = dir.join("chat-server");
+    // The tests run in parallel threads: a copy still open for writing in
+    // one thread is inherited by another thread's fork, and exec then fails
+    // with "Text file busy". One copy-and-start at a time avoids that.
+    static COPY_AND_START: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let one_at_a_time = COPY_AND_START
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     std::fs::copy(binary, &installed).expect("copy the binary");
     let mut server = Command::new(&installed)
         .current_dir(&dir)
@@ -69,6 +76,7 @@ fn install_and_start(binary: &Path, dir: PathBuf, args: &[&str]) -> (Installatio
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start the copied chat-server");
+    drop(one_at_a_time);
     let stdout = server.stdout.take().expect("stdout");
     let installation = Installation { server, dir };
     let mut lines = BufReader::new(stdout);
