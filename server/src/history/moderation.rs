@@ -5,7 +5,7 @@
 //! Every change and its log entry are one transaction: an action is either
 //! done and recorded, or neither.
 
-use crate::history::store::{sha256_hex, timestamp_now, Store, MESSAGE_KIND};
+use crate::history::store::{sha256_hex, sql_limit, timestamp_now, Store, MESSAGE_KIND};
 use chat_shared::{AuditAction, AuditEntry};
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -153,9 +153,11 @@ impl Store {
              WHERE room = ?1 AND id > ?2 AND kind = ?3 ORDER BY id ASC LIMIT ?4",
         )?;
         let since = i64::try_from(since).unwrap_or(i64::MAX);
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let events = query
-            .query_map(params![room, since, DELETED_KIND, limit], read_deletion)?
+            .query_map(
+                params![room, since, DELETED_KIND, sql_limit(limit)],
+                read_deletion,
+            )?
             .collect();
         events
     }
@@ -271,9 +273,8 @@ impl Store {
             "SELECT id, at, moderator, action, target, detail FROM audit
              ORDER BY id DESC LIMIT ?1",
         )?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let entries = query
-            .query_map(params![limit], |row| {
+            .query_map(params![sql_limit(limit)], |row| {
                 Ok(AuditEntry {
                     id: u64::try_from(row.get::<_, i64>(0)?).unwrap_or_default(),
                     at: row.get(1)?,

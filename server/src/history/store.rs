@@ -385,7 +385,7 @@ fn read_message(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
     })
 }
 
-fn sql_limit(limit: usize) -> i64 {
+pub(super) fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
