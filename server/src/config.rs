@@ -90,6 +90,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_DB", default_value = DEFAULT_DB, global = true)]
     pub db: PathBuf,
 
+    /// Where the history is kept, as a URL: `sqlite:PATH` (the same as
+    /// `--db PATH`, which it overrides). Defaults to `--db`.
+    #[arg(long, env = "CHAT_DATABASE", value_parser = Database::parse, global = true)]
+    pub database: Option<Database>,
+
     /// Messages of the room's history sent with `welcome` on join.
     #[arg(long, env = "CHAT_HISTORY_ON_JOIN", default_value_t = DEFAULT_HISTORY_ON_JOIN)]
     pub history_on_join: usize,
@@ -167,6 +172,13 @@ pub enum LogFormat {
 }
 
 impl Config {
+    /// The database in force: `--database`, else the `--db` file.
+    pub fn database(&self) -> Database {
+        self.database
+            .clone()
+            .unwrap_or_else(|| Database::Sqlite(self.db.clone()))
+    }
+
     /// Sets [`Config::use_embedded_app`] from the command line the settings
     /// were read from: the built-in app is served unless `static_dir` was
     /// named (by flag or variable) rather than left at its default.
@@ -188,6 +200,7 @@ impl Default for Config {
             outbox_frames: DEFAULT_OUTBOX_FRAMES,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             db: PathBuf::from(":memory:"),
+            database: None,
             history_on_join: DEFAULT_HISTORY_ON_JOIN,
             replay_limit: DEFAULT_REPLAY_LIMIT,
             resume_grace: DEFAULT_RESUME_GRACE,
@@ -200,6 +213,37 @@ impl Default for Config {
             admin_token: None,
             limits: Limits::default(),
             use_embedded_app: false,
+        }
+    }
+}
+
+/// Which database holds the history, from `--database` (or `--db`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file (`:memory:` keeps nothing).
+    Sqlite(PathBuf),
+}
+
+impl Database {
+    /// Reads a `--database` URL.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err("sqlite: needs a file path, e.g. sqlite:chat.db".to_owned());
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        Err(format!(
+            "{url:?} is not a database URL this server knows: use sqlite:PATH"
+        ))
+    }
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "{}", path.display()),
         }
     }
 }

@@ -47,7 +47,9 @@
 //! - `history`: what is said stays said:
 //!   - `history::journal`: the thread that commits messages before
 //!     delivering them and orders joins against them;
-//!   - `history::store`: the SQLite history;
+//!   - `history::store`: the seam for what must last, with its
+//!     databases `history::sqlite` (the default) and
+//!     `history::postgres` (shared by a cluster's nodes);
 //!   - `history::moderation`: deletions as events in the id sequence,
 //!     bans, room settings, the moderation log, the token's hash;
 //!   - [`archive`]: backup, export and import, beside a running server.
@@ -141,11 +143,9 @@ pub async fn run_with_metrics(
         Some(_) => Metrics::prometheus().map_err(std::io::Error::other)?,
         None => Metrics::off(),
     });
-    let store = Store::open(&config.db).map_err(|error| {
-        std::io::Error::other(format!(
-            "cannot open the database {}: {error}",
-            config.db.display()
-        ))
+    let database = config.database();
+    let mut store = history::store::open(&database).map_err(|error| {
+        std::io::Error::other(format!("cannot open the database {database}: {error}"))
     })?;
     if let Some(code) = &config.join_code {
         store.set_join_code(Some(code)).map_err(|error| {
@@ -153,7 +153,7 @@ pub async fn run_with_metrics(
         })?;
     }
     let gate = chat::moderation::Gate::new(
-        admin_token_hash(&store, config.admin_token.as_deref()).map_err(|error| {
+        admin_token_hash(store.as_mut(), config.admin_token.as_deref()).map_err(|error| {
             std::io::Error::other(format!("cannot store the moderator token: {error}"))
         })?,
     );
@@ -248,7 +248,7 @@ pub async fn run_with_metrics(
 /// The hash of the moderator token in force: `configured` when given
 /// (stored, replacing any other), else the stored one, else a new one,
 /// stored and printed once to the log, since nobody else will ever see it.
-fn admin_token_hash(store: &Store, configured: Option<&str>) -> Result<String, String> {
+fn admin_token_hash(store: &mut dyn Store, configured: Option<&str>) -> Result<String, String> {
     if let Some(token) = configured {
         store
             .set_admin_token(token)

@@ -6,7 +6,8 @@
 //! SQLite in WAL mode lets a reader see one consistent snapshot while the
 //! journal keeps committing, so nothing needs to stop.
 
-use crate::history::store::Store;
+use crate::history::sqlite::Sqlite;
+use crate::history::store::Messages;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -271,7 +272,7 @@ pub fn import(db: &Path, export_text: &str) -> Result<usize, String> {
     }
     // Creates and migrates the schema, exactly as the server would.
     drop(
-        Store::open(db)
+        Sqlite::open(db)
             .map_err(|error| format!("cannot open the database {}: {error}", db.display()))?,
     );
     let mut connection = open_existing(db)?;
@@ -340,7 +341,7 @@ const JOIN_CODE_BYTES: usize = 24;
 /// change needs no restart.
 pub fn rotate_join_code(db: &Path, off: bool) -> Result<Option<String>, String> {
     use base64::Engine as _;
-    let store = Store::open(db)
+    let mut store = Sqlite::open(db)
         .map_err(|error| format!("cannot open the database {}: {error}", db.display()))?;
     // The running server's journal may hold the write lock for a moment.
     store

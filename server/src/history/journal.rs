@@ -12,7 +12,7 @@ use crate::chat::moderation::Ban;
 use crate::chat::peer::Peer;
 use crate::error::Rejection;
 use crate::history::moderation::{DeleteRequest, Deleted, Deletion};
-use crate::history::store::{Appended, NewMessage, Store};
+use crate::history::store::{Appended, NewMessage, Store, StoreResult};
 use crate::telemetry::Metrics;
 use chat_shared::{ErrorCode, ServerFrame};
 use std::sync::Arc;
@@ -118,7 +118,7 @@ impl Journal {
     /// Starts the thread. It ends, after finishing queued work, once every
     /// `Journal` handle is dropped; join the handle to wait for that.
     pub fn start(
-        store: Store,
+        store: Box<dyn Store>,
         hub: Arc<Hub>,
         limits: HistoryLimits,
         metrics: Arc<Metrics>,
@@ -232,7 +232,7 @@ impl Journal {
 }
 
 struct Worker {
-    store: Store,
+    store: Box<dyn Store>,
     hub: Arc<Hub>,
     limits: HistoryLimits,
     metrics: Arc<Metrics>,
@@ -332,7 +332,7 @@ impl Worker {
             Ok(results) => {
                 for (post, result) in posts.iter().zip(results) {
                     match result {
-                        Appended::New(message) => {
+                        Appended::New { message, .. } => {
                             self.metrics.messages_stored.increment(1);
                             self.hub.deliver(&post.membership.room, &message, committed);
                         }
@@ -363,7 +363,7 @@ impl Worker {
 
     fn delete(&mut self, request: &DeleteRequest, peer: &Peer) {
         match self.store.delete_message(request) {
-            Ok(Deleted::New(deletion)) => {
+            Ok(Deleted::New { deletion, .. }) => {
                 let committed = Instant::now();
                 self.hub
                     .deliver_frame(&request.room, &deleted_frame(deletion), committed);
@@ -393,7 +393,7 @@ impl Worker {
         moderator: &Membership,
         action: ModeratorAction,
         peer: &Peer,
-    ) -> rusqlite::Result<()> {
+    ) -> StoreResult<()> {
         let room = &moderator.room;
         let by = &moderator.name;
         match action {
@@ -476,27 +476,31 @@ impl Worker {
     /// Without `since`, the latest page; with it, every message and
     /// deletion after it, or the latest page marked as a gap when that
     /// would be more than the replay limit (the two counted together).
-    fn history_for_join(&self, room: &str, since: Option<u64>) -> rusqlite::Result<Replay> {
-        let latest = |gap| {
+    /// Every read stops at the room's newest event when the first began,
+    /// so the picture is consistent even while others post.
+    fn history_for_join(&mut self, room: &str, since: Option<u64>) -> StoreResult<Replay> {
+        let through = self.store.last_event(room)?;
+        let on_join = self.limits.on_join;
+        let latest = |store: &mut Box<dyn Store>, gap| {
             Ok(Replay {
-                history: self.store.latest(room, self.limits.on_join)?,
+                history: store.page_before(room, through.saturating_add(1), on_join)?,
                 deletions: Vec::new(),
                 gap,
             })
         };
         let Some(since) = since else {
-            return latest(false);
+            return latest(&mut self.store, false);
         };
         let replay = self.limits.replay;
-        let missed = self.store.after(room, since, replay + 1)?;
+        let missed = self.store.after(room, since, through, replay + 1)?;
         if missed.len() > replay {
-            return latest(true);
+            return latest(&mut self.store, true);
         }
         let deletions = self
             .store
-            .events_after(room, since, replay + 1 - missed.len())?;
+            .events_after(room, since, through, replay + 1 - missed.len())?;
         if missed.len() + deletions.len() > replay {
-            return latest(true);
+            return latest(&mut self.store, true);
         }
         Ok(Replay {
             history: missed,
@@ -505,8 +509,7 @@ impl Worker {
         })
     }
 
-    fn send_history(&self, room: &str, before: u64, limit: usize, peer: &Peer) {
-        let before = i64::try_from(before).unwrap_or(i64::MAX);
+    fn send_history(&mut self, room: &str, before: u64, limit: usize, peer: &Peer) {
         match self.store.page_before(room, before, limit + 1) {
             Ok(mut messages) => {
                 let has_more = messages.len() > limit;

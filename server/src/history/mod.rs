@@ -1,8 +1,10 @@
 //! What is said stays said: the journal thread that orders and commits
-//! messages, the SQLite store under it, what moderators change in it, and
-//! the operator's copies of it.
+//! messages, the store seam under it with its two databases (SQLite,
+//! PostgreSQL), what moderators change in it, and the operator's copies of
+//! an SQLite history.
 
 pub mod archive;
 pub mod journal;
 pub mod moderation;
+pub mod sqlite;
 pub mod store;

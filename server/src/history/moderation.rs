@@ -5,14 +5,8 @@
 //! Every change and its log entry are one transaction: an action is either
 //! done and recorded, or neither.
 
-use crate::history::store::{sha256_hex, sql_limit, timestamp_now, Store, MESSAGE_KIND};
-use chat_shared::{AuditAction, AuditEntry};
-use rusqlite::{params, OptionalExtension, Transaction};
-
-/// The `kind` of a row that deletes the message it targets.
-const DELETED_KIND: &str = "message_deleted";
-/// The `settings` row that holds the moderator token's hash.
-const ADMIN_TOKEN_SETTING: &str = "admin_token_sha256";
+use crate::history::store::{sha256_hex, StoreResult};
+use chat_shared::AuditEntry;
 
 /// A deletion, as stored and replayed: its own id, the message it deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +21,9 @@ pub struct Deletion {
 /// What a request to delete did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deleted {
-    /// Deleted now.
-    New(Deletion),
+    /// Deleted now; `prev` is the room's event before it, as in
+    /// [`crate::history::store::Appended::New`].
+    New { deletion: Deletion, prev: u64 },
     /// This `client_id` already deleted a message: nothing changed, and
     /// this is the original event.
     Duplicate(Deletion),
@@ -67,420 +62,56 @@ pub struct RoomSettings {
     pub topic: Option<String>,
 }
 
-impl Store {
+/// The moderation half of a store.
+pub trait Moderation {
     /// Deletes a message for everyone: its text is wiped, a deletion event
     /// takes the next id, and the log records it, in one transaction.
-    pub fn delete_message(&mut self, request: &DeleteRequest) -> rusqlite::Result<Deleted> {
-        let tx = self.connection.transaction()?;
-        // Whether this `client_id` is still free to name the deletion.
-        let mut stored_client_id = request.client_id.as_deref();
-        if let Some(client_id) = &request.client_id {
-            let earlier = tx
-                .query_row(
-                    "SELECT id, target, username, client_id, kind FROM messages
-                     WHERE author_key = ?1 AND client_id = ?2",
-                    params![request.author_key, client_id],
-                    |row| Ok((read_deletion(row)?, row.get::<_, String>(4)?)),
-                )
-                .optional()?;
-            match earlier {
-                Some((original, kind)) if kind == DELETED_KIND => {
-                    return Ok(Deleted::Duplicate(original));
-                }
-                // The id already names a message of this user: the unique
-                // index keeps it, and the deletion goes unnamed.
-                Some(_) => stored_client_id = None,
-                None => {}
-            }
-        }
-        let target = i64::try_from(request.target).unwrap_or(i64::MAX);
-        let author: Option<String> = tx
-            .query_row(
-                "SELECT username FROM messages
-                 WHERE id = ?1 AND room = ?2 AND kind = ?3 AND deleted = 0",
-                params![target, request.room, MESSAGE_KIND],
-                |row| row.get(0),
-            )
-            .optional()?;
-        let Some(author) = author else {
-            return Ok(Deleted::NotFound);
-        };
-        tx.execute(
-            "INSERT INTO messages
-                 (room, username, author_key, text, timestamp, client_id, kind, target)
-             VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7)",
-            params![
-                request.room,
-                request.username,
-                request.author_key,
-                timestamp_now(),
-                stored_client_id,
-                DELETED_KIND,
-                target,
-            ],
-        )?;
-        let id = u64::try_from(tx.last_insert_rowid()).unwrap_or_default();
-        tx.execute(
-            "UPDATE messages SET deleted = 1, text = '' WHERE id = ?1",
-            params![target],
-        )?;
-        record(
-            &tx,
-            &request.username,
-            AuditAction::Delete,
-            &request.target.to_string(),
-            Some(&format!("by {author} in #{}", request.room)),
-        )?;
-        tx.commit()?;
-        Ok(Deleted::New(Deletion {
-            id,
-            target: request.target,
-            username: request.username.clone(),
-            client_id: request.client_id.clone(),
-        }))
-    }
+    fn delete_message(&mut self, request: &DeleteRequest) -> StoreResult<Deleted>;
 
-    /// Up to `limit` deletions in the room after `since`, in id order: what
-    /// a client that was away has to learn besides the new messages.
-    pub fn events_after(
-        &self,
+    /// Up to `limit` deletions in the room with `since < id <= through`, in
+    /// id order: what a client that was away has to learn besides the new
+    /// messages.
+    fn events_after(
+        &mut self,
         room: &str,
         since: u64,
+        through: u64,
         limit: usize,
-    ) -> rusqlite::Result<Vec<Deletion>> {
-        let mut query = self.connection.prepare_cached(
-            "SELECT id, target, username, client_id FROM messages
-             WHERE room = ?1 AND id > ?2 AND kind = ?3 ORDER BY id ASC LIMIT ?4",
-        )?;
-        let since = i64::try_from(since).unwrap_or(i64::MAX);
-        let events = query
-            .query_map(
-                params![room, since, DELETED_KIND, sql_limit(limit)],
-                read_deletion,
-            )?
-            .collect();
-        events
-    }
+    ) -> StoreResult<Vec<Deletion>>;
 
     /// Stores a ban and logs it.
-    pub fn add_ban(
+    fn add_ban(
         &mut self,
         ban: &StoredBan,
         moderator: &str,
         username: &str,
         duration_secs: u64,
-    ) -> rusqlite::Result<()> {
-        let tx = self.connection.transaction()?;
-        tx.execute(
-            "INSERT INTO bans (name_key, addresses, until_ms) VALUES (?1, ?2, ?3)",
-            params![
-                ban.name_key,
-                ban.addresses.join(" "),
-                i64::try_from(ban.until_ms).unwrap_or(i64::MAX)
-            ],
-        )?;
-        record(
-            &tx,
-            moderator,
-            AuditAction::Ban,
-            username,
-            Some(&format!("{duration_secs} s")),
-        )?;
-        tx.commit()
-    }
+    ) -> StoreResult<()>;
 
     /// The bans still in force at `now_ms`; ended ones are forgotten.
-    pub fn active_bans(&self, now_ms: u64) -> rusqlite::Result<Vec<StoredBan>> {
-        let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
-        self.connection
-            .execute("DELETE FROM bans WHERE until_ms <= ?1", params![now])?;
-        let mut query = self
-            .connection
-            .prepare_cached("SELECT name_key, addresses, until_ms FROM bans")?;
-        let bans = query
-            .query_map([], |row| {
-                let addresses: String = row.get(1)?;
-                Ok(StoredBan {
-                    name_key: row.get(0)?,
-                    addresses: addresses.split_whitespace().map(str::to_owned).collect(),
-                    until_ms: u64::try_from(row.get::<_, i64>(2)?).unwrap_or_default(),
-                })
-            })?
-            .collect();
-        bans
-    }
+    fn active_bans(&mut self, now_ms: u64) -> StoreResult<Vec<StoredBan>>;
 
     /// Locks or unlocks a room and logs it.
-    pub fn set_room_locked(
-        &mut self,
-        room: &str,
-        locked: bool,
-        moderator: &str,
-    ) -> rusqlite::Result<()> {
-        let tx = self.connection.transaction()?;
-        tx.execute(
-            "INSERT INTO room_settings (room, locked) VALUES (?1, ?2)
-             ON CONFLICT (room) DO UPDATE SET locked = excluded.locked",
-            params![room, locked],
-        )?;
-        let action = if locked {
-            AuditAction::Lock
-        } else {
-            AuditAction::Unlock
-        };
-        record(&tx, moderator, action, room, None)?;
-        tx.commit()
-    }
+    fn set_room_locked(&mut self, room: &str, locked: bool, moderator: &str) -> StoreResult<()>;
 
     /// Sets (or with an empty text clears) a room's topic and logs it.
-    pub fn set_room_topic(
-        &mut self,
-        room: &str,
-        topic: &str,
-        moderator: &str,
-    ) -> rusqlite::Result<()> {
-        let tx = self.connection.transaction()?;
-        let stored = (!topic.is_empty()).then_some(topic);
-        tx.execute(
-            "INSERT INTO room_settings (room, topic) VALUES (?1, ?2)
-             ON CONFLICT (room) DO UPDATE SET topic = excluded.topic",
-            params![room, stored],
-        )?;
-        record(&tx, moderator, AuditAction::Topic, room, Some(topic))?;
-        tx.commit()
-    }
+    fn set_room_topic(&mut self, room: &str, topic: &str, moderator: &str) -> StoreResult<()>;
 
     /// Every room's lock and topic, for the hub at start.
-    pub fn room_settings(&self) -> rusqlite::Result<Vec<RoomSettings>> {
-        let mut query = self
-            .connection
-            .prepare_cached("SELECT room, locked, topic FROM room_settings")?;
-        let rooms = query
-            .query_map([], |row| {
-                Ok(RoomSettings {
-                    room: row.get(0)?,
-                    locked: row.get(1)?,
-                    topic: row.get(2)?,
-                })
-            })?
-            .collect();
-        rooms
-    }
+    fn room_settings(&mut self) -> StoreResult<Vec<RoomSettings>>;
 
     /// The newest `limit` entries of the moderation log, newest first.
-    pub fn audit(&self, limit: usize) -> rusqlite::Result<Vec<AuditEntry>> {
-        let mut query = self.connection.prepare_cached(
-            "SELECT id, at, moderator, action, target, detail FROM audit
-             ORDER BY id DESC LIMIT ?1",
-        )?;
-        let entries = query
-            .query_map(params![sql_limit(limit)], |row| {
-                Ok(AuditEntry {
-                    id: u64::try_from(row.get::<_, i64>(0)?).unwrap_or_default(),
-                    at: row.get(1)?,
-                    moderator: row.get(2)?,
-                    action: AuditAction::parse(&row.get::<_, String>(3)?),
-                    target: row.get(4)?,
-                    detail: row.get(5)?,
-                })
-            })?
-            .collect();
-        entries
-    }
+    fn audit(&mut self, limit: usize) -> StoreResult<Vec<AuditEntry>>;
 
     /// Puts a moderator token in force; only its SHA-256 is kept, so a
     /// copy of the database does not hand out moderation.
-    pub fn set_admin_token(&self, token: &str) -> rusqlite::Result<()> {
-        self.connection.execute(
-            "INSERT INTO settings (name, value) VALUES (?1, ?2)
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            params![ADMIN_TOKEN_SETTING, sha256_hex(token)],
-        )?;
-        Ok(())
-    }
+    fn set_admin_token(&mut self, token: &str) -> StoreResult<()>;
 
     /// The hash of the moderator token in force, if one was ever set.
-    pub fn admin_token_hash(&self) -> rusqlite::Result<Option<String>> {
-        self.connection
-            .query_row(
-                "SELECT value FROM settings WHERE name = ?1",
-                params![ADMIN_TOKEN_SETTING],
-                |row| row.get(0),
-            )
-            .optional()
-    }
+    fn admin_token_hash(&mut self) -> StoreResult<Option<String>>;
 }
 
 /// The hash a token is compared by, the same one the store keeps.
 pub fn hash_admin_token(token: &str) -> String {
     sha256_hex(token)
-}
-
-fn record(
-    tx: &Transaction<'_>,
-    moderator: &str,
-    action: AuditAction,
-    target: &str,
-    detail: Option<&str>,
-) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT INTO audit (at, moderator, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![timestamp_now(), moderator, action.as_str(), target, detail],
-    )?;
-    Ok(())
-}
-
-fn read_deletion(row: &rusqlite::Row<'_>) -> rusqlite::Result<Deletion> {
-    Ok(Deletion {
-        id: u64::try_from(row.get::<_, i64>(0)?).unwrap_or_default(),
-        // NULL for a message row, which only the `client_id` check reads.
-        target: u64::try_from(row.get::<_, Option<i64>>(1)?.unwrap_or_default())
-            .unwrap_or_default(),
-        username: row.get(2)?,
-        client_id: row.get(3)?,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::history::store::NewMessage;
-    use std::path::Path;
-
-    fn post(store: &mut Store, room: &str, text: &str) -> u64 {
-        let appended = store
-            .append(&[NewMessage {
-                room: room.into(),
-                username: "bob".into(),
-                author_key: "bob".into(),
-                text: text.into(),
-                client_id: None,
-            }])
-            .expect("append");
-        match &appended[0] {
-            crate::history::store::Appended::New(message) => message.id,
-            other => panic!("expected a new message, got {other:?}"),
-        }
-    }
-
-    fn deletion(room: &str, target: u64, client_id: Option<&str>) -> DeleteRequest {
-        DeleteRequest {
-            room: room.into(),
-            target,
-            username: "mod".into(),
-            author_key: "mod".into(),
-            client_id: client_id.map(Into::into),
-        }
-    }
-
-    #[test]
-    fn a_deletion_is_an_event_that_wipes_the_text_and_is_logged() {
-        let mut store = Store::open(Path::new(":memory:")).expect("open");
-        let kept = post(&mut store, "general", "kept");
-        let gone = post(&mut store, "general", "gone");
-        let Deleted::New(event) = store
-            .delete_message(&deletion("general", gone, Some("d1")))
-            .expect("delete")
-        else {
-            panic!("expected a new deletion");
-        };
-        assert!(event.id > gone);
-        assert_eq!(event.target, gone);
-        let texts: Vec<String> = store
-            .latest("general", 10)
-            .expect("latest")
-            .into_iter()
-            .map(|m| m.text)
-            .collect();
-        assert_eq!(texts, ["kept"]);
-        assert_eq!(store.after("general", kept, 10).expect("after"), []);
-        assert_eq!(
-            store.events_after("general", kept, 10).expect("events"),
-            std::slice::from_ref(&event)
-        );
-        assert_eq!(store.events_after("general", event.id, 10).expect("e"), []);
-        let wiped: i64 = store
-            .connection
-            .query_row(
-                "SELECT count(*) FROM messages WHERE text = 'gone'",
-                [],
-                |row| row.get(0),
-            )
-            .expect("count");
-        assert_eq!(wiped, 0, "the text is gone from the file too");
-        // A resend gets the original; another request finds nothing to delete.
-        assert_eq!(
-            store.delete_message(&deletion("general", gone, Some("d1"))),
-            Ok(Deleted::Duplicate(event))
-        );
-        assert_eq!(
-            store.delete_message(&deletion("general", gone, Some("d2"))),
-            Ok(Deleted::NotFound)
-        );
-        assert_eq!(
-            store.delete_message(&deletion("other", kept, None)),
-            Ok(Deleted::NotFound)
-        );
-        let audit = store.audit(10).expect("audit");
-        assert_eq!(audit.len(), 1);
-        assert_eq!(audit[0].action, AuditAction::Delete);
-        assert_eq!(audit[0].target, gone.to_string());
-    }
-
-    #[test]
-    fn ended_bans_are_forgotten_and_settings_are_kept() {
-        let mut store = Store::open(Path::new(":memory:")).expect("open");
-        let ban = |until_ms| StoredBan {
-            name_key: "troll".into(),
-            addresses: vec!["192.0.2.7".into(), "2001:db8::".into()],
-            until_ms,
-        };
-        store.add_ban(&ban(1_000), "mod", "Troll", 1).expect("ban");
-        store.add_ban(&ban(5_000), "mod", "Troll", 5).expect("ban");
-        assert_eq!(store.active_bans(2_000).expect("bans"), [ban(5_000)]);
-        assert_eq!(store.active_bans(5_000).expect("bans"), []);
-        store.set_room_locked("general", true, "mod").expect("lock");
-        store
-            .set_room_topic("general", "Be kind", "mod")
-            .expect("t");
-        store.set_room_topic("rust", "", "mod").expect("clear");
-        let mut rooms = store.room_settings().expect("rooms");
-        rooms.sort_by(|a, b| a.room.cmp(&b.room));
-        assert_eq!(
-            rooms,
-            [
-                RoomSettings {
-                    room: "general".into(),
-                    locked: true,
-                    topic: Some("Be kind".into())
-                },
-                RoomSettings {
-                    room: "rust".into(),
-                    locked: false,
-                    topic: None
-                }
-            ]
-        );
-        let actions: Vec<AuditAction> = store
-            .audit(10)
-            .expect("audit")
-            .into_iter()
-            .map(|entry| entry.action)
-            .collect();
-        use AuditAction::*;
-        assert_eq!(actions, [Topic, Topic, Lock, Ban, Ban]);
-    }
-
-    #[test]
-    fn only_the_token_hash_is_stored() {
-        let store = Store::open(Path::new(":memory:")).expect("open");
-        assert_eq!(store.admin_token_hash().expect("read"), None);
-        store
-            .set_admin_token("a-token-of-twenty-chars")
-            .expect("set");
-        assert_eq!(
-            store.admin_token_hash().expect("read"),
-            Some(hash_admin_token("a-token-of-twenty-chars"))
-        );
-    }
 }

@@ -1,17 +1,15 @@
-//! The message history, in an embedded SQLite database.
+//! The seam for what must last: the messages and their ids, the rooms, the
+//! `client_id` record, and the server-wide settings.
 //!
-//! Only the journal thread touches the connection, so there is no pool and
-//! no locking here: plain synchronous calls. The database runs in WAL mode
-//! with `synchronous = FULL`, so a committed message survives a crash of
-//! the process or of the machine.
+//! Two databases sit behind it: SQLite, embedded, the single-node default
+//! ([`crate::history::sqlite`]); and PostgreSQL, which several nodes
+//! share ([`crate::history::postgres`]). Only the journal thread calls a
+//! store, so every method is a plain blocking call on `&mut self`.
 
+use crate::config::Database;
+use crate::history::moderation::Moderation;
 use chat_shared::ChatMessage;
-use rusqlite::{params, Connection, OptionalExtension, Row};
-use std::path::Path;
 use std::time::SystemTime;
-
-/// The schema version this build writes; older databases are migrated on open.
-const SCHEMA_VERSION: i64 = 3;
 
 /// A message to be stored.
 #[derive(Debug, Clone)]
@@ -27,8 +25,10 @@ pub struct NewMessage {
 /// What storing a message did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Appended {
-    /// Stored now, with a fresh id.
-    New(ChatMessage),
+    /// Stored now, with a fresh id. `prev` is the id of the room's event
+    /// before it (0 for the first): a node that has delivered `prev` may
+    /// deliver this one next, and one that has not knows it missed some.
+    New { message: ChatMessage, prev: u64 },
     /// The author already sent a message with this `client_id`: nothing was
     /// stored, and this is the original.
     Duplicate(ChatMessage),
@@ -37,184 +37,81 @@ pub enum Appended {
     ClientIdTaken,
 }
 
-/// The `kind` of a row that is a message, not a change to one.
-pub(super) const MESSAGE_KIND: &str = "message";
+/// A database operation that failed: the database refused, or could not
+/// be reached. The text is for the log; clients are told `server_error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
 
-/// Why the database could not be opened.
-#[derive(Debug)]
-pub enum OpenError {
-    /// SQLite could not open, read or migrate it.
-    Sqlite(rusqlite::Error),
-    /// A newer build wrote it: this one would not know its tables, and
-    /// writing to them could corrupt them, so it refuses (a downgrade).
-    Newer { found: i64, known: i64 },
-}
-
-impl std::fmt::Display for OpenError {
+impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Sqlite(error) => error.fmt(f),
-            Self::Newer { found, known } => write!(
-                f,
-                "its schema is version {found}, newer than the version {known} this \
-                 chat-server knows (a downgrade): run the newer chat-server that wrote it, \
-                 or restore a backup made before the upgrade; the file was left unchanged"
-            ),
-        }
+        f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for OpenError {}
+impl std::error::Error for StoreError {}
 
-impl From<rusqlite::Error> for OpenError {
+impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
-        Self::Sqlite(error)
+        Self(error.to_string())
     }
 }
 
-/// The open database.
-pub struct Store {
-    /// Shared with `history::moderation`, which keeps the moderation
-    /// tables beside the messages.
-    pub(super) connection: Connection,
-}
+/// What a store call returns.
+pub type StoreResult<T> = Result<T, StoreError>;
 
-impl Store {
-    /// Opens (creating if needed) and migrates the database at `path`;
-    /// `:memory:` keeps everything in memory.
-    pub fn open(path: &Path) -> Result<Self, OpenError> {
-        let connection = Connection::open(path)?;
-        // Before anything writes (even the switch to WAL), so a database
-        // from a newer build is left exactly as it was.
-        let found: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-        if found > SCHEMA_VERSION {
-            return Err(OpenError::Newer {
-                found,
-                known: SCHEMA_VERSION,
-            });
-        }
-        connection.query_row("PRAGMA journal_mode = WAL", [], |row| {
-            row.get::<_, String>(0)
-        })?;
-        connection.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
-        let mut store = Self { connection };
-        store.migrate()?;
-        Ok(store)
-    }
+/// Messages, rooms and settings, whichever database keeps them.
+///
+/// Within a room, ids strictly increase in the order events are committed:
+/// an event is never committed after one with a higher id in the same
+/// room. That is what lets a node fill a gap it sees from the store.
+pub trait Messages {
+    /// Stores a batch in one transaction: one disk sync for the lot.
+    fn append(&mut self, batch: &[NewMessage]) -> StoreResult<Vec<Appended>>;
 
-    fn migrate(&mut self) -> rusqlite::Result<()> {
-        let version: i64 = self
-            .connection
-            .query_row("PRAGMA user_version", [], |row| row.get(0))?;
-        if version < 1 {
-            let tx = self.connection.transaction()?;
-            tx.execute_batch(
-                "CREATE TABLE messages (
-                     id         INTEGER PRIMARY KEY AUTOINCREMENT,
-                     room       TEXT NOT NULL,
-                     username   TEXT NOT NULL,
-                     author_key TEXT NOT NULL,
-                     text       TEXT NOT NULL,
-                     timestamp  TEXT NOT NULL,
-                     client_id  TEXT
-                 );
-                 CREATE INDEX messages_by_room ON messages (room, id);
-                 CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
-                     WHERE client_id IS NOT NULL;
-                 CREATE TABLE rooms (
-                     name       TEXT PRIMARY KEY,
-                     created_at TEXT NOT NULL
-                 );",
-            )?;
-            tx.pragma_update(None, "user_version", 1)?;
-            tx.commit()?;
-        }
-        if version < 2 {
-            // Server-wide settings that an operator's subcommand changes
-            // while the server runs (the invitation code's hash).
-            let tx = self.connection.transaction()?;
-            tx.execute_batch(
-                "CREATE TABLE settings (
-                     name  TEXT PRIMARY KEY,
-                     value TEXT NOT NULL
-                 );",
-            )?;
-            tx.pragma_update(None, "user_version", 2)?;
-            tx.commit()?;
-        }
-        if version < 3 {
-            // Changes to messages are rows of their own in the same id
-            // sequence (`kind` says which, `target` what they change), so a
-            // `since` replay finds them in order; issue 11's edits and
-            // reactions are further kinds. `deleted` keeps the current
-            // state of a message cheap to read.
-            let tx = self.connection.transaction()?;
-            tx.execute_batch(
-                "ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message';
-                 ALTER TABLE messages ADD COLUMN target INTEGER;
-                 ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
-                 CREATE INDEX messages_events ON messages (room, id) WHERE kind <> 'message';
-                 CREATE TABLE bans (
-                     id        INTEGER PRIMARY KEY AUTOINCREMENT,
-                     name_key  TEXT NOT NULL,
-                     addresses TEXT NOT NULL,
-                     until_ms  INTEGER NOT NULL
-                 );
-                 CREATE TABLE room_settings (
-                     room   TEXT PRIMARY KEY,
-                     locked INTEGER NOT NULL DEFAULT 0,
-                     topic  TEXT
-                 );
-                 CREATE TABLE audit (
-                     id        INTEGER PRIMARY KEY AUTOINCREMENT,
-                     at        TEXT NOT NULL,
-                     moderator TEXT NOT NULL,
-                     action    TEXT NOT NULL,
-                     target    TEXT NOT NULL,
-                     detail    TEXT
-                 );",
-            )?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-            tx.commit()?;
-        }
-        Ok(())
-    }
+    /// The id of the room's newest event (message or change), 0 if none.
+    /// Every event of the room up to it is committed and readable, so a
+    /// read bounded by it is a consistent picture of the room.
+    fn last_event(&mut self, room: &str) -> StoreResult<u64>;
 
-    /// Makes a statement wait up to `timeout` for another process's write
-    /// lock instead of failing at once: for the operator's subcommands
-    /// beside a running server.
-    pub fn wait_when_busy(&self, timeout: std::time::Duration) -> rusqlite::Result<()> {
-        self.connection.busy_timeout(timeout)
-    }
+    /// Up to `limit` messages of the room older than `before`, oldest
+    /// first; deleted ones are gone.
+    fn page_before(
+        &mut self,
+        room: &str,
+        before: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<ChatMessage>>;
+
+    /// Up to `limit` messages of the room with `since < id <= through`,
+    /// oldest first; deleted ones are gone (their deletions are in
+    /// [`Moderation::events_after`]).
+    fn after(
+        &mut self,
+        room: &str,
+        since: u64,
+        through: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<ChatMessage>>;
+
+    /// Succeeds only if a message could be stored now.
+    fn probe(&mut self) -> StoreResult<()>;
+
+    /// Every room ever created.
+    fn rooms(&mut self) -> StoreResult<Vec<String>>;
+
+    /// Records a room, so that it is listed after a restart.
+    fn add_room(&mut self, name: &str) -> StoreResult<()>;
 
     /// Puts an invitation code in force (only its SHA-256 is kept, so a
     /// copy of the database does not hand out the code), or with `None`
     /// makes the chat open again.
-    pub fn set_join_code(&self, code: Option<&str>) -> rusqlite::Result<()> {
-        match code {
-            Some(code) => self.connection.execute(
-                "INSERT INTO settings (name, value) VALUES (?1, ?2)
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                params![JOIN_CODE_SETTING, sha256_hex(code)],
-            )?,
-            None => self.connection.execute(
-                "DELETE FROM settings WHERE name = ?1",
-                params![JOIN_CODE_SETTING],
-            )?,
-        };
-        Ok(())
-    }
+    fn set_join_code(&mut self, code: Option<&str>) -> StoreResult<()>;
 
     /// Whether `code` lets a join in: always when no code is in force,
     /// otherwise only the code in force. Read on every join, so a
     /// `rotate-join-code` takes effect without a restart.
-    pub fn join_code_admits(&self, code: Option<&str>) -> rusqlite::Result<bool> {
-        let stored: Option<String> = self
-            .connection
-            .prepare_cached("SELECT value FROM settings WHERE name = ?1")?
-            .query_row(params![JOIN_CODE_SETTING], |row| row.get(0))
-            .optional()?;
-        let Some(stored) = stored else {
+    fn join_code_admits(&mut self, code: Option<&str>) -> StoreResult<bool> {
+        let Some(stored) = self.join_code_hash()? else {
             return Ok(true);
         };
         let Some(code) = code else {
@@ -226,142 +123,27 @@ impl Store {
         ))
     }
 
-    /// Stores a batch in one transaction: one disk sync for the lot.
-    pub fn append(&mut self, batch: &[NewMessage]) -> rusqlite::Result<Vec<Appended>> {
-        let tx = self.connection.transaction()?;
-        let mut results = Vec::with_capacity(batch.len());
-        {
-            let mut find = tx.prepare_cached(
-                "SELECT id, username, text, timestamp, client_id, kind FROM messages
-                 WHERE author_key = ?1 AND client_id = ?2",
-            )?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO messages (room, username, author_key, text, timestamp, client_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for message in batch {
-                if let Some(client_id) = &message.client_id {
-                    let existing = find
-                        .query_row(params![message.author_key, client_id], |row| {
-                            Ok((read_message(row)?, row.get::<_, String>(5)?))
-                        })
-                        .optional()?;
-                    match existing {
-                        Some((original, kind)) if kind == MESSAGE_KIND => {
-                            results.push(Appended::Duplicate(original));
-                            continue;
-                        }
-                        Some(_) => {
-                            results.push(Appended::ClientIdTaken);
-                            continue;
-                        }
-                        None => {}
-                    }
-                }
-                let timestamp = timestamp_now();
-                insert.execute(params![
-                    message.room,
-                    message.username,
-                    message.author_key,
-                    message.text,
-                    timestamp,
-                    message.client_id,
-                ])?;
-                let id = u64::try_from(tx.last_insert_rowid()).unwrap_or_default();
-                results.push(Appended::New(ChatMessage {
-                    id,
-                    username: message.username.clone(),
-                    text: message.text.clone(),
-                    timestamp,
-                    client_id: message.client_id.clone(),
-                }));
-            }
-        }
-        tx.commit()?;
-        Ok(results)
-    }
+    /// The hash of the invitation code in force, if any.
+    fn join_code_hash(&mut self) -> StoreResult<Option<String>>;
+}
 
-    /// The room's newest `limit` messages, oldest first.
-    pub fn latest(&self, room: &str, limit: usize) -> rusqlite::Result<Vec<ChatMessage>> {
-        self.page_before(room, i64::MAX, limit)
-    }
+/// Everything the journal keeps: the messages and what moderators change.
+pub trait Store: Messages + Moderation + Send {}
 
-    /// Up to `limit` messages of the room older than `before`, oldest
-    /// first; deleted ones are gone.
-    pub fn page_before(
-        &self,
-        room: &str,
-        before: i64,
-        limit: usize,
-    ) -> rusqlite::Result<Vec<ChatMessage>> {
-        let mut query = self.connection.prepare_cached(
-            "SELECT id, username, text, timestamp, client_id FROM messages
-             WHERE room = ?1 AND id < ?2 AND kind = 'message' AND deleted = 0
-             ORDER BY id DESC LIMIT ?3",
-        )?;
-        let mut messages = query
-            .query_map(params![room, before, sql_limit(limit)], read_message)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        messages.reverse();
-        Ok(messages)
-    }
+impl<T: Messages + Moderation + Send> Store for T {}
 
-    /// Up to `limit` messages of the room newer than `since`, oldest first;
-    /// deleted ones are gone (their deletions are in `events_after`).
-    pub fn after(
-        &self,
-        room: &str,
-        since: u64,
-        limit: usize,
-    ) -> rusqlite::Result<Vec<ChatMessage>> {
-        let mut query = self.connection.prepare_cached(
-            "SELECT id, username, text, timestamp, client_id FROM messages
-             WHERE room = ?1 AND id > ?2 AND kind = 'message' AND deleted = 0
-             ORDER BY id ASC LIMIT ?3",
-        )?;
-        let since = i64::try_from(since).unwrap_or(i64::MAX);
-        let messages = query
-            .query_map(params![room, since, sql_limit(limit)], read_message)?
-            .collect();
-        messages
-    }
-
-    /// Takes the write lock and reads a table, then lets go: succeeds only
-    /// if a message could be stored now. Another process holding the lock,
-    /// a damaged file or a missing table all fail it.
-    pub fn probe(&mut self) -> rusqlite::Result<()> {
-        let tx = self
-            .connection
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.query_row("SELECT count(*) FROM rooms", [], |row| row.get::<_, i64>(0))?;
-        tx.rollback()
-    }
-
-    /// Every room ever created.
-    pub fn rooms(&self) -> rusqlite::Result<Vec<String>> {
-        let mut query = self
-            .connection
-            .prepare_cached("SELECT name FROM rooms ORDER BY name")?;
-        let names = query.query_map([], |row| row.get(0))?.collect();
-        names
-    }
-
-    /// Records a room, so that it is listed after a restart.
-    pub fn add_room(&self, name: &str) -> rusqlite::Result<()> {
-        self.connection.execute(
-            "INSERT OR IGNORE INTO rooms (name, created_at) VALUES (?1, ?2)",
-            params![name, timestamp_now()],
-        )?;
-        Ok(())
+/// Opens (creating and migrating as needed) the database.
+pub fn open(database: &Database) -> Result<Box<dyn Store>, String> {
+    match database {
+        Database::Sqlite(path) => crate::history::sqlite::Sqlite::open(path)
+            .map(|store| Box::new(store) as Box<dyn Store>)
+            .map_err(|error| error.to_string()),
     }
 }
 
-/// The `settings` row that holds the invitation code's hash.
-const JOIN_CODE_SETTING: &str = "join_code_sha256";
-
-/// SHA-256 in hex: what the settings table keeps of a secret. Enough for
-/// long random codes and tokens, which no dictionary holds.
-pub(super) fn sha256_hex(code: &str) -> String {
+/// SHA-256 in hex: what the settings keep of a secret. Enough for long
+/// random codes and tokens, which no dictionary holds.
+pub(crate) fn sha256_hex(code: &str) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(code.as_bytes())
         .iter()
@@ -375,168 +157,16 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn read_message(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
-    Ok(ChatMessage {
-        id: u64::try_from(row.get::<_, i64>(0)?).unwrap_or_default(),
-        username: row.get(1)?,
-        text: row.get(2)?,
-        timestamp: row.get(3)?,
-        client_id: row.get(4)?,
-    })
-}
-
-pub(super) fn sql_limit(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
 /// Server time as RFC 3339 UTC with milliseconds, e.g. `2026-11-25T21:00:00.123Z`.
 pub fn timestamp_now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn message(room: &str, author: &str, text: &str, client_id: Option<&str>) -> NewMessage {
-        NewMessage {
-            room: room.into(),
-            username: author.into(),
-            author_key: author.to_lowercase(),
-            text: text.into(),
-            client_id: client_id.map(Into::into),
-        }
-    }
-
-    fn temp_db(name: &str) -> std::path::PathBuf {
-        let path =
-            std::env::temp_dir().join(format!("chat-store-{}-{name}.db", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        path
-    }
-
-    #[test]
-    fn messages_survive_reopening_the_file() {
-        let path = temp_db("reopen");
-        {
-            let mut store = Store::open(&path).expect("open");
-            store
-                .append(&[
-                    message("general", "alice", "one", None),
-                    message("general", "bob", "two", None),
-                ])
-                .expect("append");
-            store.add_room("general").expect("room");
-        }
-        let store = Store::open(&path).expect("reopen");
-        let texts: Vec<String> = store
-            .latest("general", 10)
-            .expect("latest")
-            .into_iter()
-            .map(|m| m.text)
-            .collect();
-        assert_eq!(texts, ["one", "two"]);
-        assert_eq!(store.rooms().expect("rooms"), ["general"]);
-        let journal_mode: String = store
-            .connection
-            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
-            .expect("pragma");
-        assert_eq!(journal_mode, "wal");
-        drop(store);
-        std::fs::remove_file(&path).ok();
-    }
-
-    #[test]
-    fn the_join_code_in_force_is_the_last_one_set() {
-        let store = Store::open(Path::new(":memory:")).expect("open");
-        assert!(store.join_code_admits(None).expect("read"));
-        store.set_join_code(Some("first")).expect("set");
-        assert!(!store.join_code_admits(None).expect("read"));
-        assert!(!store.join_code_admits(Some("wrong")).expect("read"));
-        assert!(store.join_code_admits(Some("first")).expect("read"));
-        store.set_join_code(Some("second")).expect("set");
-        assert!(!store.join_code_admits(Some("first")).expect("read"));
-        assert!(store.join_code_admits(Some("second")).expect("read"));
-        store.set_join_code(None).expect("clear");
-        assert!(store.join_code_admits(None).expect("read"));
-    }
-
-    #[test]
-    fn a_version_1_database_gains_the_settings_table() {
-        let path = temp_db("v1");
-        {
-            let connection = Connection::open(&path).expect("open");
-            connection
-                .execute_batch(
-                    "CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL,
-                         username TEXT NOT NULL, author_key TEXT NOT NULL, text TEXT NOT NULL,
-                         timestamp TEXT NOT NULL, client_id TEXT);
-                     CREATE TABLE rooms (name TEXT PRIMARY KEY, created_at TEXT NOT NULL);
-                     PRAGMA user_version = 1;",
-                )
-                .expect("a version 1 schema");
-        }
-        let store = Store::open(&path).expect("migrate");
-        store.set_join_code(Some("code")).expect("set");
-        assert!(store.join_code_admits(Some("code")).expect("read"));
-        drop(store);
-        std::fs::remove_file(&path).ok();
-    }
-
-    #[test]
-    fn a_repeated_client_id_returns_the_original() {
-        let mut store = Store::open(Path::new(":memory:")).expect("open");
-        let first = store
-            .append(&[message("general", "alice", "hello", Some("c1"))])
-            .expect("append");
-        let Appended::New(original) = &first[0] else {
-            panic!("expected a new message");
-        };
-        let again = store
-            .append(&[
-                message("general", "alice", "hello", Some("c1")),
-                message("general", "bob", "same id, other author", Some("c1")),
-            ])
-            .expect("append");
-        assert_eq!(again[0], Appended::Duplicate(original.clone()));
-        assert!(matches!(again[1], Appended::New(_)));
-        assert_eq!(store.latest("general", 10).expect("latest").len(), 2);
-    }
-
-    #[test]
-    fn paging_is_per_room_and_ordered() {
-        let mut store = Store::open(Path::new(":memory:")).expect("open");
-        let batch: Vec<NewMessage> = (0..10)
-            .map(|n| {
-                message(
-                    if n % 2 == 0 { "even" } else { "odd" },
-                    "a",
-                    &n.to_string(),
-                    None,
-                )
-            })
-            .collect();
-        store.append(&batch).expect("append");
-        let even: Vec<u64> = store
-            .latest("even", 3)
-            .expect("latest")
-            .iter()
-            .map(|m| m.id)
-            .collect();
-        assert_eq!(even, [5, 7, 9]);
-        let older: Vec<u64> = store
-            .page_before("even", 5, 10)
-            .expect("page")
-            .iter()
-            .map(|m| m.id)
-            .collect();
-        assert_eq!(older, [1, 3]);
-        let newer: Vec<u64> = store
-            .after("odd", 4, 10)
-            .expect("after")
-            .iter()
-            .map(|m| m.id)
-            .collect();
-        assert_eq!(newer, [6, 8, 10]);
-    }
-}
+/// The settings row that holds the invitation code's hash.
+pub(crate) const JOIN_CODE_SETTING: &str = "join_code_sha256";
+/// The settings row that holds the moderator token's hash.
+pub(crate) const ADMIN_TOKEN_SETTING: &str = "admin_token_sha256";
+/// The `kind` of a row that is a message, not a change to one.
+pub(crate) const MESSAGE_KIND: &str = "message";
+/// The `kind` of a row that deletes the message it targets.
+pub(crate) const DELETED_KIND: &str = "message_deleted";
