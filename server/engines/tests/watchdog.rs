@@ -57,7 +57,11 @@ fn child_starts_engines() {
     let url = postgres.create_database().expect("a database");
     // A backend busy in a query, which a shutdown must end too.
     let database = url.rsplit('/').next().expect("a database name");
-    Command::new(Path::new(PG_BIN).join("psql"))
+    #[expect(
+        clippy::zombie_processes,
+        reason = "psql must outlive this process, and ends when the watchdog stops the server"
+    )]
+    let _psql = Command::new(Path::new(PG_BIN).join("psql"))
         .args(["-h", "127.0.0.1", "-p", &postgres.port().to_string()])
         .args([
             "-U",
