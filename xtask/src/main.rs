@@ -72,6 +72,7 @@ fn run_tests() -> Result {
     let root = workspace_root();
     prepare_build_tools(&root)?;
     ensure_browser()?;
+    ensure_engines()?;
     ensure_axe(&root)?;
     step("checking formatting");
     run(cargo(&root).args(["fmt", "--all", "--check"]))?;
@@ -264,6 +265,23 @@ fn ensure_browser() -> Result {
     apt_install(
         &["chromium", "chromium-driver"],
         "Chromium and ChromeDriver (Debian: chromium chromium-driver)",
+    )
+}
+
+/// Debian's PostgreSQL 15 and Redis 7.0, which the chat-engines crate starts
+/// throwaway instances of for the tests.
+fn ensure_engines() -> Result {
+    let have_postgres = Path::new("/usr/lib/postgresql/15/bin/postgres").is_file();
+    let have_redis = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if have_postgres && have_redis {
+        return Ok(());
+    }
+    apt_install(
+        &["postgresql", "redis-server"],
+        "PostgreSQL 15 and Redis (Debian: postgresql redis-server)",
     )
 }
 
