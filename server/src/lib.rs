@@ -55,6 +55,7 @@
 //!   - [`archive`]: backup, export and import, beside a running server.
 
 mod chat;
+mod cluster;
 pub mod config;
 mod error;
 mod history;

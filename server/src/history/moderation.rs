@@ -44,8 +44,9 @@ pub struct DeleteRequest {
 }
 
 /// A ban as stored: the name key and the address prefixes it keeps out,
-/// until a wall-clock time (so it outlives a restart).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// until a wall-clock time (so it outlives a restart). The same shape
+/// crosses the bus to the other nodes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredBan {
     pub name_key: String,
     /// Address prefixes as text (`192.0.2.7`, `2001:db8:1:2::`).

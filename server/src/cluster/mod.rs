@@ -1,0 +1,191 @@
+//! The seams that let several nodes be one chat, beside the store
+//! ([`crate::history::store`]):
+//!
+//! - [`Bus`]: how what happens on one node (a committed message, a typing
+//!   notice, a moderator's action) reaches the members of the room on
+//!   every other node;
+//! - [`Presence`]: who is online in which room, who holds which name, the
+//!   resume tokens and their grace periods.
+//!
+//! Each has an in-process implementation, the single-node default
+//! ([`local`]), and one on Redis ([`redis`]) for a cluster. The rest of
+//! the server sees only these traits and [`Node`], the node as the
+//! cluster sees it.
+
+pub mod local;
+
+use crate::error::Rejection;
+use crate::history::moderation::StoredBan;
+use chat_shared::close::Departure;
+use chat_shared::RoomInfo;
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+/// Something one node tells every other node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BusEvent {
+    /// A committed event of a room (a message, a deletion): `frame` is the
+    /// JSON the members receive, `prev` the room's event before it (see
+    /// [`crate::history::store::Appended::New`]).
+    Committed {
+        room: String,
+        id: u64,
+        prev: u64,
+        frame: String,
+    },
+    /// Someone started or stopped typing; never shown to `key` itself.
+    Typing {
+        room: String,
+        key: String,
+        username: String,
+        is_typing: bool,
+    },
+    /// Who is in a room changed.
+    Presence(PresenceEvent),
+    /// A moderator locked or unlocked a room (already stored).
+    Locked {
+        room: String,
+        locked: bool,
+        username: String,
+    },
+    /// A moderator set a room's topic (already stored; empty clears it).
+    Topic {
+        room: String,
+        topic: String,
+        username: String,
+    },
+    /// A moderator banned someone (already stored): each node closes the
+    /// connections it covers.
+    Banned(StoredBan),
+}
+
+/// A change of who is in a room, numbered: within a room, `seq` grows by
+/// one with every change, in the order the presence made them, so a node
+/// applies them in that order and a joiner's snapshot says which ones it
+/// already reflects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceEvent {
+    pub room: String,
+    pub seq: u64,
+    pub change: PresenceChange,
+}
+
+/// What changed; `count` is the room's number of users after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum PresenceChange {
+    Joined {
+        key: String,
+        username: String,
+        count: u32,
+    },
+    Left {
+        key: String,
+        username: String,
+        count: u32,
+    },
+}
+
+/// How events from other nodes reach this one.
+pub trait Bus: Send + Sync {
+    /// Tells every other node (the in-process bus has none to tell). The
+    /// caller has already applied the event on this node. Never waits:
+    /// an event that cannot be sent now is dropped and logged, and the
+    /// other nodes catch up from the store and the presence when the link
+    /// is back.
+    fn publish(&self, event: BusEvent);
+}
+
+/// A request to be present in a room under a name.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub room: String,
+    /// The [`chat_shared::username_key`] of `name`.
+    pub key: String,
+    /// The normalised name.
+    pub name: String,
+    /// The token from an earlier welcome, if the client has one.
+    pub resume: Option<String>,
+    /// Whether the join carried the invitation code in force (or the chat
+    /// is open). Without it only a resume of a name still held gets in.
+    pub invited: bool,
+}
+
+/// A claim that succeeded: the connection is counted in the room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    /// The resume token: the one presented, or a new one for a new claim.
+    pub token: String,
+    /// The name as everyone sees it (an earlier tab's spelling wins).
+    pub username: String,
+    /// Everyone in the room now, this user included, ordered by key.
+    pub users: Vec<String>,
+    /// The room's presence `seq` that `users` reflects: the joiner has
+    /// seen every change up to it.
+    pub seq: u64,
+}
+
+/// Who is in a room, as of a `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    pub seq: u64,
+    /// (key, name), ordered by key.
+    pub members: Vec<(String, String)>,
+}
+
+/// Who is online where, across every node.
+///
+/// Every change is published as a [`PresenceEvent`] to every node,
+/// this one included, in `seq` order per room.
+pub trait Presence: Send + Sync {
+    /// Counts one more connection of `claim.key` in `claim.room` on this
+    /// node, taking the name (or, with its token, taking it back): refused
+    /// with `name_taken` while someone else holds it, `forbidden` without
+    /// an invitation. A user new to the room is announced (`Joined`); a
+    /// return within the grace period, or another tab, is not.
+    fn claim<'a>(&'a self, claim: &'a Claim) -> BoxFuture<'a, Result<Claimed, Rejection>>;
+
+    /// One connection of `key` in `room` on this node ended. When it was
+    /// the user's last anywhere, the user leaves (`Left`) at once or after
+    /// the grace period, as `departure` says; the name is freed once its
+    /// holder is in no room.
+    fn release<'a>(&'a self, room: &'a str, key: &'a str, departure: Departure)
+        -> BoxFuture<'a, ()>;
+
+    /// Takes `key` out of every room at once, whatever connections it
+    /// has anywhere: a ban.
+    fn evict<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()>;
+
+    /// Every room anyone is in, with how many users.
+    fn rooms(&self) -> BoxFuture<'_, Result<Vec<RoomInfo>, Rejection>>;
+
+    /// Who is in `room` now, for a node that may have missed changes.
+    fn snapshot<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Result<Snapshot, Rejection>>;
+}
+
+/// One user's connections in one room on this node, as the node knows
+/// them: what a presence puts back after losing it (a Redis restart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalPresence {
+    pub room: String,
+    pub key: String,
+    pub username: String,
+    pub token: String,
+    /// Open connections (tabs) on this node.
+    pub connections: u32,
+}
+
+/// This node, as the link to the other nodes sees it.
+pub trait Node: Send + Sync {
+    /// An event another node published, or a presence change.
+    fn receive(&self, event: BusEvent);
+
+    /// The link to the other nodes was lost for a while and is back:
+    /// events may be missing. The node fills message gaps from the store
+    /// and brings its rooms' members up to date from the presence.
+    fn reconnected(&self);
+
+    /// Who is connected to this node, for a presence that lost its state.
+    fn local_presence(&self) -> Vec<LocalPresence>;
+}
