@@ -68,7 +68,10 @@ pub use history::archive;
 
 use axum::serve::ListenerExt;
 use chat::hub::{Hub, HubSettings};
-use history::journal::{HistoryLimits, Journal};
+use cluster::local::{LocalBus, MemoryPresence};
+use cluster::node::ThisNode;
+use cluster::{Bus, Presence};
+use history::journal::{Cluster, HistoryLimits, Journal};
 use history::store::Store;
 use http::admission::Admission;
 use std::future::Future;
@@ -80,10 +83,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// What every request handler and connection shares.
-#[derive(Debug)]
 struct AppState {
     config: Config,
+    /// This node's rooms and connections.
     hub: Arc<Hub>,
+    /// How events reach the other nodes (none, on a single node).
+    bus: Arc<dyn Bus>,
+    /// Who is online where, across every node.
+    presence: Arc<dyn Presence>,
     /// Where messages, joins and history reads are sequenced.
     journal: Journal,
     /// Cancelled when the server shuts down; every connection's closer is a
@@ -97,6 +104,14 @@ struct AppState {
     metrics: Arc<Metrics>,
     /// The moderator token's hash, and how fast an address may guess it.
     gate: chat::moderation::Gate,
+}
+
+impl AppState {
+    /// Applies an event on this node and tells the other nodes.
+    fn announce(&self, event: cluster::BusEvent) {
+        self.hub.apply(event.clone(), std::time::Instant::now());
+        self.bus.publish(event);
+    }
 }
 
 /// Serves the chat on `listener` until `shutdown` completes, then closes
@@ -164,23 +179,34 @@ pub async fn run_with_metrics(
     let bans = store.active_bans(now_ms).map_err(std::io::Error::other)?;
     let shutdown_token = CancellationToken::new();
     let settings = HubSettings {
-        resume_grace: config.resume_grace,
         max_rooms: config.max_rooms,
         heartbeat: config.limits.ping_interval,
         client_limits: config.limits.for_clients(),
     };
-    let hub = Hub::start(rooms, settings, &shutdown_token);
+    let hub = Hub::start(rooms, settings);
     hub.restore_moderation(room_settings, chat::moderation::Bans::from_stored(&bans));
+    let node = ThisNode::new(hub.clone());
+    let presence: Arc<dyn Presence> =
+        MemoryPresence::start(config.resume_grace, node.clone(), &shutdown_token);
+    let bus: Arc<dyn Bus> = Arc::new(LocalBus);
     let limits = HistoryLimits {
         on_join: config.history_on_join,
         replay: config.replay_limit,
     };
-    let (journal, journal_thread) = Journal::start(store, hub.clone(), limits, metrics.clone())?;
+    let cluster = Cluster {
+        hub: hub.clone(),
+        bus: bus.clone(),
+        presence: presence.clone(),
+    };
+    let (journal, journal_thread) = Journal::start(store, cluster, limits, metrics.clone())?;
+    node.attach(journal.clone(), &presence);
     let shutdown_timeout = config.shutdown_timeout;
     let state = Arc::new(AppState {
         admission: Admission::new(&config.limits),
         config,
         hub,
+        bus,
+        presence,
         journal,
         shutdown: shutdown_token,
         connections: TaskTracker::new(),

@@ -1,10 +1,11 @@
 //! One WebSocket connection: a reader that handles client frames and a writer
 //! that drains the connection's bounded outbox.
 
-use crate::chat::hub::{encode, JoinRequest, Membership};
+use crate::chat::hub::{encode, JoinRequest, Membership, Replay};
 use crate::chat::moderation::TokenVerdict;
 use crate::chat::peer::{Closer, Outgoing, Peer};
 use crate::chat::rate_limit::{rate_limited, FrameKind, FrameLimiter, Verdict};
+use crate::cluster::{BusEvent, Claim, Claimed};
 use crate::error::Rejection;
 use crate::history::journal::ModeratorAction;
 use crate::history::moderation::DeleteRequest;
@@ -76,7 +77,7 @@ async fn serve_as(id: u64, socket: Socket, state: Arc<AppState>, ticket: Ticket)
         () = read_loop(stream, &mut session) => {}
         () = closer.token.cancelled() => {}
     }
-    session.leave();
+    session.leave().await;
     // The hub no longer holds the peer, so once `session` is gone the
     // outbox closes and the writer finishes after flushing what is queued.
     drop(session);
@@ -138,14 +139,18 @@ impl Session<'_> {
             }
             Ok(ClientFrame::Message { text, client_id }) => self.post(&text, client_id).await,
             Ok(ClientFrame::Typing { is_typing }) => self.joined().map(|member| {
-                self.state.hub.typing(member, is_typing);
+                self.state.announce(BusEvent::Typing {
+                    room: member.room.clone(),
+                    key: member.key.clone(),
+                    username: member.name.clone(),
+                    is_typing,
+                });
             }),
             Ok(ClientFrame::History { before, limit }) => self.history(before, limit).await,
-            Ok(ClientFrame::ListRooms) => {
-                let rooms = self.state.hub.rooms();
+            Ok(ClientFrame::ListRooms) => self.state.presence.rooms().await.map(|online| {
+                let rooms = self.state.hub.rooms(online);
                 self.peer.send(encode(&ServerFrame::Rooms { rooms }));
-                Ok(())
-            }
+            }),
             Ok(ClientFrame::BecomeModerator { token }) => self.become_moderator(&token),
             Ok(ClientFrame::Delete { id, client_id }) => self.delete(id, client_id).await,
             Ok(ClientFrame::Ban {
@@ -189,12 +194,69 @@ impl Session<'_> {
             resume,
             join_code,
         };
-        let membership = self.state.journal.join(request, since, &self.peer).await?;
-        // Logged here, not by the journal thread, so the line carries the
-        // connection's span.
+        let created = self.state.hub.admit(&request, &self.peer)?;
+        let journal = &self.state.journal;
+        let (invited, replay) = journal
+            .read_for_join(&request.room, since, 0, request.join_code.clone())
+            .await?;
+        let claim = Claim {
+            room: request.room.clone(),
+            key: request.key.clone(),
+            name: request.name.clone(),
+            resume: request.resume.clone(),
+            invited,
+        };
+        let claimed = self.state.presence.claim(&claim).await?;
+        let membership = Membership {
+            room: request.room.clone(),
+            key: request.key.clone(),
+            name: claimed.username.clone(),
+        };
+        if let Err(rejection) = self
+            .seat(&request, since, &membership, &claimed, replay)
+            .await
+        {
+            let presence = &self.state.presence;
+            presence
+                .release(&membership.room, &membership.key, Departure::AtOnce)
+                .await;
+            return Err(rejection);
+        }
+        if created {
+            journal.add_room(&membership.room).await;
+        }
         tracing::info!(user = %membership.name, room = %membership.room, "joined");
         self.membership = Some(membership);
         Ok(())
+    }
+
+    /// Seats the claimed connection in its room with its history, reading
+    /// the history again while the room has delivered newer events than
+    /// the read holds (events committed meanwhile, here or elsewhere).
+    async fn seat(
+        &self,
+        request: &JoinRequest,
+        since: Option<u64>,
+        membership: &Membership,
+        claimed: &Claimed,
+        mut replay: Replay,
+    ) -> Result<(), Rejection> {
+        /// Each read is newer than the last, so this is only reached by a
+        /// room that keeps outrunning its reads: give up rather than spin.
+        const MAX_READS: usize = 20;
+        for _ in 0..MAX_READS {
+            let through = match self.state.hub.seat(membership, &self.peer, claimed, replay) {
+                Ok(()) => return Ok(()),
+                Err(through) => through,
+            };
+            let journal = &self.state.journal;
+            replay = journal
+                .read_for_join(&request.room, since, through, request.join_code.clone())
+                .await?
+                .1;
+        }
+        tracing::error!(room = %request.room, "history reads kept falling behind the room");
+        Err(ErrorCode::ServerError.into())
     }
 
     async fn post(&self, raw_text: &str, client_id: Option<String>) -> Result<(), Rejection> {
@@ -376,10 +438,13 @@ impl Session<'_> {
         self.peer.reject(&rejection);
     }
 
-    fn leave(&mut self) {
+    async fn leave(&mut self) {
         if let Some(membership) = self.membership.take() {
-            let hub = &self.state.hub;
-            hub.leave(&membership, &self.peer, self.departure);
+            self.state.hub.unseat(&membership, &self.peer);
+            let presence = &self.state.presence;
+            presence
+                .release(&membership.room, &membership.key, self.departure)
+                .await;
         }
     }
 }

@@ -1,37 +1,38 @@
-//! Who is in which room, and delivering frames to them.
+//! This node's connections, by room, and delivering frames to them.
 //!
 //! One mutex guards everything here. It is never held across an `.await`:
-//! delivery only queues bytes on bounded channels. Messages are delivered
-//! by the journal thread in the order it committed them, so every member
-//! receives a room's messages in id order.
+//! delivery only queues bytes on bounded channels.
 //!
-//! Presence: a user is listed once per room however many connections (tabs)
-//! it has there, and leaves when the last one closes. A connection that
-//! drops without saying goodbye keeps its place for a grace period, so a
-//! quick reconnect (a page reload, a flaky phone network) shows no
-//! left-and-joined flicker. A name belongs to whoever holds its resume token
-//! while any of its presences lasts.
+//! Two sequences reach a room's members, and the hub keeps each in order:
 //!
-//! Grace periods end in a task the hub starts, which sleeps until the
-//! earliest deadline (like mini-redis's purge of expired keys): a user who
-//! does not come back leaves when the grace ends, not at the next tick of a
-//! poll, and an idle server does no work at all.
+//! - committed events (messages, deletions), by id. An event is delivered
+//!   only after the room's previous one (`prev`); one that arrives early
+//!   (from another node, past a message still on its way) is a gap the
+//!   caller fills from the store. A joiner's history was read up to some
+//!   id: the joiner gets only what comes after it, and a joiner whose read
+//!   is older than what this room already delivered reads again.
+//! - presence changes, by the room's presence `seq` (see
+//!   [`crate::cluster::Presence`]). A joiner's `users` reflect some
+//!   `seq`: it gets only the changes after it, including those this node
+//!   applied before the joiner sat down, from a short list of recent ones.
+//!
+//! Who is online is the presence's business, not the hub's: the hub only
+//! mirrors each room's members (for a node that must catch up after
+//! missing changes) and holds this node's connections.
 
 use crate::chat::moderation::{banned_message, Ban, Bans};
 use crate::chat::peer::Peer;
+use crate::cluster::{BusEvent, Claimed, LocalPresence, PresenceChange, PresenceEvent, Snapshot};
 use crate::error::Rejection;
 use crate::history::moderation::RoomSettings;
-use chat_shared::close::{self, Departure};
+use chat_shared::close;
 use chat_shared::{ChatMessage, ClientLimits, ErrorCode, RoomInfo, ServerFrame};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-use tokio::sync::Notify;
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
-use tokio_util::sync::CancellationToken;
 
-/// A validated request to join, as the journal hands it to the hub.
+/// A validated request to join.
 #[derive(Debug, Clone)]
 pub struct JoinRequest {
     /// The normalised name.
@@ -42,8 +43,8 @@ pub struct JoinRequest {
     pub room: String,
     /// The token from an earlier welcome, if the client has one.
     pub resume: Option<String>,
-    /// The invitation code the join carried; the journal checks it against
-    /// the one in force.
+    /// The invitation code the join carried; checked against the one in
+    /// force.
     pub join_code: Option<String>,
 }
 
@@ -57,19 +58,31 @@ pub struct Membership {
     pub name: String,
 }
 
-/// The result of a successful join.
-#[derive(Debug)]
-pub struct Joined {
-    pub membership: Membership,
-    /// Whether this join created the room (the journal records new rooms).
-    pub created_room: bool,
+/// What a joiner is sent from the history: the messages for
+/// `welcome.history`, then the deletions, read up to `through`.
+#[derive(Debug, Clone, Default)]
+pub struct Replay {
+    pub history: Vec<ChatMessage>,
+    pub deletions: Vec<ServerFrame>,
+    /// More was missed than a replay holds: `history` is the latest page.
+    pub gap: bool,
+    /// The room's newest event when the history was read: everything up
+    /// to it is in the replay or was before `since`.
+    pub through: u64,
+}
+
+/// Committed events a node has not delivered yet, to be read from the
+/// store: every event of `room` with `after < id <= through`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    pub room: String,
+    pub after: u64,
+    pub through: u64,
 }
 
 /// How the hub treats its users; from the running config.
 #[derive(Debug, Clone)]
 pub struct HubSettings {
-    /// How long a dropped connection keeps its place and name.
-    pub resume_grace: Duration,
     /// Rooms are created by joining; this caps how many can exist.
     pub max_rooms: usize,
     /// How often each connection gets a `heartbeat`.
@@ -78,15 +91,10 @@ pub struct HubSettings {
     pub client_limits: ClientLimits,
 }
 
-/// Rooms, their members, and who owns which name.
+/// This node's rooms and connections.
 #[derive(Debug)]
 pub struct Hub {
     state: Mutex<HubState>,
-    /// Wakes the grace task when it may be sleeping toward the wrong
-    /// deadline: one earlier than any it knew of was set.
-    grace_changed: Notify,
-    /// How long a dropped connection keeps its place and name.
-    resume_grace: Duration,
     /// Rooms are created by joining; this caps how many can exist.
     max_rooms: usize,
     /// How often each connection gets a `heartbeat`, told in `welcome` so a
@@ -98,28 +106,30 @@ pub struct Hub {
 
 #[derive(Debug, Default)]
 struct HubState {
+    /// Every room known here: from the database, created by a join here,
+    /// or seen in another node's events.
     rooms: BTreeMap<String, Room>,
-    /// Names in use, by key: held while the user is present in any room
-    /// (connected or within the grace period).
-    names: HashMap<String, NameClaim>,
-    /// Every running grace period as (deadline, room, key), earliest
-    /// first: the grace task only ever looks at the first.
-    graces: BTreeSet<(Instant, String, String)>,
-    /// Who moderators keep out, checked on every join under this lock.
+    /// Who moderators keep out, checked on every join.
     bans: Bans,
 }
 
-#[derive(Debug)]
-struct NameClaim {
-    /// Whoever presents this token may use the name.
-    token: String,
-}
+/// How many recent presence changes a room keeps for joiners whose
+/// snapshot is older than what the room has applied.
+const RECENT_PRESENCE: usize = 64;
 
 #[derive(Debug, Default)]
 struct Room {
-    /// Present users by key; ordered, so `welcome` lists them sorted
-    /// case-insensitively without sorting on every join.
-    members: BTreeMap<String, Member>,
+    /// This node's users in the room, by key.
+    users: HashMap<String, LocalUser>,
+    /// The newest committed event this room's seats have all been given
+    /// (or that passed while nobody here was in the room).
+    last_delivered: u64,
+    /// The room's members as the presence changes said.
+    members: BTreeMap<String, String>,
+    /// The presence `seq` applied last.
+    presence_seq: u64,
+    /// The latest presence changes as sent, for late joiners.
+    recent_presence: VecDeque<(u64, Utf8Bytes)>,
     /// Read-only: a moderator locked it; posts are refused.
     locked: bool,
     /// Shown in the room's header; set by moderators.
@@ -127,41 +137,39 @@ struct Room {
 }
 
 #[derive(Debug)]
-struct Member {
+struct LocalUser {
     name: String,
-    /// Every open connection of this user in this room (one per tab).
-    peers: Vec<Peer>,
-    /// Set when the last connection dropped: the user stays listed until then.
-    grace_until: Option<Instant>,
+    /// The resume token, for a presence that lost its state.
+    token: String,
+    /// Every open connection of this user in this room here (one per tab).
+    seats: Vec<Seat>,
+}
+
+#[derive(Debug)]
+struct Seat {
+    peer: Peer,
+    /// Committed events up to this id were in the joiner's history.
+    seen_event: u64,
+    /// Presence changes up to this `seq` were in the joiner's `users`.
+    seen_presence: u64,
 }
 
 impl Hub {
-    /// A hub that knows `rooms` (from the database) and empty of users,
-    /// with its grace task running until `shutdown` is cancelled.
-    pub fn start(
-        rooms: Vec<String>,
-        settings: HubSettings,
-        shutdown: &CancellationToken,
-    ) -> Arc<Self> {
+    /// A hub that knows `rooms` (from the database), with nobody in them.
+    pub fn start(rooms: Vec<String>, settings: HubSettings) -> Arc<Self> {
         let rooms = rooms
             .into_iter()
             .map(|name| (name, Room::default()))
             .collect();
-        let hub = Arc::new(Self {
+        Arc::new(Self {
             state: Mutex::new(HubState {
                 rooms,
-                names: HashMap::new(),
-                graces: BTreeSet::new(),
                 bans: Bans::default(),
             }),
-            grace_changed: Notify::new(),
-            resume_grace: settings.resume_grace,
             max_rooms: settings.max_rooms,
             heartbeat_ms: u64::try_from(settings.heartbeat.as_millis()).unwrap_or(u64::MAX),
             client_limits: settings.client_limits,
-        });
-        tokio::spawn(end_grace_periods(hub.clone(), shutdown.clone()));
-        hub
+        })
     }
 
     /// Takes back what moderators set before a restart: room locks and
@@ -185,26 +193,11 @@ impl Hub {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds a connection to a room: it gets `welcome` with `history`, and
-    /// the others `user_joined` unless the user was already present.
-    ///
-    /// `invited` says the join carried the invitation code in force (or the
-    /// chat is open). Without it, only a resume of a name still held (a
-    /// presence or its grace period) gets in: a code rotation does not
-    /// throw out people already inside, even across a reconnect. Checked
-    /// under the same lock as the claim, so a grace period that ends
-    /// meanwhile cannot let a stale token in.
-    pub fn join(
-        &self,
-        request: &JoinRequest,
-        peer: &Peer,
-        history: Vec<ChatMessage>,
-        history_gap: bool,
-        invited: bool,
-    ) -> Result<Joined, Rejection> {
-        let mut guard = self.lock();
-        // One plain borrow, so the maps can be borrowed separately.
-        let state = &mut *guard;
+    /// Lets a join go on to claim its name, or says why not: a ban, or a
+    /// new room past the limit. Returns whether the room is new (the
+    /// caller records it); it is known from now on.
+    pub fn admit(&self, request: &JoinRequest, peer: &Peer) -> Result<bool, Rejection> {
+        let mut state = self.lock();
         let now = std::time::SystemTime::now();
         // A moderator's connection is kept out by its name only: the
         // address may be one it shares with whoever it banned.
@@ -215,26 +208,10 @@ impl Hub {
         if let Some(left) = left {
             return Err(banned(left));
         }
-        let token = match state.names.get(&request.key) {
-            Some(claim) if request.resume.as_deref() == Some(claim.token.as_str()) => {
-                claim.token.clone()
-            }
-            _ if !invited => return Err(ErrorCode::Forbidden.into()),
-            Some(_) => return Err(ErrorCode::NameTaken.into()),
-            None => {
-                let token = new_token()?;
-                state.names.insert(
-                    request.key.clone(),
-                    NameClaim {
-                        token: token.clone(),
-                    },
-                );
-                token
-            }
-        };
-        let created_room = !state.rooms.contains_key(&request.room);
-        if created_room && state.rooms.len() >= self.max_rooms {
-            state.release_name_if_unused(&request.key);
+        if state.rooms.contains_key(&request.room) {
+            return Ok(false);
+        }
+        if state.rooms.len() >= self.max_rooms {
             return Err(Rejection::new(
                 ErrorCode::InvalidRoom,
                 format!(
@@ -243,122 +220,216 @@ impl Hub {
                 ),
             ));
         }
-        let room = state.rooms.entry(request.room.clone()).or_default();
-        let name = match room.members.get_mut(&request.key) {
-            Some(member) => {
-                // Another tab, or a reconnect within the grace period: the
-                // others already see this user, so they are told nothing.
-                member.peers.push(peer.clone());
-                if let Some(until) = member.grace_until.take() {
-                    state
-                        .graces
-                        .remove(&(until, request.room.clone(), request.key.clone()));
-                }
-                member.name.clone()
-            }
-            None => {
-                room.members.insert(
-                    request.key.clone(),
-                    Member {
-                        name: request.name.clone(),
-                        peers: vec![peer.clone()],
-                        grace_until: None,
-                    },
-                );
-                let joined = encode(&ServerFrame::UserJoined {
-                    username: request.name.clone(),
-                    count: room.count(),
-                });
-                room.broadcast_except(&request.key, &joined);
-                request.name.clone()
-            }
-        };
+        state.rooms.insert(request.room.clone(), Room::default());
+        Ok(true)
+    }
+
+    /// Seats a connection whose claim succeeded: it gets `welcome` with
+    /// the replay, then every change after what the replay and the claim
+    /// reflect. `Err(id)` when the replay is older than what the room has
+    /// already delivered here: read it again through at least `id`.
+    pub fn seat(
+        &self,
+        membership: &Membership,
+        peer: &Peer,
+        claimed: &Claimed,
+        replay: Replay,
+    ) -> Result<(), u64> {
+        let mut state = self.lock();
+        let room = state.rooms.entry(membership.room.clone()).or_default();
+        if replay.through < room.last_delivered {
+            return Err(room.last_delivered);
+        }
+        let user = room
+            .users
+            .entry(membership.key.clone())
+            .or_insert_with(|| LocalUser {
+                name: claimed.username.clone(),
+                token: claimed.token.clone(),
+                seats: Vec::new(),
+            });
+        user.seats.push(Seat {
+            peer: peer.clone(),
+            seen_event: replay.through,
+            seen_presence: claimed.seq,
+        });
         peer.send(encode(&ServerFrame::Welcome {
-            username: name.clone(),
-            users: room.members.values().map(|m| m.name.clone()).collect(),
-            room: request.room.clone(),
-            history,
-            history_gap,
-            resume: token,
+            username: claimed.username.clone(),
+            users: claimed.users.clone(),
+            room: membership.room.clone(),
+            history: replay.history,
+            history_gap: replay.gap,
+            resume: claimed.token.clone(),
             heartbeat_ms: Some(self.heartbeat_ms),
             limits: Some(self.client_limits.clone()),
             topic: room.topic.clone(),
             locked: room.locked,
         }));
-        Ok(Joined {
-            membership: Membership {
-                room: request.room.clone(),
-                key: request.key.clone(),
-                name,
-            },
-            created_room,
-        })
+        // Deletions since `since` follow the welcome, before anything
+        // live: nothing newer than the replay reaches this seat before.
+        for deletion in &replay.deletions {
+            peer.send(encode(deletion));
+        }
+        for (seq, frame) in &room.recent_presence {
+            if *seq > claimed.seq {
+                peer.send(frame.clone());
+            }
+        }
+        Ok(())
     }
 
-    /// Removes one connection. When it was the user's last in the room, the
-    /// user leaves at once or after the grace period, as `departure` says.
-    pub fn leave(&self, membership: &Membership, peer: &Peer, departure: Departure) {
+    /// Removes one connection from its room here.
+    pub fn unseat(&self, membership: &Membership, peer: &Peer) {
         let mut state = self.lock();
         let Some(room) = state.rooms.get_mut(&membership.room) else {
             return;
         };
-        let Some(member) = room.members.get_mut(&membership.key) else {
+        let Some(user) = room.users.get_mut(&membership.key) else {
             return;
         };
-        member.peers.retain(|other| other.id != peer.id);
-        if !member.peers.is_empty() {
-            return;
-        }
-        match departure {
-            Departure::AtOnce => state.remove_member(&membership.room, &membership.key),
-            Departure::AfterGrace => {
-                let until = Instant::now() + self.resume_grace;
-                member.grace_until = Some(until);
-                let earliest = state
-                    .graces
-                    .first()
-                    .is_none_or(|(first, ..)| until < *first);
-                state
-                    .graces
-                    .insert((until, membership.room.clone(), membership.key.clone()));
-                drop(state);
-                if earliest {
-                    self.grace_changed.notify_one();
-                }
-            }
+        user.seats.retain(|seat| seat.peer.id != peer.id);
+        if user.seats.is_empty() {
+            room.users.remove(&membership.key);
         }
     }
 
-    /// Ends every grace period that is over at `now`; returns when the
-    /// next one ends, if any is running.
-    fn end_graces_due(&self, now: Instant) -> Option<Instant> {
+    /// Applies what happened, here or on another node: delivers it to the
+    /// seats it concerns. A committed event that arrives before the one it
+    /// follows is not delivered: the returned gap is to be read from the
+    /// store and handed to [`Hub::fill`].
+    pub fn apply(&self, event: BusEvent, committed: std::time::Instant) -> Option<Gap> {
         let mut state = self.lock();
-        while let Some((until, ..)) = state.graces.first() {
-            if *until > now {
-                return Some(*until);
+        match event {
+            BusEvent::Committed {
+                room,
+                id,
+                prev,
+                frame,
+            } => {
+                let room_name = room;
+                let room = state.rooms.entry(room_name.clone()).or_default();
+                if id <= room.last_delivered {
+                    return None;
+                }
+                if prev > room.last_delivered && !room.users.is_empty() {
+                    return Some(Gap {
+                        room: room_name,
+                        after: room.last_delivered,
+                        through: id,
+                    });
+                }
+                room.deliver(id, &Utf8Bytes::from(frame), committed);
             }
-            if let Some((_, room, key)) = state.graces.pop_first() {
-                state.remove_member(&room, &key);
+            BusEvent::Typing {
+                room,
+                key,
+                username,
+                is_typing,
+            } => {
+                if let Some(room) = state.rooms.get(&room) {
+                    let frame = encode(&ServerFrame::Typing {
+                        username,
+                        is_typing,
+                    });
+                    room.broadcast_except(&key, &frame);
+                }
             }
+            BusEvent::Presence(event) => state.apply_presence(event),
+            BusEvent::Locked {
+                room,
+                locked,
+                username,
+            } => {
+                if let Some(room_state) = state.rooms.get_mut(&room) {
+                    room_state.locked = locked;
+                    room_state.broadcast_except(
+                        "",
+                        &encode(&ServerFrame::RoomLocked {
+                            room,
+                            locked,
+                            username,
+                        }),
+                    );
+                }
+            }
+            BusEvent::Topic {
+                room,
+                topic,
+                username,
+            } => {
+                if let Some(room_state) = state.rooms.get_mut(&room) {
+                    room_state.topic = (!topic.is_empty()).then(|| topic.clone());
+                    room_state.broadcast_except(
+                        "",
+                        &encode(&ServerFrame::Topic {
+                            room,
+                            topic,
+                            username,
+                        }),
+                    );
+                }
+            }
+            BusEvent::Banned(stored) => state.ban(Ban::from_stored(&stored)),
         }
         None
     }
 
-    /// Sends a committed message to every connection in its room, the
-    /// sender's included.
-    pub fn deliver(&self, room: &str, message: &ChatMessage, committed: std::time::Instant) {
-        self.deliver_frame(room, &ServerFrame::Message(message.clone()), committed);
-    }
-
-    /// Sends a committed frame (a message, a deletion) to every connection
-    /// in the room.
-    pub fn deliver_frame(&self, room: &str, event: &ServerFrame, committed: std::time::Instant) {
-        let frame = encode(event);
-        if let Some(room) = self.lock().rooms.get(room) {
-            for peer in room.members.values().flat_map(|member| &member.peers) {
-                peer.deliver(frame.clone(), committed);
+    /// Delivers committed events read from the store for a gap, in id
+    /// order (those already delivered are skipped): every event of the
+    /// room up to `through`, so the room is delivered through it.
+    pub fn fill(
+        &self,
+        room: &str,
+        events: Vec<(u64, Utf8Bytes)>,
+        through: u64,
+        committed: std::time::Instant,
+    ) {
+        let mut state = self.lock();
+        let Some(room) = state.rooms.get_mut(room) else {
+            return;
+        };
+        for (id, frame) in events {
+            if id > room.last_delivered {
+                room.deliver(id, &frame, committed);
             }
         }
+        room.last_delivered = room.last_delivered.max(through);
+    }
+
+    /// Brings a room's members up to `snapshot` after changes may have
+    /// been missed: whoever appeared or vanished meanwhile is announced
+    /// here as joined or left.
+    pub fn resync(&self, room_name: &str, snapshot: Snapshot) {
+        let mut state = self.lock();
+        let Some(room) = state.rooms.get_mut(room_name) else {
+            return;
+        };
+        if snapshot.seq == room.presence_seq {
+            return;
+        }
+        let fresh: BTreeMap<String, String> = snapshot.members.into_iter().collect();
+        let count = u32::try_from(fresh.len()).unwrap_or(u32::MAX);
+        let gone: Vec<(String, String)> = room
+            .members
+            .iter()
+            .filter(|(key, _)| !fresh.contains_key(*key))
+            .map(|(key, name)| (key.clone(), name.clone()))
+            .collect();
+        for (key, username) in gone {
+            room.broadcast_except(&key, &encode(&ServerFrame::UserLeft { username, count }));
+        }
+        for (key, username) in &fresh {
+            if !room.members.contains_key(key) {
+                let frame = encode(&ServerFrame::UserJoined {
+                    username: username.clone(),
+                    count,
+                });
+                room.broadcast_except(key, &frame);
+            }
+        }
+        room.members = fresh;
+        room.presence_seq = snapshot.seq;
+        room.recent_presence.clear();
     }
 
     /// Whether the room is read-only.
@@ -366,184 +437,169 @@ impl Hub {
         self.lock().rooms.get(room).is_some_and(|room| room.locked)
     }
 
-    /// Locks or unlocks a room (already stored) and tells its members.
-    pub fn set_locked(&self, room_name: &str, locked: bool, moderator: &str) {
-        let mut state = self.lock();
-        if let Some(room) = state.rooms.get_mut(room_name) {
-            room.locked = locked;
-            room.broadcast_except(
-                "",
-                &encode(&ServerFrame::RoomLocked {
-                    room: room_name.to_owned(),
-                    locked,
-                    username: moderator.to_owned(),
-                }),
-            );
-        }
-    }
-
-    /// Sets a room's topic (already stored; empty clears it) and tells its
-    /// members.
-    pub fn set_topic(&self, room_name: &str, topic: &str, moderator: &str) {
-        let mut state = self.lock();
-        if let Some(room) = state.rooms.get_mut(room_name) {
-            room.topic = (!topic.is_empty()).then(|| topic.to_owned());
-            room.broadcast_except(
-                "",
-                &encode(&ServerFrame::Topic {
-                    room: room_name.to_owned(),
-                    topic: topic.to_owned(),
-                    username: moderator.to_owned(),
-                }),
-            );
-        }
-    }
-
-    /// The addresses a user is connected from now, in any room: what a ban
-    /// of that name keeps out besides the name.
+    /// The addresses a user is connected from here, in any room: what a
+    /// ban of that name keeps out besides the name.
     pub fn addresses_of(&self, key: &str) -> Vec<std::net::IpAddr> {
         self.lock()
             .rooms
             .values()
-            .filter_map(|room| room.members.get(key))
-            .flat_map(|member| member.peers.iter().map(|peer| peer.client))
+            .filter_map(|room| room.users.get(key))
+            .flat_map(|user| user.seats.iter().map(|seat| seat.peer.client))
             .collect()
     }
 
-    /// Puts a ban (already stored) in force: every user it covers, by name
-    /// or by an address of any of their connections, is told why and
-    /// closed, and leaves at once.
-    pub fn ban(&self, ban: Ban) {
-        let now = std::time::SystemTime::now();
-        let left = ban.until.duration_since(now).unwrap_or_default();
-        let refusal = banned(left);
-        let mut state = self.lock();
-        let mut covered = Vec::new();
-        for (room_name, room) in &state.rooms {
-            for (key, member) in &room.members {
-                // A member in its grace period has no connection but
-                // still holds the name. Moderators are not thrown out by
-                // an address they share with whoever they ban.
-                let hit = *key == ban.name_key
-                    || member
-                        .peers
-                        .iter()
-                        .any(|peer| !peer.is_moderator() && ban.covers(None, peer.client));
-                if hit {
-                    for peer in &member.peers {
-                        peer.reject(&refusal);
-                        peer.closer().close_after_flush(close::POLICY, "banned");
-                    }
-                    covered.push((room_name.clone(), key.clone()));
-                }
-            }
-        }
-        for (room, key) in covered {
-            state.remove_member(&room, &key);
-        }
-        state.bans.add(ban);
-    }
-
-    /// Users present, counted once per room, and rooms: for the metrics.
+    /// Users connected here, counted once per room, and rooms: for the
+    /// metrics.
     pub fn census(&self) -> (usize, usize) {
         let state = self.lock();
-        let users = state.rooms.values().map(|room| room.members.len()).sum();
+        let users = state.rooms.values().map(|room| room.users.len()).sum();
         (users, state.rooms.len())
     }
 
-    /// Tells everyone else in the room whether this user is typing.
-    pub fn typing(&self, author: &Membership, is_typing: bool) {
-        let frame = encode(&ServerFrame::Typing {
-            username: author.name.clone(),
-            is_typing,
-        });
-        if let Some(room) = self.lock().rooms.get(&author.room) {
-            room.broadcast_except(&author.key, &frame);
+    /// Every room known here with how many users the presence counts in it.
+    pub fn rooms(&self, online: Vec<RoomInfo>) -> Vec<RoomInfo> {
+        let online: HashMap<String, u32> = online
+            .into_iter()
+            .map(|room| (room.name, room.online))
+            .collect();
+        let mut state = self.lock();
+        for name in online.keys() {
+            state.rooms.entry(name.clone()).or_default();
         }
+        state
+            .rooms
+            .keys()
+            .map(|name| RoomInfo {
+                name: name.clone(),
+                online: online.get(name).copied().unwrap_or(0),
+            })
+            .collect()
     }
 
-    /// Every room with how many users are in it now.
-    pub fn rooms(&self) -> Vec<RoomInfo> {
+    /// The rooms with connections here, with the newest event delivered
+    /// in each: where a node that missed events catches up from.
+    pub fn seated_rooms(&self) -> Vec<(String, u64)> {
         self.lock()
             .rooms
             .iter()
-            .map(|(name, room)| RoomInfo {
-                name: name.clone(),
-                online: room.count(),
+            .filter(|(_, room)| !room.users.is_empty())
+            .map(|(name, room)| (name.clone(), room.last_delivered))
+            .collect()
+    }
+
+    /// Who is connected here, for a presence that lost its state.
+    pub fn local_presence(&self) -> Vec<LocalPresence> {
+        let state = self.lock();
+        state
+            .rooms
+            .iter()
+            .flat_map(|(room, state)| {
+                state.users.iter().map(|(key, user)| LocalPresence {
+                    room: room.clone(),
+                    key: key.clone(),
+                    username: user.name.clone(),
+                    token: user.token.clone(),
+                    connections: u32::try_from(user.seats.len()).unwrap_or(u32::MAX),
+                })
             })
             .collect()
     }
 }
 
 impl HubState {
-    fn remove_member(&mut self, room_name: &str, key: &str) {
-        let Some(room) = self.rooms.get_mut(room_name) else {
+    fn apply_presence(&mut self, event: PresenceEvent) {
+        let room_name = event.room;
+        let room = self.rooms.entry(room_name.clone()).or_default();
+        if event.seq <= room.presence_seq {
             return;
-        };
-        let Some(member) = room.members.remove(key) else {
-            return;
-        };
-        if let Some(until) = member.grace_until {
-            self.graces
-                .remove(&(until, room_name.to_owned(), key.to_owned()));
         }
-        let left = encode(&ServerFrame::UserLeft {
-            username: member.name.clone(),
-            count: room.count(),
-        });
-        room.broadcast_except(key, &left);
-        tracing::info!(user = %member.name, room = %room_name, "left");
-        self.release_name_if_unused(key);
+        room.presence_seq = event.seq;
+        let (frame, key) = match event.change {
+            PresenceChange::Joined {
+                key,
+                username,
+                count,
+            } => {
+                room.members.insert(key.clone(), username.clone());
+                (ServerFrame::UserJoined { username, count }, key)
+            }
+            PresenceChange::Left {
+                key,
+                username,
+                count,
+            } => {
+                room.members.remove(&key);
+                tracing::info!(user = %username, room = %room_name, "left");
+                (ServerFrame::UserLeft { username, count }, key)
+            }
+        };
+        let frame = encode(&frame);
+        for (other, user) in &room.users {
+            if *other == key {
+                continue;
+            }
+            for seat in &user.seats {
+                if seat.seen_presence < event.seq {
+                    seat.peer.send(frame.clone());
+                }
+            }
+        }
+        if room.recent_presence.len() == RECENT_PRESENCE {
+            room.recent_presence.pop_front();
+        }
+        room.recent_presence.push_back((event.seq, frame));
     }
 
-    /// Frees a name once its owner is present in no room at all.
-    fn release_name_if_unused(&mut self, key: &str) {
-        if !self
-            .rooms
-            .values()
-            .any(|room| room.members.contains_key(key))
-        {
-            self.names.remove(key);
+    /// Puts a ban (already stored) in force: every connection here it
+    /// covers, by name or by address, is told why and closed; closing
+    /// makes them leave at once.
+    fn ban(&mut self, ban: Ban) {
+        let now = std::time::SystemTime::now();
+        let left = ban.until.duration_since(now).unwrap_or_default();
+        let refusal = banned(left);
+        for room in self.rooms.values() {
+            for (key, user) in &room.users {
+                // Moderators are not thrown out by an address they share
+                // with whoever they ban.
+                let hit = *key == ban.name_key
+                    || user.seats.iter().any(|seat| {
+                        !seat.peer.is_moderator() && ban.covers(None, seat.peer.client)
+                    });
+                if hit {
+                    for seat in &user.seats {
+                        seat.peer.reject(&refusal);
+                        seat.peer
+                            .closer()
+                            .close_after_flush(close::POLICY, "banned");
+                    }
+                }
+            }
         }
+        self.bans.add(ban);
     }
 }
 
 impl Room {
-    fn count(&self) -> u32 {
-        u32::try_from(self.members.len()).unwrap_or(u32::MAX)
-    }
-
-    /// Queues the same bytes for every connection of every member but
-    /// `skip_key` (`""` skips none).
-    fn broadcast_except(&self, skip_key: &str, frame: &Utf8Bytes) {
-        for (key, member) in &self.members {
-            if key != skip_key {
-                for peer in &member.peers {
-                    peer.send(frame.clone());
-                }
+    /// Queues a committed event for every seat whose history did not
+    /// already hold it.
+    fn deliver(&mut self, id: u64, frame: &Utf8Bytes, committed: std::time::Instant) {
+        for seat in self.users.values().flat_map(|user| &user.seats) {
+            if seat.seen_event < id {
+                seat.peer.deliver(frame.clone(), committed);
             }
         }
+        self.last_delivered = id;
     }
-}
 
-/// The hub's grace task: ends grace periods as they run out, sleeping
-/// until the next deadline, or until told of an earlier one; stops with the
-/// server.
-async fn end_grace_periods(hub: Arc<Hub>, shutdown: CancellationToken) {
-    loop {
-        let next = hub.end_graces_due(Instant::now());
-        let next_deadline = async {
-            match next {
-                Some(until) => tokio::time::sleep_until(until).await,
-                None => std::future::pending().await,
+    /// Queues the same bytes for every connection of every user but
+    /// `skip_key` (`""` skips none).
+    fn broadcast_except(&self, skip_key: &str, frame: &Utf8Bytes) {
+        for (key, user) in &self.users {
+            if key != skip_key {
+                for seat in &user.seats {
+                    seat.peer.send(frame.clone());
+                }
             }
-        };
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            // A permit is stored if the notice came before this wait, so a
-            // deadline set since `end_graces_due` is never missed.
-            () = hub.grace_changed.notified() => {}
-            () = next_deadline => {}
         }
     }
 }
@@ -559,160 +615,4 @@ fn banned(left: Duration) -> Rejection {
 /// Serialises a frame once; clones of the result share one buffer.
 pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
     Utf8Bytes::from(frame.encode())
-}
-
-/// 128 random bits as hex: unguessable, so only the holder can resume.
-fn new_token() -> Result<String, Rejection> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|error| {
-        // A guessable token would let anyone take over a name: refuse.
-        tracing::error!("no randomness for a resume token: {error}");
-        Rejection::from(ErrorCode::ServerError)
-    })?;
-    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::chat::peer::{Closer, Outgoing};
-    use crate::telemetry::Metrics;
-    use chat_shared::username_key;
-    use tokio::sync::mpsc;
-
-    const GRACE: Duration = Duration::from_millis(1_300);
-
-    fn start_hub() -> Arc<Hub> {
-        let settings = HubSettings {
-            resume_grace: GRACE,
-            max_rooms: 10,
-            heartbeat: Duration::from_secs(20),
-            client_limits: ClientLimits::default(),
-        };
-        Hub::start(Vec::new(), settings, &CancellationToken::new())
-    }
-
-    fn connection(id: u64) -> (Peer, mpsc::Receiver<Outgoing>) {
-        let closer = Arc::new(Closer::new(&CancellationToken::new()));
-        let client = std::net::IpAddr::from([127, 0, 0, 1]);
-        Peer::new(id, client, 64, closer, Arc::new(Metrics::off()))
-    }
-
-    fn join(hub: &Hub, name: &str, peer: &Peer) -> Membership {
-        rejoin(hub, name, peer, None)
-    }
-
-    fn rejoin(hub: &Hub, name: &str, peer: &Peer, resume: Option<String>) -> Membership {
-        let request = JoinRequest {
-            name: name.to_owned(),
-            key: username_key(name),
-            room: "general".to_owned(),
-            resume,
-            join_code: None,
-        };
-        hub.join(&request, peer, Vec::new(), false, true)
-            .expect("join")
-            .membership
-    }
-
-    fn drain(frames: &mut mpsc::Receiver<Outgoing>) {
-        while frames.try_recv().is_ok() {}
-    }
-
-    fn resume_token(frames: &mut mpsc::Receiver<Outgoing>) -> String {
-        let text = frames.try_recv().expect("a welcome").frame;
-        match ServerFrame::decode(&text) {
-            Ok(ServerFrame::Welcome { resume, .. }) => resume,
-            other => panic!("expected a welcome, got {other:?}"),
-        }
-    }
-
-    async fn next_frame(frames: &mut mpsc::Receiver<Outgoing>) -> ServerFrame {
-        let text = frames.recv().await.expect("the connection is open").frame;
-        ServerFrame::decode(&text).expect("a server frame")
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_dropped_user_leaves_exactly_when_the_grace_ends() {
-        let hub = start_hub();
-        let (alice, mut to_alice) = connection(1);
-        join(&hub, "alice", &alice);
-        let (bob, _to_bob) = connection(2);
-        let bob_joined = join(&hub, "bob", &bob);
-        drain(&mut to_alice);
-
-        // Off any round period a polling loop might have used.
-        tokio::time::sleep(Duration::from_millis(170)).await;
-        let dropped_at = Instant::now();
-        hub.leave(&bob_joined, &bob, Departure::AfterGrace);
-
-        tokio::time::sleep(GRACE - Duration::from_millis(1)).await;
-        assert!(
-            to_alice.try_recv().is_err(),
-            "bob left before his grace ended"
-        );
-        // Nothing else is waiting, so time moves on to the grace task's
-        // deadline and no further.
-        let frame = next_frame(&mut to_alice).await;
-        assert_eq!(
-            frame,
-            ServerFrame::UserLeft {
-                username: "bob".into(),
-                count: 1
-            }
-        );
-        assert_eq!(Instant::now() - dropped_at, GRACE);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_return_within_the_grace_cancels_only_that_users_deadline() {
-        let hub = start_hub();
-        let (alice, mut to_alice) = connection(1);
-        join(&hub, "alice", &alice);
-        let (bob, mut to_bob) = connection(2);
-        let bob_joined = join(&hub, "bob", &bob);
-        let bob_token = resume_token(&mut to_bob);
-        let (carol, _to_carol) = connection(3);
-        let carol_joined = join(&hub, "carol", &carol);
-        drain(&mut to_alice);
-
-        hub.leave(&bob_joined, &bob, Departure::AfterGrace);
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        let carol_dropped_at = Instant::now();
-        hub.leave(&carol_joined, &carol, Departure::AfterGrace);
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        // bob comes back, on a new connection with his token.
-        let (bob_again, _to_bob_again) = connection(4);
-        rejoin(&hub, "bob", &bob_again, Some(bob_token));
-        assert!(to_alice.try_recv().is_err(), "a return is not announced");
-
-        let frame = next_frame(&mut to_alice).await;
-        assert_eq!(
-            frame,
-            ServerFrame::UserLeft {
-                username: "carol".into(),
-                count: 2
-            }
-        );
-        assert_eq!(Instant::now() - carol_dropped_at, GRACE);
-        assert!(hub.lock().graces.is_empty());
-        tokio::time::sleep(GRACE * 2).await;
-        assert!(to_alice.try_recv().is_err(), "bob stays");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_user_who_leaves_at_once_leaves_no_deadline_behind() {
-        let hub = start_hub();
-        let (alice, mut to_alice) = connection(1);
-        join(&hub, "alice", &alice);
-        let (bob, _to_bob) = connection(2);
-        let bob_joined = join(&hub, "bob", &bob);
-        drain(&mut to_alice);
-        hub.leave(&bob_joined, &bob, Departure::AtOnce);
-        assert!(matches!(
-            next_frame(&mut to_alice).await,
-            ServerFrame::UserLeft { .. }
-        ));
-        assert!(hub.lock().graces.is_empty());
-    }
 }

@@ -7,9 +7,10 @@
 //! through the same thread: the history a joiner receives and the live
 //! messages that follow it meet exactly, with no gap and no repeat.
 
-use crate::chat::hub::{encode, Hub, JoinRequest, Membership};
+use crate::chat::hub::{encode, Gap, Hub, Membership, Replay};
 use crate::chat::moderation::Ban;
 use crate::chat::peer::Peer;
+use crate::cluster::{Bus, BusEvent, Presence};
 use crate::error::Rejection;
 use crate::history::moderation::{DeleteRequest, Deleted, Deletion};
 use crate::history::store::{Appended, NewMessage, Store, StoreResult};
@@ -76,12 +77,25 @@ enum Command {
         action: ModeratorAction,
         peer: Peer,
     },
-    Join {
-        request: JoinRequest,
+    /// What a joiner needs from the store: whether its code lets it in,
+    /// and its history read up to at least `through`.
+    ReadForJoin {
+        room: String,
         since: Option<u64>,
-        peer: Peer,
-        reply: oneshot::Sender<Result<Membership, Rejection>>,
+        through: u64,
+        join_code: Option<String>,
+        reply: oneshot::Sender<Result<(bool, Replay), Rejection>>,
     },
+    /// Committed events a room here has not delivered: read and deliver.
+    Fill(Gap),
+    /// Everything a room has committed after `after`, up to its newest
+    /// event: for a node that may have missed some.
+    CatchUp {
+        room: String,
+        after: u64,
+    },
+    /// Records a room created by a join.
+    AddRoom(String),
     History {
         room: String,
         before: u64,
@@ -107,7 +121,10 @@ impl std::fmt::Debug for Command {
             Self::Post(_) => "Post",
             Self::Delete { .. } => "Delete",
             Self::Moderate { .. } => "Moderate",
-            Self::Join { .. } => "Join",
+            Self::ReadForJoin { .. } => "ReadForJoin",
+            Self::Fill(_) => "Fill",
+            Self::CatchUp { .. } => "CatchUp",
+            Self::AddRoom(_) => "AddRoom",
             Self::History { .. } => "History",
             Self::Probe { .. } => "Probe",
         })
@@ -119,14 +136,17 @@ impl Journal {
     /// `Journal` handle is dropped; join the handle to wait for that.
     pub fn start(
         store: Box<dyn Store>,
-        hub: Arc<Hub>,
+        cluster: Cluster,
         limits: HistoryLimits,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<(Self, JoinHandle<()>)> {
         let (commands, queue) = mpsc::channel(QUEUE_DEPTH);
         let worker = Worker {
             store,
-            hub,
+            hub: cluster.hub,
+            bus: cluster.bus,
+            presence: cluster.presence,
+            runtime: tokio::runtime::Handle::current(),
             limits,
             metrics,
         };
@@ -179,24 +199,57 @@ impl Journal {
         .await;
     }
 
-    /// Joins a room with its history; the peer gets `welcome` on success.
-    pub async fn join(
+    /// Whether `join_code` lets a joiner in, and the room's history for
+    /// it (with `since`, what it missed), read up to at least `through`.
+    pub async fn read_for_join(
         &self,
-        request: JoinRequest,
+        room: &str,
         since: Option<u64>,
-        peer: &Peer,
-    ) -> Result<Membership, Rejection> {
+        through: u64,
+        join_code: Option<String>,
+    ) -> Result<(bool, Replay), Rejection> {
         let (reply, answer) = oneshot::channel();
-        self.submit(Command::Join {
-            request,
+        self.submit(Command::ReadForJoin {
+            room: room.to_owned(),
             since,
-            peer: peer.clone(),
+            through,
+            join_code,
             reply,
         })
         .await;
         answer
             .await
             .unwrap_or_else(|_| Err(ErrorCode::ServerError.into()))
+    }
+
+    /// Reads a room's undelivered events from the store and delivers
+    /// them. Never waits: when the queue is full the fill is queued by a
+    /// task of its own.
+    pub fn fill(&self, gap: Gap) {
+        self.submit_soon(Command::Fill(gap));
+    }
+
+    /// Delivers whatever the room committed after `after` (to its newest
+    /// event), like [`Journal::fill`].
+    pub fn catch_up(&self, room: &str, after: u64) {
+        self.submit_soon(Command::CatchUp {
+            room: room.to_owned(),
+            after,
+        });
+    }
+
+    /// Queues a command without waiting: when the queue is full, a task
+    /// of its own waits for room.
+    fn submit_soon(&self, command: Command) {
+        if let Err(mpsc::error::TrySendError::Full(command)) = self.commands.try_send(command) {
+            let journal = self.clone();
+            tokio::spawn(async move { journal.submit(command).await });
+        }
+    }
+
+    /// Records a room a join created, so it is listed after a restart.
+    pub async fn add_room(&self, room: &str) {
+        self.submit(Command::AddRoom(room.to_owned())).await;
     }
 
     /// Sends the peer a page of older messages.
@@ -231,9 +284,22 @@ impl Journal {
     }
 }
 
+/// What the journal delivers through: this node's hub, the bus to the
+/// others, and the presence (which a ban empties of the banned user).
+#[derive(Clone)]
+pub struct Cluster {
+    pub hub: Arc<Hub>,
+    pub bus: Arc<dyn Bus>,
+    pub presence: Arc<dyn Presence>,
+}
+
 struct Worker {
     store: Box<dyn Store>,
     hub: Arc<Hub>,
+    bus: Arc<dyn Bus>,
+    presence: Arc<dyn Presence>,
+    /// For the presence's async calls from this thread.
+    runtime: tokio::runtime::Handle,
     limits: HistoryLimits,
     metrics: Arc<Metrics>,
 }
@@ -260,16 +326,37 @@ impl Worker {
         for command in commands {
             match command {
                 Command::Post(post) => posts.push(post),
-                Command::Join {
-                    request,
+                Command::ReadForJoin {
+                    room,
                     since,
-                    peer,
+                    through,
+                    join_code,
                     reply,
                 } => {
                     self.commit(std::mem::take(&mut posts));
-                    let result = self.join(&request, since, &peer);
+                    let result = self.read_for_join(&room, since, through, join_code.as_deref());
                     if reply.send(result).is_err() {
                         tracing::debug!("joiner left before its answer");
+                    }
+                }
+                Command::Fill(gap) => {
+                    self.commit(std::mem::take(&mut posts));
+                    self.fill(&gap);
+                }
+                Command::CatchUp { room, after } => {
+                    self.commit(std::mem::take(&mut posts));
+                    match self.store.last_event(&room) {
+                        Ok(through) => self.fill(&Gap {
+                            room,
+                            after,
+                            through,
+                        }),
+                        Err(error) => tracing::error!("cannot catch up on {room}: {error}"),
+                    }
+                }
+                Command::AddRoom(room) => {
+                    if let Err(error) = self.store.add_room(&room) {
+                        tracing::error!("cannot record room {room}: {error}");
                     }
                 }
                 Command::History {
@@ -332,9 +419,11 @@ impl Worker {
             Ok(results) => {
                 for (post, result) in posts.iter().zip(results) {
                     match result {
-                        Appended::New { message, .. } => {
+                        Appended::New { message, prev } => {
                             self.metrics.messages_stored.increment(1);
-                            self.hub.deliver(&post.membership.room, &message, committed);
+                            let id = message.id;
+                            let frame = ServerFrame::Message(message);
+                            self.deliver(&post.membership.room, id, &frame, prev, committed);
                         }
                         Appended::Duplicate(original) => {
                             post.peer.send(encode(&ServerFrame::Message(original)));
@@ -363,10 +452,10 @@ impl Worker {
 
     fn delete(&mut self, request: &DeleteRequest, peer: &Peer) {
         match self.store.delete_message(request) {
-            Ok(Deleted::New { deletion, .. }) => {
+            Ok(Deleted::New { deletion, prev }) => {
                 let committed = Instant::now();
-                self.hub
-                    .deliver_frame(&request.room, &deleted_frame(deletion), committed);
+                let id = deletion.id;
+                self.deliver(&request.room, id, &deleted_frame(deletion), prev, committed);
             }
             Ok(Deleted::Duplicate(original)) => peer.send(encode(&deleted_frame(original))),
             Ok(Deleted::NotFound) => peer.reject(
@@ -409,7 +498,11 @@ impl Worker {
                     .add_ban(&ban.to_stored(), by, &name, duration_secs)?;
                 let until = humantime::format_rfc3339_millis(ban.until).to_string();
                 tracing::info!(moderator = %by, user = %name, duration_secs, "banned");
-                self.hub.ban(ban);
+                self.announce(BusEvent::Banned(ban.to_stored()));
+                // Also whoever holds the name in a grace period, anywhere.
+                let presence = self.presence.clone();
+                self.runtime
+                    .spawn(async move { presence.evict(&ban.name_key).await });
                 peer.send(encode(&ServerFrame::UserBanned {
                     username: name,
                     until,
@@ -419,12 +512,20 @@ impl Worker {
             ModeratorAction::Lock(locked) => {
                 self.store.set_room_locked(room, locked, by)?;
                 tracing::info!(moderator = %by, room = %room, locked, "room lock changed");
-                self.hub.set_locked(room, locked, by);
+                self.announce(BusEvent::Locked {
+                    room: room.clone(),
+                    locked,
+                    username: by.clone(),
+                });
             }
             ModeratorAction::Topic(topic) => {
                 self.store.set_room_topic(room, &topic, by)?;
                 tracing::info!(moderator = %by, room = %room, "topic changed");
-                self.hub.set_topic(room, &topic, by);
+                self.announce(BusEvent::Topic {
+                    room: room.clone(),
+                    topic,
+                    username: by.clone(),
+                });
             }
             ModeratorAction::Audit(limit) => {
                 let entries = self.store.audit(limit)?;
@@ -434,43 +535,83 @@ impl Worker {
         Ok(())
     }
 
-    fn join(
+    /// Applies an event here and tells the other nodes.
+    fn announce(&self, event: BusEvent) {
+        self.hub.apply(event.clone(), Instant::now());
+        self.bus.publish(event);
+    }
+
+    /// Delivers a committed event here (after any earlier one this node
+    /// has not delivered yet, read from the store) and tells the other
+    /// nodes.
+    fn deliver(&mut self, room: &str, id: u64, frame: &ServerFrame, prev: u64, committed: Instant) {
+        let event = BusEvent::Committed {
+            room: room.to_owned(),
+            id,
+            prev,
+            frame: frame.encode(),
+        };
+        if let Some(gap) = self.hub.apply(event.clone(), committed) {
+            self.fill(&gap);
+        }
+        self.bus.publish(event);
+    }
+
+    /// Reads the events of a gap from the store and delivers them.
+    fn fill(&mut self, gap: &Gap) {
+        let mut after = gap.after;
+        while after < gap.through {
+            let read = self
+                .store
+                .after(&gap.room, after, gap.through, FILL_CHUNK)
+                .and_then(|messages| {
+                    let deletions =
+                        self.store
+                            .events_after(&gap.room, after, gap.through, FILL_CHUNK)?;
+                    Ok((messages, deletions))
+                });
+            let (messages, deletions) = match read {
+                Ok(read) => read,
+                Err(error) => {
+                    tracing::error!("cannot read {} to fill a gap: {error}", gap.room);
+                    return;
+                }
+            };
+            // A read that stopped at its limit may have more after its
+            // last id: this round delivers only what both reads covered.
+            let mut upto = gap.through;
+            if let (FILL_CHUNK, Some(last)) = (messages.len(), messages.last()) {
+                upto = upto.min(last.id);
+            }
+            if let (FILL_CHUNK, Some(last)) = (deletions.len(), deletions.last()) {
+                upto = upto.min(last.id);
+            }
+            let events = merge_events(messages, deletions, upto);
+            self.hub.fill(&gap.room, events, upto, Instant::now());
+            after = upto;
+        }
+    }
+
+    fn read_for_join(
         &mut self,
-        request: &JoinRequest,
+        room: &str,
         since: Option<u64>,
-        peer: &Peer,
-    ) -> Result<Membership, Rejection> {
+        through: u64,
+        join_code: Option<&str>,
+    ) -> Result<(bool, Replay), Rejection> {
         // Read on every join, so a code rotated by `rotate-join-code` in
         // another process is in force at once.
-        let invited = self
-            .store
-            .join_code_admits(request.join_code.as_deref())
+        let invited = self.store.join_code_admits(join_code).map_err(|error| {
+            tracing::error!("cannot read the join code: {error}");
+            Rejection::from(ErrorCode::ServerError)
+        })?;
+        let replay = self
+            .history_for_join(room, since, through)
             .map_err(|error| {
-                tracing::error!("cannot read the join code: {error}");
+                tracing::error!("cannot read history of {room}: {error}");
                 Rejection::from(ErrorCode::ServerError)
             })?;
-        let Replay {
-            history,
-            deletions,
-            gap,
-        } = self
-            .history_for_join(&request.room, since)
-            .map_err(|error| {
-                tracing::error!("cannot read history of {}: {error}", request.room);
-                Rejection::from(ErrorCode::ServerError)
-            })?;
-        let joined = self.hub.join(request, peer, history, gap, invited)?;
-        // Deletions since `since` follow the welcome, before anything
-        // live: the journal delivers both, so nothing comes between.
-        for deletion in deletions {
-            peer.send(encode(&deleted_frame(deletion)));
-        }
-        if joined.created_room {
-            if let Err(error) = self.store.add_room(&request.room) {
-                tracing::error!("cannot record room {}: {error}", request.room);
-            }
-        }
-        Ok(joined.membership)
+        Ok((invited, replay))
     }
 
     /// Without `since`, the latest page; with it, every message and
@@ -478,14 +619,20 @@ impl Worker {
     /// would be more than the replay limit (the two counted together).
     /// Every read stops at the room's newest event when the first began,
     /// so the picture is consistent even while others post.
-    fn history_for_join(&mut self, room: &str, since: Option<u64>) -> StoreResult<Replay> {
-        let through = self.store.last_event(room)?;
+    fn history_for_join(
+        &mut self,
+        room: &str,
+        since: Option<u64>,
+        at_least: u64,
+    ) -> StoreResult<Replay> {
+        let through = self.store.last_event(room)?.max(at_least);
         let on_join = self.limits.on_join;
         let latest = |store: &mut Box<dyn Store>, gap| {
             Ok(Replay {
                 history: store.page_before(room, through.saturating_add(1), on_join)?,
                 deletions: Vec::new(),
                 gap,
+                through,
             })
         };
         let Some(since) = since else {
@@ -504,8 +651,9 @@ impl Worker {
         }
         Ok(Replay {
             history: missed,
-            deletions,
+            deletions: deletions.into_iter().map(deleted_frame).collect(),
             gap: false,
+            through,
         })
     }
 
@@ -530,12 +678,30 @@ impl Worker {
     }
 }
 
-/// What a join with `since` is sent: the messages for `welcome.history`,
-/// then the deletions, or the latest page and `gap`.
-struct Replay {
-    history: Vec<chat_shared::ChatMessage>,
+/// How many events one read of a gap takes.
+const FILL_CHUNK: usize = 500;
+
+/// Messages and deletions as one list of frames in id order.
+fn merge_events(
+    messages: Vec<chat_shared::ChatMessage>,
     deletions: Vec<Deletion>,
-    gap: bool,
+    upto: u64,
+) -> Vec<(u64, tokio_tungstenite::tungstenite::Utf8Bytes)> {
+    let mut events: Vec<(u64, ServerFrame)> = messages
+        .into_iter()
+        .map(|message| (message.id, ServerFrame::Message(message)))
+        .chain(
+            deletions
+                .into_iter()
+                .map(|deletion| (deletion.id, deleted_frame(deletion))),
+        )
+        .filter(|(id, _)| *id <= upto)
+        .collect();
+    events.sort_by_key(|(id, _)| *id);
+    events
+        .into_iter()
+        .map(|(id, frame)| (id, encode(&frame)))
+        .collect()
 }
 
 fn deleted_frame(deletion: Deletion) -> ServerFrame {
