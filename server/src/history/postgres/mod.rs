@@ -36,6 +36,12 @@ const MIGRATION_LOCK: i64 = 0x6368_6174_7363_686d;
 /// busy server, short enough that the journal does not stall for minutes.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a connection may sit idle, or wait on unacknowledged data,
+/// before the kernel declares the server gone: the journal should learn
+/// of a dead server (a pulled cable, a host that vanished) in seconds,
+/// not after the kernel's default two hours or fifteen minutes.
+const DEAD_PEER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Why the database could not be opened.
 #[derive(Debug)]
 pub enum OpenError {
@@ -104,7 +110,11 @@ impl Postgres {
         let mut config: postgres::Config = url
             .parse()
             .map_err(|error: postgres::Error| OpenError::Url(error.to_string()))?;
-        config.connect_timeout(CONNECT_TIMEOUT).keepalives(true);
+        config
+            .connect_timeout(CONNECT_TIMEOUT)
+            .keepalives(true)
+            .keepalives_idle(DEAD_PEER_TIMEOUT)
+            .tcp_user_timeout(DEAD_PEER_TIMEOUT);
         let mut client = config.connect(NoTls)?;
         migrate(&mut client)?;
         Ok(Self {
