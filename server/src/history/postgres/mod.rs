@@ -142,6 +142,24 @@ impl Postgres {
     }
 }
 
+impl Drop for Postgres {
+    /// The client closes its connection by blocking on a runtime of its
+    /// own, which panics on a thread that drives async tasks (a store
+    /// dropped on an error path of the server's start): there it is
+    /// closed on a thread of its own instead.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                // Should no thread be had, the client is dropped here after
+                // all: no worse than without this.
+                let _ = std::thread::Builder::new()
+                    .name("postgres-close".into())
+                    .spawn(move || drop(client));
+            }
+        }
+    }
+}
+
 /// Creates the schema, or brings an older one up to date, under an
 /// advisory lock: a node that starts while another migrates waits, then
 /// finds the work done.
