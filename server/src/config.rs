@@ -94,7 +94,7 @@ pub struct Config {
     /// `--db PATH`, which it overrides), or `postgres://USER@HOST/DATABASE`
     /// (`postgresql://` too) for a database several nodes share. Defaults
     /// to `--db`.
-    /// `--help` would show the variable's value, password and all.
+    // `--help` would otherwise show the variable's value, password and all.
     #[arg(long, env = "CHAT_DATABASE", value_parser = Database::parse, global = true, hide_env_values = true)]
     pub database: Option<Database>,
 
