@@ -97,8 +97,8 @@ fn describe(error: &postgres::Error) -> String {
 pub struct Postgres {
     /// Where to connect again when the connection is lost.
     config: postgres::Config,
-    /// The connection, `None` after a failed attempt to make it; shared
-    /// with `moderation`.
+    /// The connection; `None` after a call failed or a reconnect did, so
+    /// the next call connects afresh. Shared with `moderation`.
     client: Option<Client>,
 }
 
