@@ -91,8 +91,11 @@ pub struct Config {
     pub db: PathBuf,
 
     /// Where the history is kept, as a URL: `sqlite:PATH` (the same as
-    /// `--db PATH`, which it overrides). Defaults to `--db`.
-    #[arg(long, env = "CHAT_DATABASE", value_parser = Database::parse, global = true)]
+    /// `--db PATH`, which it overrides), or `postgres://USER@HOST/DATABASE`
+    /// (`postgresql://` too) for a database several nodes share. Defaults
+    /// to `--db`.
+    // `--help` would otherwise show the variable's value, password and all.
+    #[arg(long, env = "CHAT_DATABASE", value_parser = Database::parse, global = true, hide_env_values = true)]
     pub database: Option<Database>,
 
     /// Messages of the room's history sent with `welcome` on join.
@@ -222,6 +225,10 @@ impl Default for Config {
 pub enum Database {
     /// An SQLite file (`:memory:` keeps nothing).
     Sqlite(PathBuf),
+    /// A PostgreSQL database several nodes share, by its
+    /// `postgres://` or `postgresql://` URL (which may hold a password:
+    /// [`Database`]'s `Display` hides it).
+    Postgres(String),
 }
 
 impl Database {
@@ -234,8 +241,21 @@ impl Database {
             }
             return Ok(Self::Sqlite(PathBuf::from(path)));
         }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // Checked now, so a typo stops the start with a clear reason
+            // instead of a failed connection later.
+            return match url.parse::<postgres::Config>() {
+                Ok(_) => Ok(Self::Postgres(url.to_owned())),
+                Err(error) => Err(format!(
+                    "{} is not a valid PostgreSQL URL: {error}",
+                    redact_password(url)
+                )),
+            };
+        }
         Err(format!(
-            "{url:?} is not a database URL this server knows: use sqlite:PATH"
+            "{:?} is not a database URL this server knows: use sqlite:PATH or \
+             postgres://USER@HOST/DATABASE",
+            redact_password(url)
         ))
     }
 }
@@ -244,13 +264,52 @@ impl std::fmt::Display for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Sqlite(path) => write!(f, "{}", path.display()),
+            Self::Postgres(url) => f.write_str(&redact_password(url)),
         }
     }
 }
 
+/// The URL with any password replaced by `***` (`user:***@host`, and a
+/// `password=` parameter), so it can go to a log or an error message.
+fn redact_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|at| at + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let mut redacted = url[..scheme_end].to_owned();
+    let mut tail = rest;
+    if let Some(at) = rest[..authority_end].rfind('@') {
+        let userinfo = &rest[..at];
+        match userinfo.find(':') {
+            Some(colon) => {
+                redacted.push_str(&userinfo[..colon]);
+                redacted.push_str(":***");
+            }
+            None => redacted.push_str(userinfo),
+        }
+        tail = &rest[at..];
+    }
+    match tail.find('?') {
+        Some(query_start) => {
+            redacted.push_str(&tail[..=query_start]);
+            let parameters: Vec<String> = tail[query_start + 1..]
+                .split('&')
+                .map(|parameter| match parameter.split_once('=') {
+                    Some((name, _)) if name == "password" => format!("{name}=***"),
+                    _ => parameter.to_owned(),
+                })
+                .collect();
+            redacted.push_str(&parameters.join("&"));
+        }
+        None => redacted.push_str(tail),
+    }
+    redacted
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Config;
+    use super::{Config, Database};
     use clap::{CommandFactory, FromArgMatches, Parser};
     use std::path::PathBuf;
 
@@ -277,5 +336,36 @@ mod tests {
         assert!(use_embedded(&["chat-server"]));
         assert!(use_embedded(&["chat-server", "--addr", "127.0.0.1:0"]));
         assert!(!use_embedded(&["chat-server", "--static-dir", "dist"]));
+    }
+
+    #[test]
+    fn postgres_urls_parse_and_never_show_their_password() {
+        let url = "postgres://chat:s3cret@db.example:5432/chat?sslmode=disable&password=other";
+        let database = Database::parse(url).expect("a postgres URL");
+        assert_eq!(database, Database::Postgres(url.to_owned()));
+        let shown = database.to_string();
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("other"),
+            "{shown}"
+        );
+        assert_eq!(
+            shown,
+            "postgres://chat:***@db.example:5432/chat?sslmode=disable&password=***"
+        );
+        assert!(matches!(
+            Database::parse("postgresql://chat@localhost/chat"),
+            Ok(Database::Postgres(_))
+        ));
+        assert_eq!(
+            Database::parse("postgresql://chat@localhost/chat")
+                .expect("parse")
+                .to_string(),
+            "postgresql://chat@localhost/chat"
+        );
+        let refused = Database::parse("mysql://root:pw@localhost/chat").expect_err("unknown");
+        assert!(
+            refused.contains("postgres://") && !refused.contains("pw@"),
+            "{refused}"
+        );
     }
 }

@@ -159,24 +159,22 @@ pub async fn run_with_metrics(
         Some(_) => Metrics::prometheus().map_err(std::io::Error::other)?,
         None => Metrics::off(),
     });
+    // On the blocking pool: opening and reading the history blocks, and a
+    // PostgreSQL client cannot block on a thread that drives async tasks.
     let database = config.database();
-    let mut store = history::store::open(&database).map_err(|error| {
-        std::io::Error::other(format!("cannot open the database {database}: {error}"))
-    })?;
-    if let Some(code) = &config.join_code {
-        store.set_join_code(Some(code)).map_err(|error| {
-            std::io::Error::other(format!("cannot store the join code: {error}"))
-        })?;
-    }
-    let gate = chat::moderation::Gate::new(
-        admin_token_hash(store.as_mut(), config.admin_token.as_deref()).map_err(|error| {
-            std::io::Error::other(format!("cannot store the moderator token: {error}"))
-        })?,
-    );
-    let rooms = store.rooms().map_err(std::io::Error::other)?;
-    let room_settings = store.room_settings().map_err(std::io::Error::other)?;
-    let now_ms = chat::moderation::unix_ms(std::time::SystemTime::now());
-    let bans = store.active_bans(now_ms).map_err(std::io::Error::other)?;
+    let (join_code, admin_token) = (config.join_code.clone(), config.admin_token.clone());
+    let OpenedHistory {
+        store,
+        admin_token_hash,
+        rooms,
+        room_settings,
+        bans,
+    } = tokio::task::spawn_blocking(move || {
+        open_history(&database, join_code.as_deref(), admin_token.as_deref())
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    let gate = chat::moderation::Gate::new(admin_token_hash);
     let shutdown_token = CancellationToken::new();
     let settings = HubSettings {
         max_rooms: config.max_rooms,
@@ -275,6 +273,49 @@ pub async fn run_with_metrics(
 /// The hash of the moderator token in force: `configured` when given
 /// (stored, replacing any other), else the stored one, else a new one,
 /// stored and printed once to the log, since nobody else will ever see it.
+/// What the server reads from its history before it serves: the store,
+/// handed on to the journal thread, and what the hub and the moderator
+/// gate start from.
+struct OpenedHistory {
+    store: Box<dyn Store>,
+    admin_token_hash: String,
+    rooms: Vec<String>,
+    room_settings: Vec<history::moderation::RoomSettings>,
+    bans: Vec<history::moderation::StoredBan>,
+}
+
+/// Opens (creating and migrating) the history, puts the configured join
+/// code and moderator token in force, and reads the rooms, their settings
+/// and the bans. Blocking: [`run_with_metrics`] calls it off the runtime.
+fn open_history(
+    database: &config::Database,
+    join_code: Option<&str>,
+    admin_token: Option<&str>,
+) -> std::io::Result<OpenedHistory> {
+    let mut store = history::store::open(database).map_err(|error| {
+        std::io::Error::other(format!("cannot open the database {database}: {error}"))
+    })?;
+    if let Some(code) = join_code {
+        store.set_join_code(Some(code)).map_err(|error| {
+            std::io::Error::other(format!("cannot store the join code: {error}"))
+        })?;
+    }
+    let admin_token_hash = admin_token_hash(store.as_mut(), admin_token).map_err(|error| {
+        std::io::Error::other(format!("cannot store the moderator token: {error}"))
+    })?;
+    let rooms = store.rooms().map_err(std::io::Error::other)?;
+    let room_settings = store.room_settings().map_err(std::io::Error::other)?;
+    let now_ms = chat::moderation::unix_ms(std::time::SystemTime::now());
+    let bans = store.active_bans(now_ms).map_err(std::io::Error::other)?;
+    Ok(OpenedHistory {
+        store,
+        admin_token_hash,
+        rooms,
+        room_settings,
+        bans,
+    })
+}
+
 fn admin_token_hash(store: &mut dyn Store, configured: Option<&str>) -> Result<String, String> {
     if let Some(token) = configured {
         store

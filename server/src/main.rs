@@ -25,8 +25,8 @@ struct Cli {
     command: Option<Task>,
 }
 
-/// The operator's tasks on the database (`--db`), safe beside a running
-/// server.
+/// The operator's tasks on the database (`--db` or `--database`), safe
+/// beside a running server. Backup, export and import need an SQLite file.
 #[derive(Debug, Subcommand)]
 enum Task {
     /// Write a consistent copy of the database to PATH (a new file), while
@@ -74,13 +74,16 @@ fn main() -> ExitCode {
 }
 
 fn run_task(config: &Config, task: Task) -> Result<(), String> {
+    let database = config.database();
     match task {
         Task::Backup { path } => {
-            archive::backup(&config.db, &path)?;
-            eprintln!("backed up {} to {}", config.db.display(), path.display());
+            let db = archive::sqlite_file(&database, "backup")?;
+            archive::backup(db, &path)?;
+            eprintln!("backed up {} to {}", db.display(), path.display());
         }
         Task::Export { room, format } => {
-            let export = archive::read_export(&config.db, room.as_deref())?;
+            let db = archive::sqlite_file(&database, "export")?;
+            let export = archive::read_export(db, room.as_deref())?;
             let text = archive::render(&export, format)?;
             std::io::stdout()
                 .lock()
@@ -88,16 +91,17 @@ fn run_task(config: &Config, task: Task) -> Result<(), String> {
                 .map_err(|error| format!("cannot write the export: {error}"))?;
         }
         Task::Import { path } => {
+            let db = archive::sqlite_file(&database, "import")?;
             let text = std::fs::read_to_string(&path)
                 .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-            let count = archive::import(&config.db, &text)?;
-            eprintln!("imported {count} messages into {}", config.db.display());
+            let count = archive::import(db, &text)?;
+            eprintln!("imported {count} messages into {}", db.display());
         }
-        Task::RotateJoinCode { off } => match archive::rotate_join_code(&config.db, off)? {
+        Task::RotateJoinCode { off } => match archive::rotate_join_code(&database, off)? {
             // The path alone on stdout, for scripts; the server's address
             // is the operator's to prepend.
             Some(code) => println!("/#/join/{code}"),
-            None => eprintln!("{} is open to everyone again", config.db.display()),
+            None => eprintln!("{database} is open to everyone again"),
         },
     }
     Ok(())

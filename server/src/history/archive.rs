@@ -1,13 +1,16 @@
 //! Copies of the history for an operator: `chat-server backup`, `export`
 //! and `import`; and `rotate-join-code`, which changes the invitation code
-//! in the same file.
+//! in the same database.
 //!
-//! All of them work on the database file directly, beside a running server:
+//! The copies work on an SQLite file directly, beside a running server:
 //! SQLite in WAL mode lets a reader see one consistent snapshot while the
-//! journal keeps committing, so nothing needs to stop.
+//! journal keeps committing, so nothing needs to stop. PostgreSQL has its
+//! own tools for that (`pg_dump`, `pg_restore`), so only the join code is
+//! changed here on either database.
 
+use crate::config::Database;
 use crate::history::sqlite::Sqlite;
-use crate::history::store::Messages;
+use crate::history::store::{self, Store};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -68,6 +71,17 @@ pub enum ExportFormat {
     Json,
     /// A page to read, with no scripts and nothing fetched.
     Html,
+}
+
+/// The SQLite file that `backup`, `export` and `import` (named by `task`)
+/// work on, or why there is none.
+pub fn sqlite_file<'a>(database: &'a Database, task: &str) -> Result<&'a Path, String> {
+    match database {
+        Database::Sqlite(path) => Ok(path),
+        Database::Postgres(_) => Err(format!(
+            "{task} works on an SQLite file; for PostgreSQL ({database}) use pg_dump/pg_restore"
+        )),
+    }
 }
 
 /// Opens an existing database without creating one: a mistyped `--db`
@@ -335,18 +349,25 @@ pub fn import(db: &Path, export_text: &str) -> Result<usize, String> {
 /// once encoded, beyond any guessing over the network.
 const JOIN_CODE_BYTES: usize = 24;
 
-/// Puts a fresh random invitation code in force in `db` (created if
-/// missing) and returns it; with `off`, makes the chat open again and
+/// Puts a fresh random invitation code in force in the database (created
+/// if missing) and returns it; with `off`, makes the chat open again and
 /// returns `None`. A running server reads the code on every join, so the
 /// change needs no restart.
-pub fn rotate_join_code(db: &Path, off: bool) -> Result<Option<String>, String> {
+pub fn rotate_join_code(database: &Database, off: bool) -> Result<Option<String>, String> {
     use base64::Engine as _;
-    let mut store = Sqlite::open(db)
-        .map_err(|error| format!("cannot open the database {}: {error}", db.display()))?;
-    // The running server's journal may hold the write lock for a moment.
-    store
-        .wait_when_busy(std::time::Duration::from_secs(5))
-        .map_err(|error| format!("cannot set a busy timeout: {error}"))?;
+    let mut store: Box<dyn Store> = match database {
+        Database::Sqlite(db) => {
+            let store = Sqlite::open(db)
+                .map_err(|error| format!("cannot open the database {}: {error}", db.display()))?;
+            // The running server's journal may hold the write lock for a moment.
+            store
+                .wait_when_busy(std::time::Duration::from_secs(5))
+                .map_err(|error| format!("cannot set a busy timeout: {error}"))?;
+            Box::new(store)
+        }
+        Database::Postgres(_) => store::open(database)
+            .map_err(|error| format!("cannot open the database {database}: {error}"))?,
+    };
     let code = if off {
         None
     } else {
@@ -356,13 +377,42 @@ pub fn rotate_join_code(db: &Path, off: bool) -> Result<Option<String>, String> 
     };
     store
         .set_join_code(code.as_deref())
-        .map_err(|error| format!("cannot store the join code in {}: {error}", db.display()))?;
+        .map_err(|error| format!("cannot store the join code in {database}: {error}"))?;
     Ok(code)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{escape, rotate_join_code, sqlite_file};
+    use crate::config::Database;
+    use crate::history::conformance::fresh_postgres;
+    use crate::history::store;
+
+    #[test]
+    fn copies_of_a_postgres_history_are_left_to_pg_dump() {
+        let database = Database::Postgres("postgres://chat:secret@localhost/chat".into());
+        let refused = sqlite_file(&database, "backup").expect_err("not a file");
+        assert!(refused.contains("pg_dump"), "{refused}");
+        assert!(!refused.contains("secret"), "{refused}");
+        let file = Database::Sqlite("chat.db".into());
+        assert_eq!(
+            sqlite_file(&file, "backup"),
+            Ok(std::path::Path::new("chat.db"))
+        );
+    }
+
+    #[test]
+    fn the_join_code_rotates_in_a_postgres_database() {
+        let database = Database::Postgres(fresh_postgres());
+        let code = rotate_join_code(&database, false)
+            .expect("rotate")
+            .expect("a code");
+        let mut store = store::open(&database).expect("open");
+        assert!(store.join_code_admits(Some(&code)).expect("read"));
+        assert!(!store.join_code_admits(None).expect("read"));
+        assert_eq!(rotate_join_code(&database, true), Ok(None));
+        assert!(store.join_code_admits(None).expect("read"));
+    }
 
     #[test]
     fn markup_is_shown_not_run() {

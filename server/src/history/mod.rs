@@ -6,5 +6,9 @@
 pub mod archive;
 pub mod journal;
 pub mod moderation;
+pub mod postgres;
 pub mod sqlite;
 pub mod store;
+
+#[cfg(test)]
+mod conformance;

@@ -138,6 +138,9 @@ pub fn open(database: &Database) -> Result<Box<dyn Store>, String> {
         Database::Sqlite(path) => crate::history::sqlite::Sqlite::open(path)
             .map(|store| Box::new(store) as Box<dyn Store>)
             .map_err(|error| error.to_string()),
+        Database::Postgres(url) => crate::history::postgres::Postgres::open(url)
+            .map(|store| Box::new(store) as Box<dyn Store>)
+            .map_err(|error| error.to_string()),
     }
 }
 

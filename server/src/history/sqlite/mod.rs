@@ -363,19 +363,12 @@ fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
+/// What only SQLite does: files, WAL, its own migrations. What every
+/// store does is in [`crate::history::conformance`].
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn message(room: &str, author: &str, text: &str, client_id: Option<&str>) -> NewMessage {
-        NewMessage {
-            room: room.into(),
-            username: author.into(),
-            author_key: author.to_lowercase(),
-            text: text.into(),
-            client_id: client_id.map(Into::into),
-        }
-    }
+    use crate::history::conformance::message;
 
     fn temp_db(name: &str) -> std::path::PathBuf {
         let path =
@@ -416,21 +409,6 @@ mod tests {
     }
 
     #[test]
-    fn the_join_code_in_force_is_the_last_one_set() {
-        let mut store = Sqlite::open(Path::new(":memory:")).expect("open");
-        assert!(store.join_code_admits(None).expect("read"));
-        store.set_join_code(Some("first")).expect("set");
-        assert!(!store.join_code_admits(None).expect("read"));
-        assert!(!store.join_code_admits(Some("wrong")).expect("read"));
-        assert!(store.join_code_admits(Some("first")).expect("read"));
-        store.set_join_code(Some("second")).expect("set");
-        assert!(!store.join_code_admits(Some("first")).expect("read"));
-        assert!(store.join_code_admits(Some("second")).expect("read"));
-        store.set_join_code(None).expect("clear");
-        assert!(store.join_code_admits(None).expect("read"));
-    }
-
-    #[test]
     fn a_version_1_database_gains_the_settings_table() {
         let path = temp_db("v1");
         {
@@ -450,71 +428,5 @@ mod tests {
         assert!(store.join_code_admits(Some("code")).expect("read"));
         drop(store);
         std::fs::remove_file(&path).ok();
-    }
-
-    #[test]
-    fn a_repeated_client_id_returns_the_original() {
-        let mut store = Sqlite::open(Path::new(":memory:")).expect("open");
-        let first = store
-            .append(&[message("general", "alice", "hello", Some("c1"))])
-            .expect("append");
-        let Appended::New {
-            message: original, ..
-        } = &first[0]
-        else {
-            panic!("expected a new message");
-        };
-        let again = store
-            .append(&[
-                message("general", "alice", "hello", Some("c1")),
-                message("general", "bob", "same id, other author", Some("c1")),
-            ])
-            .expect("append");
-        assert_eq!(again[0], Appended::Duplicate(original.clone()));
-        assert!(matches!(again[1], Appended::New { .. }));
-        assert_eq!(
-            store
-                .page_before("general", u64::MAX, 10)
-                .expect("latest")
-                .len(),
-            2
-        );
-    }
-
-    #[test]
-    fn paging_is_per_room_and_ordered() {
-        let mut store = Sqlite::open(Path::new(":memory:")).expect("open");
-        let batch: Vec<NewMessage> = (0..10)
-            .map(|n| {
-                message(
-                    if n % 2 == 0 { "even" } else { "odd" },
-                    "a",
-                    &n.to_string(),
-                    None,
-                )
-            })
-            .collect();
-        store.append(&batch).expect("append");
-        let even: Vec<u64> = store
-            .page_before("even", u64::MAX, 3)
-            .expect("latest")
-            .iter()
-            .map(|m| m.id)
-            .collect();
-        assert_eq!(even, [5, 7, 9]);
-        let older: Vec<u64> = store
-            .page_before("even", 5, 10)
-            .expect("page")
-            .iter()
-            .map(|m| m.id)
-            .collect();
-        assert_eq!(older, [1, 3]);
-        let newer: Vec<u64> = store
-            .after("odd", 4, u64::MAX, 10)
-            .expect("after")
-            .iter()
-            .map(|m| m.id)
-            .collect();
-        assert_eq!(newer, [6, 8, 10]);
     }
 }

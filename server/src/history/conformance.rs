@@ -1,0 +1,443 @@
+//! One set of behaviour tests for every store: each function takes a fresh
+//! `&mut dyn Store` and says what any database behind the seam must do.
+//! The `sqlite` and `postgres` modules at the end run all of them against
+//! SQLite in memory and against a fresh PostgreSQL database, so the two
+//! cannot drift apart. Database-specific tests (files, migrations,
+//! several nodes at once) live beside each store.
+
+use crate::config::Database;
+use crate::history::moderation::{
+    hash_admin_token, DeleteRequest, Deleted, RoomSettings, StoredBan,
+};
+use crate::history::store::{self, Appended, NewMessage, Store};
+use chat_shared::AuditAction;
+
+pub(crate) fn message(room: &str, author: &str, text: &str, client_id: Option<&str>) -> NewMessage {
+    NewMessage {
+        room: room.into(),
+        username: author.into(),
+        author_key: author.to_lowercase(),
+        text: text.into(),
+        client_id: client_id.map(Into::into),
+    }
+}
+
+/// Stores one message by bob and returns its id.
+fn post(store: &mut dyn Store, room: &str, text: &str) -> u64 {
+    let appended = store
+        .append(&[message(room, "bob", text, None)])
+        .expect("append");
+    match &appended[0] {
+        Appended::New { message, .. } => message.id,
+        other => panic!("expected a new message, got {other:?}"),
+    }
+}
+
+fn deletion(room: &str, target: u64, client_id: Option<&str>) -> DeleteRequest {
+    DeleteRequest {
+        room: room.into(),
+        target,
+        username: "mod".into(),
+        author_key: "mod".into(),
+        client_id: client_id.map(Into::into),
+    }
+}
+
+fn ids(messages: &[chat_shared::ChatMessage]) -> Vec<u64> {
+    messages.iter().map(|m| m.id).collect()
+}
+
+fn a_repeated_client_id_returns_the_original(store: &mut dyn Store) {
+    let first = store
+        .append(&[message("general", "alice", "hello", Some("c1"))])
+        .expect("append");
+    let Appended::New {
+        message: original, ..
+    } = &first[0]
+    else {
+        panic!("expected a new message");
+    };
+    let again = store
+        .append(&[
+            message("general", "alice", "hello", Some("c1")),
+            message("general", "bob", "same id, other author", Some("c1")),
+            message("general", "bob", "and again in the same batch", Some("c1")),
+        ])
+        .expect("append");
+    assert_eq!(again[0], Appended::Duplicate(original.clone()));
+    let Appended::New { message: bobs, .. } = &again[1] else {
+        panic!("expected a new message, got {:?}", again[1]);
+    };
+    assert_eq!(again[2], Appended::Duplicate(bobs.clone()));
+    assert_eq!(
+        store
+            .page_before("general", u64::MAX, 10)
+            .expect("latest")
+            .len(),
+        2
+    );
+}
+
+fn a_client_id_that_named_a_deletion_is_taken(store: &mut dyn Store) {
+    let target = post(store, "general", "doomed");
+    let Deleted::New { .. } = store
+        .delete_message(&deletion("general", target, Some("x1")))
+        .expect("delete")
+    else {
+        panic!("expected a new deletion");
+    };
+    let appended = store
+        .append(&[message("general", "mod", "reusing x1", Some("x1"))])
+        .expect("append");
+    assert_eq!(appended, [Appended::ClientIdTaken]);
+    assert_eq!(
+        store.page_before("general", u64::MAX, 10).expect("latest"),
+        []
+    );
+}
+
+fn a_deletion_named_by_a_message_client_id_goes_unnamed(store: &mut dyn Store) {
+    let target = post(store, "general", "doomed");
+    store
+        .append(&[message("general", "mod", "mine", Some("m1"))])
+        .expect("append");
+    let Deleted::New {
+        deletion: event, ..
+    } = store
+        .delete_message(&deletion("general", target, Some("m1")))
+        .expect("delete")
+    else {
+        panic!("expected a new deletion");
+    };
+    // The event still tells the moderator which request it answers.
+    assert_eq!(event.client_id.as_deref(), Some("m1"));
+    assert_eq!(
+        store
+            .events_after("general", 0, u64::MAX, 10)
+            .expect("events")[0]
+            .client_id,
+        None,
+        "the message keeps the id"
+    );
+}
+
+fn paging_is_per_room_and_ordered(store: &mut dyn Store) {
+    let batch: Vec<NewMessage> = (0..10)
+        .map(|n| {
+            message(
+                if n % 2 == 0 { "even" } else { "odd" },
+                "a",
+                &n.to_string(),
+                None,
+            )
+        })
+        .collect();
+    store.append(&batch).expect("append");
+    let even = store.page_before("even", u64::MAX, 3).expect("latest");
+    assert_eq!(ids(&even), [5, 7, 9]);
+    assert_eq!(
+        even.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+        ["4", "6", "8"]
+    );
+    assert_eq!(
+        ids(&store.page_before("even", 5, 10).expect("page")),
+        [1, 3]
+    );
+    assert_eq!(
+        ids(&store.after("odd", 4, u64::MAX, 10).expect("after")),
+        [6, 8, 10]
+    );
+    assert_eq!(
+        store.page_before("nowhere", u64::MAX, 10).expect("empty"),
+        []
+    );
+}
+
+fn after_stops_at_through_and_limit(store: &mut dyn Store) {
+    let posted: Vec<u64> = (0..6)
+        .map(|n| post(store, "general", &n.to_string()))
+        .collect();
+    assert_eq!(
+        ids(&store
+            .after("general", posted[0], posted[3], 10)
+            .expect("after")),
+        posted[1..=3]
+    );
+    assert_eq!(
+        ids(&store
+            .after("general", posted[0], u64::MAX, 2)
+            .expect("after")),
+        posted[1..=2]
+    );
+    assert_eq!(
+        store
+            .after("general", posted[5], u64::MAX, 10)
+            .expect("after"),
+        []
+    );
+}
+
+fn prev_and_last_event_follow_each_room(store: &mut dyn Store) {
+    assert_eq!(store.last_event("general").expect("last"), 0);
+    let appended = store
+        .append(&[
+            message("general", "a", "1", None),
+            message("rust", "a", "2", None),
+            message("general", "a", "3", None),
+        ])
+        .expect("append");
+    let news: Vec<(u64, u64)> = appended
+        .iter()
+        .map(|appended| match appended {
+            Appended::New { message, prev } => (message.id, *prev),
+            other => panic!("expected a new message, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(news[0].1, 0, "the first in general follows nothing");
+    assert_eq!(news[1].1, 0, "the first in rust follows nothing");
+    assert_eq!(
+        news[2].1, news[0].0,
+        "the second in general follows the first"
+    );
+    assert_eq!(store.last_event("general").expect("last"), news[2].0);
+    assert_eq!(store.last_event("rust").expect("last"), news[1].0);
+    // A deletion is the room's next event.
+    let Deleted::New {
+        deletion: event,
+        prev,
+    } = store
+        .delete_message(&deletion("general", news[0].0, None))
+        .expect("delete")
+    else {
+        panic!("expected a new deletion");
+    };
+    assert_eq!(prev, news[2].0);
+    assert_eq!(store.last_event("general").expect("last"), event.id);
+    let appended = store
+        .append(&[message("general", "a", "4", None)])
+        .expect("append");
+    let [Appended::New { prev, .. }] = appended.as_slice() else {
+        panic!("expected one new message");
+    };
+    assert_eq!(*prev, event.id);
+    // A duplicate is no event: the room's newest stays where it was.
+    let last = store.last_event("rust").expect("last");
+    store
+        .append(&[message("rust", "a", "5", Some("k"))])
+        .expect("append");
+    let newest = store.last_event("rust").expect("last");
+    assert!(newest > last);
+    store
+        .append(&[message("rust", "a", "5", Some("k"))])
+        .expect("append");
+    assert_eq!(store.last_event("rust").expect("last"), newest);
+}
+
+fn a_deletion_is_an_event_that_hides_the_message_and_is_logged(store: &mut dyn Store) {
+    let kept = post(store, "general", "kept");
+    let gone = post(store, "general", "gone");
+    let Deleted::New {
+        deletion: event, ..
+    } = store
+        .delete_message(&deletion("general", gone, Some("d1")))
+        .expect("delete")
+    else {
+        panic!("expected a new deletion");
+    };
+    assert!(event.id > gone);
+    assert_eq!(event.target, gone);
+    assert_eq!(event.username, "mod");
+    let texts: Vec<String> = store
+        .page_before("general", u64::MAX, 10)
+        .expect("latest")
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["kept"]);
+    assert_eq!(
+        store.after("general", kept, u64::MAX, 10).expect("after"),
+        []
+    );
+    assert_eq!(
+        store
+            .events_after("general", kept, u64::MAX, 10)
+            .expect("events"),
+        std::slice::from_ref(&event)
+    );
+    assert_eq!(
+        store
+            .events_after("general", kept, event.id - 1, 10)
+            .expect("events"),
+        [],
+        "through bounds the events too"
+    );
+    assert_eq!(
+        store
+            .events_after("general", event.id, u64::MAX, 10)
+            .expect("e"),
+        []
+    );
+    // A resend gets the original; another request finds nothing to delete.
+    assert_eq!(
+        store.delete_message(&deletion("general", gone, Some("d1"))),
+        Ok(Deleted::Duplicate(event))
+    );
+    assert_eq!(
+        store.delete_message(&deletion("general", gone, Some("d2"))),
+        Ok(Deleted::NotFound)
+    );
+    assert_eq!(
+        store.delete_message(&deletion("other", kept, None)),
+        Ok(Deleted::NotFound)
+    );
+    assert_eq!(
+        store.delete_message(&deletion("general", 9_999, None)),
+        Ok(Deleted::NotFound)
+    );
+    let audit = store.audit(10).expect("audit");
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].action, AuditAction::Delete);
+    assert_eq!(audit[0].moderator, "mod");
+    assert_eq!(audit[0].target, gone.to_string());
+    assert_eq!(audit[0].detail.as_deref(), Some("by bob in #general"));
+}
+
+fn ended_bans_are_forgotten_and_settings_are_kept(store: &mut dyn Store) {
+    let ban = |until_ms| StoredBan {
+        name_key: "troll".into(),
+        addresses: vec!["192.0.2.7".into(), "2001:db8::".into()],
+        until_ms,
+    };
+    store.add_ban(&ban(1_000), "mod", "Troll", 1).expect("ban");
+    store.add_ban(&ban(5_000), "mod", "Troll", 5).expect("ban");
+    assert_eq!(store.active_bans(2_000).expect("bans"), [ban(5_000)]);
+    assert_eq!(store.active_bans(5_000).expect("bans"), []);
+    store.set_room_locked("general", true, "mod").expect("lock");
+    store
+        .set_room_topic("general", "Be kind", "mod")
+        .expect("t");
+    store.set_room_topic("rust", "", "mod").expect("clear");
+    let mut rooms = store.room_settings().expect("rooms");
+    rooms.sort_by(|a, b| a.room.cmp(&b.room));
+    assert_eq!(
+        rooms,
+        [
+            RoomSettings {
+                room: "general".into(),
+                locked: true,
+                topic: Some("Be kind".into())
+            },
+            RoomSettings {
+                room: "rust".into(),
+                locked: false,
+                topic: None
+            }
+        ]
+    );
+    store
+        .set_room_locked("general", false, "mod")
+        .expect("unlock");
+    let audit = store.audit(10).expect("audit");
+    let actions: Vec<AuditAction> = audit.iter().map(|entry| entry.action).collect();
+    use AuditAction::*;
+    assert_eq!(actions, [Unlock, Topic, Topic, Lock, Ban, Ban]);
+    assert_eq!(audit[1].detail.as_deref(), Some(""));
+    assert_eq!(audit[2].detail.as_deref(), Some("Be kind"));
+    assert_eq!(audit[5].target, "Troll");
+    assert_eq!(audit[5].detail.as_deref(), Some("1 s"));
+    assert!(audit.windows(2).all(|pair| pair[0].id > pair[1].id));
+    assert_eq!(store.audit(2).expect("audit").len(), 2);
+}
+
+fn only_the_token_hash_is_stored(store: &mut dyn Store) {
+    assert_eq!(store.admin_token_hash().expect("read"), None);
+    store
+        .set_admin_token("a-token-of-twenty-chars")
+        .expect("set");
+    assert_eq!(
+        store.admin_token_hash().expect("read"),
+        Some(hash_admin_token("a-token-of-twenty-chars"))
+    );
+    store
+        .set_admin_token("another-token-of-twenty")
+        .expect("set");
+    assert_eq!(
+        store.admin_token_hash().expect("read"),
+        Some(hash_admin_token("another-token-of-twenty"))
+    );
+}
+
+fn the_join_code_in_force_is_the_last_one_set(store: &mut dyn Store) {
+    assert!(store.join_code_admits(None).expect("read"));
+    store.set_join_code(Some("first")).expect("set");
+    assert!(!store.join_code_admits(None).expect("read"));
+    assert!(!store.join_code_admits(Some("wrong")).expect("read"));
+    assert!(store.join_code_admits(Some("first")).expect("read"));
+    store.set_join_code(Some("second")).expect("set");
+    assert!(!store.join_code_admits(Some("first")).expect("read"));
+    assert!(store.join_code_admits(Some("second")).expect("read"));
+    store.set_join_code(None).expect("clear");
+    assert!(store.join_code_admits(None).expect("read"));
+}
+
+fn rooms_are_listed_once_in_order(store: &mut dyn Store) {
+    assert_eq!(store.rooms().expect("rooms"), Vec::<String>::new());
+    store.add_room("rust").expect("room");
+    store.add_room("general").expect("room");
+    store.add_room("rust").expect("again");
+    assert_eq!(store.rooms().expect("rooms"), ["general", "rust"]);
+    store.probe().expect("probe");
+}
+
+/// Writes, for each store, one `#[test]` per conformance function.
+macro_rules! conformance_tests {
+    ($open:expr) => {
+        conformance_tests!(
+            $open;
+            a_repeated_client_id_returns_the_original,
+            a_client_id_that_named_a_deletion_is_taken,
+            a_deletion_named_by_a_message_client_id_goes_unnamed,
+            paging_is_per_room_and_ordered,
+            after_stops_at_through_and_limit,
+            prev_and_last_event_follow_each_room,
+            a_deletion_is_an_event_that_hides_the_message_and_is_logged,
+            ended_bans_are_forgotten_and_settings_are_kept,
+            only_the_token_hash_is_stored,
+            the_join_code_in_force_is_the_last_one_set,
+            rooms_are_listed_once_in_order,
+        );
+    };
+    ($open:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let mut store = $open;
+                super::$name(store.as_mut());
+            }
+        )*
+    };
+}
+
+/// A fresh store on a fresh database of the given kind.
+pub(crate) fn open(database: Database) -> Box<dyn Store> {
+    store::open(&database).expect("open the store")
+}
+
+/// A fresh PostgreSQL database on the test binary's shared server.
+pub(crate) fn fresh_postgres() -> String {
+    chat_engines::shared_postgres()
+        .create_database()
+        .expect("create a database")
+}
+
+mod sqlite {
+    use super::{open, Database};
+
+    conformance_tests!(open(Database::Sqlite(":memory:".into())));
+}
+
+mod postgres {
+    use super::{fresh_postgres, open, Database};
+
+    conformance_tests!(open(Database::Postgres(fresh_postgres())));
+}

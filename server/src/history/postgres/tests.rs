@@ -1,0 +1,295 @@
+//! What only PostgreSQL does: a database that outlives the store, several
+//! stores (nodes) on one database at once, and a server that goes away and
+//! comes back. What every store does is in [`crate::history::conformance`].
+
+use super::Postgres;
+use crate::history::conformance::{fresh_postgres, message};
+use crate::history::moderation::{DeleteRequest, Deleted, Moderation};
+use crate::history::store::{Appended, Messages, NewMessage};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+fn schema_versions(store: &mut Postgres) -> i64 {
+    store
+        .run(|client| {
+            Ok(client
+                .query_one("SELECT count(*) FROM schema_version", &[])?
+                .try_get(0)?)
+        })
+        .expect("count the schema versions")
+}
+
+#[test]
+fn reopening_keeps_everything_and_migrating_again_changes_nothing() {
+    let url = fresh_postgres();
+    {
+        let mut store = Postgres::open(&url).expect("open");
+        store.add_room("general").expect("room");
+        store
+            .append(&[message("general", "alice", "one", Some("c1"))])
+            .expect("append");
+        store.set_join_code(Some("code")).expect("code");
+    }
+    let mut store = Postgres::open(&url).expect("reopen");
+    drop(Postgres::open(&url).expect("and again"));
+    assert_eq!(schema_versions(&mut store), 1);
+    assert_eq!(store.rooms().expect("rooms"), ["general"]);
+    let texts: Vec<String> = store
+        .page_before("general", u64::MAX, 10)
+        .expect("latest")
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["one"]);
+    assert!(store.join_code_admits(Some("code")).expect("code"));
+    assert!(matches!(
+        store
+            .append(&[message("general", "alice", "one", Some("c1"))])
+            .expect("resend")
+            .as_slice(),
+        [Appended::Duplicate(_)]
+    ));
+}
+
+#[test]
+fn two_nodes_creating_the_schema_at_once_both_succeed() {
+    let url = fresh_postgres();
+    let start = Arc::new(Barrier::new(2));
+    let nodes: Vec<_> = (0..2)
+        .map(|_| {
+            let (url, start) = (url.clone(), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                Postgres::open(&url).map_err(|error| error.to_string())
+            })
+        })
+        .collect();
+    for node in nodes {
+        let mut store = node.join().expect("no panic").expect("open");
+        assert_eq!(schema_versions(&mut store), 1);
+        store.probe().expect("probe");
+    }
+}
+
+/// Appends `count` messages from `node` in batches of 1 to 5, to the rooms
+/// in turn, and returns (room, id, prev) of each.
+fn append_many(url: &str, node: &str, rooms: &[&str], count: usize) -> Vec<(String, u64, u64)> {
+    let mut store = Postgres::open(url).expect("open");
+    let mut events = Vec::with_capacity(count);
+    let mut sent = 0;
+    while sent < count {
+        let size = (sent % 5 + 1).min(count - sent);
+        let batch: Vec<NewMessage> = (sent..sent + size)
+            .map(|n| {
+                let client_id = format!("{node}-{n}");
+                message(rooms[n % rooms.len()], node, "hi", Some(&client_id))
+            })
+            .collect();
+        for appended in store.append(&batch).expect("append") {
+            match appended {
+                Appended::New { message, prev } => {
+                    let room = batch
+                        .iter()
+                        .find(|m| m.client_id == message.client_id)
+                        .map(|m| m.room.clone())
+                        .expect("the message's room");
+                    events.push((room, message.id, prev));
+                }
+                other => panic!("expected a new message, got {other:?}"),
+            }
+        }
+        sent += size;
+    }
+    events
+}
+
+/// Two nodes append to the same rooms at once: every id is handed out
+/// once, and in each room every event's `prev` is the event before it.
+fn concurrent_appends_keep_the_chain(rooms: &'static [&'static str]) {
+    let url = fresh_postgres();
+    drop(Postgres::open(&url).expect("create the schema"));
+    let start = Arc::new(Barrier::new(2));
+    let nodes: Vec<_> = ["node-a", "node-b"]
+        .into_iter()
+        .map(|node| {
+            let (url, start) = (url.clone(), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                append_many(&url, node, rooms, 200)
+            })
+        })
+        .collect();
+    let mut events: Vec<(String, u64, u64)> = nodes
+        .into_iter()
+        .flat_map(|node| node.join().expect("no panic"))
+        .collect();
+    assert_eq!(events.len(), 400);
+    let unique: BTreeSet<u64> = events.iter().map(|(_, id, _)| *id).collect();
+    assert_eq!(unique.len(), 400, "every id is handed out once");
+    events.sort_by_key(|(_, id, _)| *id);
+    let mut last: BTreeMap<&str, u64> = BTreeMap::new();
+    for (room, id, prev) in &events {
+        let before = last.insert(room, *id).unwrap_or_default();
+        assert_eq!(*prev, before, "in {room}, {id} follows {before}");
+    }
+    let mut store = Postgres::open(&url).expect("open");
+    for room in rooms {
+        let stored = store.after(room, 0, u64::MAX, 1000).expect("after");
+        let expected: Vec<u64> = events
+            .iter()
+            .filter(|(r, ..)| r == room)
+            .map(|(_, id, _)| *id)
+            .collect();
+        assert_eq!(stored.iter().map(|m| m.id).collect::<Vec<_>>(), expected);
+        assert_eq!(
+            store.last_event(room).expect("last"),
+            last.get(room).copied().unwrap_or_default()
+        );
+    }
+}
+
+#[test]
+fn two_nodes_appending_to_one_room_keep_its_chain_unbroken() {
+    concurrent_appends_keep_the_chain(&["general"]);
+}
+
+#[test]
+fn two_nodes_appending_to_two_rooms_keep_both_chains_unbroken() {
+    concurrent_appends_keep_the_chain(&["general", "rust"]);
+}
+
+/// The same `client_id` from one author, sent through two nodes at once
+/// (to one room, or to two: then the room lock does not order them, and
+/// the unique index must), is stored once.
+#[test]
+fn one_client_id_sent_through_two_nodes_at_once_is_stored_once() {
+    let url = fresh_postgres();
+    drop(Postgres::open(&url).expect("create the schema"));
+    let start = Arc::new(Barrier::new(2));
+    let nodes: Vec<_> = ["general", "rust"]
+        .into_iter()
+        .map(|other_room| {
+            let (url, start) = (url.clone(), Arc::clone(&start));
+            thread::spawn(move || {
+                let mut store = Postgres::open(&url).expect("open");
+                let mut results = Vec::new();
+                for n in 0..40 {
+                    let room = if n % 2 == 0 { "general" } else { other_room };
+                    let client_id = format!("c{n}");
+                    start.wait();
+                    let appended = store
+                        .append(&[message(room, "alice", "hello", Some(&client_id))])
+                        .expect("append");
+                    results.push(appended.into_iter().next().expect("one result"));
+                }
+                results
+            })
+        })
+        .collect();
+    let results: Vec<Vec<Appended>> = nodes
+        .into_iter()
+        .map(|node| node.join().expect("no panic"))
+        .collect();
+    for (a, b) in results[0].iter().zip(&results[1]) {
+        match (a, b) {
+            (Appended::New { message, .. }, Appended::Duplicate(original))
+            | (Appended::Duplicate(original), Appended::New { message, .. }) => {
+                assert_eq!(message, original);
+            }
+            other => panic!("expected one new and one duplicate, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_store_fails_while_postgres_is_down_and_works_again_after() {
+    // A server of its own: the shared one must keep running for the rest.
+    let mut server = chat_engines::Postgres::start().expect("start PostgreSQL");
+    let url = server.create_database().expect("database");
+    let mut store = Postgres::open(&url).expect("open");
+    let first = store
+        .append(&[message("general", "alice", "before", None)])
+        .expect("append");
+    store.probe().expect("probe while up");
+
+    server.stop().expect("stop");
+    for _ in 0..3 {
+        assert!(store.probe().is_err(), "probe while down");
+        assert!(store
+            .append(&[message("general", "alice", "lost", None)])
+            .is_err());
+        assert!(store.last_event("general").is_err());
+        let request = DeleteRequest {
+            room: "general".into(),
+            target: 1,
+            username: "mod".into(),
+            author_key: "mod".into(),
+            client_id: None,
+        };
+        assert!(store.delete_message(&request).is_err());
+    }
+
+    server.restart().expect("restart");
+    store.probe().expect("probe after the restart");
+    let after = store
+        .append(&[message("general", "alice", "after", None)])
+        .expect("append after the restart");
+    let (
+        Appended::New {
+            message: before, ..
+        },
+        Appended::New { prev, .. },
+    ) = (&first[0], &after[0])
+    else {
+        panic!("expected new messages");
+    };
+    assert_eq!(*prev, before.id, "nothing was half-stored meanwhile");
+    let texts: Vec<String> = store
+        .page_before("general", u64::MAX, 10)
+        .expect("latest")
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["before", "after"]);
+    assert!(matches!(
+        store.delete_message(&DeleteRequest {
+            room: "general".into(),
+            target: before.id,
+            username: "mod".into(),
+            author_key: "mod".into(),
+            client_id: None,
+        }),
+        Ok(Deleted::New { .. })
+    ));
+}
+
+#[test]
+fn a_deleted_text_is_gone_from_the_table_too() {
+    let mut store = Postgres::open(&fresh_postgres()).expect("open");
+    let appended = store
+        .append(&[message("general", "bob", "gone", None)])
+        .expect("append");
+    let [Appended::New { message: gone, .. }] = appended.as_slice() else {
+        panic!("expected a new message");
+    };
+    let request = DeleteRequest {
+        room: "general".into(),
+        target: gone.id,
+        username: "mod".into(),
+        author_key: "mod".into(),
+        client_id: None,
+    };
+    assert!(matches!(
+        store.delete_message(&request),
+        Ok(Deleted::New { .. })
+    ));
+    let wiped: i64 = store
+        .run(|client| {
+            Ok(client
+                .query_one("SELECT count(*) FROM messages WHERE text = 'gone'", &[])?
+                .try_get(0)?)
+        })
+        .expect("count");
+    assert_eq!(wiped, 0);
+}
