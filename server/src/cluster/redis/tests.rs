@@ -522,3 +522,41 @@ async fn connect_fails_with_a_clear_message_when_redis_is_away() {
     let error = outcome.err().expect("no Redis");
     assert!(error.contains("cannot reach Redis at"), "{error}");
 }
+
+#[tokio::test]
+async fn an_eviction_takes_the_user_out_of_every_room_on_every_node() {
+    let (a, b) = two_nodes().await;
+    let alice = a
+        .presence
+        .claim(&claim("one", "alice", None, true))
+        .await
+        .expect("alice in one");
+    b.presence
+        .claim(&claim("two", "alice", Some(&alice.token), true))
+        .await
+        .expect("alice in two, on b");
+    b.presence
+        .claim(&claim("two", "bob", None, true))
+        .await
+        .expect("bob in two");
+    b.presence.evict("alice").await;
+    for node in [&a, &b] {
+        eventually("both rooms see alice leave", || {
+            node.recorder.lefts("one") == 1 && node.recorder.lefts("two") == 1
+        })
+        .await;
+    }
+    let rooms = a.presence.rooms().await.expect("rooms");
+    let rooms: Vec<(String, u32)> = rooms.into_iter().map(|r| (r.name, r.online)).collect();
+    assert_eq!(rooms, [("two".to_owned(), 1)]);
+    // Her old token is worthless, and her tabs' releases change nothing.
+    a.presence
+        .release("one", "alice", Departure::AfterGrace)
+        .await;
+    let stale = a
+        .presence
+        .claim(&claim("one", "alice", Some(&alice.token), false))
+        .await;
+    assert_eq!(stale.expect_err("evicted").code, ErrorCode::Forbidden);
+    assert_eq!(b.recorder.presence("two").len(), 3);
+}
