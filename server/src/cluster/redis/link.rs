@@ -61,7 +61,9 @@ impl std::fmt::Display for LinkError {
 /// so a node can skip its own (it applied them already).
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Envelope {
+    /// The node that published it (for presence: the one that acted).
     pub node: String,
+    /// What happened.
     pub event: BusEvent,
 }
 

@@ -257,13 +257,21 @@ return cjson.encode(rooms)
 /// `NOSCRIPT` (a restarted Redis has forgotten them).
 #[derive(Debug)]
 pub(super) struct Scripts {
+    /// [`CLAIM`]: take a name and count a connection.
     pub claim: Script,
+    /// [`RELEASE`]: one connection fewer; a leave or a grace.
     pub release: Script,
+    /// [`END_GRACES`]: the graces that are due end.
     pub end_graces: Script,
+    /// [`HEARTBEAT`]: this node is alive; silent ones are forgotten.
     pub heartbeat: Script,
+    /// [`RESTORE`]: this node's entries become what it reports.
     pub restore: Script,
+    /// [`EVICT`]: a user out of every room.
     pub evict: Script,
+    /// [`SNAPSHOT`]: a room's members at its seq.
     pub snapshot: Script,
+    /// [`ROOMS`]: every room with members.
     pub rooms: Script,
 }
 

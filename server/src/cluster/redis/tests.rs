@@ -344,6 +344,9 @@ async fn a_return_within_the_grace_keeps_the_place() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(a.recorder.lefts("r"), 0, "the return ended the grace");
     assert_eq!(a.recorder.presence("r").len(), 1);
+    // The subscription's pings kept it up all along.
+    assert_eq!(a.recorder.reconnects.load(Ordering::SeqCst), 0);
+    assert_eq!(b.recorder.reconnects.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test]
@@ -559,4 +562,55 @@ async fn an_eviction_takes_the_user_out_of_every_room_on_every_node() {
         .await;
     assert_eq!(stale.expect_err("evicted").code, ErrorCode::Forbidden);
     assert_eq!(b.recorder.presence("two").len(), 3);
+}
+
+#[tokio::test]
+async fn a_restore_keeps_a_claim_made_meanwhile() {
+    let redis = chat_engines::Redis::start().expect("a private Redis");
+    let prefix = fresh_prefix();
+    // Heartbeats every 5 s: the flush and b's claim happen well before
+    // a's first one, which then finds the name taken.
+    let slow = |node_id: &str| RedisSettings {
+        node_timeout: Duration::from_secs(30),
+        ..settings(&redis.url(), &prefix, node_id)
+    };
+    let a = start(slow("a")).await;
+    let b = start(slow("b")).await;
+    let first = a
+        .presence
+        .claim(&claim("r", "alice", None, true))
+        .await
+        .expect("alice on a");
+    *a.recorder.local.lock().expect("local") = vec![local("r", &first, "alice")];
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connection");
+    redis::cmd("FLUSHALL")
+        .query_async::<()>(&mut connection)
+        .await
+        .expect("FLUSHALL");
+    let second = b
+        .presence
+        .claim(&claim("r", "Alice", None, true))
+        .await
+        .expect("the lost name, taken on b");
+    *b.recorder.local.lock().expect("local") = vec![local("r", &second, "alice")];
+    for node in [&a, &b] {
+        eventually("both nodes restore", || {
+            node.recorder.reconnects.load(Ordering::SeqCst) >= 1
+        })
+        .await;
+    }
+    let snapshot = a.presence.snapshot("r").await.expect("snapshot");
+    assert_eq!(snapshot.members, [("alice".to_owned(), "Alice".to_owned())]);
+    let stale = a
+        .presence
+        .claim(&claim("r", "alice", Some(&first.token), true))
+        .await;
+    assert_eq!(stale.expect_err("b's claim won").code, ErrorCode::NameTaken);
+    // a's old connection is not counted: b's release is the last one.
+    b.presence.release("r", "alice", Departure::AtOnce).await;
+    eventually("alice leaves", || b.recorder.lefts("r") == 1).await;
 }
