@@ -151,12 +151,8 @@ pub trait Presence: Send + Sync {
     /// the user's last anywhere, the user leaves (`Left`) at once or after
     /// the grace period, as `departure` says; the name is freed once its
     /// holder is in no room.
-    fn release<'a>(
-        &'a self,
-        room: &'a str,
-        key: &'a str,
-        departure: Departure,
-    ) -> BoxFuture<'a, ()>;
+    fn release<'a>(&'a self, room: &'a str, key: &'a str, departure: Departure)
+        -> BoxFuture<'a, ()>;
 
     /// Takes `key` out of every room at once, whatever connections it
     /// has anywhere: a ban.
