@@ -14,6 +14,7 @@
 
 pub mod local;
 pub mod node;
+pub mod redis;
 
 use crate::error::Rejection;
 use crate::history::moderation::StoredBan;

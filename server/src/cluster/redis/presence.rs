@@ -1,0 +1,221 @@
+//! [`RedisPresence`]: who is online where, kept in Redis for every node.
+
+use super::link::{Link, LinkError};
+use crate::cluster::{Claim, Claimed, Presence, Snapshot};
+use crate::error::Rejection;
+use chat_shared::close::Departure;
+use chat_shared::{ErrorCode, RoomInfo};
+use futures_util::future::BoxFuture;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Presence shared by the nodes of a cluster: every change is one Lua
+/// script that also publishes the resulting event (see [`super`]).
+pub struct RedisPresence {
+    /// The link this presence shares with the bus and the tasks.
+    link: Arc<Link>,
+}
+
+/// The claim script's answer.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ClaimReply {
+    Ok {
+        token: String,
+        username: String,
+        seq: u64,
+        /// key → name; a `BTreeMap` keeps them in key order.
+        members: BTreeMap<String, String>,
+    },
+    Refused(Refused),
+}
+
+/// Why the claim script said no, as it names it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Refused {
+    Forbidden,
+    NameTaken,
+}
+
+/// The snapshot script's answer.
+#[derive(Debug, Deserialize)]
+struct SnapshotReply {
+    seq: u64,
+    members: BTreeMap<String, String>,
+}
+
+impl RedisPresence {
+    /// A presence on `link`.
+    pub(super) fn new(link: Arc<Link>) -> Self {
+        Self { link }
+    }
+
+    /// Warns (rate-limited) about a command that failed.
+    fn warn_failed(&self, what: &str, error: &LinkError) {
+        if let Some(held_back) = self.link.command_warnings.ready() {
+            tracing::warn!(held_back, "presence: {what} failed: {error}");
+        }
+    }
+}
+
+impl Presence for RedisPresence {
+    fn claim<'a>(&'a self, claim: &'a Claim) -> BoxFuture<'a, Result<Claimed, Rejection>> {
+        Box::pin(async move {
+            if !self.link.is_up() {
+                return Err(reconnecting());
+            }
+            let fresh = new_token()?;
+            let _shared = self.link.gate.read().await;
+            let invited = if claim.invited { "1" } else { "0" };
+            let reply = self
+                .link
+                .eval::<ClaimReply>(
+                    &self.link.scripts.claim,
+                    &[
+                        &self.link.node_id,
+                        &claim.room,
+                        &claim.key,
+                        &claim.name,
+                        claim.resume.as_deref().unwrap_or(""),
+                        invited,
+                        &fresh,
+                    ],
+                )
+                .await;
+            match reply {
+                Ok(ClaimReply::Ok {
+                    token,
+                    username,
+                    seq,
+                    members,
+                }) => Ok(Claimed {
+                    token,
+                    username,
+                    users: members.into_values().collect(),
+                    seq,
+                }),
+                Ok(ClaimReply::Refused(Refused::Forbidden)) => Err(ErrorCode::Forbidden.into()),
+                Ok(ClaimReply::Refused(Refused::NameTaken)) => Err(ErrorCode::NameTaken.into()),
+                Err(error) => {
+                    // It may have run without its answer reaching us.
+                    self.link.needs_restore();
+                    self.warn_failed("a claim", &error);
+                    Err(reconnecting())
+                }
+            }
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        room: &'a str,
+        key: &'a str,
+        departure: Departure,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if !self.link.is_up() {
+                // The restore after the outage counts what is left.
+                self.link.needs_restore();
+                return;
+            }
+            let _shared = self.link.gate.read().await;
+            let departure = match departure {
+                Departure::AtOnce => "now",
+                Departure::AfterGrace => "grace",
+            };
+            let grace_ms = self.link.grace_ms();
+            if let Err(error) = self
+                .link
+                .eval::<serde_json::Value>(
+                    &self.link.scripts.release,
+                    &[&self.link.node_id, room, key, departure, &grace_ms],
+                )
+                .await
+            {
+                self.link.needs_restore();
+                self.warn_failed("a release", &error);
+            }
+        })
+    }
+
+    fn evict<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if !self.link.is_up() {
+                self.link.evict_later(key);
+                return;
+            }
+            let _shared = self.link.gate.read().await;
+            if let Err(error) = self
+                .link
+                .eval::<serde_json::Value>(&self.link.scripts.evict, &[&self.link.node_id, key])
+                .await
+            {
+                self.link.evict_later(key);
+                self.warn_failed("an eviction", &error);
+            }
+        })
+    }
+
+    fn rooms(&self) -> BoxFuture<'_, Result<Vec<RoomInfo>, Rejection>> {
+        Box::pin(async move {
+            if !self.link.is_up() {
+                return Err(reconnecting());
+            }
+            let rooms = self
+                .link
+                .eval::<BTreeMap<String, u32>>(&self.link.scripts.rooms, &[])
+                .await
+                .map_err(|error| {
+                    self.warn_failed("listing the rooms", &error);
+                    reconnecting()
+                })?;
+            Ok(rooms
+                .into_iter()
+                .map(|(name, online)| RoomInfo { name, online })
+                .collect())
+        })
+    }
+
+    fn snapshot<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Result<Snapshot, Rejection>> {
+        Box::pin(async move {
+            if !self.link.is_up() {
+                return Err(reconnecting());
+            }
+            let reply = self
+                .link
+                .eval::<SnapshotReply>(&self.link.scripts.snapshot, &[room])
+                .await
+                .map_err(|error| {
+                    self.warn_failed("a snapshot", &error);
+                    reconnecting()
+                })?;
+            Ok(Snapshot {
+                seq: reply.seq,
+                members: reply.members.into_iter().collect(),
+            })
+        })
+    }
+}
+
+/// The refusal while Redis is away: the client retries, as after any
+/// server error.
+fn reconnecting() -> Rejection {
+    Rejection::new(
+        ErrorCode::ServerError,
+        "The chat is reconnecting to its other servers; try again in a moment.",
+    )
+}
+
+/// 128 random bits as hex: unguessable, so only the holder can resume
+/// (the same rule as the hub's).
+fn new_token() -> Result<String, Rejection> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|error| {
+        // A guessable token would let anyone take over a name: refuse.
+        tracing::error!("no randomness for a resume token: {error}");
+        Rejection::from(ErrorCode::ServerError)
+    })?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
