@@ -18,6 +18,8 @@ const DEFAULT_HISTORY_ON_JOIN: usize = 100;
 const DEFAULT_REPLAY_LIMIT: usize = 1000;
 const DEFAULT_RESUME_GRACE: Duration = Duration::from_secs(120);
 const DEFAULT_MAX_ROOMS: usize = 1000;
+const DEFAULT_REDIS_PREFIX: &str = "chat:";
+const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// clap takes a default duration as text: rendered once, from the same
 /// value the `Default` impls use.
@@ -28,6 +30,11 @@ pub(crate) fn duration_text(slot: &'static OnceLock<String>, value: Duration) ->
 fn default_shutdown_timeout_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
     duration_text(&TEXT, DEFAULT_SHUTDOWN_TIMEOUT)
+}
+
+fn default_node_timeout_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    duration_text(&TEXT, DEFAULT_NODE_TIMEOUT)
 }
 
 fn default_resume_grace_text() -> &'static str {
@@ -97,6 +104,22 @@ pub struct Config {
     // `--help` would otherwise show the variable's value, password and all.
     #[arg(long, env = "CHAT_DATABASE", value_parser = Database::parse, global = true, hide_env_values = true)]
     pub database: Option<Database>,
+
+    /// A Redis (`redis://host:port`) that several nodes share: turns this
+    /// node into one of a cluster, with the bus and presence on it. Needs
+    /// a PostgreSQL `--database`.
+    #[arg(long, env = "CHAT_REDIS_URL", hide_env_values = true)]
+    pub redis: Option<String>,
+
+    /// Put in front of every Redis key and channel, so that several chats
+    /// can share one Redis.
+    #[arg(long, env = "CHAT_REDIS_PREFIX", default_value = DEFAULT_REDIS_PREFIX)]
+    pub redis_prefix: String,
+
+    /// How long a cluster node may stay silent before the others count
+    /// its users as dropped (their grace period starts).
+    #[arg(long, env = "CHAT_NODE_TIMEOUT", default_value = default_node_timeout_text(), value_parser = humantime::parse_duration)]
+    pub node_timeout: Duration,
 
     /// Messages of the room's history sent with `welcome` on join.
     #[arg(long, env = "CHAT_HISTORY_ON_JOIN", default_value_t = DEFAULT_HISTORY_ON_JOIN)]
@@ -204,6 +227,9 @@ impl Default for Config {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             db: PathBuf::from(":memory:"),
             database: None,
+            redis: None,
+            redis_prefix: DEFAULT_REDIS_PREFIX.to_owned(),
+            node_timeout: DEFAULT_NODE_TIMEOUT,
             history_on_join: DEFAULT_HISTORY_ON_JOIN,
             replay_limit: DEFAULT_REPLAY_LIMIT,
             resume_grace: DEFAULT_RESUME_GRACE,

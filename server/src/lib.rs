@@ -70,6 +70,7 @@ use axum::serve::ListenerExt;
 use chat::hub::{Hub, HubSettings};
 use cluster::local::{LocalBus, MemoryPresence};
 use cluster::node::ThisNode;
+use cluster::redis::RedisSettings;
 use cluster::{Bus, Presence};
 use history::journal::{Cluster, HistoryLimits, Journal};
 use history::store::Store;
@@ -184,9 +185,7 @@ pub async fn run_with_metrics(
     let hub = Hub::start(rooms, settings);
     hub.restore_moderation(room_settings, chat::moderation::Bans::from_stored(&bans));
     let node = ThisNode::new(hub.clone());
-    let presence: Arc<dyn Presence> =
-        MemoryPresence::start(config.resume_grace, node.clone(), &shutdown_token);
-    let bus: Arc<dyn Bus> = Arc::new(LocalBus);
+    let (bus, presence) = link_nodes(&config, node.clone(), &shutdown_token).await?;
     let limits = HistoryLimits {
         on_join: config.history_on_join,
         replay: config.replay_limit,
@@ -268,6 +267,39 @@ pub async fn run_with_metrics(
         .map_err(std::io::Error::other)?
         .map_err(|_| std::io::Error::other("the journal thread panicked"))?;
     Ok(())
+}
+
+/// The bus and the presence: in this process, or with `--redis` shared
+/// with the other nodes of a cluster.
+async fn link_nodes(
+    config: &Config,
+    node: Arc<ThisNode>,
+    shutdown: &CancellationToken,
+) -> std::io::Result<(Arc<dyn Bus>, Arc<dyn Presence>)> {
+    let Some(url) = &config.redis else {
+        let presence = MemoryPresence::start(config.resume_grace, node, shutdown);
+        return Ok((Arc::new(LocalBus), presence));
+    };
+    if !matches!(config.database(), config::Database::Postgres(_)) {
+        return Err(std::io::Error::other(
+            "--redis makes this node one of a cluster, and the nodes must share their \
+             history: give a PostgreSQL --database (postgres://…) too; an SQLite file \
+             cannot be shared between nodes",
+        ));
+    }
+    let node_id = cluster::new_node_id().map_err(std::io::Error::other)?;
+    tracing::info!(node = %node_id, "joining the cluster");
+    let settings = RedisSettings {
+        url: url.clone(),
+        node_id,
+        resume_grace: config.resume_grace,
+        node_timeout: config.node_timeout,
+        key_prefix: config.redis_prefix.clone(),
+    };
+    let (bus, presence) = cluster::redis::connect(settings, node, shutdown.clone())
+        .await
+        .map_err(std::io::Error::other)?;
+    Ok((bus, presence))
 }
 
 /// The hash of the moderator token in force: `configured` when given

@@ -396,15 +396,31 @@ impl Hub {
         room.last_delivered = room.last_delivered.max(through);
     }
 
+    /// Forgets the order of presence changes: the presence lost its state
+    /// (a Redis restart numbers every room from 1 again), so the next
+    /// changes are taken whatever their `seq`, and [`Hub::resync`] brings
+    /// each room up to date.
+    pub fn restart_presence(&self) {
+        let mut state = self.lock();
+        for room in state.rooms.values_mut() {
+            room.presence_seq = 0;
+            room.recent_presence.clear();
+            for seat in room.users.values_mut().flat_map(|user| &mut user.seats) {
+                seat.seen_presence = 0;
+            }
+        }
+    }
+
     /// Brings a room's members up to `snapshot` after changes may have
     /// been missed: whoever appeared or vanished meanwhile is announced
-    /// here as joined or left.
+    /// here as joined or left. A snapshot older than the changes already
+    /// applied is ignored.
     pub fn resync(&self, room_name: &str, snapshot: Snapshot) {
         let mut state = self.lock();
         let Some(room) = state.rooms.get_mut(room_name) else {
             return;
         };
-        if snapshot.seq == room.presence_seq {
+        if snapshot.seq < room.presence_seq {
             return;
         }
         let fresh: BTreeMap<String, String> = snapshot.members.into_iter().collect();
@@ -430,6 +446,9 @@ impl Hub {
         room.members = fresh;
         room.presence_seq = snapshot.seq;
         room.recent_presence.clear();
+        for seat in room.users.values_mut().flat_map(|user| &mut user.seats) {
+            seat.seen_presence = seat.seen_presence.min(snapshot.seq);
+        }
     }
 
     /// Whether the room is read-only.

@@ -115,7 +115,7 @@ impl MemoryPresence {
             _ if !claim.invited => return Err(ErrorCode::Forbidden.into()),
             Some(_) => return Err(ErrorCode::NameTaken.into()),
             None => {
-                let token = new_token()?;
+                let token = super::new_token()?;
                 state.names.insert(claim.key.clone(), token.clone());
                 token
             }
@@ -329,17 +329,6 @@ async fn end_grace_periods(presence: Arc<MemoryPresence>, shutdown: Cancellation
             () = next_deadline => {}
         }
     }
-}
-
-/// 128 random bits as hex: unguessable, so only the holder can resume.
-pub fn new_token() -> Result<String, Rejection> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|error| {
-        // A guessable token would let anyone take over a name: refuse.
-        tracing::error!("no randomness for a resume token: {error}");
-        Rejection::from(ErrorCode::ServerError)
-    })?;
-    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub mod redis;
 use crate::error::Rejection;
 use crate::history::moderation::StoredBan;
 use chat_shared::close::Departure;
-use chat_shared::RoomInfo;
+use chat_shared::{ErrorCode, RoomInfo};
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
@@ -194,4 +194,23 @@ pub trait Node: Send + Sync {
 
     /// Who is connected to this node, for a presence that lost its state.
     fn local_presence(&self) -> Vec<LocalPresence>;
+}
+
+/// 128 random bits as hex: unguessable, so only the holder can resume.
+pub fn new_token() -> Result<String, Rejection> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|error| {
+        // A guessable token would let anyone take over a name: refuse.
+        tracing::error!("no randomness for a resume token: {error}");
+        Rejection::from(ErrorCode::ServerError)
+    })?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+/// A node's id, for logs and for the presence to tell nodes apart:
+/// random, so two nodes never share one, and short enough to read.
+pub fn new_node_id() -> Result<String, String> {
+    new_token()
+        .map(|token| token[..12].to_owned())
+        .map_err(|_| "no randomness for a node id".to_owned())
 }

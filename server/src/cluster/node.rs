@@ -45,6 +45,7 @@ impl Node for ThisNode {
     }
 
     fn reconnected(&self) {
+        self.hub.restart_presence();
         let rooms = self.hub.seated_rooms();
         if let Some(journal) = self.journal.get() {
             for (room, delivered) in &rooms {

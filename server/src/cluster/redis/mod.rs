@@ -46,10 +46,6 @@
 //! subscription was lost, once it is back, since it may have missed
 //! events; then it calls [`crate::cluster::Node::reconnected`].
 
-// Not wired into the server yet: the node that drives it is being
-// written beside it. Its tests use all of it.
-#![cfg_attr(not(test), allow(dead_code))]
-
 mod bus;
 mod link;
 mod presence;
@@ -83,6 +79,7 @@ pub struct RedisSettings {
     pub key_prefix: String,
 }
 
+#[cfg(test)]
 impl RedisSettings {
     /// The defaults: a 30 s grace, a 15 s node timeout, prefix `chat:`.
     pub fn new(url: impl Into<String>, node_id: impl Into<String>) -> Self {

@@ -66,7 +66,7 @@ impl Presence for RedisPresence {
             if !self.link.is_up() {
                 return Err(reconnecting());
             }
-            let fresh = new_token()?;
+            let fresh = crate::cluster::new_token()?;
             let _shared = self.link.gate.read().await;
             let invited = if claim.invited { "1" } else { "0" };
             let reply = self
@@ -206,16 +206,4 @@ fn reconnecting() -> Rejection {
         ErrorCode::ServerError,
         "The chat is reconnecting to its other servers; try again in a moment.",
     )
-}
-
-/// 128 random bits as hex: unguessable, so only the holder can resume
-/// (the same rule as the hub's).
-fn new_token() -> Result<String, Rejection> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|error| {
-        // A guessable token would let anyone take over a name: refuse.
-        tracing::error!("no randomness for a resume token: {error}");
-        Rejection::from(ErrorCode::ServerError)
-    })?;
-    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
