@@ -196,7 +196,7 @@ pub async fn run_with_metrics(
         presence: presence.clone(),
     };
     let (journal, journal_thread) = Journal::start(store, cluster, limits, metrics.clone())?;
-    node.attach(journal.clone(), &presence);
+    node.attach(&journal, &presence);
     let shutdown_timeout = config.shutdown_timeout;
     let state = Arc::new(AppState {
         admission: Admission::new(&config.limits),

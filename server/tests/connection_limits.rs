@@ -21,7 +21,7 @@ fn with_limits(limits: Limits) -> Config {
 
 #[tokio::test]
 async fn connections_over_the_global_maximum_get_503() {
-    let server = TestServer::start_with(with_limits(Limits {
+    let server = TestServer::start_one_node(with_limits(Limits {
         max_connections: 3,
         ..Limits::default()
     }))
@@ -60,7 +60,7 @@ async fn connections_over_the_global_maximum_get_503() {
 
 #[tokio::test]
 async fn connections_over_the_per_address_maximum_get_429() {
-    let server = TestServer::start_with(with_limits(Limits {
+    let server = TestServer::start_one_node(with_limits(Limits {
         max_connections_per_ip: 2,
         limit_loopback: true,
         ..Limits::default()
@@ -80,7 +80,7 @@ async fn connections_over_the_per_address_maximum_get_429() {
 
 #[tokio::test]
 async fn loopback_clients_are_exempt_from_the_per_address_maximum_by_default() {
-    let server = TestServer::start_with(with_limits(Limits {
+    let server = TestServer::start_one_node(with_limits(Limits {
         max_connections_per_ip: 2,
         ..Limits::default()
     }))
@@ -93,7 +93,7 @@ async fn loopback_clients_are_exempt_from_the_per_address_maximum_by_default() {
 
 #[tokio::test]
 async fn a_trusted_proxy_is_believed_about_the_client_address() {
-    let server = TestServer::start_with(with_limits(Limits {
+    let server = TestServer::start_one_node(with_limits(Limits {
         max_connections_per_ip: 2,
         trusted_proxies: vec!["127.0.0.0/8".parse().expect("range")],
         ..Limits::default()
@@ -120,7 +120,7 @@ async fn a_trusted_proxy_is_believed_about_the_client_address() {
 async fn forwarding_headers_from_untrusted_peers_are_ignored() {
     // Nobody is trusted, so the header is not read and the loopback peer,
     // exempt by default, is never limited.
-    let server = TestServer::start_with(with_limits(Limits {
+    let server = TestServer::start_one_node(with_limits(Limits {
         max_connections_per_ip: 1,
         ..Limits::default()
     }))
@@ -132,7 +132,7 @@ async fn forwarding_headers_from_untrusted_peers_are_ignored() {
 
 #[tokio::test]
 async fn a_connection_that_does_not_join_in_time_is_closed() {
-    let server = TestServer::start_with(with_limits(Limits {
+    let server = TestServer::start_one_node(with_limits(Limits {
         join_timeout: Duration::from_millis(300),
         ..Limits::default()
     }))

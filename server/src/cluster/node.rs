@@ -3,7 +3,7 @@
 
 use super::{BusEvent, LocalPresence, Node, Presence};
 use crate::chat::hub::Hub;
-use crate::history::journal::Journal;
+use crate::history::journal::{Journal, WeakJournal};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
@@ -12,7 +12,9 @@ use std::time::Instant;
 /// this node in hand.
 pub struct ThisNode {
     hub: Arc<Hub>,
-    journal: OnceLock<Journal>,
+    /// Weak: the journal's thread holds the presence and the bus, which
+    /// hold this node.
+    journal: OnceLock<WeakJournal>,
     presence: OnceLock<Weak<dyn Presence>>,
 }
 
@@ -27,9 +29,9 @@ impl ThisNode {
     }
 
     /// Hands the node its journal and presence.
-    pub fn attach(&self, journal: Journal, presence: &Arc<dyn Presence>) {
+    pub fn attach(&self, journal: &Journal, presence: &Arc<dyn Presence>) {
         // Attached once at start: a second call changes nothing.
-        let _ = self.journal.set(journal);
+        let _ = self.journal.set(journal.downgrade());
         let _ = self.presence.set(Arc::downgrade(presence));
     }
 }
@@ -37,9 +39,9 @@ impl ThisNode {
 impl Node for ThisNode {
     fn receive(&self, event: BusEvent) {
         if let Some(gap) = self.hub.apply(event, Instant::now()) {
-            match self.journal.get() {
+            match self.journal.get().and_then(WeakJournal::upgrade) {
                 Some(journal) => journal.fill(gap),
-                None => tracing::warn!("an event arrived before the journal started"),
+                None => tracing::debug!("an event came while the journal is not running"),
             }
         }
     }
@@ -47,7 +49,7 @@ impl Node for ThisNode {
     fn reconnected(&self) {
         self.hub.restart_presence();
         let rooms = self.hub.seated_rooms();
-        if let Some(journal) = self.journal.get() {
+        if let Some(journal) = self.journal.get().and_then(WeakJournal::upgrade) {
             for (room, delivered) in &rooms {
                 journal.catch_up(room, *delivered);
             }

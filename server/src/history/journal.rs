@@ -115,6 +115,22 @@ pub struct Journal {
     commands: mpsc::Sender<Command>,
 }
 
+/// A [`Journal`] handle that lets the thread end when every strong one is
+/// gone.
+#[derive(Debug, Clone)]
+pub struct WeakJournal {
+    commands: mpsc::WeakSender<Command>,
+}
+
+impl WeakJournal {
+    /// The journal, while it runs.
+    pub fn upgrade(&self) -> Option<Journal> {
+        self.commands
+            .upgrade()
+            .map(|commands| Journal { commands })
+    }
+}
+
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -154,6 +170,14 @@ impl Journal {
             .name("journal".into())
             .spawn(move || worker.run(queue))?;
         Ok((Self { commands }, thread))
+    }
+
+    /// A handle that does not keep the thread running: for the node, which
+    /// the presence and the bus hold, and which the thread holds in turn.
+    pub fn downgrade(&self) -> WeakJournal {
+        WeakJournal {
+            commands: self.commands.downgrade(),
+        }
     }
 
     /// Requests waiting for the thread: near [`QUEUE_DEPTH`], senders wait.

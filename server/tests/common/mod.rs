@@ -5,6 +5,7 @@ use chat_server::Config;
 use chat_shared::{ChatMessage, ClientFrame, ClientLimits, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::oneshot;
@@ -28,10 +29,33 @@ pub fn unthrottled() -> Config {
     }
 }
 
+/// Which setup the suite runs against, from `CHAT_TEST_SETUP`: `single`
+/// (the default: one node on SQLite) or `cluster` (two nodes on one
+/// PostgreSQL and one Redis, started for the test binary, with each
+/// test's clients spread over both nodes).
+pub fn cluster_setup() -> bool {
+    match std::env::var("CHAT_TEST_SETUP").as_deref() {
+        Ok("cluster") => true,
+        Ok("single") | Err(_) => false,
+        Ok(other) => panic!("CHAT_TEST_SETUP is single or cluster, not {other:?}"),
+    }
+}
+
+/// How many nodes a cluster test server runs.
+const CLUSTER_NODES: usize = 2;
+
 pub struct TestServer {
+    /// The first node's address: where plain HTTP requests go.
     pub addr: SocketAddr,
     /// Where `/metrics` is served, when the test asked for it.
     pub metrics_addr: Option<SocketAddr>,
+    nodes: Vec<RunningNode>,
+    /// Which node the next `connect` goes to.
+    next: std::sync::atomic::AtomicUsize,
+}
+
+struct RunningNode {
+    addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -41,50 +65,90 @@ impl TestServer {
         Self::start_with(Config::default()).await
     }
 
+    /// A server with these settings: in the cluster setup, two nodes
+    /// sharing a fresh database, unless the test names an SQLite file
+    /// (it is about that file) or asks for one node.
     pub async fn start_with(config: Config) -> Self {
-        Self::start_serving(config, false).await
-    }
-
-    /// A server that also serves its metrics, on a port of their own.
-    pub async fn start_with_metrics(config: Config) -> Self {
-        Self::start_serving(config, true).await
-    }
-
-    async fn start_serving(config: Config, metrics: bool) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("local addr");
-        let metrics_listener = match metrics {
-            true => Some(TcpListener::bind("127.0.0.1:0").await.expect("bind")),
-            false => None,
+        let nodes = match on_shared_engines(&config) {
+            true => CLUSTER_NODES,
+            false => 1,
         };
-        let metrics_addr = metrics_listener
-            .as_ref()
-            .map(|listener| listener.local_addr().expect("local addr"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(chat_server::run_with_metrics(
-            listener,
-            metrics_listener,
-            config,
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        Self::start_serving(config, false, nodes).await
+    }
+
+    /// One node, in either setup: for tests of what one process does on
+    /// its own (its limits per address, its metrics). In the cluster
+    /// setup it still runs on the shared engines.
+    pub async fn start_one_node(config: Config) -> Self {
+        Self::start_serving(config, false, 1).await
+    }
+
+    /// One node that also serves its metrics, on a port of their own.
+    pub async fn start_with_metrics(config: Config) -> Self {
+        Self::start_serving(config, true, 1).await
+    }
+
+    async fn start_serving(mut config: Config, metrics: bool, nodes: usize) -> Self {
+        if on_shared_engines(&config) {
+            let url = chat_engines::shared_postgres()
+                .create_database()
+                .expect("a fresh PostgreSQL database");
+            config.database = Some(chat_server::config::Database::parse(&url).expect("url"));
+            config.redis = Some(chat_engines::shared_redis().url());
+            config.redis_prefix = format!("t{}:", unique_suffix());
+        }
+        let mut running = Vec::with_capacity(nodes);
+        let mut metrics_addr = None;
+        for index in 0..nodes {
+            let listener = TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind loopback");
+            let addr = listener.local_addr().expect("local addr");
+            let metrics_listener = match metrics && index == 0 {
+                true => Some(TcpListener::bind("127.0.0.1:0").await.expect("bind")),
+                false => None,
+            };
+            if let Some(listener) = &metrics_listener {
+                metrics_addr = Some(listener.local_addr().expect("local addr"));
+            }
+            let (stop, stopped) = oneshot::channel::<()>();
+            let task = tokio::spawn(chat_server::run_with_metrics(
+                listener,
+                metrics_listener,
+                config.clone(),
+                async {
+                    let _ = stopped.await;
+                },
+            ));
+            running.push(RunningNode {
+                addr,
+                stop: Some(stop),
+                task,
+            });
+        }
         Self {
-            addr,
+            addr: running[0].addr,
             metrics_addr,
-            stop: Some(stop),
-            task,
+            nodes: running,
+            next: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
+    /// The address the next client connects to: the nodes in turn.
+    pub fn next_addr(&self) -> SocketAddr {
+        let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.nodes[turn % self.nodes.len()].addr
+    }
+
+    /// The first node's WebSocket address.
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws", self.addr)
     }
 
+    /// A client of the next node in turn.
     pub async fn connect(&self) -> Client {
-        let (socket, _) = tokio_tungstenite::connect_async(self.ws_url())
+        let url = format!("ws://{}/ws", self.next_addr());
+        let (socket, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("websocket handshake");
         Client { socket }
@@ -95,24 +159,56 @@ impl TestServer {
     pub async fn connect_with_small_buffer(&self) -> Client {
         let tcp = TcpSocket::new_v4().expect("socket");
         tcp.set_recv_buffer_size(4096).expect("SO_RCVBUF");
-        let stream = tcp.connect(self.addr).await.expect("connect");
-        let (socket, _) =
-            tokio_tungstenite::client_async(self.ws_url(), MaybeTlsStream::Plain(stream))
+        let addr = self.next_addr();
+        let stream = tcp.connect(addr).await.expect("connect");
+        let url = format!("ws://{addr}/ws");
+        let (socket, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
                 .await
                 .expect("websocket handshake");
         Client { socket }
     }
 
-    /// Stops the server gracefully and returns what `run` returned.
+    /// Stops every node gracefully and returns what the first one's `run`
+    /// returned (the first failure, if any failed).
     pub async fn stop(mut self) -> std::io::Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        for node in &mut self.nodes {
+            if let Some(stop) = node.stop.take() {
+                let _ = stop.send(());
+            }
         }
-        tokio::time::timeout(PATIENCE, &mut self.task)
-            .await
-            .expect("server stops in time")
-            .expect("server task")
+        let mut outcome = Ok(());
+        for node in &mut self.nodes {
+            let result = tokio::time::timeout(PATIENCE, &mut node.task)
+                .await
+                .expect("server stops in time")
+                .expect("server task");
+            if outcome.is_ok() {
+                outcome = result;
+            }
+        }
+        outcome
     }
+}
+
+/// Whether, in this setup, a server with `config` runs on the test
+/// binary's PostgreSQL and Redis: in the cluster setup, unless the test
+/// chose its own database.
+fn on_shared_engines(config: &Config) -> bool {
+    cluster_setup() && config.db.as_path() == Path::new(":memory:") && config.database.is_none()
+}
+
+/// A suffix no other test server of any test binary uses.
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.subsec_nanos());
+    format!(
+        "{}-{nanos}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The fields of a `welcome` frame.
