@@ -125,9 +125,7 @@ pub struct WeakJournal {
 impl WeakJournal {
     /// The journal, while it runs.
     pub fn upgrade(&self) -> Option<Journal> {
-        self.commands
-            .upgrade()
-            .map(|commands| Journal { commands })
+        self.commands.upgrade().map(|commands| Journal { commands })
     }
 }
 
@@ -523,10 +521,10 @@ impl Worker {
                 let until = humantime::format_rfc3339_millis(ban.until).to_string();
                 tracing::info!(moderator = %by, user = %name, duration_secs, "banned");
                 self.announce(BusEvent::Banned(ban.to_stored()));
-                // Also whoever holds the name in a grace period, anywhere.
-                let presence = self.presence.clone();
-                self.runtime
-                    .spawn(async move { presence.evict(&ban.name_key).await });
+                // Also whoever holds the name in a grace period, anywhere;
+                // before the moderator hears it is done. Bans are rare:
+                // this thread may wait for the presence.
+                self.runtime.block_on(self.presence.evict(&ban.name_key));
                 peer.send(encode(&ServerFrame::UserBanned {
                     username: name,
                     until,

@@ -163,8 +163,8 @@ impl TestServer {
         let stream = tcp.connect(addr).await.expect("connect");
         let url = format!("ws://{addr}/ws");
         let (socket, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
-                .await
-                .expect("websocket handshake");
+            .await
+            .expect("websocket handshake");
         Client { socket }
     }
 
