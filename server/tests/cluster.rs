@@ -767,8 +767,27 @@ async fn a_redis_restart_pauses_cross_node_delivery_and_loses_nothing() {
         ids(&bob_down)
     );
 
+    // Without Redis nothing crosses between nodes; this is what makes the
+    // catch-up below a test of the reconnect.
+    assert!(
+        matches!(
+            next_frame(&mut alice, Duration::from_millis(500)).await,
+            Next::Quiet
+        ),
+        "alice heard something while Redis was down"
+    );
+
     redis.restart().expect("restart Redis");
     let restarted = Instant::now();
+    // Bob's posts came after Alice's, so his node filled hers from the
+    // store as it committed his; Alice's node has nothing to notice Bob's
+    // by but the reconnect, which must catch up from the store by itself.
+    let wanted: HashSet<u64> = ids(&bob_down).into_iter().collect();
+    alice_saw.extend(read_until_ids(&mut alice, &wanted).await);
+    eprintln!(
+        "alice had what bob posted {:?} after the restart",
+        restarted.elapsed()
+    );
     // Cross-node delivery comes back by itself: Alice posts until Bob
     // hears one of hers.
     let mut probes = 0;
@@ -823,6 +842,19 @@ async fn a_redis_restart_pauses_cross_node_delivery_and_loses_nothing() {
         ids(&history),
         "a fresh join's history"
     );
+    // The restarted Redis started empty: the nodes told it again who is here.
+    for name in ["alice", "bob"] {
+        assert!(
+            welcome.users.iter().any(|user| user == name),
+            "{name} is listed"
+        );
+    }
+    let mut rival = cluster.connect(1).await;
+    rival.send(ClientFrame::join("alice")).await;
+    match expect_frame(&mut rival).await {
+        ServerFrame::Error { code, .. } => assert_eq!(code, ErrorCode::NameTaken),
+        other => panic!("alice's name was free after the Redis restart: {other:?}"),
+    }
     eprintln!("took {:?}", started.elapsed());
 }
 
