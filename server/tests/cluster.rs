@@ -868,7 +868,7 @@ fn everything_after(all: &HashSet<u64>, saw: &[ChatMessage]) -> HashSet<u64> {
 async fn killing_every_node_mid_stream_loses_no_confirmed_message() {
     let _turn = one_at_a_time().await;
     let started = Instant::now();
-    let mut cluster = Cluster::start(2, &[]).await;
+    let mut cluster = Cluster::start(2, &["--node-timeout", "2s", "--resume-grace", "1s"]).await;
 
     let mut posters = tokio::task::JoinSet::new();
     for node in 0..2 {
@@ -947,6 +947,35 @@ async fn killing_every_node_mid_stream_loses_no_confirmed_message() {
             (stored.text.as_str(), stored.username.as_str()),
             (message.text.as_str(), message.username.as_str())
         );
+    }
+
+    // No node that held the posters survives to expire them: the restarted
+    // one must, once the dead nodes' timeout and the grace have passed.
+    let deadline = Instant::now() + BOUND;
+    let mut heir = cluster.connect(0).await;
+    loop {
+        heir.send(ClientFrame::join("poster-0-0")).await;
+        match expect_frame(&mut heir).await {
+            ServerFrame::Welcome { users, .. } => {
+                let ghosts: Vec<&String> = users
+                    .iter()
+                    .filter(|user| user.starts_with("poster-") && *user != "poster-0-0")
+                    .collect();
+                assert!(ghosts.is_empty(), "ghosts of the dead nodes: {ghosts:?}");
+                break;
+            }
+            ServerFrame::Error {
+                code: ErrorCode::NameTaken,
+                ..
+            } => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the dead node's user still holds its name"
+                );
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            other => panic!("expected welcome or name_taken, got {other:?}"),
+        }
     }
     eprintln!("took {:?}", started.elapsed());
 }
