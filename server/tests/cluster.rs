@@ -97,7 +97,6 @@ impl Cluster {
         let logs =
             std::env::temp_dir().join(format!("chat-cluster-{}", prefix.trim_end_matches(':')));
         std::fs::create_dir_all(&logs).expect("a folder for the node logs");
-        eprintln!("node logs in {}", logs.display());
         let mut cluster = Cluster {
             database,
             redis,
@@ -179,6 +178,19 @@ impl Cluster {
 
     async fn connect(&self, index: usize) -> Client {
         connect(self.addr(index)).await
+    }
+}
+
+impl Drop for Cluster {
+    /// Kills the nodes, then removes their logs unless the test failed,
+    /// when they are what explains it.
+    fn drop(&mut self) {
+        self.nodes.clear();
+        if std::thread::panicking() {
+            eprintln!("the node logs are kept in {}", self.logs.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.logs);
+        }
     }
 }
 
