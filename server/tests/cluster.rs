@@ -1149,3 +1149,86 @@ async fn a_user_of_a_killed_node_resumes_on_another_and_nobody_sees_a_leave() {
     }
     eprintln!("took {:?}", started.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joiners_arriving_mid_stream_on_either_node_get_history_then_live_without_a_seam() {
+    let _turn = one_at_a_time().await;
+    let started = Instant::now();
+    const MESSAGES_EACH: usize = 100;
+    const JOINERS: usize = 6;
+    let cluster = Cluster::start(2, &[]).await;
+    let addrs = [cluster.addr(0), cluster.addr(1)];
+
+    let mut posters = tokio::task::JoinSet::new();
+    for (node, addr) in addrs.into_iter().enumerate() {
+        let mut client = connect(addr).await;
+        let name = format!("poster-{node}");
+        join(&mut client, &name).await;
+        posters.spawn(async move {
+            let mut last = None;
+            for n in 0..MESSAGES_EACH {
+                let client_id = format!("{name}-{n}");
+                client
+                    .say_with_id(&format!("{name} #{n}"), &client_id)
+                    .await;
+                let seen = read_until_client_id(&mut client, &client_id).await;
+                last = seen.last().map(|message| message.id);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            last.expect("the poster posted")
+        });
+    }
+
+    // Joiners arrive while both post; each reads until the posters are done.
+    let mut joiners = tokio::task::JoinSet::new();
+    let mut welcomed = Vec::new();
+    for j in 0..JOINERS {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let mut client = connect(addrs[j % 2]).await;
+        let name = format!("joiner-{j}");
+        let mut saw = join(&mut client, &name).await.history;
+        welcomed.push(saw.len());
+        joiners.spawn(async move {
+            let done: HashSet<String> = (0..2)
+                .map(|node| format!("poster-{node}-{}", MESSAGES_EACH - 1))
+                .collect();
+            let mut missing = done.clone();
+            missing.retain(|client_id| {
+                !saw.iter()
+                    .any(|m| m.client_id.as_deref() == Some(client_id))
+            });
+            while !missing.is_empty() {
+                match expect_frame(&mut client).await {
+                    ServerFrame::Message(message) => {
+                        if let Some(client_id) = &message.client_id {
+                            missing.remove(client_id);
+                        }
+                        saw.push(message);
+                    }
+                    _ => continue,
+                }
+            }
+            (name, saw)
+        });
+    }
+    while let Some(result) = posters.join_next().await {
+        result.expect("a poster task");
+    }
+    let history = full_history(addrs[0], "historian").await;
+    assert_eq!(history.len(), 2 * MESSAGES_EACH, "everything is stored");
+    eprintln!("the joiners' welcomes had {welcomed:?} messages");
+    assert!(
+        welcomed.iter().any(|&len| 0 < len && len < history.len()),
+        "some joiner arrived mid-stream"
+    );
+    while let Some(result) = joiners.join_next().await {
+        let (name, saw) = result.expect("a joiner task");
+        assert_strictly_increasing(&saw, &name);
+        assert_eq!(
+            ids(&saw),
+            ids(&history),
+            "{name}: its welcome and the live messages meet without a gap or a repeat"
+        );
+    }
+    eprintln!("took {:?}", started.elapsed());
+}
