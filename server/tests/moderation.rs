@@ -73,7 +73,8 @@ fn delete(id: u64, client_id: &str) -> ClientFrame {
 
 #[tokio::test]
 async fn wrong_tokens_are_refused_and_guessing_is_slowed_per_address() {
-    let server = TestServer::start_with(moderated()).await;
+    // Each node keeps its own budget of wrong guesses (docs/scaling.md).
+    let server = TestServer::start_one_node(moderated()).await;
     let mut guesser = server.connect().await;
     guesser.join("guesser").await;
     // Without the token, moderator actions are forbidden.

@@ -54,6 +54,9 @@ impl UsernameError {
 pub enum MessageError {
     Empty,
     TooLong,
+    /// U+0000: it shows as nothing, and PostgreSQL cannot store it in
+    /// text, so no store keeps it.
+    NulCharacter,
 }
 
 impl fmt::Display for MessageError {
@@ -66,6 +69,7 @@ impl fmt::Display for MessageError {
                     "A message can have at most {MAX_MESSAGE_CHARS} characters"
                 )
             }
+            Self::NulCharacter => write!(f, "A message cannot contain the NUL character (U+0000)"),
         }
     }
 }
@@ -76,6 +80,7 @@ impl MessageError {
         match self {
             Self::Empty => ErrorCode::EmptyMessage,
             Self::TooLong => ErrorCode::MessageTooLong,
+            Self::NulCharacter => ErrorCode::BadRequest,
         }
     }
 }
@@ -280,6 +285,9 @@ pub fn normalize_message(raw: &str) -> Result<&str, MessageError> {
     if message_length(text) > MAX_MESSAGE_CHARS {
         return Err(MessageError::TooLong);
     }
+    if text.contains('\0') {
+        return Err(MessageError::NulCharacter);
+    }
     Ok(text)
 }
 
@@ -406,6 +414,8 @@ mod tests {
         );
         // Surrounding whitespace does not count against the limit.
         assert!(normalize_message(&format!("  {longest}  ")).is_ok());
+        assert_eq!(normalize_message("a\0b"), Err(MessageError::NulCharacter));
+        assert_eq!(normalize_message("\0"), Err(MessageError::NulCharacter));
     }
 
     #[test]

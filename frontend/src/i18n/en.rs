@@ -136,6 +136,7 @@ fn message_error(error: &MessageError) -> String {
         MessageError::TooLong => {
             format!("A message can have at most {MAX_MESSAGE_CHARS} characters.")
         }
+        MessageError::NulCharacter => "A message cannot contain the NUL character.".into(),
     }
 }
 

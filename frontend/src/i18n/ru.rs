@@ -153,6 +153,7 @@ fn message_error(error: &MessageError) -> String {
             "Сообщение слишком длинное: максимум {MAX_MESSAGE_CHARS} {}.",
             russian_plural(MAX_MESSAGE_CHARS as u64, "символ", "символа", "символов")
         ),
+        MessageError::NulCharacter => "Сообщение не может содержать символ NUL.".into(),
     }
 }
 

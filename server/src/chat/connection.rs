@@ -205,6 +205,7 @@ impl Session<'_> {
             name: request.name.clone(),
             resume: request.resume.clone(),
             invited,
+            address: self.peer.client,
         };
         let claimed = self.state.presence.claim(&claim).await?;
         let membership = Membership {

@@ -456,17 +456,6 @@ impl Hub {
         self.lock().rooms.get(room).is_some_and(|room| room.locked)
     }
 
-    /// The addresses a user is connected from here, in any room: what a
-    /// ban of that name keeps out besides the name.
-    pub fn addresses_of(&self, key: &str) -> Vec<std::net::IpAddr> {
-        self.lock()
-            .rooms
-            .values()
-            .filter_map(|room| room.users.get(key))
-            .flat_map(|user| user.seats.iter().map(|seat| seat.peer.client))
-            .collect()
-    }
-
     /// Users connected here, counted once per room, and rooms: for the
     /// metrics.
     pub fn census(&self) -> (usize, usize) {

@@ -58,13 +58,20 @@ impl std::fmt::Debug for MemoryPresence {
 #[derive(Debug, Default)]
 struct State {
     rooms: HashMap<String, RoomPresence>,
-    /// Names in use, by key, with the token that may use them: held while
-    /// the user is present in any room (connected or within the grace
-    /// period).
-    names: HashMap<String, String>,
+    /// Names in use, by key: held while the user is present in any room
+    /// (connected or within the grace period).
+    names: HashMap<String, NameClaim>,
     /// Every running grace period as (deadline, room, key), earliest
     /// first: the grace task only ever looks at the first.
     graces: BTreeSet<(Instant, String, String)>,
+}
+
+#[derive(Debug)]
+struct NameClaim {
+    /// Whoever presents this token may use the name.
+    token: String,
+    /// Where its holder joined from.
+    addresses: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Default)]
@@ -110,13 +117,22 @@ impl MemoryPresence {
     fn claim_now(&self, claim: &Claim) -> Result<Claimed, Rejection> {
         let mut guard = self.lock();
         let state = &mut *guard;
-        let token = match state.names.get(&claim.key) {
-            Some(token) if claim.resume.as_deref() == Some(token.as_str()) => token.clone(),
+        let token = match state.names.get_mut(&claim.key) {
+            Some(held) if claim.resume.as_deref() == Some(held.token.as_str()) => {
+                if !held.addresses.contains(&claim.address) {
+                    held.addresses.push(claim.address);
+                }
+                held.token.clone()
+            }
             _ if !claim.invited => return Err(ErrorCode::Forbidden.into()),
             Some(_) => return Err(ErrorCode::NameTaken.into()),
             None => {
                 let token = super::new_token()?;
-                state.names.insert(claim.key.clone(), token.clone());
+                let held = NameClaim {
+                    token: token.clone(),
+                    addresses: vec![claim.address],
+                };
+                state.names.insert(claim.key.clone(), held);
                 token
             }
         };
@@ -273,6 +289,16 @@ impl Presence for MemoryPresence {
         Box::pin(std::future::ready(()))
     }
 
+    fn addresses<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Vec<std::net::IpAddr>> {
+        let addresses = self
+            .lock()
+            .names
+            .get(key)
+            .map(|held| held.addresses.clone())
+            .unwrap_or_default();
+        Box::pin(std::future::ready(addresses))
+    }
+
     fn rooms(&self) -> BoxFuture<'_, Result<Vec<RoomInfo>, Rejection>> {
         let rooms = self
             .lock()
@@ -376,6 +402,7 @@ mod tests {
             name: name.into(),
             resume,
             invited: true,
+            address: std::net::IpAddr::from([127, 0, 0, 1]),
         }
     }
 

@@ -112,6 +112,8 @@ pub struct Claim {
     /// Whether the join carried the invitation code in force (or the chat
     /// is open). Without it only a resume of a name still held gets in.
     pub invited: bool,
+    /// The client's address: a ban of the name covers it too.
+    pub address: std::net::IpAddr,
 }
 
 /// A claim that succeeded: the connection is counted in the room.
@@ -162,6 +164,10 @@ pub trait Presence: Send + Sync {
     /// Takes `key` out of every room at once, whatever connections it
     /// has anywhere: a ban.
     fn evict<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()>;
+
+    /// The addresses the holder of `key` joined from, on any node, while
+    /// it holds the name: what a ban of the name keeps out besides it.
+    fn addresses<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Vec<std::net::IpAddr>>;
 
     /// Every room anyone is in, with how many users.
     fn rooms(&self) -> BoxFuture<'_, Result<Vec<RoomInfo>, Rejection>>;

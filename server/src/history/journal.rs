@@ -514,7 +514,8 @@ impl Worker {
                 duration_secs,
             } => {
                 let length = std::time::Duration::from_secs(duration_secs);
-                let addresses = self.hub.addresses_of(&key);
+                // Every address the name joined from, on any node.
+                let addresses = self.runtime.block_on(self.presence.addresses(&key));
                 let ban = Ban::new(key, addresses, std::time::SystemTime::now(), length);
                 self.store
                     .add_ban(&ban.to_stored(), by, &name, duration_secs)?;

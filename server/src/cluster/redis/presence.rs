@@ -69,6 +69,7 @@ impl Presence for RedisPresence {
             let fresh = crate::cluster::new_token()?;
             let _shared = self.link.gate.read().await;
             let invited = if claim.invited { "1" } else { "0" };
+            let address = claim.address.to_string();
             let reply = self
                 .link
                 .eval::<ClaimReply>(
@@ -81,6 +82,7 @@ impl Presence for RedisPresence {
                         claim.resume.as_deref().unwrap_or(""),
                         invited,
                         &fresh,
+                        &address,
                     ],
                 )
                 .await;
@@ -178,6 +180,10 @@ impl Presence for RedisPresence {
         })
     }
 
+    fn addresses<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Vec<std::net::IpAddr>> {
+        Box::pin(self.addresses_of(key))
+    }
+
     fn snapshot<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Result<Snapshot, Rejection>> {
         Box::pin(async move {
             if !self.link.is_up() {
@@ -196,6 +202,30 @@ impl Presence for RedisPresence {
                 members: reply.members.into_iter().collect(),
             })
         })
+    }
+}
+
+impl RedisPresence {
+    /// See [`Presence::addresses`]: nothing while Redis is away (the ban
+    /// still covers the name).
+    async fn addresses_of(&self, key: &str) -> Vec<std::net::IpAddr> {
+        if !self.link.is_up() {
+            return Vec::new();
+        }
+        match self
+            .link
+            .eval::<Vec<String>>(&self.link.scripts.addresses, &[key])
+            .await
+        {
+            Ok(addresses) => addresses
+                .iter()
+                .filter_map(|text| text.parse().ok())
+                .collect(),
+            Err(error) => {
+                self.warn_failed("reading addresses", &error);
+                Vec::new()
+            }
+        }
     }
 }
 

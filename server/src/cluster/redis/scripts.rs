@@ -52,6 +52,7 @@ local function remove_member(node, room, key)
   redis.call('SREM', P .. 'user-rooms:' .. key, room)
   if redis.call('SCARD', P .. 'user-rooms:' .. key) == 0 then
     redis.call('HDEL', P .. 'names', key)
+    redis.call('DEL', P .. 'addrs:' .. key)
   end
   local seq = redis.call('INCR', P .. 'seq:' .. room)
   publish(node, room, seq, 'left', key, name, count)
@@ -101,13 +102,13 @@ end
 "#;
 
 /// ARGV: prefix, node, room, key, name, resume token (`""`: none),
-/// invited (`"1"`), a fresh token for a new claim.
+/// invited (`"1"`), a fresh token for a new claim, the client's address.
 ///
 /// The hub's rules: the stored token resumes; otherwise no invitation is
 /// `forbidden`, and a name held by someone else is `name_taken`.
 const CLAIM: &str = r#"
-local node, room, key, name, resume, invited, fresh =
-  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local node, room, key, name, resume, invited, fresh, address =
+  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local stored = redis.call('HGET', P .. 'names', key)
 local token
 if stored and resume ~= '' and resume == stored then
@@ -120,6 +121,7 @@ else
   token = fresh
   redis.call('HSET', P .. 'names', key, token)
 end
+redis.call('SADD', P .. 'addrs:' .. key, address)
 local field = pair(key, node)
 local have = int(redis.call('HGET', P .. 'conns:' .. room, field))
 set_connections(node, room, key, have + 1, 0, 0)
@@ -235,7 +237,15 @@ local rooms = redis.call('SMEMBERS', P .. 'user-rooms:' .. key)
 table.sort(rooms)
 for _, room in ipairs(rooms) do remove_member(node, room, key) end
 redis.call('HDEL', P .. 'names', key)
+redis.call('DEL', P .. 'addrs:' .. key)
 return cjson.encode({rooms = #rooms})
+"#;
+
+/// ARGV: prefix, key. The addresses the name's holder joined from.
+const ADDRESSES: &str = r#"
+local addresses = redis.call('SMEMBERS', P .. 'addrs:' .. ARGV[2])
+if #addresses == 0 then return '[]' end
+return cjson.encode(addresses)
 "#;
 
 /// ARGV: prefix, room. The room's members as of its seq.
@@ -273,6 +283,8 @@ pub(super) struct Scripts {
     pub snapshot: Script,
     /// [`ROOMS`]: every room with members.
     pub rooms: Script,
+    /// [`ADDRESSES`]: where a name's holder joined from.
+    pub addresses: Script,
 }
 
 impl Scripts {
@@ -288,6 +300,7 @@ impl Scripts {
             evict: with_prelude(EVICT),
             snapshot: with_prelude(SNAPSHOT),
             rooms: with_prelude(ROOMS),
+            addresses: with_prelude(ADDRESSES),
         }
     }
 }
