@@ -36,13 +36,18 @@
 //!   - `chat::rate_limit`: how fast one connection may send;
 //!   - `chat::peer`: the hub's handle on one connection: a bounded outbox
 //!     and a way to close it;
-//!   - `chat::hub`: rooms, presence and names; broadcast (each frame
-//!     serialised once, the bytes shared by every recipient); the task
-//!     that ends resume grace periods; room locks, topics and bans in
-//!     force;
+//!   - `chat::hub`: this node's connections by room; delivery in order
+//!     (committed events by id, gaps filled from the store; presence
+//!     changes by seq), each frame serialised once and shared by every
+//!     recipient; room locks, topics and bans in force;
 //!   - `chat::moderation`: the moderator token's check (wrong guesses
 //!     slowed per address) and what a ban covers (names, addresses, IPv6
 //!     per /64).
+//! - `cluster`: the seams that let several nodes be one chat: the bus
+//!   (how events reach the other nodes) and the presence (who is online
+//!   where, names, resume tokens, grace periods), each in this process
+//!   (`cluster::local`, the default) or on Redis (`cluster::redis`), and
+//!   `cluster::node`, where their events land. See docs/scaling.md.
 //! - `telemetry`: the Prometheus metrics, on a listener of their own.
 //! - `history`: what is said stays said:
 //!   - `history::journal`: the thread that commits messages before
