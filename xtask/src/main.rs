@@ -29,6 +29,25 @@ const WASM_OPT_CRATE_VERSION: &str = "0.116.1";
 const WASM_OPT_REPORTED_VERSION: &str = "version 116";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
+/// The server's socket suites about what clients see, which the test
+/// command runs a second time with every server a two-node cluster
+/// (`CHAT_TEST_SETUP=cluster`, see `server/tests/common`). The others are
+/// about one process (its metrics, limits, files, binary, TLS) or start
+/// clusters of their own (`cluster.rs`).
+const CLUSTER_SUITES: &[&str] = &[
+    "chat",
+    "errors",
+    "heartbeat",
+    "moderation",
+    "properties",
+    "rate_limits",
+    "slow_reader",
+    "origin",
+    "security_headers",
+    "join_code",
+    "health",
+];
+
 type Result<T = ()> = std::result::Result<T, String>;
 
 fn main() -> ExitCode {
@@ -109,6 +128,12 @@ fn run_tests() -> Result {
     ]))?;
     step("running every test (unit, socket, browser)");
     run(cargo(&root).arg("test"))?;
+    step("running the chat's socket suites again on a two-node cluster (PostgreSQL + Redis)");
+    let suites = CLUSTER_SUITES.iter().flat_map(|suite| ["--test", suite]);
+    run(cargo(&root)
+        .args(["test", "--package", "chat-server"])
+        .args(suites)
+        .env("CHAT_TEST_SETUP", "cluster"))?;
     step("running the browser app's unit tests on the host");
     run(cargo(&root).args(["test", "--package", "chat-frontend"]))?;
     let binary = build_dist_binary(&root)?;
