@@ -43,6 +43,16 @@ fn deletion(room: &str, target: u64, client_id: Option<&str>) -> DeleteRequest {
     }
 }
 
+/// The texts of the room's newest messages, oldest first.
+pub(crate) fn latest_texts(store: &mut dyn Store, room: &str) -> Vec<String> {
+    store
+        .page_before(room, u64::MAX, 100)
+        .expect("latest")
+        .into_iter()
+        .map(|m| m.text)
+        .collect()
+}
+
 fn ids(messages: &[chat_shared::ChatMessage]) -> Vec<u64> {
     messages.iter().map(|m| m.id).collect()
 }
@@ -247,12 +257,7 @@ fn a_deletion_is_an_event_that_hides_the_message_and_is_logged(store: &mut dyn S
     assert!(event.id > gone);
     assert_eq!(event.target, gone);
     assert_eq!(event.username, "mod");
-    let texts: Vec<String> = store
-        .page_before("general", u64::MAX, 10)
-        .expect("latest")
-        .into_iter()
-        .map(|m| m.text)
-        .collect();
+    let texts = latest_texts(store, "general");
     assert_eq!(texts, ["kept"]);
     assert_eq!(
         store.after("general", kept, u64::MAX, 10).expect("after"),

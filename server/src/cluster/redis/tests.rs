@@ -130,6 +130,20 @@ fn claim(room: &str, name: &str, resume: Option<&str>, invited: bool) -> Claim {
     }
 }
 
+/// Empties the Redis as a restart without persistence would, while the
+/// nodes stay connected.
+async fn flush_all(redis: &chat_engines::Redis) {
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connection");
+    redis::cmd("FLUSHALL")
+        .query_async::<()>(&mut connection)
+        .await
+        .expect("FLUSHALL");
+}
+
 /// Waits until `done` holds, polling, at most [`PATIENCE`].
 async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
@@ -496,15 +510,7 @@ async fn a_flushed_redis_is_refilled_by_the_heartbeat() {
         .expect("alice");
     *a.recorder.local.lock().expect("local") = vec![local("r", &alice, "alice")];
 
-    let client = redis::Client::open(redis.url()).expect("client");
-    let mut connection = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connection");
-    redis::cmd("FLUSHALL")
-        .query_async::<()>(&mut connection)
-        .await
-        .expect("FLUSHALL");
+    flush_all(&redis).await;
     eventually("the node notices and restores", || {
         a.recorder.reconnects.load(Ordering::SeqCst) >= 1
     })
@@ -584,15 +590,7 @@ async fn a_restore_keeps_a_claim_made_meanwhile() {
         .await
         .expect("alice on a");
     *a.recorder.local.lock().expect("local") = vec![local("r", &first, "alice")];
-    let client = redis::Client::open(redis.url()).expect("client");
-    let mut connection = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connection");
-    redis::cmd("FLUSHALL")
-        .query_async::<()>(&mut connection)
-        .await
-        .expect("FLUSHALL");
+    flush_all(&redis).await;
     let second = b
         .presence
         .claim(&claim("r", "Alice", None, true))

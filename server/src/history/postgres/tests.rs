@@ -3,7 +3,7 @@
 //! comes back. What every store does is in [`crate::history::conformance`].
 
 use super::Postgres;
-use crate::history::conformance::{fresh_postgres, message};
+use crate::history::conformance::{fresh_postgres, latest_texts, message};
 use crate::history::moderation::{DeleteRequest, Deleted, Moderation};
 use crate::history::store::{Appended, Messages, NewMessage};
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,12 +35,7 @@ fn reopening_keeps_everything_and_migrating_again_changes_nothing() {
     drop(Postgres::open(&url).expect("and again"));
     assert_eq!(schema_versions(&mut store), 1);
     assert_eq!(store.rooms().expect("rooms"), ["general"]);
-    let texts: Vec<String> = store
-        .page_before("general", u64::MAX, 10)
-        .expect("latest")
-        .into_iter()
-        .map(|m| m.text)
-        .collect();
+    let texts = latest_texts(&mut store, "general");
     assert_eq!(texts, ["one"]);
     assert!(store.join_code_admits(Some("code")).expect("code"));
     assert!(matches!(
@@ -245,12 +240,7 @@ fn a_store_fails_while_postgres_is_down_and_works_again_after() {
         panic!("expected new messages");
     };
     assert_eq!(*prev, before.id, "nothing was half-stored meanwhile");
-    let texts: Vec<String> = store
-        .page_before("general", u64::MAX, 10)
-        .expect("latest")
-        .into_iter()
-        .map(|m| m.text)
-        .collect();
+    let texts = latest_texts(&mut store, "general");
     assert_eq!(texts, ["before", "after"]);
     assert!(matches!(
         store.delete_message(&DeleteRequest {

@@ -368,7 +368,7 @@ fn sql_limit(limit: usize) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::conformance::message;
+    use crate::history::conformance::{latest_texts, message};
 
     fn temp_db(name: &str) -> std::path::PathBuf {
         let path =
@@ -391,12 +391,7 @@ mod tests {
             store.add_room("general").expect("room");
         }
         let mut store = Sqlite::open(&path).expect("reopen");
-        let texts: Vec<String> = store
-            .page_before("general", u64::MAX, 10)
-            .expect("latest")
-            .into_iter()
-            .map(|m| m.text)
-            .collect();
+        let texts = latest_texts(&mut store, "general");
         assert_eq!(texts, ["one", "two"]);
         assert_eq!(store.rooms().expect("rooms"), ["general"]);
         let journal_mode: String = store
