@@ -92,12 +92,17 @@ pub fn cluster(server_args: &[String]) -> Result {
         outcome = wait_for_ctrl_c_or_an_exit(&mut nodes, &stop_requested);
     }
     eprintln!("\n==> stopping the nodes, then PostgreSQL and Redis");
-    // Every node is stopped even when an earlier one failed to stop.
-    let stopped: Vec<Result> = nodes.iter_mut().map(stop).collect();
+    // Every node is stopped, and every failure told, even after one failed.
+    let mut failures: Vec<String> = outcome.err().into_iter().collect();
+    failures.extend(nodes.iter_mut().filter_map(|node| stop(node).err()));
     // The engines go last: a node shutting down still talks to them.
     drop(redis);
     drop(postgres);
-    outcome.and(stopped.into_iter().collect())
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\nxtask: "))
+    }
 }
 
 /// Waits until `node` accepts connections, so the URLs printed next work.
