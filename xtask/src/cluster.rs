@@ -94,7 +94,18 @@ pub fn cluster(server_args: &[String]) -> Result {
     eprintln!("\n==> stopping the nodes, then PostgreSQL and Redis");
     // Every node is stopped, and every failure told, even after one failed.
     let mut failures: Vec<String> = outcome.err().into_iter().collect();
-    failures.extend(nodes.iter_mut().filter_map(|node| stop(node).err()));
+    // All are asked first, so their shutdowns overlap rather than add up.
+    for node in nodes.iter_mut() {
+        if exit_status(node).is_ok_and(|status| status.is_none()) {
+            send_sigterm(node.process.id());
+        }
+    }
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    failures.extend(
+        nodes
+            .iter_mut()
+            .filter_map(|node| wait_until_stopped(node, deadline).err()),
+    );
     // The engines go last: a node shutting down still talks to them.
     drop(redis);
     drop(postgres);
@@ -166,14 +177,9 @@ fn wait_for_ctrl_c_or_an_exit(nodes: &mut [Node], ctrl_c: &Receiver<()>) -> Resu
     }
 }
 
-/// Stops `node` gracefully (SIGTERM, as `docker stop` would) unless it has
-/// exited already, killing it after [`STOP_TIMEOUT`]; an error if it did
-/// not end cleanly.
-fn stop(node: &mut Node) -> Result {
-    if exit_status(node)?.is_none() {
-        send_sigterm(node.process.id());
-    }
-    let deadline = Instant::now() + STOP_TIMEOUT;
+/// Waits until `node` has exited, killing it at `deadline`; an error if it
+/// did not end cleanly.
+fn wait_until_stopped(node: &mut Node, deadline: Instant) -> Result {
     let status = loop {
         if let Some(status) = exit_status(node)? {
             break status;
@@ -201,7 +207,8 @@ fn exit_status(node: &mut Node) -> Result<Option<ExitStatus>> {
         .map_err(|error| format!("cannot check the node on {}: {error}", node.addr))
 }
 
-/// Through the shell's `kill`: std only sends SIGKILL, which would skip the
+/// Asks a node to stop gracefully, as `docker stop` would, through the
+/// shell's `kill`: std only sends SIGKILL, which would skip the
 /// node's graceful shutdown, and `unsafe` (libc) is not allowed here.
 fn send_sigterm(pid: u32) {
     let sent = Command::new("sh")
