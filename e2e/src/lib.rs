@@ -3,7 +3,8 @@
 //! and headless Chromium sessions driven over WebDriver (chromedriver).
 //!
 //! # Layout
-//! - [`server`]: start, stop and restart the chat server on a port.
+//! - [`server`]: start, stop and restart the chat server on a port, alone
+//!   or as one node of a cluster.
 //! - [`client`]: a plain WebSocket client, for someone in a room who is
 //!   not a browser (filling history, another room's member).
 //! - [`driver`]: one chromedriver process per test, killed at the end, and
@@ -104,5 +105,13 @@ pub fn browser_test<F: Future<Output = ()>>(test: impl FnOnce() -> F) {
         .enable_all()
         .build()
         .expect("a Tokio runtime");
-    runtime.block_on(test());
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(test());
+    }));
+    // Dropping a runtime waits for its blocking tasks without end: a server
+    // that never finishes stopping must fail its test, not hang the run.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }

@@ -56,6 +56,20 @@ impl TestServer {
         Self::start_with(addr, chat_server::Config::default().db, tune).await
     }
 
+    /// Starts one node of a cluster on a free loopback port: the tests'
+    /// settings, with the history in the PostgreSQL database at `database`
+    /// and the bus and presence in the Redis at `redis`, under `prefix`.
+    /// Nodes given the same three are one chat; a prefix of its own keeps
+    /// a test apart from others sharing the Redis.
+    pub async fn start_cluster_node(database: &str, redis: &str, prefix: &str) -> Self {
+        Self::start_tuned(|config| {
+            config.database = Some(chat_server::config::Database::Postgres(database.to_owned()));
+            config.redis = Some(redis.to_owned());
+            config.redis_prefix = prefix.to_owned();
+        })
+        .await
+    }
+
     async fn start_with(
         addr: SocketAddr,
         db: PathBuf,

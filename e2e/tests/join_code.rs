@@ -91,9 +91,12 @@ fn a_new_invitation_link_replaces_the_kept_code() {
         carol.click("#leave").await;
 
         // The operator rotates the code: the kept one no longer works.
-        let new_code = chat_server::archive::rotate_join_code(&db, false)
-            .expect("rotate")
-            .expect("a new code");
+        let new_code = chat_server::archive::rotate_join_code(
+            &chat_server::config::Database::Sqlite(db.clone()),
+            false,
+        )
+        .expect("rotate")
+        .expect("a new code");
         carol.submit_name("Carol").await;
         sees_invite_only(&carol, "the old code is refused").await;
 

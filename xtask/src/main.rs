@@ -7,6 +7,9 @@
 //!   axe-core for the accessibility audit included), checks formatting and
 //!   lints, builds the app and runs every test, the one-file release
 //!   binary's included.
+//! - `cargo xtask cluster [-- SERVER OPTIONS]`: like `run`, but two nodes
+//!   (127.0.0.1:8765 and :8766) sharing a throwaway PostgreSQL and Redis,
+//!   one chat across both (see `cluster.rs`).
 //! - `cargo xtask dist`: the one-file release: the server in release mode
 //!   with the browser app built in, copied to `target/dist/chat-server`.
 //! - `cargo xtask bench [-- --scale F --only NAMES --no-write]`: the load
@@ -17,6 +20,7 @@
 //! crate in Cargo.lock exactly, and trunk must never download anything.
 
 mod bench;
+mod cluster;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -54,12 +58,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let outcome = match args.first().map(String::as_str) {
         Some("run") => run_chat(&args[1..]),
+        Some("cluster") => cluster::cluster(&args[1..]),
         Some("test") => run_tests(),
         Some("dist") => make_dist(),
         Some("bench") => bench::bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask run [-- SERVER OPTIONS] | cargo xtask test | cargo xtask dist | cargo xtask bench [-- --scale F --only NAMES --no-write]"
+                "usage: cargo xtask run [-- SERVER OPTIONS] | cargo xtask cluster [-- SERVER OPTIONS] | cargo xtask test | cargo xtask dist | cargo xtask bench [-- --scale F --only NAMES --no-write]"
             );
             return ExitCode::from(2);
         }
