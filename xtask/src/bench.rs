@@ -3,9 +3,15 @@
 //! fresh server per scenario, and one table of both, with ratios and
 //! goals, printed and written into docs/benchmarks.md.
 //!
+//! With `--cluster` it runs the cluster suite instead (`bench/cluster.rs`):
+//! this build on SQLite (beside an earlier build given with `--baseline`),
+//! on PostgreSQL, and as two nodes on PostgreSQL and Redis.
+//!
 //! Every server it starts is killed when its guard is dropped, on errors
 //! and panics too; on Ctrl-C the servers, in the same process group, get
 //! the signal as well.
+
+mod cluster;
 
 use super::{cargo, run, step, target_dir, Result};
 use std::fmt::Write as _;
@@ -33,6 +39,11 @@ struct Options {
     only: Vec<String>,
     /// Whether to rewrite docs/benchmarks.md (not for quick tries).
     write: bool,
+    /// Run the cluster suite (`bench/cluster.rs`) instead of issue 13's.
+    cluster: bool,
+    /// A chat-server binary built from an earlier commit, measured beside
+    /// this one in the cluster suite (the single-node before/after).
+    baseline: Option<PathBuf>,
     /// The command as typed, for the record.
     command: String,
 }
@@ -42,6 +53,8 @@ fn parse_options(args: &[String]) -> Result<Options> {
         scale: 1.0,
         only: Vec::new(),
         write: true,
+        cluster: false,
+        baseline: None,
         command: "cargo xtask bench".into(),
     };
     let mut args = args.iter().filter(|arg| *arg != "--");
@@ -71,13 +84,31 @@ fn parse_options(args: &[String]) -> Result<Options> {
                 }
             }
             "--no-write" => options.write = false,
+            "--cluster" => options.cluster = true,
+            "--baseline" => {
+                let value = args.next().ok_or("--baseline needs a chat-server binary")?;
+                write!(options.command, " {value}").map_err(|e| e.to_string())?;
+                let path = PathBuf::from(value);
+                if !path.is_file() {
+                    return Err(format!("--baseline {value}: no such file"));
+                }
+                options.baseline = Some(path);
+            }
             other => {
                 return Err(format!(
-                    "bench: unknown option {other}; usage: cargo xtask bench [-- --scale F] [--only {}] [--no-write]",
+                    "bench: unknown option {other}; usage: cargo xtask bench [-- --scale F] [--only {}] [--no-write] [--cluster [--baseline CHAT_SERVER]]",
                     SCENARIOS.join(",")
                 ))
             }
         }
+    }
+    if options.baseline.is_some() && !options.cluster {
+        return Err("--baseline is measured in the cluster suite: add --cluster".into());
+    }
+    if options.cluster && !options.only.is_empty() {
+        return Err(
+            "--only names issue 13's scenarios; the cluster suite runs all of its own".into(),
+        );
     }
     Ok(options)
 }
@@ -234,8 +265,11 @@ pub fn bench(args: &[String]) -> Result {
         "--example",
         "loadgen",
     ]))?;
-    run(cargo(&root).args(["build", "--release", "--package", "chat-bench-reference"]))?;
     let release = target_dir(&root).join("release");
+    if options.cluster {
+        return cluster::bench(&root, &release, &options);
+    }
+    run(cargo(&root).args(["build", "--release", "--package", "chat-bench-reference"]))?;
     let scratch = Scratch::new()?;
     let started = Instant::now();
     let mut outcomes: Vec<(&str, Kind, Outcome)> = Vec::new();
@@ -271,7 +305,7 @@ pub fn bench(args: &[String]) -> Result {
     println!("\n{table}");
     if options.write {
         let docs = root.join("docs/benchmarks.md");
-        write_section(&docs, &table)?;
+        write_section(&docs, BEGIN_MARKER, END_MARKER, &table)?;
         eprintln!("written into {}", docs.display());
     }
     Ok(())
@@ -294,12 +328,45 @@ fn measure(
     scale: f64,
 ) -> Result<Outcome> {
     let mut server = Server::start(release, scratch, scenario, kind)?;
+    let mut outcome = run_loadgen(
+        release,
+        scenario,
+        &[server.addr],
+        &[server.child.id()],
+        scale,
+        kind_name(kind),
+    )?;
+    if let (Some(alone), Some(beside)) = (outcome.get("alone_p99_ms"), outcome.get("beside_p99_ms"))
+    {
+        outcome.results.push(("increase_ms".into(), beside - alone));
+    }
+    if server.exited() {
+        outcome.notes.push(format!(
+            "{}: the server died during the run",
+            kind_name(kind)
+        ));
+    }
+    Ok(outcome)
+}
+
+/// Runs loadgen's `scenario` against the nodes at `addrs` (processes
+/// `pids`) and gathers its `result` and `note` lines; `what` names the
+/// server in notes.
+fn run_loadgen(
+    release: &Path,
+    scenario: &str,
+    addrs: &[SocketAddr],
+    pids: &[u32],
+    scale: f64,
+    what: &str,
+) -> Result<Outcome> {
+    let join = |items: Vec<String>| items.join(",");
     let out = Command::new(release.join("examples/loadgen"))
         .arg(scenario)
         .arg("--addr")
-        .arg(server.addr.to_string())
+        .arg(join(addrs.iter().map(ToString::to_string).collect()))
         .arg("--pid")
-        .arg(server.child.id().to_string())
+        .arg(join(pids.iter().map(ToString::to_string).collect()))
         .arg("--scale")
         .arg(scale.to_string())
         .stderr(Stdio::inherit())
@@ -317,22 +384,10 @@ fn measure(
             outcome.notes.push(note.to_owned());
         }
     }
-    if let (Some(alone), Some(beside)) = (outcome.get("alone_p99_ms"), outcome.get("beside_p99_ms"))
-    {
-        outcome.results.push(("increase_ms".into(), beside - alone));
-    }
     if !out.status.success() {
-        outcome.notes.push(format!(
-            "{}: loadgen failed ({})",
-            kind_name(kind),
-            out.status
-        ));
-    }
-    if server.exited() {
-        outcome.notes.push(format!(
-            "{}: the server died during the run",
-            kind_name(kind)
-        ));
+        outcome
+            .notes
+            .push(format!("{what}: loadgen failed ({})", out.status));
     }
     Ok(outcome)
 }
@@ -370,61 +425,51 @@ impl Server {
     fn start(release: &Path, scratch: &Path, scenario: &str, kind: Kind) -> Result<Self> {
         let addr = free_port()?;
         let log_path = scratch.join(format!("{}-{scenario}.log", kind_name(kind)));
-        let log = std::fs::File::create(&log_path)
-            .map_err(|error| format!("cannot create {}: {error}", log_path.display()))?;
-        let log_err = log.try_clone().map_err(|error| error.to_string())?;
-        let mut command = Command::new("sh");
-        command.args(["-c", "ulimit -n \"$(ulimit -Hn)\"; exec \"$0\" \"$@\""]);
-        match kind {
+        let mut command = match kind {
             Kind::Chat => {
+                let mut command = chat_command(&release.join("chat-server"), addr, scratch);
                 command
-                    .arg(release.join("chat-server"))
-                    .arg("--addr")
-                    .arg(addr.to_string())
                     .arg("--db")
-                    .arg(scratch.join(format!("chat-{scenario}.db")))
-                    .arg("--static-dir")
-                    .arg(scratch)
-                    .args([
-                        "--max-connections",
-                        "1000000",
-                        "--max-connections-per-ip",
-                        "1000000",
-                    ])
-                    .args(["--join-timeout", "10m"]);
+                    .arg(scratch.join(format!("chat-{scenario}.db")));
                 // The flood scenario measures the rate limits at work.
                 if scenario != "flood" {
-                    command.args([
-                        "--message-rate",
-                        "1000000000",
-                        "--message-burst",
-                        "1000000000",
-                        "--abuse-limit",
-                        "1000000000",
-                    ]);
+                    lift_rate_limits(&mut command);
                 }
+                command
             }
             Kind::Reference => {
+                let mut command = with_raised_limit(&release.join("reference-server"));
+                command.arg(addr.to_string());
                 command
-                    .arg(release.join("reference-server"))
-                    .arg(addr.to_string());
             }
-        }
+        };
+        Self::launch(&mut command, addr, &log_path, kind_name(kind))
+    }
+
+    /// Spawns `command`, which makes a server listen on `addr`, with its
+    /// output in `log_path`, and waits until it listens; `what` names it
+    /// in errors.
+    fn launch(
+        command: &mut Command,
+        addr: SocketAddr,
+        log_path: &Path,
+        what: &str,
+    ) -> Result<Self> {
+        let log = std::fs::File::create(log_path)
+            .map_err(|error| format!("cannot create {}: {error}", log_path.display()))?;
+        let log_err = log.try_clone().map_err(|error| error.to_string())?;
         let child = command
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
             .spawn()
-            .map_err(|error| format!("cannot start the {} server: {error}", kind_name(kind)))?;
+            .map_err(|error| format!("cannot start the {what} server: {error}"))?;
         let mut server = Self { child, addr };
         let until = Instant::now() + STARTUP_TIMEOUT;
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
             if server.exited() || Instant::now() > until {
-                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-                return Err(format!(
-                    "the {} server did not start: {log}",
-                    kind_name(kind)
-                ));
+                let log = std::fs::read_to_string(log_path).unwrap_or_default();
+                return Err(format!("the {what} server did not start: {log}"));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -441,6 +486,49 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `program` run with the descriptor limit raised to the hard limit
+/// (through the shell: xtask has no crate for setrlimit).
+fn with_raised_limit(program: &Path) -> Command {
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", "ulimit -n \"$(ulimit -Hn)\"; exec \"$0\" \"$@\""])
+        .arg(program);
+    command
+}
+
+/// The chat server `binary` on `addr`, with connection limits lifted and
+/// no browser app (`scratch` as its static folder); the caller says where
+/// the history goes.
+fn chat_command(binary: &Path, addr: SocketAddr, scratch: &Path) -> Command {
+    let mut command = with_raised_limit(binary);
+    command
+        .arg("--addr")
+        .arg(addr.to_string())
+        .arg("--static-dir")
+        .arg(scratch)
+        .args([
+            "--max-connections",
+            "1000000",
+            "--max-connections-per-ip",
+            "1000000",
+        ])
+        .args(["--join-timeout", "10m"]);
+    command
+}
+
+/// Lifts the chat server's message rate limits, which would otherwise be
+/// what the load measures.
+fn lift_rate_limits(command: &mut Command) {
+    command.args([
+        "--message-rate",
+        "1000000000",
+        "--message-burst",
+        "1000000000",
+        "--abuse-limit",
+        "1000000000",
+    ]);
 }
 
 /// A loopback port nobody listens on right now.
@@ -624,18 +712,18 @@ fn machine() -> String {
     )
 }
 
-/// Replaces the text between the markers in `docs`, or appends the
-/// section if the markers are missing.
-fn write_section(docs: &Path, table: &str) -> Result {
+/// Replaces the text between the markers `begin` and `end` in `docs`, or
+/// appends the section if the markers are missing.
+fn write_section(docs: &Path, begin_marker: &str, end_marker: &str, table: &str) -> Result {
     let text = std::fs::read_to_string(docs)
         .map_err(|error| format!("cannot read {}: {error}", docs.display()))?;
-    let section = format!("{BEGIN_MARKER}\n{table}{END_MARKER}");
-    let updated = match (text.find(BEGIN_MARKER), text.find(END_MARKER)) {
+    let section = format!("{begin_marker}\n{table}{end_marker}");
+    let updated = match (text.find(begin_marker), text.find(end_marker)) {
         (Some(begin), Some(end)) if begin < end => {
             format!(
                 "{}{section}{}",
                 &text[..begin],
-                &text[end + END_MARKER.len()..]
+                &text[end + end_marker.len()..]
             )
         }
         _ => format!("{text}\n## Latest `cargo xtask bench`\n\n{section}\n"),

@@ -14,7 +14,9 @@
 //!   with the browser app built in, copied to `target/dist/chat-server`.
 //! - `cargo xtask bench [-- --scale F --only NAMES --no-write]`: the load
 //!   scenarios against the chat server and the reference server, one table
-//!   written into docs/benchmarks.md (see `bench.rs`).
+//!   written into docs/benchmarks.md (see `bench.rs`); with `--cluster
+//!   [--baseline CHAT_SERVER]`, the cluster suite instead
+//!   (`bench/cluster.rs`).
 //!
 //! Every tool is pinned: the wasm-bindgen CLI must match the `wasm-bindgen`
 //! crate in Cargo.lock exactly, and trunk must never download anything.
@@ -64,7 +66,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask run [-- SERVER OPTIONS] | cargo xtask cluster [-- SERVER OPTIONS] | cargo xtask test | cargo xtask dist | cargo xtask bench [-- --scale F --only NAMES --no-write]"
+                "usage: cargo xtask run [-- SERVER OPTIONS] | cargo xtask cluster [-- SERVER OPTIONS] | cargo xtask test | cargo xtask dist | cargo xtask bench [-- --scale F --only NAMES --no-write --cluster --baseline CHAT_SERVER]"
             );
             return ExitCode::from(2);
         }

@@ -26,22 +26,34 @@ pub type Socket = WebSocketStream<TcpStream>;
 /// process with the server, and chat frames are small.
 const CLIENT_READ_BUFFER: usize = 8 * 1024;
 
-/// The server under test.
+/// The server under test: one address, or the nodes of a cluster, which
+/// clients are spread over round-robin by index.
 #[derive(Clone)]
 pub struct Target {
-    /// Where it listens.
-    addr: SocketAddr,
-    /// Its WebSocket endpoint.
-    url: String,
+    /// Where each node listens, with its WebSocket endpoint.
+    nodes: Arc<[(SocketAddr, String)]>,
 }
 
 impl Target {
-    /// The server listening on `addr`.
-    pub fn new(addr: SocketAddr) -> Self {
+    /// The nodes listening on `addrs` (at least one).
+    pub fn new(addrs: &[SocketAddr]) -> Self {
         Self {
-            addr,
-            url: format!("ws://{addr}/ws"),
+            nodes: addrs
+                .iter()
+                .map(|addr| (*addr, format!("ws://{addr}/ws")))
+                .collect(),
         }
+    }
+
+    /// How many nodes the clients are spread over.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len().max(1)
+    }
+
+    /// The node client `index` connects to: round-robin, so that any run of
+    /// consecutive indices (the senders are the first ones) is spread too.
+    pub fn node_of(&self, index: usize) -> usize {
+        index % self.node_count()
     }
 }
 
@@ -70,12 +82,13 @@ fn source_address(index: usize) -> IpAddr {
 
 /// Opens client `index`'s WebSocket from its own source address.
 pub async fn connect(target: &Target, index: usize) -> Result<Socket, String> {
+    let (addr, url) = &target.nodes[target.node_of(index)];
     let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
     socket
         .bind(SocketAddr::new(source_address(index), 0))
         .map_err(|e| format!("bind {}: {e}", source_address(index)))?;
     let stream = socket
-        .connect(target.addr)
+        .connect(*addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;
     stream
@@ -83,7 +96,7 @@ pub async fn connect(target: &Target, index: usize) -> Result<Socket, String> {
         .map_err(|e| format!("nodelay: {e}"))?;
     let config = WebSocketConfig::default().read_buffer_size(CLIENT_READ_BUFFER);
     let (socket, _) =
-        tokio_tungstenite::client_async_with_config(target.url.as_str(), stream, Some(config))
+        tokio_tungstenite::client_async_with_config(url.as_str(), stream, Some(config))
             .await
             .map_err(|e| format!("handshake: {e}"))?;
     Ok(socket)
@@ -121,6 +134,9 @@ pub async fn join(socket: &mut Socket, name: &str, room: Option<String>) -> Resu
 pub struct Tally {
     /// Chat messages received, by all clients together.
     pub deliveries: AtomicU64,
+    /// Clients' own messages echoed back to them: each is one message the
+    /// server committed.
+    pub echoed: AtomicU64,
     /// Error frames received (rate limits, refusals).
     pub errors: AtomicU64,
     /// Readers whose socket ended: the server closed or dropped them.
@@ -134,6 +150,7 @@ impl Tally {
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
             deliveries: AtomicU64::new(0),
+            echoed: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             closed: AtomicUsize::new(0),
             latencies: Latencies::new(),
@@ -163,6 +180,8 @@ impl Tally {
 
 /// A joined client: its sending half, and a task reading the other.
 pub struct Member {
+    /// Its client index, which says its node and source address.
+    pub index: usize,
     /// Its name in the room, which marks its own messages' echoes.
     pub name: Arc<str>,
     /// For the scenario's sender loop.
@@ -185,7 +204,12 @@ impl Member {
             Arc::clone(tally),
             Arc::clone(&echoes),
         ));
-        Self { name, sink, echoes }
+        Self {
+            index,
+            name,
+            sink,
+            echoes,
+        }
     }
 
     /// Sends one chat message with a client id, as the browser app does.
@@ -237,6 +261,7 @@ async fn read_frames(
                     tally.latencies.record(index, age);
                 }
                 if peek.username.as_deref() == Some(&*name) {
+                    tally.echoed.fetch_add(1, Ordering::Relaxed);
                     echoes.add_permits(1);
                 }
             }
@@ -265,7 +290,8 @@ pub struct JoinPlan {
 
 /// What came of a [`JoinPlan`].
 pub struct Crowd {
-    /// Every client that joined, in the order they did.
+    /// Every client that joined, by index (so the first few, which the
+    /// scenarios make senders, are spread over the nodes).
     pub members: Vec<Member>,
     /// Clients that could not connect or join (or not in time).
     pub failed: usize,
@@ -330,5 +356,6 @@ pub async fn join_crowd(target: &Target, plan: &JoinPlan, tally: &Arc<Tally>) ->
             }
         }
     }
+    crowd.members.sort_unstable_by_key(|member| member.index);
     crowd
 }

@@ -7,6 +7,8 @@
 //! ```text
 //! target/release/chat-server --addr 127.0.0.1:9201 --db :memory: --message-rate 1e9 --message-burst 1000000000 & SERVER=$!
 //! target/release/examples/loadgen saturate --addr 127.0.0.1:9201 --pid $SERVER --scale 0.1
+//! # a cluster: clients spread over the nodes, their RSS and CPU summed
+//! target/release/examples/loadgen fanout --addr 127.0.0.1:9201,127.0.0.1:9202 --pid $NODE1,$NODE2
 //! ```
 //!
 //! Layout:
@@ -32,13 +34,15 @@ use std::process::ExitCode;
 struct Options {
     /// The load to apply.
     scenario: Scenario,
-    /// The server under test.
-    #[arg(long, default_value = "127.0.0.1:8765")]
-    addr: SocketAddr,
-    /// The server's process id: its memory and CPU time are read from /proc.
-    /// Without it those figures are left out.
-    #[arg(long)]
-    pid: Option<u32>,
+    /// The server under test; several (repeated or comma-separated) for the
+    /// nodes of a cluster, which clients are spread over round-robin.
+    #[arg(long, value_delimiter = ',', default_value = "127.0.0.1:8765")]
+    addr: Vec<SocketAddr>,
+    /// The server's process id (one per node, in the order of `--addr`):
+    /// memory and CPU time are read from /proc and summed. Without it those
+    /// figures are left out.
+    #[arg(long, value_delimiter = ',')]
+    pid: Vec<u32>,
     /// Multiplies client counts and message rates, and shortens the
     /// measuring windows, for quick tries (1.0 is the issue's load).
     #[arg(long, default_value_t = 1.0)]
@@ -58,6 +62,9 @@ enum Scenario {
     Rooms,
     /// A flooder and a non-reader beside normal clients: the others' p99.
     Flood,
+    /// 2,000 clients join one room and stay idle: memory per connection,
+    /// on each node of a cluster.
+    Idle,
 }
 
 /// Where results go: stdout, one per line, so that xtask can parse them
@@ -83,8 +90,8 @@ async fn main() -> ExitCode {
     let report = Report;
     let limit = client::raise_descriptor_limit();
     let run = scenarios::Run {
-        target: client::Target::new(options.addr),
-        server: options.pid.map(server_stats::Server::new),
+        target: client::Target::new(&options.addr),
+        server: (!options.pid.is_empty()).then(|| server_stats::Server::new(options.pid)),
         scale: options.scale,
         descriptors: limit,
     };
@@ -94,6 +101,7 @@ async fn main() -> ExitCode {
         Scenario::Joins => scenarios::joins::run(&run, &report).await,
         Scenario::Rooms => scenarios::rooms::run(&run, &report).await,
         Scenario::Flood => scenarios::flood::run(&run, &report).await,
+        Scenario::Idle => scenarios::idle::run(&run, &report).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,7 @@
 //! The server's own cost, read from /proc: what a connection or a message
-//! costs is only visible from outside the process.
+//! costs is only visible from outside the process. A cluster's nodes are
+//! several processes; their figures are summed, and each node's memory can
+//! be read on its own.
 
 use std::time::Instant;
 
@@ -7,48 +9,65 @@ use std::time::Instant;
 /// this runs on (reading sysconf would need unsafe code for one constant).
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// The process under test.
-#[derive(Clone, Copy)]
+/// The processes under test: one server, or a cluster's nodes in the order
+/// of their addresses.
+#[derive(Clone)]
 pub struct Server {
-    /// Its process id, as `cargo xtask bench` started it.
-    pid: u32,
+    /// Their process ids, as `cargo xtask bench` started them.
+    pids: Vec<u32>,
 }
 
 impl Server {
-    /// The server with this process id.
-    pub fn new(pid: u32) -> Self {
-        Self { pid }
+    /// The server (or nodes) with these process ids.
+    pub fn new(pids: Vec<u32>) -> Self {
+        Self { pids }
     }
 
-    /// Resident memory in KiB (VmRSS), or None if the process is gone.
+    /// Resident memory in KiB (VmRSS) of all nodes together, or None if
+    /// one is gone.
     pub fn rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        Some(self.rss_kib_each()?.into_iter().sum())
     }
 
-    /// User plus system CPU time so far, in ticks.
+    /// Resident memory in KiB of each node, in order.
+    pub fn rss_kib_each(&self) -> Option<Vec<u64>> {
+        self.pids.iter().map(|pid| rss_kib_of(*pid)).collect()
+    }
+
+    /// User plus system CPU time so far of all nodes, in ticks.
     fn cpu_ticks(&self) -> Option<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
-        // The command name in parentheses may hold spaces; the fields
-        // after its closing parenthesis are fixed: utime and stime are the
-        // 12th and 13th of them.
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let user: u64 = fields.get(11)?.parse().ok()?;
-        let system: u64 = fields.get(12)?.parse().ok()?;
-        Some(user + system)
+        self.pids.iter().map(|pid| cpu_ticks_of(*pid)).sum()
     }
 
     /// Starts measuring the CPU the server uses from now on.
     pub fn cpu_meter(&self) -> CpuMeter {
         CpuMeter {
-            server: *self,
+            server: self.clone(),
             ticks: self.cpu_ticks(),
             since: Instant::now(),
         }
     }
+}
+
+/// Resident memory of one process in KiB, or None if it is gone.
+fn rss_kib_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// User plus system CPU time of one process so far, in ticks.
+fn cpu_ticks_of(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name in parentheses may hold spaces; the fields after its
+    // closing parenthesis are fixed: utime and stime are the 12th and 13th
+    // of them.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: u64 = fields.get(11)?.parse().ok()?;
+    let system: u64 = fields.get(12)?.parse().ok()?;
+    Some(user + system)
 }
 
 /// CPU used by the server over a window, as a percentage of one core.
@@ -63,7 +82,7 @@ pub struct CpuMeter {
 
 impl CpuMeter {
     /// The server's CPU use since the meter started, in % of one core
-    /// (200 is both cores of this machine).
+    /// (200 is both cores of this machine), all nodes together.
     pub fn percent(&self) -> Option<f64> {
         let used = self.server.cpu_ticks()?.checked_sub(self.ticks?)?;
         let wall = self.since.elapsed().as_secs_f64();

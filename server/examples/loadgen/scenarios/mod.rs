@@ -3,6 +3,7 @@
 
 pub mod fanout;
 pub mod flood;
+pub mod idle;
 pub mod joins;
 pub mod rooms;
 pub mod saturate;

@@ -1,10 +1,12 @@
 //! Saturated fan-out: 200 clients in one room, 20 of them sending as fast
 //! as their own echoes return (at most 32 unconfirmed each). What counts
-//! is deliveries per second: every message reaching every client.
+//! is deliveries per second: every message reaching every client; and
+//! messages committed per second: the senders' own echoes.
 
 use super::{join_one_room, note_closed, report_cpu, Run};
 use crate::latency;
 use crate::Report;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
@@ -39,13 +41,18 @@ pub async fn run(run: &Run, report: &Report) -> Result<(), String> {
     }
     // Warm up: the first second includes the senders' start.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (before, started, cpu) = (tally.delivered(), Instant::now(), run.cpu_meter());
+    let echoed = || tally.echoed.load(Ordering::Relaxed);
+    let (before, echoed_before) = (tally.delivered(), echoed());
+    let (started, cpu) = (Instant::now(), run.cpu_meter());
     tokio::time::sleep(run.window(10.0)).await;
     let delivered = tally.delivered() - before;
+    let committed = echoed() - echoed_before;
     let seconds = started.elapsed().as_secs_f64();
     report_cpu(report, cpu, "cpu_percent");
     tasks.abort_all();
     report.result("deliveries_per_s", delivered as f64 / seconds);
+    // A sender's own message comes back once the server committed it.
+    report.result("messages_per_s", committed as f64 / seconds);
     report.result("clients", (crowd.members.len() + senders) as f64);
     note_closed(report, "saturate", &tally);
     Ok(())
