@@ -76,8 +76,8 @@ use chat::hub::{Hub, HubSettings};
 use cluster::local::{LocalBus, MemoryPresence};
 use cluster::node::ThisNode;
 use cluster::redis::RedisSettings;
-use cluster::{Bus, Presence};
-use history::journal::{Cluster, HistoryLimits, Journal};
+use cluster::{Bus, Cluster, Presence};
+use history::journal::{HistoryLimits, Journal};
 use history::store::Store;
 use http::admission::Admission;
 use std::future::Future;
@@ -91,12 +91,8 @@ use tokio_util::task::TaskTracker;
 /// What every request handler and connection shares.
 struct AppState {
     config: Config,
-    /// This node's rooms and connections.
-    hub: Arc<Hub>,
-    /// How events reach the other nodes (none, on a single node).
-    bus: Arc<dyn Bus>,
-    /// Who is online where, across every node.
-    presence: Arc<dyn Presence>,
+    /// This node's hub, bus and presence.
+    cluster: Cluster,
     /// Where messages, joins and history reads are sequenced.
     journal: Journal,
     /// Cancelled when the server shuts down; every connection's closer is a
@@ -110,14 +106,6 @@ struct AppState {
     metrics: Arc<Metrics>,
     /// The moderator token's hash, and how fast an address may guess it.
     gate: chat::moderation::Gate,
-}
-
-impl AppState {
-    /// Applies an event on this node and tells the other nodes.
-    fn announce(&self, event: cluster::BusEvent) {
-        self.hub.apply(event.clone(), std::time::Instant::now());
-        self.bus.publish(event);
-    }
 }
 
 /// Serves the chat on `listener` until `shutdown` completes, then closes
@@ -196,19 +184,18 @@ pub async fn run_with_metrics(
         replay: config.replay_limit,
     };
     let cluster = Cluster {
-        hub: hub.clone(),
-        bus: bus.clone(),
+        hub,
+        bus,
         presence: presence.clone(),
     };
-    let (journal, journal_thread) = Journal::start(store, cluster, limits, metrics.clone())?;
+    let (journal, journal_thread) =
+        Journal::start(store, cluster.clone(), limits, metrics.clone())?;
     node.attach(&journal, &presence);
     let shutdown_timeout = config.shutdown_timeout;
     let state = Arc::new(AppState {
         admission: Admission::new(&config.limits),
         config,
-        hub,
-        bus,
-        presence,
+        cluster,
         journal,
         shutdown: shutdown_token,
         connections: TaskTracker::new(),
@@ -413,7 +400,7 @@ async fn telemetry_server(listener: TcpListener, state: Arc<AppState>) {
 async fn scrape(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
 ) -> impl axum::response::IntoResponse {
-    let (users_joined, rooms) = state.hub.census();
+    let (users_joined, rooms) = state.cluster.hub.census();
     let text = state.metrics.render(telemetry::Snapshot {
         users_joined,
         rooms,

@@ -139,7 +139,7 @@ impl Session<'_> {
             }
             Ok(ClientFrame::Message { text, client_id }) => self.post(&text, client_id).await,
             Ok(ClientFrame::Typing { is_typing }) => self.joined().map(|member| {
-                self.state.announce(BusEvent::Typing {
+                self.state.cluster.announce(BusEvent::Typing {
                     room: member.room.clone(),
                     key: member.key.clone(),
                     username: member.name.clone(),
@@ -147,8 +147,8 @@ impl Session<'_> {
                 });
             }),
             Ok(ClientFrame::History { before, limit }) => self.history(before, limit).await,
-            Ok(ClientFrame::ListRooms) => self.state.presence.rooms().await.map(|online| {
-                let rooms = self.state.hub.rooms(online);
+            Ok(ClientFrame::ListRooms) => self.state.cluster.presence.rooms().await.map(|online| {
+                let rooms = self.state.cluster.hub.rooms(online);
                 self.peer.send(encode(&ServerFrame::Rooms { rooms }));
             }),
             Ok(ClientFrame::BecomeModerator { token }) => self.become_moderator(&token),
@@ -194,7 +194,7 @@ impl Session<'_> {
             resume,
             join_code,
         };
-        let created = self.state.hub.admit(&request, &self.peer)?;
+        let created = self.state.cluster.hub.admit(&request, &self.peer)?;
         let journal = &self.state.journal;
         let (invited, replay) = journal
             .read_for_join(&request.room, since, 0, request.join_code.clone())
@@ -207,7 +207,7 @@ impl Session<'_> {
             invited,
             address: self.peer.client,
         };
-        let claimed = self.state.presence.claim(&claim).await?;
+        let claimed = self.state.cluster.presence.claim(&claim).await?;
         let membership = Membership {
             room: request.room.clone(),
             key: request.key.clone(),
@@ -217,7 +217,7 @@ impl Session<'_> {
             .seat(&request, since, &membership, &claimed, replay)
             .await
         {
-            let presence = &self.state.presence;
+            let presence = &self.state.cluster.presence;
             presence
                 .release(&membership.room, &membership.key, Departure::AtOnce)
                 .await;
@@ -246,7 +246,12 @@ impl Session<'_> {
         /// room that keeps outrunning its reads: give up rather than spin.
         const MAX_READS: usize = 20;
         for _ in 0..MAX_READS {
-            let through = match self.state.hub.seat(membership, &self.peer, claimed, replay) {
+            let through = match self
+                .state
+                .cluster
+                .hub
+                .seat(membership, &self.peer, claimed, replay)
+            {
                 Ok(()) => return Ok(()),
                 Err(through) => through,
             };
@@ -373,7 +378,7 @@ impl Session<'_> {
         client_id: Option<&str>,
     ) -> Result<(&'a Membership, &'a str), Rejection> {
         let member = self.joined()?;
-        if !self.peer.is_moderator() && self.state.hub.is_locked(&member.room) {
+        if !self.peer.is_moderator() && self.state.cluster.hub.is_locked(&member.room) {
             return Err(Rejection::new(
                 ErrorCode::Forbidden,
                 "This room is read-only: a moderator locked it",
@@ -441,8 +446,8 @@ impl Session<'_> {
 
     async fn leave(&mut self) {
         if let Some(membership) = self.membership.take() {
-            self.state.hub.unseat(&membership, &self.peer);
-            let presence = &self.state.presence;
+            self.state.cluster.hub.unseat(&membership, &self.peer);
+            let presence = &self.state.cluster.presence;
             presence
                 .release(&membership.room, &membership.key, self.departure)
                 .await;

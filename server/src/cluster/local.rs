@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 pub struct LocalBus;
 
 impl Bus for LocalBus {
-    fn publish(&self, _event: BusEvent) {}
+    fn publish(&self, _event: &BusEvent) {}
 }
 
 /// Presence in this process's memory: the single-node default.

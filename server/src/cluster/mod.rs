@@ -16,12 +16,14 @@ pub mod local;
 pub mod node;
 pub mod redis;
 
+use crate::chat::hub::Hub;
 use crate::error::Rejection;
 use crate::history::moderation::StoredBan;
 use chat_shared::close::Departure;
 use chat_shared::{ErrorCode, RoomInfo};
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Something one node tells every other node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,12 +93,33 @@ pub enum PresenceChange {
 
 /// How events from other nodes reach this one.
 pub trait Bus: Send + Sync {
-    /// Tells every other node (the in-process bus has none to tell). The
-    /// caller has already applied the event on this node. Never waits:
-    /// an event that cannot be sent now is dropped and logged, and the
-    /// other nodes catch up from the store and the presence when the link
-    /// is back.
-    fn publish(&self, event: BusEvent);
+    /// Tells every other node (the in-process bus has none to tell); the
+    /// caller applies the event on this node. Never waits: an event that
+    /// cannot be sent now is dropped and logged, and the other nodes catch
+    /// up from the store and the presence when the link is back.
+    fn publish(&self, event: &BusEvent);
+}
+
+/// This node's hub with the two seams beside it: what the connections and
+/// the journal deliver through.
+#[derive(Clone)]
+pub struct Cluster {
+    /// This node's rooms and connections.
+    pub hub: Arc<Hub>,
+    /// How events reach the other nodes (none, on a single node).
+    pub bus: Arc<dyn Bus>,
+    /// Who is online where, across every node.
+    pub presence: Arc<dyn Presence>,
+}
+
+impl Cluster {
+    /// Tells the other nodes of an event and applies it here: for events
+    /// outside the id sequence (typing, moderators' actions), which leave
+    /// no gap to fill.
+    pub fn announce(&self, event: BusEvent) {
+        self.bus.publish(&event);
+        self.hub.apply(event, std::time::Instant::now());
+    }
 }
 
 /// A request to be present in a room under a name.

@@ -7,10 +7,10 @@
 //! through the same thread: the history a joiner receives and the live
 //! messages that follow it meet exactly, with no gap and no repeat.
 
-use crate::chat::hub::{encode, Gap, Hub, Membership, Replay};
+use crate::chat::hub::{encode, Gap, Membership, Replay};
 use crate::chat::moderation::Ban;
 use crate::chat::peer::Peer;
-use crate::cluster::{Bus, BusEvent, Presence};
+use crate::cluster::{BusEvent, Cluster};
 use crate::error::Rejection;
 use crate::history::moderation::{DeleteRequest, Deleted, Deletion};
 use crate::history::store::{Appended, NewMessage, Store, StoreResult};
@@ -157,9 +157,7 @@ impl Journal {
         let (commands, queue) = mpsc::channel(QUEUE_DEPTH);
         let worker = Worker {
             store,
-            hub: cluster.hub,
-            bus: cluster.bus,
-            presence: cluster.presence,
+            cluster,
             runtime: tokio::runtime::Handle::current(),
             limits,
             metrics,
@@ -306,20 +304,11 @@ impl Journal {
     }
 }
 
-/// What the journal delivers through: this node's hub, the bus to the
-/// others, and the presence (which a ban empties of the banned user).
-#[derive(Clone)]
-pub struct Cluster {
-    pub hub: Arc<Hub>,
-    pub bus: Arc<dyn Bus>,
-    pub presence: Arc<dyn Presence>,
-}
-
 struct Worker {
     store: Box<dyn Store>,
-    hub: Arc<Hub>,
-    bus: Arc<dyn Bus>,
-    presence: Arc<dyn Presence>,
+    /// Where committed events and moderators' actions go; the presence
+    /// is emptied of a banned user.
+    cluster: Cluster,
     /// For the presence's async calls from this thread.
     runtime: tokio::runtime::Handle,
     limits: HistoryLimits,
@@ -515,17 +504,18 @@ impl Worker {
             } => {
                 let length = std::time::Duration::from_secs(duration_secs);
                 // Every address the name joined from, on any node.
-                let addresses = self.runtime.block_on(self.presence.addresses(&key));
+                let addresses = self.runtime.block_on(self.cluster.presence.addresses(&key));
                 let ban = Ban::new(key, addresses, std::time::SystemTime::now(), length);
                 self.store
                     .add_ban(&ban.to_stored(), by, &name, duration_secs)?;
                 let until = humantime::format_rfc3339_millis(ban.until).to_string();
                 tracing::info!(moderator = %by, user = %name, duration_secs, "banned");
-                self.announce(BusEvent::Banned(ban.to_stored()));
+                self.cluster.announce(BusEvent::Banned(ban.to_stored()));
                 // Also whoever holds the name in a grace period, anywhere;
                 // before the moderator hears it is done. Bans are rare:
                 // this thread may wait for the presence.
-                self.runtime.block_on(self.presence.evict(&ban.name_key));
+                self.runtime
+                    .block_on(self.cluster.presence.evict(&ban.name_key));
                 peer.send(encode(&ServerFrame::UserBanned {
                     username: name,
                     until,
@@ -535,7 +525,7 @@ impl Worker {
             ModeratorAction::Lock(locked) => {
                 self.store.set_room_locked(room, locked, by)?;
                 tracing::info!(moderator = %by, room = %room, locked, "room lock changed");
-                self.announce(BusEvent::Locked {
+                self.cluster.announce(BusEvent::Locked {
                     room: room.clone(),
                     locked,
                     username: by.clone(),
@@ -544,7 +534,7 @@ impl Worker {
             ModeratorAction::Topic(topic) => {
                 self.store.set_room_topic(room, &topic, by)?;
                 tracing::info!(moderator = %by, room = %room, "topic changed");
-                self.announce(BusEvent::Topic {
+                self.cluster.announce(BusEvent::Topic {
                     room: room.clone(),
                     topic,
                     username: by.clone(),
@@ -558,12 +548,6 @@ impl Worker {
         Ok(())
     }
 
-    /// Applies an event here and tells the other nodes.
-    fn announce(&self, event: BusEvent) {
-        self.hub.apply(event.clone(), Instant::now());
-        self.bus.publish(event);
-    }
-
     /// Delivers a committed event here (after any earlier one this node
     /// has not delivered yet, read from the store) and tells the other
     /// nodes.
@@ -574,10 +558,10 @@ impl Worker {
             prev,
             frame: frame.encode(),
         };
-        if let Some(gap) = self.hub.apply(event.clone(), committed) {
+        self.cluster.bus.publish(&event);
+        if let Some(gap) = self.cluster.hub.apply(event, committed) {
             self.fill(&gap);
         }
-        self.bus.publish(event);
     }
 
     /// Reads the events of a gap from the store and delivers them.
@@ -610,7 +594,9 @@ impl Worker {
                 upto = upto.min(last.id);
             }
             let events = merge_events(messages, deletions, upto);
-            self.hub.fill(&gap.room, events, upto, Instant::now());
+            self.cluster
+                .hub
+                .fill(&gap.room, events, upto, Instant::now());
             after = upto;
         }
     }

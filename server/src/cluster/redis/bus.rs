@@ -1,6 +1,6 @@
 //! [`RedisBus`]: events to the other nodes, through one channel.
 
-use super::link::{Envelope, Link, Throttle};
+use super::link::{Link, Throttle};
 use crate::cluster::{Bus, BusEvent};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,9 +39,9 @@ impl RedisBus {
 }
 
 impl Bus for RedisBus {
-    fn publish(&self, event: BusEvent) {
-        let envelope = Envelope {
-            node: self.node_id.clone(),
+    fn publish(&self, event: &BusEvent) {
+        let envelope = Outgoing {
+            node: &self.node_id,
             event,
         };
         let payload = match serde_json::to_string(&envelope) {
@@ -60,6 +60,13 @@ impl Bus for RedisBus {
             }
         }
     }
+}
+
+/// A [`super::link::Envelope`] as written: the same JSON, borrowing what it sends.
+#[derive(serde::Serialize)]
+struct Outgoing<'a> {
+    node: &'a str,
+    event: &'a BusEvent,
 }
 
 /// Sends queued events in order; while the link is down they are dropped

@@ -57,9 +57,10 @@ impl std::fmt::Display for LinkError {
     }
 }
 
-/// What travels on the bus channel: an event and the node it comes from,
-/// so a node can skip its own (it applied them already).
-#[derive(Debug, Serialize, Deserialize)]
+/// What travels on the bus channel, as read: an event and the node it
+/// comes from, so a node can skip its own (it applied them already). The
+/// bus writes it from borrowed parts.
+#[derive(Debug, Deserialize)]
 pub(super) struct Envelope {
     /// The node that published it (for presence: the one that acted).
     pub node: String,

@@ -398,7 +398,7 @@ async fn bus_events_reach_the_other_node_and_own_are_skipped() {
         username: "alice".to_owned(),
         is_typing: true,
     };
-    a.bus.publish(typing.clone());
+    a.bus.publish(&typing);
     eventually("b receives a's event", || {
         b.recorder.events().contains(&typing)
     })
@@ -408,7 +408,7 @@ async fn bus_events_reach_the_other_node_and_own_are_skipped() {
         topic: "hello".to_owned(),
         username: "mod".to_owned(),
     };
-    b.bus.publish(topic.clone());
+    b.bus.publish(&topic);
     // One channel, one order: once a has b's later event, it would have
     // had its own earlier one too, had it not skipped it.
     eventually("a receives b's event", || {
@@ -469,7 +469,7 @@ async fn a_redis_restart_is_survived() {
         .expect("an answer while Redis is down");
     assert_eq!(down.expect_err("down").code, ErrorCode::ServerError);
     b.presence.release("r", "zed", Departure::AfterGrace).await;
-    b.bus.publish(BusEvent::Locked {
+    b.bus.publish(&BusEvent::Locked {
         room: "r".to_owned(),
         locked: true,
         username: "mod".to_owned(),
