@@ -14,6 +14,7 @@ use crate::history::store::{
 };
 use chat_shared::ChatMessage;
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// The schema version this build writes; older databases are migrated on open.
@@ -181,6 +182,9 @@ impl Messages for Sqlite {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             let mut last = tx.prepare_cached(LAST_EVENT)?;
+            // Each room's newest id as the batch goes: read once per room,
+            // then the id just inserted.
+            let mut newest: HashMap<&str, u64> = HashMap::new();
             for message in batch {
                 if let Some(client_id) = &message.client_id {
                     let existing = find
@@ -200,7 +204,10 @@ impl Messages for Sqlite {
                         None => {}
                     }
                 }
-                let prev = last.query_row(params![message.room], read_id)?;
+                let prev = match newest.get(message.room.as_str()) {
+                    Some(id) => *id,
+                    None => last.query_row(params![message.room], read_id)?,
+                };
                 let timestamp = timestamp_now();
                 insert.execute(params![
                     message.room,
@@ -211,6 +218,7 @@ impl Messages for Sqlite {
                     message.client_id,
                 ])?;
                 let id = u64::try_from(tx.last_insert_rowid()).unwrap_or_default();
+                newest.insert(&message.room, id);
                 results.push(Appended::New {
                     message: ChatMessage {
                         id,
