@@ -538,14 +538,9 @@ fn free_port() -> Result<SocketAddr> {
         .map_err(|error| format!("no free port: {error}"))
 }
 
-/// The table in Markdown, with the command, date, machine and notes.
-fn render(options: &Options, outcomes: &[(&str, Kind, Outcome)], took: Duration) -> String {
-    let find = |scenario: &str, kind: Kind| {
-        outcomes
-            .iter()
-            .find(|(s, k, _)| *s == scenario && *k == kind)
-            .map(|(_, _, outcome)| outcome)
-    };
+/// What every table starts with: the command, the date, how long it
+/// took, the machine, and the scale when it is not 1.
+fn heading(options: &Options, took: Duration) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -562,6 +557,18 @@ fn render(options: &Options, outcomes: &[(&str, Kind, Outcome)], took: Duration)
             options.scale
         );
     }
+    out
+}
+
+/// The table in Markdown, with the command, date, machine and notes.
+fn render(options: &Options, outcomes: &[(&str, Kind, Outcome)], took: Duration) -> String {
+    let find = |scenario: &str, kind: Kind| {
+        outcomes
+            .iter()
+            .find(|(s, k, _)| *s == scenario && *k == kind)
+            .map(|(_, _, outcome)| outcome)
+    };
+    let mut out = heading(options, took);
     let _ = writeln!(
         out,
         "| scenario | metric | chat | reference | ratio | goal | met? |"

@@ -8,8 +8,8 @@
 //! and a fresh Redis prefix for every measurement; every server is fresh.
 
 use super::{
-    chat_command, figure, free_port, lift_rate_limits, machine, now_utc, run_loadgen, step,
-    write_section, Options, Outcome, Result, Scratch, Server,
+    chat_command, figure, free_port, heading, lift_rate_limits, run_loadgen, step, write_section,
+    Options, Outcome, Result, Scratch, Server,
 };
 use chat_engines::{Postgres, Redis};
 use std::fmt::Write as _;
@@ -252,22 +252,7 @@ fn render(
             .find(|(s, k, _)| *s == scenario && *k == setup)
             .and_then(|(_, _, outcome)| outcome.get(key))
     };
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Command: `{}`; {}; took {:.0} s.",
-        options.command,
-        now_utc(),
-        took.as_secs_f64()
-    );
-    let _ = writeln!(out, "Machine: {}.\n", machine());
-    if options.scale != 1.0 {
-        let _ = writeln!(
-            out,
-            "At scale {}: client counts and rates are that fraction of the ones named below.\n",
-            options.scale
-        );
-    }
+    let mut out = heading(options, took);
     let before = setups.contains(&Setup::Before);
     let mut header = String::from("| scenario | metric |");
     for setup in setups {
