@@ -43,6 +43,16 @@ fn deletion(room: &str, target: u64, client_id: Option<&str>) -> DeleteRequest {
     }
 }
 
+/// Posts a message with `text` and deletes it: for the stores' own
+/// checks that the text is gone from where they keep it.
+pub(crate) fn post_and_delete(store: &mut dyn Store, text: &str) {
+    let id = post(store, "general", text);
+    assert!(matches!(
+        store.delete_message(&deletion("general", id, None)),
+        Ok(Deleted::New { .. })
+    ));
+}
+
 /// The texts of the room's newest messages, oldest first.
 pub(crate) fn latest_texts(store: &mut dyn Store, room: &str) -> Vec<String> {
     store

@@ -3,7 +3,7 @@
 //! comes back. What every store does is in [`crate::history::conformance`].
 
 use super::Postgres;
-use crate::history::conformance::{fresh_postgres, latest_texts, message};
+use crate::history::conformance::{fresh_postgres, latest_texts, message, post_and_delete};
 use crate::history::moderation::{DeleteRequest, Deleted, Moderation};
 use crate::history::store::{Appended, Messages, NewMessage};
 use std::collections::{BTreeMap, BTreeSet};
@@ -257,23 +257,7 @@ fn a_store_fails_while_postgres_is_down_and_works_again_after() {
 #[test]
 fn a_deleted_text_is_gone_from_the_table_too() {
     let mut store = Postgres::open(&fresh_postgres()).expect("open");
-    let appended = store
-        .append(&[message("general", "bob", "gone", None)])
-        .expect("append");
-    let [Appended::New { message: gone, .. }] = appended.as_slice() else {
-        panic!("expected a new message");
-    };
-    let request = DeleteRequest {
-        room: "general".into(),
-        target: gone.id,
-        username: "mod".into(),
-        author_key: "mod".into(),
-        client_id: None,
-    };
-    assert!(matches!(
-        store.delete_message(&request),
-        Ok(Deleted::New { .. })
-    ));
+    post_and_delete(&mut store, "gone");
     let wiped: i64 = store
         .run(|client| {
             Ok(client

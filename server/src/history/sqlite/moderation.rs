@@ -261,30 +261,13 @@ fn read_deletion(row: &rusqlite::Row<'_>) -> rusqlite::Result<Deletion> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::conformance::message;
-    use crate::history::store::{Appended, Messages};
+    use crate::history::conformance::post_and_delete;
     use std::path::Path;
 
     #[test]
     fn a_deleted_text_is_gone_from_the_file_too() {
         let mut store = Sqlite::open(Path::new(":memory:")).expect("open");
-        let appended = store
-            .append(&[message("general", "bob", "gone", None)])
-            .expect("append");
-        let [Appended::New { message: gone, .. }] = appended.as_slice() else {
-            panic!("expected a new message");
-        };
-        let request = DeleteRequest {
-            room: "general".into(),
-            target: gone.id,
-            username: "mod".into(),
-            author_key: "mod".into(),
-            client_id: None,
-        };
-        assert!(matches!(
-            store.delete_message(&request),
-            Ok(Deleted::New { .. })
-        ));
+        post_and_delete(&mut store, "gone");
         let wiped: i64 = store
             .connection
             .query_row(
