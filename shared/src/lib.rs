@@ -5,19 +5,26 @@
 //! for the browser). `docs/protocol.md` describes the same frames in prose.
 //!
 //! # Layout
+//! - [`actions`]: the rules for editing, deleting, replying and reacting
+//!   (author keys, the reaction emoji, reply quotes).
 //! - [`close`]: WebSocket close codes and what each means for presence.
 //! - [`protocol`]: the JSON frames, one enum per direction, and error codes.
 //! - [`validate`]: the username, room, message, topic, moderator token and
 //!   ban rules with their limits; the server enforces them and the client
 //!   checks them before sending.
 
+pub mod actions;
 pub mod close;
 pub mod protocol;
 pub mod validate;
 
+pub use actions::{
+    is_valid_author_key, normalize_emoji, quote_excerpt, DEFAULT_EDIT_WINDOW_SECS,
+    MAX_AUTHOR_KEY_CHARS, MAX_QUOTE_CHARS, MIN_AUTHOR_KEY_CHARS, REACTION_EMOJI,
+};
 pub use protocol::{
-    AuditAction, AuditEntry, ChatMessage, ClientFrame, ClientLimits, ErrorCode, RoomInfo,
-    ServerFrame,
+    AuditAction, AuditEntry, Change, ChatMessage, ClientFrame, ClientLimits, Deletion, Edit,
+    ErrorCode, HistoryItem, Quote, Reaction, Reactions, RoomInfo, ServerFrame,
 };
 pub use validate::{
     check_ban_duration, is_valid_admin_token, is_valid_client_id, is_valid_join_code,

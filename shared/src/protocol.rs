@@ -27,6 +27,11 @@ pub enum ClientFrame {
         /// the code in force the join is refused with `forbidden`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         join_code: Option<String>,
+        /// The browser's own secret (see [`crate::actions`]): messages
+        /// posted with it may later be edited and deleted by whoever
+        /// presents it again, under any name. Without it, messages cannot.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author_key: Option<String>,
     },
     /// Say something to everyone in the room.
     Message {
@@ -35,14 +40,40 @@ pub enum ClientFrame {
         /// same id never makes a second message; the broadcast echoes it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_id: Option<String>,
+        /// The message of this room this one answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<u64>,
+    },
+    /// Change the text of one of my messages (posted with my author key,
+    /// within the edit window).
+    Edit {
+        id: u64,
+        text: String,
+        /// Makes a resend harmless, as with messages.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+    /// Put a reaction on a message (`on: true`) or take mine off.
+    React {
+        id: u64,
+        emoji: String,
+        on: bool,
+        /// Makes a resend harmless, as with messages.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
     },
     /// Tell the others whether this user is typing right now.
     Typing { is_typing: bool },
-    /// Ask for older messages of the room, newest first from `before`.
+    /// Ask for a page of the room's messages: the ones just older than
+    /// `before`, or with `around` instead, the ones centred on that id
+    /// (for jumping to a quoted original). Neither: the newest page.
     History {
-        before: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        around: Option<u64>,
     },
     /// Ask for the list of rooms.
     ListRooms,
@@ -50,8 +81,8 @@ pub enum ClientFrame {
     /// or `forbidden` when it is wrong (wrong tokens are rate-limited per
     /// address). Lasts for the connection.
     BecomeModerator { token: String },
-    /// Delete a message of this room: for moderators (authors' own deletes
-    /// come with issue 11, under the same frame).
+    /// Delete a message of this room: my own (posted with my author key),
+    /// or any, for a moderator. Deleting is final.
     Delete {
         /// The message to delete.
         id: u64,
@@ -86,14 +117,16 @@ impl ClientFrame {
             since: None,
             resume: None,
             join_code: None,
+            author_key: None,
         }
     }
 
-    /// A message without a client id.
+    /// A message without a client id, answering nothing.
     pub fn message(text: impl Into<String>) -> Self {
         Self::Message {
             text: text.into(),
             client_id: None,
+            reply_to: None,
         }
     }
 }
@@ -118,18 +151,167 @@ impl ClientFrame {
     }
 }
 
-/// One chat message as the server confirmed and numbered it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One chat message as the server confirmed and numbered it: as posted
+/// in a `message` frame, in its current state (edited, deleted, reacted
+/// to) in a history page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     /// Increases monotonically, so clients can order and de-duplicate.
     pub id: u64,
     pub username: String,
+    /// Absent (empty) once the message is deleted: a message that is not
+    /// deleted is never empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
     /// Server time, RFC 3339 UTC with milliseconds.
     pub timestamp: String,
     /// The sender's id for the message, so its outbox can let go of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// When the text was last edited (RFC 3339 UTC); absent if never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    /// The message was deleted: only its id, author and time are left.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// The message this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    /// What the answered message said when the reply was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Quote>,
+    /// The reactions on it, in the order each emoji was first put on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reactions>,
+}
+
+/// The original a reply answers, as the reply shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub id: u64,
+    pub username: String,
+    /// The original's text when the reply was made, cut by
+    /// [`crate::actions::quote_excerpt`]; absent once it is deleted.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
+    /// The original was deleted since.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+/// One emoji on a message and who put it there, in the order they did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reactions {
+    pub emoji: String,
+    pub users: Vec<String>,
+}
+
+/// A message's text was changed by its author: an event with its own `id`
+/// from the room's sequence.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edit {
+    pub id: u64,
+    /// The edited message.
+    pub target: u64,
+    /// The new text; absent when the message has been deleted since (in
+    /// a replay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// RFC 3339 UTC.
+    pub edited_at: String,
+    /// The name the author edited under.
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// A message was deleted (by its author or a moderator): an event with
+/// its own `id` from the room's sequence.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deletion {
+    pub id: u64,
+    /// The deleted message.
+    pub target: u64,
+    /// Who deleted it.
+    pub username: String,
+    /// The deleting frame's `client_id`, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// Someone put a reaction on a message or took theirs off: an event with
+/// its own `id` from the room's sequence.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub id: u64,
+    /// The message reacted to.
+    pub target: u64,
+    /// One of [`crate::actions::REACTION_EMOJI`].
+    pub emoji: String,
+    /// Put on (`true`) or taken off.
+    pub on: bool,
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// A change to a message, as broadcast and as replayed: the three frames
+/// that carry an event id without being a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    MessageEdited(Edit),
+    MessageDeleted(Deletion),
+    Reaction(Reaction),
+}
+
+impl Change {
+    /// The event's own id.
+    pub fn id(&self) -> u64 {
+        match self {
+            Self::MessageEdited(edit) => edit.id,
+            Self::MessageDeleted(deletion) => deletion.id,
+            Self::Reaction(reaction) => reaction.id,
+        }
+    }
+
+    /// The message it changes.
+    pub fn target(&self) -> u64 {
+        match self {
+            Self::MessageEdited(edit) => edit.target,
+            Self::MessageDeleted(deletion) => deletion.target,
+            Self::Reaction(reaction) => reaction.target,
+        }
+    }
+
+    /// The frame that broadcasts it.
+    pub fn into_frame(self) -> ServerFrame {
+        match self {
+            Self::MessageEdited(edit) => ServerFrame::MessageEdited(edit),
+            Self::MessageDeleted(deletion) => ServerFrame::MessageDeleted(deletion),
+            Self::Reaction(reaction) => ServerFrame::Reaction(reaction),
+        }
+    }
+}
+
+/// One item of a `welcome.history`: a message (an object without `type`,
+/// as always), or, in a replay after `since`, a change (an object tagged
+/// by `type`, the same as its broadcast frame).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum HistoryItem {
+    Change(Change),
+    Message(ChatMessage),
+}
+
+impl HistoryItem {
+    /// The item's id in the room's sequence.
+    pub fn id(&self) -> u64 {
+        match self {
+            Self::Change(change) => change.id(),
+            Self::Message(message) => message.id,
+        }
+    }
 }
 
 /// One moderator action, as the moderation log keeps it.
@@ -247,10 +429,11 @@ pub enum ServerFrame {
         /// The room joined.
         #[serde(default)]
         room: String,
-        /// Without `since`: the room's latest messages. With `since`: every
-        /// message after it, oldest first.
+        /// Without `since`: the room's latest messages in their current
+        /// state. With `since`: every message and change after it, in id
+        /// order.
         #[serde(default)]
-        history: Vec<ChatMessage>,
+        history: Vec<HistoryItem>,
         /// True when more messages followed `since` than the server replays:
         /// `history` is then only the latest page, and the client should
         /// drop what it had rather than show a gap as continuous.
@@ -298,12 +481,17 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_id: Option<String>,
     },
-    /// Older messages, answering a `history` request; oldest first.
+    /// A page of messages in their current state, answering a `history`
+    /// request; oldest first.
     History {
         room: String,
         messages: Vec<ChatMessage>,
         /// Whether even older messages exist.
         has_more: bool,
+        /// Whether newer messages exist than the page holds (answering
+        /// `around`); absent when false.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        has_newer: bool,
     },
     /// The rooms there are, answering `list_rooms`.
     Rooms { rooms: Vec<RoomInfo> },
@@ -312,18 +500,12 @@ pub enum ServerFrame {
     Heartbeat,
     /// The moderator token was right: this connection may moderate.
     Moderator,
-    /// A message was deleted: an event with its own `id` from the room's
-    /// sequence, so a `since` replay brings it to clients that were away.
-    MessageDeleted {
-        id: u64,
-        /// The deleted message.
-        target: u64,
-        /// Who deleted it.
-        username: String,
-        /// The deleting frame's `client_id`, if it had one.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        client_id: Option<String>,
-    },
+    /// A message's text was edited.
+    MessageEdited(Edit),
+    /// A message was deleted.
+    MessageDeleted(Deletion),
+    /// A reaction was put on a message or taken off.
+    Reaction(Reaction),
     /// To the moderator who banned: the ban is in force until `until`.
     UserBanned {
         username: String,
@@ -400,9 +582,13 @@ pub enum ErrorCode {
     /// A moderator banned this user or address; `retry_after_ms` says
     /// how long the ban still lasts.
     Banned,
-    /// The target of a request does not exist (a message to delete that
-    /// is not in this room, a user to ban who is not here).
+    /// The target of a request does not exist (a message to delete, edit,
+    /// react to or reply to that is not in this room or already deleted,
+    /// a user to ban who is not here).
     NotFound,
+    /// The message is older than the edit window: it can still be
+    /// deleted, not edited.
+    EditExpired,
     /// A code this build does not know yet (from a newer server).
     #[serde(other)]
     Unknown,
@@ -425,6 +611,7 @@ impl ErrorCode {
             Self::Forbidden => "This chat is invite-only: open the invitation link",
             Self::Banned => "A moderator has banned you from this chat for a while",
             Self::NotFound => "There is no such message or user here",
+            Self::EditExpired => "That message is too old to edit",
             Self::Unknown => "Something went wrong",
         }
     }
@@ -457,6 +644,7 @@ mod tests {
                 since: Some(123),
                 resume: Some("t0k3n".into()),
                 join_code: None,
+                author_key: None,
             },
             r#"{"type":"join","username":"alice","room":"rust","since":123,"resume":"t0k3n"}"#,
         );
@@ -467,6 +655,7 @@ mod tests {
                 since: None,
                 resume: None,
                 join_code: Some("Xy_9-abcdefghijklmnop".into()),
+                author_key: None,
             },
             r#"{"type":"join","username":"alice","join_code":"Xy_9-abcdefghijklmnop"}"#,
         );
@@ -478,13 +667,15 @@ mod tests {
             ClientFrame::Message {
                 text: "hello".into(),
                 client_id: Some("5f0c6a8e-1b7e-4d5a-9a53-3c2f1e0d9b7a".into()),
+                reply_to: None,
             },
             r#"{"type":"message","text":"hello","client_id":"5f0c6a8e-1b7e-4d5a-9a53-3c2f1e0d9b7a"}"#,
         );
         assert_client_golden(
             ClientFrame::History {
-                before: 120,
+                before: Some(120),
                 limit: Some(50),
+                around: None,
             },
             r#"{"type":"history","before":120,"limit":50}"#,
         );
@@ -502,14 +693,14 @@ mod tests {
             username: "bob".into(),
             text: "hi".into(),
             timestamp: "2026-11-25T21:00:00.123Z".into(),
-            client_id: None,
+            ..ChatMessage::default()
         };
         assert_server_golden(
             ServerFrame::Welcome {
                 username: "alice".into(),
                 users: vec!["alice".into(), "bob".into()],
                 room: "general".into(),
-                history: vec![hi.clone()],
+                history: vec![HistoryItem::Message(hi.clone())],
                 history_gap: false,
                 resume: "t0k3n".into(),
                 heartbeat_ms: None,
@@ -535,6 +726,7 @@ mod tests {
                 room: "general".into(),
                 messages: vec![hi],
                 has_more: true,
+                has_newer: false,
             },
             r#"{"type":"history","room":"general","messages":[{"id":17,"username":"bob","text":"hi","timestamp":"2026-11-25T21:00:00.123Z"}],"has_more":true}"#,
         );
@@ -658,12 +850,12 @@ mod tests {
         assert_client_golden(ClientFrame::Audit { limit: None }, r#"{"type":"audit"}"#);
         assert_server_golden(ServerFrame::Moderator, r#"{"type":"moderator"}"#);
         assert_server_golden(
-            ServerFrame::MessageDeleted {
+            ServerFrame::MessageDeleted(Deletion {
                 id: 32,
                 target: 17,
                 username: "mod".into(),
                 client_id: Some("c-2".into()),
-            },
+            }),
             r#"{"type":"message_deleted","id":32,"target":17,"username":"mod","client_id":"c-2"}"#,
         );
         assert_server_golden(
@@ -739,6 +931,205 @@ mod tests {
     }
 
     #[test]
+    fn message_action_frames_have_the_documented_json() {
+        assert_client_golden(
+            ClientFrame::Join {
+                username: "alice".into(),
+                room: None,
+                since: None,
+                resume: None,
+                join_code: None,
+                author_key: Some("k3y-0123456789abcdef".into()),
+            },
+            r#"{"type":"join","username":"alice","author_key":"k3y-0123456789abcdef"}"#,
+        );
+        assert_client_golden(
+            ClientFrame::Message {
+                text: "yes".into(),
+                client_id: Some("c-3".into()),
+                reply_to: Some(17),
+            },
+            r#"{"type":"message","text":"yes","client_id":"c-3","reply_to":17}"#,
+        );
+        assert_client_golden(
+            ClientFrame::Edit {
+                id: 17,
+                text: "fixed".into(),
+                client_id: Some("c-4".into()),
+            },
+            r#"{"type":"edit","id":17,"text":"fixed","client_id":"c-4"}"#,
+        );
+        assert_client_golden(
+            ClientFrame::React {
+                id: 17,
+                emoji: "👍".into(),
+                on: true,
+                client_id: Some("c-5".into()),
+            },
+            r#"{"type":"react","id":17,"emoji":"👍","on":true,"client_id":"c-5"}"#,
+        );
+        assert_client_golden(
+            ClientFrame::History {
+                before: None,
+                limit: Some(20),
+                around: Some(17),
+            },
+            r#"{"type":"history","limit":20,"around":17}"#,
+        );
+        // `on` is required: a toggle without it would be ambiguous.
+        assert!(ClientFrame::decode(r#"{"type":"react","id":17,"emoji":"👍"}"#).is_err());
+        assert_server_golden(
+            ServerFrame::MessageEdited(Edit {
+                id: 31,
+                target: 17,
+                text: Some("fixed".into()),
+                edited_at: "2026-11-25T21:05:00.000Z".into(),
+                username: "bob".into(),
+                client_id: Some("c-4".into()),
+            }),
+            r#"{"type":"message_edited","id":31,"target":17,"text":"fixed","edited_at":"2026-11-25T21:05:00.000Z","username":"bob","client_id":"c-4"}"#,
+        );
+        assert_server_golden(
+            ServerFrame::Reaction(Reaction {
+                id: 33,
+                target: 17,
+                emoji: "👍".into(),
+                on: true,
+                username: "ann".into(),
+                client_id: None,
+            }),
+            r#"{"type":"reaction","id":33,"target":17,"emoji":"👍","on":true,"username":"ann"}"#,
+        );
+        let reply = ChatMessage {
+            id: 40,
+            username: "ann".into(),
+            text: "indeed".into(),
+            timestamp: "2026-11-25T21:06:00.000Z".into(),
+            reply_to: Some(17),
+            reply: Some(Quote {
+                id: 17,
+                username: "bob".into(),
+                text: "hi".into(),
+                deleted: false,
+            }),
+            ..ChatMessage::default()
+        };
+        assert_server_golden(
+            ServerFrame::Message(reply),
+            r#"{"type":"message","id":40,"username":"ann","text":"indeed","timestamp":"2026-11-25T21:06:00.000Z","reply_to":17,"reply":{"id":17,"username":"bob","text":"hi"}}"#,
+        );
+        let edited = ChatMessage {
+            id: 17,
+            username: "bob".into(),
+            text: "fixed".into(),
+            timestamp: "2026-11-25T21:00:00.123Z".into(),
+            edited_at: Some("2026-11-25T21:05:00.000Z".into()),
+            reactions: vec![Reactions {
+                emoji: "👍".into(),
+                users: vec!["ann".into(), "bob".into()],
+            }],
+            ..ChatMessage::default()
+        };
+        let tombstone = ChatMessage {
+            id: 18,
+            username: "bob".into(),
+            timestamp: "2026-11-25T21:00:01.000Z".into(),
+            deleted: true,
+            ..ChatMessage::default()
+        };
+        let reply_to_deleted = ChatMessage {
+            id: 19,
+            username: "ann".into(),
+            text: "what?".into(),
+            timestamp: "2026-11-25T21:00:02.000Z".into(),
+            reply_to: Some(18),
+            reply: Some(Quote {
+                id: 18,
+                username: "bob".into(),
+                text: String::new(),
+                deleted: true,
+            }),
+            ..ChatMessage::default()
+        };
+        assert_server_golden(
+            ServerFrame::History {
+                room: "general".into(),
+                messages: vec![edited, tombstone, reply_to_deleted],
+                has_more: false,
+                has_newer: true,
+            },
+            concat!(
+                r#"{"type":"history","room":"general","messages":["#,
+                r#"{"id":17,"username":"bob","text":"fixed","timestamp":"2026-11-25T21:00:00.123Z","edited_at":"2026-11-25T21:05:00.000Z","reactions":[{"emoji":"👍","users":["ann","bob"]}]},"#,
+                r#"{"id":18,"username":"bob","timestamp":"2026-11-25T21:00:01.000Z","deleted":true},"#,
+                r#"{"id":19,"username":"ann","text":"what?","timestamp":"2026-11-25T21:00:02.000Z","reply_to":18,"reply":{"id":18,"username":"bob","deleted":true}}"#,
+                r#"],"has_more":false,"has_newer":true}"#
+            ),
+        );
+        assert_server_golden(
+            ServerFrame::error(ErrorCode::EditExpired),
+            r#"{"type":"error","code":"edit_expired","message":"That message is too old to edit"}"#,
+        );
+    }
+
+    #[test]
+    fn a_replay_interleaves_messages_and_changes_in_id_order() {
+        let history = vec![
+            HistoryItem::Message(ChatMessage {
+                id: 20,
+                username: "bob".into(),
+                text: "new".into(),
+                timestamp: "2026-11-25T21:00:00.000Z".into(),
+                ..ChatMessage::default()
+            }),
+            HistoryItem::Change(Change::MessageEdited(Edit {
+                id: 21,
+                target: 3,
+                text: None,
+                edited_at: "2026-11-25T21:01:00.000Z".into(),
+                username: "bob".into(),
+                client_id: None,
+            })),
+            HistoryItem::Change(Change::MessageDeleted(Deletion {
+                id: 22,
+                target: 3,
+                username: "bob".into(),
+                client_id: None,
+            })),
+            HistoryItem::Change(Change::Reaction(Reaction {
+                id: 23,
+                target: 20,
+                emoji: "🎉".into(),
+                on: false,
+                username: "ann".into(),
+                client_id: None,
+            })),
+        ];
+        assert_server_golden(
+            ServerFrame::Welcome {
+                username: "a".into(),
+                users: vec!["a".into()],
+                room: "general".into(),
+                history,
+                history_gap: false,
+                resume: "t".into(),
+                heartbeat_ms: None,
+                limits: None,
+                topic: None,
+                locked: false,
+            },
+            concat!(
+                r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":["#,
+                r#"{"id":20,"username":"bob","text":"new","timestamp":"2026-11-25T21:00:00.000Z"},"#,
+                r#"{"type":"message_edited","id":21,"target":3,"edited_at":"2026-11-25T21:01:00.000Z","username":"bob"},"#,
+                r#"{"type":"message_deleted","id":22,"target":3,"username":"bob"},"#,
+                r#"{"type":"reaction","id":23,"target":20,"emoji":"🎉","on":false,"username":"ann"}"#,
+                r#"],"resume":"t"}"#
+            ),
+        );
+    }
+
+    #[test]
     fn every_error_code_round_trips() {
         for code in [
             ErrorCode::InvalidUsername,
@@ -754,6 +1145,7 @@ mod tests {
             ErrorCode::Forbidden,
             ErrorCode::Banned,
             ErrorCode::NotFound,
+            ErrorCode::EditExpired,
         ] {
             let frame = ServerFrame::error(code);
             assert_eq!(ServerFrame::decode(&frame.encode()), Ok(frame));
@@ -797,7 +1189,7 @@ mod tests {
     #[test]
     fn clients_tolerate_new_server_frames_and_codes() {
         assert_eq!(
-            ServerFrame::decode(r#"{"type":"reaction","emoji":"+1"}"#),
+            ServerFrame::decode(r#"{"type":"poll","question":"?"}"#),
             Ok(ServerFrame::Unknown)
         );
         assert_eq!(

@@ -29,10 +29,10 @@ proptest! {
         before in any::<u64>(),
     ) {
         for frame in [
-            ClientFrame::Join { username: username.clone(), room: room.clone(), since, resume: client_id.clone(), join_code: room.clone() },
-            ClientFrame::Message { text: text.clone(), client_id: client_id.clone() },
+            ClientFrame::Join { username: username.clone(), room: room.clone(), since, resume: client_id.clone(), join_code: room.clone(), author_key: client_id.clone() },
+            ClientFrame::Message { text: text.clone(), client_id: client_id.clone(), reply_to: since },
             ClientFrame::Typing { is_typing },
-            ClientFrame::History { before, limit: None },
+            ClientFrame::History { before: Some(before), limit: None, around: since },
             ClientFrame::ListRooms,
         ] {
             prop_assert_eq!(ClientFrame::decode(&frame.encode()), Ok(frame));

@@ -1,9 +1,11 @@
 //! What is said stays said: the journal thread that orders and commits
 //! messages, the store seam under it with its two databases (SQLite,
-//! PostgreSQL), what moderators change in it, and the operator's copies of
+//! PostgreSQL), the changes people make to messages (edits, deletions,
+//! reactions), what moderators change in it, and the operator's copies of
 //! an SQLite history.
 
 pub mod archive;
+pub mod changes;
 pub mod journal;
 pub mod moderation;
 pub mod postgres;

@@ -1,47 +1,12 @@
-//! What moderators change, kept beside the messages: deletions (events in
-//! the room's id sequence), bans, room locks and topics, the moderation
-//! log, and the moderator token's hash.
+//! What moderators change, kept beside the messages: bans, room locks and
+//! topics, the moderation log, and the moderator token's hash. (Their
+//! deletions are changes like authors' own: [`crate::history::changes`].)
 //!
 //! Every change and its log entry are one transaction: an action is either
 //! done and recorded, or neither.
 
 use crate::history::store::{sha256_hex, StoreResult};
 use chat_shared::AuditEntry;
-
-/// A deletion, as stored and replayed: its own id, the message it deleted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Deletion {
-    pub id: u64,
-    pub target: u64,
-    /// Who deleted it.
-    pub username: String,
-    pub client_id: Option<String>,
-}
-
-/// What a request to delete did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Deleted {
-    /// Deleted now; `prev` is the room's event before it, as in
-    /// [`crate::history::store::Appended::New`].
-    New { deletion: Deletion, prev: u64 },
-    /// This `client_id` already deleted a message: nothing changed, and
-    /// this is the original event.
-    Duplicate(Deletion),
-    /// No message with that id is in the room (or it is already deleted).
-    NotFound,
-}
-
-/// Who asks for a deletion, and how they named the request.
-#[derive(Debug, Clone)]
-pub struct DeleteRequest {
-    pub room: String,
-    pub target: u64,
-    /// The moderator's name, shown in the event and the log.
-    pub username: String,
-    /// The moderator's name key: `client_id`s are unique per key.
-    pub author_key: String,
-    pub client_id: Option<String>,
-}
 
 /// A ban as stored: the name key and the address prefixes it keeps out,
 /// until a wall-clock time (so it outlives a restart). The same shape
@@ -65,21 +30,6 @@ pub struct RoomSettings {
 
 /// The moderation half of a store.
 pub trait Moderation {
-    /// Deletes a message for everyone: its text is wiped, a deletion event
-    /// takes the next id, and the log records it, in one transaction.
-    fn delete_message(&mut self, request: &DeleteRequest) -> StoreResult<Deleted>;
-
-    /// Up to `limit` deletions in the room with `since < id <= through`, in
-    /// id order: what a client that was away has to learn besides the new
-    /// messages.
-    fn events_after(
-        &mut self,
-        room: &str,
-        since: u64,
-        through: u64,
-        limit: usize,
-    ) -> StoreResult<Vec<Deletion>>;
-
     /// Stores a ban and logs it.
     fn add_ban(
         &mut self,

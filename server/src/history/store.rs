@@ -7,8 +7,9 @@
 //! store, so every method is a plain blocking call on `&mut self`.
 
 use crate::config::Database;
+use crate::history::changes::Changes;
 use crate::history::moderation::Moderation;
-use chat_shared::ChatMessage;
+use chat_shared::{ChatMessage, HistoryItem};
 use std::time::SystemTime;
 
 /// A message to be stored.
@@ -20,6 +21,12 @@ pub struct NewMessage {
     pub author_key: String,
     pub text: String,
     pub client_id: Option<String>,
+    /// The SHA-256 of the author key the sender joined with
+    /// ([`crate::history::changes::owner_hash`]): whoever presents the
+    /// same key may edit and delete the message. `None`: nobody may.
+    pub owner: Option<String>,
+    /// The message of the same room this one answers.
+    pub reply_to: Option<u64>,
 }
 
 /// What storing a message did.
@@ -33,8 +40,11 @@ pub enum Appended {
     /// stored, and this is the original.
     Duplicate(ChatMessage),
     /// The author already used this `client_id` for something else (a
-    /// deletion): nothing was stored.
+    /// change): nothing was stored.
     ClientIdTaken,
+    /// `reply_to` names no message of the room that is not deleted:
+    /// nothing was stored.
+    ReplyNotFound,
 }
 
 /// A database operation that failed: the database refused, or could not
@@ -74,7 +84,10 @@ pub trait Messages {
     fn last_event(&mut self, room: &str) -> StoreResult<u64>;
 
     /// Up to `limit` messages of the room older than `before`, oldest
-    /// first; deleted ones are gone.
+    /// first, in their current state: edited text with `edited_at`,
+    /// reactions, reply quotes (marked deleted with no text once the
+    /// original is), and deleted messages as tombstones (no text, no
+    /// reactions, `deleted: true`). Changes are not counted.
     fn page_before(
         &mut self,
         room: &str,
@@ -82,16 +95,27 @@ pub trait Messages {
         limit: usize,
     ) -> StoreResult<Vec<ChatMessage>>;
 
-    /// Up to `limit` messages of the room with `since < id <= through`,
-    /// oldest first; deleted ones are gone (their deletions are in
-    /// [`Moderation::events_after`]).
+    /// Like [`Messages::page_before`], but the messages newer than
+    /// `after`, oldest first.
+    fn page_after(
+        &mut self,
+        room: &str,
+        after: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<ChatMessage>>;
+
+    /// Up to `limit` items of the room with `since < id <= through`, in id
+    /// order: every change (edit, deletion, reaction), and every message
+    /// that is not deleted, in its current state (a deleted one is left
+    /// out: its deletion follows it anyway). What a client that was away
+    /// has to learn, and what a node that missed events delivers.
     fn after(
         &mut self,
         room: &str,
         since: u64,
         through: u64,
         limit: usize,
-    ) -> StoreResult<Vec<ChatMessage>>;
+    ) -> StoreResult<Vec<HistoryItem>>;
 
     /// Succeeds only if a message could be stored now.
     fn probe(&mut self) -> StoreResult<()>;
@@ -127,10 +151,11 @@ pub trait Messages {
     fn join_code_hash(&mut self) -> StoreResult<Option<String>>;
 }
 
-/// Everything the journal keeps: the messages and what moderators change.
-pub trait Store: Messages + Moderation + Send {}
+/// Everything the journal keeps: the messages, the changes to them, and
+/// what moderators change.
+pub trait Store: Messages + Changes + Moderation + Send {}
 
-impl<T: Messages + Moderation + Send> Store for T {}
+impl<T: Messages + Changes + Moderation + Send> Store for T {}
 
 /// Opens (creating and migrating as needed) the database.
 pub fn open(database: &Database) -> Result<Box<dyn Store>, String> {
@@ -169,7 +194,8 @@ pub fn timestamp_now() -> String {
 pub(crate) const JOIN_CODE_SETTING: &str = "join_code_sha256";
 /// The settings row that holds the moderator token's hash.
 pub(crate) const ADMIN_TOKEN_SETTING: &str = "admin_token_sha256";
-/// The `kind` of a row that is a message, not a change to one.
+/// The `kind` of a row that is a message, not a change to one (the other
+/// kinds are in [`crate::history::changes`]).
 pub(crate) const MESSAGE_KIND: &str = "message";
 /// The `kind` of a row that deletes the message it targets.
 pub(crate) const DELETED_KIND: &str = "message_deleted";

@@ -1,0 +1,117 @@
+//! Changes to messages: edits, deletions and reactions. Each is an event of
+//! its own in the room's id sequence (a row beside the messages, `kind`
+//! saying which, `target` the message it changes), committed before anyone
+//! sees it, so a `since` replay brings it to a client that was away; and
+//! each updates the message's current state, which history pages show.
+//!
+//! One request type and one store call for the three, so the rules and
+//! their order live in one place per store: `client_id` first (a resend
+//! gets the original event whatever else changed since), then the target,
+//! the author key, the edit window, the text or emoji, and last whether
+//! the request would change anything at all.
+
+use crate::history::store::StoreResult;
+use chat_shared::Change;
+
+/// What a change request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Replace the text of a message posted with the same author key.
+    Edit {
+        /// The new text, normalised by the message rules; `None` when it
+        /// broke them (the caller knows which rule and says so when the
+        /// store answers [`Refusal::BadText`]).
+        text: Option<String>,
+        /// RFC 3339 UTC, as message timestamps: a message posted before
+        /// this is past the edit window.
+        window_start: String,
+    },
+    /// Delete a message for everyone: its author's (same key) or, for a
+    /// moderator, anyone's.
+    Delete,
+    /// Put a reaction on (`on`) or take this user's off.
+    React {
+        /// One of [`chat_shared::REACTION_EMOJI`] in stored form; `None`
+        /// when the frame named another.
+        emoji: Option<String>,
+        on: bool,
+    },
+}
+
+/// One request to change a message.
+#[derive(Debug, Clone)]
+pub struct ChangeRequest {
+    pub room: String,
+    /// The message to change.
+    pub target: u64,
+    /// The requester's name, shown in the event.
+    pub username: String,
+    /// The requester's [`chat_shared::username_key`]: `client_id`s are
+    /// unique per key (shared with messages), reactions are per key.
+    pub name_key: String,
+    pub client_id: Option<String>,
+    /// The SHA-256 of the author key the connection joined with
+    /// ([`owner_hash`]), if it presented one.
+    pub owner: Option<String>,
+    /// The connection presented the moderator token: it may delete any
+    /// message (and the moderation log records it).
+    pub moderator: bool,
+    pub action: Action,
+}
+
+/// What a change request did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// Committed now; `prev` is the room's event before it, as in
+    /// [`crate::history::store::Appended::New`].
+    New { change: Change, prev: u64 },
+    /// This `client_id` already named a change of the same kind: nothing
+    /// changed, and this is the original event (its text gone if the
+    /// message was deleted since).
+    Duplicate(Change),
+    /// The request would change nothing (an edit to the same text, a
+    /// reaction already on, or one that is not there taken off): no event
+    /// was made. This is the earlier event that produced the current
+    /// state, if there is one.
+    Unchanged(Option<Change>),
+    /// Refused, and nothing stored.
+    Refused(Refusal),
+}
+
+/// Why a change was refused, in the order the rules are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The `client_id` already names something of another kind (a
+    /// message, or another kind of change).
+    ClientIdTaken,
+    /// The target is not a message of this room, or it is deleted.
+    NotFound,
+    /// An edit or a deletion without the message's author key (and, for a
+    /// deletion, not by a moderator).
+    Forbidden,
+    /// An edit of a message posted before the window start.
+    Expired,
+    /// An edit whose text broke the message rules.
+    BadText,
+    /// A reaction that is not one of the allowed emoji.
+    BadEmoji,
+}
+
+/// The change half of a store.
+pub trait Changes {
+    /// Checks the request against the rules and, when it changes
+    /// something, commits the event and the message's new state (and for
+    /// a moderator's deletion, the log entry) in one transaction.
+    fn change(&mut self, request: &ChangeRequest) -> StoreResult<Changed>;
+}
+
+/// What the store keeps of an author key: its SHA-256, so a copy of the
+/// database cannot be used to edit anyone's messages.
+pub fn owner_hash(author_key: &str) -> String {
+    crate::history::store::sha256_hex(author_key)
+}
+
+/// The `kind` of a row that edits the message it targets.
+pub(crate) const EDITED_KIND: &str = "message_edited";
+/// The `kind` of a row that puts a reaction on or takes one off.
+pub(crate) const REACTION_KIND: &str = "reaction";
