@@ -8,6 +8,8 @@
 //! - [`actions`]: the rules for editing, deleting, replying and reacting
 //!   (author keys, the reaction emoji, reply quotes).
 //! - [`close`]: WebSocket close codes and what each means for presence.
+//! - [`format`]: what counts as formatting in a message (code, bold,
+//!   italic, strike, links), so every client renders text the same way.
 //! - [`protocol`]: the JSON frames, one enum per direction, and error codes.
 //! - [`validate`]: the username, room, message, topic, moderator token and
 //!   ban rules with their limits; the server enforces them and the client
@@ -15,6 +17,7 @@
 
 pub mod actions;
 pub mod close;
+pub mod format;
 pub mod protocol;
 pub mod validate;
 
