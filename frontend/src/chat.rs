@@ -1,17 +1,23 @@
 //! The chat controller: it owns the connection, routes each server frame
 //! to the state modules in [`crate::state`], and turns the user's intents
-//! (join, send, switch rooms, page back, leave) into frames. The state
+//! (join, send, edit, delete, react, reply, jump to a quoted original,
+//! switch rooms, page back, leave) into frames. The state
 //! lives in those modules; this file only decides which one hears what.
 
 use chat_shared::{
-    close, username_key, ChatMessage, ClientFrame, ErrorCode, ServerFrame, DEFAULT_ROOM,
+    close, normalize_emoji, username_key, Change, ChatMessage, ClientFrame, ErrorCode, HistoryItem,
+    ServerFrame, DEFAULT_ROOM,
 };
 use futures_util::StreamExt;
 use leptos::prelude::*;
 use std::rc::Rc;
 
+use crate::author::author_key;
 use crate::i18n::Problem;
+use crate::outbox::Act;
 use crate::socket::{socket_url, Connection, SocketEvent};
+use crate::state::authorship::Authorship;
+use crate::state::composing::{Composing, Mode};
 use crate::state::conversation::{Conversation, EntryKind};
 use crate::state::moderation::Moderation;
 use crate::state::notices::Notices;
@@ -33,6 +39,8 @@ pub struct Chat {
     presence: Presence,
     notices: Notices,
     moderation: Moderation,
+    authorship: Authorship,
+    composing: Composing,
 }
 
 impl Chat {
@@ -57,6 +65,8 @@ impl Chat {
             presence: Presence::new(send.clone()),
             notices: Notices::new(),
             moderation: Moderation::new(send.clone()),
+            authorship: Authorship::new(),
+            composing: Composing::new(),
         };
         provide_context(chat);
         provide_context(chat.session);
@@ -66,6 +76,8 @@ impl Chat {
         provide_context(chat.presence);
         provide_context(chat.notices);
         provide_context(chat.moderation);
+        provide_context(chat.authorship);
+        provide_context(chat.composing);
         leptos::task::spawn_local(async move {
             while let Some(event) = events.next().await {
                 chat.on_socket_event(event);
@@ -109,14 +121,117 @@ impl Chat {
         }
     }
 
-    /// Queues a message if the rules accept it; it goes out now if joined,
-    /// or by itself once the connection is back, even after a reload.
-    pub fn send_message(&self, raw: &str) -> Result<(), Problem> {
+    /// Sends what the composer holds, as its mode says: a message, a
+    /// reply, or a new text for one of mine. Like everything else it is
+    /// queued if the rules accept it, and goes out now if joined, or by
+    /// itself once the connection is back, even after a reload.
+    pub fn submit(&self, raw: &str) -> Result<(), Problem> {
         let (text, user) = self.session.with_untracked(|s| s.message(raw))?;
         self.presence.stop_typing();
+        let act = match self.composing.mode_untracked() {
+            Mode::Writing => Act::Post { reply_to: None },
+            Mode::Replying(quote) => Act::Post {
+                reply_to: Some(quote.id),
+            },
+            Mode::Editing { id, text: before } => {
+                if before == text {
+                    self.composing.reset();
+                    return Ok(());
+                }
+                Act::Edit { id }
+            }
+        };
         self.outbox
-            .write(self.rooms.current_untracked(), user, text);
+            .write(self.rooms.current_untracked(), user, text, act);
+        self.composing.reset();
         Ok(())
+    }
+
+    /// Puts my newest message still on the page into the composer for
+    /// editing; returns whether there was one.
+    pub fn edit_last(&self) -> bool {
+        let authorship = self.authorship;
+        match self
+            .conversation
+            .last_own(|id| authorship.owns_untracked(id))
+        {
+            Some(message) => {
+                self.edit(&message);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Puts `message` (mine) into the composer for editing.
+    pub fn edit(&self, message: &ChatMessage) {
+        self.composing.set(Mode::Editing {
+            id: message.id,
+            text: message.text.clone(),
+        });
+    }
+
+    /// Answers `message`: the composer quotes it.
+    pub fn reply(&self, message: &ChatMessage) {
+        self.composing.set(Mode::reply_to(message));
+    }
+
+    /// Deletes message `id` (mine) for everyone, through the outbox.
+    pub fn delete(&self, id: u64) {
+        if let Some(user) = self.user_key() {
+            let room = self.rooms.current_untracked();
+            self.outbox
+                .write(room, user, String::new(), Act::Delete { id });
+        }
+        if matches!(self.composing.mode_untracked(), Mode::Editing { id: editing, .. } if editing == id)
+        {
+            self.composing.reset();
+        }
+    }
+
+    /// Puts my reaction `emoji` on message `id`, or takes it off if it is
+    /// there (`on` is what it becomes), through the outbox.
+    pub fn react(&self, id: u64, emoji: &str, on: bool) {
+        let (Some(user), Some(emoji)) = (self.user_key(), normalize_emoji(emoji)) else {
+            return;
+        };
+        let act = Act::React {
+            id,
+            emoji: emoji.to_owned(),
+            on,
+        };
+        self.outbox
+            .write(self.rooms.current_untracked(), user, String::new(), act);
+    }
+
+    /// Shows message `id` (a reply's original): scrolls to it and
+    /// highlights it, after loading the page around it if it is not on
+    /// the page.
+    pub fn jump_to(&self, id: u64) {
+        if self.conversation.contains(id) {
+            self.conversation.show_in_spotlight(id);
+            return;
+        }
+        let limit = self.session.with_untracked(|s| s.limits().history_page);
+        let request = ClientFrame::History {
+            before: None,
+            limit: Some(limit),
+            around: Some(id),
+        };
+        if untrack(|| self.can_send()) && self.connection.send(&request) {
+            self.conversation.loading_around(id);
+        }
+    }
+
+    /// Whether `name` is mine (for my reactions).
+    pub fn is_me(&self, name: &str) -> bool {
+        self.session.with_untracked(|s| s.is_mine(name))
+    }
+
+    /// My name key, the outbox's owner of what I do; none before a name.
+    fn user_key(&self) -> Option<String> {
+        self.session
+            .with_untracked(|s| s.author().map(username_key))
     }
 
     /// Goes to another room: a socket joins one room for its life, so the
@@ -142,8 +257,9 @@ impl Chat {
         };
         let limit = self.session.with_untracked(|s| s.limits().history_page);
         let request = ClientFrame::History {
-            before,
+            before: Some(before),
             limit: Some(limit),
+            around: None,
         };
         if self.connection.send(&request) {
             self.conversation.loading_older();
@@ -195,12 +311,16 @@ impl Chat {
                 let room = Some(room).filter(|r| !r.is_empty());
                 let room = room.unwrap_or_else(|| DEFAULT_ROOM.to_owned());
                 self.rooms.enter(&room);
+                self.authorship.joined(&room);
                 self.outbox.set_limits(&announced);
                 self.session.welcomed(username.clone(), resume, announced);
                 self.presence.welcome(users);
                 self.conversation.welcome(!history.is_empty(), history_gap);
-                for message in history {
-                    self.show_message(message, false);
+                for item in history {
+                    match item {
+                        HistoryItem::Message(message) => self.show_message(message, false),
+                        HistoryItem::Change(change) => self.on_change(change),
+                    }
                 }
                 self.outbox.joined(&room, &username_key(&username));
                 self.moderation.welcome(topic, locked);
@@ -233,8 +353,12 @@ impl Chat {
                 }
                 let problem = Problem::from_error(code, message, raw);
                 // `forbidden` names no reason a program can read; this
-                // page knows when its room is read-only.
+                // page knows when its room is read-only, and which of its
+                // frames was a change to a message.
                 let problem = match code {
+                    ErrorCode::Forbidden if self.outbox.is_act(client_id.as_deref()) => {
+                        Problem::NotYours
+                    }
                     ErrorCode::Forbidden if self.moderation.locked_untracked() => {
                         Problem::RoomLocked
                     }
@@ -252,16 +376,19 @@ impl Chat {
                 room,
                 messages,
                 has_more,
-            } => self.on_history(&room, messages, has_more),
+                has_newer,
+            } => self.on_history(&room, messages, has_more, has_newer),
             ServerFrame::Rooms { rooms } => self.rooms.listed(rooms),
             // Heartbeats only prove the connection is alive; the socket
             // already noted that.
             ServerFrame::Heartbeat | ServerFrame::Unknown => {}
             ServerFrame::Moderator => self.moderation.accepted(),
-            ServerFrame::MessageDeleted { target, .. } => {
-                self.conversation.remove(target);
+            ServerFrame::MessageEdited(edit) => self.on_change(Change::MessageEdited(edit)),
+            ServerFrame::MessageDeleted(deletion) => {
+                self.on_change(Change::MessageDeleted(deletion));
                 self.moderation.refresh_audit();
             }
+            ServerFrame::Reaction(reaction) => self.on_change(Change::Reaction(reaction)),
             ServerFrame::UserBanned { .. } => self.moderation.refresh_audit(),
             ServerFrame::RoomLocked { locked, .. } => self.moderation.lock_changed(locked),
             ServerFrame::Topic { topic, .. } => self.moderation.topic_changed(topic),
@@ -289,7 +416,33 @@ impl Chat {
             room: Some(self.rooms.current_untracked()),
             since: self.conversation.newest_id(),
             join_code: Session::join_code(),
+            author_key: Some(author_key()),
         }
+    }
+
+    /// An edit, deletion or reaction, live or replayed: mine lets go of
+    /// its outbox entry; every one changes its message if it is shown.
+    fn on_change(&self, change: Change) {
+        let client_id = match &change {
+            Change::MessageEdited(edit) => edit.client_id.as_deref(),
+            Change::MessageDeleted(deletion) => deletion.client_id.as_deref(),
+            Change::Reaction(reaction) => reaction.client_id.as_deref(),
+        };
+        if let Some(client_id) = client_id {
+            self.outbox.confirmed(client_id);
+        }
+        if let Change::MessageDeleted(deletion) = &change {
+            let target = deletion.target;
+            let composing_on_it = match self.composing.mode_untracked() {
+                Mode::Editing { id, .. } => id == target,
+                Mode::Replying(quote) => quote.id == target,
+                Mode::Writing => false,
+            };
+            if composing_on_it {
+                self.composing.reset();
+            }
+        }
+        self.conversation.apply(&change);
     }
 
     /// Shows a message once; one of mine confirms the outbox's copy, and a
@@ -299,7 +452,10 @@ impl Chat {
             .session
             .with_untracked(|s| s.is_mine(&message.username));
         if let Some(client_id) = message.client_id.as_deref().filter(|_| mine) {
-            self.outbox.confirmed(client_id);
+            // Posted from this browser, with its author key: mine to edit.
+            if self.outbox.confirmed(client_id) {
+                self.authorship.posted(message.id);
+            }
         }
         let news = (live && !mine).then(|| (message.username.clone(), message.text.clone()));
         if self.conversation.show(message, mine) {
@@ -311,11 +467,16 @@ impl Chat {
         }
     }
 
-    fn on_history(&self, room: &str, messages: Vec<ChatMessage>, has_more: bool) {
+    fn on_history(&self, room: &str, messages: Vec<ChatMessage>, has_more: bool, has_newer: bool) {
         if self.rooms.current_untracked() == room {
             let session = self.session;
             let is_mine = move |m: &ChatMessage| session.with_untracked(|s| s.is_mine(&m.username));
-            self.conversation.history(messages, has_more, is_mine);
+            let jump = self
+                .conversation
+                .history(messages, has_more, has_newer, is_mine);
+            if let Some(id) = jump.filter(|id| self.conversation.contains(*id)) {
+                self.conversation.show_in_spotlight(id);
+            }
         }
     }
 
@@ -353,6 +514,7 @@ impl Chat {
     fn forget_room(&self) {
         self.conversation.clear();
         self.outbox.clear();
+        self.composing.reset();
     }
 }
 

@@ -5,18 +5,18 @@
 //! - [`chat`]: the controller: server frames in, user actions out.
 //! - [`state`]: the page's state, one concept per module (session, rooms,
 //!   conversation, outbox, presence, notices), each with its own context.
-//! - [`outbox`]: the unconfirmed messages kept on disk.
+//! - [`outbox`]: the unconfirmed messages (and changes) kept on disk.
+//! - [`author`]: this browser's author key and the ids it posted.
 //! - [`route`]: the room in the address bar.
 //! - [`typing`]: the typing indicator's debounce and expiry.
 //! - [`i18n`]: every user-visible string, one file per language.
-//! - [`linkify`]: finds the links in message text.
 //! - [`components`]: the view, one component per file.
 //! - [`storage`], [`time`]: small browser helpers.
 
+mod author;
 mod chat;
 mod components;
 mod i18n;
-mod linkify;
 mod outbox;
 mod route;
 mod socket;

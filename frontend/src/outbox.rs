@@ -3,6 +3,9 @@
 //! network loses none of them. The page sends them again (with the same
 //! `client_id`, so the server never stores one twice) once it is back.
 //!
+//! Edits, deletions and reactions wait here too, as [`Act`]s: done
+//! offline, they go out once, after the reconnect, like messages.
+//!
 //! Each message has a key of its own, so two tabs of one user add and
 //! remove their messages without overwriting each other's.
 
@@ -12,17 +15,52 @@ use crate::storage;
 
 const KEY_PREFIX: &str = "chat.outbox.";
 
-/// One unconfirmed message as stored.
+/// One unconfirmed message (or change to a message) as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Unsent {
     /// The room it was written in: it is only ever sent there.
     pub room: String,
     /// The author's name key (`username_key`): only that user sends it.
     pub user: String,
+    /// A message's or an edit's text; empty for the other acts.
     pub text: String,
     pub client_id: String,
     /// When it was written (ms since the epoch): the sending order.
     pub written_ms: f64,
+    /// What it does; absent from what older builds stored: a message.
+    #[serde(default)]
+    pub act: Act,
+}
+
+impl Unsent {
+    /// Whether it is a new message, shown in the pending list (the other
+    /// acts change a message already on the page).
+    pub fn is_post(&self) -> bool {
+        matches!(self.act, Act::Post { .. })
+    }
+}
+
+/// What an unsent entry asks the server to do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Act {
+    /// Post a message, answering `reply_to` if set.
+    Post {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<u64>,
+    },
+    /// Change message `id`'s text to the entry's text.
+    Edit { id: u64 },
+    /// Delete message `id`.
+    Delete { id: u64 },
+    /// Put a reaction on message `id` or take mine off.
+    React { id: u64, emoji: String, on: bool },
+}
+
+impl Default for Act {
+    fn default() -> Self {
+        Act::Post { reply_to: None }
+    }
 }
 
 /// Keeps a message until [`forget`] is called with its `client_id`.
@@ -30,6 +68,11 @@ pub fn keep(unsent: &Unsent) {
     if let Ok(json) = serde_json::to_string(unsent) {
         storage::set(&key(&unsent.client_id), &json);
     }
+}
+
+/// Whether the message `client_id` is still kept: this browser wrote it.
+pub fn contains(client_id: &str) -> bool {
+    storage::get(&key(client_id)).is_some()
 }
 
 /// Drops a message: the server confirmed it, or the user discarded it.
@@ -102,6 +145,7 @@ mod tests {
             text: text.into(),
             client_id: format!("id-{text}"),
             written_ms,
+            act: Act::default(),
         })
         .expect("serialises")
     }
@@ -120,5 +164,18 @@ mod tests {
             .map(|u| u.text)
             .collect();
         assert_eq!(texts, ["first", "second"]);
+    }
+
+    #[test]
+    fn an_entry_stored_by_an_older_build_is_a_message() {
+        let old = r#"{"room":"general","user":"a","text":"hi","client_id":"c","written_ms":1.0}"#;
+        let unsent: Unsent = serde_json::from_str(old).expect("parses");
+        assert!(unsent.is_post());
+        let edit = Unsent {
+            act: Act::Edit { id: 4 },
+            ..unsent
+        };
+        let json = serde_json::to_string(&edit).expect("serialises");
+        assert_eq!(serde_json::from_str::<Unsent>(&json).ok(), Some(edit));
     }
 }

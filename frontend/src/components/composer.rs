@@ -2,8 +2,10 @@ use chat_shared::message_length;
 use leptos::html;
 use leptos::prelude::*;
 
+use super::composer_mode::ComposerMode;
 use crate::chat::use_chat;
 use crate::i18n::{use_i18n, Problem};
+use crate::state::composing::{use_composing, Mode};
 use crate::state::moderation::use_moderation;
 use crate::state::notices::use_notices;
 use crate::state::presence::use_presence;
@@ -16,6 +18,7 @@ const COUNTER_BEFORE_LIMIT: usize = 200;
 /// The message box: grows up to about six lines (the stylesheet caps it),
 /// Enter sends, Shift+Enter adds a line. While disconnected it still takes
 /// messages: they wait in the outbox and go out once the connection is back.
+/// Up in an empty box edits my last message; Escape stops a reply or edit.
 #[component]
 pub fn Composer() -> impl IntoView {
     let chat = use_chat();
@@ -24,6 +27,7 @@ pub fn Composer() -> impl IntoView {
     let notices = use_notices();
     let rooms = use_rooms();
     let i18n = use_i18n();
+    let composing = use_composing();
     let draft = RwSignal::new(String::new());
     let textarea = NodeRef::<html::Textarea>::new();
     // The longest message the server takes, as it announced.
@@ -54,7 +58,7 @@ pub fn Composer() -> impl IntoView {
     };
     let send = move || {
         let text = draft.get_untracked();
-        match chat.send_message(&text) {
+        match chat.submit(&text) {
             Ok(()) => {
                 draft.set(String::new());
                 request_animation_frame(fit_height);
@@ -66,9 +70,54 @@ pub fn Composer() -> impl IntoView {
         }
     };
 
+    // Editing puts the message's text in the box, and leaving an edit
+    // takes it out again; starting a reply keeps what was typed.
+    Effect::new(move |previous: Option<Mode>| {
+        let mode = composing.mode();
+        match &mode {
+            Mode::Editing { text, .. } => draft.set(text.clone()),
+            Mode::Writing if matches!(previous, Some(Mode::Editing { .. })) => {
+                draft.set(String::new());
+            }
+            _ => {}
+        }
+        if previous.is_some() && mode != Mode::Writing {
+            if let Some(el) = textarea.get_untracked() {
+                let _ = el.focus();
+            }
+        }
+        request_animation_frame(fit_height);
+        mode
+    });
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        // While an input method is composing (Chinese, Japanese), its keys
+        // are its own: Enter confirms the composition, not the message.
+        if ev.is_composing() {
+            return;
+        }
+        match ev.key().as_str() {
+            "Enter" if !ev.shift_key() => {
+                ev.prevent_default();
+                send();
+            }
+            // Up in an empty box edits my last message (when there is one).
+            "ArrowUp" if draft.with_untracked(String::is_empty) && chat.edit_last() => {
+                ev.prevent_default();
+            }
+            "Escape" if composing.mode_untracked() != Mode::Writing => {
+                ev.prevent_default();
+                composing.reset();
+            }
+            _ => {}
+        }
+    };
+    let editing = move || matches!(composing.mode(), Mode::Editing { .. });
+
     view! {
+        <ComposerMode />
         <form
             class="composer"
+            class:editing=editing
             on:submit=move |ev: leptos::ev::SubmitEvent| {
                 ev.prevent_default();
                 send();
@@ -92,14 +141,7 @@ pub fn Composer() -> impl IntoView {
                     fit_height();
                     presence.typed();
                 }
-                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                    // While an input method is composing (Chinese, Japanese),
-                    // Enter confirms the composition, not the message.
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
-                        ev.prevent_default();
-                        send();
-                    }
-                }
+                on:keydown=on_keydown
                 on:blur=move |_| presence.stop_typing()
             ></textarea>
             <span
@@ -140,6 +182,7 @@ pub fn Composer() -> impl IntoView {
                 let t = i18n.t();
                 match (read_only(), chat.can_send()) {
                     (true, _) => t.room_locked_notice,
+                    (false, true) if editing() => t.composer_edit_hint,
                     (false, true) => t.composer_hint,
                     (false, false) => t.composer_offline,
                 }

@@ -1,19 +1,24 @@
+use chat_shared::ChatMessage;
 use leptos::prelude::*;
 
 use super::avatar::Avatar;
+use super::message_actions::MessageActions;
+use super::message_text::MessageText;
 use super::moderation::MessageModeration;
+use super::quote::ReplyQuote;
+use super::reactions::ReactionChips;
 use crate::i18n::{use_i18n, Problem};
-use crate::linkify::{segments, Segment};
 use crate::state::conversation::{use_conversation, EntryKind};
 use crate::state::outbox::{use_outbox, Delivery};
 use crate::time::clock_and_full;
 
-/// How long a touch must rest on a message to show its full date.
+/// How long a touch must rest on a message to show its full date and
+/// its actions.
 const LONG_PRESS_MS: u64 = 500;
 
 /// One line of the conversation, `key`: a message or a joined/left
-/// notice. What it shows never changes, except whether it continues the
-/// line above, which it reads from its own signal.
+/// notice. Whether it continues the line above, and its message (edited,
+/// deleted, reacted to), it reads from signals of its own.
 #[component]
 pub fn EntryView(key: u64) -> impl IntoView {
     let conversation = use_conversation();
@@ -35,12 +40,22 @@ pub fn EntryView(key: u64) -> impl IntoView {
             <li class="notice earlier">{move || i18n.t().earlier_messages}</li>
         }
         .into_any(),
+        EntryKind::Gap => view! {
+            <li class="notice gap">{move || i18n.t().gap}</li>
+        }
+        .into_any(),
         EntryKind::Message { message, mine } => {
+            let live = conversation
+                .message_signal(key)
+                .map(ReadSignal::from)
+                .unwrap_or_else(|| RwSignal::new(message.clone()).read_only());
             let (clock, full) = clock_and_full(&message.timestamp, i18n.lang_untracked().code())
                 .unwrap_or_default();
             // Phones have no hover: a long press on the message, or a tap
-            // on its time, shows the full date instead of the tooltip.
+            // on its time, shows the full date instead of the tooltip, and
+            // the press shows the message's actions too.
             let show_full = RwSignal::new(false);
+            let actions_open = RwSignal::new(false);
             let press = StoredValue::new(None::<TimeoutHandle>);
             let end_press = move || {
                 if let Some(timer) = press.get_value() {
@@ -52,7 +67,10 @@ pub fn EntryView(key: u64) -> impl IntoView {
                 if ev.pointer_type() == "touch" {
                     end_press();
                     let timer = set_timeout_with_handle(
-                        move || show_full.set(true),
+                        move || {
+                            show_full.set(true);
+                            actions_open.set(true);
+                        },
                         std::time::Duration::from_millis(LONG_PRESS_MS),
                     );
                     press.set_value(timer.ok());
@@ -82,6 +100,8 @@ pub fn EntryView(key: u64) -> impl IntoView {
                     class="msg"
                     class:mine=mine
                     class:continues=move || continues.get()
+                    class:deleted=move || live.with(|m| m.deleted)
+                    class:actions-open=move || actions_open.get()
                     data-id=message.id
                 >
                     {avatar}
@@ -93,7 +113,7 @@ pub fn EntryView(key: u64) -> impl IntoView {
                         on:pointerleave=move |_| end_press()
                     >
                         {header}
-                        <MessageText text=message.text />
+                        <MessageBody message=live />
                         <time
                             datetime=message.timestamp
                             title=full_title
@@ -102,6 +122,7 @@ pub fn EntryView(key: u64) -> impl IntoView {
                             {move || if show_full.get() { full.clone() } else { clock.clone() }}
                         </time>
                         {moderation}
+                        <MessageExtras message=live />
                     </div>
                 </li>
             }
@@ -166,21 +187,54 @@ fn Refused(key: u64, problem: Problem) -> impl IntoView {
     }
 }
 
-/// Message text as text nodes (never HTML), with web links made clickable.
-/// Line breaks are kept by the stylesheet (`white-space: pre-wrap`).
+/// What a message says now: its quote if it replies, its text (or that
+/// it was deleted), and "(edited)" with the time in its tooltip.
 #[component]
-pub fn MessageText(text: String) -> impl IntoView {
-    let parts = segments(&text)
-        .into_iter()
-        .map(|segment| match segment {
-            Segment::Text(text) => text.to_owned().into_any(),
-            Segment::Link(url) => view! {
-                <a href=url.to_owned() target="_blank" rel="noopener noreferrer">
-                    {url.to_owned()}
-                </a>
+fn MessageBody(message: ReadSignal<ChatMessage>) -> impl IntoView {
+    let i18n = use_i18n();
+    let quote = Memo::new(move |_| message.with(|m| m.reply.clone()));
+    let text = Memo::new(move |_| message.with(|m| (!m.deleted).then(|| m.text.clone())));
+    let edited_at = Memo::new(move |_| message.with(|m| m.edited_at.clone()));
+    let edited_title = move || {
+        let at = edited_at.get().unwrap_or_default();
+        let full = clock_and_full(&at, i18n.lang().code()).map_or(at, |(_, full)| full);
+        (i18n.t().edited_at)(&full)
+    };
+    view! {
+        {move || quote.get().map(|quote| view! { <ReplyQuote quote /> })}
+        {move || match text.get() {
+            Some(text) => view! { <MessageText text /> }.into_any(),
+            None => view! {
+                <div class="text tombstone">{move || i18n.t().message_deleted}</div>
             }
             .into_any(),
+        }}
+        {move || {
+            (edited_at.with(Option::is_some) && text.with(Option::is_some)).then(|| {
+                view! {
+                    <span class="edited" title=edited_title>{move || i18n.t().edited}</span>
+                }
+            })
+        }}
+    }
+}
+
+/// Under a message that is not deleted: its reactions, and the actions
+/// on it.
+#[component]
+fn MessageExtras(message: ReadSignal<ChatMessage>) -> impl IntoView {
+    let reactions = Memo::new(move |_| message.with(|m| m.reactions.clone()));
+    let deleted = Memo::new(move |_| message.with(|m| m.deleted));
+    let id = message.with_untracked(|m| m.id);
+    move || {
+        (!deleted.get()).then(|| {
+            view! {
+                {move || {
+                    let reactions = reactions.get();
+                    (!reactions.is_empty()).then(|| view! { <ReactionChips id reactions /> })
+                }}
+                <MessageActions message />
+            }
         })
-        .collect_view();
-    view! { <p class="text">{parts}</p> }
+    }
 }

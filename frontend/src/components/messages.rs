@@ -12,6 +12,8 @@ use crate::state::rooms::use_rooms;
 const BOTTOM_SLACK_PX: i32 = 48;
 /// Scrolling this close to the top asks for older messages.
 const LOAD_OLDER_PX: i32 = 200;
+/// How long a jumped-to original stays highlighted.
+const SPOTLIGHT: std::time::Duration = std::time::Duration::from_millis(2500);
 
 /// The conversation. It follows new messages only while the reader is at
 /// the bottom; a reader scrolled up to read older ones gets a "new
@@ -114,6 +116,32 @@ pub fn MessageList() -> impl IntoView {
             unseen.update(|n| *n += 1);
         }
         current
+    });
+    // A clicked quote's original, once on the page: scroll it to the
+    // middle and highlight it for a moment.
+    Effect::new(move |_| {
+        let Some(id) = conversation.spotlight() else {
+            return;
+        };
+        request_animation_frame(move || {
+            conversation.spotlight_done();
+            let selector = format!("#timeline li.msg[data-id=\"{id}\"]");
+            let Ok(Some(line)) = document().query_selector(&selector) else {
+                return;
+            };
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Center);
+            line.scroll_into_view_with_scroll_into_view_options(&options);
+            let classes = line.class_list();
+            let _ = classes.remove_1("spotlight");
+            let _ = classes.add_1("spotlight");
+            set_timeout(
+                move || {
+                    let _ = classes.remove_1("spotlight");
+                },
+                SPOTLIGHT,
+            );
+        });
     });
     let show_empty = move || conversation.is_empty() && outbox.is_empty();
     let show_start = move || conversation.older() == Older::NoMore && !conversation.is_empty();

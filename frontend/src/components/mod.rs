@@ -4,12 +4,17 @@
 mod app;
 mod avatar;
 mod composer;
+mod composer_mode;
 mod header;
 mod join;
 mod language;
 mod message;
+mod message_actions;
+mod message_text;
 mod messages;
 mod moderation;
+mod quote;
+mod reactions;
 mod room_bar;
 mod rooms;
 mod status;

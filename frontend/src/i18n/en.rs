@@ -91,6 +91,26 @@ pub static STRINGS: Strings = Strings {
     audit_heading: "Moderation log",
     audit_empty: "Nothing has been moderated yet.",
     audit_line,
+    message_actions: "Message actions",
+    reply: "Reply",
+    reply_label: |name| format!("Reply to {name}"),
+    react: "React",
+    edit: "Edit",
+    edit_label: "Edit your message",
+    delete_mine_label: "Delete your message",
+    confirm_delete_mine: "Delete? Click again",
+    reaction_label: |emoji, users| format!("{emoji} {}", users.join(", ")),
+    edited: "(edited)",
+    edited_at: |time| format!("Edited {time}"),
+    message_deleted: "message deleted",
+    quote_label: |name| format!("Reply to {name}: show the original message"),
+    replying_to: |name| format!("Replying to {name}"),
+    cancel_reply: "Cancel the reply",
+    editing: "Editing your message",
+    cancel_edit: "Cancel editing",
+    composer_edit_hint: "Enter saves, Escape cancels",
+    gap: "Some messages in between are not shown",
+    not_yours: "Only messages you posted from this browser can be edited or deleted.",
 };
 
 fn audit_line(entry: &AuditEntry) -> String {
@@ -155,6 +175,7 @@ fn server_error(code: &str, server_message: &str) -> String {
         "forbidden" => "This chat is invite-only: open the invitation link you were sent.".into(),
         "banned" => "A moderator has banned you from this chat for a while.".into(),
         "not_found" => "That message or user is not here any more.".into(),
+        "edit_expired" => "That message is too old to edit; it can still be deleted.".into(),
         _ => server_message.into(),
     }
 }

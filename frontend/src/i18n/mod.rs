@@ -66,6 +66,9 @@ pub enum Problem {
     ConnectionLost,
     /// A moderator made the room read-only (the server said `forbidden`).
     RoomLocked,
+    /// The server refused an edit or deletion (`forbidden`): the message
+    /// was not posted with this browser's author key.
+    NotYours,
 }
 
 impl Problem {
@@ -77,6 +80,7 @@ impl Problem {
             Problem::Server { code, message } => (t.server_error)(code, message),
             Problem::ConnectionLost => t.connection_lost.to_owned(),
             Problem::RoomLocked => t.room_locked_notice.to_owned(),
+            Problem::NotYours => t.not_yours.to_owned(),
         }
     }
 
@@ -206,6 +210,32 @@ pub struct Strings {
     pub audit_empty: &'static str,
     /// One entry of the moderation log: who did what to what.
     pub audit_line: fn(&chat_shared::AuditEntry) -> String,
+    /// The actions on a message: reply, react, and on mine edit, delete.
+    pub message_actions: &'static str,
+    pub reply: &'static str,
+    pub reply_label: fn(&str) -> String,
+    pub react: &'static str,
+    pub edit: &'static str,
+    pub edit_label: &'static str,
+    pub delete_mine_label: &'static str,
+    pub confirm_delete_mine: &'static str,
+    /// A reaction chip's tooltip and label: the emoji, who put it there.
+    pub reaction_label: fn(&str, &[String]) -> String,
+    /// After an edited message's text; the tooltip says when.
+    pub edited: &'static str,
+    pub edited_at: fn(&str) -> String,
+    pub message_deleted: &'static str,
+    /// A reply's quote of its original, and the way back to it.
+    pub quote_label: fn(&str) -> String,
+    pub replying_to: fn(&str) -> String,
+    pub cancel_reply: &'static str,
+    pub editing: &'static str,
+    pub cancel_edit: &'static str,
+    pub composer_edit_hint: &'static str,
+    /// Between a page loaded around a quoted original and the rest.
+    pub gap: &'static str,
+    /// An edit or deletion of a message this browser did not post.
+    pub not_yours: &'static str,
 }
 
 /// The Russian plural category of `n`: "1 сообщение", "2 сообщения",

@@ -103,6 +103,26 @@ pub static STRINGS: Strings = Strings {
     audit_heading: "Журнал модерации",
     audit_empty: "Пока ничего не модерировали.",
     audit_line,
+    message_actions: "Действия с сообщением",
+    reply: "Ответить",
+    reply_label: |name| format!("Ответить {name}"),
+    react: "Реакция",
+    edit: "Изменить",
+    edit_label: "Изменить своё сообщение",
+    delete_mine_label: "Удалить своё сообщение",
+    confirm_delete_mine: "Удалить? Нажмите ещё раз",
+    reaction_label: |emoji, users| format!("{emoji} {}", users.join(", ")),
+    edited: "(изменено)",
+    edited_at: |time| format!("Изменено {time}"),
+    message_deleted: "сообщение удалено",
+    quote_label: |name| format!("Ответ {name}: показать исходное сообщение"),
+    replying_to: |name| format!("Ответ {name}"),
+    cancel_reply: "Отменить ответ",
+    editing: "Изменение сообщения",
+    cancel_edit: "Отменить изменение",
+    composer_edit_hint: "Enter сохраняет, Escape отменяет",
+    gap: "Часть сообщений между этими не показана",
+    not_yours: "Изменять и удалять можно только сообщения, отправленные из этого браузера.",
 };
 
 fn audit_line(entry: &AuditEntry) -> String {
@@ -177,6 +197,9 @@ fn server_error(code: &str, server_message: &str) -> String {
         }
         "banned" => "Модератор временно закрыл вам доступ к этому чату.".into(),
         "not_found" => "Этого сообщения или пользователя здесь уже нет.".into(),
+        "edit_expired" => {
+            "Это сообщение слишком старое, чтобы его менять; удалить его ещё можно.".into()
+        }
         _ => server_message.into(),
     }
 }

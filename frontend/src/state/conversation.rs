@@ -2,14 +2,17 @@
 //! once, with join/leave notices between them, at most [`MAX_ENTRIES`]
 //! lines, and whether older ones can be loaded by scrolling up.
 //!
+//! Messages change in place as their edits, deletions and reactions
+//! arrive (see [`apply_change`]); a deleted one stays as a tombstone.
+//!
 //! [`ConversationState`] is the plain logic; [`Conversation`] holds it in
 //! a signal for the views, with one signal per line for what can change
-//! in it (its grouping), so a new line patches the list and a regrouped
-//! line patches that line only.
+//! in it (its grouping, its message), so a new line patches the list and a
+//! regrouped or edited line patches that line only.
 
-use chat_shared::{username_key, ChatMessage};
+use chat_shared::{normalize_emoji, username_key, Change, ChatMessage, Reactions};
 use leptos::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::rows::RowSignals;
 use crate::time::epoch_ms;
@@ -45,6 +48,19 @@ pub enum EntryKind {
     /// Heads the history the server sent on joining, so it does not read
     /// as if it had just been said.
     Earlier,
+    /// Messages between the lines above and below may be missing: a page
+    /// loaded around a quoted original that does not join up with the rest.
+    Gap,
+}
+
+/// A page of history asked for and not answered yet; the server answers
+/// in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageRequest {
+    /// The page before the oldest message shown (scrolling up).
+    Older,
+    /// The page around a quoted original, to jump to it.
+    Around(u64),
 }
 
 /// Whether the messages before the oldest one on the page can be loaded.
@@ -79,6 +95,15 @@ pub struct ConversationState {
     by_client_id: HashMap<(String, String), u64>,
     older: Older,
     next_key: u64,
+    /// The newest change (edit, deletion, reaction) seen: changes take ids
+    /// from the messages' sequence, so a rejoin asks for what came after
+    /// whichever is newer.
+    newest_change: Option<u64>,
+    /// The lines whose message is new or changed since the views last
+    /// looked.
+    dirty: Vec<u64>,
+    /// History pages asked for, oldest request first.
+    pages: VecDeque<PageRequest>,
 }
 
 impl ConversationState {
@@ -93,10 +118,79 @@ impl ConversationState {
         self.older
     }
 
-    /// The newest message id on the page: a (re-)join asks the server for
-    /// what came after it.
+    /// The newest id on the page, of a message or a change to one: a
+    /// (re-)join asks the server for what came after it.
     pub fn newest_id(&self) -> Option<u64> {
-        self.shown.keys().max().copied()
+        self.shown.keys().max().copied().max(self.newest_change)
+    }
+
+    /// Whether message `id` is on the page.
+    pub fn contains(&self, id: u64) -> bool {
+        self.shown.contains_key(&id)
+    }
+
+    /// Message `id` as it is now, if it is on the page.
+    #[cfg(test)]
+    pub fn message(&self, id: u64) -> Option<&ChatMessage> {
+        let (key, _) = self.shown.get(&id)?;
+        self.entries.iter().find_map(|entry| match &entry.kind {
+            EntryKind::Message { message, .. } if entry.key == *key => Some(message),
+            _ => None,
+        })
+    }
+
+    /// My newest message on the page that is still there, of those `owns`
+    /// accepts (posted with my key): what the Up arrow edits.
+    pub fn last_own(&self, owns: impl Fn(u64) -> bool) -> Option<&ChatMessage> {
+        self.entries
+            .iter()
+            .rev()
+            .find_map(|entry| match &entry.kind {
+                EntryKind::Message { message, .. } if !message.deleted && owns(message.id) => {
+                    Some(message)
+                }
+                _ => None,
+            })
+    }
+
+    /// Applies an edit, deletion or reaction (live or replayed) to its
+    /// message, if that is on the page; returns whether anything changed.
+    /// Applying one twice changes nothing the second time.
+    pub fn apply(&mut self, change: &Change) -> bool {
+        self.newest_change = self.newest_change.max(Some(change.id()));
+        let target = change.target();
+        let mut changed = false;
+        if let Some(&(key, _)) = self.shown.get(&target) {
+            for entry in self.entries.iter_mut().filter(|e| e.key == key) {
+                if let EntryKind::Message { message, .. } = &mut entry.kind {
+                    if apply_change(message, change) {
+                        changed = true;
+                        self.dirty.push(key);
+                    }
+                }
+            }
+        }
+        // Replies quoting a deleted original say so.
+        if matches!(change, Change::MessageDeleted(_)) {
+            for entry in &mut self.entries {
+                if let EntryKind::Message { message, .. } = &mut entry.kind {
+                    if let Some(quote) = message.reply.as_mut().filter(|q| q.id == target) {
+                        if !quote.deleted {
+                            quote.deleted = true;
+                            quote.text.clear();
+                            self.dirty.push(entry.key);
+                            changed = true;
+                        }
+                    }
+                }
+            }
+        }
+        changed
+    }
+
+    /// The lines whose message changed since the last call.
+    pub fn take_dirty(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.dirty)
     }
 
     /// The newest line.
@@ -141,34 +235,13 @@ impl ConversationState {
             // The same id for another message: the server lost its history
             // and counts from 1 again. What is on the page stays, but no
             // longer orders or filters the new numbering.
-            Some(_) => self.shown.clear(),
+            Some(_) => {
+                self.shown.clear();
+                self.newest_change = None;
+            }
             None => {}
         }
         self.push_entry(EntryKind::Message { message, mine });
-        true
-    }
-
-    /// Takes a deleted message off the page (a moderator deleted it);
-    /// returns whether it was shown. The line below it regroups with the
-    /// one that is now above it.
-    pub fn remove(&mut self, id: u64) -> bool {
-        let Some((key, _)) = self.shown.remove(&id) else {
-            return false;
-        };
-        let Some(at) = self.entries.iter().position(|entry| entry.key == key) else {
-            return false;
-        };
-        let entry = self.entries.remove(at);
-        if let EntryKind::Message { message, .. } = &entry.kind {
-            if let Some(client) = client_key(message) {
-                self.by_client_id.remove(&client);
-            }
-        }
-        let previous = at.checked_sub(1).and_then(|i| self.entries.get(i)).cloned();
-        if let Some(next) = self.entries.get_mut(at) {
-            next.continues =
-                previous.is_some_and(|previous| continues_after(&previous.kind, &next.kind));
-        }
         true
     }
 
@@ -194,30 +267,74 @@ impl ConversationState {
     /// The request for older messages went out.
     pub fn loading_older(&mut self) {
         self.older = Older::Loading;
+        self.pages.push_back(PageRequest::Older);
     }
 
-    /// Older messages (oldest first) arrived: they go above everything on
-    /// the page, below the "earlier messages" divider, skipping ones shown.
+    /// The request for the page around message `id` went out.
+    pub fn loading_around(&mut self, id: u64) {
+        self.pages.push_back(PageRequest::Around(id));
+    }
+
+    /// A page of history (oldest first) arrived, answering the oldest
+    /// request. Its messages that are older than the page's go above
+    /// everything, below the "earlier messages" divider, skipping ones
+    /// shown. Returns the original to jump to, for a page around one.
     pub fn history(
         &mut self,
         messages: Vec<ChatMessage>,
         has_more: bool,
+        has_newer: bool,
         is_mine: impl Fn(&ChatMessage) -> bool,
-    ) {
-        self.prepend(messages, is_mine);
-        self.older = if has_more {
-            Older::MayExist
-        } else {
-            Older::NoMore
-        };
+    ) -> Option<u64> {
+        match self.pages.pop_front().unwrap_or(PageRequest::Older) {
+            PageRequest::Older => {
+                self.prepend(messages, is_mine);
+                self.older = older_after(has_more);
+                None
+            }
+            PageRequest::Around(id) => {
+                self.around(messages, has_more, has_newer, is_mine);
+                Some(id)
+            }
+        }
     }
 
-    /// The socket closed: an answer to a request for older messages will
-    /// not come.
+    /// The page around a quoted original: what is older than the page
+    /// goes on top (newer ones came live already), after a divider when it
+    /// may not join up with what is shown.
+    fn around(
+        &mut self,
+        messages: Vec<ChatMessage>,
+        has_more: bool,
+        has_newer: bool,
+        is_mine: impl Fn(&ChatMessage) -> bool,
+    ) {
+        let count = messages.len();
+        let oldest = self.shown.keys().min().copied();
+        let older: Vec<ChatMessage> = messages
+            .into_iter()
+            .filter(|m| oldest.is_none_or(|oldest| m.id < oldest))
+            .collect();
+        if older.is_empty() {
+            return;
+        }
+        let overlaps = older.len() < count;
+        if has_newer && !overlaps {
+            self.prepend_entry(EntryKind::Gap);
+        }
+        self.prepend(older, is_mine);
+        if self.older != Older::Loading {
+            self.older = older_after(has_more);
+        }
+    }
+
+    /// The socket closed: an answer to a request for history will not
+    /// come.
     pub fn socket_closed(&mut self) {
         if self.older == Older::Loading {
             self.older = Older::MayExist;
         }
+        self.pages.clear();
     }
 
     /// Empties the page (leaving the room, or history that does not join
@@ -227,6 +344,8 @@ impl ConversationState {
         self.shown.clear();
         self.by_client_id.clear();
         self.older = Older::MayExist;
+        self.newest_change = None;
+        self.pages.clear();
     }
 
     fn next_key(&mut self) -> u64 {
@@ -254,6 +373,7 @@ impl ConversationState {
             }
             let key = self.next_key();
             self.remember(&message, key);
+            self.dirty.push(key);
             let mine = is_mine(&message);
             let kind = EntryKind::Message { message, mine };
             let continues = block
@@ -282,12 +402,36 @@ impl ConversationState {
         self.entries.splice(at..at, block);
     }
 
+    /// Puts a divider at the top, below the "earlier messages" one.
+    fn prepend_entry(&mut self, kind: EntryKind) {
+        let key = self.next_key();
+        let at = usize::from(matches!(
+            self.entries.first(),
+            Some(Entry {
+                kind: EntryKind::Earlier,
+                ..
+            })
+        ));
+        if let Some(next) = self.entries.get_mut(at) {
+            next.continues = false;
+        }
+        self.entries.insert(
+            at,
+            Entry {
+                key,
+                continues: false,
+                kind,
+            },
+        );
+    }
+
     fn push_entry(&mut self, kind: EntryKind) {
         let key = self.next_key();
         let at = match &kind {
             EntryKind::Message { message, .. } => {
                 let at = self.message_position(message.id);
                 self.remember(message, key);
+                self.dirty.push(key);
                 at
             }
             _ => self.entries.len(),
@@ -372,6 +516,80 @@ fn client_key(message: &ChatMessage) -> Option<(String, String)> {
     Some((username_key(&message.username), client_id))
 }
 
+/// What can be loaded by scrolling up after a page with `has_more`.
+fn older_after(has_more: bool) -> Older {
+    if has_more {
+        Older::MayExist
+    } else {
+        Older::NoMore
+    }
+}
+
+/// Applies `change` to `message` (its target); returns whether it changed.
+/// Idempotent, so a replay of what was seen live changes nothing: an edit
+/// sets the text, a reaction adds or removes one user once, a deletion
+/// leaves a tombstone that nothing changes any more.
+pub fn apply_change(message: &mut ChatMessage, change: &Change) -> bool {
+    if message.deleted {
+        return false;
+    }
+    match change {
+        Change::MessageEdited(edit) => {
+            // Without text: deleted since, which a later item says.
+            let Some(text) = &edit.text else {
+                return false;
+            };
+            let edited_at = Some(edit.edited_at.clone());
+            if message.text == *text && message.edited_at == edited_at {
+                return false;
+            }
+            message.text.clone_from(text);
+            message.edited_at = edited_at;
+            true
+        }
+        Change::MessageDeleted(_) => {
+            message.deleted = true;
+            message.text.clear();
+            message.reactions.clear();
+            message.edited_at = None;
+            true
+        }
+        Change::Reaction(reaction) => {
+            let Some(emoji) = normalize_emoji(&reaction.emoji) else {
+                return false;
+            };
+            let user = &reaction.username;
+            let group = message.reactions.iter().position(|r| r.emoji == emoji);
+            match (reaction.on, group) {
+                (true, Some(at)) => {
+                    let users = &mut message.reactions[at].users;
+                    if users.contains(user) {
+                        return false;
+                    }
+                    users.push(user.clone());
+                }
+                (true, None) => message.reactions.push(Reactions {
+                    emoji: emoji.to_owned(),
+                    users: vec![user.clone()],
+                }),
+                (false, Some(at)) => {
+                    let users = &mut message.reactions[at].users;
+                    let before = users.len();
+                    users.retain(|u| u != user);
+                    if users.len() == before {
+                        return false;
+                    }
+                    if users.is_empty() {
+                        message.reactions.remove(at);
+                    }
+                }
+                (false, None) => return false,
+            }
+            true
+        }
+    }
+}
+
 /// Whether `next` is shown without a header, continuing `previous`: the
 /// same author a moment later.
 pub fn continues_after(previous: &EntryKind, next: &EntryKind) -> bool {
@@ -395,6 +613,11 @@ pub fn continues_after(previous: &EntryKind, next: &EntryKind) -> bool {
 pub struct Conversation {
     state: RwSignal<ConversationState>,
     continues: StoredValue<RowSignals<bool>>,
+    /// Each message line's message as it is now (edited, reacted to).
+    messages: StoredValue<RowSignals<ChatMessage>>,
+    /// The message to scroll to and highlight (a quote was clicked), once
+    /// it is on the page.
+    spotlight: RwSignal<Option<u64>>,
 }
 
 impl Conversation {
@@ -404,7 +627,49 @@ impl Conversation {
         Self {
             state,
             continues: StoredValue::new(RowSignals::new()),
+            messages: StoredValue::new(RowSignals::new()),
+            spotlight: RwSignal::new(None),
         }
+    }
+
+    /// Line `key`'s message as a signal of that line alone.
+    pub fn message_signal(&self, key: u64) -> Option<ArcReadSignal<ChatMessage>> {
+        self.messages.with_value(|rows| rows.get(key))
+    }
+
+    /// Whether message `id` is on the page (untracked).
+    pub fn contains(&self, id: u64) -> bool {
+        self.state.with_untracked(|s| s.contains(id))
+    }
+
+    /// See [`ConversationState::last_own`] (untracked).
+    pub fn last_own(&self, owns: impl Fn(u64) -> bool) -> Option<ChatMessage> {
+        self.state.with_untracked(|s| s.last_own(owns).cloned())
+    }
+
+    /// See [`ConversationState::apply`].
+    pub fn apply(&self, change: &Change) -> bool {
+        self.change(|s| s.apply(change)).unwrap_or(false)
+    }
+
+    /// See [`ConversationState::loading_around`].
+    pub fn loading_around(&self, id: u64) {
+        self.change(|s| s.loading_around(id));
+    }
+
+    /// The message to scroll to and highlight (tracked).
+    pub fn spotlight(&self) -> Option<u64> {
+        self.spotlight.get()
+    }
+
+    /// Asks the list to scroll to message `id` and highlight it.
+    pub fn show_in_spotlight(&self, id: u64) {
+        self.spotlight.set(Some(id));
+    }
+
+    /// The list did.
+    pub fn spotlight_done(&self) {
+        self.spotlight.set(None);
     }
 
     /// The lines' keys, oldest first (tracked): what the list renders.
@@ -458,11 +723,6 @@ impl Conversation {
         self.change(|s| s.show(message, mine)).unwrap_or(false)
     }
 
-    /// See [`ConversationState::remove`].
-    pub fn remove(&self, id: u64) -> bool {
-        self.change(|s| s.remove(id)).unwrap_or(false)
-    }
-
     /// See [`ConversationState::notice`].
     pub fn notice(&self, kind: EntryKind) {
         self.change(|s| s.notice(kind));
@@ -483,9 +743,11 @@ impl Conversation {
         &self,
         messages: Vec<ChatMessage>,
         has_more: bool,
+        has_newer: bool,
         is_mine: impl Fn(&ChatMessage) -> bool,
-    ) {
-        self.change(|s| s.history(messages, has_more, is_mine));
+    ) -> Option<u64> {
+        self.change(|s| s.history(messages, has_more, has_newer, is_mine))
+            .flatten()
     }
 
     /// See [`ConversationState::socket_closed`].
@@ -498,12 +760,29 @@ impl Conversation {
         self.change(ConversationState::clear);
     }
 
-    /// Changes the state, then tells each line whose grouping changed.
+    /// Changes the state, then tells each line whose grouping or message
+    /// changed.
     fn change<R>(&self, f: impl FnOnce(&mut ConversationState) -> R) -> Option<R> {
         let result = self.state.try_update(f);
+        let dirty = self
+            .state
+            .try_update_untracked(ConversationState::take_dirty)
+            .unwrap_or_default();
         self.state.with_untracked(|s| {
             self.continues.update_value(|rows| {
                 rows.sync(s.entries.iter().map(|e| (e.key, e.continues)));
+            });
+            self.messages.update_value(|rows| {
+                for key in dirty {
+                    if let Some(message) = s.entries.iter().find_map(|e| match &e.kind {
+                        EntryKind::Message { message, .. } if e.key == key => Some(message),
+                        _ => None,
+                    }) {
+                        rows.put(key, message.clone());
+                    }
+                }
+                let present: HashSet<u64> = s.entries.iter().map(|e| e.key).collect();
+                rows.retain(&present);
             });
         });
         result
@@ -524,6 +803,7 @@ pub fn use_conversation() -> Conversation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chat_shared::{Deletion, Edit, Quote, Reaction};
 
     /// A message by `author` `minute` minutes into the day.
     fn message(id: u64, author: &str, minute: u32) -> ChatMessage {
@@ -532,7 +812,7 @@ mod tests {
             username: author.into(),
             text: format!("text {id}"),
             timestamp: format!("2026-11-25T{:02}:{:02}:00.000Z", minute / 60, minute % 60),
-            client_id: None,
+            ..ChatMessage::default()
         }
     }
 
@@ -556,24 +836,138 @@ mod tests {
         state.entries().iter().map(|e| e.continues).collect()
     }
 
+    fn deletion(id: u64, target: u64) -> Change {
+        Change::MessageDeleted(Deletion {
+            id,
+            target,
+            username: "a".into(),
+            client_id: None,
+        })
+    }
+
+    fn reaction(id: u64, target: u64, user: &str, on: bool) -> Change {
+        Change::Reaction(Reaction {
+            id,
+            target,
+            emoji: "👍".into(),
+            on,
+            username: user.into(),
+            client_id: None,
+        })
+    }
+
+    fn shown(state: &ConversationState, id: u64) -> ChatMessage {
+        state.message(id).cloned().expect("on the page")
+    }
+
     #[test]
-    fn a_deleted_message_leaves_and_its_neighbours_regroup() {
+    fn a_deleted_message_stays_as_a_tombstone_and_its_quotes_say_so() {
         let mut state = ConversationState::default();
         state.show(message(1, "a", 0), false);
-        state.show(message(2, "b", 0), false);
-        state.show(with_client_id(message(3, "a", 1), "c-3"), false);
-        assert_eq!(grouping(&state), [false, false, false]);
-        assert!(state.remove(2));
-        assert_eq!(ids(&state), [1, 3]);
-        assert_eq!(grouping(&state), [false, true], "a's two lines join up");
-        // A deletion of something not shown (or shown no more) is no news.
-        assert!(!state.remove(2));
-        assert!(!state.remove(99));
-        // A replay of the deleted message would not come; the client id
-        // of a removed one no longer hides a new message.
-        assert!(state.remove(3));
-        assert!(state.show(with_client_id(message(4, "a", 2), "c-3"), false));
-        assert_eq!(ids(&state), [1, 4]);
+        let mut reply = message(2, "b", 0);
+        reply.reply_to = Some(1);
+        reply.reply = Some(Quote {
+            id: 1,
+            username: "a".into(),
+            text: "text 1".into(),
+            deleted: false,
+        });
+        state.show(reply, false);
+        state.take_dirty();
+        assert!(state.apply(&deletion(3, 1)));
+        let tombstone = shown(&state, 1);
+        assert!(tombstone.deleted && tombstone.text.is_empty());
+        let quote = shown(&state, 2).reply.expect("a quote");
+        assert!(quote.deleted && quote.text.is_empty());
+        assert_eq!(state.take_dirty(), [0, 1], "both lines are patched");
+        // Again (a replay): nothing changes, but the id is counted.
+        assert!(!state.apply(&deletion(3, 1)));
+        assert_eq!(ids(&state), [1, 2]);
+        assert_eq!(state.newest_id(), Some(3));
+    }
+
+    #[test]
+    fn edits_and_reactions_apply_once_and_only_to_messages_shown() {
+        let mut state = ConversationState::default();
+        state.show(message(1, "a", 0), false);
+        let edit = Change::MessageEdited(Edit {
+            id: 2,
+            target: 1,
+            text: Some("fixed".into()),
+            edited_at: "2026-11-25T00:01:00.000Z".into(),
+            username: "a".into(),
+            client_id: None,
+        });
+        assert!(state.apply(&edit));
+        assert!(!state.apply(&edit));
+        assert_eq!(shown(&state, 1).text, "fixed");
+        assert!(state.apply(&reaction(3, 1, "b", true)));
+        assert!(!state.apply(&reaction(3, 1, "b", true)));
+        assert!(state.apply(&reaction(4, 1, "c", true)));
+        assert_eq!(shown(&state, 1).reactions[0].users, ["b", "c"]);
+        assert!(state.apply(&reaction(5, 1, "b", false)));
+        assert!(state.apply(&reaction(6, 1, "c", false)));
+        assert!(shown(&state, 1).reactions.is_empty(), "no empty chip");
+        assert!(!state.apply(&reaction(7, 1, "c", false)));
+        // A change for a message not loaded is no news, but counts for `since`.
+        assert!(!state.apply(&reaction(9, 99, "b", true)));
+        assert_eq!(state.newest_id(), Some(9));
+        // A deleted message takes no more changes.
+        state.apply(&deletion(10, 1));
+        assert!(!state.apply(&edit));
+        assert!(!state.apply(&reaction(11, 1, "b", true)));
+        // A replayed edit of a message deleted since carries no text.
+        let mut other = message(12, "a", 0);
+        let blank = Change::MessageEdited(Edit {
+            id: 13,
+            target: 12,
+            text: None,
+            edited_at: "2026-11-25T00:01:00.000Z".into(),
+            username: "a".into(),
+            client_id: None,
+        });
+        assert!(!apply_change(&mut other, &blank));
+        assert_eq!(other.text, "text 12");
+    }
+
+    #[test]
+    fn my_last_message_is_the_newest_one_i_own_that_is_not_deleted() {
+        let mut state = ConversationState::default();
+        state.show(message(1, "me", 0), true);
+        state.show(message(2, "me", 0), true);
+        state.show(message(3, "b", 0), false);
+        assert_eq!(state.last_own(|id| id != 3).map(|m| m.id), Some(2));
+        state.apply(&deletion(4, 2));
+        assert_eq!(state.last_own(|id| id != 3).map(|m| m.id), Some(1));
+    }
+
+    #[test]
+    fn a_page_around_an_original_goes_on_top_after_a_gap() {
+        let mut state = ConversationState::default();
+        state.welcome(true, false);
+        for id in 50..=52 {
+            state.show(message(id, "a", 0), false);
+        }
+        state.loading_around(10);
+        let page = (9..=11).map(|id| message(id, "b", 0)).collect();
+        assert_eq!(state.history(page, true, true, |_| false), Some(10));
+        assert_eq!(ids(&state), [9, 10, 11, 50, 51, 52]);
+        assert!(matches!(state.entries()[4].kind, EntryKind::Gap));
+        assert!(state.contains(10));
+        // A page that overlaps what is shown joins up: no divider.
+        state.loading_around(8);
+        let page = (7..=9).map(|id| message(id, "b", 0)).collect();
+        assert_eq!(state.history(page, false, true, |_| false), Some(8));
+        assert_eq!(ids(&state), [7, 8, 9, 10, 11, 50, 51, 52]);
+        assert_eq!(
+            state
+                .entries()
+                .iter()
+                .filter(|e| matches!(e.kind, EntryKind::Gap))
+                .count(),
+            1
+        );
+        assert_eq!(state.older(), Older::NoMore);
     }
 
     #[test]
@@ -668,7 +1062,7 @@ mod tests {
         // The dropped message can be shown again when paging back.
         assert_eq!(state.older_page_start(), Some(2));
         state.loading_older();
-        state.history(vec![message(1, "alice", 0)], false, |_| false);
+        state.history(vec![message(1, "alice", 0)], false, false, |_| false);
         assert_eq!(ids(&state).first(), Some(&1));
     }
 
@@ -688,6 +1082,7 @@ mod tests {
                 message(10, "alice", 30),
             ],
             true,
+            false,
             |m| m.username == "alice",
         );
         assert!(matches!(state.entries()[0].kind, EntryKind::Earlier));
@@ -699,7 +1094,7 @@ mod tests {
             EntryKind::Message { mine: true, .. }
         ));
         assert_eq!(state.older(), Older::MayExist);
-        state.history(Vec::new(), false, |_| false);
+        state.history(Vec::new(), false, false, |_| false);
         assert_eq!(state.older(), Older::NoMore);
     }
 

@@ -14,8 +14,13 @@
 //!   notice bar.
 //! - [`moderation`]: the moderator token, the room's lock and topic, the
 //!   moderation log.
+//! - [`authorship`]: which messages on the page are mine to edit and delete.
+//! - [`composing`]: whether the composer writes a new message, a reply or
+//!   an edit.
 //! - [`rows`]: one signal per row, so a list change patches one row.
 
+pub mod authorship;
+pub mod composing;
 pub mod conversation;
 pub mod moderation;
 pub mod notices;

@@ -1,4 +1,5 @@
-//! My messages the server has not confirmed, in sending order, and how
+//! My messages (and edits, deletions, reactions) the server has not
+//! confirmed, in sending order, and how
 //! they go out: queued until joined on an open socket, sent a batch at a
 //! time under the server's rate limit, requeued when the socket closes,
 //! failed when the server refuses one.
@@ -15,7 +16,7 @@ use std::time::Duration;
 use super::rows::RowSignals;
 use super::Sender;
 use crate::i18n::Problem;
-use crate::outbox::{self as disk, new_client_id, Unsent};
+use crate::outbox::{self as disk, new_client_id, Act, Unsent};
 use crate::time::now_ms;
 
 /// A `rate_limited` error from a server that does not say how long to wait.
@@ -165,7 +166,7 @@ impl OutboxState {
             if sent == pace.batch {
                 return true;
             }
-            if !send(&message_frame(&item.unsent)) {
+            if !send(&frame(&item.unsent)) {
                 return false;
             }
             item.delivery = Delivery::Sending;
@@ -200,6 +201,16 @@ impl OutboxState {
         {
             item.delivery = Delivery::Queued;
         }
+    }
+
+    /// The act (not a message) `client_id` names, if it is here: a refusal
+    /// of one is told and forgotten, as there is no row to resend it from.
+    pub fn act_named(&self, client_id: Option<&str>) -> Option<u64> {
+        let id = client_id?;
+        self.items
+            .iter()
+            .find(|o| o.unsent.client_id == id && !o.unsent.is_post())
+            .map(|o| o.key)
     }
 
     /// The server refused a message: the one named by `client_id`, or, from
@@ -270,10 +281,27 @@ impl OutboxState {
     }
 }
 
-fn message_frame(unsent: &Unsent) -> ClientFrame {
-    ClientFrame::Message {
-        text: unsent.text.clone(),
-        client_id: Some(unsent.client_id.clone()),
+/// The frame that sends `unsent`, with its `client_id`.
+fn frame(unsent: &Unsent) -> ClientFrame {
+    let client_id = Some(unsent.client_id.clone());
+    match &unsent.act {
+        Act::Post { reply_to } => ClientFrame::Message {
+            text: unsent.text.clone(),
+            client_id,
+            reply_to: *reply_to,
+        },
+        Act::Edit { id } => ClientFrame::Edit {
+            id: *id,
+            text: unsent.text.clone(),
+            client_id,
+        },
+        Act::Delete { id } => ClientFrame::Delete { id: *id, client_id },
+        Act::React { id, emoji, on } => ClientFrame::React {
+            id: *id,
+            emoji: emoji.clone(),
+            on: *on,
+            client_id,
+        },
     }
 }
 
@@ -301,19 +329,27 @@ impl Outbox {
         }
     }
 
-    /// The messages' keys in sending order (tracked): what the list renders.
+    /// The new messages' keys in sending order (tracked): what the list
+    /// renders. Edits, deletions and reactions wait unseen.
     pub fn keys(&self) -> Vec<u64> {
-        self.state.with(|s| s.items.iter().map(|o| o.key).collect())
+        self.state.with(|s| {
+            s.items
+                .iter()
+                .filter(|o| o.unsent.is_post())
+                .map(|o| o.key)
+                .collect()
+        })
     }
 
-    /// How many messages wait (tracked).
+    /// How many new messages wait (tracked).
     pub fn len(&self) -> usize {
-        self.state.with(|s| s.items.len())
+        self.state
+            .with(|s| s.items.iter().filter(|o| o.unsent.is_post()).count())
     }
 
-    /// Whether none wait (tracked).
+    /// Whether no new messages wait (tracked).
     pub fn is_empty(&self) -> bool {
-        self.state.with(|s| s.items.is_empty())
+        self.len() == 0
     }
 
     /// The message `key` as it is now (untracked): its delivery state is
@@ -335,15 +371,17 @@ impl Outbox {
         self.pace.set_value(FlushPace::from_limits(limits));
     }
 
-    /// Queues a message `user` (a name key) wrote in `room`, keeps it on
-    /// disk, and sends it if it can.
-    pub fn write(&self, room: String, user: String, text: String) {
+    /// Queues what `user` (a name key) did in `room` (a message, or a
+    /// change to one, with its text), keeps it on disk, and sends it if
+    /// it can.
+    pub fn write(&self, room: String, user: String, text: String, act: Act) {
         let unsent = Unsent {
             room,
             user,
             text,
             client_id: new_client_id(),
             written_ms: now_ms(),
+            act,
         };
         disk::keep(&unsent);
         self.change(|s| s.add(unsent));
@@ -363,15 +401,18 @@ impl Outbox {
         }
     }
 
-    /// The server stored the message `client_id` of mine.
-    pub fn confirmed(&self, client_id: &str) {
+    /// The server stored the message (or change) `client_id` of mine.
+    /// Returns whether this browser sent it (it was here or on disk).
+    pub fn confirmed(&self, client_id: &str) -> bool {
+        let on_disk = disk::contains(client_id);
         disk::forget(client_id);
-        if self
+        let here = self
             .state
-            .with_untracked(|s| s.items.iter().any(|o| o.unsent.client_id == client_id))
-        {
+            .with_untracked(|s| s.items.iter().any(|o| o.unsent.client_id == client_id));
+        if here {
             self.change(|s| s.confirmed(client_id));
         }
+        here || on_disk
     }
 
     /// The server answered with an error (see [`error_effect`]); the
@@ -384,7 +425,18 @@ impl Outbox {
         client_id: Option<&str>,
         problem: &Problem,
     ) -> bool {
-        match error_effect(code, retry_after_ms) {
+        let effect = error_effect(code, retry_after_ms);
+        let act = self.state.with_untracked(|s| s.act_named(client_id));
+        match (effect, act) {
+            (ErrorEffect::Retry(_) | ErrorEffect::RetryAndTell(_), _) | (_, None) => {}
+            (ErrorEffect::Refuse | ErrorEffect::Unrelated, Some(key)) => {
+                // An edit too late, a reaction on a message deleted since:
+                // nothing to retry, only to tell.
+                self.discard(key);
+                return false;
+            }
+        }
+        match effect {
             ErrorEffect::Retry(wait) => {
                 self.retry_after(client_id, wait);
                 true
@@ -398,6 +450,12 @@ impl Outbox {
                 .unwrap_or(false),
             ErrorEffect::Unrelated => false,
         }
+    }
+
+    /// Whether `client_id` names an edit, deletion or reaction waiting here.
+    pub fn is_act(&self, client_id: Option<&str>) -> bool {
+        self.state
+            .with_untracked(|s| s.act_named(client_id).is_some())
     }
 
     /// The socket closed: what was in flight goes again on the next one.
@@ -480,6 +538,7 @@ mod tests {
             text: text.into(),
             client_id: format!("id-{text}"),
             written_ms,
+            act: Act::default(),
         }
     }
 
@@ -527,7 +586,8 @@ mod tests {
             frames,
             [ClientFrame::Message {
                 text: "hi".into(),
-                client_id: Some("id-hi".into())
+                client_id: Some("id-hi".into()),
+                reply_to: None,
             }]
         );
         assert_eq!(states(&state), [("hi", "sending")]);
@@ -535,6 +595,53 @@ mod tests {
         assert!(state.confirmed("id-hi"));
         assert!(state.items().is_empty());
         assert!(!state.confirmed("id-hi"));
+    }
+
+    #[test]
+    fn changes_go_out_as_their_own_frames_and_are_named_on_refusal() {
+        let mut state = OutboxState::default();
+        state.add(unsent("post", 1.0));
+        let edit = state.add(Unsent {
+            act: Act::Edit { id: 7 },
+            ..unsent("fixed", 2.0)
+        });
+        state.add(Unsent {
+            text: String::new(),
+            act: Act::React {
+                id: 7,
+                emoji: "👍".into(),
+                on: true,
+            },
+            ..unsent("react", 3.0)
+        });
+        let mut frames = Vec::new();
+        state.flush(FlushPace { batch: 3, ..PACE }, |f| {
+            frames.push(f.clone());
+            true
+        });
+        assert_eq!(
+            frames[1..],
+            [
+                ClientFrame::Edit {
+                    id: 7,
+                    text: "fixed".into(),
+                    client_id: Some("id-fixed".into())
+                },
+                ClientFrame::React {
+                    id: 7,
+                    emoji: "👍".into(),
+                    on: true,
+                    client_id: Some("id-react".into())
+                }
+            ]
+        );
+        assert_eq!(state.act_named(Some("id-fixed")), Some(edit));
+        assert_eq!(
+            state.act_named(Some("id-post")),
+            None,
+            "a message has its row"
+        );
+        assert!(state.confirmed("id-react"));
     }
 
     #[test]

@@ -42,6 +42,26 @@ impl<T: Clone + PartialEq + Send + Sync + 'static> RowSignals<T> {
         self.rows.retain(|key, _| present.contains(key));
     }
 
+    /// Sets row `key`'s value, notifying its view if it changed; a new row
+    /// gets a signal.
+    pub fn put(&mut self, key: u64, value: T) {
+        match self.rows.get(&key) {
+            Some(signal) => {
+                if signal.with_untracked(|old| *old != value) {
+                    signal.set(value);
+                }
+            }
+            None => {
+                self.rows.insert(key, ArcRwSignal::new(value));
+            }
+        }
+    }
+
+    /// Drops the signals of rows no longer in the list.
+    pub fn retain(&mut self, present: &HashSet<u64>) {
+        self.rows.retain(|key, _| present.contains(key));
+    }
+
     /// The signal of row `key`, if it is in the list.
     pub fn get(&self, key: u64) -> Option<ArcReadSignal<T>> {
         self.rows.get(&key).map(ArcRwSignal::read_only)

@@ -1,0 +1,34 @@
+//! The quote a reply shows of its original, which takes the reader there.
+
+use chat_shared::Quote;
+use leptos::prelude::*;
+
+use crate::chat::use_chat;
+use crate::i18n::use_i18n;
+
+/// A reply's quote of its original: clicking it scrolls to the original
+/// and highlights it, loading it first if it is not on the page.
+#[component]
+pub fn ReplyQuote(quote: Quote) -> impl IntoView {
+    let chat = use_chat();
+    let i18n = use_i18n();
+    let target = quote.id;
+    let label_author = quote.username.clone();
+    let deleted = quote.deleted;
+    let excerpt = quote.text;
+    view! {
+        <button
+            type="button"
+            class="quote"
+            class:deleted=deleted
+            data-target=target
+            aria-label=move || (i18n.t().quote_label)(&label_author)
+            on:click=move |_| chat.jump_to(target)
+        >
+            <span class="quote-author">{quote.username}</span>
+            <span class="quote-text">
+                {move || if deleted { i18n.t().message_deleted.to_owned() } else { excerpt.clone() }}
+            </span>
+        </button>
+    }
+}

@@ -1,0 +1,49 @@
+//! The reactions under a message, as chips that count and toggle.
+
+use chat_shared::Reactions;
+use leptos::prelude::*;
+
+use crate::chat::use_chat;
+use crate::i18n::use_i18n;
+use crate::state::session::use_session;
+
+/// One chip per emoji on message `id`: its count, mine highlighted, who
+/// put it there in the tooltip; clicking puts mine on or takes it off.
+#[component]
+pub fn ReactionChips(id: u64, reactions: Vec<Reactions>) -> impl IntoView {
+    let chat = use_chat();
+    let session = use_session();
+    let i18n = use_i18n();
+    let chips = reactions
+        .into_iter()
+        .map(|reaction| {
+            let Reactions { emoji, users } = reaction;
+            let count = users.len();
+            let mine = Memo::new({
+                let users = users.clone();
+                move |_| users.iter().any(|user| session.is_mine(user))
+            });
+            let label = {
+                let emoji = emoji.clone();
+                move || (i18n.t().reaction_label)(&emoji, &users)
+            };
+            let chosen = emoji.clone();
+            view! {
+                <button
+                    type="button"
+                    class="reaction"
+                    class:mine=move || mine.get()
+                    aria-pressed=move || mine.get().to_string()
+                    data-emoji=emoji.clone()
+                    title=label.clone()
+                    aria-label=label
+                    on:click=move |_| chat.react(id, &chosen, !mine.get_untracked())
+                >
+                    <span aria-hidden="true">{emoji.clone()}</span>
+                    <span class="count">{count}</span>
+                </button>
+            }
+        })
+        .collect_view();
+    view! { <div class="reactions">{chips}</div> }
+}
