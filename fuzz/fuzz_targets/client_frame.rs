@@ -27,7 +27,15 @@ fuzz_target!(|data: &[u8]| {
                         check_room(room);
                     }
                 }
-                ClientFrame::Message { text, .. } => check_message(text),
+                ClientFrame::Message { text, .. } | ClientFrame::Edit { text, .. } => {
+                    check_message(text)
+                }
+                ClientFrame::React { emoji, .. } => {
+                    // Whatever came in, what is stored is one of the eight.
+                    if let Some(stored) = chat_shared::normalize_emoji(emoji) {
+                        assert!(chat_shared::REACTION_EMOJI.contains(&stored));
+                    }
+                }
                 ClientFrame::SetTopic { topic } => check_topic(topic),
                 ClientFrame::Ban { username, .. } => check_username(username),
                 ClientFrame::Typing { .. }

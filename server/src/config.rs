@@ -20,6 +20,7 @@ const DEFAULT_RESUME_GRACE: Duration = Duration::from_secs(120);
 const DEFAULT_MAX_ROOMS: usize = 1000;
 const DEFAULT_REDIS_PREFIX: &str = "chat:";
 const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(15);
+const DEFAULT_EDIT_WINDOW: Duration = Duration::from_secs(chat_shared::DEFAULT_EDIT_WINDOW_SECS);
 
 /// clap takes a default duration as text: rendered once, from the same
 /// value the `Default` impls use.
@@ -35,6 +36,11 @@ fn default_shutdown_timeout_text() -> &'static str {
 fn default_node_timeout_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
     duration_text(&TEXT, DEFAULT_NODE_TIMEOUT)
+}
+
+fn default_edit_window_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    duration_text(&TEXT, DEFAULT_EDIT_WINDOW)
 }
 
 fn default_resume_grace_text() -> &'static str {
@@ -135,6 +141,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_RESUME_GRACE", default_value = default_resume_grace_text(), value_parser = humantime::parse_duration)]
     pub resume_grace: Duration,
 
+    /// How long after posting its author may still edit a message
+    /// (deleting is allowed at any time); `0s` turns editing off.
+    #[arg(long, env = "CHAT_EDIT_WINDOW", default_value = default_edit_window_text(), value_parser = humantime::parse_duration)]
+    pub edit_window: Duration,
+
     /// The most rooms there may be (rooms are created by joining them).
     #[arg(long, env = "CHAT_MAX_ROOMS", default_value_t = DEFAULT_MAX_ROOMS)]
     pub max_rooms: usize,
@@ -233,6 +244,7 @@ impl Default for Config {
             history_on_join: DEFAULT_HISTORY_ON_JOIN,
             replay_limit: DEFAULT_REPLAY_LIMIT,
             resume_grace: DEFAULT_RESUME_GRACE,
+            edit_window: DEFAULT_EDIT_WINDOW,
             max_rooms: DEFAULT_MAX_ROOMS,
             metrics_addr: None,
             log_format: LogFormat::Text,

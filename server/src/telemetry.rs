@@ -28,6 +28,8 @@ pub struct Metrics {
     pub connections_open: Gauge,
     /// Messages committed to the history.
     pub messages_stored: Counter,
+    /// Edits, deletions and reactions committed to the history.
+    pub changes_stored: Counter,
     /// Frames queued to a socket's outbox.
     pub deliveries: Counter,
     /// Connections closed because their outbox was full.
@@ -67,6 +69,7 @@ impl Metrics {
             recorder: None,
             connections_open: Gauge::noop(),
             messages_stored: Counter::noop(),
+            changes_stored: Counter::noop(),
             deliveries: Counter::noop(),
             slow_readers_dropped: Counter::noop(),
             floods_closed: Counter::noop(),
@@ -119,6 +122,10 @@ impl Metrics {
             messages_stored: counter(
                 "chat_messages_stored_total",
                 "Messages committed to the history.",
+            ),
+            changes_stored: counter(
+                "chat_changes_stored_total",
+                "Edits, deletions and reactions committed to the history.",
             ),
             deliveries: counter(
                 "chat_deliveries_total",

@@ -149,6 +149,7 @@ async fn chat_history(db: &Path) {
         since: None,
         resume: None,
         join_code: None,
+        author_key: None,
     })
     .await;
     bob.say("elsewhere").await;

@@ -86,6 +86,7 @@ async fn messages_reach_everyone_including_the_sender() {
         text,
         timestamp,
         client_id: None,
+        ..
     }) = for_alice
     else {
         panic!("expected a message, got {for_alice:?}");

@@ -11,7 +11,7 @@
 
 mod common;
 
-use chat_shared::{ChatMessage, ClientFrame, ErrorCode, ServerFrame};
+use chat_shared::{ChatMessage, ClientFrame, ErrorCode, HistoryItem, ServerFrame};
 use common::Client;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::{BTreeMap, HashSet};
@@ -265,7 +265,14 @@ async fn join_with(client: &mut Client, frame: ClientFrame) -> Welcome {
         } => Welcome {
             username,
             users,
-            history,
+            // These tests change no messages: the history is messages.
+            history: history
+                .into_iter()
+                .map(|item| match item {
+                    HistoryItem::Message(message) => message,
+                    HistoryItem::Change(change) => panic!("unexpected change {change:?}"),
+                })
+                .collect(),
             resume,
         },
         other => panic!("expected a welcome, got {other:?}"),
@@ -283,6 +290,7 @@ fn join_frame(name: &str, since: Option<u64>, resume: Option<String>) -> ClientF
         since,
         resume,
         join_code: None,
+        author_key: None,
     }
 }
 
@@ -334,8 +342,9 @@ async fn full_history(addr: SocketAddr, name: &str) -> Vec<ChatMessage> {
     loop {
         client
             .send(ClientFrame::History {
-                before,
+                before: Some(before),
                 limit: Some(100),
+                around: None,
             })
             .await;
         let (messages, has_more) = loop {
@@ -897,6 +906,7 @@ async fn killing_every_node_mid_stream_loses_no_confirmed_message() {
                         let frame = ClientFrame::Message {
                             text: format!("{name} #{n}"),
                             client_id: Some(format!("{name}-{n}")),
+                            reply_to: None,
                         };
                         if client
                             .socket

@@ -42,6 +42,7 @@ fn join_frame(
         since,
         resume: resume.map(Into::into),
         join_code: None,
+        author_key: None,
     }
 }
 
@@ -217,6 +218,7 @@ async fn a_resent_message_is_stored_and_shown_once() {
     let frame = ClientFrame::Message {
         text: "only once".into(),
         client_id: Some("6f1d2c3b-0000-4000-8000-000000000001".into()),
+        reply_to: None,
     };
     // The first send may or may not be committed before the drop: bob
     // cannot know, so after reconnecting he sends it again.
@@ -397,8 +399,9 @@ async fn history_pages_go_back_to_the_first_message() {
     assert_eq!(welcome.history, all[30..]);
     reader
         .send(ClientFrame::History {
-            before: all[30].id,
+            before: Some(all[30].id),
             limit: Some(20),
+            around: None,
         })
         .await;
     match reader.recv().await {
@@ -406,6 +409,7 @@ async fn history_pages_go_back_to_the_first_message() {
             room,
             messages,
             has_more,
+            ..
         } => {
             assert_eq!(room, "general");
             assert_eq!(messages, all[10..30]);
@@ -415,8 +419,9 @@ async fn history_pages_go_back_to_the_first_message() {
     }
     reader
         .send(ClientFrame::History {
-            before: all[10].id,
+            before: Some(all[10].id),
             limit: Some(50),
+            around: None,
         })
         .await;
     match reader.recv().await {

@@ -27,6 +27,7 @@ fn join(name: &str, join_code: Option<&str>, resume: Option<&str>) -> ClientFram
         since: None,
         resume: resume.map(Into::into),
         join_code: join_code.map(Into::into),
+        author_key: None,
     }
 }
 

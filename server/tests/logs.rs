@@ -95,6 +95,7 @@ async fn json_logs_name_the_connection_and_hold_no_text_or_token() {
             since: None,
             resume: Some(token.clone()),
             join_code: None,
+            author_key: None,
         })
         .await;
     assert!(resumed.history.iter().any(|message| message.text == TEXT));

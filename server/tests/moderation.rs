@@ -9,7 +9,9 @@
 mod common;
 
 use chat_server::Config;
-use chat_shared::{AuditAction, ClientFrame, ErrorCode, ServerFrame};
+use chat_shared::{
+    AuditAction, Change, ChatMessage, ClientFrame, Deletion, ErrorCode, ServerFrame,
+};
 use common::{joined, Client, TestServer};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -153,12 +155,12 @@ async fn a_moderator_deletes_any_message_for_everyone_live_in_history_and_on_rep
 
     alice.send(delete(awful, "del-1")).await;
     let event_id = match alice.recv().await {
-        ServerFrame::MessageDeleted {
+        ServerFrame::MessageDeleted(Deletion {
             id,
             target,
             username,
             client_id,
-        } => {
+        }) => {
             assert_eq!((target, username.as_str()), (awful, "alice"));
             assert_eq!(client_id.as_deref(), Some("del-1"));
             assert!(id > awful, "the deletion takes the next id");
@@ -167,28 +169,30 @@ async fn a_moderator_deletes_any_message_for_everyone_live_in_history_and_on_rep
         other => panic!("expected message_deleted, got {other:?}"),
     };
     match bob.recv().await {
-        ServerFrame::MessageDeleted { id, target, .. } => {
-            assert_eq!((id, target), (event_id, awful));
+        ServerFrame::MessageDeleted(deletion) => {
+            assert_eq!((deletion.id, deletion.target), (event_id, awful));
         }
         other => panic!("expected message_deleted, got {other:?}"),
     }
     // A resend gets the original event back, to the sender only.
     alice.send(delete(awful, "del-1")).await;
     match alice.recv().await {
-        ServerFrame::MessageDeleted { id, .. } => assert_eq!(id, event_id),
+        ServerFrame::MessageDeleted(deletion) => assert_eq!(deletion.id, event_id),
         other => panic!("expected the original message_deleted, got {other:?}"),
     }
     bob.expect_silence().await;
-    // Gone from history pages.
+    // Only a tombstone is left in history pages.
     bob.send(ClientFrame::History {
-        before: u64::MAX >> 1,
+        before: Some(u64::MAX >> 1),
         limit: None,
+        around: None,
     })
     .await;
     match bob.recv().await {
         ServerFrame::History { messages, .. } => {
-            let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
-            assert_eq!(texts, ["kept"]);
+            assert_eq!(texts(&messages), ["kept"]);
+            let tombstone = messages.iter().find(|m| m.id == awful);
+            assert!(tombstone.is_some_and(|m| m.deleted && m.text.is_empty()));
         }
         other => panic!("expected history, got {other:?}"),
     }
@@ -197,12 +201,12 @@ async fn a_moderator_deletes_any_message_for_everyone_live_in_history_and_on_rep
     expect_error(&mut alice, ErrorCode::NotFound).await;
     alice.send(delete(9_999, "del-3")).await;
     expect_error(&mut alice, ErrorCode::NotFound).await;
-    // A plain user cannot delete.
+    // A plain user cannot delete someone else's message.
     bob.send(delete(kept, "del-4")).await;
     expect_error(&mut bob, ErrorCode::Forbidden).await;
 
     // Dana comes back with what she had: the deleted message is not
-    // replayed, its deletion is, once, before anything live.
+    // replayed, its deletion is, once, in the welcome.
     let mut dana = server.connect().await;
     let welcome = dana
         .join_with(ClientFrame::Join {
@@ -213,12 +217,13 @@ async fn a_moderator_deletes_any_message_for_everyone_live_in_history_and_on_rep
             since: Some(kept),
             resume: None,
             join_code: None,
+            author_key: None,
         })
         .await;
     assert!(welcome.history.is_empty(), "{:?}", welcome.history);
-    match dana.recv().await {
-        ServerFrame::MessageDeleted { id, target, .. } => {
-            assert_eq!((id, target), (event_id, awful));
+    match &welcome.changes[..] {
+        [Change::MessageDeleted(deletion)] => {
+            assert_eq!((deletion.id, deletion.target), (event_id, awful));
         }
         other => panic!("expected the replayed message_deleted, got {other:?}"),
     }
@@ -228,8 +233,8 @@ async fn a_moderator_deletes_any_message_for_everyone_live_in_history_and_on_rep
     // A fresh page without `since` gets no deleted text and no events.
     let mut erin = server.connect().await;
     let fresh = erin.join_with(ClientFrame::join("erin")).await;
-    let texts: Vec<&str> = fresh.history.iter().map(|m| m.text.as_str()).collect();
-    assert_eq!(texts, ["kept", "after"]);
+    assert_eq!(texts(&fresh.history), ["kept", "after"]);
+    assert!(fresh.changes.is_empty());
     erin.expect_silence().await;
     server.stop().await.expect("clean stop");
 }
@@ -249,10 +254,7 @@ async fn deletions_count_toward_the_replay_limit() {
     }
     for (n, id) in ids[1..].iter().enumerate() {
         alice.send(delete(*id, &format!("d-{n}"))).await;
-        assert!(matches!(
-            alice.recv().await,
-            ServerFrame::MessageDeleted { .. }
-        ));
+        assert!(matches!(alice.recv().await, ServerFrame::MessageDeleted(_)));
     }
     let rejoin = |since| ClientFrame::Join {
         username: format!("bob{since}"),
@@ -260,30 +262,30 @@ async fn deletions_count_toward_the_replay_limit() {
         since: Some(since),
         resume: None,
         join_code: None,
+        author_key: None,
     };
     // Two deletions after `one`: within the limit, replayed.
     let mut bob = server.connect().await;
     let welcome = bob.join_with(rejoin(ids[0])).await;
     assert!(!welcome.history_gap);
-    for target in &ids[1..] {
-        match bob.recv().await {
-            ServerFrame::MessageDeleted { target: got, .. } => assert_eq!(got, *target),
-            other => panic!("expected message_deleted, got {other:?}"),
-        }
-    }
+    let targets: Vec<u64> = welcome.changes.iter().map(Change::target).collect();
+    assert_eq!(targets, ids[1..]);
     // One more: three from the start, over it, so the page starts afresh.
     alice.send(delete(ids[0], "d-last")).await;
     loop {
         match alice.recv().await {
             ServerFrame::UserJoined { .. } => continue,
-            ServerFrame::MessageDeleted { target, .. } => break assert_eq!(target, ids[0]),
+            ServerFrame::MessageDeleted(deletion) => break assert_eq!(deletion.target, ids[0]),
             other => panic!("expected message_deleted, got {other:?}"),
         }
     }
     let mut carol = server.connect().await;
     let welcome = carol.join_with(rejoin(0)).await;
     assert!(welcome.history_gap);
-    assert!(welcome.history.is_empty());
+    assert!(
+        welcome.history.iter().all(|m| m.deleted),
+        "only tombstones left"
+    );
     carol.expect_silence().await;
     server.stop().await.expect("clean stop");
 }
@@ -454,6 +456,7 @@ async fn a_topic_reaches_members_and_new_joiners() {
             since: None,
             resume: None,
             join_code: None,
+            author_key: None,
         })
         .await;
     assert_eq!(elsewhere.topic, None);
@@ -467,10 +470,7 @@ async fn the_audit_list_shows_each_action_newest_first() {
     alice.say("oops").await;
     let oops = alice.recv_message().await.id;
     alice.send(delete(oops, "d-1")).await;
-    assert!(matches!(
-        alice.recv().await,
-        ServerFrame::MessageDeleted { .. }
-    ));
+    assert!(matches!(alice.recv().await, ServerFrame::MessageDeleted(_)));
     alice
         .send(ClientFrame::Ban {
             username: "absent".into(),
@@ -672,4 +672,13 @@ impl Drop for Binary {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The texts of the messages that are not deleted.
+fn texts(messages: &[ChatMessage]) -> Vec<&str> {
+    messages
+        .iter()
+        .filter(|m| !m.deleted)
+        .map(|m| m.text.as_str())
+        .collect()
 }

@@ -42,6 +42,7 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// clusters of their own (`cluster.rs`).
 const CLUSTER_SUITES: &[&str] = &[
     "chat",
+    "actions",
     "errors",
     "heartbeat",
     "moderation",

@@ -92,7 +92,7 @@ async fn serve(stream: TcpStream, room: Arc<Room>) {
                         }
                         username = Some(name);
                     }
-                    (Ok(ClientFrame::Message { text, client_id }), Some(name)) => {
+                    (Ok(ClientFrame::Message { text, client_id, .. }), Some(name)) => {
                         let message = ChatMessage {
                             id: room.next_id.fetch_add(1, Ordering::Relaxed),
                             username: name.clone(),

@@ -110,6 +110,7 @@ pub async fn join(socket: &mut Socket, name: &str, room: Option<String>) -> Resu
         since: None,
         resume: None,
         join_code: None,
+        author_key: None,
     };
     socket
         .send(Message::text(frame.encode()))
@@ -217,6 +218,7 @@ impl Member {
         let frame = ClientFrame::Message {
             text,
             client_id: Some(format!("{}-{seq}", self.name)),
+            reply_to: None,
         };
         self.sink
             .send(Message::text(frame.encode()))

@@ -7,8 +7,8 @@ use crate::chat::peer::{Closer, Outgoing, Peer};
 use crate::chat::rate_limit::{rate_limited, FrameKind, FrameLimiter, Verdict};
 use crate::cluster::{BusEvent, Claim, Claimed};
 use crate::error::Rejection;
-use crate::history::journal::ModeratorAction;
-use crate::history::moderation::DeleteRequest;
+use crate::history::changes::{owner_hash, Action, ChangeRequest};
+use crate::history::journal::{ChangeOrder, Message as Post, ModeratorAction, Page};
 use crate::http::admission::Ticket;
 use crate::http::websocket::{feed_text, Socket};
 use crate::limits::default_history_page;
@@ -16,15 +16,16 @@ use crate::telemetry::Metrics;
 use crate::AppState;
 use chat_shared::close::{self, Departure};
 use chat_shared::{
-    check_ban_duration, is_valid_client_id, normalize_message, normalize_room, normalize_topic,
-    normalize_username, username_key, ClientFrame, ErrorCode, ServerFrame, DEFAULT_ROOM,
-    MAX_CLIENT_ID_CHARS,
+    check_ban_duration, is_valid_author_key, is_valid_client_id, normalize_emoji,
+    normalize_message, normalize_room, normalize_topic, normalize_username, username_key,
+    ClientFrame, ErrorCode, ServerFrame, DEFAULT_ROOM, MAX_AUTHOR_KEY_CHARS, MAX_CLIENT_ID_CHARS,
+    MIN_AUTHOR_KEY_CHARS,
 };
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -70,6 +71,7 @@ async fn serve_as(id: u64, socket: Socket, state: Arc<AppState>, ticket: Ticket)
         state: &state,
         peer,
         membership: None,
+        owner: None,
         departure: Departure::AfterGrace,
         limiter: FrameLimiter::new(&state.config.limits, Instant::now()),
     };
@@ -97,6 +99,9 @@ struct Session<'a> {
     peer: Peer,
     /// Set once the client has joined.
     membership: Option<Membership>,
+    /// The hash of the author key the client joined with: the messages
+    /// it posts may be edited and deleted by whoever presents the key.
+    owner: Option<String>,
     /// What the end of this connection means for the user's presence: what
     /// the client's close frame says, or at once when it was thrown out for
     /// breaking a rule (no grace period to wait for a reconnect). A
@@ -114,9 +119,12 @@ impl Session<'_> {
             _ => FrameKind::Other,
         };
         let message_id = match &decoded {
-            Ok(ClientFrame::Message { client_id, .. } | ClientFrame::Delete { client_id, .. }) => {
-                client_id.as_deref()
-            }
+            Ok(
+                ClientFrame::Message { client_id, .. }
+                | ClientFrame::Edit { client_id, .. }
+                | ClientFrame::Delete { client_id, .. }
+                | ClientFrame::React { client_id, .. },
+            ) => client_id.as_deref(),
             _ => None,
         };
         if !self.within_rate(kind, message_id) {
@@ -133,11 +141,51 @@ impl Session<'_> {
                 since,
                 resume,
                 join_code,
+                author_key,
             }) => {
-                self.join(&username, room.as_deref(), since, resume, join_code)
+                let request = JoinFrame {
+                    username: &username,
+                    room: room.as_deref(),
+                    since,
+                    resume,
+                    join_code,
+                    author_key: author_key.as_deref(),
+                };
+                self.join(request).await
+            }
+            Ok(ClientFrame::Message {
+                text,
+                client_id,
+                reply_to,
+            }) => self.post(&text, client_id, reply_to).await,
+            Ok(ClientFrame::Edit {
+                id,
+                text,
+                client_id,
+            }) => {
+                let (text, bad_text) = match normalize_message(&text) {
+                    Ok(text) => (Some(text.to_owned()), None),
+                    Err(error) => (None, Some(Rejection::new(error.code(), error))),
+                };
+                let window_start = SystemTime::now()
+                    .checked_sub(self.state.config.edit_window)
+                    .unwrap_or(SystemTime::UNIX_EPOCH);
+                let action = Action::Edit {
+                    text,
+                    window_start: humantime::format_rfc3339_millis(window_start).to_string(),
+                };
+                self.change(id, client_id, action, bad_text).await
+            }
+            Ok(ClientFrame::React {
+                id,
+                emoji,
+                on,
+                client_id,
+            }) => {
+                let emoji = normalize_emoji(&emoji).map(str::to_owned);
+                self.change(id, client_id, Action::React { emoji, on }, None)
                     .await
             }
-            Ok(ClientFrame::Message { text, client_id }) => self.post(&text, client_id).await,
             Ok(ClientFrame::Typing { is_typing }) => self.joined().map(|member| {
                 self.state.cluster.announce(BusEvent::Typing {
                     room: member.room.clone(),
@@ -146,13 +194,19 @@ impl Session<'_> {
                     is_typing,
                 });
             }),
-            Ok(ClientFrame::History { before, limit }) => self.history(before, limit).await,
+            Ok(ClientFrame::History {
+                before,
+                limit,
+                around,
+            }) => self.history(before, around, limit).await,
             Ok(ClientFrame::ListRooms) => self.state.cluster.presence.rooms().await.map(|online| {
                 let rooms = self.state.cluster.hub.rooms(online);
                 self.peer.send(encode(&ServerFrame::Rooms { rooms }));
             }),
             Ok(ClientFrame::BecomeModerator { token }) => self.become_moderator(&token),
-            Ok(ClientFrame::Delete { id, client_id }) => self.delete(id, client_id).await,
+            Ok(ClientFrame::Delete { id, client_id }) => {
+                self.change(id, client_id, Action::Delete, None).await
+            }
             Ok(ClientFrame::Ban {
                 username,
                 duration_secs,
@@ -172,27 +226,33 @@ impl Session<'_> {
         }
     }
 
-    async fn join(
-        &mut self,
-        username: &str,
-        room: Option<&str>,
-        since: Option<u64>,
-        resume: Option<String>,
-        join_code: Option<String>,
-    ) -> Result<(), Rejection> {
+    async fn join(&mut self, frame: JoinFrame<'_>) -> Result<(), Rejection> {
         if self.membership.is_some() {
             return Err(ErrorCode::AlreadyJoined.into());
         }
-        let name =
-            normalize_username(username).map_err(|error| Rejection::new(error.code(), error))?;
-        let room = normalize_room(room.unwrap_or(DEFAULT_ROOM))
+        let name = normalize_username(frame.username)
             .map_err(|error| Rejection::new(error.code(), error))?;
+        let room = normalize_room(frame.room.unwrap_or(DEFAULT_ROOM))
+            .map_err(|error| Rejection::new(error.code(), error))?;
+        if frame
+            .author_key
+            .is_some_and(|key| !is_valid_author_key(key))
+        {
+            return Err(Rejection::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "author_key must be {MIN_AUTHOR_KEY_CHARS} to {MAX_AUTHOR_KEY_CHARS} \
+                     letters, digits, '-' or '_'"
+                ),
+            ));
+        }
+        let since = frame.since;
         let request = JoinRequest {
             key: username_key(&name),
             name,
             room,
-            resume,
-            join_code,
+            resume: frame.resume,
+            join_code: frame.join_code,
         };
         let created = self.state.cluster.hub.admit(&request, &self.peer)?;
         let journal = &self.state.journal;
@@ -228,6 +288,7 @@ impl Session<'_> {
         }
         tracing::info!(user = %membership.name, room = %membership.room, "joined");
         self.membership = Some(membership);
+        self.owner = frame.author_key.map(owner_hash);
         Ok(())
     }
 
@@ -265,15 +326,66 @@ impl Session<'_> {
         Err(ErrorCode::ServerError.into())
     }
 
-    async fn post(&self, raw_text: &str, client_id: Option<String>) -> Result<(), Rejection> {
+    async fn post(
+        &self,
+        raw_text: &str,
+        client_id: Option<String>,
+        reply_to: Option<u64>,
+    ) -> Result<(), Rejection> {
         let (member, text) = match self.accept_post(raw_text, client_id.as_deref()) {
             Ok(accepted) => accepted,
             Err(rejection) => return Err(rejection.with_client_id(client_id)),
         };
-        let journal = &self.state.journal;
-        journal
-            .post(member, text.to_owned(), client_id, &self.peer)
-            .await;
+        let post = Post {
+            text: text.to_owned(),
+            client_id,
+            owner: self.owner.clone(),
+            reply_to,
+        };
+        self.state.journal.post(member, post, &self.peer).await;
+        Ok(())
+    }
+
+    /// Passes an edit, a deletion or a reaction to the journal, which
+    /// checks it against the message. Here: joined, a well-formed
+    /// `client_id`, and no edits or reactions in a locked room (taking a
+    /// message back is always allowed).
+    async fn change(
+        &self,
+        target: u64,
+        client_id: Option<String>,
+        action: Action,
+        bad_text: Option<Rejection>,
+    ) -> Result<(), Rejection> {
+        let accepted = self.joined().and_then(|member| {
+            if client_id
+                .as_deref()
+                .is_some_and(|id| !is_valid_client_id(id))
+            {
+                return Err(bad_client_id());
+            }
+            let locked = self.state.cluster.hub.is_locked(&member.room);
+            if locked && action != Action::Delete && !self.peer.is_moderator() {
+                return Err(locked_room());
+            }
+            Ok(member)
+        });
+        let member = match accepted {
+            Ok(member) => member,
+            Err(rejection) => return Err(rejection.with_client_id(client_id)),
+        };
+        let request = ChangeRequest {
+            room: member.room.clone(),
+            target,
+            username: member.name.clone(),
+            name_key: member.key.clone(),
+            client_id,
+            owner: self.owner.clone(),
+            moderator: self.peer.is_moderator(),
+            action,
+        };
+        let order = ChangeOrder { request, bad_text };
+        self.state.journal.change(order, &self.peer).await;
         Ok(())
     }
 
@@ -316,31 +428,6 @@ impl Session<'_> {
         Ok(member)
     }
 
-    async fn delete(&self, target: u64, client_id: Option<String>) -> Result<(), Rejection> {
-        let accepted = self.moderator().and_then(|member| {
-            match client_id
-                .as_deref()
-                .is_some_and(|id| !is_valid_client_id(id))
-            {
-                true => Err(bad_client_id()),
-                false => Ok(member),
-            }
-        });
-        let member = match accepted {
-            Ok(member) => member,
-            Err(rejection) => return Err(rejection.with_client_id(client_id)),
-        };
-        let request = DeleteRequest {
-            room: member.room.clone(),
-            target,
-            username: member.name.clone(),
-            author_key: member.key.clone(),
-            client_id,
-        };
-        self.state.journal.delete(request, &self.peer).await;
-        Ok(())
-    }
-
     async fn ban(&self, username: &str, duration_secs: u64) -> Result<(), Rejection> {
         self.moderator()?;
         let name =
@@ -379,10 +466,7 @@ impl Session<'_> {
     ) -> Result<(&'a Membership, &'a str), Rejection> {
         let member = self.joined()?;
         if !self.peer.is_moderator() && self.state.cluster.hub.is_locked(&member.room) {
-            return Err(Rejection::new(
-                ErrorCode::Forbidden,
-                "This room is read-only: a moderator locked it",
-            ));
+            return Err(locked_room());
         }
         let text =
             normalize_message(raw_text).map_err(|error| Rejection::new(error.code(), error))?;
@@ -392,13 +476,26 @@ impl Session<'_> {
         Ok((member, text))
     }
 
-    async fn history(&self, before: u64, limit: Option<u32>) -> Result<(), Rejection> {
+    async fn history(
+        &self,
+        before: Option<u64>,
+        around: Option<u64>,
+        limit: Option<u32>,
+    ) -> Result<(), Rejection> {
         let member = self.joined()?;
+        let page = match (before, around) {
+            (Some(_), Some(_)) => {
+                return Err(Rejection::new(
+                    ErrorCode::BadRequest,
+                    "A history request names before or around, not both",
+                ))
+            }
+            (_, Some(around)) => Page::Around(around),
+            (before, None) => Page::Before(before.unwrap_or(u64::MAX)),
+        };
         let limit = limit.map_or_else(default_history_page, |limit| limit as usize);
         let journal = &self.state.journal;
-        journal
-            .history(&member.room, before, limit, &self.peer)
-            .await;
+        journal.history(&member.room, page, limit, &self.peer).await;
         Ok(())
     }
 
@@ -518,6 +615,23 @@ async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
 
 /// The most moderation log entries one `audit` returns (and the default).
 const MAX_AUDIT_PAGE: usize = 100;
+
+/// A `join` as the client sent it.
+struct JoinFrame<'a> {
+    username: &'a str,
+    room: Option<&'a str>,
+    since: Option<u64>,
+    resume: Option<String>,
+    join_code: Option<String>,
+    author_key: Option<&'a str>,
+}
+
+fn locked_room() -> Rejection {
+    Rejection::new(
+        ErrorCode::Forbidden,
+        "This room is read-only: a moderator locked it",
+    )
+}
 
 fn bad_client_id() -> Rejection {
     Rejection::new(

@@ -26,7 +26,7 @@ use crate::cluster::{BusEvent, Claimed, LocalPresence, PresenceChange, PresenceE
 use crate::error::Rejection;
 use crate::history::moderation::RoomSettings;
 use chat_shared::close;
-use chat_shared::{ChatMessage, ClientLimits, ErrorCode, RoomInfo, ServerFrame};
+use chat_shared::{ClientLimits, ErrorCode, HistoryItem, RoomInfo, ServerFrame};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -58,12 +58,11 @@ pub struct Membership {
     pub name: String,
 }
 
-/// What a joiner is sent from the history: the messages for
-/// `welcome.history`, then the deletions, read up to `through`.
+/// What a joiner is sent from the history for `welcome.history`, read up
+/// to `through`.
 #[derive(Debug, Clone, Default)]
 pub struct Replay {
-    pub history: Vec<ChatMessage>,
-    pub deletions: Vec<ServerFrame>,
+    pub history: Vec<HistoryItem>,
     /// More was missed than a replay holds: `history` is the latest page.
     pub gap: bool,
     /// The room's newest event when the history was read: everything up
@@ -271,11 +270,6 @@ impl Hub {
             topic: room.topic.clone(),
             locked: room.locked,
         }));
-        // Deletions since `since` follow the welcome, before anything
-        // live: nothing newer than the replay reaches this seat before.
-        for deletion in &replay.deletions {
-            peer.send(encode(deletion));
-        }
         for (seq, frame) in &room.recent_presence {
             if *seq > claimed.seq {
                 peer.send(frame.clone());

@@ -13,13 +13,17 @@ use crate::history::sqlite::Sqlite;
 use crate::history::store::{self, Store};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
 /// What an export file says it is, so `import` refuses anything else.
 const EXPORT_FORMAT: &str = "websocket-chat-export";
-/// The export layout this build reads and writes.
-const EXPORT_VERSION: u32 = 1;
+/// The export layout this build writes. It reads every version up to it:
+/// version 2 added what issue 11 keeps (owner, edits, reply snapshots,
+/// reactions), all optional, so a version 1 file reads as messages that
+/// were never edited, answered nothing, and carry no reactions.
+const EXPORT_VERSION: u32 = 2;
 
 /// An export: every message of the chosen rooms, with what `import` needs
 /// to restore them as they were (ids included, so clients' `since` still
@@ -28,7 +32,7 @@ const EXPORT_VERSION: u32 = 1;
 pub struct Export {
     /// Always `websocket-chat-export`: `import` refuses any other file.
     pub format: String,
-    /// The layout's version, 1 for files this build writes.
+    /// The layout's version, 2 for files this build writes.
     pub version: u32,
     /// The exported rooms, by name.
     pub rooms: Vec<ExportedRoom>,
@@ -62,6 +66,37 @@ pub struct ExportedMessage {
     /// stored twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The hash of the author key that may edit and delete it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// When `text` was last edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    /// The message this one answers, and what it showed of it: the
+    /// original may be missing from the export (deleted since), the
+    /// snapshot is what the reply keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_text: Option<String>,
+    /// The reactions on it now, in the order they were put on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<ExportedReaction>,
+}
+
+/// One user's reaction on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedReaction {
+    pub emoji: String,
+    /// The reacting user's name key: who may take it off again.
+    pub name_key: String,
+    pub username: String,
+    /// The event that put it on. The event itself is not exported (nor
+    /// are other changes: the export is the current state); the id keeps
+    /// the order users reacted in.
+    pub event_id: i64,
 }
 
 /// How `export` writes a room.
@@ -160,12 +195,22 @@ pub fn read_export(db: &Path, room: Option<&str>) -> Result<Export, String> {
     {
         let mut query = tx
             .prepare(
-                "SELECT id, username, author_key, text, timestamp, client_id FROM messages
+                "SELECT id, username, author_key, text, timestamp, client_id, owner, edited_at,
+                     reply_to, reply_username, reply_text
+                 FROM messages
                  WHERE room = ?1 AND kind = 'message' AND deleted = 0 ORDER BY id",
             )
             .map_err(failed)?;
+        // Deleted messages have no reactions left, so the room is enough.
+        let mut reactions = tx
+            .prepare(
+                "SELECT r.message_id, r.emoji, r.name_key, r.username, r.event_id
+                 FROM reactions r JOIN messages m ON m.id = r.message_id
+                 WHERE m.room = ?1 ORDER BY r.message_id, r.event_id",
+            )
+            .map_err(failed)?;
         for (name, created_at) in names {
-            let messages = query
+            let mut messages = query
                 .query_map([&name], |row| {
                     Ok(ExportedMessage {
                         id: row.get(0)?,
@@ -174,11 +219,41 @@ pub fn read_export(db: &Path, room: Option<&str>) -> Result<Export, String> {
                         text: row.get(3)?,
                         timestamp: row.get(4)?,
                         client_id: row.get(5)?,
+                        owner: row.get(6)?,
+                        edited_at: row.get(7)?,
+                        reply_to: row.get(8)?,
+                        reply_username: row.get(9)?,
+                        reply_text: row.get(10)?,
+                        reactions: Vec::new(),
                     })
                 })
                 .map_err(failed)?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(failed)?;
+            let index: HashMap<i64, usize> = messages
+                .iter()
+                .enumerate()
+                .map(|(at, message)| (message.id, at))
+                .collect();
+            let rows = reactions
+                .query_map([&name], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        ExportedReaction {
+                            emoji: row.get(1)?,
+                            name_key: row.get(2)?,
+                            username: row.get(3)?,
+                            event_id: row.get(4)?,
+                        },
+                    ))
+                })
+                .map_err(failed)?;
+            for row in rows {
+                let (message_id, reaction) = row.map_err(failed)?;
+                if let Some(&at) = index.get(&message_id) {
+                    messages[at].reactions.push(reaction);
+                }
+            }
             rooms.push(ExportedRoom {
                 name,
                 created_at,
@@ -224,6 +299,7 @@ fn html(export: &Export) -> String {
          li {{ margin: .4rem 0; }}\n\
          time {{ color: #777; font-size: .85em; margin-right: .5em; }}\n\
          .text {{ white-space: pre-wrap; overflow-wrap: anywhere; }}\n\
+         blockquote {{ margin: 0 0 .1rem 1rem; color: #555; font-size: .9em; }}\n\
          </style>\n</head>\n<body>\n",
         escape(&title)
     );
@@ -235,9 +311,27 @@ fn html(export: &Export) -> String {
             room.messages.len()
         );
         for message in &room.messages {
+            let reply = match (&message.reply_username, &message.reply_text) {
+                (Some(username), Some(text)) => format!(
+                    "<blockquote>{}: {}</blockquote>",
+                    escape(username),
+                    escape(text)
+                ),
+                _ => String::new(),
+            };
+            let edited = if message.edited_at.is_some() {
+                " <i>(edited)</i>"
+            } else {
+                ""
+            };
+            let reactions: String = message
+                .reactions
+                .iter()
+                .map(|reaction| format!(" {}", escape(&reaction.emoji)))
+                .collect();
             let _ = writeln!(
                 page,
-                "<li id=\"m{}\"><time datetime=\"{ts}\">{ts}</time><b>{}</b>: <span class=\"text\">{}</span></li>",
+                "<li id=\"m{}\">{reply}<time datetime=\"{ts}\">{ts}</time><b>{}</b>: <span class=\"text\">{}</span>{edited}{reactions}</li>",
                 message.id,
                 escape(&message.username),
                 escape(&message.text),
@@ -278,9 +372,9 @@ pub fn import(db: &Path, export_text: &str) -> Result<usize, String> {
             export.format
         ));
     }
-    if export.version != EXPORT_VERSION {
+    if !(1..=EXPORT_VERSION).contains(&export.version) {
         return Err(format!(
-            "this build reads export version {EXPORT_VERSION}, the file is version {}",
+            "this build reads export versions 1 to {EXPORT_VERSION}, the file is version {}",
             export.version
         ));
     }
@@ -317,8 +411,15 @@ pub fn import(db: &Path, export_text: &str) -> Result<usize, String> {
             .map_err(failed)?;
         let mut add_message = tx
             .prepare(
-                "INSERT INTO messages (id, room, username, author_key, text, timestamp, client_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO messages (id, room, username, author_key, text, timestamp, client_id,
+                     owner, edited_at, reply_to, reply_username, reply_text)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )
+            .map_err(failed)?;
+        let mut add_reaction = tx
+            .prepare(
+                "INSERT INTO reactions (message_id, emoji, name_key, username, event_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .map_err(failed)?;
         for room in &export.rooms {
@@ -335,8 +436,24 @@ pub fn import(db: &Path, export_text: &str) -> Result<usize, String> {
                         message.text,
                         message.timestamp,
                         message.client_id,
+                        message.owner,
+                        message.edited_at,
+                        message.reply_to,
+                        message.reply_username,
+                        message.reply_text,
                     ])
                     .map_err(failed)?;
+                for reaction in &message.reactions {
+                    add_reaction
+                        .execute(params![
+                            message.id,
+                            reaction.emoji,
+                            reaction.name_key,
+                            reaction.username,
+                            reaction.event_id,
+                        ])
+                        .map_err(failed)?;
+                }
                 imported += 1;
             }
         }
@@ -383,10 +500,112 @@ pub fn rotate_join_code(database: &Database, off: bool) -> Result<Option<String>
 
 #[cfg(test)]
 mod tests {
-    use super::{escape, rotate_join_code, sqlite_file};
+    use super::{escape, import, read_export, render, rotate_join_code, sqlite_file, ExportFormat};
     use crate::config::Database;
-    use crate::history::conformance::fresh_postgres;
-    use crate::history::store;
+    use crate::history::changes::{owner_hash, Action, ChangeRequest, Changed, Changes};
+    use crate::history::conformance::{fresh_postgres, message};
+    use crate::history::sqlite::Sqlite;
+    use crate::history::store::{self, Appended, Messages, NewMessage};
+
+    fn temp_db(name: &str) -> std::path::PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("chat-archive-{}-{name}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        path
+    }
+
+    /// A change by `by` (with the author key the conformance messages use).
+    fn change(store: &mut Sqlite, by: &str, target: u64, action: Action) {
+        let request = ChangeRequest {
+            room: "general".into(),
+            target,
+            username: by.into(),
+            name_key: by.to_lowercase(),
+            client_id: None,
+            owner: Some(owner_hash(&format!(
+                "{}-secret-author-key",
+                by.to_lowercase()
+            ))),
+            moderator: false,
+            action,
+        };
+        assert!(matches!(store.change(&request), Ok(Changed::New { .. })));
+    }
+
+    #[test]
+    fn an_export_carries_edits_replies_and_reactions_into_an_import() {
+        let (from, to) = (temp_db("from"), temp_db("to"));
+        let before = {
+            let mut store = Sqlite::open(&from).expect("open");
+            store.add_room("general").expect("room");
+            let appended = store
+                .append(&[message("general", "bob", "original", None)])
+                .expect("append");
+            let Some(Appended::New {
+                message: original, ..
+            }) = appended.into_iter().next()
+            else {
+                panic!("expected a new message");
+            };
+            let reply = NewMessage {
+                reply_to: Some(original.id),
+                ..message("general", "alice", "answer", None)
+            };
+            store.append(&[reply]).expect("reply");
+            let edit = Action::Edit {
+                text: Some("edited".into()),
+                window_start: String::new(),
+            };
+            change(&mut store, "bob", original.id, edit);
+            for by in ["carol", "alice"] {
+                let react = Action::React {
+                    emoji: Some("👍".into()),
+                    on: true,
+                };
+                change(&mut store, by, original.id, react);
+            }
+            store.page_before("general", u64::MAX, 10).expect("page")
+        };
+        let export = read_export(&from, None).expect("export");
+        assert_eq!(export.version, 2);
+        let text = render(&export, ExportFormat::Json).expect("json");
+        assert_eq!(import(&to, &text), Ok(2));
+        let mut store = Sqlite::open(&to).expect("open the copy");
+        assert_eq!(
+            store.page_before("general", u64::MAX, 10).expect("page"),
+            before
+        );
+        let page = render(&export, ExportFormat::Html).expect("html");
+        assert!(page.contains("(edited)") && page.contains("<blockquote>bob: original"));
+        drop(store);
+        std::fs::remove_file(&from).ok();
+        std::fs::remove_file(&to).ok();
+    }
+
+    #[test]
+    fn a_version_1_export_still_imports() {
+        let to = temp_db("v1");
+        let text = r#"{"format": "websocket-chat-export", "version": 1, "rooms": [
+            {"name": "general", "created_at": "2026-01-01T00:00:00.000Z", "messages": [
+                {"id": 7, "username": "bob", "author_key": "bob", "text": "old",
+                 "timestamp": "2026-01-01T00:00:01.000Z", "client_id": "c1"}]}]}"#;
+        assert_eq!(import(&to, text), Ok(1));
+        let mut store = Sqlite::open(&to).expect("open");
+        let page = store.page_before("general", u64::MAX, 10).expect("page");
+        assert_eq!(page.len(), 1);
+        assert_eq!((page[0].id, page[0].text.as_str()), (7, "old"));
+        assert_eq!(
+            (page[0].edited_at.as_ref(), page[0].reply.as_ref()),
+            (None, None)
+        );
+        assert!(import(
+            &temp_db("v3"),
+            &text.replace("\"version\": 1", "\"version\": 3")
+        )
+        .is_err());
+        drop(store);
+        std::fs::remove_file(&to).ok();
+    }
 
     #[test]
     fn copies_of_a_postgres_history_are_left_to_pg_dump() {

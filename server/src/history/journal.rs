@@ -12,10 +12,10 @@ use crate::chat::moderation::Ban;
 use crate::chat::peer::Peer;
 use crate::cluster::{BusEvent, Cluster};
 use crate::error::Rejection;
-use crate::history::moderation::{DeleteRequest, Deleted, Deletion};
+use crate::history::changes::{ChangeRequest, Changed, Refusal};
 use crate::history::store::{Appended, NewMessage, Store, StoreResult};
 use crate::telemetry::Metrics;
-use chat_shared::{ErrorCode, ServerFrame};
+use chat_shared::{ErrorCode, HistoryItem, ServerFrame};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -44,9 +44,39 @@ pub const MAX_HISTORY_PAGE: usize = 100;
 /// the original to its sender).
 struct Post {
     membership: Membership,
-    text: String,
-    client_id: Option<String>,
+    message: Message,
     peer: Peer,
+}
+
+/// What a post says, as the connection accepted it.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// Normalised by the message rules.
+    pub text: String,
+    pub client_id: Option<String>,
+    /// The hash of the author key the sender joined with
+    /// ([`crate::history::changes::owner_hash`]).
+    pub owner: Option<String>,
+    /// The message it answers.
+    pub reply_to: Option<u64>,
+}
+
+/// A request to edit, delete or react, as the connection accepted it.
+#[derive(Debug)]
+pub struct ChangeOrder {
+    pub request: ChangeRequest,
+    /// Why the edit's text broke the message rules, told when the store
+    /// gets to that rule (after the ones that come first).
+    pub bad_text: Option<Rejection>,
+}
+
+/// Which messages a `history` request wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The ones just older than this id.
+    Before(u64),
+    /// The ones centred on this id: half older, it, the rest newer.
+    Around(u64),
 }
 
 /// What a moderator asks the journal to store and then apply.
@@ -68,8 +98,8 @@ pub enum ModeratorAction {
 
 enum Command {
     Post(Post),
-    Delete {
-        request: DeleteRequest,
+    Change {
+        order: ChangeOrder,
         peer: Peer,
     },
     Moderate {
@@ -98,7 +128,7 @@ enum Command {
     AddRoom(String),
     History {
         room: String,
-        before: u64,
+        page: Page,
         limit: usize,
         peer: Peer,
     },
@@ -133,7 +163,7 @@ impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Post(_) => "Post",
-            Self::Delete { .. } => "Delete",
+            Self::Change { .. } => "Change",
             Self::Moderate { .. } => "Moderate",
             Self::ReadForJoin { .. } => "ReadForJoin",
             Self::Fill(_) => "Fill",
@@ -183,27 +213,20 @@ impl Journal {
 
     /// Stores a message and then delivers it to the room (or, for a resend
     /// of an already stored `client_id`, the original to the sender).
-    pub async fn post(
-        &self,
-        membership: &Membership,
-        text: String,
-        client_id: Option<String>,
-        peer: &Peer,
-    ) {
+    pub async fn post(&self, membership: &Membership, message: Message, peer: &Peer) {
         self.submit(Command::Post(Post {
             membership: membership.clone(),
-            text,
-            client_id,
+            message,
             peer: peer.clone(),
         }))
         .await;
     }
 
-    /// Deletes a message for everyone (stored first), or tells the peer
-    /// why not.
-    pub async fn delete(&self, request: DeleteRequest, peer: &Peer) {
-        self.submit(Command::Delete {
-            request,
+    /// Edits, deletes or reacts to a message (stored first, then told to
+    /// the room), or tells the peer why not.
+    pub async fn change(&self, order: ChangeOrder, peer: &Peer) {
+        self.submit(Command::Change {
+            order,
             peer: peer.clone(),
         })
         .await;
@@ -272,11 +295,11 @@ impl Journal {
         self.submit(Command::AddRoom(room.to_owned())).await;
     }
 
-    /// Sends the peer a page of older messages.
-    pub async fn history(&self, room: &str, before: u64, limit: usize, peer: &Peer) {
+    /// Sends the peer a page of messages in their current state.
+    pub async fn history(&self, room: &str, page: Page, limit: usize, peer: &Peer) {
         self.submit(Command::History {
             room: room.to_owned(),
-            before,
+            page,
             limit: limit.clamp(1, MAX_HISTORY_PAGE),
             peer: peer.clone(),
         })
@@ -372,16 +395,16 @@ impl Worker {
                 }
                 Command::History {
                     room,
-                    before,
+                    page,
                     limit,
                     peer,
                 } => {
                     self.commit(std::mem::take(&mut posts));
-                    self.send_history(&room, before, limit, &peer);
+                    self.send_history(&room, page, limit, &peer);
                 }
-                Command::Delete { request, peer } => {
+                Command::Change { order, peer } => {
                     self.commit(std::mem::take(&mut posts));
-                    self.delete(&request, &peer);
+                    self.change(order, &peer);
                 }
                 Command::Moderate {
                     moderator,
@@ -416,8 +439,10 @@ impl Worker {
                 room: post.membership.room.clone(),
                 username: post.membership.name.clone(),
                 author_key: post.membership.key.clone(),
-                text: post.text.clone(),
-                client_id: post.client_id.clone(),
+                text: post.message.text.clone(),
+                client_id: post.message.client_id.clone(),
+                owner: post.message.owner.clone(),
+                reply_to: post.message.reply_to,
             })
             .collect();
         let started = Instant::now();
@@ -429,6 +454,7 @@ impl Worker {
         match appended {
             Ok(results) => {
                 for (post, result) in posts.iter().zip(results) {
+                    let client_id = &post.message.client_id;
                     match result {
                         Appended::New { message, prev } => {
                             self.metrics.messages_stored.increment(1);
@@ -439,13 +465,13 @@ impl Worker {
                         Appended::Duplicate(original) => {
                             post.peer.send(encode(&ServerFrame::Message(original)));
                         }
-                        Appended::ClientIdTaken => {
-                            let refusal = Rejection::new(
-                                ErrorCode::BadRequest,
-                                "That client_id was already used for something else",
-                            );
+                        Appended::ClientIdTaken => post
+                            .peer
+                            .reject(&client_id_taken().with_client_id(client_id.clone())),
+                        Appended::ReplyNotFound => {
+                            let reply_to = post.message.reply_to.unwrap_or_default();
                             post.peer
-                                .reject(&refusal.with_client_id(post.client_id.clone()));
+                                .reject(&no_message(reply_to).with_client_id(client_id.clone()));
                         }
                     }
                 }
@@ -454,36 +480,60 @@ impl Worker {
                 tracing::error!("cannot store {} messages: {error}", posts.len());
                 for post in &posts {
                     let refusal = Rejection::from(ErrorCode::ServerError)
-                        .with_client_id(post.client_id.clone());
+                        .with_client_id(post.message.client_id.clone());
                     post.peer.reject(&refusal);
                 }
             }
         }
     }
 
-    fn delete(&mut self, request: &DeleteRequest, peer: &Peer) {
-        match self.store.delete_message(request) {
-            Ok(Deleted::New { deletion, prev }) => {
+    /// Applies one change: stored first, then delivered to the room; a
+    /// resend or a request that changes nothing answers the sender alone.
+    fn change(&mut self, order: ChangeOrder, peer: &Peer) {
+        let request = &order.request;
+        let client_id = request.client_id.clone();
+        let refusal = match self.store.change(request) {
+            Ok(Changed::New { change, prev }) => {
+                self.metrics.changes_stored.increment(1);
                 let committed = Instant::now();
-                let id = deletion.id;
-                self.deliver(&request.room, id, &deleted_frame(deletion), prev, committed);
+                let id = change.id();
+                self.deliver(&request.room, id, &change.into_frame(), prev, committed);
+                return;
             }
-            Ok(Deleted::Duplicate(original)) => peer.send(encode(&deleted_frame(original))),
-            Ok(Deleted::NotFound) => peer.reject(
-                &Rejection::new(
-                    ErrorCode::NotFound,
-                    format!("There is no message {} in this room", request.target),
-                )
-                .with_client_id(request.client_id.clone()),
-            ),
+            Ok(Changed::Duplicate(original) | Changed::Unchanged(Some(original))) => {
+                peer.send(encode(&original.into_frame()));
+                return;
+            }
+            Ok(Changed::Unchanged(None)) => return,
+            Ok(Changed::Refused(refusal)) => match refusal {
+                Refusal::ClientIdTaken => client_id_taken(),
+                Refusal::NotFound => no_message(request.target),
+                Refusal::Forbidden => Rejection::new(
+                    ErrorCode::Forbidden,
+                    "Only the author of a message may change it (with the author key it was \
+                     posted with), and a moderator may delete it",
+                ),
+                Refusal::Expired => Rejection::new(
+                    ErrorCode::EditExpired,
+                    "That message is too old to edit: it can still be deleted",
+                ),
+                Refusal::BadText => order
+                    .bad_text
+                    .unwrap_or_else(|| ErrorCode::BadRequest.into()),
+                Refusal::BadEmoji => Rejection::new(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "A reaction is one of {}",
+                        chat_shared::REACTION_EMOJI.join(" ")
+                    ),
+                ),
+            },
             Err(error) => {
-                tracing::error!("cannot delete message {}: {error}", request.target);
-                peer.reject(
-                    &Rejection::from(ErrorCode::ServerError)
-                        .with_client_id(request.client_id.clone()),
-                );
+                tracing::error!("cannot change message {}: {error}", request.target);
+                Rejection::from(ErrorCode::ServerError)
             }
-        }
+        };
+        peer.reject(&refusal.with_client_id(client_id));
     }
 
     /// Stores the action and its log entry, then applies it: what is
@@ -568,32 +618,23 @@ impl Worker {
     fn fill(&mut self, gap: &Gap) {
         let mut after = gap.after;
         while after < gap.through {
-            let read = self
-                .store
-                .after(&gap.room, after, gap.through, FILL_CHUNK)
-                .and_then(|messages| {
-                    let deletions =
-                        self.store
-                            .events_after(&gap.room, after, gap.through, FILL_CHUNK)?;
-                    Ok((messages, deletions))
-                });
-            let (messages, deletions) = match read {
-                Ok(read) => read,
+            let items = match self.store.after(&gap.room, after, gap.through, FILL_CHUNK) {
+                Ok(items) => items,
                 Err(error) => {
                     tracing::error!("cannot read {} to fill a gap: {error}", gap.room);
                     return;
                 }
             };
             // A read that stopped at its limit may have more after its
-            // last id: this round delivers only what both reads covered.
-            let mut upto = gap.through;
-            if let (FILL_CHUNK, Some(last)) = (messages.len(), messages.last()) {
-                upto = upto.min(last.id);
-            }
-            if let (FILL_CHUNK, Some(last)) = (deletions.len(), deletions.last()) {
-                upto = upto.min(last.id);
-            }
-            let events = merge_events(messages, deletions, upto);
+            // last id: this round delivers up to there.
+            let upto = match (items.len(), items.last()) {
+                (FILL_CHUNK, Some(last)) => last.id(),
+                _ => gap.through,
+            };
+            let events = items
+                .into_iter()
+                .map(|item| (item.id(), encode(&item_frame(item))))
+                .collect();
             self.cluster
                 .hub
                 .fill(&gap.room, events, upto, Instant::now());
@@ -623,9 +664,9 @@ impl Worker {
         Ok((invited, replay))
     }
 
-    /// Without `since`, the latest page; with it, every message and
-    /// deletion after it, or the latest page marked as a gap when that
-    /// would be more than the replay limit (the two counted together).
+    /// Without `since`, the latest page in its current state; with it,
+    /// every message and change after it in id order, or the latest page
+    /// marked as a gap when that would be more than the replay limit.
     /// Every read stops at the room's newest event when the first began,
     /// so the picture is consistent even while others post.
     fn history_for_join(
@@ -635,89 +676,90 @@ impl Worker {
         at_least: u64,
     ) -> StoreResult<Replay> {
         let through = self.store.last_event(room)?.max(at_least);
-        let on_join = self.limits.on_join;
-        let latest = |store: &mut Box<dyn Store>, gap| {
-            Ok(Replay {
-                history: store.page_before(room, through.saturating_add(1), on_join)?,
-                deletions: Vec::new(),
-                gap,
-                through,
-            })
-        };
-        let Some(since) = since else {
-            return latest(&mut self.store, false);
-        };
         let replay = self.limits.replay;
-        let missed = self.store.after(room, since, through, replay + 1)?;
-        if missed.len() > replay {
-            return latest(&mut self.store, true);
+        let missed = match since {
+            Some(since) => self.store.after(room, since, through, replay + 1)?,
+            None => Vec::new(),
+        };
+        if since.is_some() && missed.len() <= replay {
+            return Ok(Replay {
+                history: missed,
+                gap: false,
+                through,
+            });
         }
-        let deletions = self
-            .store
-            .events_after(room, since, through, replay + 1 - missed.len())?;
-        if missed.len() + deletions.len() > replay {
-            return latest(&mut self.store, true);
-        }
+        let latest =
+            self.store
+                .page_before(room, through.saturating_add(1), self.limits.on_join)?;
         Ok(Replay {
-            history: missed,
-            deletions: deletions.into_iter().map(deleted_frame).collect(),
-            gap: false,
+            history: latest.into_iter().map(HistoryItem::Message).collect(),
+            gap: since.is_some(),
             through,
         })
     }
 
-    fn send_history(&mut self, room: &str, before: u64, limit: usize, peer: &Peer) {
-        match self.store.page_before(room, before, limit + 1) {
-            Ok(mut messages) => {
-                let has_more = messages.len() > limit;
-                if has_more {
-                    messages.remove(0);
-                }
-                peer.send(encode(&ServerFrame::History {
-                    room: room.to_owned(),
-                    messages,
-                    has_more,
-                }));
-            }
+    fn send_history(&mut self, room: &str, page: Page, limit: usize, peer: &Peer) {
+        match self.read_page(room, page, limit) {
+            Ok(frame) => peer.send(encode(&frame)),
             Err(error) => {
                 tracing::error!("cannot read history of {room}: {error}");
                 peer.reject(&Rejection::from(ErrorCode::ServerError));
             }
         }
     }
+
+    /// One page, read one message further each way than it holds, to
+    /// know whether more lie beyond.
+    fn read_page(&mut self, room: &str, page: Page, limit: usize) -> StoreResult<ServerFrame> {
+        let (before, older, newer) = match page {
+            Page::Before(before) => (before, limit, 0),
+            // Half before, the target itself and the rest after it.
+            Page::Around(target) => (target, limit / 2, limit - limit / 2),
+        };
+        let mut messages = self.store.page_before(room, before, older + 1)?;
+        let has_more = messages.len() > older;
+        if has_more {
+            messages.remove(0);
+        }
+        let mut has_newer = false;
+        if newer > 0 {
+            let mut later = self
+                .store
+                .page_after(room, before.saturating_sub(1), newer + 1)?;
+            has_newer = later.len() > newer;
+            later.truncate(newer);
+            messages.append(&mut later);
+        }
+        Ok(ServerFrame::History {
+            room: room.to_owned(),
+            messages,
+            has_more,
+            has_newer,
+        })
+    }
 }
 
 /// How many events one read of a gap takes.
 const FILL_CHUNK: usize = 500;
 
-/// Messages and deletions as one list of frames in id order.
-fn merge_events(
-    messages: Vec<chat_shared::ChatMessage>,
-    deletions: Vec<Deletion>,
-    upto: u64,
-) -> Vec<(u64, tokio_tungstenite::tungstenite::Utf8Bytes)> {
-    let mut events: Vec<(u64, ServerFrame)> = messages
-        .into_iter()
-        .map(|message| (message.id, ServerFrame::Message(message)))
-        .chain(
-            deletions
-                .into_iter()
-                .map(|deletion| (deletion.id, deleted_frame(deletion))),
-        )
-        .filter(|(id, _)| *id <= upto)
-        .collect();
-    events.sort_by_key(|(id, _)| *id);
-    events
-        .into_iter()
-        .map(|(id, frame)| (id, encode(&frame)))
-        .collect()
+/// The frame an item of the history goes out as, live.
+fn item_frame(item: HistoryItem) -> ServerFrame {
+    match item {
+        HistoryItem::Message(message) => ServerFrame::Message(message),
+        HistoryItem::Change(change) => change.into_frame(),
+    }
 }
 
-fn deleted_frame(deletion: Deletion) -> ServerFrame {
-    ServerFrame::MessageDeleted {
-        id: deletion.id,
-        target: deletion.target,
-        username: deletion.username,
-        client_id: deletion.client_id,
-    }
+fn client_id_taken() -> Rejection {
+    Rejection::new(
+        ErrorCode::BadRequest,
+        "That client_id was already used for something else",
+    )
+}
+
+fn no_message(id: u64) -> Rejection {
+    Rejection::new(
+        ErrorCode::NotFound,
+        format!("There is no message {id} in this room (or it was deleted)"),
+    )
 }

@@ -97,12 +97,8 @@ pub trait Messages {
 
     /// Like [`Messages::page_before`], but the messages newer than
     /// `after`, oldest first.
-    fn page_after(
-        &mut self,
-        room: &str,
-        after: u64,
-        limit: usize,
-    ) -> StoreResult<Vec<ChatMessage>>;
+    fn page_after(&mut self, room: &str, after: u64, limit: usize)
+        -> StoreResult<Vec<ChatMessage>>;
 
     /// Up to `limit` items of the room with `since < id <= through`, in id
     /// order: every change (edit, deletion, reaction), and every message

@@ -2,7 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this
 
 use chat_server::Config;
-use chat_shared::{ChatMessage, ClientFrame, ClientLimits, ServerFrame};
+use chat_shared::{Change, ChatMessage, ClientFrame, ClientLimits, HistoryItem, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -217,7 +217,11 @@ pub struct Welcome {
     pub username: String,
     pub users: Vec<String>,
     pub room: String,
+    /// The messages of `welcome.history`.
     pub history: Vec<ChatMessage>,
+    /// The changes in `welcome.history` (a replay after `since`), in
+    /// order; every item of the history is in one of the two.
+    pub changes: Vec<Change>,
     pub history_gap: bool,
     pub resume: String,
     pub heartbeat_ms: Option<u64>,
@@ -326,18 +330,33 @@ impl Client {
                 limits,
                 topic,
                 locked,
-            } => Welcome {
-                username,
-                users,
-                room,
-                history,
-                history_gap,
-                resume,
-                heartbeat_ms,
-                limits,
-                topic,
-                locked,
-            },
+            } => {
+                let ids: Vec<u64> = history.iter().map(HistoryItem::id).collect();
+                assert!(
+                    ids.windows(2).all(|pair| pair[0] < pair[1]),
+                    "welcome.history out of id order: {ids:?}"
+                );
+                let (mut messages, mut changes) = (Vec::new(), Vec::new());
+                for item in history {
+                    match item {
+                        HistoryItem::Message(message) => messages.push(message),
+                        HistoryItem::Change(change) => changes.push(change),
+                    }
+                }
+                Welcome {
+                    username,
+                    users,
+                    room,
+                    history: messages,
+                    changes,
+                    history_gap,
+                    resume,
+                    heartbeat_ms,
+                    limits,
+                    topic,
+                    locked,
+                }
+            }
             other => panic!("expected welcome, got {other:?}"),
         }
     }
@@ -360,6 +379,7 @@ impl Client {
         self.send(ClientFrame::Message {
             text: text.into(),
             client_id: Some(client_id.into()),
+            reply_to: None,
         })
         .await;
     }

@@ -12,20 +12,26 @@
 //! call while PostgreSQL is away fails (the journal answers
 //! `server_error`), and the next one tries again.
 
+mod changes;
 mod moderation;
 
+use crate::history::changes::{EDITED_KIND, REACTION_KIND};
+use crate::history::sqlite::add_reaction;
 use crate::history::store::{
     sha256_hex, timestamp_now, Appended, Messages, NewMessage, StoreError, StoreResult,
-    JOIN_CODE_SETTING, MESSAGE_KIND,
+    DELETED_KIND, JOIN_CODE_SETTING, MESSAGE_KIND,
 };
-use chat_shared::ChatMessage;
+use chat_shared::{
+    quote_excerpt, Change, ChatMessage, Deletion, Edit, HistoryItem, Quote, Reaction,
+};
+use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Transaction};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// The schema version this build writes; older databases are migrated on
 /// open. PostgreSQL's schema has its own numbering, separate from SQLite's.
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 
 /// The advisory lock key held while the schema is created or migrated, so
 /// two nodes starting at once do not both try. Any constant will do, as
@@ -231,6 +237,37 @@ fn migrate(client: &mut Client) -> Result<(), OpenError> {
              INSERT INTO schema_version (version) VALUES (1);",
         )?;
     }
+    if found < 2 {
+        // Issue 11, as SQLite's version 4: who may change a message
+        // (`owner`, the hash of its author key), its reply snapshot, when
+        // it was last edited; an edit row's `text` is its new text, a
+        // reaction row's `emoji` and `reaction_on` what it did; and
+        // `reactions`, the current ones, each with the event that put it
+        // on (the order users reacted in, what a repeat answers).
+        tx.batch_execute(
+            "ALTER TABLE messages
+                 ADD COLUMN owner          TEXT,
+                 ADD COLUMN edited_at      TEXT,
+                 ADD COLUMN reply_to       BIGINT,
+                 ADD COLUMN reply_username TEXT,
+                 ADD COLUMN reply_text     TEXT,
+                 ADD COLUMN emoji          TEXT,
+                 ADD COLUMN reaction_on    BOOLEAN;
+             CREATE INDEX messages_by_target ON messages (target, kind)
+                 WHERE target IS NOT NULL;
+             CREATE INDEX messages_by_reply ON messages (reply_to)
+                 WHERE reply_to IS NOT NULL;
+             CREATE TABLE reactions (
+                 message_id BIGINT NOT NULL,
+                 emoji      TEXT NOT NULL,
+                 name_key   TEXT NOT NULL,
+                 username   TEXT NOT NULL,
+                 event_id   BIGINT NOT NULL,
+                 PRIMARY KEY (message_id, emoji, name_key)
+             );
+             INSERT INTO schema_version (version) VALUES (2);",
+        )?;
+    }
     tx.commit()?;
     Ok(())
 }
@@ -240,7 +277,7 @@ fn migrate(client: &mut Client) -> Result<(), OpenError> {
 /// nodes locking the same rooms take them in the same order and never
 /// deadlock; the lock is what makes the room's next id and its `prev`
 /// one transaction's alone.
-fn lock_rooms(
+pub(super) fn lock_rooms(
     tx: &mut Transaction<'_>,
     rooms: &[&str],
 ) -> Result<BTreeMap<String, i64>, postgres::Error> {
@@ -265,7 +302,7 @@ fn lock_rooms(
 
 /// Moves each room's `last_id` to its newest event, before commit: once a
 /// reader sees it, every event up to it is committed too.
-fn store_last_ids(
+pub(super) fn store_last_ids(
     tx: &mut Transaction<'_>,
     last_ids: &BTreeMap<String, i64>,
 ) -> Result<(), postgres::Error> {
@@ -278,27 +315,54 @@ fn store_last_ids(
     Ok(())
 }
 
-/// The row with this author's `client_id`, if any, with its kind.
-fn find_client_id(
+/// The row with this author's `client_id`, if any: its id and kind.
+pub(super) fn find_client_id(
     tx: &mut Transaction<'_>,
     author_key: &str,
     client_id: &str,
-) -> Result<Option<(ChatMessage, String)>, postgres::Error> {
+) -> Result<Option<(i64, String)>, postgres::Error> {
     tx.query_opt(
-        "SELECT id, username, text, timestamp, client_id, kind FROM messages
-         WHERE author_key = $1 AND client_id = $2",
+        "SELECT id, kind FROM messages WHERE author_key = $1 AND client_id = $2",
         &[&author_key, &client_id],
     )?
-    .map(|row| Ok((read_message(&row)?, row.try_get(5)?)))
+    .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
     .transpose()
 }
 
-/// What an existing row with the message's `client_id` makes of it.
-fn already_sent(existing: (ChatMessage, String)) -> Appended {
-    match existing {
-        (original, kind) if kind == MESSAGE_KIND => Appended::Duplicate(original),
-        _ => Appended::ClientIdTaken,
+/// What an existing row with the message's `client_id` makes of it: the
+/// original message in its current state, or a refusal when the id
+/// named a change.
+fn already_sent(tx: &mut Transaction<'_>, (id, kind): (i64, String)) -> StoreResult<Appended> {
+    if kind != MESSAGE_KIND {
+        return Ok(Appended::ClientIdTaken);
     }
+    Ok(match read_history(tx, "m.id = $1", &[&id])?.pop() {
+        Some(HistoryItem::Message(original)) => Appended::Duplicate(original),
+        _ => Appended::ClientIdTaken,
+    })
+}
+
+/// The quote a reply to `reply_to` in `room` keeps, if that is a message
+/// of the room that is not deleted.
+fn quote_for(
+    tx: &mut Transaction<'_>,
+    room: &str,
+    reply_to: u64,
+) -> Result<Option<Quote>, postgres::Error> {
+    tx.query_opt(
+        "SELECT username, text FROM messages
+         WHERE id = $1 AND room = $2 AND kind = 'message' AND NOT deleted",
+        &[&sql_id(reply_to), &room],
+    )?
+    .map(|row| {
+        Ok(Quote {
+            id: reply_to,
+            username: row.try_get(0)?,
+            text: quote_excerpt(row.try_get(1)?),
+            deleted: false,
+        })
+    })
+    .transpose()
 }
 
 impl Messages for Postgres {
@@ -312,16 +376,29 @@ impl Messages for Postgres {
                 if let Some(client_id) = &message.client_id {
                     if let Some(existing) = find_client_id(&mut tx, &message.author_key, client_id)?
                     {
-                        results.push(already_sent(existing));
+                        results.push(already_sent(&mut tx, existing)?);
                         continue;
                     }
                 }
+                // The room's lock keeps the original from being deleted
+                // before this commits: a reply is in the same room.
+                let reply = match message.reply_to {
+                    Some(reply_to) => match quote_for(&mut tx, &message.room, reply_to)? {
+                        Some(quote) => Some(quote),
+                        None => {
+                            results.push(Appended::ReplyNotFound);
+                            continue;
+                        }
+                    },
+                    None => None,
+                };
                 let timestamp = timestamp_now();
                 // Another node may have stored the same `client_id` since
                 // the check: then nothing is inserted, and the batch goes on.
                 let inserted = tx.query_opt(
-                    "INSERT INTO messages (room, username, author_key, text, timestamp, client_id)
-                     VALUES ($1, $2, $3, $4, $5, $6)
+                    "INSERT INTO messages (room, username, author_key, text, timestamp, client_id,
+                         owner, reply_to, reply_username, reply_text)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                      ON CONFLICT DO NOTHING RETURNING id",
                     &[
                         &message.room,
@@ -330,6 +407,10 @@ impl Messages for Postgres {
                         &message.text,
                         &timestamp,
                         &message.client_id,
+                        &message.owner,
+                        &message.reply_to.map(sql_id),
+                        &reply.as_ref().map(|quote| &quote.username),
+                        &reply.as_ref().map(|quote| &quote.text),
                     ],
                 )?;
                 let Some(row) = inserted else {
@@ -342,7 +423,7 @@ impl Messages for Postgres {
                             "a message insert conflicted with no stored client_id".to_owned(),
                         ));
                     };
-                    results.push(already_sent(existing));
+                    results.push(already_sent(&mut tx, existing)?);
                     continue;
                 };
                 let id: i64 = row.try_get(0)?;
@@ -356,6 +437,9 @@ impl Messages for Postgres {
                         text: message.text.clone(),
                         timestamp,
                         client_id: message.client_id.clone(),
+                        reply_to: message.reply_to,
+                        reply,
+                        ..ChatMessage::default()
                     },
                     prev: from_sql_id(prev),
                 });
@@ -383,18 +467,30 @@ impl Messages for Postgres {
         limit: usize,
     ) -> StoreResult<Vec<ChatMessage>> {
         self.run(|client| {
-            let rows = client.query(
-                "SELECT id, username, text, timestamp, client_id FROM messages
-                 WHERE room = $1 AND id < $2 AND kind = 'message' AND NOT deleted
-                 ORDER BY id DESC LIMIT $3",
+            let items = read_history(
+                client,
+                "m.room = $1 AND m.id < $2 AND m.kind = 'message' ORDER BY m.id DESC LIMIT $3",
                 &[&room, &sql_id(before), &sql_limit(limit)],
             )?;
-            let mut messages = rows
-                .iter()
-                .map(read_message)
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut messages = only_messages(items);
             messages.reverse();
             Ok(messages)
+        })
+    }
+
+    fn page_after(
+        &mut self,
+        room: &str,
+        after: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<ChatMessage>> {
+        self.run(|client| {
+            let items = read_history(
+                client,
+                "m.room = $1 AND m.id > $2 AND m.kind = 'message' ORDER BY m.id ASC LIMIT $3",
+                &[&room, &sql_id(after), &sql_limit(limit)],
+            )?;
+            Ok(only_messages(items))
         })
     }
 
@@ -404,18 +500,14 @@ impl Messages for Postgres {
         since: u64,
         through: u64,
         limit: usize,
-    ) -> StoreResult<Vec<ChatMessage>> {
+    ) -> StoreResult<Vec<HistoryItem>> {
         self.run(|client| {
-            let rows = client.query(
-                "SELECT id, username, text, timestamp, client_id FROM messages
-                 WHERE room = $1 AND id > $2 AND id <= $3 AND kind = 'message' AND NOT deleted
-                 ORDER BY id ASC LIMIT $4",
+            read_history(
+                client,
+                "m.room = $1 AND m.id > $2 AND m.id <= $3 AND (m.kind <> 'message' OR NOT m.deleted)
+                 ORDER BY m.id ASC LIMIT $4",
                 &[&room, &sql_id(since), &sql_id(through), &sql_limit(limit)],
-            )?;
-            Ok(rows
-                .iter()
-                .map(read_message)
-                .collect::<Result<Vec<_>, _>>()?)
+            )
         })
     }
 
@@ -497,14 +589,151 @@ fn setting(client: &mut impl GenericClient, name: &str) -> Result<Option<String>
         .transpose()
 }
 
+/// What every history read selects, as in the SQLite store: a row, and
+/// whether the rows it points at are deleted (the original a reply
+/// quotes, the message a change targets). `m` is the row; the caller
+/// adds the condition and order.
+const HISTORY_ROW: &str = "SELECT m.id, m.kind, m.username, m.text, m.timestamp, m.client_id,
+        m.edited_at, m.deleted, m.reply_to, m.reply_username, m.reply_text,
+        coalesce(o.deleted, true), m.target, m.emoji, m.reaction_on, coalesce(t.deleted, false)
+    FROM messages m
+    LEFT JOIN messages o ON o.id = m.reply_to
+    LEFT JOIN messages t ON t.id = m.target
+    WHERE ";
+
+/// The rows matching `condition` (on [`HISTORY_ROW`]'s `m`), messages
+/// in their current state with their reactions.
+pub(super) fn read_history(
+    client: &mut impl GenericClient,
+    condition: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> StoreResult<Vec<HistoryItem>> {
+    let rows = client.query(&format!("{HISTORY_ROW}{condition}"), params)?;
+    let mut items = rows.iter().map(read_item).collect::<Result<Vec<_>, _>>()?;
+    attach_reactions(client, &mut items)?;
+    Ok(items)
+}
+
+/// The messages of a read that asked only for messages.
+fn only_messages(items: Vec<HistoryItem>) -> Vec<ChatMessage> {
+    items
+        .into_iter()
+        .filter_map(|item| match item {
+            HistoryItem::Message(message) => Some(message),
+            HistoryItem::Change(_) => None,
+        })
+        .collect()
+}
+
+/// One row of [`HISTORY_ROW`] as what it is: a message or a change. A
+/// row of a kind this build does not know is an error, not a guess.
+fn read_item(row: &Row) -> StoreResult<HistoryItem> {
+    let kind: &str = row.try_get(1)?;
+    let id = from_sql_id(row.try_get(0)?);
+    let username = row.try_get(2)?;
+    let client_id = row.try_get(5)?;
+    let target = from_sql_id(row.try_get::<_, Option<i64>>(12)?.unwrap_or_default());
+    let change = match kind {
+        MESSAGE_KIND => return Ok(HistoryItem::Message(read_message(row)?)),
+        EDITED_KIND => Change::MessageEdited(Edit {
+            id,
+            target,
+            // Wiped with the message: a replay must not bring it back.
+            text: if row.try_get(15)? {
+                None
+            } else {
+                Some(row.try_get(3)?)
+            },
+            edited_at: row.try_get(4)?,
+            username,
+            client_id,
+        }),
+        DELETED_KIND => Change::MessageDeleted(Deletion {
+            id,
+            target,
+            username,
+            client_id,
+        }),
+        REACTION_KIND => Change::Reaction(Reaction {
+            id,
+            target,
+            emoji: row.try_get::<_, Option<String>>(13)?.unwrap_or_default(),
+            on: row.try_get::<_, Option<bool>>(14)?.unwrap_or_default(),
+            username,
+            client_id,
+        }),
+        other => {
+            return Err(StoreError(format!(
+                "row {id} is of an unknown kind {other:?}"
+            )))
+        }
+    };
+    Ok(HistoryItem::Change(change))
+}
+
+/// A message row of [`HISTORY_ROW`] in its current state, reactions
+/// still to be added. A deleted one is a tombstone: who and when, the
+/// id it answered, nothing it said or quoted.
 fn read_message(row: &Row) -> Result<ChatMessage, postgres::Error> {
+    let deleted: bool = row.try_get(7)?;
+    let reply_to = row.try_get::<_, Option<i64>>(8)?.map(from_sql_id);
+    let reply = match (deleted, reply_to, row.try_get::<_, Option<String>>(9)?) {
+        (false, Some(id), Some(username)) => {
+            let original_deleted: bool = row.try_get(11)?;
+            Some(Quote {
+                id,
+                username,
+                text: if original_deleted {
+                    String::new()
+                } else {
+                    row.try_get::<_, Option<String>>(10)?.unwrap_or_default()
+                },
+                deleted: original_deleted,
+            })
+        }
+        _ => None,
+    };
     Ok(ChatMessage {
         id: from_sql_id(row.try_get(0)?),
-        username: row.try_get(1)?,
-        text: row.try_get(2)?,
-        timestamp: row.try_get(3)?,
-        client_id: row.try_get(4)?,
+        username: row.try_get(2)?,
+        text: row.try_get(3)?,
+        timestamp: row.try_get(4)?,
+        client_id: row.try_get(5)?,
+        edited_at: if deleted { None } else { row.try_get(6)? },
+        deleted,
+        reply_to,
+        reply,
+        reactions: Vec::new(),
     })
+}
+
+/// Adds their reactions to the messages among `items`, with one query.
+fn attach_reactions(
+    client: &mut impl GenericClient,
+    items: &mut [HistoryItem],
+) -> Result<(), postgres::Error> {
+    let mut messages: HashMap<u64, &mut ChatMessage> = items
+        .iter_mut()
+        .filter_map(|item| match item {
+            HistoryItem::Message(message) if !message.deleted => Some((message.id, message)),
+            _ => None,
+        })
+        .collect();
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = messages.keys().copied().map(sql_id).collect();
+    let rows = client.query(
+        "SELECT message_id, emoji, username FROM reactions
+         WHERE message_id = ANY($1) ORDER BY message_id, event_id",
+        &[&ids],
+    )?;
+    for row in rows {
+        if let Some(message) = messages.get_mut(&from_sql_id(row.try_get(0)?)) {
+            add_reaction(&mut message.reactions, row.try_get(1)?, row.try_get(2)?);
+        }
+    }
+    Ok(())
 }
 
 /// Ids are positive BIGINTs; anything else reads as 0, like SQLite's.
