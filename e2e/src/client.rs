@@ -20,26 +20,32 @@ impl ChatClient {
     /// Joins `room` (the default one when `None`) as `name` on `server`,
     /// once the welcome has come.
     pub async fn join(server: &TestServer, name: &str, room: Option<&str>) -> Self {
+        let join = ClientFrame::Join {
+            username: name.into(),
+            room: room.map(str::to_owned),
+            since: None,
+            resume: None,
+            join_code: None,
+            author_key: None,
+        };
+        Self::join_with(server, &join).await.0
+    }
+
+    /// Joins with `join` as it is (a `since`, an author key), once the
+    /// welcome has come; returns the welcome too, for its history.
+    pub async fn join_with(server: &TestServer, join: &ClientFrame) -> (Self, ServerFrame) {
         let url = format!("ws://{}/ws", server.addr());
         let (socket, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url))
             .await
             .expect("the handshake in time")
             .expect("a WebSocket to the server");
         let mut client = Self { socket };
-        client
-            .send(&ClientFrame::Join {
-                username: name.into(),
-                room: room.map(str::to_owned),
-                since: None,
-                resume: None,
-                join_code: None,
-            })
-            .await;
+        client.send(join).await;
         loop {
             match client.next_frame().await {
-                ServerFrame::Welcome { .. } => return client,
+                welcome @ ServerFrame::Welcome { .. } => return (client, welcome),
                 ServerFrame::Error { code, message, .. } => {
-                    panic!("{name} cannot join {room:?}: {code:?} {message}")
+                    panic!("cannot join with {join:?}: {code:?} {message}")
                 }
                 _ => {}
             }
@@ -87,6 +93,7 @@ impl ChatClient {
         self.send(&ClientFrame::Message {
             text: text.to_owned(),
             client_id: Some(client_id),
+            reply_to: None,
         })
         .await;
         while self.next_message().await.text != text {}

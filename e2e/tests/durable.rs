@@ -388,6 +388,7 @@ async fn fill_history(server: &TestServer, count: usize) -> Vec<String> {
             .send(&ClientFrame::Message {
                 text: text.clone(),
                 client_id: Some(format!("fill-{n}")),
+                reply_to: None,
             })
             .await;
         // Below the e2e servers' 100 messages a second.

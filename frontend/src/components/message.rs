@@ -15,6 +15,8 @@ use crate::time::clock_and_full;
 /// How long a touch must rest on a message to show its full date and
 /// its actions.
 const LONG_PRESS_MS: u64 = 500;
+/// How long a long press keeps a message's actions showing.
+const ACTIONS_OPEN_MS: u64 = 10_000;
 
 /// One line of the conversation, `key`: a message or a joined/left
 /// notice. Whether it continues the line above, and its message (edited,
@@ -70,6 +72,12 @@ pub fn EntryView(key: u64) -> impl IntoView {
                         move || {
                             show_full.set(true);
                             actions_open.set(true);
+                            // A touch screen has no hover to end: the
+                            // actions go again by themselves.
+                            set_timeout(
+                                move || actions_open.set(false),
+                                std::time::Duration::from_millis(ACTIONS_OPEN_MS),
+                            );
                         },
                         std::time::Duration::from_millis(LONG_PRESS_MS),
                     );
