@@ -85,7 +85,15 @@ pub fn EntryView(key: u64) -> impl IntoView {
                 }
             };
             let author = message.username.clone();
-            let moderation = view! { <MessageModeration id=message.id author=author.clone() /> };
+            let deleted = Memo::new(move |_| live.with(|m| m.deleted));
+            // A tombstone has nothing left to moderate.
+            let moderation = {
+                let (id, author) = (message.id, author.clone());
+                move || {
+                    (!deleted.get())
+                        .then(|| view! { <MessageModeration id author=author.clone() /> })
+                }
+            };
             let full_title = full.clone();
             let avatar = {
                 let author = author.clone();
@@ -108,7 +116,7 @@ pub fn EntryView(key: u64) -> impl IntoView {
                     class="msg"
                     class:mine=mine
                     class:continues=move || continues.get()
-                    class:deleted=move || live.with(|m| m.deleted)
+                    class:deleted=move || deleted.get()
                     class:actions-open=move || actions_open.get()
                     data-id=message.id
                 >
