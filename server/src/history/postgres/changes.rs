@@ -36,9 +36,13 @@ impl Changes for Postgres {
 
 /// The message a change targets, as the rules need it.
 struct Target {
+    /// Its author, for the moderation log.
     username: String,
+    /// Who may edit and delete it.
     owner: Option<String>,
+    /// When it was posted, against the edit window.
     timestamp: String,
+    /// Its current text, against an edit that changes nothing.
     text: String,
 }
 
