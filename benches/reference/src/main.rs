@@ -100,6 +100,7 @@ async fn serve(stream: TcpStream, room: Arc<Room>) {
                             timestamp: humantime::format_rfc3339_millis(SystemTime::now())
                                 .to_string(),
                             client_id,
+                            ..ChatMessage::default()
                         };
                         // Nobody listening is not an error for a broadcast.
                         let _ = room.frames.send(ServerFrame::Message(message).encode().into());

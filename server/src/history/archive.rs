@@ -458,6 +458,15 @@ pub fn import(db: &Path, export_text: &str) -> Result<usize, String> {
             }
         }
     }
+    // A reaction remembers the event that put it on, which the export
+    // leaves out: new ids must still come after it, or a later event
+    // would share its id.
+    tx.execute(
+        "UPDATE sqlite_sequence SET seq = (SELECT max(event_id) FROM reactions)
+         WHERE name = 'messages' AND seq < (SELECT max(event_id) FROM reactions)",
+        [],
+    )
+    .map_err(failed)?;
     tx.commit().map_err(failed)?;
     Ok(imported)
 }
@@ -575,6 +584,14 @@ mod tests {
             store.page_before("general", u64::MAX, 10).expect("page"),
             before
         );
+        let appended = store
+            .append(&[message("general", "bob", "next", None)])
+            .expect("append");
+        let [Appended::New { message: next, .. }] = appended.as_slice() else {
+            panic!("expected a new message");
+        };
+        let newest_reaction = export.rooms[0].messages[0].reactions[1].event_id;
+        assert!(next.id > u64::try_from(newest_reaction).expect("an id"));
         let page = render(&export, ExportFormat::Html).expect("html");
         assert!(page.contains("(edited)") && page.contains("<blockquote>bob: original"));
         drop(store);

@@ -10,8 +10,8 @@
 //! the author key, the edit window, the text or emoji, and last whether
 //! the request would change anything at all.
 
-use crate::history::store::StoreResult;
-use chat_shared::Change;
+use crate::history::store::{constant_time_eq, StoreResult, DELETED_KIND};
+use chat_shared::{Change, Reactions};
 
 /// What a change request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +59,36 @@ pub struct ChangeRequest {
     pub action: Action,
 }
 
+impl Action {
+    /// The `kind` of the event the action makes.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Edit { .. } => EDITED_KIND,
+            Self::Delete => DELETED_KIND,
+            Self::React { .. } => REACTION_KIND,
+        }
+    }
+}
+
+impl ChangeRequest {
+    /// Whether the requester may make this change to a message stored
+    /// with `owner`, and if so whether it goes in the moderation log (a
+    /// moderator deleting a message that is not theirs).
+    pub fn permission(&self, owner: Option<&str>) -> Result<bool, Refusal> {
+        // Compared like the join code, though a hash tells a timer little.
+        let owns = match (self.owner.as_deref(), owner) {
+            (Some(asked), Some(stored)) => constant_time_eq(asked.as_bytes(), stored.as_bytes()),
+            _ => false,
+        };
+        match self.action {
+            Action::React { .. } => Ok(false),
+            _ if owns => Ok(false),
+            Action::Delete if self.moderator => Ok(true),
+            _ => Err(Refusal::Forbidden),
+        }
+    }
+}
+
 /// What a change request did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Changed {
@@ -103,6 +133,20 @@ pub trait Changes {
     /// something, commits the event and the message's new state (and for
     /// a moderator's deletion, the log entry) in one transaction.
     fn change(&mut self, request: &ChangeRequest) -> StoreResult<Changed>;
+}
+
+/// Adds one user's reaction to a message's groups, read in event order:
+/// a new emoji opens a group after the others (groups are ordered by
+/// their earliest current reaction), a user joins the end of theirs.
+/// Both stores read reactions this way.
+pub fn add_reaction(groups: &mut Vec<Reactions>, emoji: String, username: String) {
+    match groups.iter_mut().find(|group| group.emoji == emoji) {
+        Some(group) => group.users.push(username),
+        None => groups.push(Reactions {
+            emoji,
+            users: vec![username],
+        }),
+    }
 }
 
 /// What the store keeps of an author key: its SHA-256, so a copy of the

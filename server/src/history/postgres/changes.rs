@@ -11,7 +11,6 @@ use super::{
 use crate::history::changes::{
     Action, ChangeRequest, Changed, Changes, Refusal, EDITED_KIND, REACTION_KIND,
 };
-use crate::history::sqlite::{kind_of, permission};
 use crate::history::store::{timestamp_now, StoreError, StoreResult, MESSAGE_KIND};
 use chat_shared::{AuditAction, Change, Deletion, Edit, HistoryItem, Reaction};
 use postgres::Transaction;
@@ -36,9 +35,13 @@ impl Changes for Postgres {
 
 /// The message a change targets, as the rules need it.
 struct Target {
+    /// Its author, for the moderation log.
     username: String,
+    /// Who may edit and delete it.
     owner: Option<String>,
+    /// When it was posted, against the edit window.
     timestamp: String,
+    /// Its current text, against an edit that changes nothing.
     text: String,
 }
 
@@ -54,7 +57,7 @@ fn client_id_rule(
     let Some((id, kind)) = find_client_id(tx, &request.name_key, client_id)? else {
         return Ok(None);
     };
-    if kind != kind_of(&request.action) {
+    if kind != request.action.kind() {
         return Ok(Some(Changed::Refused(Refusal::ClientIdTaken)));
     }
     Ok(Some(match event(tx, id)? {
@@ -91,7 +94,7 @@ fn apply(
     let Some(target) = target else {
         return Ok(Changed::Refused(Refusal::NotFound));
     };
-    let logged = match permission(request, target.owner.as_deref()) {
+    let logged = match request.permission(target.owner.as_deref()) {
         Ok(logged) => logged,
         Err(refusal) => return Ok(Changed::Refused(refusal)),
     };
@@ -124,7 +127,7 @@ fn apply(
             &text,
             &timestamp,
             &request.client_id,
-            &kind_of(&request.action),
+            &request.action.kind(),
             &target_id,
             &emoji,
             &on,

@@ -15,8 +15,8 @@
 mod changes;
 mod moderation;
 
+use crate::history::changes::add_reaction;
 use crate::history::changes::{EDITED_KIND, REACTION_KIND};
-use crate::history::sqlite::add_reaction;
 use crate::history::store::{
     sha256_hex, timestamp_now, Appended, Messages, NewMessage, StoreError, StoreResult,
     DELETED_KIND, JOIN_CODE_SETTING, MESSAGE_KIND,

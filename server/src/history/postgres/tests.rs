@@ -271,3 +271,56 @@ fn a_deleted_text_is_gone_from_the_table_too() {
         .expect("count");
     assert_eq!(wiped, 0);
 }
+
+#[test]
+fn a_version_1_database_gains_edits_replies_and_reactions() {
+    let url = fresh_postgres();
+    {
+        let mut store = Postgres::open(&url).expect("create");
+        store
+            .append(&[message("general", "bob", "from before", None)])
+            .expect("append");
+        // Back to version 1: what a build before issue 11 left.
+        store
+            .run(|client| {
+                Ok(client.batch_execute(
+                    "DROP TABLE reactions;
+                     DROP INDEX messages_by_target;
+                     DROP INDEX messages_by_reply;
+                     ALTER TABLE messages DROP COLUMN owner, DROP COLUMN edited_at,
+                         DROP COLUMN reply_to, DROP COLUMN reply_username,
+                         DROP COLUMN reply_text, DROP COLUMN emoji, DROP COLUMN reaction_on;
+                     DELETE FROM schema_version WHERE version = 2;",
+                )?)
+            })
+            .expect("a version 1 schema");
+    }
+    let mut store = Postgres::open(&url).expect("migrate");
+    assert_eq!(schema_versions(&mut store), 2);
+    let old = store.page_before("general", u64::MAX, 10).expect("page");
+    assert_eq!(old.len(), 1);
+    assert_eq!(old[0].text, "from before");
+    let react = ChangeRequest {
+        action: Action::React {
+            emoji: Some("👍".into()),
+            on: true,
+        },
+        moderator: false,
+        ..moderator_delete(old[0].id)
+    };
+    assert!(matches!(store.change(&react), Ok(Changed::New { .. })));
+    let reply = NewMessage {
+        reply_to: Some(old[0].id),
+        ..message("general", "alice", "answer", None)
+    };
+    assert!(matches!(
+        store.append(&[reply]).expect("reply").as_slice(),
+        [Appended::New { .. }]
+    ));
+    assert_eq!(
+        store.page_before("general", u64::MAX, 10).expect("page")[0]
+            .reactions
+            .len(),
+        1
+    );
+}

@@ -7,7 +7,7 @@ use super::{read_history, read_id, sql_id, Sqlite, LAST_EVENT};
 use crate::history::changes::{
     Action, ChangeRequest, Changed, Changes, Refusal, EDITED_KIND, REACTION_KIND,
 };
-use crate::history::store::{timestamp_now, StoreResult, DELETED_KIND, MESSAGE_KIND};
+use crate::history::store::{timestamp_now, StoreResult, MESSAGE_KIND};
 use chat_shared::{AuditAction, Change, Deletion, Edit, HistoryItem, Reaction};
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -25,24 +25,19 @@ impl Changes for Sqlite {
 
 /// The message a change targets, as the rules need it.
 struct Target {
+    /// Its author, for the moderation log.
     username: String,
+    /// Who may edit and delete it.
     owner: Option<String>,
+    /// When it was posted, against the edit window.
     timestamp: String,
+    /// Its current text, against an edit that changes nothing.
     text: String,
-}
-
-/// The `kind` of the event an action makes.
-pub(crate) fn kind_of(action: &Action) -> &'static str {
-    match action {
-        Action::Edit { .. } => EDITED_KIND,
-        Action::Delete => DELETED_KIND,
-        Action::React { .. } => REACTION_KIND,
-    }
 }
 
 /// The rules in their order, then the event and the new state.
 fn apply(tx: &Transaction<'_>, request: &ChangeRequest) -> rusqlite::Result<Changed> {
-    let kind = kind_of(&request.action);
+    let kind = request.action.kind();
     if let Some(client_id) = &request.client_id {
         let earlier = tx
             .query_row(
@@ -80,7 +75,7 @@ fn apply(tx: &Transaction<'_>, request: &ChangeRequest) -> rusqlite::Result<Chan
     let Some(target) = target else {
         return Ok(Changed::Refused(Refusal::NotFound));
     };
-    let logged = match permission(request, target.owner.as_deref()) {
+    let logged = match request.permission(target.owner.as_deref()) {
         Ok(logged) => logged,
         Err(refusal) => return Ok(Changed::Refused(refusal)),
     };
@@ -203,20 +198,6 @@ fn apply(tx: &Transaction<'_>, request: &ChangeRequest) -> rusqlite::Result<Chan
         }
     };
     Ok(Changed::New { change, prev })
-}
-
-/// Whether the requester may make this change, and if so whether it goes
-/// in the moderation log (a moderator deleting a message that is not
-/// theirs). The same rule in both stores.
-pub(crate) fn permission(request: &ChangeRequest, owner: Option<&str>) -> Result<bool, Refusal> {
-    let owns =
-        matches!((request.owner.as_deref(), owner), (Some(asked), Some(stored)) if asked == stored);
-    match request.action {
-        Action::React { .. } => Ok(false),
-        _ if owns => Ok(false),
-        Action::Delete if request.moderator => Ok(true),
-        _ => Err(Refusal::Forbidden),
-    }
 }
 
 /// `Some(earlier event)` when the request would change nothing: an edit

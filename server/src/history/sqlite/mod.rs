@@ -9,15 +9,13 @@
 mod changes;
 mod moderation;
 
-pub(crate) use changes::{kind_of, permission};
-
-use crate::history::changes::{EDITED_KIND, REACTION_KIND};
+use crate::history::changes::{add_reaction, EDITED_KIND, REACTION_KIND};
 use crate::history::store::{
     sha256_hex, timestamp_now, Appended, Messages, NewMessage, StoreResult, DELETED_KIND,
     JOIN_CODE_SETTING, MESSAGE_KIND,
 };
 use chat_shared::{
-    quote_excerpt, Change, ChatMessage, Deletion, Edit, HistoryItem, Quote, Reaction, Reactions,
+    quote_excerpt, Change, ChatMessage, Deletion, Edit, HistoryItem, Quote, Reaction,
 };
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -575,20 +573,6 @@ fn attach_reactions(connection: &Connection, items: &mut [HistoryItem]) -> rusql
         }
     }
     Ok(())
-}
-
-/// Adds one user's reaction to a message's groups, read in event order:
-/// a new emoji opens a group after the others (groups are ordered by
-/// their earliest current reaction), a user joins the end of theirs.
-/// Shared with the PostgreSQL store, which reads the same way.
-pub(crate) fn add_reaction(groups: &mut Vec<Reactions>, emoji: String, username: String) {
-    match groups.iter_mut().find(|group| group.emoji == emoji) {
-        Some(group) => group.users.push(username),
-        None => groups.push(Reactions {
-            emoji,
-            users: vec![username],
-        }),
-    }
 }
 
 /// The id in the first column.
