@@ -289,15 +289,16 @@ fn ensure_cxx_compiler() -> Result {
     )
 }
 
-/// Debian's chromium and chromium-driver for the browser tests.
+/// Debian's chromium and chromium-driver for the browser tests, with an
+/// emoji font so the reactions in their screenshots are not empty boxes.
 fn ensure_browser() -> Result {
     let have = |tool: &str| Command::new(tool).arg("--version").output().is_ok();
     if have("chromium") && have("chromedriver") {
         return Ok(());
     }
     apt_install(
-        &["chromium", "chromium-driver"],
-        "Chromium and ChromeDriver (Debian: chromium chromium-driver)",
+        &["chromium", "chromium-driver", "fonts-noto-color-emoji"],
+        "Chromium and ChromeDriver (Debian: chromium chromium-driver fonts-noto-color-emoji)",
     )
 }
 
