@@ -70,21 +70,43 @@ impl Action {
     }
 }
 
+/// The message a change targets, as a store read it for the rules.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Its author, for the moderation log.
+    pub username: String,
+    /// Who may edit and delete it.
+    pub owner: Option<String>,
+    /// When it was posted, against the edit window.
+    pub timestamp: String,
+    /// Its current text, against an edit that changes nothing.
+    pub text: String,
+}
+
 impl ChangeRequest {
-    /// Whether the requester may make this change to a message stored
-    /// with `owner`, and if so whether it goes in the moderation log (a
-    /// moderator deleting a message that is not theirs).
-    pub fn permission(&self, owner: Option<&str>) -> Result<bool, Refusal> {
+    /// The rules that follow "the target is a message of this room", in
+    /// their order: the author key (a moderator may delete), the edit
+    /// window, the text, the emoji. `Ok(true)` when the change goes in the
+    /// moderation log (a moderator deleting a message that is not theirs).
+    pub fn check(&self, target: &Target) -> Result<bool, Refusal> {
         // Compared like the join code, though a hash tells a timer little.
-        let owns = match (self.owner.as_deref(), owner) {
+        let owns = match (self.owner.as_deref(), target.owner.as_deref()) {
             (Some(asked), Some(stored)) => constant_time_eq(asked.as_bytes(), stored.as_bytes()),
             _ => false,
         };
-        match self.action {
-            Action::React { .. } => Ok(false),
-            _ if owns => Ok(false),
-            Action::Delete if self.moderator => Ok(true),
-            _ => Err(Refusal::Forbidden),
+        let logged = match self.action {
+            Action::React { .. } => false,
+            _ if owns => false,
+            Action::Delete if self.moderator => true,
+            _ => return Err(Refusal::Forbidden),
+        };
+        match &self.action {
+            Action::Edit { window_start, .. } if target.timestamp < *window_start => {
+                Err(Refusal::Expired)
+            }
+            Action::Edit { text: None, .. } => Err(Refusal::BadText),
+            Action::React { emoji: None, .. } => Err(Refusal::BadEmoji),
+            _ => Ok(logged),
         }
     }
 }

@@ -9,7 +9,7 @@ use super::{
     find_client_id, from_sql_id, lock_rooms, read_history, sql_id, store_last_ids, Postgres,
 };
 use crate::history::changes::{
-    Action, ChangeRequest, Changed, Changes, Refusal, EDITED_KIND, REACTION_KIND,
+    Action, ChangeRequest, Changed, Changes, Refusal, Target, EDITED_KIND, REACTION_KIND,
 };
 use crate::history::store::{timestamp_now, StoreError, StoreResult, MESSAGE_KIND};
 use chat_shared::{AuditAction, Change, Deletion, Edit, HistoryItem, Reaction};
@@ -31,18 +31,6 @@ impl Changes for Postgres {
             Ok(changed)
         })
     }
-}
-
-/// The message a change targets, as the rules need it.
-struct Target {
-    /// Its author, for the moderation log.
-    username: String,
-    /// Who may edit and delete it.
-    owner: Option<String>,
-    /// When it was posted, against the edit window.
-    timestamp: String,
-    /// Its current text, against an edit that changes nothing.
-    text: String,
 }
 
 /// What the first rule makes of an earlier use of the request's
@@ -94,18 +82,10 @@ fn apply(
     let Some(target) = target else {
         return Ok(Changed::Refused(Refusal::NotFound));
     };
-    let logged = match request.permission(target.owner.as_deref()) {
+    let logged = match request.check(&target) {
         Ok(logged) => logged,
         Err(refusal) => return Ok(Changed::Refused(refusal)),
     };
-    match &request.action {
-        Action::Edit { window_start, .. } if target.timestamp < *window_start => {
-            return Ok(Changed::Refused(Refusal::Expired));
-        }
-        Action::Edit { text: None, .. } => return Ok(Changed::Refused(Refusal::BadText)),
-        Action::React { emoji: None, .. } => return Ok(Changed::Refused(Refusal::BadEmoji)),
-        _ => {}
-    }
     if let Some(earlier) = unchanged(tx, request, &target)? {
         return Ok(Changed::Unchanged(earlier));
     }

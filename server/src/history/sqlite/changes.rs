@@ -5,7 +5,7 @@
 use super::moderation::record;
 use super::{read_history, read_id, sql_id, Sqlite, LAST_EVENT};
 use crate::history::changes::{
-    Action, ChangeRequest, Changed, Changes, Refusal, EDITED_KIND, REACTION_KIND,
+    Action, ChangeRequest, Changed, Changes, Refusal, Target, EDITED_KIND, REACTION_KIND,
 };
 use crate::history::store::{timestamp_now, StoreResult, MESSAGE_KIND};
 use chat_shared::{AuditAction, Change, Deletion, Edit, HistoryItem, Reaction};
@@ -21,18 +21,6 @@ impl Changes for Sqlite {
         }
         Ok(changed)
     }
-}
-
-/// The message a change targets, as the rules need it.
-struct Target {
-    /// Its author, for the moderation log.
-    username: String,
-    /// Who may edit and delete it.
-    owner: Option<String>,
-    /// When it was posted, against the edit window.
-    timestamp: String,
-    /// Its current text, against an edit that changes nothing.
-    text: String,
 }
 
 /// The rules in their order, then the event and the new state.
@@ -75,18 +63,10 @@ fn apply(tx: &Transaction<'_>, request: &ChangeRequest) -> rusqlite::Result<Chan
     let Some(target) = target else {
         return Ok(Changed::Refused(Refusal::NotFound));
     };
-    let logged = match request.permission(target.owner.as_deref()) {
+    let logged = match request.check(&target) {
         Ok(logged) => logged,
         Err(refusal) => return Ok(Changed::Refused(refusal)),
     };
-    match &request.action {
-        Action::Edit { window_start, .. } if target.timestamp < *window_start => {
-            return Ok(Changed::Refused(Refusal::Expired));
-        }
-        Action::Edit { text: None, .. } => return Ok(Changed::Refused(Refusal::BadText)),
-        Action::React { emoji: None, .. } => return Ok(Changed::Refused(Refusal::BadEmoji)),
-        _ => {}
-    }
     if let Some(earlier) = unchanged(tx, request, &target)? {
         return Ok(Changed::Unchanged(earlier));
     }
