@@ -28,19 +28,7 @@ pub fn author_key() -> String {
 }
 
 fn random_key() -> String {
-    let mut bytes = [0u8; 24];
-    let filled = leptos::prelude::window()
-        .crypto()
-        .and_then(|crypto| crypto.get_random_values_with_u8_array(&mut bytes))
-        .is_ok();
-    if !filled {
-        // No Web Crypto at all (very old browsers): still a key, if a
-        // guessable one; the server takes it as any other.
-        for byte in &mut bytes {
-            *byte = (js_sys::Math::random() * 256.0) as u8;
-        }
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::random::hex(&crate::random::bytes::<24>())
 }
 
 /// The ids of the messages this browser posted in `room`, oldest first.

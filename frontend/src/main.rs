@@ -18,6 +18,7 @@ mod chat;
 mod components;
 mod i18n;
 mod outbox;
+mod random;
 mod route;
 mod socket;
 mod state;

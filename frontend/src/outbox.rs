@@ -103,23 +103,12 @@ fn select(stored: impl Iterator<Item = String>, room: &str, user: &str) -> Vec<U
     unsent
 }
 
-/// A random UUID v4 for a new message's `client_id`. `crypto.getRandomValues`
-/// works on plain `http://` too (unlike `crypto.randomUUID`); should it
-/// fail, `Math.random` still makes ids unique enough for one user's outbox.
+/// A random UUID v4 for a new message's `client_id`.
 pub fn new_client_id() -> String {
-    let mut bytes = [0u8; 16];
-    let filled = leptos::prelude::window()
-        .crypto()
-        .and_then(|crypto| crypto.get_random_values_with_u8_array(&mut bytes))
-        .is_ok();
-    if !filled {
-        for byte in &mut bytes {
-            *byte = (js_sys::Math::random() * 256.0) as u8;
-        }
-    }
+    let mut bytes = crate::random::bytes::<16>();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::random::hex(&bytes);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],
