@@ -44,7 +44,8 @@ fuzz_target!(|data: &[u8]| {
                 | ClientFrame::BecomeModerator { .. }
                 | ClientFrame::Delete { .. }
                 | ClientFrame::LockRoom { .. }
-                | ClientFrame::Audit { .. } => {}
+                | ClientFrame::Audit { .. }
+                | ClientFrame::Users { .. } => {}
             }
         }
         // The client is told what was wrong.

@@ -164,7 +164,9 @@ fn expected(text: &str, joined: bool) -> Result<(), Vec<ErrorCode>> {
             around: Some(_),
             ..
         }) => Err(vec![ErrorCode::BadRequest]),
-        Ok(ClientFrame::Typing { .. } | ClientFrame::History { .. }) => Ok(()),
+        Ok(
+            ClientFrame::Typing { .. } | ClientFrame::History { .. } | ClientFrame::Users { .. },
+        ) => Ok(()),
     }
 }
 

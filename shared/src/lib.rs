@@ -34,6 +34,6 @@ pub use validate::{
     message_length, normalize_message, normalize_room, normalize_topic, normalize_username,
     username_key, MessageError, RoomError, TopicError, UsernameError, DEFAULT_ROOM,
     MAX_ADMIN_TOKEN_CHARS, MAX_BAN_SECS, MAX_CLIENT_ID_CHARS, MAX_FRAME_BYTES, MAX_JOIN_CODE_CHARS,
-    MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_TOPIC_CHARS, MAX_USERNAME_CHARS, MIN_ADMIN_TOKEN_CHARS,
-    MIN_BAN_SECS,
+    MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_TOPIC_CHARS, MAX_USERNAME_CHARS, MAX_USERS_PAGE,
+    MIN_ADMIN_TOKEN_CHARS, MIN_BAN_SECS, PRESENCE_LIST_LIMIT,
 };

@@ -106,6 +106,15 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },
+    /// Ask for a page of who is in the room, ordered by name: the first
+    /// page without `after`, then each `next` the previous page gave. For
+    /// a large room, whose `welcome` lists only part of it.
+    Users {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
 }
 
 impl ClientFrame {
@@ -459,6 +468,11 @@ pub enum ServerFrame {
         /// when false.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         locked: bool,
+        /// How many are in the room, when `users` lists only the first of
+        /// them (a large room: see [`ServerFrame::Online`]); absent when
+        /// `users` is everyone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        online: Option<u32>,
     },
     /// A message for everyone, the sender included (its confirmation).
     Message(ChatMessage),
@@ -529,6 +543,23 @@ pub enum ServerFrame {
     },
     /// The moderation log, newest first, answering `audit`.
     Audit { entries: Vec<AuditEntry> },
+    /// How many are in a large room now. In a room of more than
+    /// [`crate::PRESENCE_LIST_LIMIT`] users, `user_joined` and `user_left`
+    /// give way to this, at most about once a second: one frame per member
+    /// per join would make a crowd's arrival cost the square of its size.
+    Online { count: u32 },
+    /// A page of who is in the room, ordered by name, answering `users`;
+    /// also sent to everyone, unasked and without `next`, when a large room
+    /// becomes small again: the whole list, to replace what the client had.
+    Users {
+        users: Vec<String>,
+        /// How many are in the room.
+        online: u32,
+        /// Where the next page starts (send it as `after`); absent on the
+        /// last page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+    },
     /// A frame type this build does not know: a newer server may add frames,
     /// and clients must ignore them. Never sent.
     #[serde(other, skip_serializing)]
@@ -681,6 +712,20 @@ mod tests {
         );
         assert_client_golden(ClientFrame::ListRooms, r#"{"type":"list_rooms"}"#);
         assert_client_golden(
+            ClientFrame::Users {
+                after: None,
+                limit: None,
+            },
+            r#"{"type":"users"}"#,
+        );
+        assert_client_golden(
+            ClientFrame::Users {
+                after: Some("bob".into()),
+                limit: Some(200),
+            },
+            r#"{"type":"users","after":"bob","limit":200}"#,
+        );
+        assert_client_golden(
             ClientFrame::Typing { is_typing: true },
             r#"{"type":"typing","is_typing":true}"#,
         );
@@ -707,6 +752,7 @@ mod tests {
                 limits: None,
                 topic: None,
                 locked: false,
+                online: None,
             },
             r#"{"type":"welcome","username":"alice","users":["alice","bob"],"room":"general","history":[{"id":17,"username":"bob","text":"hi","timestamp":"2026-11-25T21:00:00.123Z"}],"resume":"t0k3n"}"#,
         );
@@ -752,6 +798,7 @@ mod tests {
                 limits: None,
                 topic: None,
                 locked: false,
+                online: None,
             },
             r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","heartbeat_ms":20000}"#,
         );
@@ -767,6 +814,7 @@ mod tests {
                 limits: Some(ClientLimits::default()),
                 topic: None,
                 locked: false,
+                online: None,
             },
             r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","heartbeat_ms":20000,"limits":{"message_rate":5.0,"message_burst":10,"typing_rate":2.0,"typing_burst":6,"idle_timeout_ms":60000,"missed_heartbeats":3,"history_page":50,"max_message_chars":2000}}"#,
         );
@@ -907,6 +955,7 @@ mod tests {
                 limits: None,
                 topic: Some("Be kind".into()),
                 locked: true,
+                online: None,
             },
             r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","topic":"Be kind","locked":true}"#,
         );
@@ -1117,6 +1166,7 @@ mod tests {
                 limits: None,
                 topic: None,
                 locked: false,
+                online: None,
             },
             concat!(
                 r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":["#,
@@ -1126,6 +1176,46 @@ mod tests {
                 r#"{"type":"reaction","id":23,"target":20,"emoji":"🎉","on":false,"username":"ann"}"#,
                 r#"],"resume":"t"}"#
             ),
+        );
+    }
+
+    #[test]
+    fn large_room_presence_frames_match_the_documented_json() {
+        assert_server_golden(
+            ServerFrame::Welcome {
+                username: "a".into(),
+                users: vec!["a".into(), "b".into()],
+                room: "general".into(),
+                history: vec![],
+                history_gap: false,
+                resume: "t".into(),
+                heartbeat_ms: None,
+                limits: None,
+                topic: None,
+                locked: false,
+                online: Some(5000),
+            },
+            r#"{"type":"welcome","username":"a","users":["a","b"],"room":"general","history":[],"resume":"t","online":5000}"#,
+        );
+        assert_server_golden(
+            ServerFrame::Online { count: 5000 },
+            r#"{"type":"online","count":5000}"#,
+        );
+        assert_server_golden(
+            ServerFrame::Users {
+                users: vec!["ann".into(), "bob".into()],
+                online: 5000,
+                next: Some("bob".into()),
+            },
+            r#"{"type":"users","users":["ann","bob"],"online":5000,"next":"bob"}"#,
+        );
+        assert_server_golden(
+            ServerFrame::Users {
+                users: vec!["ann".into()],
+                online: 1,
+                next: None,
+            },
+            r#"{"type":"users","users":["ann"],"online":1}"#,
         );
     }
 
@@ -1182,6 +1272,7 @@ mod tests {
                 limits: None,
                 topic: None,
                 locked: false,
+                online: None,
             })
         );
     }

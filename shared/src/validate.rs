@@ -19,6 +19,12 @@ pub const MAX_CLIENT_ID_CHARS: usize = 64;
 /// The largest WebSocket frame or message the server reads; larger ones are
 /// refused with close code 1009 before they are buffered.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// The most names a `welcome` lists, and the size of a room past which its
+/// members are told only how many are in it (`online`), not each arrival
+/// and departure; a `users` page without `limit` holds this many too.
+pub const PRESENCE_LIST_LIMIT: usize = 100;
+/// The most names one `users` page holds.
+pub const MAX_USERS_PAGE: usize = 500;
 
 /// Why a name was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

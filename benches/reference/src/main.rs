@@ -86,6 +86,7 @@ async fn serve(stream: TcpStream, room: Arc<Room>) {
                             limits: None,
                             topic: None,
                             locked: false,
+                            online: None,
                         };
                         if socket.send(Message::text(welcome.encode())).await.is_err() {
                             return;

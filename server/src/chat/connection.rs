@@ -203,6 +203,11 @@ impl Session<'_> {
                 let rooms = self.state.cluster.hub.rooms(online);
                 self.peer.send(encode(&ServerFrame::Rooms { rooms }));
             }),
+            Ok(ClientFrame::Users { after, limit }) => self.joined().map(|member| {
+                let hub = &self.state.cluster.hub;
+                let page = hub.users_page(&member.room, after.as_deref(), limit);
+                self.peer.send(encode(&page));
+            }),
             Ok(ClientFrame::BecomeModerator { token }) => self.become_moderator(&token),
             Ok(ClientFrame::Delete { id, client_id }) => {
                 self.change(id, client_id, Action::Delete, None).await

@@ -26,8 +26,12 @@ use crate::cluster::{BusEvent, Claimed, LocalPresence, PresenceChange, PresenceE
 use crate::error::Rejection;
 use crate::history::moderation::RoomSettings;
 use chat_shared::close;
-use chat_shared::{ClientLimits, ErrorCode, HistoryItem, RoomInfo, ServerFrame};
+use chat_shared::{
+    ClientLimits, ErrorCode, HistoryItem, RoomInfo, ServerFrame, MAX_USERS_PAGE,
+    PRESENCE_LIST_LIMIT,
+};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -116,7 +120,10 @@ struct HubState {
 /// snapshot is older than what the room has applied.
 const RECENT_PRESENCE: usize = 64;
 
-#[derive(Debug, Default)]
+/// How often a large room's members hear how many they are, at most.
+pub const ONLINE_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
 struct Room {
     /// This node's users in the room, by key.
     users: HashMap<String, LocalUser>,
@@ -133,6 +140,27 @@ struct Room {
     locked: bool,
     /// Shown in the room's header; set by moderators.
     topic: Option<String>,
+    /// Whether the members' lists are whole: false once the room grew past
+    /// [`PRESENCE_LIST_LIMIT`] and arrivals were only counted.
+    lists_whole: bool,
+    /// A large room's count changed since its members last heard it.
+    count_untold: bool,
+}
+
+impl Default for Room {
+    fn default() -> Self {
+        Self {
+            users: HashMap::new(),
+            last_delivered: 0,
+            members: BTreeMap::new(),
+            presence_seq: 0,
+            recent_presence: VecDeque::new(),
+            locked: false,
+            topic: None,
+            lists_whole: true,
+            count_untold: false,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -269,6 +297,7 @@ impl Hub {
             limits: Some(self.client_limits.clone()),
             topic: room.topic.clone(),
             locked: room.locked,
+            online: (claimed.online as usize > claimed.users.len()).then_some(claimed.online),
         }));
         for (seq, frame) in &room.recent_presence {
             if *seq > claimed.seq {
@@ -425,29 +454,75 @@ impl Hub {
         }
         let fresh: BTreeMap<String, String> = snapshot.members.into_iter().collect();
         let count = u32::try_from(fresh.len()).unwrap_or(u32::MAX);
-        let gone: Vec<(String, String)> = room
-            .members
-            .iter()
-            .filter(|(key, _)| !fresh.contains_key(*key))
-            .map(|(key, name)| (key.clone(), name.clone()))
-            .collect();
-        for (key, username) in gone {
-            room.broadcast_except(&key, &encode(&ServerFrame::UserLeft { username, count }));
-        }
-        for (key, username) in &fresh {
-            if !room.members.contains_key(key) {
-                let frame = encode(&ServerFrame::UserJoined {
-                    username: username.clone(),
-                    count,
-                });
-                room.broadcast_except(key, &frame);
-            }
-        }
-        room.members = fresh;
+        let before = std::mem::replace(&mut room.members, fresh);
         room.presence_seq = snapshot.seq;
         room.recent_presence.clear();
+        if !room.counts_only() {
+            for (key, username) in &before {
+                if !room.members.contains_key(key) {
+                    let frame = encode(&ServerFrame::UserLeft {
+                        username: username.clone(),
+                        count,
+                    });
+                    room.broadcast_except(key, &frame);
+                }
+            }
+            for (key, username) in &room.members {
+                if !before.contains_key(key) {
+                    let frame = encode(&ServerFrame::UserJoined {
+                        username: username.clone(),
+                        count,
+                    });
+                    room.broadcast_except(key, &frame);
+                }
+            }
+        }
         for seat in room.users.values_mut().flat_map(|user| &mut user.seats) {
             seat.seen_presence = seat.seen_presence.min(snapshot.seq);
+        }
+    }
+
+    /// A page of who is in `room`, by key after `after`: what a client of
+    /// a large room, whose `welcome` listed only part of it, asks for.
+    pub fn users_page(&self, room: &str, after: Option<&str>, limit: Option<u32>) -> ServerFrame {
+        let limit = limit.map_or(PRESENCE_LIST_LIMIT, |limit| limit as usize);
+        let limit = limit.clamp(1, MAX_USERS_PAGE);
+        let state = self.lock();
+        let Some(room) = state.rooms.get(room) else {
+            return ServerFrame::Users {
+                users: Vec::new(),
+                online: 0,
+                next: None,
+            };
+        };
+        let start = match after {
+            Some(after) => Bound::Excluded(after),
+            None => Bound::Unbounded,
+        };
+        let mut page = room
+            .members
+            .range::<str, _>((start, Bound::Unbounded))
+            .take(limit + 1);
+        let users: Vec<(&String, &String)> = page.by_ref().take(limit).collect();
+        let next = page.next().and(users.last()).map(|(key, _)| (*key).clone());
+        ServerFrame::Users {
+            users: users.into_iter().map(|(_, name)| name.clone()).collect(),
+            online: room.count(),
+            next,
+        }
+    }
+
+    /// Tells every large room whose count changed how many are in it now:
+    /// called every [`ONLINE_INTERVAL`].
+    pub fn tell_counts(&self) {
+        let mut state = self.lock();
+        for room in state.rooms.values_mut() {
+            if std::mem::take(&mut room.count_untold) {
+                let frame = encode(&ServerFrame::Online {
+                    count: room.count(),
+                });
+                room.broadcast_except("", &frame);
+            }
         }
     }
 
@@ -541,6 +616,9 @@ impl HubState {
                 (ServerFrame::UserLeft { username, count }, key)
             }
         };
+        if room.counts_only() {
+            return;
+        }
         let frame = encode(&frame);
         for (other, user) in &room.users {
             if *other == key {
@@ -552,10 +630,7 @@ impl HubState {
                 }
             }
         }
-        if room.recent_presence.len() == RECENT_PRESENCE {
-            room.recent_presence.pop_front();
-        }
-        room.recent_presence.push_back((event.seq, frame));
+        room.remember_presence(event.seq, frame);
     }
 
     /// Puts a ban (already stored) in force: every connection here it
@@ -588,6 +663,47 @@ impl HubState {
 }
 
 impl Room {
+    /// How many are in the room.
+    fn count(&self) -> u32 {
+        u32::try_from(self.members.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Decides how the members hear of a change to `members`, just made:
+    /// true when they are only to be told the count later (the room is
+    /// large), false when the change is announced name by name. A room
+    /// that shrank back to [`PRESENCE_LIST_LIMIT`] first sends everyone
+    /// the whole list, which their name-by-name updates then follow.
+    fn counts_only(&mut self) -> bool {
+        if self.members.len() > PRESENCE_LIST_LIMIT {
+            self.lists_whole = false;
+            self.count_untold = true;
+            // Joiners from now on learn the count from their welcome.
+            self.recent_presence.clear();
+            return true;
+        }
+        if !self.lists_whole {
+            self.lists_whole = true;
+            self.count_untold = false;
+            let whole = encode(&ServerFrame::Users {
+                users: self.members.values().cloned().collect(),
+                online: self.count(),
+                next: None,
+            });
+            self.broadcast_except("", &whole);
+            self.remember_presence(self.presence_seq, whole);
+            return true;
+        }
+        false
+    }
+
+    /// Keeps a presence frame as sent, for joiners whose snapshot predates it.
+    fn remember_presence(&mut self, seq: u64, frame: Utf8Bytes) {
+        if self.recent_presence.len() == RECENT_PRESENCE {
+            self.recent_presence.pop_front();
+        }
+        self.recent_presence.push_back((seq, frame));
+    }
+
     /// Queues a committed event for every seat whose history did not
     /// already hold it.
     fn deliver(&mut self, id: u64, frame: &Utf8Bytes, committed: std::time::Instant) {
@@ -608,6 +724,19 @@ impl Room {
                     seat.peer.send(frame.clone());
                 }
             }
+        }
+    }
+}
+
+/// Tells large rooms how many are in them, every [`ONLINE_INTERVAL`],
+/// until the server shuts down.
+pub async fn tell_counts(hub: Arc<Hub>, stop: tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(ONLINE_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => hub.tell_counts(),
         }
     }
 }
@@ -663,6 +792,7 @@ mod tests {
             token: "t".into(),
             username: name.into(),
             users: vec![name.into()],
+            online: 1,
             seq,
         }
     }

@@ -171,10 +171,17 @@ impl MemoryPresence {
                 claim.name.clone()
             }
         };
+        let members = room.members.iter();
+        let users = super::listed(
+            members.map(|(key, member)| (key.as_str(), member.name.as_str())),
+            &claim.key,
+            &username,
+        );
         Ok(Claimed {
             token,
             username,
-            users: room.members.values().map(|m| m.name.clone()).collect(),
+            users,
+            online: room.count(),
             seq: room.seq,
         })
     }

@@ -20,7 +20,7 @@ use crate::chat::hub::Hub;
 use crate::error::Rejection;
 use crate::history::moderation::StoredBan;
 use chat_shared::close::Departure;
-use chat_shared::{ErrorCode, RoomInfo};
+use chat_shared::{ErrorCode, RoomInfo, PRESENCE_LIST_LIMIT};
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -146,11 +146,42 @@ pub struct Claimed {
     pub token: String,
     /// The name as everyone sees it (an earlier tab's spelling wins).
     pub username: String,
-    /// Everyone in the room now, this user included, ordered by key.
+    /// Who is in the room now, this user included, ordered by key: all of
+    /// them, or in a large room the first (see [`listed`]).
     pub users: Vec<String>,
+    /// How many are in the room now.
+    pub online: u32,
     /// The room's presence `seq` that `users` reflects: the joiner has
     /// seen every change up to it.
     pub seq: u64,
+}
+
+/// The names a `welcome` lists out of a room's members (key, name),
+/// ordered by key and including the joiner: everyone, or in a room of
+/// more than [`PRESENCE_LIST_LIMIT`] the first of them, with the joiner
+/// in the last place when it comes later. Only that many are read, so a
+/// join costs the same in a crowd as in a small room.
+pub fn listed<'a>(
+    members: impl IntoIterator<Item = (&'a str, &'a str)>,
+    joiner_key: &str,
+    joiner_name: &str,
+) -> Vec<String> {
+    let mut found = false;
+    let mut users: Vec<String> = members
+        .into_iter()
+        .take(PRESENCE_LIST_LIMIT)
+        .map(|(key, name)| {
+            found |= key == joiner_key;
+            name.to_owned()
+        })
+        .collect();
+    if !found {
+        if users.len() == PRESENCE_LIST_LIMIT {
+            users.pop();
+        }
+        users.push(joiner_name.to_owned());
+    }
+    users
 }
 
 /// Who is in a room, as of a `seq`.

@@ -228,6 +228,7 @@ pub struct Welcome {
     pub limits: Option<ClientLimits>,
     pub topic: Option<String>,
     pub locked: bool,
+    pub online: Option<u32>,
 }
 
 pub struct Client {
@@ -330,6 +331,7 @@ impl Client {
                 limits,
                 topic,
                 locked,
+                online,
             } => {
                 let ids: Vec<u64> = history.iter().map(HistoryItem::id).collect();
                 assert!(
@@ -355,6 +357,7 @@ impl Client {
                     limits,
                     topic,
                     locked,
+                    online,
                 }
             }
             other => panic!("expected welcome, got {other:?}"),

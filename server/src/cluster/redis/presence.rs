@@ -92,12 +92,22 @@ impl Presence for RedisPresence {
                     username,
                     seq,
                     members,
-                }) => Ok(Claimed {
-                    token,
-                    username,
-                    users: members.into_values().collect(),
-                    seq,
-                }),
+                }) => {
+                    let online = u32::try_from(members.len()).unwrap_or(u32::MAX);
+                    let members = members.iter();
+                    let users = crate::cluster::listed(
+                        members.map(|(key, name)| (key.as_str(), name.as_str())),
+                        &claim.key,
+                        &username,
+                    );
+                    Ok(Claimed {
+                        token,
+                        username,
+                        users,
+                        online,
+                        seq,
+                    })
+                }
                 Ok(ClaimReply::Refused(Refused::Forbidden)) => Err(ErrorCode::Forbidden.into()),
                 Ok(ClaimReply::Refused(Refused::NameTaken)) => Err(ErrorCode::NameTaken.into()),
                 Err(error) => {
