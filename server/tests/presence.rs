@@ -137,6 +137,9 @@ async fn users_before_joining_is_refused() {
         .await;
     assert!(matches!(
         client.recv().await,
-        ServerFrame::Error { code: chat_shared::ErrorCode::NotJoined, .. }
+        ServerFrame::Error {
+            code: chat_shared::ErrorCode::NotJoined,
+            ..
+        }
     ));
 }

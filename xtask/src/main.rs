@@ -43,6 +43,7 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const CLUSTER_SUITES: &[&str] = &[
     "chat",
     "actions",
+    "presence",
     "errors",
     "heartbeat",
     "moderation",

@@ -595,7 +595,10 @@ async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
         };
         last_heard = Instant::now();
         match received {
-            Ok(Message::Text(text)) => session.handle_text(&text).await,
+            // Boxed: handling a frame (a join, a page of history) needs far
+            // more state than waiting for the next one, and every idle
+            // connection would otherwise hold room for it.
+            Ok(Message::Text(text)) => Box::pin(session.handle_text(&text)).await,
             Ok(Message::Binary(_)) => session.reject_binary(),
             // tungstenite answers pings by itself; raw frames never come
             // out of a read.

@@ -25,8 +25,10 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// Small socket buffers: an idle chat connection should cost a few KiB, not
 /// the library's 128 KiB read buffer. Chat frames are small, and a large
-/// frame still arrives whole, in more reads.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// frame still arrives whole, in more reads. Every connection holds this
+/// much for as long as it lives, so it is sized for the common frame (a
+/// message of a few hundred bytes), not the largest.
+const READ_BUFFER_BYTES: usize = 1024;
 /// Frames are gathered up to this size before they are written out.
 const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 
