@@ -300,6 +300,7 @@ impl Chat {
                 limits,
                 topic,
                 locked,
+                online,
             } => {
                 // An older server announces no limits: it has the defaults.
                 let announced = limits.unwrap_or_default();
@@ -314,7 +315,7 @@ impl Chat {
                 self.authorship.joined(&room);
                 self.outbox.set_limits(&announced);
                 self.session.welcomed(username.clone(), resume, announced);
-                self.presence.welcome(users);
+                self.presence.welcome(users, online);
                 self.conversation.welcome(!history.is_empty(), history_gap);
                 for item in history {
                     match item {
@@ -337,6 +338,12 @@ impl Chat {
                     self.conversation.notice(EntryKind::Joined(username));
                 }
             }
+            ServerFrame::Online { count } => self.presence.counted(count),
+            ServerFrame::Users {
+                users,
+                online,
+                next,
+            } => self.presence.listed(users, online, next),
             ServerFrame::UserLeft { username, .. } => {
                 if self.presence.left(&username) {
                     self.conversation.notice(EntryKind::Left(username));

@@ -85,6 +85,16 @@ pub fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
                     }
                 />
             </ul>
+            <Show when=move || presence.unlisted() != 0>
+                <button
+                    id="users-more"
+                    class="link-button more-users"
+                    type="button"
+                    on:click=move |_| presence.show_more()
+                >
+                    {move || (i18n.t().more_online)(presence.unlisted() as u64)}
+                </button>
+            </Show>
             <RoomList on_pick />
             <AuditLog />
         </aside>

@@ -55,6 +55,7 @@ pub static STRINGS: Strings = Strings {
     online_heading: "Online",
     online_count: |n| format!("{n} online"),
     show_online: |n| format!("{n} online, show who"),
+    more_online: |n| format!("{n} more, show them"),
     close: "Close",
     language: "Language",
     rooms_heading: "Rooms",

@@ -169,6 +169,8 @@ pub struct Strings {
     pub online_heading: &'static str,
     pub online_count: fn(u64) -> String,
     pub show_online: fn(u64) -> String,
+    /// A large room's list holds only some names: the button for more.
+    pub more_online: fn(u64) -> String,
     pub close: &'static str,
     pub language: &'static str,
     pub rooms_heading: &'static str,

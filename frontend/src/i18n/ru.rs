@@ -67,6 +67,7 @@ pub static STRINGS: Strings = Strings {
     online_heading: "В сети",
     online_count: |n| format!("{n} в сети"),
     show_online: |n| format!("{n} в сети, показать список"),
+    more_online: |n| format!("ещё {n}, показать"),
     close: "Закрыть",
     language: "Язык",
     rooms_heading: "Комнаты",

@@ -5,8 +5,14 @@
 //! `user_left` for a name's first and last connection only (a second tab,
 //! or a resume within the grace period, is no news to the others), so the
 //! list holds each name once, by its key, in the server's order.
+//!
+//! A large room (more than [`chat_shared::PRESENCE_LIST_LIMIT`]) is
+//! different: `welcome` lists only the first names and says how many are
+//! there, arrivals and departures come as a count (`online`), and the rest
+//! of the names are fetched a page at a time (`users`) when someone opens
+//! the list and asks for more.
 
-use chat_shared::{username_key, ClientFrame};
+use chat_shared::{username_key, ClientFrame, MAX_USERS_PAGE};
 use leptos::prelude::*;
 
 use super::Sender;
@@ -18,6 +24,12 @@ use crate::typing::{OutgoingTyping, Typists};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PresenceState {
     users: Vec<(String, String)>,
+    /// The server's count, when the list holds only part of the room.
+    online: Option<usize>,
+    /// Where the next page of names starts, once a page said so.
+    next_page: Option<String>,
+    /// A page was asked for and has not come yet.
+    paging: bool,
 }
 
 impl PresenceState {
@@ -28,15 +40,58 @@ impl PresenceState {
 
     /// How many are online.
     pub fn count(&self) -> usize {
-        self.users.len()
+        self.online
+            .unwrap_or(self.users.len())
+            .max(self.users.len())
     }
 
-    /// The list from `welcome`.
-    pub fn welcome(&mut self, users: Vec<String>) {
+    /// How many are online but not listed here (a large room).
+    pub fn unlisted(&self) -> usize {
+        self.count() - self.users.len()
+    }
+
+    /// The list from `welcome`, and the room's count when the list is
+    /// only part of it.
+    pub fn welcome(&mut self, users: Vec<String>, online: Option<u32>) {
         self.users.clear();
         for name in users {
             self.joined(name);
         }
+        self.online = online.map(|count| count as usize);
+        self.next_page = None;
+        self.paging = false;
+    }
+
+    /// `online`: how many are in a large room now.
+    pub fn counted(&mut self, count: u32) {
+        self.online = Some(count as usize);
+    }
+
+    /// `users`: a page asked for joins the list; an unasked whole list
+    /// (the room became small again) replaces it.
+    pub fn listed(&mut self, users: Vec<String>, online: u32, next: Option<String>) {
+        if std::mem::take(&mut self.paging) {
+            for name in users {
+                self.joined(name);
+            }
+            self.online = Some(online as usize);
+            self.next_page = next;
+        } else {
+            self.welcome(users, None);
+        }
+    }
+
+    /// The request for the next page of names, if more are unlisted and
+    /// none is on its way.
+    pub fn next_page_request(&mut self) -> Option<ClientFrame> {
+        if self.paging || self.unlisted() == 0 {
+            return None;
+        }
+        self.paging = true;
+        Some(ClientFrame::Users {
+            after: self.next_page.clone(),
+            limit: Some(MAX_USERS_PAGE as u32),
+        })
     }
 
     /// Someone came; returns whether they were not listed yet.
@@ -61,7 +116,7 @@ impl PresenceState {
 
     /// Nobody is known to be online (the socket closed).
     pub fn clear(&mut self) {
-        self.users.clear();
+        self.welcome(Vec::new(), None);
     }
 }
 
@@ -100,9 +155,35 @@ impl Presence {
         self.typists.names()
     }
 
+    /// How many are online but not listed (tracked).
+    pub fn unlisted(&self) -> usize {
+        self.users.with(PresenceState::unlisted)
+    }
+
     /// The list from `welcome`.
-    pub fn welcome(&self, users: Vec<String>) {
-        self.users.update(|s| s.welcome(users));
+    pub fn welcome(&self, users: Vec<String>, online: Option<u32>) {
+        self.users.update(|s| s.welcome(users, online));
+    }
+
+    /// `online`: a large room's count.
+    pub fn counted(&self, count: u32) {
+        self.users.update(|s| s.counted(count));
+    }
+
+    /// `users`: a page of names, or the whole list again.
+    pub fn listed(&self, users: Vec<String>, online: u32, next: Option<String>) {
+        self.users.update(|s| s.listed(users, online, next));
+    }
+
+    /// Asks for the next page of names of a large room.
+    pub fn show_more(&self) {
+        if let Some(request) = self
+            .users
+            .try_update(PresenceState::next_page_request)
+            .flatten()
+        {
+            (self.send.get_value())(&request);
+        }
     }
 
     /// `user_joined`; returns whether the name is new here.
@@ -177,12 +258,10 @@ mod tests {
     #[test]
     fn the_welcome_list_is_sorted_by_name_key_and_holds_each_name_once() {
         let mut state = PresenceState::default();
-        state.welcome(vec![
-            "bob".into(),
-            "Alice".into(),
-            "alice".into(),
-            "carol".into(),
-        ]);
+        state.welcome(
+            vec!["bob".into(), "Alice".into(), "alice".into(), "carol".into()],
+            None,
+        );
         assert_eq!(names(&state), ["Alice", "bob", "carol"]);
         assert_eq!(state.count(), 3);
     }
@@ -190,7 +269,7 @@ mod tests {
     #[test]
     fn joins_and_leaves_count_each_name_once() {
         let mut state = PresenceState::default();
-        state.welcome(vec!["alice".into()]);
+        state.welcome(vec!["alice".into()], None);
         assert!(state.joined("Bob".into()));
         // A second tab of Bob, as an older server might announce it.
         assert!(!state.joined("bob".into()));
@@ -203,14 +282,41 @@ mod tests {
     #[test]
     fn a_resume_replaces_the_list_and_a_closed_socket_empties_it() {
         let mut state = PresenceState::default();
-        state.welcome(vec!["alice".into(), "bob".into()]);
+        state.welcome(vec!["alice".into(), "bob".into()], None);
         state.clear();
         assert_eq!(state.count(), 0);
         // Back within the grace period: the server's list is the truth,
         // whatever joined or left meanwhile.
-        state.welcome(vec!["alice".into(), "carol".into()]);
+        state.welcome(vec!["alice".into(), "carol".into()], None);
         assert_eq!(names(&state), ["alice", "carol"]);
         assert!(state.joined("dave".into()));
         assert_eq!(state.count(), 3);
+    }
+
+    #[test]
+    fn a_large_room_counts_pages_in_more_names_and_is_replaced_when_small_again() {
+        let mut state = PresenceState::default();
+        state.welcome(vec!["ann".into(), "me".into()], Some(500));
+        assert_eq!((state.count(), state.unlisted()), (500, 498));
+        state.counted(501);
+        assert_eq!(state.count(), 501);
+        let Some(ClientFrame::Users { after: None, .. }) = state.next_page_request() else {
+            panic!("the first page starts at the beginning");
+        };
+        // One page at a time.
+        assert_eq!(state.next_page_request(), None);
+        state.listed(vec!["ann".into(), "bob".into()], 501, Some("bob".into()));
+        assert_eq!(names(&state), ["ann", "bob", "me"]);
+        let Some(ClientFrame::Users { after, .. }) = state.next_page_request() else {
+            panic!("a second page");
+        };
+        assert_eq!(after.as_deref(), Some("bob"));
+        state.listed(vec!["cy".into()], 501, None);
+        assert_eq!(names(&state), ["ann", "bob", "cy", "me"]);
+        // Unasked: the room is small again, and this is everyone.
+        state.listed(vec!["bob".into(), "me".into()], 2, None);
+        assert_eq!(names(&state), ["bob", "me"]);
+        assert_eq!((state.count(), state.unlisted()), (2, 0));
+        assert_eq!(state.next_page_request(), None);
     }
 }
