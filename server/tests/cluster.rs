@@ -11,7 +11,9 @@
 
 mod common;
 
-use chat_shared::{ChatMessage, ClientFrame, ErrorCode, HistoryItem, ServerFrame};
+use chat_shared::{
+    ChatMessage, ClientFrame, ErrorCode, HistoryItem, ServerFrame, PRESENCE_LIST_LIMIT,
+};
 use common::Client;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::{BTreeMap, HashSet};
@@ -248,6 +250,8 @@ async fn expect_frame(client: &mut Client) -> ServerFrame {
 struct Welcome {
     username: String,
     users: Vec<String>,
+    /// How many are in a large room, whose `users` lists only some.
+    online: Option<u32>,
     history: Vec<ChatMessage>,
     resume: String,
 }
@@ -261,10 +265,12 @@ async fn join_with(client: &mut Client, frame: ClientFrame) -> Welcome {
             users,
             history,
             resume,
+            online,
             ..
         } => Welcome {
             username,
             users,
+            online,
             // These tests change no messages: the history is messages.
             history: history
                 .into_iter()
@@ -491,22 +497,27 @@ async fn a_join_storm_over_both_nodes_is_one_room() {
         }
     }
 
-    // The last joiner, on node 1, is told of all 200 (the others are on
-    // both nodes, so node 1 alone cannot know them). Presence travels
-    // through Redis, so allow it a moment to settle: retry the join.
+    // The last joiner, on node 1, is told there are 200 (the others are on
+    // both nodes, so node 1 alone cannot know them), and its pages of
+    // `users` name them all. Presence travels through Redis, so allow it a
+    // moment to settle: retry the join.
     let last = format!("user{:03}", CLIENTS - 1);
     let deadline = Instant::now() + BOUND;
-    let welcome = loop {
+    let listed = loop {
         let mut client = connect(addrs[1]).await;
         let welcome = join(&mut client, &last).await;
-        if welcome.users.len() == CLIENTS || Instant::now() > deadline {
+        let online = welcome.online.map_or(welcome.users.len(), |n| n as usize);
+        if online == CLIENTS || Instant::now() > deadline {
+            assert_eq!(
+                welcome.users.len(),
+                PRESENCE_LIST_LIMIT,
+                "a large room's welcome"
+            );
+            let listed = client.all_users(64).await;
             clients.push((last.clone(), client));
-            break welcome;
+            break listed;
         }
-        eprintln!(
-            "the last welcome listed {} users; again",
-            welcome.users.len()
-        );
+        eprintln!("the last welcome counted {online} users; again");
         client
             .socket
             .close(None)
@@ -514,8 +525,8 @@ async fn a_join_storm_over_both_nodes_is_one_room() {
             .expect("close the early join");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let listed: HashSet<&str> = welcome.users.iter().map(String::as_str).collect();
-    assert_eq!(listed.len(), CLIENTS, "the last welcome lists everyone");
+    let listed: HashSet<&str> = listed.iter().map(String::as_str).collect();
+    assert_eq!(listed.len(), CLIENTS, "the pages of users list everyone");
     for (name, _) in &clients {
         assert!(listed.contains(name.as_str()), "{name} is listed");
     }
@@ -526,18 +537,24 @@ async fn a_join_storm_over_both_nodes_is_one_room() {
         .await;
     let mut readers = tokio::task::JoinSet::new();
     for (name, mut client) in clients {
+        // The first joiners wait for the room's final count too: in a
+        // large room it comes in an `online` about once a second.
+        let awaits_count = name == "user000" || name == "user001";
         readers.spawn(async move {
-            let mut last_count = None;
+            let (mut last_count, mut got_message) = (None, false);
             loop {
                 match expect_frame(&mut client).await {
                     ServerFrame::Message(message) => {
                         assert_eq!(message.text, "storm is over", "{name}");
-                        return (name, last_count);
+                        got_message = true;
                     }
-                    ServerFrame::UserJoined { count, .. } | ServerFrame::UserLeft { count, .. } => {
-                        last_count = Some(count)
-                    }
-                    _ => continue,
+                    ServerFrame::UserJoined { count, .. }
+                    | ServerFrame::UserLeft { count, .. }
+                    | ServerFrame::Online { count } => last_count = Some(count),
+                    _ => {}
+                }
+                if got_message && (!awaits_count || last_count == Some(CLIENTS as u32)) {
+                    return (name, last_count);
                 }
             }
         });

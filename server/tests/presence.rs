@@ -11,44 +11,6 @@ fn name(index: usize) -> String {
     format!("m{index:03}")
 }
 
-/// Every name in the room, page by page, checking the pages' shape.
-async fn all_pages(client: &mut Client, page: u32) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut after = None;
-    loop {
-        client
-            .send(ClientFrame::Users {
-                after: after.clone(),
-                limit: Some(page),
-            })
-            .await;
-        let (users, online, next) = loop {
-            match client.recv().await {
-                ServerFrame::Users {
-                    users,
-                    online,
-                    next,
-                } => break (users, online, next),
-                // The count a joiner may or may not have heard yet.
-                ServerFrame::Online { .. } => continue,
-                other => panic!("expected a users page, got {other:?}"),
-            }
-        };
-        assert!(users.len() <= page as usize, "a page holds at most limit");
-        names.extend(users);
-        match next {
-            Some(next) => {
-                assert_eq!(next, username_key(names.last().expect("a full page")));
-                after = Some(next);
-            }
-            None => {
-                assert_eq!(online as usize, names.len(), "the last page says how many");
-                return names;
-            }
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_room_is_counted_listed_in_part_and_paged() {
     let server = TestServer::start().await;
@@ -86,7 +48,7 @@ async fn a_large_room_is_counted_listed_in_part_and_paged() {
     let mut everyone: Vec<String> = (1..PRESENCE_LIST_LIMIT).map(name).collect();
     everyone.extend(["watcher".to_owned(), "zzz".to_owned()]);
     everyone.sort_by_key(|name| username_key(name));
-    assert_eq!(all_pages(&mut watcher, 30).await, everyone);
+    assert_eq!(Client::all_users(&mut watcher, 30).await, everyone);
     // A page past the end is empty; a page without a limit holds the list size.
     watcher
         .send(ClientFrame::Users {
@@ -98,7 +60,7 @@ async fn a_large_room_is_counted_listed_in_part_and_paged() {
         watcher.recv().await,
         ServerFrame::Users { users, next: None, .. } if users.is_empty()
     ));
-    assert_eq!(all_pages(&mut late, u32::MAX).await, everyone);
+    assert_eq!(Client::all_users(&mut late, u32::MAX).await, everyone);
 
     // Back to the limit: everyone gets the whole list again, then name by
     // name updates follow.

@@ -2,7 +2,9 @@
 #![allow(dead_code)] // each test binary uses a different part of this
 
 use chat_server::Config;
-use chat_shared::{Change, ChatMessage, ClientFrame, ClientLimits, HistoryItem, ServerFrame};
+use chat_shared::{
+    username_key, Change, ChatMessage, ClientFrame, ClientLimits, HistoryItem, ServerFrame,
+};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -385,6 +387,43 @@ impl Client {
             reply_to: None,
         })
         .await;
+    }
+
+    /// Every name in the room, page by page, checking the pages' shape.
+    pub async fn all_users(&mut self, page: u32) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut after = None;
+        loop {
+            self.send(ClientFrame::Users {
+                after: after.clone(),
+                limit: Some(page),
+            })
+            .await;
+            let (users, online, next) = loop {
+                match self.recv().await {
+                    ServerFrame::Users {
+                        users,
+                        online,
+                        next,
+                    } => break (users, online, next),
+                    // The count a joiner may or may not have heard yet.
+                    ServerFrame::Online { .. } => continue,
+                    other => panic!("expected a users page, got {other:?}"),
+                }
+            };
+            assert!(users.len() <= page as usize, "a page holds at most limit");
+            names.extend(users);
+            match next {
+                Some(next) => {
+                    assert_eq!(next, username_key(names.last().expect("a full page")));
+                    after = Some(next);
+                }
+                None => {
+                    assert_eq!(online as usize, names.len(), "the last page says how many");
+                    return names;
+                }
+            }
+        }
     }
 }
 
