@@ -457,7 +457,7 @@ impl Hub {
         let before = std::mem::replace(&mut room.members, fresh);
         room.presence_seq = snapshot.seq;
         room.recent_presence.clear();
-        if !room.counts_only() {
+        if !room.counts_only(count as usize) {
             for (key, username) in &before {
                 if !room.members.contains_key(key) {
                     let frame = encode(&ServerFrame::UserLeft {
@@ -597,14 +597,14 @@ impl HubState {
             return;
         }
         room.presence_seq = event.seq;
-        let (frame, key) = match event.change {
+        let (frame, key, count) = match event.change {
             PresenceChange::Joined {
                 key,
                 username,
                 count,
             } => {
                 room.members.insert(key.clone(), username.clone());
-                (ServerFrame::UserJoined { username, count }, key)
+                (ServerFrame::UserJoined { username, count }, key, count)
             }
             PresenceChange::Left {
                 key,
@@ -613,10 +613,10 @@ impl HubState {
             } => {
                 room.members.remove(&key);
                 tracing::info!(user = %username, room = %room_name, "left");
-                (ServerFrame::UserLeft { username, count }, key)
+                (ServerFrame::UserLeft { username, count }, key, count)
             }
         };
-        if room.counts_only() {
+        if room.counts_only(count as usize) {
             return;
         }
         let frame = encode(&frame);
@@ -673,8 +673,11 @@ impl Room {
     /// large), false when the change is announced name by name. A room
     /// that shrank back to [`PRESENCE_LIST_LIMIT`] first sends everyone
     /// the whole list, which their name-by-name updates then follow.
-    fn counts_only(&mut self) -> bool {
-        if self.members.len() > PRESENCE_LIST_LIMIT {
+    /// `count` is the room's size as the change reports it: on a cluster
+    /// node the members seen here can trail it for a moment, and the
+    /// count is what decides, as on a single node.
+    fn counts_only(&mut self, count: usize) -> bool {
+        if count.max(self.members.len()) > PRESENCE_LIST_LIMIT {
             self.lists_whole = false;
             self.count_untold = true;
             // Joiners from now on learn the count from their welcome.
