@@ -476,6 +476,8 @@ async fn a_join_storm_over_both_nodes_is_one_room() {
     let started = Instant::now();
     const CLIENTS: usize = 200;
     const AT_ONCE: usize = 50;
+    // The first joiner on each node, whose final counts are checked.
+    const FIRST_JOINERS: [&str; 2] = ["user000", "user001"];
     let cluster = Cluster::start(2, &[]).await;
     let addrs = [cluster.addr(0), cluster.addr(1)];
 
@@ -539,7 +541,7 @@ async fn a_join_storm_over_both_nodes_is_one_room() {
     for (name, mut client) in clients {
         // The first joiners wait for the room's final count too: in a
         // large room it comes in an `online` about once a second.
-        let awaits_count = name == "user000" || name == "user001";
+        let awaits_count = FIRST_JOINERS.contains(&name.as_str());
         readers.spawn(async move {
             let (mut last_count, mut got_message) = (None, false);
             loop {
@@ -569,7 +571,7 @@ async fn a_join_storm_over_both_nodes_is_one_room() {
     assert_eq!(received, CLIENTS);
     // The first joiners on each node heard every later join, from both
     // nodes, with the count of the whole room.
-    for name in ["user000", "user001"] {
+    for name in FIRST_JOINERS {
         assert_eq!(
             final_counts[name],
             Some(CLIENTS as u32),

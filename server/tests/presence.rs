@@ -5,7 +5,7 @@
 mod common;
 
 use chat_shared::{username_key, ClientFrame, ServerFrame, PRESENCE_LIST_LIMIT};
-use common::{Client, TestServer};
+use common::TestServer;
 
 fn name(index: usize) -> String {
     format!("m{index:03}")
@@ -48,7 +48,7 @@ async fn a_large_room_is_counted_listed_in_part_and_paged() {
     let mut everyone: Vec<String> = (1..PRESENCE_LIST_LIMIT).map(name).collect();
     everyone.extend(["watcher".to_owned(), "zzz".to_owned()]);
     everyone.sort_by_key(|name| username_key(name));
-    assert_eq!(Client::all_users(&mut watcher, 30).await, everyone);
+    assert_eq!(watcher.all_users(30).await, everyone);
     // A page past the end is empty; a page without a limit holds the list size.
     watcher
         .send(ClientFrame::Users {
@@ -60,7 +60,7 @@ async fn a_large_room_is_counted_listed_in_part_and_paged() {
         watcher.recv().await,
         ServerFrame::Users { users, next: None, .. } if users.is_empty()
     ));
-    assert_eq!(Client::all_users(&mut late, u32::MAX).await, everyone);
+    assert_eq!(late.all_users(u32::MAX).await, everyone);
 
     // Back to the limit: everyone gets the whole list again, then name by
     // name updates follow.
