@@ -172,11 +172,7 @@ impl Driver {
 /// Installs [`PAGE_PROBES`] in the page's current tab, for every document
 /// it loads from now on (a new tab needs its own).
 pub(crate) async fn install_probes(page: &Page) {
-    page.cdp(
-        "Page.addScriptToEvaluateOnNewDocument",
-        json!({ "source": PAGE_PROBES }),
-    )
-    .await;
+    page.run_before_each_load(PAGE_PROBES).await;
 }
 
 impl Drop for Driver {

@@ -79,6 +79,16 @@ impl Page {
             .unwrap_or_else(|error| panic!("CDP {command} failed: {error}"))
     }
 
+    /// Runs `script` in every document this tab loads from now on, before
+    /// any of the page's own scripts: for probes that must see the load.
+    pub async fn run_before_each_load(&self, script: &str) {
+        self.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": script }),
+        )
+        .await;
+    }
+
     /// Emulates a screen: viewport size, touch, mobile viewport rules.
     pub async fn emulate(&self, device: Device) {
         match device {
