@@ -10,20 +10,22 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=precompress.rs");
     #[cfg(feature = "embed")]
     embed::run();
 }
 
 #[cfg(feature = "embed")]
+#[cfg(feature = "embed")]
+#[path = "precompress.rs"]
+mod precompress;
+
+#[cfg(feature = "embed")]
 mod embed {
+    use super::precompress::{compressible, content_type, is_variant, VARIANTS};
     use sha2::{Digest, Sha256};
     use std::fmt::Write as _;
-    use std::io::Write as _;
     use std::path::{Path, PathBuf};
-
-    /// Brotli's largest standard window (16 MiB): the wasm is several MiB,
-    /// and every browser that speaks brotli decodes it.
-    const BROTLI_WINDOW_BITS: i32 = 24;
 
     pub fn run() {
         println!("cargo:rerun-if-env-changed=CHAT_EMBED_DIST");
@@ -65,14 +67,15 @@ mod embed {
                 fail(&format!("cannot read {}: {error}", source.display()))
             });
             let content_type = content_type(relative);
-            let (br, gz) = if compressible(content_type) {
-                (
-                    smaller_variant(&variants, relative, "br", &bytes, brotli(&bytes)),
-                    smaller_variant(&variants, relative, "gz", &bytes, gzip(&bytes)),
-                )
-            } else {
-                (None, None)
-            };
+            let [br, gz] = VARIANTS.map(|(suffix, compress)| {
+                if !compressible(content_type) {
+                    return None;
+                }
+                let compressed = compress(&bytes).unwrap_or_else(|error| {
+                    fail(&format!("cannot compress {relative} ({suffix}): {error}"))
+                });
+                smaller_variant(&variants, relative, suffix, &bytes, compressed)
+            });
             let digest = Sha256::digest(&bytes);
             let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
             let _ = writeln!(
@@ -102,6 +105,9 @@ mod embed {
                 .path();
             if path.is_dir() {
                 collect(base, &path, files);
+            } else if is_variant(&path) {
+                // `cargo xtask` compressed it beside its original; this
+                // build makes its own variants of that one.
             } else if let Ok(relative) = path.strip_prefix(base) {
                 let parts: Vec<String> = relative
                     .components()
@@ -110,67 +116,6 @@ mod embed {
                 files.push(parts.join("/"));
             }
         }
-    }
-
-    /// The types trunk's output and the files it copies can have; the same
-    /// the server's ServeDir mode sends for them.
-    fn content_type(path: &str) -> &'static str {
-        let extension = path.rsplit_once('.').map(|(_, ext)| ext).unwrap_or("");
-        match extension.to_ascii_lowercase().as_str() {
-            "html" | "htm" => "text/html; charset=utf-8",
-            "js" | "mjs" => "text/javascript",
-            "wasm" => "application/wasm",
-            "css" => "text/css",
-            "json" | "map" => "application/json",
-            "webmanifest" => "application/manifest+json",
-            "svg" => "image/svg+xml",
-            "txt" => "text/plain; charset=utf-8",
-            "xml" => "application/xml",
-            "ico" => "image/x-icon",
-            "png" => "image/png",
-            "jpg" | "jpeg" => "image/jpeg",
-            "gif" => "image/gif",
-            "webp" => "image/webp",
-            "avif" => "image/avif",
-            "woff" => "font/woff",
-            "woff2" => "font/woff2",
-            _ => "application/octet-stream",
-        }
-    }
-
-    /// Images and fonts in these formats are compressed already.
-    fn compressible(content_type: &str) -> bool {
-        content_type.starts_with("text/")
-            || matches!(
-                content_type,
-                "application/wasm"
-                    | "application/json"
-                    | "application/manifest+json"
-                    | "application/xml"
-                    | "image/svg+xml"
-                    | "image/x-icon"
-            )
-    }
-
-    fn brotli(bytes: &[u8]) -> Vec<u8> {
-        let params = brotli::enc::BrotliEncoderParams {
-            quality: 11,
-            lgwin: BROTLI_WINDOW_BITS,
-            size_hint: bytes.len(),
-            ..Default::default()
-        };
-        let mut out = Vec::new();
-        brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)
-            .unwrap_or_else(|error| fail(&format!("brotli failed: {error}")));
-        out
-    }
-
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        encoder
-            .write_all(bytes)
-            .and_then(|()| encoder.finish())
-            .unwrap_or_else(|error| fail(&format!("gzip failed: {error}")))
     }
 
     /// Writes `compressed` beside the other variants and returns its path,

@@ -13,9 +13,11 @@
 //!
 //! The test asserts what must hold (every part of the app loaded, the
 //! wasm sent compressed, nothing painted before the form, the form
-//! working) and prints the numbers; it never
-//! asserts on them, they depend on the machine. The server is the test's
-//! (debug) build compressing on the fly, as `--static-dir` does. Run it:
+//! working) and prints the numbers; it never asserts on them, they depend
+//! on the machine. The server is the test's (debug) build in its
+//! `--static-dir` mode: it sends the `.br` files `cargo xtask` writes
+//! beside trunk's output (after a plain `trunk build` there are none, and
+//! it compresses on the fly, larger and slower). Run it:
 //!
 //! ```text
 //! cargo test -p chat-e2e --test first_load -- --nocapture

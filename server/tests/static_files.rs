@@ -5,7 +5,7 @@ mod handshake;
 
 use chat_server::Config;
 use common::TestServer;
-use handshake::{get, header};
+use handshake::{get, get_from, header};
 use std::path::{Path, PathBuf};
 
 fn dist_dir() -> PathBuf {
@@ -63,6 +63,65 @@ async fn serves_the_real_trunk_build_with_the_right_types() {
         seen_wasm && seen_js,
         "the build has a .wasm and its .js glue"
     );
+}
+
+#[tokio::test]
+async fn the_wasm_goes_out_as_the_brotli_file_written_beside_it() {
+    let dist = dist_dir();
+    let wasm = std::fs::read_dir(&dist)
+        .expect("read dist")
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().to_string())
+        .find(|name| name.ends_with(".wasm"))
+        .expect("the build has a .wasm");
+    let brotli = std::fs::read(dist.join(format!("{wasm}.br"))).unwrap_or_else(|_| {
+        panic!("no {wasm}.br beside the wasm: `cargo xtask test` writes it after trunk's build")
+    });
+    let server = TestServer::start_with(Config {
+        static_dir: dist.clone(),
+        ..Config::default()
+    })
+    .await;
+
+    let path = format!("/{wasm}");
+    let accepts = [("accept-encoding", "gzip, deflate, br")];
+    let (status, headers, body) = get_from(server.addr, &path, &accepts).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-encoding"), "br");
+    assert_eq!(header(&headers, "content-type"), "application/wasm");
+    assert!(body == brotli, "the wasm was not sent as {wasm}.br");
+}
+
+#[tokio::test]
+async fn each_client_gets_the_variant_it_accepts_or_the_plain_file() {
+    let dir = std::env::temp_dir().join(format!("chat-variants-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let plain = "body { color: red }\n".repeat(200);
+    std::fs::write(dir.join("index.html"), "<html>the app</html>").expect("write index");
+    std::fs::write(dir.join("app.css"), &plain).expect("write css");
+    // Not real gzip: the bytes show which file was sent.
+    std::fs::write(dir.join("app.css.gz"), "the gzip variant").expect("write gz");
+    let server = TestServer::start_with(Config {
+        static_dir: dir.clone(),
+        ..Config::default()
+    })
+    .await;
+
+    let (_, headers, body) =
+        get_from(server.addr, "/app.css", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(header(&headers, "content-encoding"), "gzip");
+    assert_eq!(body, b"the gzip variant");
+    assert_eq!(header(&headers, "content-type"), "text/css");
+
+    let (_, headers, body) = get_from(server.addr, "/app.css", &[]).await;
+    assert_eq!(header(&headers, "content-encoding"), "");
+    assert_eq!(body, plain.as_bytes());
+
+    // No brotli file: compressed on the fly, not the gzip file mislabelled.
+    let (_, headers, body) = get_from(server.addr, "/app.css", &[("accept-encoding", "br")]).await;
+    assert_eq!(header(&headers, "content-encoding"), "br");
+    assert!(body.len() < plain.len() && body != b"the gzip variant");
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]

@@ -23,6 +23,8 @@
 
 mod bench;
 mod cluster;
+#[path = "../../server/precompress.rs"]
+mod precompress;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -258,7 +260,45 @@ fn build_app(root: &Path) -> Result {
     run(Command::new("trunk")
         .args(["build", "--release"])
         .current_dir(root)
-        .env("PATH", path_with_cargo_bin()))
+        .env("PATH", path_with_cargo_bin()))?;
+    step("compressing the app's files once (brotli 11, gzip 9)");
+    precompress_dir(&root.join("dist"))
+}
+
+/// Writes `NAME.br` and `NAME.gz` beside each compressible file in `dir`
+/// (trunk's output), where the server's `--static-dir` mode finds and sends
+/// them as they are, rather than compressing the wasm for every visitor at
+/// a faster, larger setting. A variant that saves nothing is not written.
+fn precompress_dir(dir: &Path) -> Result {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|error| format!("cannot list {}: {error}", dir.display()))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|error| format!("cannot list {}: {error}", dir.display()))?
+            .path();
+        if path.is_dir() {
+            precompress_dir(&path)?;
+            continue;
+        }
+        let name = path.to_string_lossy();
+        if precompress::is_variant(&path)
+            || !precompress::compressible(precompress::content_type(&name))
+        {
+            continue;
+        }
+        let bytes = std::fs::read(&path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        for (suffix, compress) in precompress::VARIANTS {
+            let compressed = compress(&bytes)
+                .map_err(|error| format!("cannot compress {name} ({suffix}): {error}"))?;
+            if compressed.len() < bytes.len() {
+                let target = PathBuf::from(format!("{name}.{suffix}"));
+                std::fs::write(&target, compressed)
+                    .map_err(|error| format!("cannot write {}: {error}", target.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Installs `tool` with `cargo <install_args>` unless `tool --version`

@@ -9,12 +9,19 @@ use tower_http::services::ServeDir;
 
 /// Files from `dir` (`.wasm` as `application/wasm`, compressed for clients
 /// that accept it), and `index.html` for any other path without a file
-/// extension, so that links into the app's own routes load the app.
+/// extension, so that links into the app's own routes load the app. A file
+/// with a `NAME.br` or `NAME.gz` beside it (`cargo xtask` writes them after
+/// each trunk build) is sent as that, compressed once at the best setting;
+/// any other is compressed on the fly.
 pub fn router(dir: &Path) -> Router {
     let index = dir.join("index.html");
     let fallback = axum::routing::get(move |uri: Uri| serve_index(uri, index.clone()));
+    let files = ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(fallback);
     Router::new()
-        .fallback_service(ServeDir::new(dir).fallback(fallback))
+        .fallback_service(files)
         .layer(CompressionLayer::new())
 }
 
