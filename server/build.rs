@@ -16,7 +16,6 @@ fn main() {
 }
 
 #[cfg(feature = "embed")]
-#[cfg(feature = "embed")]
 #[path = "precompress.rs"]
 mod precompress;
 

@@ -292,7 +292,9 @@ fn precompress_dir(dir: &Path) -> Result {
             let compressed = compress(&bytes)
                 .map_err(|error| format!("cannot compress {name} ({suffix}): {error}"))?;
             if compressed.len() < bytes.len() {
-                let target = PathBuf::from(format!("{name}.{suffix}"));
+                let mut target = path.clone().into_os_string();
+                target.push(format!(".{suffix}"));
+                let target = PathBuf::from(target);
                 std::fs::write(&target, compressed)
                     .map_err(|error| format!("cannot write {}: {error}", target.display()))?;
             }
