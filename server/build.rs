@@ -66,15 +66,16 @@ mod embed {
                 fail(&format!("cannot read {}: {error}", source.display()))
             });
             let content_type = content_type(relative);
-            let [br, gz] = VARIANTS.map(|(suffix, compress)| {
-                if !compressible(content_type) {
-                    return None;
-                }
-                let compressed = compress(&bytes).unwrap_or_else(|error| {
-                    fail(&format!("cannot compress {relative} ({suffix}): {error}"))
-                });
-                smaller_variant(&variants, relative, suffix, &bytes, compressed)
-            });
+            let [br, gz] = if compressible(content_type) {
+                VARIANTS.map(|(suffix, compress)| {
+                    let compressed = compress(&bytes).unwrap_or_else(|error| {
+                        fail(&format!("cannot compress {relative} ({suffix}): {error}"))
+                    });
+                    smaller_variant(&variants, relative, suffix, &bytes, compressed)
+                })
+            } else {
+                [None, None]
+            };
             let digest = Sha256::digest(&bytes);
             let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
             let _ = writeln!(
