@@ -37,3 +37,5 @@ pub use validate::{
     MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_TOPIC_CHARS, MAX_USERNAME_CHARS, MAX_USERS_PAGE,
     MIN_ADMIN_TOKEN_CHARS, MIN_BAN_SECS, PRESENCE_LIST_LIMIT,
 };
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub use validate::{same_username, username_looks};

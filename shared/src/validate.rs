@@ -34,6 +34,9 @@ pub enum UsernameError {
     /// Control characters and invisible formatting characters let two names
     /// look identical while being different, or break the layout.
     ForbiddenCharacter(char),
+    /// Only marks, punctuation or symbols: nothing to read a name by, and
+    /// combining marks alone stack on whatever is shown before them.
+    NoLetterOrDigit,
 }
 
 impl fmt::Display for UsernameError {
@@ -44,6 +47,7 @@ impl fmt::Display for UsernameError {
             Self::ForbiddenCharacter(c) => {
                 write!(f, "A name cannot contain the character U+{:04X}", *c as u32)
             }
+            Self::NoLetterOrDigit => write!(f, "A name needs at least one letter or digit"),
         }
     }
 }
@@ -257,13 +261,73 @@ pub fn normalize_username(raw: &str) -> Result<String, UsernameError> {
     if name.chars().count() > MAX_USERNAME_CHARS {
         return Err(UsernameError::TooLong);
     }
+    if !name.chars().any(char::is_alphanumeric) {
+        return Err(UsernameError::NoLetterOrDigit);
+    }
     Ok(name)
 }
 
-/// The key two names collide under: "Alice" and "aLiCe" are one user.
-/// Call it on a name [`normalize_username`] accepted.
+/// The key a user is known by: the name's NFKC form, case-folded, so
+/// "Alice", "aLiCe" and the fullwidth "ａｌｉｃｅ" are one user. Call it
+/// on a name [`normalize_username`] accepted.
+///
+/// This is half of "the same name" (see [`same_username`]): the server
+/// also refuses a name that only looks like one in use
+/// ([`username_looks`]). The key is what the server keys presence, bans,
+/// reactions and authorship by; applying it to a key changes nothing, so
+/// a key stored by an older version (lower case and NFC) maps to the
+/// current one with `username_key(old_key)`.
 pub fn username_key(name: &str) -> String {
-    nfc(&name.to_lowercase())
+    nfkc(&case_fold(&nfkc(name)))
+}
+
+/// Full case folding, as far as the standard library tells it: upper
+/// case, then lower, so "ß" and "SS", "ς" and "σ" fold together too;
+/// twice, since the capital "ẞ" lowers to "ß", which uppers to "SS".
+/// Characters without case are kept.
+fn case_fold(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_uppercase)
+        .flat_map(char::to_lowercase)
+        .flat_map(char::to_uppercase)
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// How a name looks: the Unicode TS #39 confusable skeletons of its NFKC
+/// form and of its case-folded key (one or two). Two names that share one
+/// look alike ("alice" and "aIice" with a capital i, "alice" and "аlice"
+/// with a Cyrillic а, "ALICE" and "аlice"), and the server lets only one
+/// of them be online at a time.
+///
+/// The skeleton is taken before folding case as well as after: folding
+/// first turns the capital i of "aIice" into "i" and loses the look-alike.
+/// The two skeletons are compared pairwise, never chained, so "dave" and
+/// "dane" stay two names although a Greek letter links v to n.
+///
+/// Only the server needs it: the confusables table stays out of the
+/// browser's bundle.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub fn username_looks(name: &str) -> Vec<String> {
+    let shown: String = unicode_security::skeleton(&nfkc(name)).collect();
+    let folded: String = unicode_security::skeleton(&username_key(name)).collect();
+    if shown == folded {
+        vec![shown]
+    } else {
+        vec![shown, folded]
+    }
+}
+
+/// The rule of issue 20: two names are the same name when their keys
+/// ([`username_key`]) are equal or they look alike ([`username_looks`]).
+/// The server's presence applies it when a name is claimed.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub fn same_username(a: &str, b: &str) -> bool {
+    if username_key(a) == username_key(b) {
+        return true;
+    }
+    let looks = username_looks(b);
+    username_looks(a).iter().any(|look| looks.contains(look))
 }
 
 /// Unicode Normalization Form C: one spelling for text that looks the same
@@ -274,12 +338,26 @@ fn nfc(text: &str) -> String {
     text.nfc().collect()
 }
 
+/// Unicode Normalization Form KC: also one spelling for compatibility
+/// variants (fullwidth "ａ" is "a", the ligature "ﬁ" is "fi").
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+fn nfkc(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfkc().collect()
+}
+
 /// In the browser, its own normaliser does the same without shipping the
 /// tables in the wasm. Should its Unicode version differ from the server's,
 /// the server's result is the one that counts (`welcome` returns it).
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 fn nfc(text: &str) -> String {
     js_sys::JsString::from(text).normalize("NFC").into()
+}
+
+/// NFKC by the browser's normaliser, as [`nfc`] is.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn nfkc(text: &str) -> String {
+    js_sys::JsString::from(text).normalize("NFKC").into()
 }
 
 /// The message as it will be stored: trimmed, or why it cannot be sent.
@@ -401,6 +479,88 @@ mod tests {
         assert_eq!(username_key(&composed), username_key(&decomposed));
         assert_eq!(username_key("ÉMILE"), username_key("émile"));
         assert_ne!(username_key("alice"), username_key("alice2"));
+        assert_eq!(username_key("\u{FF21}LICE"), "alice");
+        assert_eq!(username_key("STRASSE"), username_key("straße"));
+    }
+
+    #[test]
+    fn names_need_a_letter_or_digit() {
+        for bad in [
+            "\u{301}\u{301}\u{301}",
+            "\u{20DD}",
+            "!!!",
+            "-_-",
+            "🙂",
+            "· ·",
+        ] {
+            assert_eq!(
+                normalize_username(bad),
+                Err(UsernameError::NoLetterOrDigit),
+                "{bad:?} was accepted"
+            );
+        }
+        for good in ["7", "x", "Ω", "李", "٣", "bob!", "🙂 ann"] {
+            assert!(normalize_username(good).is_ok(), "{good:?} was refused");
+        }
+    }
+
+    #[test]
+    fn five_spellings_of_alice_are_one_name() {
+        let spellings = [
+            "alice",
+            "ALICE",
+            "aIice",                                    // capital i
+            "\u{430}lice",                              // Cyrillic а
+            "\u{FF41}\u{FF4C}\u{FF49}\u{FF43}\u{FF45}", // fullwidth
+        ];
+        for a in spellings {
+            let a = normalize_username(a).unwrap_or_default();
+            for b in spellings {
+                let b = normalize_username(b).unwrap_or_default();
+                assert!(same_username(&a, &b), "{a:?} and {b:?} are two names");
+            }
+        }
+    }
+
+    #[test]
+    fn ordinary_names_stay_distinct() {
+        for (a, b) in [
+            ("alice", "alicia"),
+            ("alice", "alice2"),
+            ("bob", "b0b"),
+            ("dave", "dane"),
+            ("ann", "anna"),
+            ("Ivan", "Iwan"),
+            ("Li", "Lu"),
+            ("Алиса", "Alisa"),
+            ("José", "Jose2"),
+        ] {
+            assert!(!same_username(a, b), "{a:?} and {b:?} are one name");
+        }
+        // The skeleton decides what looks alike: a capital O and a zero do.
+        assert!(same_username("BOB", "B0B"));
+        assert!(same_username("arnie", "amie"), "rn looks like m");
+    }
+
+    #[test]
+    fn name_keys_are_stable_over_old_keys() {
+        // A key stored by the old rule (lower case, NFC) maps to the new one.
+        for name in ["Alice", "ÉMILE", "Straße", "ΣΟΦΙΑ", "\u{FF21}nn", "İlker"] {
+            let old = normalize_username(&name.to_lowercase()).unwrap_or_default();
+            assert_eq!(username_key(&old), username_key(name), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn name_keys_of_keys_are_the_keys() {
+        // Every single character, as a name: the key is a fixed point, so
+        // recomputing a stored key is harmless, and the look-alike keys
+        // never panic.
+        for c in (0..=0x10FFFF_u32).filter_map(char::from_u32) {
+            let key = username_key(&c.to_string());
+            assert_eq!(username_key(&key), key, "U+{:04X}", c as u32);
+        }
+        assert!(!username_looks("x").is_empty());
     }
 
     #[test]

@@ -56,6 +56,7 @@ const CLUSTER_SUITES: &[&str] = &[
     "security_headers",
     "join_code",
     "health",
+    "names",
 ];
 
 type Result<T = ()> = std::result::Result<T, String>;

@@ -162,10 +162,11 @@ impl Ban {
         }
     }
 
-    /// A stored ban; addresses that do not parse are skipped.
+    /// A stored ban; addresses that do not parse are skipped. The name key
+    /// is computed again: one stored by an older rule maps to today's.
     pub fn from_stored(stored: &StoredBan) -> Self {
         Self {
-            name_key: stored.name_key.clone(),
+            name_key: chat_shared::username_key(&stored.name_key),
             addresses: stored
                 .addresses
                 .iter()

@@ -8,7 +8,7 @@ use crate::error::Rejection;
 use chat_shared::close::Departure;
 use chat_shared::{ErrorCode, RoomInfo};
 use futures_util::future::BoxFuture;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -61,6 +61,9 @@ struct State {
     /// Names in use, by key: held while the user is present in any room
     /// (connected or within the grace period).
     names: HashMap<String, NameClaim>,
+    /// The looks of the names in use ([`chat_shared::username_looks`]):
+    /// a name that looks like one held by someone else is taken too.
+    looks: HashSet<String>,
     /// Every running grace period as (deadline, room, key), earliest
     /// first: the grace task only ever looks at the first.
     graces: BTreeSet<(Instant, String, String)>,
@@ -72,6 +75,8 @@ struct NameClaim {
     token: String,
     /// Where its holder joined from.
     addresses: Vec<std::net::IpAddr>,
+    /// Its entries in [`State::looks`], freed with it.
+    looks: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -127,10 +132,18 @@ impl MemoryPresence {
             _ if !claim.invited => return Err(ErrorCode::Forbidden.into()),
             Some(_) => return Err(ErrorCode::NameTaken.into()),
             None => {
+                let looks = chat_shared::username_looks(&claim.name);
+                if looks.iter().any(|look| state.looks.contains(look)) {
+                    return Err(ErrorCode::NameTaken.into());
+                }
                 let token = super::new_token()?;
+                for look in &looks {
+                    state.looks.insert(look.clone());
+                }
                 let held = NameClaim {
                     token: token.clone(),
                     addresses: vec![claim.address],
+                    looks,
                 };
                 state.names.insert(claim.key.clone(), held);
                 token
@@ -247,7 +260,11 @@ impl MemoryPresence {
             .values()
             .any(|room| room.members.contains_key(key))
         {
-            state.names.remove(key);
+            if let Some(held) = state.names.remove(key) {
+                for look in held.looks {
+                    state.looks.remove(&look);
+                }
+            }
         }
     }
 
@@ -496,6 +513,20 @@ mod tests {
         let again = presence.claim(&claim("BOB", None)).await.expect("free");
         assert_eq!(again.users, ["alice", "BOB"]);
         assert_eq!(again.seq, 4);
+    }
+
+    #[tokio::test]
+    async fn a_look_alike_is_taken_until_the_name_is_freed() {
+        let (presence, _node) = start();
+        presence.claim(&claim("alice", None)).await.expect("alice");
+        let cyrillic = claim("\u{430}lice", None);
+        assert_ne!(cyrillic.key, username_key("alice"));
+        assert!(presence.claim(&cyrillic).await.is_err());
+        presence
+            .release("general", "alice", Departure::AtOnce)
+            .await;
+        presence.claim(&cyrillic).await.expect("free again");
+        assert!(presence.claim(&claim("aIice", None)).await.is_err());
     }
 
     #[tokio::test]

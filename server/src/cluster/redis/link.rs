@@ -124,6 +124,8 @@ struct RestoreEntry<'a> {
     username: &'a str,
     token: &'a str,
     connections: u32,
+    /// The name's looks, taken again with the name if it was lost.
+    looks: Vec<String>,
 }
 
 /// The restore script's answer.
@@ -369,6 +371,7 @@ impl<'a> From<&'a LocalPresence> for RestoreEntry<'a> {
             username: &local.username,
             token: &local.token,
             connections: local.connections,
+            looks: chat_shared::username_looks(&local.username),
         }
     }
 }

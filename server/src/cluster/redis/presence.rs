@@ -70,6 +70,11 @@ impl Presence for RedisPresence {
             let _shared = self.link.gate.read().await;
             let invited = if claim.invited { "1" } else { "0" };
             let address = claim.address.to_string();
+            let looks = chat_shared::username_looks(&claim.name);
+            let looks = serde_json::to_string(&looks).map_err(|error| {
+                tracing::error!("a name's looks as JSON: {error}");
+                Rejection::from(ErrorCode::ServerError)
+            })?;
             let reply = self
                 .link
                 .eval::<ClaimReply>(
@@ -83,6 +88,7 @@ impl Presence for RedisPresence {
                         invited,
                         &fresh,
                         &address,
+                        &looks,
                     ],
                 )
                 .await;

@@ -33,6 +33,15 @@ local function publish(node, room, seq, change, key, name, count)
     change = {change = change, key = key, username = name, count = count}}
   redis.call('PUBLISH', P .. 'bus', cjson.encode({node = node, event = event}))
 end
+-- Frees the looks of key's name (see the claim script).
+local function free_looks(key)
+  for _, look in ipairs(redis.call('SMEMBERS', P .. 'name-looks:' .. key)) do
+    if redis.call('HGET', P .. 'looks', look) == key then
+      redis.call('HDEL', P .. 'looks', look)
+    end
+  end
+  redis.call('DEL', P .. 'name-looks:' .. key)
+end
 -- Takes key out of room now, whatever connections it has on any node:
 -- Left is published, and the name is freed once its holder is in no room.
 local function remove_member(node, room, key)
@@ -53,6 +62,7 @@ local function remove_member(node, room, key)
   if redis.call('SCARD', P .. 'user-rooms:' .. key) == 0 then
     redis.call('HDEL', P .. 'names', key)
     redis.call('DEL', P .. 'addrs:' .. key)
+    free_looks(key)
   end
   local seq = redis.call('INCR', P .. 'seq:' .. room)
   publish(node, room, seq, 'left', key, name, count)
@@ -102,13 +112,16 @@ end
 "#;
 
 /// ARGV: prefix, node, room, key, name, resume token (`""`: none),
-/// invited (`"1"`), a fresh token for a new claim, the client's address.
+/// invited (`"1"`), a fresh token for a new claim, the client's address,
+/// the name's looks ([`chat_shared::username_looks`]) as a JSON array.
 ///
 /// The hub's rules: the stored token resumes; otherwise no invitation is
-/// `forbidden`, and a name held by someone else is `name_taken`.
+/// `forbidden`, and a name held by someone else, or one that looks like
+/// it, is `name_taken`.
 const CLAIM: &str = r#"
-local node, room, key, name, resume, invited, fresh, address =
-  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local node, room, key, name, resume, invited, fresh, address, looks =
+  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9],
+  cjson.decode(ARGV[10])
 local stored = redis.call('HGET', P .. 'names', key)
 local token
 if stored and resume ~= '' and resume == stored then
@@ -118,8 +131,18 @@ elseif invited ~= '1' then
 elseif stored then
   return cjson.encode({refused = 'name_taken'})
 else
+  for _, look in ipairs(looks) do
+    local holder = redis.call('HGET', P .. 'looks', look)
+    if holder and holder ~= key then
+      return cjson.encode({refused = 'name_taken'})
+    end
+  end
   token = fresh
   redis.call('HSET', P .. 'names', key, token)
+  for _, look in ipairs(looks) do
+    redis.call('HSET', P .. 'looks', look, key)
+    redis.call('SADD', P .. 'name-looks:' .. key, look)
+  end
 end
 redis.call('SADD', P .. 'addrs:' .. key, address)
 local field = pair(key, node)
@@ -191,7 +214,7 @@ return cjson.encode({missing = missing, reaped = reaped})
 "#;
 
 /// ARGV: prefix, node, grace in ms, this node's presence as JSON
-/// (`[{room, key, username, token, connections}]`).
+/// (`[{room, key, username, token, connections, looks}]`).
 ///
 /// Makes this node's entries exactly that list: missing claims and
 /// members come back (Joined for each member added); a claim someone
@@ -210,7 +233,14 @@ for _, e in ipairs(entries) do
     if stored and stored ~= e.token then
       table.insert(conflicts, {e.room, e.key})
     else
-      if not stored then redis.call('HSET', P .. 'names', e.key, e.token) end
+      if not stored then
+        redis.call('HSET', P .. 'names', e.key, e.token)
+        for _, look in ipairs(e.looks) do
+          if redis.call('HSETNX', P .. 'looks', look, e.key) == 1 then
+            redis.call('SADD', P .. 'name-looks:' .. e.key, look)
+          end
+        end
+      end
       wanted[pair(e.room, e.key)] = e
     end
   end
@@ -238,6 +268,7 @@ table.sort(rooms)
 for _, room in ipairs(rooms) do remove_member(node, room, key) end
 redis.call('HDEL', P .. 'names', key)
 redis.call('DEL', P .. 'addrs:' .. key)
+free_looks(key)
 return cjson.encode({rooms = #rooms})
 "#;
 

@@ -573,6 +573,34 @@ async fn an_eviction_takes_the_user_out_of_every_room_on_every_node() {
 }
 
 #[tokio::test]
+async fn a_look_alike_is_taken_on_every_node_until_the_name_is_freed() {
+    let (a, b) = two_nodes().await;
+    a.presence
+        .claim(&claim("lobby", "alice", None, true))
+        .await
+        .expect("alice");
+    for look_alike in ["aIice", "\u{430}lice"] {
+        let taken = b
+            .presence
+            .claim(&claim("other", look_alike, None, true))
+            .await;
+        assert_eq!(taken.expect_err("a look-alike").code, ErrorCode::NameTaken);
+    }
+    a.presence
+        .release("lobby", "alice", Departure::AtOnce)
+        .await;
+    b.presence
+        .claim(&claim("lobby", "\u{430}lice", None, true))
+        .await
+        .expect("free once alice left");
+    b.presence.evict(&username_key("\u{430}lice")).await;
+    a.presence
+        .claim(&claim("lobby", "aIice", None, true))
+        .await
+        .expect("free once the holder was evicted");
+}
+
+#[tokio::test]
 async fn a_restore_keeps_a_claim_made_meanwhile() {
     let redis = chat_engines::Redis::start().expect("a private Redis");
     let prefix = fresh_prefix();
