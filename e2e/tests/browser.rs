@@ -75,6 +75,29 @@ fn two_users_exchange_messages_both_ways() {
         // Bob joined after Alice: she got a notice.
         assert!(alice.text("#timeline").await.contains("Bob joined"));
 
+        // Text and names keep their own direction (issue 20): a message
+        // with a right-to-left override is isolated (dir=auto), and names
+        // sit in <bdi>, so the override cannot reorder what is around it.
+        alice.send("flip \u{202E}this").await;
+        bob.wait_for_message("flip \u{202E}this").await;
+        let isolation = bob
+            .js(
+                "const t = [...document.querySelectorAll('#timeline .msg .text')] \
+                   .find(e => e.textContent.includes('\\u202E')); \
+                 const name = document.querySelector('#timeline .msg .author bdi'); \
+                 return [t.getAttribute('dir'), getComputedStyle(t).unicodeBidi, \
+                   name && name.textContent, name && getComputedStyle(name).unicodeBidi];",
+            )
+            .await;
+        assert_eq!(isolation, json!(["auto", "isolate", "Alice", "isolate"]));
+        let notice = alice
+            .js(
+                "const b = document.querySelector('#timeline .notice.joined bdi'); \
+                 return b && b.textContent;",
+            )
+            .await;
+        assert_eq!(notice, json!("Bob"), "the name in a notice is isolated");
+
         alice.close().await;
         bob.wait_until(
             "Bob sees Alice leave",

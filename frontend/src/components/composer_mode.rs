@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::bidi::sentence_with_names;
 use crate::i18n::use_i18n;
 use crate::state::composing::{use_composing, Mode};
 
@@ -21,8 +22,14 @@ pub fn ComposerMode() -> impl IntoView {
             view! {
                 <div id="composer-mode" class="composer-mode replying" role="status">
                     <span class="composer-mode-text">
-                        <strong>{move || (i18n.t().replying_to)(&author)}</strong>
-                        <span class="quote-text">
+                        <strong>
+                            {move || {
+                                sentence_with_names(std::slice::from_ref(&author), |n| {
+                                    (i18n.t().replying_to)(&n[0])
+                                })
+                            }}
+                        </strong>
+                        <span class="quote-text" dir="auto">
                             {move || {
                                 if deleted {
                                     i18n.t().message_deleted.to_owned()
@@ -48,7 +55,7 @@ pub fn ComposerMode() -> impl IntoView {
             <div id="composer-mode" class="composer-mode editing" role="status">
                 <span class="composer-mode-text">
                     <strong>{move || i18n.t().editing}</strong>
-                    <span class="quote-text">{chat_shared::quote_excerpt(&text)}</span>
+                    <span class="quote-text" dir="auto">{chat_shared::quote_excerpt(&text)}</span>
                 </span>
                 <button
                     type="button"

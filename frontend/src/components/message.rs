@@ -2,6 +2,7 @@ use chat_shared::ChatMessage;
 use leptos::prelude::*;
 
 use super::avatar::Avatar;
+use super::bidi::sentence_with_names;
 use super::message_actions::MessageActions;
 use super::message_text::MessageText;
 use super::moderation::MessageModeration;
@@ -31,11 +32,15 @@ pub fn EntryView(key: u64) -> impl IntoView {
     let continues = ReadSignal::from(conversation.continues(key));
     match entry.kind {
         EntryKind::Joined(name) => view! {
-            <li class="notice joined">{move || (i18n.t().user_joined)(&name)}</li>
+            <li class="notice joined">
+                {move || sentence_with_names(std::slice::from_ref(&name), |n| (i18n.t().user_joined)(&n[0]))}
+            </li>
         }
         .into_any(),
         EntryKind::Left(name) => view! {
-            <li class="notice left">{move || (i18n.t().user_left)(&name)}</li>
+            <li class="notice left">
+                {move || sentence_with_names(std::slice::from_ref(&name), |n| (i18n.t().user_left)(&n[0]))}
+            </li>
         }
         .into_any(),
         EntryKind::Earlier => view! {
@@ -103,7 +108,7 @@ pub fn EntryView(key: u64) -> impl IntoView {
                 (!continues.get()).then(|| {
                     view! {
                         <span class="author">
-                            {author.clone()}
+                            <bdi>{author.clone()}</bdi>
                             {mine.then(|| view! {
                                 <span class="you">" · " {move || i18n.t().you}</span>
                             })}

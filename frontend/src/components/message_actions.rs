@@ -93,7 +93,7 @@ pub fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView {
             <button
                 type="button"
                 class="action action-reply"
-                aria-label=move || (i18n.t().reply_label)(&author)
+                aria-label=move || (i18n.t().reply_label)(&super::bidi::isolate(&author))
                 title=move || i18n.t().reply
                 on:click=move |_| chat.reply(&message.get_untracked())
             >

@@ -7,11 +7,13 @@ use leptos::prelude::*;
 
 /// Message text with its formatting; line breaks are kept by the
 /// stylesheet (`white-space: pre-wrap`), and a code block scrolls
-/// sideways by itself rather than widening the conversation.
+/// sideways by itself rather than widening the conversation. Its
+/// direction is its own (`dir="auto"`, see [`super::bidi`]): a
+/// right-to-left override inside cannot reorder what is around it.
 #[component]
 pub fn MessageText(text: String) -> impl IntoView {
     let parts = spans_view(format(&text));
-    view! { <div class="text">{parts}</div> }
+    view! { <div class="text" dir="auto">{parts}</div> }
 }
 
 /// The nodes for `spans`, in order.

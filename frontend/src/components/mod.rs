@@ -3,6 +3,7 @@
 
 mod app;
 mod avatar;
+mod bidi;
 mod composer;
 mod composer_mode;
 mod header;

@@ -6,6 +6,7 @@
 use leptos::html;
 use leptos::prelude::*;
 
+use super::bidi::{isolate, sentence_with_names};
 use crate::i18n::use_i18n;
 use crate::state::moderation::{use_moderation, TokenRefusal, BAN_LENGTHS};
 
@@ -100,7 +101,7 @@ pub fn MessageModeration(id: u64, author: String) -> impl IntoView {
     let moderation = use_moderation();
     let i18n = use_i18n();
     let confirming = RwSignal::new(false);
-    let label_author = author.clone();
+    let label_author = isolate(&author);
     move || {
         moderation.is_on().then(|| {
             let label_author = label_author.clone();
@@ -142,8 +143,8 @@ pub fn BanControl(name: String) -> impl IntoView {
     let moderation = use_moderation();
     let i18n = use_i18n();
     let length = RwSignal::new(0usize);
-    let select_label = name.clone();
-    let button_label = name.clone();
+    let select_label = isolate(&name);
+    let button_label = isolate(&name);
     move || {
         let name = name.clone();
         let select_label = select_label.clone();
@@ -239,7 +240,12 @@ pub fn RoomModeration() -> impl IntoView {
     };
     view! {
         <div class="room-moderation">
-            <p id="room-topic" class="room-topic" hidden=move || moderation.topic().is_none()>
+            <p
+                id="room-topic"
+                class="room-topic"
+                dir="auto"
+                hidden=move || moderation.topic().is_none()
+            >
                 {move || moderation.topic().unwrap_or_default()}
             </p>
             <span id="room-locked" class="badge" hidden=move || !moderation.locked()>
@@ -284,12 +290,31 @@ pub fn AuditLog() -> impl IntoView {
                 entries
                     .into_iter()
                     .map(|entry| {
-                        let line = entry.clone();
+                        // Names, and the topic or reason in `detail`,
+                        // each keep their own direction (a <bdi> each).
+                        let parts = vec![
+                            entry.moderator.clone(),
+                            entry.target.clone(),
+                            entry.detail.clone().unwrap_or_default(),
+                        ];
+                        let has_detail = entry.detail.is_some();
+                        let shape = entry.clone();
+                        let line = move || {
+                            sentence_with_names(&parts, |stand_ins| {
+                                let stand_in = chat_shared::AuditEntry {
+                                    moderator: stand_ins[0].clone(),
+                                    target: stand_ins[1].clone(),
+                                    detail: has_detail.then(|| stand_ins[2].clone()),
+                                    ..shape.clone()
+                                };
+                                (i18n.t().audit_line)(&stand_in)
+                            })
+                        };
                         view! {
                             <li class="audit-entry" data-action=entry.action.as_str()>
                                 <time datetime=entry.at.clone()>{entry.at.clone()}</time>
                                 " "
-                                {move || (i18n.t().audit_line)(&line)}
+                                {line}
                             </li>
                         }
                     })

@@ -3,6 +3,7 @@
 use chat_shared::Quote;
 use leptos::prelude::*;
 
+use super::bidi::isolate;
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 
@@ -13,7 +14,7 @@ pub fn ReplyQuote(quote: Quote) -> impl IntoView {
     let chat = use_chat();
     let i18n = use_i18n();
     let target = quote.id;
-    let label_author = quote.username.clone();
+    let label_author = isolate(&quote.username);
     let deleted = quote.deleted;
     let excerpt = quote.text;
     view! {
@@ -25,8 +26,8 @@ pub fn ReplyQuote(quote: Quote) -> impl IntoView {
             aria-label=move || (i18n.t().quote_label)(&label_author)
             on:click=move |_| chat.jump_to(target)
         >
-            <span class="quote-author">{quote.username}</span>
-            <span class="quote-text">
+            <bdi class="quote-author">{quote.username}</bdi>
+            <span class="quote-text" dir="auto">
                 {move || if deleted { i18n.t().message_deleted.to_owned() } else { excerpt.clone() }}
             </span>
         </button>

@@ -3,6 +3,7 @@
 use chat_shared::Reactions;
 use leptos::prelude::*;
 
+use super::bidi::isolate;
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 use crate::state::session::use_session;
@@ -25,7 +26,8 @@ pub fn ReactionChips(id: u64, reactions: Vec<Reactions>) -> impl IntoView {
             });
             let label = {
                 let emoji = emoji.clone();
-                move || (i18n.t().reaction_label)(&emoji, &users)
+                let names: Vec<String> = users.iter().map(|name| isolate(name)).collect();
+                move || (i18n.t().reaction_label)(&emoji, &names)
             };
             let chosen = emoji.clone();
             view! {

@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 
+use super::bidi::sentence_with_names;
 use crate::i18n::{use_i18n, Strings};
 use crate::state::presence::use_presence;
 
@@ -9,9 +10,11 @@ use crate::state::presence::use_presence;
 pub fn TypingIndicator() -> impl IntoView {
     let presence = use_presence();
     let i18n = use_i18n();
-    let text = move || typing_text(i18n.t(), &presence.typists());
+    let typists = Memo::new(move |_| presence.typists());
+    // Each name in its own <bdi> (see `super::bidi`).
+    let text = move || sentence_with_names(&typists.get(), |names| typing_text(i18n.t(), names));
     view! {
-        <div id="typing-indicator" class="typing" class:active=move || !text().is_empty()>
+        <div id="typing-indicator" class="typing" class:active=move || typists.with(|t| !t.is_empty())>
             <span class="typing-dots" aria-hidden="true">
                 <i></i>
                 <i></i>

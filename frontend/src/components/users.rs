@@ -77,7 +77,7 @@ pub fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
                         view! {
                             <li class="user" class:mine=mine>
                                 <Avatar name=name.clone() />
-                                <span class="user-name">{name.clone()}</span>
+                                <bdi class="user-name">{name.clone()}</bdi>
                                 {mine.then(|| view! { <span class="you">{move || i18n.t().you}</span> })}
                                 {(!mine).then(|| view! { <BanControl name=name.clone() /> })}
                             </li>

@@ -148,6 +148,7 @@ fn name_error(error: &UsernameError) -> String {
             "A name cannot contain invisible or control characters (U+{:04X}).",
             *c as u32
         ),
+        UsernameError::NoLetterOrDigit => "A name needs at least one letter or digit.".into(),
     }
 }
 
@@ -164,7 +165,9 @@ fn message_error(error: &MessageError) -> String {
 fn server_error(code: &str, server_message: &str) -> String {
     match code {
         "invalid_username" => "That name is not allowed. Try another one.".into(),
-        "name_taken" => "That name is already taken. Try another one.".into(),
+        "name_taken" => {
+            "That name, or one that looks just like it, is already taken. Try another one.".into()
+        }
         "empty_message" => message_error(&MessageError::Empty),
         "message_too_long" => message_error(&MessageError::TooLong),
         "not_joined" => "Join the chat first.".into(),

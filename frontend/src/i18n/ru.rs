@@ -164,6 +164,7 @@ fn name_error(error: &UsernameError) -> String {
             "Имя не может содержать невидимые или управляющие символы (U+{:04X}).",
             *c as u32
         ),
+        UsernameError::NoLetterOrDigit => "В имени нужна хотя бы одна буква или цифра.".into(),
     }
 }
 
@@ -181,7 +182,7 @@ fn message_error(error: &MessageError) -> String {
 fn server_error(code: &str, server_message: &str) -> String {
     match code {
         "invalid_username" => "Такое имя недопустимо. Попробуйте другое.".into(),
-        "name_taken" => "Это имя уже занято. Попробуйте другое.".into(),
+        "name_taken" => "Это имя или очень похожее на него уже занято. Попробуйте другое.".into(),
         "empty_message" => message_error(&MessageError::Empty),
         "message_too_long" => message_error(&MessageError::TooLong),
         "not_joined" => "Сначала войдите в чат.".into(),
