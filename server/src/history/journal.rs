@@ -12,7 +12,7 @@ use crate::chat::moderation::Ban;
 use crate::chat::peer::Peer;
 use crate::cluster::{BusEvent, Cluster};
 use crate::error::Rejection;
-use crate::history::changes::{ChangeRequest, Changed, Refusal};
+use crate::history::changes::{ChangeRequest, Changed, Refusal, MAX_EMOJI_PER_MESSAGE};
 use crate::history::store::{Appended, NewMessage, Store, StoreResult};
 use crate::telemetry::Metrics;
 use chat_shared::{ErrorCode, HistoryItem, ServerFrame};
@@ -525,6 +525,13 @@ impl Worker {
                     format!(
                         "A reaction is one of {}",
                         chat_shared::REACTION_EMOJI.join(" ")
+                    ),
+                ),
+                Refusal::TooManyEmoji => Rejection::new(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "A message carries at most {MAX_EMOJI_PER_MESSAGE} different emoji: \
+                         react with one it already has"
                     ),
                 ),
             },

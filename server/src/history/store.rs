@@ -17,7 +17,8 @@ use std::time::SystemTime;
 pub struct NewMessage {
     pub room: String,
     pub username: String,
-    /// The author's [`chat_shared::username_key`], for de-duplication.
+    /// The author's [`chat_shared::username_key`], for de-duplication:
+    /// a `client_id` names one thing per room and author.
     pub author_key: String,
     pub text: String,
     pub client_id: Option<String>,
@@ -36,11 +37,12 @@ pub enum Appended {
     /// before it (0 for the first): a node that has delivered `prev` may
     /// deliver this one next, and one that has not knows it missed some.
     New { message: ChatMessage, prev: u64 },
-    /// The author already sent a message with this `client_id`: nothing was
-    /// stored, and this is the original.
+    /// The author already sent a message with this `client_id` to this
+    /// room: nothing was stored, and this is the original. (The same id in
+    /// another room names another message.)
     Duplicate(ChatMessage),
-    /// The author already used this `client_id` for something else (a
-    /// change): nothing was stored.
+    /// The author already used this `client_id` in this room for
+    /// something else (a change): nothing was stored.
     ClientIdTaken,
     /// `reply_to` names no message of the room that is not deleted:
     /// nothing was stored.

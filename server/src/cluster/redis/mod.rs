@@ -24,7 +24,7 @@
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `names` | hash | key → resume token: the names held |
+//! | `names` | hash | key → SHA-256 of the resume token: the names held |
 //! | `room:{room}` | hash | key → name: members, connected or in grace |
 //! | `rooms` | set | rooms with members |
 //! | `online:{room}` | hash | key → connections over every node |

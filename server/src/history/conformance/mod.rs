@@ -11,6 +11,12 @@ use crate::history::moderation::{hash_admin_token, RoomSettings, StoredBan};
 use crate::history::store::{self, Appended, NewMessage, Store};
 use chat_shared::{quote_excerpt, AuditAction, Change, ChatMessage, HistoryItem, Quote, Reactions};
 
+mod abuse;
+use abuse::{
+    a_change_client_id_names_one_change_per_room, a_client_id_names_one_message_per_room,
+    a_message_carries_a_bounded_number_of_different_emoji,
+};
+
 /// The author key `author` joins with in these tests.
 fn author_key(author: &str) -> String {
     format!("{}-secret-author-key", author.to_lowercase())
@@ -722,6 +728,9 @@ macro_rules! conformance_tests {
             only_the_token_hash_is_stored,
             the_join_code_in_force_is_the_last_one_set,
             rooms_are_listed_once_in_order,
+            a_client_id_names_one_message_per_room,
+            a_change_client_id_names_one_change_per_room,
+            a_message_carries_a_bounded_number_of_different_emoji,
         );
     };
     ($open:expr; $($name:ident),* $(,)?) => {
