@@ -174,7 +174,8 @@ pub struct Config {
     /// at start, where `chat-server rotate-join-code` replaces it while the
     /// server runs; without this flag the database's code (if any) stays in
     /// force. 1 to 128 letters, digits, `-` or `_`.
-    #[arg(long, env = "CHAT_JOIN_CODE", value_parser = parse_join_code)]
+    // `--help` would otherwise print the code taken from the environment.
+    #[arg(long, env = "CHAT_JOIN_CODE", value_parser = parse_join_code, hide_env_values = true)]
     pub join_code: Option<String>,
 
     /// The moderator token: whoever presents it (the app's moderator

@@ -17,14 +17,18 @@
 //! - `http`: the router and the `/ws` upgrade, and around it:
 //!   - `http::websocket`: the handshake, and large messages sent in
 //!     fragments;
-//!   - `http::admission`: origin check and connection limits, before an
+//!   - `http::serve`: the accept loop and each HTTP connection: the
+//!     header and keep-alive timeouts, the limits on connections that are
+//!     not WebSockets;
+//!   - `http::admission`: host, origin and connection limits, before an
 //!     upgrade;
+//!   - `http::connect_rate`: how fast one address may open connections;
 //!   - `http::client_ip`: the client's address, through trusted proxies;
-//!   - `http::origin`: which pages may open `/ws`;
+//!   - `http::origin`: which pages, and which host names, may open `/ws`;
 //!   - `http::headers`: Content-Security-Policy and the other security
 //!     headers;
-//!   - `http::tls`: HTTPS, the handshake off the accept loop, and
-//!     certificates re-read on SIGHUP;
+//!   - `http::tls`: HTTPS, the handshake, and certificates re-read on
+//!     SIGHUP;
 //!   - `http::health`: `/healthz` and `/readyz`, for load balancers;
 //!   - `http::assets`: the static files of the browser app, from
 //!     `--static-dir`;
@@ -71,7 +75,6 @@ mod telemetry;
 pub use config::Config;
 pub use history::archive;
 
-use axum::serve::ListenerExt;
 use chat::hub::{Hub, HubSettings};
 use cluster::local::{LocalBus, MemoryPresence};
 use cluster::node::ThisNode;
@@ -79,9 +82,8 @@ use cluster::redis::RedisSettings;
 use cluster::{Bus, Cluster, Presence};
 use history::journal::{HistoryLimits, Journal};
 use history::store::Store;
-use http::admission::Admission;
+use http::admission::{Admission, Upgrades};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use telemetry::Metrics;
 use tokio::net::TcpListener;
@@ -100,8 +102,12 @@ struct AppState {
     shutdown: CancellationToken,
     /// Every connection task, so shutdown can wait for them to finish.
     connections: TaskTracker,
-    /// Open connections per client address, against the limits.
-    admission: Arc<Admission>,
+    /// What guards `/ws`: host names, how fast an address connects, and
+    /// open connections per client address, against the limits.
+    upgrades: Upgrades,
+    /// The last answer of `/readyz`, so a flood of probes costs one store
+    /// query a second.
+    readiness: http::health::Readiness,
     /// What the metrics listener serves; no-ops when it is off.
     metrics: Arc<Metrics>,
     /// The moderator token's hash, and how fast an address may guess it.
@@ -193,8 +199,10 @@ pub async fn run_with_metrics(
         Journal::start(store, cluster.clone(), limits, metrics.clone())?;
     node.attach(&journal, &presence);
     let shutdown_timeout = config.shutdown_timeout;
+    let listening_on = listener.local_addr()?.ip();
     let state = Arc::new(AppState {
-        admission: Admission::new(&config.limits),
+        upgrades: Upgrades::new(&config.limits, listening_on),
+        readiness: http::health::Readiness::default(),
         config,
         cluster,
         journal,
@@ -207,32 +215,30 @@ pub async fn run_with_metrics(
         let served = telemetry_server(listener, state.clone());
         tokio::spawn(served)
     });
-    // The peer address feeds the per-address limits.
-    let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let token = state.shutdown.clone();
-    let graceful = async move {
+    tokio::spawn(async move {
         shutdown.await;
         token.cancel();
-    };
-    match certificates {
-        Some(certificates) => {
-            let stop = state.shutdown.clone();
-            tokio::spawn(http::tls::reload_on_hangup(
-                certificates.clone(),
-                stop.clone(),
-            ));
-            // `tap_io` only so that axum hands on the peer address.
-            let listener = http::tls::TlsListener::spawn(listener, certificates, stop)?;
-            axum::serve(listener.tap_io(|_| {}), app)
-                .with_graceful_shutdown(graceful)
-                .await?;
-        }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(graceful)
-                .await?
-        }
+    });
+    if let Some(certificates) = &certificates {
+        tokio::spawn(http::tls::reload_on_hangup(
+            certificates.clone(),
+            state.shutdown.clone(),
+        ));
     }
+    let limits = &state.config.limits;
+    let serving = http::serve::Serving {
+        app: http::router(state.clone()),
+        http: Admission::for_http(limits),
+        trusted_proxies: limits.trusted_proxies.clone(),
+        timeouts: http::serve::Timeouts {
+            header: limits.header_timeout,
+            keep_alive: limits.keep_alive_timeout,
+        },
+        tls: certificates,
+        stop: state.shutdown.clone(),
+    };
+    http::serve::serve(listener, serving, shutdown_timeout).await;
 
     state.connections.close();
     if tokio::time::timeout(shutdown_timeout, state.connections.wait())

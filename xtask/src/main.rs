@@ -56,6 +56,8 @@ const CLUSTER_SUITES: &[&str] = &[
     "security_headers",
     "join_code",
     "health",
+    "proxy_headers",
+    "idle_http",
 ];
 
 type Result<T = ()> = std::result::Result<T, String>;
