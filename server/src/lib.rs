@@ -38,8 +38,8 @@
 //!   - `chat::connection`: one socket, split into a reader and a writer
 //!     task;
 //!   - `chat::rate_limit`: how fast one connection may send;
-//!   - `chat::peer`: the hub's handle on one connection: a bounded outbox
-//!     and a way to close it;
+//!   - `chat::peer`: the hub's handle on one connection: an outbox
+//!     bounded in frames and in bytes, and a way to close it;
 //!   - `chat::hub`: this node's connections by room; delivery in order
 //!     (committed events by id, gaps filled from the store; presence
 //!     changes by seq), each frame serialised once and shared by every
@@ -56,6 +56,8 @@
 //! - `history`: what is said stays said:
 //!   - `history::journal`: the thread that commits messages before
 //!     delivering them and orders joins against them;
+//!   - `history::pages`: a joiner's replay and `history` pages, cut to a
+//!     count and to a byte budget;
 //!   - `history::store`: the seam for what must last, with its
 //!     databases `history::sqlite` (the default) and
 //!     `history::postgres` (shared by a cluster's nodes);
@@ -189,6 +191,7 @@ pub async fn run_with_metrics(
     let limits = HistoryLimits {
         on_join: config.history_on_join,
         replay: config.replay_limit,
+        page_bytes: config.page_bytes(),
     };
     let cluster = Cluster {
         hub,

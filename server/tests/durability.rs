@@ -59,9 +59,12 @@ async fn spawn_binary(db: &PathBuf) -> (tokio::process::Child, String) {
             "1000000",
             "--message-burst",
             "1000000",
-            // Everything the killed server stored must come back in one replay.
+            // Everything the killed server stored must come back in one
+            // replay, by count and by bytes (a quarter of the outbox).
             "--replay-limit",
             "100000",
+            "--outbox-bytes",
+            "67108864",
             "--db",
         ])
         .arg(db)
@@ -470,7 +473,14 @@ async fn history_survives_a_restart() {
 
 #[tokio::test]
 async fn a_welcome_with_a_long_history_arrives_whole() {
-    let server = server_with_db("long-history").await;
+    // Outboxes large enough that the welcome's history is not cut to
+    // its byte budget (a quarter of them): this is about one large frame.
+    let server = TestServer::start_with(Config {
+        db: temp_db("long-history"),
+        outbox_bytes: 2 * 1024 * 1024,
+        ..unthrottled()
+    })
+    .await;
     let mut writer = server.connect().await;
     writer.join("writer").await;
     // 100 of the longest messages make a welcome of about 400 KB.

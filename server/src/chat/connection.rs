@@ -3,7 +3,7 @@
 
 use crate::chat::hub::{encode, JoinRequest, Membership, Replay};
 use crate::chat::moderation::TokenVerdict;
-use crate::chat::peer::{Closer, Outgoing, Peer};
+use crate::chat::peer::{Closer, Outbox, OutboxLimits, Outgoing, Peer};
 use crate::chat::rate_limit::{rate_limited, FrameKind, FrameLimiter, Verdict};
 use crate::cluster::{BusEvent, Claim, Claimed};
 use crate::error::Rejection;
@@ -26,7 +26,6 @@ use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -51,10 +50,14 @@ async fn serve_as(id: u64, socket: Socket, state: Arc<AppState>, ticket: Ticket)
     tracing::debug!("connection open");
     let metrics = state.metrics.clone();
     metrics.connections_open.increment(1.0);
+    let outbox_limits = OutboxLimits {
+        frames: state.config.outbox_frames,
+        bytes: state.config.outbox_bytes,
+    };
     let (peer, outbox) = Peer::new(
         id,
         ticket.client,
-        state.config.outbox_frames,
+        outbox_limits,
         closer.clone(),
         metrics.clone(),
     );
@@ -205,7 +208,8 @@ impl Session<'_> {
             }),
             Ok(ClientFrame::Users { after, limit }) => self.joined().map(|member| {
                 let hub = &self.state.cluster.hub;
-                let page = hub.users_page(&member.room, after.as_deref(), limit);
+                let bytes = self.state.config.page_bytes();
+                let page = hub.users_page(&member.room, after.as_deref(), limit, bytes);
                 self.peer.send(encode(&page));
             }),
             Ok(ClientFrame::BecomeModerator { token }) => self.become_moderator(&token),
@@ -663,7 +667,7 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(self, mut sink: SplitSink<Socket, Message>, mut outbox: mpsc::Receiver<Outgoing>) {
+    async fn run(self, mut sink: SplitSink<Socket, Message>, mut outbox: Outbox) {
         let Self {
             closer,
             ping_interval,
@@ -702,10 +706,12 @@ impl Writer {
         if u16::from(goodbye.code) == close::GOING_AWAY || closer.flushes_first() {
             // Shutting down, or banned: deliver what is already queued
             // (why) before saying goodbye.
-            while let Ok(outgoing) = outbox.try_recv() {
+            while let Some(outgoing) = outbox.try_recv() {
+                let len = outgoing.frame.len();
                 if feed_text(&mut sink, outgoing.frame).await.is_err() {
                     return;
                 }
+                outbox.written(len);
             }
         }
         let sent = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(goodbye))));
@@ -721,7 +727,7 @@ impl Writer {
 async fn send_batch(
     sink: &mut SplitSink<Socket, Message>,
     first: Outgoing,
-    outbox: &mut mpsc::Receiver<Outgoing>,
+    outbox: &mut Outbox,
     metrics: &Metrics,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     const MAX_BATCH: usize = 64;
@@ -729,11 +735,15 @@ async fn send_batch(
     let mut committed = Vec::new();
     let mut next = Some(first);
     for _ in 0..MAX_BATCH {
-        let Some(outgoing) = next.take().or_else(|| outbox.try_recv().ok()) else {
+        let Some(outgoing) = next.take().or_else(|| outbox.try_recv()) else {
             break;
         };
         committed.extend(outgoing.committed);
+        // Counted until it is in the socket's write buffer: a frame stuck
+        // behind a client that does not read still counts against it.
+        let len = outgoing.frame.len();
         feed_text(sink, outgoing.frame).await?;
+        outbox.written(len);
     }
     sink.flush().await?;
     // One clock read for the batch: one per message was a twentieth of a

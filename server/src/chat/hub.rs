@@ -254,7 +254,11 @@ impl Hub {
     /// Seats a connection whose claim succeeded: it gets `welcome` with
     /// the replay, then every change after what the replay and the claim
     /// reflect. `Err(id)` when the replay is older than what the room has
-    /// already delivered here: read it again through at least `id`.
+    /// already delivered here, or the room's topic or lock changed while
+    /// the welcome was encoded: read it again through at least `id`.
+    ///
+    /// The welcome, with its whole history, is encoded before the lock is
+    /// taken: every room's delivery waits for this lock.
     pub fn seat(
         &self,
         membership: &Membership,
@@ -262,16 +266,42 @@ impl Hub {
         claimed: &Claimed,
         replay: Replay,
     ) -> Result<(), u64> {
+        let (topic, locked) = {
+            let state = self.lock();
+            state
+                .rooms
+                .get(&membership.room)
+                .map(|room| (room.topic.clone(), room.locked))
+                .unwrap_or_default()
+        };
+        let through = replay.through;
+        let welcome = encode(&ServerFrame::Welcome {
+            username: claimed.username.clone(),
+            users: claimed.users.clone(),
+            room: membership.room.clone(),
+            history: replay.history,
+            history_gap: replay.gap,
+            resume: claimed.token.clone(),
+            heartbeat_ms: Some(self.heartbeat_ms),
+            limits: Some(self.client_limits.clone()),
+            topic: topic.clone(),
+            locked,
+            online: (claimed.online as usize > claimed.users.len()).then_some(claimed.online),
+        });
         let mut state = self.lock();
         let room = state.rooms.entry(membership.room.clone()).or_default();
-        if replay.through < room.last_delivered {
+        if through < room.last_delivered {
             return Err(room.last_delivered);
+        }
+        if room.topic != topic || room.locked != locked {
+            // The joiner would miss the change: it is not seated yet.
+            return Err(through);
         }
         if room.users.is_empty() {
             // Nobody here needs what came before the joiner's read: the
             // room is delivered through it (else the next event would look
             // like a gap back to the room's beginning).
-            room.last_delivered = replay.through;
+            room.last_delivered = through;
         }
         let user = room
             .users
@@ -283,22 +313,10 @@ impl Hub {
             });
         user.seats.push(Seat {
             peer: peer.clone(),
-            seen_event: replay.through,
+            seen_event: through,
             seen_presence: claimed.seq,
         });
-        peer.send(encode(&ServerFrame::Welcome {
-            username: claimed.username.clone(),
-            users: claimed.users.clone(),
-            room: membership.room.clone(),
-            history: replay.history,
-            history_gap: replay.gap,
-            resume: claimed.token.clone(),
-            heartbeat_ms: Some(self.heartbeat_ms),
-            limits: Some(self.client_limits.clone()),
-            topic: room.topic.clone(),
-            locked: room.locked,
-            online: (claimed.online as usize > claimed.users.len()).then_some(claimed.online),
-        }));
+        peer.send(welcome);
         for (seq, frame) in &room.recent_presence {
             if *seq > claimed.seq {
                 peer.send(frame.clone());
@@ -483,8 +501,16 @@ impl Hub {
     }
 
     /// A page of who is in `room`, by key after `after`: what a client of
-    /// a large room, whose `welcome` listed only part of it, asks for.
-    pub fn users_page(&self, room: &str, after: Option<&str>, limit: Option<u32>) -> ServerFrame {
+    /// a large room, whose `welcome` listed only part of it, asks for. It
+    /// holds at most `limit` names and, but for the first, `max_bytes` of
+    /// them once encoded; `next` says where the rest starts.
+    pub fn users_page(
+        &self,
+        room: &str,
+        after: Option<&str>,
+        limit: Option<u32>,
+        max_bytes: usize,
+    ) -> ServerFrame {
         let limit = limit.map_or(PRESENCE_LIST_LIMIT, |limit| limit as usize);
         let limit = limit.clamp(1, MAX_USERS_PAGE);
         let state = self.lock();
@@ -502,8 +528,19 @@ impl Hub {
         let mut page = room
             .members
             .range::<str, _>((start, Bound::Unbounded))
-            .take(limit + 1);
-        let users: Vec<(&String, &String)> = page.by_ref().take(limit).collect();
+            .take(limit + 1)
+            .peekable();
+        // A name's length, quotes and comma: what it adds to the frame,
+        // unless it needs escaping (rare, and then a little more).
+        let mut bytes = 0;
+        let mut users: Vec<(&String, &String)> = Vec::new();
+        while let Some((_, name)) = page.peek() {
+            bytes += name.len() + 3;
+            if users.len() == limit || (bytes > max_bytes && !users.is_empty()) {
+                break;
+            }
+            users.extend(page.next());
+        }
         let next = page.next().and(users.last()).map(|(key, _)| (*key).clone());
         ServerFrame::Users {
             users: users.into_iter().map(|(_, name)| name.clone()).collect(),
@@ -760,11 +797,10 @@ pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::peer::{Closer, Outgoing};
+    use crate::chat::peer::{Closer, Outbox, OutboxLimits};
     use crate::telemetry::Metrics;
     use chat_shared::username_key;
     use std::time::Instant;
-    use tokio::sync::mpsc;
     use tokio_util::sync::CancellationToken;
 
     fn hub() -> Arc<Hub> {
@@ -776,10 +812,14 @@ mod tests {
         Hub::start(vec!["general".into()], settings)
     }
 
-    fn connection(id: u64) -> (Peer, mpsc::Receiver<Outgoing>) {
+    fn connection(id: u64) -> (Peer, Outbox) {
         let closer = Arc::new(Closer::new(&CancellationToken::new()));
         let client = std::net::IpAddr::from([127, 0, 0, 1]);
-        Peer::new(id, client, 64, closer, Arc::new(Metrics::off()))
+        let limits = OutboxLimits {
+            frames: 64,
+            bytes: 1 << 20,
+        };
+        Peer::new(id, client, limits, closer, Arc::new(Metrics::off()))
     }
 
     fn member(name: &str) -> Membership {
@@ -829,15 +869,15 @@ mod tests {
     }
 
     /// Everything queued for a connection, as text.
-    fn drain(frames: &mut mpsc::Receiver<Outgoing>) -> Vec<String> {
+    fn drain(frames: &mut Outbox) -> Vec<String> {
         let mut texts = Vec::new();
-        while let Ok(outgoing) = frames.try_recv() {
+        while let Some(outgoing) = frames.try_recv() {
             texts.push(outgoing.frame.to_string());
         }
         texts
     }
 
-    fn seat(hub: &Hub, name: &str, replay: Replay, seq: u64) -> mpsc::Receiver<Outgoing> {
+    fn seat(hub: &Hub, name: &str, replay: Replay, seq: u64) -> Outbox {
         let (peer, mut frames) = connection(1);
         hub.seat(&member(name), &peer, &claimed(name, seq), replay)
             .expect("seated");

@@ -13,6 +13,7 @@ use crate::chat::peer::Peer;
 use crate::cluster::{BusEvent, Cluster};
 use crate::error::Rejection;
 use crate::history::changes::{ChangeRequest, Changed, Refusal, MAX_EMOJI_PER_MESSAGE};
+use crate::history::pages;
 use crate::history::store::{Appended, NewMessage, Store, StoreResult};
 use crate::telemetry::Metrics;
 use chat_shared::{ErrorCode, HistoryItem, ServerFrame};
@@ -23,7 +24,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// How many messages one transaction may hold. A batch reaches every
 /// member at once, so this must stay well below the per-connection outbox
-/// (`--outbox-frames`), or a burst alone would look like a slow reader.
+/// (`--outbox-frames`, and `--outbox-bytes`: 128 ordinary messages are
+/// some 32 KB), or a burst alone would look like a slow reader.
 const MAX_BATCH: usize = 128;
 /// Requests waiting for the journal; senders wait when it is full.
 const QUEUE_DEPTH: usize = 1024;
@@ -35,6 +37,9 @@ pub struct HistoryLimits {
     pub on_join: usize,
     /// The most messages a reconnect with `since` replays.
     pub replay: usize,
+    /// The most bytes the list of a `welcome`, a `history` page or an
+    /// `audit` answer encodes to (`Config::page_bytes`).
+    pub page_bytes: usize,
 }
 
 /// The most messages one `history` request returns.
@@ -598,7 +603,9 @@ impl Worker {
                 });
             }
             ModeratorAction::Audit(limit) => {
-                let entries = self.store.audit(limit)?;
+                let mut entries = self.store.audit(limit)?;
+                // Newest first: what is cut is the oldest.
+                pages::keep_first(&mut entries, self.limits.page_bytes);
                 peer.send(encode(&ServerFrame::Audit { entries }));
             }
         }
@@ -662,8 +669,7 @@ impl Worker {
             tracing::error!("cannot read the join code: {error}");
             Rejection::from(ErrorCode::ServerError)
         })?;
-        let replay = self
-            .history_for_join(room, since, through)
+        let replay = pages::replay(self.store.as_mut(), &self.limits, room, since, through)
             .map_err(|error| {
                 tracing::error!("cannot read history of {room}: {error}");
                 Rejection::from(ErrorCode::ServerError)
@@ -671,78 +677,19 @@ impl Worker {
         Ok((invited, replay))
     }
 
-    /// Without `since`, the latest page in its current state; with it,
-    /// every message and change after it in id order, or the latest page
-    /// marked as a gap when that would be more than the replay limit.
-    /// Every read stops at the room's newest event when the first began,
-    /// so the picture is consistent even while others post.
-    fn history_for_join(
-        &mut self,
-        room: &str,
-        since: Option<u64>,
-        at_least: u64,
-    ) -> StoreResult<Replay> {
-        let through = self.store.last_event(room)?.max(at_least);
-        let replay = self.limits.replay;
-        let missed = match since {
-            Some(since) => self.store.after(room, since, through, replay + 1)?,
-            None => Vec::new(),
-        };
-        if since.is_some() && missed.len() <= replay {
-            return Ok(Replay {
-                history: missed,
-                gap: false,
-                through,
-            });
-        }
-        let latest =
-            self.store
-                .page_before(room, through.saturating_add(1), self.limits.on_join)?;
-        Ok(Replay {
-            history: latest.into_iter().map(HistoryItem::Message).collect(),
-            gap: since.is_some(),
-            through,
-        })
-    }
-
     fn send_history(&mut self, room: &str, page: Page, limit: usize, peer: &Peer) {
-        match self.read_page(room, page, limit) {
+        // A client already closed (too slow, most likely) costs no read.
+        if peer.closer().token.is_cancelled() {
+            return;
+        }
+        let bytes = self.limits.page_bytes;
+        match pages::read_page(self.store.as_mut(), room, page, limit, bytes) {
             Ok(frame) => peer.send(encode(&frame)),
             Err(error) => {
                 tracing::error!("cannot read history of {room}: {error}");
                 peer.reject(&Rejection::from(ErrorCode::ServerError));
             }
         }
-    }
-
-    /// One page, read one message further each way than it holds, to
-    /// know whether more lie beyond.
-    fn read_page(&mut self, room: &str, page: Page, limit: usize) -> StoreResult<ServerFrame> {
-        let (before, older, newer) = match page {
-            Page::Before(before) => (before, limit, 0),
-            // Half before, the target itself and the rest after it.
-            Page::Around(target) => (target, limit / 2, limit - limit / 2),
-        };
-        let mut messages = self.store.page_before(room, before, older + 1)?;
-        let has_more = messages.len() > older;
-        if has_more {
-            messages.remove(0);
-        }
-        let mut has_newer = false;
-        if newer > 0 {
-            let mut later = self
-                .store
-                .page_after(room, before.saturating_sub(1), newer + 1)?;
-            has_newer = later.len() > newer;
-            later.truncate(newer);
-            messages.append(&mut later);
-        }
-        Ok(ServerFrame::History {
-            room: room.to_owned(),
-            messages,
-            has_more,
-            has_newer,
-        })
     }
 }
 
