@@ -700,6 +700,40 @@ fn rooms_are_listed_once_in_order(store: &mut dyn Store) {
     store.probe().expect("probe");
 }
 
+fn rooms_that_held_no_message_and_have_no_settings_are_forgotten(store: &mut dyn Store) {
+    store.add_room("empty").expect("room");
+    store.add_room("chatty").expect("room");
+    post(store, "chatty", "hello");
+    // A room used but never recorded, as an earlier version left some.
+    post(store, "unrecorded", "hi");
+    store.add_room("locked").expect("room");
+    store.set_room_locked("locked", true, "mod").expect("lock");
+    // Settings alone make a room, however it was created.
+    store
+        .set_room_topic("topical", "about things", "mod")
+        .expect("topic");
+    store.add_room("undone").expect("room");
+    store.set_room_locked("undone", true, "mod").expect("lock");
+    store
+        .set_room_locked("undone", false, "mod")
+        .expect("unlock");
+    store.forget_unused_rooms().expect("forget");
+    assert_eq!(
+        store.rooms().expect("rooms"),
+        ["chatty", "locked", "topical", "unrecorded"]
+    );
+    let mut settings: Vec<String> = store
+        .room_settings()
+        .expect("settings")
+        .into_iter()
+        .map(|settings| settings.room)
+        .collect();
+    settings.sort();
+    assert_eq!(settings, ["locked", "topical"]);
+    store.forget_unused_rooms().expect("again");
+    assert_eq!(store.rooms().expect("rooms").len(), 4);
+}
+
 /// Writes, for each store, one `#[test]` per conformance function.
 macro_rules! conformance_tests {
     ($open:expr) => {
@@ -722,6 +756,7 @@ macro_rules! conformance_tests {
             only_the_token_hash_is_stored,
             the_join_code_in_force_is_the_last_one_set,
             rooms_are_listed_once_in_order,
+            rooms_that_held_no_message_and_have_no_settings_are_forgotten,
         );
     };
     ($open:expr; $($name:ident),* $(,)?) => {
