@@ -54,13 +54,19 @@ fn default_resume_grace_text() -> &'static str {
     duration_text(&TEXT, DEFAULT_RESUME_GRACE)
 }
 
-/// Refuses, at start, a code that the app could not carry in its link.
-fn parse_join_code(text: &str) -> Result<String, String> {
-    if chat_shared::is_valid_join_code(text) {
+/// The shortest `--join-code` a server starts with: shorter ones are
+/// guessed too easily, even slowed per address. (`rotate-join-code`
+/// makes long random ones.)
+pub const MIN_JOIN_CODE_CHARS: usize = 8;
+
+/// Refuses, at start, a code that is too short to keep anyone out, or
+/// that the app could not carry in its link.
+pub(crate) fn parse_join_code(text: &str) -> Result<String, String> {
+    if chat_shared::is_valid_join_code(text) && text.len() >= MIN_JOIN_CODE_CHARS {
         Ok(text.to_owned())
     } else {
         Err(format!(
-            "a join code is 1 to {} letters, digits, '-' or '_'",
+            "a join code is {MIN_JOIN_CODE_CHARS} to {} letters, digits, '-' or '_'",
             chat_shared::MAX_JOIN_CODE_CHARS
         ))
     }
@@ -197,7 +203,7 @@ pub struct Config {
     /// takes it from the link `/#/join/<code>`). Written to the database
     /// at start, where `chat-server rotate-join-code` replaces it while the
     /// server runs; without this flag the database's code (if any) stays in
-    /// force. 1 to 128 letters, digits, `-` or `_`.
+    /// force. 8 to 128 letters, digits, `-` or `_`.
     // `--help` would otherwise print the code taken from the environment.
     #[arg(long, env = "CHAT_JOIN_CODE", value_parser = parse_join_code, hide_env_values = true)]
     pub join_code: Option<String>,

@@ -157,6 +157,10 @@ pub async fn run_with_metrics(
             ))
         }
     };
+    if let Some(code) = &config.join_code {
+        config::parse_join_code(code)
+            .map_err(|error| std::io::Error::other(format!("--join-code: {error}")))?;
+    }
     let metrics = Arc::new(match metrics_listener {
         Some(_) => Metrics::prometheus().map_err(std::io::Error::other)?,
         None => Metrics::off(),
@@ -182,6 +186,7 @@ pub async fn run_with_metrics(
         max_rooms: config.max_rooms,
         heartbeat: config.limits.ping_interval,
         client_limits: config.limits.for_clients(),
+        limit_loopback: config.limits.limit_loopback,
     };
     let hub = Hub::start(rooms, settings);
     hub.restore_moderation(room_settings, chat::moderation::Bans::from_stored(&bans));
@@ -337,6 +342,9 @@ fn open_history(
     let admin_token_hash = admin_token_hash(store.as_mut(), admin_token).map_err(|error| {
         std::io::Error::other(format!("cannot store the moderator token: {error}"))
     })?;
+    // Rooms a join created that nobody posted in end with the process
+    // that had them.
+    store.forget_unused_rooms().map_err(std::io::Error::other)?;
     let rooms = store.rooms().map_err(std::io::Error::other)?;
     let room_settings = store.room_settings().map_err(std::io::Error::other)?;
     let now_ms = chat::moderation::unix_ms(std::time::SystemTime::now());

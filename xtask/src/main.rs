@@ -55,6 +55,7 @@ const CLUSTER_SUITES: &[&str] = &[
     "origin",
     "security_headers",
     "join_code",
+    "rooms",
     "health",
     "proxy_headers",
     "idle_http",

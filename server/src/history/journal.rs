@@ -112,14 +112,18 @@ enum Command {
         action: ModeratorAction,
         peer: Peer,
     },
-    /// What a joiner needs from the store: whether its code lets it in,
-    /// and its history read up to at least `through`.
+    /// Whether a join code lets a joiner in (`None`: whether the chat
+    /// is open).
+    Admits {
+        join_code: Option<String>,
+        reply: oneshot::Sender<Result<bool, Rejection>>,
+    },
+    /// A joiner's history, read up to at least `through`.
     ReadForJoin {
         room: String,
         since: Option<u64>,
         through: u64,
-        join_code: Option<String>,
-        reply: oneshot::Sender<Result<(bool, Replay), Rejection>>,
+        reply: oneshot::Sender<Result<Replay, Rejection>>,
     },
     /// Committed events a room here has not delivered: read and deliver.
     Fill(Gap),
@@ -129,8 +133,6 @@ enum Command {
         room: String,
         after: u64,
     },
-    /// Records a room created by a join.
-    AddRoom(String),
     History {
         room: String,
         page: Page,
@@ -170,10 +172,10 @@ impl std::fmt::Debug for Command {
             Self::Post(_) => "Post",
             Self::Change { .. } => "Change",
             Self::Moderate { .. } => "Moderate",
+            Self::Admits { .. } => "Admits",
             Self::ReadForJoin { .. } => "ReadForJoin",
             Self::Fill(_) => "Fill",
             Self::CatchUp { .. } => "CatchUp",
-            Self::AddRoom(_) => "AddRoom",
             Self::History { .. } => "History",
             Self::Probe { .. } => "Probe",
         })
@@ -247,21 +249,31 @@ impl Journal {
         .await;
     }
 
-    /// Whether `join_code` lets a joiner in, and the room's history for
-    /// it (with `since`, what it missed), read up to at least `through`.
+    /// Whether `join_code` lets a joiner in; with `None`, whether the
+    /// chat is open. Read from the store each time, so a code rotated by
+    /// `rotate-join-code` in another process is in force at once.
+    pub async fn admits(&self, join_code: Option<String>) -> Result<bool, Rejection> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Command::Admits { join_code, reply }).await;
+        answer
+            .await
+            .unwrap_or_else(|_| Err(ErrorCode::ServerError.into()))
+    }
+
+    /// The room's history for a joiner (with `since`, what it missed),
+    /// read up to at least `through`. Only for a join already let in: a
+    /// refused one costs no read.
     pub async fn read_for_join(
         &self,
         room: &str,
         since: Option<u64>,
         through: u64,
-        join_code: Option<String>,
-    ) -> Result<(bool, Replay), Rejection> {
+    ) -> Result<Replay, Rejection> {
         let (reply, answer) = oneshot::channel();
         self.submit(Command::ReadForJoin {
             room: room.to_owned(),
             since,
             through,
-            join_code,
             reply,
         })
         .await;
@@ -293,11 +305,6 @@ impl Journal {
             let journal = self.clone();
             tokio::spawn(async move { journal.submit(command).await });
         }
-    }
-
-    /// Records a room a join created, so it is listed after a restart.
-    pub async fn add_room(&self, room: &str) {
-        self.submit(Command::AddRoom(room.to_owned())).await;
     }
 
     /// Sends the peer a page of messages in their current state.
@@ -365,15 +372,24 @@ impl Worker {
         for command in commands {
             match command {
                 Command::Post(post) => posts.push(post),
+                Command::Admits { join_code, reply } => {
+                    let result = self.store.join_code_admits(join_code.as_deref());
+                    let result = result.map_err(|error| {
+                        tracing::error!("cannot read the join code: {error}");
+                        Rejection::from(ErrorCode::ServerError)
+                    });
+                    if reply.send(result).is_err() {
+                        tracing::debug!("joiner left before its answer");
+                    }
+                }
                 Command::ReadForJoin {
                     room,
                     since,
                     through,
-                    join_code,
                     reply,
                 } => {
                     self.commit(std::mem::take(&mut posts));
-                    let result = self.read_for_join(&room, since, through, join_code.as_deref());
+                    let result = self.read_for_join(&room, since, through);
                     if reply.send(result).is_err() {
                         tracing::debug!("joiner left before its answer");
                     }
@@ -391,11 +407,6 @@ impl Worker {
                             through,
                         }),
                         Err(error) => tracing::error!("cannot catch up on {room}: {error}"),
-                    }
-                }
-                Command::AddRoom(room) => {
-                    if let Err(error) = self.store.add_room(&room) {
-                        tracing::error!("cannot record room {room}: {error}");
                     }
                 }
                 Command::History {
@@ -565,8 +576,10 @@ impl Worker {
                 duration_secs,
             } => {
                 let length = std::time::Duration::from_secs(duration_secs);
-                // Every address the name joined from, on any node.
-                let addresses = self.runtime.block_on(self.cluster.presence.addresses(&key));
+                // Every address the name holds now, on any node, and
+                // those it joined from here lately.
+                let mut addresses = self.runtime.block_on(self.cluster.presence.addresses(&key));
+                addresses.extend(self.cluster.hub.recent_addresses(&key));
                 let ban = Ban::new(key, addresses, std::time::SystemTime::now(), length);
                 self.store
                     .add_ban(&ban.to_stored(), by, &name, duration_secs)?;
@@ -661,20 +674,12 @@ impl Worker {
         room: &str,
         since: Option<u64>,
         through: u64,
-        join_code: Option<&str>,
-    ) -> Result<(bool, Replay), Rejection> {
-        // Read on every join, so a code rotated by `rotate-join-code` in
-        // another process is in force at once.
-        let invited = self.store.join_code_admits(join_code).map_err(|error| {
-            tracing::error!("cannot read the join code: {error}");
-            Rejection::from(ErrorCode::ServerError)
-        })?;
-        let replay = pages::replay(self.store.as_mut(), &self.limits, room, since, through)
+    ) -> Result<Replay, Rejection> {
+        pages::replay(self.store.as_mut(), &self.limits, room, since, through)
             .map_err(|error| {
                 tracing::error!("cannot read history of {room}: {error}");
                 Rejection::from(ErrorCode::ServerError)
-            })?;
-        Ok((invited, replay))
+            })
     }
 
     fn send_history(&mut self, room: &str, page: Page, limit: usize, peer: &Peer) {

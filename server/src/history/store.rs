@@ -118,10 +118,18 @@ pub trait Messages {
     /// Succeeds only if a message could be stored now.
     fn probe(&mut self) -> StoreResult<()>;
 
-    /// Every room ever created.
+    /// Every room that lasts: see [`Messages::forget_unused_rooms`].
     fn rooms(&mut self) -> StoreResult<Vec<String>>;
 
-    /// Records a room, so that it is listed after a restart.
+    /// At start: lists every room that holds a message or a moderator's
+    /// lock or topic (however it was created), and forgets the rest: rooms
+    /// a join created that nobody ever posted in, and settings that set
+    /// nothing (unlocked, no topic).
+    fn forget_unused_rooms(&mut self) -> StoreResult<()>;
+
+    /// Records a room, so that it is listed after a restart. (The
+    /// server lists rooms by what they hold: [`Messages::forget_unused_rooms`].)
+    #[cfg(test)]
     fn add_room(&mut self, name: &str) -> StoreResult<()>;
 
     /// Puts an invitation code in force (only its SHA-256 is kept, so a

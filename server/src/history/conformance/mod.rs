@@ -706,6 +706,40 @@ fn rooms_are_listed_once_in_order(store: &mut dyn Store) {
     store.probe().expect("probe");
 }
 
+fn rooms_that_held_no_message_and_have_no_settings_are_forgotten(store: &mut dyn Store) {
+    store.add_room("empty").expect("room");
+    store.add_room("chatty").expect("room");
+    post(store, "chatty", "hello");
+    // A room used but never recorded, as an earlier version left some.
+    post(store, "unrecorded", "hi");
+    store.add_room("locked").expect("room");
+    store.set_room_locked("locked", true, "mod").expect("lock");
+    // Settings alone make a room, however it was created.
+    store
+        .set_room_topic("topical", "about things", "mod")
+        .expect("topic");
+    store.add_room("undone").expect("room");
+    store.set_room_locked("undone", true, "mod").expect("lock");
+    store
+        .set_room_locked("undone", false, "mod")
+        .expect("unlock");
+    store.forget_unused_rooms().expect("forget");
+    assert_eq!(
+        store.rooms().expect("rooms"),
+        ["chatty", "locked", "topical", "unrecorded"]
+    );
+    let mut settings: Vec<String> = store
+        .room_settings()
+        .expect("settings")
+        .into_iter()
+        .map(|settings| settings.room)
+        .collect();
+    settings.sort();
+    assert_eq!(settings, ["locked", "topical"]);
+    store.forget_unused_rooms().expect("again");
+    assert_eq!(store.rooms().expect("rooms").len(), 4);
+}
+
 /// Writes, for each store, one `#[test]` per conformance function.
 macro_rules! conformance_tests {
     ($open:expr) => {
@@ -731,6 +765,7 @@ macro_rules! conformance_tests {
             a_client_id_names_one_message_per_room,
             a_change_client_id_names_one_change_per_room,
             a_message_carries_a_bounded_number_of_different_emoji,
+            rooms_that_held_no_message_and_have_no_settings_are_forgotten,
         );
     };
     ($open:expr; $($name:ident),* $(,)?) => {

@@ -555,6 +555,7 @@ impl Messages for Postgres {
         })
     }
 
+    #[cfg(test)]
     fn add_room(&mut self, name: &str) -> StoreResult<()> {
         self.run(|client| {
             client.execute(
@@ -562,6 +563,30 @@ impl Messages for Postgres {
                 &[&name, &timestamp_now()],
             )?;
             Ok(())
+        })
+    }
+
+    fn forget_unused_rooms(&mut self) -> StoreResult<()> {
+        // Every message's room has its row already: the row is what
+        // orders the room's events ([`lock_rooms`]).
+        self.run(|client| {
+            let mut tx = client.transaction()?;
+            tx.execute(
+                "DELETE FROM room_settings WHERE NOT locked AND topic IS NULL",
+                &[],
+            )?;
+            tx.execute(
+                "INSERT INTO rooms (name, created_at) SELECT room, $1 FROM room_settings
+                 ON CONFLICT DO NOTHING",
+                &[&timestamp_now()],
+            )?;
+            tx.execute(
+                "DELETE FROM rooms
+                 WHERE NOT EXISTS (SELECT 1 FROM messages WHERE messages.room = rooms.name)
+                   AND NOT EXISTS (SELECT 1 FROM room_settings WHERE room_settings.room = rooms.name)",
+                &[],
+            )?;
+            Ok(tx.commit()?)
         })
     }
 

@@ -429,12 +429,47 @@ impl Messages for Sqlite {
         Ok(names)
     }
 
+    #[cfg(test)]
     fn add_room(&mut self, name: &str) -> StoreResult<()> {
         self.connection.execute(
             "INSERT OR IGNORE INTO rooms (name, created_at) VALUES (?1, ?2)",
             params![name, timestamp_now()],
         )?;
         Ok(())
+    }
+
+    fn forget_unused_rooms(&mut self) -> StoreResult<()> {
+        let tx = self.connection.transaction()?;
+        // Each room that holds a message, found by skipping along the
+        // index from one room to the next: one look-up per room, not a
+        // read of every message.
+        tx.execute(
+            "WITH RECURSIVE used(name) AS (
+                 SELECT min(room) FROM messages
+                 UNION ALL
+                 SELECT (SELECT min(room) FROM messages WHERE room > used.name)
+                 FROM used WHERE used.name IS NOT NULL
+             )
+             INSERT OR IGNORE INTO rooms (name, created_at)
+             SELECT name, ?1 FROM used WHERE name IS NOT NULL",
+            params![timestamp_now()],
+        )?;
+        tx.execute(
+            "DELETE FROM room_settings WHERE NOT locked AND topic IS NULL",
+            [],
+        )?;
+        tx.execute(
+            "INSERT OR IGNORE INTO rooms (name, created_at)
+             SELECT room, ?1 FROM room_settings",
+            params![timestamp_now()],
+        )?;
+        tx.execute(
+            "DELETE FROM rooms
+             WHERE NOT EXISTS (SELECT 1 FROM messages WHERE messages.room = rooms.name)
+               AND NOT EXISTS (SELECT 1 FROM room_settings WHERE room_settings.room = rooms.name)",
+            [],
+        )?;
+        Ok(tx.commit()?)
     }
 
     fn set_join_code(&mut self, code: Option<&str>) -> StoreResult<()> {
