@@ -675,11 +675,10 @@ impl Worker {
         since: Option<u64>,
         through: u64,
     ) -> Result<Replay, Rejection> {
-        pages::replay(self.store.as_mut(), &self.limits, room, since, through)
-            .map_err(|error| {
-                tracing::error!("cannot read history of {room}: {error}");
-                Rejection::from(ErrorCode::ServerError)
-            })
+        pages::replay(self.store.as_mut(), &self.limits, room, since, through).map_err(|error| {
+            tracing::error!("cannot read history of {room}: {error}");
+            Rejection::from(ErrorCode::ServerError)
+        })
     }
 
     fn send_history(&mut self, room: &str, page: Page, limit: usize, peer: &Peer) {
