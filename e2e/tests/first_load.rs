@@ -102,6 +102,13 @@ fn first_load_bytes_and_time_to_the_join_form() {
             "return document.querySelector('#name-input') !== null",
         )
         .await;
+        // The browser files the paint entry a little after the frame it
+        // measures, so reading at once can race it.
+        page.wait_until(
+            "the browser recorded the first contentful paint",
+            "return performance.getEntriesByName('first-contentful-paint').length > 0",
+        )
+        .await;
 
         let load = page.js(READ_THE_LOAD).await;
         let files = load["files"]

@@ -13,6 +13,12 @@ const DEFAULT_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCA
 const DEFAULT_STATIC_DIR: &str = "dist";
 const DEFAULT_DB: &str = "chat.db";
 const DEFAULT_OUTBOX_FRAMES: usize = 1024;
+/// About the same as 1,024 ordinary messages (some 250 bytes each), so a
+/// healthy client meets neither limit before the other; 10,000 clients
+/// that never read hold at most 2.5 GiB between them, and the 100 a single
+/// address may open at most 25 MiB.
+const DEFAULT_OUTBOX_BYTES: usize = 256 * 1024;
+const MIN_OUTBOX_BYTES: usize = 1024;
 const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_HISTORY_ON_JOIN: usize = 100;
 const DEFAULT_REPLAY_LIMIT: usize = 1000;
@@ -48,15 +54,31 @@ fn default_resume_grace_text() -> &'static str {
     duration_text(&TEXT, DEFAULT_RESUME_GRACE)
 }
 
-/// Refuses, at start, a code that the app could not carry in its link.
-fn parse_join_code(text: &str) -> Result<String, String> {
-    if chat_shared::is_valid_join_code(text) {
+/// The shortest `--join-code` a server starts with: shorter ones are
+/// guessed too easily, even slowed per address. (`rotate-join-code`
+/// makes long random ones.)
+pub const MIN_JOIN_CODE_CHARS: usize = 8;
+
+/// Refuses, at start, a code that is too short to keep anyone out, or
+/// that the app could not carry in its link.
+pub(crate) fn parse_join_code(text: &str) -> Result<String, String> {
+    if chat_shared::is_valid_join_code(text) && text.len() >= MIN_JOIN_CODE_CHARS {
         Ok(text.to_owned())
     } else {
         Err(format!(
-            "a join code is 1 to {} letters, digits, '-' or '_'",
+            "a join code is {MIN_JOIN_CODE_CHARS} to {} letters, digits, '-' or '_'",
             chat_shared::MAX_JOIN_CODE_CHARS
         ))
+    }
+}
+
+/// Refuses, at start, an outbox too small to hold even a short answer.
+fn parse_outbox_bytes(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(bytes) if bytes >= MIN_OUTBOX_BYTES => Ok(bytes),
+        _ => Err(format!(
+            "--outbox-bytes is a number of bytes, at least {MIN_OUTBOX_BYTES}"
+        )),
     }
 }
 
@@ -93,6 +115,14 @@ pub struct Config {
     /// client absorbs a burst (the journal delivers up to 128 at once).
     #[arg(long, env = "CHAT_OUTBOX_FRAMES", default_value_t = DEFAULT_OUTBOX_FRAMES)]
     pub outbox_frames: usize,
+
+    /// Bytes that may wait for one slow client before it is disconnected,
+    /// each frame counted whole. A frame can be large (a page of history),
+    /// so this, not the frame count, bounds the memory one client that
+    /// stops reading can hold. A quarter of it is the most a `welcome`'s
+    /// history, a `history` or `users` page or an `audit` answer holds.
+    #[arg(long, env = "CHAT_OUTBOX_BYTES", default_value_t = DEFAULT_OUTBOX_BYTES, value_parser = parse_outbox_bytes)]
+    pub outbox_bytes: usize,
 
     /// How long a graceful shutdown may take before connections are dropped.
     #[arg(long, env = "CHAT_SHUTDOWN_TIMEOUT", default_value = default_shutdown_timeout_text(), value_parser = humantime::parse_duration)]
@@ -173,8 +203,9 @@ pub struct Config {
     /// takes it from the link `/#/join/<code>`). Written to the database
     /// at start, where `chat-server rotate-join-code` replaces it while the
     /// server runs; without this flag the database's code (if any) stays in
-    /// force. 1 to 128 letters, digits, `-` or `_`.
-    #[arg(long, env = "CHAT_JOIN_CODE", value_parser = parse_join_code)]
+    /// force. 8 to 128 letters, digits, `-` or `_`.
+    // `--help` would otherwise print the code taken from the environment.
+    #[arg(long, env = "CHAT_JOIN_CODE", value_parser = parse_join_code, hide_env_values = true)]
     pub join_code: Option<String>,
 
     /// The moderator token: whoever presents it (the app's moderator
@@ -216,6 +247,15 @@ impl Config {
             .unwrap_or_else(|| Database::Sqlite(self.db.clone()))
     }
 
+    /// The most bytes one answer's list (a `welcome`'s history, a
+    /// `history` or `users` page, an `audit` answer) may encode to, a
+    /// quarter of `--outbox-bytes`: an answer and the traffic that
+    /// follows it fit in the outbox together. A list always holds at least
+    /// one item, however large.
+    pub fn page_bytes(&self) -> usize {
+        self.outbox_bytes / 4
+    }
+
     /// Sets [`Config::use_embedded_app`] from the command line the settings
     /// were read from: the built-in app is served unless `static_dir` was
     /// named (by flag or variable) rather than left at its default.
@@ -235,6 +275,7 @@ impl Default for Config {
             addr: DEFAULT_ADDR,
             static_dir: PathBuf::from(DEFAULT_STATIC_DIR),
             outbox_frames: DEFAULT_OUTBOX_FRAMES,
+            outbox_bytes: DEFAULT_OUTBOX_BYTES,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             db: PathBuf::from(":memory:"),
             database: None,

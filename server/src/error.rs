@@ -87,13 +87,21 @@ pub enum Refusal {
     ServerFull,
     /// This address holds its maximum of connections (429).
     TooManyFromAddress,
+    /// This address opens connections faster than `--connect-rate` (429,
+    /// with the wait in `Retry-After`).
+    ConnectingTooFast { retry_after: std::time::Duration },
+    /// The request was addressed to a host this chat is not reached by, as
+    /// a DNS-rebinding page's would be (403).
+    UnknownHost(String),
 }
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         match self {
             Self::NotAnUpgrade { status, why } => (status, why).into_response(),
-            Self::ForeignOrigin(message) => (StatusCode::FORBIDDEN, message).into_response(),
+            Self::ForeignOrigin(message) | Self::UnknownHost(message) => {
+                (StatusCode::FORBIDDEN, message).into_response()
+            }
             Self::ServerFull => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::RETRY_AFTER, "30")],
@@ -106,6 +114,17 @@ impl IntoResponse for Refusal {
                 "Too many connections from your address: close some chat tabs and try again.",
             )
                 .into_response(),
+            Self::ConnectingTooFast { retry_after } => {
+                // Whole seconds, rounded up: retrying after it is never
+                // too soon.
+                let seconds = retry_after_millis(retry_after).div_ceil(1000).max(1);
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, seconds.to_string())],
+                    "Too many new connections from your address: wait a moment and try again.",
+                )
+                    .into_response()
+            }
         }
     }
 }

@@ -17,14 +17,18 @@
 //! - `http`: the router and the `/ws` upgrade, and around it:
 //!   - `http::websocket`: the handshake, and large messages sent in
 //!     fragments;
-//!   - `http::admission`: origin check and connection limits, before an
+//!   - `http::serve`: the accept loop and each HTTP connection: the
+//!     header and keep-alive timeouts, the limits on connections that are
+//!     not WebSockets;
+//!   - `http::admission`: host, origin and connection limits, before an
 //!     upgrade;
+//!   - `http::connect_rate`: how fast one address may open connections;
 //!   - `http::client_ip`: the client's address, through trusted proxies;
-//!   - `http::origin`: which pages may open `/ws`;
+//!   - `http::origin`: which pages, and which host names, may open `/ws`;
 //!   - `http::headers`: Content-Security-Policy and the other security
 //!     headers;
-//!   - `http::tls`: HTTPS, the handshake off the accept loop, and
-//!     certificates re-read on SIGHUP;
+//!   - `http::tls`: HTTPS, the handshake, and certificates re-read on
+//!     SIGHUP;
 //!   - `http::health`: `/healthz` and `/readyz`, for load balancers;
 //!   - `http::assets`: the static files of the browser app, from
 //!     `--static-dir`;
@@ -34,8 +38,8 @@
 //!   - `chat::connection`: one socket, split into a reader and a writer
 //!     task;
 //!   - `chat::rate_limit`: how fast one connection may send;
-//!   - `chat::peer`: the hub's handle on one connection: a bounded outbox
-//!     and a way to close it;
+//!   - `chat::peer`: the hub's handle on one connection: an outbox
+//!     bounded in frames and in bytes, and a way to close it;
 //!   - `chat::hub`: this node's connections by room; delivery in order
 //!     (committed events by id, gaps filled from the store; presence
 //!     changes by seq), each frame serialised once and shared by every
@@ -52,6 +56,8 @@
 //! - `history`: what is said stays said:
 //!   - `history::journal`: the thread that commits messages before
 //!     delivering them and orders joins against them;
+//!   - `history::pages`: a joiner's replay and `history` pages, cut to a
+//!     count and to a byte budget;
 //!   - `history::store`: the seam for what must last, with its
 //!     databases `history::sqlite` (the default) and
 //!     `history::postgres` (shared by a cluster's nodes);
@@ -71,7 +77,6 @@ mod telemetry;
 pub use config::Config;
 pub use history::archive;
 
-use axum::serve::ListenerExt;
 use chat::hub::{Hub, HubSettings};
 use cluster::local::{LocalBus, MemoryPresence};
 use cluster::node::ThisNode;
@@ -79,9 +84,8 @@ use cluster::redis::RedisSettings;
 use cluster::{Bus, Cluster, Presence};
 use history::journal::{HistoryLimits, Journal};
 use history::store::Store;
-use http::admission::Admission;
+use http::admission::{Admission, Upgrades};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use telemetry::Metrics;
 use tokio::net::TcpListener;
@@ -100,8 +104,12 @@ struct AppState {
     shutdown: CancellationToken,
     /// Every connection task, so shutdown can wait for them to finish.
     connections: TaskTracker,
-    /// Open connections per client address, against the limits.
-    admission: Arc<Admission>,
+    /// What guards `/ws`: host names, how fast an address connects, and
+    /// open connections per client address, against the limits.
+    upgrades: Upgrades,
+    /// The last answer of `/readyz`, so a flood of probes costs one store
+    /// query a second.
+    readiness: http::health::Readiness,
     /// What the metrics listener serves; no-ops when it is off.
     metrics: Arc<Metrics>,
     /// The moderator token's hash, and how fast an address may guess it.
@@ -149,6 +157,10 @@ pub async fn run_with_metrics(
             ))
         }
     };
+    if let Some(code) = &config.join_code {
+        config::parse_join_code(code)
+            .map_err(|error| std::io::Error::other(format!("--join-code: {error}")))?;
+    }
     let metrics = Arc::new(match metrics_listener {
         Some(_) => Metrics::prometheus().map_err(std::io::Error::other)?,
         None => Metrics::off(),
@@ -174,6 +186,7 @@ pub async fn run_with_metrics(
         max_rooms: config.max_rooms,
         heartbeat: config.limits.ping_interval,
         client_limits: config.limits.for_clients(),
+        limit_loopback: config.limits.limit_loopback,
     };
     let hub = Hub::start(rooms, settings);
     hub.restore_moderation(room_settings, chat::moderation::Bans::from_stored(&bans));
@@ -183,6 +196,7 @@ pub async fn run_with_metrics(
     let limits = HistoryLimits {
         on_join: config.history_on_join,
         replay: config.replay_limit,
+        page_bytes: config.page_bytes(),
     };
     let cluster = Cluster {
         hub,
@@ -193,8 +207,10 @@ pub async fn run_with_metrics(
         Journal::start(store, cluster.clone(), limits, metrics.clone())?;
     node.attach(&journal, &presence);
     let shutdown_timeout = config.shutdown_timeout;
+    let listening_on = listener.local_addr()?.ip();
     let state = Arc::new(AppState {
-        admission: Admission::new(&config.limits),
+        upgrades: Upgrades::new(&config.limits, listening_on),
+        readiness: http::health::Readiness::default(),
         config,
         cluster,
         journal,
@@ -207,32 +223,30 @@ pub async fn run_with_metrics(
         let served = telemetry_server(listener, state.clone());
         tokio::spawn(served)
     });
-    // The peer address feeds the per-address limits.
-    let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let token = state.shutdown.clone();
-    let graceful = async move {
+    tokio::spawn(async move {
         shutdown.await;
         token.cancel();
-    };
-    match certificates {
-        Some(certificates) => {
-            let stop = state.shutdown.clone();
-            tokio::spawn(http::tls::reload_on_hangup(
-                certificates.clone(),
-                stop.clone(),
-            ));
-            // `tap_io` only so that axum hands on the peer address.
-            let listener = http::tls::TlsListener::spawn(listener, certificates, stop)?;
-            axum::serve(listener.tap_io(|_| {}), app)
-                .with_graceful_shutdown(graceful)
-                .await?;
-        }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(graceful)
-                .await?
-        }
+    });
+    if let Some(certificates) = &certificates {
+        tokio::spawn(http::tls::reload_on_hangup(
+            certificates.clone(),
+            state.shutdown.clone(),
+        ));
     }
+    let limits = &state.config.limits;
+    let serving = http::serve::Serving {
+        app: http::router(state.clone()),
+        http: Admission::for_http(limits),
+        trusted_proxies: limits.trusted_proxies.clone(),
+        timeouts: http::serve::Timeouts {
+            header: limits.header_timeout,
+            keep_alive: limits.keep_alive_timeout,
+        },
+        tls: certificates,
+        stop: state.shutdown.clone(),
+    };
+    http::serve::serve(listener, serving, shutdown_timeout).await;
 
     state.connections.close();
     if tokio::time::timeout(shutdown_timeout, state.connections.wait())
@@ -328,6 +342,9 @@ fn open_history(
     let admin_token_hash = admin_token_hash(store.as_mut(), admin_token).map_err(|error| {
         std::io::Error::other(format!("cannot store the moderator token: {error}"))
     })?;
+    // Rooms a join created that nobody posted in end with the process
+    // that had them.
+    store.forget_unused_rooms().map_err(std::io::Error::other)?;
     let rooms = store.rooms().map_err(std::io::Error::other)?;
     let room_settings = store.room_settings().map_err(std::io::Error::other)?;
     let now_ms = chat::moderation::unix_ms(std::time::SystemTime::now());

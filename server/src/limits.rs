@@ -7,7 +7,7 @@
 use crate::config::duration_text;
 // The types of the proxy and origin settings, so that code building a
 // `Limits` can name them.
-pub use crate::http::client_ip::IpNet;
+pub use crate::http::client_ip::{IpNet, ProxyHeader};
 pub use crate::http::origin::Origin;
 use chat_shared::{ClientLimits, MAX_MESSAGE_CHARS};
 use clap::Args;
@@ -48,8 +48,32 @@ const DEFAULT_ABUSE_LIMIT: u32 = 400;
 const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// Open WebSocket connections from one address.
 const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 100;
+/// Open connections that are not (yet) WebSockets, in total: requests for
+/// the app, probes, upgrades under way, TLS handshakes.
+const DEFAULT_MAX_HTTP_CONNECTIONS: usize = 2048;
+/// The same, from one address: a browser opens about six per server, and
+/// several people may share an address.
+const DEFAULT_MAX_HTTP_CONNECTIONS_PER_IP: usize = 64;
+/// How long a client may take to send a request's head.
+const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a kept-alive HTTP connection may wait for its next request.
+const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
+/// New WebSocket connections one address may open per second, sustained.
+const DEFAULT_CONNECT_RATE: f64 = 5.0;
+/// New WebSocket connections one address may open at once.
+const DEFAULT_CONNECT_BURST: u32 = 30;
 /// How long a connection may stay open without joining.
 const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn default_header_timeout_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    duration_text(&TEXT, DEFAULT_HEADER_TIMEOUT)
+}
+
+fn default_keep_alive_timeout_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    duration_text(&TEXT, DEFAULT_KEEP_ALIVE_TIMEOUT)
+}
 
 fn default_join_timeout_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
@@ -102,16 +126,68 @@ pub struct Limits {
     #[arg(long, env = "CHAT_LIMIT_LOOPBACK")]
     pub limit_loopback: bool,
 
+    /// New WebSocket connections one client address (IPv6: one /64) may
+    /// open per second, sustained; faster ones are refused with 429 and
+    /// `Retry-After`, so one address cannot churn joins. Loopback clients
+    /// are exempt unless `--limit-loopback` is set.
+    #[arg(long, env = "CHAT_CONNECT_RATE", default_value_t = DEFAULT_CONNECT_RATE, value_parser = parse_rate)]
+    pub connect_rate: f64,
+
+    /// New WebSocket connections one address may open at once before
+    /// `--connect-rate` applies.
+    #[arg(long, env = "CHAT_CONNECT_BURST", default_value_t = DEFAULT_CONNECT_BURST)]
+    pub connect_burst: u32,
+
+    /// Open connections that are not WebSockets (page loads, probes,
+    /// upgrades and TLS handshakes under way) the server keeps in total;
+    /// more are closed at once. WebSockets count against
+    /// `--max-connections` instead.
+    #[arg(long, env = "CHAT_MAX_HTTP_CONNECTIONS", default_value_t = DEFAULT_MAX_HTTP_CONNECTIONS)]
+    pub max_http_connections: usize,
+
+    /// The same, from one TCP peer address (IPv6: one /64). Loopback and
+    /// `--trusted-proxies` peers are exempt (unless `--limit-loopback`).
+    #[arg(long, env = "CHAT_MAX_HTTP_CONNECTIONS_PER_IP", default_value_t = DEFAULT_MAX_HTTP_CONNECTIONS_PER_IP)]
+    pub max_http_connections_per_ip: usize,
+
+    /// How long a client may take to send a request's head (the request
+    /// line and headers): from the connection's opening, or from the first
+    /// byte of a kept-alive connection's next request. Slower ones are
+    /// closed.
+    #[arg(long, env = "CHAT_HEADER_TIMEOUT", default_value = default_header_timeout_text(), value_parser = parse_period)]
+    pub header_timeout: Duration,
+
+    /// How long a kept-alive HTTP connection may sit idle, and an answer
+    /// may wait for a client that does not read it, before it is closed.
+    #[arg(long, env = "CHAT_KEEP_ALIVE_TIMEOUT", default_value = default_keep_alive_timeout_text(), value_parser = parse_period)]
+    pub keep_alive_timeout: Duration,
+
     /// Reverse proxies (addresses or CIDR ranges, comma-separated) whose
     /// `Forwarded` / `X-Forwarded-For` / `X-Forwarded-Host` headers are
     /// believed. Headers from anyone else are ignored.
     #[arg(long, env = "CHAT_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpNet>,
 
+    /// Which headers the `--trusted-proxies` write, and so the only ones
+    /// believed: `x-forwarded-for` (with `X-Forwarded-Host`; what nginx
+    /// and Caddy send) or `forwarded` (the standard header, `for=` and
+    /// `host=`). The other family is ignored: a proxy passes it through
+    /// from the client as it came.
+    #[arg(long, env = "CHAT_PROXY_HEADER", value_enum, default_value_t = ProxyHeader::XForwardedFor)]
+    pub proxy_header: ProxyHeader,
+
     /// Page origins, besides the server's own, allowed to open `/ws`
     /// (comma-separated, e.g. `https://chat.example.com`).
     #[arg(long, env = "CHAT_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<Origin>,
+
+    /// The host names this chat is reached by (comma-separated, e.g.
+    /// `chat.example.com`), against DNS rebinding: once given, or whenever
+    /// the server listens on a loopback address, `/ws` answers only
+    /// requests addressed to these, to the hosts of `--allowed-origins`
+    /// and to `localhost`, `127.0.0.1` or `[::1]`; others get 403.
+    #[arg(long, env = "CHAT_PUBLIC_HOST", value_delimiter = ',', value_parser = parse_public_host)]
+    pub public_host: Vec<String>,
 
     /// How long a connection may stay open without joining.
     #[arg(long, env = "CHAT_JOIN_TIMEOUT", default_value = default_join_timeout_text(), value_parser = parse_period)]
@@ -141,8 +217,16 @@ impl Default for Limits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             limit_loopback: false,
+            connect_rate: DEFAULT_CONNECT_RATE,
+            connect_burst: DEFAULT_CONNECT_BURST,
+            max_http_connections: DEFAULT_MAX_HTTP_CONNECTIONS,
+            max_http_connections_per_ip: DEFAULT_MAX_HTTP_CONNECTIONS_PER_IP,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
             trusted_proxies: Vec::new(),
+            proxy_header: ProxyHeader::XForwardedFor,
             allowed_origins: Vec::new(),
+            public_host: Vec::new(),
             join_timeout: DEFAULT_JOIN_TIMEOUT,
             ping_interval: default_ping_interval(),
             idle_timeout: default_idle_timeout(),
@@ -189,6 +273,14 @@ fn parse_rate(text: &str) -> Result<f64, String> {
             "{text:?} is not a positive number of frames per second"
         )),
     }
+}
+
+/// A host name as a `Host` header carries it, without port: lower-cased,
+/// so that comparing is a plain equality.
+fn parse_public_host(text: &str) -> Result<String, String> {
+    crate::http::origin::host_name(text)
+        .filter(|host| !host.is_empty())
+        .ok_or_else(|| format!("{text:?} is not a host name like chat.example.com"))
 }
 
 /// Timeouts and intervals must be longer than zero.

@@ -702,3 +702,55 @@ async fn the_author_key_outlives_a_restart() {
     assert_eq!(change.text.as_deref(), Some("after the restart"));
     server.stop().await.expect("clean stop");
 }
+
+/// A `client_id` names one message (or change) per room and author: the
+/// same id in another room is new there, and a resend always echoes the
+/// room's own, never another room's text.
+#[tokio::test]
+async fn a_client_id_reused_in_another_room_is_that_rooms_own() {
+    let server = TestServer::start_with(unthrottled()).await;
+    let mut general = server.connect().await;
+    let first = general.join_with(join_frame("alice", None, None)).await;
+    let mut rust = server.connect().await;
+    rust.join_with(ClientFrame::Join {
+        username: "alice".into(),
+        room: Some("rust".into()),
+        since: None,
+        resume: Some(first.resume),
+        join_code: None,
+        author_key: None,
+    })
+    .await;
+    general.say_with_id("for general", "c-1").await;
+    let in_general = general.recv_message().await;
+    rust.say_with_id("for rust", "c-1").await;
+    let in_rust = rust.recv_message().await;
+    assert_eq!(in_rust.text, "for rust", "not general's text echoed back");
+    assert_ne!(in_rust.id, in_general.id);
+    rust.say_with_id("for rust", "c-1").await;
+    assert_eq!(rust.recv_message().await, in_rust, "a resend in rust");
+    general.say_with_id("for general", "c-1").await;
+    assert_eq!(
+        general.recv_message().await,
+        in_general,
+        "a resend in general"
+    );
+    // Changes too: the same id reacts in each room to that room's message.
+    for (client, target) in [(&mut general, in_general.id), (&mut rust, in_rust.id)] {
+        client.send(react(target, "👍", true, "c-2")).await;
+        assert_eq!(reaction(client.recv().await).target, target);
+    }
+    let mut reader = server.connect().await;
+    let welcome = reader
+        .join_with(in_room(join_frame("reader", None, None), "rust"))
+        .await;
+    assert_eq!(welcome.history.len(), 1);
+    assert_eq!(
+        (
+            welcome.history[0].text.as_str(),
+            welcome.history[0].reactions.len()
+        ),
+        ("for rust", 1)
+    );
+    server.stop().await.expect("clean stop");
+}

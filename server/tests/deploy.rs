@@ -60,3 +60,18 @@ fn the_unit_in_the_operations_guide_is_the_file() {
         "docs/operations.md should quote deploy/chat.service as it is"
     );
 }
+
+#[test]
+fn the_unit_allows_the_file_descriptors_the_default_maxima_need() {
+    let limits = chat_server::limits::Limits::default();
+    // Every connection is a file descriptor; the database, the logs and
+    // the listeners take a few dozen more.
+    let needed = limits.max_connections + limits.max_http_connections + 64;
+    let allowed: usize = UNIT
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("LimitNOFILE="))
+        .expect("the unit sets LimitNOFILE")
+        .parse()
+        .expect("a number");
+    assert!(allowed >= needed, "LimitNOFILE={allowed}, needs {needed}");
+}

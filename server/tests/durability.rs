@@ -59,9 +59,12 @@ async fn spawn_binary(db: &PathBuf) -> (tokio::process::Child, String) {
             "1000000",
             "--message-burst",
             "1000000",
-            // Everything the killed server stored must come back in one replay.
+            // Everything the killed server stored must come back in one
+            // replay, by count and by bytes (a quarter of the outbox).
             "--replay-limit",
             "100000",
+            "--outbox-bytes",
+            "67108864",
             "--db",
         ])
         .arg(db)
@@ -470,7 +473,14 @@ async fn history_survives_a_restart() {
 
 #[tokio::test]
 async fn a_welcome_with_a_long_history_arrives_whole() {
-    let server = server_with_db("long-history").await;
+    // Outboxes large enough that the welcome's history is not cut to
+    // its byte budget (a quarter of them): this is about one large frame.
+    let server = TestServer::start_with(Config {
+        db: temp_db("long-history"),
+        outbox_bytes: 2 * 1024 * 1024,
+        ..unthrottled()
+    })
+    .await;
     let mut writer = server.connect().await;
     writer.join("writer").await;
     // 100 of the longest messages make a welcome of about 400 KB.
@@ -483,4 +493,84 @@ async fn a_welcome_with_a_long_history_arrives_whole() {
     let welcome = reader.join_with(ClientFrame::join("reader")).await;
     assert_eq!(welcome.history.len(), 100);
     assert!(welcome.history.iter().all(|m| m.text == longest));
+}
+
+/// Whether `needle` occurs anywhere in the file's raw bytes (a missing
+/// file holds nothing).
+fn file_holds(path: &std::path::Path, needle: &[u8]) -> bool {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    bytes.windows(needle.len()).any(|window| window == needle)
+}
+
+/// A deleted text is gone from the bytes of the database file and of its
+/// WAL, not only from the rows, as soon as the deletion is seen: a short
+/// message, a long one (kept in overflow pages), an edit of it and the
+/// quote of a reply to it.
+#[tokio::test]
+async fn a_deleted_text_is_gone_from_the_database_file_and_its_wal() {
+    let db = temp_db("secure-delete");
+    let server = TestServer::start_with(Config {
+        db: db.clone(),
+        ..unthrottled()
+    })
+    .await;
+    let mut alice = server.connect().await;
+    alice
+        .join_with(ClientFrame::Join {
+            username: "alice".into(),
+            room: None,
+            since: None,
+            resume: None,
+            join_code: None,
+            author_key: Some("alice-key-0123456789abcdef".into()),
+        })
+        .await;
+    let marker = format!("secret-marker-{}", std::process::id());
+    alice.say(&format!("short {marker}")).await;
+    let short = alice.recv_message().await;
+    // Three bytes a character: past what one page keeps, so its end (and
+    // the marker there) lands in an overflow page.
+    let filler = "€".repeat(MAX_MESSAGE_CHARS - 2 * marker.len() - 2);
+    let long_text = format!("{marker} {filler} {marker}");
+    alice.say(&long_text).await;
+    let long = alice.recv_message().await;
+    alice
+        .send(ClientFrame::Edit {
+            id: short.id,
+            text: format!("edited {marker}"),
+            client_id: None,
+        })
+        .await;
+    assert!(matches!(alice.recv().await, ServerFrame::MessageEdited(_)));
+    alice
+        .send(ClientFrame::Message {
+            text: "a reply".into(),
+            client_id: None,
+            reply_to: Some(short.id),
+        })
+        .await;
+    alice.recv_message().await;
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    assert!(
+        file_holds(&db, marker.as_bytes()) || file_holds(&wal, marker.as_bytes()),
+        "the test looks in the right files"
+    );
+    for id in [short.id, long.id] {
+        alice
+            .send(ClientFrame::Delete {
+                id,
+                client_id: None,
+            })
+            .await;
+        assert!(matches!(alice.recv().await, ServerFrame::MessageDeleted(_)));
+    }
+    for file in [&db, &wal] {
+        assert!(
+            !file_holds(file, marker.as_bytes()),
+            "{} still holds the deleted text",
+            file.display()
+        );
+    }
+    server.stop().await.expect("clean stop");
+    assert!(!file_holds(&db, marker.as_bytes()), "nor after the stop");
 }

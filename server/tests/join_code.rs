@@ -3,14 +3,19 @@
 //! the code in force is refused with `forbidden` on a socket that stays
 //! usable; a rotation refuses the old code, admits the new one, and does
 //! not throw out anyone already inside, even across a reconnect within the
-//! grace period.
+//! grace period. On an invite-only chat a connection without the code
+//! learns nothing (not even the rooms), wrong codes are slowed per
+//! address, and a code too short to keep anyone out is refused at start.
 
 mod common;
 
 use chat_server::Config;
 use chat_shared::{is_valid_join_code, ClientFrame, ErrorCode, ServerFrame};
 use common::{Client, TestServer};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use tokio::net::TcpSocket;
+use tokio_tungstenite::MaybeTlsStream;
 
 fn temp_db(name: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("chat-join-code-{}-{name}", std::process::id()));
@@ -167,4 +172,111 @@ async fn without_a_code_the_chat_is_open() {
         .join_with(join("alice", Some("stale-code"), None))
         .await;
     server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn the_room_list_is_only_for_those_who_joined_with_the_code() {
+    let server = TestServer::start_with(Config {
+        join_code: Some("the-right-code".into()),
+        ..Config::default()
+    })
+    .await;
+    let mut client = server.connect().await;
+    expect_forbidden(&mut client, ClientFrame::ListRooms).await;
+    expect_forbidden(&mut client, join("alice", Some("a-wrong-code"), None)).await;
+    expect_forbidden(&mut client, ClientFrame::ListRooms).await;
+    client
+        .join_with(join("alice", Some("the-right-code"), None))
+        .await;
+    client.send(ClientFrame::ListRooms).await;
+    assert!(matches!(client.recv().await, ServerFrame::Rooms { .. }));
+    server.stop().await.expect("clean stop");
+}
+
+/// A client whose connection comes from `local`, another loopback
+/// address than the usual 127.0.0.1.
+async fn connect_from(local: IpAddr, server: SocketAddr) -> Client {
+    let tcp = TcpSocket::new_v4().expect("socket");
+    tcp.bind(SocketAddr::new(local, 0)).expect("bind");
+    let stream = tcp.connect(server).await.expect("connect");
+    let url = format!("ws://{server}/ws");
+    let (socket, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
+        .await
+        .expect("websocket handshake");
+    Client { socket }
+}
+
+#[tokio::test]
+async fn wrong_codes_are_slowed_per_address_and_the_right_code_from_elsewhere_works() {
+    // Each node keeps its own budget; loopback is held to it only with
+    // --limit-loopback.
+    let server = TestServer::start_one_node(Config {
+        join_code: Some("the-right-code".into()),
+        limits: chat_server::limits::Limits {
+            limit_loopback: true,
+            ..Default::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let mut guesser = server.connect().await;
+    for guess in 0..10 {
+        let code = format!("wrong-code-{guess}");
+        expect_forbidden(&mut guesser, join("guesser", Some(&code), None)).await;
+    }
+    // From the same address, on another connection too, and even with
+    // the right code: wait.
+    let mut again = server.connect().await;
+    for (client, code) in [
+        (&mut guesser, "wrong-code-10"),
+        (&mut again, "the-right-code"),
+    ] {
+        client.send(join("guesser", Some(code), None)).await;
+        match client.recv().await {
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                retry_after_ms: Some(wait),
+                message,
+                ..
+            } => {
+                assert!((1..=6_000).contains(&wait), "{wait} ms");
+                assert!(
+                    message.contains(&format!("retry in {wait} ms")),
+                    "{message}"
+                );
+            }
+            other => panic!("expected rate_limited, got {other:?}"),
+        }
+    }
+    // Another address is not slowed by the guesser.
+    let mut friend = connect_from(IpAddr::from([127, 0, 0, 2]), server.addr).await;
+    let welcome = friend
+        .join_with(join("friend", Some("the-right-code"), None))
+        .await;
+    assert_eq!(welcome.username, "friend");
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_short_join_code_is_refused_at_start_naming_the_option() {
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            ":memory:",
+            "--join-code",
+            "1234567",
+        ])
+        .env("CHAT_LOG", "warn")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(common::PATIENCE, run)
+        .await
+        .expect("the server refuses to start rather than running")
+        .expect("run chat-server");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--join-code"), "{stderr}");
+    assert!(stderr.contains('8'), "names the shortest length: {stderr}");
 }

@@ -2,7 +2,9 @@
 //! ones refused and slowed down), deleting any message (gone live, from
 //! history pages, and replayed once to a client that was away), bans that
 //! hold across names from one address and end on time, locked rooms,
-//! topics, the moderation log, and what survives a restart. The last test
+//! topics, the moderation log, and what survives a restart. The right
+//! token works even while someone at the same address guesses wrong, and a
+//! ban reaches the addresses its name used lately, not only open ones. The last test
 //! runs the real binary: a token generated on first start is printed once,
 //! works, and is not in the database file.
 
@@ -93,13 +95,13 @@ async fn wrong_tokens_are_refused_and_guessing_is_slowed_per_address() {
             .await;
         expect_error(&mut guesser, ErrorCode::Forbidden).await;
     }
-    // Now even the right token waits, on another connection from the same
-    // address too: a guesser learns nothing from the answers.
+    // Now wrong guesses wait, on another connection from the same
+    // address too.
     let mut again = server.connect().await;
     for client in [&mut guesser, &mut again] {
         client
             .send(ClientFrame::BecomeModerator {
-                token: TOKEN.into(),
+                token: "still-a-wrong-token".into(),
             })
             .await;
         let (message, retry_after_ms) = expect_error(client, ErrorCode::RateLimited).await;
@@ -112,6 +114,69 @@ async fn wrong_tokens_are_refused_and_guessing_is_slowed_per_address() {
     }
     guesser.send(ClientFrame::LockRoom { locked: true }).await;
     expect_error(&mut guesser, ErrorCode::Forbidden).await;
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn the_right_token_works_while_someone_at_the_same_address_guesses_wrong() {
+    let server = TestServer::start_one_node(moderated()).await;
+    let mut guesser = server.connect().await;
+    guesser.join("guesser").await;
+    for guess in 0..6 {
+        guesser
+            .send(ClientFrame::BecomeModerator {
+                token: format!("a-wrong-token-number-{guess}"),
+            })
+            .await;
+        let code = match guess {
+            0..=4 => ErrorCode::Forbidden,
+            _ => ErrorCode::RateLimited,
+        };
+        expect_error(&mut guesser, code).await;
+    }
+    // The moderator shares the address (a NAT, a proxy) and gets in.
+    let mut alice = server.connect().await;
+    alice.join("alice").await;
+    become_moderator(&mut alice).await;
+    assert!(matches!(
+        guesser.recv().await,
+        ServerFrame::UserJoined { .. }
+    ));
+    // The guesser is still slowed.
+    guesser
+        .send(ClientFrame::BecomeModerator {
+            token: "one-more-wrong-token".into(),
+        })
+        .await;
+    expect_error(&mut guesser, ErrorCode::RateLimited).await;
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_ban_covers_the_address_its_name_used_after_it_left() {
+    let server = TestServer::start_with(moderated()).await;
+    // In the cluster setup connections go to the nodes in turn: the
+    // troll, the moderator and the newcomer all reach the first node,
+    // the one that saw the troll's address.
+    let mut troll = server.connect().await;
+    troll.join("troll").await;
+    // Leaves on purpose (a normal close): the name is free at once.
+    troll.leave().await;
+    let _elsewhere = server.connect().await;
+    let mut alice = moderator(&server, "alice").await;
+    let _elsewhere_too = server.connect().await;
+    alice
+        .send(ClientFrame::Ban {
+            username: "troll".into(),
+            duration_secs: 600,
+        })
+        .await;
+    assert!(matches!(alice.recv().await, ServerFrame::UserBanned { .. }));
+    // Back from the same address under a new name: no.
+    let mut newcomer = server.connect().await;
+    newcomer.send(ClientFrame::join("innocent-newcomer")).await;
+    let (_, left) = expect_error(&mut newcomer, ErrorCode::Banned).await;
+    assert!(left.is_some_and(|left| left > 500_000));
     server.stop().await.expect("clean stop");
 }
 

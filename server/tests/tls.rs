@@ -433,6 +433,7 @@ async fn the_origin_check_and_trusted_proxies_work_over_tls() {
     let (cert, key) = install(&scratch("origin"), &issued);
     let mut config = tls_config(cert, key);
     config.limits.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    config.limits.public_host = vec!["chat.example.com".to_owned()];
     let server = TestServer::start_with(config).await;
     let addr = server.addr.to_string();
     let connector = connector(&[&issued]);

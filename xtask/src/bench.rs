@@ -513,6 +513,9 @@ fn chat_command(binary: &Path, addr: SocketAddr, scratch: &Path) -> Command {
             "1000000",
             "--max-connections-per-ip",
             "1000000",
+            // Handshakes under way count here until they are WebSockets.
+            "--max-http-connections",
+            "1000000",
         ])
         .args(["--join-timeout", "10m"]);
     command

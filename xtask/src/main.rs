@@ -55,7 +55,10 @@ const CLUSTER_SUITES: &[&str] = &[
     "origin",
     "security_headers",
     "join_code",
+    "rooms",
     "health",
+    "proxy_headers",
+    "idle_http",
     "names",
 ];
 

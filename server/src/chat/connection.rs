@@ -3,7 +3,7 @@
 
 use crate::chat::hub::{encode, JoinRequest, Membership, Replay};
 use crate::chat::moderation::TokenVerdict;
-use crate::chat::peer::{Closer, Outgoing, Peer};
+use crate::chat::peer::{Closer, Outbox, OutboxLimits, Outgoing, Peer};
 use crate::chat::rate_limit::{rate_limited, FrameKind, FrameLimiter, Verdict};
 use crate::cluster::{BusEvent, Claim, Claimed};
 use crate::error::Rejection;
@@ -26,7 +26,6 @@ use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -51,10 +50,14 @@ async fn serve_as(id: u64, socket: Socket, state: Arc<AppState>, ticket: Ticket)
     tracing::debug!("connection open");
     let metrics = state.metrics.clone();
     metrics.connections_open.increment(1.0);
+    let outbox_limits = OutboxLimits {
+        frames: state.config.outbox_frames,
+        bytes: state.config.outbox_bytes,
+    };
     let (peer, outbox) = Peer::new(
         id,
         ticket.client,
-        state.config.outbox_frames,
+        outbox_limits,
         closer.clone(),
         metrics.clone(),
     );
@@ -199,13 +202,11 @@ impl Session<'_> {
                 limit,
                 around,
             }) => self.history(before, around, limit).await,
-            Ok(ClientFrame::ListRooms) => self.state.cluster.presence.rooms().await.map(|online| {
-                let rooms = self.state.cluster.hub.rooms(online);
-                self.peer.send(encode(&ServerFrame::Rooms { rooms }));
-            }),
+            Ok(ClientFrame::ListRooms) => self.list_rooms().await,
             Ok(ClientFrame::Users { after, limit }) => self.joined().map(|member| {
                 let hub = &self.state.cluster.hub;
-                let page = hub.users_page(&member.room, after.as_deref(), limit);
+                let bytes = self.state.config.page_bytes();
+                let page = hub.users_page(&member.room, after.as_deref(), limit, bytes);
                 self.peer.send(encode(&page));
             }),
             Ok(ClientFrame::BecomeModerator { token }) => self.become_moderator(&token),
@@ -259,11 +260,11 @@ impl Session<'_> {
             resume: frame.resume,
             join_code: frame.join_code,
         };
-        let created = self.state.cluster.hub.admit(&request, &self.peer)?;
-        let journal = &self.state.journal;
-        let (invited, replay) = journal
-            .read_for_join(&request.room, since, 0, request.join_code.clone())
-            .await?;
+        let invited = self.check_join_code(&request).await?;
+        // Borrowed from the state, not the session: the admission lasts
+        // until the join ends, whichever way.
+        let state = self.state;
+        let admission = state.cluster.hub.admit(&request, &self.peer)?;
         let claim = Claim {
             room: request.room.clone(),
             key: request.key.clone(),
@@ -272,28 +273,64 @@ impl Session<'_> {
             invited,
             address: self.peer.client,
         };
-        let claimed = self.state.cluster.presence.claim(&claim).await?;
+        let claimed = state.cluster.presence.claim(&claim).await?;
         let membership = Membership {
             room: request.room.clone(),
             key: request.key.clone(),
             name: claimed.username.clone(),
         };
-        if let Err(rejection) = self
-            .seat(&request, since, &membership, &claimed, replay)
-            .await
-        {
-            let presence = &self.state.cluster.presence;
+        // The history is read only for a join the claim let in.
+        let seated = match state.journal.read_for_join(&request.room, since, 0).await {
+            Ok(replay) => {
+                self.seat(&request, since, &membership, &claimed, replay)
+                    .await
+            }
+            Err(rejection) => Err(rejection),
+        };
+        if let Err(rejection) = seated {
+            let presence = &state.cluster.presence;
             presence
                 .release(&membership.room, &membership.key, Departure::AtOnce)
                 .await;
             return Err(rejection);
         }
-        if created {
-            journal.add_room(&membership.room).await;
-        }
+        admission.seated(&membership.key, self.peer.client);
         tracing::info!(user = %membership.name, room = %membership.room, "joined");
         self.membership = Some(membership);
         self.owner = frame.author_key.map(owner_hash);
+        Ok(())
+    }
+
+    /// Whether the join carries the code in force (or the chat is open).
+    /// Without it only a resume of a name still held may get in (the
+    /// claim decides); anything else is refused here. Wrong codes are
+    /// slowed per address.
+    async fn check_join_code(&self, request: &JoinRequest) -> Result<bool, Rejection> {
+        let hub = &self.state.cluster.hub;
+        if request.join_code.is_some() {
+            hub.may_try_code(self.peer.client)?;
+        }
+        let invited = self.state.journal.admits(request.join_code.clone()).await?;
+        if !invited && request.join_code.is_some() {
+            tracing::warn!("a wrong join code");
+            hub.wrong_code(self.peer.client);
+        }
+        if !invited && request.resume.is_none() {
+            return Err(ErrorCode::Forbidden.into());
+        }
+        Ok(invited)
+    }
+
+    /// Lists the rooms; on an invite-only chat only to a connection that
+    /// joined with the code.
+    async fn list_rooms(&self) -> Result<(), Rejection> {
+        let state = self.state;
+        if self.membership.is_none() && !state.journal.admits(None).await? {
+            return Err(ErrorCode::Forbidden.into());
+        }
+        let online = state.cluster.presence.rooms().await?;
+        let rooms = state.cluster.hub.rooms(online);
+        self.peer.send(encode(&ServerFrame::Rooms { rooms }));
         Ok(())
     }
 
@@ -322,10 +359,7 @@ impl Session<'_> {
                 Err(through) => through,
             };
             let journal = &self.state.journal;
-            replay = journal
-                .read_for_join(&request.room, since, through, request.join_code.clone())
-                .await?
-                .1;
+            replay = journal.read_for_join(&request.room, since, through).await?;
         }
         tracing::error!(room = %request.room, "history reads kept falling behind the room");
         Err(ErrorCode::ServerError.into())
@@ -411,6 +445,7 @@ impl Session<'_> {
                 ))
             }
             TokenVerdict::Slow(wait) => {
+                tracing::warn!("a wrong moderator token, from an address that keeps guessing");
                 let rejection = Rejection::new(ErrorCode::RateLimited, "").with_retry_after(wait);
                 let ms = rejection.retry_after_ms.unwrap_or(1);
                 Err(Rejection {
@@ -663,7 +698,7 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(self, mut sink: SplitSink<Socket, Message>, mut outbox: mpsc::Receiver<Outgoing>) {
+    async fn run(self, mut sink: SplitSink<Socket, Message>, mut outbox: Outbox) {
         let Self {
             closer,
             ping_interval,
@@ -702,10 +737,12 @@ impl Writer {
         if u16::from(goodbye.code) == close::GOING_AWAY || closer.flushes_first() {
             // Shutting down, or banned: deliver what is already queued
             // (why) before saying goodbye.
-            while let Ok(outgoing) = outbox.try_recv() {
+            while let Some(outgoing) = outbox.try_recv() {
+                let len = outgoing.frame.len();
                 if feed_text(&mut sink, outgoing.frame).await.is_err() {
                     return;
                 }
+                outbox.written(len);
             }
         }
         let sent = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(goodbye))));
@@ -721,7 +758,7 @@ impl Writer {
 async fn send_batch(
     sink: &mut SplitSink<Socket, Message>,
     first: Outgoing,
-    outbox: &mut mpsc::Receiver<Outgoing>,
+    outbox: &mut Outbox,
     metrics: &Metrics,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     const MAX_BATCH: usize = 64;
@@ -729,11 +766,15 @@ async fn send_batch(
     let mut committed = Vec::new();
     let mut next = Some(first);
     for _ in 0..MAX_BATCH {
-        let Some(outgoing) = next.take().or_else(|| outbox.try_recv().ok()) else {
+        let Some(outgoing) = next.take().or_else(|| outbox.try_recv()) else {
             break;
         };
         committed.extend(outgoing.committed);
+        // Counted until it is in the socket's write buffer: a frame stuck
+        // behind a client that does not read still counts against it.
+        let len = outgoing.frame.len();
         feed_text(sink, outgoing.frame).await?;
+        outbox.written(len);
     }
     sink.flush().await?;
     // One clock read for the batch: one per message was a twentieth of a

@@ -20,8 +20,9 @@
 //! mirrors each room's members (for a node that must catch up after
 //! missing changes) and holds this node's connections.
 
-use crate::chat::moderation::{banned_message, Ban, Bans};
+use crate::chat::moderation::{banned_message, Ban, Bans, RecentAddresses};
 use crate::chat::peer::Peer;
+use crate::chat::rate_limit::AddressBudget;
 use crate::cluster::{BusEvent, Claimed, LocalPresence, PresenceChange, PresenceEvent, Snapshot};
 use crate::error::Rejection;
 use crate::history::moderation::RoomSettings;
@@ -35,6 +36,8 @@ use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+mod admission;
 
 /// A validated request to join.
 #[derive(Debug, Clone)]
@@ -92,6 +95,9 @@ pub struct HubSettings {
     pub heartbeat: Duration,
     /// What `welcome` announces.
     pub client_limits: ClientLimits,
+    /// Whether loopback addresses are held to the per-address budgets
+    /// (wrong join codes, new rooms) like any other (`--limit-loopback`).
+    pub limit_loopback: bool,
 }
 
 /// This node's rooms and connections.
@@ -105,6 +111,12 @@ pub struct Hub {
     heartbeat_ms: u64,
     /// What `welcome` announces, built once from the running config.
     client_limits: ClientLimits,
+    /// Wrong join codes, per address: an invitation is slow to guess.
+    wrong_codes: AddressBudget,
+    /// Rooms created, per address: one address cannot fill `max_rooms`.
+    new_rooms: AddressBudget,
+    /// Whether loopback addresses spend from those budgets too.
+    limit_loopback: bool,
 }
 
 #[derive(Debug, Default)]
@@ -114,6 +126,12 @@ struct HubState {
     rooms: BTreeMap<String, Room>,
     /// Who moderators keep out, checked on every join.
     bans: Bans,
+    /// Joins between [`Hub::admit`] and their end, by room: a room they
+    /// are about to enter is not forgotten, and a new one counts against
+    /// `max_rooms` already.
+    joining: HashMap<String, u32>,
+    /// The addresses each name joined from lately, for bans.
+    recent: RecentAddresses,
 }
 
 /// How many recent presence changes a room keeps for joiners whose
@@ -145,6 +163,9 @@ struct Room {
     lists_whole: bool,
     /// A large room's count changed since its members last heard it.
     count_untold: bool,
+    /// Kept when nobody is in it: it came from the store (it held a
+    /// message, or a moderator set it), or it held an event here.
+    lasting: bool,
 }
 
 impl Default for Room {
@@ -159,6 +180,7 @@ impl Default for Room {
             topic: None,
             lists_whole: true,
             count_untold: false,
+            lasting: false,
         }
     }
 }
@@ -186,30 +208,38 @@ impl Hub {
     pub fn start(rooms: Vec<String>, settings: HubSettings) -> Arc<Self> {
         let rooms = rooms
             .into_iter()
-            .map(|name| (name, Room::default()))
+            .map(|name| {
+                let room = Room {
+                    lasting: true,
+                    ..Room::default()
+                };
+                (name, room)
+            })
             .collect();
         Arc::new(Self {
             state: Mutex::new(HubState {
                 rooms,
-                bans: Bans::default(),
+                ..HubState::default()
             }),
             max_rooms: settings.max_rooms,
             heartbeat_ms: u64::try_from(settings.heartbeat.as_millis()).unwrap_or(u64::MAX),
             client_limits: settings.client_limits,
+            wrong_codes: AddressBudget::new(admission::CODE_TRIES_BURST, admission::CODE_TRY_EVERY),
+            new_rooms: AddressBudget::new(admission::NEW_ROOMS_BURST, admission::NEW_ROOM_EVERY),
+            limit_loopback: settings.limit_loopback,
         })
     }
 
     /// Takes back what moderators set before a restart: room locks and
-    /// topics, and the bans still in force.
+    /// topics, and the bans still in force. A room with settings is a
+    /// room, however it was created and whether or not the store lists it.
     pub fn restore_moderation(&self, rooms: Vec<RoomSettings>, bans: Bans) {
         let mut state = self.lock();
         for settings in rooms {
-            // Settings of a room nobody ever joined (not in `rooms`) would
-            // create it here; it is created by its first join instead.
-            if let Some(room) = state.rooms.get_mut(&settings.room) {
-                room.locked = settings.locked;
-                room.topic = settings.topic;
-            }
+            let room = state.rooms.entry(settings.room).or_default();
+            room.lasting = true;
+            room.locked = settings.locked;
+            room.topic = settings.topic;
         }
         state.bans = bans;
     }
@@ -220,41 +250,14 @@ impl Hub {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Lets a join go on to claim its name, or says why not: a ban, or a
-    /// new room past the limit. Returns whether the room is new (the
-    /// caller records it); it is known from now on.
-    pub fn admit(&self, request: &JoinRequest, peer: &Peer) -> Result<bool, Rejection> {
-        let mut state = self.lock();
-        let now = std::time::SystemTime::now();
-        // A moderator's connection is kept out by its name only: the
-        // address may be one it shares with whoever it banned.
-        let left = match peer.is_moderator() {
-            true => state.bans.time_left(Some(&request.key), UNSPECIFIED, now),
-            false => state.bans.time_left(Some(&request.key), peer.client, now),
-        };
-        if let Some(left) = left {
-            return Err(banned(left));
-        }
-        if state.rooms.contains_key(&request.room) {
-            return Ok(false);
-        }
-        if state.rooms.len() >= self.max_rooms {
-            return Err(Rejection::new(
-                ErrorCode::InvalidRoom,
-                format!(
-                    "This server has reached its limit of {} rooms",
-                    self.max_rooms
-                ),
-            ));
-        }
-        state.rooms.insert(request.room.clone(), Room::default());
-        Ok(true)
-    }
-
     /// Seats a connection whose claim succeeded: it gets `welcome` with
     /// the replay, then every change after what the replay and the claim
     /// reflect. `Err(id)` when the replay is older than what the room has
-    /// already delivered here: read it again through at least `id`.
+    /// already delivered here, or the room's topic or lock changed while
+    /// the welcome was encoded: read it again through at least `id`.
+    ///
+    /// The welcome, with its whole history, is encoded before the lock is
+    /// taken: every room's delivery waits for this lock.
     pub fn seat(
         &self,
         membership: &Membership,
@@ -262,16 +265,42 @@ impl Hub {
         claimed: &Claimed,
         replay: Replay,
     ) -> Result<(), u64> {
+        let (topic, locked) = {
+            let state = self.lock();
+            state
+                .rooms
+                .get(&membership.room)
+                .map(|room| (room.topic.clone(), room.locked))
+                .unwrap_or_default()
+        };
+        let through = replay.through;
+        let welcome = encode(&ServerFrame::Welcome {
+            username: claimed.username.clone(),
+            users: claimed.users.clone(),
+            room: membership.room.clone(),
+            history: replay.history,
+            history_gap: replay.gap,
+            resume: claimed.token.clone(),
+            heartbeat_ms: Some(self.heartbeat_ms),
+            limits: Some(self.client_limits.clone()),
+            topic: topic.clone(),
+            locked,
+            online: (claimed.online as usize > claimed.users.len()).then_some(claimed.online),
+        });
         let mut state = self.lock();
         let room = state.rooms.entry(membership.room.clone()).or_default();
-        if replay.through < room.last_delivered {
+        if through < room.last_delivered {
             return Err(room.last_delivered);
+        }
+        if room.topic != topic || room.locked != locked {
+            // The joiner would miss the change: it is not seated yet.
+            return Err(through);
         }
         if room.users.is_empty() {
             // Nobody here needs what came before the joiner's read: the
             // room is delivered through it (else the next event would look
             // like a gap back to the room's beginning).
-            room.last_delivered = replay.through;
+            room.last_delivered = through;
         }
         let user = room
             .users
@@ -283,22 +312,10 @@ impl Hub {
             });
         user.seats.push(Seat {
             peer: peer.clone(),
-            seen_event: replay.through,
+            seen_event: through,
             seen_presence: claimed.seq,
         });
-        peer.send(encode(&ServerFrame::Welcome {
-            username: claimed.username.clone(),
-            users: claimed.users.clone(),
-            room: membership.room.clone(),
-            history: replay.history,
-            history_gap: replay.gap,
-            resume: claimed.token.clone(),
-            heartbeat_ms: Some(self.heartbeat_ms),
-            limits: Some(self.client_limits.clone()),
-            topic: room.topic.clone(),
-            locked: room.locked,
-            online: (claimed.online as usize > claimed.users.len()).then_some(claimed.online),
-        }));
+        peer.send(welcome);
         for (seq, frame) in &room.recent_presence {
             if *seq > claimed.seq {
                 peer.send(frame.clone());
@@ -369,34 +386,34 @@ impl Hub {
                 locked,
                 username,
             } => {
-                if let Some(room_state) = state.rooms.get_mut(&room) {
-                    room_state.locked = locked;
-                    room_state.broadcast_except(
-                        "",
-                        &encode(&ServerFrame::RoomLocked {
-                            room,
-                            locked,
-                            username,
-                        }),
-                    );
-                }
+                // A node that does not know the room yet keeps the lock
+                // too: a joiner here must find it locked.
+                let room_state = state.rooms.entry(room.clone()).or_default();
+                room_state.locked = locked;
+                room_state.broadcast_except(
+                    "",
+                    &encode(&ServerFrame::RoomLocked {
+                        room,
+                        locked,
+                        username,
+                    }),
+                );
             }
             BusEvent::Topic {
                 room,
                 topic,
                 username,
             } => {
-                if let Some(room_state) = state.rooms.get_mut(&room) {
-                    room_state.topic = (!topic.is_empty()).then(|| topic.clone());
-                    room_state.broadcast_except(
-                        "",
-                        &encode(&ServerFrame::Topic {
-                            room,
-                            topic,
-                            username,
-                        }),
-                    );
-                }
+                let room_state = state.rooms.entry(room.clone()).or_default();
+                room_state.topic = (!topic.is_empty()).then(|| topic.clone());
+                room_state.broadcast_except(
+                    "",
+                    &encode(&ServerFrame::Topic {
+                        room,
+                        topic,
+                        username,
+                    }),
+                );
             }
             BusEvent::Banned(stored) => state.ban(Ban::from_stored(&stored)),
         }
@@ -483,8 +500,16 @@ impl Hub {
     }
 
     /// A page of who is in `room`, by key after `after`: what a client of
-    /// a large room, whose `welcome` listed only part of it, asks for.
-    pub fn users_page(&self, room: &str, after: Option<&str>, limit: Option<u32>) -> ServerFrame {
+    /// a large room, whose `welcome` listed only part of it, asks for. It
+    /// holds at most `limit` names and, but for the first, `max_bytes` of
+    /// them once encoded; `next` says where the rest starts.
+    pub fn users_page(
+        &self,
+        room: &str,
+        after: Option<&str>,
+        limit: Option<u32>,
+        max_bytes: usize,
+    ) -> ServerFrame {
         let limit = limit.map_or(PRESENCE_LIST_LIMIT, |limit| limit as usize);
         let limit = limit.clamp(1, MAX_USERS_PAGE);
         let state = self.lock();
@@ -502,8 +527,19 @@ impl Hub {
         let mut page = room
             .members
             .range::<str, _>((start, Bound::Unbounded))
-            .take(limit + 1);
-        let users: Vec<(&String, &String)> = page.by_ref().take(limit).collect();
+            .take(limit + 1)
+            .peekable();
+        // A name's length, quotes and comma: what it adds to the frame,
+        // unless it needs escaping (rare, and then a little more).
+        let mut bytes = 0;
+        let mut users: Vec<(&String, &String)> = Vec::new();
+        while let Some((_, name)) = page.peek() {
+            bytes += name.len() + 3;
+            if users.len() == limit || (bytes > max_bytes && !users.is_empty()) {
+                break;
+            }
+            users.extend(page.next());
+        }
         let next = page.next().and(users.last()).map(|(key, _)| (*key).clone());
         ServerFrame::Users {
             users: users.into_iter().map(|(_, name)| name.clone()).collect(),
@@ -546,8 +582,12 @@ impl Hub {
             .map(|room| (room.name, room.online))
             .collect();
         let mut state = self.lock();
-        for name in online.keys() {
-            state.rooms.entry(name.clone()).or_default();
+        // A room the presence still counts with nobody in it may be one
+        // that was forgotten here.
+        for (name, count) in &online {
+            if *count > 0 {
+                state.rooms.entry(name.clone()).or_default();
+            }
         }
         state
             .rooms
@@ -590,7 +630,18 @@ impl Hub {
 }
 
 impl HubState {
+    /// Applies a presence change; a room its last member left is then
+    /// forgotten if nothing else keeps it.
     fn apply_presence(&mut self, event: PresenceEvent) {
+        let room = event.room.clone();
+        let left = matches!(event.change, PresenceChange::Left { .. });
+        self.tell_presence(event);
+        if left {
+            self.forget_if_unused(&room);
+        }
+    }
+
+    fn tell_presence(&mut self, event: PresenceEvent) {
         let room_name = event.room;
         let room = self.rooms.entry(room_name.clone()).or_default();
         if event.seq <= room.presence_seq {
@@ -636,8 +687,12 @@ impl HubState {
     /// Puts a ban (already stored) in force: every connection here it
     /// covers, by name or by address, is told why and closed; closing
     /// makes them leave at once.
-    fn ban(&mut self, ban: Ban) {
+    fn ban(&mut self, mut ban: Ban) {
         let now = std::time::SystemTime::now();
+        // Also the addresses the name joined from here lately: leaving
+        // before the moderator acts is no way around a ban. (The node
+        // that stored the ban added what it saw; each node adds its own.)
+        ban.extend(self.recent.of(&ban.name_key, now));
         let left = ban.until.duration_since(now).unwrap_or_default();
         let refusal = banned(left);
         for room in self.rooms.values() {
@@ -716,6 +771,7 @@ impl Room {
             }
         }
         self.last_delivered = id;
+        self.lasting = true;
     }
 
     /// Queues the same bytes for every connection of every user but
@@ -760,11 +816,10 @@ pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::peer::{Closer, Outgoing};
+    use crate::chat::peer::{Closer, Outbox, OutboxLimits};
     use crate::telemetry::Metrics;
     use chat_shared::username_key;
     use std::time::Instant;
-    use tokio::sync::mpsc;
     use tokio_util::sync::CancellationToken;
 
     fn hub() -> Arc<Hub> {
@@ -772,14 +827,19 @@ mod tests {
             max_rooms: 10,
             heartbeat: Duration::from_secs(20),
             client_limits: ClientLimits::default(),
+            limit_loopback: false,
         };
         Hub::start(vec!["general".into()], settings)
     }
 
-    fn connection(id: u64) -> (Peer, mpsc::Receiver<Outgoing>) {
+    fn connection(id: u64) -> (Peer, Outbox) {
         let closer = Arc::new(Closer::new(&CancellationToken::new()));
         let client = std::net::IpAddr::from([127, 0, 0, 1]);
-        Peer::new(id, client, 64, closer, Arc::new(Metrics::off()))
+        let limits = OutboxLimits {
+            frames: 64,
+            bytes: 1 << 20,
+        };
+        Peer::new(id, client, limits, closer, Arc::new(Metrics::off()))
     }
 
     fn member(name: &str) -> Membership {
@@ -829,15 +889,15 @@ mod tests {
     }
 
     /// Everything queued for a connection, as text.
-    fn drain(frames: &mut mpsc::Receiver<Outgoing>) -> Vec<String> {
+    fn drain(frames: &mut Outbox) -> Vec<String> {
         let mut texts = Vec::new();
-        while let Ok(outgoing) = frames.try_recv() {
+        while let Some(outgoing) = frames.try_recv() {
             texts.push(outgoing.frame.to_string());
         }
         texts
     }
 
-    fn seat(hub: &Hub, name: &str, replay: Replay, seq: u64) -> mpsc::Receiver<Outgoing> {
+    fn seat(hub: &Hub, name: &str, replay: Replay, seq: u64) -> Outbox {
         let (peer, mut frames) = connection(1);
         hub.seat(&member(name), &peer, &claimed(name, seq), replay)
             .expect("seated");

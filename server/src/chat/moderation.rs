@@ -7,23 +7,20 @@
 //! dodge). They end at a wall-clock time, so a stored ban means the same
 //! after a restart.
 
+use crate::chat::rate_limit::AddressBudget;
 use crate::history::moderation::{hash_admin_token, StoredBan};
 use crate::history::store::constant_time_eq;
 use crate::http::client_ip::limit_key;
 use chat_shared::is_valid_admin_token;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
 
 /// Wrong tokens one address may try at once.
 pub const TOKEN_ATTEMPTS_BURST: u32 = 5;
-/// How often an address earns one more try after that: guessing a token
-/// of 128 random bits at one try per 12 s is hopeless.
+/// How often an address earns one more try after that.
 pub const TOKEN_ATTEMPT_EVERY: Duration = Duration::from_secs(12);
-/// Addresses tracked before fully refilled ones are forgotten, so a
-/// spread-out guesser cannot grow the map without bound.
-const MAX_TRACKED_ADDRESSES: usize = 10_000;
 
 /// What a `become_moderator` gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +29,8 @@ pub enum TokenVerdict {
     Accepted,
     /// Not the token (or not even shaped like one).
     Wrong,
-    /// This address has guessed wrong too often: try again after this.
+    /// Not the token, and this address has guessed wrong too often: try
+    /// again after this.
     Slow(Duration),
 }
 
@@ -40,7 +38,8 @@ pub enum TokenVerdict {
 #[derive(Debug)]
 pub struct Gate {
     token_hash: String,
-    attempts: Mutex<Attempts>,
+    /// Wrong guesses, per address.
+    wrong: AddressBudget,
 }
 
 impl Gate {
@@ -48,75 +47,33 @@ impl Gate {
     pub fn new(token_hash: String) -> Self {
         Self {
             token_hash,
-            attempts: Mutex::new(Attempts::default()),
+            wrong: AddressBudget::new(TOKEN_ATTEMPTS_BURST, TOKEN_ATTEMPT_EVERY),
         }
     }
 
-    /// Checks a token from `client`. While the address is over its budget
-    /// even the right token is refused, so a guesser learns nothing from
-    /// answers; every wrong one spends a try.
+    /// Checks a token from `client`. The right token always works, even
+    /// from an address that is being slowed: whoever shares the
+    /// moderator's address (a NAT, a proxy) must not keep the moderator
+    /// out by guessing wrong. Every wrong one spends a try, and past the
+    /// budget is answered with the wait instead. What makes guessing
+    /// hopeless is the token's length (at least
+    /// [`chat_shared::MIN_ADMIN_TOKEN_CHARS`] characters); the budget keeps
+    /// a guesser slow and visible in the log.
     pub fn check(&self, token: &str, client: IpAddr) -> TokenVerdict {
-        let now = Instant::now();
-        let key = limit_key(client);
-        let mut attempts = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Err(wait) = attempts.available(key, now) {
-            return TokenVerdict::Slow(wait);
-        }
         let right = is_valid_admin_token(token)
             && constant_time_eq(
                 hash_admin_token(token).as_bytes(),
                 self.token_hash.as_bytes(),
             );
         if right {
-            TokenVerdict::Accepted
-        } else {
-            attempts.spend(key, now);
-            TokenVerdict::Wrong
+            return TokenVerdict::Accepted;
         }
-    }
-}
-
-/// Token buckets of wrong guesses, per address key.
-#[derive(Debug, Default)]
-struct Attempts {
-    /// Tries left (fractional while refilling) as of the instant.
-    buckets: HashMap<IpAddr, (f64, Instant)>,
-}
-
-impl Attempts {
-    fn tries_left(&self, key: IpAddr, now: Instant) -> f64 {
-        let burst = f64::from(TOKEN_ATTEMPTS_BURST);
-        self.buckets.get(&key).map_or(burst, |(left, since)| {
-            let earned = now.saturating_duration_since(*since).as_secs_f64()
-                / TOKEN_ATTEMPT_EVERY.as_secs_f64();
-            (left + earned).min(burst)
-        })
-    }
-
-    /// `Ok` when the address may try now, else how long until it may.
-    fn available(&self, key: IpAddr, now: Instant) -> Result<(), Duration> {
-        let left = self.tries_left(key, now);
-        if left >= 1.0 {
-            return Ok(());
+        let now = Instant::now();
+        if let Err(wait) = self.wrong.available(client, now) {
+            return TokenVerdict::Slow(wait);
         }
-        Err(TOKEN_ATTEMPT_EVERY.mul_f64(1.0 - left))
-    }
-
-    fn spend(&mut self, key: IpAddr, now: Instant) {
-        let left = self.tries_left(key, now) - 1.0;
-        if self.buckets.len() >= MAX_TRACKED_ADDRESSES {
-            let burst = f64::from(TOKEN_ATTEMPTS_BURST);
-            let full: Vec<IpAddr> = self
-                .buckets
-                .keys()
-                .copied()
-                .filter(|other| self.tries_left(*other, now) >= burst)
-                .collect();
-            for other in full {
-                self.buckets.remove(&other);
-            }
-        }
-        self.buckets.insert(key, (left.max(0.0), now));
+        self.wrong.spend(client, now);
+        TokenVerdict::Wrong
     }
 }
 
@@ -148,6 +105,18 @@ impl Ban {
         }
     }
 
+    /// Adds addresses (each taken as its key) the ban did not cover yet;
+    /// returns whether there were any.
+    pub fn extend(&mut self, addresses: impl IntoIterator<Item = IpAddr>) -> bool {
+        let before = self.addresses.len();
+        for key in addresses.into_iter().map(limit_key) {
+            if !self.addresses.contains(&key) {
+                self.addresses.push(key);
+            }
+        }
+        self.addresses.len() > before
+    }
+
     /// Whether this ban keeps out `name_key` or a connection from `client`.
     pub fn covers(&self, name_key: Option<&str>, client: IpAddr) -> bool {
         name_key == Some(self.name_key.as_str()) || self.addresses.contains(&limit_key(client))
@@ -173,6 +142,75 @@ impl Ban {
                 .filter_map(|text| text.parse().ok())
                 .collect(),
             until: UNIX_EPOCH + Duration::from_millis(stored.until_ms),
+        }
+    }
+}
+
+/// How far back a ban of a name reaches for the addresses it used.
+pub const RECENT_ADDRESSES_FOR: Duration = Duration::from_secs(24 * 60 * 60);
+/// The most addresses remembered per name: the latest ones.
+const ADDRESSES_PER_NAME: usize = 16;
+/// The most names remembered; past it, those seen longest ago go first.
+const MAX_REMEMBERED_NAMES: usize = 50_000;
+
+/// The addresses each name joined from lately, on this node: what a ban
+/// of the name covers besides the connections open when it is given, so
+/// that leaving before the moderator acts is no way around it.
+#[derive(Debug, Default)]
+pub struct RecentAddresses {
+    /// By name key: address keys ([`limit_key`]), oldest first, each with
+    /// when it was last seen.
+    names: HashMap<String, Vec<(IpAddr, SystemTime)>>,
+}
+
+impl RecentAddresses {
+    /// Remembers that `name_key` joined from `client` at `now`.
+    pub fn saw(&mut self, name_key: &str, client: IpAddr, now: SystemTime) {
+        let key = limit_key(client);
+        if !self.names.contains_key(name_key) && self.names.len() >= MAX_REMEMBERED_NAMES {
+            self.prune(now);
+        }
+        let seen = self.names.entry(name_key.to_owned()).or_default();
+        seen.retain(|(address, _)| *address != key);
+        if seen.len() >= ADDRESSES_PER_NAME {
+            seen.remove(0);
+        }
+        seen.push((key, now));
+    }
+
+    /// The address keys `name_key` joined from within
+    /// [`RECENT_ADDRESSES_FOR`] before `now`.
+    pub fn of(&self, name_key: &str, now: SystemTime) -> Vec<IpAddr> {
+        let since = now.checked_sub(RECENT_ADDRESSES_FOR).unwrap_or(UNIX_EPOCH);
+        self.names.get(name_key).map_or_else(Vec::new, |seen| {
+            seen.iter()
+                .filter(|(_, at)| *at >= since)
+                .map(|(address, _)| *address)
+                .collect()
+        })
+    }
+
+    /// Forgets what is older than the window and, when that is not
+    /// enough, the names seen longest ago, down to nine tenths of the cap
+    /// (so this runs once per many new names, not for each).
+    fn prune(&mut self, now: SystemTime) {
+        let since = now.checked_sub(RECENT_ADDRESSES_FOR).unwrap_or(UNIX_EPOCH);
+        self.names.retain(|_, seen| {
+            seen.retain(|(_, at)| *at >= since);
+            !seen.is_empty()
+        });
+        if self.names.len() < MAX_REMEMBERED_NAMES {
+            return;
+        }
+        let mut by_age: Vec<(SystemTime, String)> = self
+            .names
+            .iter()
+            .map(|(name, seen)| (seen.last().map_or(UNIX_EPOCH, |(_, at)| *at), name.clone()))
+            .collect();
+        by_age.sort_unstable();
+        let excess = self.names.len() - MAX_REMEMBERED_NAMES * 9 / 10;
+        for (_, name) in by_age.into_iter().take(excess) {
+            self.names.remove(&name);
         }
     }
 }
@@ -302,6 +340,26 @@ mod tests {
     }
 
     #[test]
+    fn recent_addresses_reach_back_a_day_and_stay_bounded() {
+        let now = SystemTime::now();
+        let mut recent = RecentAddresses::default();
+        let yesterday = now - RECENT_ADDRESSES_FOR - Duration::from_secs(1);
+        recent.saw("troll", ip("192.0.2.1"), yesterday);
+        recent.saw("troll", ip("2001:db8:1:2::5"), now);
+        recent.saw("troll", ip("2001:db8:1:2::6"), now);
+        assert_eq!(recent.of("troll", now), [ip("2001:db8:1:2::")]);
+        assert!(recent.of("someone", now).is_empty());
+        for n in 0..40u8 {
+            recent.saw("troll", IpAddr::from([198, 51, 100, n]), now);
+        }
+        assert_eq!(recent.of("troll", now).len(), ADDRESSES_PER_NAME);
+        assert_eq!(
+            recent.of("troll", now).last(),
+            Some(&IpAddr::from([198, 51, 100, 39]))
+        );
+    }
+
+    #[test]
     fn a_stored_ban_reads_back_the_same() {
         let ban = Ban::new(
             "troll".into(),
@@ -323,12 +381,14 @@ mod tests {
                 TokenVerdict::Wrong
             );
         }
-        // The same /64 is the same guesser, even with the right token.
+        // The same /64 is the same guesser...
         let neighbour = ip("2001:db8:1:2::9");
         assert!(matches!(
-            gate.check(token, neighbour),
+            gate.check("the-wrong-token-4567", neighbour),
             TokenVerdict::Slow(wait) if wait <= TOKEN_ATTEMPT_EVERY
         ));
+        // ...but the right token still works from there.
+        assert_eq!(gate.check(token, neighbour), TokenVerdict::Accepted);
         assert_eq!(
             gate.check(token, ip("2001:db8:1:3::1")),
             TokenVerdict::Accepted

@@ -1,10 +1,16 @@
 //! The hub's handle on one connection: its bounded outbox and a way to close it.
+//!
+//! The outbox is bounded twice: in frames (`--outbox-frames`) and in bytes
+//! (`--outbox-bytes`). A broadcast frame is one buffer shared by every
+//! recipient, yet each connection that holds it counts its whole length:
+//! what a client that never reads can cost in the worst case, when the
+//! frames it holds are its own (history pages, welcomes).
 
 use crate::error::Rejection;
 use crate::telemetry::Metrics;
 use chat_shared::close;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -24,6 +30,11 @@ pub struct Peer {
     /// address matches.
     pub client: IpAddr,
     outbox: mpsc::Sender<Outgoing>,
+    /// The bytes of the frames in the outbox, the one being written
+    /// included: added here, taken off by the writer once it wrote them.
+    queued: Arc<AtomicUsize>,
+    /// What `queued` may reach before the connection counts as too slow.
+    max_bytes: usize,
     closer: Arc<Closer>,
     metrics: Arc<Metrics>,
     /// The connection's span: what the hub or the journal logs about this
@@ -101,27 +112,65 @@ impl Closer {
     }
 }
 
+/// How much one connection's outbox may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxLimits {
+    /// Frames (`--outbox-frames`).
+    pub frames: usize,
+    /// Bytes, each frame counted whole (`--outbox-bytes`).
+    pub bytes: usize,
+}
+
+/// The receiving end of a connection's outbox, drained by its writer.
+#[derive(Debug)]
+pub struct Outbox {
+    frames: mpsc::Receiver<Outgoing>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Outbox {
+    /// The next frame; `None` once every [`Peer`] handle is gone and the
+    /// outbox is empty. Call [`Outbox::written`] when it is out.
+    pub async fn recv(&mut self) -> Option<Outgoing> {
+        self.frames.recv().await
+    }
+
+    /// The next frame if one is queued, without waiting.
+    pub fn try_recv(&mut self) -> Option<Outgoing> {
+        self.frames.try_recv().ok()
+    }
+
+    /// Takes a frame of `len` bytes off the count: it has left for the
+    /// socket.
+    pub fn written(&self, len: usize) {
+        self.queued.fetch_sub(len, Ordering::Relaxed);
+    }
+}
+
 impl Peer {
     /// Creates the handle and the receiving end its writer task drains;
     /// call it inside the connection's span.
     pub fn new(
         id: u64,
         client: IpAddr,
-        capacity: usize,
+        limits: OutboxLimits,
         closer: Arc<Closer>,
         metrics: Arc<Metrics>,
-    ) -> (Self, mpsc::Receiver<Outgoing>) {
-        let (outbox, frames) = mpsc::channel(capacity.max(1));
+    ) -> (Self, Outbox) {
+        let (outbox, frames) = mpsc::channel(limits.frames.max(1));
+        let queued = Arc::new(AtomicUsize::new(0));
         let peer = Self {
             id,
             client,
             outbox,
+            queued: queued.clone(),
+            max_bytes: limits.bytes,
             closer,
             metrics,
             span: tracing::Span::current(),
             moderator: Arc::new(AtomicBool::new(false)),
         };
-        (peer, frames)
+        (peer, Outbox { frames, queued })
     }
 
     /// Marks the connection as a moderator's, for the rest of its life.
@@ -168,21 +217,79 @@ impl Peer {
         self.send(crate::chat::hub::encode(&rejection.to_frame()));
     }
 
+    /// Queues a frame unless the outbox is full, in frames or in bytes. A
+    /// frame always fits into an empty outbox, so one that is larger than
+    /// the byte limit on its own (a single huge message) still goes out.
     fn queue(&self, outgoing: Outgoing) {
-        let result = self.outbox.try_send(outgoing);
-        if result.is_ok() {
-            self.metrics.deliveries.increment(1);
+        let len = outgoing.frame.len();
+        let before = self.queued.fetch_add(len, Ordering::Relaxed);
+        if before > 0 && before + len > self.max_bytes {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
+            self.too_slow();
+            return;
         }
-        if let Err(mpsc::error::TrySendError::Full(_)) = result {
-            if !self.closer.token.is_cancelled() {
-                self.metrics.slow_readers_dropped.increment(1);
-                tracing::warn!(
-                    parent: &self.span,
-                    "outbox full: closing a client that reads too slowly"
-                );
+        match self.outbox.try_send(outgoing) {
+            Ok(()) => self.metrics.deliveries.increment(1),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.queued.fetch_sub(len, Ordering::Relaxed);
+                self.too_slow();
             }
-            self.closer
-                .close(close::POLICY, "too slow: messages were piling up");
+            // The connection is gone: nobody will read the count again.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
+    }
+
+    /// Closes a connection whose outbox is full: it has fallen too far
+    /// behind, and waiting for it would hold up everyone else.
+    fn too_slow(&self) {
+        if !self.closer.token.is_cancelled() {
+            self.metrics.slow_readers_dropped.increment(1);
+            tracing::warn!(
+                parent: &self.span,
+                "outbox full: closing a client that reads too slowly"
+            );
+        }
+        self.closer
+            .close(close::POLICY, "too slow: messages were piling up");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(frames: usize, bytes: usize) -> (Peer, Outbox) {
+        let closer = Arc::new(Closer::new(&CancellationToken::new()));
+        let client = IpAddr::from([127, 0, 0, 1]);
+        let limits = OutboxLimits { frames, bytes };
+        Peer::new(1, client, limits, closer, Arc::new(Metrics::off()))
+    }
+
+    #[test]
+    fn an_outbox_past_its_bytes_closes_the_connection_and_written_frames_make_room() {
+        let (peer, mut outbox) = peer(1024, 100);
+        let frame = Utf8Bytes::from("x".repeat(40));
+        peer.send(frame.clone());
+        peer.send(frame.clone());
+        let first = outbox.try_recv().expect("queued");
+        outbox.written(first.frame.len());
+        // 80 queued, then 40 written: room for 40 more.
+        peer.send(frame.clone());
+        assert!(!peer.closer().token.is_cancelled());
+        peer.send(frame);
+        assert!(peer.closer().token.is_cancelled(), "120 bytes > 100");
+        assert_eq!(u16::from(peer.closer().frame().code), close::POLICY);
+    }
+
+    #[test]
+    fn one_frame_larger_than_the_limit_still_fits_an_empty_outbox() {
+        let (peer, mut outbox) = peer(1024, 10);
+        peer.send(Utf8Bytes::from("x".repeat(100)));
+        assert!(!peer.closer().token.is_cancelled());
+        // Still being written: it counts, and nothing more fits.
+        let big = outbox.try_recv().expect("queued");
+        peer.send(Utf8Bytes::from("y"));
+        assert!(peer.closer().token.is_cancelled(), "101 bytes > 10");
+        drop(big);
     }
 }

@@ -1,9 +1,14 @@
 //! How fast one connection may send: token buckets for frames and typing
-//! notices, and a tally of refusals that ends a flood.
+//! notices, and a tally of refusals that ends a flood. And what one
+//! address may spend whatever its connections: wrong secrets, new rooms.
 
 use crate::error::Rejection;
+use crate::http::client_ip::limit_key;
 use crate::limits::Limits;
 use chat_shared::ErrorCode;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -120,6 +125,84 @@ impl FrameLimiter {
             FrameKind::Typing { .. } => Verdict::Dropped,
             FrameKind::Other => Verdict::Limited { retry_after },
         }
+    }
+}
+
+/// Addresses a budget tracks before it forgets those with a full
+/// budget, so a spread-out guesser cannot grow the map without bound.
+const MAX_TRACKED_ADDRESSES: usize = 10_000;
+
+/// Tries per address key ([`limit_key`]: an IPv4 address, an IPv6 /64):
+/// `burst` at once, then one more every `every`. What one address may
+/// spend on something costly or dangerous (wrong secrets, new rooms),
+/// however many connections it opens.
+#[derive(Debug)]
+pub struct AddressBudget {
+    burst: u32,
+    every: Duration,
+    /// Tries left (fractional while refilling) as of the instant.
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl AddressBudget {
+    /// A budget of `burst` tries, one more earned every `every`.
+    pub fn new(burst: u32, every: Duration) -> Self {
+        Self {
+            burst: burst.max(1),
+            every,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Ok` when `client` may try now, else how long until it may. Spends
+    /// nothing.
+    pub fn available(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        let buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let left = self.tries_left(&buckets, limit_key(client), now);
+        if left >= 1.0 {
+            return Ok(());
+        }
+        Err(self.every.mul_f64(1.0 - left))
+    }
+
+    /// Spends one try of `client`'s (none left stays none).
+    pub fn spend(&self, client: IpAddr, now: Instant) {
+        let key = limit_key(client);
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let left = self.tries_left(&buckets, key, now) - 1.0;
+        if buckets.len() >= MAX_TRACKED_ADDRESSES {
+            let burst = f64::from(self.burst);
+            let full: Vec<IpAddr> = buckets
+                .keys()
+                .copied()
+                .filter(|other| self.tries_left(&buckets, *other, now) >= burst)
+                .collect();
+            for other in full {
+                buckets.remove(&other);
+            }
+        }
+        buckets.insert(key, (left.max(0.0), now));
+    }
+
+    /// Spends a try if `client` has one, else says how long until it has.
+    pub fn take(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        self.available(client, now)?;
+        self.spend(client, now);
+        Ok(())
+    }
+
+    fn tries_left(
+        &self,
+        buckets: &HashMap<IpAddr, (f64, Instant)>,
+        key: IpAddr,
+        now: Instant,
+    ) -> f64 {
+        let burst = f64::from(self.burst);
+        buckets.get(&key).map_or(burst, |(left, since)| {
+            let earned =
+                now.saturating_duration_since(*since).as_secs_f64() / self.every.as_secs_f64();
+            (left + earned).min(burst)
+        })
     }
 }
 
@@ -240,6 +323,26 @@ mod tests {
     fn the_retry_message_names_the_wait_in_milliseconds() {
         let text = retry_message(Duration::from_micros(199_001), &limits());
         assert!(text.contains("retry in 200 ms"), "{text}");
+    }
+
+    #[test]
+    fn an_address_budget_is_per_address_and_refills() {
+        let budget = AddressBudget::new(2, Duration::from_secs(6));
+        let start = Instant::now();
+        let guesser: IpAddr = "2001:db8:1:2::1".parse().expect("address");
+        let neighbour: IpAddr = "2001:db8:1:2::9".parse().expect("address");
+        let other: IpAddr = "192.0.2.1".parse().expect("address");
+        assert_eq!(budget.take(guesser, start), Ok(()));
+        assert_eq!(budget.take(guesser, start), Ok(()));
+        // The same /64 is the same address.
+        assert_eq!(budget.take(neighbour, start), Err(Duration::from_secs(6)));
+        assert_eq!(budget.available(other, start), Ok(()));
+        let later = start + Duration::from_secs(3);
+        assert_eq!(
+            budget.available(guesser, later),
+            Err(Duration::from_secs(3))
+        );
+        assert_eq!(budget.take(guesser, start + Duration::from_secs(6)), Ok(()));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::{
     Bus, BusEvent, Claim, Claimed, Node, Presence, PresenceChange, PresenceEvent, Snapshot,
 };
 use crate::error::Rejection;
+use crate::history::store::{constant_time_eq, sha256_hex};
 use chat_shared::close::Departure;
 use chat_shared::{ErrorCode, RoomInfo};
 use futures_util::future::BoxFuture;
@@ -71,8 +72,10 @@ struct State {
 
 #[derive(Debug)]
 struct NameClaim {
-    /// Whoever presents this token may use the name.
-    token: String,
+    /// The SHA-256 of the resume token: whoever presents the token may
+    /// use the name. Compared with [`resumes`], so the time a wrong token
+    /// takes says nothing about the right one.
+    token_hash: String,
     /// Where its holder joined from.
     addresses: Vec<std::net::IpAddr>,
     /// Its entries in [`State::looks`], freed with it.
@@ -122,16 +125,16 @@ impl MemoryPresence {
     fn claim_now(&self, claim: &Claim) -> Result<Claimed, Rejection> {
         let mut guard = self.lock();
         let state = &mut *guard;
-        let token = match state.names.get_mut(&claim.key) {
-            Some(held) if claim.resume.as_deref() == Some(held.token.as_str()) => {
+        let token = match (state.names.get_mut(&claim.key), claim.resume.as_deref()) {
+            (Some(held), Some(resume)) if resumes(resume, &held.token_hash) => {
                 if !held.addresses.contains(&claim.address) {
                     held.addresses.push(claim.address);
                 }
-                held.token.clone()
+                resume.to_owned()
             }
             _ if !claim.invited => return Err(ErrorCode::Forbidden.into()),
-            Some(_) => return Err(ErrorCode::NameTaken.into()),
-            None => {
+            (Some(_), _) => return Err(ErrorCode::NameTaken.into()),
+            (None, _) => {
                 let looks = chat_shared::username_looks(&claim.name);
                 if looks.iter().any(|look| state.looks.contains(look)) {
                     return Err(ErrorCode::NameTaken.into());
@@ -141,7 +144,7 @@ impl MemoryPresence {
                     state.looks.insert(look.clone());
                 }
                 let held = NameClaim {
-                    token: token.clone(),
+                    token_hash: sha256_hex(&token),
                     addresses: vec![claim.address],
                     looks,
                 };
@@ -354,6 +357,14 @@ impl Presence for MemoryPresence {
     }
 }
 
+/// Whether `presented` is the token whose SHA-256 is `held_hash`. The
+/// hashes are compared without stopping at the first difference; even a
+/// comparison that did would only tell a timer about the hash, which
+/// leads to no token.
+fn resumes(presented: &str, held_hash: &str) -> bool {
+    constant_time_eq(sha256_hex(presented).as_bytes(), held_hash.as_bytes())
+}
+
 impl RoomPresence {
     fn count(&self) -> u32 {
         u32::try_from(self.members.len()).unwrap_or(u32::MAX)
@@ -527,6 +538,28 @@ mod tests {
             .await;
         presence.claim(&cyrillic).await.expect("free again");
         assert!(presence.claim(&claim("aIice", None)).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn only_the_hash_of_a_resume_token_is_kept_and_only_the_token_resumes() {
+        let (presence, _node) = start();
+        let alice = presence.claim(&claim("alice", None)).await.expect("alice");
+        let held = presence.lock().names[&username_key("alice")]
+            .token_hash
+            .clone();
+        assert_ne!(held, alice.token, "not the token itself");
+        assert_eq!(held, sha256_hex(&alice.token));
+        let mut wrong = alice.token.clone();
+        wrong.replace_range(..1, if wrong.starts_with('0') { "1" } else { "0" });
+        for guess in [wrong.as_str(), &alice.token[..31], "", held.as_str()] {
+            let refused = presence.claim(&claim("alice", Some(guess.into()))).await;
+            assert!(refused.is_err(), "{guess:?} resumed");
+        }
+        let back = presence
+            .claim(&claim("alice", Some(alice.token.clone())))
+            .await
+            .expect("the token resumes");
+        assert_eq!(back.token, alice.token);
     }
 
     #[tokio::test]

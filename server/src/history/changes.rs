@@ -7,8 +7,10 @@
 //! One request type and one store call for the three, so the rules and
 //! their order live in one place per store: `client_id` first (a resend
 //! gets the original event whatever else changed since), then the target,
-//! the author key, the edit window, the text or emoji, and last whether
-//! the request would change anything at all.
+//! the author key, the edit window, the text or emoji, then whether the
+//! request would change anything at all, and last, for a reaction that
+//! would open a new emoji group, whether the message has room for one
+//! more ([`MAX_EMOJI_PER_MESSAGE`]).
 
 use crate::history::store::{constant_time_eq, StoreResult, DELETED_KIND};
 use chat_shared::{Change, Reactions};
@@ -47,7 +49,8 @@ pub struct ChangeRequest {
     /// The requester's name, shown in the event.
     pub username: String,
     /// The requester's [`chat_shared::username_key`]: `client_id`s are
-    /// unique per key (shared with messages), reactions are per key.
+    /// unique per room and key (shared with messages), reactions are per
+    /// key.
     pub name_key: String,
     pub client_id: Option<String>,
     /// The SHA-256 of the author key the connection joined with
@@ -117,9 +120,9 @@ pub enum Changed {
     /// Committed now; `prev` is the room's event before it, as in
     /// [`crate::history::store::Appended::New`].
     New { change: Change, prev: u64 },
-    /// This `client_id` already named a change of the same kind: nothing
-    /// changed, and this is the original event (its text gone if the
-    /// message was deleted since).
+    /// This `client_id` already named a change of the same kind in this
+    /// room: nothing changed, and this is the original event (its text
+    /// gone if the message was deleted since).
     Duplicate(Change),
     /// The request would change nothing (an edit to the same text, a
     /// reaction already on, or one that is not there taken off): no event
@@ -133,8 +136,8 @@ pub enum Changed {
 /// Why a change was refused, in the order the rules are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// The `client_id` already names something of another kind (a
-    /// message, or another kind of change).
+    /// The `client_id` already names something of another kind in this
+    /// room (a message, or another kind of change).
     ClientIdTaken,
     /// The target is not a message of this room, or it is deleted.
     NotFound,
@@ -147,6 +150,9 @@ pub enum Refusal {
     BadText,
     /// A reaction that is not one of the allowed emoji.
     BadEmoji,
+    /// A reaction with an emoji the message does not carry yet, when it
+    /// already carries [`MAX_EMOJI_PER_MESSAGE`] different ones.
+    TooManyEmoji,
 }
 
 /// The change half of a store.
@@ -176,6 +182,13 @@ pub fn add_reaction(groups: &mut Vec<Reactions>, emoji: String, username: String
 pub fn owner_hash(author_key: &str) -> String {
     crate::history::store::sha256_hex(author_key)
 }
+
+/// The most different emoji one message carries: each is a group in
+/// every page and replay that shows the message, so their number is
+/// bounded even if the allowed emoji ([`chat_shared::REACTION_EMOJI`],
+/// eight today) grow, or an imported history holds others. Reacting
+/// with an emoji the message already has is always possible.
+pub(crate) const MAX_EMOJI_PER_MESSAGE: i64 = 20;
 
 /// The `kind` of a row that edits the message it targets.
 pub(crate) const EDITED_KIND: &str = "message_edited";

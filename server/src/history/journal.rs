@@ -12,7 +12,8 @@ use crate::chat::moderation::Ban;
 use crate::chat::peer::Peer;
 use crate::cluster::{BusEvent, Cluster};
 use crate::error::Rejection;
-use crate::history::changes::{ChangeRequest, Changed, Refusal};
+use crate::history::changes::{ChangeRequest, Changed, Refusal, MAX_EMOJI_PER_MESSAGE};
+use crate::history::pages;
 use crate::history::store::{Appended, NewMessage, Store, StoreResult};
 use crate::telemetry::Metrics;
 use chat_shared::{ErrorCode, HistoryItem, ServerFrame};
@@ -23,7 +24,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// How many messages one transaction may hold. A batch reaches every
 /// member at once, so this must stay well below the per-connection outbox
-/// (`--outbox-frames`), or a burst alone would look like a slow reader.
+/// (`--outbox-frames`, and `--outbox-bytes`: 128 ordinary messages are
+/// some 32 KB), or a burst alone would look like a slow reader.
 const MAX_BATCH: usize = 128;
 /// Requests waiting for the journal; senders wait when it is full.
 const QUEUE_DEPTH: usize = 1024;
@@ -35,6 +37,9 @@ pub struct HistoryLimits {
     pub on_join: usize,
     /// The most messages a reconnect with `since` replays.
     pub replay: usize,
+    /// The most bytes the list of a `welcome`, a `history` page or an
+    /// `audit` answer encodes to (`Config::page_bytes`).
+    pub page_bytes: usize,
 }
 
 /// The most messages one `history` request returns.
@@ -107,14 +112,18 @@ enum Command {
         action: ModeratorAction,
         peer: Peer,
     },
-    /// What a joiner needs from the store: whether its code lets it in,
-    /// and its history read up to at least `through`.
+    /// Whether a join code lets a joiner in (`None`: whether the chat
+    /// is open).
+    Admits {
+        join_code: Option<String>,
+        reply: oneshot::Sender<Result<bool, Rejection>>,
+    },
+    /// A joiner's history, read up to at least `through`.
     ReadForJoin {
         room: String,
         since: Option<u64>,
         through: u64,
-        join_code: Option<String>,
-        reply: oneshot::Sender<Result<(bool, Replay), Rejection>>,
+        reply: oneshot::Sender<Result<Replay, Rejection>>,
     },
     /// Committed events a room here has not delivered: read and deliver.
     Fill(Gap),
@@ -124,8 +133,6 @@ enum Command {
         room: String,
         after: u64,
     },
-    /// Records a room created by a join.
-    AddRoom(String),
     History {
         room: String,
         page: Page,
@@ -165,10 +172,10 @@ impl std::fmt::Debug for Command {
             Self::Post(_) => "Post",
             Self::Change { .. } => "Change",
             Self::Moderate { .. } => "Moderate",
+            Self::Admits { .. } => "Admits",
             Self::ReadForJoin { .. } => "ReadForJoin",
             Self::Fill(_) => "Fill",
             Self::CatchUp { .. } => "CatchUp",
-            Self::AddRoom(_) => "AddRoom",
             Self::History { .. } => "History",
             Self::Probe { .. } => "Probe",
         })
@@ -242,21 +249,31 @@ impl Journal {
         .await;
     }
 
-    /// Whether `join_code` lets a joiner in, and the room's history for
-    /// it (with `since`, what it missed), read up to at least `through`.
+    /// Whether `join_code` lets a joiner in; with `None`, whether the
+    /// chat is open. Read from the store each time, so a code rotated by
+    /// `rotate-join-code` in another process is in force at once.
+    pub async fn admits(&self, join_code: Option<String>) -> Result<bool, Rejection> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Command::Admits { join_code, reply }).await;
+        answer
+            .await
+            .unwrap_or_else(|_| Err(ErrorCode::ServerError.into()))
+    }
+
+    /// The room's history for a joiner (with `since`, what it missed),
+    /// read up to at least `through`. Only for a join already let in: a
+    /// refused one costs no read.
     pub async fn read_for_join(
         &self,
         room: &str,
         since: Option<u64>,
         through: u64,
-        join_code: Option<String>,
-    ) -> Result<(bool, Replay), Rejection> {
+    ) -> Result<Replay, Rejection> {
         let (reply, answer) = oneshot::channel();
         self.submit(Command::ReadForJoin {
             room: room.to_owned(),
             since,
             through,
-            join_code,
             reply,
         })
         .await;
@@ -288,11 +305,6 @@ impl Journal {
             let journal = self.clone();
             tokio::spawn(async move { journal.submit(command).await });
         }
-    }
-
-    /// Records a room a join created, so it is listed after a restart.
-    pub async fn add_room(&self, room: &str) {
-        self.submit(Command::AddRoom(room.to_owned())).await;
     }
 
     /// Sends the peer a page of messages in their current state.
@@ -360,15 +372,24 @@ impl Worker {
         for command in commands {
             match command {
                 Command::Post(post) => posts.push(post),
+                Command::Admits { join_code, reply } => {
+                    let result = self.store.join_code_admits(join_code.as_deref());
+                    let result = result.map_err(|error| {
+                        tracing::error!("cannot read the join code: {error}");
+                        Rejection::from(ErrorCode::ServerError)
+                    });
+                    if reply.send(result).is_err() {
+                        tracing::debug!("joiner left before its answer");
+                    }
+                }
                 Command::ReadForJoin {
                     room,
                     since,
                     through,
-                    join_code,
                     reply,
                 } => {
                     self.commit(std::mem::take(&mut posts));
-                    let result = self.read_for_join(&room, since, through, join_code.as_deref());
+                    let result = self.read_for_join(&room, since, through);
                     if reply.send(result).is_err() {
                         tracing::debug!("joiner left before its answer");
                     }
@@ -386,11 +407,6 @@ impl Worker {
                             through,
                         }),
                         Err(error) => tracing::error!("cannot catch up on {room}: {error}"),
-                    }
-                }
-                Command::AddRoom(room) => {
-                    if let Err(error) = self.store.add_room(&room) {
-                        tracing::error!("cannot record room {room}: {error}");
                     }
                 }
                 Command::History {
@@ -527,6 +543,13 @@ impl Worker {
                         chat_shared::REACTION_EMOJI.join(" ")
                     ),
                 ),
+                Refusal::TooManyEmoji => Rejection::new(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "A message carries at most {MAX_EMOJI_PER_MESSAGE} different emoji: \
+                         react with one it already has"
+                    ),
+                ),
             },
             Err(error) => {
                 tracing::error!("cannot change message {}: {error}", request.target);
@@ -553,8 +576,10 @@ impl Worker {
                 duration_secs,
             } => {
                 let length = std::time::Duration::from_secs(duration_secs);
-                // Every address the name joined from, on any node.
-                let addresses = self.runtime.block_on(self.cluster.presence.addresses(&key));
+                // Every address the name holds now, on any node, and
+                // those it joined from here lately.
+                let mut addresses = self.runtime.block_on(self.cluster.presence.addresses(&key));
+                addresses.extend(self.cluster.hub.recent_addresses(&key));
                 let ban = Ban::new(key, addresses, std::time::SystemTime::now(), length);
                 self.store
                     .add_ban(&ban.to_stored(), by, &name, duration_secs)?;
@@ -591,7 +616,9 @@ impl Worker {
                 });
             }
             ModeratorAction::Audit(limit) => {
-                let entries = self.store.audit(limit)?;
+                let mut entries = self.store.audit(limit)?;
+                // Newest first: what is cut is the oldest.
+                pages::keep_first(&mut entries, self.limits.page_bytes);
                 peer.send(encode(&ServerFrame::Audit { entries }));
             }
         }
@@ -647,95 +674,26 @@ impl Worker {
         room: &str,
         since: Option<u64>,
         through: u64,
-        join_code: Option<&str>,
-    ) -> Result<(bool, Replay), Rejection> {
-        // Read on every join, so a code rotated by `rotate-join-code` in
-        // another process is in force at once.
-        let invited = self.store.join_code_admits(join_code).map_err(|error| {
-            tracing::error!("cannot read the join code: {error}");
+    ) -> Result<Replay, Rejection> {
+        pages::replay(self.store.as_mut(), &self.limits, room, since, through).map_err(|error| {
+            tracing::error!("cannot read history of {room}: {error}");
             Rejection::from(ErrorCode::ServerError)
-        })?;
-        let replay = self
-            .history_for_join(room, since, through)
-            .map_err(|error| {
-                tracing::error!("cannot read history of {room}: {error}");
-                Rejection::from(ErrorCode::ServerError)
-            })?;
-        Ok((invited, replay))
-    }
-
-    /// Without `since`, the latest page in its current state; with it,
-    /// every message and change after it in id order, or the latest page
-    /// marked as a gap when that would be more than the replay limit.
-    /// Every read stops at the room's newest event when the first began,
-    /// so the picture is consistent even while others post.
-    fn history_for_join(
-        &mut self,
-        room: &str,
-        since: Option<u64>,
-        at_least: u64,
-    ) -> StoreResult<Replay> {
-        let through = self.store.last_event(room)?.max(at_least);
-        let replay = self.limits.replay;
-        let missed = match since {
-            Some(since) => self.store.after(room, since, through, replay + 1)?,
-            None => Vec::new(),
-        };
-        if since.is_some() && missed.len() <= replay {
-            return Ok(Replay {
-                history: missed,
-                gap: false,
-                through,
-            });
-        }
-        let latest =
-            self.store
-                .page_before(room, through.saturating_add(1), self.limits.on_join)?;
-        Ok(Replay {
-            history: latest.into_iter().map(HistoryItem::Message).collect(),
-            gap: since.is_some(),
-            through,
         })
     }
 
     fn send_history(&mut self, room: &str, page: Page, limit: usize, peer: &Peer) {
-        match self.read_page(room, page, limit) {
+        // A client already closed (too slow, most likely) costs no read.
+        if peer.closer().token.is_cancelled() {
+            return;
+        }
+        let bytes = self.limits.page_bytes;
+        match pages::read_page(self.store.as_mut(), room, page, limit, bytes) {
             Ok(frame) => peer.send(encode(&frame)),
             Err(error) => {
                 tracing::error!("cannot read history of {room}: {error}");
                 peer.reject(&Rejection::from(ErrorCode::ServerError));
             }
         }
-    }
-
-    /// One page, read one message further each way than it holds, to
-    /// know whether more lie beyond.
-    fn read_page(&mut self, room: &str, page: Page, limit: usize) -> StoreResult<ServerFrame> {
-        let (before, older, newer) = match page {
-            Page::Before(before) => (before, limit, 0),
-            // Half before, the target itself and the rest after it.
-            Page::Around(target) => (target, limit / 2, limit - limit / 2),
-        };
-        let mut messages = self.store.page_before(room, before, older + 1)?;
-        let has_more = messages.len() > older;
-        if has_more {
-            messages.remove(0);
-        }
-        let mut has_newer = false;
-        if newer > 0 {
-            let mut later = self
-                .store
-                .page_after(room, before.saturating_sub(1), newer + 1)?;
-            has_newer = later.len() > newer;
-            later.truncate(newer);
-            messages.append(&mut later);
-        }
-        Ok(ServerFrame::History {
-            room: room.to_owned(),
-            messages,
-            has_more,
-            has_newer,
-        })
     }
 }
 

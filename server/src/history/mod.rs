@@ -8,6 +8,7 @@ pub mod archive;
 pub mod changes;
 pub mod journal;
 pub mod moderation;
+pub mod pages;
 pub mod postgres;
 pub mod sqlite;
 pub mod store;

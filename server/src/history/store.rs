@@ -17,7 +17,8 @@ use std::time::SystemTime;
 pub struct NewMessage {
     pub room: String,
     pub username: String,
-    /// The author's [`chat_shared::username_key`], for de-duplication.
+    /// The author's [`chat_shared::username_key`], for de-duplication:
+    /// a `client_id` names one thing per room and author.
     pub author_key: String,
     pub text: String,
     pub client_id: Option<String>,
@@ -36,11 +37,12 @@ pub enum Appended {
     /// before it (0 for the first): a node that has delivered `prev` may
     /// deliver this one next, and one that has not knows it missed some.
     New { message: ChatMessage, prev: u64 },
-    /// The author already sent a message with this `client_id`: nothing was
-    /// stored, and this is the original.
+    /// The author already sent a message with this `client_id` to this
+    /// room: nothing was stored, and this is the original. (The same id in
+    /// another room names another message.)
     Duplicate(ChatMessage),
-    /// The author already used this `client_id` for something else (a
-    /// change): nothing was stored.
+    /// The author already used this `client_id` in this room for
+    /// something else (a change): nothing was stored.
     ClientIdTaken,
     /// `reply_to` names no message of the room that is not deleted:
     /// nothing was stored.
@@ -116,10 +118,18 @@ pub trait Messages {
     /// Succeeds only if a message could be stored now.
     fn probe(&mut self) -> StoreResult<()>;
 
-    /// Every room ever created.
+    /// Every room that lasts: see [`Messages::forget_unused_rooms`].
     fn rooms(&mut self) -> StoreResult<Vec<String>>;
 
-    /// Records a room, so that it is listed after a restart.
+    /// At start: lists every room that holds a message or a moderator's
+    /// lock or topic (however it was created), and forgets the rest: rooms
+    /// a join created that nobody ever posted in, and settings that set
+    /// nothing (unlocked, no topic).
+    fn forget_unused_rooms(&mut self) -> StoreResult<()>;
+
+    /// Records a room, so that it is listed after a restart. (The
+    /// server lists rooms by what they hold: [`Messages::forget_unused_rooms`].)
+    #[cfg(test)]
     fn add_room(&mut self, name: &str) -> StoreResult<()>;
 
     /// Puts an invitation code in force (only its SHA-256 is kept, so a

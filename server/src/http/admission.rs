@@ -1,17 +1,43 @@
-//! Whether a WebSocket upgrade may proceed: the origin check, then the
-//! global and per-address connection limits.
+//! Whether a WebSocket upgrade may proceed: the host and origin checks,
+//! then how fast the address connects, then the global and per-address
+//! connection limits. The same counting, with limits of its own, bounds
+//! the connections that are not WebSockets (see `http::serve`).
 //!
 //! A refused upgrade costs one small HTTP response and nothing else: no
 //! socket task, no buffers.
 
 use crate::error::Refusal;
-use crate::http::client_ip::{self, limit_key};
-use crate::http::origin;
+use crate::http::client_ip::{self, limit_key, IpNet};
+use crate::http::connect_rate::ConnectRate;
+use crate::http::origin::{self, HostRule};
 use crate::limits::Limits;
 use axum::http::{header, HeaderMap};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// What guards `/ws`, shared by every upgrade request.
+#[derive(Debug)]
+pub struct Upgrades {
+    /// Open WebSocket connections, against `--max-connections` and
+    /// `--max-connections-per-ip`.
+    pub admission: Arc<Admission>,
+    /// The host names `/ws` answers for, if the rule is in force.
+    host_rule: Option<HostRule>,
+    /// How fast one address may open connections.
+    connect_rate: ConnectRate,
+}
+
+impl Upgrades {
+    /// The guards `limits` set, for a server listening on `listening_on`.
+    pub fn new(limits: &Limits, listening_on: IpAddr) -> Self {
+        Self {
+            admission: Admission::new(limits),
+            host_rule: HostRule::new(listening_on, &limits.public_host, &limits.allowed_origins),
+            connect_rate: ConnectRate::new(limits),
+        }
+    }
+}
 
 /// Counts open connections, in total and per client address.
 #[derive(Debug)]
@@ -56,11 +82,29 @@ impl Drop for Ticket {
 }
 
 impl Admission {
+    /// The counts of WebSocket connections.
     pub fn new(limits: &Limits) -> Arc<Self> {
+        Self::counting(
+            limits.max_connections,
+            limits.max_connections_per_ip,
+            limits.limit_loopback,
+        )
+    }
+
+    /// The counts of connections that are not WebSockets (yet).
+    pub fn for_http(limits: &Limits) -> Arc<Self> {
+        Self::counting(
+            limits.max_http_connections,
+            limits.max_http_connections_per_ip,
+            limits.limit_loopback,
+        )
+    }
+
+    fn counting(max_total: usize, max_per_ip: usize, limit_loopback: bool) -> Arc<Self> {
         Arc::new(Self {
-            max_total: limits.max_connections,
-            max_per_ip: limits.max_connections_per_ip,
-            limit_loopback: limits.limit_loopback,
+            max_total,
+            max_per_ip,
+            limit_loopback,
             counts: Mutex::default(),
         })
     }
@@ -75,6 +119,24 @@ impl Admission {
     pub fn admit(self: &Arc<Self>, client: IpAddr) -> Result<Ticket, Refusal> {
         let key = (self.limit_loopback || !client.to_canonical().is_loopback())
             .then(|| limit_key(client));
+        self.admit_as(client, key)
+    }
+
+    /// Takes a place for a TCP connection from `peer` before anything is
+    /// read from it: a trusted proxy carries many clients, so it counts in
+    /// the total only.
+    pub fn admit_peer(
+        self: &Arc<Self>,
+        peer: IpAddr,
+        trusted: &[IpNet],
+    ) -> Result<Ticket, Refusal> {
+        if client_ip::is_trusted_proxy(peer, trusted) {
+            return self.admit_as(peer, None);
+        }
+        self.admit(peer)
+    }
+
+    fn admit_as(self: &Arc<Self>, client: IpAddr, key: Option<IpAddr>) -> Result<Ticket, Refusal> {
         let mut counts = self.lock();
         if counts.total >= self.max_total {
             return Err(Refusal::ServerFull);
@@ -106,14 +168,14 @@ impl Admission {
 
 /// Checks one upgrade request; `peer` is the TCP peer's address.
 pub fn admit_upgrade(
-    admission: &Arc<Admission>,
+    upgrades: &Upgrades,
     limits: &Limits,
     peer: IpAddr,
     headers: &HeaderMap,
 ) -> Result<Ticket, Refusal> {
     let from_proxy = client_ip::is_trusted_proxy(peer, &limits.trusted_proxies);
     let host = match from_proxy
-        .then(|| client_ip::forwarded_host(headers))
+        .then(|| client_ip::forwarded_host(headers, limits.proxy_header))
         .flatten()
     {
         Some(host) => Some(host),
@@ -125,10 +187,23 @@ pub fn admit_upgrade(
     let origin = headers
         .get(header::ORIGIN)
         .map(|value| value.to_str().unwrap_or("(not readable)"));
+    let client = client_ip::client_ip(peer, headers, &limits.trusted_proxies, limits.proxy_header);
+    if let Some(rule) = &upgrades.host_rule {
+        if !rule.allows(host.as_deref()) {
+            tracing::debug!(%client, ?host, "upgrade for an unknown host refused");
+            return Err(Refusal::UnknownHost(origin::unknown_host(host.as_deref())));
+        }
+    }
     origin::check(origin, host.as_deref(), &limits.allowed_origins)
         .map_err(Refusal::ForeignOrigin)?;
-    let client = client_ip::client_ip(peer, headers, &limits.trusted_proxies);
-    admission.admit(client).inspect_err(|refusal| {
+    if let Err(retry_after) = upgrades
+        .connect_rate
+        .take(client, tokio::time::Instant::now())
+    {
+        tracing::debug!(%client, "connecting too fast");
+        return Err(Refusal::ConnectingTooFast { retry_after });
+    }
+    upgrades.admission.admit(client).inspect_err(|refusal| {
         tracing::warn!(%client, ?refusal, "connection refused");
     })
 }

@@ -5,6 +5,11 @@
 //! peer itself is a configured proxy, and the chain they carry is walked
 //! from the nearest hop outwards: the first address that is not a trusted
 //! proxy is the client.
+//!
+//! Only one family of headers counts, the one the operator's proxy writes
+//! ([`ProxyHeader`]): a proxy passes the other family through from the
+//! client untouched, so believing it would let a client choose its own
+//! address.
 
 use axum::http::HeaderMap;
 use std::fmt;
@@ -73,6 +78,22 @@ impl fmt::Display for IpNet {
     }
 }
 
+/// Which forwarding headers the trusted proxies write, and so the only ones
+/// believed: a proxy overwrites or appends to its own family of headers
+/// and passes the other through from the client as it came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For` and `X-Forwarded-Host`: what nginx and Caddy
+    /// write.
+    #[default]
+    #[value(name = "x-forwarded-for")]
+    XForwardedFor,
+    /// The standard `Forwarded` (`for=`, `host=`), for proxies that write it
+    /// instead.
+    #[value(name = "forwarded")]
+    Forwarded,
+}
+
 fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
     trusted.iter().any(|net| net.contains(ip))
 }
@@ -83,13 +104,18 @@ pub fn is_trusted_proxy(peer: IpAddr, trusted: &[IpNet]) -> bool {
 }
 
 /// The client's address: the peer's own, unless the peer is a trusted proxy
-/// that forwards one (`Forwarded` if present, else `X-Forwarded-For`).
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+/// that forwards one in the headers `kind` names.
+pub fn client_ip(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+    kind: ProxyHeader,
+) -> IpAddr {
     let peer = peer.to_canonical();
     if !is_trusted(peer, trusted) {
         return peer;
     }
-    let chain = forwarded_chain(headers);
+    let chain = forwarded_chain(headers, kind);
     let mut nearest = peer;
     // From the hop nearest to us outwards; entries left of the first
     // untrusted one may have been written by the client itself.
@@ -104,36 +130,42 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     nearest
 }
 
-/// The `for` addresses of every hop, oldest first; `None` for a hop whose
-/// address is hidden or unreadable.
-fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let forwarded: Vec<&str> = header_values(headers, "forwarded");
-    if !forwarded.is_empty() {
-        return forwarded_parameter(&forwarded, "for")
+/// The `for` addresses of every hop in the headers `kind` names, oldest
+/// first; `None` for a hop whose address is hidden or unreadable.
+fn forwarded_chain(headers: &HeaderMap, kind: ProxyHeader) -> Vec<Option<IpAddr>> {
+    match kind {
+        ProxyHeader::Forwarded => {
+            let forwarded: Vec<&str> = header_values(headers, "forwarded");
+            forwarded_parameter(&forwarded, "for")
+                .map(parse_node)
+                .collect()
+        }
+        ProxyHeader::XForwardedFor => header_values(headers, "x-forwarded-for")
+            .iter()
+            .flat_map(|value| value.split(','))
             .map(parse_node)
-            .collect();
+            .collect(),
     }
-    header_values(headers, "x-forwarded-for")
-        .iter()
-        .flat_map(|value| value.split(','))
-        .map(parse_node)
-        .collect()
 }
 
-/// The `host` a trusted proxy says the client asked for (`Forwarded: host=`
-/// or `X-Forwarded-Host`), the nearest proxy's word winning.
-pub fn forwarded_host(headers: &HeaderMap) -> Option<String> {
-    let forwarded = header_values(headers, "forwarded");
-    let from_forwarded = forwarded_parameter(&forwarded, "host")
-        .map(|value| value.trim().trim_matches('"').to_owned())
-        .next_back();
-    from_forwarded.or_else(|| {
-        header_values(headers, "x-forwarded-host")
+/// The `host` a trusted proxy says the client asked for, in the header
+/// `kind` names (`Forwarded: host=` or `X-Forwarded-Host`), the nearest
+/// proxy's word winning.
+pub fn forwarded_host(headers: &HeaderMap, kind: ProxyHeader) -> Option<String> {
+    match kind {
+        ProxyHeader::Forwarded => {
+            let forwarded = header_values(headers, "forwarded");
+            let host = forwarded_parameter(&forwarded, "host")
+                .map(|value| value.trim().trim_matches('"').to_owned())
+                .next_back();
+            host
+        }
+        ProxyHeader::XForwardedFor => header_values(headers, "x-forwarded-host")
             .iter()
             .flat_map(|value| value.split(','))
             .map(|host| host.trim().to_owned())
-            .next_back()
-    })
+            .next_back(),
+    }
 }
 
 /// The values of one parameter (`for`, `host`) across the elements of
@@ -203,6 +235,9 @@ mod tests {
         text.parse().expect("valid address")
     }
 
+    const XFF: ProxyHeader = ProxyHeader::XForwardedFor;
+    const STANDARD: ProxyHeader = ProxyHeader::Forwarded;
+
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
@@ -229,9 +264,12 @@ mod tests {
     #[test]
     fn forwarding_headers_from_strangers_are_ignored() {
         let forged = headers(&[("x-forwarded-for", "1.2.3.4")]);
-        assert_eq!(client_ip(ip("9.9.9.9"), &forged, &[]), ip("9.9.9.9"));
+        assert_eq!(client_ip(ip("9.9.9.9"), &forged, &[], XFF), ip("9.9.9.9"));
         let trusted = [net("10.0.0.1")];
-        assert_eq!(client_ip(ip("9.9.9.9"), &forged, &trusted), ip("9.9.9.9"));
+        assert_eq!(
+            client_ip(ip("9.9.9.9"), &forged, &trusted, XFF),
+            ip("9.9.9.9")
+        );
     }
 
     #[test]
@@ -240,44 +278,75 @@ mod tests {
         let peer = ip("10.0.0.1");
         // The client wrote "6.6.6.6" itself; the proxy appended the real one.
         let h = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7")]);
-        assert_eq!(client_ip(peer, &h, &trusted), ip("203.0.113.7"));
+        assert_eq!(client_ip(peer, &h, &trusted, XFF), ip("203.0.113.7"));
         // Two trusted proxies in a row.
         let h = headers(&[("x-forwarded-for", "203.0.113.7, 10.1.1.1")]);
-        assert_eq!(client_ip(peer, &h, &trusted), ip("203.0.113.7"));
+        assert_eq!(client_ip(peer, &h, &trusted, XFF), ip("203.0.113.7"));
         // Several header lines count as one list.
         let h = headers(&[
             ("x-forwarded-for", "203.0.113.7"),
             ("x-forwarded-for", "10.1.1.1"),
         ]);
-        assert_eq!(client_ip(peer, &h, &trusted), ip("203.0.113.7"));
+        assert_eq!(client_ip(peer, &h, &trusted, XFF), ip("203.0.113.7"));
         // No header: the proxy itself.
-        assert_eq!(client_ip(peer, &HeaderMap::new(), &trusted), peer);
+        assert_eq!(client_ip(peer, &HeaderMap::new(), &trusted, XFF), peer);
     }
 
     #[test]
-    fn the_standard_forwarded_header_wins_and_is_parsed_in_all_forms() {
+    fn the_standard_forwarded_header_is_parsed_in_all_forms() {
         let trusted = [net("127.0.0.1")];
         let peer = ip("127.0.0.1");
         let h = headers(&[
             ("forwarded", "for=192.0.2.60;proto=http;by=203.0.113.43"),
             ("x-forwarded-for", "1.1.1.1"),
         ]);
-        assert_eq!(client_ip(peer, &h, &trusted), ip("192.0.2.60"));
+        assert_eq!(client_ip(peer, &h, &trusted, STANDARD), ip("192.0.2.60"));
         let h = headers(&[("forwarded", r#"For="[2001:db8:cafe::17]:4711""#)]);
-        assert_eq!(client_ip(peer, &h, &trusted), ip("2001:db8:cafe::17"));
+        assert_eq!(
+            client_ip(peer, &h, &trusted, STANDARD),
+            ip("2001:db8:cafe::17")
+        );
         let h = headers(&[("forwarded", r#"for="192.0.2.43:47011", for=127.0.0.1"#)]);
-        assert_eq!(client_ip(peer, &h, &trusted), ip("192.0.2.43"));
+        assert_eq!(client_ip(peer, &h, &trusted, STANDARD), ip("192.0.2.43"));
         let h = headers(&[("forwarded", "for=unknown")]);
-        assert_eq!(client_ip(peer, &h, &trusted), peer);
+        assert_eq!(client_ip(peer, &h, &trusted, STANDARD), peer);
+    }
+
+    #[test]
+    fn only_the_header_the_proxy_writes_counts() {
+        let trusted = [net("127.0.0.1")];
+        let peer = ip("127.0.0.1");
+        // nginx appended the real address to X-Forwarded-For and passed
+        // the client's own `Forwarded` through.
+        let h = headers(&[
+            ("forwarded", "for=198.51.100.99;host=evil.example"),
+            ("x-forwarded-for", "203.0.113.7"),
+            ("x-forwarded-host", "chat.example.com"),
+        ]);
+        assert_eq!(client_ip(peer, &h, &trusted, XFF), ip("203.0.113.7"));
+        assert_eq!(forwarded_host(&h, XFF).as_deref(), Some("chat.example.com"));
+        assert_eq!(client_ip(peer, &h, &trusted, STANDARD), ip("198.51.100.99"));
+        assert_eq!(
+            forwarded_host(&h, STANDARD).as_deref(),
+            Some("evil.example")
+        );
+        // A header of the other family alone is not believed either.
+        let only_forwarded = headers(&[("forwarded", "for=198.51.100.99")]);
+        assert_eq!(client_ip(peer, &only_forwarded, &trusted, XFF), peer);
+        let only_xff = headers(&[("x-forwarded-for", "198.51.100.99")]);
+        assert_eq!(client_ip(peer, &only_xff, &trusted, STANDARD), peer);
     }
 
     #[test]
     fn forwarded_host_takes_the_nearest_proxys_word() {
         let h = headers(&[("forwarded", "for=1.2.3.4;host=chat.example.com")]);
-        assert_eq!(forwarded_host(&h).as_deref(), Some("chat.example.com"));
+        assert_eq!(
+            forwarded_host(&h, STANDARD).as_deref(),
+            Some("chat.example.com")
+        );
         let h = headers(&[("x-forwarded-host", "a.example, b.example")]);
-        assert_eq!(forwarded_host(&h).as_deref(), Some("b.example"));
-        assert_eq!(forwarded_host(&HeaderMap::new()), None);
+        assert_eq!(forwarded_host(&h, XFF).as_deref(), Some("b.example"));
+        assert_eq!(forwarded_host(&HeaderMap::new(), XFF), None);
     }
 
     #[test]

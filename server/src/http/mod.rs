@@ -5,10 +5,12 @@
 pub mod admission;
 pub mod assets;
 pub mod client_ip;
+pub mod connect_rate;
 pub mod embedded;
 pub mod headers;
 pub mod health;
 pub mod origin;
+pub mod serve;
 pub mod tls;
 pub mod websocket;
 
@@ -79,7 +81,7 @@ async fn upgrade(
         Err(refusal) => return refusal.into_response(),
     };
     let limits = &state.config.limits;
-    let ticket = match admission::admit_upgrade(&state.admission, limits, peer.ip(), &parts.headers)
+    let ticket = match admission::admit_upgrade(&state.upgrades, limits, peer.ip(), &parts.headers)
     {
         Ok(ticket) => ticket,
         Err(refusal) => return refusal.into_response(),

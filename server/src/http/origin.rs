@@ -6,8 +6,15 @@
 //! and page scripts cannot change. By default only pages served from the
 //! same host and port as `/ws` may connect. Tools that are not browsers send
 //! no `Origin` and are allowed: they cannot be made to act for a visitor.
+//!
+//! Comparing `Origin` with `Host` does not stop DNS rebinding: a page on
+//! `evil.example`, whose name is then pointed at this server (or at
+//! 127.0.0.1 on the visitor's machine), sends both as `evil.example`.
+//! [`HostRule`] closes that: a server on a loopback address, or one told
+//! its `--public-host`, answers `/ws` only for the host names it knows.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 
 /// A web origin reduced to what is compared: scheme, host and port.
@@ -115,6 +122,73 @@ pub fn check(origin: Option<&str>, host: Option<&str>, allowed: &[Origin]) -> Re
     }
 }
 
+/// The host name of a `Host` header (`host`, `host:port`, `[v6]`,
+/// `[v6]:port`), lower-cased and without a trailing dot; `None` if
+/// malformed.
+pub fn host_name(text: &str) -> Option<String> {
+    let (host, _port) = split_host_port(text)?;
+    let host = host.strip_suffix('.').unwrap_or(host);
+    Some(host.to_ascii_lowercase())
+}
+
+/// Which host names `/ws` answers for, against DNS rebinding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRule {
+    /// `--public-host` and the hosts of `--allowed-origins`, as
+    /// [`host_name`] gives them; loopback names are always allowed.
+    names: Vec<String>,
+}
+
+impl HostRule {
+    /// The rule for a server listening on `listening_on`: in force when
+    /// that is a loopback address (where a rebinding page reaches it from
+    /// the visitor's own machine) or when the operator named the public
+    /// hosts; `None` otherwise, when any host is answered.
+    pub fn new(listening_on: IpAddr, public: &[String], allowed: &[Origin]) -> Option<Self> {
+        if public.is_empty() && !listening_on.to_canonical().is_loopback() {
+            return None;
+        }
+        let names = public
+            .iter()
+            .filter_map(|name| host_name(name))
+            .chain(allowed.iter().map(|origin| origin.host.clone()))
+            .collect();
+        Some(Self { names })
+    }
+
+    /// Whether a request addressed to `host` (a `Host` header, or what a
+    /// trusted proxy says the client asked for) may open `/ws`.
+    pub fn allows(&self, host: Option<&str>) -> bool {
+        let Some(name) = host.and_then(host_name) else {
+            return false;
+        };
+        is_loopback_name(&name) || self.names.contains(&name)
+    }
+}
+
+/// `localhost`, a 127.0.0.0/8 address or `[::1]`: names that only ever
+/// lead to the visitor's own machine, which no outside page can own.
+fn is_loopback_name(name: &str) -> bool {
+    if name == "localhost" {
+        return true;
+    }
+    let bare = name
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(name);
+    bare.parse::<IpAddr>()
+        .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
+/// The refusal of a request addressed to a host this chat does not know.
+pub fn unknown_host(host: Option<&str>) -> String {
+    format!(
+        "Forbidden: this chat is not reached as {:?}. Open it from its own address, or ask \
+         the operator to name this host with --public-host.",
+        host.unwrap_or("")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +251,36 @@ mod tests {
             &allowed
         )
         .is_err());
+    }
+
+    #[test]
+    fn the_host_rule_guards_loopback_listeners_and_named_hosts() {
+        let loopback: IpAddr = "127.0.0.1".parse().expect("ip");
+        let any: IpAddr = "0.0.0.0".parse().expect("ip");
+        assert_eq!(HostRule::new(any, &[], &[]), None);
+        let rule = HostRule::new(loopback, &[], &[]).expect("in force on loopback");
+        for host in [
+            "localhost:8765",
+            "127.0.0.1:8765",
+            "[::1]:8765",
+            "LOCALHOST",
+        ] {
+            assert!(rule.allows(Some(host)), "{host}");
+        }
+        for host in ["evil.example:8765", "localhost.evil.example", "10.0.0.1"] {
+            assert!(!rule.allows(Some(host)), "{host}");
+        }
+        assert!(!rule.allows(None));
+        let named = HostRule::new(
+            any,
+            &["chat.example.com".to_owned()],
+            &origins(&["https://other.example:8443"]),
+        )
+        .expect("in force once named");
+        assert!(named.allows(Some("Chat.Example.com.")));
+        assert!(named.allows(Some("other.example:8765")));
+        assert!(named.allows(Some("localhost")));
+        assert!(!named.allows(Some("evil.example")));
     }
 
     #[test]

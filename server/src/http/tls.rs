@@ -6,8 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
@@ -15,13 +14,10 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-/// How long a client may take over its handshake. Handshakes run in tasks
-/// of their own, so a slow one never holds up the accept loop; the bound
-/// only stops a silent client from holding a socket open forever.
+/// How long a client may take over its handshake. The bound only stops a
+/// silent client from holding a socket open for ever; while it lasts, the
+/// handshake holds a place against `--max-http-connections`.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Handshaken connections waiting for hyper to take them.
-const QUEUE: usize = 64;
 
 /// The certificate and key files and the configuration last read from
 /// them, which every new connection's handshake uses.
@@ -92,70 +88,26 @@ fn server_config(cert: &Path, key: &Path) -> Result<ServerConfig, String> {
     Ok(config)
 }
 
-/// What `axum::serve` accepts from: connections whose handshake is done.
-pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    /// Accepts on `listener` until `stop` is cancelled, each handshake in a
-    /// task of its own with the certificate current when it began.
-    pub fn spawn(
-        listener: TcpListener,
-        certificates: Arc<Certificates>,
-        stop: CancellationToken,
-    ) -> std::io::Result<Self> {
-        let local = listener.local_addr()?;
-        let (sender, ready) = mpsc::channel(QUEUE);
-        tokio::spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    () = stop.cancelled() => break,
-                    accepted = listener.accept() => accepted,
-                };
-                let (tcp, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        // Out of file descriptors, say: spinning would not help.
-                        tracing::error!("cannot accept a connection: {error}");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                };
-                let acceptor = certificates.acceptor();
-                let sender = sender.clone();
-                tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => {
-                            // Fails only once the server stopped serving.
-                            let _ = sender.send((stream, peer)).await;
-                        }
-                        Ok(Err(error)) => tracing::debug!(%peer, "TLS handshake failed: {error}"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
-                });
-            }
-        });
-        Ok(Self { ready, local })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(ready) => ready,
-            // The accept loop stopped for shutdown, which axum is about to
-            // notice: there is nothing more to hand it.
-            None => std::future::pending().await,
+/// Runs the TLS handshake on a freshly accepted connection, with the
+/// certificate current when it began; `None` if it fails or takes too long
+/// (logged quietly: scanners fail handshakes all day). Each connection runs
+/// its own in its own task, so a slow one never holds up the accept loop.
+pub async fn handshake(
+    certificates: &Certificates,
+    tcp: TcpStream,
+    peer: SocketAddr,
+) -> Option<TlsStream<TcpStream>> {
+    let acceptor = certificates.acceptor();
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(stream)) => Some(stream),
+        Ok(Err(error)) => {
+            tracing::debug!(%peer, "TLS handshake failed: {error}");
+            None
         }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            None
+        }
     }
 }
 

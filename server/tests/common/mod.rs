@@ -300,6 +300,14 @@ impl Client {
         }
     }
 
+    /// Leaves on purpose: sends a normal close and reads until the
+    /// connection ends (the server may answer with its close frame or
+    /// just go).
+    pub async fn leave(&mut self) {
+        self.try_send_raw(Message::Close(None)).await;
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(PATIENCE, self.socket.next()).await {}
+    }
+
     /// Asserts that nothing arrives for a short while.
     pub async fn expect_silence(&mut self) {
         if let Ok(Some(Ok(message))) =

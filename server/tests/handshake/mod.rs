@@ -17,7 +17,8 @@ pub struct Refused {
     pub body: String,
 }
 
-/// Opens `/ws` with extra request headers; `Err` if the server answered
+/// Opens `/ws` with extra request headers (`host` replaces the URL's);
+/// `Err` if the server answered
 /// with an HTTP error instead of 101.
 pub async fn try_connect(server: &TestServer, headers: &[(&str, &str)]) -> Result<Client, Refused> {
     let mut request = server
@@ -27,10 +28,13 @@ pub async fn try_connect(server: &TestServer, headers: &[(&str, &str)]) -> Resul
     for (name, value) in headers {
         let name = tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
             .expect("valid header name");
-        request.headers_mut().append(
-            name,
-            HeaderValue::from_str(value).expect("valid header value"),
-        );
+        let value = HeaderValue::from_str(value).expect("valid header value");
+        // A request has one Host: a test naming it replaces the URL's.
+        if name == tokio_tungstenite::tungstenite::http::header::HOST {
+            request.headers_mut().insert(name, value);
+        } else {
+            request.headers_mut().append(name, value);
+        }
     }
     match tokio_tungstenite::connect_async(request).await {
         Ok((socket, response)) => {

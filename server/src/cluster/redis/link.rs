@@ -122,7 +122,8 @@ struct RestoreEntry<'a> {
     room: &'a str,
     key: &'a str,
     username: &'a str,
-    token: &'a str,
+    /// The SHA-256 of the resume token: Redis keeps only hashes.
+    token: String,
     connections: u32,
     /// The name's looks, taken again with the name if it was lost.
     looks: Vec<String>,
@@ -369,7 +370,7 @@ impl<'a> From<&'a LocalPresence> for RestoreEntry<'a> {
             room: &local.room,
             key: &local.key,
             username: &local.username,
-            token: &local.token,
+            token: crate::history::store::sha256_hex(&local.token),
             connections: local.connections,
             looks: chat_shared::username_looks(&local.username),
         }

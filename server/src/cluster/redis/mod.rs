@@ -24,7 +24,7 @@
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `names` | hash | key → resume token: the names held |
+//! | `names` | hash | key → SHA-256 of the resume token: the names held |
 //! | `looks` | hash | look → key: the looks of the names held ([`chat_shared::username_looks`]) |
 //! | `name-looks:{key}` | set | the looks a name holds, freed with it |
 //! | `room:{room}` | hash | key → name: members, connected or in grace |

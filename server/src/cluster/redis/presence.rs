@@ -3,6 +3,7 @@
 use super::link::{Link, LinkError};
 use crate::cluster::{Claim, Claimed, Presence, Snapshot};
 use crate::error::Rejection;
+use crate::history::store::sha256_hex;
 use chat_shared::close::Departure;
 use chat_shared::{ErrorCode, RoomInfo};
 use futures_util::future::BoxFuture;
@@ -22,7 +23,9 @@ pub struct RedisPresence {
 #[serde(rename_all = "snake_case")]
 enum ClaimReply {
     Ok {
-        token: String,
+        /// The claim presented the token of the name's holder; otherwise
+        /// it is a new claim, and the fresh token is its token.
+        resumed: bool,
         username: String,
         seq: u64,
         /// key → name; a `BTreeMap` keeps them in key order.
@@ -75,6 +78,8 @@ impl Presence for RedisPresence {
                 tracing::error!("a name's looks as JSON: {error}");
                 Rejection::from(ErrorCode::ServerError)
             })?;
+            // Redis sees only hashes of tokens (see the claim script).
+            let resume_hash = claim.resume.as_deref().map(sha256_hex);
             let reply = self
                 .link
                 .eval::<ClaimReply>(
@@ -84,9 +89,9 @@ impl Presence for RedisPresence {
                         &claim.room,
                         &claim.key,
                         &claim.name,
-                        claim.resume.as_deref().unwrap_or(""),
+                        resume_hash.as_deref().unwrap_or(""),
                         invited,
-                        &fresh,
+                        &sha256_hex(&fresh),
                         &address,
                         &looks,
                     ],
@@ -94,11 +99,15 @@ impl Presence for RedisPresence {
                 .await;
             match reply {
                 Ok(ClaimReply::Ok {
-                    token,
+                    resumed,
                     username,
                     seq,
                     members,
                 }) => {
+                    let token = match (resumed, &claim.resume) {
+                        (true, Some(resume)) => resume.clone(),
+                        _ => fresh,
+                    };
                     let online = u32::try_from(members.len()).unwrap_or(u32::MAX);
                     let members = members.iter();
                     let users = crate::cluster::listed(

@@ -111,21 +111,27 @@ local function members(room)
 end
 "#;
 
-/// ARGV: prefix, node, room, key, name, resume token (`""`: none),
-/// invited (`"1"`), a fresh token for a new claim, the client's address,
-/// the name's looks ([`chat_shared::username_looks`]) as a JSON array.
+/// ARGV: prefix, node, room, key, name, the SHA-256 of the resume token
+/// (`""`: none), invited (`"1"`), the SHA-256 of a fresh token for a new
+/// claim, the client's address, the name's looks
+/// ([`chat_shared::username_looks`]) as a JSON array.
 ///
-/// The hub's rules: the stored token resumes; otherwise no invitation is
-/// `forbidden`, and a name held by someone else, or one that looks like
-/// it, is `name_taken`.
+/// The hub's rules: the token whose hash is stored resumes; otherwise no
+/// invitation is `forbidden`, and a name held by someone else, or one
+/// that looks like it, is `name_taken`. Redis keeps and compares only
+/// hashes: Lua's `==` stops at the first difference, which could tell a
+/// timer about the stored hash, never about a token that has it; and a
+/// copy of Redis's data hands out no name. The answer says whether the
+/// claim resumed (the node then answers with the token presented) or is
+/// new (the fresh one).
 const CLAIM: &str = r#"
-local node, room, key, name, resume, invited, fresh, address, looks =
+local node, room, key, name, resume_hash, invited, fresh_hash, address, looks =
   ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9],
   cjson.decode(ARGV[10])
 local stored = redis.call('HGET', P .. 'names', key)
-local token
-if stored and resume ~= '' and resume == stored then
-  token = stored
+local resumed = false
+if stored and resume_hash ~= '' and resume_hash == stored then
+  resumed = true
 elseif invited ~= '1' then
   return cjson.encode({refused = 'forbidden'})
 elseif stored then
@@ -137,8 +143,7 @@ else
       return cjson.encode({refused = 'name_taken'})
     end
   end
-  token = fresh
-  redis.call('HSET', P .. 'names', key, token)
+  redis.call('HSET', P .. 'names', key, fresh_hash)
   for _, look in ipairs(looks) do
     redis.call('HSET', P .. 'looks', look, key)
     redis.call('SADD', P .. 'name-looks:' .. key, look)
@@ -150,7 +155,8 @@ local have = int(redis.call('HGET', P .. 'conns:' .. room, field))
 set_connections(node, room, key, have + 1, 0, 0)
 local shown = add_member(node, room, key, name)
 local seq = int(redis.call('GET', P .. 'seq:' .. room))
-return cjson.encode({ok = {token = token, username = shown, seq = seq, members = members(room)}})
+return cjson.encode({ok = {resumed = resumed, username = shown, seq = seq,
+  members = members(room)}})
 "#;
 
 /// ARGV: prefix, node, room, key, departure (`"now"` or `"grace"`),
@@ -214,7 +220,8 @@ return cjson.encode({missing = missing, reaped = reaped})
 "#;
 
 /// ARGV: prefix, node, grace in ms, this node's presence as JSON
-/// (`[{room, key, username, token, connections, looks}]`).
+/// (`[{room, key, username, token, connections, looks}]`, `token` the
+/// SHA-256 of the resume token, as `names` keeps it).
 ///
 /// Makes this node's entries exactly that list: missing claims and
 /// members come back (Joined for each member added); a claim someone

@@ -221,6 +221,46 @@ async fn names_are_unique_across_nodes_and_a_token_resumes_on_either() {
     assert_eq!(rooms, [("lobby".to_owned(), 1), ("other".to_owned(), 1)]);
 }
 
+/// Redis keeps only the SHA-256 of a resume token, and the claim script
+/// compares hashes: the stored hash presented as a token resumes nothing.
+#[tokio::test]
+async fn redis_keeps_only_the_hash_of_a_resume_token() {
+    let url = chat_engines::shared_redis().url();
+    let prefix = fresh_prefix();
+    let a = start(settings(&url, &prefix, "a")).await;
+    let alice = a
+        .presence
+        .claim(&claim("lobby", "alice", None, true))
+        .await
+        .expect("claim");
+    let client = redis::Client::open(url).expect("client");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connection");
+    let names: BTreeMap<String, String> = redis::cmd("HGETALL")
+        .arg(format!("{prefix}names"))
+        .query_async(&mut connection)
+        .await
+        .expect("HGETALL");
+    let held = names.get(&username_key("alice")).expect("the name is held");
+    assert_ne!(held, &alice.token, "not the token itself");
+    assert_eq!(held, &crate::history::store::sha256_hex(&alice.token));
+    for guess in [held.as_str(), &alice.token[..31], "0123"] {
+        let refused = a
+            .presence
+            .claim(&claim("lobby", "alice", Some(guess), true))
+            .await;
+        assert_eq!(refused.expect_err("refused").code, ErrorCode::NameTaken);
+    }
+    let back = a
+        .presence
+        .claim(&claim("lobby", "alice", Some(&alice.token), false))
+        .await
+        .expect("the token resumes");
+    assert_eq!(back.token, alice.token);
+}
+
 #[tokio::test]
 async fn tabs_on_two_nodes_are_one_user() {
     let (a, b) = two_nodes().await;

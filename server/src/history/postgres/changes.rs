@@ -9,7 +9,8 @@ use super::{
     find_client_id, from_sql_id, lock_rooms, read_history, sql_id, store_last_ids, Postgres,
 };
 use crate::history::changes::{
-    Action, ChangeRequest, Changed, Changes, Refusal, Target, EDITED_KIND, REACTION_KIND,
+    Action, ChangeRequest, Changed, Changes, Refusal, Target, EDITED_KIND, MAX_EMOJI_PER_MESSAGE,
+    REACTION_KIND,
 };
 use crate::history::store::{timestamp_now, StoreError, StoreResult, MESSAGE_KIND};
 use chat_shared::{AuditAction, Change, Deletion, Edit, HistoryItem, Reaction};
@@ -42,7 +43,7 @@ fn client_id_rule(
     let Some(client_id) = &request.client_id else {
         return Ok(None);
     };
-    let Some((id, kind)) = find_client_id(tx, &request.name_key, client_id)? else {
+    let Some((id, kind)) = find_client_id(tx, &request.room, &request.name_key, client_id)? else {
         return Ok(None);
     };
     if kind != request.action.kind() {
@@ -89,6 +90,21 @@ fn apply(
     if let Some(earlier) = unchanged(tx, request, &target)? {
         return Ok(Changed::Unchanged(earlier));
     }
+    if let Action::React {
+        emoji: Some(emoji),
+        on: true,
+    } = &request.action
+    {
+        let row = tx.query_one(
+            "SELECT count(DISTINCT emoji), coalesce(bool_or(emoji = $2), false)
+             FROM reactions WHERE message_id = $1",
+            &[&target_id, emoji],
+        )?;
+        let (kinds, known): (i64, bool) = (row.try_get(0)?, row.try_get(1)?);
+        if !known && kinds >= MAX_EMOJI_PER_MESSAGE {
+            return Ok(Changed::Refused(Refusal::TooManyEmoji));
+        }
+    }
     let timestamp = timestamp_now();
     let (text, emoji, on) = match &request.action {
         Action::Edit { text, .. } => (text.as_deref().unwrap_or_default(), None, None),
@@ -114,9 +130,9 @@ fn apply(
         ],
     )?;
     let Some(row) = inserted else {
-        // Another node stored this `client_id` since the check (in
-        // another room, or the lock would have kept it out): answer as
-        // if it had been there from the start.
+        // The room's lock keeps another node from storing this
+        // `client_id` in the room since the check; should the index still
+        // find one, answer as if it had been there from the start.
         return client_id_rule(tx, request)?.ok_or_else(|| {
             StoreError("a change insert conflicted with no stored client_id".to_owned())
         });

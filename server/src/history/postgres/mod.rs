@@ -14,24 +14,21 @@
 
 mod changes;
 mod moderation;
+mod read;
 
-use crate::history::changes::add_reaction;
-use crate::history::changes::{EDITED_KIND, REACTION_KIND};
 use crate::history::store::{
     sha256_hex, timestamp_now, Appended, Messages, NewMessage, StoreError, StoreResult,
-    DELETED_KIND, JOIN_CODE_SETTING, MESSAGE_KIND,
+    JOIN_CODE_SETTING, MESSAGE_KIND,
 };
-use chat_shared::{
-    quote_excerpt, Change, ChatMessage, Deletion, Edit, HistoryItem, Quote, Reaction,
-};
-use postgres::types::ToSql;
-use postgres::{Client, GenericClient, NoTls, Row, Transaction};
-use std::collections::{BTreeMap, HashMap};
+use chat_shared::{quote_excerpt, ChatMessage, HistoryItem, Quote};
+use postgres::{Client, GenericClient, NoTls, Transaction};
+use read::{only_messages, read_history};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The schema version this build writes; older databases are migrated on
 /// open. PostgreSQL's schema has its own numbering, separate from SQLite's.
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 
 /// The advisory lock key held while the schema is created or migrated, so
 /// two nodes starting at once do not both try. Any constant will do, as
@@ -268,6 +265,16 @@ fn migrate(client: &mut Client) -> Result<(), OpenError> {
              INSERT INTO schema_version (version) VALUES (2);",
         )?;
     }
+    if found < 3 {
+        // Issue 20, as SQLite's version 5: a `client_id` names one thing
+        // per room and author, never across rooms.
+        tx.batch_execute(
+            "DROP INDEX IF EXISTS messages_once;
+             CREATE UNIQUE INDEX messages_once ON messages (room, author_key, client_id)
+                 WHERE client_id IS NOT NULL;
+             INSERT INTO schema_version (version) VALUES (3);",
+        )?;
+    }
     tx.commit()?;
     Ok(())
 }
@@ -315,15 +322,17 @@ pub(super) fn store_last_ids(
     Ok(())
 }
 
-/// The row with this author's `client_id`, if any: its id and kind.
+/// The row of the room with this author's `client_id`, if any: its id
+/// and kind.
 pub(super) fn find_client_id(
     tx: &mut Transaction<'_>,
+    room: &str,
     author_key: &str,
     client_id: &str,
 ) -> Result<Option<(i64, String)>, postgres::Error> {
     tx.query_opt(
-        "SELECT id, kind FROM messages WHERE author_key = $1 AND client_id = $2",
-        &[&author_key, &client_id],
+        "SELECT id, kind FROM messages WHERE room = $1 AND author_key = $2 AND client_id = $3",
+        &[&room, &author_key, &client_id],
     )?
     .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
     .transpose()
@@ -374,8 +383,9 @@ impl Messages for Postgres {
             let mut results = Vec::with_capacity(batch.len());
             for message in batch {
                 if let Some(client_id) = &message.client_id {
-                    if let Some(existing) = find_client_id(&mut tx, &message.author_key, client_id)?
-                    {
+                    let existing =
+                        find_client_id(&mut tx, &message.room, &message.author_key, client_id)?;
+                    if let Some(existing) = existing {
                         results.push(already_sent(&mut tx, existing)?);
                         continue;
                     }
@@ -393,8 +403,10 @@ impl Messages for Postgres {
                     None => None,
                 };
                 let timestamp = timestamp_now();
-                // Another node may have stored the same `client_id` since
-                // the check: then nothing is inserted, and the batch goes on.
+                // The room's lock keeps another node from storing the same
+                // `client_id` in this room since the check; should the
+                // index still find one, nothing is inserted, the original
+                // is the answer, and the batch goes on.
                 let inserted = tx.query_opt(
                     "INSERT INTO messages (room, username, author_key, text, timestamp, client_id,
                          owner, reply_to, reply_username, reply_text)
@@ -415,7 +427,9 @@ impl Messages for Postgres {
                 )?;
                 let Some(row) = inserted else {
                     let existing = match &message.client_id {
-                        Some(client_id) => find_client_id(&mut tx, &message.author_key, client_id)?,
+                        Some(client_id) => {
+                            find_client_id(&mut tx, &message.room, &message.author_key, client_id)?
+                        }
                         None => None,
                     };
                     let Some(existing) = existing else {
@@ -541,6 +555,7 @@ impl Messages for Postgres {
         })
     }
 
+    #[cfg(test)]
     fn add_room(&mut self, name: &str) -> StoreResult<()> {
         self.run(|client| {
             client.execute(
@@ -548,6 +563,30 @@ impl Messages for Postgres {
                 &[&name, &timestamp_now()],
             )?;
             Ok(())
+        })
+    }
+
+    fn forget_unused_rooms(&mut self) -> StoreResult<()> {
+        // Every message's room has its row already: the row is what
+        // orders the room's events ([`lock_rooms`]).
+        self.run(|client| {
+            let mut tx = client.transaction()?;
+            tx.execute(
+                "DELETE FROM room_settings WHERE NOT locked AND topic IS NULL",
+                &[],
+            )?;
+            tx.execute(
+                "INSERT INTO rooms (name, created_at) SELECT room, $1 FROM room_settings
+                 ON CONFLICT DO NOTHING",
+                &[&timestamp_now()],
+            )?;
+            tx.execute(
+                "DELETE FROM rooms
+                 WHERE NOT EXISTS (SELECT 1 FROM messages WHERE messages.room = rooms.name)
+                   AND NOT EXISTS (SELECT 1 FROM room_settings WHERE room_settings.room = rooms.name)",
+                &[],
+            )?;
+            Ok(tx.commit()?)
         })
     }
 
@@ -587,153 +626,6 @@ fn setting(client: &mut impl GenericClient, name: &str) -> Result<Option<String>
         .query_opt("SELECT value FROM settings WHERE name = $1", &[&name])?
         .map(|row| row.try_get(0))
         .transpose()
-}
-
-/// What every history read selects, as in the SQLite store: a row, and
-/// whether the rows it points at are deleted (the original a reply
-/// quotes, the message a change targets). `m` is the row; the caller
-/// adds the condition and order.
-const HISTORY_ROW: &str = "SELECT m.id, m.kind, m.username, m.text, m.timestamp, m.client_id,
-        m.edited_at, m.deleted, m.reply_to, m.reply_username, m.reply_text,
-        coalesce(o.deleted, true), m.target, m.emoji, m.reaction_on, coalesce(t.deleted, false)
-    FROM messages m
-    LEFT JOIN messages o ON o.id = m.reply_to
-    LEFT JOIN messages t ON t.id = m.target
-    WHERE ";
-
-/// The rows matching `condition` (on [`HISTORY_ROW`]'s `m`), messages
-/// in their current state with their reactions.
-pub(super) fn read_history(
-    client: &mut impl GenericClient,
-    condition: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> StoreResult<Vec<HistoryItem>> {
-    let rows = client.query(&format!("{HISTORY_ROW}{condition}"), params)?;
-    let mut items = rows.iter().map(read_item).collect::<Result<Vec<_>, _>>()?;
-    attach_reactions(client, &mut items)?;
-    Ok(items)
-}
-
-/// The messages of a read that asked only for messages.
-fn only_messages(items: Vec<HistoryItem>) -> Vec<ChatMessage> {
-    items
-        .into_iter()
-        .filter_map(|item| match item {
-            HistoryItem::Message(message) => Some(message),
-            HistoryItem::Change(_) => None,
-        })
-        .collect()
-}
-
-/// One row of [`HISTORY_ROW`] as what it is: a message or a change. A
-/// row of a kind this build does not know is an error, not a guess.
-fn read_item(row: &Row) -> StoreResult<HistoryItem> {
-    let kind: &str = row.try_get(1)?;
-    let id = from_sql_id(row.try_get(0)?);
-    let username = row.try_get(2)?;
-    let client_id = row.try_get(5)?;
-    let target = from_sql_id(row.try_get::<_, Option<i64>>(12)?.unwrap_or_default());
-    let change = match kind {
-        MESSAGE_KIND => return Ok(HistoryItem::Message(read_message(row)?)),
-        EDITED_KIND => Change::MessageEdited(Edit {
-            id,
-            target,
-            // Wiped with the message: a replay must not bring it back.
-            text: if row.try_get(15)? {
-                None
-            } else {
-                Some(row.try_get(3)?)
-            },
-            edited_at: row.try_get(4)?,
-            username,
-            client_id,
-        }),
-        DELETED_KIND => Change::MessageDeleted(Deletion {
-            id,
-            target,
-            username,
-            client_id,
-        }),
-        REACTION_KIND => Change::Reaction(Reaction {
-            id,
-            target,
-            emoji: row.try_get::<_, Option<String>>(13)?.unwrap_or_default(),
-            on: row.try_get::<_, Option<bool>>(14)?.unwrap_or_default(),
-            username,
-            client_id,
-        }),
-        other => {
-            return Err(StoreError(format!(
-                "row {id} is of an unknown kind {other:?}"
-            )))
-        }
-    };
-    Ok(HistoryItem::Change(change))
-}
-
-/// A message row of [`HISTORY_ROW`] in its current state, reactions
-/// still to be added. A deleted one is a tombstone: who and when, the
-/// id it answered, nothing it said or quoted.
-fn read_message(row: &Row) -> Result<ChatMessage, postgres::Error> {
-    let deleted: bool = row.try_get(7)?;
-    let reply_to = row.try_get::<_, Option<i64>>(8)?.map(from_sql_id);
-    let reply = match (deleted, reply_to, row.try_get::<_, Option<String>>(9)?) {
-        (false, Some(id), Some(username)) => {
-            let original_deleted: bool = row.try_get(11)?;
-            Some(Quote {
-                id,
-                username,
-                text: if original_deleted {
-                    String::new()
-                } else {
-                    row.try_get::<_, Option<String>>(10)?.unwrap_or_default()
-                },
-                deleted: original_deleted,
-            })
-        }
-        _ => None,
-    };
-    Ok(ChatMessage {
-        id: from_sql_id(row.try_get(0)?),
-        username: row.try_get(2)?,
-        text: row.try_get(3)?,
-        timestamp: row.try_get(4)?,
-        client_id: row.try_get(5)?,
-        edited_at: if deleted { None } else { row.try_get(6)? },
-        deleted,
-        reply_to,
-        reply,
-        reactions: Vec::new(),
-    })
-}
-
-/// Adds their reactions to the messages among `items`, with one query.
-fn attach_reactions(
-    client: &mut impl GenericClient,
-    items: &mut [HistoryItem],
-) -> Result<(), postgres::Error> {
-    let mut messages: HashMap<u64, &mut ChatMessage> = items
-        .iter_mut()
-        .filter_map(|item| match item {
-            HistoryItem::Message(message) if !message.deleted => Some((message.id, message)),
-            _ => None,
-        })
-        .collect();
-    if messages.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<i64> = messages.keys().copied().map(sql_id).collect();
-    let rows = client.query(
-        "SELECT message_id, emoji, username FROM reactions
-         WHERE message_id = ANY($1) ORDER BY message_id, event_id",
-        &[&ids],
-    )?;
-    for row in rows {
-        if let Some(message) = messages.get_mut(&from_sql_id(row.try_get(0)?)) {
-            add_reaction(&mut message.reactions, row.try_get(1)?, row.try_get(2)?);
-        }
-    }
-    Ok(())
 }
 
 /// Ids are positive BIGINTs; anything else reads as 0, like SQLite's.

@@ -33,7 +33,7 @@ fn reopening_keeps_everything_and_migrating_again_changes_nothing() {
     }
     let mut store = Postgres::open(&url).expect("reopen");
     drop(Postgres::open(&url).expect("and again"));
-    assert_eq!(schema_versions(&mut store), 2);
+    assert_eq!(schema_versions(&mut store), 3);
     assert_eq!(store.rooms().expect("rooms"), ["general"]);
     let texts = latest_texts(&mut store, "general");
     assert_eq!(texts, ["one"]);
@@ -62,7 +62,7 @@ fn two_nodes_creating_the_schema_at_once_both_succeed() {
         .collect();
     for node in nodes {
         let mut store = node.join().expect("no panic").expect("open");
-        assert_eq!(schema_versions(&mut store), 2);
+        assert_eq!(schema_versions(&mut store), 3);
         store.probe().expect("probe");
     }
 }
@@ -155,10 +155,10 @@ fn two_nodes_appending_to_two_rooms_keep_both_chains_unbroken() {
 }
 
 /// The same `client_id` from one author, sent through two nodes at once
-/// (to one room, or to two: then the room lock does not order them, and
-/// the unique index must), is stored once.
+/// to one room, is stored once; sent to two rooms, it is a message in
+/// each (a `client_id` is per room), each answered with its own.
 #[test]
-fn one_client_id_sent_through_two_nodes_at_once_is_stored_once() {
+fn one_client_id_sent_through_two_nodes_at_once_is_stored_once_per_room() {
     let url = fresh_postgres();
     drop(Postgres::open(&url).expect("create the schema"));
     let start = Arc::new(Barrier::new(2));
@@ -186,13 +186,18 @@ fn one_client_id_sent_through_two_nodes_at_once_is_stored_once() {
         .into_iter()
         .map(|node| node.join().expect("no panic"))
         .collect();
-    for (a, b) in results[0].iter().zip(&results[1]) {
+    for (n, (a, b)) in results[0].iter().zip(&results[1]).enumerate() {
         match (a, b) {
             (Appended::New { message, .. }, Appended::Duplicate(original))
-            | (Appended::Duplicate(original), Appended::New { message, .. }) => {
+            | (Appended::Duplicate(original), Appended::New { message, .. })
+                if n % 2 == 0 =>
+            {
                 assert_eq!(message, original);
             }
-            other => panic!("expected one new and one duplicate, got {other:?}"),
+            (Appended::New { message: a, .. }, Appended::New { message: b, .. }) if n % 2 == 1 => {
+                assert_ne!(a.id, b.id);
+            }
+            other => panic!("round {n}: got {other:?}"),
         }
     }
 }
@@ -290,13 +295,16 @@ fn a_version_1_database_gains_edits_replies_and_reactions() {
                      ALTER TABLE messages DROP COLUMN owner, DROP COLUMN edited_at,
                          DROP COLUMN reply_to, DROP COLUMN reply_username,
                          DROP COLUMN reply_text, DROP COLUMN emoji, DROP COLUMN reaction_on;
-                     DELETE FROM schema_version WHERE version = 2;",
+                     DROP INDEX messages_once;
+                     CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
+                         WHERE client_id IS NOT NULL;
+                     DELETE FROM schema_version WHERE version >= 2;",
                 )?)
             })
             .expect("a version 1 schema");
     }
     let mut store = Postgres::open(&url).expect("migrate");
-    assert_eq!(schema_versions(&mut store), 2);
+    assert_eq!(schema_versions(&mut store), 3);
     let old = store.page_before("general", u64::MAX, 10).expect("page");
     assert_eq!(old.len(), 1);
     assert_eq!(old[0].text, "from before");
@@ -322,5 +330,43 @@ fn a_version_1_database_gains_edits_replies_and_reactions() {
             .reactions
             .len(),
         1
+    );
+}
+
+#[test]
+fn a_version_2_database_keeps_client_ids_apart_per_room() {
+    let url = fresh_postgres();
+    {
+        let mut store = Postgres::open(&url).expect("create");
+        // Back to version 2: a client_id was unique per author alone.
+        store
+            .run(|client| {
+                Ok(client.batch_execute(
+                    "DROP INDEX messages_once;
+                     CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
+                         WHERE client_id IS NOT NULL;
+                     DELETE FROM schema_version WHERE version = 3;",
+                )?)
+            })
+            .expect("a version 2 schema");
+        store
+            .append(&[message("general", "alice", "from before", Some("c1"))])
+            .expect("append");
+    }
+    let mut store = Postgres::open(&url).expect("migrate");
+    assert_eq!(schema_versions(&mut store), 3);
+    let appended = store
+        .append(&[
+            message("rust", "alice", "same id, other room", Some("c1")),
+            message("general", "alice", "resent", Some("c1")),
+        ])
+        .expect("append");
+    assert!(
+        matches!(&appended[0], Appended::New { message, .. } if message.text == "same id, other room"),
+        "{appended:?}"
+    );
+    assert!(
+        matches!(&appended[1], Appended::Duplicate(original) if original.text == "from before"),
+        "{appended:?}"
     );
 }

@@ -5,7 +5,8 @@
 use super::moderation::record;
 use super::{read_history, read_id, sql_id, Sqlite, LAST_EVENT};
 use crate::history::changes::{
-    Action, ChangeRequest, Changed, Changes, Refusal, Target, EDITED_KIND, REACTION_KIND,
+    Action, ChangeRequest, Changed, Changes, Refusal, Target, EDITED_KIND, MAX_EMOJI_PER_MESSAGE,
+    REACTION_KIND,
 };
 use crate::history::store::{timestamp_now, StoreResult, MESSAGE_KIND};
 use chat_shared::{AuditAction, Change, Deletion, Edit, HistoryItem, Reaction};
@@ -18,6 +19,9 @@ impl Changes for Sqlite {
         // Anything but a new event wrote nothing; dropping rolls back.
         if matches!(changed, Changed::New { .. }) {
             tx.commit()?;
+            if request.action == Action::Delete {
+                self.forget_deleted();
+            }
         }
         Ok(changed)
     }
@@ -29,8 +33,9 @@ fn apply(tx: &Transaction<'_>, request: &ChangeRequest) -> rusqlite::Result<Chan
     if let Some(client_id) = &request.client_id {
         let earlier = tx
             .query_row(
-                "SELECT id, kind FROM messages WHERE author_key = ?1 AND client_id = ?2",
-                params![request.name_key, client_id],
+                "SELECT id, kind FROM messages
+                 WHERE room = ?1 AND author_key = ?2 AND client_id = ?3",
+                params![request.room, request.name_key, client_id],
                 |row| Ok((read_id(row)?, row.get::<_, String>(1)?)),
             )
             .optional()?;
@@ -69,6 +74,21 @@ fn apply(tx: &Transaction<'_>, request: &ChangeRequest) -> rusqlite::Result<Chan
     };
     if let Some(earlier) = unchanged(tx, request, &target)? {
         return Ok(Changed::Unchanged(earlier));
+    }
+    if let Action::React {
+        emoji: Some(emoji),
+        on: true,
+    } = &request.action
+    {
+        let (kinds, known): (i64, bool) = tx.query_row(
+            "SELECT count(DISTINCT emoji), coalesce(max(emoji = ?2), 0)
+             FROM reactions WHERE message_id = ?1",
+            params![sql_id(request.target), emoji],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        if !known && kinds >= MAX_EMOJI_PER_MESSAGE {
+            return Ok(Changed::Refused(Refusal::TooManyEmoji));
+        }
     }
     let prev = tx.query_row(LAST_EVENT, params![request.room], read_id)?;
     let timestamp = timestamp_now();

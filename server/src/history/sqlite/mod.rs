@@ -8,22 +8,20 @@
 
 mod changes;
 mod moderation;
+mod read;
 
-use crate::history::changes::{add_reaction, EDITED_KIND, REACTION_KIND};
 use crate::history::store::{
-    sha256_hex, timestamp_now, Appended, Messages, NewMessage, StoreResult, DELETED_KIND,
-    JOIN_CODE_SETTING, MESSAGE_KIND,
+    sha256_hex, timestamp_now, Appended, Messages, NewMessage, StoreResult, JOIN_CODE_SETTING,
+    MESSAGE_KIND,
 };
-use chat_shared::{
-    quote_excerpt, Change, ChatMessage, Deletion, Edit, HistoryItem, Quote, Reaction,
-};
-use rusqlite::types::Type;
+use chat_shared::{quote_excerpt, ChatMessage, HistoryItem, Quote};
+use read::{only_messages, read_history};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashMap;
 use std::path::Path;
 
 /// The schema version this build writes; older databases are migrated on open.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Why the database could not be opened.
 #[derive(Debug)]
@@ -81,7 +79,13 @@ impl Sqlite {
         connection.query_row("PRAGMA journal_mode = WAL", [], |row| {
             row.get::<_, String>(0)
         })?;
-        connection.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        // `secure_delete`: what a deletion frees (the text of a deleted
+        // message, its edits, the quotes of it) is overwritten with zeros,
+        // in the file and in the pages the WAL holds, not left readable in
+        // free space; see [`Sqlite::forget_deleted`] for the older copies.
+        connection.execute_batch(
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+        )?;
         let mut store = Self { connection };
         store.migrate()?;
         Ok(store)
@@ -193,10 +197,51 @@ impl Sqlite {
                      PRIMARY KEY (message_id, emoji, name_key)
                  ) WITHOUT ROWID;",
             )?;
+            tx.pragma_update(None, "user_version", 4)?;
+            tx.commit()?;
+        }
+        if version < 5 {
+            // Issue 20. A `client_id` names one thing per room and author,
+            // never across rooms: the same id sent to another room is a
+            // new message there, not a resend of the first room's. A
+            // version 1 file made by hand may lack the index.
+            let tx = self.connection.transaction()?;
+            tx.execute_batch(
+                "DROP INDEX IF EXISTS messages_once;
+                 CREATE UNIQUE INDEX messages_once ON messages (room, author_key, client_id)
+                     WHERE client_id IS NOT NULL;",
+            )?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
         Ok(())
+    }
+
+    /// After a deletion: copies the WAL into the file and empties it
+    /// (`wal_checkpoint(TRUNCATE)`). The WAL still holds every page as it
+    /// was written before, the deleted text with it, until it is emptied;
+    /// `secure_delete` has already zeroed the text in the newest pages.
+    /// The deletion is committed either way, so a checkpoint that fails
+    /// or cannot finish (a reader in another process, such as a `backup`
+    /// running) is logged, not reported: the text then stays in the WAL
+    /// until a later deletion's checkpoint empties it.
+    fn forget_deleted(&self) {
+        let checkpoint = self
+            .connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+                row.get::<_, i64>(0)
+            });
+        match checkpoint {
+            Ok(0) => {}
+            Ok(_) => tracing::warn!(
+                "a reader kept the WAL from being emptied after a deletion: the deleted \
+                 text stays in the -wal file until a later deletion's checkpoint"
+            ),
+            Err(error) => tracing::warn!(
+                "cannot empty the WAL after a deletion ({error}): the deleted text stays in \
+                 the -wal file until a later deletion's checkpoint"
+            ),
+        }
     }
 
     /// Makes a statement wait up to `timeout` for another process's write
@@ -213,7 +258,8 @@ impl Messages for Sqlite {
         let mut results = Vec::with_capacity(batch.len());
         {
             let mut find = tx.prepare_cached(
-                "SELECT id, kind FROM messages WHERE author_key = ?1 AND client_id = ?2",
+                "SELECT id, kind FROM messages
+                 WHERE room = ?1 AND author_key = ?2 AND client_id = ?3",
             )?;
             let mut original = tx.prepare_cached(
                 "SELECT username, text FROM messages
@@ -231,9 +277,10 @@ impl Messages for Sqlite {
             for message in batch {
                 if let Some(client_id) = &message.client_id {
                     let existing = find
-                        .query_row(params![message.author_key, client_id], |row| {
-                            Ok((read_id(row)?, row.get::<_, String>(1)?))
-                        })
+                        .query_row(
+                            params![message.room, message.author_key, client_id],
+                            |row| Ok((read_id(row)?, row.get::<_, String>(1)?)),
+                        )
                         .optional()?;
                     match existing {
                         Some((id, kind)) if kind == MESSAGE_KIND => {
@@ -382,12 +429,47 @@ impl Messages for Sqlite {
         Ok(names)
     }
 
+    #[cfg(test)]
     fn add_room(&mut self, name: &str) -> StoreResult<()> {
         self.connection.execute(
             "INSERT OR IGNORE INTO rooms (name, created_at) VALUES (?1, ?2)",
             params![name, timestamp_now()],
         )?;
         Ok(())
+    }
+
+    fn forget_unused_rooms(&mut self) -> StoreResult<()> {
+        let tx = self.connection.transaction()?;
+        // Each room that holds a message, found by skipping along the
+        // index from one room to the next: one look-up per room, not a
+        // read of every message.
+        tx.execute(
+            "WITH RECURSIVE used(name) AS (
+                 SELECT min(room) FROM messages
+                 UNION ALL
+                 SELECT (SELECT min(room) FROM messages WHERE room > used.name)
+                 FROM used WHERE used.name IS NOT NULL
+             )
+             INSERT OR IGNORE INTO rooms (name, created_at)
+             SELECT name, ?1 FROM used WHERE name IS NOT NULL",
+            params![timestamp_now()],
+        )?;
+        tx.execute(
+            "DELETE FROM room_settings WHERE NOT locked AND topic IS NULL",
+            [],
+        )?;
+        tx.execute(
+            "INSERT OR IGNORE INTO rooms (name, created_at)
+             SELECT room, ?1 FROM room_settings",
+            params![timestamp_now()],
+        )?;
+        tx.execute(
+            "DELETE FROM rooms
+             WHERE NOT EXISTS (SELECT 1 FROM messages WHERE messages.room = rooms.name)
+               AND NOT EXISTS (SELECT 1 FROM room_settings WHERE room_settings.room = rooms.name)",
+            [],
+        )?;
+        Ok(tx.commit()?)
     }
 
     fn set_join_code(&mut self, code: Option<&str>) -> StoreResult<()> {
@@ -427,154 +509,6 @@ fn setting(connection: &Connection, name: &str) -> rusqlite::Result<Option<Strin
         .optional()
 }
 
-/// What every history read selects: a row, and of the rows it points at
-/// whether they are deleted (the original a reply quotes, the message a
-/// change targets). An original that is missing (not exported) reads as
-/// deleted. `m` is the row; the caller adds the condition and order.
-const HISTORY_ROW: &str = "SELECT m.id, m.kind, m.username, m.text, m.timestamp, m.client_id,
-        m.edited_at, m.deleted, m.reply_to, m.reply_username, m.reply_text,
-        coalesce(o.deleted, 1), m.target, m.emoji, m.reaction_on, coalesce(t.deleted, 0)
-    FROM messages m
-    LEFT JOIN messages o ON o.id = m.reply_to
-    LEFT JOIN messages t ON t.id = m.target
-    WHERE ";
-
-/// The rows matching `condition` (on [`HISTORY_ROW`]'s `m`), messages
-/// in their current state with their reactions.
-fn read_history(
-    connection: &Connection,
-    condition: &str,
-    params: impl rusqlite::Params,
-) -> rusqlite::Result<Vec<HistoryItem>> {
-    let mut query = connection.prepare_cached(&format!("{HISTORY_ROW}{condition}"))?;
-    let mut items = query
-        .query_map(params, read_item)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    attach_reactions(connection, &mut items)?;
-    Ok(items)
-}
-
-/// The messages of a read that asked only for messages.
-fn only_messages(items: Vec<HistoryItem>) -> Vec<ChatMessage> {
-    items
-        .into_iter()
-        .filter_map(|item| match item {
-            HistoryItem::Message(message) => Some(message),
-            HistoryItem::Change(_) => None,
-        })
-        .collect()
-}
-
-/// One row of [`HISTORY_ROW`] as what it is: a message or a change.
-fn read_item(row: &Row<'_>) -> rusqlite::Result<HistoryItem> {
-    let kind: String = row.get(1)?;
-    let id = read_id(row)?;
-    let username = row.get(2)?;
-    let client_id = row.get(5)?;
-    let target = to_id(row.get::<_, Option<i64>>(12)?.unwrap_or_default());
-    let change = match kind.as_str() {
-        MESSAGE_KIND => return read_message(row).map(HistoryItem::Message),
-        EDITED_KIND => Change::MessageEdited(Edit {
-            id,
-            target,
-            // Wiped with the message: a replay must not bring it back.
-            text: (!row.get::<_, bool>(15)?).then(|| row.get(3)).transpose()?,
-            edited_at: row.get(4)?,
-            username,
-            client_id,
-        }),
-        DELETED_KIND => Change::MessageDeleted(Deletion {
-            id,
-            target,
-            username,
-            client_id,
-        }),
-        REACTION_KIND => Change::Reaction(Reaction {
-            id,
-            target,
-            emoji: row.get::<_, Option<String>>(13)?.unwrap_or_default(),
-            on: row.get::<_, Option<bool>>(14)?.unwrap_or_default(),
-            username,
-            client_id,
-        }),
-        other => {
-            return Err(rusqlite::Error::FromSqlConversionFailure(
-                1,
-                Type::Text,
-                format!("row {id} is of an unknown kind {other:?}").into(),
-            ))
-        }
-    };
-    Ok(HistoryItem::Change(change))
-}
-
-/// A message row of [`HISTORY_ROW`] in its current state, reactions
-/// still to be added. A deleted one is a tombstone: who and when, the
-/// id it answered, nothing it said or quoted.
-fn read_message(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
-    let deleted: bool = row.get(7)?;
-    let reply_to = row.get::<_, Option<i64>>(8)?.map(to_id);
-    let reply = match (deleted, reply_to, row.get::<_, Option<String>>(9)?) {
-        (false, Some(id), Some(username)) => {
-            let original_deleted: bool = row.get(11)?;
-            Some(Quote {
-                id,
-                username,
-                text: if original_deleted {
-                    String::new()
-                } else {
-                    row.get::<_, Option<String>>(10)?.unwrap_or_default()
-                },
-                deleted: original_deleted,
-            })
-        }
-        _ => None,
-    };
-    Ok(ChatMessage {
-        id: read_id(row)?,
-        username: row.get(2)?,
-        text: row.get(3)?,
-        timestamp: row.get(4)?,
-        client_id: row.get(5)?,
-        edited_at: if deleted { None } else { row.get(6)? },
-        deleted,
-        reply_to,
-        reply,
-        reactions: Vec::new(),
-    })
-}
-
-/// Adds their reactions to the messages among `items`, with one query
-/// over the id range they span (reactions on other rooms' messages in
-/// that range are read and skipped: fewer than a query per message).
-fn attach_reactions(connection: &Connection, items: &mut [HistoryItem]) -> rusqlite::Result<()> {
-    let mut messages: HashMap<u64, &mut ChatMessage> = items
-        .iter_mut()
-        .filter_map(|item| match item {
-            HistoryItem::Message(message) if !message.deleted => Some((message.id, message)),
-            _ => None,
-        })
-        .collect();
-    let (Some(low), Some(high)) = (messages.keys().min(), messages.keys().max()) else {
-        return Ok(());
-    };
-    let mut query = connection.prepare_cached(
-        "SELECT r.message_id, r.emoji, r.username FROM reactions r
-         WHERE r.message_id BETWEEN ?1 AND ?2
-         ORDER BY r.message_id, r.event_id",
-    )?;
-    let rows = query.query_map(params![sql_id(*low), sql_id(*high)], |row| {
-        Ok((read_id(row)?, row.get::<_, String>(1)?, row.get(2)?))
-    })?;
-    for row in rows {
-        let (id, emoji, username) = row?;
-        if let Some(message) = messages.get_mut(&id) {
-            add_reaction(&mut message.reactions, emoji, username);
-        }
-    }
-    Ok(())
-}
-
 /// The id in the first column.
 fn read_id(row: &Row<'_>) -> rusqlite::Result<u64> {
     Ok(to_id(row.get::<_, i64>(0)?))
@@ -593,143 +527,5 @@ fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
-/// What only SQLite does: files, WAL, its own migrations. What every
-/// store does is in [`crate::history::conformance`].
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::history::changes::{owner_hash, Action, ChangeRequest, Changed, Changes, Refusal};
-    use crate::history::conformance::{latest_texts, message};
-
-    fn temp_db(name: &str) -> std::path::PathBuf {
-        let path =
-            std::env::temp_dir().join(format!("chat-store-{}-{name}.db", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        path
-    }
-
-    #[test]
-    fn messages_survive_reopening_the_file() {
-        let path = temp_db("reopen");
-        {
-            let mut store = Sqlite::open(&path).expect("open");
-            store
-                .append(&[
-                    message("general", "alice", "one", None),
-                    message("general", "bob", "two", None),
-                ])
-                .expect("append");
-            store.add_room("general").expect("room");
-        }
-        let mut store = Sqlite::open(&path).expect("reopen");
-        let texts = latest_texts(&mut store, "general");
-        assert_eq!(texts, ["one", "two"]);
-        assert_eq!(store.rooms().expect("rooms"), ["general"]);
-        let journal_mode: String = store
-            .connection
-            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
-            .expect("pragma");
-        assert_eq!(journal_mode, "wal");
-        drop(store);
-        std::fs::remove_file(&path).ok();
-    }
-
-    #[test]
-    fn a_version_1_database_gains_the_settings_table() {
-        let path = temp_db("v1");
-        {
-            let connection = Connection::open(&path).expect("open");
-            connection
-                .execute_batch(
-                    "CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL,
-                         username TEXT NOT NULL, author_key TEXT NOT NULL, text TEXT NOT NULL,
-                         timestamp TEXT NOT NULL, client_id TEXT);
-                     CREATE TABLE rooms (name TEXT PRIMARY KEY, created_at TEXT NOT NULL);
-                     PRAGMA user_version = 1;",
-                )
-                .expect("a version 1 schema");
-        }
-        let mut store = Sqlite::open(&path).expect("migrate");
-        store.set_join_code(Some("code")).expect("set");
-        assert!(store.join_code_admits(Some("code")).expect("read"));
-        drop(store);
-        std::fs::remove_file(&path).ok();
-    }
-
-    #[test]
-    fn a_version_3_database_gains_edits_replies_and_reactions() {
-        let path = temp_db("v3");
-        {
-            let mut store = Sqlite::open(&path).expect("create");
-            store
-                .append(&[message("general", "bob", "from before", Some("c1"))])
-                .expect("append");
-            // Back to version 3: what a build before issue 11 left.
-            store
-                .connection
-                .execute_batch(
-                    "DROP TABLE reactions;
-                     DROP INDEX messages_by_target;
-                     DROP INDEX messages_by_reply;
-                     ALTER TABLE messages DROP COLUMN owner;
-                     ALTER TABLE messages DROP COLUMN edited_at;
-                     ALTER TABLE messages DROP COLUMN reply_to;
-                     ALTER TABLE messages DROP COLUMN reply_username;
-                     ALTER TABLE messages DROP COLUMN reply_text;
-                     ALTER TABLE messages DROP COLUMN emoji;
-                     ALTER TABLE messages DROP COLUMN reaction_on;
-                     PRAGMA user_version = 3;",
-                )
-                .expect("a version 3 schema");
-        }
-        let mut store = Sqlite::open(&path).expect("migrate");
-        let old = store.page_before("general", u64::MAX, 10).expect("page");
-        assert_eq!(old.len(), 1);
-        assert_eq!(
-            (old[0].text.as_str(), old[0].edited_at.as_deref()),
-            ("from before", None)
-        );
-        let request = |action| ChangeRequest {
-            room: "general".into(),
-            target: old[0].id,
-            username: "bob".into(),
-            name_key: "bob".into(),
-            client_id: None,
-            owner: Some(owner_hash("bob-secret-author-key")),
-            moderator: false,
-            action,
-        };
-        let edit = Action::Edit {
-            text: Some("rewritten".into()),
-            window_start: String::new(),
-        };
-        assert_eq!(
-            store.change(&request(edit)),
-            Ok(Changed::Refused(Refusal::Forbidden)),
-            "a message from before has no owner"
-        );
-        let react = Action::React {
-            emoji: Some("👍".into()),
-            on: true,
-        };
-        assert!(matches!(
-            store.change(&request(react)),
-            Ok(Changed::New { .. })
-        ));
-        let reply = NewMessage {
-            reply_to: Some(old[0].id),
-            ..message("general", "alice", "answer", None)
-        };
-        assert!(matches!(
-            store.append(&[reply]).expect("reply").as_slice(),
-            [Appended::New { .. }]
-        ));
-        let version: i64 = store
-            .connection
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .expect("version");
-        assert_eq!(version, SCHEMA_VERSION);
-        drop(store);
-        std::fs::remove_file(&path).ok();
-    }
-}
+mod tests;

@@ -11,6 +11,12 @@ use crate::history::moderation::{hash_admin_token, RoomSettings, StoredBan};
 use crate::history::store::{self, Appended, NewMessage, Store};
 use chat_shared::{quote_excerpt, AuditAction, Change, ChatMessage, HistoryItem, Quote, Reactions};
 
+mod abuse;
+use abuse::{
+    a_change_client_id_names_one_change_per_room, a_client_id_names_one_message_per_room,
+    a_message_carries_a_bounded_number_of_different_emoji,
+};
+
 /// The author key `author` joins with in these tests.
 fn author_key(author: &str) -> String {
     format!("{}-secret-author-key", author.to_lowercase())
@@ -700,6 +706,40 @@ fn rooms_are_listed_once_in_order(store: &mut dyn Store) {
     store.probe().expect("probe");
 }
 
+fn rooms_that_held_no_message_and_have_no_settings_are_forgotten(store: &mut dyn Store) {
+    store.add_room("empty").expect("room");
+    store.add_room("chatty").expect("room");
+    post(store, "chatty", "hello");
+    // A room used but never recorded, as an earlier version left some.
+    post(store, "unrecorded", "hi");
+    store.add_room("locked").expect("room");
+    store.set_room_locked("locked", true, "mod").expect("lock");
+    // Settings alone make a room, however it was created.
+    store
+        .set_room_topic("topical", "about things", "mod")
+        .expect("topic");
+    store.add_room("undone").expect("room");
+    store.set_room_locked("undone", true, "mod").expect("lock");
+    store
+        .set_room_locked("undone", false, "mod")
+        .expect("unlock");
+    store.forget_unused_rooms().expect("forget");
+    assert_eq!(
+        store.rooms().expect("rooms"),
+        ["chatty", "locked", "topical", "unrecorded"]
+    );
+    let mut settings: Vec<String> = store
+        .room_settings()
+        .expect("settings")
+        .into_iter()
+        .map(|settings| settings.room)
+        .collect();
+    settings.sort();
+    assert_eq!(settings, ["locked", "topical"]);
+    store.forget_unused_rooms().expect("again");
+    assert_eq!(store.rooms().expect("rooms").len(), 4);
+}
+
 /// Writes, for each store, one `#[test]` per conformance function.
 macro_rules! conformance_tests {
     ($open:expr) => {
@@ -722,6 +762,10 @@ macro_rules! conformance_tests {
             only_the_token_hash_is_stored,
             the_join_code_in_force_is_the_last_one_set,
             rooms_are_listed_once_in_order,
+            a_client_id_names_one_message_per_room,
+            a_change_client_id_names_one_change_per_room,
+            a_message_carries_a_bounded_number_of_different_emoji,
+            rooms_that_held_no_message_and_have_no_settings_are_forgotten,
         );
     };
     ($open:expr; $($name:ident),* $(,)?) => {

@@ -1,0 +1,251 @@
+//! What only SQLite does: files, WAL, its own migrations. What every
+//! store does is in [`crate::history::conformance`].
+
+use super::*;
+use crate::history::changes::{owner_hash, Action, ChangeRequest, Changed, Changes, Refusal};
+use crate::history::conformance::{latest_texts, message};
+use std::path::Path;
+
+fn temp_db(name: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("chat-store-{}-{name}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+#[test]
+fn messages_survive_reopening_the_file() {
+    let path = temp_db("reopen");
+    {
+        let mut store = Sqlite::open(&path).expect("open");
+        store
+            .append(&[
+                message("general", "alice", "one", None),
+                message("general", "bob", "two", None),
+            ])
+            .expect("append");
+        store.add_room("general").expect("room");
+    }
+    let mut store = Sqlite::open(&path).expect("reopen");
+    let texts = latest_texts(&mut store, "general");
+    assert_eq!(texts, ["one", "two"]);
+    assert_eq!(store.rooms().expect("rooms"), ["general"]);
+    let journal_mode: String = store
+        .connection
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .expect("pragma");
+    assert_eq!(journal_mode, "wal");
+    drop(store);
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn a_version_1_database_gains_the_settings_table() {
+    let path = temp_db("v1");
+    {
+        let connection = Connection::open(&path).expect("open");
+        connection
+            .execute_batch(
+                "CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL,
+                     username TEXT NOT NULL, author_key TEXT NOT NULL, text TEXT NOT NULL,
+                     timestamp TEXT NOT NULL, client_id TEXT);
+                 CREATE TABLE rooms (name TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+                 PRAGMA user_version = 1;",
+            )
+            .expect("a version 1 schema");
+    }
+    let mut store = Sqlite::open(&path).expect("migrate");
+    store.set_join_code(Some("code")).expect("set");
+    assert!(store.join_code_admits(Some("code")).expect("read"));
+    drop(store);
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn a_version_3_database_gains_edits_replies_and_reactions() {
+    let path = temp_db("v3");
+    {
+        let mut store = Sqlite::open(&path).expect("create");
+        store
+            .append(&[message("general", "bob", "from before", Some("c1"))])
+            .expect("append");
+        // Back to version 3: what a build before issue 11 left.
+        store
+            .connection
+            .execute_batch(
+                "DROP TABLE reactions;
+                 DROP INDEX messages_by_target;
+                 DROP INDEX messages_by_reply;
+                 ALTER TABLE messages DROP COLUMN owner;
+                 ALTER TABLE messages DROP COLUMN edited_at;
+                 ALTER TABLE messages DROP COLUMN reply_to;
+                 ALTER TABLE messages DROP COLUMN reply_username;
+                 ALTER TABLE messages DROP COLUMN reply_text;
+                 ALTER TABLE messages DROP COLUMN emoji;
+                 ALTER TABLE messages DROP COLUMN reaction_on;
+                 PRAGMA user_version = 3;",
+            )
+            .expect("a version 3 schema");
+    }
+    let mut store = Sqlite::open(&path).expect("migrate");
+    let old = store.page_before("general", u64::MAX, 10).expect("page");
+    assert_eq!(old.len(), 1);
+    assert_eq!(
+        (old[0].text.as_str(), old[0].edited_at.as_deref()),
+        ("from before", None)
+    );
+    let request = |action| ChangeRequest {
+        room: "general".into(),
+        target: old[0].id,
+        username: "bob".into(),
+        name_key: "bob".into(),
+        client_id: None,
+        owner: Some(owner_hash("bob-secret-author-key")),
+        moderator: false,
+        action,
+    };
+    let edit = Action::Edit {
+        text: Some("rewritten".into()),
+        window_start: String::new(),
+    };
+    assert_eq!(
+        store.change(&request(edit)),
+        Ok(Changed::Refused(Refusal::Forbidden)),
+        "a message from before has no owner"
+    );
+    let react = Action::React {
+        emoji: Some("👍".into()),
+        on: true,
+    };
+    assert!(matches!(
+        store.change(&request(react)),
+        Ok(Changed::New { .. })
+    ));
+    let reply = NewMessage {
+        reply_to: Some(old[0].id),
+        ..message("general", "alice", "answer", None)
+    };
+    assert!(matches!(
+        store.append(&[reply]).expect("reply").as_slice(),
+        [Appended::New { .. }]
+    ));
+    let version: i64 = store
+        .connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .expect("version");
+    assert_eq!(version, SCHEMA_VERSION);
+    drop(store);
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn a_version_4_database_keeps_client_ids_apart_per_room() {
+    let path = temp_db("v4");
+    {
+        let mut store = Sqlite::open(&path).expect("create");
+        // Back to version 4: a client_id was unique per author alone.
+        store
+            .connection
+            .execute_batch(
+                "DROP INDEX messages_once;
+                 CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
+                     WHERE client_id IS NOT NULL;
+                 PRAGMA user_version = 4;",
+            )
+            .expect("a version 4 schema");
+        store
+            .append(&[message("general", "alice", "from before", Some("c1"))])
+            .expect("append");
+    }
+    let mut store = Sqlite::open(&path).expect("migrate");
+    let appended = store
+        .append(&[
+            message("rust", "alice", "same id, other room", Some("c1")),
+            message("general", "alice", "resent", Some("c1")),
+        ])
+        .expect("append");
+    assert!(
+        matches!(&appended[0], Appended::New { message, .. } if message.text == "same id, other room"),
+        "{appended:?}"
+    );
+    assert!(
+        matches!(&appended[1], Appended::Duplicate(original) if original.text == "from before"),
+        "{appended:?}"
+    );
+    let version: i64 = store
+        .connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .expect("version");
+    assert_eq!(version, SCHEMA_VERSION);
+    drop(store);
+    std::fs::remove_file(&path).ok();
+}
+
+/// A page of a quiet room whose messages lie far apart reads its own
+/// reactions, not those of a busy room's messages in between: the work
+/// the reaction query does stays small however busy the other room is.
+#[test]
+fn a_page_reads_only_its_own_rooms_reactions() {
+    let mut store = Sqlite::open(Path::new(":memory:")).expect("open");
+    let first = post_one(&mut store, "quiet", "first");
+    // A busy room in between: 300 messages with a reaction each, in one
+    // transaction, as fast as possible.
+    {
+        let tx = store.connection.transaction().expect("tx");
+        for n in 0..300 {
+            tx.execute(
+                "INSERT INTO messages (room, username, author_key, text, timestamp)
+                 VALUES ('busy', 'bob', 'bob', 'hi', '2026-01-01T00:00:00.000Z')",
+                [],
+            )
+            .expect("message");
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO reactions (message_id, emoji, name_key, username, event_id)
+                 VALUES (?1, '👍', ?2, 'someone', ?1)",
+                params![id, format!("user{n}")],
+            )
+            .expect("reaction");
+        }
+        tx.commit().expect("commit");
+    }
+    let last = post_one(&mut store, "quiet", "last");
+    for target in [first, last] {
+        let react = ChangeRequest {
+            room: "quiet".into(),
+            target,
+            username: "alice".into(),
+            name_key: "alice".into(),
+            client_id: None,
+            owner: None,
+            moderator: false,
+            action: Action::React {
+                emoji: Some("🎉".into()),
+                on: true,
+            },
+        };
+        assert!(matches!(store.change(&react), Ok(Changed::New { .. })));
+    }
+    let page = store.page_before("quiet", u64::MAX, 10).expect("page");
+    assert_eq!(page.len(), 2);
+    assert!(page.iter().all(|message| message.reactions.len() == 1));
+    // What the reaction query of that page did: a handful of steps per
+    // row of the quiet room, not a pass over the busy room's 300.
+    let query = store
+        .connection
+        .prepare_cached(read::PAGE_REACTIONS)
+        .expect("the cached query");
+    let steps = query.get_status(rusqlite::StatementStatus::VmStep);
+    assert!(steps < 200, "{steps} steps for two messages' reactions");
+}
+
+/// Stores one message without a client_id and returns its id.
+fn post_one(store: &mut Sqlite, room: &str, text: &str) -> u64 {
+    match store
+        .append(&[message(room, "alice", text, None)])
+        .expect("append")
+        .as_slice()
+    {
+        [Appended::New { message, .. }] => message.id,
+        other => panic!("expected a new message, got {other:?}"),
+    }
+}
