@@ -706,6 +706,12 @@ fn rooms_are_listed_once_in_order(store: &mut dyn Store) {
     store.probe().expect("probe");
 }
 
+fn a_room_is_listed_from_its_first_message_on(store: &mut dyn Store) {
+    post(store, "fresh", "first");
+    post(store, "fresh", "second");
+    assert_eq!(store.rooms().expect("rooms"), ["fresh"]);
+}
+
 fn rooms_that_held_no_message_and_have_no_settings_are_forgotten(store: &mut dyn Store) {
     store.add_room("empty").expect("room");
     store.add_room("chatty").expect("room");
@@ -765,6 +771,7 @@ macro_rules! conformance_tests {
             a_client_id_names_one_message_per_room,
             a_change_client_id_names_one_change_per_room,
             a_message_carries_a_bounded_number_of_different_emoji,
+            a_room_is_listed_from_its_first_message_on,
             rooms_that_held_no_message_and_have_no_settings_are_forgotten,
         );
     };

@@ -271,6 +271,8 @@ impl Messages for Sqlite {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             let mut last = tx.prepare_cached(LAST_EVENT)?;
+            let mut record_room = tx
+                .prepare_cached("INSERT OR IGNORE INTO rooms (name, created_at) VALUES (?1, ?2)")?;
             // Each room's newest id as the batch goes: read once per room,
             // then the id just inserted.
             let mut newest: HashMap<&str, u64> = HashMap::new();
@@ -322,7 +324,12 @@ impl Messages for Sqlite {
                 };
                 let prev = match newest.get(message.room.as_str()) {
                     Some(id) => *id,
-                    None => last.query_row(params![message.room], read_id)?,
+                    None => {
+                        // The room lasts from its first message on: the
+                        // export and the next start list it.
+                        record_room.execute(params![message.room, timestamp_now()])?;
+                        last.query_row(params![message.room], read_id)?
+                    }
                 };
                 let timestamp = timestamp_now();
                 insert.execute(params![
