@@ -100,13 +100,10 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     assert_eq!(all_ids[0], all_ids[1], "both saw the same messages");
     assert_eq!(all_ids[0].len(), 2 * MESSAGES_EACH);
 
-    // The sleeper's queue filled up, so the server closed it with 1008
+    // The sleeper's queue filled up, so the server closed it (1008, when
+    // the close frame still fit into the socket the sleeper never read)
     // instead of buffering the rest of the conversation for it.
-    let close = sleeper
-        .expect_close()
-        .await
-        .expect("close frame with a code");
-    assert_eq!(u16::from(close.code), 1008);
+    closed_as_too_slow(&mut sleeper).await;
     // Once its short resume grace ends, the others are told it left.
     for (saw_sleeper_leave, mut stream) in streams {
         if saw_sleeper_leave {
