@@ -117,6 +117,39 @@ pub(crate) fn post_and_delete(store: &mut dyn Store, text: &str) {
     changed(store, &moderator_delete(id, None));
 }
 
+/// For the stores' migration checks: after alice's "from before" was
+/// stored in general with `client_id` c1 under the old per-author index,
+/// the same id is a new message in another room and a resend in general.
+pub(crate) fn assert_client_ids_are_apart_per_room(store: &mut dyn Store) {
+    let appended = store
+        .append(&[
+            message("rust", "alice", "same id, other room", Some("c1")),
+            message("general", "alice", "resent", Some("c1")),
+        ])
+        .expect("append");
+    assert!(
+        matches!(&appended[0], Appended::New { message, .. } if message.text == "same id, other room"),
+        "{appended:?}"
+    );
+    assert!(
+        matches!(&appended[1], Appended::Duplicate(original) if original.text == "from before"),
+        "{appended:?}"
+    );
+}
+
+/// For the stores' migration checks: a message stored before replies
+/// existed can be answered.
+pub(crate) fn assert_an_old_message_takes_a_reply(store: &mut dyn Store, old: u64) {
+    let reply = NewMessage {
+        reply_to: Some(old),
+        ..message("general", "alice", "answer", None)
+    };
+    assert!(matches!(
+        store.append(&[reply]).expect("reply").as_slice(),
+        [Appended::New { .. }]
+    ));
+}
+
 /// The texts of the room's newest messages, oldest first.
 pub(crate) fn latest_texts(store: &mut dyn Store, room: &str) -> Vec<String> {
     store
