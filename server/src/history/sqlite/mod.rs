@@ -18,6 +18,10 @@ use std::path::Path;
 /// [`schema::STEPS`]. Older databases are migrated on open.
 const SCHEMA_VERSION: i64 = STEPS.len() as i64;
 
+/// How many prepared statements the connection keeps: more than the
+/// store has (about 40).
+const STATEMENT_CACHE: usize = 64;
+
 /// Why the database could not be opened.
 #[derive(Debug)]
 pub enum OpenError {
@@ -76,6 +80,9 @@ impl Sqlite {
         connection.execute_batch(
             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
         )?;
+        // Room for every statement of the store (`history::sql`), so none
+        // is prepared again after another pushed it out.
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mut store = Self { connection };
         store.migrate()?;
         Ok(store)
