@@ -14,7 +14,7 @@
 
 use crate::history::sql::schema::{self, Newer, STEPS};
 use crate::history::sql::{dollar_placeholders, Driver, EachRow, Param, Row, Sql};
-use crate::history::store::{timestamp_now, StoreError, StoreResult};
+use crate::history::store::{StoreError, StoreResult};
 use postgres::types::{FromSqlOwned, ToSql};
 use postgres::{Client, GenericClient, NoTls};
 use std::collections::BTreeMap;
@@ -264,24 +264,14 @@ impl<C: GenericClient> Sql for Db<'_, C> {
         Ok(last.unwrap_or_default())
     }
 
-    /// Creates the rows of `rooms` that do not exist yet and locks them
-    /// all until commit. Sorted, so two nodes locking the same rooms take
-    /// them in the same order and never deadlock; the lock is what makes
-    /// the room's next id and its `prev` one transaction's alone.
+    /// Locks the rooms' rows until commit, in name order, so two nodes
+    /// locking the same rooms take them in the same order and never
+    /// deadlock; the lock is what makes the room's next id and its `prev`
+    /// one transaction's alone.
     fn lock_rooms(&mut self, rooms: &[&str]) -> StoreResult<BTreeMap<String, i64>> {
-        let mut names: Vec<&str> = rooms.to_vec();
-        names.sort_unstable();
-        names.dedup();
-        let created_at = timestamp_now();
-        for name in &names {
-            self.0.execute(
-                "INSERT INTO rooms (name, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[name, &created_at],
-            )?;
-        }
         let rows = self.0.query(
             "SELECT name, last_id FROM rooms WHERE name = ANY($1) ORDER BY name FOR UPDATE",
-            &[&names],
+            &[&rooms],
         )?;
         Ok(rows
             .iter()

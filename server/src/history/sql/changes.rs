@@ -1,13 +1,13 @@
 //! The change half of every store ([`Changes`]), written once over a
 //! [`Driver`]: edits, deletions and reactions, see
 //! [`crate::history::changes`]. A change is an event in its room's id
-//! sequence, so it holds the room's order ([`Sql::lock_rooms`]) before
+//! sequence, so it holds the room's order ([`hold_rooms`]) before
 //! anything is read: what the rules find stays true until commit.
 
 use super::messages::find_client_id;
 use super::moderation::record;
 use super::read::read_one;
-use super::{args, sql_id, to_id, Driver, Sql};
+use super::{args, hold_rooms, sql_id, to_id, Driver, Sql};
 use crate::history::changes::{
     Action, ChangeRequest, Changed, Changes, Refusal, Target, EDITED_KIND, MAX_EMOJI_PER_MESSAGE,
     REACTION_KIND,
@@ -22,7 +22,7 @@ impl<D: Driver> Changes for D {
         // row): it is rolled back.
         let changed = self.write(
             |db| {
-                let mut last_ids = db.lock_rooms(&[request.room.as_str()])?;
+                let mut last_ids = hold_rooms(db, &[request.room.as_str()])?;
                 let changed = apply(db, request, &mut last_ids)?;
                 if matches!(changed, Changed::New { .. }) {
                     db.store_last_ids(&last_ids)?;

@@ -3,7 +3,9 @@
 //! server-wide settings.
 
 use super::read::{only_messages, read_history, read_one};
-use super::{args, sql_id, sql_limit, to_id, Driver, Sql};
+#[cfg(test)]
+use super::ADD_ROOM;
+use super::{args, hold_rooms, sql_id, sql_limit, to_id, Driver, Sql};
 use crate::history::store::{
     sha256_hex, timestamp_now, Appended, Messages, NewMessage, StoreError, StoreResult,
     JOIN_CODE_SETTING, MESSAGE_KIND,
@@ -85,10 +87,7 @@ impl<D: Driver> Messages for D {
     #[cfg(test)]
     fn add_room(&mut self, name: &str) -> StoreResult<()> {
         self.read(|db| {
-            db.execute(
-                "INSERT INTO rooms (name, created_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                args![name, timestamp_now().as_str()],
-            )?;
+            db.execute(ADD_ROOM, args![name, timestamp_now().as_str()])?;
             Ok(())
         })
     }
@@ -120,7 +119,7 @@ impl<D: Driver> Messages for D {
 /// the next id of its room.
 fn append(db: &mut dyn Sql, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> {
     let rooms: Vec<&str> = batch.iter().map(|message| message.room.as_str()).collect();
-    let mut last_ids = db.lock_rooms(&rooms)?;
+    let mut last_ids = hold_rooms(db, &rooms)?;
     let mut results = Vec::with_capacity(batch.len());
     for message in batch {
         if let Some(client_id) = &message.client_id {
@@ -255,8 +254,9 @@ fn forget_unused_rooms(db: &mut dyn Sql) -> StoreResult<()> {
     let now = timestamp_now();
     // Each room that holds a message, found by skipping along the index
     // from one room to the next: one look-up per room, not a read of
-    // every message. (PostgreSQL gives every message's room its row as
-    // the message is stored, [`Sql::lock_rooms`]; SQLite does not.)
+    // every message. (Every message's room has had its row since it was
+    // stored, [`super::hold_rooms`]: this is for SQLite files written
+    // before that.)
     db.execute(
         "WITH RECURSIVE used(name) AS (
              SELECT min(room) FROM messages

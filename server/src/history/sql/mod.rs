@@ -121,11 +121,12 @@ pub(crate) trait Sql {
     /// The id of the room's newest committed event, 0 if none.
     fn last_event(&mut self, room: &str) -> StoreResult<i64>;
 
-    /// In a transaction that adds events: holds the order of these rooms'
-    /// events until commit and returns each one's newest id. (SQLite has
-    /// one writer, which holds it already; PostgreSQL locks the rooms'
-    /// rows, so that nodes writing at once still commit a room's events
-    /// in id order.)
+    /// In a transaction that adds events, after [`hold_rooms`] recorded
+    /// them: holds the order of these rooms' events (sorted, each once)
+    /// until commit and returns each one's newest id. (SQLite has one
+    /// writer, which holds it already; PostgreSQL locks the rooms' rows,
+    /// so that nodes writing at once still commit a room's events in id
+    /// order.)
     fn lock_rooms(&mut self, rooms: &[&str]) -> StoreResult<BTreeMap<String, i64>>;
 
     /// Before commit: records each room's newest event id, as
@@ -178,6 +179,25 @@ impl dyn Sql + '_ {
             .ok_or_else(|| StoreError(format!("no row from {sql}")))
     }
 }
+
+/// Records the rooms an event is added to (a room that holds a message
+/// lasts, and is listed at once) and holds their order until commit:
+/// each room's newest event id. Sorted, so two nodes take the same rooms
+/// in the same order and never deadlock.
+pub(crate) fn hold_rooms(db: &mut dyn Sql, rooms: &[&str]) -> StoreResult<BTreeMap<String, i64>> {
+    let mut names: Vec<&str> = rooms.to_vec();
+    names.sort_unstable();
+    names.dedup();
+    let created_at = crate::history::store::timestamp_now();
+    for name in &names {
+        db.execute(ADD_ROOM, args![*name, created_at.as_str()])?;
+    }
+    db.lock_rooms(&names)
+}
+
+/// Records a room, if it is not yet.
+pub(crate) const ADD_ROOM: &str =
+    "INSERT INTO rooms (name, created_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 
 /// A database a store runs on: how it reads and how it writes. Every
 /// store method is written once over this ([`messages`], [`changes`],

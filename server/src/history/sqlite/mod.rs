@@ -205,10 +205,8 @@ impl Sql for Db<'_> {
     fn lock_rooms(&mut self, rooms: &[&str]) -> StoreResult<BTreeMap<String, i64>> {
         let mut last_ids = BTreeMap::new();
         for room in rooms {
-            if !last_ids.contains_key(*room) {
-                let last = self.last_event(room)?;
-                last_ids.insert((*room).to_owned(), last);
-            }
+            let last = self.last_event(room)?;
+            last_ids.insert((*room).to_owned(), last);
         }
         Ok(last_ids)
     }
