@@ -4,7 +4,8 @@
 //! no locking here: plain synchronous calls. The database runs in WAL mode
 //! with `synchronous = FULL`, so a committed message survives a crash of
 //! the process or of the machine. One writer also means ids are committed
-//! in order, as [`Messages`] requires, with nothing more to do.
+//! in order, as [`crate::history::store::Messages`] requires, with nothing
+//! more to do.
 
 use crate::history::sql::schema::{self, Newer, STEPS};
 use crate::history::sql::{Driver, EachRow, Param, Row, Sql};
