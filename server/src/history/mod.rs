@@ -10,6 +10,7 @@ pub mod journal;
 pub mod moderation;
 pub mod pages;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 pub mod store;
 

@@ -51,6 +51,8 @@ pub enum Appended {
 
 /// A database operation that failed: the database refused, or could not
 /// be reached. The text is for the log; clients are told `server_error`.
+/// It carries no driver's type: each driver turns its own errors into one
+/// ([`crate::history::sqlite`], [`crate::history::postgres`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
 
@@ -61,12 +63,6 @@ impl std::fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(error: rusqlite::Error) -> Self {
-        Self(error.to_string())
-    }
-}
 
 /// What a store call returns.
 pub type StoreResult<T> = Result<T, StoreError>;

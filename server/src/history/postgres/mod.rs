@@ -12,23 +12,31 @@
 //! call while PostgreSQL is away fails (the journal answers
 //! `server_error`), and the next one tries again.
 
-mod changes;
-mod moderation;
-mod read;
-
-use crate::history::store::{
-    sha256_hex, timestamp_now, Appended, Messages, NewMessage, StoreError, StoreResult,
-    JOIN_CODE_SETTING, MESSAGE_KIND,
-};
-use chat_shared::{quote_excerpt, ChatMessage, HistoryItem, Quote};
-use postgres::{Client, GenericClient, NoTls, Transaction};
-use read::{only_messages, read_history};
+use crate::history::sql::schema::{self, Newer, STEPS};
+use crate::history::sql::{dollar_placeholders, Driver, EachRow, Param, Row, Sql};
+use crate::history::store::{StoreError, StoreResult};
+use postgres::types::{FromSqlOwned, ToSql};
+use postgres::{Client, GenericClient, NoTls};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// Which steps of [`schema::STEPS`] each version of PostgreSQL's schema
+/// runs: PostgreSQL came when SQLite was at its third step, so its first
+/// version runs the first three (with `rooms.last_id`, [`ROOM_ORDER`]);
+/// each later version is the step of the same issue.
+const VERSIONS: [&[&str]; 3] = [
+    &[STEPS[0], STEPS[1], STEPS[2], ROOM_ORDER],
+    &[STEPS[3]],
+    &[STEPS[4]],
+];
+
+/// `rooms.last_id`, the room's newest event: its row lock is what orders
+/// a room's events across nodes ([`Sql::lock_rooms`]).
+const ROOM_ORDER: &str = "ALTER TABLE rooms ADD COLUMN last_id BIGINT NOT NULL DEFAULT 0;";
+
 /// The schema version this build writes; older databases are migrated on
 /// open. PostgreSQL's schema has its own numbering, separate from SQLite's.
-const SCHEMA_VERSION: i32 = 3;
+const SCHEMA_VERSION: i32 = VERSIONS.len() as i32;
 
 /// The advisory lock key held while the schema is created or migrated, so
 /// two nodes starting at once do not both try. Any constant will do, as
@@ -53,9 +61,8 @@ pub enum OpenError {
     /// PostgreSQL could not be reached, or refused to create or migrate
     /// the schema.
     Postgres(postgres::Error),
-    /// A newer build wrote it: this one would not know its tables, and
-    /// writing to them could corrupt them, so it refuses (a downgrade).
-    Newer { found: i32, known: i32 },
+    /// A newer build wrote it.
+    Newer(Newer),
 }
 
 impl std::fmt::Display for OpenError {
@@ -63,12 +70,7 @@ impl std::fmt::Display for OpenError {
         match self {
             Self::Url(error) => write!(f, "not a PostgreSQL URL: {error}"),
             Self::Postgres(error) => f.write_str(&describe(error)),
-            Self::Newer { found, known } => write!(
-                f,
-                "its schema is version {found}, newer than the version {known} this \
-                 chat-server knows (a downgrade): run the newer chat-server that wrote it, \
-                 or restore a dump made before the upgrade; the database was left unchanged"
-            ),
+            Self::Newer(newer) => newer.fmt(f),
         }
     }
 }
@@ -101,7 +103,7 @@ pub struct Postgres {
     /// Where to connect again when the connection is lost.
     config: postgres::Config,
     /// The connection; `None` after a call failed or a reconnect did, so
-    /// the next call connects afresh. Shared with `moderation`.
+    /// the next call connects afresh.
     client: Option<Client>,
 }
 
@@ -174,354 +176,46 @@ fn migrate(client: &mut Client) -> Result<(), OpenError> {
         .query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])?
         .try_get(0)?;
     if found > SCHEMA_VERSION {
-        return Err(OpenError::Newer {
-            found,
-            known: SCHEMA_VERSION,
-        });
+        return Err(OpenError::Newer(Newer {
+            found: found.into(),
+            known: SCHEMA_VERSION.into(),
+            copy: "dump",
+            kept: "database",
+        }));
     }
-    if found < 1 {
-        // SQLite's version 3 schema, with PostgreSQL's types. Changes to
-        // messages are rows of their own in the same id sequence (`kind`
-        // says which, `target` what they change), so a `since` replay
-        // finds them in order; `deleted` keeps a message's state cheap to
-        // read. `rooms.last_id` is the room's newest event: its row lock
-        // is what orders a room's events across nodes.
-        tx.batch_execute(
-            "CREATE TABLE messages (
-                 id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                 room       TEXT NOT NULL,
-                 username   TEXT NOT NULL,
-                 author_key TEXT NOT NULL,
-                 text       TEXT NOT NULL,
-                 timestamp  TEXT NOT NULL,
-                 client_id  TEXT,
-                 kind       TEXT NOT NULL DEFAULT 'message',
-                 target     BIGINT,
-                 deleted    BOOLEAN NOT NULL DEFAULT false
-             );
-             CREATE INDEX messages_by_room ON messages (room, id);
-             CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
-                 WHERE client_id IS NOT NULL;
-             CREATE INDEX messages_events ON messages (room, id) WHERE kind <> 'message';
-             CREATE TABLE rooms (
-                 name       TEXT PRIMARY KEY,
-                 created_at TEXT NOT NULL,
-                 last_id    BIGINT NOT NULL DEFAULT 0
-             );
-             CREATE TABLE settings (
-                 name  TEXT PRIMARY KEY,
-                 value TEXT NOT NULL
-             );
-             CREATE TABLE bans (
-                 id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                 name_key  TEXT NOT NULL,
-                 addresses TEXT NOT NULL,
-                 until_ms  BIGINT NOT NULL
-             );
-             CREATE TABLE room_settings (
-                 room   TEXT PRIMARY KEY,
-                 locked BOOLEAN NOT NULL DEFAULT false,
-                 topic  TEXT
-             );
-             CREATE TABLE audit (
-                 id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                 at        TEXT NOT NULL,
-                 moderator TEXT NOT NULL,
-                 action    TEXT NOT NULL,
-                 target    TEXT NOT NULL,
-                 detail    TEXT
-             );
-             INSERT INTO schema_version (version) VALUES (1);",
-        )?;
-    }
-    if found < 2 {
-        // Issue 11, as SQLite's version 4: who may change a message
-        // (`owner`, the hash of its author key), its reply snapshot, when
-        // it was last edited; an edit row's `text` is its new text, a
-        // reaction row's `emoji` and `reaction_on` what it did; and
-        // `reactions`, the current ones, each with the event that put it
-        // on (the order users reacted in, what a repeat answers).
-        tx.batch_execute(
-            "ALTER TABLE messages
-                 ADD COLUMN owner          TEXT,
-                 ADD COLUMN edited_at      TEXT,
-                 ADD COLUMN reply_to       BIGINT,
-                 ADD COLUMN reply_username TEXT,
-                 ADD COLUMN reply_text     TEXT,
-                 ADD COLUMN emoji          TEXT,
-                 ADD COLUMN reaction_on    BOOLEAN;
-             CREATE INDEX messages_by_target ON messages (target, kind)
-                 WHERE target IS NOT NULL;
-             CREATE INDEX messages_by_reply ON messages (reply_to)
-                 WHERE reply_to IS NOT NULL;
-             CREATE TABLE reactions (
-                 message_id BIGINT NOT NULL,
-                 emoji      TEXT NOT NULL,
-                 name_key   TEXT NOT NULL,
-                 username   TEXT NOT NULL,
-                 event_id   BIGINT NOT NULL,
-                 PRIMARY KEY (message_id, emoji, name_key)
-             );
-             INSERT INTO schema_version (version) VALUES (2);",
-        )?;
-    }
-    if found < 3 {
-        // Issue 20, as SQLite's version 5: a `client_id` names one thing
-        // per room and author, never across rooms.
-        tx.batch_execute(
-            "DROP INDEX IF EXISTS messages_once;
-             CREATE UNIQUE INDEX messages_once ON messages (room, author_key, client_id)
-                 WHERE client_id IS NOT NULL;
-             INSERT INTO schema_version (version) VALUES (3);",
-        )?;
+    for (version, steps) in (1..).zip(VERSIONS) {
+        if found < version {
+            for step in steps {
+                tx.batch_execute(&schema::step(step, &schema::POSTGRES))?;
+            }
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                &[&version],
+            )?;
+        }
     }
     tx.commit()?;
     Ok(())
 }
 
-/// Creates the rows of `rooms` that do not exist yet and locks them all
-/// until commit, returning each room's newest event id. Sorted, so two
-/// nodes locking the same rooms take them in the same order and never
-/// deadlock; the lock is what makes the room's next id and its `prev`
-/// one transaction's alone.
-pub(super) fn lock_rooms(
-    tx: &mut Transaction<'_>,
-    rooms: &[&str],
-) -> Result<BTreeMap<String, i64>, postgres::Error> {
-    let mut names: Vec<&str> = rooms.to_vec();
-    names.sort_unstable();
-    names.dedup();
-    let created_at = timestamp_now();
-    for name in &names {
-        tx.execute(
-            "INSERT INTO rooms (name, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[name, &created_at],
-        )?;
+impl Driver for Postgres {
+    fn read<T>(&mut self, work: impl FnOnce(&mut dyn Sql) -> StoreResult<T>) -> StoreResult<T> {
+        self.run(|client| work(&mut Db(client)))
     }
-    let rows = tx.query(
-        "SELECT name, last_id FROM rooms WHERE name = ANY($1) ORDER BY name FOR UPDATE",
-        &[&names],
-    )?;
-    rows.iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect()
-}
 
-/// Moves each room's `last_id` to its newest event, before commit: once a
-/// reader sees it, every event up to it is committed too.
-pub(super) fn store_last_ids(
-    tx: &mut Transaction<'_>,
-    last_ids: &BTreeMap<String, i64>,
-) -> Result<(), postgres::Error> {
-    for (name, last_id) in last_ids {
-        tx.execute(
-            "UPDATE rooms SET last_id = $2 WHERE name = $1 AND last_id < $2",
-            &[name, last_id],
-        )?;
-    }
-    Ok(())
-}
-
-/// The row of the room with this author's `client_id`, if any: its id
-/// and kind.
-pub(super) fn find_client_id(
-    tx: &mut Transaction<'_>,
-    room: &str,
-    author_key: &str,
-    client_id: &str,
-) -> Result<Option<(i64, String)>, postgres::Error> {
-    tx.query_opt(
-        "SELECT id, kind FROM messages WHERE room = $1 AND author_key = $2 AND client_id = $3",
-        &[&room, &author_key, &client_id],
-    )?
-    .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-    .transpose()
-}
-
-/// What an existing row with the message's `client_id` makes of it: the
-/// original message in its current state, or a refusal when the id
-/// named a change.
-fn already_sent(tx: &mut Transaction<'_>, (id, kind): (i64, String)) -> StoreResult<Appended> {
-    if kind != MESSAGE_KIND {
-        return Ok(Appended::ClientIdTaken);
-    }
-    Ok(match read_history(tx, "m.id = $1", &[&id])?.pop() {
-        Some(HistoryItem::Message(original)) => Appended::Duplicate(original),
-        _ => Appended::ClientIdTaken,
-    })
-}
-
-/// The quote a reply to `reply_to` in `room` keeps, if that is a message
-/// of the room that is not deleted.
-fn quote_for(
-    tx: &mut Transaction<'_>,
-    room: &str,
-    reply_to: u64,
-) -> Result<Option<Quote>, postgres::Error> {
-    tx.query_opt(
-        "SELECT username, text FROM messages
-         WHERE id = $1 AND room = $2 AND kind = 'message' AND NOT deleted",
-        &[&sql_id(reply_to), &room],
-    )?
-    .map(|row| {
-        Ok(Quote {
-            id: reply_to,
-            username: row.try_get(0)?,
-            text: quote_excerpt(row.try_get(1)?),
-            deleted: false,
-        })
-    })
-    .transpose()
-}
-
-impl Messages for Postgres {
-    fn append(&mut self, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> {
+    fn write<T>(
+        &mut self,
+        work: impl FnOnce(&mut dyn Sql) -> StoreResult<T>,
+        keep: impl FnOnce(&T) -> bool,
+    ) -> StoreResult<T> {
         self.run(|client| {
             let mut tx = client.transaction()?;
-            let rooms: Vec<&str> = batch.iter().map(|message| message.room.as_str()).collect();
-            let mut last_ids = lock_rooms(&mut tx, &rooms)?;
-            let mut results = Vec::with_capacity(batch.len());
-            for message in batch {
-                if let Some(client_id) = &message.client_id {
-                    let existing =
-                        find_client_id(&mut tx, &message.room, &message.author_key, client_id)?;
-                    if let Some(existing) = existing {
-                        results.push(already_sent(&mut tx, existing)?);
-                        continue;
-                    }
-                }
-                // The room's lock keeps the original from being deleted
-                // before this commits: a reply is in the same room.
-                let reply = match message.reply_to {
-                    Some(reply_to) => match quote_for(&mut tx, &message.room, reply_to)? {
-                        Some(quote) => Some(quote),
-                        None => {
-                            results.push(Appended::ReplyNotFound);
-                            continue;
-                        }
-                    },
-                    None => None,
-                };
-                let timestamp = timestamp_now();
-                // The room's lock keeps another node from storing the same
-                // `client_id` in this room since the check; should the
-                // index still find one, nothing is inserted, the original
-                // is the answer, and the batch goes on.
-                let inserted = tx.query_opt(
-                    "INSERT INTO messages (room, username, author_key, text, timestamp, client_id,
-                         owner, reply_to, reply_username, reply_text)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                     ON CONFLICT DO NOTHING RETURNING id",
-                    &[
-                        &message.room,
-                        &message.username,
-                        &message.author_key,
-                        &message.text,
-                        &timestamp,
-                        &message.client_id,
-                        &message.owner,
-                        &message.reply_to.map(sql_id),
-                        &reply.as_ref().map(|quote| &quote.username),
-                        &reply.as_ref().map(|quote| &quote.text),
-                    ],
-                )?;
-                let Some(row) = inserted else {
-                    let existing = match &message.client_id {
-                        Some(client_id) => {
-                            find_client_id(&mut tx, &message.room, &message.author_key, client_id)?
-                        }
-                        None => None,
-                    };
-                    let Some(existing) = existing else {
-                        return Err(StoreError(
-                            "a message insert conflicted with no stored client_id".to_owned(),
-                        ));
-                    };
-                    results.push(already_sent(&mut tx, existing)?);
-                    continue;
-                };
-                let id: i64 = row.try_get(0)?;
-                let prev = last_ids
-                    .insert(message.room.clone(), id)
-                    .unwrap_or_default();
-                results.push(Appended::New {
-                    message: ChatMessage {
-                        id: from_sql_id(id),
-                        username: message.username.clone(),
-                        text: message.text.clone(),
-                        timestamp,
-                        client_id: message.client_id.clone(),
-                        reply_to: message.reply_to,
-                        reply,
-                        ..ChatMessage::default()
-                    },
-                    prev: from_sql_id(prev),
-                });
+            let result = work(&mut Db(&mut tx))?;
+            // Dropping the transaction rolls it back.
+            if keep(&result) {
+                tx.commit()?;
             }
-            store_last_ids(&mut tx, &last_ids)?;
-            tx.commit()?;
-            Ok(results)
-        })
-    }
-
-    fn last_event(&mut self, room: &str) -> StoreResult<u64> {
-        self.run(|client| {
-            let last: Option<i64> = client
-                .query_opt("SELECT last_id FROM rooms WHERE name = $1", &[&room])?
-                .map(|row| row.try_get(0))
-                .transpose()?;
-            Ok(from_sql_id(last.unwrap_or_default()))
-        })
-    }
-
-    fn page_before(
-        &mut self,
-        room: &str,
-        before: u64,
-        limit: usize,
-    ) -> StoreResult<Vec<ChatMessage>> {
-        self.run(|client| {
-            let items = read_history(
-                client,
-                "m.room = $1 AND m.id < $2 AND m.kind = 'message' ORDER BY m.id DESC LIMIT $3",
-                &[&room, &sql_id(before), &sql_limit(limit)],
-            )?;
-            let mut messages = only_messages(items);
-            messages.reverse();
-            Ok(messages)
-        })
-    }
-
-    fn page_after(
-        &mut self,
-        room: &str,
-        after: u64,
-        limit: usize,
-    ) -> StoreResult<Vec<ChatMessage>> {
-        self.run(|client| {
-            let items = read_history(
-                client,
-                "m.room = $1 AND m.id > $2 AND m.kind = 'message' ORDER BY m.id ASC LIMIT $3",
-                &[&room, &sql_id(after), &sql_limit(limit)],
-            )?;
-            Ok(only_messages(items))
-        })
-    }
-
-    fn after(
-        &mut self,
-        room: &str,
-        since: u64,
-        through: u64,
-        limit: usize,
-    ) -> StoreResult<Vec<HistoryItem>> {
-        self.run(|client| {
-            read_history(
-                client,
-                "m.room = $1 AND m.id > $2 AND m.id <= $3 AND (m.kind <> 'message' OR NOT m.deleted)
-                 ORDER BY m.id ASC LIMIT $4",
-                &[&room, &sql_id(since), &sql_id(through), &sql_limit(limit)],
-            )
+            Ok(result)
         })
     }
 
@@ -544,101 +238,105 @@ impl Messages for Postgres {
         }
         Ok(())
     }
+}
 
-    fn rooms(&mut self) -> StoreResult<Vec<String>> {
-        self.run(|client| {
-            Ok(client
-                .query("SELECT name FROM rooms ORDER BY name", &[])?
-                .iter()
-                .map(|row| row.try_get(0))
-                .collect::<Result<Vec<_>, _>>()?)
-        })
+/// The connection, or a transaction on it, as the shared queries see it.
+struct Db<'c, C>(&'c mut C);
+
+impl<C: GenericClient> Sql for Db<'_, C> {
+    fn execute(&mut self, sql: &str, args: &[Param<'_>]) -> StoreResult<u64> {
+        Ok(self.0.execute(&dollar_placeholders(sql), &bind(args))?)
     }
 
-    #[cfg(test)]
-    fn add_room(&mut self, name: &str) -> StoreResult<()> {
-        self.run(|client| {
-            client.execute(
-                "INSERT INTO rooms (name, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&name, &timestamp_now()],
-            )?;
-            Ok(())
-        })
+    fn each(&mut self, sql: &str, args: &[Param<'_>], row: EachRow<'_>) -> StoreResult<()> {
+        for found in self.0.query(&dollar_placeholders(sql), &bind(args))? {
+            row(&found)?;
+        }
+        Ok(())
     }
 
-    fn forget_unused_rooms(&mut self) -> StoreResult<()> {
-        // Every message's room has its row already: the row is what
-        // orders the room's events ([`lock_rooms`]).
-        self.run(|client| {
-            let mut tx = client.transaction()?;
-            tx.execute(
-                "DELETE FROM room_settings WHERE NOT locked AND topic IS NULL",
-                &[],
-            )?;
-            tx.execute(
-                "INSERT INTO rooms (name, created_at) SELECT room, $1 FROM room_settings
-                 ON CONFLICT DO NOTHING",
-                &[&timestamp_now()],
-            )?;
-            tx.execute(
-                "DELETE FROM rooms
-                 WHERE NOT EXISTS (SELECT 1 FROM messages WHERE messages.room = rooms.name)
-                   AND NOT EXISTS (SELECT 1 FROM room_settings WHERE room_settings.room = rooms.name)",
-                &[],
-            )?;
-            Ok(tx.commit()?)
-        })
+    fn last_event(&mut self, room: &str) -> StoreResult<i64> {
+        let last: Option<i64> = self
+            .0
+            .query_opt("SELECT last_id FROM rooms WHERE name = $1", &[&room])?
+            .map(|row| row.try_get(0))
+            .transpose()?;
+        Ok(last.unwrap_or_default())
     }
 
-    fn set_join_code(&mut self, code: Option<&str>) -> StoreResult<()> {
-        self.run(|client| match code {
-            Some(code) => Ok(set_setting(client, JOIN_CODE_SETTING, &sha256_hex(code))?),
-            None => {
-                client.execute(
-                    "DELETE FROM settings WHERE name = $1",
-                    &[&JOIN_CODE_SETTING],
-                )?;
-                Ok(())
+    /// Locks the rooms' rows until commit, in name order, so two nodes
+    /// locking the same rooms take them in the same order and never
+    /// deadlock; the lock is what makes the room's next id and its `prev`
+    /// one transaction's alone.
+    fn lock_rooms(&mut self, rooms: &[&str]) -> StoreResult<BTreeMap<String, i64>> {
+        let rows = self.0.query(
+            "SELECT name, last_id FROM rooms WHERE name = ANY($1) ORDER BY name FOR UPDATE",
+            &[&rooms],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_, postgres::Error>>()?)
+    }
+
+    /// Moves each room's `last_id` to its newest event: once a reader
+    /// sees it, every event up to it is committed too.
+    fn store_last_ids(&mut self, last_ids: &BTreeMap<String, i64>) -> StoreResult<()> {
+        for (name, last_id) in last_ids {
+            self.0.execute(
+                "UPDATE rooms SET last_id = $2 WHERE name = $1 AND last_id < $2",
+                &[name, last_id],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The parameters as PostgreSQL's client takes them.
+fn bind<'a>(args: &'a [Param<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    args.iter()
+        .map(|arg| -> &(dyn ToSql + Sync) {
+            match arg {
+                Param::Text(value) => value,
+                Param::OptText(value) => value,
+                Param::Int(value) => value,
+                Param::OptInt(value) => value,
+                Param::Flag(value) => value,
+                Param::OptFlag(value) => value,
             }
         })
+        .collect()
+}
+
+/// A column by name, in the type the shared mapping asks for.
+fn column<T: FromSqlOwned>(row: &postgres::Row, column: &str) -> StoreResult<T> {
+    Ok(row.try_get(column)?)
+}
+
+impl Row for postgres::Row {
+    fn text(&self, name: &str) -> StoreResult<String> {
+        column(self, name)
     }
 
-    fn join_code_hash(&mut self) -> StoreResult<Option<String>> {
-        self.run(|client| Ok(setting(client, JOIN_CODE_SETTING)?))
+    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+        column(self, name)
     }
-}
 
-fn set_setting(
-    client: &mut impl GenericClient,
-    name: &str,
-    value: &str,
-) -> Result<(), postgres::Error> {
-    client.execute(
-        "INSERT INTO settings (name, value) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        &[&name, &value],
-    )?;
-    Ok(())
-}
+    fn int(&self, name: &str) -> StoreResult<i64> {
+        column(self, name)
+    }
 
-fn setting(client: &mut impl GenericClient, name: &str) -> Result<Option<String>, postgres::Error> {
-    client
-        .query_opt("SELECT value FROM settings WHERE name = $1", &[&name])?
-        .map(|row| row.try_get(0))
-        .transpose()
-}
+    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+        column(self, name)
+    }
 
-/// Ids are positive BIGINTs; anything else reads as 0, like SQLite's.
-fn from_sql_id(id: i64) -> u64 {
-    u64::try_from(id).unwrap_or_default()
-}
+    fn flag(&self, name: &str) -> StoreResult<bool> {
+        column(self, name)
+    }
 
-fn sql_id(id: u64) -> i64 {
-    i64::try_from(id).unwrap_or(i64::MAX)
-}
-
-fn sql_limit(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
+    fn opt_flag(&self, name: &str) -> StoreResult<Option<bool>> {
+        column(self, name)
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,10 @@
 
 use super::Postgres;
 use crate::history::changes::{Action, ChangeRequest, Changed, Changes};
-use crate::history::conformance::{fresh_postgres, latest_texts, message, post_and_delete};
+use crate::history::conformance::{
+    assert_an_old_message_takes_a_reply, assert_client_ids_are_apart_per_room, fresh_postgres,
+    latest_texts, message, post_and_delete,
+};
 use crate::history::store::{Appended, Messages, NewMessage};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Barrier};
@@ -317,14 +320,7 @@ fn a_version_1_database_gains_edits_replies_and_reactions() {
         ..moderator_delete(old[0].id)
     };
     assert!(matches!(store.change(&react), Ok(Changed::New { .. })));
-    let reply = NewMessage {
-        reply_to: Some(old[0].id),
-        ..message("general", "alice", "answer", None)
-    };
-    assert!(matches!(
-        store.append(&[reply]).expect("reply").as_slice(),
-        [Appended::New { .. }]
-    ));
+    assert_an_old_message_takes_a_reply(&mut store, old[0].id);
     assert_eq!(
         store.page_before("general", u64::MAX, 10).expect("page")[0]
             .reactions
@@ -355,18 +351,5 @@ fn a_version_2_database_keeps_client_ids_apart_per_room() {
     }
     let mut store = Postgres::open(&url).expect("migrate");
     assert_eq!(schema_versions(&mut store), 3);
-    let appended = store
-        .append(&[
-            message("rust", "alice", "same id, other room", Some("c1")),
-            message("general", "alice", "resent", Some("c1")),
-        ])
-        .expect("append");
-    assert!(
-        matches!(&appended[0], Appended::New { message, .. } if message.text == "same id, other room"),
-        "{appended:?}"
-    );
-    assert!(
-        matches!(&appended[1], Appended::Duplicate(original) if original.text == "from before"),
-        "{appended:?}"
-    );
+    assert_client_ids_are_apart_per_room(&mut store);
 }

@@ -4,45 +4,39 @@
 //! no locking here: plain synchronous calls. The database runs in WAL mode
 //! with `synchronous = FULL`, so a committed message survives a crash of
 //! the process or of the machine. One writer also means ids are committed
-//! in order, as [`Messages`] requires, with nothing more to do.
+//! in order, as [`crate::history::store::Messages`] requires, with nothing
+//! more to do.
 
-mod changes;
-mod moderation;
-mod read;
-
-use crate::history::store::{
-    sha256_hex, timestamp_now, Appended, Messages, NewMessage, StoreResult, JOIN_CODE_SETTING,
-    MESSAGE_KIND,
-};
-use chat_shared::{quote_excerpt, ChatMessage, HistoryItem, Quote};
-use read::{only_messages, read_history};
-use rusqlite::{params, Connection, OptionalExtension, Row};
-use std::collections::HashMap;
+use crate::history::sql::schema::{self, Newer, STEPS};
+use crate::history::sql::{Driver, EachRow, Param, Row, Sql};
+use crate::history::store::{StoreError, StoreResult};
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{params_from_iter, Connection, ToSql};
+use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The schema version this build writes; older databases are migrated on open.
-const SCHEMA_VERSION: i64 = 5;
+/// The schema version this build writes: one per step of
+/// [`schema::STEPS`]. Older databases are migrated on open.
+const SCHEMA_VERSION: i64 = STEPS.len() as i64;
+
+/// How many prepared statements the connection keeps: more than the
+/// store has (about 40).
+const STATEMENT_CACHE: usize = 64;
 
 /// Why the database could not be opened.
 #[derive(Debug)]
 pub enum OpenError {
     /// SQLite could not open, read or migrate it.
     Sqlite(rusqlite::Error),
-    /// A newer build wrote it: this one would not know its tables, and
-    /// writing to them could corrupt them, so it refuses (a downgrade).
-    Newer { found: i64, known: i64 },
+    /// A newer build wrote it.
+    Newer(Newer),
 }
 
 impl std::fmt::Display for OpenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Sqlite(error) => error.fmt(f),
-            Self::Newer { found, known } => write!(
-                f,
-                "its schema is version {found}, newer than the version {known} this \
-                 chat-server knows (a downgrade): run the newer chat-server that wrote it, \
-                 or restore a backup made before the upgrade; the file was left unchanged"
-            ),
+            Self::Newer(newer) => newer.fmt(f),
         }
     }
 }
@@ -57,8 +51,7 @@ impl From<rusqlite::Error> for OpenError {
 
 /// The open database.
 pub struct Sqlite {
-    /// Shared with `moderation`, which keeps the moderation tables beside
-    /// the messages.
+    /// Only the journal thread uses it, one call at a time.
     connection: Connection,
 }
 
@@ -71,10 +64,12 @@ impl Sqlite {
         // from a newer build is left exactly as it was.
         let found: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
         if found > SCHEMA_VERSION {
-            return Err(OpenError::Newer {
+            return Err(OpenError::Newer(Newer {
                 found,
                 known: SCHEMA_VERSION,
-            });
+                copy: "backup",
+                kept: "file",
+            }));
         }
         connection.query_row("PRAGMA journal_mode = WAL", [], |row| {
             row.get::<_, String>(0)
@@ -86,135 +81,67 @@ impl Sqlite {
         connection.execute_batch(
             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
         )?;
+        // Room for every statement of the store (`history::sql`), so none
+        // is prepared again after another pushed it out.
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mut store = Self { connection };
         store.migrate()?;
         Ok(store)
     }
 
+    /// Runs each step of the schema the file has not had yet, each in a
+    /// transaction with its version number.
     fn migrate(&mut self) -> rusqlite::Result<()> {
-        let version: i64 = self
+        let found: i64 = self
             .connection
             .query_row("PRAGMA user_version", [], |row| row.get(0))?;
-        if version < 1 {
-            let tx = self.connection.transaction()?;
-            tx.execute_batch(
-                "CREATE TABLE messages (
-                     id         INTEGER PRIMARY KEY AUTOINCREMENT,
-                     room       TEXT NOT NULL,
-                     username   TEXT NOT NULL,
-                     author_key TEXT NOT NULL,
-                     text       TEXT NOT NULL,
-                     timestamp  TEXT NOT NULL,
-                     client_id  TEXT
-                 );
-                 CREATE INDEX messages_by_room ON messages (room, id);
-                 CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
-                     WHERE client_id IS NOT NULL;
-                 CREATE TABLE rooms (
-                     name       TEXT PRIMARY KEY,
-                     created_at TEXT NOT NULL
-                 );",
-            )?;
-            tx.pragma_update(None, "user_version", 1)?;
-            tx.commit()?;
-        }
-        if version < 2 {
-            // Server-wide settings that an operator's subcommand changes
-            // while the server runs (the invitation code's hash).
-            let tx = self.connection.transaction()?;
-            tx.execute_batch(
-                "CREATE TABLE settings (
-                     name  TEXT PRIMARY KEY,
-                     value TEXT NOT NULL
-                 );",
-            )?;
-            tx.pragma_update(None, "user_version", 2)?;
-            tx.commit()?;
-        }
-        if version < 3 {
-            // Changes to messages are rows of their own in the same id
-            // sequence (`kind` says which, `target` what they change), so a
-            // `since` replay finds them in order; issue 11's edits and
-            // reactions are further kinds. `deleted` keeps the current
-            // state of a message cheap to read.
-            let tx = self.connection.transaction()?;
-            tx.execute_batch(
-                "ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message';
-                 ALTER TABLE messages ADD COLUMN target INTEGER;
-                 ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
-                 CREATE INDEX messages_events ON messages (room, id) WHERE kind <> 'message';
-                 CREATE TABLE bans (
-                     id        INTEGER PRIMARY KEY AUTOINCREMENT,
-                     name_key  TEXT NOT NULL,
-                     addresses TEXT NOT NULL,
-                     until_ms  INTEGER NOT NULL
-                 );
-                 CREATE TABLE room_settings (
-                     room   TEXT PRIMARY KEY,
-                     locked INTEGER NOT NULL DEFAULT 0,
-                     topic  TEXT
-                 );
-                 CREATE TABLE audit (
-                     id        INTEGER PRIMARY KEY AUTOINCREMENT,
-                     at        TEXT NOT NULL,
-                     moderator TEXT NOT NULL,
-                     action    TEXT NOT NULL,
-                     target    TEXT NOT NULL,
-                     detail    TEXT
-                 );",
-            )?;
-            tx.pragma_update(None, "user_version", 3)?;
-            tx.commit()?;
-        }
-        if version < 4 {
-            // Issue 11. A message keeps who may change it (`owner`, the
-            // hash of its author key), its reply snapshot (taken when it
-            // was posted, so the quote does not follow later edits) and
-            // when it was last edited. An edit row's `text` is its new
-            // text; a reaction row says which emoji and whether on.
-            // `reactions` is the current state, one row per user and
-            // emoji, remembering the event that put it on: the order
-            // users reacted in, and what a repeated reaction answers.
-            let tx = self.connection.transaction()?;
-            tx.execute_batch(
-                "ALTER TABLE messages ADD COLUMN owner TEXT;
-                 ALTER TABLE messages ADD COLUMN edited_at TEXT;
-                 ALTER TABLE messages ADD COLUMN reply_to INTEGER;
-                 ALTER TABLE messages ADD COLUMN reply_username TEXT;
-                 ALTER TABLE messages ADD COLUMN reply_text TEXT;
-                 ALTER TABLE messages ADD COLUMN emoji TEXT;
-                 ALTER TABLE messages ADD COLUMN reaction_on INTEGER;
-                 CREATE INDEX messages_by_target ON messages (target, kind)
-                     WHERE target IS NOT NULL;
-                 CREATE INDEX messages_by_reply ON messages (reply_to)
-                     WHERE reply_to IS NOT NULL;
-                 CREATE TABLE reactions (
-                     message_id INTEGER NOT NULL,
-                     emoji      TEXT NOT NULL,
-                     name_key   TEXT NOT NULL,
-                     username   TEXT NOT NULL,
-                     event_id   INTEGER NOT NULL,
-                     PRIMARY KEY (message_id, emoji, name_key)
-                 ) WITHOUT ROWID;",
-            )?;
-            tx.pragma_update(None, "user_version", 4)?;
-            tx.commit()?;
-        }
-        if version < 5 {
-            // Issue 20. A `client_id` names one thing per room and author,
-            // never across rooms: the same id sent to another room is a
-            // new message there, not a resend of the first room's. A
-            // version 1 file made by hand may lack the index.
-            let tx = self.connection.transaction()?;
-            tx.execute_batch(
-                "DROP INDEX IF EXISTS messages_once;
-                 CREATE UNIQUE INDEX messages_once ON messages (room, author_key, client_id)
-                     WHERE client_id IS NOT NULL;",
-            )?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-            tx.commit()?;
+        for (version, step) in (1..).zip(STEPS) {
+            if found < version {
+                let tx = self.connection.transaction()?;
+                tx.execute_batch(&schema::step(step, &schema::SQLITE))?;
+                tx.pragma_update(None, "user_version", version)?;
+                tx.commit()?;
+            }
         }
         Ok(())
+    }
+
+    /// Makes a statement wait up to `timeout` for another process's write
+    /// lock instead of failing at once: for the operator's subcommands
+    /// beside a running server.
+    pub fn wait_when_busy(&self, timeout: std::time::Duration) -> rusqlite::Result<()> {
+        self.connection.busy_timeout(timeout)
+    }
+}
+
+impl Driver for Sqlite {
+    fn read<T>(&mut self, work: impl FnOnce(&mut dyn Sql) -> StoreResult<T>) -> StoreResult<T> {
+        work(&mut Db(&self.connection))
+    }
+
+    fn write<T>(
+        &mut self,
+        work: impl FnOnce(&mut dyn Sql) -> StoreResult<T>,
+        keep: impl FnOnce(&T) -> bool,
+    ) -> StoreResult<T> {
+        let tx = self.connection.transaction()?;
+        let result = work(&mut Db(&tx))?;
+        // Dropping the transaction rolls it back.
+        if keep(&result) {
+            tx.commit()?;
+        }
+        Ok(result)
+    }
+
+    /// Takes the write lock and reads a table, then lets go: another
+    /// process holding the lock, a damaged file or a missing table all
+    /// fail it.
+    fn probe(&mut self) -> StoreResult<()> {
+        let tx = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.query_row("SELECT count(*) FROM rooms", [], |row| row.get::<_, i64>(0))?;
+        Ok(tx.rollback()?)
     }
 
     /// After a deletion: copies the WAL into the file and empties it
@@ -225,7 +152,7 @@ impl Sqlite {
     /// or cannot finish (a reader in another process, such as a `backup`
     /// running) is logged, not reported: the text then stays in the WAL
     /// until a later deletion's checkpoint empties it.
-    fn forget_deleted(&self) {
+    fn forget_deleted(&mut self) {
         let checkpoint = self
             .connection
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
@@ -243,295 +170,101 @@ impl Sqlite {
             ),
         }
     }
-
-    /// Makes a statement wait up to `timeout` for another process's write
-    /// lock instead of failing at once: for the operator's subcommands
-    /// beside a running server.
-    pub fn wait_when_busy(&self, timeout: std::time::Duration) -> rusqlite::Result<()> {
-        self.connection.busy_timeout(timeout)
-    }
 }
 
-impl Messages for Sqlite {
-    fn append(&mut self, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> {
-        let tx = self.connection.transaction()?;
-        let mut results = Vec::with_capacity(batch.len());
-        {
-            let mut find = tx.prepare_cached(
-                "SELECT id, kind FROM messages
-                 WHERE room = ?1 AND author_key = ?2 AND client_id = ?3",
-            )?;
-            let mut original = tx.prepare_cached(
-                "SELECT username, text FROM messages
-                 WHERE id = ?1 AND room = ?2 AND kind = 'message' AND deleted = 0",
-            )?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO messages (room, username, author_key, text, timestamp, client_id,
-                     owner, reply_to, reply_username, reply_text)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            let mut last = tx.prepare_cached(LAST_EVENT)?;
-            let mut record_room = tx
-                .prepare_cached("INSERT OR IGNORE INTO rooms (name, created_at) VALUES (?1, ?2)")?;
-            // Each room's newest id as the batch goes: read once per room,
-            // then the id just inserted.
-            let mut newest: HashMap<&str, u64> = HashMap::new();
-            for message in batch {
-                if let Some(client_id) = &message.client_id {
-                    let existing = find
-                        .query_row(
-                            params![message.room, message.author_key, client_id],
-                            |row| Ok((read_id(row)?, row.get::<_, String>(1)?)),
-                        )
-                        .optional()?;
-                    match existing {
-                        Some((id, kind)) if kind == MESSAGE_KIND => {
-                            let mut found = read_history(&tx, "m.id = ?1", params![sql_id(id)])?;
-                            match found.pop() {
-                                Some(HistoryItem::Message(original)) => {
-                                    results.push(Appended::Duplicate(original));
-                                }
-                                _ => results.push(Appended::ClientIdTaken),
-                            }
-                            continue;
-                        }
-                        Some(_) => {
-                            results.push(Appended::ClientIdTaken);
-                            continue;
-                        }
-                        None => {}
-                    }
-                }
-                let reply = match message.reply_to {
-                    Some(reply_to) => {
-                        let found = original
-                            .query_row(params![sql_id(reply_to), message.room], |row| {
-                                Ok(Quote {
-                                    id: reply_to,
-                                    username: row.get(0)?,
-                                    text: quote_excerpt(&row.get::<_, String>(1)?),
-                                    deleted: false,
-                                })
-                            })
-                            .optional()?;
-                        let Some(quote) = found else {
-                            results.push(Appended::ReplyNotFound);
-                            continue;
-                        };
-                        Some(quote)
-                    }
-                    None => None,
-                };
-                let prev = match newest.get(message.room.as_str()) {
-                    Some(id) => *id,
-                    None => {
-                        // The room lasts from its first message on: the
-                        // export and the next start list it.
-                        record_room.execute(params![message.room, timestamp_now()])?;
-                        last.query_row(params![message.room], read_id)?
-                    }
-                };
-                let timestamp = timestamp_now();
-                insert.execute(params![
-                    message.room,
-                    message.username,
-                    message.author_key,
-                    message.text,
-                    timestamp,
-                    message.client_id,
-                    message.owner,
-                    message.reply_to.map(sql_id),
-                    reply.as_ref().map(|quote| &quote.username),
-                    reply.as_ref().map(|quote| &quote.text),
-                ])?;
-                let id = u64::try_from(tx.last_insert_rowid()).unwrap_or_default();
-                newest.insert(&message.room, id);
-                results.push(Appended::New {
-                    message: ChatMessage {
-                        id,
-                        username: message.username.clone(),
-                        text: message.text.clone(),
-                        timestamp,
-                        client_id: message.client_id.clone(),
-                        reply_to: message.reply_to,
-                        reply,
-                        ..ChatMessage::default()
-                    },
-                    prev,
-                });
-            }
+/// The connection, or a transaction on it, as the shared queries see it.
+/// Every statement is prepared once and kept ([`Connection::prepare_cached`]).
+struct Db<'c>(&'c Connection);
+
+impl Sql for Db<'_> {
+    fn execute(&mut self, sql: &str, args: &[Param<'_>]) -> StoreResult<u64> {
+        let changed = self
+            .0
+            .prepare_cached(sql)?
+            .execute(params_from_iter(args))?;
+        Ok(u64::try_from(changed).unwrap_or_default())
+    }
+
+    fn each(&mut self, sql: &str, args: &[Param<'_>], row: EachRow<'_>) -> StoreResult<()> {
+        let mut statement = self.0.prepare_cached(sql)?;
+        let mut rows = statement.query(params_from_iter(args))?;
+        while let Some(found) = rows.next()? {
+            row(found)?;
         }
-        tx.commit()?;
-        Ok(results)
-    }
-
-    fn last_event(&mut self, room: &str) -> StoreResult<u64> {
-        let mut query = self.connection.prepare_cached(LAST_EVENT)?;
-        Ok(query.query_row(params![room], read_id)?)
-    }
-
-    fn page_before(
-        &mut self,
-        room: &str,
-        before: u64,
-        limit: usize,
-    ) -> StoreResult<Vec<ChatMessage>> {
-        let items = read_history(
-            &self.connection,
-            "m.room = ?1 AND m.id < ?2 AND m.kind = 'message' ORDER BY m.id DESC LIMIT ?3",
-            params![room, sql_id(before), sql_limit(limit)],
-        )?;
-        let mut messages = only_messages(items);
-        messages.reverse();
-        Ok(messages)
-    }
-
-    fn page_after(
-        &mut self,
-        room: &str,
-        after: u64,
-        limit: usize,
-    ) -> StoreResult<Vec<ChatMessage>> {
-        let items = read_history(
-            &self.connection,
-            "m.room = ?1 AND m.id > ?2 AND m.kind = 'message' ORDER BY m.id ASC LIMIT ?3",
-            params![room, sql_id(after), sql_limit(limit)],
-        )?;
-        Ok(only_messages(items))
-    }
-
-    fn after(
-        &mut self,
-        room: &str,
-        since: u64,
-        through: u64,
-        limit: usize,
-    ) -> StoreResult<Vec<HistoryItem>> {
-        Ok(read_history(
-            &self.connection,
-            "m.room = ?1 AND m.id > ?2 AND m.id <= ?3 AND (m.kind <> 'message' OR m.deleted = 0)
-             ORDER BY m.id ASC LIMIT ?4",
-            params![room, sql_id(since), sql_id(through), sql_limit(limit)],
-        )?)
-    }
-
-    /// Takes the write lock and reads a table, then lets go: another
-    /// process holding the lock, a damaged file or a missing table all
-    /// fail it.
-    fn probe(&mut self) -> StoreResult<()> {
-        let tx = self
-            .connection
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.query_row("SELECT count(*) FROM rooms", [], |row| row.get::<_, i64>(0))?;
-        Ok(tx.rollback()?)
-    }
-
-    fn rooms(&mut self) -> StoreResult<Vec<String>> {
-        let mut query = self
-            .connection
-            .prepare_cached("SELECT name FROM rooms ORDER BY name")?;
-        let names = query
-            .query_map([], |row| row.get(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(names)
-    }
-
-    #[cfg(test)]
-    fn add_room(&mut self, name: &str) -> StoreResult<()> {
-        self.connection.execute(
-            "INSERT OR IGNORE INTO rooms (name, created_at) VALUES (?1, ?2)",
-            params![name, timestamp_now()],
-        )?;
         Ok(())
     }
 
-    fn forget_unused_rooms(&mut self) -> StoreResult<()> {
-        let tx = self.connection.transaction()?;
-        // Each room that holds a message, found by skipping along the
-        // index from one room to the next: one look-up per room, not a
-        // read of every message.
-        tx.execute(
-            "WITH RECURSIVE used(name) AS (
-                 SELECT min(room) FROM messages
-                 UNION ALL
-                 SELECT (SELECT min(room) FROM messages WHERE room > used.name)
-                 FROM used WHERE used.name IS NOT NULL
-             )
-             INSERT OR IGNORE INTO rooms (name, created_at)
-             SELECT name, ?1 FROM used WHERE name IS NOT NULL",
-            params![timestamp_now()],
-        )?;
-        tx.execute(
-            "DELETE FROM room_settings WHERE NOT locked AND topic IS NULL",
-            [],
-        )?;
-        tx.execute(
-            "INSERT OR IGNORE INTO rooms (name, created_at)
-             SELECT room, ?1 FROM room_settings",
-            params![timestamp_now()],
-        )?;
-        tx.execute(
-            "DELETE FROM rooms
-             WHERE NOT EXISTS (SELECT 1 FROM messages WHERE messages.room = rooms.name)
-               AND NOT EXISTS (SELECT 1 FROM room_settings WHERE room_settings.room = rooms.name)",
-            [],
-        )?;
-        Ok(tx.commit()?)
+    fn last_event(&mut self, room: &str) -> StoreResult<i64> {
+        Ok(self
+            .0
+            .prepare_cached(LAST_EVENT)?
+            .query_row([room], |row| row.get(0))?)
     }
 
-    fn set_join_code(&mut self, code: Option<&str>) -> StoreResult<()> {
-        match code {
-            Some(code) => set_setting(&self.connection, JOIN_CODE_SETTING, &sha256_hex(code))?,
-            None => {
-                self.connection.execute(
-                    "DELETE FROM settings WHERE name = ?1",
-                    params![JOIN_CODE_SETTING],
-                )?;
-            }
-        };
+    /// One writer holds every room's order already: this only reads the
+    /// newest ids.
+    fn lock_rooms(&mut self, rooms: &[&str]) -> StoreResult<BTreeMap<String, i64>> {
+        let mut last_ids = BTreeMap::new();
+        for room in rooms {
+            let last = self.last_event(room)?;
+            last_ids.insert((*room).to_owned(), last);
+        }
+        Ok(last_ids)
+    }
+
+    /// The newest id is the largest, found again when asked.
+    fn store_last_ids(&mut self, _: &BTreeMap<String, i64>) -> StoreResult<()> {
         Ok(())
-    }
-
-    fn join_code_hash(&mut self) -> StoreResult<Option<String>> {
-        Ok(setting(&self.connection, JOIN_CODE_SETTING)?)
     }
 }
 
 /// The room's newest event id, 0 when it has none.
 const LAST_EVENT: &str = "SELECT coalesce(max(id), 0) FROM messages WHERE room = ?1";
 
-fn set_setting(connection: &Connection, name: &str, value: &str) -> rusqlite::Result<()> {
-    connection.execute(
-        "INSERT INTO settings (name, value) VALUES (?1, ?2)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        params![name, value],
-    )?;
-    Ok(())
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Self::Text(value) => value.to_sql(),
+            Self::OptText(value) => value.to_sql(),
+            Self::Int(value) => value.to_sql(),
+            Self::OptInt(value) => value.to_sql(),
+            Self::Flag(value) => value.to_sql(),
+            Self::OptFlag(value) => value.to_sql(),
+        }
+    }
 }
 
-fn setting(connection: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
-    connection
-        .prepare_cached("SELECT value FROM settings WHERE name = ?1")?
-        .query_row(params![name], |row| row.get(0))
-        .optional()
+impl Row for rusqlite::Row<'_> {
+    fn text(&self, column: &str) -> StoreResult<String> {
+        Ok(self.get(column)?)
+    }
+
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+        Ok(self.get(column)?)
+    }
+
+    fn int(&self, column: &str) -> StoreResult<i64> {
+        Ok(self.get(column)?)
+    }
+
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+        Ok(self.get(column)?)
+    }
+
+    fn flag(&self, column: &str) -> StoreResult<bool> {
+        Ok(self.get(column)?)
+    }
+
+    fn opt_flag(&self, column: &str) -> StoreResult<Option<bool>> {
+        Ok(self.get(column)?)
+    }
 }
 
-/// The id in the first column.
-fn read_id(row: &Row<'_>) -> rusqlite::Result<u64> {
-    Ok(to_id(row.get::<_, i64>(0)?))
-}
-
-/// Ids are positive; anything else reads as 0.
-fn to_id(id: i64) -> u64 {
-    u64::try_from(id).unwrap_or_default()
-}
-
-fn sql_id(id: u64) -> i64 {
-    i64::try_from(id).unwrap_or(i64::MAX)
-}
-
-fn sql_limit(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
+/// SQLite's errors, as the store seam reports them: text for the log.
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        Self(error.to_string())
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,13 @@
 
 use super::*;
 use crate::history::changes::{owner_hash, Action, ChangeRequest, Changed, Changes, Refusal};
-use crate::history::conformance::{latest_texts, message};
+use crate::history::conformance::{
+    assert_an_old_message_takes_a_reply, assert_client_ids_are_apart_per_room, latest_texts,
+    message,
+};
+use crate::history::sql::read::PAGE_REACTIONS;
+use crate::history::store::{Appended, Messages};
+use rusqlite::params;
 use std::path::Path;
 
 fn temp_db(name: &str) -> std::path::PathBuf {
@@ -120,14 +126,7 @@ fn a_version_3_database_gains_edits_replies_and_reactions() {
         store.change(&request(react)),
         Ok(Changed::New { .. })
     ));
-    let reply = NewMessage {
-        reply_to: Some(old[0].id),
-        ..message("general", "alice", "answer", None)
-    };
-    assert!(matches!(
-        store.append(&[reply]).expect("reply").as_slice(),
-        [Appended::New { .. }]
-    ));
+    assert_an_old_message_takes_a_reply(&mut store, old[0].id);
     let version: i64 = store
         .connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
@@ -157,20 +156,7 @@ fn a_version_4_database_keeps_client_ids_apart_per_room() {
             .expect("append");
     }
     let mut store = Sqlite::open(&path).expect("migrate");
-    let appended = store
-        .append(&[
-            message("rust", "alice", "same id, other room", Some("c1")),
-            message("general", "alice", "resent", Some("c1")),
-        ])
-        .expect("append");
-    assert!(
-        matches!(&appended[0], Appended::New { message, .. } if message.text == "same id, other room"),
-        "{appended:?}"
-    );
-    assert!(
-        matches!(&appended[1], Appended::Duplicate(original) if original.text == "from before"),
-        "{appended:?}"
-    );
+    assert_client_ids_are_apart_per_room(&mut store);
     let version: i64 = store
         .connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
@@ -232,7 +218,7 @@ fn a_page_reads_only_its_own_rooms_reactions() {
     // row of the quiet room, not a pass over the busy room's 300.
     let query = store
         .connection
-        .prepare_cached(read::PAGE_REACTIONS)
+        .prepare_cached(PAGE_REACTIONS)
         .expect("the cached query");
     let steps = query.get_status(rusqlite::StatementStatus::VmStep);
     assert!(steps < 200, "{steps} steps for two messages' reactions");
@@ -248,4 +234,21 @@ fn post_one(store: &mut Sqlite, room: &str, text: &str) -> u64 {
         [Appended::New { message, .. }] => message.id,
         other => panic!("expected a new message, got {other:?}"),
     }
+}
+
+/// What only SQLite shows of a deletion: the row itself.
+#[test]
+fn a_deleted_text_is_gone_from_the_file_too() {
+    let mut store = Sqlite::open(Path::new(":memory:")).expect("open");
+    crate::history::conformance::post_and_delete(&mut store, "gone");
+    let left: i64 = store
+        .connection
+        .query_row(
+            "SELECT count(*) FROM messages
+             WHERE text LIKE '%gone%' OR reply_text LIKE '%gone%'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("count");
+    assert_eq!(left, 0, "not in the message, its edits or the quotes of it");
 }

@@ -1,55 +1,56 @@
-//! Edits, deletions and reactions in PostgreSQL; see
+//! The change half of every store ([`Changes`]), written once over a
+//! [`Driver`]: edits, deletions and reactions, see
 //! [`crate::history::changes`]. A change is an event in its room's id
-//! sequence, so it takes the room's row lock like a message does, before
-//! anything is read: what the rules find stays true until commit, on
-//! every node.
+//! sequence, so it holds the room's order ([`hold_rooms`]) before
+//! anything is read: what the rules find stays true until commit.
 
+use super::messages::find_client_id;
 use super::moderation::record;
-use super::{
-    find_client_id, from_sql_id, lock_rooms, read_history, sql_id, store_last_ids, Postgres,
-};
+use super::read::read_one;
+use super::{args, hold_rooms, sql_id, to_id, Driver, Sql};
 use crate::history::changes::{
     Action, ChangeRequest, Changed, Changes, Refusal, Target, EDITED_KIND, MAX_EMOJI_PER_MESSAGE,
     REACTION_KIND,
 };
 use crate::history::store::{timestamp_now, StoreError, StoreResult, MESSAGE_KIND};
 use chat_shared::{AuditAction, Change, Deletion, Edit, HistoryItem, Reaction};
-use postgres::Transaction;
 use std::collections::BTreeMap;
 
-impl Changes for Postgres {
+impl<D: Driver> Changes for D {
     fn change(&mut self, request: &ChangeRequest) -> StoreResult<Changed> {
-        self.run(|client| {
-            let mut tx = client.transaction()?;
-            let mut last_ids = lock_rooms(&mut tx, &[request.room.as_str()])?;
-            let changed = apply(&mut tx, request, &mut last_ids)?;
-            // Anything but a new event wrote nothing (not even a new
-            // rooms row): dropping the transaction rolls it back.
-            if matches!(changed, Changed::New { .. }) {
-                store_last_ids(&mut tx, &last_ids)?;
-                tx.commit()?;
-            }
-            Ok(changed)
-        })
+        // Anything but a new event wrote nothing (not even a new rooms
+        // row): it is rolled back.
+        let changed = self.write(
+            |db| {
+                let mut last_ids = hold_rooms(db, &[request.room.as_str()])?;
+                let changed = apply(db, request, &mut last_ids)?;
+                if matches!(changed, Changed::New { .. }) {
+                    db.store_last_ids(&last_ids)?;
+                }
+                Ok(changed)
+            },
+            |changed| matches!(changed, Changed::New { .. }),
+        )?;
+        if matches!(changed, Changed::New { .. }) && request.action == Action::Delete {
+            self.forget_deleted();
+        }
+        Ok(changed)
     }
 }
 
 /// What the first rule makes of an earlier use of the request's
 /// `client_id`: the original event, a refusal, or `None` when it is free.
-fn client_id_rule(
-    tx: &mut Transaction<'_>,
-    request: &ChangeRequest,
-) -> StoreResult<Option<Changed>> {
+fn client_id_rule(db: &mut dyn Sql, request: &ChangeRequest) -> StoreResult<Option<Changed>> {
     let Some(client_id) = &request.client_id else {
         return Ok(None);
     };
-    let Some((id, kind)) = find_client_id(tx, &request.room, &request.name_key, client_id)? else {
+    let Some((id, kind)) = find_client_id(db, &request.room, &request.name_key, client_id)? else {
         return Ok(None);
     };
     if kind != request.action.kind() {
         return Ok(Some(Changed::Refused(Refusal::ClientIdTaken)));
     }
-    Ok(Some(match event(tx, id)? {
+    Ok(Some(match event(db, id)? {
         Some(original) => Changed::Duplicate(original),
         None => Changed::Refused(Refusal::ClientIdTaken),
     }))
@@ -57,29 +58,27 @@ fn client_id_rule(
 
 /// The rules in their order, then the event and the new state.
 fn apply(
-    tx: &mut Transaction<'_>,
+    db: &mut dyn Sql,
     request: &ChangeRequest,
     last_ids: &mut BTreeMap<String, i64>,
 ) -> StoreResult<Changed> {
-    if let Some(answer) = client_id_rule(tx, request)? {
+    if let Some(answer) = client_id_rule(db, request)? {
         return Ok(answer);
     }
     let target_id = sql_id(request.target);
-    let target = tx
-        .query_opt(
-            "SELECT username, owner, timestamp, text FROM messages
-             WHERE id = $1 AND room = $2 AND kind = $3 AND NOT deleted",
-            &[&target_id, &request.room, &MESSAGE_KIND],
-        )?
-        .map(|row| {
-            Ok::<_, postgres::Error>(Target {
-                username: row.try_get(0)?,
-                owner: row.try_get(1)?,
-                timestamp: row.try_get(2)?,
-                text: row.try_get(3)?,
+    let target = db.opt_row(
+        "SELECT username, owner, timestamp, text FROM messages
+         WHERE id = ?1 AND room = ?2 AND kind = ?3 AND NOT deleted",
+        args![target_id, &request.room, MESSAGE_KIND],
+        |row| {
+            Ok(Target {
+                username: row.text("username")?,
+                owner: row.opt_text("owner")?,
+                timestamp: row.text("timestamp")?,
+                text: row.text("text")?,
             })
-        })
-        .transpose()?;
+        },
+    )?;
     let Some(target) = target else {
         return Ok(Changed::Refused(Refusal::NotFound));
     };
@@ -87,7 +86,7 @@ fn apply(
         Ok(logged) => logged,
         Err(refusal) => return Ok(Changed::Refused(refusal)),
     };
-    if let Some(earlier) = unchanged(tx, request, &target)? {
+    if let Some(earlier) = unchanged(db, request, &target)? {
         return Ok(Changed::Unchanged(earlier));
     }
     if let Action::React {
@@ -95,12 +94,12 @@ fn apply(
         on: true,
     } = &request.action
     {
-        let row = tx.query_one(
-            "SELECT count(DISTINCT emoji), coalesce(bool_or(emoji = $2), false)
-             FROM reactions WHERE message_id = $1",
-            &[&target_id, emoji],
+        let (kinds, known) = db.one_row(
+            "SELECT count(DISTINCT emoji) AS kinds, count(*) FILTER (WHERE emoji = ?2) AS known
+             FROM reactions WHERE message_id = ?1",
+            args![target_id, emoji],
+            |row| Ok((row.int("kinds")?, row.int("known")? > 0)),
         )?;
-        let (kinds, known): (i64, bool) = (row.try_get(0)?, row.try_get(1)?);
         if !known && kinds >= MAX_EMOJI_PER_MESSAGE {
             return Ok(Changed::Refused(Refusal::TooManyEmoji));
         }
@@ -111,43 +110,43 @@ fn apply(
         Action::Delete => ("", None, None),
         Action::React { emoji, on } => ("", emoji.as_deref(), Some(*on)),
     };
-    let inserted = tx.query_opt(
+    let inserted = db.opt_row(
         "INSERT INTO messages (room, username, author_key, text, timestamp, client_id, kind,
              target, emoji, reaction_on)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT DO NOTHING RETURNING id",
-        &[
+        args![
             &request.room,
             &request.username,
             &request.name_key,
-            &text,
+            text,
             &timestamp,
             &request.client_id,
-            &request.action.kind(),
-            &target_id,
-            &emoji,
-            &on,
+            request.action.kind(),
+            target_id,
+            emoji,
+            on,
         ],
+        |row| row.int("id"),
     )?;
-    let Some(row) = inserted else {
+    let Some(event_id) = inserted else {
         // The room's lock keeps another node from storing this
         // `client_id` in the room since the check; should the index still
         // find one, answer as if it had been there from the start.
-        return client_id_rule(tx, request)?.ok_or_else(|| {
+        return client_id_rule(db, request)?.ok_or_else(|| {
             StoreError("a change insert conflicted with no stored client_id".to_owned())
         });
     };
-    let event_id: i64 = row.try_get(0)?;
     let prev = last_ids
         .insert(request.room.clone(), event_id)
         .unwrap_or_default();
-    let id = from_sql_id(event_id);
+    let id = to_id(event_id);
     let (username, client_id) = (request.username.clone(), request.client_id.clone());
     let change = match &request.action {
         Action::Edit { .. } => {
-            tx.execute(
-                "UPDATE messages SET text = $2, edited_at = $3 WHERE id = $1",
-                &[&target_id, &text, &timestamp],
+            db.execute(
+                "UPDATE messages SET text = ?2, edited_at = ?3 WHERE id = ?1",
+                args![target_id, text, &timestamp],
             )?;
             Change::MessageEdited(Edit {
                 id,
@@ -161,22 +160,25 @@ fn apply(
         Action::Delete => {
             // Every copy of the text goes: the message's, its edits',
             // and the quotes of the replies to it.
-            tx.execute(
-                "UPDATE messages SET deleted = true, text = '', reply_text = NULL WHERE id = $1",
-                &[&target_id],
+            db.execute(
+                "UPDATE messages SET deleted = true, text = '', reply_text = NULL WHERE id = ?1",
+                args![target_id],
             )?;
-            tx.execute(
-                "UPDATE messages SET text = '' WHERE target = $1 AND kind = $2",
-                &[&target_id, &EDITED_KIND],
+            db.execute(
+                "UPDATE messages SET text = '' WHERE target = ?1 AND kind = ?2",
+                args![target_id, EDITED_KIND],
             )?;
-            tx.execute(
-                "UPDATE messages SET reply_text = NULL WHERE reply_to = $1",
-                &[&target_id],
+            db.execute(
+                "UPDATE messages SET reply_text = NULL WHERE reply_to = ?1",
+                args![target_id],
             )?;
-            tx.execute("DELETE FROM reactions WHERE message_id = $1", &[&target_id])?;
+            db.execute(
+                "DELETE FROM reactions WHERE message_id = ?1",
+                args![target_id],
+            )?;
             if logged {
                 record(
-                    tx,
+                    db,
                     &request.username,
                     AuditAction::Delete,
                     &request.target.to_string(),
@@ -193,21 +195,21 @@ fn apply(
         Action::React { .. } => {
             let emoji = emoji.unwrap_or_default();
             if on == Some(true) {
-                tx.execute(
+                db.execute(
                     "INSERT INTO reactions (message_id, emoji, name_key, username, event_id)
-                     VALUES ($1, $2, $3, $4, $5)",
-                    &[
-                        &target_id,
-                        &emoji,
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    args![
+                        target_id,
+                        emoji,
                         &request.name_key,
                         &request.username,
-                        &event_id,
+                        event_id
                     ],
                 )?;
             } else {
-                tx.execute(
-                    "DELETE FROM reactions WHERE message_id = $1 AND emoji = $2 AND name_key = $3",
-                    &[&target_id, &emoji, &request.name_key],
+                db.execute(
+                    "DELETE FROM reactions WHERE message_id = ?1 AND emoji = ?2 AND name_key = ?3",
+                    args![target_id, emoji, &request.name_key],
                 )?;
             }
             Change::Reaction(Reaction {
@@ -222,7 +224,7 @@ fn apply(
     };
     Ok(Changed::New {
         change,
-        prev: from_sql_id(prev),
+        prev: to_id(prev),
     })
 }
 
@@ -230,56 +232,52 @@ fn apply(
 /// to the text the message has, a reaction already on, or one taken off
 /// that is not there.
 fn unchanged(
-    tx: &mut Transaction<'_>,
+    db: &mut dyn Sql,
     request: &ChangeRequest,
     target: &Target,
 ) -> StoreResult<Option<Option<Change>>> {
     let target_id = sql_id(request.target);
-    let earlier: Option<i64> = match &request.action {
+    let earlier = match &request.action {
         Action::Edit {
             text: Some(text), ..
-        } if *text == target.text => tx
-            .query_one(
-                "SELECT max(id) FROM messages WHERE target = $1 AND kind = $2",
-                &[&target_id, &EDITED_KIND],
-            )?
-            .try_get(0)?,
+        } if *text == target.text => db.one_row(
+            "SELECT max(id) AS id FROM messages WHERE target = ?1 AND kind = ?2",
+            args![target_id, EDITED_KIND],
+            |row| row.opt_int("id"),
+        )?,
         Action::React {
             emoji: Some(emoji),
             on,
         } => {
-            let current: Option<i64> = tx
-                .query_opt(
-                    "SELECT event_id FROM reactions
-                     WHERE message_id = $1 AND emoji = $2 AND name_key = $3",
-                    &[&target_id, emoji, &request.name_key],
-                )?
-                .map(|row| row.try_get(0))
-                .transpose()?;
+            let current = db.opt_row(
+                "SELECT event_id FROM reactions
+                 WHERE message_id = ?1 AND emoji = ?2 AND name_key = ?3",
+                args![target_id, emoji, &request.name_key],
+                |row| row.int("event_id"),
+            )?;
             match (on, current) {
                 (true, Some(event_id)) => Some(event_id),
-                (false, None) => tx
-                    .query_one(
-                        "SELECT max(id) FROM messages
-                         WHERE target = $1 AND kind = $2 AND emoji = $3 AND author_key = $4
-                             AND NOT reaction_on",
-                        &[&target_id, &REACTION_KIND, emoji, &request.name_key],
-                    )?
-                    .try_get(0)?,
+                (false, None) => db.one_row(
+                    "SELECT max(id) AS id FROM messages
+                     WHERE target = ?1 AND kind = ?2 AND emoji = ?3 AND author_key = ?4
+                         AND NOT reaction_on",
+                    args![target_id, REACTION_KIND, emoji, &request.name_key],
+                    |row| row.opt_int("id"),
+                )?,
                 _ => return Ok(None),
             }
         }
         _ => return Ok(None),
     };
     match earlier {
-        Some(id) => Ok(Some(event(tx, id)?)),
+        Some(id) => Ok(Some(event(db, to_id(id))?)),
         None => Ok(Some(None)),
     }
 }
 
 /// The change event with this id, as a replay shows it.
-fn event(tx: &mut Transaction<'_>, id: i64) -> StoreResult<Option<Change>> {
-    Ok(match read_history(tx, "m.id = $1", &[&id])?.pop() {
+fn event(db: &mut dyn Sql, id: u64) -> StoreResult<Option<Change>> {
+    Ok(match read_one(db, id)? {
         Some(HistoryItem::Change(change)) => Some(change),
         _ => None,
     })

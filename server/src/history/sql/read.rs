@@ -2,12 +2,10 @@
 //! ([`HISTORY_ROW`]) and turns each row into a message in its current
 //! state, with its reactions, or into a change.
 
-use super::{read_id, sql_id, to_id};
+use super::{sql_id, Param, Row, Sql};
 use crate::history::changes::{add_reaction, EDITED_KIND, REACTION_KIND};
-use crate::history::store::{DELETED_KIND, MESSAGE_KIND};
+use crate::history::store::{StoreError, StoreResult, DELETED_KIND, MESSAGE_KIND};
 use chat_shared::{Change, ChatMessage, Deletion, Edit, HistoryItem, Quote, Reaction};
-use rusqlite::types::Type;
-use rusqlite::{params, Connection, Row};
 use std::collections::{BTreeMap, HashMap};
 
 /// What every history read selects: a row, and of the rows it points at
@@ -16,36 +14,34 @@ use std::collections::{BTreeMap, HashMap};
 /// deleted. `m` is the row; the caller adds the condition and order.
 const HISTORY_ROW: &str = "SELECT m.id, m.kind, m.username, m.text, m.timestamp, m.client_id,
         m.edited_at, m.deleted, m.reply_to, m.reply_username, m.reply_text,
-        coalesce(o.deleted, 1), m.target, m.emoji, m.reaction_on, coalesce(t.deleted, 0),
-        m.room
+        coalesce(o.deleted, true) AS original_deleted, m.target, m.emoji, m.reaction_on,
+        coalesce(t.deleted, false) AS target_deleted, m.room
     FROM messages m
     LEFT JOIN messages o ON o.id = m.reply_to
     LEFT JOIN messages t ON t.id = m.target
     WHERE ";
 
-/// The column after [`HISTORY_ROW`]'s that names the row's room: what a
-/// read's reactions are looked up by.
-const ROOM_COLUMN: usize = 16;
-
 /// The rows matching `condition` (on [`HISTORY_ROW`]'s `m`), messages
 /// in their current state with their reactions.
-pub(super) fn read_history(
-    connection: &Connection,
+pub(crate) fn read_history(
+    db: &mut dyn Sql,
     condition: &str,
-    params: impl rusqlite::Params,
-) -> rusqlite::Result<Vec<HistoryItem>> {
-    let mut query = connection.prepare_cached(&format!("{HISTORY_ROW}{condition}"))?;
-    let mut rows = query
-        .query_map(params, |row| {
-            Ok((row.get::<_, String>(ROOM_COLUMN)?, read_item(row)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    attach_reactions(connection, &mut rows)?;
+    args: &[Param<'_>],
+) -> StoreResult<Vec<HistoryItem>> {
+    let mut rows = db.rows(&format!("{HISTORY_ROW}{condition}"), args, |row| {
+        Ok((row.text("room")?, read_item(row)?))
+    })?;
+    attach_reactions(db, &mut rows)?;
     Ok(rows.into_iter().map(|(_, item)| item).collect())
 }
 
+/// The one row with this id, as a replay shows it.
+pub(crate) fn read_one(db: &mut dyn Sql, id: u64) -> StoreResult<Option<HistoryItem>> {
+    Ok(read_history(db, "m.id = ?1", super::args![sql_id(id)])?.pop())
+}
+
 /// The messages of a read that asked only for messages.
-pub(super) fn only_messages(items: Vec<HistoryItem>) -> Vec<ChatMessage> {
+pub(crate) fn only_messages(items: Vec<HistoryItem>) -> Vec<ChatMessage> {
     items
         .into_iter()
         .filter_map(|item| match item {
@@ -55,21 +51,26 @@ pub(super) fn only_messages(items: Vec<HistoryItem>) -> Vec<ChatMessage> {
         .collect()
 }
 
-/// One row of [`HISTORY_ROW`] as what it is: a message or a change.
-fn read_item(row: &Row<'_>) -> rusqlite::Result<HistoryItem> {
-    let kind: String = row.get(1)?;
-    let id = read_id(row)?;
-    let username = row.get(2)?;
-    let client_id = row.get(5)?;
-    let target = to_id(row.get::<_, Option<i64>>(12)?.unwrap_or_default());
+/// One row of [`HISTORY_ROW`] as what it is: a message or a change. A
+/// row of a kind this build does not know is an error, not a guess.
+fn read_item(row: &dyn Row) -> StoreResult<HistoryItem> {
+    let kind = row.text("kind")?;
+    let id = row.id("id")?;
+    let username = row.text("username")?;
+    let client_id = row.opt_text("client_id")?;
+    let target = super::to_id(row.opt_int("target")?.unwrap_or_default());
     let change = match kind.as_str() {
         MESSAGE_KIND => return read_message(row).map(HistoryItem::Message),
         EDITED_KIND => Change::MessageEdited(Edit {
             id,
             target,
             // Wiped with the message: a replay must not bring it back.
-            text: (!row.get::<_, bool>(15)?).then(|| row.get(3)).transpose()?,
-            edited_at: row.get(4)?,
+            text: if row.flag("target_deleted")? {
+                None
+            } else {
+                Some(row.text("text")?)
+            },
+            edited_at: row.text("timestamp")?,
             username,
             client_id,
         }),
@@ -82,17 +83,15 @@ fn read_item(row: &Row<'_>) -> rusqlite::Result<HistoryItem> {
         REACTION_KIND => Change::Reaction(Reaction {
             id,
             target,
-            emoji: row.get::<_, Option<String>>(13)?.unwrap_or_default(),
-            on: row.get::<_, Option<bool>>(14)?.unwrap_or_default(),
+            emoji: row.opt_text("emoji")?.unwrap_or_default(),
+            on: row.opt_flag("reaction_on")?.unwrap_or_default(),
             username,
             client_id,
         }),
         other => {
-            return Err(rusqlite::Error::FromSqlConversionFailure(
-                1,
-                Type::Text,
-                format!("row {id} is of an unknown kind {other:?}").into(),
-            ))
+            return Err(StoreError(format!(
+                "row {id} is of an unknown kind {other:?}"
+            )))
         }
     };
     Ok(HistoryItem::Change(change))
@@ -101,19 +100,19 @@ fn read_item(row: &Row<'_>) -> rusqlite::Result<HistoryItem> {
 /// A message row of [`HISTORY_ROW`] in its current state, reactions
 /// still to be added. A deleted one is a tombstone: who and when, the
 /// id it answered, nothing it said or quoted.
-fn read_message(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
-    let deleted: bool = row.get(7)?;
-    let reply_to = row.get::<_, Option<i64>>(8)?.map(to_id);
-    let reply = match (deleted, reply_to, row.get::<_, Option<String>>(9)?) {
+fn read_message(row: &dyn Row) -> StoreResult<ChatMessage> {
+    let deleted = row.flag("deleted")?;
+    let reply_to = row.opt_int("reply_to")?.map(super::to_id);
+    let reply = match (deleted, reply_to, row.opt_text("reply_username")?) {
         (false, Some(id), Some(username)) => {
-            let original_deleted: bool = row.get(11)?;
+            let original_deleted = row.flag("original_deleted")?;
             Some(Quote {
                 id,
                 username,
                 text: if original_deleted {
                     String::new()
                 } else {
-                    row.get::<_, Option<String>>(10)?.unwrap_or_default()
+                    row.opt_text("reply_text")?.unwrap_or_default()
                 },
                 deleted: original_deleted,
             })
@@ -121,12 +120,16 @@ fn read_message(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
         _ => None,
     };
     Ok(ChatMessage {
-        id: read_id(row)?,
-        username: row.get(2)?,
-        text: row.get(3)?,
-        timestamp: row.get(4)?,
-        client_id: row.get(5)?,
-        edited_at: if deleted { None } else { row.get(6)? },
+        id: row.id("id")?,
+        username: row.text("username")?,
+        text: row.text("text")?,
+        timestamp: row.text("timestamp")?,
+        client_id: row.opt_text("client_id")?,
+        edited_at: if deleted {
+            None
+        } else {
+            row.opt_text("edited_at")?
+        },
         deleted,
         reply_to,
         reply,
@@ -139,17 +142,14 @@ fn read_message(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
 /// `messages_by_room`, and each one's reactions by its key. A page of a
 /// quiet room whose messages lie far apart reads only its own reactions,
 /// never those of every busy room's messages in between.
-pub(super) const PAGE_REACTIONS: &str = "SELECT r.message_id, r.emoji, r.username
+pub(crate) const PAGE_REACTIONS: &str = "SELECT r.message_id, r.emoji, r.username
     FROM messages m JOIN reactions r ON r.message_id = m.id
     WHERE m.room = ?1 AND m.id BETWEEN ?2 AND ?3 AND m.kind = 'message'
     ORDER BY r.message_id, r.event_id";
 
 /// Adds their reactions to the messages among `rows` (each with its
 /// room), one query per room read (every read is of one room).
-fn attach_reactions(
-    connection: &Connection,
-    rows: &mut [(String, HistoryItem)],
-) -> rusqlite::Result<()> {
+fn attach_reactions(db: &mut dyn Sql, rows: &mut [(String, HistoryItem)]) -> StoreResult<()> {
     let mut rooms: BTreeMap<&str, HashMap<u64, &mut ChatMessage>> = BTreeMap::new();
     for (room, item) in rows.iter_mut() {
         if let HistoryItem::Message(message) = item {
@@ -158,20 +158,21 @@ fn attach_reactions(
             }
         }
     }
-    let mut query = connection.prepare_cached(PAGE_REACTIONS)?;
     for (room, mut messages) in rooms {
         let (Some(low), Some(high)) = (messages.keys().min(), messages.keys().max()) else {
             continue;
         };
-        let found = query.query_map(params![room, sql_id(*low), sql_id(*high)], |row| {
-            Ok((read_id(row)?, row.get::<_, String>(1)?, row.get(2)?))
-        })?;
-        for row in found {
-            let (id, emoji, username) = row?;
-            if let Some(message) = messages.get_mut(&id) {
-                add_reaction(&mut message.reactions, emoji, username);
+        let args = super::args![room, sql_id(*low), sql_id(*high)];
+        db.each(PAGE_REACTIONS, args, &mut |row| {
+            if let Some(message) = messages.get_mut(&row.id("message_id")?) {
+                add_reaction(
+                    &mut message.reactions,
+                    row.text("emoji")?,
+                    row.text("username")?,
+                );
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(())
 }

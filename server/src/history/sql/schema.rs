@@ -1,0 +1,166 @@
+//! The schema, written once: each step of its history as SQL both
+//! databases run, with the few column types that differ named by
+//! [`Types`]. SQLite runs step `n` as its version `n`; PostgreSQL, which
+//! came later, numbers its versions on its own (see
+//! [`crate::history::postgres`]) but runs the same steps.
+
+/// Why a database is not opened: a newer build wrote it. This one would
+/// not know its tables, and writing to them could corrupt them, so it
+/// refuses (a downgrade) and leaves the database as it found it.
+#[derive(Debug)]
+pub(crate) struct Newer {
+    /// The schema version the database has.
+    pub(crate) found: i64,
+    /// The newest version this build knows.
+    pub(crate) known: i64,
+    /// What the operator would restore: "backup" (a file), "dump".
+    pub(crate) copy: &'static str,
+    /// What was left unchanged: "file", "database".
+    pub(crate) kept: &'static str,
+}
+
+impl std::fmt::Display for Newer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            found,
+            known,
+            copy,
+            kept,
+        } = self;
+        write!(
+            f,
+            "its schema is version {found}, newer than the version {known} this \
+             chat-server knows (a downgrade): run the newer chat-server that wrote it, \
+             or restore a {copy} made before the upgrade; the {kept} was left unchanged"
+        )
+    }
+}
+
+/// The column types that differ between the databases.
+pub(crate) struct Types {
+    /// An id the database hands out, ever increasing.
+    id: &'static str,
+    /// A 64-bit integer.
+    bigint: &'static str,
+    /// A yes or no.
+    flag: &'static str,
+    /// "No", as a flag's default.
+    no: &'static str,
+    /// After the definition of a table keyed by its primary key alone.
+    keyed_table: &'static str,
+}
+
+/// SQLite's types: integers for everything, flags as 0 and 1.
+pub(crate) const SQLITE: Types = Types {
+    id: "INTEGER PRIMARY KEY AUTOINCREMENT",
+    bigint: "INTEGER",
+    flag: "INTEGER",
+    no: "0",
+    keyed_table: " WITHOUT ROWID",
+};
+
+/// PostgreSQL's types.
+pub(crate) const POSTGRES: Types = Types {
+    id: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    bigint: "BIGINT",
+    flag: "BOOLEAN",
+    no: "false",
+    keyed_table: "",
+};
+
+/// A step of [`STEPS`] in the database's types.
+pub(crate) fn step(step: &str, types: &Types) -> String {
+    step.replace("{id}", types.id)
+        .replace("{bigint}", types.bigint)
+        .replace("{flag}", types.flag)
+        .replace("{no}", types.no)
+        .replace("{keyed_table}", types.keyed_table)
+}
+
+/// Every step of the schema, oldest first. Never change one that has
+/// shipped: add a step.
+pub(crate) const STEPS: [&str; 5] = [
+    // 1. Messages and rooms.
+    "CREATE TABLE messages (
+         id         {id},
+         room       TEXT NOT NULL,
+         username   TEXT NOT NULL,
+         author_key TEXT NOT NULL,
+         text       TEXT NOT NULL,
+         timestamp  TEXT NOT NULL,
+         client_id  TEXT
+     );
+     CREATE INDEX messages_by_room ON messages (room, id);
+     CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
+         WHERE client_id IS NOT NULL;
+     CREATE TABLE rooms (
+         name       TEXT PRIMARY KEY,
+         created_at TEXT NOT NULL
+     );",
+    // 2. Server-wide settings that an operator's subcommand changes while
+    // the server runs (the invitation code's hash).
+    "CREATE TABLE settings (
+         name  TEXT PRIMARY KEY,
+         value TEXT NOT NULL
+     );",
+    // 3. Changes to messages are rows of their own in the same id
+    // sequence (`kind` says which, `target` what they change), so a
+    // `since` replay finds them in order. `deleted` keeps the current
+    // state of a message cheap to read. And moderation.
+    "ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message';
+     ALTER TABLE messages ADD COLUMN target {bigint};
+     ALTER TABLE messages ADD COLUMN deleted {flag} NOT NULL DEFAULT {no};
+     CREATE INDEX messages_events ON messages (room, id) WHERE kind <> 'message';
+     CREATE TABLE bans (
+         id        {id},
+         name_key  TEXT NOT NULL,
+         addresses TEXT NOT NULL,
+         until_ms  {bigint} NOT NULL
+     );
+     CREATE TABLE room_settings (
+         room   TEXT PRIMARY KEY,
+         locked {flag} NOT NULL DEFAULT {no},
+         topic  TEXT
+     );
+     CREATE TABLE audit (
+         id        {id},
+         at        TEXT NOT NULL,
+         moderator TEXT NOT NULL,
+         action    TEXT NOT NULL,
+         target    TEXT NOT NULL,
+         detail    TEXT
+     );",
+    // 4. Issue 11. A message keeps who may change it (`owner`, the hash
+    // of its author key), its reply snapshot (taken when it was posted,
+    // so the quote does not follow later edits) and when it was last
+    // edited. An edit row's `text` is its new text; a reaction row says
+    // which emoji and whether on. `reactions` is the current state, one
+    // row per user and emoji, remembering the event that put it on: the
+    // order users reacted in, and what a repeated reaction answers.
+    "ALTER TABLE messages ADD COLUMN owner TEXT;
+     ALTER TABLE messages ADD COLUMN edited_at TEXT;
+     ALTER TABLE messages ADD COLUMN reply_to {bigint};
+     ALTER TABLE messages ADD COLUMN reply_username TEXT;
+     ALTER TABLE messages ADD COLUMN reply_text TEXT;
+     ALTER TABLE messages ADD COLUMN emoji TEXT;
+     ALTER TABLE messages ADD COLUMN reaction_on {flag};
+     CREATE INDEX messages_by_target ON messages (target, kind)
+         WHERE target IS NOT NULL;
+     CREATE INDEX messages_by_reply ON messages (reply_to)
+         WHERE reply_to IS NOT NULL;
+     CREATE TABLE reactions (
+         message_id {bigint} NOT NULL,
+         emoji      TEXT NOT NULL,
+         name_key   TEXT NOT NULL,
+         username   TEXT NOT NULL,
+         event_id   {bigint} NOT NULL,
+         PRIMARY KEY (message_id, emoji, name_key)
+     ){keyed_table};",
+    // 5. Issue 20. A `client_id` names one thing per room and author,
+    // never across rooms: the same id sent to another room is a new
+    // message there, not a resend of the first room's. A version 1
+    // SQLite file made by hand may lack the index.
+    "DROP INDEX IF EXISTS messages_once;
+     CREATE UNIQUE INDEX messages_once ON messages (room, author_key, client_id)
+         WHERE client_id IS NOT NULL;",
+];
