@@ -12,16 +12,14 @@ use futures_util::StreamExt;
 use leptos::prelude::*;
 use std::rc::Rc;
 
-use crate::author::author_key;
 use crate::i18n::Problem;
-use crate::outbox::Act;
 use crate::socket::{socket_url, Connection, SocketEvent};
-use crate::state::authorship::Authorship;
+use crate::state::authorship::{disk::author_key, Authorship};
 use crate::state::composing::{Composing, Mode};
 use crate::state::conversation::{Conversation, EntryKind};
 use crate::state::moderation::Moderation;
 use crate::state::notices::Notices;
-use crate::state::outbox::Outbox;
+use crate::state::outbox::{Act, Outbox};
 use crate::state::presence::Presence;
 use crate::state::rooms::Rooms;
 use crate::state::session::{Refusal, Session};

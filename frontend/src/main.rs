@@ -5,19 +5,15 @@
 //! - [`chat`]: the controller: server frames in, user actions out.
 //! - [`state`]: the page's state, one concept per module (session, rooms,
 //!   conversation, outbox, presence, notices), each with its own context.
-//! - [`outbox`]: the unconfirmed messages (and changes) kept on disk.
-//! - [`author`]: this browser's author key and the ids it posted.
 //! - [`route`]: the room in the address bar.
 //! - [`typing`]: the typing indicator's debounce and expiry.
 //! - [`i18n`]: every user-visible string, one file per language.
 //! - [`components`]: the view, one component per file.
 //! - [`storage`], [`time`]: small browser helpers.
 
-mod author;
 mod chat;
 mod components;
 mod i18n;
-mod outbox;
 mod random;
 mod route;
 mod socket;
