@@ -113,9 +113,9 @@ pub(super) enum Effect {
     Close { code: u16, reason: String },
     /// Let go of the socket, which has already closed.
     Release,
-    /// Tell the chat [`SocketEvent::Opened`].
+    /// Tell the chat [`super::SocketEvent::Opened`].
     TellOpened,
-    /// Tell the chat [`SocketEvent::Closed`].
+    /// Tell the chat [`super::SocketEvent::Closed`].
     TellClosed,
 }
 

@@ -16,7 +16,7 @@
 //!   moderation log.
 //! - [`authorship`]: which messages on the page are mine to edit and delete.
 //! - [`composing`]: whether the composer writes a new message, a reply or
-//!   an edit.
+//!   an edit, and sending what it holds.
 //! - [`rows`]: one signal per row, so a list change patches one row.
 
 pub mod authorship;
@@ -34,6 +34,13 @@ use chat_shared::ClientFrame;
 use std::rc::Rc;
 
 /// Sends a frame to the server if joined on an open socket, returning
-/// whether it went: how the modules with timers of their own (the outbox
-/// flush, typing notices) reach the connection without owning it.
+/// whether it went: how the modules that send frames of their own (the
+/// outbox flush, typing notices, history pages) reach the connection
+/// without owning it.
 pub type Sender = Rc<dyn Fn(&ClientFrame) -> bool>;
+
+/// Who I am and where, for what I write: the room shown and my name key
+/// (the confirmed name, or the one asked for while the connection is
+/// down); none before I have a name. How the outbox files what I do
+/// without owning the session or the rooms.
+pub(crate) type Writer = Rc<dyn Fn() -> Option<(String, String)>>;

@@ -16,7 +16,7 @@
 mod disk;
 pub(crate) mod queue;
 
-use chat_shared::{ClientLimits, ErrorCode};
+use chat_shared::{normalize_emoji, ClientLimits, ErrorCode};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -24,7 +24,7 @@ use std::time::Duration;
 use queue::{error_effect, Delivery, ErrorEffect, FlushPace, OutboxState, Outgoing};
 
 use super::rows::RowSignals;
-use super::Sender;
+use super::{Sender, Writer};
 use crate::i18n::Problem;
 use crate::time::now_ms;
 
@@ -101,11 +101,14 @@ pub(crate) struct Outbox {
     /// A later flush is already planned.
     flush_planned: StoredValue<bool>,
     send: StoredValue<Sender, LocalStorage>,
+    /// Who writes where, for what the user does.
+    writer: StoredValue<Writer, LocalStorage>,
 }
 
 impl Outbox {
-    /// An empty outbox sending through `send`.
-    pub(crate) fn new(send: Sender) -> Self {
+    /// An empty outbox sending through `send`, filing what the user does
+    /// under `writer`.
+    pub(crate) fn new(send: Sender, writer: Writer) -> Self {
         let state = RwSignal::new(OutboxState::default());
         Self {
             state,
@@ -113,6 +116,7 @@ impl Outbox {
             pace: StoredValue::new(FlushPace::default()),
             flush_planned: StoredValue::new(false),
             send: StoredValue::new_local(send),
+            writer: StoredValue::new_local(writer),
         }
     }
 
@@ -161,7 +165,7 @@ impl Outbox {
     /// Queues what `user` (a name key) did in `room` (a message, or a
     /// change to one, with its text), keeps it on disk, and sends it if
     /// it can.
-    pub(crate) fn write(&self, room: String, user: String, text: String, act: Act) {
+    fn write(&self, room: String, user: String, text: String, act: Act) {
         let unsent = Unsent {
             room,
             user,
@@ -173,6 +177,29 @@ impl Outbox {
         disk::keep(&unsent);
         self.change(|s| s.add(unsent));
         self.flush();
+    }
+
+    /// Queues what I did in the room shown (a message, or a change to one,
+    /// with its text) under my name, as [`Outbox::write`] does; nothing
+    /// before I have a name.
+    pub(crate) fn act(&self, act: Act, text: String) {
+        if let Some((room, user)) = (self.writer.get_value())() {
+            self.write(room, user, text, act);
+        }
+    }
+
+    /// Deletes message `id` (mine) for everyone.
+    pub(crate) fn delete(&self, id: u64) {
+        self.act(Act::Delete { id }, String::new());
+    }
+
+    /// Puts my reaction `emoji` on message `id`, or takes it off if it is
+    /// there (`on` is what it becomes).
+    pub(crate) fn react(&self, id: u64, emoji: &str, on: bool) {
+        if let Some(emoji) = normalize_emoji(emoji) {
+            let emoji = emoji.to_owned();
+            self.act(Act::React { id, emoji, on }, String::new());
+        }
     }
 
     /// Queues a refused message once more.
