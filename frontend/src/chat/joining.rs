@@ -94,6 +94,7 @@ impl Chat {
         }
     }
 
+    /// Whether the server welcomed us on the current socket.
     fn is_joined(&self) -> bool {
         self.session.with_untracked(|s| s.me().is_some())
     }

@@ -13,7 +13,7 @@ use crate::i18n::Problem;
 
 /// The composer's mode.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// A new message.
     #[default]
     Writing,
@@ -25,7 +25,7 @@ pub enum Mode {
 
 impl Mode {
     /// Replying to `message`, quoted as the server will quote it.
-    pub fn reply_to(message: &ChatMessage) -> Self {
+    pub(crate) fn reply_to(message: &ChatMessage) -> Self {
         Mode::Replying(Quote {
             id: message.id,
             username: message.username.clone(),
@@ -37,30 +37,30 @@ impl Mode {
 
 /// The composer's mode for the views and the chat.
 #[derive(Clone, Copy)]
-pub struct Composing {
+pub(crate) struct Composing {
     mode: RwSignal<Mode>,
 }
 
 impl Composing {
     /// Writing a new message.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             mode: RwSignal::new(Mode::Writing),
         }
     }
 
     /// The mode (tracked).
-    pub fn mode(&self) -> Mode {
+    pub(crate) fn mode(&self) -> Mode {
         self.mode.get()
     }
 
     /// The mode (untracked).
-    pub fn mode_untracked(&self) -> Mode {
+    pub(crate) fn mode_untracked(&self) -> Mode {
         self.mode.get_untracked()
     }
 
     /// Back to a new message (cancelled, sent, or the room left).
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         if self.mode.with_untracked(|m| *m != Mode::Writing) {
             self.mode.set(Mode::Writing);
         }
@@ -154,6 +154,6 @@ impl Default for Composing {
 }
 
 /// The composer's mode from context.
-pub fn use_composing() -> Composing {
+pub(crate) fn use_composing() -> Composing {
     expect_context::<Composing>()
 }
