@@ -2,22 +2,20 @@
 //!
 //! # Layout
 //! - [`socket`]: the one WebSocket, reconnecting with backoff and jitter.
-//! - [`chat`]: the controller: server frames in, user actions out.
+//! - [`chat`]: the controller: server frames in, to the state that hears
+//!   them; joining and re-joining.
 //! - [`state`]: the page's state, one concept per module (session, rooms,
-//!   conversation, outbox, presence, notices), each with its own context.
-//! - [`outbox`]: the unconfirmed messages (and changes) kept on disk.
-//! - [`author`]: this browser's author key and the ids it posted.
+//!   conversation, outbox, presence, notices), each with its own context
+//!   and the commands the user gives it (send, edit, react, jump).
 //! - [`route`]: the room in the address bar.
 //! - [`typing`]: the typing indicator's debounce and expiry.
 //! - [`i18n`]: every user-visible string, one file per language.
 //! - [`components`]: the view, one component per file.
 //! - [`storage`], [`time`]: small browser helpers.
 
-mod author;
 mod chat;
 mod components;
 mod i18n;
-mod outbox;
 mod random;
 mod route;
 mod socket;

@@ -5,9 +5,12 @@ use leptos::prelude::*;
 use super::composer_mode::ComposerMode;
 use crate::chat::use_chat;
 use crate::i18n::{use_i18n, Problem};
+use crate::state::authorship::use_authorship;
 use crate::state::composing::{use_composing, Mode};
+use crate::state::conversation::use_conversation;
 use crate::state::moderation::use_moderation;
 use crate::state::notices::use_notices;
+use crate::state::outbox::use_outbox;
 use crate::state::presence::use_presence;
 use crate::state::rooms::use_rooms;
 use crate::state::session::use_session;
@@ -28,6 +31,9 @@ pub fn Composer() -> impl IntoView {
     let rooms = use_rooms();
     let i18n = use_i18n();
     let composing = use_composing();
+    let outbox = use_outbox();
+    let conversation = use_conversation();
+    let authorship = use_authorship();
     let draft = RwSignal::new(String::new());
     let textarea = NodeRef::<html::Textarea>::new();
     // The longest message the server takes, as it announced.
@@ -58,7 +64,7 @@ pub fn Composer() -> impl IntoView {
     };
     let send = move || {
         let text = draft.get_untracked();
-        match chat.submit(&text) {
+        match composing.submit(&text, session, presence, outbox) {
             Ok(()) => {
                 draft.set(String::new());
                 request_animation_frame(fit_height);
@@ -101,7 +107,10 @@ pub fn Composer() -> impl IntoView {
                 send();
             }
             // Up in an empty box edits my last message (when there is one).
-            "ArrowUp" if draft.with_untracked(String::is_empty) && chat.edit_last() => {
+            "ArrowUp"
+                if draft.with_untracked(String::is_empty)
+                    && composing.edit_last(conversation, authorship) =>
+            {
                 ev.prevent_default();
             }
             "Escape" if composing.mode_untracked() != Mode::Writing => {

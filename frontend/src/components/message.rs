@@ -10,7 +10,7 @@ use super::quote::ReplyQuote;
 use super::reactions::ReactionChips;
 use crate::i18n::{use_i18n, Problem};
 use crate::state::conversation::{use_conversation, EntryKind};
-use crate::state::outbox::{use_outbox, Delivery};
+use crate::state::outbox::{queue::Delivery, use_outbox};
 use crate::time::clock_and_full;
 
 /// How long a touch must rest on a message to show its full date and

@@ -4,16 +4,20 @@
 use chat_shared::{ChatMessage, REACTION_EMOJI};
 use leptos::prelude::*;
 
-use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 use crate::state::authorship::use_authorship;
+use crate::state::composing::use_composing;
+use crate::state::outbox::use_outbox;
+use crate::state::session::use_session;
 
 /// The action bar of `message`, read as it is when an action is chosen.
 /// Delete asks for a second click; the reaction picker offers the fixed
 /// set of emoji.
 #[component]
 pub fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView {
-    let chat = use_chat();
+    let session = use_session();
+    let outbox = use_outbox();
+    let composing = use_composing();
     let authorship = use_authorship();
     let i18n = use_i18n();
     let (id, author) = message.with_untracked(|m| (m.id, m.username.clone()));
@@ -27,9 +31,12 @@ pub fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView {
                 .map(|emoji| {
                     let mine_on = move || {
                         message.with_untracked(|m| {
-                            m.reactions
-                                .iter()
-                                .any(|r| r.emoji == *emoji && r.users.iter().any(|u| chat.is_me(u)))
+                            m.reactions.iter().any(|r| {
+                                r.emoji == *emoji
+                                    && r.users
+                                        .iter()
+                                        .any(|u| session.with_untracked(|s| s.is_mine(u)))
+                            })
                         })
                     };
                     view! {
@@ -39,7 +46,7 @@ pub fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView {
                             data-emoji=*emoji
                             aria-label=*emoji
                             on:click=move |_| {
-                                chat.react(id, emoji, !mine_on());
+                                outbox.react(id, emoji, !mine_on());
                                 picking.set(false);
                             }
                         >
@@ -58,7 +65,7 @@ pub fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView {
                     class="action action-edit"
                     aria-label=move || i18n.t().edit_label
                     title=move || i18n.t().edit_label
-                    on:click=move |_| chat.edit(&message.get_untracked())
+                    on:click=move |_| composing.edit(&message.get_untracked())
                 >
                     {move || i18n.t().edit}
                 </button>
@@ -73,7 +80,8 @@ pub fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView {
                     on:click=move |_| {
                         if confirming.get_untracked() {
                             confirming.set(false);
-                            chat.delete(id);
+                            outbox.delete(id);
+                            composing.stop_editing(id);
                         } else {
                             confirming.set(true);
                         }
@@ -95,7 +103,7 @@ pub fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView {
                 class="action action-reply"
                 aria-label=move || (i18n.t().reply_label)(&super::bidi::isolate(&author))
                 title=move || i18n.t().reply
-                on:click=move |_| chat.reply(&message.get_untracked())
+                on:click=move |_| composing.reply(&message.get_untracked())
             >
                 {move || i18n.t().reply}
             </button>

@@ -4,7 +4,8 @@ use leptos::prelude::*;
 use super::message::{EntryView, OutgoingView};
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
-use crate::state::conversation::{use_conversation, Older};
+use crate::state::conversation::history::Older;
+use crate::state::conversation::{use_conversation, ConversationState};
 use crate::state::outbox::use_outbox;
 use crate::state::rooms::use_rooms;
 
@@ -33,9 +34,13 @@ pub fn MessageList() -> impl IntoView {
     // it can stay there as they are inserted above.
     let keep_from_bottom = StoredValue::new(None::<i32>);
     let load_older = move |el: &web_sys::HtmlDivElement| {
-        if untrack(|| conversation.older()) == Older::MayExist {
+        if untrack(|| conversation.with(ConversationState::older)) == Older::MayExist {
             keep_from_bottom.set_value(Some(el.scroll_height() - el.scroll_top()));
-            chat.load_older();
+            // Asked only where it can go: an empty page that cannot ask
+            // does not learn that it has nothing older.
+            if untrack(|| chat.can_send()) {
+                conversation.load_older();
+            }
         }
     };
 
@@ -74,7 +79,7 @@ pub fn MessageList() -> impl IntoView {
     // where it was; and if the page still does not fill the scroller, there
     // is nothing to scroll, so load more by itself.
     Effect::new(move |_| {
-        let older = conversation.older();
+        let older = conversation.with(ConversationState::older);
         conversation.keys();
         if older == Older::Loading {
             return;
@@ -100,7 +105,7 @@ pub fn MessageList() -> impl IntoView {
     // Reacts to each new line: the newest line's key and whether it is
     // mine, plus how many of my messages are still pending.
     Effect::new(move |previous: Option<(Option<u64>, usize)>| {
-        let newest = conversation.newest();
+        let newest = conversation.with(ConversationState::newest);
         let pending = outbox.len();
         let current = (newest.map(|n| n.key), pending);
         let Some(previous) = previous else {
@@ -143,8 +148,10 @@ pub fn MessageList() -> impl IntoView {
             );
         });
     });
-    let show_empty = move || conversation.is_empty() && outbox.is_empty();
-    let show_start = move || conversation.older() == Older::NoMore && !conversation.is_empty();
+    let page_empty = move || conversation.with(|c| c.entries().is_empty());
+    let show_empty = move || page_empty() && outbox.is_empty();
+    let show_start =
+        move || conversation.with(ConversationState::older) == Older::NoMore && !page_empty();
 
     view! {
         <div class="messages-wrap">
@@ -159,7 +166,7 @@ pub fn MessageList() -> impl IntoView {
                 <Show when=show_empty>
                     <p class="empty">{move || i18n.t().empty_conversation}</p>
                 </Show>
-                <Show when=move || conversation.older() == Older::Loading>
+                <Show when=move || conversation.with(ConversationState::older) == Older::Loading>
                     <p id="history-loading" class="history-edge" role="status">
                         {move || i18n.t().loading_older}
                     </p>

@@ -4,14 +4,14 @@ use chat_shared::Quote;
 use leptos::prelude::*;
 
 use super::bidi::isolate;
-use crate::chat::use_chat;
 use crate::i18n::use_i18n;
+use crate::state::conversation::use_conversation;
 
 /// A reply's quote of its original: clicking it scrolls to the original
 /// and highlights it, loading it first if it is not on the page.
 #[component]
 pub fn ReplyQuote(quote: Quote) -> impl IntoView {
-    let chat = use_chat();
+    let conversation = use_conversation();
     let i18n = use_i18n();
     let target = quote.id;
     let label_author = isolate(&quote.username);
@@ -24,7 +24,7 @@ pub fn ReplyQuote(quote: Quote) -> impl IntoView {
             class:deleted=deleted
             data-target=target
             aria-label=move || (i18n.t().quote_label)(&label_author)
-            on:click=move |_| chat.jump_to(target)
+            on:click=move |_| conversation.jump_to(target)
         >
             <bdi class="quote-author">{quote.username}</bdi>
             <span class="quote-text" dir="auto">

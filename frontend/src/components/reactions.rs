@@ -4,15 +4,15 @@ use chat_shared::Reactions;
 use leptos::prelude::*;
 
 use super::bidi::isolate;
-use crate::chat::use_chat;
 use crate::i18n::use_i18n;
+use crate::state::outbox::use_outbox;
 use crate::state::session::use_session;
 
 /// One chip per emoji on message `id`: its count, mine highlighted, who
 /// put it there in the tooltip; clicking puts mine on or takes it off.
 #[component]
 pub fn ReactionChips(id: u64, reactions: Vec<Reactions>) -> impl IntoView {
-    let chat = use_chat();
+    let outbox = use_outbox();
     let session = use_session();
     let i18n = use_i18n();
     let chips = reactions
@@ -39,7 +39,7 @@ pub fn ReactionChips(id: u64, reactions: Vec<Reactions>) -> impl IntoView {
                     data-emoji=emoji.clone()
                     title=label.clone()
                     aria-label=label
-                    on:click=move |_| chat.react(id, &chosen, !mine.get_untracked())
+                    on:click=move |_| outbox.react(id, &chosen, !mine.get_untracked())
                 >
                     <span aria-hidden="true">{emoji.clone()}</span>
                     <span class="count">{count}</span>

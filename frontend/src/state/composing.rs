@@ -1,12 +1,19 @@
 //! What the composer is writing: a new message, a reply to a quoted one,
-//! or a new text for one of mine.
+//! or a new text for one of mine; and sending it, through the outbox.
 
 use chat_shared::{quote_excerpt, ChatMessage, Quote};
 use leptos::prelude::*;
 
+use super::authorship::Authorship;
+use super::conversation::Conversation;
+use super::outbox::{Act, Outbox};
+use super::presence::Presence;
+use super::session::Session;
+use crate::i18n::Problem;
+
 /// The composer's mode.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// A new message.
     #[default]
     Writing,
@@ -18,7 +25,7 @@ pub enum Mode {
 
 impl Mode {
     /// Replying to `message`, quoted as the server will quote it.
-    pub fn reply_to(message: &ChatMessage) -> Self {
+    pub(crate) fn reply_to(message: &ChatMessage) -> Self {
         Mode::Replying(Quote {
             id: message.id,
             username: message.username.clone(),
@@ -30,38 +37,113 @@ impl Mode {
 
 /// The composer's mode for the views and the chat.
 #[derive(Clone, Copy)]
-pub struct Composing {
+pub(crate) struct Composing {
     mode: RwSignal<Mode>,
 }
 
 impl Composing {
     /// Writing a new message.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             mode: RwSignal::new(Mode::Writing),
         }
     }
 
     /// The mode (tracked).
-    pub fn mode(&self) -> Mode {
+    pub(crate) fn mode(&self) -> Mode {
         self.mode.get()
     }
 
     /// The mode (untracked).
-    pub fn mode_untracked(&self) -> Mode {
+    pub(crate) fn mode_untracked(&self) -> Mode {
         self.mode.get_untracked()
     }
 
-    /// Switches to `mode`.
-    pub fn set(&self, mode: Mode) {
-        self.mode.set(mode);
-    }
-
     /// Back to a new message (cancelled, sent, or the room left).
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         if self.mode.with_untracked(|m| *m != Mode::Writing) {
             self.mode.set(Mode::Writing);
         }
+    }
+
+    /// Puts `message` (mine) into the composer for editing.
+    pub(crate) fn edit(&self, message: &ChatMessage) {
+        self.mode.set(Mode::Editing {
+            id: message.id,
+            text: message.text.clone(),
+        });
+    }
+
+    /// Answers `message`: the composer quotes it.
+    pub(crate) fn reply(&self, message: &ChatMessage) {
+        self.mode.set(Mode::reply_to(message));
+    }
+
+    /// Puts my newest message still on the page (one `authorship` says
+    /// is mine) into the composer for editing; returns whether there was
+    /// one.
+    pub(crate) fn edit_last(&self, conversation: Conversation, authorship: Authorship) -> bool {
+        let last = conversation
+            .with_untracked(|c| c.last_own(|id| authorship.owns_untracked(id)).cloned());
+        match last {
+            Some(message) => {
+                self.edit(&message);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// I am deleting message `id`: an edit of it stops.
+    pub(crate) fn stop_editing(&self, id: u64) {
+        if matches!(self.mode_untracked(), Mode::Editing { id: editing, .. } if editing == id) {
+            self.reset();
+        }
+    }
+
+    /// Message `target` was deleted (by anyone): an edit of it or a reply
+    /// to it stops.
+    pub(crate) fn message_deleted(&self, target: u64) {
+        let composing_on_it = match self.mode_untracked() {
+            Mode::Editing { id, .. } => id == target,
+            Mode::Replying(quote) => quote.id == target,
+            Mode::Writing => false,
+        };
+        if composing_on_it {
+            self.reset();
+        }
+    }
+
+    /// Sends what the composer holds, as its mode says: a message, a
+    /// reply, or a new text for one of mine. Like everything else it is
+    /// queued in `outbox` if the `session`'s rules accept it, and goes out
+    /// now if joined, or by itself once the connection is back, even after
+    /// a reload. My typing notice stops.
+    pub(crate) fn submit(
+        &self,
+        raw: &str,
+        session: Session,
+        presence: Presence,
+        outbox: Outbox,
+    ) -> Result<(), Problem> {
+        let (text, _author) = session.with_untracked(|s| s.message(raw))?;
+        presence.stop_typing();
+        let act = match self.mode_untracked() {
+            Mode::Writing => Act::Post { reply_to: None },
+            Mode::Replying(quote) => Act::Post {
+                reply_to: Some(quote.id),
+            },
+            Mode::Editing { id, text: before } => {
+                if before == text {
+                    self.reset();
+                    return Ok(());
+                }
+                Act::Edit { id }
+            }
+        };
+        outbox.act(act, text);
+        self.reset();
+        Ok(())
     }
 }
 
@@ -72,6 +154,6 @@ impl Default for Composing {
 }
 
 /// The composer's mode from context.
-pub fn use_composing() -> Composing {
+pub(crate) fn use_composing() -> Composing {
     expect_context::<Composing>()
 }

@@ -1,8 +1,10 @@
-//! The page's state, one concept per file. Each holds a plain struct with
+//! The page's state, one concept per module. Each holds a plain struct with
 //! pure methods (unit-tested on the host, no browser) in a signal, and a
 //! `Copy` handle around it, provided through its own context: views read
 //! its signals and call its methods, and never write its fields, so each
-//! module alone keeps its invariants.
+//! module alone keeps its invariants. A concept with more than one part is
+//! a folder: its handle in `mod.rs`, what it keeps in localStorage in
+//! `disk.rs`, its larger seams in files of their own.
 //!
 //! - [`session`]: who I am, the join and its errors, the resume token, the
 //!   limits the server announced.
@@ -16,24 +18,31 @@
 //!   moderation log.
 //! - [`authorship`]: which messages on the page are mine to edit and delete.
 //! - [`composing`]: whether the composer writes a new message, a reply or
-//!   an edit.
+//!   an edit, and sending what it holds.
 //! - [`rows`]: one signal per row, so a list change patches one row.
 
-pub mod authorship;
-pub mod composing;
-pub mod conversation;
-pub mod moderation;
-pub mod notices;
-pub mod outbox;
-pub mod presence;
-pub mod rooms;
-pub mod rows;
-pub mod session;
+pub(crate) mod authorship;
+pub(crate) mod composing;
+pub(crate) mod conversation;
+pub(crate) mod moderation;
+pub(crate) mod notices;
+pub(crate) mod outbox;
+pub(crate) mod presence;
+pub(crate) mod rooms;
+pub(crate) mod rows;
+pub(crate) mod session;
 
 use chat_shared::ClientFrame;
 use std::rc::Rc;
 
 /// Sends a frame to the server if joined on an open socket, returning
-/// whether it went: how the modules with timers of their own (the outbox
-/// flush, typing notices) reach the connection without owning it.
-pub type Sender = Rc<dyn Fn(&ClientFrame) -> bool>;
+/// whether it went: how the modules that send frames of their own (the
+/// outbox flush, typing notices, history pages) reach the connection
+/// without owning it.
+pub(crate) type Sender = Rc<dyn Fn(&ClientFrame) -> bool>;
+
+/// Who I am and where, for what I write: the room shown and my name key
+/// (the confirmed name, or the one asked for while the connection is
+/// down); none before I have a name. How the outbox files what I do
+/// without owning the session or the rooms.
+pub(crate) type Writer = Rc<dyn Fn() -> Option<(String, String)>>;

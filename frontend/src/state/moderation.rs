@@ -285,7 +285,7 @@ impl Moderation {
     pub fn delete(&self, id: u64) {
         self.send_frame(&ClientFrame::Delete {
             id,
-            client_id: Some(crate::outbox::new_client_id()),
+            client_id: Some(crate::state::outbox::new_client_id()),
         });
     }
 

@@ -154,11 +154,6 @@ impl SessionState {
         self.me().or(self.wanted())
     }
 
-    /// What the server allows.
-    pub fn limits(&self) -> &ClientLimits {
-        &self.limits
-    }
-
     /// A message to send: its text by the shared rules and the server's
     /// announced length limit, and the name key of its author (the
     /// confirmed name, or the one asked for while the connection is down).
@@ -222,6 +217,15 @@ impl Session {
         if let Some(code) = crate::route::take_join_code() {
             storage::set(JOIN_CODE_KEY, &code);
         }
+    }
+
+    /// Keeps the code of every invitation link opened in this page while
+    /// it is open (which only changes the hash), for the life of the page.
+    pub fn follow_invitations() {
+        let invitations = window_event_listener(leptos::ev::hashchange, |_| {
+            Self::adopt_invitation();
+        });
+        std::mem::forget(invitations);
     }
 
     /// The invitation code to send with a join, if a link gave one.

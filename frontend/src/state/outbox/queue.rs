@@ -1,23 +1,13 @@
-//! My messages (and edits, deletions, reactions) the server has not
-//! confirmed, in sending order, and how
-//! they go out: queued until joined on an open socket, sent a batch at a
-//! time under the server's rate limit, requeued when the socket closes,
-//! failed when the server refuses one.
-//!
-//! [`OutboxState`] is the plain state machine; [`Outbox`] holds it in a
-//! signal for the views (one signal per message for its delivery state),
-//! keeps every message on disk through [`crate::outbox`] until confirmed,
-//! and plans the later flushes.
+//! The outbox's plain state machine, tested on the host: my unconfirmed
+//! messages (and changes) in sending order, each with where it is on its
+//! way ([`Delivery`]); the pace of a flush, and what a server error does
+//! to what is in flight.
 
 use chat_shared::{ClientFrame, ClientLimits, ErrorCode};
-use leptos::prelude::*;
 use std::time::Duration;
 
-use super::rows::RowSignals;
-use super::Sender;
+use super::{Act, Unsent};
 use crate::i18n::Problem;
-use crate::outbox::{self as disk, new_client_id, Act, Unsent};
-use crate::time::now_ms;
 
 /// A `rate_limited` error from a server that does not say how long to wait.
 const RATE_LIMIT_FALLBACK: Duration = Duration::from_secs(1);
@@ -26,16 +16,16 @@ const SERVER_ERROR_PAUSE: Duration = Duration::from_secs(5);
 
 /// A message of mine the server has not confirmed.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Outgoing {
+pub(crate) struct Outgoing {
     /// Local and unique for the page: the row's key for its whole life.
-    pub key: u64,
-    pub unsent: Unsent,
-    pub delivery: Delivery,
+    pub(crate) key: u64,
+    pub(crate) unsent: Unsent,
+    pub(crate) delivery: Delivery,
 }
 
 /// Where a message of mine is on its way to the server.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     /// Waiting for a connection (or for the rate limit); sent by itself.
     Queued,
     /// Sent on the current socket; the server's copy has not come back.
@@ -46,7 +36,7 @@ pub enum Delivery {
 
 impl Delivery {
     /// A stable name, exposed as `data-state` for styling and the tests.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Delivery::Queued => "queued",
             Delivery::Sending => "sending",
@@ -58,16 +48,16 @@ impl Delivery {
 /// How fast queued messages go out: `batch` at once, then a `pause`, so a
 /// long outbox stays under the server's sustained rate.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct FlushPace {
-    pub batch: usize,
-    pub pause: Duration,
+pub(crate) struct FlushPace {
+    pub(crate) batch: usize,
+    pub(crate) pause: Duration,
 }
 
 impl FlushPace {
     /// The pace the server's announced limits allow: a second's worth of
     /// its rate per batch (never more than its burst), or one message per
     /// `1 / rate` seconds when the rate is below one per second.
-    pub fn from_limits(limits: &ClientLimits) -> Self {
+    pub(crate) fn from_limits(limits: &ClientLimits) -> Self {
         let rate = if limits.message_rate.is_finite() && limits.message_rate > 0.0 {
             limits.message_rate
         } else {
@@ -97,7 +87,7 @@ impl Default for FlushPace {
 
 /// What an `error` frame means for the messages in flight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorEffect {
+pub(crate) enum ErrorEffect {
     /// Nothing was stored: they go again after the wait, by themselves.
     Retry(Duration),
     /// The server failed to store them: they go again after the wait, and
@@ -112,7 +102,7 @@ pub enum ErrorEffect {
 
 /// What an error with `code` does to the outbox; `retry_after_ms` is the
 /// wait a `rate_limited` error asks for (absent from older servers).
-pub fn error_effect(code: ErrorCode, retry_after_ms: Option<u64>) -> ErrorEffect {
+pub(crate) fn error_effect(code: ErrorCode, retry_after_ms: Option<u64>) -> ErrorEffect {
     match code {
         ErrorCode::RateLimited => {
             ErrorEffect::Retry(retry_after_ms.map_or(RATE_LIMIT_FALLBACK, Duration::from_millis))
@@ -130,20 +120,19 @@ pub fn error_effect(code: ErrorCode, retry_after_ms: Option<u64>) -> ErrorEffect
 
 /// My unconfirmed messages in this room.
 #[derive(Debug, Default)]
-pub struct OutboxState {
+pub(crate) struct OutboxState {
     items: Vec<Outgoing>,
     next_key: u64,
 }
 
 impl OutboxState {
     /// The messages, in sending order.
-    #[cfg(test)]
-    pub fn items(&self) -> &[Outgoing] {
+    pub(crate) fn items(&self) -> &[Outgoing] {
         &self.items
     }
 
     /// Queues a newly written message; returns its key.
-    pub fn add(&mut self, unsent: Unsent) -> u64 {
+    pub(crate) fn add(&mut self, unsent: Unsent) -> u64 {
         let key = self.next_key();
         self.items.push(Outgoing {
             key,
@@ -157,7 +146,11 @@ impl OutboxState {
     /// the first it refuses, and marks the sent ones `Sending`. Returns
     /// whether queued ones are left for a later flush after `pace.pause`
     /// (a refused send waits for the socket instead).
-    pub fn flush(&mut self, pace: FlushPace, mut send: impl FnMut(&ClientFrame) -> bool) -> bool {
+    pub(crate) fn flush(
+        &mut self,
+        pace: FlushPace,
+        mut send: impl FnMut(&ClientFrame) -> bool,
+    ) -> bool {
         let queued = self
             .items
             .iter_mut()
@@ -176,7 +169,7 @@ impl OutboxState {
 
     /// The server's copy of the message `client_id` came back: it is
     /// stored. Returns whether it was one of these.
-    pub fn confirmed(&mut self, client_id: &str) -> bool {
+    pub(crate) fn confirmed(&mut self, client_id: &str) -> bool {
         let before = self.items.len();
         self.items.retain(|o| o.unsent.client_id != client_id);
         self.items.len() != before
@@ -186,13 +179,13 @@ impl OutboxState {
     /// closed, or the server stored nothing (rate limit, its own error).
     /// Whether they arrived or not, they go again: the server keeps one
     /// message per `client_id`.
-    pub fn requeue_sent(&mut self) {
+    pub(crate) fn requeue_sent(&mut self) {
         self.requeue(None);
     }
 
     /// The message in flight `client_id` names goes back to the queue; from
     /// a server that names none, every message in flight does.
-    pub fn requeue(&mut self, client_id: Option<&str>) {
+    pub(crate) fn requeue(&mut self, client_id: Option<&str>) {
         let named = |o: &Outgoing| client_id.is_none_or(|id| o.unsent.client_id == id);
         for item in self
             .items
@@ -205,7 +198,7 @@ impl OutboxState {
 
     /// The act (not a message) `client_id` names, if it is here: a refusal
     /// of one is told and forgotten, as there is no row to resend it from.
-    pub fn act_named(&self, client_id: Option<&str>) -> Option<u64> {
+    pub(crate) fn act_named(&self, client_id: Option<&str>) -> Option<u64> {
         let id = client_id?;
         self.items
             .iter()
@@ -216,7 +209,7 @@ impl OutboxState {
     /// The server refused a message: the one named by `client_id`, or, from
     /// a server that does not say, the first one in flight. Returns whether
     /// a message took the blame.
-    pub fn refused(&mut self, client_id: Option<&str>, problem: Problem) -> bool {
+    pub(crate) fn refused(&mut self, client_id: Option<&str>, problem: Problem) -> bool {
         let blamed = match client_id {
             Some(id) => self.items.iter_mut().find(|o| o.unsent.client_id == id),
             None => self
@@ -235,7 +228,7 @@ impl OutboxState {
 
     /// Queues a refused message once more, at the end: the server confirms
     /// in sending order.
-    pub fn resend(&mut self, key: u64) {
+    pub(crate) fn resend(&mut self, key: u64) {
         if let Some(at) = self.items.iter().position(|o| o.key == key) {
             let mut item = self.items.remove(at);
             item.delivery = Delivery::Queued;
@@ -244,14 +237,14 @@ impl OutboxState {
     }
 
     /// Forgets a message; returns its `client_id` if it was here.
-    pub fn discard(&mut self, key: u64) -> Option<String> {
+    pub(crate) fn discard(&mut self, key: u64) -> Option<String> {
         let at = self.items.iter().position(|o| o.key == key)?;
         Some(self.items.remove(at).unsent.client_id)
     }
 
     /// Takes in messages kept on disk (by a reload, or another tab),
     /// keeping the ones already here, all in writing order.
-    pub fn adopt(&mut self, stored: Vec<Unsent>) {
+    pub(crate) fn adopt(&mut self, stored: Vec<Unsent>) {
         let mut added = false;
         for unsent in stored {
             if self
@@ -270,7 +263,7 @@ impl OutboxState {
     }
 
     /// Forgets the messages of the room being left (the disk keeps them).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.items.clear();
     }
 
@@ -303,228 +296,6 @@ fn frame(unsent: &Unsent) -> ClientFrame {
             client_id,
         },
     }
-}
-
-/// The outbox for the views and the chat.
-#[derive(Clone, Copy)]
-pub struct Outbox {
-    state: RwSignal<OutboxState>,
-    deliveries: StoredValue<RowSignals<Delivery>>,
-    pace: StoredValue<FlushPace>,
-    /// A later flush is already planned.
-    flush_planned: StoredValue<bool>,
-    send: StoredValue<Sender, LocalStorage>,
-}
-
-impl Outbox {
-    /// An empty outbox sending through `send`.
-    pub fn new(send: Sender) -> Self {
-        let state = RwSignal::new(OutboxState::default());
-        Self {
-            state,
-            deliveries: StoredValue::new(RowSignals::new()),
-            pace: StoredValue::new(FlushPace::default()),
-            flush_planned: StoredValue::new(false),
-            send: StoredValue::new_local(send),
-        }
-    }
-
-    /// The new messages' keys in sending order (tracked): what the list
-    /// renders. Edits, deletions and reactions wait unseen.
-    pub fn keys(&self) -> Vec<u64> {
-        self.state.with(|s| {
-            s.items
-                .iter()
-                .filter(|o| o.unsent.is_post())
-                .map(|o| o.key)
-                .collect()
-        })
-    }
-
-    /// How many new messages wait (tracked).
-    pub fn len(&self) -> usize {
-        self.state
-            .with(|s| s.items.iter().filter(|o| o.unsent.is_post()).count())
-    }
-
-    /// Whether no new messages wait (tracked).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The message `key` as it is now (untracked): its delivery state is
-    /// read from [`Outbox::delivery`].
-    pub fn item(&self, key: u64) -> Option<Outgoing> {
-        self.state
-            .with_untracked(|s| s.items.iter().find(|o| o.key == key).cloned())
-    }
-
-    /// The delivery state of message `key`, as a signal of that row alone.
-    pub fn delivery(&self, key: u64) -> ArcReadSignal<Delivery> {
-        self.deliveries
-            .with_value(|rows| rows.get(key))
-            .unwrap_or_else(|| ArcRwSignal::new(Delivery::Queued).read_only())
-    }
-
-    /// The server announced its limits: flush at the pace they allow.
-    pub fn set_limits(&self, limits: &ClientLimits) {
-        self.pace.set_value(FlushPace::from_limits(limits));
-    }
-
-    /// Queues what `user` (a name key) did in `room` (a message, or a
-    /// change to one, with its text), keeps it on disk, and sends it if
-    /// it can.
-    pub fn write(&self, room: String, user: String, text: String, act: Act) {
-        let unsent = Unsent {
-            room,
-            user,
-            text,
-            client_id: new_client_id(),
-            written_ms: now_ms(),
-            act,
-        };
-        disk::keep(&unsent);
-        self.change(|s| s.add(unsent));
-        self.flush();
-    }
-
-    /// Queues a refused message once more.
-    pub fn resend(&self, key: u64) {
-        self.change(|s| s.resend(key));
-        self.flush();
-    }
-
-    /// Forgets a refused message, on disk too.
-    pub fn discard(&self, key: u64) {
-        if let Some(client_id) = self.change(|s| s.discard(key)).flatten() {
-            disk::forget(&client_id);
-        }
-    }
-
-    /// The server stored the message (or change) `client_id` of mine.
-    /// Returns whether this browser sent it (it was here or on disk).
-    pub fn confirmed(&self, client_id: &str) -> bool {
-        let on_disk = disk::contains(client_id);
-        disk::forget(client_id);
-        let here = self
-            .state
-            .with_untracked(|s| s.items.iter().any(|o| o.unsent.client_id == client_id));
-        if here {
-            self.change(|s| s.confirmed(client_id));
-        }
-        here || on_disk
-    }
-
-    /// The server answered with an error (see [`error_effect`]); the
-    /// refused message is the one `client_id` names. Returns whether the
-    /// outbox dealt with it, so the user need not be told otherwise.
-    pub fn server_error(
-        &self,
-        code: ErrorCode,
-        retry_after_ms: Option<u64>,
-        client_id: Option<&str>,
-        problem: &Problem,
-    ) -> bool {
-        let effect = error_effect(code, retry_after_ms);
-        let act = self.state.with_untracked(|s| s.act_named(client_id));
-        match (effect, act) {
-            (ErrorEffect::Retry(_) | ErrorEffect::RetryAndTell(_), _) | (_, None) => {}
-            (ErrorEffect::Refuse | ErrorEffect::Unrelated, Some(key)) => {
-                // An edit too late, a reaction on a message deleted since:
-                // nothing to retry, only to tell.
-                self.discard(key);
-                return false;
-            }
-        }
-        match effect {
-            ErrorEffect::Retry(wait) => {
-                self.retry_after(client_id, wait);
-                true
-            }
-            ErrorEffect::RetryAndTell(wait) => {
-                self.retry_after(client_id, wait);
-                false
-            }
-            ErrorEffect::Refuse => self
-                .change(|s| s.refused(client_id, problem.clone()))
-                .unwrap_or(false),
-            ErrorEffect::Unrelated => false,
-        }
-    }
-
-    /// Whether `client_id` names an edit, deletion or reaction waiting here.
-    pub fn is_act(&self, client_id: Option<&str>) -> bool {
-        self.state
-            .with_untracked(|s| s.act_named(client_id).is_some())
-    }
-
-    /// The socket closed: what was in flight goes again on the next one.
-    pub fn socket_closed(&self) {
-        self.change(OutboxState::requeue_sent);
-    }
-
-    /// The server stored nothing of the message `client_id` (or, if it
-    /// names none, of any in flight): it goes again after `wait`.
-    fn retry_after(&self, client_id: Option<&str>, wait: Duration) {
-        self.change(|s| s.requeue(client_id));
-        self.plan_flush(wait);
-    }
-
-    /// Joined in a room as `user`: takes in what the disk holds for it and
-    /// sends what is queued.
-    pub fn joined(&self, room: &str, user: &str) {
-        let stored = disk::load(room, user);
-        self.change(|s| s.adopt(stored));
-        self.flush();
-    }
-
-    /// Forgets the messages of the room being left; the disk keeps them
-    /// for the next visit.
-    pub fn clear(&self) {
-        self.change(OutboxState::clear);
-    }
-
-    /// Sends a batch of queued messages, and plans the next batch.
-    pub fn flush(&self) {
-        let pace = self.pace.get_value();
-        let send = self.send.get_value();
-        let more = self.change(|s| s.flush(pace, |frame| send(frame)));
-        if more == Some(true) {
-            self.plan_flush(pace.pause);
-        }
-    }
-
-    /// Flushes after `wait`, once however often it is asked.
-    fn plan_flush(&self, wait: Duration) {
-        if self.flush_planned.get_value() {
-            return;
-        }
-        self.flush_planned.set_value(true);
-        let this = *self;
-        set_timeout(
-            move || {
-                this.flush_planned.set_value(false);
-                this.flush();
-            },
-            wait,
-        );
-    }
-
-    /// Changes the state, then tells each row whose delivery changed.
-    fn change<R>(&self, f: impl FnOnce(&mut OutboxState) -> R) -> Option<R> {
-        let result = self.state.try_update(f);
-        self.state.with_untracked(|s| {
-            self.deliveries.update_value(|rows| {
-                rows.sync(s.items.iter().map(|o| (o.key, o.delivery.clone())));
-            });
-        });
-        result
-    }
-}
-
-/// The outbox from context.
-pub fn use_outbox() -> Outbox {
-    expect_context::<Outbox>()
 }
 
 #[cfg(test)]

@@ -14,11 +14,11 @@ const KEY: &str = "chat.author_key";
 const OWN_PREFIX: &str = "chat.own.";
 /// The newest ids kept per room: enough for anything still in the edit
 /// window of a busy day, small enough to read on every join.
-pub const MAX_OWN_IDS: usize = 500;
+pub(crate) const MAX_OWN_IDS: usize = 500;
 
 /// The author key, made once (192 random bits as 48 hex digits) and kept.
 /// Without working storage it lasts as long as the page.
-pub fn author_key() -> String {
+pub(crate) fn author_key() -> String {
     if let Some(key) = storage::get(KEY).filter(|key| is_valid_author_key(key)) {
         return key;
     }
@@ -32,7 +32,7 @@ fn random_key() -> String {
 }
 
 /// The ids of the messages this browser posted in `room`, oldest first.
-pub fn own_ids(room: &str) -> Vec<u64> {
+pub(crate) fn own_ids(room: &str) -> Vec<u64> {
     storage::get(&own_key(room))
         .and_then(|json| serde_json::from_str(&json).ok())
         .unwrap_or_default()
@@ -40,7 +40,7 @@ pub fn own_ids(room: &str) -> Vec<u64> {
 
 /// Keeps `id` as posted by this browser in `room`, forgetting the oldest
 /// beyond [`MAX_OWN_IDS`].
-pub fn keep_own_id(room: &str, id: u64) {
+pub(crate) fn keep_own_id(room: &str, id: u64) {
     let ids = with_id(own_ids(room), id);
     if let Ok(json) = serde_json::to_string(&ids) {
         storage::set(&own_key(room), &json);

@@ -1,15 +1,17 @@
 //! Which messages on the page I may edit and delete: the ones this browser
-//! posted with its author key, by id, remembered per room across reloads
-//! through [`crate::author`].
+//! posted with its author key, by id, remembered per room across reloads.
+//!
+//! - [`disk`]: the author key and the posted ids, kept in localStorage.
+//! - [`Authorship`] (here): the ids of the room shown, for the views.
+
+pub(crate) mod disk;
 
 use leptos::prelude::*;
 use std::collections::HashSet;
 
-use crate::author;
-
 /// My own messages' ids in the room shown, for the views.
 #[derive(Clone, Copy)]
-pub struct Authorship {
+pub(crate) struct Authorship {
     ids: RwSignal<HashSet<u64>>,
     /// The room they are of, for keeping new ones.
     room: StoredValue<String>,
@@ -17,7 +19,7 @@ pub struct Authorship {
 
 impl Authorship {
     /// None yet: they are read on joining a room.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             ids: RwSignal::new(HashSet::new()),
             room: StoredValue::new(String::new()),
@@ -25,32 +27,32 @@ impl Authorship {
     }
 
     /// Joined `room`: read what this browser posted there.
-    pub fn joined(&self, room: &str) {
+    pub(crate) fn joined(&self, room: &str) {
         self.room.set_value(room.to_owned());
-        let ids: HashSet<u64> = author::own_ids(room).into_iter().collect();
+        let ids: HashSet<u64> = disk::own_ids(room).into_iter().collect();
         if self.ids.with_untracked(|now| *now != ids) {
             self.ids.set(ids);
         }
     }
 
     /// The server numbered one of this browser's messages `id`.
-    pub fn posted(&self, id: u64) {
+    pub(crate) fn posted(&self, id: u64) {
         if self.ids.with_untracked(|ids| ids.contains(&id)) {
             return;
         }
-        author::keep_own_id(&self.room.get_value(), id);
+        disk::keep_own_id(&self.room.get_value(), id);
         self.ids.update(|ids| {
             ids.insert(id);
         });
     }
 
     /// Whether message `id` is mine to edit and delete (tracked).
-    pub fn owns(&self, id: u64) -> bool {
+    pub(crate) fn owns(&self, id: u64) -> bool {
         self.ids.with(|ids| ids.contains(&id))
     }
 
     /// [`Authorship::owns`], untracked.
-    pub fn owns_untracked(&self, id: u64) -> bool {
+    pub(crate) fn owns_untracked(&self, id: u64) -> bool {
         self.ids.with_untracked(|ids| ids.contains(&id))
     }
 }
@@ -62,6 +64,6 @@ impl Default for Authorship {
 }
 
 /// The authorship from context.
-pub fn use_authorship() -> Authorship {
+pub(crate) fn use_authorship() -> Authorship {
     expect_context::<Authorship>()
 }

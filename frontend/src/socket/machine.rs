@@ -1,41 +1,11 @@
-//! The connection to the server: one WebSocket at a time, opened once the
-//! user wants to join and kept up from then on, reconnecting with
-//! exponential backoff and full jitter.
-//!
-//! Three parts, so the rules can be tested without a browser:
-//!
-//! - [`Machine`], plain logic: the connection's one state ([`Phase`]) and,
-//!   for each thing that happens ([`Input`]), the next state and what to do
-//!   about it ([`Effect`]s).
-//! - a task that owns the socket (a gloo-net [`WebSocket`]) and the timers,
-//!   feeds what they do to the machine and carries out its effects.
-//! - [`Connection`], the handle the chat holds: its calls step the machine
-//!   at once (so `status()` and `send()` answer for the state they leave)
-//!   and hand the effects to the task, in order.
-//!
-//! The machine only asks for a new socket after the previous one is closed
-//! or given up on, so there is never more than one, whatever mix of timers,
-//! `online` events, tab switches and "Retry now" clicks happens.
-//!
-//! A socket that stays silent longer than the server's heartbeats promise
-//! is dead (a phone in a tunnel: no close ever comes), so it is given up on
-//! and replaced.
+//! The connection's rules as plain logic, tested on the host: its one
+//! state ([`Phase`]) and, for each thing that happens ([`Input`]), the
+//! next state and what to do about it ([`Effect`]s).
 
-use std::cell::RefCell;
-use std::future::poll_fn;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::Poll;
-
-use chat_shared::close::{GOING_AWAY, SILENT};
-use chat_shared::{ClientFrame, ServerFrame};
-use futures_channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
-use futures_util::{FutureExt, Sink, SinkExt, StreamExt};
-use gloo_net::websocket::futures::WebSocket;
-use gloo_net::websocket::{Message, State, WebSocketError};
-use gloo_timers::future::TimeoutFuture;
+use chat_shared::close::SILENT;
 use leptos::prelude::*;
 
+use super::Status;
 use crate::time::now_ms;
 
 /// The first retry waits up to this long; each failure doubles the ceiling.
@@ -46,59 +16,9 @@ const BACKOFF_CAP_MS: f64 = 30_000.0;
 /// this long, so the backoff loop keeps going.
 const CONNECT_TIMEOUT_MS: f64 = 10_000.0;
 
-/// The connection's events, in the order they happened.
-pub type SocketEvents = UnboundedReceiver<SocketEvent>;
-
-/// What the connection is doing, for the status shown to the user.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Status {
-    /// No connection is wanted yet (the name form), or any more (left).
-    Idle,
-    /// The first connection of this page is being made.
-    Connecting,
-    /// A socket is open.
-    Online,
-    /// The connection was lost; the next attempt is in flight.
-    Retrying,
-    /// The connection was lost; the next attempt starts at `retry_at`
-    /// (milliseconds since the epoch).
-    Waiting { retry_at: f64 },
-    /// The browser says there is no network; we retry when it comes back.
-    Offline,
-}
-
-impl Status {
-    /// A stable name for the state, exposed as `data-state` for styling
-    /// and for the browser tests.
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Idle => "idle",
-            Status::Connecting => "connecting",
-            Status::Online => "online",
-            Status::Retrying => "retrying",
-            Status::Waiting { .. } => "waiting",
-            Status::Offline => "offline",
-        }
-    }
-}
-
-/// What the connection tells the chat.
-// Frames are nearly every event, so boxing them would only add an
-// allocation each; the size is over the lint's line on 64-bit hosts only.
-#[allow(clippy::large_enum_variant)]
-pub enum SocketEvent {
-    /// A socket opened: the chat (re)joins on it.
-    Opened,
-    /// A frame arrived, with its text (kept for the chat's own records).
-    Frame(ServerFrame, String),
-    /// The socket is gone (closed, failed or given up on): whatever the
-    /// chat knew through it, who is online, who is typing, is stale.
-    Closed,
-}
-
 /// The ceiling of the random delay before retry number `attempt` (from 0):
 /// 0.5 s, 1 s, 2 s, ... up to 30 s.
-pub fn backoff_ceiling_ms(attempt: u32) -> f64 {
+pub(crate) fn backoff_ceiling_ms(attempt: u32) -> f64 {
     let factor = 2f64.powi(attempt.min(16) as i32);
     (BACKOFF_BASE_MS * factor).min(BACKOFF_CAP_MS)
 }
@@ -106,14 +26,14 @@ pub fn backoff_ceiling_ms(attempt: u32) -> f64 {
 /// "Full jitter": a uniformly random delay between zero and the ceiling, so
 /// a server restart is not met by every client at the same instant.
 /// `random` is in `[0, 1)`.
-pub fn next_backoff_delay_ms(attempt: u32, random: f64) -> f64 {
+pub(crate) fn next_backoff_delay_ms(attempt: u32, random: f64) -> f64 {
     backoff_ceiling_ms(attempt) * random.clamp(0.0, 1.0)
 }
 
 /// The connection's state: the one place it is kept, so no combination of
 /// flags can say two things at once. Times are milliseconds since the epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Phase {
+pub(super) enum Phase {
     /// No connection is wanted: the server closes sockets that do not join
     /// in time, so none is held open for a name form.
     Idle,
@@ -136,7 +56,7 @@ enum Phase {
 
 /// Something that happened to the connection.
 #[derive(Clone, Debug, PartialEq)]
-enum Input {
+pub(super) enum Input {
     /// The chat wants a connection from now on.
     Open,
     /// The chat wants none any more; the socket, if any, closes with `code`.
@@ -164,7 +84,7 @@ enum Input {
 /// What the browser says at the moment of a step, read by the caller so the
 /// machine stays pure.
 #[derive(Clone, Copy, Debug)]
-struct Env {
+pub(super) struct Env {
     now_ms: f64,
     /// Uniform in `[0, 1)`, for the backoff jitter.
     random: f64,
@@ -174,7 +94,7 @@ struct Env {
 
 impl Env {
     /// The browser's answers right now.
-    fn now() -> Self {
+    pub(super) fn now() -> Self {
         Self {
             now_ms: now_ms(),
             random: js_sys::Math::random(),
@@ -185,7 +105,7 @@ impl Env {
 
 /// What a step asks for, to be carried out in order.
 #[derive(Clone, Debug, PartialEq)]
-enum Effect {
+pub(super) enum Effect {
     /// Open a socket (there is none at this point).
     Connect,
     /// Close the socket with `code` and let it go at once: a dead network
@@ -193,16 +113,16 @@ enum Effect {
     Close { code: u16, reason: String },
     /// Let go of the socket, which has already closed.
     Release,
-    /// Tell the chat [`SocketEvent::Opened`].
+    /// Tell the chat [`super::SocketEvent::Opened`].
     TellOpened,
-    /// Tell the chat [`SocketEvent::Closed`].
+    /// Tell the chat [`super::SocketEvent::Closed`].
     TellClosed,
 }
 
 /// The connection's rules: for each [`Input`], the next [`Phase`] and the
 /// [`Effect`]s that get there.
 #[derive(Debug)]
-struct Machine {
+pub(super) struct Machine {
     phase: Phase,
 }
 
@@ -214,7 +134,7 @@ impl Default for Machine {
 
 impl Machine {
     /// Moves on from `input`, returning what to do about it.
-    fn step(&mut self, input: Input, env: Env) -> Vec<Effect> {
+    pub(super) fn step(&mut self, input: Input, env: Env) -> Vec<Effect> {
         use Phase::*;
         let now = env.now_ms;
         match (self.phase, input) {
@@ -341,7 +261,7 @@ impl Machine {
     }
 
     /// When the machine next wants a [`Input::Tick`], if ever.
-    fn deadline(&self) -> Option<f64> {
+    pub(super) fn deadline(&self) -> Option<f64> {
         match self.phase {
             Phase::Idle
             | Phase::Open {
@@ -358,12 +278,12 @@ impl Machine {
     }
 
     /// Whether a frame can go out now.
-    fn is_open(&self) -> bool {
+    pub(super) fn is_open(&self) -> bool {
         matches!(self.phase, Phase::Open { .. })
     }
 
     /// The state as the user sees it.
-    fn status(&self) -> Status {
+    pub(super) fn status(&self) -> Status {
         match self.phase {
             Phase::Idle => Status::Idle,
             Phase::Connecting { attempt: 0, .. } => Status::Connecting,
@@ -373,397 +293,6 @@ impl Machine {
             Phase::Offline { .. } => Status::Offline,
         }
     }
-}
-
-/// What [`Connection`]'s calls hand to the task.
-enum Command {
-    /// Effects of a step the call made.
-    Run(Vec<Effect>),
-    /// A frame's text for the open socket.
-    Send(String),
-}
-
-/// A handle to the connection service; cheap to copy into event handlers.
-#[derive(Clone, Copy)]
-pub struct Connection {
-    status: RwSignal<Status>,
-    service: StoredValue<Rc<Service>, LocalStorage>,
-}
-
-/// What the handles share: the state, the way to the task, and the window
-/// listeners that nudge it, held (and removed) with the service.
-struct Service {
-    machine: Rc<RefCell<Machine>>,
-    to_task: UnboundedSender<Command>,
-    listeners: RefCell<Vec<WindowListenerHandle>>,
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        for listener in self.listeners.get_mut().drain(..) {
-            listener.remove();
-        }
-    }
-}
-
-impl Connection {
-    /// The connection to `url`, idle until [`Connection::open`]. Every frame
-    /// and change arrives, in order, on the returned [`SocketEvents`].
-    pub fn start(url: String) -> (Self, SocketEvents) {
-        let (tell, events) = mpsc::unbounded();
-        let (to_task, commands) = mpsc::unbounded();
-        let machine = Rc::new(RefCell::new(Machine::default()));
-        let status = RwSignal::new(Status::Idle);
-        let service = Service {
-            machine: Rc::clone(&machine),
-            to_task,
-            listeners: RefCell::new(Vec::new()),
-        };
-        let connection = Self {
-            status,
-            service: StoredValue::new_local(Rc::new(service)),
-        };
-        connection.watch_browser();
-        let task = Task {
-            url,
-            machine,
-            commands,
-            tell,
-            status,
-            socket: None,
-            timer: None,
-        };
-        leptos::task::spawn_local(task.run());
-        (connection, events)
-    }
-
-    /// Connects, and keeps a connection up from now on.
-    pub fn open(&self) {
-        self.apply(Input::Open);
-    }
-
-    /// Closes the connection with `code` and stops reconnecting.
-    pub fn close(&self, code: u16, reason: &str) {
-        self.apply(Input::Close {
-            code,
-            reason: reason.to_owned(),
-        });
-    }
-
-    /// The server promised a heartbeat every `interval_ms`: from now on the
-    /// open socket is given up on once `missed_heartbeats` of them in a row
-    /// have not come. Forgotten with the socket, since the next server may
-    /// be an older one without heartbeats.
-    pub fn expect_heartbeats(&self, interval_ms: u64, missed_heartbeats: u32) {
-        self.apply(Input::ExpectHeartbeats {
-            interval_ms,
-            missed: missed_heartbeats,
-        });
-    }
-
-    /// Gives up on the current socket at once, closing it with `code`, and
-    /// opens a new one without waiting for the old one's close handshake
-    /// (which a dead network never completes). Also used to enter another
-    /// room, since a socket joins one room for its lifetime. Without a
-    /// socket, tries now.
-    pub fn reconnect(&self, code: u16, reason: &str) {
-        self.apply(Input::Reconnect {
-            code,
-            reason: reason.to_owned(),
-        });
-    }
-
-    /// The current state (tracked).
-    pub fn status(&self) -> Status {
-        self.status.get()
-    }
-
-    /// Whether frames can be sent right now (tracked).
-    pub fn is_online(&self) -> bool {
-        self.status.get() == Status::Online
-    }
-
-    /// Sends a frame if the socket is open. Returns false, and sends
-    /// nothing, otherwise: callers must not pretend it was sent.
-    pub fn send(&self, frame: &ClientFrame) -> bool {
-        let Some(service) = self.service.try_get_value() else {
-            return false;
-        };
-        if !service.machine.borrow().is_open() {
-            return false;
-        }
-        // Behind any close already handed over, so it goes to this socket
-        // or nowhere.
-        service
-            .to_task
-            .unbounded_send(Command::Send(frame.encode()))
-            .is_ok()
-    }
-
-    /// Skips the wait and tries now, unless a socket is already open or
-    /// opening (one socket at a time).
-    pub fn retry_now(&self) {
-        self.apply(Input::Nudge);
-    }
-
-    /// Steps the machine now, so the status (and `send`) answer for the new
-    /// state at once, and hands the effects to the task.
-    fn apply(&self, input: Input) {
-        let Some(service) = self.service.try_get_value() else {
-            return;
-        };
-        let effects = service.machine.borrow_mut().step(input, Env::now());
-        let now = service.machine.borrow().status();
-        show_status(self.status, now);
-        // Even with no effects: the step may have moved the task's next
-        // timer (heartbeats now expected, a wait made shorter).
-        let _ = service.to_task.unbounded_send(Command::Run(effects));
-    }
-
-    /// Retries at once when the network or the tab comes back: waiting out
-    /// a 30 s backoff after the user reopens the laptop feels broken.
-    fn watch_browser(&self) {
-        let this = *self;
-        let listeners = [
-            window_event_listener(leptos::ev::online, move |_| this.retry_now()),
-            window_event_listener(leptos::ev::offline, move |_| this.apply(Input::WentOffline)),
-            window_event_listener(leptos::ev::visibilitychange, move |_| {
-                if document().visibility_state() == web_sys::VisibilityState::Visible {
-                    this.retry_now();
-                }
-            }),
-        ];
-        if let Some(service) = self.service.try_get_value() {
-            service.listeners.borrow_mut().extend(listeners);
-        }
-    }
-}
-
-/// Shows the machine's state, notifying only on a change.
-fn show_status(status: RwSignal<Status>, now: Status) {
-    if status.get_untracked() != now {
-        status.set(now);
-    }
-}
-
-/// The socket the task owns.
-struct Live {
-    /// `None` if the browser refused to create it: that counts as a socket
-    /// that failed at once, so it ends in its turn, after whatever commands
-    /// were handed over since (which the machine based on there being one).
-    socket: Option<WebSocket>,
-    /// Whether its opening has finished (opened or failed): until then the
-    /// task waits for it to become writable, which is how gloo-net tells.
-    settled: bool,
-}
-
-/// What woke the task.
-enum Wake {
-    /// A command, or `None` once the service is gone.
-    Command(Option<Command>),
-    /// The socket finished opening, or failed to.
-    Settled,
-    /// The socket received something (or reported an error before ending).
-    Received(Result<Message, WebSocketError>),
-    /// The socket closed.
-    Ended,
-    /// The timer for the machine's deadline went off.
-    Timer,
-}
-
-/// Owns the socket and the timer, and carries out the machine's effects.
-struct Task {
-    url: String,
-    machine: Rc<RefCell<Machine>>,
-    commands: UnboundedReceiver<Command>,
-    tell: UnboundedSender<SocketEvent>,
-    status: RwSignal<Status>,
-    socket: Option<Live>,
-    /// The timer and the deadline it was set for.
-    timer: Option<(f64, TimeoutFuture)>,
-}
-
-impl Task {
-    /// Runs for as long as the service does.
-    async fn run(mut self) {
-        loop {
-            self.arm_timer();
-            match self.next_wake().await {
-                Wake::Command(None) => break,
-                Wake::Command(Some(Command::Run(effects))) => self.carry_out(effects),
-                Wake::Command(Some(Command::Send(text))) => self.send(text),
-                Wake::Settled => {
-                    let opened = self
-                        .socket
-                        .as_ref()
-                        .and_then(|live| live.socket.as_ref())
-                        .is_some_and(|socket| matches!(socket.state(), State::Open));
-                    // A failed one ends next, which is what counts.
-                    if opened {
-                        self.step(Input::Opened);
-                    }
-                }
-                Wake::Received(Ok(message)) => {
-                    self.step(Input::Heard);
-                    match message {
-                        Message::Text(text) => self.deliver(text),
-                        // The server speaks text; anything else only shows
-                        // the connection is alive.
-                        Message::Bytes(_) => {}
-                    }
-                }
-                // The socket ends right after; that is what counts.
-                Wake::Received(Err(_)) => {}
-                Wake::Ended => {
-                    self.step(Input::Ended);
-                    // An ended socket is never polled again, whatever the
-                    // machine thought of it.
-                    self.socket = None;
-                }
-                Wake::Timer => {
-                    self.timer = None;
-                    self.step(Input::Tick);
-                }
-            }
-        }
-        // The page is going away: like a closing tab, not a departure.
-        if let Some(socket) = self.socket.take().and_then(|live| live.socket) {
-            let _ = socket.close(Some(GOING_AWAY), Some("page closed"));
-        }
-    }
-
-    /// Waits for the next thing to happen. Commands come first: whatever a
-    /// call asked for happened before anything the socket says next, and a
-    /// frame sent while the socket was open must reach that socket.
-    async fn next_wake(&mut self) -> Wake {
-        poll_fn(|cx| {
-            if let Poll::Ready(command) = self.commands.poll_next_unpin(cx) {
-                return Poll::Ready(Wake::Command(command));
-            }
-            if let Some(live) = &mut self.socket {
-                let Some(socket) = &mut live.socket else {
-                    return Poll::Ready(Wake::Ended);
-                };
-                if !live.settled && Pin::new(&mut *socket).poll_ready(cx).is_ready() {
-                    live.settled = true;
-                    return Poll::Ready(Wake::Settled);
-                }
-                match socket.poll_next_unpin(cx) {
-                    Poll::Ready(Some(received)) => return Poll::Ready(Wake::Received(received)),
-                    Poll::Ready(None) => return Poll::Ready(Wake::Ended),
-                    Poll::Pending => {}
-                }
-            }
-            if let Some((_, timer)) = &mut self.timer {
-                if timer.poll_unpin(cx).is_ready() {
-                    return Poll::Ready(Wake::Timer);
-                }
-            }
-            Poll::Pending
-        })
-        .await
-    }
-
-    /// Sets the timer for the machine's deadline. One set earlier is kept:
-    /// going off early costs a check, while setting a new timer for every
-    /// frame heard would cost one each time.
-    fn arm_timer(&mut self) {
-        let Some(deadline) = self.machine.borrow().deadline() else {
-            self.timer = None;
-            return;
-        };
-        if matches!(self.timer, Some((armed, _)) if armed <= deadline) {
-            return;
-        }
-        let delay = (deadline - now_ms()).ceil().clamp(0.0, f64::from(u32::MAX));
-        self.timer = Some((deadline, TimeoutFuture::new(delay as u32)));
-    }
-
-    fn step(&mut self, input: Input) {
-        let effects = self.machine.borrow_mut().step(input, Env::now());
-        self.carry_out(effects);
-    }
-
-    fn carry_out(&mut self, effects: Vec<Effect>) {
-        let now = self.machine.borrow().status();
-        show_status(self.status, now);
-        for effect in effects {
-            match effect {
-                Effect::Connect => self.connect(),
-                Effect::Close { code, reason } => self.close(code, &reason),
-                Effect::Release => self.socket = None,
-                Effect::TellOpened => self.tell(SocketEvent::Opened),
-                Effect::TellClosed => self.tell(SocketEvent::Closed),
-            }
-        }
-    }
-
-    fn connect(&mut self) {
-        // The machine never asks for a second socket; should it, the first
-        // one still goes, and keeps the user's place.
-        self.close(SILENT, "replaced");
-        let socket = WebSocket::open(&self.url)
-            .inspect_err(|error| leptos::logging::warn!("cannot open WebSocket: {error}"))
-            .ok();
-        self.socket = Some(Live {
-            socket,
-            settled: false,
-        });
-    }
-
-    /// Closes the socket with `code` before letting go of it: gloo-net's
-    /// drop closes without one, which the server reads as leaving on purpose.
-    fn close(&mut self, code: u16, reason: &str) {
-        let Some(socket) = self.socket.take().and_then(|live| live.socket) else {
-            return;
-        };
-        if code == SILENT {
-            leptos::logging::warn!("giving up on the connection ({reason}); reconnecting");
-        }
-        if let Err(error) = socket.close(Some(code), Some(reason)) {
-            leptos::logging::warn!("cannot close the WebSocket: {error}");
-        }
-    }
-
-    /// Sends on the socket that was open when the frame was handed over:
-    /// commands run in order, so a close asked for after it comes after it.
-    fn send(&mut self, text: String) {
-        let Some(socket) = self.socket.as_mut().and_then(|live| live.socket.as_mut()) else {
-            return;
-        };
-        // An open socket takes a frame at once; `None` would mean it is
-        // still opening, which the machine rules out.
-        if let Some(Err(error)) = socket.send(Message::Text(text)).now_or_never() {
-            leptos::logging::warn!("cannot send a frame: {error}");
-        }
-    }
-
-    fn deliver(&self, text: String) {
-        match ServerFrame::decode(&text) {
-            Ok(frame) => self.tell(SocketEvent::Frame(frame, text)),
-            // Ignored like an unknown frame: a newer or buggy server must
-            // not break the page.
-            Err(error) => leptos::logging::warn!("ignoring a frame I cannot read: {error}"),
-        }
-    }
-
-    fn tell(&self, event: SocketEvent) {
-        // The receiver lives as long as the page's chat; an event after it
-        // is gone has nobody to tell.
-        let _ = self.tell.unbounded_send(event);
-    }
-}
-
-/// The WebSocket address on the host that served the page: `ws://` or
-/// `wss://` to match `http://` or `https://`.
-pub fn socket_url() -> String {
-    let location = window().location();
-    let scheme = match location.protocol().as_deref() {
-        Ok("https:") => "wss:",
-        _ => "ws:",
-    };
-    let host = location.host().unwrap_or_default();
-    format!("{scheme}//{host}/ws")
 }
 
 #[cfg(test)]
