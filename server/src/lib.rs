@@ -67,6 +67,7 @@
 
 mod chat;
 mod cluster;
+mod command;
 pub mod config;
 mod error;
 mod history;
@@ -204,7 +205,7 @@ pub async fn run_with_metrics(
         presence: presence.clone(),
     };
     let (journal, journal_thread) =
-        Journal::start(store, cluster.clone(), limits, metrics.clone())?;
+        Journal::start(store, Arc::new(cluster.clone()), limits, metrics.clone())?;
     node.attach(&journal, &presence);
     let shutdown_timeout = config.shutdown_timeout;
     let listening_on = listener.local_addr()?.ip();

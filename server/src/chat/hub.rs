@@ -25,11 +25,12 @@ use crate::chat::peer::Peer;
 use crate::chat::rate_limit::AddressBudget;
 use crate::cluster::{BusEvent, Claimed, LocalPresence, PresenceChange, PresenceEvent, Snapshot};
 use crate::error::Rejection;
+use crate::history::journal::Gap;
 use crate::history::moderation::RoomSettings;
+use crate::history::pages::Replay;
 use chat_shared::close;
 use chat_shared::{
-    ClientLimits, ErrorCode, HistoryItem, RoomInfo, ServerFrame, MAX_USERS_PAGE,
-    PRESENCE_LIST_LIMIT,
+    ClientLimits, ErrorCode, RoomInfo, ServerFrame, MAX_USERS_PAGE, PRESENCE_LIST_LIMIT,
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
@@ -63,27 +64,6 @@ pub struct Membership {
     pub key: String,
     /// The name as shown to everyone.
     pub name: String,
-}
-
-/// What a joiner is sent from the history for `welcome.history`, read up
-/// to `through`.
-#[derive(Debug, Clone, Default)]
-pub struct Replay {
-    pub history: Vec<HistoryItem>,
-    /// More was missed than a replay holds: `history` is the latest page.
-    pub gap: bool,
-    /// The room's newest event when the history was read: everything up
-    /// to it is in the replay or was before `since`.
-    pub through: u64,
-}
-
-/// Committed events a node has not delivered yet, to be read from the
-/// store: every event of `room` with `after < id <= through`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Gap {
-    pub room: String,
-    pub after: u64,
-    pub through: u64,
 }
 
 /// How the hub treats its users; from the running config.

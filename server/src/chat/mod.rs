@@ -3,6 +3,7 @@
 //! what moderators may do there.
 
 pub mod connection;
+pub(crate) mod delivery;
 pub mod hub;
 pub mod moderation;
 pub mod peer;
