@@ -191,7 +191,10 @@ pub async fn run_with_metrics(
     };
     let hub = Hub::start(rooms, settings);
     hub.restore_moderation(room_settings, chat::moderation::Bans::from_stored(&bans));
-    tokio::spawn(chat::hub::tell_counts(hub.clone(), shutdown_token.clone()));
+    tokio::spawn(chat::hub::presence::tell_counts(
+        hub.clone(),
+        shutdown_token.clone(),
+    ));
     let node = ThisNode::new(hub.clone());
     let (bus, presence) = link_nodes(&config, node.clone(), &shutdown_token).await?;
     let limits = HistoryLimits {
