@@ -13,7 +13,7 @@
 //! - [`limits`]: the settings that defend against abusive or broken
 //!   clients (see `SECURITY.md`), and what `welcome` announces of them.
 //! - `error`: every way the server says no: `Rejection` (an `error` frame
-//!   on an open connection) and `Refusal` (an HTTP answer before one).
+//!   on an open connection) and `UpgradeRefusal` (an HTTP answer before one).
 //! - `http`: the router and the `/ws` upgrade, and around it:
 //!   - `http::websocket`: the handshake, and large messages sent in
 //!     fragments;

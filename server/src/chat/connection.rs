@@ -2,7 +2,7 @@
 //! that drains the connection's bounded outbox.
 
 use crate::chat::hub::encode;
-use crate::chat::peer::{Closer, Outbox, OutboxLimits, Outgoing, Peer};
+use crate::chat::peer::{Closer, Outbox, OutboxLimits, Peer, QueuedFrame};
 use crate::chat::rate_limit::{rate_limited, FrameKind, FrameLimiter, Verdict};
 use crate::command::{join, Caller, Command, Rules};
 use crate::error::Rejection;
@@ -28,7 +28,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Runs one connection until the client leaves, breaks a rule, goes
 /// silent, or the server shuts down. `ticket` holds the connection's place
 /// in the connection limits until it ends.
-pub async fn serve(socket: Socket, state: Arc<AppState>, ticket: Ticket) {
+pub(crate) async fn serve(socket: Socket, state: Arc<AppState>, ticket: Ticket) {
     static NEXT_PEER_ID: AtomicU64 = AtomicU64::new(1);
     let id = NEXT_PEER_ID.fetch_add(1, Ordering::Relaxed);
     // Every line this connection logs, its writer's included, names it.
@@ -299,7 +299,7 @@ impl Writer {
 /// messages count as delivered once flushed.
 async fn send_batch(
     sink: &mut SplitSink<Socket, Message>,
-    first: Outgoing,
+    first: QueuedFrame,
     outbox: &mut Outbox,
     metrics: &Metrics,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {

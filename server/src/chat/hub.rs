@@ -40,47 +40,47 @@ pub(crate) mod presence;
 
 /// A validated request to join.
 #[derive(Debug, Clone)]
-pub struct JoinRequest {
+pub(crate) struct JoinRequest {
     /// The normalised name.
-    pub name: String,
+    pub(crate) name: String,
     /// Its [`chat_shared::username_key`].
-    pub key: String,
+    pub(crate) key: String,
     /// The normalised room name.
-    pub room: String,
+    pub(crate) room: String,
     /// The token from an earlier welcome, if the client has one.
-    pub resume: Option<String>,
+    pub(crate) resume: Option<String>,
     /// The invitation code the join carried; checked against the one in
     /// force.
-    pub join_code: Option<String>,
+    pub(crate) join_code: Option<String>,
 }
 
 /// A joined user as the connection that joined remembers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Membership {
-    pub room: String,
+pub(crate) struct Membership {
+    pub(crate) room: String,
     /// The case-insensitive key the hub files the user under.
-    pub key: String,
+    pub(crate) key: String,
     /// The name as shown to everyone.
-    pub name: String,
+    pub(crate) name: String,
 }
 
 /// How the hub treats its users; from the running config.
 #[derive(Debug, Clone)]
-pub struct HubSettings {
+pub(crate) struct HubSettings {
     /// Rooms are created by joining; this caps how many can exist.
-    pub max_rooms: usize,
+    pub(crate) max_rooms: usize,
     /// How often each connection gets a `heartbeat`.
-    pub heartbeat: Duration,
+    pub(crate) heartbeat: Duration,
     /// What `welcome` announces.
-    pub client_limits: ClientLimits,
+    pub(crate) client_limits: ClientLimits,
     /// Whether loopback addresses are held to the per-address budgets
     /// (wrong join codes, new rooms) like any other (`--limit-loopback`).
-    pub limit_loopback: bool,
+    pub(crate) limit_loopback: bool,
 }
 
 /// This node's rooms and connections.
 #[derive(Debug)]
-pub struct Hub {
+pub(crate) struct Hub {
     state: Mutex<HubState>,
     /// Rooms are created by joining; this caps how many can exist.
     max_rooms: usize,
@@ -176,7 +176,7 @@ struct Seat {
 
 impl Hub {
     /// A hub that knows `rooms` (from the database), with nobody in them.
-    pub fn start(rooms: Vec<String>, settings: HubSettings) -> Arc<Self> {
+    pub(crate) fn start(rooms: Vec<String>, settings: HubSettings) -> Arc<Self> {
         let rooms = rooms
             .into_iter()
             .map(|name| {
@@ -204,7 +204,7 @@ impl Hub {
     /// Takes back what moderators set before a restart: room locks and
     /// topics, and the bans still in force. A room with settings is a
     /// room, however it was created and whether or not the store lists it.
-    pub fn restore_moderation(&self, rooms: Vec<RoomSettings>, bans: Bans) {
+    pub(crate) fn restore_moderation(&self, rooms: Vec<RoomSettings>, bans: Bans) {
         let mut state = self.lock();
         for settings in rooms {
             let room = state.rooms.entry(settings.room).or_default();
@@ -229,7 +229,7 @@ impl Hub {
     ///
     /// The welcome, with its whole history, is encoded before the lock is
     /// taken: every room's delivery waits for this lock.
-    pub fn seat(
+    pub(crate) fn seat(
         &self,
         membership: &Membership,
         peer: &Peer,
@@ -296,7 +296,7 @@ impl Hub {
     }
 
     /// Removes one connection from its room here.
-    pub fn unseat(&self, membership: &Membership, peer: &Peer) {
+    pub(crate) fn unseat(&self, membership: &Membership, peer: &Peer) {
         let mut state = self.lock();
         let Some(room) = state.rooms.get_mut(&membership.room) else {
             return;
@@ -314,7 +314,7 @@ impl Hub {
     /// seats it concerns. A committed event that arrives before the one it
     /// follows is not delivered: the returned gap is to be read from the
     /// store and handed to [`Hub::fill`].
-    pub fn apply(&self, event: BusEvent, committed: std::time::Instant) -> Option<Gap> {
+    pub(crate) fn apply(&self, event: BusEvent, committed: std::time::Instant) -> Option<Gap> {
         let mut state = self.lock();
         match event {
             BusEvent::Committed {
@@ -394,7 +394,7 @@ impl Hub {
     /// Delivers committed events read from the store for a gap, in id
     /// order (those already delivered are skipped): every event of the
     /// room up to `through`, so the room is delivered through it.
-    pub fn fill(
+    pub(crate) fn fill(
         &self,
         room: &str,
         events: Vec<(u64, Utf8Bytes)>,
@@ -414,20 +414,20 @@ impl Hub {
     }
 
     /// Whether the room is read-only.
-    pub fn is_locked(&self, room: &str) -> bool {
+    pub(crate) fn is_locked(&self, room: &str) -> bool {
         self.lock().rooms.get(room).is_some_and(|room| room.locked)
     }
 
     /// Users connected here, counted once per room, and rooms: for the
     /// metrics.
-    pub fn census(&self) -> (usize, usize) {
+    pub(crate) fn census(&self) -> (usize, usize) {
         let state = self.lock();
         let users = state.rooms.values().map(|room| room.users.len()).sum();
         (users, state.rooms.len())
     }
 
     /// Every room known here with how many users the presence counts in it.
-    pub fn rooms(&self, online: Vec<RoomInfo>) -> Vec<RoomInfo> {
+    pub(crate) fn rooms(&self, online: Vec<RoomInfo>) -> Vec<RoomInfo> {
         let online: HashMap<String, u32> = online
             .into_iter()
             .map(|room| (room.name, room.online))
@@ -452,7 +452,7 @@ impl Hub {
 
     /// The rooms with connections here, with the newest event delivered
     /// in each: where a node that missed events catches up from.
-    pub fn seated_rooms(&self) -> Vec<(String, u64)> {
+    pub(crate) fn seated_rooms(&self) -> Vec<(String, u64)> {
         self.lock()
             .rooms
             .iter()
@@ -531,7 +531,7 @@ fn banned(left: Duration) -> Rejection {
 }
 
 /// Serialises a frame once; clones of the result share one buffer.
-pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
+pub(crate) fn encode(frame: &ServerFrame) -> Utf8Bytes {
     Utf8Bytes::from(frame.encode())
 }
 

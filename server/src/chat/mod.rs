@@ -2,9 +2,9 @@
 //! its rate limits, the handle the hub holds on it, the hub of rooms, and
 //! what moderators may do there.
 
-pub mod connection;
+pub(crate) mod connection;
 pub(crate) mod delivery;
-pub mod hub;
-pub mod moderation;
-pub mod peer;
-pub mod rate_limit;
+pub(crate) mod hub;
+pub(crate) mod moderation;
+pub(crate) mod peer;
+pub(crate) mod rate_limit;

@@ -24,7 +24,7 @@ impl Hub {
     /// (a Redis restart numbers every room from 1 again), so the next
     /// changes are taken whatever their `seq`, and [`Hub::resync`] brings
     /// each room up to date.
-    pub fn restart_presence(&self) {
+    pub(crate) fn restart_presence(&self) {
         let mut state = self.lock();
         for room in state.rooms.values_mut() {
             room.presence_seq = 0;
@@ -39,7 +39,7 @@ impl Hub {
     /// been missed: whoever appeared or vanished meanwhile is announced
     /// here as joined or left. A snapshot older than the changes already
     /// applied is ignored.
-    pub fn resync(&self, room_name: &str, snapshot: Snapshot) {
+    pub(crate) fn resync(&self, room_name: &str, snapshot: Snapshot) {
         let mut state = self.lock();
         let Some(room) = state.rooms.get_mut(room_name) else {
             return;
@@ -81,7 +81,7 @@ impl Hub {
     /// a large room, whose `welcome` listed only part of it, asks for. It
     /// holds at most `limit` names and, but for the first, `max_bytes` of
     /// them once encoded; `next` says where the rest starts.
-    pub fn users_page(
+    pub(crate) fn users_page(
         &self,
         room: &str,
         after: Option<&str>,
@@ -128,7 +128,7 @@ impl Hub {
 
     /// Tells every large room whose count changed how many are in it now:
     /// called every [`ONLINE_INTERVAL`].
-    pub fn tell_counts(&self) {
+    pub(crate) fn tell_counts(&self) {
         let mut state = self.lock();
         for room in state.rooms.values_mut() {
             if std::mem::take(&mut room.count_untold) {
@@ -141,7 +141,7 @@ impl Hub {
     }
 
     /// Who is connected here, for a presence that lost its state.
-    pub fn local_presence(&self) -> Vec<LocalPresence> {
+    pub(crate) fn local_presence(&self) -> Vec<LocalPresence> {
         let state = self.lock();
         state
             .rooms
