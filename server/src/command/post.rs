@@ -102,7 +102,7 @@ impl Reply<Posted> for PostReply {
         let rejection = match outcome {
             Posted::Delivered => return,
             Posted::Duplicate(original) => {
-                self.peer.send(encode(&ServerFrame::Message(original)));
+                self.peer.send(encode(&ServerFrame::Message(*original)));
                 return;
             }
             Posted::ClientIdTaken => client_id_taken(),

@@ -94,7 +94,7 @@ pub(crate) enum Posted {
     Delivered,
     /// A resend of a stored `client_id`: nothing was stored, and this is
     /// the original.
-    Duplicate(ChatMessage),
+    Duplicate(Box<ChatMessage>),
     /// The `client_id` already names something else in the room.
     ClientIdTaken,
     /// `reply_to` names no message of the room that is not deleted.
@@ -565,7 +565,7 @@ impl Worker {
                     self.deliver(&sent.room, event, prev, committed);
                     Posted::Delivered
                 }
-                Appended::Duplicate(original) => Posted::Duplicate(original),
+                Appended::Duplicate(original) => Posted::Duplicate(Box::new(original)),
                 Appended::ClientIdTaken => Posted::ClientIdTaken,
                 Appended::ReplyNotFound => Posted::ReplyNotFound,
             };
