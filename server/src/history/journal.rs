@@ -450,21 +450,26 @@ impl Worker {
     fn handle(&mut self, requests: impl Iterator<Item = Request>) {
         let mut posts = Vec::new();
         for request in requests {
-            if let Request::Post(post) = request {
-                posts.push(post);
-                continue;
-            }
-            // Everything else comes after the posts that arrived before it.
-            self.commit(std::mem::take(&mut posts));
-            match request {
-                Request::Post(_) => {}
+            let request = match request {
+                Request::Post(post) => {
+                    posts.push(post);
+                    continue;
+                }
+                // Reads no message: it need not wait for the posts.
                 Request::Admits { join_code, reply } => {
                     let admits = self.store.join_code_admits(join_code.as_deref());
                     answer(
                         reply,
                         logged(admits, format_args!("cannot read the join code")),
                     );
+                    continue;
                 }
+                request => request,
+            };
+            // Everything else comes after the posts that arrived before it.
+            self.commit(std::mem::take(&mut posts));
+            match request {
+                Request::Post(_) | Request::Admits { .. } => {}
                 Request::ReadForJoin {
                     room,
                     since,
