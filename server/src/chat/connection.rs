@@ -1,5 +1,7 @@
-//! One WebSocket connection: a reader that handles client frames and a writer
-//! that drains the connection's bounded outbox.
+//! One WebSocket connection: a reader that turns each client frame into a
+//! [`Command`] and applies it, and a writer that drains the connection's
+//! bounded outbox. What a frame may do is the command's business; this
+//! keeps the socket: its timeouts, its rate limits and how it closes.
 
 use crate::chat::hub::encode;
 use crate::chat::peer::{Closer, Outbox, OutboxLimits, Peer, QueuedFrame};
