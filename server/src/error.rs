@@ -2,7 +2,7 @@
 //!
 //! Two kinds, because they happen at different times: a [`Rejection`]
 //! refuses one frame on an open connection, which stays usable, and goes
-//! out as an `error` frame; a [`Refusal`] turns down a request to `/ws`
+//! out as an `error` frame; an [`UpgradeRefusal`] turns down a request to `/ws`
 //! before any WebSocket exists, and goes out as a small HTTP response that
 //! costs no socket task and no buffers.
 
@@ -74,7 +74,7 @@ pub fn retry_after_millis(retry_after: std::time::Duration) -> u64 {
 
 /// Why a request to `/ws` was turned down; becomes the HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub enum UpgradeRefusal {
     /// The request is not a WebSocket upgrade the server can accept (426
     /// or 400, with the reason).
     NotAnUpgrade {
@@ -95,7 +95,7 @@ pub enum Refusal {
     UnknownHost(String),
 }
 
-impl IntoResponse for Refusal {
+impl IntoResponse for UpgradeRefusal {
     fn into_response(self) -> Response {
         match self {
             Self::NotAnUpgrade { status, why } => (status, why).into_response(),

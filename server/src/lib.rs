@@ -13,7 +13,7 @@
 //! - [`limits`]: the settings that defend against abusive or broken
 //!   clients (see `SECURITY.md`), and what `welcome` announces of them.
 //! - `error`: every way the server says no: `Rejection` (an `error` frame
-//!   on an open connection) and `Refusal` (an HTTP answer before one).
+//!   on an open connection) and `UpgradeRefusal` (an HTTP answer before one).
 //! - `http`: the router and the `/ws` upgrade, and around it:
 //!   - `http::websocket`: the handshake, and large messages sent in
 //!     fragments;
@@ -36,17 +36,25 @@
 //!     `embed` feature), precompressed by `build.rs`.
 //! - `chat`: what happens on an open socket:
 //!   - `chat::connection`: one socket, split into a reader and a writer
-//!     task;
+//!     task; it turns each frame into a command and keeps the socket, not
+//!     the rules;
 //!   - `chat::rate_limit`: how fast one connection may send;
 //!   - `chat::peer`: the hub's handle on one connection: an outbox
 //!     bounded in frames and in bytes, and a way to close it;
 //!   - `chat::hub`: this node's connections by room; delivery in order
 //!     (committed events by id, gaps filled from the store; presence
 //!     changes by seq), each frame serialised once and shared by every
-//!     recipient; room locks, topics and bans in force;
+//!     recipient; room locks, topics and bans in force; `chat::hub::presence`
+//!     is its second sequence, who is in each room;
+//!   - `chat::delivery`: how what the journal committed reaches the hub
+//!     and the bus (the journal's `Delivery` trait);
 //!   - `chat::moderation`: the moderator token's check (wrong guesses
 //!     slowed per address) and what a ban covers (names, addresses, IPv6
 //!     per /64).
+//! - `command`: one validated command per client frame
+//!   (`Command::from_frame`), and the only place its rules live
+//!   (`Command::apply`), one file per group of commands. See
+//!   docs/architecture.md for a request's path through the layers.
 //! - `cluster`: the seams that let several nodes be one chat: the bus
 //!   (how events reach the other nodes) and the presence (who is online
 //!   where, names, resume tokens, grace periods), each in this process
@@ -54,8 +62,10 @@
 //!   `cluster::node`, where their events land. See docs/scaling.md.
 //! - `telemetry`: the Prometheus metrics, on a listener of their own.
 //! - `history`: what is said stays said:
-//!   - `history::journal`: the thread that commits messages before
-//!     delivering them and orders joins against them;
+//!   - `history::journal`: the thread that sequences store calls:
+//!     commits messages before handing them to delivery, and orders joins
+//!     against them; it reports typed outcomes and knows nothing of
+//!     sockets;
 //!   - `history::pages`: a joiner's replay and `history` pages, cut to a
 //!     count and to a byte budget;
 //!   - `history::store`: the seam for what must last, with its
@@ -67,6 +77,7 @@
 
 mod chat;
 mod cluster;
+mod command;
 pub mod config;
 mod error;
 mod history;
@@ -190,7 +201,10 @@ pub async fn run_with_metrics(
     };
     let hub = Hub::start(rooms, settings);
     hub.restore_moderation(room_settings, chat::moderation::Bans::from_stored(&bans));
-    tokio::spawn(chat::hub::tell_counts(hub.clone(), shutdown_token.clone()));
+    tokio::spawn(chat::hub::presence::tell_counts(
+        hub.clone(),
+        shutdown_token.clone(),
+    ));
     let node = ThisNode::new(hub.clone());
     let (bus, presence) = link_nodes(&config, node.clone(), &shutdown_token).await?;
     let limits = HistoryLimits {
@@ -204,7 +218,7 @@ pub async fn run_with_metrics(
         presence: presence.clone(),
     };
     let (journal, journal_thread) =
-        Journal::start(store, cluster.clone(), limits, metrics.clone())?;
+        Journal::start(store, Arc::new(cluster.clone()), limits, metrics.clone())?;
     node.attach(&journal, &presence);
     let shutdown_timeout = config.shutdown_timeout;
     let listening_on = listener.local_addr()?.ip();
@@ -309,9 +323,6 @@ async fn link_nodes(
     Ok((bus, presence))
 }
 
-/// The hash of the moderator token in force: `configured` when given
-/// (stored, replacing any other), else the stored one, else a new one,
-/// stored and printed once to the log, since nobody else will ever see it.
 /// What the server reads from its history before it serves: the store,
 /// handed on to the journal thread, and what the hub and the moderator
 /// gate start from.
@@ -358,6 +369,9 @@ fn open_history(
     })
 }
 
+/// The hash of the moderator token in force: `configured` when given
+/// (stored, replacing any other), else the stored one, else a new one,
+/// stored and printed once to the log, since nobody else will ever see it.
 fn admin_token_hash(store: &mut dyn Store, configured: Option<&str>) -> Result<String, String> {
     if let Some(token) = configured {
         store

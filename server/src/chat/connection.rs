@@ -1,31 +1,24 @@
-//! One WebSocket connection: a reader that handles client frames and a writer
-//! that drains the connection's bounded outbox.
+//! One WebSocket connection: a reader that turns each client frame into a
+//! [`Command`] and applies it, and a writer that drains the connection's
+//! bounded outbox. What a frame may do is the command's business; this
+//! keeps the socket: its timeouts, its rate limits and how it closes.
 
-use crate::chat::hub::{encode, JoinRequest, Membership, Replay};
-use crate::chat::moderation::TokenVerdict;
-use crate::chat::peer::{Closer, Outbox, OutboxLimits, Outgoing, Peer};
+use crate::chat::hub::encode;
+use crate::chat::peer::{Closer, Outbox, OutboxLimits, Peer, QueuedFrame};
 use crate::chat::rate_limit::{rate_limited, FrameKind, FrameLimiter, Verdict};
-use crate::cluster::{BusEvent, Claim, Claimed};
+use crate::command::{join, Caller, Command, Rules};
 use crate::error::Rejection;
-use crate::history::changes::{owner_hash, Action, ChangeRequest};
-use crate::history::journal::{ChangeOrder, Message as Post, ModeratorAction, Page};
 use crate::http::admission::Ticket;
 use crate::http::websocket::{feed_text, Socket};
-use crate::limits::default_history_page;
 use crate::telemetry::Metrics;
 use crate::AppState;
 use chat_shared::close::{self, Departure};
-use chat_shared::{
-    check_ban_duration, is_valid_author_key, is_valid_client_id, normalize_emoji,
-    normalize_message, normalize_room, normalize_topic, normalize_username, username_key,
-    ClientFrame, ErrorCode, ServerFrame, DEFAULT_ROOM, MAX_AUTHOR_KEY_CHARS, MAX_CLIENT_ID_CHARS,
-    MIN_AUTHOR_KEY_CHARS,
-};
+use chat_shared::{ClientFrame, ErrorCode, ServerFrame};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -37,7 +30,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Runs one connection until the client leaves, breaks a rule, goes
 /// silent, or the server shuts down. `ticket` holds the connection's place
 /// in the connection limits until it ends.
-pub async fn serve(socket: Socket, state: Arc<AppState>, ticket: Ticket) {
+pub(crate) async fn serve(socket: Socket, state: Arc<AppState>, ticket: Ticket) {
     static NEXT_PEER_ID: AtomicU64 = AtomicU64::new(1);
     let id = NEXT_PEER_ID.fetch_add(1, Ordering::Relaxed);
     // Every line this connection logs, its writer's included, names it.
@@ -72,9 +65,10 @@ async fn serve_as(id: u64, socket: Socket, state: Arc<AppState>, ticket: Ticket)
 
     let mut session = Session {
         state: &state,
-        peer,
-        membership: None,
-        owner: None,
+        caller: Caller::new(peer),
+        rules: Rules {
+            edit_window: state.config.edit_window,
+        },
         departure: Departure::AfterGrace,
         limiter: FrameLimiter::new(&state.config.limits, Instant::now()),
     };
@@ -82,7 +76,7 @@ async fn serve_as(id: u64, socket: Socket, state: Arc<AppState>, ticket: Ticket)
         () = read_loop(stream, &mut session) => {}
         () = closer.token.cancelled() => {}
     }
-    session.leave().await;
+    join::leave(session.state, &mut session.caller, session.departure).await;
     // The hub no longer holds the peer, so once `session` is gone the
     // outbox closes and the writer finishes after flushing what is queued.
     drop(session);
@@ -99,12 +93,11 @@ async fn serve_as(id: u64, socket: Socket, state: Arc<AppState>, ticket: Ticket)
 /// What one connection knows about itself.
 struct Session<'a> {
     state: &'a AppState,
-    peer: Peer,
-    /// Set once the client has joined.
-    membership: Option<Membership>,
-    /// The hash of the author key the client joined with: the messages
-    /// it posts may be edited and deleted by whoever presents the key.
-    owner: Option<String>,
+    /// Who the commands come from: the hub's handle on this connection,
+    /// and where it joined.
+    caller: Caller,
+    /// What the settings decide about a frame.
+    rules: Rules,
     /// What the end of this connection means for the user's presence: what
     /// the client's close frame says, or at once when it was thrown out for
     /// breaking a rule (no grace period to wait for a reconnect). A
@@ -115,434 +108,16 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
+    /// Turns one text frame into a command and applies it, unless the
+    /// rate limits refuse it first.
     async fn handle_text(&mut self, text: &str) {
-        let decoded = ClientFrame::decode(text);
-        let kind = match decoded {
-            Ok(ClientFrame::Typing { is_typing }) => FrameKind::Typing { is_typing },
-            _ => FrameKind::Other,
-        };
-        let message_id = match &decoded {
-            Ok(
-                ClientFrame::Message { client_id, .. }
-                | ClientFrame::Edit { client_id, .. }
-                | ClientFrame::Delete { client_id, .. }
-                | ClientFrame::React { client_id, .. },
-            ) => client_id.as_deref(),
-            _ => None,
-        };
-        if !self.within_rate(kind, message_id) {
+        let command = Command::from_frame(ClientFrame::decode(text), &self.rules);
+        if !self.within_rate(command.rate_class(), command.client_id()) {
             return;
         }
-        let result = match decoded {
-            Err(detail) => Err(Rejection::new(
-                ErrorCode::BadRequest,
-                format!("That frame was not understood: {detail}"),
-            )),
-            Ok(ClientFrame::Join {
-                username,
-                room,
-                since,
-                resume,
-                join_code,
-                author_key,
-            }) => {
-                let request = JoinFrame {
-                    username: &username,
-                    room: room.as_deref(),
-                    since,
-                    resume,
-                    join_code,
-                    author_key: author_key.as_deref(),
-                };
-                self.join(request).await
-            }
-            Ok(ClientFrame::Message {
-                text,
-                client_id,
-                reply_to,
-            }) => self.post(&text, client_id, reply_to).await,
-            Ok(ClientFrame::Edit {
-                id,
-                text,
-                client_id,
-            }) => {
-                let (text, bad_text) = match normalize_message(&text) {
-                    Ok(text) => (Some(text.to_owned()), None),
-                    Err(error) => (None, Some(Rejection::new(error.code(), error))),
-                };
-                let window_start = SystemTime::now()
-                    .checked_sub(self.state.config.edit_window)
-                    .unwrap_or(SystemTime::UNIX_EPOCH);
-                let action = Action::Edit {
-                    text,
-                    window_start: humantime::format_rfc3339_millis(window_start).to_string(),
-                };
-                self.change(id, client_id, action, bad_text).await
-            }
-            Ok(ClientFrame::React {
-                id,
-                emoji,
-                on,
-                client_id,
-            }) => {
-                let emoji = normalize_emoji(&emoji).map(str::to_owned);
-                self.change(id, client_id, Action::React { emoji, on }, None)
-                    .await
-            }
-            Ok(ClientFrame::Typing { is_typing }) => self.joined().map(|member| {
-                self.state.cluster.announce(BusEvent::Typing {
-                    room: member.room.clone(),
-                    key: member.key.clone(),
-                    username: member.name.clone(),
-                    is_typing,
-                });
-            }),
-            Ok(ClientFrame::History {
-                before,
-                limit,
-                around,
-            }) => self.history(before, around, limit).await,
-            Ok(ClientFrame::ListRooms) => self.list_rooms().await,
-            Ok(ClientFrame::Users { after, limit }) => self.joined().map(|member| {
-                let hub = &self.state.cluster.hub;
-                let bytes = self.state.config.page_bytes();
-                let page = hub.users_page(&member.room, after.as_deref(), limit, bytes);
-                self.peer.send(encode(&page));
-            }),
-            Ok(ClientFrame::BecomeModerator { token }) => self.become_moderator(&token),
-            Ok(ClientFrame::Delete { id, client_id }) => {
-                self.change(id, client_id, Action::Delete, None).await
-            }
-            Ok(ClientFrame::Ban {
-                username,
-                duration_secs,
-            }) => self.ban(&username, duration_secs).await,
-            Ok(ClientFrame::LockRoom { locked }) => {
-                self.moderate(ModeratorAction::Lock(locked)).await
-            }
-            Ok(ClientFrame::SetTopic { topic }) => self.set_topic(&topic).await,
-            Ok(ClientFrame::Audit { limit }) => {
-                let limit = limit.map_or(MAX_AUDIT_PAGE, |limit| limit as usize);
-                self.moderate(ModeratorAction::Audit(limit.clamp(1, MAX_AUDIT_PAGE)))
-                    .await
-            }
-        };
-        if let Err(rejection) = result {
-            self.peer.reject(&rejection);
+        if let Err(rejection) = command.apply(self.state, &mut self.caller).await {
+            self.caller.peer.reject(&rejection);
         }
-    }
-
-    async fn join(&mut self, frame: JoinFrame<'_>) -> Result<(), Rejection> {
-        if self.membership.is_some() {
-            return Err(ErrorCode::AlreadyJoined.into());
-        }
-        let name = normalize_username(frame.username)
-            .map_err(|error| Rejection::new(error.code(), error))?;
-        let room = normalize_room(frame.room.unwrap_or(DEFAULT_ROOM))
-            .map_err(|error| Rejection::new(error.code(), error))?;
-        if frame
-            .author_key
-            .is_some_and(|key| !is_valid_author_key(key))
-        {
-            return Err(Rejection::new(
-                ErrorCode::BadRequest,
-                format!(
-                    "author_key must be {MIN_AUTHOR_KEY_CHARS} to {MAX_AUTHOR_KEY_CHARS} \
-                     letters, digits, '-' or '_'"
-                ),
-            ));
-        }
-        let since = frame.since;
-        let request = JoinRequest {
-            key: username_key(&name),
-            name,
-            room,
-            resume: frame.resume,
-            join_code: frame.join_code,
-        };
-        let invited = self.check_join_code(&request).await?;
-        // Borrowed from the state, not the session: the admission lasts
-        // until the join ends, whichever way.
-        let state = self.state;
-        let admission = state.cluster.hub.admit(&request, &self.peer)?;
-        let claim = Claim {
-            room: request.room.clone(),
-            key: request.key.clone(),
-            name: request.name.clone(),
-            resume: request.resume.clone(),
-            invited,
-            address: self.peer.client,
-        };
-        let claimed = state.cluster.presence.claim(&claim).await?;
-        let membership = Membership {
-            room: request.room.clone(),
-            key: request.key.clone(),
-            name: claimed.username.clone(),
-        };
-        // The history is read only for a join the claim let in.
-        let seated = match state.journal.read_for_join(&request.room, since, 0).await {
-            Ok(replay) => {
-                self.seat(&request, since, &membership, &claimed, replay)
-                    .await
-            }
-            Err(rejection) => Err(rejection),
-        };
-        if let Err(rejection) = seated {
-            let presence = &state.cluster.presence;
-            presence
-                .release(&membership.room, &membership.key, Departure::AtOnce)
-                .await;
-            return Err(rejection);
-        }
-        admission.seated(&membership.key, self.peer.client);
-        tracing::info!(user = %membership.name, room = %membership.room, "joined");
-        self.membership = Some(membership);
-        self.owner = frame.author_key.map(owner_hash);
-        Ok(())
-    }
-
-    /// Whether the join carries the code in force (or the chat is open).
-    /// Without it only a resume of a name still held may get in (the
-    /// claim decides); anything else is refused here. Wrong codes are
-    /// slowed per address.
-    async fn check_join_code(&self, request: &JoinRequest) -> Result<bool, Rejection> {
-        let hub = &self.state.cluster.hub;
-        if request.join_code.is_some() {
-            hub.may_try_code(self.peer.client)?;
-        }
-        let invited = self.state.journal.admits(request.join_code.clone()).await?;
-        if !invited && request.join_code.is_some() {
-            tracing::warn!("a wrong join code");
-            hub.wrong_code(self.peer.client);
-        }
-        if !invited && request.resume.is_none() {
-            return Err(ErrorCode::Forbidden.into());
-        }
-        Ok(invited)
-    }
-
-    /// Lists the rooms; on an invite-only chat only to a connection that
-    /// joined with the code.
-    async fn list_rooms(&self) -> Result<(), Rejection> {
-        let state = self.state;
-        if self.membership.is_none() && !state.journal.admits(None).await? {
-            return Err(ErrorCode::Forbidden.into());
-        }
-        let online = state.cluster.presence.rooms().await?;
-        let rooms = state.cluster.hub.rooms(online);
-        self.peer.send(encode(&ServerFrame::Rooms { rooms }));
-        Ok(())
-    }
-
-    /// Seats the claimed connection in its room with its history, reading
-    /// the history again while the room has delivered newer events than
-    /// the read holds (events committed meanwhile, here or elsewhere).
-    async fn seat(
-        &self,
-        request: &JoinRequest,
-        since: Option<u64>,
-        membership: &Membership,
-        claimed: &Claimed,
-        mut replay: Replay,
-    ) -> Result<(), Rejection> {
-        /// Each read is newer than the last, so this is only reached by a
-        /// room that keeps outrunning its reads: give up rather than spin.
-        const MAX_READS: usize = 20;
-        for _ in 0..MAX_READS {
-            let through = match self
-                .state
-                .cluster
-                .hub
-                .seat(membership, &self.peer, claimed, replay)
-            {
-                Ok(()) => return Ok(()),
-                Err(through) => through,
-            };
-            let journal = &self.state.journal;
-            replay = journal.read_for_join(&request.room, since, through).await?;
-        }
-        tracing::error!(room = %request.room, "history reads kept falling behind the room");
-        Err(ErrorCode::ServerError.into())
-    }
-
-    async fn post(
-        &self,
-        raw_text: &str,
-        client_id: Option<String>,
-        reply_to: Option<u64>,
-    ) -> Result<(), Rejection> {
-        let (member, text) = match self.accept_post(raw_text, client_id.as_deref()) {
-            Ok(accepted) => accepted,
-            Err(rejection) => return Err(rejection.with_client_id(client_id)),
-        };
-        let post = Post {
-            text: text.to_owned(),
-            client_id,
-            owner: self.owner.clone(),
-            reply_to,
-        };
-        self.state.journal.post(member, post, &self.peer).await;
-        Ok(())
-    }
-
-    /// Passes an edit, a deletion or a reaction to the journal, which
-    /// checks it against the message. Here: joined, a well-formed
-    /// `client_id`, and no edits or reactions in a locked room (taking a
-    /// message back is always allowed).
-    async fn change(
-        &self,
-        target: u64,
-        client_id: Option<String>,
-        action: Action,
-        bad_text: Option<Rejection>,
-    ) -> Result<(), Rejection> {
-        let accepted = self.joined().and_then(|member| {
-            if client_id
-                .as_deref()
-                .is_some_and(|id| !is_valid_client_id(id))
-            {
-                return Err(bad_client_id());
-            }
-            let locked = self.state.cluster.hub.is_locked(&member.room);
-            if locked && action != Action::Delete && !self.peer.is_moderator() {
-                return Err(locked_room());
-            }
-            Ok(member)
-        });
-        let member = match accepted {
-            Ok(member) => member,
-            Err(rejection) => return Err(rejection.with_client_id(client_id)),
-        };
-        let request = ChangeRequest {
-            room: member.room.clone(),
-            target,
-            username: member.name.clone(),
-            name_key: member.key.clone(),
-            client_id,
-            owner: self.owner.clone(),
-            moderator: self.peer.is_moderator(),
-            action,
-        };
-        let order = ChangeOrder { request, bad_text };
-        self.state.journal.change(order, &self.peer).await;
-        Ok(())
-    }
-
-    /// Checks the moderator token; wrong ones are slowed down per address.
-    fn become_moderator(&mut self, token: &str) -> Result<(), Rejection> {
-        match self.state.gate.check(token, self.peer.client) {
-            TokenVerdict::Accepted => {
-                tracing::info!("became a moderator");
-                self.peer.become_moderator();
-                self.peer.send(encode(&ServerFrame::Moderator));
-                Ok(())
-            }
-            TokenVerdict::Wrong => {
-                tracing::warn!("a wrong moderator token");
-                Err(Rejection::new(
-                    ErrorCode::Forbidden,
-                    "That is not the moderator token",
-                ))
-            }
-            TokenVerdict::Slow(wait) => {
-                tracing::warn!("a wrong moderator token, from an address that keeps guessing");
-                let rejection = Rejection::new(ErrorCode::RateLimited, "").with_retry_after(wait);
-                let ms = rejection.retry_after_ms.unwrap_or(1);
-                Err(Rejection {
-                    message: format!("Too many wrong moderator tokens: retry in {ms} ms"),
-                    ..rejection
-                })
-            }
-        }
-    }
-
-    /// The joined moderator, or why this connection may not moderate.
-    fn moderator(&self) -> Result<&Membership, Rejection> {
-        let member = self.joined()?;
-        if !self.peer.is_moderator() {
-            return Err(Rejection::new(
-                ErrorCode::Forbidden,
-                "Only moderators may do that: send become_moderator with the token first",
-            ));
-        }
-        Ok(member)
-    }
-
-    async fn ban(&self, username: &str, duration_secs: u64) -> Result<(), Rejection> {
-        self.moderator()?;
-        let name =
-            normalize_username(username).map_err(|error| Rejection::new(error.code(), error))?;
-        check_ban_duration(duration_secs)
-            .map_err(|message| Rejection::new(ErrorCode::BadRequest, message))?;
-        let action = ModeratorAction::Ban {
-            key: username_key(&name),
-            name,
-            duration_secs,
-        };
-        self.moderate(action).await
-    }
-
-    async fn set_topic(&self, raw: &str) -> Result<(), Rejection> {
-        self.moderator()?;
-        let topic = normalize_topic(raw).map_err(|error| Rejection::new(error.code(), error))?;
-        self.moderate(ModeratorAction::Topic(topic)).await
-    }
-
-    async fn moderate(&self, action: ModeratorAction) -> Result<(), Rejection> {
-        let member = self.moderator()?;
-        self.state
-            .journal
-            .moderate(member, action, &self.peer)
-            .await;
-        Ok(())
-    }
-
-    /// Checks a message before it goes to the journal: the sender has
-    /// joined, the text is allowed, the `client_id` is well formed.
-    fn accept_post<'a>(
-        &'a self,
-        raw_text: &'a str,
-        client_id: Option<&str>,
-    ) -> Result<(&'a Membership, &'a str), Rejection> {
-        let member = self.joined()?;
-        if !self.peer.is_moderator() && self.state.cluster.hub.is_locked(&member.room) {
-            return Err(locked_room());
-        }
-        let text =
-            normalize_message(raw_text).map_err(|error| Rejection::new(error.code(), error))?;
-        if client_id.is_some_and(|id| !is_valid_client_id(id)) {
-            return Err(bad_client_id());
-        }
-        Ok((member, text))
-    }
-
-    async fn history(
-        &self,
-        before: Option<u64>,
-        around: Option<u64>,
-        limit: Option<u32>,
-    ) -> Result<(), Rejection> {
-        let member = self.joined()?;
-        let page = match (before, around) {
-            (Some(_), Some(_)) => {
-                return Err(Rejection::new(
-                    ErrorCode::BadRequest,
-                    "A history request names before or around, not both",
-                ))
-            }
-            (_, Some(around)) => Page::Around(around),
-            (before, None) => Page::Before(before.unwrap_or(u64::MAX)),
-        };
-        let limit = limit.map_or_else(default_history_page, |limit| limit as usize);
-        let journal = &self.state.journal;
-        journal.history(&member.room, page, limit, &self.peer).await;
-        Ok(())
-    }
-
-    fn joined(&self) -> Result<&Membership, Rejection> {
-        self.membership
-            .as_ref()
-            .ok_or_else(|| ErrorCode::NotJoined.into())
     }
 
     /// Counts a frame against the rate limits. A frame over the limit gets
@@ -556,15 +131,18 @@ impl Session<'_> {
                 let limits = &self.state.config.limits;
                 let rejection =
                     rate_limited(retry_after, limits).with_client_id(message_id.map(str::to_owned));
-                self.peer.reject(&rejection);
+                self.caller.peer.reject(&rejection);
                 false
             }
             Verdict::Dropped => false,
             Verdict::Abusive => {
                 tracing::warn!("closing a client that keeps flooding");
-                self.peer.metrics().floods_closed.increment(1);
+                self.caller.peer.metrics().floods_closed.increment(1);
                 self.departure = Departure::AtOnce;
-                self.peer.closer().close(close::POLICY, "too many messages");
+                self.caller
+                    .peer
+                    .closer()
+                    .close(close::POLICY, "too many messages");
                 false
             }
         }
@@ -578,17 +156,7 @@ impl Session<'_> {
             ErrorCode::BadRequest,
             "Binary frames are not supported: send JSON text frames",
         );
-        self.peer.reject(&rejection);
-    }
-
-    async fn leave(&mut self) {
-        if let Some(membership) = self.membership.take() {
-            self.state.cluster.hub.unseat(&membership, &self.peer);
-            let presence = &self.state.cluster.presence;
-            presence
-                .release(&membership.room, &membership.key, self.departure)
-                .await;
-        }
+        self.caller.peer.reject(&rejection);
     }
 }
 
@@ -599,21 +167,22 @@ async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
     loop {
         // Closing (a flood, a slow reader, shutdown): read nothing more, even
         // frames that are already buffered.
-        if session.peer.closer().token.is_cancelled() {
+        if session.caller.peer.closer().token.is_cancelled() {
             return;
         }
         // Anything from the client, a pong included, proves it is there.
         let silence_deadline = last_heard + limits.idle_timeout;
-        let deadline = match session.membership {
+        let deadline = match session.caller.membership {
             None => silence_deadline.min(join_deadline),
             Some(_) => silence_deadline,
         };
         let received = match tokio::time::timeout_at(deadline, stream.next()).await {
             Ok(Some(received)) => received,
             Ok(None) => return,
-            Err(_) if session.membership.is_none() && Instant::now() >= join_deadline => {
+            Err(_) if session.caller.membership.is_none() && Instant::now() >= join_deadline => {
                 tracing::debug!("closing: did not join in time");
                 session
+                    .caller
                     .peer
                     .closer()
                     .close(close::POLICY, "did not join in time");
@@ -622,6 +191,7 @@ async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
             Err(_) => {
                 tracing::info!("closing: no answer to pings");
                 session
+                    .caller
                     .peer
                     .closer()
                     .close(close::GOING_AWAY, "no answer to pings");
@@ -646,6 +216,7 @@ async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
                 if is_too_big(error) {
                     session.departure = Departure::AtOnce;
                     session
+                        .caller
                         .peer
                         .closer()
                         .close(close::TOO_BIG, "frame too large");
@@ -654,33 +225,6 @@ async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
             }
         }
     }
-}
-
-/// The most moderation log entries one `audit` returns (and the default).
-const MAX_AUDIT_PAGE: usize = 100;
-
-/// A `join` as the client sent it.
-struct JoinFrame<'a> {
-    username: &'a str,
-    room: Option<&'a str>,
-    since: Option<u64>,
-    resume: Option<String>,
-    join_code: Option<String>,
-    author_key: Option<&'a str>,
-}
-
-fn locked_room() -> Rejection {
-    Rejection::new(
-        ErrorCode::Forbidden,
-        "This room is read-only: a moderator locked it",
-    )
-}
-
-fn bad_client_id() -> Rejection {
-    Rejection::new(
-        ErrorCode::BadRequest,
-        format!("client_id must be 1 to {MAX_CLIENT_ID_CHARS} letters, digits or dashes"),
-    )
 }
 
 /// Whether a read failed because the client sent more than the size limit.
@@ -757,7 +301,7 @@ impl Writer {
 /// messages count as delivered once flushed.
 async fn send_batch(
     sink: &mut SplitSink<Socket, Message>,
-    first: Outgoing,
+    first: QueuedFrame,
     outbox: &mut Outbox,
     metrics: &Metrics,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {

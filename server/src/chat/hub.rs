@@ -23,86 +23,64 @@
 use crate::chat::moderation::{banned_message, Ban, Bans, RecentAddresses};
 use crate::chat::peer::Peer;
 use crate::chat::rate_limit::AddressBudget;
-use crate::cluster::{BusEvent, Claimed, LocalPresence, PresenceChange, PresenceEvent, Snapshot};
+use crate::cluster::{BusEvent, Claimed};
 use crate::error::Rejection;
+use crate::history::journal::Gap;
 use crate::history::moderation::RoomSettings;
+use crate::history::pages::Replay;
 use chat_shared::close;
-use chat_shared::{
-    ClientLimits, ErrorCode, HistoryItem, RoomInfo, ServerFrame, MAX_USERS_PAGE,
-    PRESENCE_LIST_LIMIT,
-};
+use chat_shared::{ClientLimits, ErrorCode, RoomInfo, ServerFrame};
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 mod admission;
+pub(crate) mod presence;
 
 /// A validated request to join.
 #[derive(Debug, Clone)]
-pub struct JoinRequest {
+pub(crate) struct JoinRequest {
     /// The normalised name.
-    pub name: String,
+    pub(crate) name: String,
     /// Its [`chat_shared::username_key`].
-    pub key: String,
+    pub(crate) key: String,
     /// The normalised room name.
-    pub room: String,
+    pub(crate) room: String,
     /// The token from an earlier welcome, if the client has one.
-    pub resume: Option<String>,
+    pub(crate) resume: Option<String>,
     /// The invitation code the join carried; checked against the one in
     /// force.
-    pub join_code: Option<String>,
+    pub(crate) join_code: Option<String>,
 }
 
 /// A joined user as the connection that joined remembers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Membership {
-    pub room: String,
+pub(crate) struct Membership {
+    pub(crate) room: String,
     /// The case-insensitive key the hub files the user under.
-    pub key: String,
+    pub(crate) key: String,
     /// The name as shown to everyone.
-    pub name: String,
-}
-
-/// What a joiner is sent from the history for `welcome.history`, read up
-/// to `through`.
-#[derive(Debug, Clone, Default)]
-pub struct Replay {
-    pub history: Vec<HistoryItem>,
-    /// More was missed than a replay holds: `history` is the latest page.
-    pub gap: bool,
-    /// The room's newest event when the history was read: everything up
-    /// to it is in the replay or was before `since`.
-    pub through: u64,
-}
-
-/// Committed events a node has not delivered yet, to be read from the
-/// store: every event of `room` with `after < id <= through`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Gap {
-    pub room: String,
-    pub after: u64,
-    pub through: u64,
+    pub(crate) name: String,
 }
 
 /// How the hub treats its users; from the running config.
 #[derive(Debug, Clone)]
-pub struct HubSettings {
+pub(crate) struct HubSettings {
     /// Rooms are created by joining; this caps how many can exist.
-    pub max_rooms: usize,
+    pub(crate) max_rooms: usize,
     /// How often each connection gets a `heartbeat`.
-    pub heartbeat: Duration,
+    pub(crate) heartbeat: Duration,
     /// What `welcome` announces.
-    pub client_limits: ClientLimits,
+    pub(crate) client_limits: ClientLimits,
     /// Whether loopback addresses are held to the per-address budgets
     /// (wrong join codes, new rooms) like any other (`--limit-loopback`).
-    pub limit_loopback: bool,
+    pub(crate) limit_loopback: bool,
 }
 
 /// This node's rooms and connections.
 #[derive(Debug)]
-pub struct Hub {
+pub(crate) struct Hub {
     state: Mutex<HubState>,
     /// Rooms are created by joining; this caps how many can exist.
     max_rooms: usize,
@@ -134,13 +112,6 @@ struct HubState {
     recent: RecentAddresses,
 }
 
-/// How many recent presence changes a room keeps for joiners whose
-/// snapshot is older than what the room has applied.
-const RECENT_PRESENCE: usize = 64;
-
-/// How often a large room's members hear how many they are, at most.
-pub const ONLINE_INTERVAL: Duration = Duration::from_secs(1);
-
 #[derive(Debug)]
 struct Room {
     /// This node's users in the room, by key.
@@ -159,7 +130,7 @@ struct Room {
     /// Shown in the room's header; set by moderators.
     topic: Option<String>,
     /// Whether the members' lists are whole: false once the room grew past
-    /// [`PRESENCE_LIST_LIMIT`] and arrivals were only counted.
+    /// [`chat_shared::PRESENCE_LIST_LIMIT`] and arrivals were only counted.
     lists_whole: bool,
     /// A large room's count changed since its members last heard it.
     count_untold: bool,
@@ -205,7 +176,7 @@ struct Seat {
 
 impl Hub {
     /// A hub that knows `rooms` (from the database), with nobody in them.
-    pub fn start(rooms: Vec<String>, settings: HubSettings) -> Arc<Self> {
+    pub(crate) fn start(rooms: Vec<String>, settings: HubSettings) -> Arc<Self> {
         let rooms = rooms
             .into_iter()
             .map(|name| {
@@ -233,7 +204,7 @@ impl Hub {
     /// Takes back what moderators set before a restart: room locks and
     /// topics, and the bans still in force. A room with settings is a
     /// room, however it was created and whether or not the store lists it.
-    pub fn restore_moderation(&self, rooms: Vec<RoomSettings>, bans: Bans) {
+    pub(crate) fn restore_moderation(&self, rooms: Vec<RoomSettings>, bans: Bans) {
         let mut state = self.lock();
         for settings in rooms {
             let room = state.rooms.entry(settings.room).or_default();
@@ -258,7 +229,7 @@ impl Hub {
     ///
     /// The welcome, with its whole history, is encoded before the lock is
     /// taken: every room's delivery waits for this lock.
-    pub fn seat(
+    pub(crate) fn seat(
         &self,
         membership: &Membership,
         peer: &Peer,
@@ -325,7 +296,7 @@ impl Hub {
     }
 
     /// Removes one connection from its room here.
-    pub fn unseat(&self, membership: &Membership, peer: &Peer) {
+    pub(crate) fn unseat(&self, membership: &Membership, peer: &Peer) {
         let mut state = self.lock();
         let Some(room) = state.rooms.get_mut(&membership.room) else {
             return;
@@ -343,7 +314,7 @@ impl Hub {
     /// seats it concerns. A committed event that arrives before the one it
     /// follows is not delivered: the returned gap is to be read from the
     /// store and handed to [`Hub::fill`].
-    pub fn apply(&self, event: BusEvent, committed: std::time::Instant) -> Option<Gap> {
+    pub(crate) fn apply(&self, event: BusEvent, committed: std::time::Instant) -> Option<Gap> {
         let mut state = self.lock();
         match event {
             BusEvent::Committed {
@@ -423,7 +394,7 @@ impl Hub {
     /// Delivers committed events read from the store for a gap, in id
     /// order (those already delivered are skipped): every event of the
     /// room up to `through`, so the room is delivered through it.
-    pub fn fill(
+    pub(crate) fn fill(
         &self,
         room: &str,
         events: Vec<(u64, Utf8Bytes)>,
@@ -442,141 +413,21 @@ impl Hub {
         room.last_delivered = room.last_delivered.max(through);
     }
 
-    /// Forgets the order of presence changes: the presence lost its state
-    /// (a Redis restart numbers every room from 1 again), so the next
-    /// changes are taken whatever their `seq`, and [`Hub::resync`] brings
-    /// each room up to date.
-    pub fn restart_presence(&self) {
-        let mut state = self.lock();
-        for room in state.rooms.values_mut() {
-            room.presence_seq = 0;
-            room.recent_presence.clear();
-            for seat in room.users.values_mut().flat_map(|user| &mut user.seats) {
-                seat.seen_presence = 0;
-            }
-        }
-    }
-
-    /// Brings a room's members up to `snapshot` after changes may have
-    /// been missed: whoever appeared or vanished meanwhile is announced
-    /// here as joined or left. A snapshot older than the changes already
-    /// applied is ignored.
-    pub fn resync(&self, room_name: &str, snapshot: Snapshot) {
-        let mut state = self.lock();
-        let Some(room) = state.rooms.get_mut(room_name) else {
-            return;
-        };
-        if snapshot.seq < room.presence_seq {
-            return;
-        }
-        let fresh: BTreeMap<String, String> = snapshot.members.into_iter().collect();
-        let count = u32::try_from(fresh.len()).unwrap_or(u32::MAX);
-        let before = std::mem::replace(&mut room.members, fresh);
-        room.presence_seq = snapshot.seq;
-        room.recent_presence.clear();
-        if !room.counts_only(count as usize) {
-            for (key, username) in &before {
-                if !room.members.contains_key(key) {
-                    let frame = encode(&ServerFrame::UserLeft {
-                        username: username.clone(),
-                        count,
-                    });
-                    room.broadcast_except(key, &frame);
-                }
-            }
-            for (key, username) in &room.members {
-                if !before.contains_key(key) {
-                    let frame = encode(&ServerFrame::UserJoined {
-                        username: username.clone(),
-                        count,
-                    });
-                    room.broadcast_except(key, &frame);
-                }
-            }
-        }
-        for seat in room.users.values_mut().flat_map(|user| &mut user.seats) {
-            seat.seen_presence = seat.seen_presence.min(snapshot.seq);
-        }
-    }
-
-    /// A page of who is in `room`, by key after `after`: what a client of
-    /// a large room, whose `welcome` listed only part of it, asks for. It
-    /// holds at most `limit` names and, but for the first, `max_bytes` of
-    /// them once encoded; `next` says where the rest starts.
-    pub fn users_page(
-        &self,
-        room: &str,
-        after: Option<&str>,
-        limit: Option<u32>,
-        max_bytes: usize,
-    ) -> ServerFrame {
-        let limit = limit.map_or(PRESENCE_LIST_LIMIT, |limit| limit as usize);
-        let limit = limit.clamp(1, MAX_USERS_PAGE);
-        let state = self.lock();
-        let Some(room) = state.rooms.get(room) else {
-            return ServerFrame::Users {
-                users: Vec::new(),
-                online: 0,
-                next: None,
-            };
-        };
-        let start = match after {
-            Some(after) => Bound::Excluded(after),
-            None => Bound::Unbounded,
-        };
-        let mut page = room
-            .members
-            .range::<str, _>((start, Bound::Unbounded))
-            .take(limit + 1)
-            .peekable();
-        // A name's length, quotes and comma: what it adds to the frame,
-        // unless it needs escaping (rare, and then a little more).
-        let mut bytes = 0;
-        let mut users: Vec<(&String, &String)> = Vec::new();
-        while let Some((_, name)) = page.peek() {
-            bytes += name.len() + 3;
-            if users.len() == limit || (bytes > max_bytes && !users.is_empty()) {
-                break;
-            }
-            users.extend(page.next());
-        }
-        let next = page.next().and(users.last()).map(|(key, _)| (*key).clone());
-        ServerFrame::Users {
-            users: users.into_iter().map(|(_, name)| name.clone()).collect(),
-            online: room.count(),
-            next,
-        }
-    }
-
-    /// Tells every large room whose count changed how many are in it now:
-    /// called every [`ONLINE_INTERVAL`].
-    pub fn tell_counts(&self) {
-        let mut state = self.lock();
-        for room in state.rooms.values_mut() {
-            if std::mem::take(&mut room.count_untold) {
-                let frame = encode(&ServerFrame::Online {
-                    count: room.count(),
-                });
-                room.broadcast_except("", &frame);
-            }
-        }
-    }
-
     /// Whether the room is read-only.
-    pub fn is_locked(&self, room: &str) -> bool {
+    pub(crate) fn is_locked(&self, room: &str) -> bool {
         self.lock().rooms.get(room).is_some_and(|room| room.locked)
     }
 
     /// Users connected here, counted once per room, and rooms: for the
     /// metrics.
-    pub fn census(&self) -> (usize, usize) {
+    pub(crate) fn census(&self) -> (usize, usize) {
         let state = self.lock();
         let users = state.rooms.values().map(|room| room.users.len()).sum();
         (users, state.rooms.len())
     }
 
     /// Every room known here with how many users the presence counts in it.
-    pub fn rooms(&self, online: Vec<RoomInfo>) -> Vec<RoomInfo> {
+    pub(crate) fn rooms(&self, online: Vec<RoomInfo>) -> Vec<RoomInfo> {
         let online: HashMap<String, u32> = online
             .into_iter()
             .map(|room| (room.name, room.online))
@@ -601,7 +452,7 @@ impl Hub {
 
     /// The rooms with connections here, with the newest event delivered
     /// in each: where a node that missed events catches up from.
-    pub fn seated_rooms(&self) -> Vec<(String, u64)> {
+    pub(crate) fn seated_rooms(&self) -> Vec<(String, u64)> {
         self.lock()
             .rooms
             .iter()
@@ -609,81 +460,9 @@ impl Hub {
             .map(|(name, room)| (name.clone(), room.last_delivered))
             .collect()
     }
-
-    /// Who is connected here, for a presence that lost its state.
-    pub fn local_presence(&self) -> Vec<LocalPresence> {
-        let state = self.lock();
-        state
-            .rooms
-            .iter()
-            .flat_map(|(room, state)| {
-                state.users.iter().map(|(key, user)| LocalPresence {
-                    room: room.clone(),
-                    key: key.clone(),
-                    username: user.name.clone(),
-                    token: user.token.clone(),
-                    connections: u32::try_from(user.seats.len()).unwrap_or(u32::MAX),
-                })
-            })
-            .collect()
-    }
 }
 
 impl HubState {
-    /// Applies a presence change; a room its last member left is then
-    /// forgotten if nothing else keeps it.
-    fn apply_presence(&mut self, event: PresenceEvent) {
-        let room = event.room.clone();
-        let left = matches!(event.change, PresenceChange::Left { .. });
-        self.tell_presence(event);
-        if left {
-            self.forget_if_unused(&room);
-        }
-    }
-
-    fn tell_presence(&mut self, event: PresenceEvent) {
-        let room_name = event.room;
-        let room = self.rooms.entry(room_name.clone()).or_default();
-        if event.seq <= room.presence_seq {
-            return;
-        }
-        room.presence_seq = event.seq;
-        let (frame, key, count) = match event.change {
-            PresenceChange::Joined {
-                key,
-                username,
-                count,
-            } => {
-                room.members.insert(key.clone(), username.clone());
-                (ServerFrame::UserJoined { username, count }, key, count)
-            }
-            PresenceChange::Left {
-                key,
-                username,
-                count,
-            } => {
-                room.members.remove(&key);
-                tracing::info!(user = %username, room = %room_name, "left");
-                (ServerFrame::UserLeft { username, count }, key, count)
-            }
-        };
-        if room.counts_only(count as usize) {
-            return;
-        }
-        let frame = encode(&frame);
-        for (other, user) in &room.users {
-            if *other == key {
-                continue;
-            }
-            for seat in &user.seats {
-                if seat.seen_presence < event.seq {
-                    seat.peer.send(frame.clone());
-                }
-            }
-        }
-        room.remember_presence(event.seq, frame);
-    }
-
     /// Puts a ban (already stored) in force: every connection here it
     /// covers, by name or by address, is told why and closed; closing
     /// makes them leave at once.
@@ -718,50 +497,6 @@ impl HubState {
 }
 
 impl Room {
-    /// How many are in the room.
-    fn count(&self) -> u32 {
-        u32::try_from(self.members.len()).unwrap_or(u32::MAX)
-    }
-
-    /// Decides how the members hear of a change to `members`, just made:
-    /// true when they are only to be told the count later (the room is
-    /// large), false when the change is announced name by name. A room
-    /// that shrank back to [`PRESENCE_LIST_LIMIT`] first sends everyone
-    /// the whole list, which their name-by-name updates then follow.
-    /// `count` is the room's size as the change reports it: on a cluster
-    /// node the members seen here can trail it for a moment, and the
-    /// count is what decides, as on a single node.
-    fn counts_only(&mut self, count: usize) -> bool {
-        if count.max(self.members.len()) > PRESENCE_LIST_LIMIT {
-            self.lists_whole = false;
-            self.count_untold = true;
-            // Joiners from now on learn the count from their welcome.
-            self.recent_presence.clear();
-            return true;
-        }
-        if !self.lists_whole {
-            self.lists_whole = true;
-            self.count_untold = false;
-            let whole = encode(&ServerFrame::Users {
-                users: self.members.values().cloned().collect(),
-                online: self.count(),
-                next: None,
-            });
-            self.broadcast_except("", &whole);
-            self.remember_presence(self.presence_seq, whole);
-            return true;
-        }
-        false
-    }
-
-    /// Keeps a presence frame as sent, for joiners whose snapshot predates it.
-    fn remember_presence(&mut self, seq: u64, frame: Utf8Bytes) {
-        if self.recent_presence.len() == RECENT_PRESENCE {
-            self.recent_presence.pop_front();
-        }
-        self.recent_presence.push_back((seq, frame));
-    }
-
     /// Queues a committed event for every seat whose history did not
     /// already hold it.
     fn deliver(&mut self, id: u64, frame: &Utf8Bytes, committed: std::time::Instant) {
@@ -787,19 +522,6 @@ impl Room {
     }
 }
 
-/// Tells large rooms how many are in them, every [`ONLINE_INTERVAL`],
-/// until the server shuts down.
-pub async fn tell_counts(hub: Arc<Hub>, stop: tokio_util::sync::CancellationToken) {
-    let mut tick = tokio::time::interval(ONLINE_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            _ = tick.tick() => hub.tell_counts(),
-        }
-    }
-}
-
 /// An address no ban covers: bans come from real connections.
 const UNSPECIFIED: std::net::IpAddr = std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
 
@@ -809,179 +531,9 @@ fn banned(left: Duration) -> Rejection {
 }
 
 /// Serialises a frame once; clones of the result share one buffer.
-pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
+pub(crate) fn encode(frame: &ServerFrame) -> Utf8Bytes {
     Utf8Bytes::from(frame.encode())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::chat::peer::{Closer, Outbox, OutboxLimits};
-    use crate::telemetry::Metrics;
-    use chat_shared::username_key;
-    use std::time::Instant;
-    use tokio_util::sync::CancellationToken;
-
-    fn hub() -> Arc<Hub> {
-        let settings = HubSettings {
-            max_rooms: 10,
-            heartbeat: Duration::from_secs(20),
-            client_limits: ClientLimits::default(),
-            limit_loopback: false,
-        };
-        Hub::start(vec!["general".into()], settings)
-    }
-
-    fn connection(id: u64) -> (Peer, Outbox) {
-        let closer = Arc::new(Closer::new(&CancellationToken::new()));
-        let client = std::net::IpAddr::from([127, 0, 0, 1]);
-        let limits = OutboxLimits {
-            frames: 64,
-            bytes: 1 << 20,
-        };
-        Peer::new(id, client, limits, closer, Arc::new(Metrics::off()))
-    }
-
-    fn member(name: &str) -> Membership {
-        Membership {
-            room: "general".into(),
-            key: username_key(name),
-            name: name.into(),
-        }
-    }
-
-    fn claimed(name: &str, seq: u64) -> Claimed {
-        Claimed {
-            token: "t".into(),
-            username: name.into(),
-            users: vec![name.into()],
-            online: 1,
-            seq,
-        }
-    }
-
-    fn through(id: u64) -> Replay {
-        Replay {
-            through: id,
-            ..Replay::default()
-        }
-    }
-
-    fn committed(id: u64, prev: u64) -> BusEvent {
-        BusEvent::Committed {
-            room: "general".into(),
-            id,
-            prev,
-            frame: format!("{{\"event\":{id}}}"),
-        }
-    }
-
-    fn joined(seq: u64, name: &str) -> BusEvent {
-        BusEvent::Presence(PresenceEvent {
-            room: "general".into(),
-            seq,
-            change: PresenceChange::Joined {
-                key: username_key(name),
-                username: name.into(),
-                count: 2,
-            },
-        })
-    }
-
-    /// Everything queued for a connection, as text.
-    fn drain(frames: &mut Outbox) -> Vec<String> {
-        let mut texts = Vec::new();
-        while let Some(outgoing) = frames.try_recv() {
-            texts.push(outgoing.frame.to_string());
-        }
-        texts
-    }
-
-    fn seat(hub: &Hub, name: &str, replay: Replay, seq: u64) -> Outbox {
-        let (peer, mut frames) = connection(1);
-        hub.seat(&member(name), &peer, &claimed(name, seq), replay)
-            .expect("seated");
-        drain(&mut frames);
-        // The hub holds the peer; the test keeps the receiving end.
-        frames
-    }
-
-    #[test]
-    fn an_event_past_a_missing_one_waits_for_the_fill_and_each_arrives_once() {
-        let hub = hub();
-        let mut alice = seat(&hub, "alice", through(10), 0);
-        let now = Instant::now();
-        assert_eq!(hub.apply(committed(11, 10), now), None);
-        // 12 is still on its way from another node when 13 arrives.
-        assert_eq!(
-            hub.apply(committed(13, 12), now),
-            Some(Gap {
-                room: "general".into(),
-                after: 11,
-                through: 13,
-            })
-        );
-        assert_eq!(drain(&mut alice), ["{\"event\":11}"]);
-        let read = |id: u64| (id, Utf8Bytes::from(format!("{{\"event\":{id}}}")));
-        hub.fill("general", vec![read(12), read(13)], 13, now);
-        // 12 arriving late, and 11 again, are already delivered.
-        assert_eq!(hub.apply(committed(12, 11), now), None);
-        assert_eq!(hub.apply(committed(11, 10), now), None);
-        assert_eq!(hub.apply(committed(14, 13), now), None);
-        assert_eq!(
-            drain(&mut alice),
-            ["{\"event\":12}", "{\"event\":13}", "{\"event\":14}"]
-        );
-    }
-
-    #[test]
-    fn a_joiner_gets_only_what_its_history_did_not_hold() {
-        let hub = hub();
-        let mut alice = seat(&hub, "alice", through(10), 0);
-        let now = Instant::now();
-        hub.apply(committed(11, 10), now);
-        // A history read before 11 was delivered here is read again.
-        let (bob, _) = connection(2);
-        assert_eq!(
-            hub.seat(&member("bob"), &bob, &claimed("bob", 0), through(10)),
-            Err(11)
-        );
-        // One read past what was delivered: 12 is in it, so only 13 is new.
-        let mut bob = seat(&hub, "bob", through(12), 0);
-        hub.apply(committed(12, 11), now);
-        hub.apply(committed(13, 12), now);
-        assert_eq!(
-            drain(&mut alice),
-            ["{\"event\":11}", "{\"event\":12}", "{\"event\":13}"]
-        );
-        assert_eq!(drain(&mut bob), ["{\"event\":13}"]);
-    }
-
-    #[test]
-    fn presence_changes_go_in_order_and_a_late_joiner_gets_those_after_its_snapshot() {
-        let hub = hub();
-        let now = Instant::now();
-        let mut alice = seat(&hub, "alice", through(0), 1);
-        hub.apply(joined(2, "bob"), now);
-        hub.apply(joined(2, "bob"), now);
-        // carol's snapshot was taken at 2; the hub applied 3 before she sat.
-        hub.apply(joined(3, "dave"), now);
-        let (carol, mut to_carol) = connection(3);
-        hub.seat(&member("carol"), &carol, &claimed("carol", 2), through(0))
-            .expect("seated");
-        let carol_frames = drain(&mut to_carol);
-        assert_eq!(
-            carol_frames.len(),
-            2,
-            "welcome, then dave: {carol_frames:?}"
-        );
-        assert!(carol_frames[1].contains("dave"));
-        let alice_frames = drain(&mut alice);
-        assert_eq!(
-            alice_frames.len(),
-            2,
-            "bob once, then dave: {alice_frames:?}"
-        );
-        assert!(alice_frames[0].contains("bob") && alice_frames[1].contains("dave"));
-    }
-}
+mod tests;

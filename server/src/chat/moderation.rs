@@ -18,13 +18,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 /// Wrong tokens one address may try at once.
-pub const TOKEN_ATTEMPTS_BURST: u32 = 5;
+pub(crate) const TOKEN_ATTEMPTS_BURST: u32 = 5;
 /// How often an address earns one more try after that.
-pub const TOKEN_ATTEMPT_EVERY: Duration = Duration::from_secs(12);
+pub(crate) const TOKEN_ATTEMPT_EVERY: Duration = Duration::from_secs(12);
 
 /// What a `become_moderator` gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenVerdict {
+pub(crate) enum TokenVerdict {
     /// The token in force: this connection may moderate.
     Accepted,
     /// Not the token (or not even shaped like one).
@@ -36,7 +36,7 @@ pub enum TokenVerdict {
 
 /// The moderator token's hash and the per-address budget of wrong guesses.
 #[derive(Debug)]
-pub struct Gate {
+pub(crate) struct Gate {
     token_hash: String,
     /// Wrong guesses, per address.
     wrong: AddressBudget,
@@ -44,7 +44,7 @@ pub struct Gate {
 
 impl Gate {
     /// A gate for the token whose hash the store keeps.
-    pub fn new(token_hash: String) -> Self {
+    pub(crate) fn new(token_hash: String) -> Self {
         Self {
             token_hash,
             wrong: AddressBudget::new(TOKEN_ATTEMPTS_BURST, TOKEN_ATTEMPT_EVERY),
@@ -59,7 +59,7 @@ impl Gate {
     /// hopeless is the token's length (at least
     /// [`chat_shared::MIN_ADMIN_TOKEN_CHARS`] characters); the budget keeps
     /// a guesser slow and visible in the log.
-    pub fn check(&self, token: &str, client: IpAddr) -> TokenVerdict {
+    pub(crate) fn check(&self, token: &str, client: IpAddr) -> TokenVerdict {
         let right = is_valid_admin_token(token)
             && constant_time_eq(
                 hash_admin_token(token).as_bytes(),
@@ -79,17 +79,17 @@ impl Gate {
 
 /// One ban: a name and the addresses its user came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ban {
-    pub name_key: String,
+pub(crate) struct Ban {
+    pub(crate) name_key: String,
     /// Address keys ([`limit_key`]): IPv4 addresses, IPv6 /64 networks.
-    pub addresses: Vec<IpAddr>,
-    pub until: SystemTime,
+    pub(crate) addresses: Vec<IpAddr>,
+    pub(crate) until: SystemTime,
 }
 
 impl Ban {
     /// A ban of `name_key` and of every address in `addresses` (each taken
     /// as its key), for `length` from `now`.
-    pub fn new(
+    pub(crate) fn new(
         name_key: String,
         addresses: impl IntoIterator<Item = IpAddr>,
         now: SystemTime,
@@ -107,7 +107,7 @@ impl Ban {
 
     /// Adds addresses (each taken as its key) the ban did not cover yet;
     /// returns whether there were any.
-    pub fn extend(&mut self, addresses: impl IntoIterator<Item = IpAddr>) -> bool {
+    pub(crate) fn extend(&mut self, addresses: impl IntoIterator<Item = IpAddr>) -> bool {
         let before = self.addresses.len();
         for key in addresses.into_iter().map(limit_key) {
             if !self.addresses.contains(&key) {
@@ -118,12 +118,12 @@ impl Ban {
     }
 
     /// Whether this ban keeps out `name_key` or a connection from `client`.
-    pub fn covers(&self, name_key: Option<&str>, client: IpAddr) -> bool {
+    pub(crate) fn covers(&self, name_key: Option<&str>, client: IpAddr) -> bool {
         name_key == Some(self.name_key.as_str()) || self.addresses.contains(&limit_key(client))
     }
 
     /// The ban as the store keeps it.
-    pub fn to_stored(&self) -> StoredBan {
+    pub(crate) fn to_stored(&self) -> StoredBan {
         StoredBan {
             name_key: self.name_key.clone(),
             addresses: self.addresses.iter().map(IpAddr::to_string).collect(),
@@ -133,7 +133,7 @@ impl Ban {
 
     /// A stored ban; addresses that do not parse are skipped. The name key
     /// is computed again: one stored by an older rule maps to today's.
-    pub fn from_stored(stored: &StoredBan) -> Self {
+    pub(crate) fn from_stored(stored: &StoredBan) -> Self {
         Self {
             name_key: chat_shared::username_key(&stored.name_key),
             addresses: stored
@@ -147,7 +147,7 @@ impl Ban {
 }
 
 /// How far back a ban of a name reaches for the addresses it used.
-pub const RECENT_ADDRESSES_FOR: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const RECENT_ADDRESSES_FOR: Duration = Duration::from_secs(24 * 60 * 60);
 /// The most addresses remembered per name: the latest ones.
 const ADDRESSES_PER_NAME: usize = 16;
 /// The most names remembered; past it, those seen longest ago go first.
@@ -157,7 +157,7 @@ const MAX_REMEMBERED_NAMES: usize = 50_000;
 /// of the name covers besides the connections open when it is given, so
 /// that leaving before the moderator acts is no way around it.
 #[derive(Debug, Default)]
-pub struct RecentAddresses {
+pub(crate) struct RecentAddresses {
     /// By name key: address keys ([`limit_key`]), oldest first, each with
     /// when it was last seen.
     names: HashMap<String, Vec<(IpAddr, SystemTime)>>,
@@ -165,7 +165,7 @@ pub struct RecentAddresses {
 
 impl RecentAddresses {
     /// Remembers that `name_key` joined from `client` at `now`.
-    pub fn saw(&mut self, name_key: &str, client: IpAddr, now: SystemTime) {
+    pub(crate) fn saw(&mut self, name_key: &str, client: IpAddr, now: SystemTime) {
         let key = limit_key(client);
         if !self.names.contains_key(name_key) && self.names.len() >= MAX_REMEMBERED_NAMES {
             self.prune(now);
@@ -180,7 +180,7 @@ impl RecentAddresses {
 
     /// The address keys `name_key` joined from within
     /// [`RECENT_ADDRESSES_FOR`] before `now`.
-    pub fn of(&self, name_key: &str, now: SystemTime) -> Vec<IpAddr> {
+    pub(crate) fn of(&self, name_key: &str, now: SystemTime) -> Vec<IpAddr> {
         let since = now.checked_sub(RECENT_ADDRESSES_FOR).unwrap_or(UNIX_EPOCH);
         self.names.get(name_key).map_or_else(Vec::new, |seen| {
             seen.iter()
@@ -217,25 +217,25 @@ impl RecentAddresses {
 
 /// The bans in force.
 #[derive(Debug, Default)]
-pub struct Bans {
+pub(crate) struct Bans {
     list: Vec<Ban>,
 }
 
 impl Bans {
     /// The bans read from the store at start.
-    pub fn from_stored(stored: &[StoredBan]) -> Self {
+    pub(crate) fn from_stored(stored: &[StoredBan]) -> Self {
         Self {
             list: stored.iter().map(Ban::from_stored).collect(),
         }
     }
 
-    pub fn add(&mut self, ban: Ban) {
+    pub(crate) fn add(&mut self, ban: Ban) {
         self.list.push(ban);
     }
 
     /// How long the longest ban covering this name or address still lasts
     /// at `now`, or `None` when none does. Ended bans are dropped.
-    pub fn time_left(
+    pub(crate) fn time_left(
         &mut self,
         name_key: Option<&str>,
         client: IpAddr,
@@ -255,7 +255,7 @@ impl Bans {
 const ADMIN_TOKEN_BYTES: usize = 24;
 
 /// A fresh random moderator token, for a server started without one.
-pub fn new_admin_token() -> Result<String, String> {
+pub(crate) fn new_admin_token() -> Result<String, String> {
     use base64::Engine as _;
     let mut bytes = [0u8; ADMIN_TOKEN_BYTES];
     getrandom::fill(&mut bytes).map_err(|error| format!("no randomness: {error}"))?;
@@ -263,14 +263,14 @@ pub fn new_admin_token() -> Result<String, String> {
 }
 
 /// Milliseconds since the Unix epoch (0 before it, which no clock shows).
-pub fn unix_ms(time: SystemTime) -> u64 {
+pub(crate) fn unix_ms(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |since| {
         u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
     })
 }
 
 /// A ban's message, naming how long it still lasts.
-pub fn banned_message(left: Duration) -> String {
+pub(crate) fn banned_message(left: Duration) -> String {
     let secs = left.as_secs_f64().ceil();
     format!("A moderator has banned you from this chat: try again in {secs} s")
 }

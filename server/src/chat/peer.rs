@@ -23,13 +23,13 @@ use tokio_util::sync::CancellationToken;
 /// Frames are pre-serialised `Utf8Bytes`: a broadcast encodes its JSON once
 /// and every recipient's queue holds a reference to the same bytes.
 #[derive(Clone, Debug)]
-pub struct Peer {
+pub(crate) struct Peer {
     /// Identifies the connection in logs and when it leaves.
-    pub id: u64,
+    pub(crate) id: u64,
     /// The client's address (through trusted proxies): what a ban by
     /// address matches.
-    pub client: IpAddr,
-    outbox: mpsc::Sender<Outgoing>,
+    pub(crate) client: IpAddr,
+    outbox: mpsc::Sender<QueuedFrame>,
     /// The bytes of the frames in the outbox, the one being written
     /// included: added here, taken off by the writer once it wrote them.
     queued: Arc<AtomicUsize>,
@@ -47,19 +47,19 @@ pub struct Peer {
 
 /// One frame waiting in an outbox.
 #[derive(Debug)]
-pub struct Outgoing {
-    pub frame: Utf8Bytes,
+pub(crate) struct QueuedFrame {
+    pub(crate) frame: Utf8Bytes,
     /// For a chat message, when it was committed: the writer measures the
     /// delivery latency from there.
-    pub committed: Option<Instant>,
+    pub(crate) committed: Option<Instant>,
 }
 
 /// Why and how a connection should end; shared by the peer and its writer.
 #[derive(Debug)]
-pub struct Closer {
+pub(crate) struct Closer {
     /// Cancelled when the connection must close: by the server shutting down
     /// (a child of the server's token) or by the hub giving up on it.
-    pub token: CancellationToken,
+    pub(crate) token: CancellationToken,
     /// The close frame to send; `None` means the server is going away.
     reason: Mutex<Option<CloseFrame>>,
     /// Whether the writer sends what is already queued before the close
@@ -69,7 +69,7 @@ pub struct Closer {
 
 impl Closer {
     /// A closer that also fires when `shutdown` is cancelled.
-    pub fn new(shutdown: &CancellationToken) -> Self {
+    pub(crate) fn new(shutdown: &CancellationToken) -> Self {
         Self {
             token: shutdown.child_token(),
             reason: Mutex::new(None),
@@ -79,18 +79,18 @@ impl Closer {
 
     /// Like [`Closer::close`], but the frames already queued (an error
     /// saying why) go out first.
-    pub fn close_after_flush(&self, code: u16, reason: &'static str) {
+    pub(crate) fn close_after_flush(&self, code: u16, reason: &'static str) {
         self.flush_first.store(true, Ordering::Relaxed);
         self.close(code, reason);
     }
 
     /// Whether queued frames go out before the close frame.
-    pub fn flushes_first(&self) -> bool {
+    pub(crate) fn flushes_first(&self) -> bool {
         self.flush_first.load(Ordering::Relaxed)
     }
 
     /// Asks the connection to close with this code; the first reason wins.
-    pub fn close(&self, code: u16, reason: &'static str) {
+    pub(crate) fn close(&self, code: u16, reason: &'static str) {
         let mut slot = self.reason.lock().unwrap_or_else(PoisonError::into_inner);
         if slot.is_none() && !self.token.is_cancelled() {
             *slot = Some(CloseFrame {
@@ -103,7 +103,7 @@ impl Closer {
     }
 
     /// The frame the writer sends when the token fires.
-    pub fn frame(&self) -> CloseFrame {
+    pub(crate) fn frame(&self) -> CloseFrame {
         let slot = self.reason.lock().unwrap_or_else(PoisonError::into_inner);
         slot.clone().unwrap_or(CloseFrame {
             code: close::GOING_AWAY.into(),
@@ -114,35 +114,35 @@ impl Closer {
 
 /// How much one connection's outbox may hold.
 #[derive(Debug, Clone, Copy)]
-pub struct OutboxLimits {
+pub(crate) struct OutboxLimits {
     /// Frames (`--outbox-frames`).
-    pub frames: usize,
+    pub(crate) frames: usize,
     /// Bytes, each frame counted whole (`--outbox-bytes`).
-    pub bytes: usize,
+    pub(crate) bytes: usize,
 }
 
 /// The receiving end of a connection's outbox, drained by its writer.
 #[derive(Debug)]
-pub struct Outbox {
-    frames: mpsc::Receiver<Outgoing>,
+pub(crate) struct Outbox {
+    frames: mpsc::Receiver<QueuedFrame>,
     queued: Arc<AtomicUsize>,
 }
 
 impl Outbox {
     /// The next frame; `None` once every [`Peer`] handle is gone and the
     /// outbox is empty. Call [`Outbox::written`] when it is out.
-    pub async fn recv(&mut self) -> Option<Outgoing> {
+    pub(crate) async fn recv(&mut self) -> Option<QueuedFrame> {
         self.frames.recv().await
     }
 
     /// The next frame if one is queued, without waiting.
-    pub fn try_recv(&mut self) -> Option<Outgoing> {
+    pub(crate) fn try_recv(&mut self) -> Option<QueuedFrame> {
         self.frames.try_recv().ok()
     }
 
     /// Takes a frame of `len` bytes off the count: it has left for the
     /// socket.
-    pub fn written(&self, len: usize) {
+    pub(crate) fn written(&self, len: usize) {
         self.queued.fetch_sub(len, Ordering::Relaxed);
     }
 }
@@ -150,7 +150,7 @@ impl Outbox {
 impl Peer {
     /// Creates the handle and the receiving end its writer task drains;
     /// call it inside the connection's span.
-    pub fn new(
+    pub(crate) fn new(
         id: u64,
         client: IpAddr,
         limits: OutboxLimits,
@@ -174,45 +174,45 @@ impl Peer {
     }
 
     /// Marks the connection as a moderator's, for the rest of its life.
-    pub fn become_moderator(&self) {
+    pub(crate) fn become_moderator(&self) {
         self.moderator.store(true, Ordering::Relaxed);
     }
 
     /// Whether the connection presented the moderator token.
-    pub fn is_moderator(&self) -> bool {
+    pub(crate) fn is_moderator(&self) -> bool {
         self.moderator.load(Ordering::Relaxed)
     }
 
     /// The server's metrics, for the connection's writer.
-    pub fn metrics(&self) -> &Arc<Metrics> {
+    pub(crate) fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
     }
 
     /// The closer shared with this connection's writer.
-    pub fn closer(&self) -> &Closer {
+    pub(crate) fn closer(&self) -> &Closer {
         &self.closer
     }
 
     /// Queues a frame without waiting. A peer whose queue is full has fallen
     /// too far behind: it is closed rather than allowed to slow anyone else.
     /// A frame for a connection that is already gone is simply dropped.
-    pub fn send(&self, frame: Utf8Bytes) {
-        self.queue(Outgoing {
+    pub(crate) fn send(&self, frame: Utf8Bytes) {
+        self.queue(QueuedFrame {
             frame,
             committed: None,
         });
     }
 
     /// Queues a committed chat message, like [`Peer::send`].
-    pub fn deliver(&self, frame: Utf8Bytes, committed: Instant) {
-        self.queue(Outgoing {
+    pub(crate) fn deliver(&self, frame: Utf8Bytes, committed: Instant) {
+        self.queue(QueuedFrame {
             frame,
             committed: Some(committed),
         });
     }
 
     /// Sends an `error` frame, counted by its code.
-    pub fn reject(&self, rejection: &Rejection) {
+    pub(crate) fn reject(&self, rejection: &Rejection) {
         self.metrics.refused(rejection.code);
         self.send(crate::chat::hub::encode(&rejection.to_frame()));
     }
@@ -220,7 +220,7 @@ impl Peer {
     /// Queues a frame unless the outbox is full, in frames or in bytes. A
     /// frame always fits into an empty outbox, so one that is larger than
     /// the byte limit on its own (a single huge message) still goes out.
-    fn queue(&self, outgoing: Outgoing) {
+    fn queue(&self, outgoing: QueuedFrame) {
         let len = outgoing.frame.len();
         let before = self.queued.fetch_add(len, Ordering::Relaxed);
         if before > 0 && before + len > self.max_bytes {

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 /// A token bucket: holds up to `capacity` tokens, refilled continuously at
 /// `per_second`. Each allowed action takes one token.
 #[derive(Debug, Clone)]
-pub struct TokenBucket {
+pub(crate) struct TokenBucket {
     capacity: f64,
     per_second: f64,
     tokens: f64,
@@ -24,7 +24,7 @@ pub struct TokenBucket {
 
 impl TokenBucket {
     /// A full bucket.
-    pub fn new(capacity: u32, per_second: f64, now: Instant) -> Self {
+    pub(crate) fn new(capacity: u32, per_second: f64, now: Instant) -> Self {
         let capacity = f64::from(capacity.max(1));
         Self {
             capacity,
@@ -35,7 +35,7 @@ impl TokenBucket {
     }
 
     /// Takes a token, or says how long until the next one.
-    pub fn take(&mut self, now: Instant) -> Result<(), Duration> {
+    pub(crate) fn take(&mut self, now: Instant) -> Result<(), Duration> {
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.per_second).min(self.capacity);
         self.updated = now;
@@ -51,7 +51,7 @@ impl TokenBucket {
 
 /// What a connection sent, for the purpose of counting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FrameKind {
+pub(crate) enum FrameKind {
     /// A typing notice: frequent by nature, limited separately so that
     /// typing cannot eat the budget for messages.
     Typing { is_typing: bool },
@@ -62,7 +62,7 @@ pub enum FrameKind {
 
 /// What to do with a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Allowed,
     /// Refuse this frame; the client may try again after the delay.
     Limited {
@@ -78,7 +78,7 @@ pub enum Verdict {
 
 /// One connection's rate limits.
 #[derive(Debug, Clone)]
-pub struct FrameLimiter {
+pub(crate) struct FrameLimiter {
     frames: TokenBucket,
     typing: TokenBucket,
     /// Refusals still held against the client. Each refusal takes a token;
@@ -92,7 +92,7 @@ pub struct FrameLimiter {
 }
 
 impl FrameLimiter {
-    pub fn new(limits: &Limits, now: Instant) -> Self {
+    pub(crate) fn new(limits: &Limits, now: Instant) -> Self {
         Self {
             frames: TokenBucket::new(limits.message_burst, limits.message_rate, now),
             typing: TokenBucket::new(limits.typing_burst, limits.typing_rate, now),
@@ -102,7 +102,7 @@ impl FrameLimiter {
     }
 
     /// Counts one frame and judges it.
-    pub fn check(&mut self, kind: FrameKind, now: Instant) -> Verdict {
+    pub(crate) fn check(&mut self, kind: FrameKind, now: Instant) -> Verdict {
         let taken = match kind {
             FrameKind::Typing { is_typing: false } if self.typing_shown => {
                 self.typing_shown = false;
@@ -137,7 +137,7 @@ const MAX_TRACKED_ADDRESSES: usize = 10_000;
 /// spend on something costly or dangerous (wrong secrets, new rooms),
 /// however many connections it opens.
 #[derive(Debug)]
-pub struct AddressBudget {
+pub(crate) struct AddressBudget {
     burst: u32,
     every: Duration,
     /// Tries left (fractional while refilling) as of the instant.
@@ -146,7 +146,7 @@ pub struct AddressBudget {
 
 impl AddressBudget {
     /// A budget of `burst` tries, one more earned every `every`.
-    pub fn new(burst: u32, every: Duration) -> Self {
+    pub(crate) fn new(burst: u32, every: Duration) -> Self {
         Self {
             burst: burst.max(1),
             every,
@@ -156,7 +156,7 @@ impl AddressBudget {
 
     /// `Ok` when `client` may try now, else how long until it may. Spends
     /// nothing.
-    pub fn available(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+    pub(crate) fn available(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
         let buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         let left = self.tries_left(&buckets, limit_key(client), now);
         if left >= 1.0 {
@@ -166,7 +166,7 @@ impl AddressBudget {
     }
 
     /// Spends one try of `client`'s (none left stays none).
-    pub fn spend(&self, client: IpAddr, now: Instant) {
+    pub(crate) fn spend(&self, client: IpAddr, now: Instant) {
         let key = limit_key(client);
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         let left = self.tries_left(&buckets, key, now) - 1.0;
@@ -185,7 +185,7 @@ impl AddressBudget {
     }
 
     /// Spends a try if `client` has one, else says how long until it has.
-    pub fn take(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+    pub(crate) fn take(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
         self.available(client, now)?;
         self.spend(client, now);
         Ok(())
@@ -208,7 +208,7 @@ impl AddressBudget {
 
 /// The `rate_limited` refusal: its text and its `retry_after_ms` name the
 /// same wait, so people and programs are told the same thing.
-pub fn rate_limited(retry_after: Duration, limits: &Limits) -> Rejection {
+pub(crate) fn rate_limited(retry_after: Duration, limits: &Limits) -> Rejection {
     Rejection::new(ErrorCode::RateLimited, retry_message(retry_after, limits))
         .with_retry_after(retry_after)
 }

@@ -6,17 +6,18 @@
 //! disk sync for a batch), so persistence does not cap throughput. Joins go
 //! through the same thread: the history a joiner receives and the live
 //! messages that follow it meet exactly, with no gap and no repeat.
+//!
+//! The journal only sequences store calls. What it committed goes to a
+//! [`Delivery`] (the hub and the bus, in `chat`); how each request ended
+//! goes back to whoever asked as a typed outcome, through a [`Reply`] or a
+//! oneshot answer. Wording an outcome for a client happens up there too.
 
-use crate::chat::hub::{encode, Gap, Membership, Replay};
-use crate::chat::moderation::Ban;
-use crate::chat::peer::Peer;
-use crate::cluster::{BusEvent, Cluster};
-use crate::error::Rejection;
-use crate::history::changes::{ChangeRequest, Changed, Refusal, MAX_EMOJI_PER_MESSAGE};
-use crate::history::pages;
+use crate::history::changes::{ChangeRequest, Changed, Refusal};
+use crate::history::moderation::StoredBan;
+use crate::history::pages::{self, Replay};
 use crate::history::store::{Appended, NewMessage, Store, StoreResult};
 use crate::telemetry::Metrics;
-use chat_shared::{ErrorCode, HistoryItem, ServerFrame};
+use chat_shared::{AuditEntry, Change, ChatMessage, HistoryItem, ServerFrame};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -32,98 +33,156 @@ const QUEUE_DEPTH: usize = 1024;
 
 /// How much history to hand out.
 #[derive(Debug, Clone, Copy)]
-pub struct HistoryLimits {
+pub(crate) struct HistoryLimits {
     /// Messages in a `welcome` without `since`.
-    pub on_join: usize,
+    pub(crate) on_join: usize,
     /// The most messages a reconnect with `since` replays.
-    pub replay: usize,
+    pub(crate) replay: usize,
     /// The most bytes the list of a `welcome`, a `history` page or an
     /// `audit` answer encodes to (`Config::page_bytes`).
-    pub page_bytes: usize,
+    pub(crate) page_bytes: usize,
 }
 
 /// The most messages one `history` request returns.
-pub const MAX_HISTORY_PAGE: usize = 100;
+pub(crate) const MAX_HISTORY_PAGE: usize = 100;
 
-/// A message to store, then deliver to its room (or, for a resend, return
-/// the original to its sender).
-struct Post {
-    membership: Membership,
-    message: Message,
-    peer: Peer,
+/// Committed events a node has not delivered yet, to be read from the
+/// store: every event of `room` with `after < id <= through`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Gap {
+    pub(crate) room: String,
+    pub(crate) after: u64,
+    pub(crate) through: u64,
 }
 
-/// What a post says, as the connection accepted it.
-#[derive(Debug, Clone)]
-pub struct Message {
-    /// Normalised by the message rules.
-    pub text: String,
-    pub client_id: Option<String>,
-    /// The hash of the author key the sender joined with
-    /// ([`crate::history::changes::owner_hash`]).
-    pub owner: Option<String>,
-    /// The message it answers.
-    pub reply_to: Option<u64>,
+/// Where the journal hands what it committed, so that it reaches every
+/// member: implemented above the history (the hub and the bus, in
+/// `chat::delivery`). Called on the journal's thread; never waits.
+pub(crate) trait Delivery: Send + Sync {
+    /// A newly committed event of `room`, whose previous event is `prev`:
+    /// delivered here and told to the other nodes. A returned gap is the
+    /// events before it this node has not delivered yet: the journal reads
+    /// them and hands them to [`Delivery::fill`].
+    fn committed(&self, room: &str, event: HistoryItem, prev: u64, at: Instant) -> Option<Gap>;
+    /// Events of `room` read from the store for a gap, in id order: the
+    /// room is delivered through `through` once they are.
+    fn fill(&self, room: &str, events: Vec<HistoryItem>, through: u64, at: Instant);
 }
 
-/// A request to edit, delete or react, as the connection accepted it.
+/// Whoever asked the journal for something without waiting for it: told
+/// how the request ended, on the journal's thread. Implemented above the
+/// history (by the commands, which word the outcome for their client).
+pub(crate) trait Reply<T>: Send {
+    /// Hands over the outcome; must not wait.
+    fn send(self: Box<Self>, outcome: T);
+    /// Whether anyone still wants the outcome: a read for a client that
+    /// has gone costs nothing.
+    fn wanted(&self) -> bool {
+        true
+    }
+}
+
+/// The store failed (the journal logged why), or the journal stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Failed;
+
+/// How storing a message ended.
 #[derive(Debug)]
-pub struct ChangeOrder {
-    pub request: ChangeRequest,
-    /// Why the edit's text broke the message rules, told when the store
-    /// gets to that rule (after the ones that come first).
-    pub bad_text: Option<Rejection>,
+pub(crate) enum Posted {
+    /// Stored and handed to the [`Delivery`]: its sender sees it with
+    /// everyone else, and that is the confirmation.
+    Delivered,
+    /// A resend of a stored `client_id`: nothing was stored, and this is
+    /// the original.
+    Duplicate(Box<ChatMessage>),
+    /// The `client_id` already names something else in the room.
+    ClientIdTaken,
+    /// `reply_to` names no message of the room that is not deleted.
+    ReplyNotFound,
+    /// Not stored: the store failed.
+    Failed,
+}
+
+/// How an edit, a deletion or a reaction ended.
+#[derive(Debug)]
+pub(crate) enum ChangeOutcome {
+    /// Stored and handed to the [`Delivery`].
+    Delivered,
+    /// Nothing new was stored, and this earlier event is what the state
+    /// of the message comes from (a resend, or a request that changes
+    /// nothing): for the sender alone.
+    Original(Change),
+    /// Nothing to store and nothing to tell.
+    Unchanged,
+    /// Refused by the rules, nothing stored.
+    Refused(Refusal),
+    /// Not stored: the store failed.
+    Failed,
+}
+
+/// A message on its way to the store, with whoever sent it.
+struct PendingPost {
+    message: NewMessage,
+    reply: Box<dyn Reply<Posted>>,
 }
 
 /// Which messages a `history` request wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Page {
+pub(crate) enum Page {
     /// The ones just older than this id.
     Before(u64),
     /// The ones centred on this id: half older, it, the rest newer.
     Around(u64),
 }
 
-/// What a moderator asks the journal to store and then apply.
+/// What a moderator asks the journal to store (with its log entry) in
+/// the moderator's room; putting it in force is the caller's part, once
+/// it is stored.
 #[derive(Debug)]
-pub enum ModeratorAction {
-    /// Keep a name, and the addresses it is connected from, out this long.
+pub(crate) enum ModeratorAction {
+    /// Keep a name, and these addresses, out for `duration_secs`.
     Ban {
+        ban: StoredBan,
+        /// The name as the moderator wrote it (normalised), for the log.
         name: String,
-        key: String,
         duration_secs: u64,
     },
-    /// Lock (read-only) or unlock the moderator's room.
+    /// Lock (read-only) or unlock the room.
     Lock(bool),
-    /// Set the moderator's room's topic (normalised; empty clears it).
+    /// Set the room's topic (normalised; empty clears it).
     Topic(String),
-    /// Send the newest entries of the moderation log.
-    Audit(usize),
 }
 
-enum Command {
-    Post(Post),
+/// Work for the journal's thread, in the order it arrived.
+enum Request {
+    Post(PendingPost),
     Change {
-        order: ChangeOrder,
-        peer: Peer,
+        request: ChangeRequest,
+        reply: Box<dyn Reply<ChangeOutcome>>,
     },
     Moderate {
-        moderator: Membership,
+        room: String,
+        by: String,
         action: ModeratorAction,
-        peer: Peer,
+        reply: oneshot::Sender<Result<(), Failed>>,
+    },
+    /// The newest `limit` entries of the moderation log.
+    Audit {
+        limit: usize,
+        reply: oneshot::Sender<Result<Vec<AuditEntry>, Failed>>,
     },
     /// Whether a join code lets a joiner in (`None`: whether the chat
     /// is open).
     Admits {
         join_code: Option<String>,
-        reply: oneshot::Sender<Result<bool, Rejection>>,
+        reply: oneshot::Sender<Result<bool, Failed>>,
     },
     /// A joiner's history, read up to at least `through`.
     ReadForJoin {
         room: String,
         since: Option<u64>,
         through: u64,
-        reply: oneshot::Sender<Result<Replay, Rejection>>,
+        reply: oneshot::Sender<Result<Replay, Failed>>,
     },
     /// Committed events a room here has not delivered: read and deliver.
     Fill(Gap),
@@ -137,7 +196,7 @@ enum Command {
         room: String,
         page: Page,
         limit: usize,
-        peer: Peer,
+        reply: Box<dyn Reply<Result<ServerFrame, Failed>>>,
     },
     /// A readiness probe: answered once the store has taken its write lock
     /// and read a table, i.e. once a message could be stored right now.
@@ -148,30 +207,31 @@ enum Command {
 
 /// A handle for sending work to the journal thread.
 #[derive(Debug, Clone)]
-pub struct Journal {
-    commands: mpsc::Sender<Command>,
+pub(crate) struct Journal {
+    requests: mpsc::Sender<Request>,
 }
 
 /// A [`Journal`] handle that lets the thread end when every strong one is
 /// gone.
 #[derive(Debug, Clone)]
-pub struct WeakJournal {
-    commands: mpsc::WeakSender<Command>,
+pub(crate) struct WeakJournal {
+    requests: mpsc::WeakSender<Request>,
 }
 
 impl WeakJournal {
     /// The journal, while it runs.
-    pub fn upgrade(&self) -> Option<Journal> {
-        self.commands.upgrade().map(|commands| Journal { commands })
+    pub(crate) fn upgrade(&self) -> Option<Journal> {
+        self.requests.upgrade().map(|requests| Journal { requests })
     }
 }
 
-impl std::fmt::Debug for Command {
+impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Post(_) => "Post",
             Self::Change { .. } => "Change",
             Self::Moderate { .. } => "Moderate",
+            Self::Audit { .. } => "Audit",
             Self::Admits { .. } => "Admits",
             Self::ReadForJoin { .. } => "ReadForJoin",
             Self::Fill(_) => "Fill",
@@ -185,135 +245,150 @@ impl std::fmt::Debug for Command {
 impl Journal {
     /// Starts the thread. It ends, after finishing queued work, once every
     /// `Journal` handle is dropped; join the handle to wait for that.
-    pub fn start(
+    pub(crate) fn start(
         store: Box<dyn Store>,
-        cluster: Cluster,
+        delivery: Arc<dyn Delivery>,
         limits: HistoryLimits,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<(Self, JoinHandle<()>)> {
-        let (commands, queue) = mpsc::channel(QUEUE_DEPTH);
+        let (requests, queue) = mpsc::channel(QUEUE_DEPTH);
         let worker = Worker {
             store,
-            cluster,
-            runtime: tokio::runtime::Handle::current(),
+            delivery,
             limits,
             metrics,
         };
         let thread = std::thread::Builder::new()
             .name("journal".into())
             .spawn(move || worker.run(queue))?;
-        Ok((Self { commands }, thread))
+        Ok((Self { requests }, thread))
     }
 
     /// A handle that does not keep the thread running: for the node, which
     /// the presence and the bus hold, and which the thread holds in turn.
-    pub fn downgrade(&self) -> WeakJournal {
+    pub(crate) fn downgrade(&self) -> WeakJournal {
         WeakJournal {
-            commands: self.commands.downgrade(),
+            requests: self.requests.downgrade(),
         }
     }
 
     /// Requests waiting for the thread: near [`QUEUE_DEPTH`], senders wait.
-    pub fn queue_depth(&self) -> usize {
-        self.commands.max_capacity() - self.commands.capacity()
+    pub(crate) fn queue_depth(&self) -> usize {
+        self.requests.max_capacity() - self.requests.capacity()
     }
 
-    /// Stores a message and then delivers it to the room (or, for a resend
-    /// of an already stored `client_id`, the original to the sender).
-    pub async fn post(&self, membership: &Membership, message: Message, peer: &Peer) {
-        self.submit(Command::Post(Post {
-            membership: membership.clone(),
-            message,
-            peer: peer.clone(),
-        }))
-        .await;
+    /// Stores a message and then delivers it to the room; `reply` hears
+    /// how it ended.
+    pub(crate) async fn post(&self, message: NewMessage, reply: Box<dyn Reply<Posted>>) {
+        self.submit(Request::Post(PendingPost { message, reply }))
+            .await;
     }
 
-    /// Edits, deletes or reacts to a message (stored first, then told to
-    /// the room), or tells the peer why not.
-    pub async fn change(&self, order: ChangeOrder, peer: &Peer) {
-        self.submit(Command::Change {
-            order,
-            peer: peer.clone(),
-        })
-        .await;
+    /// Edits, deletes or reacts to a message (stored first, then delivered
+    /// to the room); `reply` hears how it ended.
+    pub(crate) async fn change(
+        &self,
+        request: ChangeRequest,
+        reply: Box<dyn Reply<ChangeOutcome>>,
+    ) {
+        self.submit(Request::Change { request, reply }).await;
     }
 
-    /// Stores a moderator's action, then applies it.
-    pub async fn moderate(&self, moderator: &Membership, action: ModeratorAction, peer: &Peer) {
-        self.submit(Command::Moderate {
-            moderator: moderator.clone(),
+    /// Stores a moderator's action in `room`, with its log entry naming
+    /// `by`. The caller puts it in force once this answers.
+    pub(crate) async fn moderate(
+        &self,
+        room: &str,
+        by: &str,
+        action: ModeratorAction,
+    ) -> Result<(), Failed> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Request::Moderate {
+            room: room.to_owned(),
+            by: by.to_owned(),
             action,
-            peer: peer.clone(),
+            reply,
         })
         .await;
+        answer.await.unwrap_or(Err(Failed))
+    }
+
+    /// The newest `limit` entries of the moderation log, newest first, cut
+    /// to the page's byte budget.
+    pub(crate) async fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>, Failed> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Request::Audit { limit, reply }).await;
+        answer.await.unwrap_or(Err(Failed))
     }
 
     /// Whether `join_code` lets a joiner in; with `None`, whether the
     /// chat is open. Read from the store each time, so a code rotated by
     /// `rotate-join-code` in another process is in force at once.
-    pub async fn admits(&self, join_code: Option<String>) -> Result<bool, Rejection> {
+    pub(crate) async fn admits(&self, join_code: Option<String>) -> Result<bool, Failed> {
         let (reply, answer) = oneshot::channel();
-        self.submit(Command::Admits { join_code, reply }).await;
-        answer
-            .await
-            .unwrap_or_else(|_| Err(ErrorCode::ServerError.into()))
+        self.submit(Request::Admits { join_code, reply }).await;
+        answer.await.unwrap_or(Err(Failed))
     }
 
     /// The room's history for a joiner (with `since`, what it missed),
     /// read up to at least `through`. Only for a join already let in: a
     /// refused one costs no read.
-    pub async fn read_for_join(
+    pub(crate) async fn read_for_join(
         &self,
         room: &str,
         since: Option<u64>,
         through: u64,
-    ) -> Result<Replay, Rejection> {
+    ) -> Result<Replay, Failed> {
         let (reply, answer) = oneshot::channel();
-        self.submit(Command::ReadForJoin {
+        self.submit(Request::ReadForJoin {
             room: room.to_owned(),
             since,
             through,
             reply,
         })
         .await;
-        answer
-            .await
-            .unwrap_or_else(|_| Err(ErrorCode::ServerError.into()))
+        answer.await.unwrap_or(Err(Failed))
     }
 
     /// Reads a room's undelivered events from the store and delivers
     /// them. Never waits: when the queue is full the fill is queued by a
     /// task of its own.
-    pub fn fill(&self, gap: Gap) {
-        self.submit_soon(Command::Fill(gap));
+    pub(crate) fn fill(&self, gap: Gap) {
+        self.submit_soon(Request::Fill(gap));
     }
 
     /// Delivers whatever the room committed after `after` (to its newest
     /// event), like [`Journal::fill`].
-    pub fn catch_up(&self, room: &str, after: u64) {
-        self.submit_soon(Command::CatchUp {
+    pub(crate) fn catch_up(&self, room: &str, after: u64) {
+        self.submit_soon(Request::CatchUp {
             room: room.to_owned(),
             after,
         });
     }
 
-    /// Queues a command without waiting: when the queue is full, a task
+    /// Queues a request without waiting: when the queue is full, a task
     /// of its own waits for room.
-    fn submit_soon(&self, command: Command) {
-        if let Err(mpsc::error::TrySendError::Full(command)) = self.commands.try_send(command) {
+    fn submit_soon(&self, request: Request) {
+        if let Err(mpsc::error::TrySendError::Full(request)) = self.requests.try_send(request) {
             let journal = self.clone();
-            tokio::spawn(async move { journal.submit(command).await });
+            tokio::spawn(async move { journal.submit(request).await });
         }
     }
 
-    /// Sends the peer a page of messages in their current state.
-    pub async fn history(&self, room: &str, page: Page, limit: usize, peer: &Peer) {
-        self.submit(Command::History {
+    /// Reads a page of messages in their current state (a `history`
+    /// frame) for `reply`.
+    pub(crate) async fn history(
+        &self,
+        room: &str,
+        page: Page,
+        limit: usize,
+        reply: Box<dyn Reply<Result<ServerFrame, Failed>>>,
+    ) {
+        self.submit(Request::History {
             room: room.to_owned(),
             page,
             limit: limit.clamp(1, MAX_HISTORY_PAGE),
-            peer: peer.clone(),
+            reply,
         })
         .await;
     }
@@ -321,10 +396,10 @@ impl Journal {
     /// Whether the store can take a message now: `Err` names why not (the
     /// journal has stopped, or the database refused). The caller bounds
     /// how long it waits; a stuck journal simply never answers.
-    pub async fn probe(&self) -> Result<(), String> {
+    pub(crate) async fn probe(&self) -> Result<(), String> {
         let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Probe { reply })
+        self.requests
+            .send(Request::Probe { reply })
             .await
             .map_err(|_| "the journal has stopped".to_owned())?;
         answer
@@ -332,26 +407,31 @@ impl Journal {
             .map_err(|_| "the journal stopped before answering".to_owned())?
     }
 
-    async fn submit(&self, command: Command) {
-        if let Err(error) = self.commands.send(command).await {
+    async fn submit(&self, request: Request) {
+        if let Err(error) = self.requests.send(request).await {
             tracing::error!("journal is gone, {:?} dropped", error.0);
         }
     }
 }
 
+/// The journal's thread: the store, and where what it commits goes.
 struct Worker {
     store: Box<dyn Store>,
-    /// Where committed events and moderators' actions go; the presence
-    /// is emptied of a banned user.
-    cluster: Cluster,
-    /// For the presence's async calls from this thread.
-    runtime: tokio::runtime::Handle,
+    /// Where committed events go: this node's members and the other nodes.
+    delivery: Arc<dyn Delivery>,
     limits: HistoryLimits,
     metrics: Arc<Metrics>,
 }
 
+/// Answers a oneshot; the asker may have gone meanwhile.
+fn answer<T>(reply: oneshot::Sender<T>, outcome: T) {
+    if reply.send(outcome).is_err() {
+        tracing::debug!("the asker left before its answer");
+    }
+}
+
 impl Worker {
-    fn run(mut self, mut queue: mpsc::Receiver<Command>) {
+    fn run(mut self, mut queue: mpsc::Receiver<Request>) {
         let mut pending = Vec::with_capacity(MAX_BATCH);
         while let Some(first) = queue.blocking_recv() {
             pending.push(first);
@@ -366,277 +446,176 @@ impl Worker {
         tracing::debug!("journal stopped");
     }
 
-    /// Handles commands in arrival order, committing runs of posts together.
-    fn handle(&mut self, commands: impl Iterator<Item = Command>) {
+    /// Handles requests in arrival order, committing runs of posts together.
+    fn handle(&mut self, requests: impl Iterator<Item = Request>) {
         let mut posts = Vec::new();
-        for command in commands {
-            match command {
-                Command::Post(post) => posts.push(post),
-                Command::Admits { join_code, reply } => {
-                    let result = self.store.join_code_admits(join_code.as_deref());
-                    let result = result.map_err(|error| {
-                        tracing::error!("cannot read the join code: {error}");
-                        Rejection::from(ErrorCode::ServerError)
-                    });
-                    if reply.send(result).is_err() {
-                        tracing::debug!("joiner left before its answer");
-                    }
+        for request in requests {
+            let request = match request {
+                Request::Post(post) => {
+                    posts.push(post);
+                    continue;
                 }
-                Command::ReadForJoin {
+                // Reads no message: it need not wait for the posts.
+                Request::Admits { join_code, reply } => {
+                    let admits = self.store.join_code_admits(join_code.as_deref());
+                    answer(
+                        reply,
+                        logged(admits, format_args!("cannot read the join code")),
+                    );
+                    continue;
+                }
+                request => request,
+            };
+            // Everything else comes after the posts that arrived before it.
+            self.commit(std::mem::take(&mut posts));
+            match request {
+                Request::Post(_) | Request::Admits { .. } => {}
+                Request::ReadForJoin {
                     room,
                     since,
                     through,
                     reply,
                 } => {
-                    self.commit(std::mem::take(&mut posts));
-                    let result = self.read_for_join(&room, since, through);
-                    if reply.send(result).is_err() {
-                        tracing::debug!("joiner left before its answer");
-                    }
+                    let limits = &self.limits;
+                    let replay = pages::replay(self.store.as_mut(), limits, &room, since, through);
+                    answer(
+                        reply,
+                        logged(replay, format_args!("cannot read history of {room}")),
+                    );
                 }
-                Command::Fill(gap) => {
-                    self.commit(std::mem::take(&mut posts));
-                    self.fill(&gap);
-                }
-                Command::CatchUp { room, after } => {
-                    self.commit(std::mem::take(&mut posts));
-                    match self.store.last_event(&room) {
-                        Ok(through) => self.fill(&Gap {
-                            room,
-                            after,
-                            through,
-                        }),
-                        Err(error) => tracing::error!("cannot catch up on {room}: {error}"),
-                    }
-                }
-                Command::History {
+                Request::Fill(gap) => self.fill(&gap),
+                Request::CatchUp { room, after } => match self.store.last_event(&room) {
+                    Ok(through) => self.fill(&Gap {
+                        room,
+                        after,
+                        through,
+                    }),
+                    Err(error) => tracing::error!("cannot catch up on {room}: {error}"),
+                },
+                Request::History {
                     room,
                     page,
                     limit,
-                    peer,
+                    reply,
                 } => {
-                    self.commit(std::mem::take(&mut posts));
-                    self.send_history(&room, page, limit, &peer);
+                    // A client already closed (too slow, most likely)
+                    // costs no read.
+                    if reply.wanted() {
+                        let bytes = self.limits.page_bytes;
+                        let read = pages::read_page(self.store.as_mut(), &room, page, limit, bytes);
+                        reply.send(logged(read, format_args!("cannot read history of {room}")));
+                    }
                 }
-                Command::Change { order, peer } => {
-                    self.commit(std::mem::take(&mut posts));
-                    self.change(order, &peer);
-                }
-                Command::Moderate {
-                    moderator,
+                Request::Change { request, reply } => reply.send(self.change(&request)),
+                Request::Moderate {
+                    room,
+                    by,
                     action,
-                    peer,
+                    reply,
                 } => {
-                    self.commit(std::mem::take(&mut posts));
-                    if let Err(error) = self.moderate(&moderator, action, &peer) {
-                        tracing::error!("cannot store a moderator's action: {error}");
-                        peer.reject(&Rejection::from(ErrorCode::ServerError));
-                    }
+                    let stored = self.moderate(&room, &by, action);
+                    answer(
+                        reply,
+                        logged(stored, format_args!("cannot store a moderator's action")),
+                    );
                 }
-                Command::Probe { reply } => {
-                    self.commit(std::mem::take(&mut posts));
-                    let result = self.store.probe().map_err(|error| error.to_string());
-                    if reply.send(result).is_err() {
-                        tracing::debug!("the readiness probe gave up before its answer");
-                    }
+                Request::Audit { limit, reply } => {
+                    let entries = self.store.audit(limit).map(|mut entries| {
+                        // Newest first: what is cut is the oldest.
+                        pages::keep_first(&mut entries, self.limits.page_bytes);
+                        entries
+                    });
+                    answer(
+                        reply,
+                        logged(entries, format_args!("cannot read the moderation log")),
+                    );
+                }
+                Request::Probe { reply } => {
+                    answer(reply, self.store.probe().map_err(|error| error.to_string()));
                 }
             }
         }
         self.commit(posts);
     }
 
-    fn commit(&mut self, posts: Vec<Post>) {
+    fn commit(&mut self, posts: Vec<PendingPost>) {
         if posts.is_empty() {
             return;
         }
-        let batch: Vec<NewMessage> = posts
-            .iter()
-            .map(|post| NewMessage {
-                room: post.membership.room.clone(),
-                username: post.membership.name.clone(),
-                author_key: post.membership.key.clone(),
-                text: post.message.text.clone(),
-                client_id: post.message.client_id.clone(),
-                owner: post.message.owner.clone(),
-                reply_to: post.message.reply_to,
-            })
-            .collect();
+        let (batch, replies): (Vec<NewMessage>, Vec<_>) = posts
+            .into_iter()
+            .map(|post| (post.message, post.reply))
+            .unzip();
         let started = Instant::now();
         let appended = self.store.append(&batch);
         let committed = Instant::now();
         self.metrics
             .journal_commit_seconds
             .record(committed - started);
-        match appended {
-            Ok(results) => {
-                for (post, result) in posts.iter().zip(results) {
-                    let client_id = &post.message.client_id;
-                    match result {
-                        Appended::New { message, prev } => {
-                            self.metrics.messages_stored.increment(1);
-                            let id = message.id;
-                            let frame = ServerFrame::Message(message);
-                            self.deliver(&post.membership.room, id, &frame, prev, committed);
-                        }
-                        Appended::Duplicate(original) => {
-                            post.peer.send(encode(&ServerFrame::Message(original)));
-                        }
-                        Appended::ClientIdTaken => post
-                            .peer
-                            .reject(&client_id_taken().with_client_id(client_id.clone())),
-                        Appended::ReplyNotFound => {
-                            let reply_to = post.message.reply_to.unwrap_or_default();
-                            post.peer
-                                .reject(&no_message(reply_to).with_client_id(client_id.clone()));
-                        }
-                    }
-                }
-            }
+        let results = match appended {
+            Ok(results) => results,
             Err(error) => {
-                tracing::error!("cannot store {} messages: {error}", posts.len());
-                for post in &posts {
-                    let refusal = Rejection::from(ErrorCode::ServerError)
-                        .with_client_id(post.message.client_id.clone());
-                    post.peer.reject(&refusal);
+                tracing::error!("cannot store {} messages: {error}", batch.len());
+                for reply in replies {
+                    reply.send(Posted::Failed);
                 }
+                return;
             }
+        };
+        for ((sent, reply), result) in batch.iter().zip(replies).zip(results) {
+            let outcome = match result {
+                Appended::New { message, prev } => {
+                    self.metrics.messages_stored.increment(1);
+                    let event = HistoryItem::Message(message);
+                    self.deliver(&sent.room, event, prev, committed);
+                    Posted::Delivered
+                }
+                Appended::Duplicate(original) => Posted::Duplicate(Box::new(original)),
+                Appended::ClientIdTaken => Posted::ClientIdTaken,
+                Appended::ReplyNotFound => Posted::ReplyNotFound,
+            };
+            reply.send(outcome);
         }
     }
 
-    /// Applies one change: stored first, then delivered to the room; a
-    /// resend or a request that changes nothing answers the sender alone.
-    fn change(&mut self, order: ChangeOrder, peer: &Peer) {
-        let request = &order.request;
-        let client_id = request.client_id.clone();
-        let refusal = match self.store.change(request) {
+    /// Applies one change: stored first, then delivered to the room.
+    fn change(&mut self, request: &ChangeRequest) -> ChangeOutcome {
+        match self.store.change(request) {
             Ok(Changed::New { change, prev }) => {
                 self.metrics.changes_stored.increment(1);
                 let committed = Instant::now();
-                let id = change.id();
-                self.deliver(&request.room, id, &change.into_frame(), prev, committed);
-                return;
+                self.deliver(&request.room, HistoryItem::Change(change), prev, committed);
+                ChangeOutcome::Delivered
             }
             Ok(Changed::Duplicate(original) | Changed::Unchanged(Some(original))) => {
-                peer.send(encode(&original.into_frame()));
-                return;
+                ChangeOutcome::Original(original)
             }
-            Ok(Changed::Unchanged(None)) => return,
-            Ok(Changed::Refused(refusal)) => match refusal {
-                Refusal::ClientIdTaken => client_id_taken(),
-                Refusal::NotFound => no_message(request.target),
-                Refusal::Forbidden => Rejection::new(
-                    ErrorCode::Forbidden,
-                    "Only the author of a message may change it (with the author key it was \
-                     posted with), and a moderator may delete it",
-                ),
-                Refusal::Expired => Rejection::new(
-                    ErrorCode::EditExpired,
-                    "That message is too old to edit: it can still be deleted",
-                ),
-                Refusal::BadText => order
-                    .bad_text
-                    .unwrap_or_else(|| ErrorCode::BadRequest.into()),
-                Refusal::BadEmoji => Rejection::new(
-                    ErrorCode::BadRequest,
-                    format!(
-                        "A reaction is one of {}",
-                        chat_shared::REACTION_EMOJI.join(" ")
-                    ),
-                ),
-                Refusal::TooManyEmoji => Rejection::new(
-                    ErrorCode::BadRequest,
-                    format!(
-                        "A message carries at most {MAX_EMOJI_PER_MESSAGE} different emoji: \
-                         react with one it already has"
-                    ),
-                ),
-            },
+            Ok(Changed::Unchanged(None)) => ChangeOutcome::Unchanged,
+            Ok(Changed::Refused(refusal)) => ChangeOutcome::Refused(refusal),
             Err(error) => {
                 tracing::error!("cannot change message {}: {error}", request.target);
-                Rejection::from(ErrorCode::ServerError)
-            }
-        };
-        peer.reject(&refusal.with_client_id(client_id));
-    }
-
-    /// Stores the action and its log entry, then applies it: what is
-    /// seen has been recorded.
-    fn moderate(
-        &mut self,
-        moderator: &Membership,
-        action: ModeratorAction,
-        peer: &Peer,
-    ) -> StoreResult<()> {
-        let room = &moderator.room;
-        let by = &moderator.name;
-        match action {
-            ModeratorAction::Ban {
-                name,
-                key,
-                duration_secs,
-            } => {
-                let length = std::time::Duration::from_secs(duration_secs);
-                // Every address the name holds now, on any node, and
-                // those it joined from here lately.
-                let mut addresses = self.runtime.block_on(self.cluster.presence.addresses(&key));
-                addresses.extend(self.cluster.hub.recent_addresses(&key));
-                let ban = Ban::new(key, addresses, std::time::SystemTime::now(), length);
-                self.store
-                    .add_ban(&ban.to_stored(), by, &name, duration_secs)?;
-                let until = humantime::format_rfc3339_millis(ban.until).to_string();
-                tracing::info!(moderator = %by, user = %name, duration_secs, "banned");
-                self.cluster.announce(BusEvent::Banned(ban.to_stored()));
-                // Also whoever holds the name in a grace period, anywhere;
-                // before the moderator hears it is done. Bans are rare:
-                // this thread may wait for the presence.
-                self.runtime
-                    .block_on(self.cluster.presence.evict(&ban.name_key));
-                peer.send(encode(&ServerFrame::UserBanned {
-                    username: name,
-                    until,
-                    duration_secs,
-                }));
-            }
-            ModeratorAction::Lock(locked) => {
-                self.store.set_room_locked(room, locked, by)?;
-                tracing::info!(moderator = %by, room = %room, locked, "room lock changed");
-                self.cluster.announce(BusEvent::Locked {
-                    room: room.clone(),
-                    locked,
-                    username: by.clone(),
-                });
-            }
-            ModeratorAction::Topic(topic) => {
-                self.store.set_room_topic(room, &topic, by)?;
-                tracing::info!(moderator = %by, room = %room, "topic changed");
-                self.cluster.announce(BusEvent::Topic {
-                    room: room.clone(),
-                    topic,
-                    username: by.clone(),
-                });
-            }
-            ModeratorAction::Audit(limit) => {
-                let mut entries = self.store.audit(limit)?;
-                // Newest first: what is cut is the oldest.
-                pages::keep_first(&mut entries, self.limits.page_bytes);
-                peer.send(encode(&ServerFrame::Audit { entries }));
+                ChangeOutcome::Failed
             }
         }
-        Ok(())
     }
 
-    /// Delivers a committed event here (after any earlier one this node
-    /// has not delivered yet, read from the store) and tells the other
-    /// nodes.
-    fn deliver(&mut self, room: &str, id: u64, frame: &ServerFrame, prev: u64, committed: Instant) {
-        let event = BusEvent::Committed {
-            room: room.to_owned(),
-            id,
-            prev,
-            frame: frame.encode(),
-        };
-        self.cluster.bus.publish(&event);
-        if let Some(gap) = self.cluster.hub.apply(event, committed) {
+    /// Stores a moderator's action and its log entry.
+    fn moderate(&mut self, room: &str, by: &str, action: ModeratorAction) -> StoreResult<()> {
+        match action {
+            ModeratorAction::Ban {
+                ban,
+                name,
+                duration_secs,
+            } => self.store.add_ban(&ban, by, &name, duration_secs),
+            ModeratorAction::Lock(locked) => self.store.set_room_locked(room, locked, by),
+            ModeratorAction::Topic(topic) => self.store.set_room_topic(room, &topic, by),
+        }
+    }
+
+    /// Hands a committed event to the delivery (after any earlier one
+    /// this node has not delivered yet, read from the store).
+    fn deliver(&mut self, room: &str, event: HistoryItem, prev: u64, committed: Instant) {
+        if let Some(gap) = self.delivery.committed(room, event, prev, committed) {
             self.fill(&gap);
         }
     }
@@ -645,8 +624,8 @@ impl Worker {
     fn fill(&mut self, gap: &Gap) {
         let mut after = gap.after;
         while after < gap.through {
-            let items = match self.store.after(&gap.room, after, gap.through, FILL_CHUNK) {
-                Ok(items) => items,
+            let events = match self.store.after(&gap.room, after, gap.through, FILL_CHUNK) {
+                Ok(events) => events,
                 Err(error) => {
                     tracing::error!("cannot read {} to fill a gap: {error}", gap.room);
                     return;
@@ -654,45 +633,12 @@ impl Worker {
             };
             // A read that stopped at its limit may have more after its
             // last id: this round delivers up to there.
-            let upto = match (items.len(), items.last()) {
+            let upto = match (events.len(), events.last()) {
                 (FILL_CHUNK, Some(last)) => last.id(),
                 _ => gap.through,
             };
-            let events = items
-                .into_iter()
-                .map(|item| (item.id(), encode(&item_frame(item))))
-                .collect();
-            self.cluster
-                .hub
-                .fill(&gap.room, events, upto, Instant::now());
+            self.delivery.fill(&gap.room, events, upto, Instant::now());
             after = upto;
-        }
-    }
-
-    fn read_for_join(
-        &mut self,
-        room: &str,
-        since: Option<u64>,
-        through: u64,
-    ) -> Result<Replay, Rejection> {
-        pages::replay(self.store.as_mut(), &self.limits, room, since, through).map_err(|error| {
-            tracing::error!("cannot read history of {room}: {error}");
-            Rejection::from(ErrorCode::ServerError)
-        })
-    }
-
-    fn send_history(&mut self, room: &str, page: Page, limit: usize, peer: &Peer) {
-        // A client already closed (too slow, most likely) costs no read.
-        if peer.closer().token.is_cancelled() {
-            return;
-        }
-        let bytes = self.limits.page_bytes;
-        match pages::read_page(self.store.as_mut(), room, page, limit, bytes) {
-            Ok(frame) => peer.send(encode(&frame)),
-            Err(error) => {
-                tracing::error!("cannot read history of {room}: {error}");
-                peer.reject(&Rejection::from(ErrorCode::ServerError));
-            }
         }
     }
 }
@@ -700,24 +646,11 @@ impl Worker {
 /// How many events one read of a gap takes.
 const FILL_CHUNK: usize = 500;
 
-/// The frame an item of the history goes out as, live.
-fn item_frame(item: HistoryItem) -> ServerFrame {
-    match item {
-        HistoryItem::Message(message) => ServerFrame::Message(message),
-        HistoryItem::Change(change) => change.into_frame(),
-    }
-}
-
-fn client_id_taken() -> Rejection {
-    Rejection::new(
-        ErrorCode::BadRequest,
-        "That client_id was already used for something else",
-    )
-}
-
-fn no_message(id: u64) -> Rejection {
-    Rejection::new(
-        ErrorCode::NotFound,
-        format!("There is no message {id} in this room (or it was deleted)"),
-    )
+/// A store result with its error logged under `what`, as the asker sees
+/// it.
+fn logged<T>(result: StoreResult<T>, what: std::fmt::Arguments<'_>) -> Result<T, Failed> {
+    result.map_err(|error| {
+        tracing::error!("{what}: {error}");
+        Failed
+    })
 }

@@ -5,14 +5,14 @@
 //! an SQLite history.
 
 pub mod archive;
-pub mod changes;
-pub mod journal;
-pub mod moderation;
-pub mod pages;
-pub mod postgres;
+pub(crate) mod changes;
+pub(crate) mod journal;
+pub(crate) mod moderation;
+pub(crate) mod pages;
+pub(crate) mod postgres;
 mod sql;
-pub mod sqlite;
-pub mod store;
+pub(crate) mod sqlite;
+pub(crate) mod store;
 
 #[cfg(test)]
 mod conformance;

@@ -10,14 +10,25 @@
 //! already does: `history_gap` on a replay, `has_more` / `has_newer` on a
 //! page. The client fetches the rest by paging.
 
-use crate::chat::hub::Replay;
 use crate::history::journal::{HistoryLimits, Page};
 use crate::history::store::{Store, StoreResult};
 use chat_shared::{ChatMessage, HistoryItem, ServerFrame};
 use serde::Serialize;
 
+/// What a joiner is sent from the history for `welcome.history`, read up
+/// to `through`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Replay {
+    pub(crate) history: Vec<HistoryItem>,
+    /// More was missed than a replay holds: `history` is the latest page.
+    pub(crate) gap: bool,
+    /// The room's newest event when the history was read: everything up
+    /// to it is in the replay or was before `since`.
+    pub(crate) through: u64,
+}
+
 /// How many bytes `value` encodes to as JSON, without keeping the text.
-pub fn encoded_len<T: Serialize>(value: &T) -> usize {
+pub(crate) fn encoded_len<T: Serialize>(value: &T) -> usize {
     /// Counts what is written and keeps nothing.
     struct Counter(usize);
     impl std::io::Write for Counter {
@@ -38,7 +49,7 @@ pub fn encoded_len<T: Serialize>(value: &T) -> usize {
 
 /// How many of `items`, taken in order, fit in `bytes` once encoded (with
 /// the comma between each two): at least one when there is any.
-pub fn fitting<'a, T: Serialize + 'a>(
+pub(crate) fn fitting<'a, T: Serialize + 'a>(
     items: impl IntoIterator<Item = &'a T>,
     bytes: usize,
 ) -> usize {
@@ -56,7 +67,7 @@ pub fn fitting<'a, T: Serialize + 'a>(
 
 /// Keeps the newest (last) items of `items` that fit in `bytes`; returns
 /// whether any were left out.
-pub fn keep_newest<T: Serialize>(items: &mut Vec<T>, bytes: usize) -> bool {
+pub(crate) fn keep_newest<T: Serialize>(items: &mut Vec<T>, bytes: usize) -> bool {
     let keep = fitting(items.iter().rev(), bytes);
     let dropped = items.len() - keep;
     items.drain(..dropped);
@@ -65,7 +76,7 @@ pub fn keep_newest<T: Serialize>(items: &mut Vec<T>, bytes: usize) -> bool {
 
 /// Keeps the first items of `items` that fit in `bytes`: for lists that
 /// come newest first.
-pub fn keep_first<T: Serialize>(items: &mut Vec<T>, bytes: usize) {
+pub(crate) fn keep_first<T: Serialize>(items: &mut Vec<T>, bytes: usize) {
     let keep = fitting(items.iter(), bytes);
     items.truncate(keep);
 }
@@ -77,7 +88,7 @@ pub fn keep_first<T: Serialize>(items: &mut Vec<T>, bytes: usize) {
 /// page marked as a gap. The latest page is cut to the budget from its
 /// oldest end. Every read stops at the room's newest event when the first
 /// began, so the picture is consistent even while others post.
-pub fn replay(
+pub(crate) fn replay(
     store: &mut dyn Store,
     limits: &HistoryLimits,
     room: &str,
@@ -108,7 +119,7 @@ pub fn replay(
 /// to know whether more lie beyond, and cut to `bytes`: from its oldest
 /// end for a page before an id, from whichever end is further from the
 /// target for a page around one.
-pub fn read_page(
+pub(crate) fn read_page(
     store: &mut dyn Store,
     room: &str,
     page: Page,

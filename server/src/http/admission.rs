@@ -6,7 +6,7 @@
 //! A refused upgrade costs one small HTTP response and nothing else: no
 //! socket task, no buffers.
 
-use crate::error::Refusal;
+use crate::error::UpgradeRefusal;
 use crate::http::client_ip::{self, limit_key, IpNet};
 use crate::http::connect_rate::ConnectRate;
 use crate::http::origin::{self, HostRule};
@@ -116,7 +116,7 @@ impl Admission {
     }
 
     /// Takes a place for a connection from `client`, or refuses.
-    pub fn admit(self: &Arc<Self>, client: IpAddr) -> Result<Ticket, Refusal> {
+    pub fn admit(self: &Arc<Self>, client: IpAddr) -> Result<Ticket, UpgradeRefusal> {
         let key = (self.limit_loopback || !client.to_canonical().is_loopback())
             .then(|| limit_key(client));
         self.admit_as(client, key)
@@ -129,17 +129,21 @@ impl Admission {
         self: &Arc<Self>,
         peer: IpAddr,
         trusted: &[IpNet],
-    ) -> Result<Ticket, Refusal> {
+    ) -> Result<Ticket, UpgradeRefusal> {
         if client_ip::is_trusted_proxy(peer, trusted) {
             return self.admit_as(peer, None);
         }
         self.admit(peer)
     }
 
-    fn admit_as(self: &Arc<Self>, client: IpAddr, key: Option<IpAddr>) -> Result<Ticket, Refusal> {
+    fn admit_as(
+        self: &Arc<Self>,
+        client: IpAddr,
+        key: Option<IpAddr>,
+    ) -> Result<Ticket, UpgradeRefusal> {
         let mut counts = self.lock();
         if counts.total >= self.max_total {
-            return Err(Refusal::ServerFull);
+            return Err(UpgradeRefusal::ServerFull);
         }
         if let Some(key) = key {
             let count = counts.per_ip.entry(key).or_insert(0);
@@ -147,7 +151,7 @@ impl Admission {
                 if *count == 0 {
                     counts.per_ip.remove(&key);
                 }
-                return Err(Refusal::TooManyFromAddress);
+                return Err(UpgradeRefusal::TooManyFromAddress);
             }
             *count += 1;
         }
@@ -172,7 +176,7 @@ pub fn admit_upgrade(
     limits: &Limits,
     peer: IpAddr,
     headers: &HeaderMap,
-) -> Result<Ticket, Refusal> {
+) -> Result<Ticket, UpgradeRefusal> {
     let from_proxy = client_ip::is_trusted_proxy(peer, &limits.trusted_proxies);
     let host = match from_proxy
         .then(|| client_ip::forwarded_host(headers, limits.proxy_header))
@@ -191,17 +195,19 @@ pub fn admit_upgrade(
     if let Some(rule) = &upgrades.host_rule {
         if !rule.allows(host.as_deref()) {
             tracing::debug!(%client, ?host, "upgrade for an unknown host refused");
-            return Err(Refusal::UnknownHost(origin::unknown_host(host.as_deref())));
+            return Err(UpgradeRefusal::UnknownHost(origin::unknown_host(
+                host.as_deref(),
+            )));
         }
     }
     origin::check(origin, host.as_deref(), &limits.allowed_origins)
-        .map_err(Refusal::ForeignOrigin)?;
+        .map_err(UpgradeRefusal::ForeignOrigin)?;
     if let Err(retry_after) = upgrades
         .connect_rate
         .take(client, tokio::time::Instant::now())
     {
         tracing::debug!(%client, "connecting too fast");
-        return Err(Refusal::ConnectingTooFast { retry_after });
+        return Err(UpgradeRefusal::ConnectingTooFast { retry_after });
     }
     upgrades.admission.admit(client).inspect_err(|refusal| {
         tracing::warn!(%client, ?refusal, "connection refused");
@@ -226,7 +232,7 @@ mod tests {
         let a: IpAddr = "198.51.100.1".parse().expect("ip");
         let first = admission.admit(a).expect("first");
         let _second = admission.admit(a).expect("second");
-        assert_eq!(admission.admit(a).err(), Some(Refusal::ServerFull));
+        assert_eq!(admission.admit(a).err(), Some(UpgradeRefusal::ServerFull));
         drop(first);
         assert!(admission.admit(a).is_ok());
     }
@@ -238,7 +244,10 @@ mod tests {
         let b: IpAddr = "198.51.100.2".parse().expect("ip");
         let _one = admission.admit(a).expect("one");
         let _two = admission.admit(a).expect("two");
-        assert_eq!(admission.admit(a).err(), Some(Refusal::TooManyFromAddress));
+        assert_eq!(
+            admission.admit(a).err(),
+            Some(UpgradeRefusal::TooManyFromAddress)
+        );
         assert!(admission.admit(b).is_ok());
     }
 

@@ -6,7 +6,7 @@
 //! `welcome` (a long user list, replayed history) would otherwise cost the
 //! connection that much memory for as long as it lives.
 
-use crate::error::Refusal;
+use crate::error::UpgradeRefusal;
 use axum::body::Body;
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -35,7 +35,7 @@ pub struct Upgrade {
 
 impl Upgrade {
     /// Checks that the request asks for a WebSocket (RFC 6455, section 4.2.1).
-    pub fn from_parts(parts: &mut Parts) -> Result<Self, Refusal> {
+    pub fn from_parts(parts: &mut Parts) -> Result<Self, UpgradeRefusal> {
         let headers = &parts.headers;
         let asks_for_websocket = parts.method == Method::GET
             && header_has_token(headers, header::CONNECTION, "upgrade")
@@ -146,6 +146,6 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
     })
 }
 
-fn refuse(status: StatusCode, why: &'static str) -> Refusal {
-    Refusal::NotAnUpgrade { status, why }
+fn refuse(status: StatusCode, why: &'static str) -> UpgradeRefusal {
+    UpgradeRefusal::NotAnUpgrade { status, why }
 }

@@ -18,19 +18,19 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 /// Wrong join codes one address may try at once ("about ten a minute").
-pub const CODE_TRIES_BURST: u32 = 10;
+pub(crate) const CODE_TRIES_BURST: u32 = 10;
 /// How often an address earns one more try after that.
-pub const CODE_TRY_EVERY: Duration = Duration::from_secs(6);
+pub(crate) const CODE_TRY_EVERY: Duration = Duration::from_secs(6);
 /// Rooms one address may create at once.
-pub const NEW_ROOMS_BURST: u32 = 10;
+pub(crate) const NEW_ROOMS_BURST: u32 = 10;
 /// How often an address may create one more after that.
-pub const NEW_ROOM_EVERY: Duration = Duration::from_secs(60);
+pub(crate) const NEW_ROOM_EVERY: Duration = Duration::from_secs(60);
 
 /// A join let through [`Hub::admit`], until it ends (seated or refused).
 /// While it lasts its room is not forgotten, and a room it would create
 /// counts against `--max-rooms` already; dropping it ends it.
 #[must_use = "the join's place is given up when this is dropped"]
-pub struct Admission<'a> {
+pub(crate) struct Admission<'a> {
     hub: &'a Hub,
     room: String,
 }
@@ -38,7 +38,7 @@ pub struct Admission<'a> {
 impl Admission<'_> {
     /// The join succeeded: remembers the address the name came from, so a
     /// ban of the name covers it for a while even after the user left.
-    pub fn seated(self, name_key: &str, client: IpAddr) {
+    pub(crate) fn seated(self, name_key: &str, client: IpAddr) {
         let mut state = self.hub.lock();
         state.recent.saw(name_key, client, SystemTime::now());
     }
@@ -63,7 +63,11 @@ impl Hub {
     /// name, or of the address for anyone but a moderator), or a new room
     /// past `--max-rooms` or past the address's budget of new rooms.
     /// Creates nothing: the room appears once the claim succeeds.
-    pub fn admit(&self, request: &JoinRequest, peer: &Peer) -> Result<Admission<'_>, Rejection> {
+    pub(crate) fn admit(
+        &self,
+        request: &JoinRequest,
+        peer: &Peer,
+    ) -> Result<Admission<'_>, Rejection> {
         let mut state = self.lock();
         let now = SystemTime::now();
         // A moderator's connection is kept out by its name only: the
@@ -108,7 +112,7 @@ impl Hub {
     /// Before a join code is compared: refuses an address that guessed
     /// wrong too often. Every code from it is refused while it waits, the
     /// right one too, so a guesser learns nothing from the answers.
-    pub fn may_try_code(&self, client: IpAddr) -> Result<(), Rejection> {
+    pub(crate) fn may_try_code(&self, client: IpAddr) -> Result<(), Rejection> {
         if !self.budgets_apply(client) {
             return Ok(());
         }
@@ -118,7 +122,7 @@ impl Hub {
     }
 
     /// A join code was wrong: spends one of the address's tries.
-    pub fn wrong_code(&self, client: IpAddr) {
+    pub(crate) fn wrong_code(&self, client: IpAddr) {
         if self.budgets_apply(client) {
             self.wrong_codes.spend(client, Instant::now());
         }
@@ -127,7 +131,7 @@ impl Hub {
     /// The addresses `name_key` joined from here lately (see
     /// [`crate::chat::moderation::RECENT_ADDRESSES_FOR`]): what a ban of
     /// the name covers besides its open connections.
-    pub fn recent_addresses(&self, name_key: &str) -> Vec<IpAddr> {
+    pub(crate) fn recent_addresses(&self, name_key: &str) -> Vec<IpAddr> {
         self.lock().recent.of(name_key, SystemTime::now())
     }
 

@@ -1,0 +1,219 @@
+//! The commands: what a client may ask of the chat, one per `ClientFrame`.
+//!
+//! A frame becomes a [`Command`] in one place, [`Command::from_frame`]:
+//! everything the frame alone decides (its rate-limit class, its
+//! normalised text, names and emoji, the edit window) is worked out there.
+//! [`Command::apply`] then checks what depends on the connection and the
+//! room (joined, a moderator, the room locked), in the order the protocol
+//! names them, and carries the command out: through the journal for what
+//! must be stored, the presence for who is where, the hub for this node's
+//! connections. The connection keeps the socket; the rules are here.
+//!
+//! One file per group of commands:
+//! - [`join`]: `join`, and leaving when the connection ends;
+//! - [`post`]: `message` and `typing`;
+//! - [`change`]: `edit`, `react` and `delete`;
+//! - [`read`]: `history`, `users` and `list_rooms`;
+//! - [`moderate`]: `become_moderator`, `ban`, `lock_room`, `set_topic`
+//!   and `audit`.
+
+pub(crate) mod change;
+pub(crate) mod join;
+pub(crate) mod moderate;
+pub(crate) mod post;
+pub(crate) mod read;
+
+use crate::chat::hub::Membership;
+use crate::chat::peer::Peer;
+use crate::chat::rate_limit::FrameKind;
+use crate::error::Rejection;
+use crate::AppState;
+use chat_shared::{ClientFrame, ErrorCode};
+use std::time::Duration;
+
+/// The connection commands come from, as they see it: what a join sets
+/// and every later command reads.
+#[derive(Debug)]
+pub(crate) struct Caller {
+    /// How answers reach the client.
+    pub(crate) peer: Peer,
+    /// Set once the client has joined.
+    pub(crate) membership: Option<Membership>,
+    /// The hash of the author key the client joined with: the messages
+    /// it posts may be edited and deleted by whoever presents the key.
+    pub(crate) owner: Option<String>,
+}
+
+impl Caller {
+    /// A connection that has not joined yet.
+    pub(crate) fn new(peer: Peer) -> Self {
+        Self {
+            peer,
+            membership: None,
+            owner: None,
+        }
+    }
+
+    /// Where the caller joined, or why it may not do this yet.
+    fn joined(&self) -> Result<&Membership, Rejection> {
+        self.membership
+            .as_ref()
+            .ok_or_else(|| ErrorCode::NotJoined.into())
+    }
+
+    /// The joined moderator, or why this connection may not moderate.
+    fn moderator(&self) -> Result<&Membership, Rejection> {
+        let member = self.joined()?;
+        if !self.peer.is_moderator() {
+            return Err(Rejection::new(
+                ErrorCode::Forbidden,
+                "Only moderators may do that: send become_moderator with the token first",
+            ));
+        }
+        Ok(member)
+    }
+}
+
+/// What the settings decide about a frame before it is applied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rules {
+    /// How long after posting a message may still be edited.
+    pub(crate) edit_window: Duration,
+}
+
+/// One client frame, validated as far as the frame alone allows.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// A frame that was not understood, and why.
+    Unreadable(String),
+    Join(join::Join),
+    Post(post::Post),
+    Typing(bool),
+    Change(change::MessageChange),
+    History(read::History),
+    Users(read::Users),
+    ListRooms,
+    BecomeModerator(String),
+    Ban(moderate::BanRequest),
+    Lock(bool),
+    SetTopic(moderate::SetTopic),
+    Audit(usize),
+}
+
+impl Command {
+    /// Turns a decoded frame (or why it did not decode) into a command.
+    pub(crate) fn from_frame(frame: Result<ClientFrame, String>, rules: &Rules) -> Self {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(detail) => return Self::Unreadable(detail),
+        };
+        match frame {
+            ClientFrame::Join {
+                username,
+                room,
+                since,
+                resume,
+                join_code,
+                author_key,
+            } => Self::Join(join::Join::new(
+                &username,
+                room.as_deref(),
+                since,
+                resume,
+                join_code,
+                author_key.as_deref(),
+            )),
+            ClientFrame::Message {
+                text,
+                client_id,
+                reply_to,
+            } => Self::Post(post::Post::new(&text, client_id, reply_to)),
+            ClientFrame::Typing { is_typing } => Self::Typing(is_typing),
+            ClientFrame::Edit {
+                id,
+                text,
+                client_id,
+            } => Self::Change(change::MessageChange::edit(
+                id,
+                &text,
+                client_id,
+                rules.edit_window,
+            )),
+            ClientFrame::React {
+                id,
+                emoji,
+                on,
+                client_id,
+            } => Self::Change(change::MessageChange::react(id, &emoji, on, client_id)),
+            ClientFrame::Delete { id, client_id } => {
+                Self::Change(change::MessageChange::delete(id, client_id))
+            }
+            ClientFrame::History {
+                before,
+                limit,
+                around,
+            } => Self::History(read::History::new(before, around, limit)),
+            ClientFrame::ListRooms => Self::ListRooms,
+            ClientFrame::Users { after, limit } => Self::Users(read::Users { after, limit }),
+            ClientFrame::BecomeModerator { token } => Self::BecomeModerator(token),
+            ClientFrame::Ban {
+                username,
+                duration_secs,
+            } => Self::Ban(moderate::BanRequest::new(&username, duration_secs)),
+            ClientFrame::LockRoom { locked } => Self::Lock(locked),
+            ClientFrame::SetTopic { topic } => Self::SetTopic(moderate::SetTopic::new(&topic)),
+            ClientFrame::Audit { limit } => Self::Audit(moderate::audit_limit(limit)),
+        }
+    }
+
+    /// Which rate limit the frame counts against.
+    pub(crate) fn rate_class(&self) -> FrameKind {
+        match self {
+            Self::Typing(is_typing) => FrameKind::Typing {
+                is_typing: *is_typing,
+            },
+            _ => FrameKind::Other,
+        }
+    }
+
+    /// The `client_id` a refusal of this frame names, if the frame has one.
+    pub(crate) fn client_id(&self) -> Option<&str> {
+        match self {
+            Self::Post(post) => post.client_id.as_deref(),
+            Self::Change(change) => change.client_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Carries the command out for `caller`; `Err` is what the client is
+    /// told instead.
+    pub(crate) async fn apply(
+        self,
+        state: &AppState,
+        caller: &mut Caller,
+    ) -> Result<(), Rejection> {
+        match self {
+            Self::Unreadable(detail) => Err(Rejection::new(
+                ErrorCode::BadRequest,
+                format!("That frame was not understood: {detail}"),
+            )),
+            Self::Join(join) => join.apply(state, caller).await,
+            Self::Post(post) => post.apply(state, caller).await,
+            Self::Typing(is_typing) => post::typing(state, caller, is_typing),
+            Self::Change(change) => change.apply(state, caller).await,
+            Self::History(history) => history.apply(state, caller).await,
+            Self::Users(users) => users.apply(state, caller),
+            Self::ListRooms => read::list_rooms(state, caller).await,
+            Self::BecomeModerator(token) => moderate::become_moderator(state, caller, &token),
+            Self::Ban(ban) => ban.apply(state, caller).await,
+            Self::Lock(locked) => moderate::lock(state, caller, locked).await,
+            Self::SetTopic(topic) => topic.apply(state, caller).await,
+            Self::Audit(limit) => moderate::audit(state, caller, limit).await,
+        }
+    }
+}
+
+/// A store failure as the client hears it.
+fn server_error(_: crate::history::journal::Failed) -> Rejection {
+    ErrorCode::ServerError.into()
+}
