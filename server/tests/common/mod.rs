@@ -231,6 +231,19 @@ pub async fn connect_to(addr: SocketAddr) -> Client {
     Client { socket }
 }
 
+/// What waiting for the next chat frame came to.
+// Boxing the frame would only make every match on it noisier: a `Next`
+// lives for one loop iteration.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Next {
+    Frame(ServerFrame),
+    /// Nothing within the time asked for.
+    Quiet,
+    /// The socket closed or failed (a node killed, say).
+    Gone,
+}
+
 /// The fields of a `welcome` frame.
 #[derive(Debug)]
 pub struct Welcome {
@@ -290,6 +303,25 @@ impl Client {
                 },
                 Message::Close(frame) => panic!("socket closed: {frame:?}"),
                 _ => continue,
+            }
+        }
+    }
+
+    /// The next chat frame within `within`, skipping heartbeats and
+    /// pings; a socket that ends is an answer too, not a failure.
+    pub async fn next_frame(&mut self, within: Duration) -> Next {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await {
+                Err(_) => return Next::Quiet,
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return Next::Gone,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    match ServerFrame::decode(&text).expect("frame decodes") {
+                        ServerFrame::Heartbeat => continue,
+                        frame => return Next::Frame(frame),
+                    }
+                }
+                Ok(Some(Ok(_))) => continue,
             }
         }
     }
