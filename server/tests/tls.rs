@@ -305,19 +305,13 @@ async fn sighup_renews_the_certificate_for_new_connections_and_keeps_open_ones()
 
 /// Runs the binary to its exit; returns whether it succeeded and all it said.
 fn run_binary(args: &[&std::ffi::OsStr]) -> (bool, String) {
-    let output = process::command()
-        .args(["--db", ":memory:"])
-        .args(args)
-        .env_remove("CHAT_TLS_CERT")
-        .env_remove("CHAT_TLS_KEY")
-        .output()
-        .expect("run chat-server");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), said)
+    process::run_to_exit(
+        process::command()
+            .args(["--db", ":memory:"])
+            .args(args)
+            .env_remove("CHAT_TLS_CERT")
+            .env_remove("CHAT_TLS_KEY"),
+    )
 }
 
 #[test]

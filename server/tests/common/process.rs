@@ -30,6 +30,18 @@ pub fn command() -> Command {
     command
 }
 
+/// Runs `command` (see [`command`]) to its exit, for a start that must
+/// fail: whether it succeeded, and all it said (stdout, then stderr).
+pub fn run_to_exit(command: &mut Command) -> (bool, String) {
+    let output = command.output().expect("run chat-server");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), said)
+}
+
 /// A running server process, started by [`ServerProcess::start`]. Dropping
 /// it SIGKILLs it, so that no server outlives a failed test.
 pub struct ServerProcess {
