@@ -13,7 +13,7 @@ mod common;
 
 use chat_shared::{ChatMessage, ClientFrame, ErrorCode, ServerFrame, PRESENCE_LIST_LIMIT};
 use common::process::{self, ServerProcess};
-use common::{Client, Next, Welcome};
+use common::{join_frame, Client, Next, Welcome};
 use futures_util::SinkExt;
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
@@ -181,17 +181,6 @@ async fn join_with(client: &mut Client, frame: ClientFrame) -> Welcome {
 
 async fn join(client: &mut Client, name: &str) -> Welcome {
     join_with(client, ClientFrame::join(name)).await
-}
-
-fn join_frame(name: &str, since: Option<u64>, resume: Option<String>) -> ClientFrame {
-    ClientFrame::Join {
-        username: name.into(),
-        room: None,
-        since,
-        resume,
-        join_code: None,
-        author_key: None,
-    }
 }
 
 /// Reads until the message with `client_id` arrives, returning every
@@ -517,7 +506,7 @@ async fn since_replay_and_client_id_resend_work_across_nodes_while_someone_posts
     let mut alice = cluster.connect(1).await;
     let welcome = join_with(
         &mut alice,
-        join_frame("alice", Some(since), Some(welcome.resume)),
+        join_frame("alice", None, Some(since), Some(&welcome.resume)),
     )
     .await;
     assert_eq!(welcome.username, "alice");
@@ -592,7 +581,11 @@ async fn a_resume_on_the_other_node_keeps_the_name_and_tells_nobody() {
     }
 
     let mut alice = cluster.connect(1).await;
-    let resumed = join_with(&mut alice, join_frame("alice", None, Some(welcome.resume))).await;
+    let resumed = join_with(
+        &mut alice,
+        join_frame("alice", None, None, Some(&welcome.resume)),
+    )
+    .await;
     assert!(
         dropped.elapsed() < grace,
         "the test resumed within the grace"
@@ -1052,7 +1045,11 @@ async fn a_user_of_a_killed_node_resumes_on_another_and_nobody_sees_a_leave() {
     // that reconnects to a surviving node, as the app does.
     tokio::time::sleep(node_timeout + Duration::from_secs(1)).await;
     let mut alice = cluster.connect(1).await;
-    let resumed = join_with(&mut alice, join_frame("alice", None, Some(welcome.resume))).await;
+    let resumed = join_with(
+        &mut alice,
+        join_frame("alice", None, None, Some(&welcome.resume)),
+    )
+    .await;
     assert!(
         killed.elapsed() < node_timeout + grace,
         "the test resumed within the grace"

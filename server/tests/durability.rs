@@ -6,7 +6,7 @@ mod common;
 use chat_server::Config;
 use chat_shared::{ChatMessage, ClientFrame, ErrorCode, RoomInfo, ServerFrame, MAX_MESSAGE_CHARS};
 use common::process::{self, ServerProcess};
-use common::{temp_db, unthrottled, TestServer, PATIENCE};
+use common::{join_frame, temp_db, unthrottled, TestServer, PATIENCE};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,22 +17,6 @@ async fn server_with_db(name: &str) -> TestServer {
         ..unthrottled()
     })
     .await
-}
-
-fn join_frame(
-    name: &str,
-    room: Option<&str>,
-    since: Option<u64>,
-    resume: Option<&str>,
-) -> ClientFrame {
-    ClientFrame::Join {
-        username: name.into(),
-        room: room.map(Into::into),
-        since,
-        resume: resume.map(Into::into),
-        join_code: None,
-        author_key: None,
-    }
 }
 
 /// Starts the real binary on an ephemeral port, on `db`.

@@ -223,6 +223,24 @@ pub fn temp_db(name: &str) -> PathBuf {
     path
 }
 
+/// A join of `name`, optionally into `room`, after the message `since`,
+/// with a resume token: the fields a reconnecting client sets.
+pub fn join_frame(
+    name: &str,
+    room: Option<&str>,
+    since: Option<u64>,
+    resume: Option<&str>,
+) -> ClientFrame {
+    ClientFrame::Join {
+        username: name.into(),
+        room: room.map(Into::into),
+        since,
+        resume: resume.map(Into::into),
+        join_code: None,
+        author_key: None,
+    }
+}
+
 /// A client of the server at `addr` (a node, or a server process).
 pub async fn connect_to(addr: SocketAddr) -> Client {
     let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
