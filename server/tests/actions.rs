@@ -9,7 +9,7 @@ use chat_server::Config;
 use chat_shared::{
     Change, ChatMessage, ClientFrame, Edit, ErrorCode, Quote, Reaction, Reactions, ServerFrame,
 };
-use common::{unthrottled, Client, TestServer};
+use common::{temp_db, unthrottled, Client, TestServer};
 use std::time::Duration;
 
 const ALICE_KEY: &str = "alice-key-0123456789abcdef";
@@ -674,10 +674,7 @@ async fn a_page_around_an_id_is_centred_on_it() {
 
 #[tokio::test]
 async fn the_author_key_outlives_a_restart() {
-    let path = std::env::temp_dir().join(format!("chat-actions-{}.db", std::process::id()));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    let path = temp_db("author-key.db");
     let config = || Config {
         db: path.clone(),
         ..unthrottled()

@@ -8,19 +8,11 @@ mod common;
 
 use chat_server::Config;
 use chat_shared::ClientFrame;
-use common::TestServer;
-use std::path::{Path, PathBuf};
+use common::{temp_db, TestServer};
+use std::path::Path;
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-
-fn temp_path(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("chat-archive-{}-{name}", std::process::id()));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    path
-}
 
 /// Runs `chat-server ARGS` on the database `db`.
 async fn cli(db: &Path, args: &[&str]) -> Output {
@@ -49,8 +41,8 @@ fn failed(output: &Output) -> String {
 
 #[tokio::test]
 async fn a_backup_under_write_load_is_whole_and_holds_every_confirmed_message() {
-    let db = temp_path("live.db");
-    let copy = temp_path("copy.db");
+    let db = temp_db("live.db");
+    let copy = temp_db("copy.db");
     let server = TestServer::start_with(Config {
         db: db.clone(),
         ..common::unthrottled()
@@ -160,9 +152,9 @@ async fn chat_history(db: &Path) {
 
 #[tokio::test]
 async fn export_then_import_then_export_gives_the_same_json() {
-    let db = temp_path("source.db");
-    let restored = temp_path("restored.db");
-    let file = temp_path("export.json");
+    let db = temp_db("source.db");
+    let restored = temp_db("restored.db");
+    let file = temp_db("export.json");
     chat_history(&db).await;
 
     let exported = succeeded(&cli(&db, &["export"]).await);
@@ -211,7 +203,7 @@ async fn export_then_import_then_export_gives_the_same_json() {
 
 #[tokio::test]
 async fn the_html_export_escapes_markup_and_needs_nothing_else() {
-    let db = temp_path("html.db");
+    let db = temp_db("html.db");
     chat_history(&db).await;
     let page = succeeded(&cli(&db, &["export", "--room", "general", "--format", "html"]).await);
     assert!(page.starts_with("<!doctype html>"));

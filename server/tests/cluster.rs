@@ -11,16 +11,13 @@
 
 mod common;
 
-use chat_shared::{
-    ChatMessage, ClientFrame, ErrorCode, HistoryItem, ServerFrame, PRESENCE_LIST_LIMIT,
-};
-use common::Client;
-use futures_util::{SinkExt, StreamExt};
+use chat_shared::{ChatMessage, ClientFrame, ErrorCode, ServerFrame, PRESENCE_LIST_LIMIT};
+use common::process::{self, ServerProcess};
+use common::{join_frame, Client, Next, Welcome};
+use futures_util::SinkExt;
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,20 +51,6 @@ fn random_hex() -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// One running `chat-server` process. Dropping it SIGKILLs it, so that no
-/// node outlives a failed test.
-struct Node {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Nodes of one chat: the same database, Redis and prefix, each started
 /// with the same flags. Slots stay in place when a node is killed, so a
 /// test can restart "node 0" by number.
@@ -79,7 +62,8 @@ struct Cluster {
     /// Where the nodes' logs go, one file per start, to read after a failure.
     logs: PathBuf,
     starts: usize,
-    nodes: Vec<Option<Node>>,
+    /// Each node's process; dropping one SIGKILLs it.
+    nodes: Vec<Option<ServerProcess>>,
 }
 
 impl Cluster {
@@ -117,49 +101,22 @@ impl Cluster {
 
     /// Starts one more process of this chat and waits (bounded) until it
     /// prints the address it listens on.
-    async fn spawn(&mut self) -> Node {
+    async fn spawn(&mut self) -> ServerProcess {
         self.starts += 1;
         let log = std::fs::File::create(self.logs.join(format!("node-{}.log", self.starts)))
             .expect("a node log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
-            .args(["--addr", "127.0.0.1:0", "--database", &self.database])
+        let mut command = process::command();
+        command
+            .args(["--database", &self.database])
             .args(["--redis", &self.redis, "--redis-prefix", &self.prefix])
             .args(NODE_FLAGS)
             .args(&self.flags)
-            .env("CHAT_STATIC_DIR", std::env::temp_dir())
             .env("CHAT_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("start chat-server");
-        let stdout = child.stdout.take().expect("stdout");
-        let (found, address) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout);
-            let mut line = String::new();
-            while lines.read_line(&mut line).unwrap_or(0) > 0 {
-                // "WebSocket Chat is running: open http://127.0.0.1:PORT/"
-                if let Some(rest) = line.split("http://").nth(1) {
-                    let _ = found.send(rest.trim().trim_end_matches('/').to_owned());
-                    break;
-                }
-                line.clear();
-            }
-            // Keep draining, so the node never blocks on a full pipe.
-            let _ = lines.read_to_end(&mut Vec::new());
-        });
-        // The node is owned from here on, so a timeout below still kills it.
-        let mut node = Node {
-            child,
-            addr: "127.0.0.1:0".parse().expect("an address"),
-        };
-        let printed = tokio::task::spawn_blocking(move || address.recv_timeout(BOUND))
+            .stderr(log);
+        // Waiting for the address blocks: not on the runtime's threads.
+        tokio::task::spawn_blocking(move || ServerProcess::start(command))
             .await
-            .expect("the reader of stdout")
-            .unwrap_or_else(|_| panic!("the node printed no address; see {}", self.logs.display()));
-        node.addr = printed.parse().expect("the printed address parses");
-        node
+            .unwrap_or_else(|_| panic!("the node printed no address; see {}", self.logs.display()))
     }
 
     fn addr(&self, index: usize) -> SocketAddr {
@@ -197,107 +154,33 @@ impl Drop for Cluster {
 }
 
 async fn connect(addr: SocketAddr) -> Client {
-    let (socket, _) = tokio::time::timeout(
-        BOUND,
-        tokio_tungstenite::connect_async(format!("ws://{addr}/ws")),
-    )
-    .await
-    .expect("the handshake finishes in time")
-    .expect("websocket handshake");
-    Client { socket }
-}
-
-/// What waiting for the next chat frame came to.
-// Boxing the frame would only make every match in this file noisier: a
-// `Next` lives for one loop iteration.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-enum Next {
-    Frame(ServerFrame),
-    /// Nothing within the time asked for.
-    Quiet,
-    /// The socket closed or failed (a killed node).
-    Gone,
-}
-
-/// The next chat frame within `within`, skipping heartbeats and pings.
-async fn next_frame(client: &mut Client, within: Duration) -> Next {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        match tokio::time::timeout_at(deadline, client.socket.next()).await {
-            Err(_) => return Next::Quiet,
-            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return Next::Gone,
-            Ok(Some(Ok(Message::Text(text)))) => {
-                match ServerFrame::decode(&text).expect("frame decodes") {
-                    ServerFrame::Heartbeat => continue,
-                    frame => return Next::Frame(frame),
-                }
-            }
-            Ok(Some(Ok(_))) => continue,
-        }
-    }
+    tokio::time::timeout(BOUND, common::connect_to(addr))
+        .await
+        .expect("the handshake finishes in time")
 }
 
 /// The next chat frame, which must come within [`BOUND`].
 async fn expect_frame(client: &mut Client) -> ServerFrame {
-    match next_frame(client, BOUND).await {
+    match client.next_frame(BOUND).await {
         Next::Frame(frame) => frame,
         other => panic!("expected a frame, got {other:?}"),
     }
 }
 
-/// The fields of a welcome this file uses.
-struct Welcome {
-    username: String,
-    users: Vec<String>,
-    /// How many are in a large room, whose `users` lists only some.
-    online: Option<u32>,
-    history: Vec<ChatMessage>,
-    resume: String,
-}
-
-/// Sends a join and returns its welcome; any other answer fails the test.
+/// Sends a join and returns its welcome; any other answer fails the test,
+/// and so does a change in its history: these tests change no messages.
 async fn join_with(client: &mut Client, frame: ClientFrame) -> Welcome {
-    client.send(frame).await;
-    match expect_frame(client).await {
-        ServerFrame::Welcome {
-            username,
-            users,
-            history,
-            resume,
-            online,
-            ..
-        } => Welcome {
-            username,
-            users,
-            online,
-            // These tests change no messages: the history is messages.
-            history: history
-                .into_iter()
-                .map(|item| match item {
-                    HistoryItem::Message(message) => message,
-                    HistoryItem::Change(change) => panic!("unexpected change {change:?}"),
-                })
-                .collect(),
-            resume,
-        },
-        other => panic!("expected a welcome, got {other:?}"),
-    }
+    let welcome = client.join_with(frame).await;
+    assert!(
+        welcome.changes.is_empty(),
+        "unexpected changes {:?}",
+        welcome.changes
+    );
+    welcome
 }
 
 async fn join(client: &mut Client, name: &str) -> Welcome {
     join_with(client, ClientFrame::join(name)).await
-}
-
-fn join_frame(name: &str, since: Option<u64>, resume: Option<String>) -> ClientFrame {
-    ClientFrame::Join {
-        username: name.into(),
-        room: None,
-        since,
-        resume,
-        join_code: None,
-        author_key: None,
-    }
 }
 
 /// Reads until the message with `client_id` arrives, returning every
@@ -326,7 +209,7 @@ async fn read_until_ids(client: &mut Client, ids: &HashSet<u64>) -> Vec<ChatMess
     let mut missing = ids.clone();
     while !missing.is_empty() {
         let left = deadline.saturating_duration_since(Instant::now());
-        match next_frame(client, left).await {
+        match client.next_frame(left).await {
             Next::Frame(ServerFrame::Message(message)) => {
                 missing.remove(&message.id);
                 seen.push(message);
@@ -420,7 +303,7 @@ async fn concurrent_posters_on_both_nodes_are_seen_once_in_one_order_everywhere(
             let mut seen = Vec::new();
             while seen.len() < total {
                 let left = deadline.saturating_duration_since(Instant::now());
-                match next_frame(&mut client, left).await {
+                match client.next_frame(left).await {
                     Next::Frame(ServerFrame::Message(message)) => seen.push(message),
                     Next::Frame(_) => continue,
                     other => panic!("{name} saw {} of {total} ({other:?})", seen.len()),
@@ -428,7 +311,7 @@ async fn concurrent_posters_on_both_nodes_are_seen_once_in_one_order_everywhere(
             }
             // Anything beyond `total` would be a repeat.
             if let Next::Frame(ServerFrame::Message(extra)) =
-                next_frame(&mut client, Duration::from_millis(500)).await
+                client.next_frame(Duration::from_millis(500)).await
             {
                 panic!("{name} got a message beyond the {total} sent: {extra:?}");
             }
@@ -623,7 +506,7 @@ async fn since_replay_and_client_id_resend_work_across_nodes_while_someone_posts
     let mut alice = cluster.connect(1).await;
     let welcome = join_with(
         &mut alice,
-        join_frame("alice", Some(since), Some(welcome.resume)),
+        join_frame("alice", None, Some(since), Some(&welcome.resume)),
     )
     .await;
     assert_eq!(welcome.username, "alice");
@@ -698,7 +581,11 @@ async fn a_resume_on_the_other_node_keeps_the_name_and_tells_nobody() {
     }
 
     let mut alice = cluster.connect(1).await;
-    let resumed = join_with(&mut alice, join_frame("alice", None, Some(welcome.resume))).await;
+    let resumed = join_with(
+        &mut alice,
+        join_frame("alice", None, None, Some(&welcome.resume)),
+    )
+    .await;
     assert!(
         dropped.elapsed() < grace,
         "the test resumed within the grace"
@@ -811,7 +698,7 @@ async fn a_redis_restart_pauses_cross_node_delivery_and_loses_nothing() {
     // catch-up below a test of the reconnect.
     assert!(
         matches!(
-            next_frame(&mut alice, Duration::from_millis(500)).await,
+            alice.next_frame(Duration::from_millis(500)).await,
             Next::Quiet
         ),
         "alice heard something while Redis was down"
@@ -840,7 +727,7 @@ async fn a_redis_restart_pauses_cross_node_delivery_and_loses_nothing() {
         probes += 1;
         alice_saw.append(&mut seen);
         let mut heard = false;
-        while let Next::Frame(frame) = next_frame(&mut bob, Duration::from_millis(500)).await {
+        while let Next::Frame(frame) = bob.next_frame(Duration::from_millis(500)).await {
             if let ServerFrame::Message(message) = frame {
                 heard |= message.username == "alice";
                 bob_saw.push(message);
@@ -938,7 +825,7 @@ async fn killing_every_node_mid_stream_loses_no_confirmed_message() {
                         n += 1;
                     }
                     loop {
-                        match next_frame(&mut client, Duration::from_millis(50)).await {
+                        match client.next_frame(Duration::from_millis(50)).await {
                             Next::Frame(ServerFrame::Message(message))
                                 if message.username == name =>
                             {
@@ -1158,7 +1045,11 @@ async fn a_user_of_a_killed_node_resumes_on_another_and_nobody_sees_a_leave() {
     // that reconnects to a surviving node, as the app does.
     tokio::time::sleep(node_timeout + Duration::from_secs(1)).await;
     let mut alice = cluster.connect(1).await;
-    let resumed = join_with(&mut alice, join_frame("alice", None, Some(welcome.resume))).await;
+    let resumed = join_with(
+        &mut alice,
+        join_frame("alice", None, None, Some(&welcome.resume)),
+    )
+    .await;
     assert!(
         killed.elapsed() < node_timeout + grace,
         "the test resumed within the grace"

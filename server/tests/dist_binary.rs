@@ -13,24 +13,24 @@ mod common;
 mod handshake;
 
 use base64::Engine;
+use common::process::ServerProcess;
 use common::Client;
 use handshake::{get_from, header};
 use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-/// Kills the server and removes its folder, also when the test fails.
+/// The copied server, killed when dropped, and its folder, removed after
+/// it (the server first), also when the test fails.
 struct Installation {
-    server: Child,
+    server: ServerProcess,
     dir: PathBuf,
 }
 
 impl Drop for Installation {
     fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
+        self.server.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -64,7 +64,8 @@ fn install_and_start(binary: &Path, dir: PathBuf, args: &[&str]) -> (Installatio
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     std::fs::copy(binary, &installed).expect("copy the binary");
-    let mut server = Command::new(&installed)
+    let mut command = Command::new(&installed);
+    command
         .current_dir(&dir)
         .args(["--addr", "127.0.0.1:0", "--db"])
         .arg(dir.join("chat.db"))
@@ -72,31 +73,11 @@ fn install_and_start(binary: &Path, dir: PathBuf, args: &[&str]) -> (Installatio
         .env_remove("CHAT_STATIC_DIR")
         .env_remove("CHAT_DB")
         .env("CHAT_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the copied chat-server");
+        .stderr(Stdio::inherit());
+    let server = ServerProcess::start(command);
     drop(one_at_a_time);
-    let stdout = server.stdout.take().expect("stdout");
-    let installation = Installation { server, dir };
-    let mut lines = BufReader::new(stdout);
-    let mut addr = None;
-    let mut line = String::new();
-    while addr.is_none() && lines.read_line(&mut line).expect("read stdout") > 0 {
-        // "WebSocket Chat is running: open http://127.0.0.1:PORT/"
-        addr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.trim().trim_end_matches('/').parse().ok());
-        line.clear();
-    }
-    let addr = addr.expect("the server printed its address");
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sink = Vec::new();
-        let _ = lines.read_to_end(&mut sink);
-    });
-    (installation, addr)
+    let addr = server.addr;
+    (Installation { server, dir }, addr)
 }
 
 /// The text of the inline loader script trunk wrote into index.html.

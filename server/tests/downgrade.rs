@@ -5,7 +5,6 @@ mod common;
 
 use chat_server::Config;
 use common::TestServer;
-use std::process::Command;
 
 #[tokio::test]
 async fn a_database_from_a_newer_build_is_refused_and_left_unchanged() {
@@ -38,19 +37,9 @@ async fn a_database_from_a_newer_build_is_refused_and_left_unchanged() {
     };
     let before = std::fs::read(&db).expect("read the database");
 
-    let output = Command::new(env!("CARGO_BIN_EXE_chat-server"))
-        .args(["--addr", "127.0.0.1:0"])
-        .arg("--db")
-        .arg(&db)
-        .env("CHAT_STATIC_DIR", std::env::temp_dir())
-        .output()
-        .expect("run chat-server");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(!output.status.success(), "{said}");
+    let (started, said) =
+        common::process::run_to_exit(common::process::command().arg("--db").arg(&db));
+    assert!(!started, "{said}");
     assert!(
         said.contains(&format!("schema is version {}", known + 1))
             && said.contains(&format!("the version {known} this chat-server knows")),

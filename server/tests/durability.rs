@@ -5,53 +5,25 @@ mod common;
 
 use chat_server::Config;
 use chat_shared::{ChatMessage, ClientFrame, ErrorCode, RoomInfo, ServerFrame, MAX_MESSAGE_CHARS};
-use common::{unthrottled, Client, TestServer, PATIENCE};
-use std::path::PathBuf;
-use std::process::Stdio;
+use common::process::{self, ServerProcess};
+use common::{join_frame, temp_db, unthrottled, TestServer, PATIENCE};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-fn temp_db(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("chat-durability-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(format!("{name}.db"));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    path
-}
 
 /// A server keeping its history in a fresh database file.
 async fn server_with_db(name: &str) -> TestServer {
     TestServer::start_with(Config {
-        db: temp_db(name),
+        db: temp_db(&format!("{name}.db")),
         ..unthrottled()
     })
     .await
 }
 
-fn join_frame(
-    name: &str,
-    room: Option<&str>,
-    since: Option<u64>,
-    resume: Option<&str>,
-) -> ClientFrame {
-    ClientFrame::Join {
-        username: name.into(),
-        room: room.map(Into::into),
-        since,
-        resume: resume.map(Into::into),
-        join_code: None,
-        author_key: None,
-    }
-}
-
-/// Starts the real binary on an ephemeral port; returns it and its address.
-async fn spawn_binary(db: &PathBuf) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
+/// Starts the real binary on an ephemeral port, on `db`.
+fn spawn_binary(db: &Path) -> ServerProcess {
+    let mut command = process::command();
+    command
         .args([
-            "--addr",
-            "127.0.0.1:0",
             "--static-dir",
             "/nonexistent",
             // The test streams messages as fast as it can on purpose.
@@ -68,38 +40,8 @@ async fn spawn_binary(db: &PathBuf) -> (tokio::process::Child, String) {
             "--db",
         ])
         .arg(db)
-        .env("CHAT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start chat-server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(PATIENCE, lines.next_line())
-        .await
-        .expect("server starts in time")
-        .expect("read stdout")
-        .expect("a line");
-    // "WebSocket Chat is running: open http://127.0.0.1:PORT/"
-    let addr = line
-        .rsplit("http://")
-        .next()
-        .map(|rest| rest.trim_end_matches('/').to_owned())
-        .expect("address in the start-up line");
-    // Keep reading its log: a full pipe would block the server.
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            eprintln!("server: {line}");
-        }
-    });
-    (child, addr)
-}
-
-async fn connect_to(addr: &str) -> Client {
-    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
-        .await
-        .expect("handshake");
-    Client { socket }
+        .env("CHAT_LOG", "warn");
+    ServerProcess::start(command)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,9 +49,9 @@ async fn sigkill_loses_no_confirmed_message() {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
 
-    let db = temp_db("sigkill");
-    let (mut server, addr) = spawn_binary(&db).await;
-    let mut client = connect_to(&addr).await;
+    let db = temp_db("sigkill.db");
+    let mut server = spawn_binary(&db);
+    let mut client = server.connect().await;
     client.join("writer").await;
     let (mut sink, mut stream) = client.socket.split();
     // Stream messages as fast as the socket takes them...
@@ -134,8 +76,7 @@ async fn sigkill_loses_no_confirmed_message() {
             confirmed.push(message);
         }
     }
-    server.start_kill().expect("SIGKILL");
-    server.wait().await.expect("killed");
+    server.kill();
     // Whatever else arrived before the socket died was confirmed too.
     while let Ok(Some(Ok(message))) =
         tokio::time::timeout(Duration::from_secs(2), stream.next()).await
@@ -148,8 +89,8 @@ async fn sigkill_loses_no_confirmed_message() {
     }
     sender.abort();
 
-    let (_server, addr) = spawn_binary(&db).await;
-    let mut reader = connect_to(&addr).await;
+    let server = spawn_binary(&db);
+    let mut reader = server.connect().await;
     let welcome = reader
         .join_with(join_frame("reader", None, Some(0), None))
         .await;
@@ -440,7 +381,7 @@ async fn history_pages_go_back_to_the_first_message() {
 
 #[tokio::test]
 async fn history_survives_a_restart() {
-    let db = temp_db("restart");
+    let db = temp_db("restart.db");
     let config = || Config {
         db: db.clone(),
         ..unthrottled()
@@ -476,7 +417,7 @@ async fn a_welcome_with_a_long_history_arrives_whole() {
     // Outboxes large enough that the welcome's history is not cut to
     // its byte budget (a quarter of them): this is about one large frame.
     let server = TestServer::start_with(Config {
-        db: temp_db("long-history"),
+        db: temp_db("long-history.db"),
         outbox_bytes: 2 * 1024 * 1024,
         ..unthrottled()
     })
@@ -508,7 +449,7 @@ fn file_holds(path: &std::path::Path, needle: &[u8]) -> bool {
 /// quote of a reply to it.
 #[tokio::test]
 async fn a_deleted_text_is_gone_from_the_database_file_and_its_wal() {
-    let db = temp_db("secure-delete");
+    let db = temp_db("secure-delete.db");
     let server = TestServer::start_with(Config {
         db: db.clone(),
         ..unthrottled()

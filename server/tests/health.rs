@@ -7,9 +7,8 @@ mod handshake;
 
 use chat_server::limits::Limits;
 use chat_server::Config;
-use common::{TestServer, PATIENCE};
+use common::{temp_db, TestServer, PATIENCE};
 use handshake::{get, header, try_connect};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -22,14 +21,6 @@ fn hold_write_lock(db: &std::path::Path) -> rusqlite::Connection {
         .execute_batch("BEGIN IMMEDIATE; INSERT INTO rooms VALUES ('held', 'now');")
         .expect("take the write lock");
     intruder
-}
-
-fn temp_db(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("chat-health-{}-{name}.db", std::process::id()));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    path
 }
 
 fn json(body: &[u8]) -> serde_json::Value {
@@ -109,7 +100,7 @@ async fn probes_pass_from_a_foreign_origin() {
 
 #[tokio::test]
 async fn readiness_fails_while_another_process_holds_the_database_and_recovers() {
-    let db = temp_db("locked");
+    let db = temp_db("locked.db");
     let server = TestServer::start_with(Config {
         db: db.clone(),
         ..Config::default()
@@ -156,7 +147,7 @@ async fn readiness_fails_while_another_process_holds_the_database_and_recovers()
 
 #[tokio::test]
 async fn readiness_is_asked_of_the_store_at_most_once_a_second() {
-    let db = temp_db("cached");
+    let db = temp_db("cached.db");
     let server = TestServer::start_with(Config {
         db: db.clone(),
         ..Config::default()

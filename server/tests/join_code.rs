@@ -11,19 +11,11 @@ mod common;
 
 use chat_server::Config;
 use chat_shared::{is_valid_join_code, ClientFrame, ErrorCode, ServerFrame};
-use common::{Client, TestServer};
+use common::{temp_db, Client, TestServer};
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tokio::net::TcpSocket;
 use tokio_tungstenite::MaybeTlsStream;
-
-fn temp_db(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("chat-join-code-{}-{name}", std::process::id()));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    path
-}
 
 fn join(name: &str, join_code: Option<&str>, resume: Option<&str>) -> ClientFrame {
     ClientFrame::Join {

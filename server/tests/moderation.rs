@@ -14,8 +14,8 @@ use chat_server::Config;
 use chat_shared::{
     AuditAction, Change, ChatMessage, ClientFrame, Deletion, ErrorCode, ServerFrame,
 };
-use common::{joined, Client, TestServer};
-use std::path::PathBuf;
+use common::process::{self, ServerProcess};
+use common::{joined, temp_db, Client, TestServer};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "the-moderator-token-for-tests";
@@ -25,14 +25,6 @@ fn moderated() -> Config {
         admin_token: Some(TOKEN.into()),
         ..Config::default()
     }
-}
-
-fn temp_db(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("chat-moderation-{}-{name}", std::process::id()));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    path
 }
 
 /// Presents the token and waits for the answer.
@@ -621,11 +613,11 @@ async fn bans_locks_and_topics_survive_a_restart() {
 #[tokio::test]
 async fn a_generated_token_is_printed_once_works_and_is_stored_hashed() {
     let db = temp_db("generated.db");
-    let mut first = Binary::start(&db);
+    let first = start_binary(&db);
     let mut alice = first.connect().await;
     // Joined: the server is past its start, token and all.
     alice.join("alice").await;
-    let lines = first.lines();
+    let lines = logged(&first);
     let printed: Vec<&String> = lines
         .iter()
         .filter(|line| line.contains("moderator token"))
@@ -651,10 +643,10 @@ async fn a_generated_token_is_printed_once_works_and_is_stored_hashed() {
     drop(alice);
     drop(first);
 
-    let mut second = Binary::start(&db);
+    let second = start_binary(&db);
     let mut bob = second.connect().await;
     bob.join("bob").await;
-    let lines = second.lines();
+    let lines = logged(&second);
     assert!(
         lines.iter().all(|line| !line.contains("moderator token")),
         "printed again: {lines:?}"
@@ -676,68 +668,24 @@ async fn a_generated_token_is_printed_once_works_and_is_stored_hashed() {
     }
 }
 
-/// The real binary on a loopback port with JSON logs, killed when dropped
-/// so no server outlives a failed test.
-struct Binary {
-    child: std::process::Child,
-    addr: String,
-    lines: std::sync::mpsc::Receiver<String>,
+/// The real binary on a loopback port with JSON logs, on `db`, with no
+/// moderator token configured.
+fn start_binary(db: &std::path::Path) -> ServerProcess {
+    let mut command = process::command();
+    command
+        .args(["--log-format", "json"])
+        .env("CHAT_DB", db)
+        .env("CHAT_LOG", "info")
+        .env_remove("CHAT_ADMIN_TOKEN")
+        .stderr(std::process::Stdio::null());
+    ServerProcess::start(command)
 }
 
-impl Binary {
-    fn start(db: &std::path::Path) -> Self {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
-            .args(["--addr", "127.0.0.1:0", "--log-format", "json"])
-            .env("CHAT_DB", db)
-            .env("CHAT_LOG", "info")
-            .env("CHAT_STATIC_DIR", std::env::temp_dir())
-            .env_remove("CHAT_ADMIN_TOKEN")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start chat-server");
-        let stdout = child.stdout.take().expect("stdout");
-        let (sender, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let addr = loop {
-            let line = lines
-                .recv_timeout(common::PATIENCE)
-                .expect("the server logs its address");
-            if let Some(rest) = line.split("http://").nth(1) {
-                break rest.split('/').next().unwrap_or_default().to_owned();
-            }
-        };
-        Self { child, addr, lines }
-    }
-
-    async fn connect(&self) -> Client {
-        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
-            .await
-            .expect("handshake");
-        Client { socket }
-    }
-
-    /// Every line logged since the last call (after the address).
-    fn lines(&mut self) -> Vec<String> {
-        // The log line of a step just done may still be on its way.
-        std::thread::sleep(Duration::from_millis(200));
-        self.lines.try_iter().collect()
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Every line logged since the last call (after the address).
+fn logged(server: &ServerProcess) -> Vec<String> {
+    // The log line of a step just done may still be on its way.
+    std::thread::sleep(Duration::from_millis(200));
+    server.lines()
 }
 
 /// The texts of the messages that are not deleted.

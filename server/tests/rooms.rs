@@ -9,7 +9,7 @@ mod common;
 use chat_server::config::Database;
 use chat_server::Config;
 use chat_shared::{ClientFrame, ErrorCode, RoomInfo, ServerFrame};
-use common::{cluster_setup, unthrottled, Client, TestServer, PATIENCE};
+use common::{cluster_setup, temp_db, unthrottled, Client, TestServer, PATIENCE};
 use std::path::PathBuf;
 use tokio::time::Instant;
 
@@ -191,10 +191,7 @@ fn lasting_store(name: &str) -> (Config, Option<PathBuf>) {
         };
         return (config, None);
     }
-    let path = std::env::temp_dir().join(format!("chat-rooms-{}-{name}", std::process::id()));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    let path = temp_db(name);
     let config = Config {
         db: path.clone(),
         ..moderated

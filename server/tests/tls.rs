@@ -6,13 +6,13 @@ mod common;
 
 use chat_server::Config;
 use chat_shared::{ClientFrame, ServerFrame};
+use common::process::{self, ServerProcess};
 use common::{TestServer, PATIENCE};
 use futures_util::{SinkExt, StreamExt};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc};
+use std::process::Stdio;
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
@@ -242,65 +242,21 @@ async fn https_answers_carry_hsts_and_plain_http_ones_do_not() {
     plain.stop().await.expect("clean stop");
 }
 
-/// The real binary; killed if the test fails half-way.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the binary with TLS; returns it, its address and its log lines.
-fn start_binary(cert: &Path, key: &Path) -> (Server, String, mpsc::Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
-        .args(["--addr", "127.0.0.1:0", "--db", ":memory:"])
+/// Starts the binary with TLS, and checks that it says so in its address.
+fn start_binary(cert: &Path, key: &Path) -> ServerProcess {
+    let mut command = process::command();
+    command
+        .args(["--db", ":memory:"])
         .arg("--tls-cert")
         .arg(cert)
         .arg("--tls-key")
         .arg(key)
-        .env("CHAT_STATIC_DIR", std::env::temp_dir())
         .env("CHAT_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start chat-server");
-    let stdout = child.stdout.take().expect("stdout");
-    let server = Server(child);
-    let (lines_out, lines) = mpsc::channel();
-    // Also keeps the pipe drained, so the server never blocks on it.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_out.send(line);
-        }
-    });
-    let addr = wait_for(&lines, "https://")
-        .split("https://")
-        .nth(1)
-        .map(|rest| rest.trim().trim_end_matches('/').to_owned())
-        .expect("the server printed its address");
-    (server, addr, lines)
-}
-
-/// The first log line containing `needle`; fails if the log ends first.
-fn wait_for(lines: &mpsc::Receiver<String>, needle: &str) -> String {
-    loop {
-        let line = lines
-            .recv_timeout(PATIENCE)
-            .unwrap_or_else(|_| panic!("the server logs {needle:?} in time"));
-        if line.contains(needle) {
-            return line;
-        }
-    }
-}
-
-fn hang_up(server: &Server) {
-    let status = Command::new("kill")
-        .args(["-HUP", &server.0.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
+        .stderr(Stdio::inherit());
+    let server = ServerProcess::start(command);
+    let said = server.start_lines.last().expect("the address line");
+    assert!(said.contains("https://"), "{said}");
+    server
 }
 
 #[tokio::test]
@@ -308,7 +264,8 @@ async fn sighup_renews_the_certificate_for_new_connections_and_keeps_open_ones()
     let (first, second) = (issue("first"), issue("second"));
     let dir = scratch("renewal");
     let (cert, key) = install(&dir, &first);
-    let (server, addr, lines) = start_binary(&cert, &key);
+    let mut server = start_binary(&cert, &key);
+    let addr = server.addr.to_string();
     let connector = connector(&[&first, &second]);
 
     let (stream, seen) = handshake(&connector, &addr).await;
@@ -317,8 +274,8 @@ async fn sighup_renews_the_certificate_for_new_connections_and_keeps_open_ones()
     old.join("old").await;
 
     install(&dir, &second);
-    hang_up(&server);
-    wait_for(&lines, "reloaded the TLS certificate");
+    server.signal("HUP");
+    server.wait_for("reloaded the TLS certificate");
 
     let (stream, seen) = handshake(&connector, &addr).await;
     assert_eq!(
@@ -334,39 +291,27 @@ async fn sighup_renews_the_certificate_for_new_connections_and_keeps_open_ones()
 
     // A renewal gone wrong leaves the certificate in use as it was.
     std::fs::write(&cert, "not a certificate").expect("spoil the certificate");
-    hang_up(&server);
-    wait_for(&lines, "keeping the certificate already loaded");
+    server.signal("HUP");
+    server.wait_for("keeping the certificate already loaded");
     let (_, seen) = handshake(&connector, &addr).await;
     assert_eq!(seen, second.leaf.to_vec());
 
     // Graceful shutdown still reaches clients behind TLS.
-    let mut server = server;
-    let status = Command::new("kill")
-        .args(["-TERM", &server.0.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
+    server.signal("TERM");
     assert_eq!(old.close_code().await, Some(1001));
-    assert!(server.0.wait().expect("wait for exit").success());
+    assert!(server.wait().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Runs the binary to its exit; returns whether it succeeded and all it said.
 fn run_binary(args: &[&std::ffi::OsStr]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_chat-server"))
-        .args(["--addr", "127.0.0.1:0", "--db", ":memory:"])
-        .args(args)
-        .env("CHAT_STATIC_DIR", std::env::temp_dir())
-        .env_remove("CHAT_TLS_CERT")
-        .env_remove("CHAT_TLS_KEY")
-        .output()
-        .expect("run chat-server");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), said)
+    process::run_to_exit(
+        process::command()
+            .args(["--db", ":memory:"])
+            .args(args)
+            .env_remove("CHAT_TLS_CERT")
+            .env_remove("CHAT_TLS_KEY"),
+    )
 }
 
 #[test]

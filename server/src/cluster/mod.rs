@@ -12,6 +12,8 @@
 //! the server sees only these traits and [`Node`], the node as the
 //! cluster sees it.
 
+#[cfg(test)]
+mod conformance;
 pub mod local;
 pub mod node;
 pub mod redis;

@@ -7,7 +7,7 @@ use chat_shared::{
 };
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::oneshot;
@@ -15,6 +15,8 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub mod process;
 
 /// How long a test waits for a frame it expects before failing.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -149,11 +151,7 @@ impl TestServer {
 
     /// A client of the next node in turn.
     pub async fn connect(&self) -> Client {
-        let url = format!("ws://{}/ws", self.next_addr());
-        let (socket, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("websocket handshake");
-        Client { socket }
+        connect_to(self.next_addr()).await
     }
 
     /// A client whose kernel receive buffer is tiny, so that when it stops
@@ -211,6 +209,57 @@ fn unique_suffix() -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// A fresh path for an SQLite database file in the temporary folder:
+/// nothing is there, nor its `-wal` and `-shm` companions. `name` is
+/// unique within the test binary; the process id keeps test binaries that
+/// run at once apart.
+pub fn temp_db(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("chat-test-{}-{name}", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    path
+}
+
+/// A join of `name`, optionally into `room`, after the message `since`,
+/// with a resume token: the fields a reconnecting client sets.
+pub fn join_frame(
+    name: &str,
+    room: Option<&str>,
+    since: Option<u64>,
+    resume: Option<&str>,
+) -> ClientFrame {
+    ClientFrame::Join {
+        username: name.into(),
+        room: room.map(Into::into),
+        since,
+        resume: resume.map(Into::into),
+        join_code: None,
+        author_key: None,
+    }
+}
+
+/// A client of the server at `addr` (a node, or a server process).
+pub async fn connect_to(addr: SocketAddr) -> Client {
+    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .expect("websocket handshake");
+    Client { socket }
+}
+
+/// What waiting for the next chat frame came to.
+// Boxing the frame would only make every match on it noisier: a `Next`
+// lives for one loop iteration.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Next {
+    Frame(ServerFrame),
+    /// Nothing within the time asked for.
+    Quiet,
+    /// The socket closed or failed (a node killed, say).
+    Gone,
 }
 
 /// The fields of a `welcome` frame.
@@ -272,6 +321,25 @@ impl Client {
                 },
                 Message::Close(frame) => panic!("socket closed: {frame:?}"),
                 _ => continue,
+            }
+        }
+    }
+
+    /// The next chat frame within `within`, skipping heartbeats and
+    /// pings; a socket that ends is an answer too, not a failure.
+    pub async fn next_frame(&mut self, within: Duration) -> Next {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await {
+                Err(_) => return Next::Quiet,
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return Next::Gone,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    match ServerFrame::decode(&text).expect("frame decodes") {
+                        ServerFrame::Heartbeat => continue,
+                        frame => return Next::Frame(frame),
+                    }
+                }
+                Ok(Some(Ok(_))) => continue,
             }
         }
     }

@@ -53,7 +53,7 @@ mod link;
 mod presence;
 mod scripts;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use bus::RedisBus;
 pub use presence::RedisPresence;
