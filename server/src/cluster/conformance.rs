@@ -434,6 +434,45 @@ pub(super) async fn a_look_alike_is_taken_until_the_name_is_freed(chat: &Chat) {
         .is_err());
 }
 
+/// An eviction ends the name in every room on every node: the rooms it
+/// emptied are no longer listed, and its old token is worthless.
+pub(super) async fn an_eviction_takes_the_user_out_of_every_room_on_every_node(chat: &Chat) {
+    let (a, b) = (&chat.a, &chat.b);
+    let alice = a
+        .presence
+        .claim(&claim("one", "alice", None, true))
+        .await
+        .expect("alice in one");
+    b.presence
+        .claim(&claim("two", "alice", Some(&alice.token), true))
+        .await
+        .expect("alice in two, on b");
+    b.presence
+        .claim(&claim("two", "bob", None, true))
+        .await
+        .expect("bob in two");
+    b.presence.evict("alice").await;
+    for node in [&a, &b] {
+        eventually("both rooms see alice leave", || {
+            node.recorder.lefts("one") == 1 && node.recorder.lefts("two") == 1
+        })
+        .await;
+    }
+    let rooms = a.presence.rooms().await.expect("rooms");
+    let rooms: Vec<(String, u32)> = rooms.into_iter().map(|r| (r.name, r.online)).collect();
+    assert_eq!(rooms, [("two".to_owned(), 1)]);
+    // Her old token is worthless, and her tabs' releases change nothing.
+    a.presence
+        .release("one", "alice", Departure::AfterGrace)
+        .await;
+    let stale = a
+        .presence
+        .claim(&claim("one", "alice", Some(&alice.token), false))
+        .await;
+    assert_eq!(stale.expect_err("evicted").code, ErrorCode::Forbidden);
+    assert_eq!(b.recorder.presence("two").len(), 3);
+}
+
 /// Writes, for each presence, one `#[tokio::test]` per conformance case.
 macro_rules! conformance_tests {
     ($open:path) => {
@@ -447,6 +486,7 @@ macro_rules! conformance_tests {
             a_look_alike_is_taken_on_every_node_until_the_name_is_freed,
             tabs_count_once_and_the_last_one_out_leaves,
             a_look_alike_is_taken_until_the_name_is_freed,
+            an_eviction_takes_the_user_out_of_every_room_on_every_node,
         );
     };
     ($open:path; $($name:ident),* $(,)?) => {

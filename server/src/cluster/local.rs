@@ -327,15 +327,18 @@ impl Presence for MemoryPresence {
     }
 
     fn rooms(&self) -> BoxFuture<'_, Result<Vec<RoomInfo>, Rejection>> {
-        let rooms = self
+        let mut rooms: Vec<RoomInfo> = self
             .lock()
             .rooms
             .iter()
+            .filter(|(_, room)| !room.members.is_empty())
             .map(|(name, room)| RoomInfo {
                 name: name.clone(),
                 online: room.count(),
             })
             .collect();
+        // In name order, as Redis lists them.
+        rooms.sort_by(|a, b| a.name.cmp(&b.name));
         Box::pin(std::future::ready(Ok(rooms)))
     }
 
