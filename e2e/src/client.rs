@@ -43,7 +43,9 @@ impl ChatClient {
         client.send(join).await;
         loop {
             match client.next_frame().await {
-                welcome @ ServerFrame::Welcome { .. } => return (client, welcome),
+                welcome @ ServerFrame::Welcome(chat_shared::Welcome { .. }) => {
+                    return (client, welcome)
+                }
                 ServerFrame::Error { code, message, .. } => {
                     panic!("cannot join with {join:?}: {code:?} {message}")
                 }

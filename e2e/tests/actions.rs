@@ -511,7 +511,7 @@ fn an_edit_made_offline_is_applied_once_after_the_reconnect() {
             author_key: None,
         };
         let (auditor, welcome) = ChatClient::join_with(&server, &join).await;
-        let ServerFrame::Welcome { history, .. } = welcome else {
+        let ServerFrame::Welcome(chat_shared::Welcome { history, .. }) = welcome else {
             panic!("not a welcome: {welcome:?}");
         };
         let edits: Vec<_> = history

@@ -8,7 +8,7 @@
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chat_shared::{ErrorCode, ServerFrame};
+use chat_shared::{ErrorCode, ForbiddenReason, ServerFrame};
 
 /// A refusal to send back to the client: the connection stays usable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub struct Rejection {
     /// The `client_id` of the refused `message` frame, so the client knows
     /// which of its messages in flight failed.
     pub client_id: Option<String>,
+    /// With `forbidden`: the rule that refused, for programs.
+    pub reason: Option<ForbiddenReason>,
 }
 
 impl Rejection {
@@ -30,6 +32,15 @@ impl Rejection {
             message: message.to_string(),
             retry_after_ms: None,
             client_id: None,
+            reason: None,
+        }
+    }
+
+    /// A `forbidden` refusal by the rule `reason`, in its standard words.
+    pub fn forbidden(reason: ForbiddenReason) -> Self {
+        Self {
+            reason: Some(reason),
+            ..Self::new(ErrorCode::Forbidden, reason.default_message())
         }
     }
 
@@ -55,6 +66,7 @@ impl Rejection {
             message: self.message.clone(),
             retry_after_ms: self.retry_after_ms,
             client_id: self.client_id.clone(),
+            reason: self.reason,
         }
     }
 }

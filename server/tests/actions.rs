@@ -7,7 +7,8 @@ mod common;
 
 use chat_server::Config;
 use chat_shared::{
-    Change, ChatMessage, ClientFrame, Edit, ErrorCode, Quote, Reaction, Reactions, ServerFrame,
+    Change, ChatMessage, ClientFrame, Edit, ErrorCode, ForbiddenReason, Quote, Reaction, Reactions,
+    ServerFrame,
 };
 use common::{temp_db, unthrottled, Client, TestServer};
 use std::time::Duration;
@@ -256,9 +257,11 @@ async fn only_the_same_author_key_may_edit_or_delete() {
         (&mut alice, keyless.id),
     ] {
         client.send(edit(id, "taken over", "e-x")).await;
-        expect_error(client, ErrorCode::Forbidden, Some("e-x")).await;
+        let refused = client.expect_forbidden(ForbiddenReason::NotAuthor).await;
+        assert_eq!(refused.as_deref(), Some("e-x"));
         client.send(delete(id, "d-x")).await;
-        expect_error(client, ErrorCode::Forbidden, Some("d-x")).await;
+        let refused = client.expect_forbidden(ForbiddenReason::NotAuthor).await;
+        assert_eq!(refused.as_deref(), Some("d-x"));
     }
     // The key is the authority, whatever name it comes with.
     let mut again = join(
@@ -687,7 +690,8 @@ async fn the_author_key_outlives_a_restart() {
     let server = TestServer::start_with(config()).await;
     let mut stranger = join(&server, "alice", Some(OTHER_KEY), &mut []).await;
     stranger.send(edit(message.id, "not yours", "e-1")).await;
-    expect_error(&mut stranger, ErrorCode::Forbidden, Some("e-1")).await;
+    let refused = stranger.expect_forbidden(ForbiddenReason::NotAuthor).await;
+    assert_eq!(refused.as_deref(), Some("e-1"));
     let mut alice = join(&server, "alice-back", Some(ALICE_KEY), &mut [&mut stranger]).await;
     let change = edited(
         broadcast(

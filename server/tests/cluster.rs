@@ -13,7 +13,7 @@ mod common;
 
 use chat_shared::{ChatMessage, ClientFrame, ErrorCode, ServerFrame, PRESENCE_LIST_LIMIT};
 use common::process::{self, ServerProcess};
-use common::{join_frame, Client, Next, Welcome};
+use common::{join_frame, Client, Joined, Next};
 use futures_util::SinkExt;
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
@@ -169,7 +169,7 @@ async fn expect_frame(client: &mut Client) -> ServerFrame {
 
 /// Sends a join and returns its welcome; any other answer fails the test,
 /// and so does a change in its history: these tests change no messages.
-async fn join_with(client: &mut Client, frame: ClientFrame) -> Welcome {
+async fn join_with(client: &mut Client, frame: ClientFrame) -> Joined {
     let welcome = client.join_with(frame).await;
     assert!(
         welcome.changes.is_empty(),
@@ -179,7 +179,7 @@ async fn join_with(client: &mut Client, frame: ClientFrame) -> Welcome {
     welcome
 }
 
-async fn join(client: &mut Client, name: &str) -> Welcome {
+async fn join(client: &mut Client, name: &str) -> Joined {
     join_with(client, ClientFrame::join(name)).await
 }
 
@@ -884,7 +884,7 @@ async fn killing_every_node_mid_stream_loses_no_confirmed_message() {
     loop {
         heir.send(ClientFrame::join("poster-0-0")).await;
         match expect_frame(&mut heir).await {
-            ServerFrame::Welcome { users, .. } => {
+            ServerFrame::Welcome(chat_shared::Welcome { users, .. }) => {
                 let ghosts: Vec<&String> = users
                     .iter()
                     .filter(|user| user.starts_with("poster-") && *user != "poster-0-0")
@@ -997,7 +997,7 @@ async fn a_name_raced_for_on_both_nodes_goes_to_exactly_one() {
                 };
                 client.send(ClientFrame::join(spelling)).await;
                 let won = match expect_frame(&mut client).await {
-                    ServerFrame::Welcome { .. } => true,
+                    ServerFrame::Welcome(chat_shared::Welcome { .. }) => true,
                     ServerFrame::Error {
                         code: ErrorCode::NameTaken,
                         ..

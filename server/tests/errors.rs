@@ -164,7 +164,10 @@ async fn unknown_fields_are_ignored() {
     client
         .send_text(r#"{"type":"join","username":"future","avatar":"🦀"}"#)
         .await;
-    assert!(matches!(client.recv().await, ServerFrame::Welcome { .. }));
+    assert!(matches!(
+        client.recv().await,
+        ServerFrame::Welcome(chat_shared::Welcome { .. })
+    ));
     client
         .send_text(r#"{"type":"message","text":"hi","format":"markdown"}"#)
         .await;
@@ -203,6 +206,7 @@ async fn error_fields(client: &mut Client, expected: ErrorCode) -> (Option<Strin
             message,
             client_id,
             retry_after_ms,
+            ..
         } => {
             assert_eq!(code, expected, "message was {message:?}");
             (client_id, retry_after_ms)

@@ -10,7 +10,7 @@
 mod common;
 
 use chat_server::Config;
-use chat_shared::{is_valid_join_code, ClientFrame, ErrorCode, ServerFrame};
+use chat_shared::{is_valid_join_code, ClientFrame, ErrorCode, ForbiddenReason, ServerFrame};
 use common::{temp_db, Client, TestServer};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -31,9 +31,15 @@ fn join(name: &str, join_code: Option<&str>, resume: Option<&str>) -> ClientFram
 async fn expect_forbidden(client: &mut Client, frame: ClientFrame) {
     client.send(frame).await;
     match client.recv().await {
-        ServerFrame::Error { code, message, .. } => {
+        ServerFrame::Error {
+            code,
+            message,
+            reason,
+            ..
+        } => {
             assert_eq!(code, ErrorCode::Forbidden);
             assert_eq!(message, ErrorCode::Forbidden.default_message());
+            assert_eq!(reason, Some(ForbiddenReason::JoinCode));
         }
         other => panic!("expected forbidden, got {other:?}"),
     }

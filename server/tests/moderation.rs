@@ -12,7 +12,8 @@ mod common;
 
 use chat_server::Config;
 use chat_shared::{
-    AuditAction, Change, ChatMessage, ClientFrame, Deletion, ErrorCode, ServerFrame,
+    AuditAction, Change, ChatMessage, ClientFrame, Deletion, ErrorCode, ForbiddenReason,
+    ServerFrame,
 };
 use common::process::{self, ServerProcess};
 use common::{joined, temp_db, Client, TestServer};
@@ -75,7 +76,9 @@ async fn wrong_tokens_are_refused_and_guessing_is_slowed_per_address() {
     guesser.join("guesser").await;
     // Without the token, moderator actions are forbidden.
     guesser.send(ClientFrame::LockRoom { locked: true }).await;
-    expect_error(&mut guesser, ErrorCode::Forbidden).await;
+    guesser
+        .expect_forbidden(ForbiddenReason::NotModerator)
+        .await;
     // Deleting is for authors too, so a missing message is that first.
     guesser.send(delete(1, "d-1")).await;
     expect_error(&mut guesser, ErrorCode::NotFound).await;
@@ -85,7 +88,9 @@ async fn wrong_tokens_are_refused_and_guessing_is_slowed_per_address() {
                 token: format!("a-wrong-token-number-{guess}"),
             })
             .await;
-        expect_error(&mut guesser, ErrorCode::Forbidden).await;
+        guesser
+            .expect_forbidden(ForbiddenReason::ModeratorToken)
+            .await;
     }
     // Now wrong guesses wait, on another connection from the same
     // address too.
@@ -105,7 +110,9 @@ async fn wrong_tokens_are_refused_and_guessing_is_slowed_per_address() {
         );
     }
     guesser.send(ClientFrame::LockRoom { locked: true }).await;
-    expect_error(&mut guesser, ErrorCode::Forbidden).await;
+    guesser
+        .expect_forbidden(ForbiddenReason::NotModerator)
+        .await;
     server.stop().await.expect("clean stop");
 }
 
@@ -261,7 +268,7 @@ async fn a_moderator_deletes_any_message_for_everyone_live_in_history_and_on_rep
     expect_error(&mut alice, ErrorCode::NotFound).await;
     // A plain user cannot delete someone else's message.
     bob.send(delete(kept, "del-4")).await;
-    expect_error(&mut bob, ErrorCode::Forbidden).await;
+    bob.expect_forbidden(ForbiddenReason::NotAuthor).await;
 
     // Dana comes back with what she had: the deleted message is not
     // replayed, its deletion is, once, in the welcome.
@@ -434,15 +441,8 @@ async fn a_locked_room_refuses_posts_with_forbidden_until_unlocked() {
         }
     }
     bob.say_with_id("let me speak", "m-1").await;
-    match bob.recv().await {
-        ServerFrame::Error {
-            code, client_id, ..
-        } => {
-            assert_eq!(code, ErrorCode::Forbidden);
-            assert_eq!(client_id.as_deref(), Some("m-1"));
-        }
-        other => panic!("expected forbidden, got {other:?}"),
-    }
+    let refused = bob.expect_forbidden(ForbiddenReason::RoomLocked).await;
+    assert_eq!(refused.as_deref(), Some("m-1"));
     alice.expect_silence().await;
     // Newcomers learn it from welcome.
     let mut carol = server.connect().await;
@@ -479,7 +479,7 @@ async fn a_topic_reaches_members_and_new_joiners() {
         topic: "bob's topic".into(),
     })
     .await;
-    expect_error(&mut bob, ErrorCode::Forbidden).await;
+    bob.expect_forbidden(ForbiddenReason::NotModerator).await;
     alice
         .send(ClientFrame::SetTopic {
             topic: "two\nlines".into(),

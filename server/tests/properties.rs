@@ -205,7 +205,7 @@ async fn check_one(server: &TestServer, text: &str, join_first: bool, case: u64)
             "only typing is accepted silently: {text:?}"
         ),
         (
-            [ServerFrame::Welcome { .. }
+            [ServerFrame::Welcome(chat_shared::Welcome { .. })
             | ServerFrame::Message(_)
             | ServerFrame::History { .. }
             | ServerFrame::Rooms { .. }],

@@ -222,6 +222,7 @@ async fn rate_limited_names_the_wait_in_a_field_and_the_refused_message() {
             message,
             retry_after_ms,
             client_id,
+            reason: None,
         } => {
             let told = u64::try_from(retry_after(&message).as_millis()).expect("millis");
             assert_eq!(retry_after_ms, Some(told), "{message}");

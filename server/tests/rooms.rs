@@ -8,7 +8,7 @@ mod common;
 
 use chat_server::config::Database;
 use chat_server::Config;
-use chat_shared::{ClientFrame, ErrorCode, RoomInfo, ServerFrame};
+use chat_shared::{ClientFrame, ErrorCode, ForbiddenReason, RoomInfo, ServerFrame};
 use common::{cluster_setup, temp_db, unthrottled, Client, TestServer, PATIENCE};
 use std::path::PathBuf;
 use tokio::time::Instant;
@@ -92,11 +92,11 @@ async fn a_refused_join_creates_no_room_and_uses_none_of_the_limit() {
         .await;
     let mut mallory = server.connect().await;
     mallory.send(join_to("mallory", "no-code", None)).await;
-    expect_error(&mut mallory, ErrorCode::Forbidden).await;
+    mallory.expect_forbidden(ForbiddenReason::JoinCode).await;
     mallory
         .send(join_to("mallory", "wrong-code", Some("not-the-code")))
         .await;
-    expect_error(&mut mallory, ErrorCode::Forbidden).await;
+    mallory.expect_forbidden(ForbiddenReason::JoinCode).await;
     mallory.send(join_to("", "bad-name", Some(CODE))).await;
     expect_error(&mut mallory, ErrorCode::InvalidUsername).await;
     mallory.send(join_to("alice", "taken", Some(CODE))).await;
@@ -207,7 +207,7 @@ async fn a_locked_room_stays_locked_after_a_restart_however_it_was_created() {
     // the room in memory, and the real first join never stored it.
     let mut intruder = server.connect().await;
     intruder.send(join_to("intruder", "vault", None)).await;
-    expect_error(&mut intruder, ErrorCode::Forbidden).await;
+    intruder.expect_forbidden(ForbiddenReason::JoinCode).await;
     let mut moderator = server.connect().await;
     moderator
         .join_with(join_to("moderator", "vault", Some(CODE)))
@@ -239,7 +239,7 @@ async fn a_locked_room_stays_locked_after_a_restart_however_it_was_created() {
         assert!(welcome.locked, "start {start}: locked");
         assert_eq!(welcome.topic.as_deref(), Some("read only"));
         bob.send(ClientFrame::message("let me write")).await;
-        expect_error(&mut bob, ErrorCode::Forbidden).await;
+        bob.expect_forbidden(ForbiddenReason::RoomLocked).await;
         assert!(room_names(&mut bob).await.contains(&"vault".to_owned()));
         drop(bob);
         server.stop().await.expect("clean stop");

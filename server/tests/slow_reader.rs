@@ -326,11 +326,11 @@ async fn a_replay_larger_than_the_byte_budget_is_a_gap_and_the_rest_comes_by_pag
         "welcome of {} bytes",
         raw.len()
     );
-    let ServerFrame::Welcome {
+    let ServerFrame::Welcome(chat_shared::Welcome {
         history,
         history_gap,
         ..
-    } = ServerFrame::decode(&raw).expect("decodes")
+    }) = ServerFrame::decode(&raw).expect("decodes")
     else {
         panic!("expected welcome, got {raw}");
     };

@@ -143,7 +143,7 @@ impl SecureClient {
     async fn join(&mut self, name: &str) {
         self.send(ClientFrame::join(name)).await;
         match self.recv().await {
-            ServerFrame::Welcome { .. } => {}
+            ServerFrame::Welcome(chat_shared::Welcome { .. }) => {}
             other => panic!("expected welcome, got {other:?}"),
         }
     }

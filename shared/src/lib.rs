@@ -27,7 +27,8 @@ pub use actions::{
 };
 pub use protocol::{
     AuditAction, AuditEntry, Change, ChatMessage, ClientFrame, ClientLimits, Deletion, Edit,
-    ErrorCode, HistoryItem, Quote, Reaction, Reactions, RoomInfo, ServerFrame,
+    ErrorCode, ForbiddenReason, HistoryItem, Quote, Reaction, Reactions, RoomInfo, ServerFrame,
+    Welcome,
 };
 pub use validate::{
     check_ban_duration, is_valid_admin_token, is_valid_client_id, is_valid_join_code,

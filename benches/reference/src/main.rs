@@ -16,7 +16,7 @@
 //! cargo run --release -p chat-bench-reference -- 127.0.0.1:9400
 //! ```
 
-use chat_shared::{ChatMessage, ClientFrame, ServerFrame};
+use chat_shared::{ChatMessage, ClientFrame, ServerFrame, Welcome};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -75,19 +75,12 @@ async fn serve(stream: TcpStream, room: Arc<Room>) {
                 };
                 match (ClientFrame::decode(&text), &username) {
                     (Ok(ClientFrame::Join { username: name, .. }), None) => {
-                        let welcome = ServerFrame::Welcome {
-                            username: name.clone(),
-                            users: vec![name.clone()],
-                            room: "general".into(),
-                            history: Vec::new(),
-                            history_gap: false,
-                            resume: String::new(),
-                            heartbeat_ms: None,
-                            limits: None,
-                            topic: None,
-                            locked: false,
-                            online: None,
-                        };
+                        let welcome = ServerFrame::Welcome(Welcome::new(
+                            &name,
+                            vec![name.clone()],
+                            "general",
+                            "",
+                        ));
                         if socket.send(Message::text(welcome.encode())).await.is_err() {
                             return;
                         }

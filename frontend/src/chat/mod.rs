@@ -8,7 +8,7 @@
 mod joining;
 
 use chat_shared::{
-    username_key, Change, ChatMessage, ClientFrame, ErrorCode, HistoryItem, ServerFrame,
+    username_key, Change, ChatMessage, ClientFrame, ErrorCode, HistoryItem, ServerFrame, Welcome,
     DEFAULT_ROOM,
 };
 use futures_util::StreamExt;
@@ -117,7 +117,7 @@ impl Chat {
     fn on_socket_event(&self, event: SocketEvent) {
         match event {
             SocketEvent::Opened => self.send_join(),
-            SocketEvent::Frame(frame, raw) => self.on_frame(frame, &raw),
+            SocketEvent::Frame(frame) => self.on_frame(frame),
             SocketEvent::Closed => {
                 self.session.socket_closed();
                 self.presence.socket_closed();
@@ -128,9 +128,9 @@ impl Chat {
         }
     }
 
-    fn on_frame(&self, frame: ServerFrame, raw: &str) {
+    fn on_frame(&self, frame: ServerFrame) {
         match frame {
-            ServerFrame::Welcome {
+            ServerFrame::Welcome(Welcome {
                 username,
                 users,
                 room,
@@ -142,7 +142,7 @@ impl Chat {
                 topic,
                 locked,
                 online,
-            } => {
+            }) => {
                 // An older server announces no limits: it has the defaults.
                 let announced = limits.unwrap_or_default();
                 if let Some(interval) = heartbeat_ms {
@@ -200,23 +200,12 @@ impl Chat {
                 message,
                 retry_after_ms,
                 client_id,
+                reason,
             } => {
-                if self.moderation.refused(code) {
+                if self.moderation.refused(code, reason) {
                     return;
                 }
-                let problem = Problem::from_error(code, message, raw);
-                // `forbidden` names no reason a program can read; this
-                // page knows when its room is read-only, and which of its
-                // frames was a change to a message.
-                let problem = match code {
-                    ErrorCode::Forbidden if self.outbox.is_act(client_id.as_deref()) => {
-                        Problem::NotYours
-                    }
-                    ErrorCode::Forbidden if self.moderation.locked_untracked() => {
-                        Problem::RoomLocked
-                    }
-                    _ => problem,
-                };
+                let problem = Problem::server(code, reason, message);
                 if !self.joining_refused(code, &problem) {
                     let id = client_id.as_deref();
                     let handled = self.outbox.server_error(code, retry_after_ms, id, &problem);

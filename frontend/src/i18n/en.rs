@@ -2,8 +2,8 @@
 
 use super::{english_plural, Strings};
 use chat_shared::{
-    AuditAction, AuditEntry, MessageError, RoomError, UsernameError, MAX_MESSAGE_CHARS,
-    MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
+    AuditAction, AuditEntry, ErrorCode, ForbiddenReason, MessageError, RoomError, UsernameError,
+    MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
 };
 
 /// The English interface; the reference for every other language.
@@ -162,24 +162,38 @@ fn message_error(error: &MessageError) -> String {
     }
 }
 
-fn server_error(code: &str, server_message: &str) -> String {
+fn server_error(code: ErrorCode, reason: Option<ForbiddenReason>, server_message: &str) -> String {
     match code {
-        "invalid_username" => "That name is not allowed. Try another one.".into(),
-        "name_taken" => {
+        ErrorCode::InvalidUsername => "That name is not allowed. Try another one.".into(),
+        ErrorCode::NameTaken => {
             "That name, or one that looks just like it, is already taken. Try another one.".into()
         }
-        "empty_message" => message_error(&MessageError::Empty),
-        "message_too_long" => message_error(&MessageError::TooLong),
-        "not_joined" => "Join the chat first.".into(),
-        "already_joined" => "You have already joined.".into(),
-        "bad_request" => "The server did not understand the request.".into(),
-        "rate_limited" => "You are sending too fast. Wait a moment and try again.".into(),
-        "invalid_room" => "That room name is not allowed: use letters, digits, - and _.".into(),
-        "server_error" => "The server could not do that just now. Try again.".into(),
-        "forbidden" => "This chat is invite-only: open the invitation link you were sent.".into(),
-        "banned" => "A moderator has banned you from this chat for a while.".into(),
-        "not_found" => "That message or user is not here any more.".into(),
-        "edit_expired" => "That message is too old to edit; it can still be deleted.".into(),
-        _ => server_message.into(),
+        ErrorCode::EmptyMessage => message_error(&MessageError::Empty),
+        ErrorCode::MessageTooLong => message_error(&MessageError::TooLong),
+        ErrorCode::NotJoined => "Join the chat first.".into(),
+        ErrorCode::AlreadyJoined => "You have already joined.".into(),
+        ErrorCode::BadRequest => "The server did not understand the request.".into(),
+        ErrorCode::RateLimited => "You are sending too fast. Wait a moment and try again.".into(),
+        ErrorCode::InvalidRoom => {
+            "That room name is not allowed: use letters, digits, - and _.".into()
+        }
+        ErrorCode::ServerError => "The server could not do that just now. Try again.".into(),
+        ErrorCode::Forbidden => match reason {
+            // An older server names no reason: it meant the join code.
+            None | Some(ForbiddenReason::JoinCode) => {
+                "This chat is invite-only: open the invitation link you were sent.".into()
+            }
+            Some(ForbiddenReason::ModeratorToken) => STRINGS.token_wrong.into(),
+            Some(ForbiddenReason::NotModerator) => "Only moderators may do that.".into(),
+            Some(ForbiddenReason::RoomLocked) => STRINGS.room_locked_notice.into(),
+            Some(ForbiddenReason::NotAuthor) => STRINGS.not_yours.into(),
+            Some(ForbiddenReason::Unknown) => server_message.into(),
+        },
+        ErrorCode::Banned => "A moderator has banned you from this chat for a while.".into(),
+        ErrorCode::NotFound => "That message or user is not here any more.".into(),
+        ErrorCode::EditExpired => {
+            "That message is too old to edit; it can still be deleted.".into()
+        }
+        ErrorCode::Unknown => server_message.into(),
     }
 }

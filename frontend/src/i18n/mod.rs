@@ -7,7 +7,7 @@
 mod en;
 mod ru;
 
-use chat_shared::{ErrorCode, MessageError, RoomError, UsernameError};
+use chat_shared::{ErrorCode, ForbiddenReason, MessageError, RoomError, UsernameError};
 use leptos::prelude::*;
 
 use crate::storage;
@@ -58,17 +58,16 @@ pub enum Problem {
     Name(UsernameError),
     /// The message failed the shared rules before anything was sent.
     Message(MessageError),
-    /// The server refused a request. `code` is the raw wire code, so codes
-    /// this build's `ErrorCode` does not know yet (like `rate_limited`) can
-    /// still be translated; `message` is the server's English text.
-    Server { code: String, message: String },
+    /// The server refused a request: its code, with `forbidden` the rule
+    /// that refused, and its English text, shown for a code or reason this
+    /// build does not know (a newer server's).
+    Server {
+        code: ErrorCode,
+        reason: Option<ForbiddenReason>,
+        message: String,
+    },
     /// The connection dropped before the server confirmed the message.
     ConnectionLost,
-    /// A moderator made the room read-only (the server said `forbidden`).
-    RoomLocked,
-    /// The server refused an edit or deletion (`forbidden`): the message
-    /// was not posted with this browser's author key.
-    NotYours,
 }
 
 impl Problem {
@@ -77,45 +76,35 @@ impl Problem {
         match self {
             Problem::Name(error) => (t.name_error)(error),
             Problem::Message(error) => (t.message_error)(error),
-            Problem::Server { code, message } => (t.server_error)(code, message),
+            Problem::Server {
+                code,
+                reason,
+                message,
+            } => (t.server_error)(*code, *reason, message),
             Problem::ConnectionLost => t.connection_lost.to_owned(),
-            Problem::RoomLocked => t.room_locked_notice.to_owned(),
-            Problem::NotYours => t.not_yours.to_owned(),
         }
     }
 
-    /// A server refusal from its wire code and text.
-    pub fn server(code: ErrorCode, raw_code: Option<String>, message: String) -> Self {
-        let code = raw_code.unwrap_or_else(|| wire_code(code));
-        Problem::Server { code, message }
+    /// A server's `error` frame as a problem.
+    pub fn server(code: ErrorCode, reason: Option<ForbiddenReason>, message: String) -> Self {
+        Problem::Server {
+            code,
+            reason,
+            message,
+        }
     }
-}
 
-impl Problem {
-    /// A server's `error` frame as a problem; `raw` is the frame as
-    /// received, for the wire code of an error this build does not know
-    /// (a newer server's), so it can still be translated.
-    pub fn from_error(code: ErrorCode, message: String, raw: &str) -> Self {
-        let raw_code = (code == ErrorCode::Unknown)
-            .then(|| {
-                #[derive(serde::Deserialize)]
-                struct RawError {
-                    code: String,
-                }
-                serde_json::from_str::<RawError>(raw).ok().map(|e| e.code)
-            })
-            .flatten();
-        Self::server(code, raw_code, message)
+    /// The rule a `forbidden` refusal named, if this is one.
+    pub fn forbidden_reason(&self) -> Option<ForbiddenReason> {
+        match self {
+            Problem::Server {
+                code: ErrorCode::Forbidden,
+                reason,
+                ..
+            } => *reason,
+            _ => None,
+        }
     }
-}
-
-/// The wire spelling of a code, as the shared types serialise it:
-/// translations are keyed by what the protocol documents.
-fn wire_code(code: ErrorCode) -> String {
-    serde_json::to_value(code)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// All the text of the interface in one language.
@@ -135,7 +124,8 @@ pub struct Strings {
     pub message_error: fn(&MessageError) -> String,
     /// A server error by wire code; gets the server's own text for codes
     /// it does not know.
-    pub server_error: fn(code: &str, server_message: &str) -> String,
+    pub server_error:
+        fn(code: ErrorCode, reason: Option<ForbiddenReason>, server_message: &str) -> String,
     pub connection_lost: &'static str,
     pub status_connecting: &'static str,
     pub status_online: &'static str,
@@ -390,36 +380,52 @@ mod tests {
     }
 
     #[test]
-    fn codes_are_spelled_as_on_the_wire() {
-        assert_eq!(wire_code(ErrorCode::RateLimited), "rate_limited");
-        assert_eq!(wire_code(ErrorCode::NameTaken), "name_taken");
-    }
-
-    #[test]
-    fn every_server_code_has_a_translation_in_both_languages() {
+    fn every_server_code_and_forbidden_reason_has_a_translation_in_both_languages() {
+        use ForbiddenReason::*;
+        let known = [
+            (ErrorCode::InvalidUsername, None),
+            (ErrorCode::NameTaken, None),
+            (ErrorCode::EmptyMessage, None),
+            (ErrorCode::MessageTooLong, None),
+            (ErrorCode::NotJoined, None),
+            (ErrorCode::AlreadyJoined, None),
+            (ErrorCode::BadRequest, None),
+            (ErrorCode::RateLimited, None),
+            (ErrorCode::InvalidRoom, None),
+            (ErrorCode::ServerError, None),
+            (ErrorCode::Forbidden, None),
+            (ErrorCode::Forbidden, Some(JoinCode)),
+            (ErrorCode::Forbidden, Some(ModeratorToken)),
+            (ErrorCode::Forbidden, Some(NotModerator)),
+            (ErrorCode::Forbidden, Some(RoomLocked)),
+            (ErrorCode::Forbidden, Some(NotAuthor)),
+            (ErrorCode::Banned, None),
+            (ErrorCode::NotFound, None),
+            (ErrorCode::EditExpired, None),
+        ];
         for lang in Lang::ALL {
             let t = lang.strings();
-            for code in [
-                "invalid_username",
-                "name_taken",
-                "empty_message",
-                "message_too_long",
-                "not_joined",
-                "already_joined",
-                "bad_request",
-                "rate_limited",
-                "invalid_room",
-                "server_error",
-                "forbidden",
-                "banned",
-                "not_found",
-            ] {
-                let text = (t.server_error)(code, "SERVER TEXT");
-                assert!(!text.contains("SERVER TEXT"), "{code} untranslated");
+            let mut texts = std::collections::HashSet::new();
+            for (code, reason) in known {
+                let text = (t.server_error)(code, reason, "SERVER TEXT");
+                assert!(
+                    !text.contains("SERVER TEXT"),
+                    "{code:?} {reason:?} untranslated"
+                );
                 assert!(!text.is_empty());
+                texts.insert(text);
             }
-            // A code from a newer server falls back to the server's words.
-            assert_eq!((t.server_error)("brand_new", "Server says"), "Server says");
+            // Each rule says something of its own (no reason is the
+            // join code's words).
+            assert_eq!(texts.len(), known.len() - 1);
+            // A code or reason from a newer server falls back to the
+            // server's words.
+            for (code, reason) in [
+                (ErrorCode::Unknown, None),
+                (ErrorCode::Forbidden, Some(Unknown)),
+            ] {
+                assert_eq!((t.server_error)(code, reason, "Server says"), "Server says");
+            }
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use super::{russian_plural, Strings};
 use chat_shared::{
-    AuditAction, AuditEntry, MessageError, RoomError, UsernameError, MAX_MESSAGE_CHARS,
-    MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
+    AuditAction, AuditEntry, ErrorCode, ForbiddenReason, MessageError, RoomError, UsernameError,
+    MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
 };
 
 /// The Russian interface: the original chat was written for Russian speakers.
@@ -179,29 +179,37 @@ fn message_error(error: &MessageError) -> String {
     }
 }
 
-fn server_error(code: &str, server_message: &str) -> String {
+fn server_error(code: ErrorCode, reason: Option<ForbiddenReason>, server_message: &str) -> String {
     match code {
-        "invalid_username" => "Такое имя недопустимо. Попробуйте другое.".into(),
-        "name_taken" => "Это имя или очень похожее на него уже занято. Попробуйте другое.".into(),
-        "empty_message" => message_error(&MessageError::Empty),
-        "message_too_long" => message_error(&MessageError::TooLong),
-        "not_joined" => "Сначала войдите в чат.".into(),
-        "already_joined" => "Вы уже в чате.".into(),
-        "bad_request" => "Сервер не понял запрос.".into(),
-        "rate_limited" => {
+        ErrorCode::InvalidUsername => "Такое имя недопустимо. Попробуйте другое.".into(),
+        ErrorCode::NameTaken => "Это имя или очень похожее на него уже занято. Попробуйте другое.".into(),
+        ErrorCode::EmptyMessage => message_error(&MessageError::Empty),
+        ErrorCode::MessageTooLong => message_error(&MessageError::TooLong),
+        ErrorCode::NotJoined => "Сначала войдите в чат.".into(),
+        ErrorCode::AlreadyJoined => "Вы уже в чате.".into(),
+        ErrorCode::BadRequest => "Сервер не понял запрос.".into(),
+        ErrorCode::RateLimited => {
             "Вы отправляете слишком часто. Подождите немного и попробуйте снова.".into()
         }
-        "invalid_room" => "Такое название комнаты недопустимо: буквы, цифры, - и _.".into(),
-        "server_error" => "Сервер не смог это сделать. Попробуйте ещё раз.".into(),
-        "forbidden" => {
-            "Этот чат только по приглашениям: откройте ссылку-приглашение, которую вам прислали."
-                .into()
-        }
-        "banned" => "Модератор временно закрыл вам доступ к этому чату.".into(),
-        "not_found" => "Этого сообщения или пользователя здесь уже нет.".into(),
-        "edit_expired" => {
+        ErrorCode::InvalidRoom => "Такое название комнаты недопустимо: буквы, цифры, - и _.".into(),
+        ErrorCode::ServerError => "Сервер не смог это сделать. Попробуйте ещё раз.".into(),
+        ErrorCode::Forbidden => match reason {
+            // An older server names no reason: it meant the join code.
+            None | Some(ForbiddenReason::JoinCode) => {
+                "Этот чат только по приглашениям: откройте ссылку-приглашение, которую вам прислали."
+                    .into()
+            }
+            Some(ForbiddenReason::ModeratorToken) => STRINGS.token_wrong.into(),
+            Some(ForbiddenReason::NotModerator) => "Это могут только модераторы.".into(),
+            Some(ForbiddenReason::RoomLocked) => STRINGS.room_locked_notice.into(),
+            Some(ForbiddenReason::NotAuthor) => STRINGS.not_yours.into(),
+            Some(ForbiddenReason::Unknown) => server_message.into(),
+        },
+        ErrorCode::Banned => "Модератор временно закрыл вам доступ к этому чату.".into(),
+        ErrorCode::NotFound => "Этого сообщения или пользователя здесь уже нет.".into(),
+        ErrorCode::EditExpired => {
             "Это сообщение слишком старое, чтобы его менять; удалить его ещё можно.".into()
         }
-        _ => server_message.into(),
+        ErrorCode::Unknown => server_message.into(),
     }
 }

@@ -76,8 +76,8 @@ impl Status {
 pub(crate) enum SocketEvent {
     /// A socket opened: the chat (re)joins on it.
     Opened,
-    /// A frame arrived, with its text (kept for the chat's own records).
-    Frame(ServerFrame, String),
+    /// A frame arrived.
+    Frame(ServerFrame),
     /// The socket is gone (closed, failed or given up on): whatever the
     /// chat knew through it, who is online, who is typing, is stale.
     Closed,

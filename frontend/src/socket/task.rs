@@ -236,7 +236,7 @@ impl Task {
 
     fn deliver(&self, text: String) {
         match ServerFrame::decode(&text) {
-            Ok(frame) => self.tell(SocketEvent::Frame(frame, text)),
+            Ok(frame) => self.tell(SocketEvent::Frame(frame)),
             // Ignored like an unknown frame: a newer or buggy server must
             // not break the page.
             Err(error) => leptos::logging::warn!("ignoring a frame I cannot read: {error}"),

@@ -5,7 +5,7 @@
 //! [`ModerationState`] is the plain logic; [`Moderation`] holds it in a
 //! signal for the views and sends the moderator's frames.
 
-use chat_shared::{is_valid_admin_token, AuditEntry, ClientFrame, ErrorCode};
+use chat_shared::{is_valid_admin_token, AuditEntry, ClientFrame, ErrorCode, ForbiddenReason};
 use leptos::prelude::*;
 
 use super::Sender;
@@ -91,12 +91,15 @@ impl ModerationState {
     /// An error arrived: if it answers the token, the token is forgotten
     /// (a wrong one) or kept for later (too many tries); returns whether
     /// it was about the token.
-    pub fn refused(&mut self, code: ErrorCode) -> bool {
+    pub fn refused(&mut self, code: ErrorCode, reason: Option<ForbiddenReason>) -> bool {
         if self.standing != Standing::Asking {
             return false;
         }
         match code {
-            ErrorCode::Forbidden => {
+            // An older server names no reason.
+            ErrorCode::Forbidden
+                if matches!(reason, None | Some(ForbiddenReason::ModeratorToken)) =>
+            {
                 self.token = None;
                 self.standing = Standing::Off;
                 self.refusal = Some(TokenRefusal::Wrong);
@@ -197,11 +200,6 @@ impl Moderation {
         self.state.with(|s| s.locked)
     }
 
-    /// Whether the room is read-only, for the controller.
-    pub fn locked_untracked(&self) -> bool {
-        self.state.with_untracked(|s| s.locked)
-    }
-
     /// The moderation log (tracked).
     pub fn audit(&self) -> Vec<AuditEntry> {
         self.state.with(|s| s.audit.clone())
@@ -242,8 +240,11 @@ impl Moderation {
     }
 
     /// See [`ModerationState::refused`]; a wrong token is forgotten.
-    pub fn refused(&self, code: ErrorCode) -> bool {
-        let about_token = self.state.try_update(|s| s.refused(code)).unwrap_or(false);
+    pub fn refused(&self, code: ErrorCode, reason: Option<ForbiddenReason>) -> bool {
+        let about_token = self
+            .state
+            .try_update(|s| s.refused(code, reason))
+            .unwrap_or(false);
         if about_token {
             storage::remove(TOKEN_KEY);
         }
@@ -348,15 +349,23 @@ mod tests {
     #[test]
     fn a_refused_token_is_forgotten_and_other_errors_are_not_about_it() {
         let mut state = ModerationState::with_token(Some(TOKEN.into()));
-        assert!(!state.refused(ErrorCode::Forbidden), "nothing asked yet");
+        let wrong = Some(ForbiddenReason::ModeratorToken);
+        assert!(
+            !state.refused(ErrorCode::Forbidden, wrong),
+            "nothing asked yet"
+        );
         state.ask();
-        assert!(!state.refused(ErrorCode::EmptyMessage));
-        assert!(state.refused(ErrorCode::Forbidden));
+        assert!(!state.refused(ErrorCode::EmptyMessage, None));
+        // A post to a locked room while asking is not about the token.
+        let locked = Some(ForbiddenReason::RoomLocked);
+        assert!(!state.refused(ErrorCode::Forbidden, locked));
+        assert!(state.token().is_some());
+        assert!(state.refused(ErrorCode::Forbidden, wrong));
         assert_eq!(state.token(), None);
         assert_eq!(state.refusal, Some(TokenRefusal::Wrong));
         let mut slowed = ModerationState::with_token(Some(TOKEN.into()));
         slowed.ask();
-        assert!(slowed.refused(ErrorCode::RateLimited));
+        assert!(slowed.refused(ErrorCode::RateLimited, None));
         assert_eq!(slowed.refusal, Some(TokenRefusal::TooManyTries));
         // A stored token that breaks the rule is not even tried.
         assert_eq!(ModerationState::with_token(Some("x".into())).token(), None);

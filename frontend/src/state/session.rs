@@ -8,7 +8,7 @@
 
 use chat_shared::{
     message_length, normalize_message, normalize_username, username_key, ClientLimits, ErrorCode,
-    MessageError,
+    ForbiddenReason, MessageError,
 };
 use leptos::prelude::*;
 
@@ -105,13 +105,15 @@ impl SessionState {
         // `forbidden` is shown by the name field too: the join cannot go
         // on until the user opens an invitation link; `banned` until the
         // ban ends.
-        let about_the_name = matches!(
-            code,
-            ErrorCode::NameTaken
-                | ErrorCode::InvalidUsername
-                | ErrorCode::Forbidden
-                | ErrorCode::Banned
-        );
+        let about_the_name = match code {
+            ErrorCode::NameTaken | ErrorCode::InvalidUsername | ErrorCode::Banned => true,
+            // An older server names no reason: it meant the join code.
+            ErrorCode::Forbidden => matches!(
+                problem.forbidden_reason(),
+                None | Some(ForbiddenReason::JoinCode)
+            ),
+            _ => false,
+        };
         if !about_the_name || self.me.is_some() {
             return Refusal::NotAJoin;
         }
@@ -363,10 +365,7 @@ mod tests {
     use super::*;
 
     fn taken() -> Problem {
-        Problem::Server {
-            code: "name_taken".into(),
-            message: "taken".into(),
-        }
+        Problem::server(ErrorCode::NameTaken, None, "taken".into())
     }
 
     #[test]
@@ -437,10 +436,11 @@ mod tests {
 
     #[test]
     fn an_invite_only_refusal_goes_back_to_the_form_with_its_reason() {
-        let forbidden = Problem::Server {
-            code: "forbidden".into(),
-            message: "invite-only".into(),
-        };
+        let forbidden = Problem::server(
+            ErrorCode::Forbidden,
+            Some(ForbiddenReason::JoinCode),
+            "invite-only".into(),
+        );
         let mut state = SessionState::default();
         state.ask("bob").expect("a valid name");
         assert_eq!(

@@ -121,7 +121,7 @@ pub async fn join(socket: &mut Socket, name: &str, room: Option<String>) -> Resu
             continue;
         };
         match ServerFrame::decode(&text) {
-            Ok(ServerFrame::Welcome { .. }) => return Ok(()),
+            Ok(ServerFrame::Welcome(chat_shared::Welcome { .. })) => return Ok(()),
             Ok(ServerFrame::Error { code, message, .. }) => {
                 return Err(format!("join refused: {code:?} {message}"))
             }

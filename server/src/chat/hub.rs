@@ -29,7 +29,7 @@ use crate::history::journal::Gap;
 use crate::history::moderation::RoomSettings;
 use crate::history::pages::Replay;
 use chat_shared::close;
-use chat_shared::{ClientLimits, ErrorCode, RoomInfo, ServerFrame};
+use chat_shared::{ClientLimits, ErrorCode, RoomInfo, ServerFrame, Welcome};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -245,19 +245,21 @@ impl Hub {
                 .unwrap_or_default()
         };
         let through = replay.through;
-        let welcome = encode(&ServerFrame::Welcome {
-            username: claimed.username.clone(),
-            users: claimed.users.clone(),
-            room: membership.room.clone(),
+        let welcome = encode(&ServerFrame::Welcome(Welcome {
             history: replay.history,
             history_gap: replay.gap,
-            resume: claimed.token.clone(),
             heartbeat_ms: Some(self.heartbeat_ms),
             limits: Some(self.client_limits.clone()),
             topic: topic.clone(),
             locked,
             online: (claimed.online as usize > claimed.users.len()).then_some(claimed.online),
-        });
+            ..Welcome::new(
+                &claimed.username,
+                claimed.users.clone(),
+                &membership.room,
+                &claimed.token,
+            )
+        }));
         let mut state = self.lock();
         let room = state.rooms.entry(membership.room.clone()).or_default();
         if through < room.last_delivered {

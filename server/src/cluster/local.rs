@@ -7,7 +7,7 @@ use super::{
 use crate::error::Rejection;
 use crate::history::store::{constant_time_eq, sha256_hex};
 use chat_shared::close::Departure;
-use chat_shared::{ErrorCode, RoomInfo};
+use chat_shared::{ErrorCode, ForbiddenReason, RoomInfo};
 use futures_util::future::BoxFuture;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -132,7 +132,7 @@ impl MemoryPresence {
                 }
                 resume.to_owned()
             }
-            _ if !claim.invited => return Err(ErrorCode::Forbidden.into()),
+            _ if !claim.invited => return Err(Rejection::forbidden(ForbiddenReason::JoinCode)),
             (Some(_), _) => return Err(ErrorCode::NameTaken.into()),
             (None, _) => {
                 let looks = chat_shared::username_looks(&claim.name);

@@ -8,7 +8,7 @@ use crate::error::Rejection;
 use crate::history::changes::{Action, ChangeRequest, Refusal, MAX_EMOJI_PER_MESSAGE};
 use crate::history::journal::{ChangeOutcome, Reply};
 use crate::AppState;
-use chat_shared::{normalize_emoji, normalize_message, ErrorCode};
+use chat_shared::{normalize_emoji, normalize_message, ErrorCode, ForbiddenReason};
 use std::time::{Duration, SystemTime};
 
 /// An edit, a deletion or a reaction, its text or emoji normalised.
@@ -151,11 +151,7 @@ fn refused(refusal: Refusal, target: u64, bad_text: Option<Rejection>) -> Reject
     match refusal {
         Refusal::ClientIdTaken => client_id_taken(),
         Refusal::NotFound => no_message(target),
-        Refusal::Forbidden => Rejection::new(
-            ErrorCode::Forbidden,
-            "Only the author of a message may change it (with the author key it was \
-                 posted with), and a moderator may delete it",
-        ),
+        Refusal::Forbidden => Rejection::forbidden(ForbiddenReason::NotAuthor),
         Refusal::Expired => Rejection::new(
             ErrorCode::EditExpired,
             "That message is too old to edit: it can still be deleted",

@@ -10,8 +10,8 @@ use crate::history::pages::Replay;
 use crate::AppState;
 use chat_shared::close::Departure;
 use chat_shared::{
-    is_valid_author_key, normalize_room, normalize_username, username_key, ErrorCode, DEFAULT_ROOM,
-    MAX_AUTHOR_KEY_CHARS, MIN_AUTHOR_KEY_CHARS,
+    is_valid_author_key, normalize_room, normalize_username, username_key, ErrorCode,
+    ForbiddenReason, DEFAULT_ROOM, MAX_AUTHOR_KEY_CHARS, MIN_AUTHOR_KEY_CHARS,
 };
 
 /// A `join`, its name and room normalised and its author key hashed.
@@ -140,7 +140,7 @@ async fn check_join_code(
         hub.wrong_code(caller.peer.client);
     }
     if !invited && request.resume.is_none() {
-        return Err(ErrorCode::Forbidden.into());
+        return Err(Rejection::forbidden(ForbiddenReason::JoinCode));
     }
     Ok(invited)
 }

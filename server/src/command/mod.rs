@@ -28,7 +28,7 @@ use crate::chat::peer::Peer;
 use crate::chat::rate_limit::FrameKind;
 use crate::error::Rejection;
 use crate::AppState;
-use chat_shared::{ClientFrame, ErrorCode};
+use chat_shared::{ClientFrame, ErrorCode, ForbiddenReason};
 use std::time::Duration;
 
 /// The connection commands come from, as they see it: what a join sets
@@ -65,10 +65,7 @@ impl Caller {
     fn moderator(&self) -> Result<&Membership, Rejection> {
         let member = self.joined()?;
         if !self.peer.is_moderator() {
-            return Err(Rejection::new(
-                ErrorCode::Forbidden,
-                "Only moderators may do that: send become_moderator with the token first",
-            ));
+            return Err(Rejection::forbidden(ForbiddenReason::NotModerator));
         }
         Ok(member)
     }

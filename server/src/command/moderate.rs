@@ -10,7 +10,9 @@ use crate::cluster::BusEvent;
 use crate::error::Rejection;
 use crate::history::journal::ModeratorAction;
 use crate::AppState;
-use chat_shared::{check_ban_duration, normalize_topic, normalize_username, username_key};
+use chat_shared::{
+    check_ban_duration, normalize_topic, normalize_username, username_key, ForbiddenReason,
+};
 use chat_shared::{ErrorCode, ServerFrame};
 use std::time::{Duration, SystemTime};
 
@@ -38,10 +40,7 @@ pub(crate) fn become_moderator(
         }
         TokenVerdict::Wrong => {
             tracing::warn!("a wrong moderator token");
-            Err(Rejection::new(
-                ErrorCode::Forbidden,
-                "That is not the moderator token",
-            ))
+            Err(Rejection::forbidden(ForbiddenReason::ModeratorToken))
         }
         TokenVerdict::Slow(wait) => {
             tracing::warn!("a wrong moderator token, from an address that keeps guessing");

@@ -9,7 +9,8 @@ use crate::history::journal::{Posted, Reply};
 use crate::history::store::NewMessage;
 use crate::AppState;
 use chat_shared::{
-    is_valid_client_id, normalize_message, ErrorCode, ServerFrame, MAX_CLIENT_ID_CHARS,
+    is_valid_client_id, normalize_message, ErrorCode, ForbiddenReason, ServerFrame,
+    MAX_CLIENT_ID_CHARS,
 };
 
 /// A `message`, its text normalised.
@@ -126,10 +127,7 @@ pub(crate) fn check_client_id(client_id: Option<&str>) -> Result<(), Rejection> 
 
 /// The refusal of a post or a change in a locked room.
 pub(crate) fn locked_room() -> Rejection {
-    Rejection::new(
-        ErrorCode::Forbidden,
-        "This room is read-only: a moderator locked it",
-    )
+    Rejection::forbidden(ForbiddenReason::RoomLocked)
 }
 
 /// The refusal of a `client_id` already used for something else.

@@ -7,7 +7,7 @@ use crate::error::Rejection;
 use crate::history::journal::{Failed, Page, Reply};
 use crate::limits::default_history_page;
 use crate::AppState;
-use chat_shared::{ErrorCode, ServerFrame};
+use chat_shared::{ErrorCode, ForbiddenReason, ServerFrame};
 
 /// A `history` request: which page, and how many messages.
 #[derive(Debug)]
@@ -87,7 +87,7 @@ impl Users {
 /// joined with the code.
 pub(crate) async fn list_rooms(state: &AppState, caller: &Caller) -> Result<(), Rejection> {
     if caller.membership.is_none() && !state.journal.admits(None).await.map_err(server_error)? {
-        return Err(ErrorCode::Forbidden.into());
+        return Err(Rejection::forbidden(ForbiddenReason::JoinCode));
     }
     let online = state.cluster.presence.rooms().await?;
     let rooms = state.cluster.hub.rooms(online);

@@ -3,7 +3,8 @@
 
 use chat_server::Config;
 use chat_shared::{
-    username_key, Change, ChatMessage, ClientFrame, ClientLimits, HistoryItem, ServerFrame,
+    username_key, Change, ChatMessage, ClientFrame, ClientLimits, ErrorCode, ForbiddenReason,
+    HistoryItem, ServerFrame,
 };
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
@@ -262,9 +263,10 @@ pub enum Next {
     Gone,
 }
 
-/// The fields of a `welcome` frame.
+/// The fields of a `welcome` frame, its history split into messages
+/// and changes.
 #[derive(Debug)]
-pub struct Welcome {
+pub struct Joined {
     pub username: String,
     pub users: Vec<String>,
     pub room: String,
@@ -389,56 +391,58 @@ impl Client {
     pub async fn join(&mut self, username: &str) -> Vec<String> {
         self.send(ClientFrame::join(username)).await;
         match self.recv().await {
-            ServerFrame::Welcome { users, .. } => users,
+            ServerFrame::Welcome(chat_shared::Welcome { users, .. }) => users,
             other => panic!("expected welcome, got {other:?}"),
         }
     }
 
     /// Sends any join frame and returns its welcome.
-    pub async fn join_with(&mut self, frame: ClientFrame) -> Welcome {
+    pub async fn join_with(&mut self, frame: ClientFrame) -> Joined {
         self.send(frame).await;
         match self.recv().await {
-            ServerFrame::Welcome {
-                username,
-                users,
-                room,
-                history,
-                history_gap,
-                resume,
-                heartbeat_ms,
-                limits,
-                topic,
-                locked,
-                online,
-            } => {
-                let ids: Vec<u64> = history.iter().map(HistoryItem::id).collect();
+            ServerFrame::Welcome(welcome) => {
+                let ids: Vec<u64> = welcome.history.iter().map(HistoryItem::id).collect();
                 assert!(
                     ids.windows(2).all(|pair| pair[0] < pair[1]),
                     "welcome.history out of id order: {ids:?}"
                 );
                 let (mut messages, mut changes) = (Vec::new(), Vec::new());
-                for item in history {
+                for item in welcome.history {
                     match item {
                         HistoryItem::Message(message) => messages.push(message),
                         HistoryItem::Change(change) => changes.push(change),
                     }
                 }
-                Welcome {
-                    username,
-                    users,
-                    room,
+                Joined {
+                    username: welcome.username,
+                    users: welcome.users,
+                    room: welcome.room,
                     history: messages,
                     changes,
-                    history_gap,
-                    resume,
-                    heartbeat_ms,
-                    limits,
-                    topic,
-                    locked,
-                    online,
+                    history_gap: welcome.history_gap,
+                    resume: welcome.resume,
+                    heartbeat_ms: welcome.heartbeat_ms,
+                    limits: welcome.limits,
+                    topic: welcome.topic,
+                    locked: welcome.locked,
+                    online: welcome.online,
                 }
             }
             other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    /// The next frame, which must be a `forbidden` refusal by the rule
+    /// `reason`; returns the `client_id` it names.
+    pub async fn expect_forbidden(&mut self, reason: ForbiddenReason) -> Option<String> {
+        match self.recv().await {
+            ServerFrame::Error {
+                code: ErrorCode::Forbidden,
+                reason: Some(got),
+                client_id,
+                ..
+            } if got == reason => client_id,
+            other => panic!("expected forbidden for {reason:?}, got {other:?}"),
         }
     }
 

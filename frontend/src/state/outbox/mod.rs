@@ -266,12 +266,6 @@ impl Outbox {
         }
     }
 
-    /// Whether `client_id` names an edit, deletion or reaction waiting here.
-    pub(crate) fn is_act(&self, client_id: Option<&str>) -> bool {
-        self.state
-            .with_untracked(|s| s.act_named(client_id).is_some())
-    }
-
     /// The socket closed: what was in flight goes again on the next one.
     pub(crate) fn socket_closed(&self) {
         self.change(OutboxState::requeue_sent);

@@ -337,10 +337,7 @@ mod tests {
     };
 
     fn refusal() -> Problem {
-        Problem::Server {
-            code: "message_too_long".into(),
-            message: "too long".into(),
-        }
+        Problem::server(ErrorCode::MessageTooLong, None, "too long".into())
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::cluster::{Claim, Claimed, Presence, Snapshot};
 use crate::error::Rejection;
 use crate::history::store::sha256_hex;
 use chat_shared::close::Departure;
-use chat_shared::{ErrorCode, RoomInfo};
+use chat_shared::{ErrorCode, ForbiddenReason, RoomInfo};
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -123,7 +123,9 @@ impl Presence for RedisPresence {
                         seq,
                     })
                 }
-                Ok(ClaimReply::Refused(Refused::Forbidden)) => Err(ErrorCode::Forbidden.into()),
+                Ok(ClaimReply::Refused(Refused::Forbidden)) => {
+                    Err(Rejection::forbidden(ForbiddenReason::JoinCode))
+                }
                 Ok(ClaimReply::Refused(Refused::NameTaken)) => Err(ErrorCode::NameTaken.into()),
                 Err(error) => {
                     // It may have run without its answer reaching us.

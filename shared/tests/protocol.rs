@@ -1,0 +1,643 @@
+//! The wire contract, frame by frame: each frame's exact JSON (the
+//! snapshots `docs/protocol.md` documents), and what a client of this
+//! build does with frames and codes from a newer server.
+
+use chat_shared::protocol::*;
+
+fn assert_client_golden(frame: ClientFrame, json: &str) {
+    assert_eq!(frame.encode(), json);
+    assert_eq!(ClientFrame::decode(json), Ok(frame));
+}
+
+fn assert_server_golden(frame: ServerFrame, json: &str) {
+    assert_eq!(frame.encode(), json);
+    assert_eq!(ServerFrame::decode(json), Ok(frame));
+}
+
+#[test]
+fn client_frames_have_the_documented_json() {
+    assert_client_golden(
+        ClientFrame::join("alice"),
+        r#"{"type":"join","username":"alice"}"#,
+    );
+    assert_client_golden(
+        ClientFrame::Join {
+            username: "alice".into(),
+            room: Some("rust".into()),
+            since: Some(123),
+            resume: Some("t0k3n".into()),
+            join_code: None,
+            author_key: None,
+        },
+        r#"{"type":"join","username":"alice","room":"rust","since":123,"resume":"t0k3n"}"#,
+    );
+    assert_client_golden(
+        ClientFrame::Join {
+            username: "alice".into(),
+            room: None,
+            since: None,
+            resume: None,
+            join_code: Some("Xy_9-abcdefghijklmnop".into()),
+            author_key: None,
+        },
+        r#"{"type":"join","username":"alice","join_code":"Xy_9-abcdefghijklmnop"}"#,
+    );
+    assert_client_golden(
+        ClientFrame::message("hello"),
+        r#"{"type":"message","text":"hello"}"#,
+    );
+    assert_client_golden(
+        ClientFrame::Message {
+            text: "hello".into(),
+            client_id: Some("5f0c6a8e-1b7e-4d5a-9a53-3c2f1e0d9b7a".into()),
+            reply_to: None,
+        },
+        r#"{"type":"message","text":"hello","client_id":"5f0c6a8e-1b7e-4d5a-9a53-3c2f1e0d9b7a"}"#,
+    );
+    assert_client_golden(
+        ClientFrame::History {
+            before: Some(120),
+            limit: Some(50),
+            around: None,
+        },
+        r#"{"type":"history","before":120,"limit":50}"#,
+    );
+    assert_client_golden(ClientFrame::ListRooms, r#"{"type":"list_rooms"}"#);
+    assert_client_golden(
+        ClientFrame::Users {
+            after: None,
+            limit: None,
+        },
+        r#"{"type":"users"}"#,
+    );
+    assert_client_golden(
+        ClientFrame::Users {
+            after: Some("bob".into()),
+            limit: Some(200),
+        },
+        r#"{"type":"users","after":"bob","limit":200}"#,
+    );
+    assert_client_golden(
+        ClientFrame::Typing { is_typing: true },
+        r#"{"type":"typing","is_typing":true}"#,
+    );
+}
+
+#[test]
+fn server_frames_have_the_documented_json() {
+    let hi = ChatMessage {
+        id: 17,
+        username: "bob".into(),
+        text: "hi".into(),
+        timestamp: "2026-11-25T21:00:00.123Z".into(),
+        ..ChatMessage::default()
+    };
+    assert_server_golden(
+        ServerFrame::Welcome(Welcome {
+            history: vec![HistoryItem::Message(hi.clone())],
+            ..Welcome::new(
+                "alice",
+                vec!["alice".into(), "bob".into()],
+                "general",
+                "t0k3n",
+            )
+        }),
+        r#"{"type":"welcome","username":"alice","users":["alice","bob"],"room":"general","history":[{"id":17,"username":"bob","text":"hi","timestamp":"2026-11-25T21:00:00.123Z"}],"resume":"t0k3n"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Message(hi.clone()),
+        r#"{"type":"message","id":17,"username":"bob","text":"hi","timestamp":"2026-11-25T21:00:00.123Z"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Message(ChatMessage {
+            client_id: Some("c-1".into()),
+            ..hi.clone()
+        }),
+        r#"{"type":"message","id":17,"username":"bob","text":"hi","timestamp":"2026-11-25T21:00:00.123Z","client_id":"c-1"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::History {
+            room: "general".into(),
+            messages: vec![hi],
+            has_more: true,
+            has_newer: false,
+        },
+        r#"{"type":"history","room":"general","messages":[{"id":17,"username":"bob","text":"hi","timestamp":"2026-11-25T21:00:00.123Z"}],"has_more":true}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Rooms {
+            rooms: vec![RoomInfo {
+                name: "general".into(),
+                online: 2,
+            }],
+        },
+        r#"{"type":"rooms","rooms":[{"name":"general","online":2}]}"#,
+    );
+    assert_server_golden(ServerFrame::Heartbeat, r#"{"type":"heartbeat"}"#);
+    assert_server_golden(
+        ServerFrame::Welcome(Welcome {
+            heartbeat_ms: Some(20_000),
+            ..Welcome::new("a", vec!["a".into()], "general", "t")
+        }),
+        r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","heartbeat_ms":20000}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Welcome(Welcome {
+            heartbeat_ms: Some(20_000),
+            limits: Some(ClientLimits::default()),
+            ..Welcome::new("a", vec!["a".into()], "general", "t")
+        }),
+        r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","heartbeat_ms":20000,"limits":{"message_rate":5.0,"message_burst":10,"typing_rate":2.0,"typing_burst":6,"idle_timeout_ms":60000,"missed_heartbeats":3,"history_page":50,"max_message_chars":2000}}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Typing {
+            username: "bob".into(),
+            is_typing: true,
+        },
+        r#"{"type":"typing","username":"bob","is_typing":true}"#,
+    );
+    assert_server_golden(
+        ServerFrame::UserJoined {
+            username: "carol".into(),
+            count: 3,
+        },
+        r#"{"type":"user_joined","username":"carol","count":3}"#,
+    );
+    assert_server_golden(
+        ServerFrame::UserLeft {
+            username: "carol".into(),
+            count: 2,
+        },
+        r#"{"type":"user_left","username":"carol","count":2}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Error {
+            code: ErrorCode::NameTaken,
+            message: "That name is already in use".into(),
+            retry_after_ms: None,
+            client_id: None,
+            reason: None,
+        },
+        r#"{"type":"error","code":"name_taken","message":"That name is already in use"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::error(ErrorCode::Forbidden),
+        r#"{"type":"error","code":"forbidden","message":"This chat is invite-only: open the invitation link"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            message: "Too many messages: retry in 180 ms".into(),
+            retry_after_ms: Some(180),
+            client_id: Some("c-1".into()),
+            reason: None,
+        },
+        r#"{"type":"error","code":"rate_limited","message":"Too many messages: retry in 180 ms","retry_after_ms":180,"client_id":"c-1"}"#,
+    );
+    for (reason, wire) in [
+        (ForbiddenReason::JoinCode, "join_code"),
+        (ForbiddenReason::ModeratorToken, "moderator_token"),
+        (ForbiddenReason::NotModerator, "not_moderator"),
+        (ForbiddenReason::RoomLocked, "room_locked"),
+        (ForbiddenReason::NotAuthor, "not_author"),
+    ] {
+        assert_server_golden(
+            ServerFrame::Error {
+                code: ErrorCode::Forbidden,
+                message: "No".into(),
+                retry_after_ms: None,
+                client_id: None,
+                reason: Some(reason),
+            },
+            &format!(r#"{{"type":"error","code":"forbidden","message":"No","reason":"{wire}"}}"#),
+        );
+    }
+}
+
+#[test]
+fn moderation_frames_have_the_documented_json() {
+    assert_client_golden(
+        ClientFrame::BecomeModerator {
+            token: "Xy_9-abcdefghijklmnop".into(),
+        },
+        r#"{"type":"become_moderator","token":"Xy_9-abcdefghijklmnop"}"#,
+    );
+    assert_client_golden(
+        ClientFrame::Delete {
+            id: 17,
+            client_id: Some("c-2".into()),
+        },
+        r#"{"type":"delete","id":17,"client_id":"c-2"}"#,
+    );
+    assert_client_golden(
+        ClientFrame::Ban {
+            username: "troll".into(),
+            duration_secs: 3600,
+        },
+        r#"{"type":"ban","username":"troll","duration_secs":3600}"#,
+    );
+    assert_client_golden(
+        ClientFrame::LockRoom { locked: true },
+        r#"{"type":"lock_room","locked":true}"#,
+    );
+    assert_client_golden(
+        ClientFrame::SetTopic {
+            topic: "Rust 2027".into(),
+        },
+        r#"{"type":"set_topic","topic":"Rust 2027"}"#,
+    );
+    assert_client_golden(ClientFrame::Audit { limit: None }, r#"{"type":"audit"}"#);
+    assert_server_golden(ServerFrame::Moderator, r#"{"type":"moderator"}"#);
+    assert_server_golden(
+        ServerFrame::MessageDeleted(Deletion {
+            id: 32,
+            target: 17,
+            username: "mod".into(),
+            client_id: Some("c-2".into()),
+        }),
+        r#"{"type":"message_deleted","id":32,"target":17,"username":"mod","client_id":"c-2"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::UserBanned {
+            username: "troll".into(),
+            until: "2026-11-25T22:00:00.000Z".into(),
+            duration_secs: 3600,
+        },
+        r#"{"type":"user_banned","username":"troll","until":"2026-11-25T22:00:00.000Z","duration_secs":3600}"#,
+    );
+    assert_server_golden(
+        ServerFrame::RoomLocked {
+            room: "general".into(),
+            locked: true,
+            username: "mod".into(),
+        },
+        r#"{"type":"room_locked","room":"general","locked":true,"username":"mod"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Topic {
+            room: "general".into(),
+            topic: "Rust 2027".into(),
+            username: "mod".into(),
+        },
+        r#"{"type":"topic","room":"general","topic":"Rust 2027","username":"mod"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Audit {
+            entries: vec![AuditEntry {
+                id: 3,
+                at: "2026-11-25T21:00:00.123Z".into(),
+                moderator: "mod".into(),
+                action: AuditAction::Ban,
+                target: "troll".into(),
+                detail: Some("3600 s".into()),
+            }],
+        },
+        r#"{"type":"audit","entries":[{"id":3,"at":"2026-11-25T21:00:00.123Z","moderator":"mod","action":"ban","target":"troll","detail":"3600 s"}]}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Welcome(Welcome {
+            topic: Some("Be kind".into()),
+            locked: true,
+            ..Welcome::new("a", vec!["a".into()], "general", "t")
+        }),
+        r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","topic":"Be kind","locked":true}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Error {
+            code: ErrorCode::Banned,
+            message: "Banned for 2 more seconds".into(),
+            retry_after_ms: Some(2000),
+            client_id: None,
+            reason: None,
+        },
+        r#"{"type":"error","code":"banned","message":"Banned for 2 more seconds","retry_after_ms":2000}"#,
+    );
+    for action in [
+        AuditAction::Delete,
+        AuditAction::Ban,
+        AuditAction::Lock,
+        AuditAction::Unlock,
+        AuditAction::Topic,
+    ] {
+        assert_eq!(AuditAction::parse(action.as_str()), action);
+    }
+}
+
+#[test]
+fn message_action_frames_have_the_documented_json() {
+    assert_client_golden(
+        ClientFrame::Join {
+            username: "alice".into(),
+            room: None,
+            since: None,
+            resume: None,
+            join_code: None,
+            author_key: Some("k3y-0123456789abcdef".into()),
+        },
+        r#"{"type":"join","username":"alice","author_key":"k3y-0123456789abcdef"}"#,
+    );
+    assert_client_golden(
+        ClientFrame::Message {
+            text: "yes".into(),
+            client_id: Some("c-3".into()),
+            reply_to: Some(17),
+        },
+        r#"{"type":"message","text":"yes","client_id":"c-3","reply_to":17}"#,
+    );
+    assert_client_golden(
+        ClientFrame::Edit {
+            id: 17,
+            text: "fixed".into(),
+            client_id: Some("c-4".into()),
+        },
+        r#"{"type":"edit","id":17,"text":"fixed","client_id":"c-4"}"#,
+    );
+    assert_client_golden(
+        ClientFrame::React {
+            id: 17,
+            emoji: "👍".into(),
+            on: true,
+            client_id: Some("c-5".into()),
+        },
+        r#"{"type":"react","id":17,"emoji":"👍","on":true,"client_id":"c-5"}"#,
+    );
+    assert_client_golden(
+        ClientFrame::History {
+            before: None,
+            limit: Some(20),
+            around: Some(17),
+        },
+        r#"{"type":"history","limit":20,"around":17}"#,
+    );
+    // `on` is required: a toggle without it would be ambiguous.
+    assert!(ClientFrame::decode(r#"{"type":"react","id":17,"emoji":"👍"}"#).is_err());
+    assert_server_golden(
+        ServerFrame::MessageEdited(Edit {
+            id: 31,
+            target: 17,
+            text: Some("fixed".into()),
+            edited_at: "2026-11-25T21:05:00.000Z".into(),
+            username: "bob".into(),
+            client_id: Some("c-4".into()),
+        }),
+        r#"{"type":"message_edited","id":31,"target":17,"text":"fixed","edited_at":"2026-11-25T21:05:00.000Z","username":"bob","client_id":"c-4"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Reaction(Reaction {
+            id: 33,
+            target: 17,
+            emoji: "👍".into(),
+            on: true,
+            username: "ann".into(),
+            client_id: None,
+        }),
+        r#"{"type":"reaction","id":33,"target":17,"emoji":"👍","on":true,"username":"ann"}"#,
+    );
+    let reply = ChatMessage {
+        id: 40,
+        username: "ann".into(),
+        text: "indeed".into(),
+        timestamp: "2026-11-25T21:06:00.000Z".into(),
+        reply_to: Some(17),
+        reply: Some(Quote {
+            id: 17,
+            username: "bob".into(),
+            text: "hi".into(),
+            deleted: false,
+        }),
+        ..ChatMessage::default()
+    };
+    assert_server_golden(
+        ServerFrame::Message(reply),
+        r#"{"type":"message","id":40,"username":"ann","text":"indeed","timestamp":"2026-11-25T21:06:00.000Z","reply_to":17,"reply":{"id":17,"username":"bob","text":"hi"}}"#,
+    );
+    let edited = ChatMessage {
+        id: 17,
+        username: "bob".into(),
+        text: "fixed".into(),
+        timestamp: "2026-11-25T21:00:00.123Z".into(),
+        edited_at: Some("2026-11-25T21:05:00.000Z".into()),
+        reactions: vec![Reactions {
+            emoji: "👍".into(),
+            users: vec!["ann".into(), "bob".into()],
+        }],
+        ..ChatMessage::default()
+    };
+    let tombstone = ChatMessage {
+        id: 18,
+        username: "bob".into(),
+        timestamp: "2026-11-25T21:00:01.000Z".into(),
+        deleted: true,
+        ..ChatMessage::default()
+    };
+    let reply_to_deleted = ChatMessage {
+        id: 19,
+        username: "ann".into(),
+        text: "what?".into(),
+        timestamp: "2026-11-25T21:00:02.000Z".into(),
+        reply_to: Some(18),
+        reply: Some(Quote {
+            id: 18,
+            username: "bob".into(),
+            text: String::new(),
+            deleted: true,
+        }),
+        ..ChatMessage::default()
+    };
+    assert_server_golden(
+        ServerFrame::History {
+            room: "general".into(),
+            messages: vec![edited, tombstone, reply_to_deleted],
+            has_more: false,
+            has_newer: true,
+        },
+        concat!(
+            r#"{"type":"history","room":"general","messages":["#,
+            r#"{"id":17,"username":"bob","text":"fixed","timestamp":"2026-11-25T21:00:00.123Z","edited_at":"2026-11-25T21:05:00.000Z","reactions":[{"emoji":"👍","users":["ann","bob"]}]},"#,
+            r#"{"id":18,"username":"bob","timestamp":"2026-11-25T21:00:01.000Z","deleted":true},"#,
+            r#"{"id":19,"username":"ann","text":"what?","timestamp":"2026-11-25T21:00:02.000Z","reply_to":18,"reply":{"id":18,"username":"bob","deleted":true}}"#,
+            r#"],"has_more":false,"has_newer":true}"#
+        ),
+    );
+    assert_server_golden(
+        ServerFrame::error(ErrorCode::EditExpired),
+        r#"{"type":"error","code":"edit_expired","message":"That message is too old to edit"}"#,
+    );
+}
+
+#[test]
+fn a_replay_interleaves_messages_and_changes_in_id_order() {
+    let history = vec![
+        HistoryItem::Message(ChatMessage {
+            id: 20,
+            username: "bob".into(),
+            text: "new".into(),
+            timestamp: "2026-11-25T21:00:00.000Z".into(),
+            ..ChatMessage::default()
+        }),
+        HistoryItem::Change(Change::MessageEdited(Edit {
+            id: 21,
+            target: 3,
+            text: None,
+            edited_at: "2026-11-25T21:01:00.000Z".into(),
+            username: "bob".into(),
+            client_id: None,
+        })),
+        HistoryItem::Change(Change::MessageDeleted(Deletion {
+            id: 22,
+            target: 3,
+            username: "bob".into(),
+            client_id: None,
+        })),
+        HistoryItem::Change(Change::Reaction(Reaction {
+            id: 23,
+            target: 20,
+            emoji: "🎉".into(),
+            on: false,
+            username: "ann".into(),
+            client_id: None,
+        })),
+    ];
+    assert_server_golden(
+        ServerFrame::Welcome(Welcome {
+            history,
+            ..Welcome::new("a", vec!["a".into()], "general", "t")
+        }),
+        concat!(
+            r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":["#,
+            r#"{"id":20,"username":"bob","text":"new","timestamp":"2026-11-25T21:00:00.000Z"},"#,
+            r#"{"type":"message_edited","id":21,"target":3,"edited_at":"2026-11-25T21:01:00.000Z","username":"bob"},"#,
+            r#"{"type":"message_deleted","id":22,"target":3,"username":"bob"},"#,
+            r#"{"type":"reaction","id":23,"target":20,"emoji":"🎉","on":false,"username":"ann"}"#,
+            r#"],"resume":"t"}"#
+        ),
+    );
+}
+
+#[test]
+fn large_room_presence_frames_match_the_documented_json() {
+    assert_server_golden(
+        ServerFrame::Welcome(Welcome {
+            online: Some(5000),
+            ..Welcome::new("a", vec!["a".into(), "b".into()], "general", "t")
+        }),
+        r#"{"type":"welcome","username":"a","users":["a","b"],"room":"general","history":[],"resume":"t","online":5000}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Online { count: 5000 },
+        r#"{"type":"online","count":5000}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Users {
+            users: vec!["ann".into(), "bob".into()],
+            online: 5000,
+            next: Some("bob".into()),
+        },
+        r#"{"type":"users","users":["ann","bob"],"online":5000,"next":"bob"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Users {
+            users: vec!["ann".into()],
+            online: 1,
+            next: None,
+        },
+        r#"{"type":"users","users":["ann"],"online":1}"#,
+    );
+}
+
+#[test]
+fn every_error_code_round_trips() {
+    for code in [
+        ErrorCode::InvalidUsername,
+        ErrorCode::NameTaken,
+        ErrorCode::EmptyMessage,
+        ErrorCode::MessageTooLong,
+        ErrorCode::NotJoined,
+        ErrorCode::AlreadyJoined,
+        ErrorCode::BadRequest,
+        ErrorCode::InvalidRoom,
+        ErrorCode::ServerError,
+        ErrorCode::RateLimited,
+        ErrorCode::Forbidden,
+        ErrorCode::Banned,
+        ErrorCode::NotFound,
+        ErrorCode::EditExpired,
+    ] {
+        let frame = ServerFrame::error(code);
+        assert_eq!(ServerFrame::decode(&frame.encode()), Ok(frame));
+    }
+}
+
+#[test]
+fn unknown_fields_are_ignored_both_ways() {
+    assert_eq!(
+        ClientFrame::decode(r#"{"type":"join","username":"a","colour":"red"}"#),
+        Ok(ClientFrame::join("a"))
+    );
+    assert_eq!(
+        ServerFrame::decode(r#"{"type":"user_left","username":"a","count":0,"why":"x"}"#),
+        Ok(ServerFrame::UserLeft {
+            username: "a".into(),
+            count: 0
+        })
+    );
+}
+
+#[test]
+fn the_first_version_of_welcome_still_decodes() {
+    assert_eq!(
+        ServerFrame::decode(r#"{"type":"welcome","username":"a","users":["a"]}"#),
+        Ok(ServerFrame::Welcome(Welcome::new(
+            "a",
+            vec!["a".into()],
+            "",
+            ""
+        )))
+    );
+}
+
+#[test]
+fn clients_tolerate_new_server_frames_and_codes() {
+    assert_eq!(
+        ServerFrame::decode(r#"{"type":"poll","question":"?"}"#),
+        Ok(ServerFrame::Unknown)
+    );
+    assert_eq!(
+        ServerFrame::decode(r#"{"type":"error","code":"brand_new","message":"m"}"#),
+        Ok(ServerFrame::Error {
+            code: ErrorCode::Unknown,
+            message: "m".into(),
+            retry_after_ms: None,
+            client_id: None,
+            reason: None,
+        })
+    );
+    assert_eq!(
+        ServerFrame::decode(
+            r#"{"type":"error","code":"forbidden","message":"m","reason":"brand_new"}"#
+        ),
+        Ok(ServerFrame::Error {
+            code: ErrorCode::Forbidden,
+            message: "m".into(),
+            retry_after_ms: None,
+            client_id: None,
+            reason: Some(ForbiddenReason::Unknown),
+        })
+    );
+}
+
+#[test]
+fn the_server_rejects_unknown_or_incomplete_client_frames() {
+    for bad in [
+        r#"{"type":"shout","text":"x"}"#,
+        r#"{"type":"message"}"#,
+        r#"{"text":"no type"}"#,
+        r#"{"type":"typing","is_typing":"yes"}"#,
+        "not json",
+        "[]",
+        r#"["message","hi"]"#,
+        "null",
+    ] {
+        assert!(ClientFrame::decode(bad).is_err(), "{bad} was accepted");
+    }
+}
