@@ -12,15 +12,15 @@ use std::io::Write as _;
 const BROTLI_WINDOW_BITS: i32 = 24;
 
 /// Makes one compressed variant of a file's bytes.
-pub type Compressor = fn(&[u8]) -> std::io::Result<Vec<u8>>;
+pub(crate) type Compressor = fn(&[u8]) -> std::io::Result<Vec<u8>>;
 
 /// The compressed variants made of each compressible file: the suffix
 /// its name takes and how it is made.
-pub const VARIANTS: [(&str, Compressor); 2] = [("br", brotli), ("gz", gzip)];
+pub(crate) const VARIANTS: [(&str, Compressor); 2] = [("br", brotli), ("gz", gzip)];
 
 /// The types trunk's output and the files it copies can have; the same
 /// the server's ServeDir mode sends for them.
-pub fn content_type(path: &str) -> &'static str {
+pub(crate) fn content_type(path: &str) -> &'static str {
     let extension = path.rsplit_once('.').map(|(_, ext)| ext).unwrap_or("");
     match extension.to_ascii_lowercase().as_str() {
         "html" | "htm" => "text/html; charset=utf-8",
@@ -45,7 +45,7 @@ pub fn content_type(path: &str) -> &'static str {
 }
 
 /// Images and fonts in these formats are compressed already.
-pub fn compressible(content_type: &str) -> bool {
+pub(crate) fn compressible(content_type: &str) -> bool {
     content_type.starts_with("text/")
         || matches!(
             content_type,
@@ -81,7 +81,7 @@ fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 /// Whether `path` is a variant written beside its original (`app.wasm.br`
 /// next to `app.wasm`), which is served or embedded as that file's, not as
 /// a file of its own.
-pub fn is_variant(path: &std::path::Path) -> bool {
+pub(crate) fn is_variant(path: &std::path::Path) -> bool {
     let is_compressed = path
         .extension()
         .is_some_and(|ext| VARIANTS.iter().any(|(suffix, _)| ext == *suffix));

@@ -14,6 +14,8 @@
 //! - [`storage`], [`time`]: small browser helpers.
 
 mod chat;
+// Leptos' `#[component]` re-emits each component function as `pub`.
+#[allow(unreachable_pub)]
 mod components;
 mod i18n;
 mod random;

@@ -5,7 +5,7 @@
 /// (unlike `crypto.randomUUID`); should it fail (no Web Crypto at all),
 /// `Math.random` still makes them unique enough for one user's ids, if
 /// guessable.
-pub fn bytes<const N: usize>() -> [u8; N] {
+pub(crate) fn bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     let filled = leptos::prelude::window()
         .crypto()
@@ -20,6 +20,6 @@ pub fn bytes<const N: usize>() -> [u8; N] {
 }
 
 /// The bytes as lower-case hex digits.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

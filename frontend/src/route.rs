@@ -12,7 +12,7 @@ const JOIN_PREFIX: &str = "#/join/";
 /// The invitation code in the address, if it is an invitation link; the
 /// address then shows the default room, so the code is not left on screen
 /// or in the history for the next person at the keyboard.
-pub fn take_join_code() -> Option<String> {
+pub(crate) fn take_join_code() -> Option<String> {
     let hash = window().location().hash().ok()?;
     let code = join_code_in_hash(&hash)?;
     show_room(DEFAULT_ROOM);
@@ -21,7 +21,7 @@ pub fn take_join_code() -> Option<String> {
 
 /// The room the address asks for, in canonical form; the default room when
 /// it names none or names one the rules refuse.
-pub fn current_room() -> String {
+pub(crate) fn current_room() -> String {
     let hash = window().location().hash().unwrap_or_default();
     let decoded = js_sys::decode_uri_component(&hash)
         .ok()
@@ -33,7 +33,7 @@ pub fn current_room() -> String {
 /// Shows `room` in the address without adding a history entry: the page
 /// landed there without the user navigating (the default room, a
 /// canonical spelling of what was typed).
-pub fn show_room(room: &str) {
+pub(crate) fn show_room(room: &str) {
     let href = room_href(room);
     if window().location().hash().ok().as_deref() == Some(href.as_str()) {
         return;
@@ -44,7 +44,7 @@ pub fn show_room(room: &str) {
 }
 
 /// The link to a room.
-pub fn room_href(room: &str) -> String {
+pub(crate) fn room_href(room: &str) -> String {
     let encoded: String = js_sys::encode_uri_component(room).into();
     format!("{ROOM_PREFIX}{encoded}")
 }

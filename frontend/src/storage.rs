@@ -11,26 +11,26 @@ fn local_storage() -> Option<web_sys::Storage> {
 }
 
 /// The stored value, if there is one and storage works.
-pub fn get(key: &str) -> Option<String> {
+pub(crate) fn get(key: &str) -> Option<String> {
     local_storage()?.get_item(key).ok().flatten()
 }
 
 /// Stores a value; a refusal only means it will not be remembered.
-pub fn set(key: &str, value: &str) {
+pub(crate) fn set(key: &str, value: &str) {
     if let Some(storage) = local_storage() {
         let _ = storage.set_item(key, value);
     }
 }
 
 /// Forgets a value; a refusal only means it stays.
-pub fn remove(key: &str) {
+pub(crate) fn remove(key: &str) {
     if let Some(storage) = local_storage() {
         let _ = storage.remove_item(key);
     }
 }
 
 /// Every stored key that starts with `prefix`.
-pub fn keys_with_prefix(prefix: &str) -> Vec<String> {
+pub(crate) fn keys_with_prefix(prefix: &str) -> Vec<String> {
     let Some(storage) = local_storage() else {
         return Vec::new();
     };

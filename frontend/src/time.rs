@@ -5,7 +5,7 @@ use wasm_bindgen::JsValue;
 
 /// "21:07" for a server timestamp, and the full local date and time for
 /// the tooltip; `None` if the timestamp cannot be read.
-pub fn clock_and_full(timestamp: &str, lang: &str) -> Option<(String, String)> {
+pub(crate) fn clock_and_full(timestamp: &str, lang: &str) -> Option<(String, String)> {
     let date = Date::new(&JsValue::from_str(timestamp));
     if date.get_time().is_nan() {
         return None;
@@ -19,7 +19,7 @@ pub fn clock_and_full(timestamp: &str, lang: &str) -> Option<(String, String)> {
 /// `2026-11-25T21:00:00.123Z`), for grouping; NaN if it cannot be read, so
 /// it compares as close to nothing. Parsed here rather than by the
 /// browser's `Date` so the conversation's grouping runs in host unit tests.
-pub fn epoch_ms(timestamp: &str) -> f64 {
+pub(crate) fn epoch_ms(timestamp: &str) -> f64 {
     parse_rfc3339_ms(timestamp).map_or(f64::NAN, |ms| ms as f64)
 }
 
@@ -92,7 +92,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 /// Now, in milliseconds since the epoch.
-pub fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     Date::now()
 }
 

@@ -13,15 +13,15 @@ use crate::time::now_ms;
 
 /// While typing goes on, `true` is repeated this often (and no more often),
 /// which keeps the others' 6 s expiry from firing mid-sentence.
-pub const TYPING_REPEAT_MS: f64 = 3_000.0;
+pub(crate) const TYPING_REPEAT_MS: f64 = 3_000.0;
 /// Typing counts as stopped this long after the last keystroke.
-pub const TYPING_IDLE: Duration = Duration::from_secs(2);
+pub(crate) const TYPING_IDLE: Duration = Duration::from_secs(2);
 /// Someone else's "typing" disappears this long after their last `true`.
-pub const TYPIST_EXPIRY_MS: f64 = 6_000.0;
+pub(crate) const TYPIST_EXPIRY_MS: f64 = 6_000.0;
 
 /// The debounce state for this user's own typing notices.
 #[derive(Default)]
-pub struct OutgoingTyping {
+pub(crate) struct OutgoingTyping {
     /// Whether the others were last told "typing".
     typing: bool,
     last_true_at: f64,
@@ -31,7 +31,12 @@ pub struct OutgoingTyping {
 impl OutgoingTyping {
     /// A keystroke at `now`: maybe send `true`, and (re)arm the idle timer
     /// that calls `stop`. `send` returns whether the frame went out.
-    pub fn keystroke(&mut self, now: f64, send: impl Fn(bool) -> bool, stop: impl Fn() + 'static) {
+    pub(crate) fn keystroke(
+        &mut self,
+        now: f64,
+        send: impl Fn(bool) -> bool,
+        stop: impl Fn() + 'static,
+    ) {
         if should_send_typing(self.typing, self.last_true_at, now) && send(true) {
             self.typing = true;
             self.last_true_at = now;
@@ -43,7 +48,7 @@ impl OutgoingTyping {
     }
 
     /// Typing ended: send `false` if the others think we are typing.
-    pub fn stop(&mut self, send: impl Fn(bool) -> bool) {
+    pub(crate) fn stop(&mut self, send: impl Fn(bool) -> bool) {
         if let Some(timer) = self.idle_timer.take() {
             timer.clear();
         }
@@ -54,7 +59,7 @@ impl OutgoingTyping {
     }
 
     /// The connection closed: the server has forgotten us, start afresh.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         if let Some(timer) = self.idle_timer.take() {
             timer.clear();
         }
@@ -63,33 +68,33 @@ impl OutgoingTyping {
 }
 
 /// Whether a keystroke at `now` should send `is_typing: true`.
-pub fn should_send_typing(typing: bool, last_true_at: f64, now: f64) -> bool {
+pub(crate) fn should_send_typing(typing: bool, last_true_at: f64, now: f64) -> bool {
     !typing || now - last_true_at >= TYPING_REPEAT_MS
 }
 
 /// Who else is typing, each with the time their entry expires.
 #[derive(Clone, Copy)]
-pub struct Typists {
+pub(crate) struct Typists {
     list: RwSignal<Vec<(String, f64)>>,
 }
 
 impl Typists {
     /// Nobody typing.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             list: RwSignal::new(Vec::new()),
         }
     }
 
     /// The names typing now, in the order they started (tracked).
-    pub fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         self.list
             .with(|list| list.iter().map(|(name, _)| name.clone()).collect())
     }
 
     /// `name` sent `true`: show them, and forget them 6 s from now unless
     /// another `true` comes.
-    pub fn started(&self, name: String) {
+    pub(crate) fn started(&self, name: String) {
         let expires = now_ms() + TYPIST_EXPIRY_MS;
         let key = username_key(&name);
         self.list.update(
@@ -112,7 +117,7 @@ impl Typists {
     }
 
     /// `name` stopped typing, sent a message or left.
-    pub fn stopped(&self, name: &str) {
+    pub(crate) fn stopped(&self, name: &str) {
         let key = username_key(name);
         let is_key = move |n: &String| username_key(n) == key;
         if self
@@ -124,7 +129,7 @@ impl Typists {
     }
 
     /// Everyone is forgotten, as when the connection drops.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.list.set(Vec::new());
     }
 }

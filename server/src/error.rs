@@ -12,7 +12,7 @@ use chat_shared::{ErrorCode, ForbiddenReason, ServerFrame};
 
 /// A refusal to send back to the client: the connection stays usable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
+pub(crate) struct Rejection {
     pub code: ErrorCode,
     pub message: String,
     /// With `rate_limited`: the wait the message names, for programs.
@@ -26,7 +26,7 @@ pub struct Rejection {
 
 impl Rejection {
     /// A refusal with a specific explanation.
-    pub fn new(code: ErrorCode, message: impl ToString) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl ToString) -> Self {
         Self {
             code,
             message: message.to_string(),
@@ -37,7 +37,7 @@ impl Rejection {
     }
 
     /// A `forbidden` refusal by the rule `reason`, in its standard words.
-    pub fn forbidden(reason: ForbiddenReason) -> Self {
+    pub(crate) fn forbidden(reason: ForbiddenReason) -> Self {
         Self {
             reason: Some(reason),
             ..Self::new(ErrorCode::Forbidden, reason.default_message())
@@ -46,13 +46,13 @@ impl Rejection {
 
     /// The same refusal, naming the `message` frame it refuses.
     #[must_use]
-    pub fn with_client_id(self, client_id: Option<String>) -> Self {
+    pub(crate) fn with_client_id(self, client_id: Option<String>) -> Self {
         Self { client_id, ..self }
     }
 
     /// The same refusal, telling the client how long to wait.
     #[must_use]
-    pub fn with_retry_after(self, wait: std::time::Duration) -> Self {
+    pub(crate) fn with_retry_after(self, wait: std::time::Duration) -> Self {
         Self {
             retry_after_ms: Some(retry_after_millis(wait)),
             ..self
@@ -60,7 +60,7 @@ impl Rejection {
     }
 
     /// The error frame for the wire.
-    pub fn to_frame(&self) -> ServerFrame {
+    pub(crate) fn to_frame(&self) -> ServerFrame {
         ServerFrame::Error {
             code: self.code,
             message: self.message.clone(),
@@ -79,14 +79,14 @@ impl From<ErrorCode> for Rejection {
 
 /// A wait in whole milliseconds, rounded up so that retrying after it is
 /// never too soon, and at least one.
-pub fn retry_after_millis(retry_after: std::time::Duration) -> u64 {
+pub(crate) fn retry_after_millis(retry_after: std::time::Duration) -> u64 {
     let millis = retry_after.as_micros().div_ceil(1000).max(1);
     u64::try_from(millis).unwrap_or(u64::MAX)
 }
 
 /// Why a request to `/ws` was turned down; becomes the HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UpgradeRefusal {
+pub(crate) enum UpgradeRefusal {
     /// The request is not a WebSocket upgrade the server can accept (426
     /// or 400, with the reason).
     NotAnUpgrade {

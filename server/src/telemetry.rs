@@ -21,7 +21,7 @@ const SECONDS_BUCKETS: &[f64] = &[
 ];
 
 /// The server's counters, gauges and histograms.
-pub struct Metrics {
+pub(crate) struct Metrics {
     /// `None` when metrics are off: every handle is then a no-op.
     recorder: Option<PrometheusRecorder>,
     /// Open WebSocket connections.
@@ -56,7 +56,7 @@ impl std::fmt::Debug for Metrics {
 
 /// What the scrape reads from the hub and the journal at that moment.
 #[derive(Debug, Clone, Copy)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     pub users_joined: usize,
     pub rooms: usize,
     pub journal_queue_depth: usize,
@@ -64,7 +64,7 @@ pub struct Snapshot {
 
 impl Metrics {
     /// Handles that record nothing: metrics are off.
-    pub fn off() -> Self {
+    pub(crate) fn off() -> Self {
         Self {
             recorder: None,
             connections_open: Gauge::noop(),
@@ -82,7 +82,7 @@ impl Metrics {
     }
 
     /// A recorder of this server's own, with every metric described.
-    pub fn prometheus() -> Result<Self, String> {
+    pub(crate) fn prometheus() -> Result<Self, String> {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
             .map_err(|error| format!("cannot set up the metrics: {error}"))?
@@ -152,7 +152,7 @@ impl Metrics {
     }
 
     /// Counts an error frame sent to a client.
-    pub fn refused(&self, code: ErrorCode) {
+    pub(crate) fn refused(&self, code: ErrorCode) {
         let Some(recorder) = &self.recorder else {
             return;
         };
@@ -166,14 +166,14 @@ impl Metrics {
     }
 
     /// Keeps the histograms' memory bounded between scrapes.
-    pub fn upkeep(&self) {
+    pub(crate) fn upkeep(&self) {
         if let Some(recorder) = &self.recorder {
             recorder.handle().run_upkeep();
         }
     }
 
     /// The Prometheus text exposition of everything, the process included.
-    pub fn render(&self, now: Snapshot) -> String {
+    pub(crate) fn render(&self, now: Snapshot) -> String {
         let Some(recorder) = &self.recorder else {
             return String::new();
         };

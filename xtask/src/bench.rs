@@ -251,7 +251,7 @@ impl Outcome {
 }
 
 /// Runs `cargo xtask bench [-- OPTIONS]`.
-pub fn bench(args: &[String]) -> Result {
+pub(crate) fn bench(args: &[String]) -> Result {
     let options = parse_options(args)?;
     let root = super::workspace_root();
     step("building the chat server, the reference server and loadgen (release)");

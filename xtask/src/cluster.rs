@@ -37,7 +37,7 @@ struct Node {
     process: Child,
 }
 
-pub fn cluster(server_args: &[String]) -> Result {
+pub(crate) fn cluster(server_args: &[String]) -> Result {
     let root = workspace_root();
     prepare_build_tools(&root)?;
     ensure_engines()?;

@@ -16,7 +16,7 @@ use crate::state::session::use_session;
 
 /// The whole page: header, then either the join form or the conversation.
 #[component]
-pub fn App() -> impl IntoView {
+pub(crate) fn App() -> impl IntoView {
     provide_context(I18n::detect());
     Chat::start();
     let users_open = RwSignal::new(false);

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 /// A round badge with the name's first letter, in a colour derived from the
 /// name, so authors are told apart at a glance.
 #[component]
-pub fn Avatar(name: String) -> impl IntoView {
+pub(crate) fn Avatar(name: String) -> impl IntoView {
     let initial: String = name
         .chars()
         .find(|c| c.is_alphanumeric())
@@ -19,7 +19,7 @@ pub fn Avatar(name: String) -> impl IntoView {
 }
 
 /// A stable hue (0..360) for a name.
-pub fn name_hue(name: &str) -> u32 {
+pub(crate) fn name_hue(name: &str) -> u32 {
     // FNV-1a: tiny, stable across builds, spreads similar names apart.
     let hash = name.bytes().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)

@@ -15,7 +15,7 @@ use leptos::prelude::*;
 /// ISOLATE (U+2069): the plain-text `<bdi>`, for attributes. Names cannot
 /// contain either (they are invisible formatting characters, which names
 /// refuse), so the pair always matches.
-pub fn isolate(name: &str) -> String {
+pub(crate) fn isolate(name: &str) -> String {
     format!("\u{2068}{name}\u{2069}")
 }
 
@@ -26,7 +26,10 @@ pub fn isolate(name: &str) -> String {
 /// neither names nor the translations contain) and the sentence is split
 /// where they land, so each language puts the names where its grammar
 /// wants them.
-pub fn sentence_with_names(names: &[String], build: impl Fn(&[String]) -> String) -> Vec<AnyView> {
+pub(crate) fn sentence_with_names(
+    names: &[String],
+    build: impl Fn(&[String]) -> String,
+) -> Vec<AnyView> {
     let stand_ins: Vec<String> = (0..names.len()).map(|i| stand_in(i).to_string()).collect();
     split_at_stand_ins(&build(&stand_ins), names.len())
         .into_iter()

@@ -23,7 +23,7 @@ const COUNTER_BEFORE_LIMIT: usize = 200;
 /// messages: they wait in the outbox and go out once the connection is back.
 /// Up in an empty box edits my last message; Escape stops a reply or edit.
 #[component]
-pub fn Composer() -> impl IntoView {
+pub(crate) fn Composer() -> impl IntoView {
     let chat = use_chat();
     let session = use_session();
     let presence = use_presence();

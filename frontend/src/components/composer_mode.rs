@@ -10,7 +10,7 @@ use crate::state::composing::{use_composing, Mode};
 /// The quoted original of a reply, or a note that the composer edits one
 /// of my messages, each with a cancel button; nothing while writing.
 #[component]
-pub fn ComposerMode() -> impl IntoView {
+pub(crate) fn ComposerMode() -> impl IntoView {
     let composing = use_composing();
     let i18n = use_i18n();
     move || match composing.mode() {

@@ -11,7 +11,7 @@ use crate::state::session::use_session;
 /// that opens the users panel on phones), the moderator switch and the
 /// language switch.
 #[component]
-pub fn Header(users_open: RwSignal<bool>) -> impl IntoView {
+pub(crate) fn Header(users_open: RwSignal<bool>) -> impl IntoView {
     let session = use_session();
     let presence = use_presence();
     let i18n = use_i18n();

@@ -8,7 +8,7 @@ use crate::state::session::use_session;
 /// The name form. The name is checked with the shared rules before it is
 /// sent; the server's refusal (a taken name) shows by the field too.
 #[component]
-pub fn JoinForm() -> impl IntoView {
+pub(crate) fn JoinForm() -> impl IntoView {
     let chat = use_chat();
     let session = use_session();
     let i18n = use_i18n();

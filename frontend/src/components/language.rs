@@ -4,7 +4,7 @@ use crate::i18n::{use_i18n, Lang};
 
 /// Two toggle buttons, EN and RU; the choice is remembered.
 #[component]
-pub fn LanguageSwitch() -> impl IntoView {
+pub(crate) fn LanguageSwitch() -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <div class="lang-switch" role="group" aria-label=move || i18n.t().language>

@@ -23,7 +23,7 @@ const ACTIONS_OPEN_MS: u64 = 10_000;
 /// notice. Whether it continues the line above, and its message (edited,
 /// deleted, reacted to), it reads from signals of its own.
 #[component]
-pub fn EntryView(key: u64) -> impl IntoView {
+pub(crate) fn EntryView(key: u64) -> impl IntoView {
     let conversation = use_conversation();
     let i18n = use_i18n();
     let Some(entry) = conversation.entry(key) else {
@@ -156,7 +156,7 @@ pub fn EntryView(key: u64) -> impl IntoView {
 /// waiting for the server's copy, or refused with a way to resend. Its
 /// text never changes; its delivery state comes from its own signal.
 #[component]
-pub fn OutgoingView(key: u64) -> impl IntoView {
+pub(crate) fn OutgoingView(key: u64) -> impl IntoView {
     let outbox = use_outbox();
     let i18n = use_i18n();
     let Some(item) = outbox.item(key) else {

@@ -14,7 +14,7 @@ use crate::state::session::use_session;
 /// Delete asks for a second click; the reaction picker offers the fixed
 /// set of emoji.
 #[component]
-pub fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView {
+pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView {
     let session = use_session();
     let outbox = use_outbox();
     let composing = use_composing();

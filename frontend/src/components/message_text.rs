@@ -11,7 +11,7 @@ use leptos::prelude::*;
 /// direction is its own (`dir="auto"`, see [`super::bidi`]): a
 /// right-to-left override inside cannot reorder what is around it.
 #[component]
-pub fn MessageText(text: String) -> impl IntoView {
+pub(crate) fn MessageText(text: String) -> impl IntoView {
     let parts = spans_view(format(&text));
     view! { <div class="text" dir="auto">{parts}</div> }
 }

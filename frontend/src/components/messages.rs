@@ -21,7 +21,7 @@ const SPOTLIGHT: std::time::Duration = std::time::Duration::from_millis(2500);
 /// messages" pill instead of being yanked down. Scrolling to the top loads
 /// older messages without moving what the reader is looking at.
 #[component]
-pub fn MessageList() -> impl IntoView {
+pub(crate) fn MessageList() -> impl IntoView {
     let chat = use_chat();
     let conversation = use_conversation();
     let outbox = use_outbox();

@@ -22,4 +22,4 @@ mod status;
 mod typing_indicator;
 mod users;
 
-pub use app::App;
+pub(crate) use app::App;

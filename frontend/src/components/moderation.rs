@@ -13,7 +13,7 @@ use crate::state::moderation::{use_moderation, TokenRefusal, BAN_LENGTHS};
 /// The header's "Moderator" switch: off, it opens a small form for the
 /// token; on, it stops moderating (and forgets the token).
 #[component]
-pub fn ModeratorSwitch() -> impl IntoView {
+pub(crate) fn ModeratorSwitch() -> impl IntoView {
     let moderation = use_moderation();
     let i18n = use_i18n();
     let form_open = RwSignal::new(false);
@@ -97,7 +97,7 @@ pub fn ModeratorSwitch() -> impl IntoView {
 /// Delete (with a second click to confirm) and ban, on a message of
 /// `author`, for moderators.
 #[component]
-pub fn MessageModeration(id: u64, author: String) -> impl IntoView {
+pub(crate) fn MessageModeration(id: u64, author: String) -> impl IntoView {
     let moderation = use_moderation();
     let i18n = use_i18n();
     let confirming = RwSignal::new(false);
@@ -139,7 +139,7 @@ pub fn MessageModeration(id: u64, author: String) -> impl IntoView {
 
 /// Ban `name` for one of the offered lengths, for moderators.
 #[component]
-pub fn BanControl(name: String) -> impl IntoView {
+pub(crate) fn BanControl(name: String) -> impl IntoView {
     let moderation = use_moderation();
     let i18n = use_i18n();
     let length = RwSignal::new(0usize);
@@ -193,7 +193,7 @@ pub fn BanControl(name: String) -> impl IntoView {
 /// The room's topic for everyone, and for moderators the lock switch and
 /// the topic editor.
 #[component]
-pub fn RoomModeration() -> impl IntoView {
+pub(crate) fn RoomModeration() -> impl IntoView {
     let moderation = use_moderation();
     let i18n = use_i18n();
     let editing = RwSignal::new(false);
@@ -276,7 +276,7 @@ pub fn RoomModeration() -> impl IntoView {
 
 /// The moderation log, newest first, for moderators.
 #[component]
-pub fn AuditLog() -> impl IntoView {
+pub(crate) fn AuditLog() -> impl IntoView {
     let moderation = use_moderation();
     let i18n = use_i18n();
     move || {

@@ -10,7 +10,7 @@ use crate::state::conversation::use_conversation;
 /// A reply's quote of its original: clicking it scrolls to the original
 /// and highlights it, loading it first if it is not on the page.
 #[component]
-pub fn ReplyQuote(quote: Quote) -> impl IntoView {
+pub(crate) fn ReplyQuote(quote: Quote) -> impl IntoView {
     let conversation = use_conversation();
     let i18n = use_i18n();
     let target = quote.id;

@@ -11,7 +11,7 @@ use crate::state::session::use_session;
 /// One chip per emoji on message `id`: its count, mine highlighted, who
 /// put it there in the tooltip; clicking puts mine on or takes it off.
 #[component]
-pub fn ReactionChips(id: u64, reactions: Vec<Reactions>) -> impl IntoView {
+pub(crate) fn ReactionChips(id: u64, reactions: Vec<Reactions>) -> impl IntoView {
     let outbox = use_outbox();
     let session = use_session();
     let i18n = use_i18n();

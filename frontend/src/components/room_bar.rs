@@ -9,7 +9,7 @@ use crate::state::rooms::use_rooms;
 /// rooms on phones (where the panel listing them is hidden), the way out
 /// of the chat, and the room's topic and moderation.
 #[component]
-pub fn RoomBar(panel_open: RwSignal<bool>) -> impl IntoView {
+pub(crate) fn RoomBar(panel_open: RwSignal<bool>) -> impl IntoView {
     let chat = use_chat();
     let rooms = use_rooms();
     let i18n = use_i18n();

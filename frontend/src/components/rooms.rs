@@ -11,7 +11,7 @@ use crate::state::rooms::use_rooms;
 /// link (`#/r/name`), so switching is navigation and Back works.
 /// `on_pick` runs when one is chosen (the phone panel closes).
 #[component]
-pub fn RoomList(on_pick: Callback<()>) -> impl IntoView {
+pub(crate) fn RoomList(on_pick: Callback<()>) -> impl IntoView {
     let rooms = use_rooms();
     let presence = use_presence();
     let i18n = use_i18n();

@@ -9,7 +9,7 @@ use crate::time::now_ms;
 /// The connection state in words, with a countdown while waiting to
 /// reconnect and a "Retry now" button whenever we are not online.
 #[component]
-pub fn ConnectionStatus() -> impl IntoView {
+pub(crate) fn ConnectionStatus() -> impl IntoView {
     let chat = use_chat();
     let i18n = use_i18n();
     let connection = chat.connection();

@@ -7,7 +7,7 @@ use crate::state::presence::use_presence;
 /// "Alice is typing…", "Alice and Bob are typing…", "Several people are
 /// typing…", or nothing.
 #[component]
-pub fn TypingIndicator() -> impl IntoView {
+pub(crate) fn TypingIndicator() -> impl IntoView {
     let presence = use_presence();
     let i18n = use_i18n();
     let typists = Memo::new(move |_| presence.typists());
@@ -26,7 +26,7 @@ pub fn TypingIndicator() -> impl IntoView {
 }
 
 /// The sentence for who is typing.
-pub fn typing_text(t: &Strings, names: &[String]) -> String {
+pub(crate) fn typing_text(t: &Strings, names: &[String]) -> String {
     match names {
         [] => String::new(),
         [one] => (t.typing_one)(one),

@@ -12,7 +12,7 @@ use crate::state::session::use_session;
 /// that slides in on phones (opened from the header, closed by its button, the backdrop or
 /// Escape).
 #[component]
-pub fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
+pub(crate) fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
     let presence = use_presence();
     let session = use_session();
     let i18n = use_i18n();

@@ -7,7 +7,7 @@ use chat_shared::{
 };
 
 /// The English interface; the reference for every other language.
-pub static STRINGS: Strings = Strings {
+pub(crate) static STRINGS: Strings = Strings {
     app_title: "WebSocket Chat",
     tagline: "Real-time chat, right in your browser.",
     join_heading: "Join the conversation",

@@ -14,17 +14,17 @@ use crate::storage;
 
 /// The languages the interface speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
+pub(crate) enum Lang {
     En,
     Ru,
 }
 
 impl Lang {
     /// Both languages, in the order the switch shows them.
-    pub const ALL: [Lang; 2] = [Lang::En, Lang::Ru];
+    pub(crate) const ALL: [Lang; 2] = [Lang::En, Lang::Ru];
 
     /// The BCP 47 tag, used for `<html lang>`, storage and date formatting.
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Lang::En => "en",
             Lang::Ru => "ru",
@@ -32,7 +32,7 @@ impl Lang {
     }
 
     /// The language a stored or browser tag asks for, if we speak it.
-    pub fn from_tag(tag: &str) -> Option<Lang> {
+    pub(crate) fn from_tag(tag: &str) -> Option<Lang> {
         let primary = tag.split(['-', '_']).next()?.to_ascii_lowercase();
         match primary.as_str() {
             "en" => Some(Lang::En),
@@ -42,7 +42,7 @@ impl Lang {
     }
 
     /// This language's strings.
-    pub fn strings(self) -> &'static Strings {
+    pub(crate) fn strings(self) -> &'static Strings {
         match self {
             Lang::En => &en::STRINGS,
             Lang::Ru => &ru::STRINGS,
@@ -53,7 +53,7 @@ impl Lang {
 /// A reason something the user asked for did not happen, kept untranslated
 /// so that a language switch re-translates a message already on screen.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Problem {
+pub(crate) enum Problem {
     /// The name failed the shared rules before anything was sent.
     Name(UsernameError),
     /// The message failed the shared rules before anything was sent.
@@ -72,7 +72,7 @@ pub enum Problem {
 
 impl Problem {
     /// The problem in the interface language.
-    pub fn describe(&self, t: &Strings) -> String {
+    pub(crate) fn describe(&self, t: &Strings) -> String {
         match self {
             Problem::Name(error) => (t.name_error)(error),
             Problem::Message(error) => (t.message_error)(error),
@@ -86,7 +86,11 @@ impl Problem {
     }
 
     /// A server's `error` frame as a problem.
-    pub fn server(code: ErrorCode, reason: Option<ForbiddenReason>, message: String) -> Self {
+    pub(crate) fn server(
+        code: ErrorCode,
+        reason: Option<ForbiddenReason>,
+        message: String,
+    ) -> Self {
         Problem::Server {
             code,
             reason,
@@ -95,7 +99,7 @@ impl Problem {
     }
 
     /// The rule a `forbidden` refusal named, if this is one.
-    pub fn forbidden_reason(&self) -> Option<ForbiddenReason> {
+    pub(crate) fn forbidden_reason(&self) -> Option<ForbiddenReason> {
         match self {
             Problem::Server {
                 code: ErrorCode::Forbidden,
@@ -112,127 +116,127 @@ impl Problem {
 /// Plain fields are fixed labels; `fn` fields build text around a value
 /// (a name, a count), so each language can order words and pick plural
 /// forms its own way.
-pub struct Strings {
-    pub app_title: &'static str,
-    pub tagline: &'static str,
-    pub join_heading: &'static str,
-    pub name_label: &'static str,
-    pub name_placeholder: &'static str,
-    pub join_button: &'static str,
-    pub joining: &'static str,
-    pub name_error: fn(&UsernameError) -> String,
-    pub message_error: fn(&MessageError) -> String,
+pub(crate) struct Strings {
+    pub(crate) app_title: &'static str,
+    pub(crate) tagline: &'static str,
+    pub(crate) join_heading: &'static str,
+    pub(crate) name_label: &'static str,
+    pub(crate) name_placeholder: &'static str,
+    pub(crate) join_button: &'static str,
+    pub(crate) joining: &'static str,
+    pub(crate) name_error: fn(&UsernameError) -> String,
+    pub(crate) message_error: fn(&MessageError) -> String,
     /// A server error by wire code; gets the server's own text for codes
     /// it does not know.
-    pub server_error:
+    pub(crate) server_error:
         fn(code: ErrorCode, reason: Option<ForbiddenReason>, server_message: &str) -> String,
-    pub connection_lost: &'static str,
-    pub status_connecting: &'static str,
-    pub status_online: &'static str,
-    pub status_retrying: &'static str,
-    pub status_reconnecting_in: fn(u64) -> String,
-    pub status_offline: &'static str,
-    pub retry_now: &'static str,
-    pub messages_label: &'static str,
-    pub empty_conversation: &'static str,
-    pub earlier_messages: &'static str,
-    pub new_messages: fn(u64) -> String,
-    pub user_joined: fn(&str) -> String,
-    pub user_left: fn(&str) -> String,
-    pub you: &'static str,
-    pub sending: &'static str,
+    pub(crate) connection_lost: &'static str,
+    pub(crate) status_connecting: &'static str,
+    pub(crate) status_online: &'static str,
+    pub(crate) status_retrying: &'static str,
+    pub(crate) status_reconnecting_in: fn(u64) -> String,
+    pub(crate) status_offline: &'static str,
+    pub(crate) retry_now: &'static str,
+    pub(crate) messages_label: &'static str,
+    pub(crate) empty_conversation: &'static str,
+    pub(crate) earlier_messages: &'static str,
+    pub(crate) new_messages: fn(u64) -> String,
+    pub(crate) user_joined: fn(&str) -> String,
+    pub(crate) user_left: fn(&str) -> String,
+    pub(crate) you: &'static str,
+    pub(crate) sending: &'static str,
     /// An outgoing message waiting for the connection to come back.
-    pub queued: &'static str,
-    pub not_delivered: &'static str,
-    pub resend: &'static str,
-    pub discard: &'static str,
-    pub composer_label: &'static str,
-    pub composer_placeholder: &'static str,
-    pub composer_offline: &'static str,
-    pub composer_hint: &'static str,
-    pub send: &'static str,
-    pub chars_left: fn(u64) -> String,
-    pub chars_over: fn(u64) -> String,
-    pub typing_one: fn(&str) -> String,
-    pub typing_two: fn(&str, &str) -> String,
-    pub typing_many: &'static str,
-    pub online_heading: &'static str,
-    pub online_count: fn(u64) -> String,
-    pub show_online: fn(u64) -> String,
+    pub(crate) queued: &'static str,
+    pub(crate) not_delivered: &'static str,
+    pub(crate) resend: &'static str,
+    pub(crate) discard: &'static str,
+    pub(crate) composer_label: &'static str,
+    pub(crate) composer_placeholder: &'static str,
+    pub(crate) composer_offline: &'static str,
+    pub(crate) composer_hint: &'static str,
+    pub(crate) send: &'static str,
+    pub(crate) chars_left: fn(u64) -> String,
+    pub(crate) chars_over: fn(u64) -> String,
+    pub(crate) typing_one: fn(&str) -> String,
+    pub(crate) typing_two: fn(&str, &str) -> String,
+    pub(crate) typing_many: &'static str,
+    pub(crate) online_heading: &'static str,
+    pub(crate) online_count: fn(u64) -> String,
+    pub(crate) show_online: fn(u64) -> String,
     /// A large room's list holds only some names: the button for more.
-    pub more_online: fn(u64) -> String,
-    pub close: &'static str,
-    pub language: &'static str,
-    pub rooms_heading: &'static str,
-    pub new_room_label: &'static str,
-    pub new_room_placeholder: &'static str,
-    pub open_room: &'static str,
-    pub room_error: fn(&RoomError) -> String,
+    pub(crate) more_online: fn(u64) -> String,
+    pub(crate) close: &'static str,
+    pub(crate) language: &'static str,
+    pub(crate) rooms_heading: &'static str,
+    pub(crate) new_room_label: &'static str,
+    pub(crate) new_room_placeholder: &'static str,
+    pub(crate) open_room: &'static str,
+    pub(crate) room_error: fn(&RoomError) -> String,
     /// The current room as a heading for screen readers: "Room rust".
-    pub room_label: fn(&str) -> String,
-    pub loading_older: &'static str,
-    pub history_start: fn(&str) -> String,
-    pub leave: &'static str,
-    pub room_locked_notice: &'static str,
+    pub(crate) room_label: fn(&str) -> String,
+    pub(crate) loading_older: &'static str,
+    pub(crate) history_start: fn(&str) -> String,
+    pub(crate) leave: &'static str,
+    pub(crate) room_locked_notice: &'static str,
     /// The header's switch, and the token form it opens.
-    pub moderator: &'static str,
-    pub moderator_on: &'static str,
-    pub moderator_token_label: &'static str,
-    pub moderator_unlock: &'static str,
-    pub moderator_off: &'static str,
-    pub token_wrong: &'static str,
-    pub token_slow: &'static str,
+    pub(crate) moderator: &'static str,
+    pub(crate) moderator_on: &'static str,
+    pub(crate) moderator_token_label: &'static str,
+    pub(crate) moderator_unlock: &'static str,
+    pub(crate) moderator_off: &'static str,
+    pub(crate) token_wrong: &'static str,
+    pub(crate) token_slow: &'static str,
     /// The moderator's controls on a message, a user, the room.
-    pub delete: &'static str,
-    pub confirm_delete: &'static str,
-    pub delete_label: fn(&str) -> String,
-    pub ban: &'static str,
-    pub ban_label: fn(&str) -> String,
-    pub ban_length_label: fn(&str) -> String,
+    pub(crate) delete: &'static str,
+    pub(crate) confirm_delete: &'static str,
+    pub(crate) delete_label: fn(&str) -> String,
+    pub(crate) ban: &'static str,
+    pub(crate) ban_label: fn(&str) -> String,
+    pub(crate) ban_length_label: fn(&str) -> String,
     /// The lengths offered, in the order of [`crate::state::moderation::BAN_LENGTHS`].
-    pub ban_lengths: [&'static str; 4],
-    pub lock_room: &'static str,
-    pub unlock_room: &'static str,
-    pub read_only: &'static str,
-    pub topic_label: &'static str,
-    pub edit_topic: &'static str,
-    pub save: &'static str,
-    pub cancel: &'static str,
-    pub audit_heading: &'static str,
-    pub audit_empty: &'static str,
+    pub(crate) ban_lengths: [&'static str; 4],
+    pub(crate) lock_room: &'static str,
+    pub(crate) unlock_room: &'static str,
+    pub(crate) read_only: &'static str,
+    pub(crate) topic_label: &'static str,
+    pub(crate) edit_topic: &'static str,
+    pub(crate) save: &'static str,
+    pub(crate) cancel: &'static str,
+    pub(crate) audit_heading: &'static str,
+    pub(crate) audit_empty: &'static str,
     /// One entry of the moderation log: who did what to what.
-    pub audit_line: fn(&chat_shared::AuditEntry) -> String,
+    pub(crate) audit_line: fn(&chat_shared::AuditEntry) -> String,
     /// The actions on a message: reply, react, and on mine edit, delete.
-    pub message_actions: &'static str,
-    pub reply: &'static str,
-    pub reply_label: fn(&str) -> String,
-    pub react: &'static str,
-    pub edit: &'static str,
-    pub edit_label: &'static str,
-    pub delete_mine_label: &'static str,
-    pub confirm_delete_mine: &'static str,
+    pub(crate) message_actions: &'static str,
+    pub(crate) reply: &'static str,
+    pub(crate) reply_label: fn(&str) -> String,
+    pub(crate) react: &'static str,
+    pub(crate) edit: &'static str,
+    pub(crate) edit_label: &'static str,
+    pub(crate) delete_mine_label: &'static str,
+    pub(crate) confirm_delete_mine: &'static str,
     /// A reaction chip's tooltip and label: the emoji, who put it there.
-    pub reaction_label: fn(&str, &[String]) -> String,
+    pub(crate) reaction_label: fn(&str, &[String]) -> String,
     /// After an edited message's text; the tooltip says when.
-    pub edited: &'static str,
-    pub edited_at: fn(&str) -> String,
-    pub message_deleted: &'static str,
+    pub(crate) edited: &'static str,
+    pub(crate) edited_at: fn(&str) -> String,
+    pub(crate) message_deleted: &'static str,
     /// A reply's quote of its original, and the way back to it.
-    pub quote_label: fn(&str) -> String,
-    pub replying_to: fn(&str) -> String,
-    pub cancel_reply: &'static str,
-    pub editing: &'static str,
-    pub cancel_edit: &'static str,
-    pub composer_edit_hint: &'static str,
+    pub(crate) quote_label: fn(&str) -> String,
+    pub(crate) replying_to: fn(&str) -> String,
+    pub(crate) cancel_reply: &'static str,
+    pub(crate) editing: &'static str,
+    pub(crate) cancel_edit: &'static str,
+    pub(crate) composer_edit_hint: &'static str,
     /// Between a page loaded around a quoted original and the rest.
-    pub gap: &'static str,
+    pub(crate) gap: &'static str,
     /// An edit or deletion of a message this browser did not post.
-    pub not_yours: &'static str,
+    pub(crate) not_yours: &'static str,
 }
 
 /// The Russian plural category of `n`: "1 сообщение", "2 сообщения",
 /// "5 сообщений"; 11 to 14 always take the third form.
-pub fn russian_plural<'a>(n: u64, one: &'a str, few: &'a str, many: &'a str) -> &'a str {
+pub(crate) fn russian_plural<'a>(n: u64, one: &'a str, few: &'a str, many: &'a str) -> &'a str {
     let (last, last_two) = (n % 10, n % 100);
     if last == 1 && last_two != 11 {
         one
@@ -244,7 +248,7 @@ pub fn russian_plural<'a>(n: u64, one: &'a str, few: &'a str, many: &'a str) -> 
 }
 
 /// The English plural: "1 message", "0 messages", "2 messages".
-pub fn english_plural<'a>(n: u64, one: &'a str, other: &'a str) -> &'a str {
+pub(crate) fn english_plural<'a>(n: u64, one: &'a str, other: &'a str) -> &'a str {
     if n == 1 {
         one
     } else {
@@ -254,7 +258,7 @@ pub fn english_plural<'a>(n: u64, one: &'a str, other: &'a str) -> &'a str {
 
 /// The current language, shared through context; reading it tracks it.
 #[derive(Clone, Copy)]
-pub struct I18n {
+pub(crate) struct I18n {
     lang: RwSignal<Lang>,
 }
 
@@ -263,7 +267,7 @@ const STORAGE_KEY: &str = "chat.lang";
 impl I18n {
     /// The remembered choice, else the browser's first language we speak,
     /// else English.
-    pub fn detect() -> Self {
+    pub(crate) fn detect() -> Self {
         let stored = storage::get(STORAGE_KEY).and_then(|tag| Lang::from_tag(&tag));
         let lang = stored
             .or_else(|| {
@@ -278,23 +282,23 @@ impl I18n {
     }
 
     /// The current strings (tracked: views using this re-render on a switch).
-    pub fn t(&self) -> &'static Strings {
+    pub(crate) fn t(&self) -> &'static Strings {
         self.lang.get().strings()
     }
 
     /// The current language (tracked).
-    pub fn lang(&self) -> Lang {
+    pub(crate) fn lang(&self) -> Lang {
         self.lang.get()
     }
 
     /// The current language, without subscribing to changes: for values
     /// fixed when a view is built (a message's date format).
-    pub fn lang_untracked(&self) -> Lang {
+    pub(crate) fn lang_untracked(&self) -> Lang {
         self.lang.get_untracked()
     }
 
     /// Switches language and remembers the choice for the next visit.
-    pub fn set(&self, lang: Lang) {
+    pub(crate) fn set(&self, lang: Lang) {
         storage::set(STORAGE_KEY, lang.code());
         self.lang.set(lang);
     }
@@ -315,7 +319,7 @@ fn browser_languages() -> Vec<String> {
 }
 
 /// The i18n handle from context.
-pub fn use_i18n() -> I18n {
+pub(crate) fn use_i18n() -> I18n {
     expect_context::<I18n>()
 }
 

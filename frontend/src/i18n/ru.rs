@@ -7,7 +7,7 @@ use chat_shared::{
 };
 
 /// The Russian interface: the original chat was written for Russian speakers.
-pub static STRINGS: Strings = Strings {
+pub(crate) static STRINGS: Strings = Strings {
     app_title: "WebSocket Chat",
     tagline: "Живой чат прямо в браузере.",
     join_heading: "Присоединяйтесь к разговору",

@@ -13,14 +13,14 @@ use crate::storage;
 
 /// The ban lengths the app offers, in seconds: 5 minutes, an hour, a day,
 /// a week (labels in [`crate::i18n::Strings::ban_lengths`]).
-pub const BAN_LENGTHS: [u64; 4] = [5 * 60, 60 * 60, 24 * 60 * 60, 7 * 24 * 60 * 60];
+pub(crate) const BAN_LENGTHS: [u64; 4] = [5 * 60, 60 * 60, 24 * 60 * 60, 7 * 24 * 60 * 60];
 
 /// Where the moderator token is kept between visits.
 const TOKEN_KEY: &str = "chat.admin_token";
 
 /// Whether this page moderates.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Standing {
+pub(crate) enum Standing {
     /// No token: an ordinary page.
     #[default]
     Off,
@@ -32,14 +32,14 @@ pub enum Standing {
 
 /// Why the server turned the token down, for the switch to show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TokenRefusal {
+pub(crate) enum TokenRefusal {
     Wrong,
     TooManyTries,
 }
 
 /// The moderation facts of the page.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct ModerationState {
+pub(crate) struct ModerationState {
     /// The token to present, if the user gave one.
     token: Option<String>,
     standing: Standing,
@@ -54,7 +54,7 @@ pub struct ModerationState {
 
 impl ModerationState {
     /// A state that remembers `token` from an earlier visit.
-    pub fn with_token(token: Option<String>) -> Self {
+    pub(crate) fn with_token(token: Option<String>) -> Self {
         Self {
             token: token.filter(|token| is_valid_admin_token(token)),
             ..Self::default()
@@ -63,7 +63,7 @@ impl ModerationState {
 
     /// Takes a token the user typed; `false` when it cannot be one (the
     /// shared rule), so nothing is sent.
-    pub fn set_token(&mut self, raw: &str) -> bool {
+    pub(crate) fn set_token(&mut self, raw: &str) -> bool {
         let token = raw.trim();
         if !is_valid_admin_token(token) {
             self.refusal = Some(TokenRefusal::Wrong);
@@ -75,14 +75,14 @@ impl ModerationState {
     }
 
     /// The frame that presents the token, marking it as asked.
-    pub fn ask(&mut self) -> Option<ClientFrame> {
+    pub(crate) fn ask(&mut self) -> Option<ClientFrame> {
         let token = self.token.clone()?;
         self.standing = Standing::Asking;
         Some(ClientFrame::BecomeModerator { token })
     }
 
     /// The server said yes.
-    pub fn accepted(&mut self) {
+    pub(crate) fn accepted(&mut self) {
         if self.token.is_some() {
             self.standing = Standing::On;
         }
@@ -91,7 +91,7 @@ impl ModerationState {
     /// An error arrived: if it answers the token, the token is forgotten
     /// (a wrong one) or kept for later (too many tries); returns whether
     /// it was about the token.
-    pub fn refused(&mut self, code: ErrorCode, reason: Option<ForbiddenReason>) -> bool {
+    pub(crate) fn refused(&mut self, code: ErrorCode, reason: Option<ForbiddenReason>) -> bool {
         if self.standing != Standing::Asking {
             return false;
         }
@@ -116,7 +116,7 @@ impl ModerationState {
     }
 
     /// The moderator switch turned off: the token is forgotten.
-    pub fn turn_off(&mut self) {
+    pub(crate) fn turn_off(&mut self) {
         *self = Self {
             topic: self.topic.take(),
             locked: self.locked,
@@ -125,50 +125,50 @@ impl ModerationState {
     }
 
     /// A new connection: the server forgot who moderates.
-    pub fn socket_closed(&mut self) {
+    pub(crate) fn socket_closed(&mut self) {
         if self.standing != Standing::Off {
             self.standing = Standing::Off;
         }
     }
 
     /// The room's state from `welcome`.
-    pub fn welcome(&mut self, topic: Option<String>, locked: bool) {
+    pub(crate) fn welcome(&mut self, topic: Option<String>, locked: bool) {
         self.topic = topic.filter(|topic| !topic.is_empty());
         self.locked = locked;
     }
 
     /// A `topic` frame (empty: cleared).
-    pub fn set_topic(&mut self, topic: String) {
+    pub(crate) fn set_topic(&mut self, topic: String) {
         self.topic = Some(topic).filter(|topic| !topic.is_empty());
     }
 
-    pub fn set_locked(&mut self, locked: bool) {
+    pub(crate) fn set_locked(&mut self, locked: bool) {
         self.locked = locked;
     }
 
-    pub fn set_audit(&mut self, entries: Vec<AuditEntry>) {
+    pub(crate) fn set_audit(&mut self, entries: Vec<AuditEntry>) {
         self.audit = entries;
     }
 
-    pub fn token(&self) -> Option<&str> {
+    pub(crate) fn token(&self) -> Option<&str> {
         self.token.as_deref()
     }
 
-    pub fn is_on(&self) -> bool {
+    pub(crate) fn is_on(&self) -> bool {
         self.standing == Standing::On
     }
 }
 
 /// Moderation for the views and the chat.
 #[derive(Clone, Copy)]
-pub struct Moderation {
+pub(crate) struct Moderation {
     state: RwSignal<ModerationState>,
     send: StoredValue<Sender, LocalStorage>,
 }
 
 impl Moderation {
     /// The remembered token, if any; frames go out through `send`.
-    pub fn new(send: Sender) -> Self {
+    pub(crate) fn new(send: Sender) -> Self {
         Self {
             state: RwSignal::new(ModerationState::with_token(storage::get(TOKEN_KEY))),
             send: StoredValue::new_local(send),
@@ -176,37 +176,37 @@ impl Moderation {
     }
 
     /// Whether the server accepted the token (tracked).
-    pub fn is_on(&self) -> bool {
+    pub(crate) fn is_on(&self) -> bool {
         self.state.with(ModerationState::is_on)
     }
 
     /// Whether the token is out and unanswered (tracked).
-    pub fn is_asking(&self) -> bool {
+    pub(crate) fn is_asking(&self) -> bool {
         self.state.with(|s| s.standing == Standing::Asking)
     }
 
     /// Why the last token was refused (tracked).
-    pub fn refusal(&self) -> Option<TokenRefusal> {
+    pub(crate) fn refusal(&self) -> Option<TokenRefusal> {
         self.state.with(|s| s.refusal)
     }
 
     /// The room's topic (tracked).
-    pub fn topic(&self) -> Option<String> {
+    pub(crate) fn topic(&self) -> Option<String> {
         self.state.with(|s| s.topic.clone())
     }
 
     /// Whether the room is read-only (tracked).
-    pub fn locked(&self) -> bool {
+    pub(crate) fn locked(&self) -> bool {
         self.state.with(|s| s.locked)
     }
 
     /// The moderation log (tracked).
-    pub fn audit(&self) -> Vec<AuditEntry> {
+    pub(crate) fn audit(&self) -> Vec<AuditEntry> {
         self.state.with(|s| s.audit.clone())
     }
 
     /// The user typed a token: kept, and presented now.
-    pub fn turn_on(&self, raw: &str) {
+    pub(crate) fn turn_on(&self, raw: &str) {
         let accepted = self.state.try_update(|s| s.set_token(raw)).unwrap_or(false);
         if accepted {
             if let Some(token) = self.state.with_untracked(|s| s.token().map(str::to_owned)) {
@@ -219,13 +219,13 @@ impl Moderation {
     /// The user turned the switch off: the token is forgotten here (the
     /// connection keeps its powers until it closes, which changes nothing
     /// the page shows).
-    pub fn turn_off(&self) {
+    pub(crate) fn turn_off(&self) {
         storage::remove(TOKEN_KEY);
         self.state.update(ModerationState::turn_off);
     }
 
     /// Presents the kept token, after each welcome.
-    pub fn present(&self) {
+    pub(crate) fn present(&self) {
         if let Some(frame) = self.state.try_update(ModerationState::ask).flatten() {
             if !self.send.with_value(|send| send(&frame)) {
                 self.state.update(ModerationState::socket_closed);
@@ -234,13 +234,13 @@ impl Moderation {
     }
 
     /// The server accepted the token: show the log.
-    pub fn accepted(&self) {
+    pub(crate) fn accepted(&self) {
         self.state.update(ModerationState::accepted);
         self.refresh_audit();
     }
 
     /// See [`ModerationState::refused`]; a wrong token is forgotten.
-    pub fn refused(&self, code: ErrorCode, reason: Option<ForbiddenReason>) -> bool {
+    pub(crate) fn refused(&self, code: ErrorCode, reason: Option<ForbiddenReason>) -> bool {
         let about_token = self
             .state
             .try_update(|s| s.refused(code, reason))
@@ -251,39 +251,39 @@ impl Moderation {
         about_token
     }
 
-    pub fn socket_closed(&self) {
+    pub(crate) fn socket_closed(&self) {
         self.state.update(ModerationState::socket_closed);
     }
 
-    pub fn welcome(&self, topic: Option<String>, locked: bool) {
+    pub(crate) fn welcome(&self, topic: Option<String>, locked: bool) {
         self.state.update(|s| s.welcome(topic, locked));
     }
 
     /// A moderator changed the topic; moderators' logs grow.
-    pub fn topic_changed(&self, topic: String) {
+    pub(crate) fn topic_changed(&self, topic: String) {
         self.state.update(|s| s.set_topic(topic));
         self.refresh_audit();
     }
 
     /// A moderator locked or unlocked the room; moderators' logs grow.
-    pub fn lock_changed(&self, locked: bool) {
+    pub(crate) fn lock_changed(&self, locked: bool) {
         self.state.update(|s| s.set_locked(locked));
         self.refresh_audit();
     }
 
-    pub fn audit_arrived(&self, entries: Vec<AuditEntry>) {
+    pub(crate) fn audit_arrived(&self, entries: Vec<AuditEntry>) {
         self.state.update(|s| s.set_audit(entries));
     }
 
     /// Asks for the newest log entries, if this page moderates.
-    pub fn refresh_audit(&self) {
+    pub(crate) fn refresh_audit(&self) {
         if self.state.with_untracked(ModerationState::is_on) {
             self.send_frame(&ClientFrame::Audit { limit: None });
         }
     }
 
     /// Deletes message `id` for everyone.
-    pub fn delete(&self, id: u64) {
+    pub(crate) fn delete(&self, id: u64) {
         self.send_frame(&ClientFrame::Delete {
             id,
             client_id: Some(crate::state::outbox::new_client_id()),
@@ -291,18 +291,18 @@ impl Moderation {
     }
 
     /// Bans `username` for `duration_secs`.
-    pub fn ban(&self, username: String, duration_secs: u64) {
+    pub(crate) fn ban(&self, username: String, duration_secs: u64) {
         self.send_frame(&ClientFrame::Ban {
             username,
             duration_secs,
         });
     }
 
-    pub fn lock(&self, locked: bool) {
+    pub(crate) fn lock(&self, locked: bool) {
         self.send_frame(&ClientFrame::LockRoom { locked });
     }
 
-    pub fn set_topic(&self, topic: String) {
+    pub(crate) fn set_topic(&self, topic: String) {
         self.send_frame(&ClientFrame::SetTopic { topic });
     }
 
@@ -314,7 +314,7 @@ impl Moderation {
 }
 
 /// Moderation from context.
-pub fn use_moderation() -> Moderation {
+pub(crate) fn use_moderation() -> Moderation {
     expect_context::<Moderation>()
 }
 

@@ -8,7 +8,7 @@ use crate::i18n::Problem;
 
 /// The notices for the views and the chat.
 #[derive(Clone, Copy)]
-pub struct Notices {
+pub(crate) struct Notices {
     unread: RwSignal<u32>,
     announcement: RwSignal<String>,
     notice: RwSignal<Option<Problem>>,
@@ -16,7 +16,7 @@ pub struct Notices {
 
 impl Notices {
     /// Nothing to tell.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             unread: RwSignal::new(0),
             announcement: RwSignal::new(String::new()),
@@ -25,24 +25,24 @@ impl Notices {
     }
 
     /// Messages from others that arrived while the tab was hidden (tracked).
-    pub fn unread(&self) -> u32 {
+    pub(crate) fn unread(&self) -> u32 {
         self.unread.get()
     }
 
     /// The latest message from someone else, for the aria-live region
     /// (tracked).
-    pub fn announcement(&self) -> String {
+    pub(crate) fn announcement(&self) -> String {
         self.announcement.get()
     }
 
     /// The notice bar's problem (tracked).
-    pub fn notice(&self) -> Option<Problem> {
+    pub(crate) fn notice(&self) -> Option<Problem> {
         self.notice.get()
     }
 
     /// A message from someone else arrived: announce it, and count it as
     /// unread if the tab is hidden.
-    pub fn message_from(&self, author: &str, text: &str, hidden: bool) {
+    pub(crate) fn message_from(&self, author: &str, text: &str, hidden: bool) {
         self.announcement.set(format!("{author}: {text}"));
         if hidden {
             self.unread.update(|n| *n += 1);
@@ -50,19 +50,19 @@ impl Notices {
     }
 
     /// The reader is back on the tab.
-    pub fn seen(&self) {
+    pub(crate) fn seen(&self) {
         if self.unread.get_untracked() != 0 {
             self.unread.set(0);
         }
     }
 
     /// Shows a problem in the notice bar.
-    pub fn show(&self, problem: Problem) {
+    pub(crate) fn show(&self, problem: Problem) {
         self.notice.set(Some(problem));
     }
 
     /// The reader closed the notice bar.
-    pub fn dismiss(&self) {
+    pub(crate) fn dismiss(&self) {
         self.notice.set(None);
     }
 }
@@ -74,6 +74,6 @@ impl Default for Notices {
 }
 
 /// The notices from context.
-pub fn use_notices() -> Notices {
+pub(crate) fn use_notices() -> Notices {
     expect_context::<Notices>()
 }

@@ -22,7 +22,7 @@ use crate::typing::{OutgoingTyping, Typists};
 /// Everyone online, each name once, sorted by name key as the server
 /// sorts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PresenceState {
+pub(crate) struct PresenceState {
     users: Vec<(String, String)>,
     /// The server's count, when the list holds only part of the room.
     online: Option<usize>,
@@ -34,25 +34,25 @@ pub struct PresenceState {
 
 impl PresenceState {
     /// The names, in order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.users.iter().map(|(_, name)| name.as_str())
     }
 
     /// How many are online.
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.online
             .unwrap_or(self.users.len())
             .max(self.users.len())
     }
 
     /// How many are online but not listed here (a large room).
-    pub fn unlisted(&self) -> usize {
+    pub(crate) fn unlisted(&self) -> usize {
         self.count() - self.users.len()
     }
 
     /// The list from `welcome`, and the room's count when the list is
     /// only part of it.
-    pub fn welcome(&mut self, users: Vec<String>, online: Option<u32>) {
+    pub(crate) fn welcome(&mut self, users: Vec<String>, online: Option<u32>) {
         self.users.clear();
         for name in users {
             self.joined(name);
@@ -63,13 +63,13 @@ impl PresenceState {
     }
 
     /// `online`: how many are in a large room now.
-    pub fn counted(&mut self, count: u32) {
+    pub(crate) fn counted(&mut self, count: u32) {
         self.online = Some(count as usize);
     }
 
     /// `users`: a page asked for joins the list; an unasked whole list
     /// (the room became small again) replaces it.
-    pub fn listed(&mut self, users: Vec<String>, online: u32, next: Option<String>) {
+    pub(crate) fn listed(&mut self, users: Vec<String>, online: u32, next: Option<String>) {
         if std::mem::take(&mut self.paging) {
             for name in users {
                 self.joined(name);
@@ -83,7 +83,7 @@ impl PresenceState {
 
     /// The request for the next page of names, if more are unlisted and
     /// none is on its way.
-    pub fn next_page_request(&mut self) -> Option<ClientFrame> {
+    pub(crate) fn next_page_request(&mut self) -> Option<ClientFrame> {
         if self.paging || self.unlisted() == 0 {
             return None;
         }
@@ -95,7 +95,7 @@ impl PresenceState {
     }
 
     /// Someone came; returns whether they were not listed yet.
-    pub fn joined(&mut self, name: String) -> bool {
+    pub(crate) fn joined(&mut self, name: String) -> bool {
         let key = username_key(&name);
         match self.users.binary_search_by(|(k, _)| k.cmp(&key)) {
             Ok(_) => false,
@@ -107,7 +107,7 @@ impl PresenceState {
     }
 
     /// Someone went; returns whether they were listed.
-    pub fn left(&mut self, name: &str) -> bool {
+    pub(crate) fn left(&mut self, name: &str) -> bool {
         let key = username_key(name);
         let before = self.users.len();
         self.users.retain(|(k, _)| *k != key);
@@ -115,14 +115,14 @@ impl PresenceState {
     }
 
     /// Nobody is known to be online (the socket closed).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.welcome(Vec::new(), None);
     }
 }
 
 /// Presence for the views and the chat.
 #[derive(Clone, Copy)]
-pub struct Presence {
+pub(crate) struct Presence {
     users: RwSignal<PresenceState>,
     typists: Typists,
     typing: StoredValue<OutgoingTyping, LocalStorage>,
@@ -131,7 +131,7 @@ pub struct Presence {
 
 impl Presence {
     /// Nobody online; typing notices go out through `send`.
-    pub fn new(send: Sender) -> Self {
+    pub(crate) fn new(send: Sender) -> Self {
         Self {
             users: RwSignal::new(PresenceState::default()),
             typists: Typists::new(),
@@ -141,42 +141,42 @@ impl Presence {
     }
 
     /// Everyone online, in order (tracked).
-    pub fn users(&self) -> Vec<String> {
+    pub(crate) fn users(&self) -> Vec<String> {
         self.users.with(|s| s.names().map(str::to_owned).collect())
     }
 
     /// How many are online (tracked).
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.users.with(PresenceState::count)
     }
 
     /// Who else is typing, in the order they started (tracked).
-    pub fn typists(&self) -> Vec<String> {
+    pub(crate) fn typists(&self) -> Vec<String> {
         self.typists.names()
     }
 
     /// How many are online but not listed (tracked).
-    pub fn unlisted(&self) -> usize {
+    pub(crate) fn unlisted(&self) -> usize {
         self.users.with(PresenceState::unlisted)
     }
 
     /// The list from `welcome`.
-    pub fn welcome(&self, users: Vec<String>, online: Option<u32>) {
+    pub(crate) fn welcome(&self, users: Vec<String>, online: Option<u32>) {
         self.users.update(|s| s.welcome(users, online));
     }
 
     /// `online`: a large room's count.
-    pub fn counted(&self, count: u32) {
+    pub(crate) fn counted(&self, count: u32) {
         self.users.update(|s| s.counted(count));
     }
 
     /// `users`: a page of names, or the whole list again.
-    pub fn listed(&self, users: Vec<String>, online: u32, next: Option<String>) {
+    pub(crate) fn listed(&self, users: Vec<String>, online: u32, next: Option<String>) {
         self.users.update(|s| s.listed(users, online, next));
     }
 
     /// Asks for the next page of names of a large room.
-    pub fn show_more(&self) {
+    pub(crate) fn show_more(&self) {
         if let Some(request) = self
             .users
             .try_update(PresenceState::next_page_request)
@@ -187,19 +187,19 @@ impl Presence {
     }
 
     /// `user_joined`; returns whether the name is new here.
-    pub fn joined(&self, name: String) -> bool {
+    pub(crate) fn joined(&self, name: String) -> bool {
         self.users.try_update(|s| s.joined(name)).unwrap_or(false)
     }
 
     /// `user_left`: they are gone, and so is their typing; returns
     /// whether they were listed.
-    pub fn left(&self, name: &str) -> bool {
+    pub(crate) fn left(&self, name: &str) -> bool {
         self.typists.stopped(name);
         self.users.try_update(|s| s.left(name)).unwrap_or(false)
     }
 
     /// `typing` from someone else.
-    pub fn typing(&self, name: String, is_typing: bool) {
+    pub(crate) fn typing(&self, name: String, is_typing: bool) {
         if is_typing {
             self.typists.started(name);
         } else {
@@ -208,12 +208,12 @@ impl Presence {
     }
 
     /// Someone's message arrived: they are done typing it.
-    pub fn spoke(&self, name: &str) {
+    pub(crate) fn spoke(&self, name: &str) {
         self.typists.stopped(name);
     }
 
     /// The socket closed: the server forgets us and we forget everyone.
-    pub fn socket_closed(&self) {
+    pub(crate) fn socket_closed(&self) {
         self.users.update(PresenceState::clear);
         self.typists.clear();
         self.typing.update_value(OutgoingTyping::reset);
@@ -221,7 +221,7 @@ impl Presence {
 
     /// The user typed in the composer: tell the others, at most as often
     /// as the typing rules say.
-    pub fn typed(&self) {
+    pub(crate) fn typed(&self) {
         let send = self.send.get_value();
         let this = *self;
         self.typing.update_value(|typing| {
@@ -234,7 +234,7 @@ impl Presence {
     }
 
     /// The user sent, or left the composer: tell the others at once.
-    pub fn stop_typing(&self) {
+    pub(crate) fn stop_typing(&self) {
         let send = self.send.get_value();
         self.typing.update_value(|typing| {
             typing.stop(|is_typing| send(&ClientFrame::Typing { is_typing }))
@@ -243,7 +243,7 @@ impl Presence {
 }
 
 /// Presence from context.
-pub fn use_presence() -> Presence {
+pub(crate) fn use_presence() -> Presence {
     expect_context::<Presence>()
 }
 

@@ -14,7 +14,7 @@ const ROOMS_REFRESH: Duration = Duration::from_secs(10);
 /// The rooms to list: every room the server listed, and the current one
 /// even before the server's list arrives, its count the live one (`here`,
 /// from join and leave notices), sorted by name.
-pub fn rooms_to_show(listed: &[RoomInfo], current: &str, here: u32) -> Vec<(String, u32)> {
+pub(crate) fn rooms_to_show(listed: &[RoomInfo], current: &str, here: u32) -> Vec<(String, u32)> {
     let mut rooms: Vec<(String, u32)> = listed
         .iter()
         .map(|room| (room.name.clone(), room.online))
@@ -31,7 +31,7 @@ pub fn rooms_to_show(listed: &[RoomInfo], current: &str, here: u32) -> Vec<(Stri
 
 /// The rooms for the views and the chat.
 #[derive(Clone, Copy)]
-pub struct Rooms {
+pub(crate) struct Rooms {
     /// The room joined (or to join): the address bar names it too.
     current: RwSignal<String>,
     /// Every room, as the server last listed them.
@@ -40,7 +40,7 @@ pub struct Rooms {
 
 impl Rooms {
     /// The room the address names, and no list yet.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             current: RwSignal::new(route::current_room()),
             listed: RwSignal::new(Vec::new()),
@@ -48,22 +48,22 @@ impl Rooms {
     }
 
     /// The current room (tracked).
-    pub fn current(&self) -> String {
+    pub(crate) fn current(&self) -> String {
         self.current.get()
     }
 
     /// The current room (untracked), for the chat's frames.
-    pub fn current_untracked(&self) -> String {
+    pub(crate) fn current_untracked(&self) -> String {
         self.current.get_untracked()
     }
 
     /// Whether `room` is the current one (tracked).
-    pub fn is_current(&self, room: &str) -> bool {
+    pub(crate) fn is_current(&self, room: &str) -> bool {
         self.current.with(|current| current == room)
     }
 
     /// The rooms to list, given how many are online here (tracked).
-    pub fn listing(&self, here: u32) -> Vec<(String, u32)> {
+    pub(crate) fn listing(&self, here: u32) -> Vec<(String, u32)> {
         let current = self.current.get();
         self.listed
             .with(|listed| rooms_to_show(listed, &current, here))
@@ -71,7 +71,7 @@ impl Rooms {
 
     /// Moves to `room`, in the address bar too; returns whether it is
     /// another room than the current one.
-    pub fn enter(&self, room: &str) -> bool {
+    pub(crate) fn enter(&self, room: &str) -> bool {
         route::show_room(room);
         if self.current.with_untracked(|current| current == room) {
             return false;
@@ -81,13 +81,13 @@ impl Rooms {
     }
 
     /// The server's list arrived.
-    pub fn listed(&self, rooms: Vec<RoomInfo>) {
+    pub(crate) fn listed(&self, rooms: Vec<RoomInfo>) {
         self.listed.set(rooms);
     }
 
     /// Calls `switch` with the room the address names whenever it changes
     /// (a room link, Back, an edited address).
-    pub fn follow_address(&self, switch: impl Fn(String) + 'static) {
+    pub(crate) fn follow_address(&self, switch: impl Fn(String) + 'static) {
         let listener = window_event_listener(leptos::ev::hashchange, move |_| {
             switch(route::current_room());
         });
@@ -98,7 +98,7 @@ impl Rooms {
     /// Calls `ask` regularly to keep the online counts fresh while someone
     /// can see them: a hidden tab does not ask, and asks at once on coming
     /// back. `ask` sends only if joined.
-    pub fn refresh_regularly(&self, ask: impl Fn() + Clone + 'static) {
+    pub(crate) fn refresh_regularly(&self, ask: impl Fn() + Clone + 'static) {
         let refresh = move || {
             if !document().hidden() {
                 ask();
@@ -120,7 +120,7 @@ impl Default for Rooms {
 }
 
 /// The rooms from context.
-pub fn use_rooms() -> Rooms {
+pub(crate) fn use_rooms() -> Rooms {
     expect_context::<Rooms>()
 }
 

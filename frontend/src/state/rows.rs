@@ -9,13 +9,13 @@ use leptos::prelude::*;
 use std::collections::{HashMap, HashSet};
 
 /// The changing part of each row, by row key.
-pub struct RowSignals<T: Send + Sync + 'static> {
+pub(crate) struct RowSignals<T: Send + Sync + 'static> {
     rows: HashMap<u64, ArcRwSignal<T>>,
 }
 
 impl<T: Clone + PartialEq + Send + Sync + 'static> RowSignals<T> {
     /// No rows.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             rows: HashMap::new(),
         }
@@ -24,7 +24,7 @@ impl<T: Clone + PartialEq + Send + Sync + 'static> RowSignals<T> {
     /// Brings the signals in line with the rows now in the list: a row
     /// whose value changed is notified, a new row gets a signal, a row that
     /// left the list loses its own.
-    pub fn sync(&mut self, now: impl Iterator<Item = (u64, T)>) {
+    pub(crate) fn sync(&mut self, now: impl Iterator<Item = (u64, T)>) {
         let mut present = HashSet::new();
         for (key, value) in now {
             present.insert(key);
@@ -44,7 +44,7 @@ impl<T: Clone + PartialEq + Send + Sync + 'static> RowSignals<T> {
 
     /// Sets row `key`'s value, notifying its view if it changed; a new row
     /// gets a signal.
-    pub fn put(&mut self, key: u64, value: T) {
+    pub(crate) fn put(&mut self, key: u64, value: T) {
         match self.rows.get(&key) {
             Some(signal) => {
                 if signal.with_untracked(|old| *old != value) {
@@ -58,12 +58,12 @@ impl<T: Clone + PartialEq + Send + Sync + 'static> RowSignals<T> {
     }
 
     /// Drops the signals of rows no longer in the list.
-    pub fn retain(&mut self, present: &HashSet<u64>) {
+    pub(crate) fn retain(&mut self, present: &HashSet<u64>) {
         self.rows.retain(|key, _| present.contains(key));
     }
 
     /// The signal of row `key`, if it is in the list.
-    pub fn get(&self, key: u64) -> Option<ArcReadSignal<T>> {
+    pub(crate) fn get(&self, key: u64) -> Option<ArcReadSignal<T>> {
         self.rows.get(&key).map(ArcRwSignal::read_only)
     }
 }

@@ -30,7 +30,7 @@ const RESUME_KEY_PREFIX: &str = "chat.resume.";
 
 /// What to do about a refused join.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// The error is not about joining.
     NotAJoin,
     /// Our own name, still held by the socket we lost: ask again soon.
@@ -41,7 +41,7 @@ pub enum Refusal {
 
 /// The session's facts.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct SessionState {
+pub(crate) struct SessionState {
     /// The name to join (and re-join after a reconnect) under; `None`
     /// until the user asks to join.
     wanted: Option<String>,
@@ -62,7 +62,7 @@ pub struct SessionState {
 impl SessionState {
     /// The user asks to join as `raw`: the name by the shared rules, or
     /// why it is refused (kept for the form).
-    pub fn ask(&mut self, raw: &str) -> Result<String, Problem> {
+    pub(crate) fn ask(&mut self, raw: &str) -> Result<String, Problem> {
         match normalize_username(raw) {
             Err(error) => {
                 let problem = Problem::Name(error);
@@ -80,7 +80,7 @@ impl SessionState {
 
     /// The user edits the name: the old error goes, and a join still
     /// waiting for the connection is called off.
-    pub fn edit_name(&mut self) {
+    pub(crate) fn edit_name(&mut self) {
         self.join_error = None;
         if self.is_joining() {
             self.wanted = None;
@@ -89,7 +89,7 @@ impl SessionState {
 
     /// The server welcomed us as `username`, with a resume token and
     /// maybe its limits.
-    pub fn welcomed(&mut self, username: String, resume: String, limits: ClientLimits) {
+    pub(crate) fn welcomed(&mut self, username: String, resume: String, limits: ClientLimits) {
         self.resume = Some((username.clone(), resume));
         self.rejoin_attempts = 0;
         self.join_error = None;
@@ -101,7 +101,7 @@ impl SessionState {
 
     /// The server refused a request with `code` while we were not joined
     /// on this socket: decides what that means for the join.
-    pub fn refused(&mut self, code: ErrorCode, problem: Problem) -> Refusal {
+    pub(crate) fn refused(&mut self, code: ErrorCode, problem: Problem) -> Refusal {
         // `forbidden` is shown by the name field too: the join cannot go
         // on until the user opens an invitation link; `banned` until the
         // ban ends.
@@ -128,12 +128,12 @@ impl SessionState {
     }
 
     /// The socket is gone, and with it the server's welcome.
-    pub fn socket_closed(&mut self) {
+    pub(crate) fn socket_closed(&mut self) {
         self.me = None;
     }
 
     /// Leaving on purpose: returns the name whose session is over.
-    pub fn leave(&mut self) -> Option<String> {
+    pub(crate) fn leave(&mut self) -> Option<String> {
         self.resume = None;
         self.me = None;
         self.entered = false;
@@ -141,25 +141,25 @@ impl SessionState {
     }
 
     /// The name to (re-)join under, if the user asked to be in the chat.
-    pub fn wanted(&self) -> Option<&str> {
+    pub(crate) fn wanted(&self) -> Option<&str> {
         self.wanted.as_deref()
     }
 
     /// The name the server confirmed on this socket.
-    pub fn me(&self) -> Option<&str> {
+    pub(crate) fn me(&self) -> Option<&str> {
         self.me.as_deref()
     }
 
     /// The name my messages go out under: the confirmed one, or the one
     /// asked for while the connection is down.
-    pub fn author(&self) -> Option<&str> {
+    pub(crate) fn author(&self) -> Option<&str> {
         self.me().or(self.wanted())
     }
 
     /// A message to send: its text by the shared rules and the server's
     /// announced length limit, and the name key of its author (the
     /// confirmed name, or the one asked for while the connection is down).
-    pub fn message(&self, raw: &str) -> Result<(String, String), Problem> {
+    pub(crate) fn message(&self, raw: &str) -> Result<(String, String), Problem> {
         let text = normalize_message(raw).map_err(Problem::Message)?;
         if message_length(text) > self.limits.max_message_chars as usize {
             return Err(Problem::Message(MessageError::TooLong));
@@ -169,20 +169,20 @@ impl SessionState {
     }
 
     /// Whether a join was asked for and has no answer yet.
-    pub fn is_joining(&self) -> bool {
+    pub(crate) fn is_joining(&self) -> bool {
         self.wanted.is_some() && self.me.is_none()
     }
 
     /// Whether `name` is me: names differing only in case (or Unicode
     /// spelling) are one name to the server.
-    pub fn is_mine(&self, name: &str) -> bool {
+    pub(crate) fn is_mine(&self, name: &str) -> bool {
         self.me
             .as_deref()
             .is_some_and(|me| username_key(me) == username_key(name))
     }
 
     /// The resume token this page holds for `name`.
-    pub fn resume_for(&self, name: &str) -> Option<&str> {
+    pub(crate) fn resume_for(&self, name: &str) -> Option<&str> {
         self.resume
             .as_ref()
             .filter(|(for_name, _)| username_key(for_name) == username_key(name))
@@ -191,23 +191,23 @@ impl SessionState {
 }
 
 /// Where the resume token for `name` is stored.
-pub fn resume_key(name: &str) -> String {
+pub(crate) fn resume_key(name: &str) -> String {
     format!("{RESUME_KEY_PREFIX}{}", username_key(name))
 }
 
 /// The session for the views and the chat.
 #[derive(Clone, Copy)]
-pub struct Session {
+pub(crate) struct Session {
     state: RwSignal<SessionState>,
 }
 
 impl Session {
     /// How long to wait before asking again for our own name (see
     /// [`Refusal::RetryLater`]).
-    pub const REJOIN_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+    pub(crate) const REJOIN_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
 
     /// Not joined.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             state: RwSignal::new(SessionState::default()),
         }
@@ -215,7 +215,7 @@ impl Session {
 
     /// Keeps the code of an invitation link the page was opened with, in
     /// place of any older one: the newest link is the one in force.
-    pub fn adopt_invitation() {
+    pub(crate) fn adopt_invitation() {
         if let Some(code) = crate::route::take_join_code() {
             storage::set(JOIN_CODE_KEY, &code);
         }
@@ -223,7 +223,7 @@ impl Session {
 
     /// Keeps the code of every invitation link opened in this page while
     /// it is open (which only changes the hash), for the life of the page.
-    pub fn follow_invitations() {
+    pub(crate) fn follow_invitations() {
         let invitations = window_event_listener(leptos::ev::hashchange, |_| {
             Self::adopt_invitation();
         });
@@ -231,54 +231,54 @@ impl Session {
     }
 
     /// The invitation code to send with a join, if a link gave one.
-    pub fn join_code() -> Option<String> {
+    pub(crate) fn join_code() -> Option<String> {
         storage::get(JOIN_CODE_KEY)
     }
 
     /// The name remembered from the last visit.
-    pub fn remembered_name() -> Option<String> {
+    pub(crate) fn remembered_name() -> Option<String> {
         storage::get(NAME_KEY)
     }
 
     /// Whether this browser holds a live session for `name` (it was in the
     /// chat and did not leave), so a reload goes straight back in.
-    pub fn was_in_chat(name: &str) -> bool {
+    pub(crate) fn was_in_chat(name: &str) -> bool {
         storage::get(&resume_key(name)).is_some()
     }
 
     /// Whether joined on the current socket (tracked).
-    pub fn is_joined(&self) -> bool {
+    pub(crate) fn is_joined(&self) -> bool {
         self.state.with(|s| s.me.is_some())
     }
 
     /// Whether the chat view is up (tracked).
-    pub fn entered(&self) -> bool {
+    pub(crate) fn entered(&self) -> bool {
         self.state.with(|s| s.entered)
     }
 
     /// Why the last join failed (tracked).
-    pub fn join_error(&self) -> Option<Problem> {
+    pub(crate) fn join_error(&self) -> Option<Problem> {
         self.state.with(|s| s.join_error.clone())
     }
 
     /// Whether a join waits for its answer (tracked).
-    pub fn is_joining(&self) -> bool {
+    pub(crate) fn is_joining(&self) -> bool {
         self.state.with(SessionState::is_joining)
     }
 
     /// Whether `name` is me (tracked).
-    pub fn is_mine(&self, name: &str) -> bool {
+    pub(crate) fn is_mine(&self, name: &str) -> bool {
         self.state.with(|s| s.is_mine(name))
     }
 
     /// The limits the server announced (tracked).
-    pub fn limits(&self) -> ClientLimits {
+    pub(crate) fn limits(&self) -> ClientLimits {
         self.state.with(|s| s.limits.clone())
     }
 
     /// The name the form starts with: the one being joined, else the one
     /// remembered.
-    pub fn name_for_form(&self) -> String {
+    pub(crate) fn name_for_form(&self) -> String {
         self.state
             .with_untracked(|s| s.wanted.clone())
             .or_else(Self::remembered_name)
@@ -286,19 +286,19 @@ impl Session {
     }
 
     /// Reads the state without tracking, for the chat's decisions.
-    pub fn with_untracked<R>(&self, f: impl FnOnce(&SessionState) -> R) -> R {
+    pub(crate) fn with_untracked<R>(&self, f: impl FnOnce(&SessionState) -> R) -> R {
         self.state.with_untracked(f)
     }
 
     /// See [`SessionState::ask`].
-    pub fn ask(&self, raw: &str) -> Result<String, Problem> {
+    pub(crate) fn ask(&self, raw: &str) -> Result<String, Problem> {
         self.state
             .try_update(|s| s.ask(raw))
             .unwrap_or(Err(Problem::ConnectionLost))
     }
 
     /// See [`SessionState::edit_name`].
-    pub fn edit_name(&self) {
+    pub(crate) fn edit_name(&self) {
         if self
             .state
             .with_untracked(|s| s.join_error.is_some() || s.is_joining())
@@ -308,14 +308,14 @@ impl Session {
     }
 
     /// Welcomed: remembers the name and its resume token for a reload.
-    pub fn welcomed(&self, username: String, resume: String, limits: ClientLimits) {
+    pub(crate) fn welcomed(&self, username: String, resume: String, limits: ClientLimits) {
         storage::set(NAME_KEY, &username);
         storage::set(&resume_key(&username), &resume);
         self.state.update(|s| s.welcomed(username, resume, limits));
     }
 
     /// See [`SessionState::refused`].
-    pub fn refused(&self, code: ErrorCode, problem: Problem) -> Refusal {
+    pub(crate) fn refused(&self, code: ErrorCode, problem: Problem) -> Refusal {
         let mut refusal = Refusal::NotAJoin;
         // Most errors are not about the join: they change nothing here.
         self.state.maybe_update(|s| {
@@ -326,7 +326,7 @@ impl Session {
     }
 
     /// See [`SessionState::socket_closed`].
-    pub fn socket_closed(&self) {
+    pub(crate) fn socket_closed(&self) {
         if self.state.with_untracked(|s| s.me.is_some()) {
             self.state.update(SessionState::socket_closed);
         }
@@ -334,7 +334,7 @@ impl Session {
 
     /// Leaves on purpose: this browser forgets the name's session, so a
     /// reload shows the name form.
-    pub fn leave(&self) {
+    pub(crate) fn leave(&self) {
         if let Some(name) = self.state.try_update(SessionState::leave).flatten() {
             storage::remove(&resume_key(&name));
         }
@@ -342,7 +342,7 @@ impl Session {
 
     /// The resume token for `name`: the one the server gave this page,
     /// else one a previous visit kept.
-    pub fn resume_for(&self, name: &str) -> Option<String> {
+    pub(crate) fn resume_for(&self, name: &str) -> Option<String> {
         self.state
             .with_untracked(|s| s.resume_for(name).map(str::to_owned))
             .or_else(|| storage::get(&resume_key(name)))
@@ -356,7 +356,7 @@ impl Default for Session {
 }
 
 /// The session from context.
-pub fn use_session() -> Session {
+pub(crate) fn use_session() -> Session {
     expect_context::<Session>()
 }
 

@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 /// One client's WebSocket.
-pub type Socket = WebSocketStream<TcpStream>;
+pub(crate) type Socket = WebSocketStream<TcpStream>;
 
 /// Read buffer per client socket: tens of thousands of them share this
 /// process with the server, and chat frames are small.
@@ -29,14 +29,14 @@ const CLIENT_READ_BUFFER: usize = 8 * 1024;
 /// The server under test: one address, or the nodes of a cluster, which
 /// clients are spread over round-robin by index.
 #[derive(Clone)]
-pub struct Target {
+pub(crate) struct Target {
     /// Where each node listens, with its WebSocket endpoint.
     nodes: Arc<[(SocketAddr, String)]>,
 }
 
 impl Target {
     /// The nodes listening on `addrs` (at least one).
-    pub fn new(addrs: &[SocketAddr]) -> Self {
+    pub(crate) fn new(addrs: &[SocketAddr]) -> Self {
         Self {
             nodes: addrs
                 .iter()
@@ -46,20 +46,20 @@ impl Target {
     }
 
     /// How many nodes the clients are spread over.
-    pub fn node_count(&self) -> usize {
+    pub(crate) fn node_count(&self) -> usize {
         self.nodes.len().max(1)
     }
 
     /// The node client `index` connects to: round-robin, so that any run of
     /// consecutive indices (the senders are the first ones) is spread too.
-    pub fn node_of(&self, index: usize) -> usize {
+    pub(crate) fn node_of(&self, index: usize) -> usize {
         index % self.node_count()
     }
 }
 
 /// Raises this process's descriptor limit to the hard limit (each client
 /// is one descriptor) and returns the limit in force.
-pub fn raise_descriptor_limit() -> u64 {
+pub(crate) fn raise_descriptor_limit() -> u64 {
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => limit,
         Err(error) => {
@@ -81,7 +81,7 @@ fn source_address(index: usize) -> IpAddr {
 }
 
 /// Opens client `index`'s WebSocket from its own source address.
-pub async fn connect(target: &Target, index: usize) -> Result<Socket, String> {
+pub(crate) async fn connect(target: &Target, index: usize) -> Result<Socket, String> {
     let (addr, url) = &target.nodes[target.node_of(index)];
     let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
     socket
@@ -103,7 +103,11 @@ pub async fn connect(target: &Target, index: usize) -> Result<Socket, String> {
 }
 
 /// Sends `join` and waits for the `welcome`.
-pub async fn join(socket: &mut Socket, name: &str, room: Option<String>) -> Result<(), String> {
+pub(crate) async fn join(
+    socket: &mut Socket,
+    name: &str,
+    room: Option<String>,
+) -> Result<(), String> {
     let frame = ClientFrame::Join {
         username: name.to_owned(),
         room,
@@ -132,7 +136,7 @@ pub async fn join(socket: &mut Socket, name: &str, room: Option<String>) -> Resu
 }
 
 /// What every reader adds to, for the scenario to read.
-pub struct Tally {
+pub(crate) struct Tally {
     /// Chat messages received, by all clients together.
     pub deliveries: AtomicU64,
     /// Clients' own messages echoed back to them: each is one message the
@@ -148,7 +152,7 @@ pub struct Tally {
 
 impl Tally {
     /// All zero, no window open.
-    pub fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self {
             deliveries: AtomicU64::new(0),
             echoed: AtomicU64::new(0),
@@ -159,13 +163,13 @@ impl Tally {
     }
 
     /// Deliveries so far.
-    pub fn delivered(&self) -> u64 {
+    pub(crate) fn delivered(&self) -> u64 {
         self.deliveries.load(Ordering::Relaxed)
     }
 
     /// Waits until deliveries stop growing for `quiet` (the server has sent
     /// what it had queued), at most `limit`.
-    pub async fn settle(&self, quiet: Duration, limit: Duration) {
+    pub(crate) async fn settle(&self, quiet: Duration, limit: Duration) {
         let until = Instant::now() + limit;
         let mut last = self.delivered();
         while Instant::now() < until {
@@ -180,7 +184,7 @@ impl Tally {
 }
 
 /// A joined client: its sending half, and a task reading the other.
-pub struct Member {
+pub(crate) struct Member {
     /// Its client index, which says its node and source address.
     pub index: usize,
     /// Its name in the room, which marks its own messages' echoes.
@@ -194,7 +198,7 @@ pub struct Member {
 
 impl Member {
     /// Starts reading a joined socket; `index` spreads histogram locks.
-    pub fn start(socket: Socket, index: usize, name: &str, tally: &Arc<Tally>) -> Self {
+    pub(crate) fn start(socket: Socket, index: usize, name: &str, tally: &Arc<Tally>) -> Self {
         let (sink, stream) = socket.split();
         let name: Arc<str> = name.into();
         let echoes = Arc::new(Semaphore::new(0));
@@ -214,7 +218,7 @@ impl Member {
     }
 
     /// Sends one chat message with a client id, as the browser app does.
-    pub async fn send(&mut self, text: String, seq: u64) -> Result<(), String> {
+    pub(crate) async fn send(&mut self, text: String, seq: u64) -> Result<(), String> {
         let frame = ClientFrame::Message {
             text,
             client_id: Some(format!("{}-{seq}", self.name)),
@@ -277,7 +281,7 @@ async fn read_frames(
 }
 
 /// How to bring a crowd in.
-pub struct JoinPlan {
+pub(crate) struct JoinPlan {
     /// Clients to connect, indices `first..first + count`.
     pub count: usize,
     /// The first client's index (names and source addresses follow it).
@@ -291,7 +295,7 @@ pub struct JoinPlan {
 }
 
 /// What came of a [`JoinPlan`].
-pub struct Crowd {
+pub(crate) struct Crowd {
     /// Every client that joined, by index (so the first few, which the
     /// scenarios make senders, are spread over the nodes).
     pub members: Vec<Member>,
@@ -304,13 +308,13 @@ pub struct Crowd {
 }
 
 /// The name of client `index`.
-pub fn name_of(index: usize) -> String {
+pub(crate) fn name_of(index: usize) -> String {
     format!("u{index}")
 }
 
 /// Connects and joins `plan.count` clients, `plan.in_flight` at a time,
 /// each starting its reader as soon as it is welcomed.
-pub async fn join_crowd(target: &Target, plan: &JoinPlan, tally: &Arc<Tally>) -> Crowd {
+pub(crate) async fn join_crowd(target: &Target, plan: &JoinPlan, tally: &Arc<Tally>) -> Crowd {
     let started = Instant::now();
     let gate = Arc::new(Semaphore::new(plan.in_flight.max(1)));
     let mut joins = JoinSet::new();

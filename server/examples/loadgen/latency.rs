@@ -21,7 +21,7 @@ fn epoch() -> Instant {
 
 /// A message text stamped with the time it is sent, padded to `len`
 /// bytes: `t<µs> <tag> xxxx...`.
-pub fn stamped_text(tag: &str, len: usize) -> String {
+pub(crate) fn stamped_text(tag: &str, len: usize) -> String {
     let mut text = format!("t{} {tag} ", epoch().elapsed().as_micros());
     while text.len() < len {
         text.push('x');
@@ -31,7 +31,7 @@ pub fn stamped_text(tag: &str, len: usize) -> String {
 
 /// How long ago a text made by [`stamped_text`] was sent; None for any
 /// other text (the flooder's, say), which is then not counted.
-pub fn age_of(text: &str) -> Option<Duration> {
+pub(crate) fn age_of(text: &str) -> Option<Duration> {
     let micros: u64 = text.strip_prefix('t')?.split(' ').next()?.parse().ok()?;
     let sent = Duration::from_micros(micros);
     Some(epoch().elapsed().saturating_sub(sent))
@@ -39,7 +39,7 @@ pub fn age_of(text: &str) -> Option<Duration> {
 
 /// Latencies seen by every reader, recorded only while a measuring window
 /// is open, so warm-up and wind-down do not count.
-pub struct Latencies {
+pub(crate) struct Latencies {
     /// Whether deliveries are recorded right now.
     open: AtomicBool,
     /// Per-shard histograms in µs, merged when the window closes.
@@ -48,7 +48,7 @@ pub struct Latencies {
 
 impl Latencies {
     /// Empty and closed.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let shards = (0..SHARDS)
             .map(|_| {
                 Mutex::new(
@@ -64,7 +64,7 @@ impl Latencies {
     }
 
     /// Records one delivery's latency, if a window is open.
-    pub fn record(&self, reader: usize, latency: Duration) {
+    pub(crate) fn record(&self, reader: usize, latency: Duration) {
         if !self.open.load(Ordering::Relaxed) {
             return;
         }
@@ -77,7 +77,7 @@ impl Latencies {
     }
 
     /// Starts a window, forgetting anything recorded before.
-    pub fn open(&self) {
+    pub(crate) fn open(&self) {
         for shard in &self.shards {
             shard.lock().unwrap_or_else(PoisonError::into_inner).reset();
         }
@@ -85,7 +85,7 @@ impl Latencies {
     }
 
     /// Ends the window and returns everything recorded in it.
-    pub fn close(&self) -> Histogram<u64> {
+    pub(crate) fn close(&self) -> Histogram<u64> {
         self.open.store(false, Ordering::Relaxed);
         let mut all = Histogram::new_with_bounds(1, HIGHEST_MICROS, 3)
             .expect("constant histogram bounds are valid");
@@ -99,6 +99,6 @@ impl Latencies {
 }
 
 /// A quantile of a histogram in µs, as milliseconds.
-pub fn quantile_ms(histogram: &Histogram<u64>, quantile: f64) -> f64 {
+pub(crate) fn quantile_ms(histogram: &Histogram<u64>, quantile: f64) -> f64 {
     histogram.value_at_quantile(quantile) as f64 / 1000.0
 }

@@ -12,25 +12,25 @@ const TICKS_PER_SECOND: f64 = 100.0;
 /// The processes under test: one server, or a cluster's nodes in the order
 /// of their addresses.
 #[derive(Clone)]
-pub struct Server {
+pub(crate) struct Server {
     /// Their process ids, as `cargo xtask bench` started them.
     pids: Vec<u32>,
 }
 
 impl Server {
     /// The server (or nodes) with these process ids.
-    pub fn new(pids: Vec<u32>) -> Self {
+    pub(crate) fn new(pids: Vec<u32>) -> Self {
         Self { pids }
     }
 
     /// Resident memory in KiB (VmRSS) of all nodes together, or None if
     /// one is gone.
-    pub fn rss_kib(&self) -> Option<u64> {
+    pub(crate) fn rss_kib(&self) -> Option<u64> {
         Some(self.rss_kib_each()?.into_iter().sum())
     }
 
     /// Resident memory in KiB of each node, in order.
-    pub fn rss_kib_each(&self) -> Option<Vec<u64>> {
+    pub(crate) fn rss_kib_each(&self) -> Option<Vec<u64>> {
         self.pids.iter().map(|pid| rss_kib_of(*pid)).collect()
     }
 
@@ -40,7 +40,7 @@ impl Server {
     }
 
     /// Starts measuring the CPU the server uses from now on.
-    pub fn cpu_meter(&self) -> CpuMeter {
+    pub(crate) fn cpu_meter(&self) -> CpuMeter {
         CpuMeter {
             server: self.clone(),
             ticks: self.cpu_ticks(),
@@ -71,7 +71,7 @@ fn cpu_ticks_of(pid: u32) -> Option<u64> {
 }
 
 /// CPU used by the server over a window, as a percentage of one core.
-pub struct CpuMeter {
+pub(crate) struct CpuMeter {
     /// Whose CPU time.
     server: Server,
     /// Its CPU time when the window opened.
@@ -83,7 +83,7 @@ pub struct CpuMeter {
 impl CpuMeter {
     /// The server's CPU use since the meter started, in % of one core
     /// (200 is both cores of this machine), all nodes together.
-    pub fn percent(&self) -> Option<f64> {
+    pub(crate) fn percent(&self) -> Option<f64> {
         let used = self.server.cpu_ticks()?.checked_sub(self.ticks?)?;
         let wall = self.since.elapsed().as_secs_f64();
         (wall > 0.0).then(|| used as f64 / TICKS_PER_SECOND / wall * 100.0)

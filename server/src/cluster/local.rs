@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 /// The bus of a chat that runs on one node: everything that happens is
 /// already applied here, and there is nobody else to tell.
 #[derive(Debug, Default)]
-pub struct LocalBus;
+pub(crate) struct LocalBus;
 
 impl Bus for LocalBus {
     fn publish(&self, _event: &BusEvent) {}
@@ -41,7 +41,7 @@ impl Bus for LocalBus {
 ///
 /// Every change reaches the node under the same lock that made it, so the
 /// node applies them in `seq` order.
-pub struct MemoryPresence {
+pub(crate) struct MemoryPresence {
     state: Mutex<State>,
     /// Wakes the grace task when it may be sleeping toward the wrong
     /// deadline: one earlier than any it knew of was set.
@@ -101,7 +101,7 @@ struct Member {
 impl MemoryPresence {
     /// An empty presence whose changes go to `node`, with its grace task
     /// running until `shutdown` is cancelled.
-    pub fn start(
+    pub(crate) fn start(
         resume_grace: Duration,
         node: Arc<dyn Node>,
         shutdown: &CancellationToken,

@@ -14,9 +14,9 @@
 
 #[cfg(test)]
 mod conformance;
-pub mod local;
-pub mod node;
-pub mod redis;
+pub(crate) mod local;
+pub(crate) mod node;
+pub(crate) mod redis;
 
 use crate::chat::hub::Hub;
 use crate::error::Rejection;
@@ -30,7 +30,7 @@ use std::sync::Arc;
 /// Something one node tells every other node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum BusEvent {
+pub(crate) enum BusEvent {
     /// A committed event of a room (a message, a deletion): `frame` is the
     /// JSON the members receive, `prev` the room's event before it (see
     /// [`crate::history::store::Appended::New`]).
@@ -71,7 +71,7 @@ pub enum BusEvent {
 /// applies them in that order and a joiner's snapshot says which ones it
 /// already reflects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PresenceEvent {
+pub(crate) struct PresenceEvent {
     pub room: String,
     pub seq: u64,
     pub change: PresenceChange,
@@ -80,7 +80,7 @@ pub struct PresenceEvent {
 /// What changed; `count` is the room's number of users after it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
-pub enum PresenceChange {
+pub(crate) enum PresenceChange {
     Joined {
         key: String,
         username: String,
@@ -94,7 +94,7 @@ pub enum PresenceChange {
 }
 
 /// How events from other nodes reach this one.
-pub trait Bus: Send + Sync {
+pub(crate) trait Bus: Send + Sync {
     /// Tells every other node (the in-process bus has none to tell); the
     /// caller applies the event on this node. Never waits: an event that
     /// cannot be sent now is dropped and logged, and the other nodes catch
@@ -105,7 +105,7 @@ pub trait Bus: Send + Sync {
 /// This node's hub with the two seams beside it: what the connections and
 /// the journal deliver through.
 #[derive(Clone)]
-pub struct Cluster {
+pub(crate) struct Cluster {
     /// This node's rooms and connections.
     pub hub: Arc<Hub>,
     /// How events reach the other nodes (none, on a single node).
@@ -118,7 +118,7 @@ impl Cluster {
     /// Tells the other nodes of an event and applies it here: for events
     /// outside the id sequence (typing, moderators' actions), which leave
     /// no gap to fill.
-    pub fn announce(&self, event: BusEvent) {
+    pub(crate) fn announce(&self, event: BusEvent) {
         self.bus.publish(&event);
         self.hub.apply(event, std::time::Instant::now());
     }
@@ -126,7 +126,7 @@ impl Cluster {
 
 /// A request to be present in a room under a name.
 #[derive(Debug, Clone)]
-pub struct Claim {
+pub(crate) struct Claim {
     pub room: String,
     /// The [`chat_shared::username_key`] of `name`.
     pub key: String,
@@ -143,7 +143,7 @@ pub struct Claim {
 
 /// A claim that succeeded: the connection is counted in the room.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Claimed {
+pub(crate) struct Claimed {
     /// The resume token: the one presented, or a new one for a new claim.
     pub token: String,
     /// The name as everyone sees it (an earlier tab's spelling wins).
@@ -163,7 +163,7 @@ pub struct Claimed {
 /// more than [`PRESENCE_LIST_LIMIT`] the first of them, with the joiner
 /// in the last place when it comes later. Only that many are read, so a
 /// join costs the same in a crowd as in a small room.
-pub fn listed<'a>(
+pub(crate) fn listed<'a>(
     members: impl IntoIterator<Item = (&'a str, &'a str)>,
     joiner_key: &str,
     joiner_name: &str,
@@ -188,7 +188,7 @@ pub fn listed<'a>(
 
 /// Who is in a room, as of a `seq`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     pub seq: u64,
     /// (key, name), ordered by key.
     pub members: Vec<(String, String)>,
@@ -198,7 +198,7 @@ pub struct Snapshot {
 ///
 /// Every change is published as a [`PresenceEvent`] to every node,
 /// this one included, in `seq` order per room.
-pub trait Presence: Send + Sync {
+pub(crate) trait Presence: Send + Sync {
     /// Counts one more connection of `claim.key` in `claim.room` on this
     /// node, taking the name (or, with its token, taking it back): refused
     /// with `name_taken` while someone else holds it, `forbidden` without
@@ -235,7 +235,7 @@ pub trait Presence: Send + Sync {
 /// One user's connections in one room on this node, as the node knows
 /// them: what a presence puts back after losing it (a Redis restart).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalPresence {
+pub(crate) struct LocalPresence {
     pub room: String,
     pub key: String,
     pub username: String,
@@ -245,7 +245,7 @@ pub struct LocalPresence {
 }
 
 /// This node, as the link to the other nodes sees it.
-pub trait Node: Send + Sync {
+pub(crate) trait Node: Send + Sync {
     /// An event another node published, or a presence change.
     fn receive(&self, event: BusEvent);
 
@@ -259,7 +259,7 @@ pub trait Node: Send + Sync {
 }
 
 /// 128 random bits as hex: unguessable, so only the holder can resume.
-pub fn new_token() -> Result<String, Rejection> {
+pub(crate) fn new_token() -> Result<String, Rejection> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|error| {
         // A guessable token would let anyone take over a name: refuse.
@@ -271,7 +271,7 @@ pub fn new_token() -> Result<String, Rejection> {
 
 /// A node's id, for logs and for the presence to tell nodes apart:
 /// random, so two nodes never share one, and short enough to read.
-pub fn new_node_id() -> Result<String, String> {
+pub(crate) fn new_node_id() -> Result<String, String> {
     new_token()
         .map(|token| token[..12].to_owned())
         .map_err(|_| "no randomness for a node id".to_owned())

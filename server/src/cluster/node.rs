@@ -10,7 +10,7 @@ use std::time::Instant;
 /// The hub, and the journal that fills its gaps from the store. The
 /// journal and the presence are set once they exist: both are built with
 /// this node in hand.
-pub struct ThisNode {
+pub(crate) struct ThisNode {
     hub: Arc<Hub>,
     /// Weak: the journal's thread holds the presence and the bus, which
     /// hold this node.
@@ -20,7 +20,7 @@ pub struct ThisNode {
 
 impl ThisNode {
     /// A node around `hub`; call [`ThisNode::attach`] before serving.
-    pub fn new(hub: Arc<Hub>) -> Arc<Self> {
+    pub(crate) fn new(hub: Arc<Hub>) -> Arc<Self> {
         Arc::new(Self {
             hub,
             journal: OnceLock::new(),
@@ -29,7 +29,7 @@ impl ThisNode {
     }
 
     /// Hands the node its journal and presence.
-    pub fn attach(&self, journal: &Journal, presence: &Arc<dyn Presence>) {
+    pub(crate) fn attach(&self, journal: &Journal, presence: &Arc<dyn Presence>) {
         // Attached once at start: a second call changes nothing.
         let _ = self.journal.set(journal.downgrade());
         let _ = self.presence.set(Arc::downgrade(presence));

@@ -17,7 +17,7 @@ use chat_shared::{Change, Reactions};
 
 /// What a change request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Replace the text of a message posted with the same author key.
     Edit {
         /// The new text, normalised by the message rules; `None` when it
@@ -42,7 +42,7 @@ pub enum Action {
 
 /// One request to change a message.
 #[derive(Debug, Clone)]
-pub struct ChangeRequest {
+pub(crate) struct ChangeRequest {
     pub room: String,
     /// The message to change.
     pub target: u64,
@@ -64,7 +64,7 @@ pub struct ChangeRequest {
 
 impl Action {
     /// The `kind` of the event the action makes.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Self::Edit { .. } => EDITED_KIND,
             Self::Delete => DELETED_KIND,
@@ -75,7 +75,7 @@ impl Action {
 
 /// The message a change targets, as a store read it for the rules.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     /// Its author, for the moderation log.
     pub username: String,
     /// Who may edit and delete it.
@@ -91,7 +91,7 @@ impl ChangeRequest {
     /// their order: the author key (a moderator may delete), the edit
     /// window, the text, the emoji. `Ok(true)` when the change goes in the
     /// moderation log (a moderator deleting a message that is not theirs).
-    pub fn check(&self, target: &Target) -> Result<bool, Refusal> {
+    pub(crate) fn check(&self, target: &Target) -> Result<bool, Refusal> {
         // Compared like the join code, though a hash tells a timer little.
         let owns = match (self.owner.as_deref(), target.owner.as_deref()) {
             (Some(asked), Some(stored)) => constant_time_eq(asked.as_bytes(), stored.as_bytes()),
@@ -116,7 +116,7 @@ impl ChangeRequest {
 
 /// What a change request did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Changed {
+pub(crate) enum Changed {
     /// Committed now; `prev` is the room's event before it, as in
     /// [`crate::history::store::Appended::New`].
     New { change: Change, prev: u64 },
@@ -135,7 +135,7 @@ pub enum Changed {
 
 /// Why a change was refused, in the order the rules are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// The `client_id` already names something of another kind in this
     /// room (a message, or another kind of change).
     ClientIdTaken,
@@ -156,7 +156,7 @@ pub enum Refusal {
 }
 
 /// The change half of a store.
-pub trait Changes {
+pub(crate) trait Changes {
     /// Checks the request against the rules and, when it changes
     /// something, commits the event and the message's new state (and for
     /// a moderator's deletion, the log entry) in one transaction.
@@ -167,7 +167,7 @@ pub trait Changes {
 /// a new emoji opens a group after the others (groups are ordered by
 /// their earliest current reaction), a user joins the end of theirs.
 /// Both stores read reactions this way.
-pub fn add_reaction(groups: &mut Vec<Reactions>, emoji: String, username: String) {
+pub(crate) fn add_reaction(groups: &mut Vec<Reactions>, emoji: String, username: String) {
     match groups.iter_mut().find(|group| group.emoji == emoji) {
         Some(group) => group.users.push(username),
         None => groups.push(Reactions {
@@ -179,7 +179,7 @@ pub fn add_reaction(groups: &mut Vec<Reactions>, emoji: String, username: String
 
 /// What the store keeps of an author key: its SHA-256, so a copy of the
 /// database cannot be used to edit anyone's messages.
-pub fn owner_hash(author_key: &str) -> String {
+pub(crate) fn owner_hash(author_key: &str) -> String {
     crate::history::store::sha256_hex(author_key)
 }
 

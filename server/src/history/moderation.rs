@@ -12,7 +12,7 @@ use chat_shared::AuditEntry;
 /// until a wall-clock time (so it outlives a restart). The same shape
 /// crosses the bus to the other nodes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct StoredBan {
+pub(crate) struct StoredBan {
     pub name_key: String,
     /// Address prefixes as text (`192.0.2.7`, `2001:db8:1:2::`).
     pub addresses: Vec<String>,
@@ -22,14 +22,14 @@ pub struct StoredBan {
 
 /// A room's moderated state, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RoomSettings {
+pub(crate) struct RoomSettings {
     pub room: String,
     pub locked: bool,
     pub topic: Option<String>,
 }
 
 /// The moderation half of a store.
-pub trait Moderation {
+pub(crate) trait Moderation {
     /// Stores a ban and logs it.
     fn add_ban(
         &mut self,
@@ -63,6 +63,6 @@ pub trait Moderation {
 }
 
 /// The hash a token is compared by, the same one the store keeps.
-pub fn hash_admin_token(token: &str) -> String {
+pub(crate) fn hash_admin_token(token: &str) -> String {
     sha256_hex(token)
 }

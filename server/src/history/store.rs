@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 /// A message to be stored.
 #[derive(Debug, Clone)]
-pub struct NewMessage {
+pub(crate) struct NewMessage {
     pub room: String,
     pub username: String,
     /// The author's [`chat_shared::username_key`], for de-duplication:
@@ -32,7 +32,7 @@ pub struct NewMessage {
 
 /// What storing a message did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Appended {
+pub(crate) enum Appended {
     /// Stored now, with a fresh id. `prev` is the id of the room's event
     /// before it (0 for the first): a node that has delivered `prev` may
     /// deliver this one next, and one that has not knows it missed some.
@@ -54,7 +54,7 @@ pub enum Appended {
 /// It carries no driver's type: each driver turns its own errors into one
 /// ([`crate::history::sqlite`], [`crate::history::postgres`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreError(pub String);
+pub(crate) struct StoreError(pub String);
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -65,14 +65,14 @@ impl std::fmt::Display for StoreError {
 impl std::error::Error for StoreError {}
 
 /// What a store call returns.
-pub type StoreResult<T> = Result<T, StoreError>;
+pub(crate) type StoreResult<T> = Result<T, StoreError>;
 
 /// Messages, rooms and settings, whichever database keeps them.
 ///
 /// Within a room, ids strictly increase in the order events are committed:
 /// an event is never committed after one with a higher id in the same
 /// room. That is what lets a node fill a gap it sees from the store.
-pub trait Messages {
+pub(crate) trait Messages {
     /// Stores a batch in one transaction: one disk sync for the lot.
     fn append(&mut self, batch: &[NewMessage]) -> StoreResult<Vec<Appended>>;
 
@@ -155,12 +155,12 @@ pub trait Messages {
 
 /// Everything the journal keeps: the messages, the changes to them, and
 /// what moderators change.
-pub trait Store: Messages + Changes + Moderation + Send {}
+pub(crate) trait Store: Messages + Changes + Moderation + Send {}
 
 impl<T: Messages + Changes + Moderation + Send> Store for T {}
 
 /// Opens (creating and migrating as needed) the database.
-pub fn open(database: &Database) -> Result<Box<dyn Store>, String> {
+pub(crate) fn open(database: &Database) -> Result<Box<dyn Store>, String> {
     match database {
         Database::Sqlite(path) => crate::history::sqlite::Sqlite::open(path)
             .map(|store| Box::new(store) as Box<dyn Store>)
@@ -188,7 +188,7 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Server time as RFC 3339 UTC with milliseconds, e.g. `2026-11-25T21:00:00.123Z`.
-pub fn timestamp_now() -> String {
+pub(crate) fn timestamp_now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 

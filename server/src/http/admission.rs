@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// What guards `/ws`, shared by every upgrade request.
 #[derive(Debug)]
-pub struct Upgrades {
+pub(crate) struct Upgrades {
     /// Open WebSocket connections, against `--max-connections` and
     /// `--max-connections-per-ip`.
     pub admission: Arc<Admission>,
@@ -30,7 +30,7 @@ pub struct Upgrades {
 
 impl Upgrades {
     /// The guards `limits` set, for a server listening on `listening_on`.
-    pub fn new(limits: &Limits, listening_on: IpAddr) -> Self {
+    pub(crate) fn new(limits: &Limits, listening_on: IpAddr) -> Self {
         Self {
             admission: Admission::new(limits),
             host_rule: HostRule::new(listening_on, &limits.public_host, &limits.allowed_origins),
@@ -41,7 +41,7 @@ impl Upgrades {
 
 /// Counts open connections, in total and per client address.
 #[derive(Debug)]
-pub struct Admission {
+pub(crate) struct Admission {
     max_total: usize,
     max_per_ip: usize,
     limit_loopback: bool,
@@ -58,7 +58,7 @@ struct Counts {
 
 /// One admitted connection's place in the counts, given back when dropped.
 #[derive(Debug)]
-pub struct Ticket {
+pub(crate) struct Ticket {
     /// The client's address (through trusted proxies), for the logs.
     pub client: IpAddr,
     admission: Arc<Admission>,
@@ -83,7 +83,7 @@ impl Drop for Ticket {
 
 impl Admission {
     /// The counts of WebSocket connections.
-    pub fn new(limits: &Limits) -> Arc<Self> {
+    pub(crate) fn new(limits: &Limits) -> Arc<Self> {
         Self::counting(
             limits.max_connections,
             limits.max_connections_per_ip,
@@ -92,7 +92,7 @@ impl Admission {
     }
 
     /// The counts of connections that are not WebSockets (yet).
-    pub fn for_http(limits: &Limits) -> Arc<Self> {
+    pub(crate) fn for_http(limits: &Limits) -> Arc<Self> {
         Self::counting(
             limits.max_http_connections,
             limits.max_http_connections_per_ip,
@@ -116,7 +116,7 @@ impl Admission {
     }
 
     /// Takes a place for a connection from `client`, or refuses.
-    pub fn admit(self: &Arc<Self>, client: IpAddr) -> Result<Ticket, UpgradeRefusal> {
+    pub(crate) fn admit(self: &Arc<Self>, client: IpAddr) -> Result<Ticket, UpgradeRefusal> {
         let key = (self.limit_loopback || !client.to_canonical().is_loopback())
             .then(|| limit_key(client));
         self.admit_as(client, key)
@@ -125,7 +125,7 @@ impl Admission {
     /// Takes a place for a TCP connection from `peer` before anything is
     /// read from it: a trusted proxy carries many clients, so it counts in
     /// the total only.
-    pub fn admit_peer(
+    pub(crate) fn admit_peer(
         self: &Arc<Self>,
         peer: IpAddr,
         trusted: &[IpNet],
@@ -171,7 +171,7 @@ impl Admission {
 }
 
 /// Checks one upgrade request; `peer` is the TCP peer's address.
-pub fn admit_upgrade(
+pub(crate) fn admit_upgrade(
     upgrades: &Upgrades,
     limits: &Limits,
     peer: IpAddr,

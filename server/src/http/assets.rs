@@ -13,7 +13,7 @@ use tower_http::services::ServeDir;
 /// with a `NAME.br` or `NAME.gz` beside it (`cargo xtask` writes them after
 /// each trunk build) is sent as that, compressed once at the best setting;
 /// any other is compressed on the fly.
-pub fn router(dir: &Path) -> Router {
+pub(crate) fn router(dir: &Path) -> Router {
     let index = dir.join("index.html");
     let fallback = axum::routing::get(move |uri: Uri| serve_index(uri, index.clone()));
     let files = ServeDir::new(dir)

@@ -99,13 +99,13 @@ fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
 }
 
 /// Whether the connection came from a configured reverse proxy.
-pub fn is_trusted_proxy(peer: IpAddr, trusted: &[IpNet]) -> bool {
+pub(crate) fn is_trusted_proxy(peer: IpAddr, trusted: &[IpNet]) -> bool {
     is_trusted(peer, trusted)
 }
 
 /// The client's address: the peer's own, unless the peer is a trusted proxy
 /// that forwards one in the headers `kind` names.
-pub fn client_ip(
+pub(crate) fn client_ip(
     peer: IpAddr,
     headers: &HeaderMap,
     trusted: &[IpNet],
@@ -151,7 +151,7 @@ fn forwarded_chain(headers: &HeaderMap, kind: ProxyHeader) -> Vec<Option<IpAddr>
 /// The `host` a trusted proxy says the client asked for, in the header
 /// `kind` names (`Forwarded: host=` or `X-Forwarded-Host`), the nearest
 /// proxy's word winning.
-pub fn forwarded_host(headers: &HeaderMap, kind: ProxyHeader) -> Option<String> {
+pub(crate) fn forwarded_host(headers: &HeaderMap, kind: ProxyHeader) -> Option<String> {
     match kind {
         ProxyHeader::Forwarded => {
             let forwarded = header_values(headers, "forwarded");
@@ -215,7 +215,7 @@ fn parse_node(text: &str) -> Option<IpAddr> {
 /// address itself for IPv4, its /64 network for IPv6 (one subscriber
 /// usually holds a whole /64, so counting single addresses would be easy
 /// to dodge).
-pub fn limit_key(ip: IpAddr) -> IpAddr {
+pub(crate) fn limit_key(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),

@@ -22,7 +22,7 @@ const SWEEP_FLOOR: usize = 1024;
 
 /// The buckets of the addresses that opened connections lately.
 #[derive(Debug)]
-pub struct ConnectRate {
+pub(crate) struct ConnectRate {
     per_second: f64,
     burst: u32,
     limit_loopback: bool,
@@ -40,7 +40,7 @@ struct Table {
 
 impl ConnectRate {
     /// The limit `--connect-rate` and `--connect-burst` set.
-    pub fn new(limits: &Limits) -> Self {
+    pub(crate) fn new(limits: &Limits) -> Self {
         Self {
             per_second: limits.connect_rate,
             burst: limits.connect_burst,
@@ -54,7 +54,7 @@ impl ConnectRate {
 
     /// Counts a new connection from `client`, or says how long it must
     /// wait. Loopback clients are exempt unless `--limit-loopback`.
-    pub fn take(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+    pub(crate) fn take(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
         if !self.limit_loopback && client.to_canonical().is_loopback() {
             return Ok(());
         }

@@ -16,7 +16,7 @@ use axum::Router;
 
 /// One file of the trunk build, with its precompressed variants.
 #[derive(Debug)]
-pub struct EmbeddedFile {
+pub(crate) struct EmbeddedFile {
     /// The path below the site root, without the leading `/`.
     pub path: &'static str,
     /// Decided at build time from the extension, as ServeDir would.
@@ -46,12 +46,12 @@ pub fn built_in() -> Option<&'static [EmbeddedFile]> {
 
 /// `None`: a build without the `embed` feature serves `--static-dir` only.
 #[cfg(not(feature = "embed"))]
-pub fn built_in() -> Option<&'static [EmbeddedFile]> {
+pub(crate) fn built_in() -> Option<&'static [EmbeddedFile]> {
     None
 }
 
 /// The `index.html` of `files`, whose inline scripts the CSP must allow.
-pub fn index_html(files: &[EmbeddedFile]) -> &str {
+pub(crate) fn index_html(files: &[EmbeddedFile]) -> &str {
     find(files, INDEX)
         .and_then(|file| std::str::from_utf8(file.identity).ok())
         .unwrap_or_default()
@@ -65,7 +65,7 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// The files of `files` by path, and `index.html` for any other path
 /// without a file extension, as the `static_dir` mode does.
-pub fn router(files: &'static [EmbeddedFile]) -> Router {
+pub(crate) fn router(files: &'static [EmbeddedFile]) -> Router {
     Router::new().fallback_service(get(move |uri: Uri, headers: HeaderMap| async move {
         serve(files, &uri, &headers)
     }))

@@ -21,7 +21,7 @@ use std::time::SystemTime;
 /// What the header middleware needs: the hashes of the served
 /// `index.html`'s inline scripts, or where to read and re-read them.
 #[derive(Debug)]
-pub struct SecurityHeaders {
+pub(crate) struct SecurityHeaders {
     index: Index,
 }
 
@@ -48,7 +48,7 @@ struct InlineScripts {
 
 impl SecurityHeaders {
     /// For the `index.html` in `static_dir`, followed across rebuilds.
-    pub fn new(static_dir: &Path) -> Arc<Self> {
+    pub(crate) fn new(static_dir: &Path) -> Arc<Self> {
         Arc::new(Self {
             index: Index::File {
                 path: static_dir.join("index.html"),
@@ -59,7 +59,7 @@ impl SecurityHeaders {
 
     /// For an `index.html` that cannot change while the server runs: the
     /// one built into the binary.
-    pub fn for_fixed_index(html: &str) -> Arc<Self> {
+    pub(crate) fn for_fixed_index(html: &str) -> Arc<Self> {
         Arc::new(Self {
             index: Index::Fixed(hash_sources(html)),
         })
@@ -102,7 +102,7 @@ fn hash_sources(html: &str) -> String {
 
 /// Tells browsers to use only HTTPS here for a year, so no later visit
 /// starts on plain HTTP where it could be intercepted.
-pub fn hsts() -> tower_http::set_header::SetResponseHeaderLayer<HeaderValue> {
+pub(crate) fn hsts() -> tower_http::set_header::SetResponseHeaderLayer<HeaderValue> {
     tower_http::set_header::SetResponseHeaderLayer::overriding(
         header::STRICT_TRANSPORT_SECURITY,
         HeaderValue::from_static("max-age=31536000"),
@@ -110,7 +110,7 @@ pub fn hsts() -> tower_http::set_header::SetResponseHeaderLayer<HeaderValue> {
 }
 
 /// Middleware: adds the security headers to every response.
-pub async fn add(
+pub(crate) async fn add(
     State(policy): State<Arc<SecurityHeaders>>,
     request: Request,
     next: Next,
@@ -200,7 +200,7 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Base64 of the SHA-256 of `text`, the form CSP hash sources take.
-pub fn sha256_base64(text: &str) -> String {
+pub(crate) fn sha256_base64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()))
 }
 

@@ -31,7 +31,7 @@ const READY_FOR: Duration = Duration::from_secs(1);
 
 /// The last readiness found, and when.
 #[derive(Debug, Default)]
-pub struct Readiness {
+pub(crate) struct Readiness {
     last: Mutex<Option<(Instant, bool)>>,
 }
 
@@ -68,13 +68,13 @@ async fn store_ready(state: &AppState) -> bool {
 }
 
 /// Alive: the process serves HTTP.
-pub async fn healthz() -> Response {
+pub(crate) async fn healthz() -> Response {
     answer(StatusCode::OK, &json!({ "status": "ok" }))
 }
 
 /// Ready: the store answered a trivial query in time (within the last
 /// second). A failure says only that: the reason is in the log.
-pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     if state.readiness.check(&state).await {
         answer(StatusCode::OK, &json!({ "status": "ready", "store": "ok" }))
     } else {

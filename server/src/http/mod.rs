@@ -2,17 +2,17 @@
 //! address, connection limits), the health endpoints, the static browser
 //! app and the security headers on every response.
 
-pub mod admission;
-pub mod assets;
-pub mod client_ip;
-pub mod connect_rate;
-pub mod embedded;
-pub mod headers;
-pub mod health;
-pub mod origin;
-pub mod serve;
-pub mod tls;
-pub mod websocket;
+pub(crate) mod admission;
+pub(crate) mod assets;
+pub(crate) mod client_ip;
+pub(crate) mod connect_rate;
+pub(crate) mod embedded;
+pub(crate) mod headers;
+pub(crate) mod health;
+pub(crate) mod origin;
+pub(crate) mod serve;
+pub(crate) mod tls;
+pub(crate) mod websocket;
 
 use crate::chat::connection;
 use crate::AppState;

@@ -103,7 +103,11 @@ impl fmt::Display for Origin {
 /// Whether a WebSocket request may proceed: `origin` is the request's
 /// `Origin` header (if any), `host` the host it was addressed to (the
 /// `Host` header, or what a trusted proxy says it was).
-pub fn check(origin: Option<&str>, host: Option<&str>, allowed: &[Origin]) -> Result<(), String> {
+pub(crate) fn check(
+    origin: Option<&str>,
+    host: Option<&str>,
+    allowed: &[Origin],
+) -> Result<(), String> {
     let Some(origin_text) = origin else {
         return Ok(());
     };
@@ -125,7 +129,7 @@ pub fn check(origin: Option<&str>, host: Option<&str>, allowed: &[Origin]) -> Re
 /// The host name of a `Host` header (`host`, `host:port`, `[v6]`,
 /// `[v6]:port`), lower-cased and without a trailing dot; `None` if
 /// malformed.
-pub fn host_name(text: &str) -> Option<String> {
+pub(crate) fn host_name(text: &str) -> Option<String> {
     let (host, _port) = split_host_port(text)?;
     let host = host.strip_suffix('.').unwrap_or(host);
     Some(host.to_ascii_lowercase())
@@ -133,7 +137,7 @@ pub fn host_name(text: &str) -> Option<String> {
 
 /// Which host names `/ws` answers for, against DNS rebinding.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostRule {
+pub(crate) struct HostRule {
     /// `--public-host` and the hosts of `--allowed-origins`, as
     /// [`host_name`] gives them; loopback names are always allowed.
     names: Vec<String>,
@@ -144,7 +148,7 @@ impl HostRule {
     /// that is a loopback address (where a rebinding page reaches it from
     /// the visitor's own machine) or when the operator named the public
     /// hosts; `None` otherwise, when any host is answered.
-    pub fn new(listening_on: IpAddr, public: &[String], allowed: &[Origin]) -> Option<Self> {
+    pub(crate) fn new(listening_on: IpAddr, public: &[String], allowed: &[Origin]) -> Option<Self> {
         if public.is_empty() && !listening_on.to_canonical().is_loopback() {
             return None;
         }
@@ -158,7 +162,7 @@ impl HostRule {
 
     /// Whether a request addressed to `host` (a `Host` header, or what a
     /// trusted proxy says the client asked for) may open `/ws`.
-    pub fn allows(&self, host: Option<&str>) -> bool {
+    pub(crate) fn allows(&self, host: Option<&str>) -> bool {
         let Some(name) = host.and_then(host_name) else {
             return false;
         };
@@ -181,7 +185,7 @@ fn is_loopback_name(name: &str) -> bool {
 }
 
 /// The refusal of a request addressed to a host this chat does not know.
-pub fn unknown_host(host: Option<&str>) -> String {
+pub(crate) fn unknown_host(host: Option<&str>) -> String {
     format!(
         "Forbidden: this chat is not reached as {:?}. Open it from its own address, or ask \
          the operator to name this host with --public-host.",

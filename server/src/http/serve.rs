@@ -41,7 +41,7 @@ use tower_service::Service;
 
 /// How long an HTTP connection may wait on its client.
 #[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
+pub(crate) struct Timeouts {
     /// For a request's head, from the connection's opening or from the
     /// first byte of the next request.
     pub header: Duration,
@@ -51,7 +51,7 @@ pub struct Timeouts {
 }
 
 /// Everything the accept loop and its connections share.
-pub struct Serving {
+pub(crate) struct Serving {
     /// The whole HTTP surface.
     pub app: Router,
     /// Open connections that are not WebSockets, against their limits.
@@ -69,7 +69,7 @@ pub struct Serving {
 /// most `wait`) for the HTTP connections to finish what they are doing, and
 /// drops those that did not: each holds the server's state, which must go
 /// for the journal to stop.
-pub async fn serve(listener: TcpListener, serving: Serving, wait: Duration) {
+pub(crate) async fn serve(listener: TcpListener, serving: Serving, wait: Duration) {
     let serving = Arc::new(serving);
     let mut connections = JoinSet::new();
     loop {

@@ -22,7 +22,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The certificate and key files and the configuration last read from
 /// them, which every new connection's handshake uses.
 #[derive(Debug)]
-pub struct Certificates {
+pub(crate) struct Certificates {
     cert: PathBuf,
     key: PathBuf,
     current: RwLock<Arc<ServerConfig>>,
@@ -30,7 +30,7 @@ pub struct Certificates {
 
 impl Certificates {
     /// Reads both files; the error names the file that is wrong and why.
-    pub fn load(cert: &Path, key: &Path) -> Result<Arc<Self>, String> {
+    pub(crate) fn load(cert: &Path, key: &Path) -> Result<Arc<Self>, String> {
         Ok(Arc::new(Self {
             current: RwLock::new(Arc::new(server_config(cert, key)?)),
             cert: cert.to_owned(),
@@ -41,7 +41,7 @@ impl Certificates {
     /// Re-reads both files for the connections to come; on an error the
     /// previous certificate stays in use, so a botched renewal does not
     /// take the chat down.
-    pub fn reload(&self) -> Result<(), String> {
+    pub(crate) fn reload(&self) -> Result<(), String> {
         let fresh = Arc::new(server_config(&self.cert, &self.key)?);
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = fresh;
         Ok(())
@@ -92,7 +92,7 @@ fn server_config(cert: &Path, key: &Path) -> Result<ServerConfig, String> {
 /// certificate current when it began; `None` if it fails or takes too long
 /// (logged quietly: scanners fail handshakes all day). Each connection runs
 /// its own in its own task, so a slow one never holds up the accept loop.
-pub async fn handshake(
+pub(crate) async fn handshake(
     certificates: &Certificates,
     tcp: TcpStream,
     peer: SocketAddr,
@@ -114,7 +114,7 @@ pub async fn handshake(
 /// Re-reads the certificates on every SIGHUP (what `systemctl reload`
 /// sends) until `stop` is cancelled: renewals need no restart, and open
 /// connections keep the certificate they began with.
-pub async fn reload_on_hangup(certificates: Arc<Certificates>, stop: CancellationToken) {
+pub(crate) async fn reload_on_hangup(certificates: Arc<Certificates>, stop: CancellationToken) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -22,20 +22,20 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 /// One upgraded connection.
-pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+pub(crate) type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// Text messages longer than this go out in fragments of this size.
-pub const FRAGMENT_BYTES: usize = 4 * 1024;
+pub(crate) const FRAGMENT_BYTES: usize = 4 * 1024;
 
 /// A valid WebSocket upgrade request, not yet answered.
-pub struct Upgrade {
+pub(crate) struct Upgrade {
     accept_key: HeaderValue,
     on_upgrade: OnUpgrade,
 }
 
 impl Upgrade {
     /// Checks that the request asks for a WebSocket (RFC 6455, section 4.2.1).
-    pub fn from_parts(parts: &mut Parts) -> Result<Self, UpgradeRefusal> {
+    pub(crate) fn from_parts(parts: &mut Parts) -> Result<Self, UpgradeRefusal> {
         let headers = &parts.headers;
         let asks_for_websocket = parts.method == Method::GET
             && header_has_token(headers, header::CONNECTION, "upgrade")
@@ -77,7 +77,7 @@ impl Upgrade {
     }
 
     /// Answers 101 and runs `serve` on the socket once the switch is done.
-    pub fn respond<F, Fut>(self, config: WebSocketConfig, serve: F) -> Response
+    pub(crate) fn respond<F, Fut>(self, config: WebSocketConfig, serve: F) -> Response
     where
         F: FnOnce(Socket) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
@@ -109,7 +109,7 @@ impl Upgrade {
 
 /// Queues a text message, in fragments when it is large, so the socket's
 /// write buffer never grows much past [`FRAGMENT_BYTES`].
-pub async fn feed_text<S>(sink: &mut S, text: Utf8Bytes) -> Result<(), S::Error>
+pub(crate) async fn feed_text<S>(sink: &mut S, text: Utf8Bytes) -> Result<(), S::Error>
 where
     S: Sink<Message> + Unpin,
 {

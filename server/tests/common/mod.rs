@@ -17,13 +17,13 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-pub mod process;
+pub(crate) mod process;
 
 /// How long a test waits for a frame it expects before failing.
-pub const PATIENCE: Duration = Duration::from_secs(10);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Settings for tests that send many messages on purpose: no rate limit.
-pub fn unthrottled() -> Config {
+pub(crate) fn unthrottled() -> Config {
     Config {
         limits: chat_server::limits::Limits {
             message_rate: 1e9,
@@ -38,7 +38,7 @@ pub fn unthrottled() -> Config {
 /// (the default: one node on SQLite) or `cluster` (two nodes on one
 /// PostgreSQL and one Redis, started for the test binary, with each
 /// test's clients spread over both nodes).
-pub fn cluster_setup() -> bool {
+pub(crate) fn cluster_setup() -> bool {
     match std::env::var("CHAT_TEST_SETUP").as_deref() {
         Ok("cluster") => true,
         Ok("single") | Err(_) => false,
@@ -49,7 +49,7 @@ pub fn cluster_setup() -> bool {
 /// How many nodes a cluster test server runs.
 const CLUSTER_NODES: usize = 2;
 
-pub struct TestServer {
+pub(crate) struct TestServer {
     /// The first node's address: where plain HTTP requests go.
     pub addr: SocketAddr,
     /// Where `/metrics` is served, when the test asked for it.
@@ -66,14 +66,14 @@ struct RunningNode {
 }
 
 impl TestServer {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::start_with(Config::default()).await
     }
 
     /// A server with these settings: in the cluster setup, two nodes
     /// sharing a fresh database, unless the test names an SQLite file
     /// (it is about that file) or asks for one node.
-    pub async fn start_with(config: Config) -> Self {
+    pub(crate) async fn start_with(config: Config) -> Self {
         let nodes = match on_shared_engines(&config) {
             true => CLUSTER_NODES,
             false => 1,
@@ -84,12 +84,12 @@ impl TestServer {
     /// One node, in either setup: for tests of what one process does on
     /// its own (its limits per address, its metrics). In the cluster
     /// setup it still runs on the shared engines.
-    pub async fn start_one_node(config: Config) -> Self {
+    pub(crate) async fn start_one_node(config: Config) -> Self {
         Self::start_serving(config, false, 1).await
     }
 
     /// One node that also serves its metrics, on a port of their own.
-    pub async fn start_with_metrics(config: Config) -> Self {
+    pub(crate) async fn start_with_metrics(config: Config) -> Self {
         Self::start_serving(config, true, 1).await
     }
 
@@ -140,24 +140,24 @@ impl TestServer {
     }
 
     /// The address the next client connects to: the nodes in turn.
-    pub fn next_addr(&self) -> SocketAddr {
+    pub(crate) fn next_addr(&self) -> SocketAddr {
         let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.nodes[turn % self.nodes.len()].addr
     }
 
     /// The first node's WebSocket address.
-    pub fn ws_url(&self) -> String {
+    pub(crate) fn ws_url(&self) -> String {
         format!("ws://{}/ws", self.addr)
     }
 
     /// A client of the next node in turn.
-    pub async fn connect(&self) -> Client {
+    pub(crate) async fn connect(&self) -> Client {
         connect_to(self.next_addr()).await
     }
 
     /// A client whose kernel receive buffer is tiny, so that when it stops
     /// reading the server notices quickly.
-    pub async fn connect_with_small_buffer(&self) -> Client {
+    pub(crate) async fn connect_with_small_buffer(&self) -> Client {
         let tcp = TcpSocket::new_v4().expect("socket");
         tcp.set_recv_buffer_size(4096).expect("SO_RCVBUF");
         let addr = self.next_addr();
@@ -171,7 +171,7 @@ impl TestServer {
 
     /// Stops every node gracefully and returns what the first one's `run`
     /// returned (the first failure, if any failed).
-    pub async fn stop(mut self) -> std::io::Result<()> {
+    pub(crate) async fn stop(mut self) -> std::io::Result<()> {
         for node in &mut self.nodes {
             if let Some(stop) = node.stop.take() {
                 let _ = stop.send(());
@@ -216,7 +216,7 @@ fn unique_suffix() -> String {
 /// nothing is there, nor its `-wal` and `-shm` companions. `name` is
 /// unique within the test binary; the process id keeps test binaries that
 /// run at once apart.
-pub fn temp_db(name: &str) -> PathBuf {
+pub(crate) fn temp_db(name: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("chat-test-{}-{name}", std::process::id()));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -226,7 +226,7 @@ pub fn temp_db(name: &str) -> PathBuf {
 
 /// A join of `name`, optionally into `room`, after the message `since`,
 /// with a resume token: the fields a reconnecting client sets.
-pub fn join_frame(
+pub(crate) fn join_frame(
     name: &str,
     room: Option<&str>,
     since: Option<u64>,
@@ -243,7 +243,7 @@ pub fn join_frame(
 }
 
 /// A client of the server at `addr` (a node, or a server process).
-pub async fn connect_to(addr: SocketAddr) -> Client {
+pub(crate) async fn connect_to(addr: SocketAddr) -> Client {
     let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
         .expect("websocket handshake");
@@ -255,7 +255,7 @@ pub async fn connect_to(addr: SocketAddr) -> Client {
 // lives for one loop iteration.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
-pub enum Next {
+pub(crate) enum Next {
     Frame(ServerFrame),
     /// Nothing within the time asked for.
     Quiet,
@@ -266,7 +266,7 @@ pub enum Next {
 /// The fields of a `welcome` frame, its history split into messages
 /// and changes.
 #[derive(Debug)]
-pub struct Joined {
+pub(crate) struct Joined {
     pub username: String,
     pub users: Vec<String>,
     pub room: String,
@@ -284,28 +284,28 @@ pub struct Joined {
     pub online: Option<u32>,
 }
 
-pub struct Client {
+pub(crate) struct Client {
     pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
 impl Client {
-    pub async fn send(&mut self, frame: ClientFrame) {
+    pub(crate) async fn send(&mut self, frame: ClientFrame) {
         self.send_text(&frame.encode()).await;
     }
 
-    pub async fn send_text(&mut self, text: &str) {
+    pub(crate) async fn send_text(&mut self, text: &str) {
         self.socket
             .send(Message::text(text))
             .await
             .expect("send frame");
     }
 
-    pub async fn send_raw(&mut self, message: Message) {
+    pub(crate) async fn send_raw(&mut self, message: Message) {
         self.socket.send(message).await.expect("send frame");
     }
 
     /// Sends, tolerating a server that already closed the connection.
-    pub async fn try_send_raw(&mut self, message: Message) {
+    pub(crate) async fn try_send_raw(&mut self, message: Message) {
         if let Err(error) = self.socket.send(message).await {
             eprintln!("send failed (the server may have closed first): {error}");
         }
@@ -314,7 +314,7 @@ impl Client {
     /// The next chat frame, skipping heartbeats like a client that has no
     /// use for them; fails the test if none comes in time or the socket
     /// closes.
-    pub async fn recv(&mut self) -> ServerFrame {
+    pub(crate) async fn recv(&mut self) -> ServerFrame {
         loop {
             match self.next_message().await {
                 Message::Text(text) => match ServerFrame::decode(&text).expect("frame decodes") {
@@ -329,7 +329,7 @@ impl Client {
 
     /// The next chat frame within `within`, skipping heartbeats and
     /// pings; a socket that ends is an answer too, not a failure.
-    pub async fn next_frame(&mut self, within: Duration) -> Next {
+    pub(crate) async fn next_frame(&mut self, within: Duration) -> Next {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             match tokio::time::timeout_at(deadline, self.socket.next()).await {
@@ -356,7 +356,7 @@ impl Client {
 
     /// Reads until the server's close frame and returns it, skipping chat
     /// frames still queued before it.
-    pub async fn expect_close(&mut self) -> Option<CloseFrame> {
+    pub(crate) async fn expect_close(&mut self) -> Option<CloseFrame> {
         loop {
             match tokio::time::timeout(PATIENCE, self.socket.next())
                 .await
@@ -373,13 +373,13 @@ impl Client {
     /// Leaves on purpose: sends a normal close and reads until the
     /// connection ends (the server may answer with its close frame or
     /// just go).
-    pub async fn leave(&mut self) {
+    pub(crate) async fn leave(&mut self) {
         self.try_send_raw(Message::Close(None)).await;
         while let Ok(Some(Ok(_))) = tokio::time::timeout(PATIENCE, self.socket.next()).await {}
     }
 
     /// Asserts that nothing arrives for a short while.
-    pub async fn expect_silence(&mut self) {
+    pub(crate) async fn expect_silence(&mut self) {
         if let Ok(Some(Ok(message))) =
             tokio::time::timeout(Duration::from_millis(300), self.socket.next()).await
         {
@@ -388,7 +388,7 @@ impl Client {
     }
 
     /// Joins and returns the welcome's user list.
-    pub async fn join(&mut self, username: &str) -> Vec<String> {
+    pub(crate) async fn join(&mut self, username: &str) -> Vec<String> {
         self.send(ClientFrame::join(username)).await;
         match self.recv().await {
             ServerFrame::Welcome(chat_shared::Welcome { users, .. }) => users,
@@ -397,7 +397,7 @@ impl Client {
     }
 
     /// Sends any join frame and returns its welcome.
-    pub async fn join_with(&mut self, frame: ClientFrame) -> Joined {
+    pub(crate) async fn join_with(&mut self, frame: ClientFrame) -> Joined {
         self.send(frame).await;
         match self.recv().await {
             ServerFrame::Welcome(welcome) => {
@@ -434,7 +434,7 @@ impl Client {
 
     /// The next frame, which must be a `forbidden` refusal by the rule
     /// `reason`; returns the `client_id` it names.
-    pub async fn expect_forbidden(&mut self, reason: ForbiddenReason) -> Option<String> {
+    pub(crate) async fn expect_forbidden(&mut self, reason: ForbiddenReason) -> Option<String> {
         match self.recv().await {
             ServerFrame::Error {
                 code: ErrorCode::Forbidden,
@@ -447,20 +447,20 @@ impl Client {
     }
 
     /// The next frame, which must be a chat message.
-    pub async fn recv_message(&mut self) -> ChatMessage {
+    pub(crate) async fn recv_message(&mut self) -> ChatMessage {
         match self.recv().await {
             ServerFrame::Message(message) => message,
             other => panic!("expected a message, got {other:?}"),
         }
     }
 
-    pub async fn say(&mut self, text: &str) {
+    pub(crate) async fn say(&mut self, text: &str) {
         self.send(ClientFrame::message(text)).await;
     }
 
     /// Sends a message with a `client_id`, as a client that tracks its
     /// messages in flight does.
-    pub async fn say_with_id(&mut self, text: &str, client_id: &str) {
+    pub(crate) async fn say_with_id(&mut self, text: &str, client_id: &str) {
         self.send(ClientFrame::Message {
             text: text.into(),
             client_id: Some(client_id.into()),
@@ -470,7 +470,7 @@ impl Client {
     }
 
     /// Every name in the room, page by page, checking the pages' shape.
-    pub async fn all_users(&mut self, page: u32) -> Vec<String> {
+    pub(crate) async fn all_users(&mut self, page: u32) -> Vec<String> {
         let mut names = Vec::new();
         let mut after = None;
         loop {
@@ -508,7 +508,7 @@ impl Client {
 }
 
 /// A joined client, after the others have seen it join.
-pub async fn joined(server: &TestServer, name: &str, others: &mut [&mut Client]) -> Client {
+pub(crate) async fn joined(server: &TestServer, name: &str, others: &mut [&mut Client]) -> Client {
     let mut client = server.connect().await;
     client.join(name).await;
     for other in others.iter_mut() {

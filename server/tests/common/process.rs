@@ -22,7 +22,7 @@ const LISTENING: &str = "WebSocket Chat is running: open ";
 /// The test build of the binary, told to listen on an ephemeral loopback
 /// port and to serve its app from an empty folder; the test adds its own
 /// flags and environment.
-pub fn command() -> Command {
+pub(crate) fn command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chat-server"));
     command
         .args(["--addr", "127.0.0.1:0"])
@@ -32,7 +32,7 @@ pub fn command() -> Command {
 
 /// Runs `command` (see [`command`]) to its exit, for a start that must
 /// fail: whether it succeeded, and all it said (stdout, then stderr).
-pub fn run_to_exit(command: &mut Command) -> (bool, String) {
+pub(crate) fn run_to_exit(command: &mut Command) -> (bool, String) {
     let output = command.output().expect("run chat-server");
     let said = format!(
         "{}{}",
@@ -44,7 +44,7 @@ pub fn run_to_exit(command: &mut Command) -> (bool, String) {
 
 /// A running server process, started by [`ServerProcess::start`]. Dropping
 /// it SIGKILLs it, so that no server outlives a failed test.
-pub struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
     /// Where it listens, as it printed it.
     pub addr: SocketAddr,
@@ -61,7 +61,7 @@ impl ServerProcess {
     /// prints the address it listens on. Its stdout is read by the helper,
     /// and so is its stderr when the command pipes it; both are drained
     /// all along, so the server never blocks on a full pipe.
-    pub fn start(mut command: Command) -> Self {
+    pub(crate) fn start(mut command: Command) -> Self {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -100,13 +100,13 @@ impl ServerProcess {
     }
 
     /// A client of this server.
-    pub async fn connect(&self) -> Client {
+    pub(crate) async fn connect(&self) -> Client {
         connect_to(self.addr).await
     }
 
     /// Sends the signal `name` (`TERM`, `HUP`) with `kill`, as an
     /// operator or a service manager does.
-    pub fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([format!("-{name}"), self.child.id().to_string()])
             .status()
@@ -116,19 +116,19 @@ impl ServerProcess {
 
     /// SIGKILLs the process and waits until it is gone: no shutdown. A
     /// process that already exited stays as it is.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
     /// Its exit status, if it has exited.
-    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+    pub(crate) fn try_wait(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().expect("wait for the server")
     }
 
     /// Waits until it exits and its pipes are read to the end: every line
     /// it wrote is then in [`ServerProcess::lines`].
-    pub fn wait(&mut self) -> ExitStatus {
+    pub(crate) fn wait(&mut self) -> ExitStatus {
         let status = self.child.wait().expect("the server exits");
         for reader in self.readers.drain(..) {
             reader.join().expect("reader thread");
@@ -138,7 +138,7 @@ impl ServerProcess {
 
     /// The next line containing `needle`, skipping the others; fails if
     /// none comes within [`PATIENCE`].
-    pub fn wait_for(&self, needle: &str) -> String {
+    pub(crate) fn wait_for(&self, needle: &str) -> String {
         loop {
             let line = self
                 .lines
@@ -151,7 +151,7 @@ impl ServerProcess {
     }
 
     /// Every line written since the last call (after the address line).
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         self.lines.try_iter().collect()
     }
 }

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Error;
 
 /// A refused handshake: the HTTP status and body.
 #[derive(Debug)]
-pub struct Refused {
+pub(crate) struct Refused {
     pub status: u16,
     pub body: String,
 }
@@ -20,7 +20,10 @@ pub struct Refused {
 /// Opens `/ws` with extra request headers (`host` replaces the URL's);
 /// `Err` if the server answered
 /// with an HTTP error instead of 101.
-pub async fn try_connect(server: &TestServer, headers: &[(&str, &str)]) -> Result<Client, Refused> {
+pub(crate) async fn try_connect(
+    server: &TestServer,
+    headers: &[(&str, &str)],
+) -> Result<Client, Refused> {
     let mut request = server
         .ws_url()
         .into_client_request()
@@ -52,12 +55,12 @@ pub async fn try_connect(server: &TestServer, headers: &[(&str, &str)]) -> Resul
 
 /// A plain HTTP/1.1 GET; returns the status, headers (lower-cased names)
 /// and body.
-pub async fn get(server: &TestServer, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+pub(crate) async fn get(server: &TestServer, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
     get_from(server.addr, path, &[]).await
 }
 
 /// A plain HTTP/1.1 GET to any address, with extra request headers.
-pub async fn get_from(
+pub(crate) async fn get_from(
     addr: SocketAddr,
     path: &str,
     headers: &[(&str, &str)],
@@ -97,7 +100,7 @@ pub async fn get_from(
 }
 
 /// The value of a response header, or "" if it is missing.
-pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
     headers
         .iter()
         .find(|(n, _)| n == name)

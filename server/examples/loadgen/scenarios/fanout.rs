@@ -7,7 +7,7 @@ use crate::Report;
 use std::time::Duration;
 
 /// Runs the scenario.
-pub async fn run(run: &Run, report: &Report) -> Result<(), String> {
+pub(crate) async fn run(run: &Run, report: &Report) -> Result<(), String> {
     let clients = run.count(1000, 10);
     let senders = run.count(20, 2).min(clients);
     let rate = 200.0 * run.scale.min(1.0);

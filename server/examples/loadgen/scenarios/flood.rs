@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Runs the scenario.
-pub async fn run(run: &Run, report: &Report) -> Result<(), String> {
+pub(crate) async fn run(run: &Run, report: &Report) -> Result<(), String> {
     let clients = run.count(500, 10);
     let senders = run.count(50, 2).min(clients);
     let (mut crowd, tally) =

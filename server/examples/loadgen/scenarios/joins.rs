@@ -11,7 +11,7 @@ use crate::Report;
 use std::time::Duration;
 
 /// Runs the scenario.
-pub async fn run(run: &Run, report: &Report) -> Result<(), String> {
+pub(crate) async fn run(run: &Run, report: &Report) -> Result<(), String> {
     let clients = run.count(10_000, 10);
     let before = run.server.as_ref().and_then(|server| server.rss_kib());
     let (mut crowd, tally) =

@@ -1,12 +1,12 @@
 //! One module per load of issue 13; each brings its clients in, measures
 //! and prints its results through [`Report`](crate::Report).
 
-pub mod fanout;
-pub mod flood;
-pub mod idle;
-pub mod joins;
-pub mod rooms;
-pub mod saturate;
+pub(crate) mod fanout;
+pub(crate) mod flood;
+pub(crate) mod idle;
+pub(crate) mod joins;
+pub(crate) mod rooms;
+pub(crate) mod saturate;
 
 use crate::client::{join_crowd, Crowd, JoinPlan, Member, Tally, Target};
 use crate::latency;
@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 /// What every scenario is given.
-pub struct Run {
+pub(crate) struct Run {
     /// The server under test.
     pub target: Target,
     /// Its process, when known, for memory and CPU figures.
@@ -30,18 +30,18 @@ pub struct Run {
 
 impl Run {
     /// `full` scaled down, at least `least`.
-    pub fn count(&self, full: usize, least: usize) -> usize {
+    pub(crate) fn count(&self, full: usize, least: usize) -> usize {
         ((full as f64 * self.scale).round() as usize).max(least)
     }
 
     /// A measuring window of `full` seconds, shortened with the scale but
     /// never under two seconds, so a quick try still sees steady state.
-    pub fn window(&self, full: f64) -> Duration {
+    pub(crate) fn window(&self, full: f64) -> Duration {
         Duration::from_secs_f64((full * self.scale.min(1.0)).max(2.0))
     }
 
     /// Starts a CPU meter on the server, if it is known.
-    pub fn cpu_meter(&self) -> Option<CpuMeter> {
+    pub(crate) fn cpu_meter(&self) -> Option<CpuMeter> {
         self.server.as_ref().map(Server::cpu_meter)
     }
 }

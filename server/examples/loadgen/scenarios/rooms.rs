@@ -20,7 +20,7 @@ fn room_of(index: usize) -> Option<String> {
 }
 
 /// Runs the scenario.
-pub async fn run(run: &Run, report: &Report) -> Result<(), String> {
+pub(crate) async fn run(run: &Run, report: &Report) -> Result<(), String> {
     let wanted = run.count(50_000, ROOMS * 2);
     let fit = usize::try_from(run.descriptors.saturating_sub(SPARE_DESCRIPTORS)).unwrap_or(0);
     let clients = wanted.min(fit);

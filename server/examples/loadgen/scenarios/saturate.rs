@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 const WINDOW: usize = 32;
 
 /// Runs the scenario.
-pub async fn run(run: &Run, report: &Report) -> Result<(), String> {
+pub(crate) async fn run(run: &Run, report: &Report) -> Result<(), String> {
     let clients = run.count(200, 4);
     let senders = run.count(20, 2).min(clients);
     let (mut crowd, tally) =

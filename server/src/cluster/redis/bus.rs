@@ -14,7 +14,7 @@ pub(super) const PUBLISH_QUEUE: usize = 1024;
 /// The bus of a cluster: every event goes out as one JSON envelope
 /// (`{"node": .., "event": ..}`) on the `{prefix}bus` channel, which
 /// every node's subscriber task reads.
-pub struct RedisBus {
+pub(crate) struct RedisBus {
     /// The publisher task's queue: `publish` only hands the event over.
     queue: mpsc::Sender<String>,
     /// Put in every envelope, so that nodes skip their own events.

@@ -84,7 +84,7 @@ pub(super) struct Throttle {
 
 impl Throttle {
     /// A throttle that lets one warning through per `every`.
-    pub fn new(every: Duration) -> Self {
+    pub(super) fn new(every: Duration) -> Self {
         Self {
             start: Instant::now(),
             next_ms: AtomicU64::new(0),
@@ -94,7 +94,7 @@ impl Throttle {
     }
 
     /// `Some(how many were held back)` when a warning may go out now.
-    pub fn ready(&self) -> Option<u64> {
+    pub(super) fn ready(&self) -> Option<u64> {
         let now = millis(self.start.elapsed());
         let next = self.next_ms.load(Ordering::Relaxed);
         let won = now >= next
@@ -198,7 +198,7 @@ pub(super) struct Link {
 
 impl Link {
     /// A link that is up, over `connection`.
-    pub fn new(
+    pub(super) fn new(
         settings: &super::RedisSettings,
         client: Client,
         connection: ConnectionManager,
@@ -223,17 +223,17 @@ impl Link {
     }
 
     /// Whether Redis is reachable and this node's presence is in it.
-    pub fn is_up(&self) -> bool {
+    pub(super) fn is_up(&self) -> bool {
         self.up.load(Ordering::Acquire)
     }
 
     /// Remembers that Redis may not reflect this node's presence.
-    pub fn needs_restore(&self) {
+    pub(super) fn needs_restore(&self) {
         self.restore_needed.store(true, Ordering::Release);
     }
 
     /// Remembers an eviction to make once the link is back.
-    pub fn evict_later(&self, key: &str) {
+    pub(super) fn evict_later(&self, key: &str) {
         self.pending_evictions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -241,12 +241,12 @@ impl Link {
     }
 
     /// The grace period in whole milliseconds, as the scripts take it.
-    pub fn grace_ms(&self) -> String {
+    pub(super) fn grace_ms(&self) -> String {
         millis(self.resume_grace).to_string()
     }
 
     /// Runs `script` with the prefix and `args`, decoding its JSON answer.
-    pub async fn eval<T: DeserializeOwned>(
+    pub(super) async fn eval<T: DeserializeOwned>(
         &self,
         script: &Script,
         args: &[&str],
@@ -266,7 +266,7 @@ impl Link {
     }
 
     /// PUBLISHes one envelope on the bus channel.
-    pub async fn publish(&self, payload: &str) -> Result<(), LinkError> {
+    pub(super) async fn publish(&self, payload: &str) -> Result<(), LinkError> {
         let mut connection = self.connection.clone();
         let command = redis::cmd("PUBLISH")
             .arg(&self.channel)
@@ -281,7 +281,7 @@ impl Link {
 
     /// Makes this node's entries in Redis exactly what the node reports
     /// (see the restore script), then makes the evictions left to do.
-    pub async fn restore(&self) -> Result<(), LinkError> {
+    pub(super) async fn restore(&self) -> Result<(), LinkError> {
         let _alone = self.gate.write().await;
         self.restore_needed.store(false, Ordering::Release);
         let local = self.node.local_presence();

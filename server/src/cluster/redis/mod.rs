@@ -55,8 +55,8 @@ mod scripts;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use bus::RedisBus;
-pub use presence::RedisPresence;
+pub(crate) use bus::RedisBus;
+pub(crate) use presence::RedisPresence;
 
 use crate::cluster::Node;
 use link::Link;
@@ -67,7 +67,7 @@ use tokio_util::sync::CancellationToken;
 
 /// How a node joins the cluster's Redis.
 #[derive(Debug, Clone)]
-pub struct RedisSettings {
+pub(crate) struct RedisSettings {
     /// `redis://host:port[/db]`.
     pub url: String,
     /// This node's id, unique in the cluster (given by whoever runs it).
@@ -84,7 +84,7 @@ pub struct RedisSettings {
 #[cfg(test)]
 impl RedisSettings {
     /// The defaults: a 30 s grace, a 15 s node timeout, prefix `chat:`.
-    pub fn new(url: impl Into<String>, node_id: impl Into<String>) -> Self {
+    pub(crate) fn new(url: impl Into<String>, node_id: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             node_id: node_id.into(),
@@ -99,7 +99,7 @@ impl RedisSettings {
 /// clears what an earlier run under the same id left), and starts the
 /// background tasks, which stop on `shutdown`. Fails with a message that
 /// names the Redis when it cannot be reached.
-pub async fn connect(
+pub(crate) async fn connect(
     settings: RedisSettings,
     node: Arc<dyn Node>,
     shutdown: CancellationToken,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// Presence shared by the nodes of a cluster: every change is one Lua
 /// script that also publishes the resulting event (see [`super`]).
-pub struct RedisPresence {
+pub(crate) struct RedisPresence {
     /// The link this presence shares with the bus and the tasks.
     link: Arc<Link>,
 }

@@ -106,7 +106,7 @@ pub(super) struct Scripts {
 
 impl Scripts {
     /// Every script with the prelude in front.
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         let with_prelude = |body: &str| Script::new(&format!("{PRELUDE}{body}"));
         Self {
             claim: with_prelude(CLAIM),

@@ -55,7 +55,7 @@ const DEAD_PEER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why the database could not be opened.
 #[derive(Debug)]
-pub enum OpenError {
+pub(crate) enum OpenError {
     /// The URL is not one PostgreSQL's client understands.
     Url(String),
     /// PostgreSQL could not be reached, or refused to create or migrate
@@ -99,7 +99,7 @@ fn describe(error: &postgres::Error) -> String {
 }
 
 /// The open database.
-pub struct Postgres {
+pub(crate) struct Postgres {
     /// Where to connect again when the connection is lost.
     config: postgres::Config,
     /// The connection; `None` after a call failed or a reconnect did, so
@@ -111,7 +111,7 @@ impl Postgres {
     /// Connects to `url` and creates or migrates the schema. Fails when
     /// PostgreSQL cannot be reached: a server should not start without
     /// its history.
-    pub fn open(url: &str) -> Result<Self, OpenError> {
+    pub(crate) fn open(url: &str) -> Result<Self, OpenError> {
         let mut config: postgres::Config = url
             .parse()
             .map_err(|error: postgres::Error| OpenError::Url(error.to_string()))?;

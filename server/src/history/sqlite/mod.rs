@@ -25,7 +25,7 @@ const STATEMENT_CACHE: usize = 64;
 
 /// Why the database could not be opened.
 #[derive(Debug)]
-pub enum OpenError {
+pub(crate) enum OpenError {
     /// SQLite could not open, read or migrate it.
     Sqlite(rusqlite::Error),
     /// A newer build wrote it.
@@ -50,7 +50,7 @@ impl From<rusqlite::Error> for OpenError {
 }
 
 /// The open database.
-pub struct Sqlite {
+pub(crate) struct Sqlite {
     /// Only the journal thread uses it, one call at a time.
     connection: Connection,
 }
@@ -58,7 +58,7 @@ pub struct Sqlite {
 impl Sqlite {
     /// Opens (creating if needed) and migrates the database at `path`;
     /// `:memory:` keeps everything in memory.
-    pub fn open(path: &Path) -> Result<Self, OpenError> {
+    pub(crate) fn open(path: &Path) -> Result<Self, OpenError> {
         let connection = Connection::open(path)?;
         // Before anything writes (even the switch to WAL), so a database
         // from a newer build is left exactly as it was.
@@ -109,7 +109,7 @@ impl Sqlite {
     /// Makes a statement wait up to `timeout` for another process's write
     /// lock instead of failing at once: for the operator's subcommands
     /// beside a running server.
-    pub fn wait_when_busy(&self, timeout: std::time::Duration) -> rusqlite::Result<()> {
+    pub(crate) fn wait_when_busy(&self, timeout: std::time::Duration) -> rusqlite::Result<()> {
         self.connection.busy_timeout(timeout)
     }
 }
