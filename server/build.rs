@@ -26,7 +26,7 @@ mod embed {
     use std::fmt::Write as _;
     use std::path::{Path, PathBuf};
 
-    pub fn run() {
+    pub(super) fn run() {
         println!("cargo:rerun-if-env-changed=CHAT_EMBED_DIST");
         let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));
         let root = manifest_dir.parent().unwrap_or(&manifest_dir).to_path_buf();

@@ -40,7 +40,7 @@ mod generated {
 
 /// The app built into this binary, sorted by path.
 #[cfg(feature = "embed")]
-pub fn built_in() -> Option<&'static [EmbeddedFile]> {
+pub(crate) fn built_in() -> Option<&'static [EmbeddedFile]> {
     Some(generated::FILES)
 }
 
