@@ -266,6 +266,13 @@ fn revalidated(if_none_match: Option<&str>, hash: &str) -> Option<Coding> {
     })
 }
 
+/// The fewest hex digits a trunk hash is taken to have. Trunk prints its
+/// 64-bit hash without zero padding, so one build in sixteen has 15 digits
+/// (`chat-frontend-e0f6530596c7d1a_bg.wasm`), and fewer are possible; eight
+/// leaves a real hash out once in four billion builds while a name like
+/// `logo-cafe` still does not count.
+const MIN_HASH_DIGITS: usize = 8;
+
 /// Whether trunk put a content hash in this file's name
 /// (`chat-frontend-1a2b3c4d5e6f7a8b_bg.wasm`, `main-1a2b3c4d5e6f7a8b.css`):
 /// a new build is a new name, so the old one may be cached forever.
@@ -273,8 +280,9 @@ fn is_content_hashed(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     let stem = name.split('.').next().unwrap_or_default();
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() >= 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        hash.len() >= MIN_HASH_DIGITS && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    })
 }
 
 #[cfg(test)]
@@ -354,6 +362,8 @@ mod tests {
         assert!(is_content_hashed("chat-frontend-9f86d081884c7d65_bg.wasm"));
         assert!(is_content_hashed("chat-frontend-9f86d081884c7d65.js"));
         assert!(is_content_hashed("snippets/main-9f86d081884c7d65.css"));
+        // A hash that starts with a zero nibble loses it.
+        assert!(is_content_hashed("chat-frontend-e0f6530596c7d1a_bg.wasm"));
         assert!(!is_content_hashed("index.html"));
         assert!(!is_content_hashed("chat-frontend_bg.wasm"));
         assert!(!is_content_hashed("chat-frontend.js"));
