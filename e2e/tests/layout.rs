@@ -223,6 +223,17 @@ async fn to_the_bottom(page: &Page) {
         .await;
 }
 
+/// Waits until the message list has stopped moving (a fling goes on after
+/// the finger lifts).
+async fn settle(page: &Page) {
+    page.wait_until(
+        "the list stops scrolling",
+        "const top = document.querySelector('.messages').scrollTop; \
+         const still = window.__layoutTop === top; window.__layoutTop = top; return still;",
+    )
+    .await;
+}
+
 /// A script body: true once the actions of message `text` are shown and
 /// reachable.
 fn actions_shown(text: &str) -> String {
@@ -563,6 +574,36 @@ fn message_actions_and_composer_bars_fit_the_phone_and_leave_text_readable() {
             .expect(
                 &pat,
                 "item 3: the actions stay after scrolling",
+                &actions_gone(&long),
+                &actions_box(&long),
+            )
+            .await;
+        // A scroll that starts on the message itself puts them away too.
+        settle(&pat).await;
+        measure(
+            &pat,
+            &format!(
+                "line({}).scrollIntoView({{ block: 'center', behavior: 'instant' }})",
+                json!(long)
+            ),
+        )
+        .await;
+        long_press(&pat, &long).await;
+        pat.wait_until(
+            "a long press shows the actions once more",
+            &format!("{GEOMETRY} {}", actions_shown(&long)),
+        )
+        .await;
+        let (x, y) = centre(
+            &pat,
+            &format!("return line({}).querySelector('.text')", json!(long)),
+        )
+        .await;
+        drag_list(&pat, x, y, y - 150.0).await;
+        failures
+            .expect(
+                &pat,
+                "item 3: the actions stay after a scroll started on their message",
                 &actions_gone(&long),
                 &actions_box(&long),
             )
