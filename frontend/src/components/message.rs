@@ -67,6 +67,7 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
             let actions_open = RwSignal::new(false);
             provide_context(PressedOpen(actions_open));
             let press = StoredValue::new(None::<TimeoutHandle>);
+            let auto_close = StoredValue::new(None::<TimeoutHandle>);
             // Which touch on the message this is, and which one opened its
             // actions: a later touch that turns into a scroll puts them away.
             let touches = StoredValue::new(0u32);
@@ -109,11 +110,16 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
                             // flow: near the bottom, the list shows them.
                             request_animation_frame(move || show_actions(row));
                             // A touch screen has no hover to end: the
-                            // actions go again by themselves.
-                            set_timeout(
+                            // actions go again by themselves, counted from
+                            // this press (not an earlier one's timer).
+                            if let Some(earlier) = auto_close.get_value() {
+                                earlier.clear();
+                            }
+                            let timer = set_timeout_with_handle(
                                 move || actions_open.set(false),
                                 std::time::Duration::from_millis(ACTIONS_OPEN_MS),
                             );
+                            auto_close.set_value(timer.ok());
                         },
                         std::time::Duration::from_millis(LONG_PRESS_MS),
                     );
