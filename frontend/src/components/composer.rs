@@ -93,6 +93,16 @@ pub(crate) fn Composer() -> impl IntoView {
             }
         }
         request_animation_frame(fit_height);
+        // The bar above the composer takes room from the list: the
+        // message answered or changed stays in sight above it.
+        let about = match &mode {
+            Mode::Replying(quote) => Some(quote.id),
+            Mode::Editing { id, .. } => Some(*id),
+            Mode::Writing => None,
+        };
+        if let Some(id) = about {
+            request_animation_frame(move || keep_in_sight(id));
+        }
         mode
     });
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
@@ -198,6 +208,17 @@ pub(crate) fn Composer() -> impl IntoView {
             }}
         </p>
         <Notice />
+    }
+}
+
+/// Scrolls the message list just enough to show message `id` whole, if it
+/// is on the page.
+fn keep_in_sight(id: u64) {
+    let selector = format!("#timeline li.msg[data-id=\"{id}\"] .bubble");
+    if let Ok(Some(bubble)) = document().query_selector(&selector) {
+        let options = web_sys::ScrollIntoViewOptions::new();
+        options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+        bubble.scroll_into_view_with_scroll_into_view_options(&options);
     }
 }
 

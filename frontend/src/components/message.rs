@@ -1,9 +1,11 @@
 use chat_shared::ChatMessage;
+use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::avatar::Avatar;
 use super::bidi::sentence_with_names;
-use super::message_actions::MessageActions;
+use super::message_actions::{MessageActions, PressedOpen};
 use super::message_text::MessageText;
 use super::moderation::MessageModeration;
 use super::quote::ReplyQuote;
@@ -63,7 +65,32 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
             // the press shows the message's actions too.
             let show_full = RwSignal::new(false);
             let actions_open = RwSignal::new(false);
+            provide_context(PressedOpen(actions_open));
             let press = StoredValue::new(None::<TimeoutHandle>);
+            let auto_close = StoredValue::new(None::<TimeoutHandle>);
+            // Which touch on the message this is, and which one opened its
+            // actions: a later touch that turns into a scroll puts them away.
+            let touches = StoredValue::new(0u32);
+            let opened_by = StoredValue::new(0u32);
+            let row = NodeRef::<html::Li>::new();
+            // Touching anywhere else (to scroll, or to do something else)
+            // puts open actions away, as a menu goes.
+            Effect::new(move |_| {
+                if !actions_open.get() {
+                    return;
+                }
+                let handle = window_event_listener(leptos::ev::pointerdown, move |ev| {
+                    let on_this = ev
+                        .target()
+                        .and_then(|target| target.dyn_into::<web_sys::Node>().ok())
+                        .zip(row.get_untracked())
+                        .is_some_and(|(target, row)| row.contains(Some(&target)));
+                    if !on_this {
+                        actions_open.set(false);
+                    }
+                });
+                on_cleanup(move || handle.remove());
+            });
             let end_press = move || {
                 if let Some(timer) = press.get_value() {
                     timer.clear();
@@ -73,16 +100,26 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
             let start_press = move |ev: leptos::ev::PointerEvent| {
                 if ev.pointer_type() == "touch" {
                     end_press();
+                    touches.update_value(|n| *n = n.wrapping_add(1));
                     let timer = set_timeout_with_handle(
                         move || {
                             show_full.set(true);
+                            opened_by.set_value(touches.get_value());
                             actions_open.set(true);
+                            // They open under the text, in the list's
+                            // flow: near the bottom, the list shows them.
+                            request_animation_frame(move || show_actions(row));
                             // A touch screen has no hover to end: the
-                            // actions go again by themselves.
-                            set_timeout(
+                            // actions go again by themselves, counted from
+                            // this press (not an earlier one's timer).
+                            if let Some(earlier) = auto_close.get_value() {
+                                earlier.clear();
+                            }
+                            let timer = set_timeout_with_handle(
                                 move || actions_open.set(false),
                                 std::time::Duration::from_millis(ACTIONS_OPEN_MS),
                             );
+                            auto_close.set_value(timer.ok());
                         },
                         std::time::Duration::from_millis(LONG_PRESS_MS),
                     );
@@ -119,6 +156,7 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
             view! {
                 <li
                     class="msg"
+                    node_ref=row
                     class:mine=mine
                     class:continues=move || continues.get()
                     class:deleted=move || deleted.get()
@@ -130,7 +168,12 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
                         class="bubble"
                         on:pointerdown=start_press
                         on:pointerup=move |_| end_press()
-                        on:pointercancel=move |_| end_press()
+                        on:pointercancel=move |_| {
+                            end_press();
+                            if touches.get_value() != opened_by.get_value() {
+                                actions_open.set(false);
+                            }
+                        }
                         on:pointerleave=move |_| end_press()
                     >
                         {header}
@@ -149,6 +192,19 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
             }
             .into_any()
         }
+    }
+}
+
+/// Scrolls the message list just enough to show the actions of the
+/// message `row` whole.
+fn show_actions(row: NodeRef<html::Li>) {
+    let actions = row
+        .get_untracked()
+        .and_then(|row| row.query_selector(".msg-actions").ok().flatten());
+    if let Some(actions) = actions {
+        let options = web_sys::ScrollIntoViewOptions::new();
+        options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+        actions.scroll_into_view_with_scroll_into_view_options(&options);
     }
 }
 

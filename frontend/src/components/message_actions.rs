@@ -2,6 +2,7 @@
 //! press: reply, react, and on my own, edit and delete.
 
 use chat_shared::{ChatMessage, REACTION_EMOJI};
+use leptos::html;
 use leptos::prelude::*;
 
 use crate::i18n::use_i18n;
@@ -10,9 +11,15 @@ use crate::state::composing::use_composing;
 use crate::state::outbox::use_outbox;
 use crate::state::session::use_session;
 
+/// Whether a long press shows a message's actions. A touch screen has no
+/// hover to end, so the message provides this and an action that is done
+/// (a reply, a reaction, an edit) puts them away.
+#[derive(Clone, Copy)]
+pub(crate) struct PressedOpen(pub(crate) RwSignal<bool>);
+
 /// The action bar of `message`, read as it is when an action is chosen.
 /// Delete asks for a second click; the reaction picker offers the fixed
-/// set of emoji.
+/// set of emoji, kept inside the message list when it opens.
 #[component]
 pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView {
     let session = use_session();
@@ -24,6 +31,22 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
     let picking = RwSignal::new(false);
     let confirming = RwSignal::new(false);
     let own = move || authorship.owns(id);
+    let pressed = use_context::<PressedOpen>();
+    let done = move || {
+        if let Some(PressedOpen(open)) = pressed {
+            open.set(false);
+        }
+    };
+    // Actions put away take their open picker with them.
+    if let Some(PressedOpen(open)) = pressed {
+        Effect::new(move |_| {
+            if !open.get() {
+                picking.set(false);
+            }
+        });
+    }
+    let picker_ref = NodeRef::<html::Div>::new();
+    let above = RwSignal::new(false);
     let picker = move || {
         picking.get().then(|| {
             REACTION_EMOJI
@@ -48,6 +71,7 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
                             on:click=move |_| {
                                 outbox.react(id, emoji, !mine_on());
                                 picking.set(false);
+                                done();
                             }
                         >
                             {*emoji}
@@ -65,7 +89,10 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
                     class="action action-edit"
                     aria-label=move || i18n.t().edit_label
                     title=move || i18n.t().edit_label
-                    on:click=move |_| composing.edit(&message.get_untracked())
+                    on:click=move |_| {
+                        composing.edit(&message.get_untracked());
+                        done();
+                    }
                 >
                     {move || i18n.t().edit}
                 </button>
@@ -103,7 +130,10 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
                 class="action action-reply"
                 aria-label=move || (i18n.t().reply_label)(&super::bidi::isolate(&author))
                 title=move || i18n.t().reply
-                on:click=move |_| composing.reply(&message.get_untracked())
+                on:click=move |_| {
+                    composing.reply(&message.get_untracked());
+                    done();
+                }
             >
                 {move || i18n.t().reply}
             </button>
@@ -113,14 +143,108 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
                 aria-expanded=move || picking.get().to_string()
                 aria-label=move || i18n.t().react
                 title=move || i18n.t().react
-                on:click=move |_| picking.update(|p| *p = !*p)
+                on:click=move |_| {
+                    picking.update(|p| *p = !*p);
+                    if picking.get_untracked() {
+                        above.set(false);
+                        request_animation_frame(move || keep_in_list(picker_ref, above));
+                    }
+                }
             >
                 <span aria-hidden="true">"☺"</span>
             </button>
             {own_actions}
-            <div class="reaction-picker" hidden=move || !picking.get()>
+            <div
+                class="reaction-picker"
+                class:above=move || above.get()
+                node_ref=picker_ref
+                hidden=move || !picking.get()
+            >
                 {picker}
             </div>
         </div>
+    }
+}
+
+/// What an opened picker needs to be seen whole in the message list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fit {
+    /// It is inside the list's visible area.
+    Fits,
+    /// It runs past the list's bottom: open it over the toolbar instead.
+    Flip,
+    /// Even so it does not fit (or it sits in the message itself, on a
+    /// phone): scroll the list to it.
+    Scroll,
+}
+
+impl Fit {
+    /// Where the picker's `top` and `bottom` are against the list's, in
+    /// viewport pixels, and whether it already opens upwards.
+    fn of(picker: (f64, f64), list: (f64, f64), flipped: bool) -> Self {
+        let (top, bottom) = picker;
+        let (list_top, list_bottom) = list;
+        if top >= list_top && bottom <= list_bottom {
+            Fit::Fits
+        } else if bottom > list_bottom && !flipped {
+            Fit::Flip
+        } else {
+            Fit::Scroll
+        }
+    }
+}
+
+/// Keeps the open picker `picker` inside the message list's visible area:
+/// flipped over the toolbar near the list's bottom, else the list scrolled
+/// to it. A picker in the message's own flow (a phone's long press) does
+/// not move when flipped, so the second look scrolls.
+fn keep_in_list(picker: NodeRef<html::Div>, above: RwSignal<bool>) {
+    let Some(el) = picker.get_untracked() else {
+        return;
+    };
+    let Ok(Some(list)) = el.closest(".messages") else {
+        return;
+    };
+    let (rect, list) = (
+        el.get_bounding_client_rect(),
+        list.get_bounding_client_rect(),
+    );
+    match Fit::of(
+        (rect.top(), rect.bottom()),
+        (list.top(), list.bottom()),
+        above.get_untracked(),
+    ) {
+        Fit::Fits => {}
+        Fit::Flip => {
+            above.set(true);
+            request_animation_frame(move || keep_in_list(picker, above));
+        }
+        Fit::Scroll => {
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+            el.scroll_into_view_with_scroll_into_view_options(&options);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Fit;
+
+    #[test]
+    fn a_picker_inside_the_list_stays() {
+        assert_eq!(Fit::of((100.0, 200.0), (50.0, 600.0), false), Fit::Fits);
+    }
+
+    #[test]
+    fn a_picker_past_the_bottom_flips_once_then_scrolls() {
+        assert_eq!(Fit::of((550.0, 650.0), (50.0, 600.0), false), Fit::Flip);
+        assert_eq!(Fit::of((550.0, 650.0), (50.0, 600.0), true), Fit::Scroll);
+    }
+
+    #[test]
+    fn a_picker_past_the_top_scrolls() {
+        assert_eq!(Fit::of((20.0, 120.0), (50.0, 600.0), true), Fit::Scroll);
+        assert_eq!(Fit::of((20.0, 120.0), (50.0, 600.0), false), Fit::Scroll);
     }
 }

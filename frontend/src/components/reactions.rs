@@ -9,7 +9,7 @@ use crate::state::outbox::use_outbox;
 use crate::state::session::use_session;
 
 /// One chip per emoji on message `id`: its count, mine highlighted, who
-/// put it there in the tooltip; clicking puts mine on or takes it off.
+/// put it there in the tooltip and the accessible name; clicking puts mine on or takes it off.
 #[component]
 pub(crate) fn ReactionChips(id: u64, reactions: Vec<Reactions>) -> impl IntoView {
     let outbox = use_outbox();
@@ -24,10 +24,12 @@ pub(crate) fn ReactionChips(id: u64, reactions: Vec<Reactions>) -> impl IntoView
                 let users = users.clone();
                 move |_| users.iter().any(|user| session.is_mine(user))
             });
+            // The name starts with what the chip shows (the count too), so
+            // a person who says what they see ("1") reaches it by voice.
             let label = {
-                let emoji = emoji.clone();
+                let shown = format!("{emoji} {count}:");
                 let names: Vec<String> = users.iter().map(|name| isolate(name)).collect();
-                move || (i18n.t().reaction_label)(&emoji, &names)
+                move || (i18n.t().reaction_label)(&shown, &names)
             };
             let chosen = emoji.clone();
             view! {
