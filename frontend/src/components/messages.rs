@@ -2,6 +2,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::message::{EntryView, OutgoingView};
+use super::stay_at_bottom::stay_at_bottom;
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 use crate::state::conversation::history::Older;
@@ -54,6 +55,8 @@ pub(crate) fn MessageList() -> impl IntoView {
             el.scroll_to_with_scroll_to_options(&options);
         }
     };
+    // A reader at the bottom stays there as what is on screen grows.
+    stay_at_bottom(scroller, at_bottom, follow);
     // The pill glides down (the stylesheet's smooth scrolling, which it
     // turns off for reduced motion).
     let scroll_to_bottom = move || {
