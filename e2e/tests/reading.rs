@@ -191,3 +191,170 @@ fn a_reader_at_the_bottom_stays_there_as_the_last_message_grows() {
         server.stop().await;
     });
 }
+
+/// How many pixels of `css`'s screenshot are strongly coloured (the
+/// largest and smallest of red, green and blue more than 80 apart): a
+/// colour emoji has many, a black outline glyph on a white chip none.
+async fn coloured_pixels(page: &Page, css: &str) -> u64 {
+    let element = page
+        .client()
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|error| panic!("no {css}: {error}"));
+    let png = element.screenshot().await.expect("a screenshot");
+    let count = page
+        .js_with(
+            "const bytes = new Uint8Array(arguments[0]);
+             return createImageBitmap(new Blob([bytes], { type: 'image/png' })).then(image => {
+               const canvas = document.createElement('canvas');
+               canvas.width = image.width;
+               canvas.height = image.height;
+               const context = canvas.getContext('2d');
+               context.drawImage(image, 0, 0);
+               const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+               let coloured = 0;
+               for (let i = 0; i < data.length; i += 4) {
+                 const high = Math.max(data[i], data[i + 1], data[i + 2]);
+                 const low = Math.min(data[i], data[i + 1], data[i + 2]);
+                 if (high - low > 80) coloured += 1;
+               }
+               return coloured;
+             });",
+            vec![json!(png)],
+        )
+        .await;
+    count
+        .as_u64()
+        .unwrap_or_else(|| panic!("no pixel count: {count}"))
+}
+
+#[test]
+fn quotes_show_plain_text_code_blocks_end_cleanly_and_emoji_are_in_colour() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let alice = driver.browser(Options::default()).await;
+        alice.open(&server.url()).await;
+        alice.join("Alice").await;
+        let mut bob = author(&server, "Bob").await;
+        let code = "Look:\n```\nfn main() {}\n```\nthen **bold** and `inline code` after";
+        let formatted = post(&mut bob, code, "code").await;
+        alice
+            .wait_until(
+                "the formatted message shows",
+                &format!(
+                    "return document.querySelector('#timeline li.msg[data-id=\"{}\"] pre') !== null",
+                    formatted.id
+                ),
+            )
+            .await;
+
+        // Item 9: no blank line under a code block (nor above it).
+        let gaps = alice
+            .js(&format!(
+                "const text = document.querySelector('#timeline li.msg[data-id=\"{}\"] .text'); \
+                 const block = text.querySelector('pre').getBoundingClientRect(); \
+                 const before = document.createRange(); \
+                 before.selectNodeContents(text.firstChild); \
+                 const after = text.querySelector('strong').getBoundingClientRect(); \
+                 const line = parseFloat(getComputedStyle(text).lineHeight); \
+                 return [block.top - before.getClientRects()[0].bottom, after.top - block.bottom, line];",
+                formatted.id
+            ))
+            .await;
+        // Above, below, and the line height.
+        let gap = |i: usize| gaps[i].as_f64().unwrap_or(f64::MAX);
+        assert!(
+            gap(1) < gap(2) / 2.0,
+            "item 9: a blank line under the code block: {gaps}"
+        );
+        assert!(
+            gap(0) < gap(2) / 2.0,
+            "item 9: a blank line above the code block: {gaps}"
+        );
+
+        // Item 9: the reply's quote, in the composer and in the
+        // conversation, shows the text without its markup.
+        let clicked = alice
+            .js(&format!(
+                "const b = document.querySelector('#timeline li.msg[data-id=\"{}\"] .action-reply'); \
+                 if (!b) return false; b.click(); return true;",
+                formatted.id
+            ))
+            .await;
+        assert_eq!(clicked, json!(true), "the reply button");
+        alice
+            .wait_until(
+                "the composer quotes the message",
+                "return document.querySelector('#composer-mode.replying .quote-text') !== null",
+            )
+            .await;
+        let markup = ["```", "**", "`"];
+        let composing = alice.text("#composer-mode.replying .quote-text").await;
+        for mark in markup {
+            assert!(
+                !composing.contains(mark),
+                "item 9: the composer's quote shows {mark:?}: {composing:?}"
+            );
+        }
+        alice.send("nice").await;
+        alice
+            .wait_until(
+                "the reply's quote shows",
+                &format!(
+                    "return {}.querySelector('.quote-text') !== null",
+                    line("nice")
+                ),
+            )
+            .await;
+        let quoted = alice
+            .js(&format!(
+                "return {}.querySelector('.quote-text').innerText",
+                line("nice")
+            ))
+            .await;
+        let quoted = quoted.as_str().unwrap_or_default();
+        for mark in markup {
+            assert!(
+                !quoted.contains(mark),
+                "item 9: the quote shows {mark:?}: {quoted:?}"
+            );
+        }
+        assert!(
+            quoted.contains("fn main() {}") && quoted.contains("bold and inline code"),
+            "item 9: the quote keeps the words: {quoted:?}"
+        );
+
+        // Item 8: emoji drawn in colour, in a message and in a reaction.
+        let laughing = post(&mut bob, "😂 😮 😢", "emoji").await;
+        bob.send(&ClientFrame::React {
+            id: laughing.id,
+            emoji: "😂".into(),
+            on: true,
+            client_id: Some("laugh".into()),
+        })
+        .await;
+        let message = format!("#timeline li.msg[data-id=\"{}\"]", laughing.id);
+        let chip = format!("{message} .reaction[data-emoji=\"😂\"]");
+        alice
+            .wait_until(
+                "the 😂 chip shows",
+                &format!("return document.querySelector({}) !== null", json!(chip)),
+            )
+            .await;
+        for (what, css) in [
+            ("the message text", format!("{message} .text")),
+            ("the reaction chip", chip),
+        ] {
+            let coloured = coloured_pixels(&alice, &css).await;
+            assert!(
+                coloured >= 20,
+                "item 8: {what} draws 😂 without colour ({coloured} coloured pixels)"
+            );
+        }
+
+        alice.close().await;
+        bob.leave().await;
+        server.stop().await;
+    });
+}
