@@ -56,7 +56,7 @@ pub(crate) fn MessageList() -> impl IntoView {
         }
     };
     // A reader at the bottom stays there as what is on screen grows.
-    stay_at_bottom(scroller, at_bottom, follow);
+    stay_at_bottom(scroller, at_bottom, BOTTOM_SLACK_PX, follow);
     // The pill glides down (the stylesheet's smooth scrolling, which it
     // turns off for reduced motion).
     let scroll_to_bottom = move || {
@@ -137,6 +137,10 @@ pub(crate) fn MessageList() -> impl IntoView {
             let Ok(Some(line)) = document().query_selector(&selector) else {
                 return;
             };
+            // The reader is taken away from the bottom: nothing may pull
+            // the view back there while it glides (its scroll events come
+            // only as it moves).
+            at_bottom.set(false);
             let options = web_sys::ScrollIntoViewOptions::new();
             options.set_block(web_sys::ScrollLogicalPosition::Center);
             line.scroll_into_view_with_scroll_into_view_options(&options);
