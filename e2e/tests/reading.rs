@@ -11,7 +11,9 @@
 //! The other person is a plain [`ChatClient`] (with an author key, so it
 //! can edit), so each test starts one browser per layout it checks.
 
-use chat_e2e::{browser_test, ChatClient, Device, Driver, Options, Page, TestServer};
+use chat_e2e::{
+    browser_test, screenshot_dir, ChatClient, Device, Driver, Options, Page, TestServer,
+};
 use chat_shared::{ChatMessage, ClientFrame};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -342,6 +344,9 @@ fn quotes_show_plain_text_code_blocks_end_cleanly_and_emoji_are_in_colour() {
                 &format!("return document.querySelector({}) !== null", json!(chip)),
             )
             .await;
+        alice
+            .screenshot(&screenshot_dir().join("quote-code-emoji.png"))
+            .await;
         for (what, css) in [
             ("the message text", format!("{message} .text")),
             ("the reaction chip", chip),
@@ -354,6 +359,167 @@ fn quotes_show_plain_text_code_blocks_end_cleanly_and_emoji_are_in_colour() {
         }
 
         alice.close().await;
+        bob.leave().await;
+        server.stop().await;
+    });
+}
+
+/// True when the Enter hint under the composer can be seen: its text
+/// takes room on the page and is not hidden.
+const HINT_SHOWN: &str = "const s = document.querySelector('#composer-status'); \
+     const text = document.createRange(); \
+     text.selectNodeContents(s); \
+     const r = text.getBoundingClientRect(); \
+     return s.textContent.trim() !== '' && r.width > 0 && r.height > 0 \
+         && getComputedStyle(s).visibility !== 'hidden';";
+
+/// `[needed, room]`: the width the room name placeholder needs in its
+/// field's font, and the room the field has for text (inside its padding).
+const PLACEHOLDER_FIT: &str = "const input = document.querySelector('#new-room-name'); \
+     const style = getComputedStyle(input); \
+     const context = document.createElement('canvas').getContext('2d'); \
+     context.font = style.font; \
+     const needed = context.measureText(input.placeholder).width; \
+     const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight); \
+     return [needed, room];";
+
+/// Asserts the room name placeholder fits its field on `page`.
+async fn placeholder_fits(page: &Page, layout: &str) {
+    let fit = page.js(PLACEHOLDER_FIT).await;
+    let (needed, room) = (
+        fit[0].as_f64().unwrap_or(f64::MAX),
+        fit[1].as_f64().unwrap_or(0.0),
+    );
+    assert!(
+        needed <= room,
+        "item 12: the Russian room name placeholder is cut on the {layout}: \
+         it needs {needed} px and has {room} px"
+    );
+}
+
+/// A script: `[shown, seen, read]` of the online badge of room `room` in
+/// the list: whether it takes room on the page with a drawn icon, the
+/// text seen in it, and what the room's link reads as (sighted or not);
+/// null when the room is not listed.
+fn badge(room: &str) -> String {
+    format!(
+        "const li = document.querySelector('#room-list li.room[data-room={room}]'); \
+         if (!li) return null; \
+         const b = li.querySelector('.room-online'); \
+         if (!b) return [false, '', '']; \
+         const r = b.getBoundingClientRect(); \
+         const icon = b.querySelector('svg'); \
+         const drawn = icon !== null && icon.getBoundingClientRect().width > 0; \
+         const seen = [...b.children].filter(e => e.getBoundingClientRect().width > 1) \
+             .map(e => e.textContent).join('').trim(); \
+         return [r.width > 0 && drawn, seen, li.querySelector('a').innerText];",
+        room = json!(room)
+    )
+}
+
+#[test]
+fn the_room_list_counts_people_and_shows_new_rooms_and_the_small_things_fit() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let phone = driver
+            .browser(Options {
+                device: Device::Phone,
+                language: "ru-RU",
+            })
+            .await;
+        phone.open(&server.url()).await;
+        phone.join("Alice").await;
+
+        // Item 12: the Enter hint does not apply to a touch screen.
+        assert_eq!(
+            phone.js(HINT_SHOWN).await,
+            json!(false),
+            "item 12: the phone shows the Enter hint"
+        );
+
+        // Someone else makes a room while the list is closed, and another
+        // room empties.
+        let mut carol = ChatClient::join(&server, "Carol", Some("attic")).await;
+        post(&mut carol, "anyone up here?", "attic-1").await;
+        carol.leave().await;
+        let bob = ChatClient::join(&server, "Bob", Some("garden")).await;
+
+        // Item 11: opening the list shows the new room at once (the
+        // regular refresh comes every ten seconds).
+        phone.click("#rooms-toggle").await;
+        phone
+            .wait_until_for(
+                "item 11: the room someone else made shows once the list is opened",
+                &format!(
+                    "return ({})() !== null",
+                    "() => {".to_owned() + &badge("garden") + "}"
+                ),
+                Duration::from_secs(3),
+            )
+            .await;
+
+        // Item 11: the badge is a count of people: an icon with the number,
+        // read as "1 в сети"; none for a room with nobody in it.
+        let garden = phone.js(&badge("garden")).await;
+        assert_eq!(
+            garden[0],
+            json!(true),
+            "item 11: the online badge has a person icon: {garden}"
+        );
+        assert_eq!(
+            garden[1],
+            json!("1"),
+            "item 11: the badge counts one: {garden}"
+        );
+        assert!(
+            garden[2].as_str().unwrap_or_default().contains("1 в сети"),
+            "item 11: the badge reads as people online: {garden}"
+        );
+        phone
+            .wait_until(
+                "the emptied room is listed",
+                &format!(
+                    "return ({})() !== null",
+                    "() => {".to_owned() + &badge("attic") + "}"
+                ),
+            )
+            .await;
+        let attic = phone.js(&badge("attic")).await;
+        assert!(
+            attic[0] == json!(false) && attic[1] == json!(""),
+            "item 11: a room with nobody shows no badge: {attic}"
+        );
+        placeholder_fits(&phone, "phone").await;
+        phone
+            .screenshot(&screenshot_dir().join("room-list-phone-ru.png"))
+            .await;
+        phone
+            .audit_accessibility("the room list with online badges, phone")
+            .await;
+
+        // Item 12, on a desktop: the placeholder fits the side panel, and
+        // the Enter hint shows.
+        let desktop = driver
+            .browser(Options {
+                device: Device::Desktop,
+                language: "ru-RU",
+            })
+            .await;
+        desktop.open(&server.url()).await;
+        desktop.join("Dora").await;
+        assert_eq!(
+            desktop.js(HINT_SHOWN).await,
+            json!(true),
+            "item 12: the desktop shows the Enter hint"
+        );
+        placeholder_fits(&desktop, "desktop").await;
+        desktop
+            .screenshot(&screenshot_dir().join("room-list-desktop-ru.png"))
+            .await;
+
+        phone.close().await;
+        desktop.close().await;
         bob.leave().await;
         server.stop().await;
     });
