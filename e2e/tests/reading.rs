@@ -15,7 +15,7 @@ use chat_e2e::{
     browser_test, screenshot_dir, ChatClient, Device, Driver, Options, Page, TestServer,
 };
 use chat_shared::{ChatMessage, ClientFrame};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 
 /// A script expression: how far the message list is from its bottom, in
