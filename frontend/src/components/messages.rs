@@ -64,10 +64,18 @@ pub(crate) fn MessageList() -> impl IntoView {
             el.set_scroll_top(el.scroll_height());
         }
     };
+    // Where the last scroll event left the view.
+    let last_top = StoredValue::new(0);
     let on_scroll = move |_| {
         if let Some(el) = scroller.get_untracked() {
-            let bottom =
-                el.scroll_height() - el.scroll_top() - el.client_height() <= BOTTOM_SLACK_PX;
+            let top = el.scroll_top();
+            // Moving down never leaves the bottom: when text above rewraps
+            // taller, the browser scrolls down to keep the view in place,
+            // and that event can come before the list follows the growth.
+            let moved_down = top > last_top.get_value();
+            last_top.set_value(top);
+            let bottom = el.scroll_height() - top - el.client_height() <= BOTTOM_SLACK_PX
+                || (moved_down && at_bottom.get_untracked());
             at_bottom.set(bottom);
             if bottom {
                 unseen.set(0);
