@@ -23,7 +23,8 @@ use std::time::Duration;
 const GAP_TO_BOTTOM: &str = "(() => { const m = document.querySelector('.messages'); \
      return m.scrollHeight - m.scrollTop - m.clientHeight; })()";
 
-/// A script expression: the confirmed message line whose text is `text`.
+/// A script expression: the confirmed message line whose text is `text`
+/// (undefined while there is none).
 fn line(text: &str) -> String {
     format!(
         "[...document.querySelectorAll('#timeline li.msg')] \
@@ -139,7 +140,7 @@ fn a_reader_at_the_bottom_stays_there_as_the_last_message_grows() {
         alice
             .wait_until(
                 "the reaction chip shows",
-                &format!("return {}.querySelector('.reaction') !== null", line(&long)),
+                &format!("return {}?.querySelector('.reaction') != null", line(&long)),
             )
             .await;
         wait_at_bottom(
@@ -304,7 +305,7 @@ fn quotes_show_plain_text_code_blocks_end_cleanly_and_emoji_are_in_colour() {
             .wait_until(
                 "the reply's quote shows",
                 &format!(
-                    "return {}.querySelector('.quote-text') !== null",
+                    "return {}?.querySelector('.quote-text') != null",
                     line("nice")
                 ),
             )
