@@ -39,12 +39,16 @@ pub fn normalize_emoji(emoji: &str) -> Option<&'static str> {
     REACTION_EMOJI.iter().copied().find(|known| *known == emoji)
 }
 
-/// What a reply shows of its original: the text with its whitespace runs
-/// folded to single spaces, cut to at most [`MAX_QUOTE_CHARS`] scalar
-/// values. A cut text ends with "…" after the last whole word that fits,
-/// or mid-word when a single word is longer than the room there is.
+/// What a reply shows of its original: the text without its formatting
+/// markers ([`crate::format::plain_text`]: a one-line quote cannot show a
+/// code block or bold, and a cut must not leave half a marker), with its
+/// whitespace runs folded to single spaces, cut to at most
+/// [`MAX_QUOTE_CHARS`] scalar values. A cut text ends with "…" after the
+/// last whole word that fits, or mid-word when a single word is longer
+/// than the room there is.
 pub fn quote_excerpt(text: &str) -> String {
-    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let plain = crate::format::plain_text(&crate::format::format(text));
+    let folded = plain.split_whitespace().collect::<Vec<_>>().join(" ");
     if folded.chars().count() <= MAX_QUOTE_CHARS {
         return folded;
     }
@@ -95,6 +99,20 @@ mod tests {
         assert_eq!(quote_excerpt("hello  there\nbob"), "hello there bob");
         let exact = "x".repeat(MAX_QUOTE_CHARS);
         assert_eq!(quote_excerpt(&exact), exact);
+    }
+
+    #[test]
+    fn a_quote_shows_the_words_without_the_markup() {
+        let text = "Look:\n```rust\nfn main() {}\n```\nthen **bold**, `code` and _this_";
+        assert_eq!(
+            quote_excerpt(text),
+            "Look: fn main() {} then bold, code and this"
+        );
+        // Cut after the markers are gone: no half marker is left.
+        let long = format!("{} `inline code` after", "word ".repeat(22));
+        let quote = quote_excerpt(&long);
+        assert!(!quote.contains('`'), "{quote}");
+        assert!(quote.chars().count() <= MAX_QUOTE_CHARS);
     }
 
     #[test]

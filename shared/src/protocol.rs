@@ -199,8 +199,10 @@ pub struct ChatMessage {
 pub struct Quote {
     pub id: u64,
     pub username: String,
-    /// The original's text when the reply was made, cut by
-    /// [`crate::actions::quote_excerpt`]; absent once it is deleted.
+    /// The original's text when the reply was made, without its
+    /// formatting markers and cut, by [`crate::actions::quote_excerpt`]
+    /// (a quote stored before the markers were taken out may still show
+    /// them); absent once it is deleted.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
     /// The original was deleted since.

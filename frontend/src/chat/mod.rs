@@ -57,7 +57,7 @@ impl Chat {
         let send: Sender = Rc::new(move |frame| {
             session.with_untracked(|s| s.me().is_some()) && connection.send(frame)
         });
-        let rooms = Rooms::new();
+        let rooms = Rooms::new(send.clone());
         // What I write goes to the room shown, under the name I have.
         let writer: Writer = Rc::new(move || {
             let user = session.with_untracked(|s| s.author().map(username_key))?;
@@ -95,9 +95,7 @@ impl Chat {
         Session::follow_invitations();
         chat.rooms
             .follow_address(move |room| chat.switch_room(room));
-        chat.rooms.refresh_regularly(move || {
-            let _ = send(&ClientFrame::ListRooms);
-        });
+        chat.rooms.refresh_regularly();
         if let Some(name) = Session::remembered_name().filter(|name| Session::was_in_chat(name)) {
             chat.join(&name);
         }

@@ -2,6 +2,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::message::{EntryView, OutgoingView};
+use super::stay_at_bottom::stay_at_bottom;
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 use crate::state::conversation::history::Older;
@@ -54,6 +55,8 @@ pub(crate) fn MessageList() -> impl IntoView {
             el.scroll_to_with_scroll_to_options(&options);
         }
     };
+    // A reader at the bottom stays there as what is on screen grows.
+    stay_at_bottom(scroller, at_bottom, BOTTOM_SLACK_PX, follow);
     // The pill glides down (the stylesheet's smooth scrolling, which it
     // turns off for reduced motion).
     let scroll_to_bottom = move || {
@@ -61,10 +64,18 @@ pub(crate) fn MessageList() -> impl IntoView {
             el.set_scroll_top(el.scroll_height());
         }
     };
+    // Where the last scroll event left the view.
+    let last_top = StoredValue::new(0);
     let on_scroll = move |_| {
         if let Some(el) = scroller.get_untracked() {
-            let bottom =
-                el.scroll_height() - el.scroll_top() - el.client_height() <= BOTTOM_SLACK_PX;
+            let top = el.scroll_top();
+            // Moving down never leaves the bottom: when text above rewraps
+            // taller, the browser scrolls down to keep the view in place,
+            // and that event can come before the list follows the growth.
+            let moved_down = top > last_top.get_value();
+            last_top.set_value(top);
+            let bottom = el.scroll_height() - top - el.client_height() <= BOTTOM_SLACK_PX
+                || (moved_down && at_bottom.get_untracked());
             at_bottom.set(bottom);
             if bottom {
                 unseen.set(0);
@@ -134,6 +145,10 @@ pub(crate) fn MessageList() -> impl IntoView {
             let Ok(Some(line)) = document().query_selector(&selector) else {
                 return;
             };
+            // The reader is taken away from the bottom: nothing may pull
+            // the view back there while it glides (its scroll events come
+            // only as it moves).
+            at_bottom.set(false);
             let options = web_sys::ScrollIntoViewOptions::new();
             options.set_block(web_sys::ScrollLogicalPosition::Center);
             line.scroll_into_view_with_scroll_into_view_options(&options);

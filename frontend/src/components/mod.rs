@@ -19,6 +19,7 @@ mod reactions;
 mod room_bar;
 mod rooms;
 mod status;
+mod stay_at_bottom;
 mod typing_indicator;
 mod users;
 

@@ -1,25 +1,32 @@
 use chat_shared::{normalize_room, MAX_ROOM_CHARS};
+use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 use crate::route::room_href;
 use crate::state::presence::use_presence;
-use crate::state::rooms::use_rooms;
+use crate::state::rooms::{use_rooms, Rooms};
 
 /// The rooms there are, with how many are online in each; a room is a
 /// link (`#/r/name`), so switching is navigation and Back works.
-/// `on_pick` runs when one is chosen (the phone panel closes).
+/// `on_pick` runs when one is chosen (the phone panel closes). The list
+/// is asked for afresh each time it comes into view, so a room someone
+/// else made shows as soon as the phone's panel opens.
 #[component]
 pub(crate) fn RoomList(on_pick: Callback<()>) -> impl IntoView {
     let rooms = use_rooms();
     let presence = use_presence();
     let i18n = use_i18n();
     let listed = move || rooms.listing(presence.count() as u32);
+    let list = NodeRef::<html::Ul>::new();
+    refresh_when_shown(list, rooms);
     view! {
         <nav class="rooms" aria-labelledby="rooms-heading">
             <h2 id="rooms-heading">{move || i18n.t().rooms_heading}</h2>
-            <ul id="room-list" class="room-list">
+            <ul id="room-list" class="room-list" node_ref=list>
                 <For
                     each=listed
                     key=|room| room.clone()
@@ -38,12 +45,7 @@ pub(crate) fn RoomList(on_pick: Callback<()>) -> impl IntoView {
                                 >
                                     <span class="room-hash" aria-hidden="true">"#"</span>
                                     <span class="room-title">{name.clone()}</span>
-                                    <span
-                                        class="room-online"
-                                        aria-label=move || (i18n.t().online_count)(u64::from(online))
-                                    >
-                                        {online}
-                                    </span>
+                                    {(online > 0).then(|| view! { <OnlineBadge online /> })}
                                 </a>
                             </li>
                         }
@@ -53,6 +55,60 @@ pub(crate) fn RoomList(on_pick: Callback<()>) -> impl IntoView {
             <NewRoomForm on_pick />
         </nav>
     }
+}
+
+/// How many people are in a room: a person icon with the number, so it
+/// does not read as a count of unread messages; a screen reader (and the
+/// tooltip) says "2 online". A room with nobody shows none.
+#[component]
+fn OnlineBadge(online: u32) -> impl IntoView {
+    let i18n = use_i18n();
+    let label = move || (i18n.t().online_count)(u64::from(online));
+    view! {
+        <span class="room-online" title=label>
+            <svg viewBox="0 0 16 16" aria-hidden="true" focusable="false">
+                <circle cx="8" cy="4.5" r="3"></circle>
+                <path d="M2 15c0-3.6 2.7-6 6-6s6 2.4 6 6z"></path>
+            </svg>
+            <span class="room-online-count" aria-hidden="true">{online}</span>
+            <span class="sr-only">{move || format!(", {}", label())}</span>
+        </span>
+    }
+}
+
+/// Asks `rooms` for a fresh list each time `list` comes into view: the
+/// phone's panel opening (it slides in from off-screen), or the page
+/// showing it at the start on a desktop, where it is always there.
+fn refresh_when_shown(list: NodeRef<html::Ul>, rooms: Rooms) {
+    let on_change = Closure::<dyn Fn(js_sys::Array)>::new(move |entries: js_sys::Array| {
+        let shown = entries.iter().any(|entry| {
+            entry
+                .dyn_into::<web_sys::IntersectionObserverEntry>()
+                .is_ok_and(|entry| entry.is_intersecting())
+        });
+        if shown {
+            rooms.refresh();
+        }
+    });
+    let Ok(observer) = web_sys::IntersectionObserver::new(on_change.as_ref().unchecked_ref())
+    else {
+        return;
+    };
+    // Kept until the list goes; the cleanup disconnects first, so the
+    // callback is never called once dropped.
+    let kept = StoredValue::new_local(Some((observer.clone(), on_change)));
+    Effect::new(move |_| {
+        if let Some(list) = list.get() {
+            observer.observe(&list);
+        }
+    });
+    on_cleanup(move || {
+        kept.try_update_value(|kept| {
+            if let Some((observer, _)) = kept.take() {
+                observer.disconnect();
+            }
+        });
+    });
 }
 
 /// Opens a room by name, creating it if it is new; the name is checked

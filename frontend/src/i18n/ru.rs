@@ -72,7 +72,7 @@ pub(crate) static STRINGS: Strings = Strings {
     language: "Язык",
     rooms_heading: "Комнаты",
     new_room_label: "Открыть или создать комнату",
-    new_room_placeholder: "название комнаты",
+    new_room_placeholder: "название",
     open_room: "Открыть",
     room_error,
     room_label: |room| format!("Комната {room}"),

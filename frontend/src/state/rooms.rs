@@ -1,14 +1,16 @@
 //! The room this page is in, named by the address bar, and the list of
 //! rooms with how many are online in each.
 
-use chat_shared::RoomInfo;
+use chat_shared::{ClientFrame, RoomInfo};
 use leptos::prelude::*;
 use std::time::Duration;
 
+use super::Sender;
 use crate::route;
 
-/// The room list is refreshed this often while connected and visible:
-/// every open page asks, so this is what it costs the server.
+/// The room list is refreshed this often while connected and visible
+/// (and each time the list comes into view): every open page asks, so
+/// this is what it costs the server.
 const ROOMS_REFRESH: Duration = Duration::from_secs(10);
 
 /// The rooms to list: every room the server listed, and the current one
@@ -36,14 +38,18 @@ pub(crate) struct Rooms {
     current: RwSignal<String>,
     /// Every room, as the server last listed them.
     listed: RwSignal<Vec<RoomInfo>>,
+    /// How the list is asked for (only once joined).
+    send: StoredValue<Sender, LocalStorage>,
 }
 
 impl Rooms {
-    /// The room the address names, and no list yet.
-    pub(crate) fn new() -> Self {
+    /// The room the address names, and no list yet; the list is asked for
+    /// through `send`.
+    pub(crate) fn new(send: Sender) -> Self {
         Self {
             current: RwSignal::new(route::current_room()),
             listed: RwSignal::new(Vec::new()),
+            send: StoredValue::new_local(send),
         }
     }
 
@@ -95,27 +101,25 @@ impl Rooms {
         std::mem::forget(listener);
     }
 
-    /// Calls `ask` regularly to keep the online counts fresh while someone
-    /// can see them: a hidden tab does not ask, and asks at once on coming
-    /// back. `ask` sends only if joined.
-    pub(crate) fn refresh_regularly(&self, ask: impl Fn() + Clone + 'static) {
-        let refresh = move || {
-            if !document().hidden() {
-                ask();
-            }
-        };
+    /// Asks the server for the list now, unless the tab is hidden (nobody
+    /// sees it) or not joined (the server would refuse).
+    pub(crate) fn refresh(&self) {
+        if !document().hidden() {
+            self.send.with_value(|send| send(&ClientFrame::ListRooms));
+        }
+    }
+
+    /// Refreshes the list regularly to keep the online counts and new rooms
+    /// fresh while someone can see them: a hidden tab does not ask, and
+    /// asks at once on coming back.
+    pub(crate) fn refresh_regularly(&self) {
+        let rooms = *self;
         // Both for the life of the page.
-        let _ = set_interval_with_handle(refresh.clone(), ROOMS_REFRESH);
+        let _ = set_interval_with_handle(move || rooms.refresh(), ROOMS_REFRESH);
         std::mem::forget(window_event_listener(
             leptos::ev::visibilitychange,
-            move |_| refresh(),
+            move |_| rooms.refresh(),
         ));
-    }
-}
-
-impl Default for Rooms {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
