@@ -12,7 +12,9 @@
 
 use std::time::Duration;
 
-use chat_e2e::{browser_test, ChatClient, Device, Driver, Options, Page, TestServer};
+use chat_e2e::{
+    browser_test, screenshot_dir, ChatClient, Device, Driver, Options, Page, TestServer,
+};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use serde_json::{json, Value};
@@ -197,6 +199,7 @@ fn the_keyboard_reaches_the_composer_and_walks_the_messages() {
             json!([true, "Skip to message box", true]),
             "item 5: the first Tab shows the skip link on screen"
         );
+        alice.audit_accessibility("the skip link showing").await;
         press(&alice, Key::Enter).await;
         assert_eq!(
             alice
@@ -283,6 +286,19 @@ fn the_keyboard_reaches_the_composer_and_walks_the_messages() {
                 ),
             )
             .await;
+        // A toolbar: the arrows go along it, and Tab goes on in order.
+        press(&alice, Key::Right).await;
+        assert!(
+            focus_is_in_line(&alice, "my own note", ".action-react").await,
+            "item 5: ArrowRight goes from Reply to React, not {}",
+            focused(&alice).await
+        );
+        press(&alice, Key::Left).await;
+        assert!(
+            focus_is_in_line(&alice, "my own note", ".action-reply").await,
+            "item 5: ArrowLeft goes back to Reply, not {}",
+            focused(&alice).await
+        );
         press(&alice, Key::Tab).await;
         assert!(
             focus_is_in_line(&alice, "my own note", ".action-react").await,
@@ -312,6 +328,9 @@ fn the_keyboard_reaches_the_composer_and_walks_the_messages() {
             "item 5: on my message React and its emoji come before Edit and Delete"
         );
         alice.audit_accessibility("the reaction picker open").await;
+        alice
+            .screenshot(&screenshot_dir().join("keyboard-picker-open.png"))
+            .await;
         press(&alice, Key::Escape).await;
         alice
             .wait_until(
@@ -391,7 +410,9 @@ fn the_keyboard_reaches_the_composer_and_walks_the_messages() {
                 "const b = {}.querySelector('.action-delete'); \
                  const range = document.createRange(); range.selectNodeContents(b); \
                  const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top))); \
-                 return [b.classList.contains('confirming'), tops.size, b.textContent];",
+                 const r = b.getBoundingClientRect(); \
+                 return [b.classList.contains('confirming'), tops.size, b.textContent, \
+                         r.left >= 0 && r.right <= innerWidth && r.top >= 0 && r.bottom <= innerHeight];",
                 line("ok")
             ))
             .await;
@@ -400,6 +421,14 @@ fn the_keyboard_reaches_the_composer_and_walks_the_messages() {
             armed[1],
             json!(1),
             "item 3: the armed delete {} fits one line on a phone",
+            armed[2]
+        );
+        pat.screenshot(&screenshot_dir().join("keyboard-delete-armed-phone.png"))
+            .await;
+        assert_eq!(
+            armed[3],
+            json!(true),
+            "item 3: the armed delete {} is on the phone's screen",
             armed[2]
         );
         let text = armed[2].as_str().unwrap_or_default().to_lowercase();

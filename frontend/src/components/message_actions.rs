@@ -180,6 +180,8 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
                     // message) is for the next press.
                     ev.prevent_default();
                     close_picker();
+                } else if move_along(&ev) {
+                    ev.prevent_default();
                 }
             }
         >
@@ -213,4 +215,32 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
             {own_actions}
         </div>
     }
+}
+
+/// Left and Right move to the button beside the focused one (among the
+/// actions, or the emoji in the open picker), as in any toolbar; returns
+/// whether the key was one of them.
+fn move_along(ev: &leptos::ev::KeyboardEvent) -> bool {
+    let forward = match ev.key().as_str() {
+        "ArrowLeft" => false,
+        "ArrowRight" => true,
+        _ => return false,
+    };
+    let mut at = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+    while let Some(element) = at {
+        at = if forward {
+            element.next_element_sibling()
+        } else {
+            element.previous_element_sibling()
+        };
+        if let Some(button) = at.as_ref().filter(|e| e.tag_name() == "BUTTON") {
+            if let Some(button) = button.dyn_ref::<web_sys::HtmlElement>() {
+                let _ = button.focus();
+            }
+            break;
+        }
+    }
+    true
 }
