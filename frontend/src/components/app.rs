@@ -29,6 +29,9 @@ pub(crate) fn App() -> impl IntoView {
     let notices = use_notices();
     view! {
         <div class="app">
+            <Show when=move || session.entered()>
+                <SkipToComposer />
+            </Show>
             <Header users_open />
             <Show when=move || session.entered() fallback=|| view! { <JoinForm /> }>
                 <main class="chat">
@@ -45,6 +48,32 @@ pub(crate) fn App() -> impl IntoView {
                 {move || notices.announcement()}
             </div>
         </div>
+    }
+}
+
+/// "Skip to message box": the first thing Tab reaches, shown only while it
+/// has the focus, so the keyboard gets past the header and the
+/// conversation in two keys. The address holds the route, so the link
+/// moves the focus itself rather than going to `#composer-input`.
+#[component]
+fn SkipToComposer() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <a
+            class="skip-link"
+            href="#composer-input"
+            on:click=move |ev| {
+                ev.prevent_default();
+                let composer = document()
+                    .get_element_by_id("composer-input")
+                    .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+                if let Some(composer) = composer {
+                    let _ = composer.focus();
+                }
+            }
+        >
+            {move || i18n.t().skip_to_composer}
+        </a>
     }
 }
 

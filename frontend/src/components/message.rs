@@ -5,6 +5,7 @@ use wasm_bindgen::JsCast;
 
 use super::avatar::Avatar;
 use super::bidi::sentence_with_names;
+use super::feed_focus::{use_feed_focus, InMessage};
 use super::message_actions::{MessageActions, PressedOpen};
 use super::message_text::MessageText;
 use super::moderation::MessageModeration;
@@ -27,30 +28,33 @@ const ACTIONS_OPEN_MS: u64 = 10_000;
 #[component]
 pub(crate) fn EntryView(key: u64) -> impl IntoView {
     let conversation = use_conversation();
+    let feed = use_feed_focus();
     let i18n = use_i18n();
     let Some(entry) = conversation.entry(key) else {
         return ().into_any();
     };
     let continues = ReadSignal::from(conversation.continues(key));
+    // In a feed only the messages are articles: a notice is plain text.
+    let notice_role = move || feed.has_messages().then_some("none");
     match entry.kind {
         EntryKind::Joined(name) => view! {
-            <li class="notice joined">
+            <li class="notice joined" role=notice_role>
                 {move || sentence_with_names(std::slice::from_ref(&name), |n| (i18n.t().user_joined)(&n[0]))}
             </li>
         }
         .into_any(),
         EntryKind::Left(name) => view! {
-            <li class="notice left">
+            <li class="notice left" role=notice_role>
                 {move || sentence_with_names(std::slice::from_ref(&name), |n| (i18n.t().user_left)(&n[0]))}
             </li>
         }
         .into_any(),
         EntryKind::Earlier => view! {
-            <li class="notice earlier">{move || i18n.t().earlier_messages}</li>
+            <li class="notice earlier" role=notice_role>{move || i18n.t().earlier_messages}</li>
         }
         .into_any(),
         EntryKind::Gap => view! {
-            <li class="notice gap">{move || i18n.t().gap}</li>
+            <li class="notice gap" role=notice_role>{move || i18n.t().gap}</li>
         }
         .into_any(),
         EntryKind::Message { message, mine } => {
@@ -126,6 +130,15 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
                     press.set_value(timer.ok());
                 }
             };
+            // Only the message that is the Tab stop has its controls in
+            // the Tab order (see `feed_focus`).
+            let tab_stop = Memo::new(move |_| feed.is_stop(key));
+            let position = Memo::new(move |_| feed.position(key));
+            let left = Trigger::new();
+            provide_context(InMessage {
+                tab_stop: tab_stop.into(),
+                left,
+            });
             let author = message.username.clone();
             let deleted = Memo::new(move |_| live.with(|m| m.deleted));
             // A tombstone has nothing left to moderate.
@@ -162,6 +175,25 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
                     class:deleted=move || deleted.get()
                     class:actions-open=move || actions_open.get()
                     data-id=message.id
+                    data-key=key
+                    role="article"
+                    tabindex=move || if tab_stop.get() { "0" } else { "-1" }
+                    aria-posinset=move || position.get()
+                    aria-setsize=move || feed.size()
+                    // Escape closes the actions a long press opened (the
+                    // list takes the focus back to the message).
+                    on:keydown=move |ev| {
+                        if ev.key() == "Escape" {
+                            actions_open.set(false);
+                        }
+                    }
+                    on:pointerleave=move |ev| {
+                        // A finger lifted "leaves" too; only a mouse or a
+                        // pen really goes elsewhere.
+                        if ev.pointer_type() != "touch" {
+                            left.notify();
+                        }
+                    }
                 >
                     {avatar}
                     <div

@@ -1,10 +1,14 @@
 //! What can be done to a message, shown on hover, keyboard focus or a long
 //! press: reply, react, and on my own, edit and delete.
 
+use std::time::Duration;
+
 use chat_shared::{ChatMessage, REACTION_EMOJI};
 use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
+use super::feed_focus::InMessage;
 use crate::i18n::use_i18n;
 use crate::state::authorship::use_authorship;
 use crate::state::composing::use_composing;
@@ -17,9 +21,15 @@ use crate::state::session::use_session;
 #[derive(Clone, Copy)]
 pub(crate) struct PressedOpen(pub(crate) RwSignal<bool>);
 
+/// How long a delete waits for its confirmation before it disarms: a
+/// delete armed and forgotten must not go off at the next click.
+const DELETE_ARMED: Duration = Duration::from_secs(4);
+
 /// The action bar of `message`, read as it is when an action is chosen.
-/// Delete asks for a second click; the reaction picker offers the fixed
-/// set of emoji, kept inside the message list when it opens.
+/// Delete asks for a second press, for a few seconds; the reaction picker
+/// offers the fixed set of emoji, in the Tab order right after React (and
+/// so before Edit and Delete), kept inside the message list when it opens. Escape closes the picker and goes back to
+/// React.
 #[component]
 pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView {
     let session = use_session();
@@ -30,6 +40,14 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
     let (id, author) = message.with_untracked(|m| (m.id, m.username.clone()));
     let picking = RwSignal::new(false);
     let confirming = RwSignal::new(false);
+    // The actions are out of the Tab order (one Tab stop per message is
+    // the point) until the keyboard comes in: Enter on the message, or a
+    // click. Then Tab goes through them, and on out of the message.
+    let entered = RwSignal::new(false);
+    let action_tab_index = move || if entered.get() { "0" } else { "-1" };
+    let toolbar = NodeRef::<html::Div>::new();
+    let react_button = NodeRef::<html::Button>::new();
+    let picker_box = NodeRef::<html::Div>::new();
     let own = move || authorship.owns(id);
     let pressed = use_context::<PressedOpen>();
     let done = move || {
@@ -45,8 +63,53 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
             }
         });
     }
-    let picker_ref = NodeRef::<html::Div>::new();
     let above = RwSignal::new(false);
+    // The picker closed (an emoji chosen, Escape): the keyboard goes back
+    // to React rather than to the page.
+    let close_picker = move || {
+        picking.set(false);
+        if let Some(button) = react_button.get_untracked() {
+            let _ = button.focus();
+        }
+    };
+    // Opened: the keyboard goes to the first emoji (once they render).
+    let open_picker = move || {
+        picking.set(true);
+        above.set(false);
+        request_animation_frame(move || {
+            keep_in_list(picker_box, above);
+            let first = picker_box
+                .get_untracked()
+                .and_then(|p| p.query_selector(".pick").ok().flatten())
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+            if let Some(first) = first {
+                let _ = first.focus();
+            }
+        });
+    };
+    // An armed delete disarms by itself after a moment, and when the
+    // pointer leaves the message.
+    let disarm_timer = StoredValue::new(None::<TimeoutHandle>);
+    // Also from a blur or a timer that may come after the message left
+    // the page: hence `try_`.
+    let disarm = move || {
+        if let Some(Some(timer)) = disarm_timer.try_update_value(Option::take) {
+            timer.clear();
+        }
+        let _ = confirming.try_set(false);
+    };
+    let arm = move || {
+        disarm();
+        confirming.set(true);
+        disarm_timer.set_value(set_timeout_with_handle(disarm, DELETE_ARMED).ok());
+    };
+    if let Some(in_message) = use_context::<InMessage>() {
+        Effect::new(move |_| {
+            in_message.left.track();
+            disarm();
+        });
+    }
+    on_cleanup(disarm);
     let picker = move || {
         picking.get().then(|| {
             REACTION_EMOJI
@@ -70,7 +133,7 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
                             aria-label=*emoji
                             on:click=move |_| {
                                 outbox.react(id, emoji, !mine_on());
-                                picking.set(false);
+                                close_picker();
                                 done();
                             }
                         >
@@ -87,6 +150,7 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
                 <button
                     type="button"
                     class="action action-edit"
+                    tabindex=action_tab_index
                     aria-label=move || i18n.t().edit_label
                     title=move || i18n.t().edit_label
                     on:click=move |_| {
@@ -100,20 +164,21 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
                     type="button"
                     class="action action-delete danger"
                     class:confirming=move || confirming.get()
+                    tabindex=action_tab_index
                     aria-label=move || {
                         let t = i18n.t();
-                        if confirming.get() { t.confirm_delete_mine } else { t.delete_mine_label }
+                        if confirming.get() { t.confirm_delete_mine_label } else { t.delete_mine_label }
                     }
                     on:click=move |_| {
                         if confirming.get_untracked() {
-                            confirming.set(false);
+                            disarm();
                             outbox.delete(id);
                             composing.stop_editing(id);
                         } else {
-                            confirming.set(true);
+                            arm();
                         }
                     }
-                    on:blur=move |_| confirming.set(false)
+                    on:blur=move |_| disarm()
                 >
                     {move || {
                         let t = i18n.t();
@@ -124,10 +189,33 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
         })
     };
     view! {
-        <div class="msg-actions" role="toolbar" aria-label=move || i18n.t().message_actions>
+        <div
+            class="msg-actions"
+            node_ref=toolbar
+            role="toolbar"
+            aria-label=move || i18n.t().message_actions
+            on:focusin=move |_| entered.set(true)
+            on:focusout=move |ev| {
+                let to = ev.related_target().and_then(|t| t.dyn_into::<web_sys::Node>().ok());
+                if !toolbar.get_untracked().is_some_and(|bar| bar.contains(to.as_ref())) {
+                    entered.set(false);
+                }
+            }
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" && picking.get_untracked() {
+                    // Handled here: the list's Escape (back to the
+                    // message) is for the next press.
+                    ev.prevent_default();
+                    close_picker();
+                } else if move_along(&ev) {
+                    ev.prevent_default();
+                }
+            }
+        >
             <button
                 type="button"
                 class="action action-reply"
+                tabindex=action_tab_index
                 aria-label=move || (i18n.t().reply_label)(&super::bidi::isolate(&author))
                 title=move || i18n.t().reply
                 on:click=move |_| {
@@ -140,30 +228,56 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
             <button
                 type="button"
                 class="action action-react"
+                node_ref=react_button
+                tabindex=action_tab_index
                 aria-expanded=move || picking.get().to_string()
                 aria-label=move || i18n.t().react
                 title=move || i18n.t().react
-                on:click=move |_| {
-                    picking.update(|p| *p = !*p);
-                    if picking.get_untracked() {
-                        above.set(false);
-                        request_animation_frame(move || keep_in_list(picker_ref, above));
-                    }
-                }
+                on:click=move |_| if picking.get_untracked() { close_picker() } else { open_picker() }
             >
                 <span aria-hidden="true">"☺"</span>
             </button>
-            {own_actions}
+            // Right after React, so the emoji come before Edit and Delete
+            // in the Tab order (it is placed by the stylesheet).
             <div
                 class="reaction-picker"
                 class:above=move || above.get()
-                node_ref=picker_ref
+                node_ref=picker_box
                 hidden=move || !picking.get()
             >
                 {picker}
             </div>
+            {own_actions}
         </div>
     }
+}
+
+/// Left and Right move to the button beside the focused one (among the
+/// actions, or the emoji in the open picker), as in any toolbar; returns
+/// whether the key was one of them.
+fn move_along(ev: &leptos::ev::KeyboardEvent) -> bool {
+    let forward = match ev.key().as_str() {
+        "ArrowLeft" => false,
+        "ArrowRight" => true,
+        _ => return false,
+    };
+    let mut at = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+    while let Some(element) = at {
+        at = if forward {
+            element.next_element_sibling()
+        } else {
+            element.previous_element_sibling()
+        };
+        if let Some(button) = at.as_ref().filter(|e| e.tag_name() == "BUTTON") {
+            if let Some(button) = button.dyn_ref::<web_sys::HtmlElement>() {
+                let _ = button.focus();
+            }
+            break;
+        }
+    }
+    true
 }
 
 /// What an opened picker needs to be seen whole in the message list.

@@ -12,7 +12,10 @@ use leptos::prelude::*;
 /// right-to-left override inside cannot reorder what is around it.
 #[component]
 pub(crate) fn MessageText(text: String) -> impl IntoView {
-    let parts = spans_view(without_break_after_blocks(format(&text)));
+    // Its links and code blocks are in the Tab order only on the message
+    // that is the conversation's stop (see `feed_focus`).
+    let tab_index = super::feed_focus::tab_index();
+    let parts = spans_view(without_break_after_blocks(format(&text)), tab_index);
     view! { <div class="text" dir="auto">{parts}</div> }
 }
 
@@ -42,30 +45,38 @@ fn without_break_after_blocks(spans: Vec<Span<'_>>) -> Vec<Span<'_>> {
     out
 }
 
-/// The nodes for `spans`, in order.
-fn spans_view(spans: Vec<Span<'_>>) -> Vec<AnyView> {
-    spans.into_iter().map(span_view).collect()
+/// The nodes for `spans`, in order; `tab_index` gives its links' and code
+/// blocks' `tabindex`.
+fn spans_view(spans: Vec<Span<'_>>, tab_index: impl TabIndex) -> Vec<AnyView> {
+    spans
+        .into_iter()
+        .map(|span| span_view(span, tab_index))
+        .collect()
 }
 
-fn span_view(span: Span<'_>) -> AnyView {
+/// A `tabindex` that follows the conversation's Tab stop.
+trait TabIndex: Fn() -> &'static str + Copy + Send + Sync + 'static {}
+impl<F: Fn() -> &'static str + Copy + Send + Sync + 'static> TabIndex for F {}
+
+fn span_view(span: Span<'_>, tab_index: impl TabIndex) -> AnyView {
     match span {
         Span::Text(text) => text.to_owned().into_any(),
         // Only http(s) addresses are links (the shared rule), and they
         // open apart from the chat.
         Span::Link(url) => view! {
-            <a href=url.to_owned() target="_blank" rel="noopener noreferrer">
+            <a href=url.to_owned() target="_blank" rel="noopener noreferrer" tabindex=tab_index>
                 {url.to_owned()}
             </a>
         }
         .into_any(),
         Span::Code(code) => view! { <code>{code.to_owned()}</code> }.into_any(),
         Span::CodeBlock(code) => view! {
-            <pre class="code-block" tabindex="0"><code>{code.to_owned()}</code></pre>
+            <pre class="code-block" tabindex=tab_index><code>{code.to_owned()}</code></pre>
         }
         .into_any(),
-        Span::Bold(inner) => view! { <strong>{spans_view(inner)}</strong> }.into_any(),
-        Span::Italic(inner) => view! { <em>{spans_view(inner)}</em> }.into_any(),
-        Span::Strike(inner) => view! { <s>{spans_view(inner)}</s> }.into_any(),
+        Span::Bold(inner) => view! { <strong>{spans_view(inner, tab_index)}</strong> }.into_any(),
+        Span::Italic(inner) => view! { <em>{spans_view(inner, tab_index)}</em> }.into_any(),
+        Span::Strike(inner) => view! { <s>{spans_view(inner, tab_index)}</s> }.into_any(),
     }
 }
 

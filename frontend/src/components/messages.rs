@@ -1,6 +1,7 @@
 use leptos::html;
 use leptos::prelude::*;
 
+use super::feed_focus::{message_of, on_feed_key, FeedFocus};
 use super::message::{EntryView, OutgoingView};
 use super::stay_at_bottom::stay_at_bottom;
 use crate::chat::use_chat;
@@ -28,6 +29,7 @@ pub(crate) fn MessageList() -> impl IntoView {
     let outbox = use_outbox();
     let rooms = use_rooms();
     let i18n = use_i18n();
+    let feed = FeedFocus::provide(conversation);
     let scroller = NodeRef::<html::Div>::new();
     let at_bottom = RwSignal::new(true);
     let unseen = RwSignal::new(0u64);
@@ -174,7 +176,6 @@ pub(crate) fn MessageList() -> impl IntoView {
                 class="messages"
                 node_ref=scroller
                 on:scroll=on_scroll
-                tabindex="0"
                 role="region"
                 aria-label=move || i18n.t().messages_label
             >
@@ -191,7 +192,20 @@ pub(crate) fn MessageList() -> impl IntoView {
                         {move || (i18n.t().history_start)(&rooms.current())}
                     </p>
                 </Show>
-                <ol class="timeline" id="timeline">
+                <ol
+                    class="timeline"
+                    id="timeline"
+                    role=move || feed.has_messages().then_some("feed")
+                    aria-busy=move || {
+                        (conversation.with(ConversationState::older) == Older::Loading).to_string()
+                    }
+                    on:keydown=move |ev| on_feed_key(feed, &ev)
+                    on:focusin=move |ev| {
+                        if let Some(key) = message_of(ev.target()).and_then(|(_, key)| key) {
+                            feed.focused(key);
+                        }
+                    }
+                >
                     <For
                         each=move || conversation.keys()
                         key=|key| *key

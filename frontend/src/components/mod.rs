@@ -6,6 +6,7 @@ mod avatar;
 mod bidi;
 mod composer;
 mod composer_mode;
+mod feed_focus;
 mod header;
 mod join;
 mod language;

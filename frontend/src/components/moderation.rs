@@ -102,6 +102,7 @@ pub(crate) fn MessageModeration(id: u64, author: String) -> impl IntoView {
     let i18n = use_i18n();
     let confirming = RwSignal::new(false);
     let label_author = isolate(&author);
+    let tab_index = super::feed_focus::tab_index();
     move || {
         moderation.is_on().then(|| {
             let label_author = label_author.clone();
@@ -111,6 +112,7 @@ pub(crate) fn MessageModeration(id: u64, author: String) -> impl IntoView {
                     <button
                         type="button"
                         class="link-button danger delete-message"
+                        tabindex=tab_index
                         aria-label=move || {
                             let t = i18n.t();
                             if confirming.get() {
@@ -145,6 +147,8 @@ pub(crate) fn BanControl(name: String) -> impl IntoView {
     let length = RwSignal::new(0usize);
     let select_label = isolate(&name);
     let button_label = isolate(&name);
+    // On a message, in the Tab order only on the conversation's stop.
+    let tab_index = super::feed_focus::tab_index();
     move || {
         let name = name.clone();
         let select_label = select_label.clone();
@@ -163,6 +167,7 @@ pub(crate) fn BanControl(name: String) -> impl IntoView {
                 <span class="ban-control">
                     <select
                         class="ban-length"
+                        tabindex=tab_index
                         aria-label=move || (i18n.t().ban_length_label)(&select_label)
                         on:change=move |ev| {
                             let picked = event_target_value(&ev).parse().unwrap_or(0);
@@ -174,6 +179,7 @@ pub(crate) fn BanControl(name: String) -> impl IntoView {
                     <button
                         type="button"
                         class="link-button danger ban-user"
+                        tabindex=tab_index
                         aria-label=move || (i18n.t().ban_label)(&button_label)
                         on:click=move |_| {
                             let secs = BAN_LENGTHS.get(length.get_untracked()).copied();

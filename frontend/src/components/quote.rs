@@ -13,6 +13,9 @@ use crate::state::conversation::use_conversation;
 pub(crate) fn ReplyQuote(quote: Quote) -> impl IntoView {
     let conversation = use_conversation();
     let i18n = use_i18n();
+    // In the Tab order only on the message that is the conversation's
+    // stop (see `feed_focus`).
+    let tab_index = super::feed_focus::tab_index();
     let target = quote.id;
     let label_author = isolate(&quote.username);
     let deleted = quote.deleted;
@@ -21,6 +24,7 @@ pub(crate) fn ReplyQuote(quote: Quote) -> impl IntoView {
         <button
             type="button"
             class="quote"
+            tabindex=tab_index
             class:deleted=deleted
             data-target=target
             aria-label=move || (i18n.t().quote_label)(&label_author)

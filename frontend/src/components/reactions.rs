@@ -15,6 +15,7 @@ pub(crate) fn ReactionChips(id: u64, reactions: Vec<Reactions>) -> impl IntoView
     let outbox = use_outbox();
     let session = use_session();
     let i18n = use_i18n();
+    let tab_index = super::feed_focus::tab_index();
     let chips = reactions
         .into_iter()
         .map(|reaction| {
@@ -36,6 +37,7 @@ pub(crate) fn ReactionChips(id: u64, reactions: Vec<Reactions>) -> impl IntoView
                 <button
                     type="button"
                     class="reaction"
+                    tabindex=tab_index
                     class:mine=move || mine.get()
                     aria-pressed=move || mine.get().to_string()
                     data-emoji=emoji.clone()

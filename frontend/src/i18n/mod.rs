@@ -150,6 +150,8 @@ pub(crate) struct Strings {
     pub(crate) not_delivered: &'static str,
     pub(crate) resend: &'static str,
     pub(crate) discard: &'static str,
+    /// The first thing Tab reaches: past the header and the conversation.
+    pub(crate) skip_to_composer: &'static str,
     pub(crate) composer_label: &'static str,
     pub(crate) composer_placeholder: &'static str,
     pub(crate) composer_offline: &'static str,
@@ -214,7 +216,11 @@ pub(crate) struct Strings {
     pub(crate) edit: &'static str,
     pub(crate) edit_label: &'static str,
     pub(crate) delete_mine_label: &'static str,
+    /// The armed delete's visible text: short, one line on a phone, and
+    /// true for a click, a tap and a key alike.
     pub(crate) confirm_delete_mine: &'static str,
+    /// The armed delete's label: what pressing it again does.
+    pub(crate) confirm_delete_mine_label: &'static str,
     /// A reaction chip's tooltip and label: the emoji, who put it there.
     pub(crate) reaction_label: fn(&str, &[String]) -> String,
     /// After an edited message's text; the tooltip says when.
