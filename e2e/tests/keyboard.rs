@@ -100,15 +100,25 @@ async fn focus_is_on_line(page: &Page, text: &str) -> bool {
         == json!(true)
 }
 
-/// Whether the focus is on the element `css` inside the line of `text`.
+/// Whether the focus is on the element `css` inside the line of `text`,
+/// within a second: the app moves some focus a frame later (the first
+/// emoji of a picker once it renders).
 async fn focus_is_in_line(page: &Page, text: &str, css: &str) -> bool {
-    page.js(&format!(
+    let script = format!(
         "const li = {}; return li !== undefined && document.activeElement === li.querySelector({});",
         line(text),
         json!(css)
-    ))
-    .await
-        == json!(true)
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        if page.js(&script).await == json!(true) {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// Clicks the element `css` inside the line of message `text`, through
