@@ -68,7 +68,8 @@ pub(crate) fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
                     "×"
                 </button>
             </div>
-            <ul class="user-list" id="user-list">
+            // While the connection is down: the last known list, dimmed.
+            <ul class="user-list" id="user-list" class:stale=move || presence.is_stale()>
                 <For
                     each=move || presence.users()
                     key=|name| name.clone()

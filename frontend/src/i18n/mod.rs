@@ -135,7 +135,6 @@ pub(crate) struct Strings {
     pub(crate) status_online: &'static str,
     pub(crate) status_retrying: &'static str,
     pub(crate) status_reconnecting_in: fn(u64) -> String,
-    pub(crate) status_offline: &'static str,
     pub(crate) retry_now: &'static str,
     pub(crate) messages_label: &'static str,
     pub(crate) empty_conversation: &'static str,

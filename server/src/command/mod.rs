@@ -23,12 +23,12 @@ pub(crate) mod moderate;
 pub(crate) mod post;
 pub(crate) mod read;
 
+use crate::chat::hub::encode;
 use crate::chat::hub::Membership;
 use crate::chat::peer::Peer;
 use crate::chat::rate_limit::FrameKind;
 use crate::error::Rejection;
 use crate::AppState;
-use crate::chat::hub::encode;
 use chat_shared::{ClientFrame, ErrorCode, ForbiddenReason, ServerFrame};
 use std::time::Duration;
 
