@@ -10,11 +10,17 @@
 //! way a laptop's Wi-Fi drops (CDP's network emulation going offline),
 //! which the browser's `offline` event tells at once.
 //!
-//! Runs alone ([`browser_test`]), with its own chromedriver and server.
+//! And the header that shows it (item 11): on a desktop one status in one
+//! place (the panel, always shown, counts who is online), on a phone a
+//! header and room bar that leave the conversation the room, with 44 px
+//! targets and the status line back whenever the connection is not online.
+//!
+//! Each test runs alone ([`browser_test`]), with its own chromedriver and
+//! server.
 
 use std::time::{Duration, Instant};
 
-use chat_e2e::{browser_test, Driver, Options, Page, Proxy, TestServer};
+use chat_e2e::{browser_test, ChatClient, Device, Driver, Options, Page, Proxy, TestServer};
 use serde_json::json;
 
 /// True once the chat view is up and the composer can send.
@@ -196,4 +202,128 @@ fn a_lost_connection_shows_within_seconds_keeps_the_list_and_recovers() {
         drop(proxy);
         server.stop().await;
     });
+}
+
+/// The texts of the header's visible elements that speak of being online,
+/// each its own leaf: what a sighted user reads as a status there.
+const HEADER_STATUSES: &str = "return [...document.querySelectorAll('.topbar *')] \
+     .filter(e => e.children.length === 0 && /online/i.test(e.textContent)) \
+     .filter(e => { const r = e.getBoundingClientRect(); return r.width > 1 && r.height > 1; }) \
+     .map(e => e.textContent);";
+
+/// The bottom of the room bar (where the conversation starts), and every
+/// visible control of the header and the room bar that is under 44 px or
+/// not wholly inside the viewport.
+const PHONE_BARS: &str = "const bottom = document.querySelector('.room-bar').getBoundingClientRect().bottom; \
+     const bad = [...document.querySelectorAll('.topbar button, .room-bar button')] \
+       .filter(e => e.getClientRects().length > 0) \
+       .map(e => [e.id || e.className, e.getBoundingClientRect()]) \
+       .filter(([, r]) => r.width < 44 || r.height < 44 || r.left < 0 || r.right > innerWidth || r.top < 0) \
+       .map(([name]) => name); \
+     return [Math.round(bottom), bad];";
+
+#[test]
+fn the_header_is_one_status_on_a_desktop_and_small_on_a_phone() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        let server = TestServer::start().await;
+        let _robin = ChatClient::join(&server, "Robin", None).await;
+
+        // A desktop: the panel is always there and counts who is online;
+        // the header says "Online" once, the connection's state.
+        let desktop = driver.browser(Options::default()).await;
+        desktop.open(&server.url()).await;
+        desktop.join("Dana").await;
+        desktop
+            .wait_until(
+                "the panel lists both",
+                "return document.querySelectorAll('#user-list .user').length === 2",
+            )
+            .await;
+        assert_eq!(
+            desktop.js(HEADER_STATUSES).await,
+            json!(["Online"]),
+            "one status in one place on a desktop"
+        );
+        assert_eq!(
+            desktop
+                .js("const c = document.querySelector('#users-panel .count'); \
+                     return c.getBoundingClientRect().width > 0 ? c.textContent : null;")
+                .await,
+            json!("2"),
+            "the panel, always shown, counts who is online"
+        );
+        desktop.close().await;
+
+        // A phone: one row of header, then the room bar, in about 100 px
+        // of 844, every control still 44 px and on the screen.
+        let phone = driver
+            .browser(Options {
+                device: Device::Phone,
+                ..Options::default()
+            })
+            .await;
+        phone.open(&server.url()).await;
+        phone.join("Pat").await;
+        let (bottom, bad) = phone_bars(&phone).await;
+        assert!(
+            bottom <= 100,
+            "the header and room bar take {bottom} px of 844"
+        );
+        assert_eq!(
+            bad,
+            json!([]),
+            "phone bar controls under 44 px or off-screen"
+        );
+        // In Russian too, whose words are longer.
+        phone.click("#lang-ru").await;
+        phone
+            .wait_until(
+                "the page is in Russian",
+                "return document.querySelector('#online-count').textContent === '2 в сети'",
+            )
+            .await;
+        let (bottom, bad) = phone_bars(&phone).await;
+        assert!(bottom <= 100, "in Russian: {bottom} px");
+        assert_eq!(
+            bad,
+            json!([]),
+            "in Russian: controls under 44 px or off-screen"
+        );
+        phone.click("#lang-en").await;
+
+        // Not online: the status line is back, in words, on the screen.
+        phone.set_network_offline(true).await;
+        phone
+            .wait_until_for(
+                "the phone shows it is reconnecting",
+                "const s = document.querySelector('#connection-status'); \
+                 const r = s.getBoundingClientRect(); \
+                 return s.textContent.startsWith('Reconnecting') \
+                     && r.width > 40 && r.left >= 0 && r.right <= innerWidth;",
+                Duration::from_secs(3),
+            )
+            .await;
+        phone
+            .audit_accessibility("the phone header while reconnecting")
+            .await;
+        phone.set_network_offline(false).await;
+        phone.wait_until("the phone is back", JOINED).await;
+        let (bottom, _) = phone_bars(&phone).await;
+        assert!(bottom <= 100, "back online: {bottom} px");
+        phone.audit_accessibility("the phone header online").await;
+
+        phone.close().await;
+        server.stop().await;
+    });
+}
+
+/// [`PHONE_BARS`] on `page`: the room bar's bottom, and the controls that
+/// fail.
+async fn phone_bars(page: &Page) -> (u64, serde_json::Value) {
+    let value = page.js(PHONE_BARS).await;
+    let bottom = value[0]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no room bar: {value}"));
+    (bottom, value[1].clone())
 }
