@@ -14,6 +14,8 @@
 //! place (the panel, always shown, counts who is online), on a phone a
 //! header and room bar that leave the conversation the room, with 44 px
 //! targets and the status line back whenever the connection is not online.
+//! And a name in the online list, clicked, mentions them in the composer
+//! (item 12).
 //!
 //! Each test runs alone ([`browser_test`]), with its own chromedriver and
 //! server.
@@ -223,7 +225,7 @@ const PHONE_BARS: &str = "const bottom = document.querySelector('.room-bar').get
      return [Math.round(bottom), bad];";
 
 #[test]
-fn the_header_is_one_status_on_a_desktop_and_small_on_a_phone() {
+fn the_header_is_one_status_on_a_desktop_small_on_a_phone_and_names_mention() {
     browser_test(|| async {
         let driver = Driver::start();
         let server = TestServer::start().await;
@@ -253,6 +255,20 @@ fn the_header_is_one_status_on_a_desktop_and_small_on_a_phone() {
             json!("2"),
             "the panel, always shown, counts who is online"
         );
+
+        // Robin's name in the list mentions him after what is typed, and
+        // the keyboard is back in the composer, at the end.
+        desktop.type_in_composer("thanks").await;
+        desktop.click("#user-list .user-mention").await;
+        desktop
+            .wait_until(
+                "a click on Robin's name mentions him in the composer",
+                &composer_is("thanks @Robin "),
+            )
+            .await;
+        desktop
+            .audit_accessibility("the online list with names that mention")
+            .await;
         desktop.close().await;
 
         // A phone: one row of header, then the room bar, in about 100 px
@@ -313,6 +329,29 @@ fn the_header_is_one_status_on_a_desktop_and_small_on_a_phone() {
         assert!(bottom <= 100, "back online: {bottom} px");
         phone.audit_accessibility("the phone header online").await;
 
+        // On the phone the name, a full tap target, closes the panel too.
+        phone.click("#users-toggle").await;
+        // Waited for: the panel slides in.
+        phone
+            .wait_until(
+                "the panel is open, each name a full tap target on the screen",
+                "const r = document.querySelector('#user-list .user-mention').getBoundingClientRect(); \
+                 return getComputedStyle(document.querySelector('#users-panel')).visibility === 'visible' \
+                     && r.height >= 44 && r.width >= 44 && r.left >= 0 && r.right <= innerWidth;",
+            )
+            .await;
+        phone.click("#user-list .user-mention").await;
+        phone
+            .wait_until(
+                "a tap on Robin's name closes the panel and mentions him",
+                &format!(
+                    "return getComputedStyle(document.querySelector('#users-panel')).visibility === 'hidden' \
+                         && (() => {{ {} }})();",
+                    composer_is("@Robin ")
+                ),
+            )
+            .await;
+
         phone.close().await;
         server.stop().await;
     });
@@ -326,4 +365,15 @@ async fn phone_bars(page: &Page) -> (u64, serde_json::Value) {
         .as_u64()
         .unwrap_or_else(|| panic!("no room bar: {value}"));
     (bottom, value[1].clone())
+}
+
+/// True once the composer holds `text` and has the keyboard, with the
+/// caret at the end.
+fn composer_is(text: &str) -> String {
+    format!(
+        "const c = document.querySelector('#composer-input'); \
+         return c.value === {} && document.activeElement === c \
+             && c.selectionStart === c.value.length;",
+        json!(text)
+    )
 }

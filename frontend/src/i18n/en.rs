@@ -55,6 +55,7 @@ pub(crate) static STRINGS: Strings = Strings {
     online_count: |n| format!("{n} online"),
     show_online: |n| format!("{n} online, show who"),
     more_online: |n| format!("{n} more, show them"),
+    mention_label: |name| format!("Mention {name}"),
     close: "Close",
     language: "Language",
     rooms_heading: "Rooms",

@@ -67,6 +67,7 @@ pub(crate) static STRINGS: Strings = Strings {
     online_count: |n| format!("{n} в сети"),
     show_online: |n| format!("{n} в сети, показать список"),
     more_online: |n| format!("ещё {n}, показать"),
+    mention_label: |name| format!("Упомянуть {name}"),
     close: "Закрыть",
     language: "Язык",
     rooms_heading: "Комнаты",
