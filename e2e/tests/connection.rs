@@ -93,6 +93,8 @@ async fn assert_recovered(alice: &Page, bob: &Page, how: &str, text: &str, withi
         )
         .await;
     bob.wait_for_message(text).await;
+    // And its confirmation came back to Alice.
+    alice.wait_for_message(text).await;
     alice
         .wait_until(
             &format!("{how}: the list is live again"),
