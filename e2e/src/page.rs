@@ -432,4 +432,22 @@ impl Page {
         }
         std::fs::write(path, png).expect("the screenshot is written");
     }
+
+    /// Takes the browser's network away (`offline: true`) or gives it back,
+    /// through CDP's `Network.emulateNetworkConditions`: the page gets its
+    /// `offline` / `online` events and `navigator.onLine` changes, as when
+    /// a laptop's Wi-Fi drops.
+    pub async fn set_network_offline(&self, offline: bool) {
+        self.cdp("Network.enable", json!({})).await;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({
+                "offline": offline,
+                "latency": 0,
+                "downloadThroughput": -1,
+                "uploadThroughput": -1,
+            }),
+        )
+        .await;
+    }
 }

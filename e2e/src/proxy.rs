@@ -5,7 +5,9 @@
 //! stopping the server (the page gets a close) nor the page's own
 //! `__cutSockets` (the page closes the socket itself) looks like that, so
 //! the heartbeat watchdog test puts this proxy between the page and the
-//! server and [`Proxy::freeze`]s it.
+//! server and [`Proxy::freeze`]s it. [`Proxy::cut`] goes further, for a
+//! network that stays lost for a while: new connections get nowhere
+//! either, until [`Proxy::restore`].
 
 use std::net::SocketAddr;
 
@@ -21,6 +23,9 @@ pub struct Proxy {
     /// How many times [`Proxy::freeze`] was called. A connection remembers
     /// the count it was accepted under and goes silent once it grows.
     freezes: watch::Sender<u64>,
+    /// While true (a [`Proxy::cut`]), new connections are accepted but
+    /// pass nothing, like attempts into a network without a route.
+    down: watch::Sender<bool>,
     /// The accept loop. It owns every connection's task, so aborting it
     /// ends them all.
     task: JoinHandle<()>,
@@ -34,10 +39,12 @@ impl Proxy {
             .expect("the proxy binds a loopback port");
         let addr = listener.local_addr().expect("the proxy has an address");
         let (freezes, watching) = watch::channel(0);
-        let task = tokio::spawn(accept_loop(listener, target, watching));
+        let (down, watching_down) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, target, watching, watching_down));
         Self {
             addr,
             freezes,
+            down,
             task,
         }
     }
@@ -60,6 +67,20 @@ impl Proxy {
     pub fn freeze(&self) {
         self.freezes.send_modify(|count| *count += 1);
     }
+
+    /// The network is lost until [`Proxy::restore`]: every connection open
+    /// now freezes, and new ones are accepted but pass nothing (and stay
+    /// silent after the restore too), so a page cannot simply reconnect.
+    pub fn cut(&self) {
+        self.down.send_replace(true);
+        self.freeze();
+    }
+
+    /// The network is back after a [`Proxy::cut`]: connections made from
+    /// now on forward normally.
+    pub fn restore(&self) {
+        self.down.send_replace(false);
+    }
 }
 
 impl Drop for Proxy {
@@ -68,7 +89,12 @@ impl Drop for Proxy {
     }
 }
 
-async fn accept_loop(listener: TcpListener, target: SocketAddr, freezes: watch::Receiver<u64>) {
+async fn accept_loop(
+    listener: TcpListener,
+    target: SocketAddr,
+    freezes: watch::Receiver<u64>,
+    down: watch::Receiver<bool>,
+) {
     // Dropped with this future when the proxy is, which aborts every
     // connection's task and closes its sockets.
     let mut connections = JoinSet::new();
@@ -76,6 +102,14 @@ async fn accept_loop(listener: TcpListener, target: SocketAddr, freezes: watch::
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((client, _)) = accepted else { continue };
+                if *down.borrow() {
+                    // Held open and silent until the proxy goes.
+                    connections.spawn(async move {
+                        let _client = client;
+                        std::future::pending::<()>().await;
+                    });
+                    continue;
+                }
                 let born = *freezes.borrow();
                 connections.spawn(forward(client, target, freezes.clone(), born));
             }
@@ -197,5 +231,34 @@ mod tests {
         drop(proxy);
         ends(&mut old_client).await;
         ends(&mut old_server).await;
+    }
+
+    #[tokio::test]
+    async fn a_cut_freezes_open_connections_and_new_ones_get_nowhere_until_restored() {
+        let target = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let proxy = Proxy::start(target.local_addr().expect("address")).await;
+        let (mut old_client, mut old_server) = connect(&proxy, &target).await;
+        passes(&mut old_client, &mut old_server, b"hello").await;
+
+        proxy.cut();
+        is_silent(&mut old_client, &mut old_server, b"lost").await;
+        let mut attempt = TcpStream::connect(proxy.addr())
+            .await
+            .expect("the proxy still accepts");
+        attempt.write_all(b"anyone?").await.expect("write");
+        assert!(
+            timeout(QUIET, target.accept()).await.is_err(),
+            "a connection made during the cut reached the target"
+        );
+        let mut buffer = [0; 64];
+        assert!(
+            timeout(QUIET, attempt.read(&mut buffer)).await.is_err(),
+            "a connection made during the cut was answered or closed"
+        );
+
+        proxy.restore();
+        let (mut new_client, mut new_server) = connect(&proxy, &target).await;
+        passes(&mut new_client, &mut new_server, b"back").await;
+        is_silent(&mut old_client, &mut old_server, b"still lost").await;
     }
 }

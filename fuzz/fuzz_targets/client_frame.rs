@@ -45,7 +45,8 @@ fuzz_target!(|data: &[u8]| {
                 | ClientFrame::Delete { .. }
                 | ClientFrame::LockRoom { .. }
                 | ClientFrame::Audit { .. }
-                | ClientFrame::Users { .. } => {}
+                | ClientFrame::Users { .. }
+                | ClientFrame::Ping => {}
             }
         }
         // The client is told what was wrong.

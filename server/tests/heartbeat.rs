@@ -1,5 +1,7 @@
 //! A client that vanishes without a goodbye (a phone losing its network)
 //! stops answering pings; the server drops it and the others see it leave.
+//! And the other way round: a client checking a quiet connection with
+//! `ping` is answered at once.
 
 mod common;
 
@@ -137,4 +139,61 @@ async fn a_default_server_announces_the_shared_defaults() {
     let mut client = server.connect().await;
     let welcome = client.join_with(ClientFrame::join("alice")).await;
     assert_eq!(welcome.limits, Some(ClientLimits::default()));
+}
+
+/// Reads raw frames until a `heartbeat` text frame, failing if it takes
+/// longer than `within`; anything else before it fails the test.
+async fn expect_heartbeat_within(client: &mut common::Client, within: Duration, what: &str) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let next = tokio::time::timeout_at(deadline, client.socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("{what}: no heartbeat within {within:?}"));
+        match next {
+            Some(Ok(Message::Text(text))) => {
+                assert_eq!(
+                    ServerFrame::decode(&text),
+                    Ok(ServerFrame::Heartbeat),
+                    "{what}: the answer to a ping"
+                );
+                return;
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => panic!("{what}: expected a heartbeat, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_ping_is_answered_at_once_joined_or_not_without_spending_the_message_budget() {
+    // Heartbeats every 20 s, as by default: an answer within a second can
+    // only be the answer to the ping. Two frames of budget: the join and
+    // one message, refilled far too slowly to matter here.
+    let server = TestServer::start_with(Config {
+        limits: Limits {
+            message_rate: 0.01,
+            message_burst: 2,
+            ..Limits::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let mut alice = server.connect().await;
+    let answer = Duration::from_secs(1);
+    alice.send(ClientFrame::Ping).await;
+    expect_heartbeat_within(&mut alice, answer, "before joining").await;
+
+    let welcome = alice.join_with(ClientFrame::join("alice")).await;
+    assert!(welcome.answers_ping, "welcome says pings are answered");
+    for round in 0..2 {
+        alice.send(ClientFrame::Ping).await;
+        expect_heartbeat_within(&mut alice, answer, &format!("joined, ping {round}")).await;
+    }
+    // The pings left the message budget alone: the one message it still
+    // holds goes through.
+    alice.say("after the pings").await;
+    match alice.recv().await {
+        ServerFrame::Message(message) => assert_eq!(message.text, "after the pings"),
+        other => panic!("expected our message, got {other:?}"),
+    }
 }

@@ -115,6 +115,12 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },
+    /// Is the connection still there? Answered at once with `heartbeat`
+    /// (joined or not), so a client that has heard nothing for a few
+    /// seconds learns within a few more whether the network is gone,
+    /// instead of waiting out the heartbeat interval. Only for servers
+    /// whose `welcome` has `answers_ping`: older ones answer `bad_request`.
+    Ping,
 }
 
 impl ClientFrame {
@@ -457,6 +463,11 @@ pub struct Welcome {
     /// dead; absent from servers that send no heartbeats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heartbeat_ms: Option<u64>,
+    /// Whether this server answers `ping` with `heartbeat` at once, so a
+    /// client may check a quiet connection within seconds; absent from
+    /// older servers, which answer `ping` with `bad_request`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub answers_ping: bool,
     /// What this server allows, so clients respect it instead of
     /// assuming defaults; absent from older servers (assume
     /// [`ClientLimits::default`]).
@@ -537,8 +548,9 @@ pub enum ServerFrame {
     },
     /// The rooms there are, answering `list_rooms`.
     Rooms { rooms: Vec<RoomInfo> },
-    /// Sent on every ping tick: browsers hide WebSocket pings from pages,
-    /// so this is how a page notices that a connection went silent.
+    /// Sent on every ping tick, and at once in answer to a client's
+    /// `ping`: browsers hide WebSocket pings from pages, so this is how a
+    /// page notices that a connection went silent.
     Heartbeat,
     /// The moderator token was right: this connection may moderate.
     Moderator,

@@ -63,6 +63,7 @@ fn client_frames_have_the_documented_json() {
         r#"{"type":"history","before":120,"limit":50}"#,
     );
     assert_client_golden(ClientFrame::ListRooms, r#"{"type":"list_rooms"}"#);
+    assert_client_golden(ClientFrame::Ping, r#"{"type":"ping"}"#);
     assert_client_golden(
         ClientFrame::Users {
             after: None,
@@ -140,6 +141,14 @@ fn server_frames_have_the_documented_json() {
             ..Welcome::new("a", vec!["a".into()], "general", "t")
         }),
         r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","heartbeat_ms":20000}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Welcome(Welcome {
+            heartbeat_ms: Some(20_000),
+            answers_ping: true,
+            ..Welcome::new("a", vec!["a".into()], "general", "t")
+        }),
+        r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","heartbeat_ms":20000,"answers_ping":true}"#,
     );
     assert_server_golden(
         ServerFrame::Welcome(Welcome {

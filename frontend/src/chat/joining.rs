@@ -100,10 +100,12 @@ impl Chat {
     }
 
     /// Clears the room being left; its outbox stays on disk for the next
-    /// visit, and who is online goes with the socket.
+    /// visit. Who was online there is no news here (a lost connection
+    /// keeps the list, stale, instead).
     pub(super) fn forget_room(&self) {
         self.conversation.change(ConversationState::clear);
         self.outbox.clear();
         self.composing.reset();
+        self.presence.forget();
     }
 }

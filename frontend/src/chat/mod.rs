@@ -136,6 +136,7 @@ impl Chat {
                 history_gap,
                 resume,
                 heartbeat_ms,
+                answers_ping,
                 limits,
                 topic,
                 locked,
@@ -144,8 +145,11 @@ impl Chat {
                 // An older server announces no limits: it has the defaults.
                 let announced = limits.unwrap_or_default();
                 if let Some(interval) = heartbeat_ms {
-                    self.connection
-                        .expect_heartbeats(interval, announced.missed_heartbeats);
+                    self.connection.expect_heartbeats(
+                        interval,
+                        announced.missed_heartbeats,
+                        answers_ping,
+                    );
                 }
                 // An older server has no rooms and says none.
                 let room = Some(room).filter(|r| !r.is_empty());

@@ -6,7 +6,7 @@ use super::composer_mode::ComposerMode;
 use crate::chat::use_chat;
 use crate::i18n::{use_i18n, Problem};
 use crate::state::authorship::use_authorship;
-use crate::state::composing::{use_composing, Mode};
+use crate::state::composing::{use_composing, with_mention, Mode};
 use crate::state::conversation::use_conversation;
 use crate::state::moderation::use_moderation;
 use crate::state::notices::use_notices;
@@ -75,6 +75,24 @@ pub(crate) fn Composer() -> impl IntoView {
             Err(problem) => notices.show(problem),
         }
     };
+
+    // A name picked in the online list: mentioned at the end of the
+    // draft, with the caret after it and the keyboard here.
+    Effect::new(move |_| {
+        let Some(name) = composing.take_mention() else {
+            return;
+        };
+        draft.update(|d| *d = with_mention(d, &name));
+        if let Some(el) = textarea.get_untracked() {
+            // The caret counts UTF-16 units.
+            let end = draft.with_untracked(|d| d.encode_utf16().count());
+            el.set_value(&draft.get_untracked());
+            let _ = el.focus();
+            let end = u32::try_from(end).unwrap_or(u32::MAX);
+            let _ = el.set_selection_range(end, end);
+        }
+        request_animation_frame(fit_height);
+    });
 
     // Editing puts the message's text in the box, and leaving an edit
     // takes it out again; starting a reply keeps what was typed.

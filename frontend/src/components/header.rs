@@ -3,15 +3,19 @@ use leptos::prelude::*;
 use super::language::LanguageSwitch;
 use super::moderation::ModeratorSwitch;
 use super::status::ConnectionStatus;
+use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 use crate::state::presence::use_presence;
 use crate::state::session::use_session;
 
 /// The top bar: name of the app, connection state, who is online (a button
-/// that opens the users panel on phones), the moderator switch and the
-/// language switch.
+/// that opens the users panel on phones, hidden on wide screens where the
+/// panel is always there), the moderator switch and the language switch.
+/// On phones the connection state shows as its own line only when it is
+/// not online; while online the button's dot says so.
 #[component]
 pub(crate) fn Header(users_open: RwSignal<bool>) -> impl IntoView {
+    let connection = use_chat().connection();
     let session = use_session();
     let presence = use_presence();
     let i18n = use_i18n();
@@ -30,6 +34,7 @@ pub(crate) fn Header(users_open: RwSignal<bool>) -> impl IntoView {
                     type="button"
                     aria-controls="users-panel"
                     aria-expanded=move || users_open.get().to_string()
+                    data-state=move || connection.status().name()
                     // Starts with the visible count (WCAG 2.5.3), then says
                     // what the button does.
                     aria-label=move || (i18n.t().show_online)(count())

@@ -28,12 +28,13 @@ pub(crate) fn ConnectionStatus() -> impl IntoView {
             Status::Idle => String::new(),
             Status::Connecting => t.status_connecting.to_owned(),
             Status::Online => t.status_online.to_owned(),
-            Status::Retrying => t.status_retrying.to_owned(),
+            // Without a network there is nothing to count down to: the
+            // `online` event retries at once.
+            Status::Retrying | Status::Offline => t.status_retrying.to_owned(),
             Status::Waiting { retry_at } => {
                 let seconds = ((retry_at - now.get()) / 1000.0).ceil().max(1.0);
                 (t.status_reconnecting_in)(seconds as u64)
             }
-            Status::Offline => t.status_offline.to_owned(),
         }
     };
     let spoken = move || {
@@ -42,8 +43,7 @@ pub(crate) fn ConnectionStatus() -> impl IntoView {
             Status::Idle => "",
             Status::Connecting => t.status_connecting,
             Status::Online => t.status_online,
-            Status::Retrying | Status::Waiting { .. } => t.status_retrying,
-            Status::Offline => t.status_offline,
+            Status::Retrying | Status::Waiting { .. } | Status::Offline => t.status_retrying,
         }
     };
     let can_retry = move || {

@@ -2,19 +2,23 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::avatar::Avatar;
+use super::bidi::isolate;
 use super::moderation::{AuditLog, BanControl};
 use super::rooms::RoomList;
 use crate::i18n::use_i18n;
+use crate::state::composing::use_composing;
 use crate::state::presence::use_presence;
 use crate::state::session::use_session;
 
 /// Who is online here, then the rooms: a sidebar on wide screens, a panel
 /// that slides in on phones (opened from the header, closed by its button, the backdrop or
-/// Escape).
+/// Escape). Someone else's name mentions them in the composer (and closes
+/// the panel on a phone).
 #[component]
 pub(crate) fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
     let presence = use_presence();
     let session = use_session();
+    let composing = use_composing();
     let i18n = use_i18n();
     let close_button = NodeRef::<html::Button>::new();
 
@@ -68,20 +72,46 @@ pub(crate) fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
                     "×"
                 </button>
             </div>
-            <ul class="user-list" id="user-list">
+            // While the connection is down: the last known list, dimmed.
+            <ul class="user-list" id="user-list" class:stale=move || presence.is_stale()>
                 <For
                     each=move || presence.users()
                     key=|name| name.clone()
                     children=move |name| {
                         let mine = untrack(|| session.is_mine(&name));
+                        if mine {
+                            return view! {
+                                <li class="user mine">
+                                    <Avatar name=name.clone() />
+                                    <bdi class="user-name">{name.clone()}</bdi>
+                                    <span class="you">{move || i18n.t().you}</span>
+                                </li>
+                            }
+                            .into_any();
+                        }
+                        // Someone else's name mentions them in the composer.
+                        // The name stays the button's accessible name, as
+                        // seen; what it does is its description.
+                        let label = isolate(&name);
+                        let mentioned = name.clone();
                         view! {
-                            <li class="user" class:mine=mine>
-                                <Avatar name=name.clone() />
-                                <bdi class="user-name">{name.clone()}</bdi>
-                                {mine.then(|| view! { <span class="you">{move || i18n.t().you}</span> })}
-                                {(!mine).then(|| view! { <BanControl name=name.clone() /> })}
+                            <li class="user">
+                                <button
+                                    type="button"
+                                    class="user-mention"
+                                    title=move || (i18n.t().mention_label)(&label)
+                                    on:click=move |_| {
+                                        open.set(false);
+                                        composing.mention(&mentioned);
+                                    }
+                                >
+                                    <Avatar name=name.clone() />
+                                    <bdi class="user-name">{name.clone()}</bdi>
+                                </button>
+                                <BanControl name=name.clone() />
                             </li>
                         }
+                        .into_any()
                     }
                 />
             </ul>

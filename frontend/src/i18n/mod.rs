@@ -135,7 +135,6 @@ pub(crate) struct Strings {
     pub(crate) status_online: &'static str,
     pub(crate) status_retrying: &'static str,
     pub(crate) status_reconnecting_in: fn(u64) -> String,
-    pub(crate) status_offline: &'static str,
     pub(crate) retry_now: &'static str,
     pub(crate) messages_label: &'static str,
     pub(crate) empty_conversation: &'static str,
@@ -167,6 +166,9 @@ pub(crate) struct Strings {
     pub(crate) show_online: fn(u64) -> String,
     /// A large room's list holds only some names: the button for more.
     pub(crate) more_online: fn(u64) -> String,
+    /// A name in the online list is a button that mentions them in the
+    /// composer: what it does, as its tooltip and description.
+    pub(crate) mention_label: fn(&str) -> String,
     pub(crate) close: &'static str,
     pub(crate) language: &'static str,
     pub(crate) rooms_heading: &'static str,

@@ -15,6 +15,12 @@ const BACKOFF_CAP_MS: f64 = 30_000.0;
 /// A socket stuck connecting (a silently dropped network) is given up after
 /// this long, so the backoff loop keeps going.
 const CONNECT_TIMEOUT_MS: f64 = 10_000.0;
+/// An open socket that has heard nothing for this long asks the server
+/// whether it is still there (`ping`), if the server answers pings.
+const PING_AFTER_MS: f64 = 4_000.0;
+/// A `ping` unanswered (nothing at all heard) for this long means the
+/// network is gone: a person notices within seconds, not a minute.
+const PING_ANSWER_MS: f64 = 4_000.0;
 
 /// The ceiling of the random delay before retry number `attempt` (from 0):
 /// 0.5 s, 1 s, 2 s, ... up to 30 s.
@@ -45,6 +51,8 @@ pub(super) enum Phase {
     Open {
         last_heard_ms: f64,
         silence_limit_ms: Option<f64>,
+        /// How the socket is checked when it goes quiet.
+        ping: Ping,
     },
     /// No socket; the next one is opened at `retry_at`, after `attempt`
     /// failures.
@@ -52,6 +60,19 @@ pub(super) enum Phase {
     /// Like `Waiting`, but the browser says there is no network, which the
     /// user is told; its `online` event retries at once.
     Offline { attempt: u32, retry_at: f64 },
+}
+
+/// Whether and how an open socket is asked if it is still there.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Ping {
+    /// The server has not said it answers `ping` (not yet, or an older
+    /// server): only its heartbeats tell.
+    Unsupported,
+    /// Nothing is asked; a `ping` goes once the socket is quiet for
+    /// [`PING_AFTER_MS`].
+    Idle,
+    /// A `ping` went at `sent_ms` and nothing has been heard since.
+    Sent { sent_ms: f64 },
 }
 
 /// Something that happened to the connection.
@@ -69,8 +90,13 @@ pub(super) enum Input {
     /// The browser's `offline` event.
     WentOffline,
     /// The server promised a heartbeat every `interval_ms`; `missed` of
-    /// them may go missing before the socket counts as dead.
-    ExpectHeartbeats { interval_ms: u64, missed: u32 },
+    /// them may go missing before the socket counts as dead. With
+    /// `answers_ping`, a quiet socket is also checked with `ping`.
+    ExpectHeartbeats {
+        interval_ms: u64,
+        missed: u32,
+        answers_ping: bool,
+    },
     /// The socket opened.
     Opened,
     /// The socket received something.
@@ -117,6 +143,8 @@ pub(super) enum Effect {
     TellOpened,
     /// Tell the chat [`super::SocketEvent::Closed`].
     TellClosed,
+    /// Send `ping` on the open socket.
+    Ping,
 }
 
 /// The connection's rules: for each [`Input`], the next [`Phase`] and the
@@ -148,7 +176,7 @@ impl Machine {
                 Vec::new()
             }
             (Connecting { .. } | Open { .. }, Input::Reconnect { code, reason }) => {
-                self.replace(code, reason, env)
+                self.replace(code, reason, 0, env)
             }
             // With no socket, reconnecting is just not waiting any more.
             (
@@ -159,16 +187,41 @@ impl Machine {
                 self.phase = Offline { attempt, retry_at };
                 Vec::new()
             }
+            // The browser knows the network is gone: waiting for the socket
+            // to notice would leave "Online" up for seconds at best. Its
+            // `online` event (a nudge) tries again at once.
+            (Connecting { .. } | Open { .. }, Input::WentOffline) => {
+                self.retry_later(
+                    0,
+                    Env {
+                        online: false,
+                        ..env
+                    },
+                );
+                vec![
+                    Effect::Close {
+                        code: SILENT,
+                        reason: "offline".to_owned(),
+                    },
+                    Effect::TellClosed,
+                ]
+            }
             (
                 Open { last_heard_ms, .. },
                 Input::ExpectHeartbeats {
                     interval_ms,
                     missed,
+                    answers_ping,
                 },
             ) => {
                 self.phase = Open {
                     last_heard_ms,
                     silence_limit_ms: Some(interval_ms as f64 * f64::from(missed.max(1))),
+                    ping: if answers_ping {
+                        Ping::Idle
+                    } else {
+                        Ping::Unsupported
+                    },
                 };
                 Vec::new()
             }
@@ -176,18 +229,26 @@ impl Machine {
                 self.phase = Open {
                     last_heard_ms: now,
                     silence_limit_ms: None,
+                    ping: Ping::Unsupported,
                 };
                 vec![Effect::TellOpened]
             }
             (
                 Open {
-                    silence_limit_ms, ..
+                    silence_limit_ms,
+                    ping,
+                    ..
                 },
                 Input::Heard,
             ) => {
                 self.phase = Open {
                     last_heard_ms: now,
                     silence_limit_ms,
+                    // Anything heard answers a ping.
+                    ping: match ping {
+                        Ping::Sent { .. } => Ping::Idle,
+                        other => other,
+                    },
                 };
                 Vec::new()
             }
@@ -216,10 +277,35 @@ impl Machine {
                 Open {
                     last_heard_ms,
                     silence_limit_ms: Some(limit),
+                    ..
                 },
                 Input::Tick,
             ) if now - last_heard_ms >= limit => {
-                self.replace(SILENT, "silent connection".to_owned(), env)
+                self.replace(SILENT, "silent connection".to_owned(), 1, env)
+            }
+            (
+                Open {
+                    ping: Ping::Sent { sent_ms },
+                    ..
+                },
+                Input::Tick,
+            ) if now - sent_ms >= PING_ANSWER_MS => {
+                self.replace(SILENT, "no answer to ping".to_owned(), 1, env)
+            }
+            (
+                Open {
+                    last_heard_ms,
+                    silence_limit_ms,
+                    ping: Ping::Idle,
+                },
+                Input::Tick,
+            ) if now - last_heard_ms >= PING_AFTER_MS => {
+                self.phase = Open {
+                    last_heard_ms,
+                    silence_limit_ms,
+                    ping: Ping::Sent { sent_ms: now },
+                };
+                vec![Effect::Ping]
             }
             (Waiting { attempt, retry_at } | Offline { attempt, retry_at }, Input::Tick)
                 if now >= retry_at =>
@@ -241,10 +327,12 @@ impl Machine {
         vec![Effect::Connect]
     }
 
-    /// Gives up on the socket and opens the next one at once.
-    fn replace(&mut self, code: u16, reason: String, env: Env) -> Vec<Effect> {
+    /// Gives up on the socket and opens the next one at once, after
+    /// `failures` (1 for a socket that went silent: the user sees
+    /// "Reconnecting…"; 0 for a room switch).
+    fn replace(&mut self, code: u16, reason: String, failures: u32, env: Env) -> Vec<Effect> {
         let mut effects = vec![Effect::Close { code, reason }, Effect::TellClosed];
-        effects.extend(self.connect(0, env));
+        effects.extend(self.connect(failures, env));
         effects
     }
 
@@ -263,16 +351,24 @@ impl Machine {
     /// When the machine next wants a [`Input::Tick`], if ever.
     pub(super) fn deadline(&self) -> Option<f64> {
         match self.phase {
-            Phase::Idle
-            | Phase::Open {
-                silence_limit_ms: None,
-                ..
-            } => None,
+            Phase::Idle => None,
             Phase::Connecting { since_ms, .. } => Some(since_ms + CONNECT_TIMEOUT_MS),
             Phase::Open {
                 last_heard_ms,
-                silence_limit_ms: Some(limit),
-            } => Some(last_heard_ms + limit),
+                silence_limit_ms,
+                ping,
+            } => {
+                let silence = silence_limit_ms.map(|limit| last_heard_ms + limit);
+                let check = match ping {
+                    Ping::Unsupported => None,
+                    Ping::Idle => Some(last_heard_ms + PING_AFTER_MS),
+                    Ping::Sent { sent_ms } => Some(sent_ms + PING_ANSWER_MS),
+                };
+                match (silence, check) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
             Phase::Waiting { retry_at, .. } | Phase::Offline { retry_at, .. } => Some(retry_at),
         }
     }
@@ -296,271 +392,4 @@ impl Machine {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chat_shared::close::NORMAL;
-
-    /// The browser at `now_ms`, online, with a jitter of one half.
-    fn at(now_ms: f64) -> Env {
-        Env {
-            now_ms,
-            random: 0.5,
-            online: true,
-        }
-    }
-
-    /// A machine with an open socket, opened at `now_ms`.
-    fn open_at(now_ms: f64) -> Machine {
-        let mut machine = Machine::default();
-        machine.step(Input::Open, at(now_ms));
-        machine.step(Input::Opened, at(now_ms));
-        machine
-    }
-
-    /// A machine whose socket was lost at `now_ms`, waiting to retry.
-    fn waiting_at(now_ms: f64) -> Machine {
-        let mut machine = open_at(now_ms);
-        machine.step(Input::Ended, at(now_ms));
-        machine
-    }
-
-    fn close(code: u16, reason: &str) -> Effect {
-        Effect::Close {
-            code,
-            reason: reason.to_owned(),
-        }
-    }
-
-    #[test]
-    fn nothing_connects_until_asked_and_asking_twice_connects_once() {
-        let mut machine = Machine::default();
-        assert_eq!(machine.status(), Status::Idle);
-        assert_eq!(machine.deadline(), None);
-        assert_eq!(machine.step(Input::Nudge, at(0.0)), []);
-        assert_eq!(machine.step(Input::Open, at(0.0)), [Effect::Connect]);
-        assert_eq!(machine.status(), Status::Connecting);
-        assert_eq!(machine.step(Input::Open, at(1.0)), []);
-        assert!(!machine.is_open());
-    }
-
-    #[test]
-    fn an_opened_socket_is_online_and_the_chat_is_told() {
-        let mut machine = Machine::default();
-        machine.step(Input::Open, at(0.0));
-        assert_eq!(machine.step(Input::Opened, at(5.0)), [Effect::TellOpened]);
-        assert_eq!(machine.status(), Status::Online);
-        assert!(machine.is_open());
-        // No heartbeats promised yet, so no watchdog.
-        assert_eq!(machine.deadline(), None);
-    }
-
-    #[test]
-    fn a_nudge_while_connecting_or_open_opens_no_second_socket() {
-        let mut machine = Machine::default();
-        machine.step(Input::Open, at(0.0));
-        assert_eq!(machine.step(Input::Nudge, at(1.0)), []);
-        assert_eq!(machine.status(), Status::Connecting);
-        machine.step(Input::Opened, at(2.0));
-        assert_eq!(machine.step(Input::Nudge, at(3.0)), []);
-        assert_eq!(machine.status(), Status::Online);
-    }
-
-    #[test]
-    fn a_lost_socket_waits_a_jittered_backoff_that_grows_until_one_opens() {
-        let mut machine = waiting_at(1_000.0);
-        // An open socket had no failures: half of the first ceiling.
-        let retry_at = 1_000.0 + 250.0;
-        assert_eq!(machine.status(), Status::Waiting { retry_at });
-        assert_eq!(machine.deadline(), Some(retry_at));
-        // Too early: still waiting.
-        assert_eq!(machine.step(Input::Tick, at(1_200.0)), []);
-        assert_eq!(machine.step(Input::Tick, at(retry_at)), [Effect::Connect]);
-        assert_eq!(machine.status(), Status::Retrying);
-        assert_eq!(
-            machine.step(Input::Ended, at(2_000.0)),
-            [Effect::Release, Effect::TellClosed]
-        );
-        // The second failure in a row: half of the second ceiling.
-        assert_eq!(
-            machine.status(),
-            Status::Waiting {
-                retry_at: 2_000.0 + 500.0
-            }
-        );
-        machine.step(Input::Tick, at(2_500.0));
-        machine.step(Input::Opened, at(2_600.0));
-        machine.step(Input::Ended, at(3_000.0));
-        // Having been open starts the backoff over.
-        assert_eq!(
-            machine.status(),
-            Status::Waiting {
-                retry_at: 3_000.0 + 250.0
-            }
-        );
-    }
-
-    #[test]
-    fn online_or_retry_now_while_waiting_connects_now() {
-        let mut machine = waiting_at(0.0);
-        assert_eq!(machine.step(Input::Nudge, at(10.0)), [Effect::Connect]);
-        assert_eq!(machine.status(), Status::Retrying);
-    }
-
-    #[test]
-    fn without_a_network_the_page_says_offline_and_comes_back_on_online() {
-        let mut machine = open_at(0.0);
-        let offline = Env {
-            online: false,
-            ..at(100.0)
-        };
-        machine.step(Input::Ended, offline);
-        assert_eq!(machine.status(), Status::Offline);
-        // The retry still runs, in case the browser is wrong.
-        assert_eq!(machine.deadline(), Some(350.0));
-        assert_eq!(machine.step(Input::Nudge, at(200.0)), [Effect::Connect]);
-
-        // The `offline` event while waiting says so too.
-        let mut machine = waiting_at(0.0);
-        assert_eq!(machine.step(Input::WentOffline, at(1.0)), []);
-        assert_eq!(machine.status(), Status::Offline);
-        // But not while a socket is open: it may well still work.
-        let mut machine = open_at(0.0);
-        machine.step(Input::WentOffline, at(1.0));
-        assert_eq!(machine.status(), Status::Online);
-    }
-
-    #[test]
-    fn a_socket_stuck_connecting_is_given_up_after_ten_seconds() {
-        let mut machine = Machine::default();
-        machine.step(Input::Open, at(0.0));
-        assert_eq!(machine.deadline(), Some(10_000.0));
-        assert_eq!(machine.step(Input::Tick, at(9_999.0)), []);
-        assert_eq!(
-            machine.step(Input::Tick, at(10_000.0)),
-            [close(SILENT, "connect timeout"), Effect::TellClosed]
-        );
-        assert_eq!(
-            machine.status(),
-            Status::Waiting {
-                retry_at: 10_000.0 + 250.0
-            }
-        );
-    }
-
-    #[test]
-    fn silence_past_the_limit_abandons_with_4000_and_connects_at_once() {
-        let mut machine = open_at(0.0);
-        machine.step(
-            Input::ExpectHeartbeats {
-                interval_ms: 1_000,
-                missed: 3,
-            },
-            at(0.0),
-        );
-        assert_eq!(machine.deadline(), Some(3_000.0));
-        // Hearing anything resets the clock.
-        machine.step(Input::Heard, at(2_000.0));
-        assert_eq!(machine.step(Input::Tick, at(3_000.0)), []);
-        assert_eq!(machine.deadline(), Some(5_000.0));
-        assert_eq!(
-            machine.step(Input::Tick, at(5_000.0)),
-            [
-                close(SILENT, "silent connection"),
-                Effect::TellClosed,
-                Effect::Connect
-            ]
-        );
-        assert_eq!(SILENT, 4000);
-        assert_eq!(machine.status(), Status::Connecting);
-        // The promise went with the socket: the next one may be an older
-        // server's, without heartbeats.
-        machine.step(Input::Opened, at(5_100.0));
-        assert_eq!(machine.deadline(), None);
-        assert_eq!(machine.step(Input::Tick, at(60_000.0)), []);
-    }
-
-    #[test]
-    fn heartbeats_only_count_for_an_open_socket() {
-        let mut machine = waiting_at(0.0);
-        machine.step(
-            Input::ExpectHeartbeats {
-                interval_ms: 1_000,
-                missed: 3,
-            },
-            at(0.0),
-        );
-        machine.step(Input::Nudge, at(1.0));
-        machine.step(Input::Opened, at(2.0));
-        assert_eq!(machine.deadline(), None);
-    }
-
-    #[test]
-    fn reconnect_closes_with_the_code_and_opens_without_waiting() {
-        let mut machine = open_at(0.0);
-        assert_eq!(
-            machine.step(
-                Input::Reconnect {
-                    code: NORMAL,
-                    reason: "switching rooms".to_owned()
-                },
-                at(1.0)
-            ),
-            [
-                close(NORMAL, "switching rooms"),
-                Effect::TellClosed,
-                Effect::Connect
-            ]
-        );
-        assert!(!machine.is_open());
-        assert_eq!(machine.status(), Status::Connecting);
-
-        // Without a socket, it is "retry now".
-        let mut machine = waiting_at(0.0);
-        let reconnect = Input::Reconnect {
-            code: NORMAL,
-            reason: "switching rooms".to_owned(),
-        };
-        assert_eq!(machine.step(reconnect.clone(), at(1.0)), [Effect::Connect]);
-        // Or nothing, if no connection is wanted.
-        let mut machine = Machine::default();
-        assert_eq!(machine.step(reconnect, at(1.0)), []);
-    }
-
-    #[test]
-    fn close_ends_the_socket_with_its_code_and_stops_retrying() {
-        let mut machine = open_at(0.0);
-        let leave = Input::Close {
-            code: NORMAL,
-            reason: "left".to_owned(),
-        };
-        assert_eq!(
-            machine.step(leave.clone(), at(1.0)),
-            [close(NORMAL, "left"), Effect::TellClosed]
-        );
-        assert_eq!(machine.status(), Status::Idle);
-        assert_eq!(machine.deadline(), None);
-
-        let mut machine = waiting_at(0.0);
-        assert_eq!(machine.step(leave, at(1.0)), []);
-        assert_eq!(machine.status(), Status::Idle);
-        assert_eq!(machine.step(Input::Tick, at(60_000.0)), []);
-        assert_eq!(machine.step(Input::Nudge, at(60_000.0)), []);
-    }
-
-    #[test]
-    fn backoff_doubles_from_half_a_second_up_to_thirty() {
-        assert_eq!(backoff_ceiling_ms(0), 500.0);
-        assert_eq!(backoff_ceiling_ms(1), 1_000.0);
-        assert_eq!(backoff_ceiling_ms(5), 16_000.0);
-        assert_eq!(backoff_ceiling_ms(6), 30_000.0);
-        assert_eq!(backoff_ceiling_ms(u32::MAX), 30_000.0);
-    }
-
-    #[test]
-    fn full_jitter_spreads_over_zero_to_the_ceiling() {
-        assert_eq!(next_backoff_delay_ms(3, 0.0), 0.0);
-        assert_eq!(next_backoff_delay_ms(3, 0.5), 2_000.0);
-        assert!(next_backoff_delay_ms(3, 0.999_999) < 4_000.0);
-        assert!(next_backoff_delay_ms(40, 0.999_999) <= 30_000.0);
-    }
-}
+mod tests;

@@ -18,7 +18,10 @@
 //!
 //! A socket that stays silent longer than the server's heartbeats promise
 //! is dead (a phone in a tunnel: no close ever comes), so it is given up on
-//! and replaced.
+//! and replaced. A heartbeat interval suits proxies, not people: a socket
+//! quiet for a few seconds is asked (`ping`, if the server answers it) and
+//! given up on a few seconds later without an answer, and the browser's
+//! `offline` event gives it up at once.
 
 mod machine;
 mod task;
@@ -151,12 +154,20 @@ impl Connection {
 
     /// The server promised a heartbeat every `interval_ms`: from now on the
     /// open socket is given up on once `missed_heartbeats` of them in a row
-    /// have not come. Forgotten with the socket, since the next server may
-    /// be an older one without heartbeats.
-    pub(crate) fn expect_heartbeats(&self, interval_ms: u64, missed_heartbeats: u32) {
+    /// have not come. If it `answers_ping`, a quiet socket is also asked
+    /// whether it is there, and given up on within seconds if not.
+    /// Forgotten with the socket, since the next server may be an older
+    /// one without heartbeats or pings.
+    pub(crate) fn expect_heartbeats(
+        &self,
+        interval_ms: u64,
+        missed_heartbeats: u32,
+        answers_ping: bool,
+    ) {
         self.apply(Input::ExpectHeartbeats {
             interval_ms,
             missed: missed_heartbeats,
+            answers_ping,
         });
     }
 

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::task::Poll;
 
 use chat_shared::close::{GOING_AWAY, SILENT};
-use chat_shared::ServerFrame;
+use chat_shared::{ClientFrame, ServerFrame};
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::{FutureExt, Sink, SinkExt, StreamExt};
 use gloo_net::websocket::futures::WebSocket;
@@ -190,6 +190,7 @@ impl Task {
                 Effect::Release => self.socket = None,
                 Effect::TellOpened => self.tell(SocketEvent::Opened),
                 Effect::TellClosed => self.tell(SocketEvent::Closed),
+                Effect::Ping => self.send(ClientFrame::Ping.encode()),
             }
         }
     }

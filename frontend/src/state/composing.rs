@@ -1,5 +1,7 @@
 //! What the composer is writing: a new message, a reply to a quoted one,
-//! or a new text for one of mine; and sending it, through the outbox.
+//! or a new text for one of mine; and sending it, through the outbox. And
+//! what others ask to add to it: a mention of a name picked in the online
+//! list.
 
 use chat_shared::{quote_excerpt, ChatMessage, Quote};
 use leptos::prelude::*;
@@ -35,10 +37,24 @@ impl Mode {
     }
 }
 
+/// `draft` with a mention of `name` (`@name `) added at its end, after a
+/// space unless it is empty or already ends in white space, so the caret
+/// at the end is ready for the rest of the sentence.
+pub(crate) fn with_mention(draft: &str, name: &str) -> String {
+    let separator = match draft.chars().next_back() {
+        Some(last) if !last.is_whitespace() => " ",
+        _ => "",
+    };
+    format!("{draft}{separator}@{name} ")
+}
+
 /// The composer's mode for the views and the chat.
 #[derive(Clone, Copy)]
 pub(crate) struct Composing {
     mode: RwSignal<Mode>,
+    /// A name to mention, asked for outside the composer (the online
+    /// list) and not yet added to its draft, which the composer owns.
+    mention: RwSignal<Option<String>>,
 }
 
 impl Composing {
@@ -46,7 +62,24 @@ impl Composing {
     pub(crate) fn new() -> Self {
         Self {
             mode: RwSignal::new(Mode::Writing),
+            mention: RwSignal::new(None),
         }
+    }
+
+    /// Asks the composer to mention `name` in its draft and take the
+    /// keyboard.
+    pub(crate) fn mention(&self, name: &str) {
+        self.mention.set(Some(name.to_owned()));
+    }
+
+    /// The name to mention, if one was asked for since the last call
+    /// (tracked): the composer's to add, once.
+    pub(crate) fn take_mention(&self) -> Option<String> {
+        self.mention.track();
+        if self.mention.with_untracked(Option::is_none) {
+            return None;
+        }
+        self.mention.try_update(Option::take).flatten()
     }
 
     /// The mode (tracked).
@@ -156,4 +189,18 @@ impl Default for Composing {
 /// The composer's mode from context.
 pub(crate) fn use_composing() -> Composing {
     expect_context::<Composing>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_mention;
+
+    #[test]
+    fn a_mention_goes_at_the_end_of_the_draft_after_a_space_and_leaves_one() {
+        assert_eq!(with_mention("", "Bob"), "@Bob ");
+        assert_eq!(with_mention("hi", "Bob"), "hi @Bob ");
+        assert_eq!(with_mention("hi ", "Bob"), "hi @Bob ");
+        assert_eq!(with_mention("hi\n", "Ann Lee"), "hi\n@Ann Lee ");
+        assert_eq!(with_mention("@Bob ", "Ann"), "@Bob @Ann ");
+    }
 }

@@ -11,6 +11,10 @@
 //! there, arrivals and departures come as a count (`online`), and the rest
 //! of the names are fetched a page at a time (`users`) when someone opens
 //! the list and asks for more.
+//!
+//! While the connection is down the list is the last one known, marked
+//! stale (and shown dimmed), never "0 online": the next `welcome` brings
+//! the truth.
 
 use chat_shared::{username_key, ClientFrame, MAX_USERS_PAGE};
 use leptos::prelude::*;
@@ -30,6 +34,9 @@ pub(crate) struct PresenceState {
     next_page: Option<String>,
     /// A page was asked for and has not come yet.
     paging: bool,
+    /// The socket that told us closed: this is the last known list, kept
+    /// until the next `welcome`.
+    stale: bool,
 }
 
 impl PresenceState {
@@ -50,6 +57,11 @@ impl PresenceState {
         self.count() - self.users.len()
     }
 
+    /// Whether this is only the last known list (no connection now).
+    pub(crate) fn is_stale(&self) -> bool {
+        self.stale
+    }
+
     /// The list from `welcome`, and the room's count when the list is
     /// only part of it.
     pub(crate) fn welcome(&mut self, users: Vec<String>, online: Option<u32>) {
@@ -60,6 +72,7 @@ impl PresenceState {
         self.online = online.map(|count| count as usize);
         self.next_page = None;
         self.paging = false;
+        self.stale = false;
     }
 
     /// `online`: how many are in a large room now.
@@ -114,7 +127,14 @@ impl PresenceState {
         self.users.len() != before
     }
 
-    /// Nobody is known to be online (the socket closed).
+    /// The socket closed: the list stays as last known, marked stale; a
+    /// page asked for will not come.
+    pub(crate) fn went_stale(&mut self) {
+        self.stale = true;
+        self.paging = false;
+    }
+
+    /// Nobody is known to be online (another room, or left).
     pub(crate) fn clear(&mut self) {
         self.welcome(Vec::new(), None);
     }
@@ -158,6 +178,11 @@ impl Presence {
     /// How many are online but not listed (tracked).
     pub(crate) fn unlisted(&self) -> usize {
         self.users.with(PresenceState::unlisted)
+    }
+
+    /// Whether the list is only the last known one (tracked).
+    pub(crate) fn is_stale(&self) -> bool {
+        self.users.with(PresenceState::is_stale)
     }
 
     /// The list from `welcome`.
@@ -212,11 +237,17 @@ impl Presence {
         self.typists.stopped(name);
     }
 
-    /// The socket closed: the server forgets us and we forget everyone.
+    /// The socket closed: who is online is only the last known list until
+    /// the next `welcome`; who is typing and my typing notice are over.
     pub(crate) fn socket_closed(&self) {
-        self.users.update(PresenceState::clear);
+        self.users.update(PresenceState::went_stale);
         self.typists.clear();
         self.typing.update_value(OutgoingTyping::reset);
+    }
+
+    /// Another room, or out of the chat: nobody known here any more.
+    pub(crate) fn forget(&self) {
+        self.users.update(PresenceState::clear);
     }
 
     /// The user typed in the composer: tell the others, at most as often
@@ -280,7 +311,27 @@ mod tests {
     }
 
     #[test]
-    fn a_resume_replaces_the_list_and_a_closed_socket_empties_it() {
+    fn a_closed_socket_keeps_the_last_known_list_marked_stale_until_welcome() {
+        let mut state = PresenceState::default();
+        state.welcome(vec!["alice".into(), "me".into()], None);
+        assert!(!state.is_stale());
+        state.went_stale();
+        // Never "0 online": the last known people, myself included.
+        assert!(state.is_stale());
+        assert_eq!(names(&state), ["alice", "me"]);
+        assert_eq!(state.count(), 2);
+        state.welcome(vec!["bob".into(), "me".into()], None);
+        assert!(!state.is_stale());
+        assert_eq!(names(&state), ["bob", "me"]);
+        // Another room: nobody known.
+        state.went_stale();
+        state.clear();
+        assert!(!state.is_stale());
+        assert_eq!(state.count(), 0);
+    }
+
+    #[test]
+    fn a_resume_replaces_the_list_and_clearing_empties_it() {
         let mut state = PresenceState::default();
         state.welcome(vec!["alice".into(), "bob".into()], None);
         state.clear();

@@ -249,6 +249,7 @@ impl Hub {
             history: replay.history,
             history_gap: replay.gap,
             heartbeat_ms: Some(self.heartbeat_ms),
+            answers_ping: true,
             limits: Some(self.client_limits.clone()),
             topic: topic.clone(),
             locked,

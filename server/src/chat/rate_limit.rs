@@ -55,10 +55,20 @@ pub(crate) enum FrameKind {
     /// A typing notice: frequent by nature, limited separately so that
     /// typing cannot eat the budget for messages.
     Typing { is_typing: bool },
+    /// A `ping`: a client checking a quiet connection sends one every few
+    /// seconds at most, so it has its own small budget rather than
+    /// spending the one for messages; excess ones go unanswered.
+    Ping,
     /// Anything else, including frames that turn out to be invalid: garbage
     /// costs the server work too.
     Other,
 }
+
+/// Pings one connection may send at once: a client checks a quiet
+/// connection every few seconds, and may check again on a nudge.
+const PING_BURST: u32 = 3;
+/// Pings per second, sustained: several times what a client needs.
+const PING_RATE: f64 = 1.0;
 
 /// What to do with a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +91,7 @@ pub(crate) enum Verdict {
 pub(crate) struct FrameLimiter {
     frames: TokenBucket,
     typing: TokenBucket,
+    pings: TokenBucket,
     /// Refusals still held against the client. Each refusal takes a token;
     /// they come back at the sustained frame rate, so only a flood well
     /// above the limit empties this bucket.
@@ -96,6 +107,7 @@ impl FrameLimiter {
         Self {
             frames: TokenBucket::new(limits.message_burst, limits.message_rate, now),
             typing: TokenBucket::new(limits.typing_burst, limits.typing_rate, now),
+            pings: TokenBucket::new(PING_BURST, PING_RATE, now),
             patience: TokenBucket::new(limits.abuse_limit, limits.message_rate, now),
             typing_shown: false,
         }
@@ -113,6 +125,7 @@ impl FrameLimiter {
                 self.typing_shown |= is_typing && taken.is_ok();
                 taken
             }
+            FrameKind::Ping => self.pings.take(now),
             FrameKind::Other => self.frames.take(now),
         };
         let Err(retry_after) = taken else {
@@ -122,7 +135,8 @@ impl FrameLimiter {
             return Verdict::Abusive;
         }
         match kind {
-            FrameKind::Typing { .. } => Verdict::Dropped,
+            // A late answer would prove nothing: no answer says "too fast".
+            FrameKind::Typing { .. } | FrameKind::Ping => Verdict::Dropped,
             FrameKind::Other => Verdict::Limited { retry_after },
         }
     }
@@ -280,6 +294,26 @@ mod tests {
         assert_eq!(limiter.check(STOPPED, start), Verdict::Allowed);
         // Nothing left to clear: a repeated false costs like any notice.
         assert_eq!(limiter.check(STOPPED, start), Verdict::Dropped);
+    }
+
+    #[test]
+    fn pings_have_their_own_budget_excess_goes_unanswered_and_a_flood_is_abuse() {
+        let start = Instant::now();
+        let mut limiter = FrameLimiter::new(&limits(), start);
+        for _ in 0..PING_BURST {
+            assert_eq!(limiter.check(FrameKind::Ping, start), Verdict::Allowed);
+        }
+        assert_eq!(limiter.check(FrameKind::Ping, start), Verdict::Dropped);
+        // Pinging did not use up the message budget.
+        assert_eq!(limiter.check(FrameKind::Other, start), Verdict::Allowed);
+        // One every few seconds, as a client checking a quiet connection
+        // sends them, is always answered.
+        let later = start + Duration::from_secs(4);
+        assert_eq!(limiter.check(FrameKind::Ping, later), Verdict::Allowed);
+        let verdicts: Vec<Verdict> = (0..500)
+            .map(|_| limiter.check(FrameKind::Ping, later))
+            .collect();
+        assert_eq!(verdicts.last(), Some(&Verdict::Abusive));
     }
 
     #[test]

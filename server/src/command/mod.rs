@@ -23,12 +23,13 @@ pub(crate) mod moderate;
 pub(crate) mod post;
 pub(crate) mod read;
 
+use crate::chat::hub::encode;
 use crate::chat::hub::Membership;
 use crate::chat::peer::Peer;
 use crate::chat::rate_limit::FrameKind;
 use crate::error::Rejection;
 use crate::AppState;
-use chat_shared::{ClientFrame, ErrorCode, ForbiddenReason};
+use chat_shared::{ClientFrame, ErrorCode, ForbiddenReason, ServerFrame};
 use std::time::Duration;
 
 /// The connection commands come from, as they see it: what a join sets
@@ -95,6 +96,9 @@ pub(crate) enum Command {
     Lock(bool),
     SetTopic(moderate::SetTopic),
     Audit(usize),
+    /// `ping`: answered at once with `heartbeat`, so the client knows the
+    /// connection is alive.
+    Ping,
 }
 
 impl Command {
@@ -160,6 +164,7 @@ impl Command {
             ClientFrame::LockRoom { locked } => Self::Lock(locked),
             ClientFrame::SetTopic { topic } => Self::SetTopic(moderate::SetTopic::new(&topic)),
             ClientFrame::Audit { limit } => Self::Audit(moderate::audit_limit(limit)),
+            ClientFrame::Ping => Self::Ping,
         }
     }
 
@@ -169,6 +174,7 @@ impl Command {
             Self::Typing(is_typing) => FrameKind::Typing {
                 is_typing: *is_typing,
             },
+            Self::Ping => FrameKind::Ping,
             _ => FrameKind::Other,
         }
     }
@@ -206,6 +212,10 @@ impl Command {
             Self::Lock(locked) => moderate::lock(state, caller, locked).await,
             Self::SetTopic(topic) => topic.apply(state, caller).await,
             Self::Audit(limit) => moderate::audit(state, caller, limit).await,
+            Self::Ping => {
+                caller.peer.send(encode(&ServerFrame::Heartbeat));
+                Ok(())
+            }
         }
     }
 }
