@@ -76,6 +76,10 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
             // actions: a later touch that turns into a scroll puts them away.
             let touches = StoredValue::new(0u32);
             let opened_by = StoredValue::new(0u32);
+            // Whether this touch has already opened the actions: its lift
+            // must not also click what now lies under the finger (the
+            // actions appear under the text, often right there).
+            let pressed_long = StoredValue::new(false);
             let row = NodeRef::<html::Li>::new();
             // Touching anywhere else (to scroll, or to do something else)
             // puts open actions away, as a menu goes.
@@ -104,10 +108,12 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
             let start_press = move |ev: leptos::ev::PointerEvent| {
                 if ev.pointer_type() == "touch" {
                     end_press();
+                    pressed_long.set_value(false);
                     touches.update_value(|n| *n = n.wrapping_add(1));
                     let timer = set_timeout_with_handle(
                         move || {
                             show_full.set(true);
+                            pressed_long.set_value(true);
                             opened_by.set_value(touches.get_value());
                             actions_open.set(true);
                             // They open under the text, in the list's
@@ -200,6 +206,14 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
                         class="bubble"
                         on:pointerdown=start_press
                         on:pointerup=move |_| end_press()
+                        on:touchend=move |ev| {
+                            // No click after a long press (a default
+                            // prevented at the lift is how a page says so).
+                            if pressed_long.get_value() {
+                                pressed_long.set_value(false);
+                                ev.prevent_default();
+                            }
+                        }
                         on:pointercancel=move |_| {
                             end_press();
                             if touches.get_value() != opened_by.get_value() {
