@@ -72,7 +72,10 @@ impl Page {
         assert_eq!(problems, json!([]), "the page logged errors");
     }
 
-    pub(crate) async fn cdp(&self, command: &'static str, params: Value) -> Value {
+    /// Sends a Chrome DevTools Protocol command to this tab, for what
+    /// WebDriver cannot do (emulating a screen, the network, a colour
+    /// scheme); fails the test if Chromium refuses it.
+    pub async fn cdp(&self, command: &'static str, params: Value) -> Value {
         self.client
             .issue_cmd(Cdp { command, params })
             .await

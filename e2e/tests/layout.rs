@@ -20,45 +20,13 @@ use std::time::{Duration, Instant};
 
 use chat_e2e::{browser_test, screenshot_dir, Device, Driver, Options, Page, TestServer};
 use fantoccini::actions::{InputSource, PointerAction, TouchActions, MOUSE_BUTTON_LEFT};
-use fantoccini::wd::WebDriverCompatibleCommand;
 use serde_json::{json, Value};
-
-/// A Chrome DevTools Protocol command through chromedriver (as the
-/// harness's own, which tests cannot reach): here, a phone screen drawn at
-/// 1x, so the screenshots for the README stay small.
-#[derive(Debug)]
-struct Cdp {
-    command: &'static str,
-    params: Value,
-}
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        let session = session_id.unwrap_or_default();
-        base_url.join(&format!("session/{session}/goog/cdp/execute"))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.command, "params": self.params });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
 
 /// The phone's 390 x 844 screen at 1x instead of 3x, as the desktop
 /// screenshots are: the same layout in CSS pixels, a ninth of the pixels.
 async fn phone_at_1x(page: &Page) {
     let params = json!({ "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true });
-    page.client()
-        .issue_cmd(Cdp {
-            command: "Emulation.setDeviceMetricsOverride",
-            params,
-        })
-        .await
-        .expect("the phone's screen is set");
+    page.cdp("Emulation.setDeviceMetricsOverride", params).await;
 }
 
 /// Functions the scripts below share: boxes, overlap, and whether a
