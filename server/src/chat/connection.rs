@@ -54,7 +54,7 @@ async fn serve_as(id: u64, socket: Socket, state: Arc<AppState>, ticket: Ticket)
         closer.clone(),
         metrics.clone(),
     );
-    let (sink, stream) = socket.split();
+    let (sink, mut stream) = socket.split();
     let ping_interval = state.config.limits.ping_interval;
     let writer = Writer {
         closer: closer.clone(),
@@ -73,7 +73,7 @@ async fn serve_as(id: u64, socket: Socket, state: Arc<AppState>, ticket: Ticket)
         limiter: FrameLimiter::new(&state.config.limits, Instant::now()),
     };
     tokio::select! {
-        () = read_loop(stream, &mut session) => {}
+        () = read_loop(&mut stream, &mut session) => {}
         () = closer.token.cancelled() => {}
     }
     join::leave(session.state, &mut session.caller, session.departure).await;
@@ -86,8 +86,20 @@ async fn serve_as(id: u64, socket: Socket, state: Arc<AppState>, ticket: Ticket)
     {
         writer.abort();
     }
+    linger(&mut stream).await;
     metrics.connections_open.decrement(1.0);
     tracing::debug!("connection closed");
+}
+
+/// Reads and drops what the client still sends until it answers our close
+/// frame with its own (or goes), for at most [`CLOSE_TIMEOUT`]. A socket
+/// closed with unread data in it is reset, and a reset can overtake the
+/// close frame on its way: a flooding client would see "connection reset"
+/// instead of 1008 and its reason. A client that closed first has already
+/// ended the stream, so this returns at once.
+async fn linger(stream: &mut SplitStream<Socket>) {
+    let drained = async { while let Some(Ok(_)) = stream.next().await {} };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, drained).await;
 }
 
 /// What one connection knows about itself.
@@ -160,7 +172,7 @@ impl Session<'_> {
     }
 }
 
-async fn read_loop(mut stream: SplitStream<Socket>, session: &mut Session<'_>) {
+async fn read_loop(stream: &mut SplitStream<Socket>, session: &mut Session<'_>) {
     let limits = &session.state.config.limits;
     let join_deadline = Instant::now() + limits.join_timeout;
     let mut last_heard = Instant::now();
