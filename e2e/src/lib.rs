@@ -90,6 +90,17 @@ pub async fn alice_and_bob(driver: &Driver, server: &TestServer) -> (Page, Page)
     (alice, bob)
 }
 
+/// A script expression: the confirmed message line (`#timeline li.msg`)
+/// whose text is `text` (undefined while there is none), for tests that
+/// act on one message.
+pub fn message_line(text: &str) -> String {
+    format!(
+        "[...document.querySelectorAll('#timeline li.msg')] \
+           .find(li => li.querySelector('.text') && li.querySelector('.text').textContent === {})",
+        serde_json::json!(text)
+    )
+}
+
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Runs one browser test on its own runtime, never at the same time as

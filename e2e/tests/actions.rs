@@ -13,6 +13,7 @@
 
 use std::time::Duration;
 
+use chat_e2e::message_line as line;
 use chat_e2e::{alice_and_bob, browser_test, screenshot_dir, ChatClient, Driver, Options, Page};
 use chat_shared::{Change, ClientFrame, HistoryItem, ServerFrame};
 use fantoccini::key::Key;
@@ -22,15 +23,6 @@ use serde_json::{json, Value};
 /// True while the page knows it cannot reach the server.
 const OFFLINE: &str = "const s = document.querySelector('#composer-status'); \
      return s !== null && s.classList.contains('offline');";
-
-/// A script expression: the confirmed message line whose text is `text`.
-fn line(text: &str) -> String {
-    format!(
-        "[...document.querySelectorAll('#timeline li.msg')] \
-           .find(li => li.querySelector('.text') && li.querySelector('.text').textContent === {})",
-        json!(text)
-    )
-}
 
 /// The server id of the message reading `text` on `page`.
 async fn id_of(page: &Page, text: &str) -> u64 {

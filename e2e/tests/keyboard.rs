@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use chat_e2e::message_line as line;
 use chat_e2e::{
     browser_test, screenshot_dir, ChatClient, Device, Driver, Options, Page, TestServer,
 };
@@ -78,15 +79,6 @@ async fn focused(page: &Page) -> String {
     .as_str()
     .unwrap_or_default()
     .to_owned()
-}
-
-/// A script expression: the confirmed message line whose text is `text`.
-fn line(text: &str) -> String {
-    format!(
-        "[...document.querySelectorAll('#timeline li.msg')] \
-           .find(li => li.querySelector('.text') && li.querySelector('.text').textContent === {})",
-        json!(text)
-    )
 }
 
 /// Whether the focus is on the message line itself (not on a button in

@@ -11,6 +11,7 @@
 //! The other person is a plain [`ChatClient`] (with an author key, so it
 //! can edit), so each test starts one browser per layout it checks.
 
+use chat_e2e::message_line as line;
 use chat_e2e::{
     browser_test, screenshot_dir, ChatClient, Device, Driver, Options, Page, TestServer,
 };
@@ -22,16 +23,6 @@ use std::time::Duration;
 /// CSS pixels (0 at the bottom).
 const GAP_TO_BOTTOM: &str = "(() => { const m = document.querySelector('.messages'); \
      return m.scrollHeight - m.scrollTop - m.clientHeight; })()";
-
-/// A script expression: the confirmed message line whose text is `text`
-/// (undefined while there is none).
-fn line(text: &str) -> String {
-    format!(
-        "[...document.querySelectorAll('#timeline li.msg')] \
-           .find(li => li.querySelector('.text') && li.querySelector('.text').textContent === {})",
-        json!(text)
-    )
-}
 
 /// Joins `name` to `server`'s default room with an author key, so its
 /// messages can be edited.
