@@ -27,6 +27,8 @@ impl ChatClient {
             resume: None,
             join_code: None,
             author_key: None,
+            link_code: None,
+            device: None,
         };
         Self::join_with(server, &join).await.0
     }

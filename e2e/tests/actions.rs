@@ -501,6 +501,8 @@ fn an_edit_made_offline_is_applied_once_after_the_reconnect() {
             resume: None,
             join_code: None,
             author_key: None,
+            link_code: None,
+            device: None,
         };
         let (auditor, welcome) = ChatClient::join_with(&server, &join).await;
         let ServerFrame::Welcome(chat_shared::Welcome { history, .. }) = welcome else {

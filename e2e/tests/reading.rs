@@ -34,6 +34,8 @@ async fn author(server: &TestServer, name: &str) -> ChatClient {
         resume: None,
         join_code: None,
         author_key: Some(format!("{}-reading-test-author-key", name.to_lowercase())),
+        link_code: None,
+        device: None,
     };
     ChatClient::join_with(server, &join).await.0
 }

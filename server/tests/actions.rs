@@ -24,6 +24,8 @@ fn join_frame(name: &str, key: Option<&str>, since: Option<u64>) -> ClientFrame 
         resume: None,
         join_code: None,
         author_key: key.map(Into::into),
+        link_code: None,
+        device: None,
     }
 }
 
@@ -37,6 +39,8 @@ fn in_room(frame: ClientFrame, to: &str) -> ClientFrame {
             resume,
             join_code,
             author_key,
+            link_code: None,
+            device: None,
         } => ClientFrame::Join {
             username,
             room: Some(to.into()),
@@ -44,6 +48,8 @@ fn in_room(frame: ClientFrame, to: &str) -> ClientFrame {
             resume,
             join_code,
             author_key,
+            link_code: None,
+            device: None,
         },
         other => other,
     }
@@ -720,6 +726,8 @@ async fn a_client_id_reused_in_another_room_is_that_rooms_own() {
         resume: Some(first.resume),
         join_code: None,
         author_key: None,
+        link_code: None,
+        device: None,
     })
     .await;
     general.say_with_id("for general", "c-1").await;

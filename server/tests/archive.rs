@@ -142,6 +142,8 @@ async fn chat_history(db: &Path) {
         resume: None,
         join_code: None,
         author_key: None,
+        link_code: None,
+        device: None,
     })
     .await;
     bob.say("elsewhere").await;

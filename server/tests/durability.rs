@@ -306,11 +306,13 @@ async fn rooms_keep_their_own_people_messages_typing_and_history() {
             [
                 RoomInfo {
                     name: "general".into(),
-                    online: 1
+                    online: 1,
+                    ..RoomInfo::default()
                 },
                 RoomInfo {
                     name: "rust".into(),
-                    online: 2
+                    online: 2,
+                    ..RoomInfo::default()
                 }
             ]
         ),
@@ -464,6 +466,8 @@ async fn a_deleted_text_is_gone_from_the_database_file_and_its_wal() {
             resume: None,
             join_code: None,
             author_key: Some("alice-key-0123456789abcdef".into()),
+            link_code: None,
+            device: None,
         })
         .await;
     let marker = format!("secret-marker-{}", std::process::id());

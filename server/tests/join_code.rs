@@ -25,6 +25,8 @@ fn join(name: &str, join_code: Option<&str>, resume: Option<&str>) -> ClientFram
         resume: resume.map(Into::into),
         join_code: join_code.map(Into::into),
         author_key: None,
+        link_code: None,
+        device: None,
     }
 }
 

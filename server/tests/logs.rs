@@ -49,6 +49,8 @@ async fn json_logs_name_the_connection_and_hold_no_text_or_token() {
             resume: Some(token.clone()),
             join_code: None,
             author_key: None,
+            link_code: None,
+            device: None,
         })
         .await;
     assert!(resumed.history.iter().any(|message| message.text == TEXT));

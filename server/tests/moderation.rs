@@ -283,6 +283,8 @@ async fn a_moderator_deletes_any_message_for_everyone_live_in_history_and_on_rep
             resume: None,
             join_code: None,
             author_key: None,
+            link_code: None,
+            device: None,
         })
         .await;
     assert!(welcome.history.is_empty(), "{:?}", welcome.history);
@@ -328,6 +330,8 @@ async fn deletions_count_toward_the_replay_limit() {
         resume: None,
         join_code: None,
         author_key: None,
+        link_code: None,
+        device: None,
     };
     // Two deletions after `one`: within the limit, replayed.
     let mut bob = server.connect().await;
@@ -515,6 +519,8 @@ async fn a_topic_reaches_members_and_new_joiners() {
             resume: None,
             join_code: None,
             author_key: None,
+            link_code: None,
+            device: None,
         })
         .await;
     assert_eq!(elsewhere.topic, None);

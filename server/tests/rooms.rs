@@ -24,6 +24,8 @@ fn join_to(name: &str, room: &str, code: Option<&str>) -> ClientFrame {
         resume: None,
         join_code: code.map(Into::into),
         author_key: None,
+        link_code: None,
+        device: None,
     }
 }
 

@@ -318,6 +318,8 @@ async fn a_replay_larger_than_the_byte_budget_is_a_gap_and_the_rest_comes_by_pag
         resume: None,
         join_code: None,
         author_key: None,
+        link_code: None,
+        device: None,
     })
     .await;
     let raw = recv_raw(&mut bob).await;

@@ -8,6 +8,9 @@
 //! - [`actions`]: the rules for editing, deleting, replying and reacting
 //!   (author keys, the reaction emoji, reply quotes).
 //! - [`close`]: WebSocket close codes and what each means for presence.
+//! - [`codes`]: error codes, refusal reasons and the moderation log's
+//!   entries.
+//! - [`people`]: names that last, linked devices and direct messages.
 //! - [`format`]: what counts as formatting in a message (code, bold,
 //!   italic, strike, links), so every client renders text the same way.
 //! - [`protocol`]: the JSON frames, one enum per direction, and error codes.
@@ -17,7 +20,9 @@
 
 pub mod actions;
 pub mod close;
+pub mod codes;
 pub mod format;
+pub mod people;
 pub mod protocol;
 pub mod validate;
 
@@ -25,10 +30,15 @@ pub use actions::{
     is_valid_author_key, normalize_emoji, quote_excerpt, DEFAULT_EDIT_WINDOW_SECS,
     MAX_AUTHOR_KEY_CHARS, MAX_QUOTE_CHARS, MIN_AUTHOR_KEY_CHARS, REACTION_EMOJI,
 };
+pub use codes::{AuditAction, AuditEntry, ErrorCode, ForbiddenReason};
+pub use people::{
+    is_dm_room, is_valid_link_code, normalize_device_label, normalize_dm_with,
+    normalize_report_reason, DeviceInfo, DmError, DM_ROOM_PREFIX, LINK_CODE_CHARS, LINK_CODE_SECS,
+    MAX_DEVICE_LABEL_CHARS, MAX_DM_OTHERS, MAX_REPORT_CHARS,
+};
 pub use protocol::{
-    AuditAction, AuditEntry, Change, ChatMessage, ClientFrame, ClientLimits, Deletion, Edit,
-    ErrorCode, ForbiddenReason, HistoryItem, Quote, Reaction, Reactions, RoomInfo, ServerFrame,
-    Welcome,
+    Change, ChatMessage, ClientFrame, ClientLimits, Deletion, Edit, HistoryItem, Quote, Reaction,
+    Reactions, RoomInfo, ServerFrame, Welcome,
 };
 pub use validate::{
     check_ban_duration, is_valid_admin_token, is_valid_client_id, is_valid_join_code,

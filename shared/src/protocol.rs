@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::codes::{AuditAction, AuditEntry, ErrorCode, ForbiddenReason};
+pub use crate::people::DeviceInfo;
+
 /// A frame a client sends to the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -32,6 +35,15 @@ pub enum ClientFrame {
         /// presents it again, under any name. Without it, messages cannot.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         author_key: Option<String>,
+        /// A code from `device_link`: with a new `author_key`, makes this
+        /// device one more holder of `username` (see
+        /// [`crate::people`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link_code: Option<String>,
+        /// What this device is, for the owner's device list ("Firefox on
+        /// Android"); at most [`crate::people::MAX_DEVICE_LABEL_CHARS`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device: Option<String>,
     },
     /// Say something to everyone in the room.
     Message {
@@ -121,6 +133,30 @@ pub enum ClientFrame {
     /// instead of waiting out the heartbeat interval. Only for servers
     /// whose `welcome` has `answers_ping`: older ones answer `bad_request`.
     Ping,
+    /// Give up my held name: it becomes free for anyone, and my devices
+    /// hold it no more. Answered with `name_released`.
+    ReleaseName,
+    /// Moderators: make a held name free again (its devices hold it no
+    /// more). Answered with `name_released`.
+    FreeName { username: String },
+    /// Ask for a one-time code that links another device to my held
+    /// name; answered with `device_link`.
+    LinkDevice,
+    /// Ask for the devices that hold my name; answered with `devices`.
+    Devices,
+    /// Take a device off my name: it holds it no more, and its open
+    /// connections are closed. Answered with `devices`.
+    RevokeDevice { id: u64 },
+    /// Open (or find again) the direct-message room of me and `with`
+    /// (one to [`crate::people::MAX_DM_OTHERS`] other held names);
+    /// answered with `dm`.
+    OpenDm { with: Vec<String> },
+    /// Take a room or DM off my rooms (the ones `list_rooms` marks
+    /// `mine`); answered with `room_left`.
+    LeaveRoom { room: String },
+    /// Show a message of this room to the moderators, with why; answered
+    /// with `reported`.
+    Report { id: u64, reason: String },
 }
 
 impl ClientFrame {
@@ -133,6 +169,8 @@ impl ClientFrame {
             resume: None,
             join_code: None,
             author_key: None,
+            link_code: None,
+            device: None,
         }
     }
 
@@ -331,68 +369,20 @@ impl HistoryItem {
     }
 }
 
-/// One moderator action, as the moderation log keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub id: u64,
-    /// When, RFC 3339 UTC.
-    pub at: String,
-    /// The name of the moderator who did it.
-    pub moderator: String,
-    pub action: AuditAction,
-    /// What it was done to: a message id, a user name or a room.
-    pub target: String,
-    /// The rest worth knowing: the deleted message's author and room, a
-    /// ban's length, a new topic.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-/// What a moderator did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuditAction {
-    Delete,
-    Ban,
-    Lock,
-    Unlock,
-    Topic,
-    /// An action this build does not know yet (from a newer server).
-    #[serde(other)]
-    Unknown,
-}
-
-impl AuditAction {
-    /// The wire name, which the store keeps too.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Delete => "delete",
-            Self::Ban => "ban",
-            Self::Lock => "lock",
-            Self::Unlock => "unlock",
-            Self::Topic => "topic",
-            Self::Unknown => "unknown",
-        }
-    }
-
-    /// The action a stored name stands for.
-    pub fn parse(name: &str) -> Self {
-        match name {
-            "delete" => Self::Delete,
-            "ban" => Self::Ban,
-            "lock" => Self::Lock,
-            "unlock" => Self::Unlock,
-            "topic" => Self::Topic,
-            _ => Self::Unknown,
-        }
-    }
-}
-
 /// A room and how many people are in it now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomInfo {
     pub name: String,
     pub online: u32,
+    /// One of my rooms (my held name joined it and did not leave it):
+    /// the side panel shows the same list on every device. Absent when
+    /// false, and for a connection without a held name.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mine: bool,
+    /// A direct-message room: its members' names, mine included. Only
+    /// members are ever shown one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<String>,
 }
 
 /// The limits a client must respect, announced in `welcome`. The defaults
@@ -485,6 +475,11 @@ pub struct Welcome {
     /// `users` is everyone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub online: Option<u32>,
+    /// The name is held by this device's key (see [`crate::people`]):
+    /// no one else may take it, and this connection may link devices,
+    /// open DMs and keep "my rooms". Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
 }
 
 impl Welcome {
@@ -600,6 +595,30 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         next: Option<String>,
     },
+    /// A one-time code for linking another device to my held name,
+    /// answering `link_device`; the app shows it as `/#/link/CODE`.
+    DeviceLink {
+        code: String,
+        /// When it stops working, RFC 3339 UTC.
+        expires_at: String,
+    },
+    /// The devices that hold my name, answering `devices` and
+    /// `revoke_device`; oldest first.
+    Devices { devices: Vec<DeviceInfo> },
+    /// A held name is free again: answering `release_name` (my own) or a
+    /// moderator's `free_name`.
+    NameReleased { username: String },
+    /// The direct-message room of `with` (every member, me included,
+    /// sorted), answering `open_dm`: join `room` to talk there.
+    Dm { room: String, with: Vec<String> },
+    /// Something new happened in another of my rooms or DMs: its newest
+    /// event is `latest`. Sent to a held name's connections in other
+    /// rooms, at most about once a second per room.
+    Activity { room: String, latest: u64 },
+    /// The room is no longer one of mine, answering `leave_room`.
+    RoomLeft { room: String },
+    /// The message was shown to the moderators, answering `report`.
+    Reported { id: u64 },
     /// A frame type this build does not know: a newer server may add frames,
     /// and clients must ignore them. Never sent.
     #[serde(other, skip_serializing)]
@@ -626,105 +645,6 @@ impl ServerFrame {
             retry_after_ms: None,
             client_id: None,
             reason: None,
-        }
-    }
-}
-
-/// Why a request was refused. Stable: clients translate by code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    InvalidUsername,
-    NameTaken,
-    EmptyMessage,
-    MessageTooLong,
-    NotJoined,
-    AlreadyJoined,
-    BadRequest,
-    InvalidRoom,
-    /// The server failed (for example its disk); the request may be retried.
-    ServerError,
-    /// Too many frames too fast; the message says when to try again.
-    RateLimited,
-    /// A rule refused the request; `reason` says which (see
-    /// [`ForbiddenReason`]). Without a reason (an older server) it most
-    /// likely means the chat is invite-only and the join did not carry the
-    /// code in force; the connection stays open for a join with the code.
-    Forbidden,
-    /// A moderator banned this user or address; `retry_after_ms` says
-    /// how long the ban still lasts.
-    Banned,
-    /// The target of a request does not exist (a message to delete, edit,
-    /// react to or reply to that is not in this room or already deleted,
-    /// a user to ban who is not here).
-    NotFound,
-    /// The message is older than the edit window: it can still be
-    /// deleted, not edited.
-    EditExpired,
-    /// A code this build does not know yet (from a newer server).
-    #[serde(other)]
-    Unknown,
-}
-
-impl ErrorCode {
-    /// A human explanation in English, for clients that show the server's text.
-    pub fn default_message(self) -> &'static str {
-        match self {
-            Self::InvalidUsername => "That name is not allowed",
-            Self::NameTaken => "That name is already in use",
-            Self::EmptyMessage => "A message cannot be empty",
-            Self::MessageTooLong => "That message is too long",
-            Self::NotJoined => "Join the chat first",
-            Self::AlreadyJoined => "You have already joined",
-            Self::BadRequest => "That frame was not understood",
-            Self::InvalidRoom => "That room name is not allowed",
-            Self::ServerError => "The server could not do that just now; try again",
-            Self::RateLimited => "Too many messages: slow down",
-            Self::Forbidden => "This chat is invite-only: open the invitation link",
-            Self::Banned => "A moderator has banned you from this chat for a while",
-            Self::NotFound => "There is no such message or user here",
-            Self::EditExpired => "That message is too old to edit",
-            Self::Unknown => "Something went wrong",
-        }
-    }
-}
-
-/// Which rule a `forbidden` refusal applies: the `reason` of its `error`
-/// frame. Stable, like the codes: clients translate by it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ForbiddenReason {
-    /// The chat is invite-only and the request carried no code in force
-    /// (a `join`, or `list_rooms` before joining).
-    JoinCode,
-    /// `become_moderator` with a token that is not the moderator token.
-    ModeratorToken,
-    /// A moderator action from a connection that did not become one.
-    NotModerator,
-    /// A message, edit or reaction in a room a moderator locked.
-    RoomLocked,
-    /// An edit or delete of a message this author key did not post.
-    NotAuthor,
-    /// A reason this build does not know yet (from a newer server).
-    #[serde(other)]
-    Unknown,
-}
-
-impl ForbiddenReason {
-    /// A human explanation in English, for clients that show the server's text.
-    pub fn default_message(self) -> &'static str {
-        match self {
-            Self::JoinCode => ErrorCode::Forbidden.default_message(),
-            Self::ModeratorToken => "That is not the moderator token",
-            Self::NotModerator => {
-                "Only moderators may do that: send become_moderator with the token first"
-            }
-            Self::RoomLocked => "This room is read-only: a moderator locked it",
-            Self::NotAuthor => {
-                "Only the author of a message may change it (with the author key it was \
-                 posted with), and a moderator may delete it"
-            }
-            Self::Unknown => "That is not allowed",
         }
     }
 }

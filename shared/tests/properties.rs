@@ -29,7 +29,7 @@ proptest! {
         before in any::<u64>(),
     ) {
         for frame in [
-            ClientFrame::Join { username: username.clone(), room: room.clone(), since, resume: client_id.clone(), join_code: room.clone(), author_key: client_id.clone() },
+            ClientFrame::Join { username: username.clone(), room: room.clone(), since, resume: client_id.clone(), join_code: room.clone(), author_key: client_id.clone(), link_code: None, device: None },
             ClientFrame::Message { text: text.clone(), client_id: client_id.clone(), reply_to: since },
             ClientFrame::Typing { is_typing },
             ClientFrame::History { before: Some(before), limit: None, around: since },

@@ -28,6 +28,8 @@ fn client_frames_have_the_documented_json() {
             resume: Some("t0k3n".into()),
             join_code: None,
             author_key: None,
+            link_code: None,
+            device: None,
         },
         r#"{"type":"join","username":"alice","room":"rust","since":123,"resume":"t0k3n"}"#,
     );
@@ -39,6 +41,8 @@ fn client_frames_have_the_documented_json() {
             resume: None,
             join_code: Some("Xy_9-abcdefghijklmnop".into()),
             author_key: None,
+            link_code: None,
+            device: None,
         },
         r#"{"type":"join","username":"alice","join_code":"Xy_9-abcdefghijklmnop"}"#,
     );
@@ -130,6 +134,7 @@ fn server_frames_have_the_documented_json() {
             rooms: vec![RoomInfo {
                 name: "general".into(),
                 online: 2,
+                ..RoomInfo::default()
             }],
         },
         r#"{"type":"rooms","rooms":[{"name":"general","online":2}]}"#,
@@ -342,6 +347,8 @@ fn message_action_frames_have_the_documented_json() {
             resume: None,
             join_code: None,
             author_key: Some("k3y-0123456789abcdef".into()),
+            link_code: None,
+            device: None,
         },
         r#"{"type":"join","username":"alice","author_key":"k3y-0123456789abcdef"}"#,
     );

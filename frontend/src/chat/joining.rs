@@ -66,6 +66,8 @@ impl Chat {
                 .with_untracked(ConversationState::newest_id),
             join_code: Session::join_code(),
             author_key: Some(author_key()),
+            link_code: None,
+            device: None,
         }
     }
 

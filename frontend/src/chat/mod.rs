@@ -141,6 +141,7 @@ impl Chat {
                 topic,
                 locked,
                 online,
+                ..
             }) => {
                 // An older server announces no limits: it has the defaults.
                 let announced = limits.unwrap_or_default();
@@ -233,6 +234,15 @@ impl Chat {
             ServerFrame::Rooms { rooms } => self.rooms.listed(rooms),
             // Heartbeats only prove the connection is alive; the socket
             // already noted that.
+            // People frames: the profile menu and the DM list route them
+            // (issue 23, in progress).
+            ServerFrame::DeviceLink { .. }
+            | ServerFrame::Devices { .. }
+            | ServerFrame::NameReleased { .. }
+            | ServerFrame::Dm { .. }
+            | ServerFrame::Activity { .. }
+            | ServerFrame::RoomLeft { .. }
+            | ServerFrame::Reported { .. } => {}
             ServerFrame::Heartbeat | ServerFrame::Unknown => {}
             ServerFrame::Moderator => self.moderation.accepted(),
             ServerFrame::MessageEdited(edit) => self.on_change(Change::MessageEdited(edit)),

@@ -126,6 +126,9 @@ fn audit_line(entry: &AuditEntry) -> String {
         AuditAction::Lock => format!("{who} locked #{target}"),
         AuditAction::Unlock => format!("{who} unlocked #{target}"),
         AuditAction::Topic => format!("{who} set the topic of #{target}: {detail}"),
+        AuditAction::Release => format!("{who} gave up the name {target}"),
+        AuditAction::FreeName => format!("{who} freed the name {target}"),
+        AuditAction::Report => format!("{who} reported message {target}: {detail}"),
         AuditAction::Unknown => format!("{who}: {target} {detail}"),
     }
 }
@@ -189,6 +192,10 @@ fn server_error(code: ErrorCode, reason: Option<ForbiddenReason>, server_message
             Some(ForbiddenReason::NotModerator) => "Only moderators may do that.".into(),
             Some(ForbiddenReason::RoomLocked) => STRINGS.room_locked_notice.into(),
             Some(ForbiddenReason::NotAuthor) => STRINGS.not_yours.into(),
+            Some(ForbiddenReason::NotMember) => "That conversation is not open to you.".into(),
+            Some(ForbiddenReason::NotHeld) => {
+                "Only names that belong to someone can do that, or get direct messages.".into()
+            }
             Some(ForbiddenReason::Unknown) => server_message.into(),
         },
         ErrorCode::Banned => "A moderator has banned you from this chat for a while.".into(),
@@ -196,6 +203,9 @@ fn server_error(code: ErrorCode, reason: Option<ForbiddenReason>, server_message
         ErrorCode::EditExpired => {
             "That message is too old to edit; it can still be deleted.".into()
         }
+        ErrorCode::NameHeld => "That name belongs to someone. If it is yours, open \
+            \"Link another device\" on a device that has it and open the link here."
+            .into(),
         ErrorCode::Unknown => server_message.into(),
     }
 }

@@ -138,6 +138,9 @@ fn audit_line(entry: &AuditEntry) -> String {
         AuditAction::Lock => format!("{who} закрыл(а) #{target}"),
         AuditAction::Unlock => format!("{who} открыл(а) #{target}"),
         AuditAction::Topic => format!("{who} сменил(а) тему #{target}: {detail}"),
+        AuditAction::Release => format!("{who} отказал(ась) от имени {target}"),
+        AuditAction::FreeName => format!("{who} освободил(а) имя {target}"),
+        AuditAction::Report => format!("{who} пожаловал(ась) на сообщение {target}: {detail}"),
         AuditAction::Unknown => format!("{who}: {target} {detail}"),
     }
 }
@@ -205,6 +208,10 @@ fn server_error(code: ErrorCode, reason: Option<ForbiddenReason>, server_message
             Some(ForbiddenReason::NotModerator) => "Это могут только модераторы.".into(),
             Some(ForbiddenReason::RoomLocked) => STRINGS.room_locked_notice.into(),
             Some(ForbiddenReason::NotAuthor) => STRINGS.not_yours.into(),
+            Some(ForbiddenReason::NotMember) => "Эта беседа вам не открыта.".into(),
+            Some(ForbiddenReason::NotHeld) => {
+                "Это доступно только закреплённым именам; личные сообщения — тоже.".into()
+            }
             Some(ForbiddenReason::Unknown) => server_message.into(),
         },
         ErrorCode::Banned => "Модератор временно закрыл вам доступ к этому чату.".into(),
@@ -212,6 +219,9 @@ fn server_error(code: ErrorCode, reason: Option<ForbiddenReason>, server_message
         ErrorCode::EditExpired => {
             "Это сообщение слишком старое, чтобы его менять; удалить его ещё можно.".into()
         }
+        ErrorCode::NameHeld => "Это имя кому-то принадлежит. Если оно ваше, откройте \
+            «Привязать другое устройство» на устройстве с этим именем и откройте ссылку здесь."
+            .into(),
         ErrorCode::Unknown => server_message.into(),
     }
 }

@@ -136,6 +136,7 @@ mod tests {
         RoomInfo {
             name: name.into(),
             online,
+            ..RoomInfo::default()
         }
     }
 

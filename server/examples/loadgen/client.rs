@@ -115,6 +115,8 @@ pub(crate) async fn join(
         resume: None,
         join_code: None,
         author_key: None,
+        link_code: None,
+        device: None,
     };
     socket
         .send(Message::text(frame.encode()))

@@ -449,6 +449,7 @@ impl Hub {
             .map(|name| RoomInfo {
                 name: name.clone(),
                 online: online.get(name).copied().unwrap_or(0),
+                ..RoomInfo::default()
             })
             .collect()
     }

@@ -335,6 +335,7 @@ impl Presence for MemoryPresence {
             .map(|(name, room)| RoomInfo {
                 name: name.clone(),
                 online: room.count(),
+                ..RoomInfo::default()
             })
             .collect();
         // In name order, as Redis lists them.

@@ -116,6 +116,7 @@ impl Command {
                 resume,
                 join_code,
                 author_key,
+                ..
             } => Self::Join(join::Join::new(
                 &username,
                 room.as_deref(),
@@ -165,6 +166,7 @@ impl Command {
             ClientFrame::SetTopic { topic } => Self::SetTopic(moderate::SetTopic::new(&topic)),
             ClientFrame::Audit { limit } => Self::Audit(moderate::audit_limit(limit)),
             ClientFrame::Ping => Self::Ping,
+            _ => Self::Unreadable("not yet".into()),
         }
     }
 

@@ -239,6 +239,8 @@ pub(crate) fn join_frame(
         resume: resume.map(Into::into),
         join_code: None,
         author_key: None,
+        link_code: None,
+        device: None,
     }
 }
 

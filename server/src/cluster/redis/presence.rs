@@ -202,7 +202,11 @@ impl Presence for RedisPresence {
                 })?;
             Ok(rooms
                 .into_iter()
-                .map(|(name, online)| RoomInfo { name, online })
+                .map(|(name, online)| RoomInfo {
+                    name,
+                    online,
+                    ..RoomInfo::default()
+                })
                 .collect())
         })
     }
