@@ -7,8 +7,9 @@ mod common;
 use chat_server::config::Config;
 use chat_server::limits::Limits;
 use chat_shared::{
-    is_valid_author_key, is_valid_client_id, normalize_message, normalize_room, normalize_username,
-    ClientFrame, ErrorCode, ServerFrame, DEFAULT_ROOM,
+    is_dm_room, is_valid_author_key, is_valid_client_id, is_valid_link_code,
+    normalize_device_label, normalize_message, normalize_report_reason, normalize_room,
+    normalize_username, ClientFrame, ErrorCode, ServerFrame, DEFAULT_ROOM,
 };
 use common::TestServer;
 use proptest::prelude::*;
@@ -111,13 +112,36 @@ fn expected(text: &str, joined: bool) -> Result<(), Vec<ErrorCode>> {
             username,
             room,
             author_key,
+            link_code,
+            device,
             ..
         }) => {
             normalize_username(&username).map_err(|error| vec![error.code()])?;
             normalize_room(room.as_deref().unwrap_or(DEFAULT_ROOM))
                 .map_err(|error| vec![error.code()])?;
-            if author_key.is_some_and(|key| !is_valid_author_key(&key)) {
+            if author_key
+                .as_deref()
+                .is_some_and(|key| !is_valid_author_key(key))
+            {
                 return Err(vec![ErrorCode::BadRequest]);
+            }
+            if device.is_some_and(|label| normalize_device_label(&label).is_none()) {
+                return Err(vec![ErrorCode::BadRequest]);
+            }
+            if let Some(code) = link_code {
+                // A link code needs a key to hold the name with; no case
+                // holds one for a valid code.
+                if author_key.is_none() || !is_valid_link_code(&code) {
+                    return Err(vec![ErrorCode::BadRequest]);
+                }
+                return Err(vec![
+                    ErrorCode::NameHeld,
+                    ErrorCode::Forbidden,
+                    ErrorCode::BadRequest,
+                ]);
+            }
+            if room.as_deref().is_some_and(is_dm_room) {
+                return Err(vec![ErrorCode::Forbidden]);
             }
             // An earlier case may still hold the same name: see check_one.
             Ok(())
@@ -145,8 +169,25 @@ fn expected(text: &str, joined: bool) -> Result<(), Vec<ErrorCode>> {
             ClientFrame::Ban { .. }
             | ClientFrame::LockRoom { .. }
             | ClientFrame::SetTopic { .. }
-            | ClientFrame::Audit { .. },
+            | ClientFrame::Audit { .. }
+            | ClientFrame::FreeName { .. },
         ) => Err(vec![ErrorCode::Forbidden]),
+        // Every case joins without a key: nothing of a held name's.
+        Ok(
+            ClientFrame::ReleaseName
+            | ClientFrame::LinkDevice
+            | ClientFrame::Devices
+            | ClientFrame::RevokeDevice { .. }
+            | ClientFrame::OpenDm { .. }
+            | ClientFrame::LeaveRoom { .. },
+        ) => Err(vec![ErrorCode::Forbidden]),
+        Ok(ClientFrame::Report { reason, .. }) => {
+            if normalize_report_reason(&reason).is_none() {
+                return Err(vec![ErrorCode::BadRequest]);
+            }
+            // Another case's message may be there to report.
+            Err(vec![ErrorCode::NotFound, ErrorCode::Unknown])
+        }
         Ok(ClientFrame::Message {
             text,
             client_id,
@@ -222,8 +263,10 @@ async fn check_one(server: &TestServer, text: &str, join_first: bool, case: u64)
             "{text:?} should have been accepted"
         ),
         // `Unknown` in the expected codes: the frame may also succeed.
-        ([ServerFrame::Message(_) | ServerFrame::Reaction(_)], Err(codes))
-            if codes.contains(&ErrorCode::Unknown) => {}
+        (
+            [ServerFrame::Message(_) | ServerFrame::Reaction(_) | ServerFrame::Reported { .. }],
+            Err(codes),
+        ) if codes.contains(&ErrorCode::Unknown) => {}
         ([ServerFrame::Error { code, .. }], Err(codes)) => {
             assert!(
                 codes.contains(code),
