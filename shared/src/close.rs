@@ -16,6 +16,10 @@ pub const TOO_BIG: u16 = 1009;
 /// A client gave up on a connection that went silent (no heartbeat) and is
 /// opening a new one: not a departure.
 pub const SILENT: u16 = 4000;
+/// The server closed the connection because its device was revoked from
+/// the name it holds (`revoke_device`): the client must not reconnect
+/// under that name.
+pub const REVOKED: u16 = 4003;
 
 /// What a closed connection means for the user's presence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +48,7 @@ mod tests {
     fn only_a_normal_close_or_none_leaves_at_once() {
         assert_eq!(departure(None), Departure::AtOnce);
         assert_eq!(departure(Some(NORMAL)), Departure::AtOnce);
-        for code in [GOING_AWAY, POLICY, TOO_BIG, SILENT, 1006] {
+        for code in [GOING_AWAY, POLICY, TOO_BIG, SILENT, REVOKED, 1006] {
             assert_eq!(departure(Some(code)), Departure::AfterGrace, "code {code}");
         }
     }
