@@ -39,8 +39,8 @@ fn in_room(frame: ClientFrame, to: &str) -> ClientFrame {
             resume,
             join_code,
             author_key,
-            link_code: None,
-            device: None,
+            link_code,
+            device,
         } => ClientFrame::Join {
             username,
             room: Some(to.into()),
@@ -48,8 +48,8 @@ fn in_room(frame: ClientFrame, to: &str) -> ClientFrame {
             resume,
             join_code,
             author_key,
-            link_code: None,
-            device: None,
+            link_code,
+            device,
         },
         other => other,
     }
