@@ -312,10 +312,11 @@ pub(crate) async fn link_device(state: &AppState, caller: &Caller) -> Result<(),
     let lifetime = state.config.link_code_lifetime;
     let expires = SystemTime::now() + lifetime;
     let lifetime_ms = u64::try_from(lifetime.as_millis()).unwrap_or(u64::MAX);
-    let expires_ms = now_ms().saturating_add(lifetime_ms);
+    let now = now_ms();
+    let expires_ms = now.saturating_add(lifetime_ms);
     state
         .journal
-        .people(move |store| store.add_link_code(person, &hash, expires_ms))
+        .people(move |store| store.add_link_code(person, &hash, now, expires_ms))
         .await
         .map_err(server_error)?;
     caller.peer.send(encode(&ServerFrame::DeviceLink {

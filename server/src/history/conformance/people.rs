@@ -75,7 +75,7 @@ pub(super) fn a_held_name_answers_to_its_devices_and_to_one_link_code(store: &mu
     ));
     // A link code adds one device, once; a wrong one is told apart.
     store
-        .add_link_code(alice.id, &sha256_hex("code"), 10_000)
+        .add_link_code(alice.id, &sha256_hex("code"), 1000, 10_000)
         .expect("code");
     assert!(matches!(
         store
@@ -104,7 +104,7 @@ pub(super) fn a_held_name_answers_to_its_devices_and_to_one_link_code(store: &mu
     ));
     // An expired code adds nothing.
     store
-        .add_link_code(alice.id, &sha256_hex("late"), 4000)
+        .add_link_code(alice.id, &sha256_hex("late"), 1000, 4000)
         .expect("code");
     assert!(matches!(
         store
@@ -241,7 +241,7 @@ pub(super) fn any_device_of_the_person_changes_what_another_posted(store: &mut d
     };
     let alice = hold(store, "alice", "alice-secret-author-key", 1000);
     store
-        .add_link_code(alice.id, &sha256_hex("code"), 10_000)
+        .add_link_code(alice.id, &sha256_hex("code"), 1000, 10_000)
         .expect("code");
     let phone = mine(
         store
