@@ -696,3 +696,27 @@ async fn a_report_reaches_the_moderators_with_the_text_even_from_a_dm() {
     assert!(reports[1].2.contains("buy my spam") && reports[1].2.contains("\"spam\""));
     server.stop().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn a_dm_does_not_count_against_the_room_limit() {
+    let server = TestServer::start_with(Config {
+        max_rooms: 1,
+        ..Config::default()
+    })
+    .await;
+    let (mut alice, _) = joined(&server, join("alice", None, Some(LAPTOP), None)).await;
+    let (_bob, _) = joined(&server, join("bob", None, Some(BOB), None)).await;
+    assert_eq!(
+        refused(&server, join("carol", Some("rust"), None, None))
+            .await
+            .0,
+        ErrorCode::InvalidRoom,
+        "the limit is reached"
+    );
+    let ServerFrame::Dm { room, .. } = open_dm(&mut alice, &["bob"]).await else {
+        panic!("expected dm");
+    };
+    let (_in_dm, welcome) = joined(&server, join("bob", Some(&room), Some(BOB), None)).await;
+    assert_eq!(welcome.room, room);
+    server.stop().await.expect("clean stop");
+}

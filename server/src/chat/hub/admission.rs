@@ -12,7 +12,7 @@
 use super::{banned, Hub, HubState, JoinRequest, UNSPECIFIED};
 use crate::chat::peer::Peer;
 use crate::error::Rejection;
-use chat_shared::ErrorCode;
+use chat_shared::{is_dm_room, ErrorCode};
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -81,13 +81,17 @@ impl Hub {
         }
         let known =
             state.rooms.contains_key(&request.room) || state.joining.contains_key(&request.room);
-        if !known {
+        // A DM is not counted against the rooms' limit: only its members
+        // (checked before) may enter it, and a group of friends may have
+        // many; the limit is for rooms anyone can make.
+        if !known && !is_dm_room(&request.room) {
             let coming = state
                 .joining
                 .keys()
-                .filter(|room| !state.rooms.contains_key(*room))
+                .filter(|room| !is_dm_room(room) && !state.rooms.contains_key(*room))
                 .count();
-            if state.rooms.len() + coming >= self.max_rooms {
+            let rooms = state.rooms.keys().filter(|room| !is_dm_room(room)).count();
+            if rooms + coming >= self.max_rooms {
                 return Err(Rejection::new(
                     ErrorCode::InvalidRoom,
                     format!(
