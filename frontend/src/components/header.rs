@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use super::language::LanguageSwitch;
 use super::moderation::ModeratorSwitch;
+use super::profile::ProfileMenu;
 use super::status::ConnectionStatus;
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
@@ -10,7 +11,8 @@ use crate::state::session::use_session;
 
 /// The top bar: name of the app, connection state, who is online (a button
 /// that opens the users panel on phones, hidden on wide screens where the
-/// panel is always there), the moderator switch and the language switch.
+/// panel is always there), my name (the profile menu), the moderator
+/// switch and the language switch.
 /// On phones the connection state shows as its own line only when it is
 /// not online; while online the button's dot says so.
 #[component]
@@ -43,6 +45,7 @@ pub(crate) fn Header(users_open: RwSignal<bool>) -> impl IntoView {
                     <span class="dot" aria-hidden="true"></span>
                     <span id="online-count">{move || (i18n.t().online_count)(count())}</span>
                 </button>
+                <ProfileMenu />
                 <ModeratorSwitch />
             </Show>
             <LanguageSwitch />
