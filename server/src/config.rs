@@ -27,6 +27,8 @@ const DEFAULT_MAX_ROOMS: usize = 1000;
 const DEFAULT_REDIS_PREFIX: &str = "chat:";
 const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(15);
 const DEFAULT_EDIT_WINDOW: Duration = Duration::from_secs(chat_shared::DEFAULT_EDIT_WINDOW_SECS);
+/// Ninety days: a name nobody used for a season is free again.
+const DEFAULT_NAME_HOLD: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 
 /// clap takes a default duration as text: rendered once, from the same
 /// value the `Default` impls use.
@@ -47,6 +49,11 @@ fn default_node_timeout_text() -> &'static str {
 fn default_edit_window_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
     duration_text(&TEXT, DEFAULT_EDIT_WINDOW)
+}
+
+fn default_name_hold_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    duration_text(&TEXT, DEFAULT_NAME_HOLD)
 }
 
 fn default_resume_grace_text() -> &'static str {
@@ -176,6 +183,12 @@ pub struct Config {
     #[arg(long, env = "CHAT_EDIT_WINDOW", default_value = default_edit_window_text(), value_parser = humantime::parse_duration)]
     pub edit_window: Duration,
 
+    /// How long a held name (one joined with an author key) stays its
+    /// holder's while none of its devices uses it; then anyone may take
+    /// it. See docs/identity.md.
+    #[arg(long, env = "CHAT_NAME_HOLD", default_value = default_name_hold_text(), value_parser = humantime::parse_duration)]
+    pub name_hold: Duration,
+
     /// The most rooms there may be (rooms are created by joining them).
     #[arg(long, env = "CHAT_MAX_ROOMS", default_value_t = DEFAULT_MAX_ROOMS)]
     pub max_rooms: usize,
@@ -286,6 +299,7 @@ impl Default for Config {
             replay_limit: DEFAULT_REPLAY_LIMIT,
             resume_grace: DEFAULT_RESUME_GRACE,
             edit_window: DEFAULT_EDIT_WINDOW,
+            name_hold: DEFAULT_NAME_HOLD,
             max_rooms: DEFAULT_MAX_ROOMS,
             metrics_addr: None,
             log_format: LogFormat::Text,

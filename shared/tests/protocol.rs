@@ -214,6 +214,8 @@ fn server_frames_have_the_documented_json() {
         (ForbiddenReason::NotModerator, "not_moderator"),
         (ForbiddenReason::RoomLocked, "room_locked"),
         (ForbiddenReason::NotAuthor, "not_author"),
+        (ForbiddenReason::NotMember, "not_member"),
+        (ForbiddenReason::NotHeld, "not_held"),
     ] {
         assert_server_golden(
             ServerFrame::Error {
@@ -332,6 +334,9 @@ fn moderation_frames_have_the_documented_json() {
         AuditAction::Lock,
         AuditAction::Unlock,
         AuditAction::Topic,
+        AuditAction::Release,
+        AuditAction::FreeName,
+        AuditAction::Report,
     ] {
         assert_eq!(AuditAction::parse(action.as_str()), action);
     }
@@ -561,6 +566,353 @@ fn large_room_presence_frames_match_the_documented_json() {
     );
 }
 
+/// A code as `device_link` hands it out: 32 lower-case hex digits.
+const LINK_CODE: &str = "0123456789abcdef0123456789abcdef";
+
+#[test]
+fn people_client_frames_have_the_documented_json() {
+    assert_client_golden(
+        ClientFrame::Join {
+            username: "alice".into(),
+            room: None,
+            since: None,
+            resume: None,
+            join_code: None,
+            author_key: Some("k3y-phone-0123456789".into()),
+            link_code: Some(LINK_CODE.into()),
+            device: Some("Firefox on Android".into()),
+        },
+        r#"{"type":"join","username":"alice","author_key":"k3y-phone-0123456789","link_code":"0123456789abcdef0123456789abcdef","device":"Firefox on Android"}"#,
+    );
+    assert_client_golden(
+        ClientFrame::Join {
+            username: "alice".into(),
+            room: Some("rust".into()),
+            since: None,
+            resume: None,
+            join_code: None,
+            author_key: Some("k3y-0123456789abcdef".into()),
+            link_code: None,
+            device: Some("Chrome on Linux".into()),
+        },
+        r#"{"type":"join","username":"alice","room":"rust","author_key":"k3y-0123456789abcdef","device":"Chrome on Linux"}"#,
+    );
+    assert_client_golden(ClientFrame::ReleaseName, r#"{"type":"release_name"}"#);
+    assert_client_golden(
+        ClientFrame::FreeName {
+            username: "alice".into(),
+        },
+        r#"{"type":"free_name","username":"alice"}"#,
+    );
+    assert_client_golden(ClientFrame::LinkDevice, r#"{"type":"link_device"}"#);
+    assert_client_golden(ClientFrame::Devices, r#"{"type":"devices"}"#);
+    assert_client_golden(
+        ClientFrame::RevokeDevice { id: 2 },
+        r#"{"type":"revoke_device","id":2}"#,
+    );
+    assert_client_golden(
+        ClientFrame::OpenDm {
+            with: vec!["bob".into()],
+        },
+        r#"{"type":"open_dm","with":["bob"]}"#,
+    );
+    assert_client_golden(
+        ClientFrame::OpenDm {
+            with: vec!["bob".into(), "carol".into()],
+        },
+        r#"{"type":"open_dm","with":["bob","carol"]}"#,
+    );
+    assert_client_golden(
+        ClientFrame::LeaveRoom {
+            room: "rust".into(),
+        },
+        r#"{"type":"leave_room","room":"rust"}"#,
+    );
+    assert_client_golden(
+        ClientFrame::Report {
+            id: 17,
+            reason: "spam".into(),
+        },
+        r#"{"type":"report","id":17,"reason":"spam"}"#,
+    );
+    // An empty reason is allowed, but the field is not optional.
+    assert_client_golden(
+        ClientFrame::Report {
+            id: 17,
+            reason: String::new(),
+        },
+        r#"{"type":"report","id":17,"reason":""}"#,
+    );
+    for bad in [
+        r#"{"type":"free_name"}"#,
+        r#"{"type":"revoke_device"}"#,
+        r#"{"type":"revoke_device","id":"2"}"#,
+        r#"{"type":"open_dm"}"#,
+        r#"{"type":"open_dm","with":"bob"}"#,
+        r#"{"type":"leave_room"}"#,
+        r#"{"type":"report","reason":"spam"}"#,
+        r#"{"type":"report","id":17}"#,
+    ] {
+        assert!(ClientFrame::decode(bad).is_err(), "{bad} was accepted");
+    }
+}
+
+#[test]
+fn people_server_frames_have_the_documented_json() {
+    assert_server_golden(
+        ServerFrame::Welcome(Welcome {
+            held: true,
+            ..Welcome::new("alice", vec!["alice".into()], "general", "t")
+        }),
+        r#"{"type":"welcome","username":"alice","users":["alice"],"room":"general","history":[],"resume":"t","held":true}"#,
+    );
+    assert_server_golden(
+        ServerFrame::DeviceLink {
+            code: LINK_CODE.into(),
+            expires_at: "2026-11-25T21:10:00.000Z".into(),
+        },
+        r#"{"type":"device_link","code":"0123456789abcdef0123456789abcdef","expires_at":"2026-11-25T21:10:00.000Z"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Devices {
+            devices: vec![
+                DeviceInfo {
+                    id: 1,
+                    label: "Firefox on Linux".into(),
+                    first_seen: "2026-11-20T09:00:00.000Z".into(),
+                    last_seen: "2026-11-25T21:00:00.000Z".into(),
+                    this: true,
+                },
+                DeviceInfo {
+                    id: 2,
+                    label: "Safari on iPhone".into(),
+                    first_seen: "2026-11-25T21:01:00.000Z".into(),
+                    last_seen: "2026-11-25T21:01:00.000Z".into(),
+                    this: false,
+                },
+            ],
+        },
+        concat!(
+            r#"{"type":"devices","devices":["#,
+            r#"{"id":1,"label":"Firefox on Linux","first_seen":"2026-11-20T09:00:00.000Z","last_seen":"2026-11-25T21:00:00.000Z","this":true},"#,
+            r#"{"id":2,"label":"Safari on iPhone","first_seen":"2026-11-25T21:01:00.000Z","last_seen":"2026-11-25T21:01:00.000Z"}"#,
+            r#"]}"#
+        ),
+    );
+    // A device that sent no label is listed with an empty one.
+    assert_server_golden(
+        ServerFrame::Devices {
+            devices: vec![DeviceInfo {
+                id: 3,
+                label: String::new(),
+                first_seen: "2026-11-25T21:02:00.000Z".into(),
+                last_seen: "2026-11-25T21:02:00.000Z".into(),
+                this: false,
+            }],
+        },
+        r#"{"type":"devices","devices":[{"id":3,"label":"","first_seen":"2026-11-25T21:02:00.000Z","last_seen":"2026-11-25T21:02:00.000Z"}]}"#,
+    );
+    assert_server_golden(
+        ServerFrame::NameReleased {
+            username: "alice".into(),
+        },
+        r#"{"type":"name_released","username":"alice"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Dm {
+            room: "dm-5d41402abc4b2a76b9719d91".into(),
+            with: vec!["alice".into(), "bob".into()],
+        },
+        r#"{"type":"dm","room":"dm-5d41402abc4b2a76b9719d91","with":["alice","bob"]}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Activity {
+            room: "rust".into(),
+            latest: 120,
+        },
+        r#"{"type":"activity","room":"rust","latest":120}"#,
+    );
+    assert_server_golden(
+        ServerFrame::RoomLeft {
+            room: "rust".into(),
+        },
+        r#"{"type":"room_left","room":"rust"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Reported { id: 17 },
+        r#"{"type":"reported","id":17}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Rooms {
+            rooms: vec![
+                RoomInfo {
+                    name: "general".into(),
+                    online: 2,
+                    mine: true,
+                    with: vec![],
+                },
+                RoomInfo {
+                    name: "rust".into(),
+                    online: 0,
+                    mine: false,
+                    with: vec![],
+                },
+                RoomInfo {
+                    name: "dm-5d41402abc4b2a76b9719d91".into(),
+                    online: 0,
+                    mine: true,
+                    with: vec!["alice".into(), "bob".into()],
+                },
+            ],
+        },
+        concat!(
+            r#"{"type":"rooms","rooms":["#,
+            r#"{"name":"general","online":2,"mine":true},"#,
+            r#"{"name":"rust","online":0},"#,
+            r#"{"name":"dm-5d41402abc4b2a76b9719d91","online":0,"mine":true,"with":["alice","bob"]}"#,
+            r#"]}"#
+        ),
+    );
+    assert_server_golden(
+        ServerFrame::error(ErrorCode::NameHeld),
+        r#"{"type":"error","code":"name_held","message":"That name belongs to someone. If it is yours, open \"Link another device\" on a device that has it and use the link here; otherwise pick another name"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::Error {
+            code: ErrorCode::Forbidden,
+            message: "bob does not hold a name: a direct message goes only to held names".into(),
+            retry_after_ms: None,
+            client_id: None,
+            reason: Some(ForbiddenReason::NotHeld),
+        },
+        r#"{"type":"error","code":"forbidden","message":"bob does not hold a name: a direct message goes only to held names","reason":"not_held"}"#,
+    );
+    let entry = |id, action, moderator: &str, target: &str, detail: Option<&str>| AuditEntry {
+        id,
+        at: "2026-11-25T21:00:00.123Z".into(),
+        moderator: moderator.into(),
+        action,
+        target: target.into(),
+        detail: detail.map(str::to_owned),
+    };
+    assert_server_golden(
+        ServerFrame::Audit {
+            entries: vec![
+                entry(
+                    9,
+                    AuditAction::Report,
+                    "bob",
+                    "17",
+                    Some(r#"#general, by troll: "spam" — buy now"#),
+                ),
+                entry(8, AuditAction::FreeName, "mod", "alice", None),
+                entry(7, AuditAction::Release, "carol", "carol", None),
+            ],
+        },
+        concat!(
+            r#"{"type":"audit","entries":["#,
+            r##"{"id":9,"at":"2026-11-25T21:00:00.123Z","moderator":"bob","action":"report","target":"17","detail":"#general, by troll: \"spam\" — buy now"},"##,
+            r#"{"id":8,"at":"2026-11-25T21:00:00.123Z","moderator":"mod","action":"free_name","target":"alice"},"#,
+            r#"{"id":7,"at":"2026-11-25T21:00:00.123Z","moderator":"carol","action":"release","target":"carol"}"#,
+            r#"]}"#
+        ),
+    );
+}
+
+/// A client written before issue 23 must see the same bytes as before
+/// from a server that has nothing new to say to it (a keyless join).
+#[test]
+fn frames_without_the_people_fields_encode_exactly_as_before() {
+    let welcome = Welcome {
+        heartbeat_ms: Some(20_000),
+        answers_ping: true,
+        ..Welcome::new("a", vec!["a".into()], "general", "t")
+    };
+    assert!(!welcome.held);
+    assert_eq!(
+        ServerFrame::Welcome(welcome).encode(),
+        r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","heartbeat_ms":20000,"answers_ping":true}"#
+    );
+    assert_eq!(
+        ServerFrame::Rooms {
+            rooms: vec![RoomInfo {
+                name: "general".into(),
+                online: 2,
+                mine: false,
+                with: vec![],
+            }],
+        }
+        .encode(),
+        r#"{"type":"rooms","rooms":[{"name":"general","online":2}]}"#
+    );
+    assert_eq!(
+        ClientFrame::join("alice").encode(),
+        r#"{"type":"join","username":"alice"}"#
+    );
+}
+
+/// This build reading a server from before issue 23: every new field
+/// takes its default.
+#[test]
+fn an_older_servers_frames_decode_with_the_people_defaults() {
+    let Ok(ServerFrame::Welcome(welcome)) = ServerFrame::decode(
+        r#"{"type":"welcome","username":"a","users":["a"],"room":"general","history":[],"resume":"t","heartbeat_ms":20000}"#,
+    ) else {
+        panic!("an old welcome did not decode")
+    };
+    assert!(!welcome.held, "an old welcome is not held");
+    assert_eq!(
+        ServerFrame::decode(r#"{"type":"rooms","rooms":[{"name":"general","online":2}]}"#),
+        Ok(ServerFrame::Rooms {
+            rooms: vec![RoomInfo {
+                name: "general".into(),
+                online: 2,
+                mine: false,
+                with: vec![],
+            }],
+        })
+    );
+    // A device listed without a label (or by a server that sends none).
+    assert_eq!(
+        ServerFrame::decode(
+            r#"{"type":"devices","devices":[{"id":1,"first_seen":"x","last_seen":"y"}]}"#
+        ),
+        Ok(ServerFrame::Devices {
+            devices: vec![DeviceInfo {
+                id: 1,
+                label: String::new(),
+                first_seen: "x".into(),
+                last_seen: "y".into(),
+                this: false,
+            }],
+        })
+    );
+    // And a join from a client before issue 23 has no people fields.
+    assert_eq!(
+        ClientFrame::decode(
+            r#"{"type":"join","username":"a","author_key":"k3y-0123456789abcdef"}"#
+        ),
+        Ok(ClientFrame::Join {
+            username: "a".into(),
+            room: None,
+            since: None,
+            resume: None,
+            join_code: None,
+            author_key: Some("k3y-0123456789abcdef".into()),
+            link_code: None,
+            device: None,
+        })
+    );
+}
+
+/// The close code of a revoked device is part of the contract
+/// (docs/protocol.md, "Close codes"): a client must not reconnect under
+/// the name after it.
+#[test]
+fn a_revoked_device_is_closed_with_4003() {
+    assert_eq!(chat_shared::close::REVOKED, 4003);
+}
+
 #[test]
 fn every_error_code_round_trips() {
     for code in [
@@ -578,6 +930,7 @@ fn every_error_code_round_trips() {
         ErrorCode::Banned,
         ErrorCode::NotFound,
         ErrorCode::EditExpired,
+        ErrorCode::NameHeld,
     ] {
         let frame = ServerFrame::error(code);
         assert_eq!(ServerFrame::decode(&frame.encode()), Ok(frame));

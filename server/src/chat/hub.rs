@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+pub(crate) mod activity;
 mod admission;
 pub(crate) mod presence;
 
@@ -62,6 +63,8 @@ pub(crate) struct Membership {
     pub(crate) key: String,
     /// The name as shown to everyone.
     pub(crate) name: String,
+    /// The name is held by the connection's device: `welcome.held`.
+    pub(crate) held: bool,
 }
 
 /// How the hub treats its users; from the running config.
@@ -110,6 +113,8 @@ struct HubState {
     joining: HashMap<String, u32>,
     /// The addresses each name joined from lately, for bans.
     recent: RecentAddresses,
+    /// Held names' connections here and the news of their other rooms.
+    activity: activity::Activity,
 }
 
 #[derive(Debug)]
@@ -254,6 +259,7 @@ impl Hub {
             topic: topic.clone(),
             locked,
             online: (claimed.online as usize > claimed.users.len()).then_some(claimed.online),
+            held: membership.held,
             ..Welcome::new(
                 &claimed.username,
                 claimed.users.clone(),
@@ -327,6 +333,9 @@ impl Hub {
                 frame,
             } => {
                 let room_name = room;
+                if frame.starts_with(MESSAGE_FRAME) {
+                    state.activity.news(&room_name, id);
+                }
                 let room = state.rooms.entry(room_name.clone()).or_default();
                 if id <= room.last_delivered {
                     return None;
@@ -390,6 +399,7 @@ impl Hub {
                 );
             }
             BusEvent::Banned(stored) => state.ban(Ban::from_stored(&stored)),
+            BusEvent::Person(change) => state.person_changed(change),
         }
         None
     }
@@ -533,6 +543,10 @@ const UNSPECIFIED: std::net::IpAddr = std::net::IpAddr::V6(std::net::Ipv6Addr::U
 fn banned(left: Duration) -> Rejection {
     Rejection::new(ErrorCode::Banned, banned_message(left)).with_retry_after(left)
 }
+
+/// How a committed event's frame starts when it is a message (serde
+/// writes the tag first): only messages are news for `activity`.
+const MESSAGE_FRAME: &str = r#"{"type":"message","#;
 
 /// Serialises a frame once; clones of the result share one buffer.
 pub(crate) fn encode(frame: &ServerFrame) -> Utf8Bytes {

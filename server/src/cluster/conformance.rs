@@ -125,6 +125,7 @@ pub(crate) fn claim(room: &str, name: &str, resume: Option<&str>, invited: bool)
         key: username_key(name),
         name: name.to_owned(),
         resume: resume.map(str::to_owned),
+        shared_token: None,
         invited,
         address: std::net::IpAddr::from([127, 0, 0, 1]),
     }

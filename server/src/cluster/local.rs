@@ -139,7 +139,10 @@ impl MemoryPresence {
                 if looks.iter().any(|look| state.looks.contains(look)) {
                     return Err(ErrorCode::NameTaken.into());
                 }
-                let token = super::new_token()?;
+                let token = match &claim.shared_token {
+                    Some(token) => token.clone(),
+                    None => super::new_token()?,
+                };
                 for look in &looks {
                     state.looks.insert(look.clone());
                 }
@@ -440,6 +443,7 @@ mod tests {
             key: username_key(name),
             name: name.into(),
             resume,
+            shared_token: None,
             invited: true,
             address: std::net::IpAddr::from([127, 0, 0, 1]),
         }

@@ -64,6 +64,25 @@ pub(crate) enum BusEvent {
     /// A moderator banned someone (already stored): each node closes the
     /// connections it covers.
     Banned(StoredBan),
+    /// Something about a held name's person (already stored) that its
+    /// connections on every node must follow.
+    Person(PersonChange),
+}
+
+/// A change to a person ([`crate::history::people`]) that each node
+/// applies to its own connections of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub(crate) enum PersonChange {
+    /// `room` became one of the person's rooms: its connections hear of
+    /// its news from now on.
+    RoomAdded { person: u64, room: String },
+    /// `room` is no longer one of the person's rooms.
+    RoomLeft { person: u64, room: String },
+    /// A device was revoked: its connections are closed.
+    Revoked { person: u64, device: u64 },
+    /// The person is gone (its name released or freed).
+    Forgotten { person: u64 },
 }
 
 /// A change of who is in a room, numbered: within a room, `seq` grows by
@@ -134,6 +153,10 @@ pub(crate) struct Claim {
     pub name: String,
     /// The token from an earlier welcome, if the client has one.
     pub resume: Option<String>,
+    /// A held name's shared token ([`crate::history::people::Person`]):
+    /// a new claim takes it instead of a fresh one, so the person's
+    /// devices, presenting it as `resume`, share the name like tabs.
+    pub shared_token: Option<String>,
     /// Whether the join carried the invitation code in force (or the chat
     /// is open). Without it only a resume of a name still held gets in.
     pub invited: bool,

@@ -102,6 +102,7 @@ impl MessageChange {
             name_key: member.key.clone(),
             client_id: client_id.clone(),
             owner: caller.owner.clone(),
+            person: caller.person.as_ref().map(|person| person.id),
             moderator: caller.peer.is_moderator(),
             action,
         };

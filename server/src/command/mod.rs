@@ -14,12 +14,18 @@
 //! - [`post`]: `message` and `typing`;
 //! - [`change`]: `edit`, `react` and `delete`;
 //! - [`read`]: `history`, `users` and `list_rooms`;
-//! - [`moderate`]: `become_moderator`, `ban`, `lock_room`, `set_topic`
-//!   and `audit`.
+//! - [`moderate`]: `become_moderator`, `ban`, `lock_room`, `set_topic`,
+//!   `audit`, `free_name` and `report`;
+//! - [`people`]: who a joiner is (held names), `release_name`,
+//!   `link_device`, `devices` and `revoke_device`;
+//! - [`dm`]: `open_dm`, `leave_room`, who may enter a DM, and the rooms
+//!   `list_rooms` shows.
 
 pub(crate) mod change;
+pub(crate) mod dm;
 pub(crate) mod join;
 pub(crate) mod moderate;
+pub(crate) mod people;
 pub(crate) mod post;
 pub(crate) mod read;
 
@@ -43,6 +49,9 @@ pub(crate) struct Caller {
     /// The hash of the author key the client joined with: the messages
     /// it posts may be edited and deleted by whoever presents the key.
     pub(crate) owner: Option<String>,
+    /// The person whose held name the client joined under, with its
+    /// device ([`crate::history::people`]); `None` for a free name.
+    pub(crate) person: Option<crate::history::people::Person>,
 }
 
 impl Caller {
@@ -52,6 +61,7 @@ impl Caller {
             peer,
             membership: None,
             owner: None,
+            person: None,
         }
     }
 
@@ -84,7 +94,7 @@ pub(crate) struct Rules {
 pub(crate) enum Command {
     /// A frame that was not understood, and why.
     Unreadable(String),
-    Join(join::Join),
+    Join(Box<join::Join>),
     Post(post::Post),
     Typing(bool),
     Change(change::MessageChange),
@@ -99,6 +109,14 @@ pub(crate) enum Command {
     /// `ping`: answered at once with `heartbeat`, so the client knows the
     /// connection is alive.
     Ping,
+    ReleaseName,
+    FreeName(String),
+    LinkDevice,
+    Devices,
+    RevokeDevice(u64),
+    OpenDm(Vec<String>),
+    LeaveRoom(String),
+    Report(moderate::Report),
 }
 
 impl Command {
@@ -116,15 +134,18 @@ impl Command {
                 resume,
                 join_code,
                 author_key,
-                ..
-            } => Self::Join(join::Join::new(
-                &username,
-                room.as_deref(),
+                link_code,
+                device,
+            } => Self::Join(Box::new(join::Join::new(join::JoinFields {
+                username: &username,
+                room: room.as_deref(),
                 since,
                 resume,
                 join_code,
-                author_key.as_deref(),
-            )),
+                author_key: author_key.as_deref(),
+                link_code: link_code.as_deref(),
+                device: device.as_deref(),
+            }))),
             ClientFrame::Message {
                 text,
                 client_id,
@@ -166,7 +187,14 @@ impl Command {
             ClientFrame::SetTopic { topic } => Self::SetTopic(moderate::SetTopic::new(&topic)),
             ClientFrame::Audit { limit } => Self::Audit(moderate::audit_limit(limit)),
             ClientFrame::Ping => Self::Ping,
-            _ => Self::Unreadable("not yet".into()),
+            ClientFrame::ReleaseName => Self::ReleaseName,
+            ClientFrame::FreeName { username } => Self::FreeName(username),
+            ClientFrame::LinkDevice => Self::LinkDevice,
+            ClientFrame::Devices => Self::Devices,
+            ClientFrame::RevokeDevice { id } => Self::RevokeDevice(id),
+            ClientFrame::OpenDm { with } => Self::OpenDm(with),
+            ClientFrame::LeaveRoom { room } => Self::LeaveRoom(room),
+            ClientFrame::Report { id, reason } => Self::Report(moderate::Report::new(id, &reason)),
         }
     }
 
@@ -218,6 +246,14 @@ impl Command {
                 caller.peer.send(encode(&ServerFrame::Heartbeat));
                 Ok(())
             }
+            Self::ReleaseName => people::release_name(state, caller).await,
+            Self::FreeName(username) => people::free_name(state, caller, &username).await,
+            Self::LinkDevice => people::link_device(state, caller).await,
+            Self::Devices => people::devices(state, caller).await,
+            Self::RevokeDevice(id) => people::revoke_device(state, caller, id).await,
+            Self::OpenDm(with) => dm::open_dm(state, caller, &with).await,
+            Self::LeaveRoom(room) => dm::leave_room(state, caller, &room).await,
+            Self::Report(report) => report.apply(state, caller).await,
         }
     }
 }

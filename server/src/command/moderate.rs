@@ -1,7 +1,8 @@
 //! What moderators may do: `become_moderator`, `ban`, `lock_room`,
-//! `set_topic` and `audit`. Each action is stored (with its entry in the
-//! moderation log) before it is put in force: what is seen has been
-//! recorded.
+//! `set_topic` and `audit` (and `free_name`, in [`super::people`]). Each
+//! action is stored (with its entry in the moderation log) before it is
+//! put in force: what is seen has been recorded. And what anyone may ask
+//! of them: `report`, which puts a message in front of them.
 
 use super::{server_error, Caller};
 use crate::chat::hub::encode;
@@ -11,7 +12,8 @@ use crate::error::Rejection;
 use crate::history::journal::ModeratorAction;
 use crate::AppState;
 use chat_shared::{
-    check_ban_duration, normalize_topic, normalize_username, username_key, ForbiddenReason,
+    check_ban_duration, normalize_report_reason, normalize_topic, normalize_username, username_key,
+    ForbiddenReason, MAX_REPORT_CHARS,
 };
 use chat_shared::{ErrorCode, ServerFrame};
 use std::time::{Duration, SystemTime};
@@ -170,4 +172,45 @@ pub(crate) async fn audit(
     let entries = state.journal.audit(limit).await.map_err(server_error)?;
     caller.peer.send(encode(&ServerFrame::Audit { entries }));
     Ok(())
+}
+
+/// A `report`: a message of the caller's room shown to the moderators,
+/// with why. The one way a DM's text reaches them: a member chose to
+/// show it.
+#[derive(Debug)]
+pub(crate) struct Report {
+    id: u64,
+    reason: Result<String, Rejection>,
+}
+
+impl Report {
+    /// Reads a `report` frame's fields.
+    pub(crate) fn new(id: u64, reason: &str) -> Self {
+        let reason = normalize_report_reason(reason).ok_or_else(|| {
+            Rejection::new(
+                ErrorCode::BadRequest,
+                format!("A report's reason can have at most {MAX_REPORT_CHARS} characters"),
+            )
+        });
+        Self { id, reason }
+    }
+
+    /// Logs the report with the message's text; `not_found` for a
+    /// message that is not in the room (or deleted).
+    pub(crate) async fn apply(self, state: &AppState, caller: &Caller) -> Result<(), Rejection> {
+        let member = caller.joined()?;
+        let reason = self.reason?;
+        let (room, reporter, id) = (member.room.clone(), member.name.clone(), self.id);
+        let reported = state
+            .journal
+            .people(move |store| store.report(&room, id, &reporter, &reason))
+            .await
+            .map_err(server_error)?;
+        if !reported {
+            return Err(ErrorCode::NotFound.into());
+        }
+        tracing::info!(id, "a message was reported");
+        caller.peer.send(encode(&ServerFrame::Reported { id }));
+        Ok(())
+    }
 }

@@ -90,7 +90,7 @@ pub(crate) async fn list_rooms(state: &AppState, caller: &Caller) -> Result<(), 
         return Err(Rejection::forbidden(ForbiddenReason::JoinCode));
     }
     let online = state.cluster.presence.rooms().await?;
-    let rooms = state.cluster.hub.rooms(online);
+    let rooms = super::dm::shown_rooms(state, caller, state.cluster.hub.rooms(online)).await?;
     caller.peer.send(encode(&ServerFrame::Rooms { rooms }));
     Ok(())
 }

@@ -535,6 +535,7 @@ mod tests {
                 "{}-secret-author-key",
                 by.to_lowercase()
             ))),
+            person: None,
             moderator: false,
             action,
         };

@@ -56,6 +56,9 @@ pub(crate) struct ChangeRequest {
     /// The SHA-256 of the author key the connection joined with
     /// ([`owner_hash`]), if it presented one.
     pub owner: Option<String>,
+    /// The person the connection is ([`crate::history::people`]): any of
+    /// its devices may change what another of them posted under its name.
+    pub person: Option<u64>,
     /// The connection presented the moderator token: it may delete any
     /// message (and the moderation log records it).
     pub moderator: bool,
@@ -80,6 +83,9 @@ pub(crate) struct Target {
     pub username: String,
     /// Who may edit and delete it.
     pub owner: Option<String>,
+    /// It was posted, under the requester's held name, by one of the
+    /// requester's devices (revoked ones included).
+    pub by_my_device: bool,
     /// When it was posted, against the edit window.
     pub timestamp: String,
     /// Its current text, against an edit that changes nothing.
@@ -95,7 +101,7 @@ impl ChangeRequest {
         // Compared like the join code, though a hash tells a timer little.
         let owns = match (self.owner.as_deref(), target.owner.as_deref()) {
             (Some(asked), Some(stored)) => constant_time_eq(asked.as_bytes(), stored.as_bytes()),
-            _ => false,
+            _ => target.by_my_device,
         };
         let logged = match self.action {
             Action::React { .. } => false,

@@ -153,6 +153,9 @@ pub(crate) enum ModeratorAction {
     Topic(String),
 }
 
+/// A piece of work on the store that answers its asker itself.
+type StoreWork = Box<dyn FnOnce(&mut dyn Store) + Send>;
+
 /// Work for the journal's thread, in the order it arrived.
 enum Request {
     Post(PendingPost),
@@ -198,6 +201,9 @@ enum Request {
         limit: usize,
         reply: Box<dyn Reply<Result<ServerFrame, Failed>>>,
     },
+    /// Work on who holds which name ([`crate::history::people`]): the
+    /// closure reads or writes the store and answers its asker itself.
+    People(StoreWork),
     /// A readiness probe: answered once the store has taken its write lock
     /// and read a table, i.e. once a message could be stored right now.
     Probe {
@@ -237,6 +243,7 @@ impl std::fmt::Debug for Request {
             Self::Fill(_) => "Fill",
             Self::CatchUp { .. } => "CatchUp",
             Self::History { .. } => "History",
+            Self::People(_) => "People",
             Self::Probe { .. } => "Probe",
         })
     }
@@ -319,6 +326,24 @@ impl Journal {
         let (reply, answer) = oneshot::channel();
         self.submit(Request::Audit { limit, reply }).await;
         answer.await.unwrap_or(Err(Failed))
+    }
+
+    /// Runs `work` on the store in the journal's order: the people half
+    /// ([`crate::history::people::People`]) has one request for all its
+    /// methods, each a call on the store and nothing else.
+    pub(crate) async fn people<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut dyn Store) -> StoreResult<T> + Send + 'static,
+    ) -> Result<T, Failed> {
+        let (reply, answer_to) = oneshot::channel();
+        self.submit(Request::People(Box::new(move |store| {
+            answer(
+                reply,
+                logged(work(store), format_args!("cannot read or store people")),
+            );
+        })))
+        .await;
+        answer_to.await.unwrap_or(Err(Failed))
     }
 
     /// Whether `join_code` lets a joiner in; with `None`, whether the
@@ -533,6 +558,7 @@ impl Worker {
                 Request::Probe { reply } => {
                     answer(reply, self.store.probe().map_err(|error| error.to_string()));
                 }
+                Request::People(work) => work(self.store.as_mut()),
             }
         }
         self.commit(posts);

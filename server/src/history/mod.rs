@@ -1,7 +1,8 @@
 //! What is said stays said: the journal thread that orders and commits
 //! messages, the store seam under it with its two databases (SQLite,
 //! PostgreSQL), the changes people make to messages (edits, deletions,
-//! reactions), what moderators change in it, and the operator's copies of
+//! reactions), what moderators change in it, who holds which name
+//! ([`people`]), and the operator's copies of
 //! an SQLite history.
 
 pub mod archive;
@@ -9,6 +10,7 @@ pub(crate) mod changes;
 pub(crate) mod journal;
 pub(crate) mod moderation;
 pub(crate) mod pages;
+pub(crate) mod people;
 pub(crate) mod postgres;
 mod sql;
 pub(crate) mod sqlite;

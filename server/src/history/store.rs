@@ -9,6 +9,7 @@
 use crate::config::Database;
 use crate::history::changes::Changes;
 use crate::history::moderation::Moderation;
+use crate::history::people::People;
 use chat_shared::{ChatMessage, HistoryItem};
 use std::time::SystemTime;
 
@@ -153,11 +154,11 @@ pub(crate) trait Messages {
     fn join_code_hash(&mut self) -> StoreResult<Option<String>>;
 }
 
-/// Everything the journal keeps: the messages, the changes to them, and
-/// what moderators change.
-pub(crate) trait Store: Messages + Changes + Moderation + Send {}
+/// Everything the journal keeps: the messages, the changes to them, what
+/// moderators change, and who holds which name.
+pub(crate) trait Store: Messages + Changes + Moderation + People + Send {}
 
-impl<T: Messages + Changes + Moderation + Send> Store for T {}
+impl<T: Messages + Changes + Moderation + People + Send> Store for T {}
 
 /// Opens (creating and migrating as needed) the database.
 pub(crate) fn open(database: &Database) -> Result<Box<dyn Store>, String> {

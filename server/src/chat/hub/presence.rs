@@ -261,15 +261,19 @@ impl Room {
     }
 }
 
-/// Tells large rooms how many are in them, every [`ONLINE_INTERVAL`],
-/// until the server shuts down.
+/// Tells large rooms how many are in them, and held names their other
+/// rooms' news ([`super::activity`]), every [`ONLINE_INTERVAL`], until the
+/// server shuts down.
 pub(crate) async fn tell_counts(hub: Arc<Hub>, stop: tokio_util::sync::CancellationToken) {
     let mut tick = tokio::time::interval(ONLINE_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
-            _ = tick.tick() => hub.tell_counts(),
+            _ = tick.tick() => {
+                hub.tell_counts();
+                hub.tell_activity();
+            }
         }
     }
 }

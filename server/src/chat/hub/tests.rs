@@ -33,6 +33,7 @@ fn member(name: &str) -> Membership {
         room: "general".into(),
         key: username_key(name),
         name: name.into(),
+        held: false,
     }
 }
 

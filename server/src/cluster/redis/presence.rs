@@ -69,7 +69,10 @@ impl Presence for RedisPresence {
             if !self.link.is_up() {
                 return Err(reconnecting());
             }
-            let fresh = crate::cluster::new_token()?;
+            let fresh = match &claim.shared_token {
+                Some(token) => token.clone(),
+                None => crate::cluster::new_token()?,
+            };
             let _shared = self.link.gate.read().await;
             let invited = if claim.invited { "1" } else { "0" };
             let address = claim.address.to_string();

@@ -67,6 +67,7 @@ fn request(by: &str, target: u64, action: Action) -> ChangeRequest {
         name_key: by.to_lowercase(),
         client_id: None,
         owner: Some(owner_hash(&author_key(by))),
+        person: None,
         moderator: false,
         action,
     }

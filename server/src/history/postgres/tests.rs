@@ -213,6 +213,7 @@ fn moderator_delete(target: u64) -> ChangeRequest {
         name_key: "mod".into(),
         client_id: None,
         owner: None,
+        person: None,
         moderator: true,
         action: Action::Delete,
     }

@@ -67,18 +67,35 @@ fn apply(
     }
     let target_id = sql_id(request.target);
     let target = db.opt_row(
-        "SELECT username, owner, timestamp, text FROM messages
+        "SELECT username, owner, timestamp, text, author_key FROM messages
          WHERE id = ?1 AND room = ?2 AND kind = ?3 AND NOT deleted",
         args![target_id, &request.room, MESSAGE_KIND],
         |row| {
-            Ok(Target {
-                username: row.text("username")?,
-                owner: row.opt_text("owner")?,
-                timestamp: row.text("timestamp")?,
-                text: row.text("text")?,
-            })
+            Ok((
+                Target {
+                    username: row.text("username")?,
+                    owner: row.opt_text("owner")?,
+                    timestamp: row.text("timestamp")?,
+                    text: row.text("text")?,
+                    by_my_device: false,
+                },
+                row.text("author_key")?,
+            ))
         },
     )?;
+    let target = match (target, request.person) {
+        (Some((target, name_key)), Some(person)) => {
+            let by_my_device = match &target.owner {
+                Some(owner) => posted_by(db, person, owner, &name_key)?,
+                None => false,
+            };
+            Some(Target {
+                by_my_device,
+                ..target
+            })
+        }
+        (target, _) => target.map(|(target, _)| target),
+    };
     let Some(target) = target else {
         return Ok(Changed::Refused(Refusal::NotFound));
     };
@@ -281,4 +298,18 @@ fn event(db: &mut dyn Sql, id: u64) -> StoreResult<Option<Change>> {
         Some(HistoryItem::Change(change)) => Some(change),
         _ => None,
     })
+}
+
+/// Whether a message posted under `name_key` with the key whose hash is
+/// `owner` came from one of the person's devices, revoked ones included:
+/// edit and delete rights belong to the person, not to one key.
+fn posted_by(db: &mut dyn Sql, person: u64, owner: &str, name_key: &str) -> StoreResult<bool> {
+    Ok(db
+        .opt_row(
+            "SELECT d.id FROM devices d JOIN persons p ON p.id = d.person
+             WHERE d.person = ?1 AND d.key_hash = ?2 AND p.name_key = ?3",
+            args![sql_id(person), owner, name_key],
+            |_| Ok(()),
+        )?
+        .is_some())
 }

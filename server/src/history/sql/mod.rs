@@ -13,6 +13,7 @@
 mod changes;
 mod messages;
 mod moderation;
+mod people;
 pub(crate) mod read;
 pub(crate) mod schema;
 

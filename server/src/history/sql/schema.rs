@@ -79,7 +79,7 @@ pub(crate) fn step(step: &str, types: &Types) -> String {
 
 /// Every step of the schema, oldest first. Never change one that has
 /// shipped: add a step.
-pub(crate) const STEPS: [&str; 5] = [
+pub(crate) const STEPS: [&str; 6] = [
     // 1. Messages and rooms.
     "CREATE TABLE messages (
          id         {id},
@@ -163,4 +163,51 @@ pub(crate) const STEPS: [&str; 5] = [
     "DROP INDEX IF EXISTS messages_once;
      CREATE UNIQUE INDEX messages_once ON messages (room, author_key, client_id)
          WHERE client_id IS NOT NULL;",
+    // 6. Issue 23. A person: one holding of a name (`name_key`), with the
+    // look-alike skeletons it keeps from others, the devices (author key
+    // hashes) that hold it, one-time link codes (hashed), the rooms and
+    // DMs it is in (`memberships`) and which persons each DM has. A
+    // released, freed or lapsed name takes its person's rows with it; a
+    // later holder is a new person. `token` is the resume token its
+    // devices share in the presence.
+    "CREATE TABLE persons (
+         id           {id},
+         name_key     TEXT NOT NULL UNIQUE,
+         name         TEXT NOT NULL,
+         token        TEXT NOT NULL,
+         since        TEXT NOT NULL,
+         last_seen_ms {bigint} NOT NULL
+     );
+     CREATE INDEX persons_by_last_seen ON persons (last_seen_ms);
+     CREATE TABLE person_looks (
+         look   TEXT PRIMARY KEY,
+         person {bigint} NOT NULL
+     ){keyed_table};
+     CREATE TABLE devices (
+         id         {id},
+         person     {bigint} NOT NULL,
+         key_hash   TEXT NOT NULL,
+         label      TEXT NOT NULL,
+         first_seen TEXT NOT NULL,
+         last_seen  TEXT NOT NULL,
+         revoked    {flag} NOT NULL DEFAULT {no}
+     );
+     CREATE UNIQUE INDEX devices_once ON devices (person, key_hash);
+     CREATE TABLE link_codes (
+         code_hash  TEXT PRIMARY KEY,
+         person     {bigint} NOT NULL,
+         expires_ms {bigint} NOT NULL
+     ){keyed_table};
+     CREATE TABLE memberships (
+         person {bigint} NOT NULL,
+         room   TEXT NOT NULL,
+         PRIMARY KEY (person, room)
+     ){keyed_table};
+     CREATE INDEX memberships_by_room ON memberships (room);
+     CREATE TABLE dm_members (
+         room   TEXT NOT NULL,
+         person {bigint} NOT NULL,
+         name   TEXT NOT NULL,
+         PRIMARY KEY (room, person)
+     ){keyed_table};",
 ];

@@ -106,6 +106,7 @@ fn a_version_3_database_gains_edits_replies_and_reactions() {
         name_key: "bob".into(),
         client_id: None,
         owner: Some(owner_hash("bob-secret-author-key")),
+        person: None,
         moderator: false,
         action,
     };
@@ -203,6 +204,7 @@ fn a_page_reads_only_its_own_rooms_reactions() {
             name_key: "alice".into(),
             client_id: None,
             owner: None,
+            person: None,
             moderator: false,
             action: Action::React {
                 emoji: Some("🎉".into()),
