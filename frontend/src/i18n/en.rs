@@ -73,6 +73,8 @@ pub(crate) static STRINGS: Strings = Strings {
     room_label: |room| format!("Room {room}"),
     loading_older: "Loading earlier messages…",
     history_start: |room| format!("This is the very beginning of #{room}."),
+    dm_label: |names| format!("Direct messages with {names}"),
+    dm_start: |names| format!("This is the very beginning of your messages with {names}."),
     leave: "Leave",
     room_locked_notice: "This room is read-only: a moderator locked it.",
     moderator: "Moderator",

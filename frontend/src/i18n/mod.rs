@@ -204,6 +204,9 @@ pub(crate) struct Strings {
     pub(crate) room_label: fn(&str) -> String,
     pub(crate) loading_older: &'static str,
     pub(crate) history_start: fn(&str) -> String,
+    /// A direct message's heading for screen readers, and its start.
+    pub(crate) dm_label: fn(&str) -> String,
+    pub(crate) dm_start: fn(&str) -> String,
     pub(crate) leave: &'static str,
     pub(crate) room_locked_notice: &'static str,
     /// The header's switch, and the token form it opens.

@@ -85,6 +85,8 @@ pub(crate) static STRINGS: Strings = Strings {
     room_label: |room| format!("Комната {room}"),
     loading_older: "Загружаем более ранние сообщения…",
     history_start: |room| format!("Это самое начало комнаты #{room}."),
+    dm_label: |names| format!("Личные сообщения: {names}"),
+    dm_start: |names| format!("Это самое начало вашей переписки: {names}."),
     leave: "Выйти",
     room_locked_notice: "Эта комната только для чтения: её закрыл модератор.",
     moderator: "Модератор",

@@ -123,6 +123,15 @@ impl RoomsState {
         rows.into_iter().map(|(_, row)| row).collect()
     }
 
+    /// The other members of DM `room`, as its heading names them ("bob,
+    /// carol"); `None` for a room that is not a DM I know.
+    pub(crate) fn dm_names(&self, room: &str, me: &str) -> Option<String> {
+        self.dms(me)
+            .into_iter()
+            .find(|dm| dm.room == room)
+            .map(|dm| dm.others.join(", "))
+    }
+
     /// `open_dm` answered: the DM is listed from now on, first.
     pub(crate) fn dm_opened(&mut self, room: &str, with: Vec<String>) {
         let newest = self.latest.values().copied().max().unwrap_or(0);
@@ -226,6 +235,12 @@ impl Rooms {
     /// My direct messages, without `me` in their names (tracked).
     pub(crate) fn dms(&self, me: &str) -> Vec<DmRow> {
         self.state.with(|state| state.dms(me))
+    }
+
+    /// The current room's other members, if it is a DM (tracked).
+    pub(crate) fn current_dm_names(&self, me: &str) -> Option<String> {
+        let current = self.current.get();
+        self.state.with(|state| state.dm_names(&current, me))
     }
 
     /// Whether `room` has news I have not seen (tracked).
@@ -379,6 +394,8 @@ mod tests {
         );
         // In a DM, the rooms section does not list it as a room.
         assert_eq!(state.rooms("dm-ab", 2).len(), 2);
+        assert_eq!(state.dm_names("dm-ab", "alice").as_deref(), Some("bob"));
+        assert_eq!(state.dm_names("general", "alice"), None);
         assert_eq!(
             state.dms("Alice"),
             [DmRow {
