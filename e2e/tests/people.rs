@@ -9,7 +9,9 @@
 use std::time::Duration;
 
 use chat_e2e::page::JOINED;
-use chat_e2e::{browser_test, message_line, screenshot_dir, Driver, Options, Page, TestServer};
+use chat_e2e::{
+    browser_test, message_line, screenshot_dir, Device, Driver, Options, Page, TestServer,
+};
 use serde_json::json;
 
 /// The link shown in the open link-a-device dialog ("" while none).
@@ -149,9 +151,14 @@ fn a_name_is_linked_to_a_second_browser_messaged_privately_and_revoked() {
             )
             .await;
 
-        // 2. A second browser profile opens the link: it is alice too, and
-        //    the address no longer shows the code.
-        let alice2 = driver.browser(Options::default()).await;
+        // 2. A second browser profile, a phone, opens the link: it is
+        //    alice too, and the address no longer shows the code.
+        let alice2 = driver
+            .browser(Options {
+                device: Device::Phone,
+                ..Options::default()
+            })
+            .await;
         alice2.open(&link).await;
         alice2
             .wait_until("the linked browser joins by itself", JOINED)
@@ -161,6 +168,29 @@ fn a_name_is_linked_to_a_second_browser_messaged_privately_and_revoked() {
             "alice",
             "the second browser is alice"
         );
+        // On the phone the menu fits the screen, and lists this device
+        // after the first.
+        devices_listed(&alice2, "the phone's menu lists both devices", 2).await;
+        assert_eq!(
+            alice2.js(DEVICES).await[1][1],
+            json!(true),
+            "on the phone, the second device is this one"
+        );
+        let fits = alice2
+            .js("const r = document.querySelector('#profile-menu').getBoundingClientRect(); \
+                 const t = document.querySelector('#profile-toggle').getBoundingClientRect(); \
+                 return r.left >= 0 && r.right <= innerWidth && r.top >= 0 && r.width > 300 \
+                     && t.width >= 44 && t.height >= 44;")
+            .await;
+        assert_eq!(
+            fits,
+            json!(true),
+            "the phone's menu is inside the screen, its button a full tap target"
+        );
+        alice2
+            .audit_accessibility("the profile menu on a phone")
+            .await;
+        alice2.click("#profile-toggle").await;
         assert_eq!(
             alice2.js("return location.hash").await,
             json!("#/r/general"),
@@ -339,3 +369,4 @@ fn a_name_is_linked_to_a_second_browser_messaged_privately_and_revoked() {
         server.stop().await;
     });
 }
+

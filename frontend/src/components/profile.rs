@@ -1,4 +1,5 @@
-//! The profile menu: a button in the header with my name that opens a
+//! The profile menu: a button in the header with my name (on a narrow
+//! phone, only my initial's badge, in place of the logo) that opens a
 //! small dialog. For a held name: "Link another device" (a link, its QR
 //! code, Copy and a countdown), the devices with Remove, and "Give up
 //! this name". For a name that is not held: that it is not kept, and why.
@@ -11,6 +12,7 @@ use leptos::prelude::*;
 use std::time::Duration;
 use wasm_bindgen::{JsCast, JsValue};
 
+use super::avatar::Avatar;
 use super::qr::qr_svg;
 use crate::i18n::use_i18n;
 use crate::route::link_url;
@@ -93,12 +95,15 @@ pub(crate) fn ProfileMenu() -> impl IntoView {
                 node_ref=toggle
                 aria-expanded=move || open.get().to_string()
                 aria-controls="profile-menu"
-                aria-label=move || (i18n.t().profile_label)(&name())
+                aria-haspopup="dialog"
+                // Named by my name, as seen (the badge is hidden from
+                // screen readers); the tooltip says what it opens.
                 title=move || (i18n.t().profile_label)(&name())
                 on:click=move |_| {
                     if open.get_untracked() { close(true) } else { open.set(true) }
                 }
             >
+                {move || view! { <Avatar name=name() /> }}
                 <bdi class="profile-name">{name}</bdi>
             </button>
             <div
