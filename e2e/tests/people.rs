@@ -59,17 +59,17 @@ async fn click_action(page: &Page, text: &str, action: &str) {
 async fn answer_prompt(page: &Page, text: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while page.client().get_alert_text().await.is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no prompt within 5 s"
-        );
+        assert!(std::time::Instant::now() < deadline, "no prompt within 5 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     page.client()
         .send_alert_text(text)
         .await
         .expect("typing into the prompt");
-    page.client().accept_alert().await.expect("the prompt is accepted");
+    page.client()
+        .accept_alert()
+        .await
+        .expect("the prompt is accepted");
 }
 
 #[test]
@@ -177,10 +177,12 @@ fn a_name_is_linked_to_a_second_browser_messaged_privately_and_revoked() {
             "on the phone, the second device is this one"
         );
         let fits = alice2
-            .js("const r = document.querySelector('#profile-menu').getBoundingClientRect(); \
+            .js(
+                "const r = document.querySelector('#profile-menu').getBoundingClientRect(); \
                  const t = document.querySelector('#profile-toggle').getBoundingClientRect(); \
                  return r.left >= 0 && r.right <= innerWidth && r.top >= 0 && r.width > 300 \
-                     && t.width >= 44 && t.height >= 44;")
+                     && t.width >= 44 && t.height >= 44;",
+            )
             .await;
         assert_eq!(
             fits,
@@ -204,7 +206,9 @@ fn a_name_is_linked_to_a_second_browser_messaged_privately_and_revoked() {
             "the first is this one, the second the linked one: {devices}"
         );
         assert!(
-            devices[1][0].as_str().is_some_and(|l| l.contains("Chrom") && l.contains(" on ")),
+            devices[1][0]
+                .as_str()
+                .is_some_and(|l| l.contains("Chrom") && l.contains(" on ")),
             "the device is labelled by its browser: {devices}"
         );
         alice.click("#profile-toggle").await;
@@ -266,6 +270,19 @@ fn a_name_is_linked_to_a_second_browser_messaged_privately_and_revoked() {
         .await;
         bob.send("hi alice, got it").await;
         alice.wait_for_message("hi alice, got it").await;
+        // Bob's rooms come first in his list, and he can leave one of them.
+        let leave = "#room-list li.room[data-room='elsewhere'] .leave-room";
+        bob.wait_until(
+            "#elsewhere is one of bob's rooms, with a way to leave it",
+            &format!("return document.querySelector(\"{leave}\") !== null"),
+        )
+        .await;
+        bob.click(leave).await;
+        bob.wait_until(
+            "#elsewhere is no longer one of bob's rooms",
+            &format!("return document.querySelector(\"{leave}\") === null"),
+        )
+        .await;
 
         // 4. Carol cannot find it: not in her panel, and neither the
         //    address nor the room box takes her in.
@@ -274,11 +291,10 @@ fn a_name_is_linked_to_a_second_browser_messaged_privately_and_revoked() {
         carol.join("carol").await;
         carol.send("carol is here").await;
         assert_eq!(carol.js(DMS).await, json!([]), "carol lists no DM");
-        let not_hers = "return document.body.innerText.includes('That conversation is not open to you.') \
+        let not_hers =
+            "return document.body.innerText.includes('That conversation is not open to you.') \
              && location.hash === '#/r/general'";
-        carol
-            .js(&format!("location.hash = '#/r/{dm_room}'"))
-            .await;
+        carol.js(&format!("location.hash = '#/r/{dm_room}'")).await;
         carol
             .wait_until(
                 "the DM's address is refused as not hers, and she is back in #general",
@@ -344,7 +360,9 @@ fn a_name_is_linked_to_a_second_browser_messaged_privately_and_revoked() {
             "the removed browser does not reconnect"
         );
         assert_eq!(
-            alice2.js("return document.querySelector('#name-input') !== null").await,
+            alice2
+                .js("return document.querySelector('#name-input') !== null")
+                .await,
             json!(true),
             "still on the join form"
         );
@@ -359,9 +377,7 @@ fn a_name_is_linked_to_a_second_browser_messaged_privately_and_revoked() {
             .await;
         // Written on every run under target/; docs/screenshot-people.png
         // is a copy of it.
-        alice
-            .screenshot(&screenshot_dir().join("people.png"))
-            .await;
+        alice.screenshot(&screenshot_dir().join("people.png")).await;
 
         for page in [alice, alice2, bob, carol] {
             page.close().await;
@@ -369,4 +385,3 @@ fn a_name_is_linked_to_a_second_browser_messaged_privately_and_revoked() {
         server.stop().await;
     });
 }
-

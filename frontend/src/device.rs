@@ -28,9 +28,8 @@ pub(crate) fn device_label() -> String {
                 .collect();
             Some(label_from_hints(&brands, &platform))
         });
-    let label = from_hints.unwrap_or_else(|| {
-        label_from_user_agent(&navigator.user_agent().unwrap_or_default())
-    });
+    let label = from_hints
+        .unwrap_or_else(|| label_from_user_agent(&navigator.user_agent().unwrap_or_default()));
     label.chars().take(MAX_DEVICE_LABEL_CHARS).collect()
 }
 

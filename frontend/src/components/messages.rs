@@ -192,7 +192,7 @@ pub(crate) fn MessageList() -> impl IntoView {
                 <Show when=show_start>
                     <p id="history-start" class="history-edge">
                         {move || {
-                            let me = session.me().unwrap_or_default();
+                            let me = session.name().unwrap_or_default();
                             match rooms.current_dm_names(&me) {
                                 Some(names) => (i18n.t().dm_start)(&names),
                                 None => (i18n.t().history_start)(&rooms.current()),

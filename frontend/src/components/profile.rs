@@ -33,7 +33,7 @@ pub(crate) fn ProfileMenu() -> impl IntoView {
     let toggle = NodeRef::<html::Button>::new();
     let wrapper = NodeRef::<html::Div>::new();
     let dialog = NodeRef::<html::Div>::new();
-    let name = move || session.me().unwrap_or_default();
+    let name = move || session.name().unwrap_or_default();
 
     let close = move |refocus: bool| {
         open.set(false);
@@ -192,17 +192,13 @@ fn LinkPanel() -> impl IntoView {
     });
     let url = Memo::new(move |_| {
         let origin = window().location().origin().unwrap_or_default();
-        let name = session.me().unwrap_or_default();
+        let name = session.name().unwrap_or_default();
         people
             .link()
             .map(|link| link_url(&origin, &link.code, &name))
             .unwrap_or_default()
     });
-    let left = move || {
-        people
-            .link()
-            .map_or(0, |link| link.seconds_left(now.get()))
-    };
+    let left = move || people.link().map_or(0, |link| link.seconds_left(now.get()));
     let copy = move |_| {
         copy_text(&url.get_untracked());
         copied.set(true);

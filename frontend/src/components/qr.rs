@@ -26,7 +26,10 @@ mod tests {
 
     #[test]
     fn a_link_becomes_an_inline_svg() {
-        let link = format!("http://127.0.0.1:8765/#/link/{}?name=alice", "0f".repeat(16));
+        let link = format!(
+            "http://127.0.0.1:8765/#/link/{}?name=alice",
+            "0f".repeat(16)
+        );
         let svg = qr_svg(&link).expect("a link fits a QR code");
         assert!(svg.starts_with("<svg"), "{svg:.80}");
         assert!(svg.contains("<path"), "the modules are drawn");

@@ -16,7 +16,7 @@ pub(crate) fn RoomBar(panel_open: RwSignal<bool>) -> impl IntoView {
     let rooms = use_rooms();
     let session = use_session();
     let i18n = use_i18n();
-    let dm = move || rooms.current_dm_names(&session.me().unwrap_or_default());
+    let dm = move || rooms.current_dm_names(&session.name().unwrap_or_default());
     let label = move || match dm() {
         Some(names) => (i18n.t().dm_label)(&names),
         None => (i18n.t().room_label)(&rooms.current()),

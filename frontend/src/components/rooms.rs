@@ -84,7 +84,7 @@ fn DmList(on_pick: Callback<()>) -> impl IntoView {
     let rooms = use_rooms();
     let session = use_session();
     let i18n = use_i18n();
-    let me = move || session.me().unwrap_or_default();
+    let me = move || session.name().unwrap_or_default();
     let dms = Memo::new(move |_| rooms.dms(&me()));
     view! {
         <Show when=move || dms.with(|dms| !dms.is_empty())>

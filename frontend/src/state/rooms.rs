@@ -76,7 +76,11 @@ impl RoomsState {
             .filter(|room| room.with.is_empty() && !is_dm_room(&room.name))
             .map(|room| RoomRow {
                 name: room.name.clone(),
-                online: if room.name == current { here } else { room.online },
+                online: if room.name == current {
+                    here
+                } else {
+                    room.online
+                },
                 mine: room.mine,
             })
             .collect();
@@ -135,7 +139,8 @@ impl RoomsState {
     /// `open_dm` answered: the DM is listed from now on, first.
     pub(crate) fn dm_opened(&mut self, room: &str, with: Vec<String>) {
         let newest = self.latest.values().copied().max().unwrap_or(0);
-        self.latest.insert(room.to_owned(), newest.saturating_add(1));
+        self.latest
+            .insert(room.to_owned(), newest.saturating_add(1));
         if !self.listed.iter().any(|r| r.name == room) {
             self.opened.insert(room.to_owned());
         }
@@ -182,7 +187,7 @@ impl RoomsState {
         self.unseen.remove(room);
         self.latest.remove(room);
         self.opened.remove(room);
-        self.listed.retain(|r| !(r.name == room && !r.with.is_empty()));
+        self.listed.retain(|r| r.name != room || r.with.is_empty());
         if let Some(listed) = self.listed.iter_mut().find(|r| r.name == room) {
             listed.mine = false;
         }
@@ -387,7 +392,11 @@ mod tests {
             mine: true,
             ..room("zoo", 0)
         };
-        state.listed(vec![room("general", 3), mine, dm("dm-ab", &["alice", "bob"])]);
+        state.listed(vec![
+            room("general", 3),
+            mine,
+            dm("dm-ab", &["alice", "bob"]),
+        ]);
         assert_eq!(
             names(&state.rooms("general", 3)),
             [("zoo", 0, true), ("general", 3, false)]

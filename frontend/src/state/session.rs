@@ -285,9 +285,10 @@ impl Session {
         self.state.with(|s| s.me.is_some())
     }
 
-    /// The name the server confirmed on this socket (tracked).
-    pub(crate) fn me(&self) -> Option<String> {
-        self.state.with(|s| s.me.clone())
+    /// My name (tracked): the confirmed one, or the one being re-joined
+    /// while the connection is down, so what shows it does not blink.
+    pub(crate) fn name(&self) -> Option<String> {
+        self.state.with(|s| s.author().map(str::to_owned))
     }
 
     /// Whether the chat view is up (tracked).
