@@ -29,6 +29,8 @@ const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(15);
 const DEFAULT_EDIT_WINDOW: Duration = Duration::from_secs(chat_shared::DEFAULT_EDIT_WINDOW_SECS);
 /// Ninety days: a name nobody used for a season is free again.
 const DEFAULT_NAME_HOLD: Duration = Duration::from_secs(90 * 24 * 60 * 60);
+/// Ten minutes: long enough to pick up the other device.
+const DEFAULT_LINK_CODE_LIFETIME: Duration = Duration::from_secs(chat_shared::LINK_CODE_SECS);
 
 /// clap takes a default duration as text: rendered once, from the same
 /// value the `Default` impls use.
@@ -51,9 +53,16 @@ fn default_edit_window_text() -> &'static str {
     duration_text(&TEXT, DEFAULT_EDIT_WINDOW)
 }
 
-fn default_name_hold_text() -> &'static str {
+fn default_link_code_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
-    duration_text(&TEXT, DEFAULT_NAME_HOLD)
+    duration_text(&TEXT, DEFAULT_LINK_CODE_LIFETIME)
+}
+
+/// Written out: humantime would render ninety days in months of 30.44
+/// days ("2months 29days 2h 52m 48s"). A test checks it parses back to
+/// [`DEFAULT_NAME_HOLD`].
+fn default_name_hold_text() -> &'static str {
+    "90days"
 }
 
 fn default_resume_grace_text() -> &'static str {
@@ -189,6 +198,10 @@ pub struct Config {
     #[arg(long, env = "CHAT_NAME_HOLD", default_value = default_name_hold_text(), value_parser = humantime::parse_duration)]
     pub name_hold: Duration,
 
+    /// How long a code from "Link another device" works (once).
+    #[arg(long, env = "CHAT_LINK_CODE_LIFETIME", default_value = default_link_code_text(), value_parser = humantime::parse_duration)]
+    pub link_code_lifetime: Duration,
+
     /// The most rooms there may be (rooms are created by joining them).
     #[arg(long, env = "CHAT_MAX_ROOMS", default_value_t = DEFAULT_MAX_ROOMS)]
     pub max_rooms: usize,
@@ -300,6 +313,7 @@ impl Default for Config {
             resume_grace: DEFAULT_RESUME_GRACE,
             edit_window: DEFAULT_EDIT_WINDOW,
             name_hold: DEFAULT_NAME_HOLD,
+            link_code_lifetime: DEFAULT_LINK_CODE_LIFETIME,
             max_rooms: DEFAULT_MAX_ROOMS,
             metrics_addr: None,
             log_format: LogFormat::Text,

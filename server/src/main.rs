@@ -40,6 +40,10 @@ enum Task {
         /// `json` to import again later, `html` to read.
         #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
         format: ExportFormat,
+        /// Export direct-message rooms too (left out by default: they are
+        /// their members' private talk). `backup` always keeps them.
+        #[arg(long)]
+        include_dms: bool,
     },
     /// Restore a JSON export into an empty database.
     Import { path: PathBuf },
@@ -81,9 +85,13 @@ fn run_task(config: &Config, task: Task) -> Result<(), String> {
             archive::backup(db, &path)?;
             eprintln!("backed up {} to {}", db.display(), path.display());
         }
-        Task::Export { room, format } => {
+        Task::Export {
+            room,
+            format,
+            include_dms,
+        } => {
             let db = archive::sqlite_file(&database, "export")?;
-            let export = archive::read_export(db, room.as_deref())?;
+            let export = archive::read_export(db, room.as_deref(), include_dms)?;
             let text = archive::render(&export, format)?;
             std::io::stdout()
                 .lock()

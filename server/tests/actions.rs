@@ -39,8 +39,8 @@ fn in_room(frame: ClientFrame, to: &str) -> ClientFrame {
             resume,
             join_code,
             author_key,
-            link_code: None,
-            device: None,
+            link_code,
+            device,
         } => ClientFrame::Join {
             username,
             room: Some(to.into()),
@@ -48,8 +48,8 @@ fn in_room(frame: ClientFrame, to: &str) -> ClientFrame {
             resume,
             join_code,
             author_key,
-            link_code: None,
-            device: None,
+            link_code,
+            device,
         },
         other => other,
     }
@@ -694,7 +694,18 @@ async fn the_author_key_outlives_a_restart() {
     server.stop().await.expect("clean stop");
 
     let server = TestServer::start_with(config()).await;
-    let mut stranger = join(&server, "alice", Some(OTHER_KEY), &mut []).await;
+    // The name is still alice's key's (issue 23): another key is refused
+    // it, and under another name may not edit either.
+    let mut taker = server.connect().await;
+    taker.send(join_frame("alice", Some(OTHER_KEY), None)).await;
+    assert!(matches!(
+        taker.recv().await,
+        ServerFrame::Error {
+            code: ErrorCode::NameHeld,
+            ..
+        }
+    ));
+    let mut stranger = join(&server, "mallory", Some(OTHER_KEY), &mut []).await;
     stranger.send(edit(message.id, "not yours", "e-1")).await;
     let refused = stranger.expect_forbidden(ForbiddenReason::NotAuthor).await;
     assert_eq!(refused.as_deref(), Some("e-1"));

@@ -7,7 +7,7 @@
 mod common;
 
 use chat_server::Config;
-use chat_shared::ClientFrame;
+use chat_shared::{ClientFrame, ServerFrame};
 use common::{temp_db, TestServer};
 use std::path::Path;
 use std::process::Output;
@@ -220,4 +220,74 @@ async fn the_html_export_escapes_markup_and_needs_nothing_else() {
     for external in ["src=", "href=", "http://", "https://", "@import"] {
         assert!(!page.contains(external), "{external} in {page}");
     }
+}
+
+#[tokio::test]
+async fn a_dm_is_exported_only_when_asked_and_a_backup_keeps_it() {
+    let db = temp_db("dm.db");
+    let copy = temp_db("dm-backup.db");
+    let server = TestServer::start_with(Config {
+        db: db.to_owned(),
+        ..Config::default()
+    })
+    .await;
+    let held = |name: &str, room: Option<&str>| ClientFrame::Join {
+        username: name.into(),
+        room: room.map(Into::into),
+        since: None,
+        resume: None,
+        join_code: None,
+        author_key: Some(format!("{name}-key-0123456789abcdef")),
+        link_code: None,
+        device: None,
+    };
+    let mut bob = server.connect().await;
+    bob.join_with(held("bob", None)).await;
+    let mut alice = server.connect().await;
+    alice.join_with(held("alice", None)).await;
+    alice
+        .send(ClientFrame::OpenDm {
+            with: vec!["bob".into()],
+        })
+        .await;
+    let room = loop {
+        if let ServerFrame::Dm { room, .. } = alice.recv().await {
+            break room;
+        }
+    };
+    let mut in_dm = server.connect().await;
+    in_dm.join_with(held("alice", Some(&room))).await;
+    in_dm.say("just between us").await;
+    in_dm.recv_message().await;
+    drop((alice, bob, in_dm));
+    server.stop().await.expect("clean stop");
+
+    let rooms_of = |exported: &str| -> Vec<String> {
+        let parsed: serde_json::Value = serde_json::from_str(exported).expect("JSON");
+        parsed["rooms"]
+            .as_array()
+            .expect("rooms")
+            .iter()
+            .map(|room| room["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    let plain = succeeded(&cli(&db, &["export"]).await);
+    assert!(!plain.contains("just between us"));
+    assert!(!rooms_of(&plain).contains(&room));
+    let refused = failed(&cli(&db, &["export", "--room", &room]).await);
+    assert!(refused.contains("--include-dms"), "{refused}");
+    let all = succeeded(&cli(&db, &["export", "--include-dms"]).await);
+    assert!(rooms_of(&all).contains(&room));
+    assert!(all.contains("just between us"));
+    succeeded(&cli(&db, &["backup", copy.to_str().expect("path")]).await);
+    let backup = rusqlite::Connection::open(&copy).expect("open the backup");
+    let (text, members): (String, i64) = backup
+        .query_row(
+            "SELECT (SELECT text FROM messages WHERE room = ?1),
+                    (SELECT count(*) FROM dm_members WHERE room = ?1)",
+            [&room],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("the DM in the backup");
+    assert_eq!((text.as_str(), members), ("just between us", 2));
 }

@@ -611,8 +611,8 @@ pub enum ServerFrame {
     /// The direct-message room of `with` (every member, me included,
     /// sorted), answering `open_dm`: join `room` to talk there.
     Dm { room: String, with: Vec<String> },
-    /// Something new happened in another of my rooms or DMs: its newest
-    /// event is `latest`. Sent to a held name's connections in other
+    /// Someone wrote in another of my rooms or DMs: its newest message
+    /// is `latest` (edits, deletions and reactions are not news). Sent to a held name's connections in other
     /// rooms, at most about once a second per room.
     Activity { room: String, latest: u64 },
     /// The room is no longer one of mine, answering `leave_room`.

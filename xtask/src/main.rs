@@ -55,6 +55,7 @@ const CLUSTER_SUITES: &[&str] = &[
     "origin",
     "security_headers",
     "join_code",
+    "people",
     "rooms",
     "health",
     "proxy_headers",

@@ -15,9 +15,9 @@ use crate::history::store::sha256_hex;
 use crate::AppState;
 use chat_shared::{
     is_valid_link_code, normalize_username, username_key, username_looks, AuditAction, ErrorCode,
-    ForbiddenReason, ServerFrame, LINK_CODE_CHARS, LINK_CODE_SECS,
+    ForbiddenReason, ServerFrame, LINK_CODE_CHARS,
 };
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// Milliseconds since the Unix epoch, now.
 pub(crate) fn now_ms() -> u64 {
@@ -303,16 +303,20 @@ pub(crate) async fn free_name(
 }
 
 /// `link_device`: a one-time code that adds a device to the caller's
-/// person, valid for [`LINK_CODE_SECS`]; a new code replaces the last.
+/// person, valid for `--link-code-lifetime` (by default
+/// [`chat_shared::LINK_CODE_SECS`]); a new code replaces the last.
 pub(crate) async fn link_device(state: &AppState, caller: &Caller) -> Result<(), Rejection> {
     let person = held(caller)?.id;
     let code = new_token()?;
     let hash = sha256_hex(&code);
-    let expires = SystemTime::now() + Duration::from_secs(LINK_CODE_SECS);
-    let expires_ms = now_ms() + LINK_CODE_SECS * 1000;
+    let lifetime = state.config.link_code_lifetime;
+    let expires = SystemTime::now() + lifetime;
+    let lifetime_ms = u64::try_from(lifetime.as_millis()).unwrap_or(u64::MAX);
+    let now = now_ms();
+    let expires_ms = now.saturating_add(lifetime_ms);
     state
         .journal
-        .people(move |store| store.add_link_code(person, &hash, expires_ms))
+        .people(move |store| store.add_link_code(person, &hash, now, expires_ms))
         .await
         .map_err(server_error)?;
     caller.peer.send(encode(&ServerFrame::DeviceLink {

@@ -11,6 +11,7 @@
 use crate::config::Database;
 use crate::history::sqlite::Sqlite;
 use crate::history::store::{self, Store};
+use chat_shared::is_dm_room;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -159,8 +160,14 @@ pub fn backup(db: &Path, target: &Path) -> Result<(), String> {
 }
 
 /// Reads the history of one room (or, with `None`, of every room) in one
-/// snapshot.
-pub fn read_export(db: &Path, room: Option<&str>) -> Result<Export, String> {
+/// snapshot. Direct-message rooms only with `include_dms`: the operator
+/// who exports a chat's rooms does not get its private talk by default.
+pub fn read_export(db: &Path, room: Option<&str>, include_dms: bool) -> Result<Export, String> {
+    if let Some(name) = room.filter(|name| is_dm_room(name) && !include_dms) {
+        return Err(format!(
+            "{name:?} is a direct-message room: add --include-dms to export it"
+        ));
+    }
     let mut connection = open_existing(db)?;
     let failed = |error: rusqlite::Error| format!("cannot read {}: {error}", db.display());
     // One read transaction: the rooms and their messages are from the same
@@ -188,7 +195,12 @@ pub fn read_export(db: &Path, room: Option<&str>) -> Result<Export, String> {
             let rows = query
                 .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
                 .map_err(failed)?;
-            rows.collect::<rusqlite::Result<_>>().map_err(failed)?
+            let names: Vec<(String, String)> =
+                rows.collect::<rusqlite::Result<_>>().map_err(failed)?;
+            names
+                .into_iter()
+                .filter(|(name, _)| include_dms || !is_dm_room(name))
+                .collect()
         }
     };
     let mut rooms = Vec::with_capacity(names.len());
@@ -576,7 +588,7 @@ mod tests {
             }
             store.page_before("general", u64::MAX, 10).expect("page")
         };
-        let export = read_export(&from, None).expect("export");
+        let export = read_export(&from, None, false).expect("export");
         assert_eq!(export.version, 2);
         let text = render(&export, ExportFormat::Json).expect("json");
         assert_eq!(import(&to, &text), Ok(2));

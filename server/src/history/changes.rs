@@ -99,10 +99,11 @@ impl ChangeRequest {
     /// moderation log (a moderator deleting a message that is not theirs).
     pub(crate) fn check(&self, target: &Target) -> Result<bool, Refusal> {
         // Compared like the join code, though a hash tells a timer little.
-        let owns = match (self.owner.as_deref(), target.owner.as_deref()) {
+        let same_key = match (self.owner.as_deref(), target.owner.as_deref()) {
             (Some(asked), Some(stored)) => constant_time_eq(asked.as_bytes(), stored.as_bytes()),
-            _ => target.by_my_device,
+            _ => false,
         };
+        let owns = same_key || target.by_my_device;
         let logged = match self.action {
             Action::React { .. } => false,
             _ if owns => false,

@@ -70,7 +70,7 @@ pub(crate) struct Presented {
 pub(crate) trait People {
     /// Who `who` is: a device of the name's holder (or, with a valid link
     /// code and a key, a new one, the code used up), someone else, or a
-    /// joiner of a free name. Forgets expired link codes.
+    /// joiner of a free name. Reads only, unless a device joins.
     fn identify(&mut self, who: &Presented) -> StoreResult<Identity>;
 
     /// Makes `who` (who has a key and has claimed the name) the holder,
@@ -100,8 +100,14 @@ pub(crate) trait People {
     ) -> StoreResult<Option<(u64, String)>>;
 
     /// Stores a link code's hash for the person, until `expires_ms`, in
-    /// place of any earlier one.
-    fn add_link_code(&mut self, person: u64, code_hash: &str, expires_ms: u64) -> StoreResult<()>;
+    /// place of any earlier one; forgets every code expired at `now_ms`.
+    fn add_link_code(
+        &mut self,
+        person: u64,
+        code_hash: &str,
+        now_ms: u64,
+        expires_ms: u64,
+    ) -> StoreResult<()>;
 
     /// The person's devices that are not revoked, oldest first.
     fn devices(&mut self, person: u64) -> StoreResult<Vec<DeviceInfo>>;

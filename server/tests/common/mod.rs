@@ -285,6 +285,7 @@ pub(crate) struct Joined {
     pub topic: Option<String>,
     pub locked: bool,
     pub online: Option<u32>,
+    pub held: bool,
 }
 
 pub(crate) struct Client {
@@ -430,6 +431,7 @@ impl Client {
                     topic: welcome.topic,
                     locked: welcome.locked,
                     online: welcome.online,
+                    held: welcome.held,
                 }
             }
             other => panic!("expected welcome, got {other:?}"),

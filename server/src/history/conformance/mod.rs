@@ -13,6 +13,7 @@ use chat_shared::{AuditAction, Change, ChatMessage, HistoryItem};
 
 mod abuse;
 mod changes;
+mod people;
 use abuse::{
     a_change_client_id_names_one_change_per_room, a_client_id_names_one_message_per_room,
     a_message_carries_a_bounded_number_of_different_emoji,
@@ -24,6 +25,11 @@ use changes::{
     changes_to_old_messages_are_replayed_once_in_id_order,
     only_the_owner_edits_and_a_moderator_deletion_is_logged,
     reactions_are_per_user_and_ordered_by_when_they_were_put_on, the_rules_are_checked_in_order,
+};
+use people::{
+    a_held_name_answers_to_its_devices_and_to_one_link_code,
+    a_lapsed_or_released_name_is_a_new_persons,
+    any_device_of_the_person_changes_what_another_posted, dms_rooms_and_reports_are_kept,
 };
 
 /// The author key `author` joins with in these tests.
@@ -508,6 +514,10 @@ macro_rules! conformance_tests {
             a_message_carries_a_bounded_number_of_different_emoji,
             a_room_is_listed_from_its_first_message_on,
             rooms_that_held_no_message_and_have_no_settings_are_forgotten,
+            a_held_name_answers_to_its_devices_and_to_one_link_code,
+            a_lapsed_or_released_name_is_a_new_persons,
+            dms_rooms_and_reports_are_kept,
+            any_device_of_the_person_changes_what_another_posted,
         );
     };
     ($open:expr; $($name:ident),* $(,)?) => {

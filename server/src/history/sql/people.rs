@@ -18,7 +18,52 @@ struct Found {
 
 impl<D: Driver> People for D {
     fn identify(&mut self, who: &Presented) -> StoreResult<Identity> {
-        self.write(|db| identify(db, who), |_| true)
+        // Most joins are of names nobody holds, or by a device already
+        // known: read first, and write only what a device's use changes.
+        let found = self.read(|db| {
+            let Some(found) = holder_of(db, who)? else {
+                return Ok(None);
+            };
+            let device = match who.owner.as_deref() {
+                Some(owner) => db.opt_row(
+                    "SELECT id FROM devices WHERE person = ?1 AND key_hash = ?2 AND NOT revoked",
+                    args![sql_id(found.person.id), owner],
+                    |row| row.id("id"),
+                )?,
+                None => None,
+            };
+            Ok(Some((found, device)))
+        })?;
+        let Some((found, device)) = found else {
+            return Ok(Identity::Free);
+        };
+        let lapsed = found.last_seen_ms < who.now_ms.saturating_sub(who.hold_ms);
+        let held = |wrong_code| Identity::Held {
+            person: found.person.id,
+            lapsed,
+            wrong_code,
+        };
+        match (who.owner.as_deref(), device, who.link_code.as_deref()) {
+            (Some(_), Some(device), _) => {
+                self.write(|db| used(db, who, found.person, device), |_| true)
+            }
+            (Some(owner), None, Some(code)) => self.write(
+                |db| {
+                    let used_up = db.execute(
+                        "DELETE FROM link_codes
+                         WHERE code_hash = ?1 AND person = ?2 AND expires_ms > ?3",
+                        args![code, sql_id(found.person.id), sql_id(who.now_ms)],
+                    )?;
+                    if used_up == 0 {
+                        return Ok(held(true));
+                    }
+                    let device = add_device(db, found.person.id, owner, &who.label)?;
+                    used(db, who, found.person.clone(), device)
+                },
+                |_| true,
+            ),
+            _ => Ok(held(false)),
+        }
     }
 
     fn hold(
@@ -59,7 +104,12 @@ impl<D: Driver> People for D {
                     |row| row.id("id"),
                 )?
                 else {
-                    return identify(db, who);
+                    // Someone else holds it by now.
+                    return Ok(Identity::Held {
+                        person: 0,
+                        lapsed: false,
+                        wrong_code: false,
+                    });
                 };
                 for look in &who.looks {
                     db.execute(
@@ -146,14 +196,21 @@ impl<D: Driver> People for D {
         })
     }
 
-    fn add_link_code(&mut self, person: u64, code_hash: &str, expires_ms: u64) -> StoreResult<()> {
+    fn add_link_code(
+        &mut self,
+        person: u64,
+        code_hash: &str,
+        now_ms: u64,
+        expires_ms: u64,
+    ) -> StoreResult<()> {
         self.write(
             |db| {
                 // One code at a time: a new one replaces the last, so a
-                // person never has more than one in force.
+                // person never has more than one in force; and everyone's
+                // expired ones go.
                 db.execute(
-                    "DELETE FROM link_codes WHERE person = ?1",
-                    args![sql_id(person)],
+                    "DELETE FROM link_codes WHERE person = ?1 OR expires_ms <= ?2",
+                    args![sql_id(person), sql_id(now_ms)],
                 )?;
                 db.execute(
                     "INSERT INTO link_codes (code_hash, person, expires_ms) VALUES (?1, ?2, ?3)",
@@ -285,53 +342,8 @@ impl<D: Driver> People for D {
     }
 }
 
-/// [`People::identify`] in the caller's transaction.
-fn identify(db: &mut dyn Sql, who: &Presented) -> StoreResult<Identity> {
-    db.execute(
-        "DELETE FROM link_codes WHERE expires_ms <= ?1",
-        args![sql_id(who.now_ms)],
-    )?;
-    let Some(found) = holder_of(db, who)? else {
-        return Ok(Identity::Free);
-    };
-    let person = found.person;
-    let lapsed = found.last_seen_ms < who.now_ms.saturating_sub(who.hold_ms);
-    let Some(owner) = who.owner.as_deref() else {
-        return Ok(Identity::Held {
-            person: person.id,
-            lapsed,
-            wrong_code: false,
-        });
-    };
-    let device = db.opt_row(
-        "SELECT id FROM devices WHERE person = ?1 AND key_hash = ?2 AND NOT revoked",
-        args![sql_id(person.id), owner],
-        |row| row.id("id"),
-    )?;
-    let device = match (device, who.link_code.as_deref()) {
-        (Some(device), _) => device,
-        (None, Some(code)) => {
-            let used = db.execute(
-                "DELETE FROM link_codes WHERE code_hash = ?1 AND person = ?2",
-                args![code, sql_id(person.id)],
-            )?;
-            if used == 0 {
-                return Ok(Identity::Held {
-                    person: person.id,
-                    lapsed,
-                    wrong_code: true,
-                });
-            }
-            add_device(db, person.id, owner, &who.label)?
-        }
-        (None, None) => {
-            return Ok(Identity::Held {
-                person: person.id,
-                lapsed,
-                wrong_code: false,
-            })
-        }
-    };
+/// A device of the person joins: it and the person were used now.
+fn used(db: &mut dyn Sql, who: &Presented, person: Person, device: u64) -> StoreResult<Identity> {
     if !who.label.is_empty() {
         db.execute(
             "UPDATE devices SET label = ?2 WHERE id = ?1",
