@@ -261,6 +261,8 @@ fn a_name_is_linked_to_a_second_browser_messaged_privately_and_revoked() {
             Duration::from_secs(10),
         )
         .await;
+        bob.audit_accessibility("the side panel with a DM and its news dot")
+            .await;
         bob.click("#dm-list li.dm .room-link").await;
         bob.wait_for_message("psst, bob").await;
         bob.wait_until(
