@@ -330,6 +330,34 @@ fn a_name_is_linked_to_a_second_browser_messaged_privately_and_revoked() {
             .wait_until("the room box is refused the same way", not_hers)
             .await;
         assert_eq!(carol.js(DMS).await, json!([]), "carol still lists no DM");
+        // Her own DM with alice (whose phone is in #general) opens from
+        // "Message" beside alice in the online list; it is the only one
+        // carol lists.
+        carol.wait_until("carol is back in #general", JOINED).await;
+        carol
+            .wait_until(
+                "alice is in carol's online list, with Message",
+                "return [...document.querySelectorAll('#user-list li.user')] \
+                     .some(li => li.querySelector('.user-name').textContent === 'alice' \
+                         && li.querySelector('.user-dm') !== null)",
+            )
+            .await;
+        carol
+            .js("[...document.querySelectorAll('#user-list li.user')] \
+                 .find(li => li.querySelector('.user-name').textContent === 'alice') \
+                 .querySelector('.user-dm').click()")
+            .await;
+        carol
+            .wait_until(
+                "carol is in her DM with alice, the only one she lists",
+                &format!(
+                    "return document.querySelector('#room-name').textContent === 'alice' \
+                         && location.hash !== '#/r/{dm_room}' \
+                         && JSON.stringify([...document.querySelectorAll('#dm-list .room-title')] \
+                             .map(e => e.textContent)) === '[\"alice\"]'"
+                ),
+            )
+            .await;
 
         // 5. Alice removes her second browser from the first: it shows the
         //    join form saying so, and does not come back.
