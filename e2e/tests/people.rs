@@ -1,7 +1,8 @@
 //! Issue 23 in real browsers: a held name linked to a second browser
-//! profile through the profile menu's link, a direct message that appears
-//! live in the recipient's side panel while they are in another room and
-//! that a third person cannot find, and a device revoked from another.
+//! profile (a phone) through the profile menu's link, a direct message
+//! that appears live in the recipient's side panel while they are in
+//! another room and that a third person cannot find, leaving a room,
+//! reporting a message, and a device revoked from another.
 //!
 //! One walk through the whole flow, with four browser profiles (each its
 //! own chromedriver session, so its own localStorage and author key).
