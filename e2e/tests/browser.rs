@@ -288,12 +288,14 @@ fn a_taken_name_shows_the_error_by_the_field_and_another_name_works() {
         alice.join("Alice").await;
 
         second.open(&server.url()).await;
-        // Names collide without regard to case: the server says so.
+        // Names collide without regard to case: the server says so. The
+        // app joins with its author key, so Alice's name is held by her
+        // browser (issue 23): another browser is told it belongs to someone.
         second.submit_name("aLiCe").await;
         second
         .wait_until(
             "the server's refusal shows by the name field",
-            "return document.querySelector('#name-error').textContent.includes('already taken')",
+            "return document.querySelector('#name-error').textContent.includes('belongs to someone')",
         )
         .await;
         assert_eq!(

@@ -7,7 +7,8 @@
 //! - [`state`]: the page's state, one concept per module (session, rooms,
 //!   conversation, outbox, presence, notices), each with its own context
 //!   and the commands the user gives it (send, edit, react, jump).
-//! - [`route`]: the room in the address bar.
+//! - [`route`]: the room in the address bar, invitation and device links.
+//! - [`device`]: this device's label for the owner's device list.
 //! - [`typing`]: the typing indicator's debounce and expiry.
 //! - [`i18n`]: every user-visible string, one file per language.
 //! - [`components`]: the view, one component per file.
@@ -17,6 +18,7 @@ mod chat;
 // Leptos' `#[component]` re-emits each component function as `pub`.
 #[allow(unreachable_pub)]
 mod components;
+mod device;
 mod i18n;
 mod random;
 mod route;

@@ -1,13 +1,16 @@
 //! The room in the address bar: `/#/r/general`. A link to a room can be
 //! shared, a reload stays in the room, and Back returns to the last room.
 //! An invitation link, `/#/join/<code>`, hands the page the code of an
-//! invite-only chat and then shows the default room.
+//! invite-only chat and then shows the default room. A device link,
+//! `/#/link/<code>?name=<name>`, joins as that name with a link code (it
+//! comes from the profile menu of a device that holds the name).
 
-use chat_shared::{is_valid_join_code, normalize_room, DEFAULT_ROOM};
+use chat_shared::{is_valid_join_code, is_valid_link_code, normalize_room, DEFAULT_ROOM};
 use leptos::prelude::window;
 
 const ROOM_PREFIX: &str = "#/r/";
 const JOIN_PREFIX: &str = "#/join/";
+const LINK_PREFIX: &str = "#/link/";
 
 /// The invitation code in the address, if it is an invitation link; the
 /// address then shows the default room, so the code is not left on screen
@@ -17,6 +20,22 @@ pub(crate) fn take_join_code() -> Option<String> {
     let code = join_code_in_hash(&hash)?;
     show_room(DEFAULT_ROOM);
     Some(code)
+}
+
+/// The link code and name in the address, if it is a device link; the
+/// address then shows the default room, so the one-time code is not left
+/// on screen or in the history.
+pub(crate) fn take_link() -> Option<(String, String)> {
+    let hash = window().location().hash().ok()?;
+    let link = link_in_hash(&hash)?;
+    show_room(DEFAULT_ROOM);
+    Some(link)
+}
+
+/// The link another device opens to become me: `origin` is the page's
+/// (`https://chat.example`), the name percent-encoded.
+pub(crate) fn link_url(origin: &str, code: &str, name: &str) -> String {
+    format!("{origin}/{LINK_PREFIX}{code}?name={}", percent_encode(name))
 }
 
 /// The room the address asks for, in canonical form; the default room when
@@ -62,9 +81,78 @@ fn join_code_in_hash(hash: &str) -> Option<String> {
     is_valid_join_code(raw).then(|| raw.to_owned())
 }
 
+/// The code and name of a device link's hash, `#/link/<code>?name=<name>`:
+/// a code by the shared rules and a non-empty name.
+fn link_in_hash(hash: &str) -> Option<(String, String)> {
+    let rest = hash.strip_prefix(LINK_PREFIX)?;
+    let (code, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let code = code.trim_end_matches('/');
+    if !is_valid_link_code(code) {
+        return None;
+    }
+    let name = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("name="))?;
+    let name = percent_decode(name).filter(|name| !name.trim().is_empty())?;
+    Some((code.to_owned(), name))
+}
+
+/// `text` with everything but unreserved ASCII (letters, digits, `-._~`)
+/// percent-encoded as UTF-8, as a query value needs.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// A percent-encoded query value (`+` is a space); `None` if it is not
+/// UTF-8 or an escape is broken.
+fn percent_decode(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.bytes();
+    while let Some(byte) = rest.next() {
+        match byte {
+            b'%' => {
+                let high = char::from(rest.next()?).to_digit(16)?;
+                let low = char::from(rest.next()?).to_digit(16)?;
+                bytes.push(u8::try_from(high * 16 + low).ok()?);
+            }
+            b'+' => bytes.push(b' '),
+            other => bytes.push(other),
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{join_code_in_hash, room_in_hash};
+    use super::{join_code_in_hash, link_in_hash, link_url, percent_encode, room_in_hash};
+
+    #[test]
+    fn a_device_link_names_a_code_and_a_name_both_ways() {
+        let code = "0123456789abcdef".repeat(2);
+        let url = link_url("http://127.0.0.1:8765", &code, "Анна Li&co");
+        let hash = url.strip_prefix("http://127.0.0.1:8765/").expect("origin");
+        assert_eq!(
+            link_in_hash(hash),
+            Some((code.clone(), "Анна Li&co".to_owned()))
+        );
+        assert_eq!(percent_encode("a-b_c.d~e f"), "a-b_c.d~e%20f");
+        assert_eq!(link_in_hash(&format!("#/link/{code}")), None, "no name");
+        assert_eq!(link_in_hash(&format!("#/link/{code}?name=")), None);
+        assert_eq!(link_in_hash(&format!("#/link/{code}?name=%E2")), None);
+        assert_eq!(link_in_hash("#/link/abc?name=bob"), None, "not a code");
+        assert_eq!(
+            link_in_hash(&format!("#/link/{code}/?x=1&name=bob+2")),
+            Some((code, "bob 2".to_owned()))
+        );
+    }
 
     #[test]
     fn an_invitation_link_names_a_code_by_the_shared_rules() {

@@ -4,10 +4,11 @@
 //! name, try our own name again soon, or go to the default room), moving
 //! to another room, and leaving.
 
-use chat_shared::{close, ClientFrame, ErrorCode, DEFAULT_ROOM};
+use chat_shared::{close, ClientFrame, ErrorCode, ForbiddenReason, DEFAULT_ROOM};
 use leptos::prelude::*;
 
 use super::Chat;
+use crate::device::device_label;
 use crate::i18n::Problem;
 use crate::state::authorship::disk::author_key;
 use crate::state::conversation::ConversationState;
@@ -18,6 +19,15 @@ impl Chat {
     /// or as soon as the connection opens.
     pub(crate) fn join(&self, raw: &str) {
         if let Ok(name) = self.session.ask(raw) {
+            self.connection.open();
+            self.connection.send(&self.join_frame(name));
+        }
+    }
+
+    /// Joins under `name` with a device link's `code`, which makes this
+    /// browser's author key one more device of that name.
+    pub(crate) fn join_linked(&self, name: &str, code: String) {
+        if let Ok(name) = self.session.link(name, code) {
             self.connection.open();
             self.connection.send(&self.join_frame(name));
         }
@@ -66,8 +76,8 @@ impl Chat {
                 .with_untracked(ConversationState::newest_id),
             join_code: Session::join_code(),
             author_key: Some(author_key()),
-            link_code: None,
-            device: None,
+            link_code: self.session.link_code(),
+            device: Some(device_label()),
         }
     }
 
@@ -85,9 +95,14 @@ impl Chat {
                 set_timeout(rejoin, Session::REJOIN_RETRY);
                 true
             }
-            Refusal::NotAJoin if code == ErrorCode::InvalidRoom && !self.is_joined() => {
+            Refusal::NotAJoin
+                if !self.is_joined()
+                    && (code == ErrorCode::InvalidRoom
+                        || problem.forbidden_reason() == Some(ForbiddenReason::NotMember)) =>
+            {
                 // The address named a room the server will not open (its
-                // room limit): say so and go to the default room instead.
+                // room limit), or a DM that is not mine: say so and go to
+                // the default room instead.
                 self.notices.show(problem.clone());
                 self.switch_room(DEFAULT_ROOM.to_owned());
                 true

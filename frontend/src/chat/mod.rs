@@ -23,6 +23,7 @@ use crate::state::conversation::{Conversation, ConversationState, EntryKind};
 use crate::state::moderation::Moderation;
 use crate::state::notices::Notices;
 use crate::state::outbox::Outbox;
+use crate::state::people::People;
 use crate::state::presence::Presence;
 use crate::state::rooms::Rooms;
 use crate::state::session::Session;
@@ -42,6 +43,7 @@ pub(crate) struct Chat {
     moderation: Moderation,
     authorship: Authorship,
     composing: Composing,
+    people: People,
 }
 
 impl Chat {
@@ -74,6 +76,7 @@ impl Chat {
             moderation: Moderation::new(send.clone()),
             authorship: Authorship::new(),
             composing: Composing::new(),
+            people: People::new(send.clone()),
         };
         provide_context(chat);
         provide_context(chat.session);
@@ -85,6 +88,7 @@ impl Chat {
         provide_context(chat.moderation);
         provide_context(chat.authorship);
         provide_context(chat.composing);
+        provide_context(chat.people);
         leptos::task::spawn_local(async move {
             while let Some(event) = events.next().await {
                 chat.on_socket_event(event);
@@ -96,7 +100,13 @@ impl Chat {
         chat.rooms
             .follow_address(move |room| chat.switch_room(room));
         chat.rooms.refresh_regularly();
-        if let Some(name) = Session::remembered_name().filter(|name| Session::was_in_chat(name)) {
+        // A device link joins as its name, with its code; else this
+        // browser goes back in under the name it had.
+        if let Some((name, code)) = crate::route::take_link().map(|(code, name)| (name, code)) {
+            chat.join_linked(&name, code);
+        } else if let Some(name) =
+            Session::remembered_name().filter(|name| Session::was_in_chat(name))
+        {
             chat.join(&name);
         }
         chat
@@ -116,14 +126,23 @@ impl Chat {
         match event {
             SocketEvent::Opened => self.send_join(),
             SocketEvent::Frame(frame) => self.on_frame(frame),
-            SocketEvent::Closed => {
-                self.session.socket_closed();
-                self.presence.socket_closed();
-                self.outbox.socket_closed();
-                self.conversation.change(ConversationState::socket_closed);
-                self.moderation.socket_closed();
+            SocketEvent::Closed => self.socket_closed(),
+            SocketEvent::Revoked => {
+                self.socket_closed();
+                self.session.revoked();
+                self.people.welcomed(false);
+                self.forget_room();
             }
         }
+    }
+
+    /// Whatever the chat knew through the socket is stale.
+    fn socket_closed(&self) {
+        self.session.socket_closed();
+        self.presence.socket_closed();
+        self.outbox.socket_closed();
+        self.conversation.change(ConversationState::socket_closed);
+        self.moderation.socket_closed();
     }
 
     fn on_frame(&self, frame: ServerFrame) {
@@ -141,6 +160,7 @@ impl Chat {
                 topic,
                 locked,
                 online,
+                held,
                 ..
             }) => {
                 // An older server announces no limits: it has the defaults.
@@ -160,6 +180,7 @@ impl Chat {
                 self.outbox.set_limits(&announced);
                 self.conversation.set_limits(&announced);
                 self.session.welcomed(username.clone(), resume, announced);
+                self.people.welcomed(held);
                 self.presence.welcome(users, online);
                 let has_history = !history.is_empty();
                 self.conversation
@@ -232,17 +253,29 @@ impl Chat {
                 }
             }
             ServerFrame::Rooms { rooms } => self.rooms.listed(rooms),
+            ServerFrame::DeviceLink { code, expires_at } => {
+                self.people.link_arrived(code, &expires_at)
+            }
+            ServerFrame::Devices { devices } => self.people.devices_listed(devices),
+            ServerFrame::NameReleased { username } => {
+                // Mine given up; a moderator's freeing of another name
+                // shows in the moderation log.
+                if self.session.with_untracked(|s| s.is_mine(&username)) {
+                    self.people.released();
+                    self.notices.show(Problem::NameReleased);
+                }
+                self.moderation.refresh_audit();
+            }
+            // The answer to my `open_dm`: go there, as a room link would.
+            ServerFrame::Dm { room, with } => {
+                self.rooms.dm_opened(&room, with);
+                self.switch_room(room);
+            }
+            ServerFrame::Activity { room, latest } => self.rooms.activity(&room, latest),
+            ServerFrame::RoomLeft { room } => self.rooms.left(&room),
+            ServerFrame::Reported { .. } => self.notices.show(Problem::Reported),
             // Heartbeats only prove the connection is alive; the socket
             // already noted that.
-            // People frames: the profile menu and the DM list route them
-            // (issue 23, in progress).
-            ServerFrame::DeviceLink { .. }
-            | ServerFrame::Devices { .. }
-            | ServerFrame::NameReleased { .. }
-            | ServerFrame::Dm { .. }
-            | ServerFrame::Activity { .. }
-            | ServerFrame::RoomLeft { .. }
-            | ServerFrame::Reported { .. } => {}
             ServerFrame::Heartbeat | ServerFrame::Unknown => {}
             ServerFrame::Moderator => self.moderation.accepted(),
             ServerFrame::MessageEdited(edit) => self.on_change(Change::MessageEdited(edit)),

@@ -2,15 +2,17 @@ use leptos::prelude::*;
 
 use super::language::LanguageSwitch;
 use super::moderation::ModeratorSwitch;
+use super::profile::ProfileMenu;
 use super::status::ConnectionStatus;
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 use crate::state::presence::use_presence;
 use crate::state::session::use_session;
 
-/// The top bar: name of the app, connection state, who is online (a button
-/// that opens the users panel on phones, hidden on wide screens where the
-/// panel is always there), the moderator switch and the language switch.
+/// The top bar: name of the app, my name (the profile menu), connection
+/// state, who is online (a button that opens the users panel on phones,
+/// hidden on wide screens where the panel is always there), the moderator
+/// switch and the language switch.
 /// On phones the connection state shows as its own line only when it is
 /// not online; while online the button's dot says so.
 #[component]
@@ -26,6 +28,11 @@ pub(crate) fn Header(users_open: RwSignal<bool>) -> impl IntoView {
                 <span class="logo" aria-hidden="true"></span>
                 <h1>{move || i18n.t().app_title}</h1>
             </div>
+            // My name first: its menu then opens left of the side panel,
+            // whose rooms and direct messages stay in view.
+            <Show when=move || session.entered()>
+                <ProfileMenu />
+            </Show>
             <ConnectionStatus />
             <Show when=move || session.entered()>
                 <button

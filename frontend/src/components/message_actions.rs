@@ -1,5 +1,6 @@
 //! What can be done to a message, shown on hover, keyboard focus or a long
-//! press: reply, react, and on my own, edit and delete.
+//! press: reply, react; on someone else's, message its author (with a
+//! held name) and report it; on my own, edit and delete.
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use crate::i18n::use_i18n;
 use crate::state::authorship::use_authorship;
 use crate::state::composing::use_composing;
 use crate::state::outbox::use_outbox;
+use crate::state::people::use_people;
 use crate::state::session::use_session;
 
 /// Whether a long press shows a message's actions. A touch screen has no
@@ -36,6 +38,7 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
     let outbox = use_outbox();
     let composing = use_composing();
     let authorship = use_authorship();
+    let people = use_people();
     let i18n = use_i18n();
     let (id, author) = message.with_untracked(|m| (m.id, m.username.clone()));
     let picking = RwSignal::new(false);
@@ -144,6 +147,53 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
                 .collect_view()
         })
     };
+    // Someone else's message: write to its author, report it.
+    let others_author = StoredValue::new(author.clone());
+    let others_actions = move || {
+        let theirs = !session.is_mine(&others_author.get_value());
+        theirs.then(|| {
+            let label = super::bidi::isolate(&others_author.get_value());
+            let report_label = label.clone();
+            view! {
+                {move || people.held().then(|| {
+                    let label = label.clone();
+                    view! {
+                        <button
+                            type="button"
+                            class="action action-dm"
+                            tabindex=action_tab_index
+                            aria-label=move || (i18n.t().message_person_label)(&label)
+                            title=move || i18n.t().message_person
+                            on:click=move |_| {
+                                others_author.with_value(|author| people.open_dm(author));
+                                done();
+                            }
+                        >
+                            {move || i18n.t().message_person}
+                        </button>
+                    }
+                })}
+                <button
+                    type="button"
+                    class="action action-report"
+                    tabindex=action_tab_index
+                    aria-label=move || (i18n.t().report_label)(&report_label)
+                    title=move || i18n.t().report
+                    on:click=move |_| {
+                        // The browser's own prompt: a reason, or cancel.
+                        let asked = window()
+                            .prompt_with_message_and_default(i18n.t().report_prompt, "");
+                        if let Ok(Some(reason)) = asked {
+                            people.report(id, &reason);
+                        }
+                        done();
+                    }
+                >
+                    {move || i18n.t().report}
+                </button>
+            }
+        })
+    };
     let own_actions = move || {
         own().then(|| {
             view! {
@@ -247,6 +297,7 @@ pub(crate) fn MessageActions(message: ReadSignal<ChatMessage>) -> impl IntoView 
             >
                 {picker}
             </div>
+            {others_actions}
             {own_actions}
         </div>
     }

@@ -10,6 +10,7 @@ use crate::state::conversation::history::Older;
 use crate::state::conversation::{use_conversation, ConversationState};
 use crate::state::outbox::use_outbox;
 use crate::state::rooms::use_rooms;
+use crate::state::session::use_session;
 
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
 const BOTTOM_SLACK_PX: i32 = 48;
@@ -28,6 +29,7 @@ pub(crate) fn MessageList() -> impl IntoView {
     let conversation = use_conversation();
     let outbox = use_outbox();
     let rooms = use_rooms();
+    let session = use_session();
     let i18n = use_i18n();
     let feed = FeedFocus::provide(conversation);
     let scroller = NodeRef::<html::Div>::new();
@@ -189,7 +191,13 @@ pub(crate) fn MessageList() -> impl IntoView {
                 </Show>
                 <Show when=show_start>
                     <p id="history-start" class="history-edge">
-                        {move || (i18n.t().history_start)(&rooms.current())}
+                        {move || {
+                            let me = session.name().unwrap_or_default();
+                            match rooms.current_dm_names(&me) {
+                                Some(names) => (i18n.t().dm_start)(&names),
+                                None => (i18n.t().history_start)(&rooms.current()),
+                            }
+                        }}
                     </p>
                 </Show>
                 <ol

@@ -15,6 +15,8 @@ mod message_actions;
 mod message_text;
 mod messages;
 mod moderation;
+mod profile;
+mod qr;
 mod quote;
 mod reactions;
 mod room_bar;

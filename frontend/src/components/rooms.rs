@@ -8,13 +8,16 @@ use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 use crate::route::room_href;
 use crate::state::presence::use_presence;
-use crate::state::rooms::{use_rooms, Rooms};
+use crate::state::rooms::{use_rooms, DmRow, RoomRow, Rooms};
+use crate::state::session::use_session;
 
-/// The rooms there are, with how many are online in each; a room is a
-/// link (`#/r/name`), so switching is navigation and Back works.
-/// `on_pick` runs when one is chosen (the phone panel closes). The list
-/// is asked for afresh each time it comes into view, so a room someone
-/// else made shows as soon as the phone's panel opens.
+/// The rooms there are, with how many are online in each, mine first; a
+/// room is a link (`#/r/name`), so switching is navigation and Back
+/// works. A room with news has a dot; one of mine can be left. Under them,
+/// my direct messages, by the other members' names. `on_pick` runs when
+/// one is chosen (the phone panel closes). The list is asked for afresh
+/// each time it comes into view, so a room someone else made shows as
+/// soon as the phone's panel opens.
 #[component]
 pub(crate) fn RoomList(on_pick: Callback<()>) -> impl IntoView {
     let rooms = use_rooms();
@@ -30,13 +33,16 @@ pub(crate) fn RoomList(on_pick: Callback<()>) -> impl IntoView {
                 <For
                     each=listed
                     key=|room| room.clone()
-                    children=move |(name, online)| {
+                    children=move |RoomRow { name, online, mine }| {
                         let current = {
                             let name = name.clone();
                             Memo::new(move |_| rooms.is_current(&name))
                         };
+                        let leave = name.clone();
+                        let leave_label = name.clone();
+                        let leave_title = name.clone();
                         view! {
-                            <li class="room" class:current=move || current.get() data-room=name.clone()>
+                            <li class="room" class:current=move || current.get() class:mine=mine data-room=name.clone()>
                                 <a
                                     class="room-link"
                                     href=room_href(&name)
@@ -45,15 +51,90 @@ pub(crate) fn RoomList(on_pick: Callback<()>) -> impl IntoView {
                                 >
                                     <span class="room-hash" aria-hidden="true">"#"</span>
                                     <span class="room-title">{name.clone()}</span>
+                                    <NewsDot room=name.clone() />
                                     {(online > 0).then(|| view! { <OnlineBadge online /> })}
                                 </a>
+                                {mine.then(|| view! {
+                                    <button
+                                        type="button"
+                                        class="icon-button leave-room"
+                                        aria-label=move || (i18n.t().leave_room_label)(&leave_label)
+                                        title=move || (i18n.t().leave_room_label)(&leave_title)
+                                        on:click=move |_| rooms.leave(&leave)
+                                    >
+                                        "×"
+                                    </button>
+                                })}
                             </li>
                         }
                     }
                 />
             </ul>
             <NewRoomForm on_pick />
+            <DmList on_pick />
         </nav>
+    }
+}
+
+/// "Direct messages": my DMs by the other members' names, the one with
+/// the latest news first; each a link to its room, with a dot for news.
+/// Hidden while there are none.
+#[component]
+fn DmList(on_pick: Callback<()>) -> impl IntoView {
+    let rooms = use_rooms();
+    let session = use_session();
+    let i18n = use_i18n();
+    let me = move || session.name().unwrap_or_default();
+    let dms = Memo::new(move |_| rooms.dms(&me()));
+    view! {
+        <Show when=move || dms.with(|dms| !dms.is_empty())>
+            <h2 id="dms-heading">{move || i18n.t().dms_heading}</h2>
+            <ul id="dm-list" class="room-list dm-list" aria-labelledby="dms-heading">
+                <For
+                    each=move || dms.get()
+                    key=|dm| dm.clone()
+                    children=move |DmRow { room, others }| {
+                        let current = {
+                            let room = room.clone();
+                            Memo::new(move |_| rooms.is_current(&room))
+                        };
+                        let names = others.join(", ");
+                        view! {
+                            <li class="room dm" class:current=move || current.get() data-room=room.clone()>
+                                <a
+                                    class="room-link"
+                                    href=room_href(&room)
+                                    aria-current=move || current.get().then_some("page")
+                                    on:click=move |_| on_pick.run(())
+                                >
+                                    <span class="room-hash" aria-hidden="true">"@"</span>
+                                    <bdi class="room-title">{names}</bdi>
+                                    <NewsDot room=room.clone() />
+                                </a>
+                            </li>
+                        }
+                    }
+                />
+            </ul>
+        </Show>
+    }
+}
+
+/// A dot after a room's name while it has news I have not seen; a screen
+/// reader hears "new messages" after the name.
+#[component]
+fn NewsDot(room: String) -> impl IntoView {
+    let rooms = use_rooms();
+    let i18n = use_i18n();
+    let room = StoredValue::new(room);
+    move || {
+        room.with_value(|room| rooms.has_news(room)).then(|| {
+            view! {
+                <span class="room-news" title=move || i18n.t().news>
+                    <span class="sr-only">{move || format!(", {}", i18n.t().news)}</span>
+                </span>
+            }
+        })
     }
 }
 

@@ -7,18 +7,21 @@ use super::moderation::{AuditLog, BanControl};
 use super::rooms::RoomList;
 use crate::i18n::use_i18n;
 use crate::state::composing::use_composing;
+use crate::state::people::use_people;
 use crate::state::presence::use_presence;
 use crate::state::session::use_session;
 
 /// Who is online here, then the rooms: a sidebar on wide screens, a panel
 /// that slides in on phones (opened from the header, closed by its button, the backdrop or
 /// Escape). Someone else's name mentions them in the composer (and closes
-/// the panel on a phone).
+/// the panel on a phone); with a held name, "Message" beside it opens our
+/// direct messages.
 #[component]
 pub(crate) fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
     let presence = use_presence();
     let session = use_session();
     let composing = use_composing();
+    let people = use_people();
     let i18n = use_i18n();
     let close_button = NodeRef::<html::Button>::new();
 
@@ -93,7 +96,9 @@ pub(crate) fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
                         // The name stays the button's accessible name, as
                         // seen; what it does is its description.
                         let label = isolate(&name);
+                        let dm_label = StoredValue::new(isolate(&name));
                         let mentioned = name.clone();
+                        let messaged = StoredValue::new(name.clone());
                         view! {
                             <li class="user">
                                 <button
@@ -108,6 +113,19 @@ pub(crate) fn UsersPanel(open: RwSignal<bool>) -> impl IntoView {
                                     <Avatar name=name.clone() />
                                     <bdi class="user-name">{name.clone()}</bdi>
                                 </button>
+                                <Show when=move || people.held()>
+                                    <button
+                                        type="button"
+                                        class="link-button user-dm"
+                                        aria-label=move || dm_label.with_value(|n| (i18n.t().message_person_label)(n))
+                                        on:click=move |_| {
+                                            open.set(false);
+                                            messaged.with_value(|name| people.open_dm(name));
+                                        }
+                                    >
+                                        {move || i18n.t().message_person}
+                                    </button>
+                                </Show>
                                 <BanControl name=name.clone() />
                             </li>
                         }

@@ -68,6 +68,14 @@ pub(crate) enum Problem {
     },
     /// The connection dropped before the server confirmed the message.
     ConnectionLost,
+    /// This device was removed from the name (close code 4003), from
+    /// another device of it: the join form says so.
+    Revoked(String),
+    /// Not a problem but news for the notice bar: the report went to the
+    /// moderators.
+    Reported,
+    /// News for the notice bar: my name was given up (or freed).
+    NameReleased,
 }
 
 impl Problem {
@@ -82,6 +90,9 @@ impl Problem {
                 message,
             } => (t.server_error)(*code, *reason, message),
             Problem::ConnectionLost => t.connection_lost.to_owned(),
+            Problem::Revoked(name) => (t.device_revoked)(name),
+            Problem::Reported => t.reported.to_owned(),
+            Problem::NameReleased => t.name_released.to_owned(),
         }
     }
 
@@ -124,6 +135,9 @@ pub(crate) struct Strings {
     pub(crate) name_placeholder: &'static str,
     pub(crate) join_button: &'static str,
     pub(crate) joining: &'static str,
+    /// The join form after close code 4003: "This device was removed
+    /// from alice".
+    pub(crate) device_revoked: fn(&str) -> String,
     pub(crate) name_error: fn(&UsernameError) -> String,
     pub(crate) message_error: fn(&MessageError) -> String,
     /// A server error by wire code; gets the server's own text for codes
@@ -169,9 +183,19 @@ pub(crate) struct Strings {
     /// A name in the online list is a button that mentions them in the
     /// composer: what it does, as its tooltip and description.
     pub(crate) mention_label: fn(&str) -> String,
+    /// "Message bob": opens the direct messages with a person, from the
+    /// online list and from a message's actions.
+    pub(crate) message_person: &'static str,
+    pub(crate) message_person_label: fn(&str) -> String,
     pub(crate) close: &'static str,
     pub(crate) language: &'static str,
     pub(crate) rooms_heading: &'static str,
+    /// The side panel's section under the rooms.
+    pub(crate) dms_heading: &'static str,
+    /// A room's dot: something new there (read after its name).
+    pub(crate) news: &'static str,
+    /// Takes a room off my rooms: "Leave #rust".
+    pub(crate) leave_room_label: fn(&str) -> String,
     pub(crate) new_room_label: &'static str,
     pub(crate) new_room_placeholder: &'static str,
     pub(crate) open_room: &'static str,
@@ -180,6 +204,9 @@ pub(crate) struct Strings {
     pub(crate) room_label: fn(&str) -> String,
     pub(crate) loading_older: &'static str,
     pub(crate) history_start: fn(&str) -> String,
+    /// A direct message's heading for screen readers, and its start.
+    pub(crate) dm_label: fn(&str) -> String,
+    pub(crate) dm_start: fn(&str) -> String,
     pub(crate) leave: &'static str,
     pub(crate) room_locked_notice: &'static str,
     /// The header's switch, and the token form it opens.
@@ -190,6 +217,33 @@ pub(crate) struct Strings {
     pub(crate) moderator_off: &'static str,
     pub(crate) token_wrong: &'static str,
     pub(crate) token_slow: &'static str,
+    /// The profile menu: my name's button in the header, and what it holds.
+    pub(crate) profile_label: fn(&str) -> String,
+    pub(crate) profile_heading: &'static str,
+    pub(crate) link_device: &'static str,
+    pub(crate) link_device_hint: &'static str,
+    pub(crate) link_qr_label: &'static str,
+    pub(crate) link_field_label: &'static str,
+    pub(crate) copy: &'static str,
+    pub(crate) copied: &'static str,
+    /// The link's countdown, from whole seconds left: "Expires in 9:41".
+    pub(crate) link_expires_in: fn(u64) -> String,
+    pub(crate) link_expired: &'static str,
+    pub(crate) devices_heading: &'static str,
+    pub(crate) this_device: &'static str,
+    pub(crate) unknown_device: &'static str,
+    /// When a device first and last held the name (local times).
+    pub(crate) device_seen: fn(&str, &str) -> String,
+    pub(crate) revoke: &'static str,
+    pub(crate) revoke_label: fn(&str) -> String,
+    pub(crate) confirm_revoke: &'static str,
+    pub(crate) release_name: &'static str,
+    pub(crate) release_hint: &'static str,
+    pub(crate) confirm_release: &'static str,
+    pub(crate) name_released: &'static str,
+    /// The menu of a name that is not held: that it is not kept, and why.
+    pub(crate) name_not_held: &'static str,
+    pub(crate) name_not_held_why: &'static str,
     /// The moderator's controls on a message, a user, the room.
     pub(crate) delete: &'static str,
     pub(crate) confirm_delete: &'static str,
@@ -218,6 +272,11 @@ pub(crate) struct Strings {
     pub(crate) edit: &'static str,
     pub(crate) edit_label: &'static str,
     pub(crate) delete_mine_label: &'static str,
+    /// Shows a message to the moderators, with a reason asked for first.
+    pub(crate) report: &'static str,
+    pub(crate) report_label: fn(&str) -> String,
+    pub(crate) report_prompt: &'static str,
+    pub(crate) reported: &'static str,
     /// The armed delete's visible text: short, one line on a phone, and
     /// true for a click, a tap and a key alike.
     pub(crate) confirm_delete_mine: &'static str,

@@ -103,6 +103,9 @@ pub(super) enum Input {
     Heard,
     /// The socket closed or failed.
     Ended,
+    /// The server closed the socket for good: this device was revoked
+    /// (close code 4003). Reconnecting would only be refused again.
+    Revoked,
     /// The time [`Machine::deadline`] named has come (or a little before).
     Tick,
 }
@@ -143,6 +146,8 @@ pub(super) enum Effect {
     TellOpened,
     /// Tell the chat [`super::SocketEvent::Closed`].
     TellClosed,
+    /// Tell the chat [`super::SocketEvent::Revoked`].
+    TellRevoked,
     /// Send `ping` on the open socket.
     Ping,
 }
@@ -260,6 +265,11 @@ impl Machine {
             (Open { .. }, Input::Ended) => {
                 self.retry_later(0, env);
                 vec![Effect::Release, Effect::TellClosed]
+            }
+            // Revoked: no retry; a new join (under any name) opens again.
+            (Connecting { .. } | Open { .. }, Input::Revoked) => {
+                self.phase = Idle;
+                vec![Effect::Release, Effect::TellRevoked]
             }
             (Connecting { attempt, since_ms }, Input::Tick)
                 if now - since_ms >= CONNECT_TIMEOUT_MS =>

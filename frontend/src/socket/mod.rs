@@ -84,6 +84,9 @@ pub(crate) enum SocketEvent {
     /// The socket is gone (closed, failed or given up on): whatever the
     /// chat knew through it, who is online, who is typing, is stale.
     Closed,
+    /// The server closed the socket because this device was revoked from
+    /// its name (close code 4003): no reconnect follows.
+    Revoked,
 }
 
 /// What [`Connection`]'s calls hand to the task.

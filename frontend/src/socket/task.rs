@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
 
-use chat_shared::close::{GOING_AWAY, SILENT};
+use chat_shared::close::{GOING_AWAY, REVOKED, SILENT};
 use chat_shared::{ClientFrame, ServerFrame};
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::{FutureExt, Sink, SinkExt, StreamExt};
@@ -108,6 +108,14 @@ impl Task {
                         Message::Bytes(_) => {}
                     }
                 }
+                // A revoked device must not come back: the close code
+                // says so, and the socket is let go of at once.
+                Wake::Received(Err(WebSocketError::ConnectionClose(event)))
+                    if event.code == REVOKED =>
+                {
+                    self.step(Input::Revoked);
+                    self.socket = None;
+                }
                 // The socket ends right after; that is what counts.
                 Wake::Received(Err(_)) => {}
                 Wake::Ended => {
@@ -190,6 +198,7 @@ impl Task {
                 Effect::Release => self.socket = None,
                 Effect::TellOpened => self.tell(SocketEvent::Opened),
                 Effect::TellClosed => self.tell(SocketEvent::Closed),
+                Effect::TellRevoked => self.tell(SocketEvent::Revoked),
                 Effect::Ping => self.send(ClientFrame::Ping.encode()),
             }
         }

@@ -8,7 +8,10 @@
 //!
 //! - [`session`]: who I am, the join and its errors, the resume token, the
 //!   limits the server announced.
-//! - [`rooms`]: the room in the address bar and the room list.
+//! - [`rooms`]: the room in the address bar, the room list (mine first),
+//!   my direct messages, and which rooms have news.
+//! - [`people`]: my identity: whether my name is held, its devices, the
+//!   link code that adds another.
 //! - [`conversation`]: the lines on the page, in id order, each once.
 //! - [`outbox`]: my messages the server has not confirmed, and their sending.
 //! - [`presence`]: who is online and typing, and my own typing notices.
@@ -27,6 +30,7 @@ pub(crate) mod conversation;
 pub(crate) mod moderation;
 pub(crate) mod notices;
 pub(crate) mod outbox;
+pub(crate) mod people;
 pub(crate) mod presence;
 pub(crate) mod rooms;
 pub(crate) mod rows;

@@ -57,6 +57,9 @@ pub(crate) struct SessionState {
     /// What the server allows, as its `welcome` said (the shared defaults
     /// for a server that says nothing).
     limits: ClientLimits,
+    /// The code of a device link this page was opened with: sent with
+    /// the join until it is welcomed or refused (it works once).
+    link_code: Option<String>,
 }
 
 impl SessionState {
@@ -87,9 +90,36 @@ impl SessionState {
         }
     }
 
+    /// A device link asks to join as `name` with `code`: the join carries
+    /// it until answered.
+    pub(crate) fn link(&mut self, name: &str, code: String) -> Result<String, Problem> {
+        let name = self.ask(name)?;
+        self.link_code = Some(code);
+        Ok(name)
+    }
+
+    /// The link code to send with the join, if a link gave one.
+    pub(crate) fn link_code(&self) -> Option<&str> {
+        self.link_code.as_deref()
+    }
+
+    /// The server closed this device's connection for good: the device
+    /// was removed from `name`. Back to the form, saying so; nothing is
+    /// re-joined.
+    pub(crate) fn revoked(&mut self) -> Option<String> {
+        let name = self.me.take().or_else(|| self.wanted.clone())?;
+        self.wanted = None;
+        self.entered = false;
+        self.resume = None;
+        self.link_code = None;
+        self.join_error = Some(Problem::Revoked(name.clone()));
+        Some(name)
+    }
+
     /// The server welcomed us as `username`, with a resume token and
     /// maybe its limits.
     pub(crate) fn welcomed(&mut self, username: String, resume: String, limits: ClientLimits) {
+        self.link_code = None;
         self.resume = Some((username.clone(), resume));
         self.rejoin_attempts = 0;
         self.join_error = None;
@@ -106,7 +136,10 @@ impl SessionState {
         // on until the user opens an invitation link; `banned` until the
         // ban ends.
         let about_the_name = match code {
-            ErrorCode::NameTaken | ErrorCode::InvalidUsername | ErrorCode::Banned => true,
+            ErrorCode::NameTaken
+            | ErrorCode::NameHeld
+            | ErrorCode::InvalidUsername
+            | ErrorCode::Banned => true,
             // An older server names no reason: it meant the join code.
             ErrorCode::Forbidden => matches!(
                 problem.forbidden_reason(),
@@ -123,6 +156,7 @@ impl SessionState {
         }
         self.wanted = None;
         self.entered = false;
+        self.link_code = None;
         self.join_error = Some(problem);
         Refusal::AskForName
     }
@@ -251,6 +285,12 @@ impl Session {
         self.state.with(|s| s.me.is_some())
     }
 
+    /// My name (tracked): the confirmed one, or the one being re-joined
+    /// while the connection is down, so what shows it does not blink.
+    pub(crate) fn name(&self) -> Option<String> {
+        self.state.with(|s| s.author().map(str::to_owned))
+    }
+
     /// Whether the chat view is up (tracked).
     pub(crate) fn entered(&self) -> bool {
         self.state.with(|s| s.entered)
@@ -304,6 +344,27 @@ impl Session {
             .with_untracked(|s| s.join_error.is_some() || s.is_joining())
         {
             self.state.update(SessionState::edit_name);
+        }
+    }
+
+    /// See [`SessionState::link`].
+    pub(crate) fn link(&self, name: &str, code: String) -> Result<String, Problem> {
+        self.state
+            .try_update(|s| s.link(name, code))
+            .unwrap_or(Err(Problem::ConnectionLost))
+    }
+
+    /// See [`SessionState::link_code`].
+    pub(crate) fn link_code(&self) -> Option<String> {
+        self.state
+            .with_untracked(|s| s.link_code().map(str::to_owned))
+    }
+
+    /// See [`SessionState::revoked`]; this browser forgets the name's
+    /// session too, so a reload shows the form.
+    pub(crate) fn revoked(&self) {
+        if let Some(name) = self.state.try_update(SessionState::revoked).flatten() {
+            storage::remove(&resume_key(&name));
         }
     }
 
@@ -511,6 +572,38 @@ mod tests {
             state.message(" "),
             Err(Problem::Message(MessageError::Empty))
         );
+    }
+
+    #[test]
+    fn a_device_link_sends_its_code_until_answered() {
+        let mut state = SessionState::default();
+        let code = "0f".repeat(16);
+        assert_eq!(state.link(" alice ", code.clone()).as_deref(), Ok("alice"));
+        assert_eq!(state.link_code(), Some(code.as_str()));
+        state.welcomed("alice".into(), "t".into(), ClientLimits::default());
+        assert_eq!(state.link_code(), None, "used up");
+        let mut refused = SessionState::default();
+        refused.link("alice", code).expect("a valid name");
+        let held = Problem::server(ErrorCode::NameHeld, None, "held".into());
+        assert_eq!(
+            refused.refused(ErrorCode::NameHeld, held.clone()),
+            Refusal::AskForName
+        );
+        assert_eq!(refused.link_code(), None);
+        assert_eq!(refused.join_error, Some(held));
+    }
+
+    #[test]
+    fn a_revoked_device_goes_back_to_the_form_and_says_why() {
+        let mut state = SessionState::default();
+        state.ask("alice").expect("a valid name");
+        state.welcomed("alice".into(), "t".into(), ClientLimits::default());
+        assert_eq!(state.revoked().as_deref(), Some("alice"));
+        assert!(!state.entered);
+        assert_eq!(state.wanted(), None, "nothing re-joins");
+        assert_eq!(state.resume_for("alice"), None);
+        assert_eq!(state.join_error, Some(Problem::Revoked("alice".into())));
+        assert_eq!(state.revoked(), None, "once");
     }
 
     #[test]

@@ -375,3 +375,19 @@ fn full_jitter_spreads_over_zero_to_the_ceiling() {
     assert!(next_backoff_delay_ms(3, 0.999_999) < 4_000.0);
     assert!(next_backoff_delay_ms(40, 0.999_999) <= 30_000.0);
 }
+
+#[test]
+fn a_revoked_device_does_not_reconnect() {
+    let mut machine = open_at(0.0);
+    assert_eq!(
+        machine.step(Input::Revoked, at(10.0)),
+        [Effect::Release, Effect::TellRevoked]
+    );
+    assert_eq!(machine.status(), Status::Idle);
+    assert_eq!(machine.deadline(), None, "no retry is planned");
+    // The socket's end that follows changes nothing.
+    assert_eq!(machine.step(Input::Ended, at(11.0)), []);
+    assert_eq!(machine.step(Input::Nudge, at(12.0)), []);
+    // A new join opens again.
+    assert_eq!(machine.step(Input::Open, at(13.0)), [Effect::Connect]);
+}
