@@ -2,12 +2,17 @@
 //! DMs have new messages, at most once a second per room.
 //!
 //! The cost is bounded by design. A message only marks its room as having
-//! news (one map entry, whatever the rate); once a second each marked
-//! room's frame is encoded once and handed, as shared bytes, to this
+//! news (one map entry, whatever the rate). The persons are split into
+//! [`SLOTS`] slots by id, and every tenth of a second one slot's persons
+//! are told of the rooms they have not heard about since their slot last
+//! came: each frame encoded once and handed, as shared bytes, to this
 //! node's connections of the persons who have the room among theirs and
-//! sit elsewhere. A room of 10,000 members whose members are elsewhere
-//! costs at most 10,000 small frames a second in all, however many
-//! messages it gets, and nothing for a member sitting in the room itself.
+//! sit elsewhere. So each connection hears of a room at most once a
+//! second, a room of 10,000 members elsewhere costs at most 10,000 small
+//! frames a second however many messages it gets (nothing for a member
+//! sitting in the room itself), and they go out a tenth at a time: the
+//! busy room's own messages never queue behind all of them at once
+//! (docs/benchmarks.md, "Activity in a big room").
 
 use super::{encode, Hub, HubState};
 use crate::chat::peer::Peer;
@@ -35,9 +40,24 @@ pub(crate) struct Activity {
     watchers: HashMap<String, HashSet<u64>>,
     /// Each person's rooms, as far as this node knows them.
     rooms: HashMap<u64, HashSet<String>>,
-    /// Rooms with a new message since the last tick, and its id.
-    news: BTreeMap<String, u64>,
+    /// Rooms with a new message, with its id and the slots not yet told
+    /// of it (a bit per slot).
+    news: BTreeMap<String, News>,
 }
+
+/// How many slots the persons are told in, one slot per tick.
+pub(crate) const SLOTS: u64 = 10;
+
+/// A room's news waiting to be told.
+#[derive(Debug, Default)]
+struct News {
+    latest: u64,
+    /// Bit `n`: slot `n` has not been told of `latest` yet.
+    untold: u16,
+}
+
+/// Every slot's bit.
+const ALL_SLOTS: u16 = (1 << SLOTS) - 1;
 
 impl Activity {
     /// A connection of `person` (device `device`) sits in `room` and has
@@ -129,15 +149,26 @@ impl Activity {
         if !self.watchers.contains_key(room) {
             return;
         }
-        let latest = self.news.entry(room.to_owned()).or_default();
-        *latest = (*latest).max(id);
+        let news = self.news.entry(room.to_owned()).or_default();
+        news.latest = news.latest.max(id);
+        news.untold = ALL_SLOTS;
     }
 
-    /// Tells every watcher of a room with news, except connections that
-    /// sit in it; how many frames went out.
-    pub(crate) fn tell(&mut self) -> usize {
+    /// Tells the persons of `slot` (`0..SLOTS`) of every room with news
+    /// they have not heard of, except connections that sit in it; how many
+    /// frames went out.
+    pub(crate) fn tell(&mut self, slot: u64) -> usize {
+        let bit = 1u16 << (slot % SLOTS);
+        let mut due = Vec::new();
+        self.news.retain(|room, news| {
+            if news.untold & bit != 0 {
+                news.untold &= !bit;
+                due.push((room.clone(), news.latest));
+            }
+            news.untold != 0
+        });
         let mut sent = 0;
-        for (room, latest) in std::mem::take(&mut self.news) {
+        for (room, latest) in due {
             let Some(persons) = self.watchers.get(&room) else {
                 continue;
             };
@@ -145,7 +176,10 @@ impl Activity {
                 room: room.clone(),
                 latest,
             });
-            for person in persons {
+            for person in persons
+                .iter()
+                .filter(|person| *person % SLOTS == slot % SLOTS)
+            {
                 for watcher in self
                     .people
                     .get(person)
@@ -193,10 +227,11 @@ impl Hub {
         self.lock().activity.unwatch(person, peer);
     }
 
-    /// Tells held names' connections of their other rooms' news: called
-    /// about once a second. How many frames went out.
-    pub(crate) fn tell_activity(&self) -> usize {
-        self.lock().activity.tell()
+    /// Tells one slot of held names' connections of their other rooms'
+    /// news: called every tenth of a second, the slots in turn. How many
+    /// frames went out.
+    pub(crate) fn tell_activity(&self, slot: u64) -> usize {
+        self.lock().activity.tell(slot)
     }
 }
 

@@ -261,18 +261,22 @@ impl Room {
     }
 }
 
-/// Tells large rooms how many are in them, and held names their other
-/// rooms' news ([`super::activity`]), every [`ONLINE_INTERVAL`], until the
-/// server shuts down.
+/// Tells large rooms how many are in them every [`ONLINE_INTERVAL`], and
+/// held names their other rooms' news ([`super::activity`]) a slot each
+/// tenth of it, until the server shuts down.
 pub(crate) async fn tell_counts(hub: Arc<Hub>, stop: tokio_util::sync::CancellationToken) {
-    let mut tick = tokio::time::interval(ONLINE_INTERVAL);
+    use super::activity::SLOTS;
+    let slots = u32::try_from(SLOTS).unwrap_or(1);
+    let mut tick = tokio::time::interval(ONLINE_INTERVAL / slots);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
+    for slot in (0..SLOTS).cycle() {
         tokio::select! {
             () = stop.cancelled() => return,
             _ = tick.tick() => {
-                hub.tell_counts();
-                hub.tell_activity();
+                if slot == 0 {
+                    hub.tell_counts();
+                }
+                hub.tell_activity(slot);
             }
         }
     }

@@ -171,3 +171,44 @@ fn presence_changes_go_in_order_and_a_late_joiner_gets_those_after_its_snapshot(
     );
     assert!(alice_frames[0].contains("bob") && alice_frames[1].contains("dave"));
 }
+
+#[test]
+fn activity_tells_each_watcher_once_a_round_a_slot_at_a_time() {
+    use crate::chat::hub::activity::{Activity, SLOTS};
+    let mut activity = Activity::default();
+    let mut outboxes = Vec::new();
+    for person in 0..20 {
+        let (peer, outbox) = connection(person);
+        activity.watch(person, 1, &peer, "lobby", ["big".to_owned()]);
+        outboxes.push(outbox);
+    }
+    // One sitting in the room itself hears nothing of it.
+    let (inside, mut inside_outbox) = connection(99);
+    activity.watch(99, 1, &inside, "big", ["big".to_owned()]);
+    for id in 1..=5 {
+        activity.news("big", id);
+    }
+    activity.news("elsewhere", 7); // nobody has it
+    let mut per_slot = Vec::new();
+    for slot in 0..SLOTS {
+        per_slot.push(activity.tell(slot));
+    }
+    assert_eq!(per_slot, [2; 10], "a tenth of the twenty each tick");
+    for outbox in &mut outboxes {
+        assert_eq!(
+            drain(outbox),
+            [r#"{"type":"activity","room":"big","latest":5}"#]
+        );
+    }
+    assert!(drain(&mut inside_outbox).is_empty());
+    // Nothing new: a second round tells nobody.
+    assert_eq!((0..SLOTS).map(|slot| activity.tell(slot)).sum::<usize>(), 0);
+    // Left: no more news of it.
+    activity.remove_room(0, "big");
+    activity.news("big", 6);
+    assert_eq!(
+        (0..SLOTS).map(|slot| activity.tell(slot)).sum::<usize>(),
+        19
+    );
+    assert!(drain(&mut outboxes[0]).is_empty());
+}
