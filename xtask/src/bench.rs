@@ -268,6 +268,18 @@ const ROWS: &[Row] = &[
     },
     Row {
         scenario: "activity",
+        key: "with_loadgen_cpu_percent",
+        label: "load generator CPU, % of one core, with activity",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "activity",
+        key: "without_loadgen_cpu_percent",
+        label: "load generator CPU, % of one core, without",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "activity",
         key: "cpu_ratio",
         label: "server CPU time, with / without",
         goal: Goal::None,

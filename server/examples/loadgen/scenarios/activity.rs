@@ -13,6 +13,7 @@
 
 use super::{note_closed, note_failures, paced_senders, report_latency, Run};
 use crate::client::{connect, join_as, join_crowd, name_of, JoinPlan, Member, Tally, Target};
+use crate::server_stats::Server;
 use crate::Report;
 use chat_shared::ClientFrame;
 use futures_util::{SinkExt, StreamExt};
@@ -191,8 +192,8 @@ async fn visit_big(target: &Target, report: &Report, members: usize) {
 
 /// After a warm-up, measures one window of 10 s (scaled) and reports its
 /// figures under `phase`: activity frames in all, per second and per
-/// member elsewhere per second, the server's CPU time and share, and the
-/// latency of deliveries in "big".
+/// member elsewhere per second, the server's CPU time and share (and
+/// this process's share), and the latency of deliveries in "big".
 async fn measure(
     run: &Run,
     report: &Report,
@@ -202,6 +203,9 @@ async fn measure(
 ) -> Window {
     tokio::time::sleep(WARMUP).await;
     let cpu = run.cpu_meter();
+    // This process reads the activity frames on the same cores as the
+    // server: its own CPU tells how much of the latency may be its own.
+    let own = Server::new(vec![std::process::id()]).cpu_meter();
     let frames_before = tally.activity.load(Ordering::Relaxed);
     let echoed_before = tally.echoed.load(Ordering::Relaxed);
     let started = Instant::now();
@@ -225,6 +229,9 @@ async fn measure(
     }
     if let Some(percent) = percent {
         report.result(&format!("{phase}_cpu_percent"), percent);
+    }
+    if let Some(percent) = own.percent() {
+        report.result(&format!("{phase}_loadgen_cpu_percent"), percent);
     }
     Window {
         cpu_seconds,
