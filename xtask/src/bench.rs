@@ -20,8 +20,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The scenarios in the order they run (`--only` takes these names).
-const SCENARIOS: [&str; 5] = ["saturate", "fanout", "joins", "rooms", "flood"];
+/// The scenarios in the order they run (`--only` takes these names):
+/// issue 13's, then issue 23's `activity`.
+const SCENARIOS: [&str; 6] = ["saturate", "fanout", "joins", "rooms", "flood", "activity"];
 
 /// Where the table goes in docs/benchmarks.md: everything between the two
 /// markers is replaced on each run.
@@ -235,7 +236,83 @@ const ROWS: &[Row] = &[
         label: "p99 increase, ms",
         goal: Goal::AtMost(20.0),
     },
+    Row {
+        scenario: "activity",
+        key: "elsewhere",
+        label: "members of \"big\" sitting in \"lobby\" (of 10,000)",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "activity",
+        key: "with_activity_per_s",
+        label: "activity frames/s in all (50 msg/s in \"big\")",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "activity",
+        key: "with_activity_per_member_per_s",
+        label: "activity frames/s per member elsewhere (coalesced)",
+        goal: Goal::AtMost(1.1),
+    },
+    Row {
+        scenario: "activity",
+        key: "with_cpu_percent",
+        label: "server CPU, % of one core, with activity",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "activity",
+        key: "without_cpu_percent",
+        label: "server CPU, % of one core, without (after leave_room \"big\")",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "activity",
+        key: "with_loadgen_cpu_percent",
+        label: "load generator CPU, % of one core, with activity",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "activity",
+        key: "without_loadgen_cpu_percent",
+        label: "load generator CPU, % of one core, without",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "activity",
+        key: "cpu_ratio",
+        label: "server CPU time, with / without",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "activity",
+        key: "activity_us_per_frame",
+        label: "server CPU µs per activity frame",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "activity",
+        key: "with_latency_p99_ms",
+        label: "p99 ms of deliveries in \"big\", with activity",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "activity",
+        key: "without_latency_p99_ms",
+        label: "p99 ms of deliveries in \"big\", without",
+        goal: Goal::None,
+    },
 ];
+
+/// Why the reference server does not run `scenario`, as its table cell;
+/// None when it does.
+fn reference_not_run(scenario: &str) -> Option<&'static str> {
+    match scenario {
+        "rooms" => Some("n/a (one room)"),
+        "activity" => Some("n/a (no held names)"),
+        _ => None,
+    }
+}
 
 /// The results and notes of one scenario on one server.
 #[derive(Default)]
@@ -279,8 +356,9 @@ pub(crate) fn bench(args: &[String]) -> Result {
         }
         for kind in [Kind::Chat, Kind::Reference] {
             // The reference has one room: 50 rooms would be one room of
-            // 50,000 there, another load altogether.
-            if scenario == "rooms" && kind == Kind::Reference {
+            // 50,000 there, another load altogether. Nor has it held names,
+            // which `activity` is about.
+            if kind == Kind::Reference && reference_not_run(scenario).is_some() {
                 continue;
             }
             step(&format!(
@@ -594,11 +672,9 @@ fn render(options: &Options, outcomes: &[(&str, Kind, Outcome)], took: Duration)
             row.scenario,
             row.label,
             figure(chat),
-            if row.scenario == "rooms" {
-                "n/a (one room)".into()
-            } else {
-                figure(reference)
-            },
+            reference_not_run(row.scenario)
+                .map(str::to_owned)
+                .unwrap_or_else(|| figure(reference)),
         );
     }
     let notes: Vec<String> = outcomes

@@ -108,13 +108,25 @@ pub(crate) async fn join(
     name: &str,
     room: Option<String>,
 ) -> Result<(), String> {
+    join_as(socket, name, room, None).await
+}
+
+/// Sends `join` with an author key, when given, and waits for the
+/// `welcome`: a keyed join holds the name and makes the room one of its
+/// rooms (issue 23), which the `activity` scenario needs.
+pub(crate) async fn join_as(
+    socket: &mut Socket,
+    name: &str,
+    room: Option<String>,
+    author_key: Option<String>,
+) -> Result<(), String> {
     let frame = ClientFrame::Join {
         username: name.to_owned(),
         room,
         since: None,
         resume: None,
         join_code: None,
-        author_key: None,
+        author_key,
         link_code: None,
         device: None,
     };
@@ -146,6 +158,10 @@ pub(crate) struct Tally {
     pub echoed: AtomicU64,
     /// Error frames received (rate limits, refusals).
     pub errors: AtomicU64,
+    /// `activity` frames received: news of another of a held name's rooms.
+    pub activity: AtomicU64,
+    /// `room_left` frames received: answers to `leave_room`.
+    pub rooms_left: AtomicU64,
     /// Readers whose socket ended: the server closed or dropped them.
     pub closed: AtomicUsize,
     /// Latency of stamped messages, while a window is open.
@@ -159,6 +175,8 @@ impl Tally {
             deliveries: AtomicU64::new(0),
             echoed: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            activity: AtomicU64::new(0),
+            rooms_left: AtomicU64::new(0),
             closed: AtomicUsize::new(0),
             latencies: Latencies::new(),
         })
@@ -276,6 +294,12 @@ async fn read_frames(
             "error" => {
                 tally.errors.fetch_add(1, Ordering::Relaxed);
             }
+            "activity" => {
+                tally.activity.fetch_add(1, Ordering::Relaxed);
+            }
+            "room_left" => {
+                tally.rooms_left.fetch_add(1, Ordering::Relaxed);
+            }
             _ => {}
         }
     }
@@ -294,6 +318,9 @@ pub(crate) struct JoinPlan {
     pub deadline: Duration,
     /// The room of client `index`; None for the server's default.
     pub room_of: fn(usize) -> Option<String>,
+    /// The author key client `index` joins with; None for a keyless join,
+    /// as the seed's clients make.
+    pub key_of: fn(usize) -> Option<String>,
 }
 
 /// What came of a [`JoinPlan`].
@@ -323,11 +350,12 @@ pub(crate) async fn join_crowd(target: &Target, plan: &JoinPlan, tally: &Arc<Tal
     for index in plan.first..plan.first + plan.count {
         let (gate, target, tally) = (Arc::clone(&gate), target.clone(), Arc::clone(tally));
         let room = (plan.room_of)(index);
+        let key = (plan.key_of)(index);
         joins.spawn(async move {
             let _permit = gate.acquire_owned().await.map_err(|e| e.to_string())?;
             let name = name_of(index);
             let mut socket = connect(&target, index).await?;
-            join(&mut socket, &name, room).await?;
+            join_as(&mut socket, &name, room, key).await?;
             Ok::<Member, String>(Member::start(socket, index, &name, &tally))
         });
     }

@@ -1,7 +1,8 @@
 //! The project's load generator: drives a running chat server (or the
 //! reference server in `benches/reference/`, which speaks enough of the
-//! same protocol) through one of the scenarios of issue 13 and prints what
-//! it measured, one `result KEY VALUE` or `note TEXT` line each, for
+//! same protocol) through one of the scenarios of issue 13 (and issue 23's
+//! `activity`) and prints what it measured, one `result KEY VALUE` or
+//! `note TEXT` line each, for
 //! `cargo xtask bench` to gather into docs/benchmarks.md.
 //!
 //! ```text
@@ -49,7 +50,7 @@ struct Options {
     scale: f64,
 }
 
-/// The loads of issue 13, named as `cargo xtask bench --only` takes them.
+/// The loads of issue 13 (and `activity`, issue 23), named as `cargo xtask bench --only` takes them.
 #[derive(Clone, Copy, ValueEnum)]
 enum Scenario {
     /// 200 clients, 20 senders as fast as their echoes return: deliveries/s.
@@ -65,6 +66,10 @@ enum Scenario {
     /// 2,000 clients join one room and stay idle: memory per connection,
     /// on each node of a cluster.
     Idle,
+    /// 10,000 members of one room, all but 20 of them elsewhere, 50
+    /// messages/s in it: the `activity` frames they hear and their server
+    /// CPU, against the same load without them (issue 23).
+    Activity,
 }
 
 /// Where results go: stdout, one per line, so that xtask can parse them
@@ -102,6 +107,7 @@ async fn main() -> ExitCode {
         Scenario::Rooms => scenarios::rooms::run(&run, &report).await,
         Scenario::Flood => scenarios::flood::run(&run, &report).await,
         Scenario::Idle => scenarios::idle::run(&run, &report).await,
+        Scenario::Activity => scenarios::activity::run(&run, &report).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

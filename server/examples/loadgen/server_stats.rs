@@ -84,8 +84,16 @@ impl CpuMeter {
     /// The server's CPU use since the meter started, in % of one core
     /// (200 is both cores of this machine), all nodes together.
     pub(crate) fn percent(&self) -> Option<f64> {
-        let used = self.server.cpu_ticks()?.checked_sub(self.ticks?)?;
+        let used = self.seconds()?;
         let wall = self.since.elapsed().as_secs_f64();
-        (wall > 0.0).then(|| used as f64 / TICKS_PER_SECOND / wall * 100.0)
+        (wall > 0.0).then(|| used / wall * 100.0)
+    }
+
+    /// The server's CPU time since the meter started, in seconds (to the
+    /// tick, 10 ms), all nodes together: what one load cost against
+    /// another over windows of the same length.
+    pub(crate) fn seconds(&self) -> Option<f64> {
+        let used = self.server.cpu_ticks()?.checked_sub(self.ticks?)?;
+        Some(used as f64 / TICKS_PER_SECOND)
     }
 }

@@ -1,6 +1,8 @@
-//! One module per load of issue 13; each brings its clients in, measures
-//! and prints its results through [`Report`](crate::Report).
+//! One module per load of issue 13 (and issue 23's `activity`); each
+//! brings its clients in, measures and prints its results through
+//! [`Report`](crate::Report).
 
+pub(crate) mod activity;
 pub(crate) mod fanout;
 pub(crate) mod flood;
 pub(crate) mod idle;
@@ -63,6 +65,7 @@ async fn join_one_room(
         in_flight: 200,
         deadline,
         room_of: |_| None,
+        key_of: |_| None,
     };
     let crowd = join_crowd(&run.target, &plan, &tally).await;
     note_failures(report, what, &crowd);

@@ -37,6 +37,7 @@ pub(crate) async fn run(run: &Run, report: &Report) -> Result<(), String> {
         in_flight: 200,
         deadline: Duration::from_secs(150),
         room_of,
+        key_of: |_| None,
     };
     let mut crowd = join_crowd(&run.target, &plan, &tally).await;
     note_failures(report, "rooms", &crowd);
