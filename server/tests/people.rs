@@ -704,3 +704,28 @@ async fn a_dm_does_not_count_against_the_room_limit() {
     assert_eq!(welcome.room, room);
     server.stop().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn on_an_invite_only_chat_the_code_is_asked_first_and_a_link_code_invites() {
+    const CODE: &str = "invitation-code-0123";
+    let server = TestServer::start_with(Config {
+        join_code: Some(CODE.into()),
+        ..Config::default()
+    })
+    .await;
+    let mut invited = join("alice", None, Some(LAPTOP), None);
+    if let ClientFrame::Join { join_code, .. } = &mut invited {
+        *join_code = Some(CODE.into());
+    }
+    let (mut laptop, _) = joined(&server, invited).await;
+    // Without the code nobody learns whether a name is held.
+    assert_eq!(
+        refused(&server, join("alice", None, Some(STRANGER), None)).await,
+        (ErrorCode::Forbidden, Some(ForbiddenReason::JoinCode))
+    );
+    // A link code is the holder's invitation.
+    let code = link_code(&mut laptop).await;
+    let (_phone, welcome) = joined(&server, join("alice", None, Some(PHONE), Some(&code))).await;
+    assert!(welcome.held);
+    server.stop().await.expect("clean stop");
+}

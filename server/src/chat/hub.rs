@@ -50,9 +50,6 @@ pub(crate) struct JoinRequest {
     pub(crate) room: String,
     /// The token from an earlier welcome, if the client has one.
     pub(crate) resume: Option<String>,
-    /// The invitation code the join carried; checked against the one in
-    /// force.
-    pub(crate) join_code: Option<String>,
 }
 
 /// A joined user as the connection that joined remembers it.

@@ -97,16 +97,20 @@ impl Join {
         let label = self.device?;
         let since = self.since;
         let who = people::presented(state, &name, owner.clone(), link_code, label);
-        let found = people::identify(state, caller, &who).await?;
+        // One read for the join code and the name: the code's refusal
+        // comes first, so an uninvited visitor learns nothing of names.
+        let (invited, found) = people::identify(state, caller, &who, &self.join_code).await?;
+        let resumes = self.resume.is_some() || found.as_ref().is_ok_and(|f| f.person.is_some());
+        let linked = found.as_ref().is_ok_and(|f| f.linked);
+        let invited = check_join_code(state, caller, &self.join_code, invited, linked, resumes)?;
+        let found = found?;
         dm::check_dm(state, &room, found.person.as_ref()).await?;
         let request = JoinRequest {
             key: found.key(&who),
             name: found.name(&who),
             room,
             resume: found.resume(self.resume),
-            join_code: self.join_code,
         };
-        let invited = check_join_code(state, caller, &request, found.linked).await?;
         // The admission lasts until the join ends, whichever way.
         let admission = state.cluster.hub.admit(&request, &caller.peer)?;
         let claim = Claim {
@@ -164,31 +168,24 @@ impl Join {
 /// Without it only a resume of a name still held may get in (the claim
 /// decides); anything else is refused here. Wrong codes are slowed per
 /// address.
-async fn check_join_code(
+fn check_join_code(
     state: &AppState,
     caller: &Caller,
-    request: &JoinRequest,
+    join_code: &Option<String>,
+    invited: bool,
     linked: bool,
+    resumes: bool,
 ) -> Result<bool, Rejection> {
-    let hub = &state.cluster.hub;
-    if request.join_code.is_some() {
-        hub.may_try_code(caller.peer.client)?;
-    }
-    let invited = state
-        .journal
-        .admits(request.join_code.clone())
-        .await
-        .map_err(server_error)?;
-    if !invited && request.join_code.is_some() {
+    if !invited && join_code.is_some() {
         tracing::warn!("a wrong join code");
-        hub.wrong_code(caller.peer.client);
+        state.cluster.hub.wrong_code(caller.peer.client);
     }
     if linked {
         // A link code that let a new device in (it was checked by now)
         // is an invitation from the name's holder.
         return Ok(true);
     }
-    if !invited && request.resume.is_none() {
+    if !invited && !resumes {
         return Err(Rejection::forbidden(ForbiddenReason::JoinCode));
     }
     Ok(invited)

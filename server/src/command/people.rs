@@ -125,24 +125,41 @@ impl Found {
     }
 }
 
-/// Who the joiner is as far as the name goes; `name_held` for a name
-/// someone else holds. Wrong link codes are slowed per address, like
-/// wrong join codes.
+/// Whether `join_code` lets the joiner in (or the chat is open), and
+/// who the joiner is as far as the name goes (`name_held` for a name
+/// someone else holds): one read of the store. Wrong codes, join or link,
+/// are slowed per address.
 pub(crate) async fn identify(
     state: &AppState,
     caller: &Caller,
     who: &Presented,
-) -> Result<Found, Rejection> {
+    join_code: &Option<String>,
+) -> Result<(bool, Result<Found, Rejection>), Rejection> {
     let hub = &state.cluster.hub;
-    if who.link_code.is_some() {
+    if who.link_code.is_some() || join_code.is_some() {
         hub.may_try_code(caller.peer.client)?;
     }
     let asked = who.clone();
-    let identity = state
+    let code = join_code.clone();
+    let (invited, identity) = state
         .journal
-        .people(move |store| store.identify(&asked))
+        .people(move |store| {
+            let invited = store.join_code_admits(code.as_deref())?;
+            Ok((invited, store.identify(&asked)?))
+        })
         .await
         .map_err(server_error)?;
+    Ok((invited, found(state, caller, who, identity)))
+}
+
+/// What an identity means for the join.
+fn found(
+    state: &AppState,
+    caller: &Caller,
+    who: &Presented,
+    identity: Identity,
+) -> Result<Found, Rejection> {
+    let hub = &state.cluster.hub;
     match identity {
         Identity::Free => Ok(Found {
             person: None,
