@@ -21,10 +21,44 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(ClientFrame::decode(&frame.encode()), Ok(frame.clone()));
             // `..`: fields that grow later need no rule here to compile.
             match &frame {
-                ClientFrame::Join { username, room, .. } => {
+                ClientFrame::Join {
+                    username,
+                    room,
+                    link_code,
+                    device,
+                    ..
+                } => {
                     check_username(username);
                     if let Some(room) = room {
                         check_room(room);
+                    }
+                    if let Some(code) = link_code {
+                        // A valid code travels in a link as it is.
+                        if chat_shared::is_valid_link_code(code) {
+                            assert!(code.bytes().all(|b| b.is_ascii_alphanumeric()));
+                        }
+                    }
+                    if let Some(label) = device {
+                        if let Some(kept) = chat_shared::normalize_device_label(label) {
+                            assert!(kept.chars().count() <= chat_shared::MAX_DEVICE_LABEL_CHARS);
+                            assert!(!kept.chars().any(char::is_control));
+                        }
+                    }
+                }
+                ClientFrame::FreeName { username } => check_username(username),
+                ClientFrame::LeaveRoom { room } => check_room(room),
+                ClientFrame::OpenDm { with } => {
+                    // The members kept are valid names, none twice, at most seven.
+                    if let Ok(names) = chat_shared::normalize_dm_with(with, "me") {
+                        assert!((1..=chat_shared::MAX_DM_OTHERS).contains(&names.len()));
+                        for name in &names {
+                            assert_eq!(chat_shared::normalize_username(name).as_ref(), Ok(name));
+                        }
+                    }
+                }
+                ClientFrame::Report { reason, .. } => {
+                    if let Some(kept) = chat_shared::normalize_report_reason(reason) {
+                        assert!(kept.chars().count() <= chat_shared::MAX_REPORT_CHARS);
                     }
                 }
                 ClientFrame::Message { text, .. } | ClientFrame::Edit { text, .. } => {
@@ -46,7 +80,11 @@ fuzz_target!(|data: &[u8]| {
                 | ClientFrame::LockRoom { .. }
                 | ClientFrame::Audit { .. }
                 | ClientFrame::Users { .. }
-                | ClientFrame::Ping => {}
+                | ClientFrame::Ping
+                | ClientFrame::ReleaseName
+                | ClientFrame::LinkDevice
+                | ClientFrame::Devices
+                | ClientFrame::RevokeDevice { .. } => {}
             }
         }
         // The client is told what was wrong.
