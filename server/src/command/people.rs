@@ -224,26 +224,34 @@ pub(crate) async fn settle(
 
 /// A held name's connection entered `room`: the room is one of its
 /// rooms on every device, and this connection hears its other rooms'
-/// news.
+/// news. A room that already was one is neither written again nor
+/// announced: most joins are returns to one's own rooms.
 pub(crate) async fn enter_room(state: &AppState, caller: &Caller, person: &Person, room: &str) {
     let id = person.id;
     let entered = room.to_owned();
     let rooms = state
         .journal
         .people(move |store| {
-            store.add_my_room(id, &entered)?;
-            store.my_rooms(id)
+            let mut rooms = store.my_rooms(id)?;
+            let new = !rooms.contains(&entered);
+            if new {
+                store.add_my_room(id, &entered)?;
+                rooms.push(entered);
+            }
+            Ok((rooms, new))
         })
         .await;
-    let Ok(rooms) = rooms else {
+    let Ok((rooms, new)) = rooms else {
         return;
     };
-    state
-        .cluster
-        .announce(BusEvent::Person(PersonChange::RoomAdded {
-            person: id,
-            room: room.to_owned(),
-        }));
+    if new {
+        state
+            .cluster
+            .announce(BusEvent::Person(PersonChange::RoomAdded {
+                person: id,
+                room: room.to_owned(),
+            }));
+    }
     let hub = &state.cluster.hub;
     hub.watch(id, person.device, &caller.peer, room, rooms);
 }
