@@ -102,7 +102,14 @@ impl Join {
         let (invited, found) = people::identify(state, caller, &who, &self.join_code).await?;
         let resumes = self.resume.is_some() || found.as_ref().is_ok_and(|f| f.person.is_some());
         let linked = found.as_ref().is_ok_and(|f| f.linked);
-        let invited = check_join_code(state, caller, &self.join_code, invited, linked, resumes)?;
+        let invited = check_join_code(
+            state,
+            caller,
+            self.join_code.is_some(),
+            invited,
+            linked,
+            resumes,
+        )?;
         let found = found?;
         dm::check_dm(state, &room, found.person.as_ref()).await?;
         let request = JoinRequest {
@@ -171,12 +178,12 @@ impl Join {
 fn check_join_code(
     state: &AppState,
     caller: &Caller,
-    join_code: &Option<String>,
+    carried_code: bool,
     invited: bool,
     linked: bool,
     resumes: bool,
 ) -> Result<bool, Rejection> {
-    if !invited && join_code.is_some() {
+    if !invited && carried_code {
         tracing::warn!("a wrong join code");
         state.cluster.hub.wrong_code(caller.peer.client);
     }

@@ -158,7 +158,8 @@ impl Activity {
     /// they have not heard of, except connections that sit in it; how many
     /// frames went out.
     pub(crate) fn tell(&mut self, slot: u64) -> usize {
-        let bit = 1u16 << (slot % SLOTS);
+        let slot = slot % SLOTS;
+        let bit = 1u16 << slot;
         let mut due = Vec::new();
         self.news.retain(|room, news| {
             if news.untold & bit != 0 {
@@ -176,10 +177,7 @@ impl Activity {
                 room: room.clone(),
                 latest,
             });
-            for person in persons
-                .iter()
-                .filter(|person| *person % SLOTS == slot % SLOTS)
-            {
+            for person in persons.iter().filter(|person| *person % SLOTS == slot) {
                 for watcher in self
                     .people
                     .get(person)
