@@ -41,8 +41,6 @@ const JOIN_DEADLINE: Duration = Duration::from_secs(300);
 /// Before each window: the sender and the once-a-second tick at steady
 /// state, and the answers to the last frames sent.
 const WARMUP: Duration = Duration::from_secs(2);
-/// Descriptors kept back for the runtime, stdio and the like.
-const SPARE_DESCRIPTORS: u64 = 200;
 
 /// Client `index`'s author key: its own, so each member is a person.
 fn key_of(index: usize) -> Option<String> {
@@ -67,14 +65,7 @@ struct Window {
 /// Runs the scenario.
 pub(crate) async fn run(run: &Run, report: &Report) -> Result<(), String> {
     let wanted = run.count(10_000, STAYERS * 2);
-    let fit = usize::try_from(run.descriptors.saturating_sub(SPARE_DESCRIPTORS)).unwrap_or(0);
-    let members = wanted.min(fit);
-    if members < wanted {
-        report.note(&format!(
-            "activity: the descriptor limit ({}) holds {members} of the {wanted} members asked for; measured with {members}",
-            run.descriptors
-        ));
-    }
+    let members = run.fitting(report, "activity", wanted, "members");
     let started = Instant::now();
     visit_big(&run.target, report, members).await;
     let tally = Tally::new();

@@ -30,7 +30,31 @@ pub(crate) struct Run {
     pub descriptors: u64,
 }
 
+/// Descriptors kept back for the runtime, stdio and the like.
+const SPARE_DESCRIPTORS: u64 = 200;
+
 impl Run {
+    /// How many of `wanted` clients this process's descriptor limit holds
+    /// (less a few to spare); when fewer, says so in a note naming the
+    /// `scenario` and `what` its clients are.
+    pub(crate) fn fitting(
+        &self,
+        report: &Report,
+        scenario: &str,
+        wanted: usize,
+        what: &str,
+    ) -> usize {
+        let fit = usize::try_from(self.descriptors.saturating_sub(SPARE_DESCRIPTORS)).unwrap_or(0);
+        let clients = wanted.min(fit);
+        if clients < wanted {
+            report.note(&format!(
+                "{scenario}: the descriptor limit ({}, `ulimit -Hn`) holds {clients} of the {wanted} {what} asked for; measured with {clients}",
+                self.descriptors
+            ));
+        }
+        clients
+    }
+
     /// `full` scaled down, at least `least`.
     pub(crate) fn count(&self, full: usize, least: usize) -> usize {
         ((full as f64 * self.scale).round() as usize).max(least)

@@ -11,8 +11,6 @@ use std::time::Duration;
 
 /// The rooms the connections are spread over.
 const ROOMS: usize = 50;
-/// Descriptors kept back for the runtime, stdio and the like.
-const SPARE_DESCRIPTORS: u64 = 200;
 
 /// The room of client `index`: round robin, so every room fills alike.
 fn room_of(index: usize) -> Option<String> {
@@ -22,14 +20,7 @@ fn room_of(index: usize) -> Option<String> {
 /// Runs the scenario.
 pub(crate) async fn run(run: &Run, report: &Report) -> Result<(), String> {
     let wanted = run.count(50_000, ROOMS * 2);
-    let fit = usize::try_from(run.descriptors.saturating_sub(SPARE_DESCRIPTORS)).unwrap_or(0);
-    let clients = wanted.min(fit);
-    if clients < wanted {
-        report.note(&format!(
-            "rooms: the descriptor limit ({}, `ulimit -Hn`) holds {clients} of the {wanted} connections asked for; measured with {clients}",
-            run.descriptors
-        ));
-    }
+    let clients = run.fitting(report, "rooms", wanted, "connections");
     let tally = Tally::new();
     let plan = JoinPlan {
         count: clients,
