@@ -457,9 +457,16 @@ fn workspace_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// Cargo in the workspace, without incremental caches: the xtask commands
+/// build each crate once (CI builds from a clean clone), and the caches
+/// cost gigabytes of disk for no gain there. An edit-rebuild loop with
+/// plain `cargo` keeps them.
 fn cargo(root: &Path) -> Command {
     let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command.current_dir(root).env("PATH", path_with_cargo_bin());
+    command
+        .current_dir(root)
+        .env("PATH", path_with_cargo_bin())
+        .env("CARGO_INCREMENTAL", "0");
     command
 }
 
