@@ -10,6 +10,7 @@
 //! - [`close`]: WebSocket close codes and what each means for presence.
 //! - [`codes`]: error codes, refusal reasons and the moderation log's
 //!   entries.
+//! - [`mention`]: who a message @mentions, the same on every side.
 //! - [`people`]: names that last, linked devices and direct messages.
 //! - [`format`]: what counts as formatting in a message (code, bold,
 //!   italic, strike, links), so every client renders text the same way.
@@ -22,6 +23,7 @@ pub mod actions;
 pub mod close;
 pub mod codes;
 pub mod format;
+pub mod mention;
 pub mod people;
 pub mod protocol;
 pub mod validate;
