@@ -18,8 +18,12 @@
 //! docs/notifications.md says what the push services see.
 
 pub mod ece;
+pub mod limiter;
+pub mod payload;
 pub mod subscription;
 pub mod vapid;
 
+pub use limiter::{Admission, PushLimiter, Summary};
+pub use payload::{message_payload, summary_payload, PayloadError, MAX_PAYLOAD};
 pub use subscription::{Subscription, SubscriptionError};
 pub use vapid::{VapidError, VapidKey};
