@@ -20,10 +20,14 @@
 pub mod ece;
 pub mod limiter;
 pub mod payload;
+pub mod sender;
 pub mod subscription;
 pub mod vapid;
 
 pub use limiter::{Admission, PushLimiter, Summary};
 pub use payload::{message_payload, summary_payload, PayloadError, MAX_PAYLOAD};
+pub use sender::{
+    PushOptions, SendFailure, SendOutcome, Sender, SenderError, SenderSettings, Urgency,
+};
 pub use subscription::{Subscription, SubscriptionError};
 pub use vapid::{VapidError, VapidKey};
