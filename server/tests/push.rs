@@ -28,6 +28,8 @@ fn sender(vapid: &VapidKey, extra_roots: Option<PathBuf>) -> Sender {
         subject: CONTACT.to_owned(),
         extra_roots,
         timeout: Duration::from_secs(10),
+        // The test push service is on loopback.
+        allow_private_addresses: true,
     })
     .expect("sender")
 }
@@ -194,6 +196,44 @@ async fn an_unknown_certificate_authority_fails_unless_its_root_is_passed() {
 }
 
 #[tokio::test]
+async fn a_sender_for_production_does_not_push_to_loopback() {
+    let service = PushService::start().await;
+    let (_, subscription) = subscribe(&service, "internal");
+    let production = Sender::new(SenderSettings {
+        vapid: VapidKey::generate().expect("key"),
+        subject: CONTACT.to_owned(),
+        extra_roots: Some(service.write_ca("internal")),
+        timeout: Duration::from_secs(10),
+        allow_private_addresses: false,
+    })
+    .expect("sender");
+    let payload = message_payload("lobby", 1, "alice", "hi").expect("payload");
+    assert_eq!(
+        production.send(&subscription, &payload, OPTIONS).await,
+        SendOutcome::Failed(SendFailure::NotPublic {
+            host: "127.0.0.1".to_owned()
+        })
+    );
+    // A name is checked by the addresses it resolves to.
+    let browser = TestBrowser::new();
+    let by_name = Subscription::parse(
+        &service
+            .endpoint("internal")
+            .replace("127.0.0.1", "localhost"),
+        &browser.p256dh(),
+        &browser.auth(),
+    )
+    .expect("subscription");
+    assert_eq!(
+        production.send(&by_name, &payload, OPTIONS).await,
+        SendOutcome::Failed(SendFailure::NotPublic {
+            host: "localhost".to_owned()
+        })
+    );
+    assert!(service.requests().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
 async fn a_push_service_that_never_answers_times_out() {
     // Accepts the connection and then says nothing, not even TLS.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -218,6 +258,7 @@ async fn a_push_service_that_never_answers_times_out() {
         subject: CONTACT.to_owned(),
         extra_roots: None,
         timeout: Duration::from_millis(300),
+        allow_private_addresses: true,
     })
     .expect("sender");
     let payload = message_payload("lobby", 1, "alice", "hi").expect("payload");

@@ -17,7 +17,7 @@ use hyper::header::{HeaderMap, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HO
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -77,6 +77,11 @@ pub struct SenderSettings {
     pub extra_roots: Option<PathBuf>,
     /// How long one push may take, connection and answer included.
     pub timeout: Duration,
+    /// Whether pushes may go to loopback, private, link-local and other
+    /// non-public addresses. Off in production: an endpoint is chosen by
+    /// a client, and must not make the server reach into its own network.
+    /// On for tests, and for a push relay on the operator's own network.
+    pub allow_private_addresses: bool,
 }
 
 /// Why a [`Sender`] could not be made.
@@ -151,6 +156,12 @@ pub enum SendFailure {
     Vapid(VapidError),
     /// No TCP connection to the endpoint's host.
     Connect(String),
+    /// The endpoint's host has only non-public addresses (loopback,
+    /// private, link-local…), and the sender does not push there.
+    NotPublic {
+        /// The endpoint's host.
+        host: String,
+    },
     /// The TLS handshake failed (an untrusted certificate, say).
     Tls(String),
     /// The HTTP exchange failed.
@@ -165,6 +176,10 @@ impl fmt::Display for SendFailure {
             Self::Encrypt(error) => write!(f, "{error}"),
             Self::Vapid(error) => write!(f, "{error}"),
             Self::Connect(error) => write!(f, "cannot connect to the push service: {error}"),
+            Self::NotPublic { host } => write!(
+                f,
+                "the push endpoint's host {host} has no public address; pushes go only to public ones"
+            ),
             Self::Tls(error) => write!(f, "TLS with the push service failed: {error}"),
             Self::Http(error) => write!(f, "HTTP with the push service failed: {error}"),
             Self::Timeout => write!(f, "the push service did not answer in time"),
@@ -183,6 +198,8 @@ pub struct Sender {
     subject: String,
     /// How long one push may take.
     timeout: Duration,
+    /// Whether non-public addresses may be pushed to.
+    allow_private_addresses: bool,
 }
 
 impl Sender {
@@ -206,6 +223,7 @@ impl Sender {
             vapid: settings.vapid,
             subject: settings.subject,
             timeout: settings.timeout,
+            allow_private_addresses: settings.allow_private_addresses,
         })
     }
 
@@ -246,22 +264,38 @@ impl Sender {
     async fn post(&self, request: PushRequest<'_>) -> Result<(StatusCode, HeaderMap), SendFailure> {
         let url = request.url;
         let port = url.port_or_known_default().unwrap_or(443);
-        let (tcp, server_name) = match url.host() {
+        let (addresses, server_name): (Vec<SocketAddr>, _) = match url.host() {
             Some(url::Host::Domain(domain)) => (
-                TcpStream::connect((domain, port)).await,
+                tokio::net::lookup_host((domain, port))
+                    .await
+                    .map_err(|error| SendFailure::Connect(error.to_string()))?
+                    .collect(),
                 ServerName::try_from(domain.to_owned())
                     .map_err(|error| SendFailure::Tls(error.to_string()))?,
             ),
             Some(url::Host::Ipv4(ip)) => (
-                TcpStream::connect((ip, port)).await,
+                vec![SocketAddr::from((ip, port))],
                 ServerName::IpAddress(IpAddr::V4(ip).into()),
             ),
             Some(url::Host::Ipv6(ip)) => (
-                TcpStream::connect((ip, port)).await,
+                vec![SocketAddr::from((ip, port))],
                 ServerName::IpAddress(IpAddr::V6(ip).into()),
             ),
             None => return Err(SendFailure::Connect("the endpoint has no host".to_owned())),
         };
+        // Checked on the resolved addresses, which are then the ones
+        // connected to: a name cannot resolve to a public address for the
+        // check and a private one for the connection.
+        let allowed: Vec<SocketAddr> = addresses
+            .into_iter()
+            .filter(|address| self.allow_private_addresses || is_public(address.ip()))
+            .collect();
+        if allowed.is_empty() {
+            return Err(SendFailure::NotPublic {
+                host: url.host_str().unwrap_or_default().to_owned(),
+            });
+        }
+        let tcp = TcpStream::connect(allowed.as_slice()).await;
         let tcp = tcp.map_err(|error| SendFailure::Connect(error.to_string()))?;
         let tls = self
             .tls
@@ -347,6 +381,53 @@ fn add_roots(roots: &mut RootCertStore, path: &PathBuf) -> Result<(), SenderErro
         0 => Err(refuse("it holds no PEM certificate".to_owned())),
         _ => Ok(()),
     }
+}
+
+/// Whether `ip` is a public unicast address, one a push service can have.
+/// Refused: loopback, unspecified, private (RFC 1918), shared (RFC 6598),
+/// link-local, multicast, broadcast, documentation, benchmarking and
+/// reserved IPv4 ranges; IPv6 loopback, unspecified, multicast, unique
+/// local and link-local, and the IPv4 ones behind IPv4-mapped addresses.
+fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(ip) => is_public_v4(ip),
+        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+            Some(mapped) => is_public_v4(mapped),
+            None => is_public_v6(ip),
+        },
+    }
+}
+
+/// [`is_public`] for IPv4.
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [first, second, third, _] = ip.octets();
+    let shared = first == 100 && (64..128).contains(&second);
+    let this_network = first == 0;
+    let protocol_assignments = first == 192 && second == 0 && third == 0;
+    let benchmarking = first == 198 && (second == 18 || second == 19);
+    let reserved = first >= 240;
+    !(ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_multicast()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || shared
+        || this_network
+        || protocol_assignments
+        || benchmarking
+        || reserved)
+}
+
+/// [`is_public`] for IPv6 (not IPv4-mapped).
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let documentation = ip.segments()[0] == 0x2001 && ip.segments()[1] == 0x0db8;
+    !(ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || ip.is_unique_local()
+        || ip.is_unicast_link_local()
+        || documentation)
 }
 
 /// What the push service's answer means for the caller.
@@ -447,6 +528,43 @@ mod tests {
     }
 
     #[test]
+    fn only_public_addresses_are_pushed_to() {
+        let public = [
+            "142.250.74.10",
+            "2a00:1450:4001:82b::200a",
+            "::ffff:8.8.8.8",
+        ];
+        for ip in public {
+            assert!(is_public(ip.parse().expect("address")), "{ip}");
+        }
+        let private = [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "192.0.2.1",
+            "198.18.0.1",
+            "240.0.0.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "ff02::1",
+            "2001:db8::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ];
+        for ip in private {
+            assert!(!is_public(ip.parse().expect("address")), "{ip}");
+        }
+    }
+
+    #[test]
     fn urgency_headers_are_rfc_8030_tokens() {
         let tokens = [
             Urgency::VeryLow,
@@ -467,6 +585,7 @@ mod tests {
             subject: "mailto:ops@chat.example".to_owned(),
             extra_roots: Some(path.clone()),
             timeout: Duration::from_secs(5),
+            allow_private_addresses: false,
         };
         let error = Sender::new(settings.clone()).expect_err("refused");
         assert!(error.to_string().contains("no PEM certificate"), "{error}");
