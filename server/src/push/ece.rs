@@ -138,8 +138,9 @@ pub(crate) fn encrypt_with(
     let mut body = Vec::with_capacity(HEADER_LEN + sealed.len());
     body.extend_from_slice(salt);
     body.extend_from_slice(&RECORD_SIZE.to_be_bytes());
-    // A 65-byte uncompressed point always fits in the one-byte length.
-    body.push(as_bytes.len() as u8);
+    let key_id_len =
+        u8::try_from(as_bytes.len()).map_err(|_| EncryptError::Crypto("the key id length"))?;
+    body.push(key_id_len);
     body.extend_from_slice(as_bytes);
     body.extend_from_slice(&sealed);
     Ok(body)

@@ -39,9 +39,13 @@ use tokio_rustls::TlsAcceptor;
 /// One request as the push service received it.
 #[derive(Debug, Clone)]
 pub(crate) struct Recorded {
+    /// `POST`, if the sender is right.
     pub method: String,
+    /// The request target: the endpoint's path (and query).
     pub path: String,
+    /// `TTL`, `Urgency`, `Content-Encoding`, `Authorization`…
     pub headers: hyper::HeaderMap,
+    /// The encrypted body, as it came.
     pub body: Vec<u8>,
 }
 
@@ -55,17 +59,23 @@ impl Recorded {
 /// What the service answers next: a status and maybe a `Retry-After`.
 #[derive(Debug, Clone)]
 struct Answer {
+    /// The status code.
     status: u16,
+    /// The `Retry-After` value, if any.
     retry_after: Option<String>,
 }
 
 /// The running push service; stops when dropped.
 pub(crate) struct PushService {
+    /// Where it listens (127.0.0.1 and an ephemeral port).
     addr: SocketAddr,
     /// The PEM of the CA that signed the service's certificate.
     ca_pem: String,
+    /// Every request received, in order.
     requests: Arc<Mutex<Vec<Recorded>>>,
+    /// What the next request is answered with.
     answer: Arc<Mutex<Answer>>,
+    /// The accept loop, aborted on drop.
     task: JoinHandle<()>,
 }
 
@@ -221,7 +231,9 @@ async fn record(
 /// A browser's side of a subscription: the private key behind `p256dh`
 /// and the auth secret.
 pub(crate) struct TestBrowser {
+    /// The private key behind `p256dh`, which never leaves a browser.
     secret: SecretKey,
+    /// The authentication secret, `auth`.
     auth: [u8; 16],
 }
 
@@ -307,8 +319,11 @@ impl TestBrowser {
 /// The claims of a VAPID token that [`check_vapid`] accepted.
 #[derive(Debug)]
 pub(crate) struct VapidClaims {
+    /// `k`: the public key the token verified with.
     pub key: String,
+    /// `sub`: the operator's contact.
     pub subject: String,
+    /// `exp`: seconds since 1970.
     pub expires: u64,
 }
 
