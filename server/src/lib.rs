@@ -5,8 +5,10 @@
 //! tests call the same [`run`] with their own listener and shutdown signal.
 //! The public surface is just that: [`run`] (and [`run_with_metrics`], for
 //! a caller that binds the metrics listener itself), [`Config`] and the
-//! [`limits`] inside it, and the [`archive`] functions behind the
-//! `backup`, `export` and `import` subcommands. Everything else is private, one module per concept.
+//! [`limits`] inside it, the [`archive`] functions behind the
+//! `backup`, `export` and `import` subcommands, and the [`push`] building
+//! blocks, which the test push service drives. Everything else is
+//! private, one module per concept.
 //!
 //! # Layout
 //! - [`config`]: the settings, from flags and environment variables.
@@ -74,6 +76,9 @@
 //!   - `history::moderation`: deletions as events in the id sequence,
 //!     bans, room settings, the moderation log, the token's hash;
 //!   - [`archive`]: backup, export and import, beside a running server.
+//! - [`push`]: Web Push for names with no open connection: subscriptions
+//!   checked, RFC 8291 encryption, VAPID (RFC 8292), the HTTPS sender and
+//!   the per-subscription limit (not yet called by the hub).
 
 mod chat;
 mod cluster;
@@ -83,6 +88,7 @@ mod error;
 mod history;
 mod http;
 pub mod limits;
+pub mod push;
 mod telemetry;
 
 pub use config::Config;

@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub(crate) mod process;
+pub(crate) mod push_service;
 
 /// How long a test waits for a frame it expects before failing.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
