@@ -195,6 +195,14 @@ impl Command {
             ClientFrame::OpenDm { with } => Self::OpenDm(with),
             ClientFrame::LeaveRoom { room } => Self::LeaveRoom(room),
             ClientFrame::Report { id, reason } => Self::Report(moderate::Report::new(id, &reason)),
+            // Issue 24's frames: their commands come with the server's
+            // half of it.
+            ClientFrame::MarkRead { .. }
+            | ClientFrame::SetLevel { .. }
+            | ClientFrame::PushSubscribe { .. }
+            | ClientFrame::PushUnsubscribe { .. } => {
+                Self::Unreadable("this server does not take it yet".to_owned())
+            }
         }
     }
 
