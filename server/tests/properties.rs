@@ -173,7 +173,11 @@ fn expected(text: &str, joined: bool) -> Result<(), Vec<ErrorCode>> {
             | ClientFrame::Devices
             | ClientFrame::RevokeDevice { .. }
             | ClientFrame::OpenDm { .. }
-            | ClientFrame::LeaveRoom { .. },
+            | ClientFrame::LeaveRoom { .. }
+            | ClientFrame::MarkRead { .. }
+            | ClientFrame::SetLevel { .. }
+            | ClientFrame::PushSubscribe { .. }
+            | ClientFrame::PushUnsubscribe { .. },
         ) => Err(vec![ErrorCode::Forbidden]),
         Ok(ClientFrame::Report { reason, .. }) => {
             if normalize_report_reason(&reason).is_none() {

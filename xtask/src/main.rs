@@ -56,6 +56,7 @@ const CLUSTER_SUITES: &[&str] = &[
     "security_headers",
     "join_code",
     "people",
+    "attention",
     "rooms",
     "health",
     "proxy_headers",

@@ -274,6 +274,12 @@ impl Chat {
             ServerFrame::Activity { room, latest } => self.rooms.activity(&room, latest),
             ServerFrame::RoomLeft { room } => self.rooms.left(&room),
             ServerFrame::Reported { .. } => self.notices.show(Problem::Reported),
+            // Issue 24's frames: the app's half of it comes next.
+            ServerFrame::Read { .. }
+            | ServerFrame::Level { .. }
+            | ServerFrame::Notify { .. }
+            | ServerFrame::PushSubscribed { .. }
+            | ServerFrame::PushUnsubscribed { .. } => {}
             // Heartbeats only prove the connection is alive; the socket
             // already noted that.
             ServerFrame::Heartbeat | ServerFrame::Unknown => {}

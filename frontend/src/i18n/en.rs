@@ -242,6 +242,11 @@ fn server_error(code: ErrorCode, reason: Option<ForbiddenReason>, server_message
         ErrorCode::NameHeld => "That name belongs to someone. If it is yours, open \
             \"Link another device\" on a device that has it and open the link here."
             .into(),
+        ErrorCode::InvalidSubscription => {
+            "This browser's push subscription was refused; notifications with no tab open \
+             stay off."
+                .into()
+        }
         ErrorCode::Unknown => server_message.into(),
     }
 }

@@ -151,9 +151,9 @@ impl RoomsState {
             }
             None => self.listed.push(RoomInfo {
                 name: room.to_owned(),
-                online: 0,
                 mine: true,
                 with,
+                ..RoomInfo::default()
             }),
         }
     }

@@ -19,8 +19,12 @@
 //! - [`people`]: who a joiner is (held names), `release_name`,
 //!   `link_device`, `devices` and `revoke_device`;
 //! - [`dm`]: `open_dm`, `leave_room`, who may enter a DM, and the rooms
-//!   `list_rooms` shows.
+//!   `list_rooms` shows;
+//! - [`attention`]: `mark_read`, `set_level`, the counts `list_rooms`
+//!   adds, and whom a new message calls (`notify`). `push_subscribe` and
+//!   `push_unsubscribe` are answered here until the server sends push.
 
+pub(crate) mod attention;
 pub(crate) mod change;
 pub(crate) mod dm;
 pub(crate) mod join;
@@ -117,6 +121,17 @@ pub(crate) enum Command {
     OpenDm(Vec<String>),
     LeaveRoom(String),
     Report(moderate::Report),
+    MarkRead {
+        room: String,
+        id: u64,
+    },
+    SetLevel {
+        room: String,
+        level: chat_shared::NotifyLevel,
+    },
+    /// `push_subscribe` or `push_unsubscribe`: refused until the server
+    /// sends push.
+    Push,
 }
 
 impl Command {
@@ -195,6 +210,9 @@ impl Command {
             ClientFrame::OpenDm { with } => Self::OpenDm(with),
             ClientFrame::LeaveRoom { room } => Self::LeaveRoom(room),
             ClientFrame::Report { id, reason } => Self::Report(moderate::Report::new(id, &reason)),
+            ClientFrame::MarkRead { room, id } => Self::MarkRead { room, id },
+            ClientFrame::SetLevel { room, level } => Self::SetLevel { room, level },
+            ClientFrame::PushSubscribe { .. } | ClientFrame::PushUnsubscribe { .. } => Self::Push,
         }
     }
 
@@ -254,6 +272,17 @@ impl Command {
             Self::OpenDm(with) => dm::open_dm(state, caller, &with).await,
             Self::LeaveRoom(room) => dm::leave_room(state, caller, &room).await,
             Self::Report(report) => report.apply(state, caller).await,
+            Self::MarkRead { room, id } => attention::mark_read(state, caller, &room, id).await,
+            Self::SetLevel { room, level } => {
+                attention::set_level(state, caller, &room, level).await
+            }
+            Self::Push => {
+                people::held(caller)?;
+                Err(Rejection::new(
+                    ErrorCode::BadRequest,
+                    "This server does not send Web Push yet: no subscription was stored",
+                ))
+            }
         }
     }
 }

@@ -90,8 +90,9 @@ pub(crate) struct Failed;
 #[derive(Debug)]
 pub(crate) enum Posted {
     /// Stored and handed to the [`Delivery`]: its sender sees it with
-    /// everyone else, and that is the confirmation.
-    Delivered,
+    /// everyone else, and that is the confirmation. The message's id, for
+    /// whom it calls ([`crate::command::attention`]).
+    Delivered(u64),
     /// A resend of a stored `client_id`: nothing was stored, and this is
     /// the original.
     Duplicate(Box<ChatMessage>),
@@ -592,9 +593,10 @@ impl Worker {
             let outcome = match result {
                 Appended::New { message, prev } => {
                     self.metrics.messages_stored.increment(1);
+                    let id = message.id;
                     let event = HistoryItem::Message(message);
                     self.deliver(&sent.room, event, prev, committed);
-                    Posted::Delivered
+                    Posted::Delivered(id)
                 }
                 Appended::Duplicate(original) => Posted::Duplicate(Box::new(original)),
                 Appended::ClientIdTaken => Posted::ClientIdTaken,

@@ -10,6 +10,7 @@
 //! written once, over those, in the modules below. The schema's few
 //! differences in types are named in [`schema::Types`].
 
+mod attention;
 mod changes;
 mod messages;
 mod moderation;

@@ -413,7 +413,13 @@ fn add_membership(db: &mut dyn Sql, person: u64, room: &str) -> StoreResult<()> 
 /// Forgets a person and everything that hangs on it but the DMs' member
 /// lists (a DM keeps its history, and no one new becomes its member).
 fn forget(db: &mut dyn Sql, person: u64) -> StoreResult<()> {
-    for table in ["person_looks", "devices", "link_codes", "memberships"] {
+    for table in [
+        "person_looks",
+        "devices",
+        "link_codes",
+        "memberships",
+        "attention",
+    ] {
         db.execute(
             &format!("DELETE FROM {table} WHERE person = ?1"),
             args![sql_id(person)],
