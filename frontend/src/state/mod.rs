@@ -22,6 +22,8 @@
 //! - [`authorship`]: which messages on the page are mine to edit and delete.
 //! - [`composing`]: whether the composer writes a new message, a reply or
 //!   an edit, and sending what it holds.
+//! - [`unread`]: my read markers, unread and mention counts, and
+//!   notification levels, per room and DM.
 //! - [`rows`]: one signal per row, so a list change patches one row.
 
 pub(crate) mod authorship;
@@ -35,6 +37,7 @@ pub(crate) mod presence;
 pub(crate) mod rooms;
 pub(crate) mod rows;
 pub(crate) mod session;
+pub(crate) mod unread;
 
 use chat_shared::ClientFrame;
 use std::rc::Rc;
