@@ -17,7 +17,8 @@
 pub(crate) mod disk;
 
 use chat_shared::attention::{NotifyLevel, UNREAD_COUNT_CAP};
-use chat_shared::{ClientFrame, RoomInfo};
+use chat_shared::mention::mentions;
+use chat_shared::{username_key, ChatMessage, ClientFrame, RoomInfo};
 use leptos::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
@@ -67,6 +68,20 @@ pub(crate) fn badge_text(count: u32) -> String {
     } else {
         count.to_string()
     }
+}
+
+/// Whether `message` calls `me`: it mentions me (the shared rule) or
+/// replies to one of my messages. Mine never calls me; a deleted one no
+/// longer does.
+pub(crate) fn calls(message: &ChatMessage, me: &str) -> bool {
+    if message.deleted || username_key(&message.username) == username_key(me) {
+        return false;
+    }
+    let replies_to_me = message
+        .reply
+        .as_ref()
+        .is_some_and(|quote| username_key(&quote.username) == username_key(me));
+    replies_to_me || mentions(&message.text, me)
 }
 
 impl UnreadState {

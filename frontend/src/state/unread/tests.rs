@@ -161,3 +161,26 @@ fn levels_set_here_or_heard_show_at_once() {
     state.set_level("rust", NotifyLevel::All);
     assert_eq!(state.level("rust"), NotifyLevel::All);
 }
+
+#[test]
+fn a_mention_or_a_reply_to_mine_calls_me_but_not_my_own() {
+    let message = |author: &str, text: &str| ChatMessage {
+        id: 1,
+        username: author.into(),
+        text: text.into(),
+        ..ChatMessage::default()
+    };
+    assert!(calls(&message("bob", "hi @Alice!"), "alice"));
+    assert!(!calls(&message("bob", "alice@example.com"), "alice"));
+    assert!(!calls(&message("alice", "@alice"), "alice"));
+    let reply = ChatMessage {
+        reply: Some(chat_shared::Quote {
+            id: 0,
+            username: "ALICE".into(),
+            text: String::new(),
+            deleted: false,
+        }),
+        ..message("bob", "sure")
+    };
+    assert!(calls(&reply, "alice"));
+}
