@@ -123,6 +123,17 @@ impl UnreadState {
         others.saturating_add(self.unread(&self.current.clone()))
     }
 
+    /// Every room's mention count together: whether something calls me.
+    pub(crate) fn total_mentions(&self) -> u32 {
+        let others: u32 = self
+            .rooms
+            .iter()
+            .filter(|(name, _)| **name != self.current)
+            .map(|(_, r)| r.mentions)
+            .fold(0, u32::saturating_add);
+        others.saturating_add(self.mentions(&self.current.clone()))
+    }
+
     /// My level in `room`, the default when unset.
     pub(crate) fn level(&self, room: &str) -> NotifyLevel {
         NotifyLevel::effective(self.rooms.get(room).and_then(|r| r.level), room)
