@@ -6,7 +6,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use crate::i18n::use_i18n;
-use crate::state::conversation::{use_conversation, EntryKind};
+use crate::state::conversation::{use_conversation, Conversation, EntryKind};
 use crate::state::rooms::use_rooms;
 use crate::state::unread::{badge_text, use_unread};
 
@@ -36,7 +36,9 @@ pub(crate) fn UnreadDivider(id: u64) -> impl IntoView {
     };
     view! {
         <Show when=move || divider.get() == Some(id)>
-            <li id="unread-divider" class="unread-divider" role="separator">
+            // In the feed only messages are articles: plain text, as the
+            // join and leave notices.
+            <li id="unread-divider" class="unread-divider" role="none">
                 <span>{move || i18n.t().unread_divider}</span>
             </li>
         </Show>
@@ -46,8 +48,8 @@ pub(crate) fn UnreadDivider(id: u64) -> impl IntoView {
 
 /// The newest message (not a change) on the page: what "Mark as read"
 /// and a view at the bottom have seen.
-fn newest_message_id() -> Option<u64> {
-    use_conversation().with_untracked(|c| {
+fn newest_message_id(conversation: Conversation) -> Option<u64> {
+    conversation.with_untracked(|c| {
         c.entries()
             .iter()
             .rev()
@@ -109,6 +111,7 @@ pub(crate) fn UnreadBar(divider_above: RwSignal<bool>) -> impl IntoView {
     let i18n = use_i18n();
     let unread = use_unread();
     let rooms = use_rooms();
+    let conversation = use_conversation();
     let DividerAt(divider) = expect_context::<DividerAt>();
     let jump = move |_| {
         if let Ok(Some(line)) = document().query_selector("#unread-divider") {
@@ -118,7 +121,8 @@ pub(crate) fn UnreadBar(divider_above: RwSignal<bool>) -> impl IntoView {
         }
         divider_above.set(false);
     };
-    let mark = move |_| unread.mark_all_read(&rooms.current_untracked(), newest_message_id());
+    let mark =
+        move |_| unread.mark_all_read(&rooms.current_untracked(), newest_message_id(conversation));
     view! {
         <Show when=move || divider.get().is_some()>
             <div class="unread-bar">
