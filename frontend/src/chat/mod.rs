@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use leptos::prelude::*;
 use std::rc::Rc;
 
-use crate::i18n::Problem;
+use crate::i18n::{use_i18n, I18n, Problem};
 use crate::socket::{socket_url, Connection, SocketEvent};
 use crate::state::authorship::Authorship;
 use crate::state::composing::Composing;
@@ -27,6 +27,7 @@ use crate::state::people::People;
 use crate::state::presence::Presence;
 use crate::state::rooms::Rooms;
 use crate::state::session::Session;
+use crate::state::unread::{calls, Unread};
 use crate::state::{Sender, Writer};
 
 /// The controller, shared by context; each state module has its own
@@ -44,6 +45,12 @@ pub(crate) struct Chat {
     authorship: Authorship,
     composing: Composing,
     people: People,
+    unread: Unread,
+    /// The interface language, for notifications (shown outside any view).
+    i18n: I18n,
+    /// A clicked notification's room and message: shown once that room's
+    /// `welcome` is in.
+    jump_after_join: StoredValue<Option<(String, u64)>>,
 }
 
 impl Chat {
@@ -77,6 +84,9 @@ impl Chat {
             authorship: Authorship::new(),
             composing: Composing::new(),
             people: People::new(send.clone()),
+            unread: Unread::new(send.clone()),
+            i18n: use_i18n(),
+            jump_after_join: StoredValue::new(None),
         };
         provide_context(chat);
         provide_context(chat.session);
@@ -89,6 +99,7 @@ impl Chat {
         provide_context(chat.authorship);
         provide_context(chat.composing);
         provide_context(chat.people);
+        provide_context(chat.unread);
         leptos::task::spawn_local(async move {
             while let Some(event) = events.next().await {
                 chat.on_socket_event(event);
@@ -181,6 +192,7 @@ impl Chat {
                 self.conversation.set_limits(&announced);
                 self.session.welcomed(username.clone(), resume, announced);
                 self.people.welcomed(held);
+                self.unread.welcomed(&room, &username_key(&username), held);
                 self.presence.welcome(users, online);
                 let has_history = !history.is_empty();
                 self.conversation
@@ -195,6 +207,7 @@ impl Chat {
                 self.moderation.welcome(topic, locked);
                 self.moderation.present();
                 self.connection.send(&ClientFrame::ListRooms);
+                self.jump_if_asked(&room);
             }
             ServerFrame::Message(message) => self.show_message(message, true),
             ServerFrame::Typing {
@@ -245,6 +258,14 @@ impl Chat {
                 has_newer,
             } => {
                 if self.rooms.current_untracked() == room {
+                    let me = self.session.with_untracked(|s| s.me().map(str::to_owned));
+                    for message in &messages {
+                        let mine = self
+                            .session
+                            .with_untracked(|s| s.is_mine(&message.username));
+                        let calls = me.as_deref().is_some_and(|me| calls(message, me));
+                        self.unread.change(|u| u.shown(message.id, mine, calls));
+                    }
                     let session = self.session;
                     let is_mine =
                         move |m: &ChatMessage| session.with_untracked(|s| s.is_mine(&m.username));
@@ -252,7 +273,10 @@ impl Chat {
                         .history_arrived(messages, has_more, has_newer, is_mine);
                 }
             }
-            ServerFrame::Rooms { rooms } => self.rooms.listed(rooms),
+            ServerFrame::Rooms { rooms } => {
+                self.unread.change(|u| u.listed(&rooms));
+                self.rooms.listed(rooms);
+            }
             ServerFrame::DeviceLink { code, expires_at } => {
                 self.people.link_arrived(code, &expires_at)
             }
@@ -271,15 +295,29 @@ impl Chat {
                 self.rooms.dm_opened(&room, with);
                 self.switch_room(room);
             }
-            ServerFrame::Activity { room, latest } => self.rooms.activity(&room, latest),
-            ServerFrame::RoomLeft { room } => self.rooms.left(&room),
+            ServerFrame::Activity { room, latest } => {
+                self.unread.change(|u| u.activity(&room, latest));
+                self.rooms.activity(&room, latest);
+            }
+            ServerFrame::RoomLeft { room } => {
+                self.unread.change(|u| u.left(&room));
+                self.rooms.left(&room);
+            }
             ServerFrame::Reported { .. } => self.notices.show(Problem::Reported),
-            // Issue 24's frames: the app's half of it comes next.
-            ServerFrame::Read { .. }
-            | ServerFrame::Level { .. }
-            | ServerFrame::Notify { .. }
-            | ServerFrame::PushSubscribed { .. }
-            | ServerFrame::PushUnsubscribed { .. } => {}
+            ServerFrame::Read { room, id } => self.unread.change(|u| u.read(&room, id)),
+            ServerFrame::Level { room, level } => self.unread.change(|u| u.set_level(&room, level)),
+            ServerFrame::Notify {
+                room,
+                id,
+                author,
+                text,
+                mention,
+            } => {
+                self.unread.change(|u| u.notify(&room, id, mention));
+                self.notify_if_hidden(&room, id, &author, &text);
+            }
+            // Push is the service worker's, which this app does not have yet.
+            ServerFrame::PushSubscribed { .. } | ServerFrame::PushUnsubscribed { .. } => {}
             // Heartbeats only prove the connection is alive; the socket
             // already noted that.
             ServerFrame::Heartbeat | ServerFrame::Unknown => {}
@@ -327,12 +365,60 @@ impl Chat {
             }
         }
         let news = (live && !mine).then(|| (message.username.clone(), message.text.clone()));
+        let me = self.session.with_untracked(|s| s.me().map(str::to_owned));
+        let calls_me = me.as_deref().is_some_and(|me| calls(&message, me));
+        let id = message.id;
         if self.conversation.change(|c| c.show(message, mine)) == Some(true) {
+            self.unread.change(|u| u.shown(id, mine, calls_me));
+            let room = self.rooms.current_untracked();
+            let level = self.unread.with_untracked(|u| u.level(&room));
+            if let Some((author, text)) = news.as_ref().filter(|_| level.calls(calls_me)) {
+                self.notify_if_hidden(&room, id, author, text);
+            }
             if let Some((author, text)) = news {
                 self.presence.spoke(&author);
                 self.notices
                     .message_from(&author, &text, document().hidden());
             }
+        }
+    }
+}
+
+impl Chat {
+    /// A message calls me while the tab is hidden: a notification (where
+    /// permitted), whose click brings this tab to that room and message.
+    fn notify_if_hidden(&self, room: &str, id: u64, author: &str, text: &str) {
+        if !document().hidden() {
+            return;
+        }
+        let strings = self.i18n.lang_untracked().strings();
+        let title = (strings.notify_title)(author, &self.room_title(room));
+        let chat = *self;
+        let target = room.to_owned();
+        crate::attention::show_notification(&title, text, room, move || {
+            chat.jump_after_join.set_value(Some((target.clone(), id)));
+            if chat.rooms.current_untracked() == target {
+                chat.jump_if_asked(&target);
+            } else {
+                chat.switch_room(target.clone());
+            }
+        });
+    }
+
+    /// How a notification names `room`: "#rust", or a DM by its others.
+    fn room_title(&self, room: &str) -> String {
+        let me = self.session.with_untracked(|s| s.me().map(str::to_owned));
+        me.and_then(|me| self.rooms.dm_names_untracked(room, &me))
+            .unwrap_or_else(|| format!("#{room}"))
+    }
+
+    /// Shows the message a clicked notification named, once in its room.
+    fn jump_if_asked(&self, room: &str) {
+        let asked = self.jump_after_join.get_value();
+        if let Some((target, id)) = asked.filter(|(target, _)| target == room) {
+            debug_assert_eq!(target, room);
+            self.jump_after_join.set_value(None);
+            self.conversation.jump_to(id);
         }
     }
 }

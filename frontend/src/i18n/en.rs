@@ -150,6 +150,20 @@ pub(crate) static STRINGS: Strings = Strings {
     composer_edit_hint: "Enter saves, Escape cancels",
     gap: "Some messages in between are not shown",
     not_yours: "Only messages you posted from this browser can be edited or deleted.",
+    unread_divider: "New messages",
+    jump_to_unread: "Jump to first unread",
+    mark_as_read: "Mark as read",
+    unread_count: |n| format!("{n} unread"),
+    mention_count: |n| format!("{n} {}", english_plural(n, "mention", "mentions")),
+    calls_you: "mentions you",
+    mention_options: "People to mention",
+    level_label: |room| format!("Notifications for {room}"),
+    level_all: "All messages",
+    level_mentions: "Mentions and replies",
+    level_none: "Nothing",
+    notify_hint: "Get a notification when someone calls you while this tab is hidden.",
+    notify_enable: "Turn on notifications",
+    notify_title: |author, room| format!("{author} in {room}"),
 };
 
 fn audit_line(entry: &AuditEntry) -> String {

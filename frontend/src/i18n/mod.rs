@@ -299,6 +299,29 @@ pub(crate) struct Strings {
     pub(crate) gap: &'static str,
     /// An edit or deletion of a message this browser did not post.
     pub(crate) not_yours: &'static str,
+    /// Issue 24: the "New messages" divider above the first unread
+    /// message, the pill back to it, and putting it away.
+    pub(crate) unread_divider: &'static str,
+    pub(crate) jump_to_unread: &'static str,
+    pub(crate) mark_as_read: &'static str,
+    /// A room's unread and mention counts in the side panel, for screen
+    /// readers and the tooltip.
+    pub(crate) unread_count: fn(u64) -> String,
+    pub(crate) mention_count: fn(u64) -> String,
+    /// A message that mentions me or replies to mine, for screen readers.
+    pub(crate) calls_you: &'static str,
+    /// The `@` autocomplete's list of people.
+    pub(crate) mention_options: &'static str,
+    /// The notification level menu of a room, and its three levels.
+    pub(crate) level_label: fn(&str) -> String,
+    pub(crate) level_all: &'static str,
+    pub(crate) level_mentions: &'static str,
+    pub(crate) level_none: &'static str,
+    /// The one-time hint offering notifications while the tab is hidden.
+    pub(crate) notify_hint: &'static str,
+    pub(crate) notify_enable: &'static str,
+    /// A notification's title: who wrote, and where.
+    pub(crate) notify_title: fn(&str, &str) -> String,
 }
 
 /// The Russian plural category of `n`: "1 сообщение", "2 сообщения",

@@ -163,6 +163,30 @@ pub(crate) static STRINGS: Strings = Strings {
     composer_edit_hint: "Enter сохраняет, Escape отменяет",
     gap: "Часть сообщений между этими не показана",
     not_yours: "Изменять и удалять можно только сообщения, отправленные из этого браузера.",
+    unread_divider: "Новые сообщения",
+    jump_to_unread: "К первому непрочитанному",
+    mark_as_read: "Отметить прочитанным",
+    unread_count: |n| {
+        format!(
+            "{n} {}",
+            russian_plural(n, "непрочитанное", "непрочитанных", "непрочитанных")
+        )
+    },
+    mention_count: |n| {
+        format!(
+            "{n} {}",
+            russian_plural(n, "упоминание", "упоминания", "упоминаний")
+        )
+    },
+    calls_you: "упоминает вас",
+    mention_options: "Кого упомянуть",
+    level_label: |room| format!("Уведомления: {room}"),
+    level_all: "Все сообщения",
+    level_mentions: "Упоминания и ответы",
+    level_none: "Ничего",
+    notify_hint: "Получайте уведомление, когда вас зовут, пока эта вкладка скрыта.",
+    notify_enable: "Включить уведомления",
+    notify_title: |author, room| format!("{author} в {room}"),
 };
 
 fn audit_line(entry: &AuditEntry) -> String {

@@ -248,6 +248,11 @@ impl Rooms {
         self.state.with(|state| state.dm_names(&current, me))
     }
 
+    /// DM `room`'s other members, untracked (a notification's title).
+    pub(crate) fn dm_names_untracked(&self, room: &str, me: &str) -> Option<String> {
+        self.state.with_untracked(|state| state.dm_names(room, me))
+    }
+
     /// Whether `room` has news I have not seen (tracked).
     pub(crate) fn has_news(&self, room: &str) -> bool {
         self.state.with(|state| state.has_news(room))
