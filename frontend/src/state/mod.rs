@@ -22,11 +22,14 @@
 //! - [`authorship`]: which messages on the page are mine to edit and delete.
 //! - [`composing`]: whether the composer writes a new message, a reply or
 //!   an edit, and sending what it holds.
+//! - [`install`]: the service worker, a new version waiting, the iOS
+//!   install hint.
 //! - [`rows`]: one signal per row, so a list change patches one row.
 
 pub(crate) mod authorship;
 pub(crate) mod composing;
 pub(crate) mod conversation;
+pub(crate) mod install;
 pub(crate) mod moderation;
 pub(crate) mod notices;
 pub(crate) mod outbox;
