@@ -4,6 +4,7 @@ use wasm_bindgen::JsCast;
 
 use super::composer::Composer;
 use super::header::Header;
+use super::install::InstallBars;
 use super::join::JoinForm;
 use super::messages::MessageList;
 use super::room_bar::RoomBar;
@@ -11,6 +12,7 @@ use super::typing_indicator::TypingIndicator;
 use super::users::UsersPanel;
 use crate::chat::Chat;
 use crate::i18n::{use_i18n, I18n};
+use crate::state::install::Install;
 use crate::state::notices::use_notices;
 use crate::state::session::use_session;
 use crate::state::unread::use_unread;
@@ -20,6 +22,7 @@ use crate::state::unread::use_unread;
 pub(crate) fn App() -> impl IntoView {
     provide_context(I18n::detect());
     Chat::start();
+    Install::start();
     let users_open = RwSignal::new(false);
 
     keep_html_lang();
@@ -34,6 +37,7 @@ pub(crate) fn App() -> impl IntoView {
                 <SkipToComposer />
             </Show>
             <Header users_open />
+            <InstallBars />
             <Show when=move || session.entered() fallback=|| view! { <JoinForm /> }>
                 <main class="chat">
                     <section class="conversation">

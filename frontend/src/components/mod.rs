@@ -8,6 +8,7 @@ mod composer;
 mod composer_mode;
 mod feed_focus;
 mod header;
+mod install;
 mod join;
 mod language;
 mod mention_picker;

@@ -188,6 +188,13 @@ pub(crate) struct Strings {
     pub(crate) message_person: &'static str,
     pub(crate) message_person_label: fn(&str) -> String,
     pub(crate) close: &'static str,
+    /// The installed app's service worker found a newer version.
+    pub(crate) new_version: &'static str,
+    pub(crate) reload: &'static str,
+    /// On an iPhone or iPad in Safari: how to install the app, which push
+    /// notifications need there.
+    pub(crate) ios_install_hint: &'static str,
+    pub(crate) got_it: &'static str,
     pub(crate) language: &'static str,
     pub(crate) rooms_heading: &'static str,
     /// The side panel's section under the rooms.

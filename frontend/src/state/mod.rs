@@ -26,12 +26,15 @@
 //!   notification levels, per room and DM.
 //! - [`mention_picker`]: the composer's `@` autocomplete: the query at
 //!   the caret, the people it may mean, the option chosen.
+//! - [`install`]: the service worker, a new version waiting, the iOS
+//!   install hint.
 //! - [`rows`]: one signal per row, so a list change patches one row.
 
 pub(crate) mod authorship;
 pub(crate) mod composing;
 pub(crate) mod conversation;
 pub(crate) mod mention_picker;
+pub(crate) mod install;
 pub(crate) mod moderation;
 pub(crate) mod notices;
 pub(crate) mod outbox;
