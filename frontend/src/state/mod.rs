@@ -33,8 +33,8 @@
 pub(crate) mod authorship;
 pub(crate) mod composing;
 pub(crate) mod conversation;
-pub(crate) mod mention_picker;
 pub(crate) mod install;
+pub(crate) mod mention_picker;
 pub(crate) mod moderation;
 pub(crate) mod notices;
 pub(crate) mod outbox;
