@@ -3,7 +3,7 @@
 //! PostgreSQL), the changes people make to messages (edits, deletions,
 //! reactions), what moderators change in it, who holds which name
 //! ([`people`]), what each person has read and wants to be called for
-//! ([`attention`]), and the operator's copies of an SQLite history.
+//! ([`attention`]), where their Web Push goes ([`push`]), and the operator's copies of an SQLite history.
 
 pub mod archive;
 pub(crate) mod attention;
@@ -13,6 +13,7 @@ pub(crate) mod moderation;
 pub(crate) mod pages;
 pub(crate) mod people;
 pub(crate) mod postgres;
+pub(crate) mod push;
 mod sql;
 pub(crate) mod sqlite;
 pub(crate) mod store;

@@ -11,6 +11,7 @@ use crate::history::attention::Attention;
 use crate::history::changes::Changes;
 use crate::history::moderation::Moderation;
 use crate::history::people::People;
+use crate::history::push::PushStore;
 use chat_shared::{ChatMessage, HistoryItem};
 use std::time::SystemTime;
 
@@ -171,9 +172,12 @@ pub(crate) trait Messages {
 
 /// Everything the journal keeps: the messages, the changes to them, what
 /// moderators change, who holds which name, and what each person has read.
-pub(crate) trait Store: Messages + Changes + Moderation + People + Attention + Send {}
+pub(crate) trait Store:
+    Messages + Changes + Moderation + People + Attention + PushStore + Send
+{
+}
 
-impl<T: Messages + Changes + Moderation + People + Attention + Send> Store for T {}
+impl<T: Messages + Changes + Moderation + People + Attention + PushStore + Send> Store for T {}
 
 /// Opens (creating and migrating as needed) the database.
 pub(crate) fn open(database: &Database) -> Result<Box<dyn Store>, String> {

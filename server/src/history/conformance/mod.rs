@@ -15,6 +15,7 @@ mod abuse;
 mod attention;
 mod changes;
 mod people;
+mod push;
 use abuse::{
     a_change_client_id_names_one_change_per_room, a_client_id_names_one_message_per_room,
     a_message_carries_a_bounded_number_of_different_emoji,
@@ -36,6 +37,11 @@ use people::{
     a_held_name_answers_to_its_devices_and_to_one_link_code,
     a_lapsed_or_released_name_is_a_new_persons,
     any_device_of_the_person_changes_what_another_posted, dms_rooms_and_reports_are_kept,
+};
+use push::{
+    a_person_keeps_their_newest_subscriptions_only,
+    revoking_a_device_or_forgetting_the_person_drops_pushes,
+    subscriptions_belong_to_a_person_and_a_device, the_first_vapid_key_stored_stays,
 };
 
 /// The author key `author` joins with in these tests.
@@ -525,6 +531,10 @@ macro_rules! conformance_tests {
             a_lapsed_or_released_name_is_a_new_persons,
             dms_rooms_and_reports_are_kept,
             any_device_of_the_person_changes_what_another_posted,
+            the_first_vapid_key_stored_stays,
+            subscriptions_belong_to_a_person_and_a_device,
+            a_person_keeps_their_newest_subscriptions_only,
+            revoking_a_device_or_forgetting_the_person_drops_pushes,
             a_read_marker_only_moves_forward_and_no_further_than_the_room,
             unread_leaves_out_own_and_deleted_messages_and_counts_mentions,
             a_message_calls_the_mentioned_the_replied_to_and_who_chose_all,

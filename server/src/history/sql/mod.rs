@@ -15,6 +15,7 @@ mod changes;
 mod messages;
 mod moderation;
 mod people;
+mod push;
 pub(crate) mod read;
 pub(crate) mod schema;
 

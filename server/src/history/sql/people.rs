@@ -254,6 +254,7 @@ impl<D: Driver> People for D {
                         "UPDATE devices SET revoked = true WHERE id = ?1",
                         args![sql_id(device)],
                     )?;
+                    super::push::drop_device_pushes(db, device)?;
                 }
                 Ok(key)
             },
@@ -419,6 +420,7 @@ fn forget(db: &mut dyn Sql, person: u64) -> StoreResult<()> {
         "link_codes",
         "memberships",
         "attention",
+        "push_subscriptions",
     ] {
         db.execute(
             &format!("DELETE FROM {table} WHERE person = ?1"),

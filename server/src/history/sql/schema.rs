@@ -79,7 +79,7 @@ pub(crate) fn step(step: &str, types: &Types) -> String {
 
 /// Every step of the schema, oldest first. Never change one that has
 /// shipped: add a step.
-pub(crate) const STEPS: [&str; 7] = [
+pub(crate) const STEPS: [&str; 8] = [
     // 1. Messages and rooms.
     "CREATE TABLE messages (
          id         {id},
@@ -232,4 +232,17 @@ pub(crate) const STEPS: [&str; 7] = [
          PRIMARY KEY (name_key, message_id)
      ){keyed_table};
      CREATE INDEX messages_live ON messages (room, id) WHERE kind = 'message' AND NOT deleted;",
+    // 8. Issue 24, Web Push. Each browser's subscription (one row per
+    // endpoint), whose person it is and which device made it (revoking
+    // the device drops it). The VAPID key is a `settings` row.
+    "CREATE TABLE push_subscriptions (
+         endpoint   TEXT PRIMARY KEY,
+         person     {bigint} NOT NULL,
+         device     {bigint} NOT NULL,
+         p256dh     TEXT NOT NULL,
+         auth       TEXT NOT NULL,
+         created_ms {bigint} NOT NULL
+     ){keyed_table};
+     CREATE INDEX push_by_person ON push_subscriptions (person);
+     CREATE INDEX push_by_device ON push_subscriptions (device);",
 ];
