@@ -78,17 +78,28 @@ async fn the_manifest_worker_and_icons_are_served_for_an_installable_app() {
     .await;
     let (_, _, body) = get(&server, "/").await;
     let html = String::from_utf8(body).expect("utf-8 html");
-    assert!(html.contains(r#"<link rel="manifest" href="/manifest.webmanifest""#), "{html}");
+    assert!(
+        html.contains(r#"<link rel="manifest" href="/manifest.webmanifest""#),
+        "{html}"
+    );
 
     let (status, headers, body) = get(&server, "/manifest.webmanifest").await;
     assert_eq!(status, 200);
-    assert_eq!(header(&headers, "content-type"), "application/manifest+json");
+    assert_eq!(
+        header(&headers, "content-type"),
+        "application/manifest+json"
+    );
     assert_eq!(header(&headers, "cache-control"), "no-cache");
     let manifest: serde_json::Value = serde_json::from_slice(&body).expect("manifest is JSON");
     assert_eq!(manifest["display"], "standalone");
     assert_eq!(manifest["start_url"], "/");
     let icons = manifest["icons"].as_array().expect("icons");
-    for (size, purpose) in [("192x192", "any"), ("512x512", "any"), ("192x192", "maskable"), ("512x512", "maskable")] {
+    for (size, purpose) in [
+        ("192x192", "any"),
+        ("512x512", "any"),
+        ("192x192", "maskable"),
+        ("512x512", "maskable"),
+    ] {
         let icon = icons
             .iter()
             .find(|icon| icon["sizes"] == size && icon["purpose"] == purpose)

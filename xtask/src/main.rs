@@ -57,6 +57,7 @@ const CLUSTER_SUITES: &[&str] = &[
     "join_code",
     "people",
     "attention",
+    "web_push",
     "rooms",
     "health",
     "proxy_headers",

@@ -19,6 +19,7 @@ use crate::error::Rejection;
 use crate::history::attention::RoomAttention;
 use crate::history::journal::Journal;
 use crate::history::people::Person;
+use crate::push::dispatch::{Call, Pusher};
 use crate::AppState;
 use chat_shared::{normalize_room, quote_excerpt, ErrorCode, NotifyLevel, RoomInfo, ServerFrame};
 
@@ -139,7 +140,9 @@ pub(crate) fn fill(rooms: &mut [RoomInfo], attention: &[RoomAttention]) {
 
 /// Who a new message calls, worked out once it is stored: `notify` at
 /// once to the connections of each called person that sit in another
-/// room (the ones in the room see the message itself), on every node.
+/// room (the ones in the room see the message itself), on every node,
+/// and a push for those with no connection open
+/// ([`crate::push::dispatch`]).
 ///
 /// Cost: the store is asked for the holders of the names the text
 /// mentions (one primary-key lookup each, at most
@@ -152,6 +155,7 @@ pub(crate) fn fill(rooms: &mut [RoomInfo], attention: &[RoomAttention]) {
 pub(crate) struct Calling {
     journal: Journal,
     cluster: Cluster,
+    pusher: Pusher,
     /// Where the work runs once the journal has stored the message (the
     /// journal answers on its own thread).
     runtime: tokio::runtime::Handle,
@@ -180,6 +184,7 @@ impl Calling {
         Self {
             journal: state.journal.clone(),
             cluster: state.cluster.clone(),
+            pusher: state.pusher.clone(),
             runtime: tokio::runtime::Handle::current(),
             room: room.to_owned(),
             author: author.to_owned(),
@@ -201,6 +206,7 @@ impl Calling {
         let Self {
             journal,
             cluster,
+            pusher,
             room,
             author,
             author_person,
@@ -235,6 +241,13 @@ impl Calling {
                 &frame(called.mention),
                 Some(room.clone()),
             );
+            pusher.call(Call {
+                person: called.person,
+                room: room.clone(),
+                id,
+                author: author.clone(),
+                text: excerpt.clone(),
+            });
         }
     }
 }

@@ -21,8 +21,8 @@
 //! - [`dm`]: `open_dm`, `leave_room`, who may enter a DM, and the rooms
 //!   `list_rooms` shows;
 //! - [`attention`]: `mark_read`, `set_level`, the counts `list_rooms`
-//!   adds, and whom a new message calls (`notify`). `push_subscribe` and
-//!   `push_unsubscribe` are answered here until the server sends push.
+//!   adds, and whom a new message calls (`notify`, and push);
+//! - [`push`]: `push_subscribe` and `push_unsubscribe`.
 
 pub(crate) mod attention;
 pub(crate) mod change;
@@ -31,6 +31,7 @@ pub(crate) mod join;
 pub(crate) mod moderate;
 pub(crate) mod people;
 pub(crate) mod post;
+pub(crate) mod push;
 pub(crate) mod read;
 
 use crate::chat::hub::encode;
@@ -129,9 +130,11 @@ pub(crate) enum Command {
         room: String,
         level: chat_shared::NotifyLevel,
     },
-    /// `push_subscribe` or `push_unsubscribe`: refused until the server
-    /// sends push.
-    Push,
+    PushSubscribe {
+        endpoint: String,
+        keys: chat_shared::PushKeys,
+    },
+    PushUnsubscribe(String),
 }
 
 impl Command {
@@ -212,7 +215,8 @@ impl Command {
             ClientFrame::Report { id, reason } => Self::Report(moderate::Report::new(id, &reason)),
             ClientFrame::MarkRead { room, id } => Self::MarkRead { room, id },
             ClientFrame::SetLevel { room, level } => Self::SetLevel { room, level },
-            ClientFrame::PushSubscribe { .. } | ClientFrame::PushUnsubscribe { .. } => Self::Push,
+            ClientFrame::PushSubscribe { endpoint, keys } => Self::PushSubscribe { endpoint, keys },
+            ClientFrame::PushUnsubscribe { endpoint } => Self::PushUnsubscribe(endpoint),
         }
     }
 
@@ -276,13 +280,10 @@ impl Command {
             Self::SetLevel { room, level } => {
                 attention::set_level(state, caller, &room, level).await
             }
-            Self::Push => {
-                people::held(caller)?;
-                Err(Rejection::new(
-                    ErrorCode::BadRequest,
-                    "This server does not send Web Push yet: no subscription was stored",
-                ))
+            Self::PushSubscribe { endpoint, keys } => {
+                push::subscribe(state, caller, &endpoint, &keys).await
             }
+            Self::PushUnsubscribe(endpoint) => push::unsubscribe(state, caller, &endpoint).await,
         }
     }
 }

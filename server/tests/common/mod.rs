@@ -287,6 +287,8 @@ pub(crate) struct Joined {
     pub locked: bool,
     pub online: Option<u32>,
     pub held: bool,
+    /// The VAPID key offered for Web Push (held names only).
+    pub push_key: Option<String>,
 }
 
 pub(crate) struct Client {
@@ -433,6 +435,7 @@ impl Client {
                     locked: welcome.locked,
                     online: welcome.online,
                     held: welcome.held,
+                    push_key: welcome.push_key,
                 }
             }
             other => panic!("expected welcome, got {other:?}"),
