@@ -80,7 +80,9 @@ fn the_app_installs_updates_and_opens_offline() {
         )
         .await;
         assert!(
-            page.text(".install-bar.new-version").await.contains("new version"),
+            page.text(".install-bar.new-version")
+                .await
+                .contains("new version"),
             "the bar says what it is"
         );
         page.click(".install-bar.new-version button").await;
