@@ -3,8 +3,8 @@
 //! the cluster: refusals first (bad subscriptions, keyless names,
 //! `--no-push`), then who is pushed what and when (only a called person
 //! with no connection open, encrypted for their browser, signed with the
-//! key every node offers), the per-browser limit's summary, and a gone
-//! subscription dropped.
+//! key every node offers), the per-browser limit's summary, a gone
+//! subscription dropped, and a throttled push tried again.
 
 mod common;
 
@@ -345,5 +345,14 @@ async fn a_flood_becomes_a_summary_and_a_gone_subscription_is_dropped() {
     assert_eq!(received.len(), 6);
     assert_eq!(received[5].path, "/push/new");
     assert_eq!(opened(&phone, &received[5])["text"], "@alice on the phone?");
+    // A busy push service says "later": the push is tried again, once,
+    // after its Retry-After.
+    service.answer_with(429, Some("1"));
+    post(&mut bob, "@alice are you busy?").await;
+    requests(&service, 7).await;
+    service.answer_with(201, None);
+    let received = requests(&service, 8).await;
+    assert_eq!(received[7].path, "/push/new");
+    assert_eq!(opened(&phone, &received[7])["text"], "@alice are you busy?");
     server.stop().await.expect("clean stop");
 }

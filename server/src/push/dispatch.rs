@@ -40,6 +40,12 @@ pub(crate) const IN_FLIGHT: usize = 16;
 /// How long one push may take, connection included.
 pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long to wait before the one retry of a push the push service
+/// asked to be tried later (429, 5xx) without saying when, and the
+/// longest wait it may ask for: a later call is old news.
+const RETRY_WAIT: Duration = Duration::from_secs(30);
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(5 * 60);
+
 /// How long a push service keeps a push for a device that is off: after
 /// a day, being called is old news.
 const TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -88,6 +94,7 @@ impl Pusher {
             in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
             sends: TaskTracker::new(),
             gone,
+            stop: stop.clone(),
         };
         let handle = tokio::spawn(task.run(queue, gone_queue, stop));
         (Self { calls: Some(calls) }, handle)
@@ -123,6 +130,8 @@ struct Task {
     sends: TaskTracker,
     /// Where a send tells the task that a subscription is gone.
     gone: mpsc::UnboundedSender<String>,
+    /// Ends a send's wait for its retry at shutdown.
+    stop: CancellationToken,
 }
 
 impl Task {
@@ -218,39 +227,62 @@ impl Task {
         });
     }
 
-    /// Sends one push beside the task and acts on the answer.
+    /// Sends one push beside the task and acts on the answer: a gone
+    /// subscription is dropped, and a push the service asked to have
+    /// tried later is tried once more (not before its `Retry-After`).
     fn send(&self, subscription: Subscription, payload: Vec<u8>) {
         let (sender, journal, gone) =
             (self.sender.clone(), self.journal.clone(), self.gone.clone());
-        let in_flight = self.in_flight.clone();
+        let (in_flight, stop) = (self.in_flight.clone(), self.stop.clone());
         self.sends.spawn(async move {
-            let Ok(_permit) = in_flight.acquire_owned().await else {
-                return;
-            };
             let options = PushOptions {
                 ttl: TTL,
                 urgency: Urgency::High,
             };
-            match sender.send(&subscription, &payload, options).await {
-                SendOutcome::Delivered { .. } => {}
-                SendOutcome::Gone { status } => {
-                    tracing::info!(
-                        "a push service answered {status}: dropping that push subscription"
-                    );
-                    let endpoint = subscription.endpoint().to_owned();
-                    let dropped = endpoint.clone();
-                    let _ = journal.people(move |store| store.drop_push(&dropped)).await;
-                    let _ = gone.send(endpoint);
+            for attempt in 0..2 {
+                let outcome = {
+                    let Ok(_permit) = in_flight.acquire().await else {
+                        return;
+                    };
+                    sender.send(&subscription, &payload, options).await
+                };
+                match outcome {
+                    SendOutcome::Delivered { .. } => {}
+                    SendOutcome::Gone { status } => {
+                        tracing::info!(
+                            "a push service answered {status}: dropping that push subscription"
+                        );
+                        let endpoint = subscription.endpoint().to_owned();
+                        let dropped = endpoint.clone();
+                        let _ = journal.people(move |store| store.drop_push(&dropped)).await;
+                        let _ = gone.send(endpoint);
+                    }
+                    SendOutcome::RetryLater {
+                        status,
+                        retry_after,
+                    } if attempt == 0 => {
+                        let wait = retry_after.unwrap_or(RETRY_WAIT).min(MAX_RETRY_WAIT);
+                        tracing::info!(
+                            "a push service answered {status}: trying again in {wait:?}"
+                        );
+                        tokio::select! {
+                            () = tokio::time::sleep(wait) => continue,
+                            () = stop.cancelled() => {}
+                        }
+                    }
+                    SendOutcome::RetryLater { status, .. } => {
+                        tracing::warn!(
+                            "a push service answered {status} twice: that push is dropped"
+                        );
+                    }
+                    SendOutcome::Refused { status } => {
+                        tracing::warn!("a push service refused a push with {status}");
+                    }
+                    SendOutcome::Failed(failure) => {
+                        tracing::warn!("a push failed: {failure}");
+                    }
                 }
-                SendOutcome::RetryLater { status, .. } => {
-                    tracing::warn!("a push service answered {status}: that push is not retried");
-                }
-                SendOutcome::Refused { status } => {
-                    tracing::warn!("a push service refused a push with {status}");
-                }
-                SendOutcome::Failed(failure) => {
-                    tracing::warn!("a push failed: {failure}");
-                }
+                return;
             }
         });
     }
