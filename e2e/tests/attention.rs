@@ -35,7 +35,6 @@ const OPTIONS: &str = "return [...document.querySelectorAll('#mention-list [role
      .map(o => o.textContent);";
 
 #[test]
-#[ignore = "written against the built app but not yet run: run it with --ignored, then drop this"]
 fn a_return_to_eighty_new_messages_and_mentions_by_keyboard_and_touch() {
     browser_test(|| async {
         let driver = Driver::start();
