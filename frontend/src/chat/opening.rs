@@ -33,7 +33,10 @@ impl Chat {
             self.jump_after_join.set_value(Some(asked));
         }
         let chat = *self;
-        follow_open_requests(move |room, id| chat.open_message(room, id));
+        follow_open_requests(move |room, id| match id {
+            Some(id) => chat.open_message(room, id),
+            None => chat.switch_room(room),
+        });
     }
 
     /// Goes to `room` and shows message `id` there: at once if this page

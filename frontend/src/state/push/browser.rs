@@ -85,9 +85,9 @@ pub(crate) async fn unsubscribe(subscription: &PushSubscription) -> bool {
 }
 
 /// Calls `open(room, id)` each time the service worker asks this tab to
-/// show message `id` of `room` (a push notification was clicked), for the
-/// life of the page.
-pub(crate) fn follow_open_requests(open: impl Fn(String, u64) + 'static) {
+/// show message `id` of `room`, or only the room for a summary (a push
+/// notification was clicked), for the life of the page.
+pub(crate) fn follow_open_requests(open: impl Fn(String, Option<u64>) + 'static) {
     let navigator = window().navigator();
     if !Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
         return;
@@ -104,14 +104,38 @@ pub(crate) fn follow_open_requests(open: impl Fn(String, u64) + 'static) {
     on_message.forget();
 }
 
-/// `{type: "open", room, id}`, as `sw.js` posts it.
-fn open_request(data: &JsValue) -> Option<(String, u64)> {
+/// `{type: "open", room, id}`, as `sw.js` posts it (`id` null for a
+/// summary).
+fn open_request(data: &JsValue) -> Option<(String, Option<u64>)> {
     let field = |name: &str| Reflect::get(data, &JsValue::from_str(name)).ok();
     if field("type")?.as_string().as_deref() != Some(OPEN_MESSAGE) {
         return None;
     }
-    let room = field("room")?.as_string()?;
-    let id = field("id")?.as_f64()?;
-    // A message id is a whole number a JSON number holds exactly.
-    (id >= 0.0 && id.fract() == 0.0 && id < 9_007_199_254_740_992.0).then_some((room, id as u64))
+    // In the shared canonical form, as any room this page goes to.
+    let room = chat_shared::normalize_room(&field("room")?.as_string()?).ok()?;
+    let id = field("id").and_then(|id| id.as_f64()).and_then(message_id);
+    Some((room, id))
+}
+
+/// A message id sent as a JSON number: a whole number a double holds
+/// exactly.
+fn message_id(number: f64) -> Option<u64> {
+    (number >= 0.0 && number.fract() == 0.0 && number < 9_007_199_254_740_992.0)
+        .then_some(number as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message_id;
+
+    #[test]
+    fn only_whole_non_negative_numbers_are_message_ids() {
+        assert_eq!(message_id(42.0), Some(42));
+        assert_eq!(message_id(0.0), Some(0));
+        assert_eq!(message_id(-1.0), None);
+        assert_eq!(message_id(1.5), None);
+        assert_eq!(message_id(f64::NAN), None);
+        assert_eq!(message_id(f64::INFINITY), None);
+        assert_eq!(message_id(9_007_199_254_740_992.0), None);
+    }
 }
