@@ -235,6 +235,7 @@ pub(crate) struct Push {
     /// A sync is running: another one asked for meanwhile runs after it,
     /// so two never race on the browser's one subscription.
     busy: StoredValue<bool>,
+    /// A sync was asked for while one ran: it runs its steps once more.
     again: StoredValue<bool>,
 }
 
