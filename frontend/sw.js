@@ -13,6 +13,9 @@
 // The WebSocket and the server's own paths never pass through here
 // (WebSockets are not fetches; only the app's own files are cached).
 // docs/notifications.md, "The installable app", says more.
+//
+// It also shows Web Push notifications (issue 24): see "Web Push in the
+// browser" below, and docs/notifications.md, "What the worker shows".
 
 const CACHE = "chat-shell";
 const SHELL = "/";
@@ -120,4 +123,124 @@ function filesOf(html) {
 
 function isShellFile(pathname) {
   return /\.(js|wasm|css|png|webmanifest)$/.test(pathname) && pathname !== "/sw.js";
+}
+
+// ---- Web Push in the browser ----
+//
+// The server pushes, end-to-end encrypted for this browser, one of
+//   {"room":"lobby","id":42,"author":"alice","text":"hi @bob"}   a message
+//   {"room":"lobby","count":12,"summary":true}                  a summary
+// (server/src/push/payload.rs). Each becomes a notification tagged by its
+// room, so a flood of one room replaces itself instead of piling up (the
+// page's own notifications use the same tag). A click focuses an open tab
+// of the app and asks it to open the room at the message; with none open,
+// it opens the app at a link to the message, "/#/r/<room>/<id>" (the
+// app's route.rs reads it).
+
+// The worker speaks the browser's language (it cannot see the app's
+// choice): English, or Russian for a Russian browser.
+const WORDS = {
+  en: {
+    inRoom: (author, room) => `${author} in #${room}`,
+    summary: (count, room) =>
+      `${count} new ${count === 1 ? "message" : "messages"} in #${room}`,
+    dmSummary: (count) =>
+      `${count} new direct ${count === 1 ? "message" : "messages"}`,
+    fallback: "New message",
+  },
+  ru: {
+    inRoom: (author, room) => `${author} в #${room}`,
+    summary: (count, room) => `${count} ${russianPlural(count, "новое сообщение", "новых сообщения", "новых сообщений")} в #${room}`,
+    dmSummary: (count) =>
+      `${count} ${russianPlural(count, "новое личное сообщение", "новых личных сообщения", "новых личных сообщений")}`,
+    fallback: "Новое сообщение",
+  },
+};
+
+function russianPlural(n, one, few, many) {
+  const tens = n % 100;
+  const units = n % 10;
+  if (units === 1 && tens !== 11) return one;
+  if (units >= 2 && units <= 4 && (tens < 12 || tens > 14)) return few;
+  return many;
+}
+
+function words() {
+  const language = (self.navigator && self.navigator.language) || "en";
+  return language.toLowerCase().startsWith("ru") ? WORDS.ru : WORDS.en;
+}
+
+// A direct-message room (shared/src/people.rs, DM_ROOM_PREFIX): its name
+// means nothing to a person, so the notification names the author alone.
+function isDm(room) {
+  return room.startsWith("dm-");
+}
+
+self.addEventListener("push", (event) => {
+  // A push must show a notification (the subscription is userVisibleOnly).
+  event.waitUntil(showPush(event.data));
+});
+
+// What a push's payload asks to show: title, body, tag and the data a
+// click needs.
+function notificationFor(payload) {
+  const w = words();
+  const room = payload && typeof payload.room === "string" ? payload.room : "";
+  if (!room) {
+    return { title: w.fallback, options: { tag: "chat", data: {} } };
+  }
+  if (payload.summary === true) {
+    const count = Number.isSafeInteger(payload.count) && payload.count > 0 ? payload.count : 1;
+    const title = isDm(room) ? w.dmSummary(count) : w.summary(count, room);
+    return { title, options: { tag: room, data: { room } } };
+  }
+  const author = typeof payload.author === "string" ? payload.author : "";
+  const text = typeof payload.text === "string" ? payload.text : "";
+  const id = Number.isSafeInteger(payload.id) && payload.id >= 0 ? payload.id : null;
+  const title = isDm(room) ? author || w.fallback : w.inRoom(author, room);
+  return { title, options: { body: text, tag: room, data: { room, id } } };
+}
+
+async function showPush(data) {
+  let payload = null;
+  try {
+    payload = data ? data.json() : null;
+  } catch (_) {
+    // Not JSON: still a notification, which says only that something came.
+  }
+  const { title, options } = notificationFor(payload);
+  options.icon = "/icons/icon-192.png";
+  await self.registration.showNotification(title, options);
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(openFromNotification(event.notification.data || {}));
+});
+
+// Focuses a tab of the app and asks it to open the room at the message
+// (the app's state/push/browser.rs hears {type: "open", room, id}); with
+// no tab open, opens the app at a link to the message.
+async function openFromNotification(data) {
+  const room = typeof data.room === "string" ? data.room : "";
+  const id = Number.isSafeInteger(data.id) ? data.id : null;
+  const tabs = (await self.clients.matchAll({ type: "window", includeUncontrolled: true }))
+    .filter((tab) => new URL(tab.url).origin === self.location.origin);
+  const tab = tabs.find((t) => t.focused) || tabs.find((t) => t.visibilityState === "visible") || tabs[0];
+  if (tab) {
+    if (room) {
+      tab.postMessage({ type: "open", room, id });
+    }
+    await tab.focus();
+    return;
+  }
+  await self.clients.openWindow(linkTo(room, id));
+}
+
+// The app's address for a room and message: "/#/r/lobby/42".
+function linkTo(room, id) {
+  if (!room) {
+    return "/";
+  }
+  return `/#/r/${encodeURIComponent(room)}` + (id === null ? "" : `/${id}`);
 }

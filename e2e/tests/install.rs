@@ -4,14 +4,26 @@
 //! (`Page.getInstallabilityErrors`), a new build is noticed and offered
 //! ("A new version is available — Reload") and loaded by the button, and
 //! with the server gone and the network cut the app still opens from the
-//! cached shell.
+//! cached shell. On the way, Web Push as the browser shows it: a push
+//! delivered to the service worker (CDP `ServiceWorker.deliverPushMessage`)
+//! shows a notification with the expected title, body and tag, a summary
+//! push replaces it, the worker's "open this message" (what its
+//! notification click posts) brings the tab to the room at the message,
+//! and a page opened at a link to a message (what the click opens when no
+//! tab is) lands there.
+//!
+//! Not covered here: the click on the notification itself (CDP cannot
+//! click a notification; `sw.js`'s `notificationclick` posts the message
+//! and opens the link tested here), and subscribing (`push_subscribe`),
+//! which waits for the server to send `push_key` in `welcome`.
 //!
 //! The server serves a copy of the trunk build, so the test can publish a
 //! "new version" by changing its `index.html`.
 
-use chat_e2e::{browser_test, dist_dir, Driver, Options, TestServer};
-use serde_json::json;
+use chat_e2e::{browser_test, dist_dir, message_line, Driver, Options, Page, TestServer};
+use serde_json::{json, Value};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// Copies the trunk build (with its subfolders: the icons) to `to`.
 fn copy_dir(from: &Path, to: &Path) {
@@ -25,6 +37,131 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).expect("a copied file");
         }
     }
+}
+
+/// The notifications the service worker shows, as `[title, body, tag,
+/// data]`.
+const NOTIFICATIONS: &str = "return navigator.serviceWorker.ready \
+     .then((r) => r.getNotifications()) \
+     .then((ns) => ns.map((n) => [n.title, n.body, n.tag, n.data]));";
+
+/// Records every message line that gets the spotlight (the highlight of
+/// a message opened from a notification or link) in `__spotlit`.
+const SPOTLIGHT_PROBE: &str = r#"
+window.__spotlit = [];
+new MutationObserver((changes) => changes.forEach((c) => {
+  if (c.target.classList && c.target.classList.contains("spotlight")) {
+    window.__spotlit.push(Number(c.target.dataset.id));
+  }
+})).observe(document, { subtree: true, attributes: true, attributeFilter: ["class"] });
+"#;
+
+/// Delivers `payload` to the page's service worker as a push, as the push
+/// service would (the browser decrypts before the worker sees it), until
+/// the worker shows exactly one notification, `expected`. A push that
+/// comes just after the permission was granted may find it not in force
+/// yet and show nothing; sent again, its notification replaces itself
+/// (one tag per room), so a second delivery changes nothing else.
+async fn push_shows(page: &Page, origin: &str, payload: Value, what: &str, expected: Value) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        // The only registration of a fresh profile is Chromium's first: id 0.
+        page.cdp(
+            "ServiceWorker.deliverPushMessage",
+            json!({ "origin": origin, "registrationId": "0", "data": payload.to_string() }),
+        )
+        .await;
+        let again = Instant::now() + Duration::from_secs(2);
+        let mut shown = Value::Null;
+        while Instant::now() < again {
+            shown = page.js(NOTIFICATIONS).await;
+            if shown == json!([expected]) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: the worker shows {shown}, not [{expected}]"
+        );
+    }
+}
+
+/// Web Push in the browser: a push becomes a notification, a summary
+/// replaces it, and what a click does opens the room at the message.
+async fn pushes_show_and_open_the_message(page: &Page, origin: &str) {
+    page.cdp(
+        "Browser.grantPermissions",
+        json!({ "permissions": ["notifications"], "origin": origin }),
+    )
+    .await;
+    page.cdp("ServiceWorker.enable", json!({})).await;
+    let id = page
+        .js(&format!(
+            "const li = {}; return li ? Number(li.dataset.id) : null;",
+            message_line("before the update")
+        ))
+        .await
+        .as_u64()
+        .expect("the message's id");
+
+    push_shows(
+        page,
+        origin,
+        json!({ "room": "general", "id": id, "author": "bob", "text": "hi @ann, lunch?" }),
+        "a message's push",
+        json!(["bob in #general", "hi @ann, lunch?", "general", { "room": "general", "id": id }]),
+    )
+    .await;
+    // A summary of the same room takes its place: a flood stacks.
+    push_shows(
+        page,
+        origin,
+        json!({ "room": "general", "count": 12, "summary": true }),
+        "a summary push",
+        json!(["12 new messages in #general", "", "general", { "room": "general" }]),
+    )
+    .await;
+
+    // The click, in an open tab: the worker posts "open" and the tab goes
+    // to the room at the message.
+    page.js("location.hash = '#/r/elsewhere'").await;
+    page.wait_until(
+        "the page is in #elsewhere",
+        "return document.querySelector('#room-name').textContent === 'elsewhere' \
+         && document.querySelector('#composer-status:not(.offline)') !== null",
+    )
+    .await;
+    page.js(SPOTLIGHT_PROBE).await;
+    page.js_with(
+        "navigator.serviceWorker.dispatchEvent(new MessageEvent('message', \
+           { data: { type: 'open', room: 'general', id: arguments[0] } }));",
+        vec![json!(id)],
+    )
+    .await;
+    page.wait_until(
+        "the worker's open request shows the message in #general",
+        &format!(
+            "return document.querySelector('#room-name').textContent === 'general' \
+             && window.__spotlit.includes({id})"
+        ),
+    )
+    .await;
+
+    // The click with no tab open: the app opened at a link to the message.
+    page.run_before_each_load(SPOTLIGHT_PROBE).await;
+    page.js_with(
+        "history.replaceState(null, '', '#/r/general/' + arguments[0]);",
+        vec![json!(id)],
+    )
+    .await;
+    page.reload_and_rejoin("opened at a link to a message")
+        .await;
+    page.wait_until(
+        "the link to a message shows it, and the address keeps the room alone",
+        &format!("return window.__spotlit.includes({id}) && location.hash === '#/r/general'"),
+    )
+    .await;
 }
 
 #[test]
@@ -62,6 +199,8 @@ fn the_app_installs_updates_and_opens_offline() {
                 .unwrap_or(false),
             "no new version is offered before there is one"
         );
+        let origin = server.url().trim_end_matches('/').to_owned();
+        pushes_show_and_open_the_message(&page, &origin).await;
 
         // A new build: a changed index.html. The reload is answered from the
         // cache at once; the worker fetches the page behind it, sees the

@@ -3,9 +3,12 @@
 //! which one hears what. What the user does to messages (send, edit,
 //! reply, react, delete, jump to a quoted original, page back) are
 //! commands of those modules; joining, re-joining, switching rooms and
-//! leaving need the connection and live in [`joining`].
+//! leaving need the connection and live in [`joining`]; opening a room
+//! at a message (a notification's click, a link to a message) lives in
+//! [`opening`].
 
 mod joining;
+mod opening;
 
 use chat_shared::{
     username_key, Change, ChatMessage, ClientFrame, ErrorCode, HistoryItem, ServerFrame, Welcome,
@@ -25,6 +28,7 @@ use crate::state::notices::Notices;
 use crate::state::outbox::Outbox;
 use crate::state::people::People;
 use crate::state::presence::Presence;
+use crate::state::push::Push;
 use crate::state::rooms::Rooms;
 use crate::state::session::Session;
 use crate::state::unread::{calls, Unread};
@@ -46,6 +50,7 @@ pub(crate) struct Chat {
     composing: Composing,
     people: People,
     unread: Unread,
+    push: Push,
     /// The interface language, for notifications (shown outside any view).
     i18n: I18n,
     /// A clicked notification's room and message: shown once that room's
@@ -85,6 +90,7 @@ impl Chat {
             composing: Composing::new(),
             people: People::new(send.clone()),
             unread: Unread::new(send.clone()),
+            push: Push::new(send.clone()),
             i18n: use_i18n(),
             jump_after_join: StoredValue::new(None),
         };
@@ -100,6 +106,7 @@ impl Chat {
         provide_context(chat.composing);
         provide_context(chat.people);
         provide_context(chat.unread);
+        provide_context(chat.push);
         leptos::task::spawn_local(async move {
             while let Some(event) = events.next().await {
                 chat.on_socket_event(event);
@@ -111,6 +118,7 @@ impl Chat {
         chat.rooms
             .follow_address(move |room| chat.switch_room(room));
         chat.rooms.refresh_regularly();
+        chat.follow_message_links();
         // A device link joins as its name, with its code; else this
         // browser goes back in under the name it had.
         if let Some((name, code)) = crate::route::take_link().map(|(code, name)| (name, code)) {
@@ -172,6 +180,7 @@ impl Chat {
                 locked,
                 online,
                 held,
+                push_key,
                 ..
             }) => {
                 // An older server announces no limits: it has the defaults.
@@ -193,6 +202,7 @@ impl Chat {
                 self.session.welcomed(username.clone(), resume, announced);
                 self.people.welcomed(held);
                 self.unread.welcomed(&room, &username_key(&username), held);
+                self.push.welcomed(held, push_key);
                 self.presence.welcome(users, online);
                 let has_history = !history.is_empty();
                 self.conversation
@@ -242,6 +252,10 @@ impl Chat {
                 if self.moderation.refused(code, reason) {
                     return;
                 }
+                if code == ErrorCode::InvalidSubscription {
+                    // The notice bar below says so.
+                    self.push.refused();
+                }
                 let problem = Problem::server(code, reason, message);
                 if !self.joining_refused(code, &problem) {
                     let id = client_id.as_deref();
@@ -286,6 +300,7 @@ impl Chat {
                 // shows in the moderation log.
                 if self.session.with_untracked(|s| s.is_mine(&username)) {
                     self.people.released();
+                    self.push.released();
                     self.notices.show(Problem::NameReleased);
                 }
                 self.moderation.refresh_audit();
@@ -316,8 +331,8 @@ impl Chat {
                 self.unread.change(|u| u.notify(&room, id, mention));
                 self.notify_if_hidden(&room, id, &author, &text);
             }
-            // Push is the service worker's, which this app does not have yet.
-            ServerFrame::PushSubscribed { .. } | ServerFrame::PushUnsubscribed { .. } => {}
+            ServerFrame::PushSubscribed { endpoint } => self.push.subscribed(&endpoint),
+            ServerFrame::PushUnsubscribed { endpoint } => self.push.unsubscribed(&endpoint),
             // Heartbeats only prove the connection is alive; the socket
             // already noted that.
             ServerFrame::Heartbeat | ServerFrame::Unknown => {}
@@ -380,45 +395,6 @@ impl Chat {
                 self.notices
                     .message_from(&author, &text, document().hidden());
             }
-        }
-    }
-}
-
-impl Chat {
-    /// A message calls me while the tab is hidden: a notification (where
-    /// permitted), whose click brings this tab to that room and message.
-    fn notify_if_hidden(&self, room: &str, id: u64, author: &str, text: &str) {
-        if !document().hidden() {
-            return;
-        }
-        let strings = self.i18n.lang_untracked().strings();
-        let title = (strings.notify_title)(author, &self.room_title(room));
-        let chat = *self;
-        let target = room.to_owned();
-        crate::attention::show_notification(&title, text, room, move || {
-            chat.jump_after_join.set_value(Some((target.clone(), id)));
-            if chat.rooms.current_untracked() == target {
-                chat.jump_if_asked(&target);
-            } else {
-                chat.switch_room(target.clone());
-            }
-        });
-    }
-
-    /// How a notification names `room`: "#rust", or a DM by its others.
-    fn room_title(&self, room: &str) -> String {
-        let me = self.session.with_untracked(|s| s.me().map(str::to_owned));
-        me.and_then(|me| self.rooms.dm_names_untracked(room, &me))
-            .unwrap_or_else(|| format!("#{room}"))
-    }
-
-    /// Shows the message a clicked notification named, once in its room.
-    fn jump_if_asked(&self, room: &str) {
-        let asked = self.jump_after_join.get_value();
-        if let Some((target, id)) = asked.filter(|(target, _)| target == room) {
-            debug_assert_eq!(target, room);
-            self.jump_after_join.set_value(None);
-            self.conversation.jump_to(id);
         }
     }
 }

@@ -19,6 +19,7 @@ mod messages;
 mod moderation;
 mod notify_settings;
 mod profile;
+mod push_setting;
 mod qr;
 mod quote;
 mod reactions;

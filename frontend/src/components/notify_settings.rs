@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::attention::{ask_permission, permission};
 use crate::i18n::use_i18n;
+use crate::state::push::{use_push, Push};
 use crate::state::rooms::use_rooms;
 use crate::state::unread::use_unread;
 use crate::storage;
@@ -16,10 +17,15 @@ use crate::storage;
 const HINT_DONE_KEY: &str = "chat.notify_hint_done";
 
 /// Asks for the permission to notify if it was never asked: the browser
-/// shows its prompt, since this runs from the user's click.
-fn ask_if_never_asked() {
+/// shows its prompt, since this runs from the user's click. Granted, push
+/// may subscribe this browser.
+pub(crate) fn ask_if_never_asked(push: Push) {
     if permission().as_deref() == Some("default") {
-        ask_permission(|_| {});
+        ask_permission(move |answer| {
+            if answer == "granted" {
+                push.sync();
+            }
+        });
     }
 }
 
@@ -29,13 +35,14 @@ fn ask_if_never_asked() {
 pub(crate) fn LevelMenu() -> impl IntoView {
     let unread = use_unread();
     let rooms = use_rooms();
+    let push = use_push();
     let i18n = use_i18n();
     let level = move || unread.with(|u| u.level(&rooms.current()));
     let choose = move |ev: leptos::ev::Event| {
         let level = NotifyLevel::parse(&event_target_value(&ev));
         if level != NotifyLevel::Unknown {
             unread.choose_level(&rooms.current_untracked(), level);
-            ask_if_never_asked();
+            ask_if_never_asked(push);
         }
     };
     let option = move |value: NotifyLevel, text: fn(&crate::i18n::Strings) -> &'static str| {
@@ -65,6 +72,7 @@ pub(crate) fn LevelMenu() -> impl IntoView {
 #[component]
 pub(crate) fn NotifyHint() -> impl IntoView {
     let unread = use_unread();
+    let push = use_push();
     let i18n = use_i18n();
     let called = RwSignal::new(false);
     let done = RwSignal::new(storage::get(HINT_DONE_KEY).is_some());
@@ -87,7 +95,7 @@ pub(crate) fn NotifyHint() -> impl IntoView {
                     type="button"
                     class="secondary"
                     on:click=move |_| {
-                        ask_if_never_asked();
+                        ask_if_never_asked(push);
                         finish();
                     }
                 >

@@ -168,6 +168,8 @@ pub(crate) static STRINGS: Strings = Strings {
     notify_hint: "Get a notification when someone calls you while this tab is hidden.",
     notify_enable: "Turn on notifications",
     notify_title: |author, room| format!("{author} in {room}"),
+    push_setting: "Notify me on this device when no tab of the chat is open",
+    push_blocked: "Notifications are blocked for this site in the browser's settings.",
 };
 
 fn audit_line(entry: &AuditEntry) -> String {

@@ -329,6 +329,10 @@ pub(crate) struct Strings {
     pub(crate) notify_enable: &'static str,
     /// A notification's title: who wrote, and where.
     pub(crate) notify_title: fn(&str, &str) -> String,
+    /// The profile menu's switch for Web Push on this device (a held name,
+    /// a server that pushes), and why it cannot be on.
+    pub(crate) push_setting: &'static str,
+    pub(crate) push_blocked: &'static str,
 }
 
 /// The Russian plural category of `n`: "1 сообщение", "2 сообщения",

@@ -191,6 +191,8 @@ pub(crate) static STRINGS: Strings = Strings {
     notify_hint: "Получайте уведомление, когда вас зовут, пока эта вкладка скрыта.",
     notify_enable: "Включить уведомления",
     notify_title: |author, room| format!("{author} в {room}"),
+    push_setting: "Уведомлять на этом устройстве, когда ни одна вкладка чата не открыта",
+    push_blocked: "Уведомления для этого сайта запрещены в настройках браузера.",
 };
 
 fn audit_line(entry: &AuditEntry) -> String {

@@ -28,6 +28,8 @@
 //!   the caret, the people it may mean, the option chosen.
 //! - [`install`]: the service worker, a new version waiting, the iOS
 //!   install hint.
+//! - [`push`]: this browser's Web Push subscription, and telling the
+//!   server about it.
 //! - [`rows`]: one signal per row, so a list change patches one row.
 
 pub(crate) mod authorship;
@@ -40,6 +42,7 @@ pub(crate) mod notices;
 pub(crate) mod outbox;
 pub(crate) mod people;
 pub(crate) mod presence;
+pub(crate) mod push;
 pub(crate) mod rooms;
 pub(crate) mod rows;
 pub(crate) mod session;
