@@ -1,5 +1,6 @@
-//! Issue 24 in a real browser, the app's half: a keyless name that comes
-//! back to a room with 80 new messages finds the "New messages" divider,
+//! Issue 24 in a real browser, the app's half: a name (held by the
+//! browser's key) whose read marker reaches the server and her other
+//! device as she reads, and who comes back to a room with 80 new messages finds the "New messages" divider,
 //! the view opened at it (not at the bottom), the "Jump to first unread"
 //! pill once scrolled away, and "Mark as read" putting it all away; the
 //! tab title counts what is unread; a message that mentions me is
@@ -7,8 +8,9 @@
 //! and by touch, inserting the shared mention token. The page is audited
 //! with the divider showing and with the autocomplete open.
 //!
-//! One walk: Alice in a browser, Bob and Boris as plain socket clients
-//! (the room's people, and the 80 messages' author).
+//! One walk: Alice in a browser and, with the same key, on a socket (her
+//! other device, reading her marker with `list_rooms`); Bob and Boris as
+//! plain socket clients (the room's people, and the 80 messages' author).
 //!
 //! Next, once the server answers `mark_read`/`set_level` and sends `read`
 //! and `notify` (its half of issue 24): reading on one profile clears the
@@ -16,10 +18,63 @@
 //! hidden (CDP `Browser.grantPermissions`).
 
 use chat_e2e::{browser_test, message_line, ChatClient, Driver, Options, TestServer};
+use chat_shared::{ClientFrame, ServerFrame};
 use serde_json::json;
 
 /// How many messages Bob writes while Alice is away.
 const AWAY: usize = 80;
+
+/// A join of Alice with her browser's `key`: her other device.
+fn as_alice(key: &str) -> ClientFrame {
+    ClientFrame::Join {
+        username: "Alice".into(),
+        room: Some("general".into()),
+        since: None,
+        resume: None,
+        join_code: None,
+        author_key: Some(key.into()),
+        link_code: None,
+        device: None,
+    }
+}
+
+/// The id of the message line showing `text`.
+async fn line_id(page: &chat_e2e::Page, text: &str) -> u64 {
+    let id = page
+        .js(&format!(
+            "return {}.getAttribute('data-id');",
+            message_line(text)
+        ))
+        .await;
+    id.as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("a message line has its id")
+}
+
+/// Waits until Alice's marker in #general, as `phone` reads it with
+/// `list_rooms`, is at least `id`.
+async fn until_marker(phone: &mut ChatClient, id: u64) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        phone.send(&ClientFrame::ListRooms).await;
+        let read = loop {
+            if let ServerFrame::Rooms { rooms } = phone.next_frame().await {
+                break rooms
+                    .into_iter()
+                    .find(|room| room.name == "general")
+                    .and_then(|room| room.read);
+            }
+        };
+        if read >= Some(id) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Alice's marker stayed at {read:?}, not {id}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
 
 /// Whether the divider's top is inside the message list's visible area.
 const DIVIDER_IN_VIEW: &str = "const d = document.querySelector('#unread-divider'); \
@@ -47,13 +102,15 @@ fn a_return_to_eighty_new_messages_and_mentions_by_keyboard_and_touch() {
         alice.open(&server.url()).await;
         alice.join("Alice").await;
         alice.wait_for_message("before you left").await;
-        // Seen in view on a visible tab: the marker is kept in the browser.
-        alice
-            .wait_until(
-                "Alice's read marker is kept for #general",
-                "return localStorage.getItem('chat.read.alice.general') !== null",
-            )
+        // Seen in view on a visible tab: the marker reaches the server, and
+        // her other device reads it there.
+        let key = alice
+            .js("return localStorage.getItem('chat.author_key')")
             .await;
+        let key = key.as_str().expect("the app made Alice a key").to_owned();
+        let (mut phone, _) = ChatClient::join_with(&server, &as_alice(&key)).await;
+        let first = line_id(&alice, "before you left").await;
+        until_marker(&mut phone, first).await;
 
         // Away in another room while Bob writes 80 messages, one calling her.
         alice.js("location.hash = '#/r/elsewhere'").await;
@@ -141,16 +198,8 @@ fn a_return_to_eighty_new_messages_and_mentions_by_keyboard_and_touch() {
                  && document.title === 'WebSocket Chat'",
             )
             .await;
-        alice
-            .wait_until(
-                "the marker moved to the newest message",
-                &format!(
-                    "const li = {}; return localStorage.getItem('chat.read.alice.general') \
-                     === li.getAttribute('data-id');",
-                    message_line(&format!("news {AWAY}"))
-                ),
-            )
-            .await;
+        let newest = line_id(&alice, &format!("news {AWAY}")).await;
+        until_marker(&mut phone, newest).await;
 
         // `@` by keyboard: both B-names offered, the second picked.
         alice.type_in_composer("hi @bo").await;
@@ -228,6 +277,7 @@ fn a_return_to_eighty_new_messages_and_mentions_by_keyboard_and_touch() {
             "@[Anna Maria]"
         );
 
+        phone.leave().await;
         boris.leave().await;
         bob.leave().await;
         alice.close().await;

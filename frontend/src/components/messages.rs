@@ -133,7 +133,9 @@ pub(crate) fn MessageList() -> impl IntoView {
         let pending = outbox.len();
         let current = (newest.map(|n| n.key), pending);
         let Some(previous) = previous else {
+            // What the room opened with, once in view, is read too.
             request_animation_frame(follow);
+            report();
             return current;
         };
         let new_entry = newest.filter(|n| Some(n.key) != previous.0);
