@@ -7,7 +7,7 @@
 mod common;
 
 use chat_shared::{ClientFrame, ErrorCode, ForbiddenReason, NotifyLevel, RoomInfo, ServerFrame};
-use common::{Client, TestServer, PATIENCE};
+use common::{until, Client, TestServer};
 
 const LAPTOP: &str = "laptop-key-0123456789abcdef";
 const PHONE: &str = "phone-key-0123456789abcdef0";
@@ -34,18 +34,6 @@ async fn joined(server: &TestServer, name: &str, room: &str, key: Option<&str>) 
     let mut client = server.connect().await;
     client.join_with(join(name, room, key, None)).await;
     client
-}
-
-/// The first frame of `client` that `wanted` picks, skipping the rest
-/// (presence, activity, messages) for at most [`PATIENCE`] each.
-async fn until<T>(client: &mut Client, mut wanted: impl FnMut(ServerFrame) -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        assert!(tokio::time::Instant::now() < deadline, "waited too long");
-        if let Some(found) = wanted(client.recv().await) {
-            return found;
-        }
-    }
 }
 
 /// alice's second device, linked by a code from `first`, in `room`.

@@ -13,7 +13,7 @@ use base64::Engine;
 use chat_server::Config;
 use chat_shared::{ClientFrame, ErrorCode, ForbiddenReason, PushKeys, ServerFrame};
 use common::push_service::{PushService, Recorded, TestBrowser};
-use common::{Client, TestServer, PATIENCE};
+use common::{until, Client, TestServer, PATIENCE};
 use std::time::Duration;
 
 const ALICE: &str = "alice-key-0123456789abcdef0";
@@ -39,17 +39,6 @@ fn pushing_to(service: &PushService, name: &str, window: Duration) -> Config {
     config.push.push_relay_roots = Some(service.write_ca(name));
     config.push.push_window = window;
     config
-}
-
-/// The first frame of `client` that `wanted` picks.
-async fn until<T>(client: &mut Client, mut wanted: impl FnMut(ServerFrame) -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        assert!(tokio::time::Instant::now() < deadline, "waited too long");
-        if let Some(found) = wanted(client.recv().await) {
-            return found;
-        }
-    }
 }
 
 /// The error `client` is answered with next.

@@ -517,6 +517,21 @@ impl Client {
     }
 }
 
+/// The first frame of `client` that `wanted` picks, skipping the rest
+/// (presence, activity, messages); fails after [`PATIENCE`] in all.
+pub(crate) async fn until<T>(
+    client: &mut Client,
+    mut wanted: impl FnMut(ServerFrame) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "waited too long");
+        if let Some(found) = wanted(client.recv().await) {
+            return found;
+        }
+    }
+}
+
 /// A joined client, after the others have seen it join.
 pub(crate) async fn joined(server: &TestServer, name: &str, others: &mut [&mut Client]) -> Client {
     let mut client = server.connect().await;
