@@ -12,10 +12,10 @@
 //! other device, reading her marker with `list_rooms`); Bob and Boris as
 //! plain socket clients (the room's people, and the 80 messages' author).
 //!
-//! Next, once the server answers `mark_read`/`set_level` and sends `read`
-//! and `notify` (its half of issue 24): reading on one profile clears the
-//! count on another; counts live from another room; a notification while
-//! hidden (CDP `Browser.grantPermissions`).
+//! Then, away in another room with the tab hidden: counts live in the
+//! side panel, a notification for the mention (permission granted through
+//! CDP `Browser.grantPermissions`), and reading on her other device
+//! clearing the count.
 
 use chat_e2e::{browser_test, message_line, ChatClient, Driver, Options, TestServer};
 use chat_shared::{ClientFrame, ServerFrame};
@@ -75,6 +75,17 @@ async fn until_marker(phone: &mut ChatClient, id: u64) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// Makes the tab look hidden to the app (`document.hidden`, and the
+/// event) and records each notification it constructs in
+/// `window.__shown`, still showing it.
+const HIDE_AND_PROBE: &str = "Object.defineProperty(document, 'hidden', { get: () => true }); \
+     Object.defineProperty(document, 'visibilityState', { get: () => 'hidden' }); \
+     document.dispatchEvent(new Event('visibilitychange')); \
+     window.__shown = []; const Real = window.Notification; \
+     window.Notification = class extends Real { constructor(title, options) { \
+       super(title, options); window.__shown.push({ title, body: options.body, tag: options.tag }); } }; \
+     return true;";
 
 /// Whether the divider's top is inside the message list's visible area.
 const DIVIDER_IN_VIEW: &str = "const d = document.querySelector('#unread-divider'); \
@@ -276,6 +287,66 @@ fn a_return_to_eighty_new_messages_and_mentions_by_keyboard_and_touch() {
             chat_shared::mention::mention_token("Anna Maria"),
             "@[Anna Maria]"
         );
+
+        // Away again, in #elsewhere with the tab hidden: news in #general
+        // counts live in the side panel, the mention apart, and the
+        // mention shows a notification (permission granted through CDP,
+        // the page's Notification wrapped by a probe that records it).
+        alice
+            .cdp(
+                "Browser.grantPermissions",
+                json!({ "permissions": ["notifications"], "origin": server.url().trim_end_matches('/') }),
+            )
+            .await;
+        alice.js("location.hash = '#/r/elsewhere'").await;
+        alice
+            .wait_until(
+                "Alice is in #elsewhere again",
+                "return document.querySelector('#room-name').textContent === 'elsewhere' \
+                 && document.querySelector('#composer-input') !== null",
+            )
+            .await;
+        alice.js(HIDE_AND_PROBE).await;
+        bob.say("later news", "b-later".into()).await;
+        bob.say("@Alice one more thing", "b-call".into()).await;
+        alice
+            .wait_until(
+                "#general counts what is unread, the mention apart",
+                "const li = document.querySelector('li.room[data-room=\"general\"]'); \
+                 const u = li && li.querySelector('.room-unread [aria-hidden]'); \
+                 const m = li && li.querySelector('.room-mentions [aria-hidden]'); \
+                 return !!u && !!m && Number(u.textContent) >= 1 && m.textContent === '@1';",
+            )
+            .await;
+        alice
+            .wait_until(
+                "the mention showed a notification on the hidden tab",
+                "return window.__shown.length === 1 \
+                 && window.__shown[0].body === '@Alice one more thing' \
+                 && window.__shown[0].tag === 'general';",
+            )
+            .await;
+        // Read on her other device: the count here goes away.
+        let newest = loop {
+            if let ServerFrame::Message(message) = phone.next_frame().await {
+                if message.text == "@Alice one more thing" {
+                    break message.id;
+                }
+            }
+        };
+        phone
+            .send(&ClientFrame::MarkRead {
+                room: "general".into(),
+                id: newest,
+            })
+            .await;
+        alice
+            .wait_until(
+                "reading on the other device clears #general's count",
+                "const li = document.querySelector('li.room[data-room=\"general\"]'); \
+                 return !!li && li.querySelector('.room-unread') === null;",
+            )
+            .await;
 
         phone.leave().await;
         boris.leave().await;
