@@ -5,9 +5,11 @@
 //! commands of those modules; joining, re-joining, switching rooms and
 //! leaving need the connection and live in [`joining`]; opening a room
 //! at a message (a notification's click, a link to a message) lives in
-//! [`opening`].
+//! [`opening`]; the conversation this device keeps for the app opened
+//! offline in [`offline`].
 
 mod joining;
+mod offline;
 mod opening;
 
 use chat_shared::{
@@ -119,6 +121,7 @@ impl Chat {
             .follow_address(move |room| chat.switch_room(room));
         chat.rooms.refresh_regularly();
         chat.follow_message_links();
+        chat.keep_conversation();
         // A device link joins as its name, with its code; else this
         // browser goes back in under the name it had.
         if let Some((name, code)) = crate::route::take_link().map(|(code, name)| (name, code)) {
@@ -147,6 +150,12 @@ impl Chat {
             SocketEvent::Frame(frame) => self.on_frame(frame),
             SocketEvent::Closed => self.socket_closed(),
             SocketEvent::Revoked => {
+                let name = self
+                    .session
+                    .with_untracked(|s| s.author().map(str::to_owned));
+                if let Some(name) = name {
+                    self.forget_kept_conversations(&name);
+                }
                 self.socket_closed();
                 self.session.revoked();
                 self.people.welcomed(false);
@@ -299,6 +308,7 @@ impl Chat {
                 // Mine given up; a moderator's freeing of another name
                 // shows in the moderation log.
                 if self.session.with_untracked(|s| s.is_mine(&username)) {
+                    self.forget_kept_conversations(&username);
                     self.people.released();
                     self.push.released();
                     self.notices.show(Problem::NameReleased);
@@ -315,6 +325,7 @@ impl Chat {
                 self.rooms.activity(&room, latest);
             }
             ServerFrame::RoomLeft { room } => {
+                self.forget_kept_room(&room);
                 self.unread.change(|u| u.left(&room));
                 self.rooms.left(&room);
             }

@@ -24,6 +24,7 @@ pub(crate) static STRINGS: Strings = Strings {
     status_online: "Online",
     status_retrying: "Reconnecting…",
     status_reconnecting_in: |s| format!("Reconnecting in {s} s"),
+    status_kept: "Messages saved on this device",
     retry_now: "Retry now",
     messages_label: "Messages",
     empty_conversation: "No messages yet. Say hello!",

@@ -149,6 +149,9 @@ pub(crate) struct Strings {
     pub(crate) status_online: &'static str,
     pub(crate) status_retrying: &'static str,
     pub(crate) status_reconnecting_in: fn(u64) -> String,
+    /// Next to the connection state while the messages shown are the copy
+    /// this device kept, not yet the server's.
+    pub(crate) status_kept: &'static str,
     pub(crate) retry_now: &'static str,
     pub(crate) messages_label: &'static str,
     pub(crate) empty_conversation: &'static str,

@@ -24,6 +24,7 @@ pub(crate) static STRINGS: Strings = Strings {
     status_online: "В сети",
     status_retrying: "Переподключение…",
     status_reconnecting_in: |s| format!("Переподключение через {s} с"),
+    status_kept: "Сообщения, сохранённые на устройстве",
     retry_now: "Повторить сейчас",
     messages_label: "Сообщения",
     empty_conversation: "Сообщений пока нет. Поздоровайтесь!",
