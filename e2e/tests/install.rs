@@ -4,7 +4,11 @@
 //! (`Page.getInstallabilityErrors`), a new build is noticed and offered
 //! ("A new version is available — Reload") and loaded by the button, and
 //! with the server gone and the network cut the app still opens from the
-//! cached shell. On the way, Web Push as the browser shows it: a push
+//! cached shell, showing the conversation it had (kept in localStorage,
+//! marked as this device's copy); a message written then goes out once
+//! the server and the network are back, and another name opened offline
+//! in the same browser sees none of the first one's copy. On the way,
+//! Web Push as the browser shows it: a push
 //! delivered to the service worker (CDP `ServiceWorker.deliverPushMessage`)
 //! shows a notification with the expected title, body and tag, a summary
 //! push replaces it, the worker's "open this message" (what its
@@ -37,6 +41,109 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).expect("a copied file");
         }
     }
+}
+
+/// How many confirmed message lines say `text`.
+fn lines_saying(text: &str) -> String {
+    format!(
+        "[...document.querySelectorAll('#timeline li.msg .text')] \
+           .filter(t => t.textContent === {}).length",
+        json!(text)
+    )
+}
+
+/// With the server gone and the network cut, the reloaded app shows the
+/// conversation it had, as this device's copy; a message written then is
+/// sent once both are back (the server restarted by `restart`, on its
+/// database); another name opened offline in this browser sees nothing
+/// of the copy.
+async fn opens_offline_with_the_conversation<F, S>(page: &Page, server: TestServer, restart: F)
+where
+    F: FnOnce(std::net::SocketAddr) -> S,
+    S: std::future::Future<Output = TestServer>,
+{
+    page.send("seen before going offline").await;
+    page.wait_until(
+        "the conversation is kept on this device",
+        "const kept = localStorage.getItem('chat.conversation.ann.general') || ''; \
+         return kept.includes('before the update') \
+           && kept.includes('seen before going offline');",
+    )
+    .await;
+
+    // The server gone and the network cut: the installed app still
+    // opens, from the shell the worker cached, with the conversation.
+    let addr = server.addr();
+    server.stop().await;
+    page.set_network_offline(true).await;
+    page.client()
+        .refresh()
+        .await
+        .expect("the reload is answered from the cache");
+    page.wait_until(
+        "the app opens offline with the conversation it had, marked as kept",
+        &format!(
+            "return document.querySelector('.app') !== null \
+             && document.querySelector('meta[name=build]') !== null \
+             && {} === 1 && {} === 1 \
+             && document.querySelector('#kept-conversation') !== null",
+            lines_saying("before the update"),
+            lines_saying("seen before going offline"),
+        ),
+    )
+    .await;
+
+    // Written offline: kept in the outbox, sent once the server and the
+    // network are back; the server's conversation replaces the copy.
+    page.send_without_waiting("written offline").await;
+    let server = restart(addr).await;
+    page.set_network_offline(false).await;
+    page.wait_until(
+        "the message written offline is sent, once, and the server's conversation shown",
+        &format!(
+            "const s = document.querySelector('#composer-status'); \
+             return s !== null && !s.classList.contains('offline') \
+             && {} === 1 && {} === 1 && {} === 1 \
+             && document.querySelector('#kept-conversation') === null",
+            lines_saying("written offline"),
+            lines_saying("before the update"),
+            lines_saying("seen before going offline"),
+        ),
+    )
+    .await;
+    page.wait_until(
+        "the copy kept now has the message written offline",
+        "return (localStorage.getItem('chat.conversation.ann.general') || '') \
+           .includes('written offline');",
+    )
+    .await;
+
+    // Another name in this browser (as if it had been in the chat here
+    // too), opened offline: nothing of ann's copy shows.
+    server.stop().await;
+    page.set_network_offline(true).await;
+    page.js("localStorage.setItem('chat.name', 'zed'); \
+         localStorage.setItem('chat.resume.zed', 'an old token');")
+        .await;
+    page.client().refresh().await.expect("the reload");
+    page.wait_until(
+        "zed's page is up, offline",
+        "return document.querySelector('#timeline') !== null",
+    )
+    .await;
+    let seen = page
+        .js(&format!(
+            "return [{}, {}, document.querySelector('#kept-conversation') !== null, \
+               localStorage.getItem('chat.conversation.ann.general') !== null];",
+            lines_saying("before the update"),
+            lines_saying("written offline"),
+        ))
+        .await;
+    assert_eq!(
+        seen,
+        json!([0, 0, false, true]),
+        "another name sees nothing of ann's copy, which stays hers"
+    );
 }
 
 /// The notifications the service worker shows, as `[title, body, tag,
@@ -170,7 +277,14 @@ fn the_app_installs_updates_and_opens_offline() {
         let site = tempfile::tempdir().expect("a temporary folder");
         copy_dir(&dist_dir(), site.path());
         let static_dir = site.path().to_path_buf();
-        let server = TestServer::start_tuned(|config| config.static_dir = static_dir).await;
+        // On a database file, so a server started again has the history.
+        let data = tempfile::tempdir().expect("a folder for the database");
+        let db = data.path().join("chat.db");
+        let tune = move |config: &mut chat_server::Config| {
+            config.static_dir = static_dir.clone();
+            config.db = db.clone();
+        };
+        let server = TestServer::start_tuned(tune.clone()).await;
         let driver = Driver::start();
         let page = driver.browser(Options::default()).await;
         page.open(&server.url()).await;
@@ -232,19 +346,9 @@ fn the_app_installs_updates_and_opens_offline() {
         )
         .await;
 
-        // The server gone and the network cut: the installed app still
-        // opens, from the shell the worker cached.
-        server.stop().await;
-        page.set_network_offline(true).await;
-        page.client()
-            .refresh()
-            .await
-            .expect("the reload is answered from the cache");
-        page.wait_until(
-            "the app opens offline",
-            "return document.querySelector('.app') !== null \
-             && document.querySelector('meta[name=build]') !== null",
-        )
+        opens_offline_with_the_conversation(&page, server, |addr| {
+            TestServer::start_tuned_on(addr, tune)
+        })
         .await;
         page.close().await;
     });
