@@ -12,7 +12,7 @@
 //! Where it is kept, for whom and when it is dropped is [`super::disk`].
 
 use chat_shared::ChatMessage;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{ConversationState, EntryKind};
 
@@ -25,8 +25,8 @@ pub(crate) const KEEP_BYTES: usize = 256 * 1024;
 /// The format written; anything else is ignored when read.
 const VERSION: u32 = 1;
 
-/// What is written for one room.
-#[derive(Serialize, Deserialize)]
+/// What is written for one room (read here; [`encode`] writes it).
+#[derive(Deserialize)]
 struct Kept {
     /// [`VERSION`]: an older or newer format is not guessed at.
     v: u32,
@@ -36,26 +36,23 @@ struct Kept {
 }
 
 /// The newest of `messages` (oldest first) within [`KEEP_MESSAGES`] and
-/// [`KEEP_BYTES`], as the JSON to keep.
+/// [`KEEP_BYTES`], as the JSON to keep (the [`Kept`] format, written by
+/// hand so each message is serialised once).
 pub(crate) fn encode<'a>(messages: impl DoubleEndedIterator<Item = &'a ChatMessage>) -> String {
     let mut kept = Vec::new();
     let mut bytes = 0;
     for message in messages.rev().take(KEEP_MESSAGES) {
-        let Ok(value) = serde_json::to_value(message) else {
+        let Ok(json) = serde_json::to_string(message) else {
             continue;
         };
-        bytes += value.to_string().len() + 1;
+        bytes += json.len() + 1;
         if bytes > KEEP_BYTES {
             break;
         }
-        kept.push(value);
+        kept.push(json);
     }
     kept.reverse();
-    serde_json::to_string(&Kept {
-        v: VERSION,
-        messages: kept,
-    })
-    .unwrap_or_default()
+    format!("{{\"v\":{VERSION},\"messages\":[{}]}}", kept.join(","))
 }
 
 /// The messages in `json`, oldest first, each id once; corrupt or
