@@ -25,6 +25,17 @@ impl Chat {
         }
     }
 
+    /// Goes back in under `name`, the name this browser was in the chat
+    /// as: the chat shows at once with the conversation this device kept
+    /// (the app opened offline), and joins when the connection opens.
+    pub(super) fn go_back_in(&self, name: &str) {
+        if let Ok(name) = self.session.go_back_in(name) {
+            self.show_kept_conversation();
+            self.connection.open();
+            self.connection.send(&self.join_frame(name));
+        }
+    }
+
     /// Joins under `name` with a device link's `code`, which makes this
     /// browser's author key one more device of that name.
     pub(crate) fn join_linked(&self, name: &str, code: String) {

@@ -129,7 +129,7 @@ impl Chat {
         } else if let Some(name) =
             Session::remembered_name().filter(|name| Session::was_in_chat(name))
         {
-            chat.join(&name);
+            chat.go_back_in(&name);
         }
         chat
     }
