@@ -17,7 +17,9 @@
 //! CDP `Browser.grantPermissions`), and reading on her other device
 //! clearing the count.
 
-use chat_e2e::{browser_test, message_line, ChatClient, Driver, Options, TestServer};
+use chat_e2e::{
+    browser_test, message_line, screenshot_dir, ChatClient, Driver, Options, TestServer,
+};
 use chat_shared::{ClientFrame, ServerFrame};
 use serde_json::json;
 
@@ -182,6 +184,18 @@ fn a_return_to_eighty_new_messages_and_mentions_by_keyboard_and_touch() {
             .js("return document.querySelectorAll('#timeline li.msg.calls-me').length")
             .await;
         assert_eq!(others, json!(1), "only the message that mentions her");
+        // The README's picture: the divider and the highlighted mention
+        // (scrolled so both show).
+        alice
+            .js(&format!(
+                "{}.scrollIntoView({{block: 'center', behavior: 'instant'}}); \
+                 return new Promise(done => setTimeout(() => done(true), 400));",
+                message_line("news 3, @Alice look")
+            ))
+            .await;
+        alice
+            .screenshot(&screenshot_dir().join("attention.png"))
+            .await;
         alice
             .audit_accessibility("the unread divider and its bar")
             .await;

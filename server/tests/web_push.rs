@@ -2,8 +2,8 @@
 //! push service on loopback (`common::push_service`), on one node and on
 //! the cluster: refusals first (bad subscriptions, keyless names,
 //! `--no-push`), then who is pushed what and when (only a called person
-//! with no connection open, encrypted for their browser, signed with the
-//! key every node offers), the per-browser limit's summary, a gone
+//! with no connection open and a level that calls them, encrypted for
+//! their browser, with a valid VAPID token for the key every node offers), the per-browser limit's summary, a gone
 //! subscription dropped, and a throttled push tried again.
 
 mod common;
@@ -11,13 +11,16 @@ mod common;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chat_server::Config;
-use chat_shared::{ClientFrame, ErrorCode, ForbiddenReason, PushKeys, ServerFrame};
-use common::push_service::{PushService, Recorded, TestBrowser};
+use chat_shared::{ClientFrame, ErrorCode, ForbiddenReason, NotifyLevel, PushKeys, ServerFrame};
+use common::push_service::{check_vapid, PushService, Recorded, TestBrowser};
 use common::{until, Client, TestServer, PATIENCE};
 use std::time::Duration;
 
 const ALICE: &str = "alice-key-0123456789abcdef0";
 const BOB: &str = "bob-key-0123456789abcdef012";
+
+/// The operator's contact the tests' servers give the push services.
+const CONTACT: &str = "mailto:ops@chat.example";
 
 /// A held join of `name` into `general`.
 fn join(name: &str, key: Option<&str>) -> ClientFrame {
@@ -38,6 +41,7 @@ fn pushing_to(service: &PushService, name: &str, window: Duration) -> Config {
     let mut config = common::unthrottled();
     config.push.push_relay_roots = Some(service.write_ca(name));
     config.push.push_window = window;
+    config.push.push_contact = CONTACT.into();
     config
 }
 
@@ -193,13 +197,7 @@ async fn bad_subscriptions_keyless_names_and_no_push_get_clear_refusals() {
     let (code, _, message) = error(&mut alice).await;
     assert_eq!(code, ErrorCode::InvalidSubscription);
     assert!(message.contains("auth"), "{message:?}");
-    // None of them was kept: a mention of alice, gone, pushes nothing;
-    // the proof is that the next push goes to the endpoint she then
-    // subscribes, and is the only one.
-    after_leaving(&mut bob, &mut alice).await;
-    post(&mut bob, "@alice are you there").await;
-    let mut alice = server.connect().await;
-    alice.join_with(join("alice", Some(ALICE))).await;
+    // A good one, after all those, is kept and pushed to.
     subscribed(&mut alice, &service.endpoint("alice"), &browser).await;
     after_leaving(&mut bob, &mut alice).await;
     post(&mut bob, "@alice now?").await;
@@ -246,14 +244,32 @@ async fn a_called_person_with_no_connection_open_is_pushed_and_no_one_else() {
         .join_with(join("carol", Some("carol-key-0123456789abcdef")))
         .await;
     subscribed(&mut carol, &service.endpoint("carol"), &carols).await;
+    // dave wants nothing from #general.
+    let mut dave = server.connect().await;
+    dave.join_with(join("dave", Some("dave-key-0123456789abcdef0")))
+        .await;
+    subscribed(&mut dave, &service.endpoint("dave"), &TestBrowser::new()).await;
+    dave.send(ClientFrame::SetLevel {
+        room: "general".into(),
+        level: NotifyLevel::None,
+    })
+    .await;
+    until(&mut dave, |frame| match frame {
+        ServerFrame::Level { level, .. } => Some(level),
+        _ => None,
+    })
+    .await;
     let mut bob = server.connect().await;
     bob.join_with(join("bob", Some(BOB))).await;
     after_leaving_as(&mut bob, &mut carol, "carol").await;
+    after_leaving_as(&mut bob, &mut dave, "dave").await;
     // alice is here: she sees the message, and is not pushed. Nobody is
-    // called by the next one. carol is gone and called: her push, after
-    // both in the node's one queue, says they were passed over.
+    // called by the next one, and dave, gone, chose nothing. carol is
+    // gone and called: her push, after these in the node's one queue,
+    // says they were passed over.
     post(&mut bob, "@alice while you are here").await;
     post(&mut bob, "nobody in particular").await;
+    post(&mut bob, "@dave you said nothing").await;
     post(&mut bob, "@carol are you coming?").await;
     let received = requests(&service, 1).await;
     assert_eq!(received[0].path, "/push/carol");
@@ -275,10 +291,9 @@ async fn a_called_person_with_no_connection_open_is_pushed_and_no_one_else() {
     );
     assert_eq!(push.header("content-encoding"), Some("aes128gcm"));
     let authorization = push.header("authorization").expect("VAPID");
-    assert!(
-        authorization.ends_with(&format!(", k={key}")),
-        "signed with the key joins are offered: {authorization}"
-    );
+    let claims = check_vapid(authorization, &service.origin()).expect("a valid VAPID token");
+    assert_eq!(claims.key, key, "signed with the key joins are offered");
+    assert_eq!(claims.subject, CONTACT);
     let said = opened(&laptop, push);
     assert_eq!(said["room"], "general");
     assert_eq!(said["id"], id);

@@ -76,17 +76,21 @@ fn newest_in_view(scroller: &web_sys::HtmlDivElement) -> Option<u64> {
 
 /// Moves my read marker to the newest message in view, `REPORT_AFTER` a
 /// change, while the tab is visible. Returns the function to call on each
-/// change (a scroll, a new line, the tab shown again).
+/// change (a scroll, a new line, the tab shown again). The list owns the
+/// timer: it is cleared when the list goes (the join form after a removed
+/// device, a released name), so no report runs against a list that left.
 pub(crate) fn report_reads(scroller: NodeRef<html::Div>) -> impl Fn() + Copy + 'static {
     let unread = use_unread();
     let rooms = use_rooms();
-    let pending = StoredValue::new(false);
+    // The report waiting to run, if any: one at a time.
+    let pending = StoredValue::new(None::<TimeoutHandle>);
+    // From a timer: `try_` in case the list left all the same.
     let report = move || {
-        pending.set_value(false);
+        let _ = pending.try_set_value(None);
         if document().hidden() {
             return;
         }
-        let Some(el) = scroller.get_untracked() else {
+        let Some(Some(el)) = scroller.try_get_untracked() else {
             return;
         };
         if let Some(id) = newest_in_view(&el) {
@@ -94,13 +98,17 @@ pub(crate) fn report_reads(scroller: NodeRef<html::Div>) -> impl Fn() + Copy + '
         }
     };
     let schedule = move || {
-        if !pending.get_value() {
-            pending.set_value(true);
-            set_timeout(report, REPORT_AFTER);
+        if pending.with_value(Option::is_none) {
+            pending.set_value(set_timeout_with_handle(report, REPORT_AFTER).ok());
         }
     };
     let listener = window_event_listener(leptos::ev::visibilitychange, move |_| schedule());
-    on_cleanup(move || listener.remove());
+    on_cleanup(move || {
+        listener.remove();
+        if let Some(Some(timer)) = pending.try_update_value(Option::take) {
+            timer.clear();
+        }
+    });
     schedule
 }
 
@@ -160,9 +168,10 @@ pub(crate) fn open_at_divider(
     Effect::new(move |previous: Option<Option<u64>>| {
         let now = divider.get();
         if previous.flatten().is_none() && now.is_some() {
+            // Two frames on, the list may have gone (hence `try_`).
             request_animation_frame(move || {
                 request_animation_frame(move || {
-                    let Some(el) = scroller.get_untracked() else {
+                    let Some(Some(el)) = scroller.try_get_untracked() else {
                         return;
                     };
                     let Ok(Some(line)) = document().query_selector("#unread-divider") else {
