@@ -16,8 +16,7 @@ use super::people::held;
 use super::{server_error, Caller};
 use crate::cluster::{BusEvent, Cluster, PersonChange};
 use crate::error::Rejection;
-use crate::history::attention::RoomAttention;
-use crate::history::journal::Journal;
+use crate::history::attention::{Called, RoomAttention};
 use crate::history::people::Person;
 use crate::push::dispatch::{Call, Pusher};
 use crate::AppState;
@@ -144,16 +143,17 @@ pub(crate) fn fill(rooms: &mut [RoomInfo], attention: &[RoomAttention]) {
 /// and a push for those with no connection open
 /// ([`crate::push::dispatch`]).
 ///
-/// Cost: the store is asked for the holders of the names the text
-/// mentions (one primary-key lookup each, at most
-/// [`chat_shared::mention::MAX_MENTION_CANDIDATES`]), the author of the
-/// message it replies to, the persons who chose `all` in the room and a
-/// DM's members ([`crate::history::attention::Attention::called`]). A
-/// message in a room of 10,000 members that mentions two of them costs
-/// two lookups and two frames, never a walk over the members; only the
-/// people who chose `all` are called for every message.
+/// Cost: the journal reads whom a message may call right after storing
+/// it, on its own thread ([`crate::history::journal::Posted`]): the
+/// holders of the names the text mentions (one primary-key lookup each,
+/// at most [`chat_shared::mention::MAX_MENTION_CANDIDATES`]), the author
+/// of the message it replies to, the persons who chose `all` in the room
+/// and a DM's members ([`crate::history::attention::Attention::called`]).
+/// A message in a room of 10,000 members that mentions two of them costs
+/// two lookups and two frames, never a walk over the members; a message
+/// that calls nobody (most of them) costs those index probes and nothing
+/// more.
 pub(crate) struct Calling {
-    journal: Journal,
     cluster: Cluster,
     pusher: Pusher,
     /// Where the work runs once the journal has stored the message (the
@@ -165,9 +165,6 @@ pub(crate) struct Calling {
     author_person: Option<u64>,
     /// The start of the text, as `notify` carries it.
     excerpt: String,
-    /// The name keys the text mentions.
-    mentions: Vec<String>,
-    reply_to: Option<u64>,
 }
 
 impl Calling {
@@ -178,11 +175,8 @@ impl Calling {
         room: &str,
         author: &str,
         text: &str,
-        mentions: Vec<String>,
-        reply_to: Option<u64>,
     ) -> Self {
         Self {
-            journal: state.journal.clone(),
             cluster: state.cluster.clone(),
             pusher: state.pusher.clone(),
             runtime: tokio::runtime::Handle::current(),
@@ -190,39 +184,29 @@ impl Calling {
             author: author.to_owned(),
             author_person: caller.person.as_ref().map(|person| person.id),
             excerpt: quote_excerpt(text),
-            mentions,
-            reply_to,
         }
     }
 
-    /// Message `id` was stored: call whom it calls, off the journal's
-    /// thread.
-    pub(crate) fn stored(self, id: u64) {
+    /// Message `id` was stored and may call `called`: call them, off the
+    /// journal's thread. Nothing at all when it calls nobody.
+    pub(crate) fn stored(self, id: u64, called: Vec<Called>) {
+        if called.is_empty() {
+            return;
+        }
         let runtime = self.runtime.clone();
-        runtime.spawn(self.call(id));
+        runtime.spawn(async move { self.call(id, called) });
     }
 
-    async fn call(self, id: u64) {
+    fn call(self, id: u64, called: Vec<Called>) {
         let Self {
-            journal,
             cluster,
             pusher,
             room,
             author,
             author_person,
             excerpt,
-            mentions,
-            reply_to,
             ..
         } = self;
-        let asked = room.clone();
-        // A failure is logged by the journal; nobody is called then.
-        let Ok(called) = journal
-            .people(move |store| store.called(&asked, &mentions, reply_to))
-            .await
-        else {
-            return;
-        };
         let frame = |mention| ServerFrame::Notify {
             room: room.clone(),
             id,

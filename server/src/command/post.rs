@@ -60,15 +60,7 @@ impl Post {
             Err(rejection) => return Err(rejection.with_client_id(client_id)),
         };
         let mentions = mention_keys(&text);
-        let calling = Calling::new(
-            state,
-            caller,
-            &member.room,
-            &member.name,
-            &text,
-            mentions.clone(),
-            reply_to,
-        );
+        let calling = Calling::new(state, caller, &member.room, &member.name, &text);
         let message = NewMessage {
             room: member.room.clone(),
             username: member.name.clone(),
@@ -116,8 +108,8 @@ struct PostReply {
 impl Reply<Posted> for PostReply {
     fn send(self: Box<Self>, outcome: Posted) {
         let rejection = match outcome {
-            Posted::Delivered(id) => {
-                self.calling.stored(id);
+            Posted::Delivered { id, called } => {
+                self.calling.stored(id, called);
                 return;
             }
             Posted::Duplicate(original) => {
