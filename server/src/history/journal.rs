@@ -592,6 +592,10 @@ impl Worker {
                 return;
             }
         };
+        // Every new message is delivered first; only then is each asked
+        // whom it calls, so no delivery waits on those reads. `Ok` holds a
+        // delivered message, `Err` the answer to one that was not stored.
+        let mut answers = Vec::with_capacity(replies.len());
         for ((sent, reply), result) in batch.iter().zip(replies).zip(results) {
             let outcome = match result {
                 Appended::New { message, prev } => {
@@ -599,6 +603,18 @@ impl Worker {
                     let id = message.id;
                     let event = HistoryItem::Message(message);
                     self.deliver(&sent.room, event, prev, committed);
+                    answers.push((reply, Ok((sent, id))));
+                    continue;
+                }
+                Appended::Duplicate(original) => Posted::Duplicate(Box::new(original)),
+                Appended::ClientIdTaken => Posted::ClientIdTaken,
+                Appended::ReplyNotFound => Posted::ReplyNotFound,
+            };
+            answers.push((reply, Err(outcome)));
+        }
+        for (reply, answer) in answers {
+            let outcome = match answer {
+                Ok((sent, id)) => {
                     let called = self
                         .store
                         .called(&sent.room, &sent.mentions, sent.reply_to)
@@ -608,9 +624,7 @@ impl Worker {
                         });
                     Posted::Delivered { id, called }
                 }
-                Appended::Duplicate(original) => Posted::Duplicate(Box::new(original)),
-                Appended::ClientIdTaken => Posted::ClientIdTaken,
-                Appended::ReplyNotFound => Posted::ReplyNotFound,
+                Err(outcome) => outcome,
             };
             reply.send(outcome);
         }
