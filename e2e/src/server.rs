@@ -56,6 +56,16 @@ impl TestServer {
         Self::start_with(addr, chat_server::Config::default().db, tune).await
     }
 
+    /// Starts a server on `addr` with the tests' settings changed by
+    /// `tune`: a stopped tuned server brought back on the port the pages
+    /// know (with the same database file, the same history).
+    pub async fn start_tuned_on(
+        addr: SocketAddr,
+        tune: impl FnOnce(&mut chat_server::Config),
+    ) -> Self {
+        Self::start_with(addr, chat_server::Config::default().db, tune).await
+    }
+
     /// Starts one node of a cluster on a free loopback port: the tests'
     /// settings, with the history in the PostgreSQL database at `database`
     /// and the bus and presence in the Redis at `redis`, under `prefix`.

@@ -23,8 +23,9 @@ use serde_json::{json, Value};
 /// How many messages someone else said before Alice came in.
 const FILLERS: usize = 30;
 /// The most Tabs from the top of the page to the message box: the skip
-/// link, the header's and the room bar's few controls, the conversation.
-const MAX_TABS_TO_COMPOSER: usize = 8;
+/// link, the header's and the room bar's few controls (with the room's
+/// notification level since issue 24), the conversation.
+const MAX_TABS_TO_COMPOSER: usize = 9;
 
 /// Presses `key` (with `modifier` held, if any) wherever the focus is.
 async fn press_with(page: &Page, modifier: Option<Key>, key: Key) {

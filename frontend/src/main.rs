@@ -8,6 +8,8 @@
 //!   conversation, outbox, presence, notices), each with its own context
 //!   and the commands the user gives it (send, edit, react, jump).
 //! - [`route`]: the room in the address bar, invitation and device links.
+//! - [`attention`]: the app badge and notifications, where the browser
+//!   has them.
 //! - [`device`]: this device's label for the owner's device list.
 //! - [`typing`]: the typing indicator's debounce and expiry.
 //! - [`i18n`]: every user-visible string, one file per language.
@@ -16,6 +18,7 @@
 
 mod chat;
 // Leptos' `#[component]` re-emits each component function as `pub`.
+mod attention;
 #[allow(unreachable_pub)]
 mod components;
 mod device;

@@ -1,5 +1,8 @@
 //! The room in the address bar: `/#/r/general`. A link to a room can be
 //! shared, a reload stays in the room, and Back returns to the last room.
+//! A link to a message, `/#/r/general/42`, opens the room at message 42
+//! (the service worker opens one when a push notification is clicked with
+//! no tab of the app open); the address then shows the room alone.
 //! An invitation link, `/#/join/<code>`, hands the page the code of an
 //! invite-only chat and then shows the default room. A device link,
 //! `/#/link/<code>?name=<name>`, joins as that name with a link code (it
@@ -32,6 +35,16 @@ pub(crate) fn take_link() -> Option<(String, String)> {
     Some(link)
 }
 
+/// The room and message in the address, if it is a link to a message;
+/// the address then shows the room alone, so a reload does not jump back.
+pub(crate) fn take_message() -> Option<(String, u64)> {
+    let hash = decoded_hash();
+    let (room, message) = room_and_message_in_hash(&hash)?;
+    let id = message?;
+    show_room(&room);
+    Some((room, id))
+}
+
 /// The link another device opens to become me: `origin` is the page's
 /// (`https://chat.example`), the name percent-encoded.
 pub(crate) fn link_url(origin: &str, code: &str, name: &str) -> String {
@@ -41,12 +54,16 @@ pub(crate) fn link_url(origin: &str, code: &str, name: &str) -> String {
 /// The room the address asks for, in canonical form; the default room when
 /// it names none or names one the rules refuse.
 pub(crate) fn current_room() -> String {
+    room_in_hash(&decoded_hash()).unwrap_or_else(|| DEFAULT_ROOM.to_owned())
+}
+
+/// The address's hash, percent-decoded.
+fn decoded_hash() -> String {
     let hash = window().location().hash().unwrap_or_default();
-    let decoded = js_sys::decode_uri_component(&hash)
+    js_sys::decode_uri_component(&hash)
         .ok()
         .and_then(|decoded| decoded.as_string())
-        .unwrap_or(hash);
-    room_in_hash(&decoded).unwrap_or_else(|| DEFAULT_ROOM.to_owned())
+        .unwrap_or(hash)
 }
 
 /// Shows `room` in the address without adding a history entry: the page
@@ -68,10 +85,22 @@ pub(crate) fn room_href(room: &str) -> String {
     format!("{ROOM_PREFIX}{encoded}")
 }
 
-/// The canonical room named by a (decoded) hash such as `#/r/Rust`.
+/// The canonical room named by a (decoded) hash such as `#/r/Rust`, or
+/// `#/r/Rust/42` (a link to a message there).
 fn room_in_hash(hash: &str) -> Option<String> {
-    let raw = hash.strip_prefix(ROOM_PREFIX)?;
-    normalize_room(raw.trim_end_matches('/')).ok()
+    room_and_message_in_hash(hash).map(|(room, _)| room)
+}
+
+/// The canonical room and the message a (decoded) hash names: `#/r/Rust`
+/// names no message, `#/r/Rust/42` names message 42. Room names never
+/// hold a `/`, so the last segment of digits is the message.
+fn room_and_message_in_hash(hash: &str) -> Option<(String, Option<u64>)> {
+    let raw = hash.strip_prefix(ROOM_PREFIX)?.trim_end_matches('/');
+    let (room, message) = match raw.split_once('/') {
+        Some((room, id)) => (room, Some(id.parse::<u64>().ok()?)),
+        None => (raw, None),
+    };
+    Some((normalize_room(room).ok()?, message))
 }
 
 /// The code named by a hash such as `#/join/Xy_9`, by the shared rules
@@ -132,7 +161,31 @@ fn percent_decode(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{join_code_in_hash, link_in_hash, link_url, percent_encode, room_in_hash};
+    use super::{
+        join_code_in_hash, link_in_hash, link_url, percent_encode, room_and_message_in_hash,
+        room_in_hash,
+    };
+
+    #[test]
+    fn a_link_to_a_message_names_its_room_and_id() {
+        assert_eq!(
+            room_and_message_in_hash("#/r/Rust/42"),
+            Some(("rust".to_owned(), Some(42)))
+        );
+        assert_eq!(
+            room_and_message_in_hash("#/r/general/7/"),
+            Some(("general".to_owned(), Some(7)))
+        );
+        assert_eq!(
+            room_and_message_in_hash("#/r/general"),
+            Some(("general".to_owned(), None))
+        );
+        assert_eq!(room_in_hash("#/r/привет/3").as_deref(), Some("привет"));
+        assert_eq!(room_and_message_in_hash("#/r/general/x"), None);
+        assert_eq!(room_and_message_in_hash("#/r/general/-1"), None);
+        assert_eq!(room_and_message_in_hash("#/r/general/1/2"), None);
+        assert_eq!(room_and_message_in_hash("#/r//42"), None);
+    }
 
     #[test]
     fn a_device_link_names_a_code_and_a_name_both_ways() {

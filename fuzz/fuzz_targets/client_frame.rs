@@ -62,8 +62,13 @@ fuzz_target!(|data: &[u8]| {
                     }
                 }
                 ClientFrame::Message { text, .. } | ClientFrame::Edit { text, .. } => {
-                    check_message(text)
+                    check_message(text);
+                    check_mentions(text);
                 }
+                ClientFrame::MarkRead { room, .. } | ClientFrame::SetLevel { room, .. } => {
+                    check_room(room)
+                }
+                ClientFrame::PushSubscribe { .. } | ClientFrame::PushUnsubscribe { .. } => {}
                 ClientFrame::React { emoji, .. } => {
                     // Whatever came in, what is stored is one of the eight.
                     if let Some(stored) = chat_shared::normalize_emoji(emoji) {
@@ -94,7 +99,24 @@ fuzz_target!(|data: &[u8]| {
     check_message(text);
     check_room(text);
     check_topic(text);
+    check_mentions(text);
 });
+
+/// The names a text mentions, which the server stores beside a message
+/// and looks up to call people: bounded, valid names, each once, and each
+/// one `mentions` agrees with.
+fn check_mentions(text: &str) {
+    let names = chat_shared::mention::mentioned(text);
+    assert!(names.len() <= chat_shared::mention::MAX_MENTION_CANDIDATES);
+    let mut keys: Vec<String> = names.iter().map(|name| username_key(name)).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), names.len());
+    for name in &names {
+        assert_eq!(normalize_username(name).as_ref(), Ok(name));
+        assert!(chat_shared::mention::mentions(text, name));
+    }
+}
 
 fn check_username(raw: &str) {
     if let Ok(name) = normalize_username(raw) {

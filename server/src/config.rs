@@ -247,6 +247,10 @@ pub struct Config {
     #[command(flatten)]
     pub limits: Limits,
 
+    /// Web Push: on or off, the contact, a private relay, the rate.
+    #[command(flatten)]
+    pub push: crate::push::PushConfig,
+
     /// Serve the browser app built into the binary (a build with the
     /// `embed` feature) instead of `static_dir`. [`Config::choose_app_source`]
     /// sets it unless `--static-dir` or `CHAT_STATIC_DIR` names a folder, so
@@ -322,6 +326,7 @@ impl Default for Config {
             join_code: None,
             admin_token: None,
             limits: Limits::default(),
+            push: crate::push::PushConfig::default(),
             use_embedded_app: false,
         }
     }

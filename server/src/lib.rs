@@ -131,6 +131,8 @@ struct AppState {
     metrics: Arc<Metrics>,
     /// The moderator token's hash, and how fast an address may guess it.
     gate: chat::moderation::Gate,
+    /// This node's Web Push sender (a no-op with `--no-push`).
+    pusher: push::dispatch::Pusher,
 }
 
 /// Serves the chat on `listener` until `shutdown` completes, then closes
@@ -186,14 +188,21 @@ pub async fn run_with_metrics(
     // PostgreSQL client cannot block on a thread that drives async tasks.
     let database = config.database();
     let (join_code, admin_token) = (config.join_code.clone(), config.admin_token.clone());
+    let push_on = !config.push.no_push;
     let OpenedHistory {
         store,
         admin_token_hash,
         rooms,
         room_settings,
         bans,
+        vapid,
     } = tokio::task::spawn_blocking(move || {
-        open_history(&database, join_code.as_deref(), admin_token.as_deref())
+        open_history(
+            &database,
+            join_code.as_deref(),
+            admin_token.as_deref(),
+            push_on,
+        )
     })
     .await
     .map_err(std::io::Error::other)??;
@@ -204,6 +213,7 @@ pub async fn run_with_metrics(
         heartbeat: config.limits.ping_interval,
         client_limits: config.limits.for_clients(),
         limit_loopback: config.limits.limit_loopback,
+        push_key: vapid.as_ref().map(push::VapidKey::public_key_base64),
     };
     let hub = Hub::start(rooms, settings);
     hub.restore_moderation(room_settings, chat::moderation::Bans::from_stored(&bans));
@@ -226,6 +236,27 @@ pub async fn run_with_metrics(
     let (journal, journal_thread) =
         Journal::start(store, Arc::new(cluster.clone()), limits, metrics.clone())?;
     node.attach(&journal, &presence);
+    let (pusher, pusher_task) = match vapid {
+        Some(vapid) => {
+            let sender = push::Sender::new(push::SenderSettings {
+                vapid: vapid.clone(),
+                subject: config.push.push_contact.clone(),
+                extra_roots: config.push.push_relay_roots.clone(),
+                timeout: push::dispatch::SEND_TIMEOUT,
+                allow_private_addresses: config.push.push_relay_roots.is_some(),
+            })
+            .map_err(std::io::Error::other)?;
+            let (pusher, task) = push::dispatch::Pusher::start(
+                sender,
+                journal.clone(),
+                presence.clone(),
+                config.push.push_window,
+                shutdown_token.clone(),
+            );
+            (pusher, Some(task))
+        }
+        None => (push::dispatch::Pusher::off(), None),
+    };
     let shutdown_timeout = config.shutdown_timeout;
     let listening_on = listener.local_addr()?.ip();
     let state = Arc::new(AppState {
@@ -238,6 +269,7 @@ pub async fn run_with_metrics(
         connections: TaskTracker::new(),
         metrics,
         gate,
+        pusher,
     });
     let metrics_task = metrics_listener.map(|listener| {
         let served = telemetry_server(listener, state.clone());
@@ -284,6 +316,13 @@ pub async fn run_with_metrics(
             .is_err()
         {
             task.abort();
+        }
+    }
+    // The pusher stopped with the shutdown token; its sends under way
+    // end within their timeout, and its journal handle with them.
+    if let Some(task) = pusher_task {
+        if tokio::time::timeout(shutdown_timeout, task).await.is_err() {
+            tracing::warn!("pushes under way did not end within {shutdown_timeout:?}");
         }
     }
     // The last handle on the journal goes with the state: it finishes the
@@ -338,6 +377,8 @@ struct OpenedHistory {
     rooms: Vec<String>,
     room_settings: Vec<history::moderation::RoomSettings>,
     bans: Vec<history::moderation::StoredBan>,
+    /// The VAPID key every node signs pushes with; `None` with `--no-push`.
+    vapid: Option<push::VapidKey>,
 }
 
 /// Opens (creating and migrating) the history, puts the configured join
@@ -347,6 +388,7 @@ fn open_history(
     database: &config::Database,
     join_code: Option<&str>,
     admin_token: Option<&str>,
+    push_on: bool,
 ) -> std::io::Result<OpenedHistory> {
     let mut store = history::store::open(database).map_err(|error| {
         std::io::Error::other(format!("cannot open the database {database}: {error}"))
@@ -366,13 +408,31 @@ fn open_history(
     let room_settings = store.room_settings().map_err(std::io::Error::other)?;
     let now_ms = chat::moderation::unix_ms(std::time::SystemTime::now());
     let bans = store.active_bans(now_ms).map_err(std::io::Error::other)?;
+    let vapid = if push_on {
+        Some(vapid_key(store.as_mut()).map_err(std::io::Error::other)?)
+    } else {
+        None
+    };
     Ok(OpenedHistory {
         store,
         admin_token_hash,
         rooms,
         room_settings,
         bans,
+        vapid,
     })
+}
+
+/// The VAPID key in force: the stored one, else a new one, stored. Every
+/// subscription is made for it, so it is made once and shared by every
+/// node through the store.
+fn vapid_key(store: &mut dyn Store) -> Result<push::VapidKey, String> {
+    let fresh = push::VapidKey::generate().map_err(|error| error.to_string())?;
+    let stored = store
+        .vapid_key(&fresh.to_stored())
+        .map_err(|error| format!("cannot store the VAPID key: {error}"))?;
+    push::VapidKey::from_stored(&stored)
+        .map_err(|error| format!("the stored VAPID key is not usable: {error}"))
 }
 
 /// The hash of the moderator token in force: `configured` when given

@@ -55,7 +55,8 @@ async fn answer(client: &mut Client) -> ServerFrame {
         match client.recv().await {
             ServerFrame::UserJoined { .. }
             | ServerFrame::UserLeft { .. }
-            | ServerFrame::Activity { .. } => {}
+            | ServerFrame::Activity { .. }
+            | ServerFrame::Notify { .. } => {}
             other => return other,
         }
     }
@@ -575,7 +576,9 @@ async fn activity_reaches_a_member_in_another_room_once_a_second() {
                 assert_eq!(latest, psst);
                 break;
             }
-            ServerFrame::Activity { .. } | ServerFrame::UserJoined { .. } => {}
+            ServerFrame::Activity { .. }
+            | ServerFrame::UserJoined { .. }
+            | ServerFrame::Notify { .. } => {}
             other => panic!("expected activity, got {other:?}"),
         }
     }

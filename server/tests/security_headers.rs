@@ -71,6 +71,14 @@ async fn the_app_gets_a_csp_that_lets_only_its_own_code_run() {
             connect_src,
             format!("connect-src 'self' ws://{0} wss://{0}", server.addr)
         );
+        // The installable app: its manifest and its service worker, from
+        // here only.
+        for directive in ["manifest-src 'self'", "worker-src 'self'"] {
+            assert!(
+                csp.split(';').map(str::trim).any(|d| d == directive),
+                "{directive} in {csp}"
+            );
+        }
     }
 
     // A rebuilt app gets a policy for its new loader at once.

@@ -65,6 +65,73 @@ async fn serves_the_real_trunk_build_with_the_right_types() {
     );
 }
 
+/// The installable app's files (issue 24): the manifest as a manifest, the
+/// service worker as a script, both revalidated at every load so a new
+/// version is seen; trunk's hashed files cached for a year.
+#[tokio::test]
+async fn the_manifest_worker_and_icons_are_served_for_an_installable_app() {
+    let dist = dist_dir();
+    let server = TestServer::start_with(Config {
+        static_dir: dist.clone(),
+        ..Config::default()
+    })
+    .await;
+    let (_, _, body) = get(&server, "/").await;
+    let html = String::from_utf8(body).expect("utf-8 html");
+    assert!(
+        html.contains(r#"<link rel="manifest" href="/manifest.webmanifest""#),
+        "{html}"
+    );
+
+    let (status, headers, body) = get(&server, "/manifest.webmanifest").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        header(&headers, "content-type"),
+        "application/manifest+json"
+    );
+    assert_eq!(header(&headers, "cache-control"), "no-cache");
+    let manifest: serde_json::Value = serde_json::from_slice(&body).expect("manifest is JSON");
+    assert_eq!(manifest["display"], "standalone");
+    assert_eq!(manifest["start_url"], "/");
+    let icons = manifest["icons"].as_array().expect("icons");
+    for (size, purpose) in [
+        ("192x192", "any"),
+        ("512x512", "any"),
+        ("192x192", "maskable"),
+        ("512x512", "maskable"),
+    ] {
+        let icon = icons
+            .iter()
+            .find(|icon| icon["sizes"] == size && icon["purpose"] == purpose)
+            .unwrap_or_else(|| panic!("a {purpose} icon of {size}"));
+        let src = icon["src"].as_str().expect("src");
+        let (status, headers, png) = get(&server, src).await;
+        assert_eq!(status, 200, "{src}");
+        assert_eq!(header(&headers, "content-type"), "image/png", "{src}");
+        // The PNG's own header says its size.
+        let width = u32::from_be_bytes(png[16..20].try_into().expect("IHDR width"));
+        assert_eq!(format!("{width}x{width}"), size, "{src}");
+    }
+
+    let (status, headers, body) = get(&server, "/sw.js").await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), "text/javascript");
+    assert_eq!(header(&headers, "cache-control"), "no-cache");
+    assert!(String::from_utf8_lossy(&body).contains("addEventListener(\"fetch\""));
+
+    let hashed = std::fs::read_dir(&dist)
+        .expect("read dist")
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().to_string())
+        .find(|name| name.ends_with("_bg.wasm"))
+        .expect("a hashed wasm");
+    let (_, headers, _) = get(&server, &format!("/{hashed}")).await;
+    assert_eq!(
+        header(&headers, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+}
+
 #[tokio::test]
 async fn the_wasm_goes_out_as_the_brotli_file_written_beside_it() {
     let dist = dist_dir();

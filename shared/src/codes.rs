@@ -108,6 +108,9 @@ pub enum ErrorCode {
     /// The name is held by someone's devices (see [`crate::people`]):
     /// this join has neither one of its keys nor a link code for it.
     NameHeld,
+    /// A `push_subscribe` whose endpoint or keys are not a browser's push
+    /// subscription; the message says which part.
+    InvalidSubscription,
     /// A code this build does not know yet (from a newer server).
     #[serde(other)]
     Unknown,
@@ -134,6 +137,10 @@ impl ErrorCode {
             Self::NameHeld => {
                 "That name belongs to someone. If it is yours, open \"Link another device\" \
                  on a device that has it and use the link here; otherwise pick another name"
+            }
+            Self::InvalidSubscription => {
+                "That push subscription is not valid: it needs an https endpoint and the \
+                 browser's p256dh and auth keys"
             }
             Self::Unknown => "Something went wrong",
         }

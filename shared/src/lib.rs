@@ -5,6 +5,8 @@
 //! for the browser). `docs/protocol.md` describes the same frames in prose.
 //!
 //! # Layout
+//! - [`attention`]: read markers, unread counts, notification levels and
+//!   push subscriptions.
 //! - [`actions`]: the rules for editing, deleting, replying and reacting
 //!   (author keys, the reaction emoji, reply quotes).
 //! - [`close`]: WebSocket close codes and what each means for presence.
@@ -20,6 +22,7 @@
 //!   checks them before sending.
 
 pub mod actions;
+pub mod attention;
 pub mod close;
 pub mod codes;
 pub mod format;
@@ -32,6 +35,7 @@ pub use actions::{
     is_valid_author_key, normalize_emoji, quote_excerpt, DEFAULT_EDIT_WINDOW_SECS,
     MAX_AUTHOR_KEY_CHARS, MAX_QUOTE_CHARS, MIN_AUTHOR_KEY_CHARS, REACTION_EMOJI,
 };
+pub use attention::{NotifyLevel, PushKeys, MAX_PUSH_ENDPOINT_CHARS, UNREAD_COUNT_CAP};
 pub use codes::{AuditAction, AuditEntry, ErrorCode, ForbiddenReason};
 pub use people::{
     is_dm_room, is_valid_link_code, normalize_device_label, normalize_dm_with,

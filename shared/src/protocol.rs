@@ -157,6 +157,25 @@ pub enum ClientFrame {
     /// Show a message of this room to the moderators, with why; answered
     /// with `reported`.
     Report { id: u64, reason: String },
+    /// I have read `room` up to message `id`: my read marker there moves
+    /// forward to it (never back). A held name's only; answered to every
+    /// connection of the name with `read` (see [`crate::attention`]).
+    MarkRead { room: String, id: u64 },
+    /// How much of `room` should call me; answered to every connection
+    /// of the name with `level`.
+    SetLevel {
+        room: String,
+        level: crate::attention::NotifyLevel,
+    },
+    /// Send Web Push to this browser when a message calls my held name
+    /// and no tab of mine is open: the browser's `PushSubscription`,
+    /// answered with `push_subscribed`.
+    PushSubscribe {
+        endpoint: String,
+        keys: crate::attention::PushKeys,
+    },
+    /// Stop pushing to this endpoint; answered with `push_unsubscribed`.
+    PushUnsubscribe { endpoint: String },
 }
 
 impl ClientFrame {
@@ -383,6 +402,26 @@ pub struct RoomInfo {
     /// members are ever shown one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub with: Vec<String>,
+    /// My read marker here: the last message my held name read. Absent
+    /// when it read nothing here yet, and for rooms not mine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<u64>,
+    /// Messages after my read marker, not mine and not deleted, counted up
+    /// to [`crate::attention::UNREAD_COUNT_CAP`]. Absent when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unread: u32,
+    /// How many of those mention me or reply to mine. Absent when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub mentions: u32,
+    /// My notification level here; absent for the room's default
+    /// ([`crate::attention::NotifyLevel::default_for`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<crate::attention::NotifyLevel>,
+}
+
+/// For `skip_serializing_if`: a count of zero is left out.
+fn is_zero(count: &u32) -> bool {
+    *count == 0
 }
 
 /// The limits a client must respect, announced in `welcome`. The defaults
@@ -480,6 +519,11 @@ pub struct Welcome {
     /// open DMs and keep "my rooms". Absent when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub held: bool,
+    /// The server's VAPID public key (base64url, a 65-byte uncompressed
+    /// P-256 point), which a browser needs to subscribe to Web Push.
+    /// Absent when the server sends no push (`--no-push`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_key: Option<String>,
 }
 
 impl Welcome {
@@ -619,6 +663,35 @@ pub enum ServerFrame {
     RoomLeft { room: String },
     /// The message was shown to the moderators, answering `report`.
     Reported { id: u64 },
+    /// My read marker in `room` is now `id` (this device's `mark_read` or
+    /// another's), to every connection of the name.
+    Read { room: String, id: u64 },
+    /// My notification level in `room`, answering `set_level`, to every
+    /// connection of the name.
+    Level {
+        room: String,
+        level: crate::attention::NotifyLevel,
+    },
+    /// A new message in another room calls me (by my level there): sent
+    /// at once to my connections in other rooms, for the side panel's
+    /// mention count and a notification while the tab is hidden. Never
+    /// for my own messages.
+    Notify {
+        room: String,
+        id: u64,
+        author: String,
+        /// The message's start, as a quote shows it.
+        text: String,
+        /// It mentions me or replies to one of my messages (not only the
+        /// level `all`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        mention: bool,
+    },
+    /// This browser will get Web Push, answering `push_subscribe`.
+    PushSubscribed { endpoint: String },
+    /// This browser will get no more Web Push, answering
+    /// `push_unsubscribe`.
+    PushUnsubscribed { endpoint: String },
     /// A frame type this build does not know: a newer server may add frames,
     /// and clients must ignore them. Never sent.
     #[serde(other, skip_serializing)]

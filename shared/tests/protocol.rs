@@ -750,18 +750,21 @@ fn people_server_frames_have_the_documented_json() {
                     online: 2,
                     mine: true,
                     with: vec![],
+                    ..RoomInfo::default()
                 },
                 RoomInfo {
                     name: "rust".into(),
                     online: 0,
                     mine: false,
                     with: vec![],
+                    ..RoomInfo::default()
                 },
                 RoomInfo {
                     name: "dm-5d41402abc4b2a76b9719d91".into(),
                     online: 0,
                     mine: true,
                     with: vec!["alice".into(), "bob".into()],
+                    ..RoomInfo::default()
                 },
             ],
         },
@@ -840,6 +843,7 @@ fn frames_without_the_people_fields_encode_exactly_as_before() {
                 online: 2,
                 mine: false,
                 with: vec![],
+                ..RoomInfo::default()
             }],
         }
         .encode(),
@@ -869,6 +873,7 @@ fn an_older_servers_frames_decode_with_the_people_defaults() {
                 online: 2,
                 mine: false,
                 with: vec![],
+                ..RoomInfo::default()
             }],
         })
     );

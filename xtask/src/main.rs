@@ -56,6 +56,8 @@ const CLUSTER_SUITES: &[&str] = &[
     "security_headers",
     "join_code",
     "people",
+    "attention",
+    "web_push",
     "rooms",
     "health",
     "proxy_headers",

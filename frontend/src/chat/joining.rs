@@ -19,6 +19,18 @@ impl Chat {
     /// or as soon as the connection opens.
     pub(crate) fn join(&self, raw: &str) {
         if let Ok(name) = self.session.ask(raw) {
+            self.show_kept_conversation();
+            self.connection.open();
+            self.connection.send(&self.join_frame(name));
+        }
+    }
+
+    /// Goes back in under `name`, the name this browser was in the chat
+    /// as: the chat shows at once with the conversation this device kept
+    /// (the app opened offline), and joins when the connection opens.
+    pub(super) fn go_back_in(&self, name: &str) {
+        if let Ok(name) = self.session.go_back_in(name) {
+            self.show_kept_conversation();
             self.connection.open();
             self.connection.send(&self.join_frame(name));
         }
@@ -41,13 +53,21 @@ impl Chat {
         }
         self.forget_room();
         if self.session.with_untracked(|s| s.wanted().is_some()) {
+            self.show_kept_conversation();
             self.session.socket_closed();
             self.connection.reconnect(close::NORMAL, "switching rooms");
         }
     }
 
-    /// Leaves on purpose: the others see me go at once.
+    /// Leaves on purpose: the others see me go at once, and what this
+    /// device kept of the conversation for me goes.
     pub(crate) fn leave(&self) {
+        if let Some(name) = self
+            .session
+            .with_untracked(|s| s.wanted().map(str::to_owned))
+        {
+            self.forget_kept_conversations(&name);
+        }
         self.session.leave();
         self.forget_room();
         self.connection.close(close::NORMAL, "left");

@@ -3,9 +3,14 @@
 //! which one hears what. What the user does to messages (send, edit,
 //! reply, react, delete, jump to a quoted original, page back) are
 //! commands of those modules; joining, re-joining, switching rooms and
-//! leaving need the connection and live in [`joining`].
+//! leaving need the connection and live in [`joining`]; opening a room
+//! at a message (a notification's click, a link to a message) lives in
+//! [`opening`]; the conversation this device keeps for the app opened
+//! offline in [`offline`].
 
 mod joining;
+mod offline;
+mod opening;
 
 use chat_shared::{
     username_key, Change, ChatMessage, ClientFrame, ErrorCode, HistoryItem, ServerFrame, Welcome,
@@ -15,7 +20,7 @@ use futures_util::StreamExt;
 use leptos::prelude::*;
 use std::rc::Rc;
 
-use crate::i18n::Problem;
+use crate::i18n::{use_i18n, I18n, Problem};
 use crate::socket::{socket_url, Connection, SocketEvent};
 use crate::state::authorship::Authorship;
 use crate::state::composing::Composing;
@@ -25,8 +30,10 @@ use crate::state::notices::Notices;
 use crate::state::outbox::Outbox;
 use crate::state::people::People;
 use crate::state::presence::Presence;
+use crate::state::push::Push;
 use crate::state::rooms::Rooms;
 use crate::state::session::Session;
+use crate::state::unread::{calls, Unread};
 use crate::state::{Sender, Writer};
 
 /// The controller, shared by context; each state module has its own
@@ -44,6 +51,13 @@ pub(crate) struct Chat {
     authorship: Authorship,
     composing: Composing,
     people: People,
+    unread: Unread,
+    push: Push,
+    /// The interface language, for notifications (shown outside any view).
+    i18n: I18n,
+    /// A clicked notification's room and message: shown once that room's
+    /// `welcome` is in.
+    jump_after_join: StoredValue<Option<(String, u64)>>,
 }
 
 impl Chat {
@@ -77,6 +91,10 @@ impl Chat {
             authorship: Authorship::new(),
             composing: Composing::new(),
             people: People::new(send.clone()),
+            unread: Unread::new(send.clone()),
+            push: Push::new(send.clone()),
+            i18n: use_i18n(),
+            jump_after_join: StoredValue::new(None),
         };
         provide_context(chat);
         provide_context(chat.session);
@@ -89,6 +107,8 @@ impl Chat {
         provide_context(chat.authorship);
         provide_context(chat.composing);
         provide_context(chat.people);
+        provide_context(chat.unread);
+        provide_context(chat.push);
         leptos::task::spawn_local(async move {
             while let Some(event) = events.next().await {
                 chat.on_socket_event(event);
@@ -100,6 +120,8 @@ impl Chat {
         chat.rooms
             .follow_address(move |room| chat.switch_room(room));
         chat.rooms.refresh_regularly();
+        chat.follow_message_links();
+        chat.keep_conversation();
         // A device link joins as its name, with its code; else this
         // browser goes back in under the name it had.
         if let Some((name, code)) = crate::route::take_link().map(|(code, name)| (name, code)) {
@@ -107,7 +129,7 @@ impl Chat {
         } else if let Some(name) =
             Session::remembered_name().filter(|name| Session::was_in_chat(name))
         {
-            chat.join(&name);
+            chat.go_back_in(&name);
         }
         chat
     }
@@ -128,6 +150,12 @@ impl Chat {
             SocketEvent::Frame(frame) => self.on_frame(frame),
             SocketEvent::Closed => self.socket_closed(),
             SocketEvent::Revoked => {
+                let name = self
+                    .session
+                    .with_untracked(|s| s.author().map(str::to_owned));
+                if let Some(name) = name {
+                    self.forget_kept_conversations(&name);
+                }
                 self.socket_closed();
                 self.session.revoked();
                 self.people.welcomed(false);
@@ -161,6 +189,7 @@ impl Chat {
                 locked,
                 online,
                 held,
+                push_key,
                 ..
             }) => {
                 // An older server announces no limits: it has the defaults.
@@ -181,6 +210,8 @@ impl Chat {
                 self.conversation.set_limits(&announced);
                 self.session.welcomed(username.clone(), resume, announced);
                 self.people.welcomed(held);
+                self.unread.welcomed(&room, &username_key(&username), held);
+                self.push.welcomed(held, push_key);
                 self.presence.welcome(users, online);
                 let has_history = !history.is_empty();
                 self.conversation
@@ -195,6 +226,7 @@ impl Chat {
                 self.moderation.welcome(topic, locked);
                 self.moderation.present();
                 self.connection.send(&ClientFrame::ListRooms);
+                self.jump_if_asked(&room);
             }
             ServerFrame::Message(message) => self.show_message(message, true),
             ServerFrame::Typing {
@@ -229,6 +261,10 @@ impl Chat {
                 if self.moderation.refused(code, reason) {
                     return;
                 }
+                if code == ErrorCode::InvalidSubscription {
+                    // The notice bar below says so.
+                    self.push.refused();
+                }
                 let problem = Problem::server(code, reason, message);
                 if !self.joining_refused(code, &problem) {
                     let id = client_id.as_deref();
@@ -245,6 +281,14 @@ impl Chat {
                 has_newer,
             } => {
                 if self.rooms.current_untracked() == room {
+                    let me = self.session.with_untracked(|s| s.me().map(str::to_owned));
+                    for message in &messages {
+                        let mine = self
+                            .session
+                            .with_untracked(|s| s.is_mine(&message.username));
+                        let calls = me.as_deref().is_some_and(|me| calls(message, me));
+                        self.unread.change(|u| u.shown(message.id, mine, calls));
+                    }
                     let session = self.session;
                     let is_mine =
                         move |m: &ChatMessage| session.with_untracked(|s| s.is_mine(&m.username));
@@ -252,7 +296,10 @@ impl Chat {
                         .history_arrived(messages, has_more, has_newer, is_mine);
                 }
             }
-            ServerFrame::Rooms { rooms } => self.rooms.listed(rooms),
+            ServerFrame::Rooms { rooms } => {
+                self.unread.change(|u| u.listed(&rooms));
+                self.rooms.listed(rooms);
+            }
             ServerFrame::DeviceLink { code, expires_at } => {
                 self.people.link_arrived(code, &expires_at)
             }
@@ -261,7 +308,9 @@ impl Chat {
                 // Mine given up; a moderator's freeing of another name
                 // shows in the moderation log.
                 if self.session.with_untracked(|s| s.is_mine(&username)) {
+                    self.forget_kept_conversations(&username);
                     self.people.released();
+                    self.push.released();
                     self.notices.show(Problem::NameReleased);
                 }
                 self.moderation.refresh_audit();
@@ -271,9 +320,30 @@ impl Chat {
                 self.rooms.dm_opened(&room, with);
                 self.switch_room(room);
             }
-            ServerFrame::Activity { room, latest } => self.rooms.activity(&room, latest),
-            ServerFrame::RoomLeft { room } => self.rooms.left(&room),
+            ServerFrame::Activity { room, latest } => {
+                self.unread.change(|u| u.activity(&room, latest));
+                self.rooms.activity(&room, latest);
+            }
+            ServerFrame::RoomLeft { room } => {
+                self.forget_kept_room(&room);
+                self.unread.change(|u| u.left(&room));
+                self.rooms.left(&room);
+            }
             ServerFrame::Reported { .. } => self.notices.show(Problem::Reported),
+            ServerFrame::Read { room, id } => self.unread.change(|u| u.read(&room, id)),
+            ServerFrame::Level { room, level } => self.unread.change(|u| u.set_level(&room, level)),
+            ServerFrame::Notify {
+                room,
+                id,
+                author,
+                text,
+                mention,
+            } => {
+                self.unread.change(|u| u.notify(&room, id, mention));
+                self.notify_if_hidden(&room, id, &author, &text);
+            }
+            ServerFrame::PushSubscribed { endpoint } => self.push.subscribed(&endpoint),
+            ServerFrame::PushUnsubscribed { endpoint } => self.push.unsubscribed(&endpoint),
             // Heartbeats only prove the connection is alive; the socket
             // already noted that.
             ServerFrame::Heartbeat | ServerFrame::Unknown => {}
@@ -321,7 +391,16 @@ impl Chat {
             }
         }
         let news = (live && !mine).then(|| (message.username.clone(), message.text.clone()));
+        let me = self.session.with_untracked(|s| s.me().map(str::to_owned));
+        let calls_me = me.as_deref().is_some_and(|me| calls(&message, me));
+        let id = message.id;
         if self.conversation.change(|c| c.show(message, mine)) == Some(true) {
+            self.unread.change(|u| u.shown(id, mine, calls_me));
+            let room = self.rooms.current_untracked();
+            let level = self.unread.with_untracked(|u| u.level(&room));
+            if let Some((author, text)) = news.as_ref().filter(|_| level.calls(calls_me)) {
+                self.notify_if_hidden(&room, id, author, text);
+            }
             if let Some((author, text)) = news {
                 self.presence.spoke(&author);
                 self.notices

@@ -4,6 +4,7 @@ use wasm_bindgen::JsCast;
 
 use super::composer::Composer;
 use super::header::Header;
+use super::install::InstallBars;
 use super::join::JoinForm;
 use super::messages::MessageList;
 use super::room_bar::RoomBar;
@@ -11,14 +12,17 @@ use super::typing_indicator::TypingIndicator;
 use super::users::UsersPanel;
 use crate::chat::Chat;
 use crate::i18n::{use_i18n, I18n};
+use crate::state::install::Install;
 use crate::state::notices::use_notices;
 use crate::state::session::use_session;
+use crate::state::unread::use_unread;
 
 /// The whole page: header, then either the join form or the conversation.
 #[component]
 pub(crate) fn App() -> impl IntoView {
     provide_context(I18n::detect());
     Chat::start();
+    Install::start();
     let users_open = RwSignal::new(false);
 
     keep_html_lang();
@@ -33,6 +37,7 @@ pub(crate) fn App() -> impl IntoView {
                 <SkipToComposer />
             </Show>
             <Header users_open />
+            <InstallBars />
             <Show when=move || session.entered() fallback=|| view! { <JoinForm /> }>
                 <main class="chat">
                     <section class="conversation">
@@ -88,14 +93,19 @@ fn keep_html_lang() {
     });
 }
 
-/// The title shows the unread count while the tab is hidden: "(3) WebSocket
-/// Chat". Coming back to the tab clears it.
+/// The title shows the unread count: every room's (issue 24), or, if more,
+/// the messages that came while the tab was hidden: "(3) WebSocket Chat".
+/// Coming back to the tab clears the latter; reading clears the former.
+/// An installed app's icon badge shows the same total where it can.
 fn keep_title() {
     let notices = use_notices();
+    let unread = use_unread();
     let i18n = use_i18n();
     Effect::new(move |_| {
         let title = i18n.t().app_title;
-        match notices.unread() {
+        let total = unread.with(|u| u.total());
+        crate::attention::set_app_badge(total);
+        match notices.unread().max(total) {
             0 => document().set_title(title),
             n => document().set_title(&format!("({n}) {title}")),
         }

@@ -3,11 +3,13 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::composer_mode::ComposerMode;
+use super::mention_picker::{follow_caret, on_picker_key, option_id, pick, MentionList, People};
 use crate::chat::use_chat;
 use crate::i18n::{use_i18n, Problem};
 use crate::state::authorship::use_authorship;
 use crate::state::composing::{use_composing, with_mention, Mode};
 use crate::state::conversation::use_conversation;
+use crate::state::mention_picker::Picker;
 use crate::state::moderation::use_moderation;
 use crate::state::notices::use_notices;
 use crate::state::outbox::use_outbox;
@@ -36,6 +38,10 @@ pub(crate) fn Composer() -> impl IntoView {
     let authorship = use_authorship();
     let draft = RwSignal::new(String::new());
     let textarea = NodeRef::<html::Textarea>::new();
+    // The `@` autocomplete under the caret.
+    let picker = RwSignal::new(Picker::default());
+    let people = People::from_context();
+    let choose = move |name: String| pick(picker, draft, textarea, &name);
     // The longest message the server takes, as it announced.
     let max = Memo::new(move |_| session.limits().max_message_chars as usize);
     let length = move || draft.with(|d| message_length(d));
@@ -129,6 +135,10 @@ pub(crate) fn Composer() -> impl IntoView {
         if ev.is_composing() {
             return;
         }
+        if on_picker_key(picker, &ev.key(), choose) {
+            ev.prevent_default();
+            return;
+        }
         match ev.key().as_str() {
             "Enter" if !ev.shift_key() => {
                 ev.prevent_default();
@@ -172,15 +182,26 @@ pub(crate) fn Composer() -> impl IntoView {
                 placeholder=move || i18n.t().composer_placeholder
                 aria-describedby="composer-status composer-counter"
                 aria-invalid=move || too_long().to_string()
+                aria-autocomplete="list"
+                aria-controls=move || picker.with(Picker::is_open).then_some("mention-list")
+                aria-activedescendant=move || {
+                    picker.with(|p| p.is_open().then(|| option_id(p.active)))
+                }
                 prop:value=move || draft.get()
                 on:input=move |ev| {
                     draft.set(event_target_value(&ev));
                     fit_height();
                     presence.typed();
+                    follow_caret(picker, textarea, people);
                 }
+                on:click=move |_| follow_caret(picker, textarea, people)
                 on:keydown=on_keydown
-                on:blur=move |_| presence.stop_typing()
+                on:blur=move |_| {
+                    presence.stop_typing();
+                    picker.update(Picker::close);
+                }
             ></textarea>
+            <MentionList picker on_pick=Callback::new(choose) />
             <span
                 id="composer-counter"
                 class="counter"

@@ -11,9 +11,12 @@ use super::message_text::MessageText;
 use super::moderation::MessageModeration;
 use super::quote::ReplyQuote;
 use super::reactions::ReactionChips;
+use super::unread::UnreadDivider;
 use crate::i18n::{use_i18n, Problem};
 use crate::state::conversation::{use_conversation, EntryKind};
 use crate::state::outbox::{queue::Delivery, use_outbox};
+use crate::state::session::use_session;
+use crate::state::unread::calls;
 use crate::time::clock_and_full;
 
 /// How long a touch must rest on a message to show its full date and
@@ -147,6 +150,13 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
             });
             let author = message.username.clone();
             let deleted = Memo::new(move |_| live.with(|m| m.deleted));
+            // Mentions me or replies to mine: highlighted (the shared rule).
+            let session = use_session();
+            let calls_me = Memo::new(move |_| {
+                let me = session.name().unwrap_or_default();
+                !me.is_empty() && live.with(|m| calls(m, &me))
+            });
+            let id = message.id;
             // A tombstone has nothing left to moderate.
             let moderation = {
                 let (id, author) = (message.id, author.clone());
@@ -173,9 +183,11 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
                 })
             };
             view! {
+                <UnreadDivider id />
                 <li
                     class="msg"
                     node_ref=row
+                    class:calls-me=move || calls_me.get()
                     class:mine=mine
                     class:continues=move || continues.get()
                     class:deleted=move || deleted.get()
@@ -223,6 +235,9 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
                         on:pointerleave=move |_| end_press()
                     >
                         {header}
+                        <Show when=move || calls_me.get()>
+                            <span class="sr-only">{move || format!("({}) ", i18n.t().calls_you)}</span>
+                        </Show>
                         <MessageBody message=live />
                         <time
                             datetime=message.timestamp

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use super::feed_focus::{message_of, on_feed_key, FeedFocus};
 use super::message::{EntryView, OutgoingView};
 use super::stay_at_bottom::stay_at_bottom;
+use super::unread::{divider_is_above, open_at_divider, provide_divider, report_reads, UnreadBar};
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 use crate::state::conversation::history::Older;
@@ -35,6 +36,12 @@ pub(crate) fn MessageList() -> impl IntoView {
     let scroller = NodeRef::<html::Div>::new();
     let at_bottom = RwSignal::new(true);
     let unseen = RwSignal::new(0u64);
+    // Catching up: the "New messages" divider, whether it is above the
+    // view (the jump pill shows), and my read marker following the view.
+    let divider = provide_divider();
+    let divider_above = RwSignal::new(false);
+    open_at_divider(scroller, divider, at_bottom);
+    let report = report_reads(scroller);
     // While older messages load: how far the view was from the bottom, so
     // it can stay there as they are inserted above.
     let keep_from_bottom = StoredValue::new(None::<i32>);
@@ -87,6 +94,8 @@ pub(crate) fn MessageList() -> impl IntoView {
             if el.scroll_top() < LOAD_OLDER_PX {
                 load_older(&el);
             }
+            divider_above.set(divider_is_above(&el));
+            report();
         }
     };
 
@@ -124,10 +133,15 @@ pub(crate) fn MessageList() -> impl IntoView {
         let pending = outbox.len();
         let current = (newest.map(|n| n.key), pending);
         let Some(previous) = previous else {
+            // What the room opened with, once in view, is read too.
             request_animation_frame(follow);
+            report();
             return current;
         };
         let new_entry = newest.filter(|n| Some(n.key) != previous.0);
+        if new_entry.is_some() {
+            report();
+        }
         let sent_one = pending > previous.1;
         let mine = sent_one || new_entry.is_some_and(|n| n.mine);
         if mine || (new_entry.is_some() && at_bottom.get_untracked()) {
@@ -174,6 +188,7 @@ pub(crate) fn MessageList() -> impl IntoView {
 
     view! {
         <div class="messages-wrap">
+            <UnreadBar divider_above />
             <div
                 class="messages"
                 node_ref=scroller

@@ -1,8 +1,8 @@
 //! The profile menu: a button in the header with my name (on a narrow
 //! phone, only my initial's badge, in place of the logo) that opens a
 //! small dialog. For a held name: "Link another device" (a link, its QR
-//! code, Copy and a countdown), the devices with Remove, and "Give up
-//! this name". For a name that is not held: that it is not kept, and why.
+//! code, Copy and a countdown), the devices with Remove, the Web Push
+//! switch, and "Give up this name". For a name that is not held: that it is not kept, and why.
 //! Escape closes it and the keyboard goes back to the button; a click
 //! outside closes it too.
 
@@ -13,10 +13,12 @@ use std::time::Duration;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::avatar::Avatar;
+use super::push_setting::PushSetting;
 use super::qr::qr_svg;
 use crate::i18n::use_i18n;
 use crate::route::link_url;
 use crate::state::people::use_people;
+use crate::state::push::use_push;
 use crate::state::session::use_session;
 use crate::time::{clock_and_full, now_ms};
 
@@ -120,6 +122,7 @@ pub(crate) fn ProfileMenu() -> impl IntoView {
                 <Show when=move || people.held() fallback=NotHeld>
                     <LinkDevice />
                     <DeviceList />
+                    <PushSetting />
                     <ReleaseName />
                 </Show>
             </div>
@@ -338,6 +341,7 @@ fn DeviceRow(device: DeviceInfo) -> impl IntoView {
 #[component]
 fn ReleaseName() -> impl IntoView {
     let people = use_people();
+    let push = use_push();
     let i18n = use_i18n();
     let confirming = armed_flag();
     view! {
@@ -350,6 +354,7 @@ fn ReleaseName() -> impl IntoView {
                 on:click=move |_| {
                     if confirming.get_untracked() {
                         confirming.set(false);
+                        push.before_release();
                         people.release();
                     } else {
                         arm(confirming);

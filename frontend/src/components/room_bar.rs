@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use super::moderation::RoomModeration;
+use super::notify_settings::{LevelMenu, NotifyHint};
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 use crate::state::rooms::use_rooms;
@@ -39,10 +40,12 @@ pub(crate) fn RoomBar(panel_open: RwSignal<bool>) -> impl IntoView {
             >
                 {move || i18n.t().rooms_heading}
             </button>
+            <LevelMenu />
             <button id="leave" type="button" class="link-button" on:click=move |_| chat.leave()>
                 {move || i18n.t().leave}
             </button>
             <RoomModeration />
         </div>
+        <NotifyHint />
     }
 }

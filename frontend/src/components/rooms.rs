@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
+use super::unread::RoomCounts;
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 use crate::route::room_href;
@@ -52,6 +53,7 @@ pub(crate) fn RoomList(on_pick: Callback<()>) -> impl IntoView {
                                     <span class="room-hash" aria-hidden="true">"#"</span>
                                     <span class="room-title">{name.clone()}</span>
                                     <NewsDot room=name.clone() />
+                                    <RoomCounts room=name.clone() />
                                     {(online > 0).then(|| view! { <OnlineBadge online /> })}
                                 </a>
                                 {mine.then(|| view! {
@@ -110,6 +112,7 @@ fn DmList(on_pick: Callback<()>) -> impl IntoView {
                                     <span class="room-hash" aria-hidden="true">"@"</span>
                                     <bdi class="room-title">{names}</bdi>
                                     <NewsDot room=room.clone() />
+                                    <RoomCounts room=room.clone() />
                                 </a>
                             </li>
                         }

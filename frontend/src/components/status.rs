@@ -4,15 +4,20 @@ use std::time::Duration;
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
 use crate::socket::Status;
+use crate::state::conversation::use_conversation;
 use crate::time::now_ms;
 
 /// The connection state in words, with a countdown while waiting to
-/// reconnect and a "Retry now" button whenever we are not online.
+/// reconnect and a "Retry now" button whenever we are not online; while
+/// the conversation shown is the copy this device kept (before the
+/// server's `welcome`), it says so.
 #[component]
 pub(crate) fn ConnectionStatus() -> impl IntoView {
     let chat = use_chat();
     let i18n = use_i18n();
     let connection = chat.connection();
+    let conversation = use_conversation();
+    let kept = move || conversation.with(|c| c.is_kept());
 
     // Ticks the countdown; cheap enough to run for the life of the page.
     let now = RwSignal::new(now_ms());
@@ -65,8 +70,14 @@ pub(crate) fn ConnectionStatus() -> impl IntoView {
             <span id="connection-status" aria-hidden="true">
                 {label}
             </span>
+            <Show when=kept>
+                <span id="kept-conversation" class="status-kept">
+                    {move || i18n.t().status_kept}
+                </span>
+            </Show>
             <span class="sr-only" role="status">
                 {spoken}
+                <Show when=kept>" " {move || i18n.t().status_kept}</Show>
             </span>
             <Show when=can_retry>
                 <button

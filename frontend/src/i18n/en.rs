@@ -24,6 +24,7 @@ pub(crate) static STRINGS: Strings = Strings {
     status_online: "Online",
     status_retrying: "Reconnecting…",
     status_reconnecting_in: |s| format!("Reconnecting in {s} s"),
+    status_kept: "Messages saved on this device",
     retry_now: "Retry now",
     messages_label: "Messages",
     empty_conversation: "No messages yet. Say hello!",
@@ -61,6 +62,10 @@ pub(crate) static STRINGS: Strings = Strings {
     message_person: "Message",
     message_person_label: |name| format!("Message {name}"),
     close: "Close",
+    new_version: "A new version is available.",
+    reload: "Reload",
+    ios_install_hint: "To install the chat on this device, tap Share, then “Add to Home Screen”. On iPhone and iPad that is also what lets the chat notify you with no tab open.",
+    got_it: "Got it",
     language: "Language",
     rooms_heading: "Rooms",
     dms_heading: "Direct messages",
@@ -150,6 +155,22 @@ pub(crate) static STRINGS: Strings = Strings {
     composer_edit_hint: "Enter saves, Escape cancels",
     gap: "Some messages in between are not shown",
     not_yours: "Only messages you posted from this browser can be edited or deleted.",
+    unread_divider: "New messages",
+    jump_to_unread: "Jump to first unread",
+    mark_as_read: "Mark as read",
+    unread_count: |n| format!("{n} unread"),
+    mention_count: |n| format!("{n} {}", english_plural(n, "mention", "mentions")),
+    calls_you: "mentions you",
+    mention_options: "People to mention",
+    level_label: |room| format!("Notifications for {room}"),
+    level_all: "All messages",
+    level_mentions: "Mentions and replies",
+    level_none: "Nothing",
+    notify_hint: "Get a notification when someone calls you while this tab is hidden.",
+    notify_enable: "Turn on notifications",
+    notify_title: |author, room| format!("{author} in {room}"),
+    push_setting: "Notify me on this device when no tab of the chat is open",
+    push_blocked: "Notifications are blocked for this site in the browser's settings.",
 };
 
 fn audit_line(entry: &AuditEntry) -> String {
@@ -242,6 +263,11 @@ fn server_error(code: ErrorCode, reason: Option<ForbiddenReason>, server_message
         ErrorCode::NameHeld => "That name belongs to someone. If it is yours, open \
             \"Link another device\" on a device that has it and open the link here."
             .into(),
+        ErrorCode::InvalidSubscription => {
+            "This browser's push subscription was refused; notifications with no tab open \
+             stay off."
+                .into()
+        }
         ErrorCode::Unknown => server_message.into(),
     }
 }

@@ -149,6 +149,9 @@ pub(crate) struct Strings {
     pub(crate) status_online: &'static str,
     pub(crate) status_retrying: &'static str,
     pub(crate) status_reconnecting_in: fn(u64) -> String,
+    /// Next to the connection state while the messages shown are the copy
+    /// this device kept, not yet the server's.
+    pub(crate) status_kept: &'static str,
     pub(crate) retry_now: &'static str,
     pub(crate) messages_label: &'static str,
     pub(crate) empty_conversation: &'static str,
@@ -188,6 +191,13 @@ pub(crate) struct Strings {
     pub(crate) message_person: &'static str,
     pub(crate) message_person_label: fn(&str) -> String,
     pub(crate) close: &'static str,
+    /// The installed app's service worker found a newer version.
+    pub(crate) new_version: &'static str,
+    pub(crate) reload: &'static str,
+    /// On an iPhone or iPad in Safari: how to install the app, which push
+    /// notifications need there.
+    pub(crate) ios_install_hint: &'static str,
+    pub(crate) got_it: &'static str,
     pub(crate) language: &'static str,
     pub(crate) rooms_heading: &'static str,
     /// The side panel's section under the rooms.
@@ -299,6 +309,33 @@ pub(crate) struct Strings {
     pub(crate) gap: &'static str,
     /// An edit or deletion of a message this browser did not post.
     pub(crate) not_yours: &'static str,
+    /// Issue 24: the "New messages" divider above the first unread
+    /// message, the pill back to it, and putting it away.
+    pub(crate) unread_divider: &'static str,
+    pub(crate) jump_to_unread: &'static str,
+    pub(crate) mark_as_read: &'static str,
+    /// A room's unread and mention counts in the side panel, for screen
+    /// readers and the tooltip.
+    pub(crate) unread_count: fn(u64) -> String,
+    pub(crate) mention_count: fn(u64) -> String,
+    /// A message that mentions me or replies to mine, for screen readers.
+    pub(crate) calls_you: &'static str,
+    /// The `@` autocomplete's list of people.
+    pub(crate) mention_options: &'static str,
+    /// The notification level menu of a room, and its three levels.
+    pub(crate) level_label: fn(&str) -> String,
+    pub(crate) level_all: &'static str,
+    pub(crate) level_mentions: &'static str,
+    pub(crate) level_none: &'static str,
+    /// The one-time hint offering notifications while the tab is hidden.
+    pub(crate) notify_hint: &'static str,
+    pub(crate) notify_enable: &'static str,
+    /// A notification's title: who wrote, and where.
+    pub(crate) notify_title: fn(&str, &str) -> String,
+    /// The profile menu's switch for Web Push on this device (a held name,
+    /// a server that pushes), and why it cannot be on.
+    pub(crate) push_setting: &'static str,
+    pub(crate) push_blocked: &'static str,
 }
 
 /// The Russian plural category of `n`: "1 сообщение", "2 сообщения",

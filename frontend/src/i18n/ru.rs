@@ -24,6 +24,7 @@ pub(crate) static STRINGS: Strings = Strings {
     status_online: "В сети",
     status_retrying: "Переподключение…",
     status_reconnecting_in: |s| format!("Переподключение через {s} с"),
+    status_kept: "Сообщения, сохранённые на устройстве",
     retry_now: "Повторить сейчас",
     messages_label: "Сообщения",
     empty_conversation: "Сообщений пока нет. Поздоровайтесь!",
@@ -73,6 +74,10 @@ pub(crate) static STRINGS: Strings = Strings {
     message_person: "Написать",
     message_person_label: |name| format!("Написать {name} лично"),
     close: "Закрыть",
+    new_version: "Доступна новая версия.",
+    reload: "Обновить",
+    ios_install_hint: "Чтобы установить чат на это устройство, нажмите «Поделиться», затем «На экран „Домой“». На iPhone и iPad только так чат сможет присылать уведомления без открытой вкладки.",
+    got_it: "Понятно",
     language: "Язык",
     rooms_heading: "Комнаты",
     dms_heading: "Личные сообщения",
@@ -163,6 +168,32 @@ pub(crate) static STRINGS: Strings = Strings {
     composer_edit_hint: "Enter сохраняет, Escape отменяет",
     gap: "Часть сообщений между этими не показана",
     not_yours: "Изменять и удалять можно только сообщения, отправленные из этого браузера.",
+    unread_divider: "Новые сообщения",
+    jump_to_unread: "К первому непрочитанному",
+    mark_as_read: "Отметить прочитанным",
+    unread_count: |n| {
+        format!(
+            "{n} {}",
+            russian_plural(n, "непрочитанное", "непрочитанных", "непрочитанных")
+        )
+    },
+    mention_count: |n| {
+        format!(
+            "{n} {}",
+            russian_plural(n, "упоминание", "упоминания", "упоминаний")
+        )
+    },
+    calls_you: "упоминает вас",
+    mention_options: "Кого упомянуть",
+    level_label: |room| format!("Уведомления: {room}"),
+    level_all: "Все сообщения",
+    level_mentions: "Упоминания и ответы",
+    level_none: "Ничего",
+    notify_hint: "Получайте уведомление, когда вас зовут, пока эта вкладка скрыта.",
+    notify_enable: "Включить уведомления",
+    notify_title: |author, room| format!("{author} в {room}"),
+    push_setting: "Уведомлять на этом устройстве, когда ни одна вкладка чата не открыта",
+    push_blocked: "Уведомления для этого сайта запрещены в настройках браузера.",
 };
 
 fn audit_line(entry: &AuditEntry) -> String {
@@ -259,6 +290,11 @@ fn server_error(code: ErrorCode, reason: Option<ForbiddenReason>, server_message
         ErrorCode::NameHeld => "Это имя кому-то принадлежит. Если оно ваше, откройте \
             «Привязать другое устройство» на устройстве с этим именем и откройте ссылку здесь."
             .into(),
+        ErrorCode::InvalidSubscription => {
+            "Сервер не принял подписку этого браузера на push-уведомления; уведомлений \
+             без открытой вкладки не будет."
+                .into()
+        }
         ErrorCode::Unknown => server_message.into(),
     }
 }

@@ -22,19 +22,31 @@
 //! - [`authorship`]: which messages on the page are mine to edit and delete.
 //! - [`composing`]: whether the composer writes a new message, a reply or
 //!   an edit, and sending what it holds.
+//! - [`unread`]: my read markers, unread and mention counts, and
+//!   notification levels, per room and DM.
+//! - [`mention_picker`]: the composer's `@` autocomplete: the query at
+//!   the caret, the people it may mean, the option chosen.
+//! - [`install`]: the service worker, a new version waiting, the iOS
+//!   install hint.
+//! - [`push`]: this browser's Web Push subscription, and telling the
+//!   server about it.
 //! - [`rows`]: one signal per row, so a list change patches one row.
 
 pub(crate) mod authorship;
 pub(crate) mod composing;
 pub(crate) mod conversation;
+pub(crate) mod install;
+pub(crate) mod mention_picker;
 pub(crate) mod moderation;
 pub(crate) mod notices;
 pub(crate) mod outbox;
 pub(crate) mod people;
 pub(crate) mod presence;
+pub(crate) mod push;
 pub(crate) mod rooms;
 pub(crate) mod rows;
 pub(crate) mod session;
+pub(crate) mod unread;
 
 use chat_shared::ClientFrame;
 use std::rc::Rc;

@@ -151,9 +151,9 @@ impl RoomsState {
             }
             None => self.listed.push(RoomInfo {
                 name: room.to_owned(),
-                online: 0,
                 mine: true,
                 with,
+                ..RoomInfo::default()
             }),
         }
     }
@@ -246,6 +246,11 @@ impl Rooms {
     pub(crate) fn current_dm_names(&self, me: &str) -> Option<String> {
         let current = self.current.get();
         self.state.with(|state| state.dm_names(&current, me))
+    }
+
+    /// DM `room`'s other members, untracked (a notification's title).
+    pub(crate) fn dm_names_untracked(&self, room: &str, me: &str) -> Option<String> {
+        self.state.with_untracked(|state| state.dm_names(room, me))
     }
 
     /// Whether `room` has news I have not seen (tracked).

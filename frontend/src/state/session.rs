@@ -81,6 +81,16 @@ impl SessionState {
         }
     }
 
+    /// Going back in under the name this browser was in the chat as (a
+    /// reload, the installed app opened): as [`Self::ask`], and the chat
+    /// shows at once, with what this device kept, before the server
+    /// answers (it may not, offline); a refusal goes back to the form.
+    pub(crate) fn go_back_in(&mut self, name: &str) -> Result<String, Problem> {
+        let name = self.ask(name)?;
+        self.entered = true;
+        Ok(name)
+    }
+
     /// The user edits the name: the old error goes, and a join still
     /// waiting for the connection is called off.
     pub(crate) fn edit_name(&mut self) {
@@ -337,6 +347,13 @@ impl Session {
             .unwrap_or(Err(Problem::ConnectionLost))
     }
 
+    /// See [`SessionState::go_back_in`].
+    pub(crate) fn go_back_in(&self, name: &str) -> Result<String, Problem> {
+        self.state
+            .try_update(|s| s.go_back_in(name))
+            .unwrap_or(Err(Problem::ConnectionLost))
+    }
+
     /// See [`SessionState::edit_name`].
     pub(crate) fn edit_name(&self) {
         if self
@@ -446,6 +463,21 @@ mod tests {
         assert!(!state.is_mine("bob"));
         assert_eq!(state.resume_for("ALICE"), Some("t0k3n"));
         assert_eq!(state.resume_for("bob"), None);
+    }
+
+    #[test]
+    fn going_back_in_shows_the_chat_before_the_welcome_and_a_refusal_the_form() {
+        let mut state = SessionState::default();
+        assert_eq!(state.go_back_in("Alice").as_deref(), Ok("Alice"));
+        assert!(state.entered);
+        assert!(state.is_joining());
+        let problem = Problem::server(ErrorCode::NameHeld, None, String::new());
+        assert_eq!(
+            state.refused(ErrorCode::NameHeld, problem),
+            Refusal::AskForName
+        );
+        assert!(!state.entered);
+        assert!(state.wanted().is_none());
     }
 
     #[test]

@@ -76,6 +76,9 @@ pub(crate) struct HubSettings {
     /// Whether loopback addresses are held to the per-address budgets
     /// (wrong join codes, new rooms) like any other (`--limit-loopback`).
     pub(crate) limit_loopback: bool,
+    /// The VAPID public key a held name's `welcome` offers; `None` when
+    /// the server sends no push.
+    pub(crate) push_key: Option<String>,
 }
 
 /// This node's rooms and connections.
@@ -95,6 +98,8 @@ pub(crate) struct Hub {
     new_rooms: AddressBudget,
     /// Whether loopback addresses spend from those budgets too.
     limit_loopback: bool,
+    /// What a held name's `welcome` offers for Web Push.
+    push_key: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -200,6 +205,7 @@ impl Hub {
             wrong_codes: AddressBudget::new(admission::CODE_TRIES_BURST, admission::CODE_TRY_EVERY),
             new_rooms: AddressBudget::new(admission::NEW_ROOMS_BURST, admission::NEW_ROOM_EVERY),
             limit_loopback: settings.limit_loopback,
+            push_key: settings.push_key,
         })
     }
 
@@ -257,6 +263,9 @@ impl Hub {
             locked,
             online: (claimed.online as usize > claimed.users.len()).then_some(claimed.online),
             held: membership.held,
+            // Only a held name can subscribe: its person is whose pushes
+            // they are.
+            push_key: self.push_key.clone().filter(|_| membership.held),
             ..Welcome::new(
                 &claimed.username,
                 claimed.users.clone(),

@@ -83,6 +83,16 @@ pub(crate) enum PersonChange {
     Revoked { person: u64, device: u64 },
     /// The person is gone (its name released or freed).
     Forgotten { person: u64 },
+    /// A frame for every connection of the person (`read`, `level`,
+    /// `notify`), already encoded, except those sitting in `except_room`
+    /// (which see the message itself). Nothing is stored with it: it is
+    /// for whoever is connected now, on whichever node.
+    Tell {
+        person: u64,
+        frame: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        except_room: Option<String>,
+    },
 }
 
 /// A change of who is in a room, numbered: within a room, `seq` grows by

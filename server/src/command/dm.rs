@@ -142,19 +142,22 @@ pub(crate) async fn leave_room(
 
 /// The rooms as `list_rooms` shows them to the caller: DMs only to their
 /// members (with their names), and a held name's own rooms marked
-/// `mine` and listed even when nobody is in them.
+/// `mine` and listed even when nobody is in them, with their read
+/// markers, unread and mention counts and levels
+/// ([`super::attention::fill`]).
 pub(crate) async fn shown_rooms(
     state: &AppState,
     caller: &Caller,
     mut rooms: Vec<RoomInfo>,
 ) -> Result<Vec<RoomInfo>, Rejection> {
-    let (mine, dms) = match &caller.person {
+    let (mine, dms, attention) = match &caller.person {
         Some(person) => {
-            let id = person.id;
+            let (id, key) = (person.id, person.name_key.clone());
             state
                 .journal
                 .people(move |store| {
                     let mine = store.my_rooms(id)?;
+                    let attention = store.attention(id, &key, &mine)?;
                     let mut dms = BTreeMap::new();
                     for room in mine.iter().filter(|room| is_dm_room(room)) {
                         let names = store.dm_members(room)?;
@@ -163,12 +166,16 @@ pub(crate) async fn shown_rooms(
                             names.into_iter().map(|(_, name)| name).collect(),
                         );
                     }
-                    Ok((mine, dms))
+                    Ok((mine, dms, attention))
                 })
                 .await
                 .map_err(server_error)?
         }
-        None => (Vec::new(), BTreeMap::<String, Vec<String>>::new()),
+        None => (
+            Vec::new(),
+            BTreeMap::<String, Vec<String>>::new(),
+            Vec::new(),
+        ),
     };
     rooms.retain(|room| !is_dm_room(&room.name) || dms.contains_key(&room.name));
     for room in &mine {
@@ -183,6 +190,7 @@ pub(crate) async fn shown_rooms(
         room.mine = mine.contains(&room.name);
         room.with = dms.get(&room.name).cloned().unwrap_or_default();
     }
+    super::attention::fill(&mut rooms, &attention);
     rooms.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(rooms)
 }

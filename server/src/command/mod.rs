@@ -19,14 +19,19 @@
 //! - [`people`]: who a joiner is (held names), `release_name`,
 //!   `link_device`, `devices` and `revoke_device`;
 //! - [`dm`]: `open_dm`, `leave_room`, who may enter a DM, and the rooms
-//!   `list_rooms` shows.
+//!   `list_rooms` shows;
+//! - [`attention`]: `mark_read`, `set_level`, the counts `list_rooms`
+//!   adds, and whom a new message calls (`notify`, and push);
+//! - [`push`]: `push_subscribe` and `push_unsubscribe`.
 
+pub(crate) mod attention;
 pub(crate) mod change;
 pub(crate) mod dm;
 pub(crate) mod join;
 pub(crate) mod moderate;
 pub(crate) mod people;
 pub(crate) mod post;
+pub(crate) mod push;
 pub(crate) mod read;
 
 use crate::chat::hub::encode;
@@ -117,6 +122,19 @@ pub(crate) enum Command {
     OpenDm(Vec<String>),
     LeaveRoom(String),
     Report(moderate::Report),
+    MarkRead {
+        room: String,
+        id: u64,
+    },
+    SetLevel {
+        room: String,
+        level: chat_shared::NotifyLevel,
+    },
+    PushSubscribe {
+        endpoint: String,
+        keys: chat_shared::PushKeys,
+    },
+    PushUnsubscribe(String),
 }
 
 impl Command {
@@ -195,6 +213,10 @@ impl Command {
             ClientFrame::OpenDm { with } => Self::OpenDm(with),
             ClientFrame::LeaveRoom { room } => Self::LeaveRoom(room),
             ClientFrame::Report { id, reason } => Self::Report(moderate::Report::new(id, &reason)),
+            ClientFrame::MarkRead { room, id } => Self::MarkRead { room, id },
+            ClientFrame::SetLevel { room, level } => Self::SetLevel { room, level },
+            ClientFrame::PushSubscribe { endpoint, keys } => Self::PushSubscribe { endpoint, keys },
+            ClientFrame::PushUnsubscribe { endpoint } => Self::PushUnsubscribe(endpoint),
         }
     }
 
@@ -254,6 +276,14 @@ impl Command {
             Self::OpenDm(with) => dm::open_dm(state, caller, &with).await,
             Self::LeaveRoom(room) => dm::leave_room(state, caller, &room).await,
             Self::Report(report) => report.apply(state, caller).await,
+            Self::MarkRead { room, id } => attention::mark_read(state, caller, &room, id).await,
+            Self::SetLevel { room, level } => {
+                attention::set_level(state, caller, &room, level).await
+            }
+            Self::PushSubscribe { endpoint, keys } => {
+                push::subscribe(state, caller, &endpoint, &keys).await
+            }
+            Self::PushUnsubscribe(endpoint) => push::unsubscribe(state, caller, &endpoint).await,
         }
     }
 }

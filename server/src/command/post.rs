@@ -1,12 +1,13 @@
 //! `message` and `typing`: what a member says to the room.
 
+use super::attention::Calling;
 use super::Caller;
 use crate::chat::hub::encode;
 use crate::chat::peer::Peer;
 use crate::cluster::BusEvent;
 use crate::error::Rejection;
 use crate::history::journal::{Posted, Reply};
-use crate::history::store::NewMessage;
+use crate::history::store::{mention_keys, NewMessage};
 use crate::AppState;
 use chat_shared::{
     is_valid_client_id, normalize_message, ErrorCode, ForbiddenReason, ServerFrame,
@@ -58,6 +59,8 @@ impl Post {
             Ok(accepted) => accepted,
             Err(rejection) => return Err(rejection.with_client_id(client_id)),
         };
+        let mentions = mention_keys(&text);
+        let calling = Calling::new(state, caller, &member.room, &member.name, &text);
         let message = NewMessage {
             room: member.room.clone(),
             username: member.name.clone(),
@@ -66,11 +69,13 @@ impl Post {
             client_id: client_id.clone(),
             owner: caller.owner.clone(),
             reply_to,
+            mentions,
         };
         let reply = PostReply {
             peer: caller.peer.clone(),
             client_id,
             reply_to,
+            calling,
         };
         state.journal.post(message, Box::new(reply)).await;
         Ok(())
@@ -96,12 +101,17 @@ struct PostReply {
     peer: Peer,
     client_id: Option<String>,
     reply_to: Option<u64>,
+    /// Whom the message calls once stored (`notify`).
+    calling: Calling,
 }
 
 impl Reply<Posted> for PostReply {
     fn send(self: Box<Self>, outcome: Posted) {
         let rejection = match outcome {
-            Posted::Delivered => return,
+            Posted::Delivered { id, called } => {
+                self.calling.stored(id, called);
+                return;
+            }
             Posted::Duplicate(original) => {
                 self.peer.send(encode(&ServerFrame::Message(*original)));
                 return;

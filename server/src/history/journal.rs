@@ -12,6 +12,7 @@
 //! goes back to whoever asked as a typed outcome, through a [`Reply`] or a
 //! oneshot answer. Wording an outcome for a client happens up there too.
 
+use crate::history::attention::Called;
 use crate::history::changes::{ChangeRequest, Changed, Refusal};
 use crate::history::moderation::StoredBan;
 use crate::history::pages::{self, Replay};
@@ -90,8 +91,11 @@ pub(crate) struct Failed;
 #[derive(Debug)]
 pub(crate) enum Posted {
     /// Stored and handed to the [`Delivery`]: its sender sees it with
-    /// everyone else, and that is the confirmation.
-    Delivered,
+    /// everyone else, and that is the confirmation. The message's id and
+    /// whom it may call ([`crate::command::attention`]), read right after
+    /// the commit on the journal's thread: asking for them with a request
+    /// of their own would split the journal's batches of posts.
+    Delivered { id: u64, called: Vec<Called> },
     /// A resend of a stored `client_id`: nothing was stored, and this is
     /// the original.
     Duplicate(Box<ChatMessage>),
@@ -588,17 +592,39 @@ impl Worker {
                 return;
             }
         };
+        // Every new message is delivered first; only then is each asked
+        // whom it calls, so no delivery waits on those reads. `Ok` holds a
+        // delivered message, `Err` the answer to one that was not stored.
+        let mut answers = Vec::with_capacity(replies.len());
         for ((sent, reply), result) in batch.iter().zip(replies).zip(results) {
             let outcome = match result {
                 Appended::New { message, prev } => {
                     self.metrics.messages_stored.increment(1);
+                    let id = message.id;
                     let event = HistoryItem::Message(message);
                     self.deliver(&sent.room, event, prev, committed);
-                    Posted::Delivered
+                    answers.push((reply, Ok((sent, id))));
+                    continue;
                 }
                 Appended::Duplicate(original) => Posted::Duplicate(Box::new(original)),
                 Appended::ClientIdTaken => Posted::ClientIdTaken,
                 Appended::ReplyNotFound => Posted::ReplyNotFound,
+            };
+            answers.push((reply, Err(outcome)));
+        }
+        for (reply, answer) in answers {
+            let outcome = match answer {
+                Ok((sent, id)) => {
+                    let called = self
+                        .store
+                        .called(&sent.room, &sent.mentions, sent.reply_to)
+                        .unwrap_or_else(|error| {
+                            tracing::error!("cannot read whom message {id} calls: {error}");
+                            Vec::new()
+                        });
+                    Posted::Delivered { id, called }
+                }
+                Err(outcome) => outcome,
             };
             reply.send(outcome);
         }

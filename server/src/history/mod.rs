@@ -2,16 +2,18 @@
 //! messages, the store seam under it with its two databases (SQLite,
 //! PostgreSQL), the changes people make to messages (edits, deletions,
 //! reactions), what moderators change in it, who holds which name
-//! ([`people`]), and the operator's copies of
-//! an SQLite history.
+//! ([`people`]), what each person has read and wants to be called for
+//! ([`attention`]), where their Web Push goes ([`push`]), and the operator's copies of an SQLite history.
 
 pub mod archive;
+pub(crate) mod attention;
 pub(crate) mod changes;
 pub(crate) mod journal;
 pub(crate) mod moderation;
 pub(crate) mod pages;
 pub(crate) mod people;
 pub(crate) mod postgres;
+pub(crate) mod push;
 mod sql;
 pub(crate) mod sqlite;
 pub(crate) mod store;

@@ -112,7 +112,8 @@ pub(crate) trait People {
     /// The person's devices that are not revoked, oldest first.
     fn devices(&mut self, person: u64) -> StoreResult<Vec<DeviceInfo>>;
 
-    /// Revokes one of the person's devices: the hash of its key, or
+    /// Revokes one of the person's devices (and drops the push
+    /// subscriptions it made): the hash of its key, or
     /// `None` when it is not one of them (or already revoked).
     fn revoke_device(&mut self, person: u64, device: u64) -> StoreResult<Option<String>>;
 

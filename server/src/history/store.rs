@@ -7,9 +7,11 @@
 //! store, so every method is a plain blocking call on `&mut self`.
 
 use crate::config::Database;
+use crate::history::attention::Attention;
 use crate::history::changes::Changes;
 use crate::history::moderation::Moderation;
 use crate::history::people::People;
+use crate::history::push::PushStore;
 use chat_shared::{ChatMessage, HistoryItem};
 use std::time::SystemTime;
 
@@ -29,6 +31,20 @@ pub(crate) struct NewMessage {
     pub owner: Option<String>,
     /// The message of the same room this one answers.
     pub reply_to: Option<u64>,
+    /// The name keys the text mentions ([`mention_keys`]), kept beside
+    /// the message so that counting and calling mentions never reads
+    /// texts again ([`crate::history::attention`]).
+    pub mentions: Vec<String>,
+}
+
+/// The name keys `text` mentions, each once: what [`NewMessage::mentions`]
+/// keeps. Worked out by whoever builds the message, not by the journal
+/// thread.
+pub(crate) fn mention_keys(text: &str) -> Vec<String> {
+    chat_shared::mention::mentioned(text)
+        .iter()
+        .map(|name| chat_shared::username_key(name))
+        .collect()
 }
 
 /// What storing a message did.
@@ -155,10 +171,13 @@ pub(crate) trait Messages {
 }
 
 /// Everything the journal keeps: the messages, the changes to them, what
-/// moderators change, and who holds which name.
-pub(crate) trait Store: Messages + Changes + Moderation + People + Send {}
+/// moderators change, who holds which name, and what each person has read.
+pub(crate) trait Store:
+    Messages + Changes + Moderation + People + Attention + PushStore + Send
+{
+}
 
-impl<T: Messages + Changes + Moderation + People + Send> Store for T {}
+impl<T: Messages + Changes + Moderation + People + Attention + PushStore + Send> Store for T {}
 
 /// Opens (creating and migrating as needed) the database.
 pub(crate) fn open(database: &Database) -> Result<Box<dyn Store>, String> {

@@ -1,6 +1,8 @@
 //! Serving the browser app that `trunk build` wrote.
 
-use axum::http::{header, StatusCode, Uri};
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::path::{Path, PathBuf};
@@ -23,6 +25,20 @@ pub(crate) fn router(dir: &Path) -> Router {
     Router::new()
         .fallback_service(files)
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(cache_headers))
+}
+
+/// Cache-Control for a file of the app, as the built-in app has it
+/// ([`super::embedded::cache_control`]); `index.html` sets its own.
+async fn cache_headers(request: Request, next: Next) -> Response {
+    let cache = super::embedded::cache_control(request.uri().path());
+    let mut response = next.run(request).await;
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    }
+    response
 }
 
 async fn serve_index(uri: Uri, index: PathBuf) -> Response {

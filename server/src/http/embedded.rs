@@ -112,17 +112,28 @@ fn serve(files: &'static [EmbeddedFile], uri: &Uri, request: &HeaderMap) -> Resp
             response
         }
     };
-    let cache = if is_content_hashed(file.path) {
-        IMMUTABLE
-    } else {
-        "no-cache"
-    };
-    set(&mut response, header::CACHE_CONTROL, cache);
+    set(
+        &mut response,
+        header::CACHE_CONTROL,
+        cache_control(file.path),
+    );
     if available.br || available.gzip {
         // Caches between us and the client must key on the encoding too.
         set(&mut response, header::VARY, "accept-encoding");
     }
     response
+}
+
+/// How long a file of the app may be cached: a year for trunk's
+/// content-hashed outputs, revalidated on every use for the rest
+/// (`index.html`, `sw.js`, the manifest and icons), so a new version is
+/// seen at the next load. Both ways of serving the app use it.
+pub(crate) fn cache_control(path: &str) -> &'static str {
+    if is_content_hashed(path) {
+        IMMUTABLE
+    } else {
+        "no-cache"
+    }
 }
 
 fn find<'a>(files: &'a [EmbeddedFile], path: &str) -> Option<&'a EmbeddedFile> {

@@ -136,6 +136,7 @@ pub(crate) async fn add(
          style-src 'self' 'unsafe-inline'; \
          img-src 'self' data:; \
          connect-src 'self'{socket_sources}; \
+         manifest-src 'self'; worker-src 'self'; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     );
     let headers = response.headers_mut();

@@ -14,13 +14,19 @@
 //!   rest become one summary.
 //! - [`sender`]: the HTTPS POST to the push service and what its answer
 //!   means (delivered, gone, retry later, refused, failed).
+//! - [`dispatch`]: the node's pusher, which puts them together for each
+//!   person a message calls: no open connection, a subscription, the
+//!   limit, the send, a gone subscription dropped.
+//! - [`settings`]: `--no-push` and the rest of the operator's choices.
 //!
 //! docs/notifications.md says what the push services see.
 
+pub(crate) mod dispatch;
 pub mod ece;
 pub mod limiter;
 pub mod payload;
 pub mod sender;
+pub mod settings;
 pub mod subscription;
 pub mod vapid;
 
@@ -29,5 +35,6 @@ pub use payload::{message_payload, summary_payload, PayloadError, MAX_PAYLOAD};
 pub use sender::{
     PushOptions, SendFailure, SendOutcome, Sender, SenderError, SenderSettings, Urgency,
 };
+pub use settings::{PushConfig, DEFAULT_PUSH_CONTACT, DEFAULT_PUSH_WINDOW, PUSHES_PER_WINDOW};
 pub use subscription::{Subscription, SubscriptionError};
 pub use vapid::{VapidError, VapidKey};

@@ -14,8 +14,9 @@ use p256::PublicKey;
 use std::fmt;
 
 /// The longest endpoint accepted, in characters: real ones are a few
-/// hundred; the limit keeps a stored row and a log line small.
-pub const MAX_ENDPOINT_CHARS: usize = 1000;
+/// hundred; the limit keeps a stored row and a log line small. The
+/// protocol's own number, so the docs and every side agree.
+pub const MAX_ENDPOINT_CHARS: usize = chat_shared::MAX_PUSH_ENDPOINT_CHARS;
 
 /// The length of `p256dh`: an uncompressed P-256 point (0x04, x, y).
 pub const P256DH_LEN: usize = 65;

@@ -85,6 +85,19 @@ impl VapidKey {
         self.signing.to_bytes().into()
     }
 
+    /// The private scalar as the store keeps it: base64url.
+    pub fn to_stored(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.private_bytes())
+    }
+
+    /// The key [`VapidKey::to_stored`] gave.
+    pub fn from_stored(text: &str) -> Result<Self, VapidError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| VapidError::BadPrivateKey)?;
+        Self::from_private_bytes(&bytes)
+    }
+
     /// The public key as browsers take it for `applicationServerKey` and
     /// as the `k=` of the header: base64url of the 65-byte uncompressed
     /// point.

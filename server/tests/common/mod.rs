@@ -287,6 +287,8 @@ pub(crate) struct Joined {
     pub locked: bool,
     pub online: Option<u32>,
     pub held: bool,
+    /// The VAPID key offered for Web Push (held names only).
+    pub push_key: Option<String>,
 }
 
 pub(crate) struct Client {
@@ -433,6 +435,7 @@ impl Client {
                     locked: welcome.locked,
                     online: welcome.online,
                     held: welcome.held,
+                    push_key: welcome.push_key,
                 }
             }
             other => panic!("expected welcome, got {other:?}"),
@@ -510,6 +513,21 @@ impl Client {
                     return names;
                 }
             }
+        }
+    }
+}
+
+/// The first frame of `client` that `wanted` picks, skipping the rest
+/// (presence, activity, messages); fails after [`PATIENCE`] in all.
+pub(crate) async fn until<T>(
+    client: &mut Client,
+    mut wanted: impl FnMut(ServerFrame) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "waited too long");
+        if let Some(found) = wanted(client.recv().await) {
+            return found;
         }
     }
 }

@@ -11,8 +11,13 @@
 //!   a reply's quote, and where they go on the page.
 //! - [`changes`]: messages change in place as their edits, deletions and
 //!   reactions arrive; a deleted one stays as a tombstone.
+//! - [`cache`]: the newest messages kept on this device, shown before the
+//!   server's `welcome` (the app opened offline); [`disk`]: where they are
+//!   kept, for whom, and when they are dropped.
 
+pub(crate) mod cache;
 pub(crate) mod changes;
+pub(crate) mod disk;
 pub(crate) mod history;
 
 use chat_shared::{username_key, ChatMessage, ClientFrame, ClientLimits};
@@ -95,6 +100,9 @@ pub(crate) struct ConversationState {
     dirty: Vec<u64>,
     /// History pages asked for, oldest request first.
     pages: VecDeque<PageRequest>,
+    /// The page shows what this device kept ([`cache`]), not yet the
+    /// server's version: the `welcome` replaces it.
+    kept: bool,
 }
 
 impl ConversationState {
@@ -105,7 +113,12 @@ impl ConversationState {
 
     /// The newest id on the page, of a message or a change to one: a
     /// (re-)join asks the server for what came after it.
+    /// None while the page shows the kept copy: the server then sends its
+    /// whole recent history, which replaces the copy.
     pub(crate) fn newest_id(&self) -> Option<u64> {
+        if self.kept {
+            return None;
+        }
         self.shown.keys().max().copied().max(self.newest_change)
     }
 
@@ -153,10 +166,11 @@ impl ConversationState {
 
     /// A `welcome` arrived with history (`has_history`); `gap` says what
     /// the page shows and what follows are not continuous, so the page
-    /// starts over. A page that shows nothing yet heads the history with
-    /// the "earlier messages" divider.
+    /// starts over, as it does over the copy this device kept. A page that
+    /// shows nothing yet heads the history with the "earlier messages"
+    /// divider.
     pub(crate) fn welcome(&mut self, has_history: bool, gap: bool) {
-        if gap {
+        if gap || self.kept {
             self.clear();
         }
         if self.shown.is_empty() {
@@ -208,6 +222,7 @@ impl ConversationState {
         self.older = Older::MayExist;
         self.newest_change = None;
         self.pages.clear();
+        self.kept = false;
     }
 
     fn next_key(&mut self) -> u64 {

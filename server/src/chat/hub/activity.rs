@@ -19,6 +19,7 @@ use crate::chat::peer::Peer;
 use crate::cluster::PersonChange;
 use chat_shared::{close, ServerFrame};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// One connection of a held name on this node.
 #[derive(Debug, Clone)]
@@ -128,6 +129,29 @@ impl Activity {
             self.drop_watcher(&room, person);
         }
         peers
+    }
+
+    /// Hands `frame` to every connection of the person here but those
+    /// sitting in `except_room`; how many got it.
+    pub(crate) fn tell_person(
+        &self,
+        person: u64,
+        frame: &Utf8Bytes,
+        except_room: Option<&str>,
+    ) -> usize {
+        let mut sent = 0;
+        for watcher in self
+            .people
+            .get(&person)
+            .into_iter()
+            .flat_map(HashMap::values)
+        {
+            if except_room != Some(watcher.room.as_str()) {
+                watcher.peer.send(frame.clone());
+                sent += 1;
+            }
+        }
+        sent
     }
 
     /// The connections of one device of the person here (for a revoke).
@@ -247,6 +271,15 @@ impl HubState {
             }
             PersonChange::Forgotten { person } => {
                 self.activity.forget(person);
+            }
+            PersonChange::Tell {
+                person,
+                frame,
+                except_room,
+            } => {
+                let frame = Utf8Bytes::from(frame);
+                self.activity
+                    .tell_person(person, &frame, except_room.as_deref());
             }
         }
     }

@@ -14,6 +14,7 @@ fn hub() -> Arc<Hub> {
         heartbeat: Duration::from_secs(20),
         client_limits: ClientLimits::default(),
         limit_loopback: false,
+        push_key: None,
     };
     Hub::start(vec!["general".into()], settings)
 }

@@ -12,11 +12,18 @@ use crate::history::store::{self, Appended, NewMessage, Store};
 use chat_shared::{AuditAction, Change, ChatMessage, HistoryItem};
 
 mod abuse;
+mod attention;
 mod changes;
 mod people;
+mod push;
 use abuse::{
     a_change_client_id_names_one_change_per_room, a_client_id_names_one_message_per_room,
     a_message_carries_a_bounded_number_of_different_emoji,
+};
+use attention::{
+    a_message_calls_the_mentioned_the_replied_to_and_who_chose_all,
+    a_read_marker_only_moves_forward_and_no_further_than_the_room,
+    unread_leaves_out_own_and_deleted_messages_and_counts_mentions,
 };
 use changes::{
     a_deletion_is_an_event_that_leaves_a_tombstone, a_page_shows_only_its_own_rooms_reactions,
@@ -30,6 +37,11 @@ use people::{
     a_held_name_answers_to_its_devices_and_to_one_link_code,
     a_lapsed_or_released_name_is_a_new_persons,
     any_device_of_the_person_changes_what_another_posted, dms_rooms_and_reports_are_kept,
+};
+use push::{
+    a_person_keeps_their_newest_subscriptions_only,
+    revoking_a_device_or_forgetting_the_person_drops_pushes,
+    subscriptions_belong_to_a_person_and_a_device, the_first_vapid_key_stored_stays,
 };
 
 /// The author key `author` joins with in these tests.
@@ -46,6 +58,7 @@ pub(crate) fn message(room: &str, author: &str, text: &str, client_id: Option<&s
         client_id: client_id.map(Into::into),
         owner: Some(owner_hash(&author_key(author))),
         reply_to: None,
+        mentions: store::mention_keys(text),
     }
 }
 
@@ -518,6 +531,13 @@ macro_rules! conformance_tests {
             a_lapsed_or_released_name_is_a_new_persons,
             dms_rooms_and_reports_are_kept,
             any_device_of_the_person_changes_what_another_posted,
+            the_first_vapid_key_stored_stays,
+            subscriptions_belong_to_a_person_and_a_device,
+            a_person_keeps_their_newest_subscriptions_only,
+            revoking_a_device_or_forgetting_the_person_drops_pushes,
+            a_read_marker_only_moves_forward_and_no_further_than_the_room,
+            unread_leaves_out_own_and_deleted_messages_and_counts_mentions,
+            a_message_calls_the_mentioned_the_replied_to_and_who_chose_all,
         );
     };
     ($open:expr; $($name:ident),* $(,)?) => {

@@ -9,7 +9,12 @@ use chat_shared::{username_key, username_looks, AuditAction};
 
 const HOUR_MS: u64 = 3_600_000;
 
-fn presented(name: &str, key: Option<&str>, code: Option<&str>, now_ms: u64) -> Presented {
+pub(super) fn presented(
+    name: &str,
+    key: Option<&str>,
+    code: Option<&str>,
+    now_ms: u64,
+) -> Presented {
     Presented {
         name_key: username_key(name),
         name: name.to_owned(),
@@ -30,7 +35,7 @@ fn mine(identity: Identity) -> Person {
 }
 
 /// Holds `name` for `key` at `now_ms`.
-fn hold(store: &mut dyn Store, name: &str, key: &str, now_ms: u64) -> Person {
+pub(super) fn hold(store: &mut dyn Store, name: &str, key: &str, now_ms: u64) -> Person {
     let who = presented(name, Some(key), None, now_ms);
     assert_eq!(store.identify(&who).expect("identify"), Identity::Free);
     mine(

@@ -36,7 +36,10 @@ fn reopening_keeps_everything_and_migrating_again_changes_nothing() {
     }
     let mut store = Postgres::open(&url).expect("reopen");
     drop(Postgres::open(&url).expect("and again"));
-    assert_eq!(schema_versions(&mut store), 4);
+    assert_eq!(
+        schema_versions(&mut store),
+        i64::from(super::SCHEMA_VERSION)
+    );
     assert_eq!(store.rooms().expect("rooms"), ["general"]);
     let texts = latest_texts(&mut store, "general");
     assert_eq!(texts, ["one"]);
@@ -65,7 +68,10 @@ fn two_nodes_creating_the_schema_at_once_both_succeed() {
         .collect();
     for node in nodes {
         let mut store = node.join().expect("no panic").expect("open");
-        assert_eq!(schema_versions(&mut store), 4);
+        assert_eq!(
+            schema_versions(&mut store),
+            i64::from(super::SCHEMA_VERSION)
+        );
         store.probe().expect("probe");
     }
 }
@@ -293,7 +299,9 @@ fn a_version_1_database_gains_edits_replies_and_reactions() {
         store
             .run(|client| {
                 Ok(client.batch_execute(
-                    "DROP TABLE persons; DROP TABLE person_looks; DROP TABLE devices;
+                    "DROP TABLE attention; DROP TABLE mentions; DROP INDEX messages_live;
+                 DROP TABLE push_subscriptions;
+                 DROP TABLE persons; DROP TABLE person_looks; DROP TABLE devices;
                      DROP TABLE link_codes; DROP TABLE memberships; DROP TABLE dm_members;
                      DROP TABLE reactions;
                      DROP INDEX messages_by_target;
@@ -310,7 +318,10 @@ fn a_version_1_database_gains_edits_replies_and_reactions() {
             .expect("a version 1 schema");
     }
     let mut store = Postgres::open(&url).expect("migrate");
-    assert_eq!(schema_versions(&mut store), 4);
+    assert_eq!(
+        schema_versions(&mut store),
+        i64::from(super::SCHEMA_VERSION)
+    );
     let old = store.page_before("general", u64::MAX, 10).expect("page");
     assert_eq!(old.len(), 1);
     assert_eq!(old[0].text, "from before");
@@ -341,7 +352,9 @@ fn a_version_2_database_keeps_client_ids_apart_per_room() {
         store
             .run(|client| {
                 Ok(client.batch_execute(
-                    "DROP TABLE persons; DROP TABLE person_looks; DROP TABLE devices;
+                    "DROP TABLE attention; DROP TABLE mentions; DROP INDEX messages_live;
+                 DROP TABLE push_subscriptions;
+                 DROP TABLE persons; DROP TABLE person_looks; DROP TABLE devices;
                      DROP TABLE link_codes; DROP TABLE memberships; DROP TABLE dm_members;
                      DROP INDEX messages_once;
                      CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
@@ -355,6 +368,9 @@ fn a_version_2_database_keeps_client_ids_apart_per_room() {
             .expect("append");
     }
     let mut store = Postgres::open(&url).expect("migrate");
-    assert_eq!(schema_versions(&mut store), 4);
+    assert_eq!(
+        schema_versions(&mut store),
+        i64::from(super::SCHEMA_VERSION)
+    );
     assert_client_ids_are_apart_per_room(&mut store);
 }

@@ -181,6 +181,13 @@ fn append(db: &mut dyn Sql, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> 
             results.push(already_sent(db, existing)?);
             continue;
         };
+        for key in &message.mentions {
+            db.execute(
+                "INSERT INTO mentions (name_key, message_id, room) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+                args![key, id, &message.room],
+            )?;
+        }
         let prev = last_ids
             .insert(message.room.clone(), id)
             .unwrap_or_default();

@@ -10,10 +10,12 @@
 //! written once, over those, in the modules below. The schema's few
 //! differences in types are named in [`schema::Types`].
 
+mod attention;
 mod changes;
 mod messages;
 mod moderation;
 mod people;
+mod push;
 pub(crate) mod read;
 pub(crate) mod schema;
 

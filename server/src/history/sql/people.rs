@@ -254,6 +254,7 @@ impl<D: Driver> People for D {
                         "UPDATE devices SET revoked = true WHERE id = ?1",
                         args![sql_id(device)],
                     )?;
+                    super::push::drop_device_pushes(db, device)?;
                 }
                 Ok(key)
             },
@@ -413,7 +414,14 @@ fn add_membership(db: &mut dyn Sql, person: u64, room: &str) -> StoreResult<()> 
 /// Forgets a person and everything that hangs on it but the DMs' member
 /// lists (a DM keeps its history, and no one new becomes its member).
 fn forget(db: &mut dyn Sql, person: u64) -> StoreResult<()> {
-    for table in ["person_looks", "devices", "link_codes", "memberships"] {
+    for table in [
+        "person_looks",
+        "devices",
+        "link_codes",
+        "memberships",
+        "attention",
+        "push_subscriptions",
+    ] {
         db.execute(
             &format!("DELETE FROM {table} WHERE person = ?1"),
             args![sql_id(person)],

@@ -79,7 +79,7 @@ pub(crate) fn step(step: &str, types: &Types) -> String {
 
 /// Every step of the schema, oldest first. Never change one that has
 /// shipped: add a step.
-pub(crate) const STEPS: [&str; 6] = [
+pub(crate) const STEPS: [&str; 8] = [
     // 1. Messages and rooms.
     "CREATE TABLE messages (
          id         {id},
@@ -210,4 +210,39 @@ pub(crate) const STEPS: [&str; 6] = [
          name   TEXT NOT NULL,
          PRIMARY KEY (room, person)
      ){keyed_table};",
+    // 7. Issue 24. Per person and room: the read marker (`read_id`, the
+    // last message read, 0 for none) and the notification level (NULL:
+    // the room's default). `mentions` lists, at post time, each name key
+    // a message mentions, so counting and calling a person's mentions is
+    // an index lookup, never a scan of texts. `messages_live` serves the
+    // unread count's range scan over messages alone (no changes, no
+    // deletions).
+    "CREATE TABLE attention (
+         person  {bigint} NOT NULL,
+         room    TEXT NOT NULL,
+         read_id {bigint} NOT NULL DEFAULT 0,
+         level   TEXT,
+         PRIMARY KEY (person, room)
+     ){keyed_table};
+     CREATE INDEX attention_by_level ON attention (room, level) WHERE level IS NOT NULL;
+     CREATE TABLE mentions (
+         name_key   TEXT NOT NULL,
+         message_id {bigint} NOT NULL,
+         room       TEXT NOT NULL,
+         PRIMARY KEY (name_key, message_id)
+     ){keyed_table};
+     CREATE INDEX messages_live ON messages (room, id) WHERE kind = 'message' AND NOT deleted;",
+    // 8. Issue 24, Web Push. Each browser's subscription (one row per
+    // endpoint), whose person it is and which device made it (revoking
+    // the device drops it). The VAPID key is a `settings` row.
+    "CREATE TABLE push_subscriptions (
+         endpoint   TEXT PRIMARY KEY,
+         person     {bigint} NOT NULL,
+         device     {bigint} NOT NULL,
+         p256dh     TEXT NOT NULL,
+         auth       TEXT NOT NULL,
+         created_ms {bigint} NOT NULL
+     ){keyed_table};
+     CREATE INDEX push_by_person ON push_subscriptions (person);
+     CREATE INDEX push_by_device ON push_subscriptions (device);",
 ];

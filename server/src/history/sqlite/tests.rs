@@ -78,7 +78,9 @@ fn a_version_3_database_gains_edits_replies_and_reactions() {
         store
             .connection
             .execute_batch(
-                "DROP TABLE persons; DROP TABLE person_looks; DROP TABLE devices;
+                "DROP TABLE attention; DROP TABLE mentions; DROP INDEX messages_live;
+                 DROP TABLE push_subscriptions;
+                 DROP TABLE persons; DROP TABLE person_looks; DROP TABLE devices;
                  DROP TABLE link_codes; DROP TABLE memberships; DROP TABLE dm_members;
                  DROP TABLE reactions;
                  DROP INDEX messages_by_target;
@@ -148,7 +150,9 @@ fn a_version_4_database_keeps_client_ids_apart_per_room() {
         store
             .connection
             .execute_batch(
-                "DROP TABLE persons; DROP TABLE person_looks; DROP TABLE devices;
+                "DROP TABLE attention; DROP TABLE mentions; DROP INDEX messages_live;
+                 DROP TABLE push_subscriptions;
+                 DROP TABLE persons; DROP TABLE person_looks; DROP TABLE devices;
                  DROP TABLE link_codes; DROP TABLE memberships; DROP TABLE dm_members;
                  DROP INDEX messages_once;
                  CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
