@@ -326,6 +326,11 @@ fn the_app_installs_updates_and_opens_offline() {
             html.replacen("<head>", r#"<head><meta name="build" content="2">"#, 1),
         )
         .expect("a new index.html");
+        // A build writes its compressed copies anew (`cargo xtask`'s
+        // brotli and gzip beside each file): the stale ones go.
+        for stale in ["index.html.br", "index.html.gz"] {
+            let _ = std::fs::remove_file(site.path().join(stale));
+        }
         page.reload_and_rejoin("after the new build").await;
         page.wait_until(
             "the new version is offered",
