@@ -98,6 +98,7 @@ impl ChatClient {
             text: text.to_owned(),
             client_id: Some(client_id),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await;
         while self.next_message().await.text != text {}

@@ -390,6 +390,7 @@ async fn fill_history(server: &TestServer, count: usize) -> Vec<String> {
                 text: text.clone(),
                 client_id: Some(format!("fill-{n}")),
                 reply_to: None,
+                attachments: Vec::new(),
             })
             .await;
         // Below the e2e servers' 100 messages a second.

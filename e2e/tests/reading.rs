@@ -47,6 +47,7 @@ async fn post(client: &mut ChatClient, text: &str, client_id: &str) -> ChatMessa
             text: text.to_owned(),
             client_id: Some(client_id.to_owned()),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await;
     loop {

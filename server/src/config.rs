@@ -251,6 +251,10 @@ pub struct Config {
     #[command(flatten)]
     pub push: crate::push::PushConfig,
 
+    /// Files: where they are kept, and the limits.
+    #[command(flatten)]
+    pub files: crate::files::FilesConfig,
+
     /// Serve the browser app built into the binary (a build with the
     /// `embed` feature) instead of `static_dir`. [`Config::choose_app_source`]
     /// sets it unless `--static-dir` or `CHAT_STATIC_DIR` names a folder, so
@@ -327,6 +331,7 @@ impl Default for Config {
             admin_token: None,
             limits: Limits::default(),
             push: crate::push::PushConfig::default(),
+            files: crate::files::FilesConfig::default(),
             use_embedded_app: false,
         }
     }

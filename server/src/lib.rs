@@ -85,6 +85,7 @@ mod cluster;
 mod command;
 pub mod config;
 mod error;
+pub mod files;
 mod history;
 mod http;
 pub mod limits;
@@ -133,6 +134,8 @@ struct AppState {
     gate: chat::moderation::Gate,
     /// This node's Web Push sender (a no-op with `--no-push`).
     pusher: push::dispatch::Pusher,
+    /// Files on messages; `None` with `--no-files`.
+    files: Option<Arc<files::Files>>,
 }
 
 /// Serves the chat on `listener` until `shutdown` completes, then closes
@@ -257,6 +260,7 @@ pub async fn run_with_metrics(
         }
         None => (push::dispatch::Pusher::off(), None),
     };
+    let files = open_files(&config, &journal).await?;
     let shutdown_timeout = config.shutdown_timeout;
     let listening_on = listener.local_addr()?.ip();
     let state = Arc::new(AppState {
@@ -270,6 +274,7 @@ pub async fn run_with_metrics(
         metrics,
         gate,
         pusher,
+        files,
     });
     let metrics_task = metrics_listener.map(|listener| {
         let served = telemetry_server(listener, state.clone());
@@ -337,6 +342,31 @@ pub async fn run_with_metrics(
 
 /// The bus and the presence: in this process, or with `--redis` shared
 /// with the other nodes of a cluster.
+/// Opens this node's files (`None` with `--no-files`): the token secret
+/// every node shares comes from the store, and the bytes nothing refers
+/// to any more since the last run are deleted, in the background.
+async fn open_files(
+    config: &Config,
+    journal: &Journal,
+) -> std::io::Result<Option<Arc<files::Files>>> {
+    if config.files.no_files {
+        return Ok(None);
+    }
+    let fresh = files::upload::random_id().map_err(std::io::Error::other)?;
+    let secret = journal
+        .people(move |store| store.files_secret(&fresh))
+        .await
+        .map_err(|_| std::io::Error::other("cannot read the files' token secret"))?;
+    let opened = files::Files::open(&config.files, &config.database(), secret.as_bytes())
+        .map_err(std::io::Error::other)?
+        .map(Arc::new);
+    if let Some(files) = &opened {
+        let (files, journal) = (files.clone(), journal.clone());
+        tokio::spawn(async move { files.sweep(&journal).await });
+    }
+    Ok(opened)
+}
+
 async fn link_nodes(
     config: &Config,
     node: Arc<ThisNode>,

@@ -102,6 +102,7 @@ fn reply(text: &str, to: u64, client_id: &str) -> ClientFrame {
         text: text.into(),
         client_id: Some(client_id.into()),
         reply_to: Some(to),
+        attachments: Vec::new(),
     }
 }
 

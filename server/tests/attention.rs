@@ -76,6 +76,7 @@ async fn post(client: &mut Client, text: &str, reply_to: Option<u64>) -> u64 {
             text: text.into(),
             client_id: None,
             reply_to,
+            attachments: Vec::new(),
         })
         .await;
     until(client, |frame| match frame {

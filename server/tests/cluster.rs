@@ -820,6 +820,7 @@ async fn killing_every_node_mid_stream_loses_no_confirmed_message() {
                             text: format!("{name} #{n}"),
                             client_id: Some(format!("{name}-{n}")),
                             reply_to: None,
+                            attachments: Vec::new(),
                         };
                         if client
                             .socket

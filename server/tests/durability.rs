@@ -163,6 +163,7 @@ async fn a_resent_message_is_stored_and_shown_once() {
         text: "only once".into(),
         client_id: Some("6f1d2c3b-0000-4000-8000-000000000001".into()),
         reply_to: None,
+        attachments: Vec::new(),
     };
     // The first send may or may not be committed before the drop: bob
     // cannot know, so after reconnecting he sends it again.
@@ -492,6 +493,7 @@ async fn a_deleted_text_is_gone_from_the_database_file_and_its_wal() {
             text: "a reply".into(),
             client_id: None,
             reply_to: Some(short.id),
+            attachments: Vec::new(),
         })
         .await;
     alice.recv_message().await;

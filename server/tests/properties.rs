@@ -190,6 +190,7 @@ fn expected(text: &str, joined: bool) -> Result<(), Vec<ErrorCode>> {
             text,
             client_id,
             reply_to,
+            ..
         }) => {
             normalize_message(&text).map_err(|error| vec![error.code()])?;
             match client_id {

@@ -89,6 +89,7 @@ async fn post(client: &mut Client, text: &str) -> u64 {
             text: text.into(),
             client_id: None,
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await;
     until(client, |frame| match frame {

@@ -111,6 +111,9 @@ pub enum ErrorCode {
     /// A `push_subscribe` whose endpoint or keys are not a browser's push
     /// subscription; the message says which part.
     InvalidSubscription,
+    /// A `message`'s attachment is not a file this name uploaded to this
+    /// room that has not gone out yet (or files are off).
+    AttachmentNotFound,
     /// A code this build does not know yet (from a newer server).
     #[serde(other)]
     Unknown,
@@ -137,6 +140,10 @@ impl ErrorCode {
             Self::NameHeld => {
                 "That name belongs to someone. If it is yours, open \"Link another device\" \
                  on a device that has it and use the link here; otherwise pick another name"
+            }
+            Self::AttachmentNotFound => {
+                "That file is not one you uploaded to this room, or it was sent already: \
+                 upload it again"
             }
             Self::InvalidSubscription => {
                 "That push subscription is not valid: it needs an https endpoint and the \

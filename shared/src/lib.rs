@@ -14,6 +14,8 @@
 //!   entries.
 //! - [`mention`]: who a message @mentions, the same on every side.
 //! - [`people`]: names that last, linked devices and direct messages.
+//! - [`files`]: attachments, their names and paths, and how a file
+//!   message reads without them.
 //! - [`format`]: what counts as formatting in a message (code, bold,
 //!   italic, strike, links), so every client renders text the same way.
 //! - [`protocol`]: the JSON frames, one enum per direction, and error codes.
@@ -25,6 +27,7 @@ pub mod actions;
 pub mod attention;
 pub mod close;
 pub mod codes;
+pub mod files;
 pub mod format;
 pub mod mention;
 pub mod people;

@@ -55,6 +55,11 @@ pub enum ClientFrame {
         /// The message of this room this one answers.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<u64>,
+        /// Files uploaded to this room (`POST /files`, their `id`s), at
+        /// most [`crate::files::MAX_ATTACHMENTS`]: the text is then their
+        /// caption and may be empty.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<String>,
     },
     /// Change the text of one of my messages (posted with my author key,
     /// within the edit window).
@@ -176,6 +181,8 @@ pub enum ClientFrame {
     },
     /// Stop pushing to this endpoint; answered with `push_unsubscribed`.
     PushUnsubscribe { endpoint: String },
+    /// May I upload files to this room? Answered with `upload_token`.
+    UploadToken,
 }
 
 impl ClientFrame {
@@ -199,6 +206,7 @@ impl ClientFrame {
             text: text.into(),
             client_id: None,
             reply_to: None,
+            attachments: Vec::new(),
         }
     }
 }
@@ -255,6 +263,10 @@ pub struct ChatMessage {
     /// The reactions on it, in the order each emoji was first put on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reactions>,
+    /// Its files; the text then ends with a link line per file
+    /// ([`crate::files::text_with_links`]). Gone once it is deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::files::Attachment>,
 }
 
 /// The original a reply answers, as the reply shows it.
@@ -692,6 +704,19 @@ pub enum ServerFrame {
     /// This browser will get no more Web Push, answering
     /// `push_unsubscribe`.
     PushUnsubscribed { endpoint: String },
+    /// Answers `upload_token`: `token` authorises `POST /files` to this
+    /// room under this name for `expires_in_secs`; `read`, when the room's
+    /// files need one (a DM, an invite-only server), goes on their
+    /// download paths as `?t=` and lasts a day or more.
+    UploadToken {
+        room: String,
+        token: String,
+        expires_in_secs: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        read: Option<String>,
+        /// The size limit of one file, in bytes (`--max-upload`).
+        max_bytes: u64,
+    },
     /// A frame type this build does not know: a newer server may add frames,
     /// and clients must ignore them. Never sent.
     #[serde(other, skip_serializing)]

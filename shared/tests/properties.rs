@@ -30,7 +30,7 @@ proptest! {
     ) {
         for frame in [
             ClientFrame::Join { username: username.clone(), room: room.clone(), since, resume: client_id.clone(), join_code: room.clone(), author_key: client_id.clone(), link_code: None, device: None },
-            ClientFrame::Message { text: text.clone(), client_id: client_id.clone(), reply_to: since },
+            ClientFrame::Message { text: text.clone(), client_id: client_id.clone(), reply_to: since, attachments: Vec::new() },
             ClientFrame::Typing { is_typing },
             ClientFrame::History { before: Some(before), limit: None, around: since },
             ClientFrame::ListRooms,

@@ -55,6 +55,7 @@ fn client_frames_have_the_documented_json() {
             text: "hello".into(),
             client_id: Some("5f0c6a8e-1b7e-4d5a-9a53-3c2f1e0d9b7a".into()),
             reply_to: None,
+            attachments: Vec::new(),
         },
         r#"{"type":"message","text":"hello","client_id":"5f0c6a8e-1b7e-4d5a-9a53-3c2f1e0d9b7a"}"#,
     );
@@ -362,6 +363,7 @@ fn message_action_frames_have_the_documented_json() {
             text: "yes".into(),
             client_id: Some("c-3".into()),
             reply_to: Some(17),
+            attachments: Vec::new(),
         },
         r#"{"type":"message","text":"yes","client_id":"c-3","reply_to":17}"#,
     );

@@ -263,6 +263,7 @@ fn server_error(code: ErrorCode, reason: Option<ForbiddenReason>, server_message
         ErrorCode::NameHeld => "That name belongs to someone. If it is yours, open \
             \"Link another device\" on a device that has it and open the link here."
             .into(),
+        ErrorCode::AttachmentNotFound => "That file could not be sent: upload it again".into(),
         ErrorCode::InvalidSubscription => {
             "This browser's push subscription was refused; notifications with no tab open \
              stay off."

@@ -290,6 +290,9 @@ fn server_error(code: ErrorCode, reason: Option<ForbiddenReason>, server_message
         ErrorCode::NameHeld => "Это имя кому-то принадлежит. Если оно ваше, откройте \
             «Привязать другое устройство» на устройстве с этим именем и откройте ссылку здесь."
             .into(),
+        ErrorCode::AttachmentNotFound => {
+            "Этот файл не удалось отправить: загрузите его снова".into()
+        }
         ErrorCode::InvalidSubscription => {
             "Сервер не принял подписку этого браузера на push-уведомления; уведомлений \
              без открытой вкладки не будет."

@@ -243,6 +243,7 @@ impl Member {
             text,
             client_id: Some(format!("{}-{seq}", self.name)),
             reply_to: None,
+            attachments: Vec::new(),
         };
         self.sink
             .send(Message::text(frame.encode()))

@@ -106,11 +106,20 @@ impl MessageChange {
             moderator: caller.peer.is_moderator(),
             action,
         };
+        let sweep = match (&request.action, &state.files) {
+            (Action::Delete, Some(files)) => Some(Sweep {
+                files: files.clone(),
+                journal: state.journal.clone(),
+                runtime: tokio::runtime::Handle::current(),
+            }),
+            _ => None,
+        };
         let reply = ChangeReply {
             peer: caller.peer.clone(),
             target,
             client_id,
             bad_text,
+            sweep,
         };
         state.journal.change(request, Box::new(reply)).await;
         Ok(())
@@ -124,6 +133,17 @@ struct ChangeReply {
     target: u64,
     client_id: Option<String>,
     bad_text: Option<Rejection>,
+    /// A deletion's: the files only the message referred to go with it.
+    sweep: Option<Sweep>,
+}
+
+/// What deletes the bytes of files no message refers to any more, once a
+/// deletion is stored (the reply runs on the journal's thread, so the
+/// sweep is handed to the runtime).
+struct Sweep {
+    files: std::sync::Arc<crate::files::Files>,
+    journal: crate::history::journal::Journal,
+    runtime: tokio::runtime::Handle,
 }
 
 impl Reply<ChangeOutcome> for ChangeReply {
@@ -133,9 +153,21 @@ impl Reply<ChangeOutcome> for ChangeReply {
             target,
             client_id,
             bad_text,
+            sweep,
         } = *self;
         let rejection = match outcome {
-            ChangeOutcome::Delivered | ChangeOutcome::Unchanged => return,
+            ChangeOutcome::Delivered => {
+                if let Some(Sweep {
+                    files,
+                    journal,
+                    runtime,
+                }) = sweep
+                {
+                    runtime.spawn(async move { files.sweep(&journal).await });
+                }
+                return;
+            }
+            ChangeOutcome::Unchanged => return,
             ChangeOutcome::Original(original) => {
                 peer.send(encode(&original.into_frame()));
                 return;

@@ -22,11 +22,13 @@
 //!   `list_rooms` shows;
 //! - [`attention`]: `mark_read`, `set_level`, the counts `list_rooms`
 //!   adds, and whom a new message calls (`notify`, and push);
-//! - [`push`]: `push_subscribe` and `push_unsubscribe`.
+//! - [`push`]: `push_subscribe` and `push_unsubscribe`;
+//! - [`files`]: `upload_token`, and a `message`'s files.
 
 pub(crate) mod attention;
 pub(crate) mod change;
 pub(crate) mod dm;
+pub(crate) mod files;
 pub(crate) mod join;
 pub(crate) mod moderate;
 pub(crate) mod people;
@@ -135,6 +137,7 @@ pub(crate) enum Command {
         keys: chat_shared::PushKeys,
     },
     PushUnsubscribe(String),
+    UploadToken,
 }
 
 impl Command {
@@ -168,7 +171,8 @@ impl Command {
                 text,
                 client_id,
                 reply_to,
-            } => Self::Post(post::Post::new(&text, client_id, reply_to)),
+                attachments,
+            } => Self::Post(post::Post::new(&text, client_id, reply_to, attachments)),
             ClientFrame::Typing { is_typing } => Self::Typing(is_typing),
             ClientFrame::Edit {
                 id,
@@ -217,6 +221,7 @@ impl Command {
             ClientFrame::SetLevel { room, level } => Self::SetLevel { room, level },
             ClientFrame::PushSubscribe { endpoint, keys } => Self::PushSubscribe { endpoint, keys },
             ClientFrame::PushUnsubscribe { endpoint } => Self::PushUnsubscribe(endpoint),
+            ClientFrame::UploadToken => Self::UploadToken,
         }
     }
 
@@ -284,6 +289,7 @@ impl Command {
                 push::subscribe(state, caller, &endpoint, &keys).await
             }
             Self::PushUnsubscribe(endpoint) => push::unsubscribe(state, caller, &endpoint).await,
+            Self::UploadToken => files::upload_token(state, caller),
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::error::Rejection;
 use crate::history::journal::{Posted, Reply};
 use crate::history::store::{mention_keys, NewMessage};
 use crate::AppState;
+use chat_shared::files::{is_valid_file_id, MAX_ATTACHMENTS};
 use chat_shared::{
     is_valid_client_id, normalize_message, ErrorCode, ForbiddenReason, ServerFrame,
     MAX_CLIENT_ID_CHARS,
@@ -23,17 +24,30 @@ pub(crate) struct Post {
     pub(crate) client_id: Option<String>,
     /// The message it answers.
     reply_to: Option<u64>,
+    /// The ids of its files (`POST /files`), well formed.
+    attachments: Vec<String>,
 }
 
 impl Post {
     /// Reads a `message` frame's fields.
-    pub(crate) fn new(text: &str, client_id: Option<String>, reply_to: Option<u64>) -> Self {
-        Self {
-            text: normalize_message(text)
+    pub(crate) fn new(
+        text: &str,
+        client_id: Option<String>,
+        reply_to: Option<u64>,
+        attachments: Vec<String>,
+    ) -> Self {
+        let text = if attachments.is_empty() {
+            normalize_message(text)
                 .map(str::to_owned)
-                .map_err(|error| Rejection::new(error.code(), error)),
+                .map_err(|error| Rejection::new(error.code(), error))
+        } else {
+            caption(text, &attachments)
+        };
+        Self {
+            text,
             client_id,
             reply_to,
+            attachments,
         }
     }
 
@@ -46,6 +60,7 @@ impl Post {
             text,
             client_id,
             reply_to,
+            attachments,
         } = self;
         let accepted = caller.joined().and_then(|member| {
             if !caller.peer.is_moderator() && state.cluster.hub.is_locked(&member.room) {
@@ -61,11 +76,24 @@ impl Post {
         };
         let mentions = mention_keys(&text);
         let calling = Calling::new(state, caller, &member.room, &member.name, &text);
+        let (attachments, text) = match super::files::attach(
+            state,
+            &member.room,
+            &member.key,
+            attachments,
+            &text,
+        )
+        .await
+        {
+            Ok(attached) => attached,
+            Err(rejection) => return Err(rejection.with_client_id(client_id)),
+        };
         let message = NewMessage {
             room: member.room.clone(),
             username: member.name.clone(),
             author_key: member.key.clone(),
             text,
+            attachments,
             client_id: client_id.clone(),
             owner: caller.owner.clone(),
             reply_to,
@@ -118,10 +146,34 @@ impl Reply<Posted> for PostReply {
             }
             Posted::ClientIdTaken => client_id_taken(),
             Posted::ReplyNotFound => no_message(self.reply_to.unwrap_or_default()),
+            Posted::AttachmentNotFound => ErrorCode::AttachmentNotFound.into(),
             Posted::Failed => ErrorCode::ServerError.into(),
         };
         self.peer.reject(&rejection.with_client_id(self.client_id));
     }
+}
+
+/// The caption of a message with files: empty is fine, else the rules
+/// of any text; and the files well formed and not too many.
+fn caption(text: &str, attachments: &[String]) -> Result<String, Rejection> {
+    if attachments.len() > MAX_ATTACHMENTS {
+        return Err(Rejection::new(
+            ErrorCode::BadRequest,
+            format!("A message can carry at most {MAX_ATTACHMENTS} files"),
+        ));
+    }
+    if !attachments.iter().all(|id| is_valid_file_id(id)) {
+        return Err(Rejection::new(
+            ErrorCode::BadRequest,
+            "attachments must be the ids POST /files answered with",
+        ));
+    }
+    if text.trim().is_empty() {
+        return Ok(String::new());
+    }
+    normalize_message(text)
+        .map(str::to_owned)
+        .map_err(|error| Rejection::new(error.code(), error))
 }
 
 /// Refuses a `client_id` that is not well formed.

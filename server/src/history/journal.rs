@@ -103,6 +103,8 @@ pub(crate) enum Posted {
     ClientIdTaken,
     /// `reply_to` names no message of the room that is not deleted.
     ReplyNotFound,
+    /// An attachment was not the author's unsent upload to the room.
+    AttachmentNotFound,
     /// Not stored: the store failed.
     Failed,
 }
@@ -609,6 +611,7 @@ impl Worker {
                 Appended::Duplicate(original) => Posted::Duplicate(Box::new(original)),
                 Appended::ClientIdTaken => Posted::ClientIdTaken,
                 Appended::ReplyNotFound => Posted::ReplyNotFound,
+                Appended::AttachmentNotFound => Posted::AttachmentNotFound,
             };
             answers.push((reply, Err(outcome)));
         }

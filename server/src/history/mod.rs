@@ -3,11 +3,13 @@
 //! PostgreSQL), the changes people make to messages (edits, deletions,
 //! reactions), what moderators change in it, who holds which name
 //! ([`people`]), what each person has read and wants to be called for
-//! ([`attention`]), where their Web Push goes ([`push`]), and the operator's copies of an SQLite history.
+//! ([`attention`]), where their Web Push goes ([`push`]), what files were
+//! uploaded to which room ([`files`]), and the operator's copies of an SQLite history.
 
 pub mod archive;
 pub(crate) mod attention;
 pub(crate) mod changes;
+pub(crate) mod files;
 pub(crate) mod journal;
 pub(crate) mod moderation;
 pub(crate) mod pages;

@@ -9,6 +9,7 @@
 use crate::config::Database;
 use crate::history::attention::Attention;
 use crate::history::changes::Changes;
+use crate::history::files::FilesStore;
 use crate::history::moderation::Moderation;
 use crate::history::people::People;
 use crate::history::push::PushStore;
@@ -35,6 +36,10 @@ pub(crate) struct NewMessage {
     /// the message so that counting and calling mentions never reads
     /// texts again ([`crate::history::attention`]).
     pub mentions: Vec<String>,
+    /// Its files: uploads by the author to the room that went out with
+    /// no message yet (checked again when it is stored). The text already
+    /// ends with their links.
+    pub attachments: Vec<chat_shared::files::Attachment>,
 }
 
 /// The name keys `text` mentions, each once: what [`NewMessage::mentions`]
@@ -64,6 +69,9 @@ pub(crate) enum Appended {
     /// `reply_to` names no message of the room that is not deleted:
     /// nothing was stored.
     ReplyNotFound,
+    /// An attachment is not an upload of the author's to the room that
+    /// is still unsent: nothing was stored.
+    AttachmentNotFound,
 }
 
 /// A database operation that failed: the database refused, or could not
@@ -173,11 +181,14 @@ pub(crate) trait Messages {
 /// Everything the journal keeps: the messages, the changes to them, what
 /// moderators change, who holds which name, and what each person has read.
 pub(crate) trait Store:
-    Messages + Changes + Moderation + People + Attention + PushStore + Send
+    Messages + Changes + Moderation + People + Attention + PushStore + FilesStore + Send
 {
 }
 
-impl<T: Messages + Changes + Moderation + People + Attention + PushStore + Send> Store for T {}
+impl<T: Messages + Changes + Moderation + People + Attention + PushStore + FilesStore + Send> Store
+    for T
+{
+}
 
 /// Opens (creating and migrating as needed) the database.
 pub(crate) fn open(database: &Database) -> Result<Box<dyn Store>, String> {

@@ -134,13 +134,17 @@ pub(crate) async fn add(
         "default-src 'self'; \
          script-src 'self' 'wasm-unsafe-eval'{script_sources}; \
          style-src 'self' 'unsafe-inline'; \
-         img-src 'self' data:; \
+         img-src 'self' data: blob:; media-src 'self' blob:; \
          connect-src 'self'{socket_sources}; \
          manifest-src 'self'; worker-src 'self'; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     );
     let headers = response.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&csp) {
+    // A file's answer carries its own, stricter policy (`crate::files`).
+    if let (Ok(csp), false) = (
+        HeaderValue::from_str(&csp),
+        headers.contains_key(header::CONTENT_SECURITY_POLICY),
+    ) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     headers.insert(

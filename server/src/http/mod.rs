@@ -42,6 +42,12 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/ws", get(upgrade))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route(
+            "/files",
+            axum::routing::post(crate::files::upload::upload)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/files/{id}/{*rest}", get(crate::files::download::download))
         .with_state(state)
         .merge(assets)
         .layer(axum::middleware::from_fn_with_state(security, headers::add));

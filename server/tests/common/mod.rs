@@ -475,6 +475,7 @@ impl Client {
             text: text.into(),
             client_id: Some(client_id.into()),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await;
     }

@@ -282,6 +282,7 @@ fn frame(unsent: &Unsent) -> ClientFrame {
             text: unsent.text.clone(),
             client_id,
             reply_to: *reply_to,
+            attachments: Vec::new(),
         },
         Act::Edit { id } => ClientFrame::Edit {
             id: *id,
@@ -356,6 +357,7 @@ mod tests {
                 text: "hi".into(),
                 client_id: Some("id-hi".into()),
                 reply_to: None,
+                attachments: Vec::new(),
             }]
         );
         assert_eq!(states(&state), [("hi", "sending")]);

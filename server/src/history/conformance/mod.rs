@@ -14,6 +14,7 @@ use chat_shared::{AuditAction, Change, ChatMessage, HistoryItem};
 mod abuse;
 mod attention;
 mod changes;
+mod files;
 mod people;
 mod push;
 use abuse::{
@@ -32,6 +33,11 @@ use changes::{
     changes_to_old_messages_are_replayed_once_in_id_order,
     only_the_owner_edits_and_a_moderator_deletion_is_logged,
     reactions_are_per_user_and_ordered_by_when_they_were_put_on, the_rules_are_checked_in_order,
+};
+use files::{
+    a_content_is_kept_once_and_a_resent_upload_is_the_first,
+    deleting_a_message_frees_the_files_nothing_else_refers_to,
+    files_go_out_once_with_their_message_and_show_in_its_pages,
 };
 use people::{
     a_held_name_answers_to_its_devices_and_to_one_link_code,
@@ -59,6 +65,7 @@ pub(crate) fn message(room: &str, author: &str, text: &str, client_id: Option<&s
         owner: Some(owner_hash(&author_key(author))),
         reply_to: None,
         mentions: store::mention_keys(text),
+        attachments: Vec::new(),
     }
 }
 
@@ -538,6 +545,9 @@ macro_rules! conformance_tests {
             a_read_marker_only_moves_forward_and_no_further_than_the_room,
             unread_leaves_out_own_and_deleted_messages_and_counts_mentions,
             a_message_calls_the_mentioned_the_replied_to_and_who_chose_all,
+            a_content_is_kept_once_and_a_resent_upload_is_the_first,
+            files_go_out_once_with_their_message_and_show_in_its_pages,
+            deleting_a_message_frees_the_files_nothing_else_refers_to,
         );
     };
     ($open:expr; $($name:ident),* $(,)?) => {

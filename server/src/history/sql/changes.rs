@@ -193,6 +193,12 @@ fn apply(
                 "DELETE FROM reactions WHERE message_id = ?1",
                 args![target_id],
             )?;
+            // Its files go with it; the files nothing else refers to
+            // any more are swept ([`crate::history::files`]).
+            db.execute(
+                "DELETE FROM uploads WHERE message_id = ?1",
+                args![target_id],
+            )?;
             if logged {
                 record(
                     db,

@@ -142,6 +142,13 @@ fn append(db: &mut dyn Sql, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> 
             },
             None => None,
         };
+        let file_ids: Vec<String> = message.attachments.iter().map(|a| a.id.clone()).collect();
+        if !file_ids.is_empty()
+            && super::files::unsent(db, &message.room, &message.author_key, &file_ids)?.is_none()
+        {
+            results.push(Appended::AttachmentNotFound);
+            continue;
+        }
         let timestamp = timestamp_now();
         // The room's lock keeps another node from storing the same
         // `client_id` in this room since the check; should the index
@@ -181,6 +188,7 @@ fn append(db: &mut dyn Sql, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> 
             results.push(already_sent(db, existing)?);
             continue;
         };
+        super::files::attach(db, id, &file_ids)?;
         for key in &message.mentions {
             db.execute(
                 "INSERT INTO mentions (name_key, message_id, room) VALUES (?1, ?2, ?3)
@@ -200,6 +208,7 @@ fn append(db: &mut dyn Sql, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> 
                 client_id: message.client_id.clone(),
                 reply_to: message.reply_to,
                 reply,
+                attachments: message.attachments.clone(),
                 ..ChatMessage::default()
             },
             prev: to_id(prev),
@@ -314,4 +323,16 @@ pub(super) fn setting(db: &mut dyn Sql, name: &str) -> StoreResult<Option<String
         args![name],
         |row| row.text("value"),
     )
+}
+
+/// The setting `name`, or `fresh` stored as it when there is none: the
+/// first value stored wins, so nodes starting at once agree (a key every
+/// node must sign or check with).
+pub(super) fn setting_or_insert(db: &mut dyn Sql, name: &str, fresh: &str) -> StoreResult<String> {
+    db.execute(
+        "INSERT INTO settings (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO NOTHING",
+        args![name, fresh],
+    )?;
+    Ok(setting(db, name)?.unwrap_or_else(|| fresh.to_owned()))
 }

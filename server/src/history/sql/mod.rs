@@ -12,6 +12,7 @@
 
 mod attention;
 mod changes;
+mod files;
 mod messages;
 mod moderation;
 mod people;

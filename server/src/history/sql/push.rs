@@ -1,7 +1,7 @@
 //! The push half of every store ([`PushStore`]), written once over a
 //! [`Driver`]; see [`crate::history::push`].
 
-use super::messages::setting;
+use super::messages::setting_or_insert;
 use super::{args, sql_id, sql_limit, Driver, Sql};
 use crate::history::push::{
     PushStore, PushTarget, StoredSubscription, MAX_SUBSCRIPTIONS_PER_PERSON,
@@ -13,17 +13,7 @@ const VAPID_SETTING: &str = "vapid_private_key";
 
 impl<D: Driver> PushStore for D {
     fn vapid_key(&mut self, fresh: &str) -> StoreResult<String> {
-        self.write(
-            |db| {
-                db.execute(
-                    "INSERT INTO settings (name, value) VALUES (?1, ?2)
-                     ON CONFLICT (name) DO NOTHING",
-                    args![VAPID_SETTING, fresh],
-                )?;
-                Ok(setting(db, VAPID_SETTING)?.unwrap_or_else(|| fresh.to_owned()))
-            },
-            |_| true,
-        )
+        self.write(|db| setting_or_insert(db, VAPID_SETTING, fresh), |_| true)
     }
 
     fn add_push(

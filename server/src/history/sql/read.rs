@@ -134,6 +134,7 @@ fn read_message(row: &dyn Row) -> StoreResult<ChatMessage> {
         reply_to,
         reply,
         reactions: Vec::new(),
+        attachments: Vec::new(),
     })
 }
 
@@ -147,7 +148,7 @@ pub(crate) const PAGE_REACTIONS: &str = "SELECT r.message_id, r.emoji, r.usernam
     WHERE m.room = ?1 AND m.id BETWEEN ?2 AND ?3 AND m.kind = 'message'
     ORDER BY r.message_id, r.event_id";
 
-/// Adds their reactions to the messages among `rows` (each with its
+/// Adds their reactions and files to the messages among `rows` (each with its
 /// room), one query per room read (every read is of one room).
 fn attach_reactions(db: &mut dyn Sql, rows: &mut [(String, HistoryItem)]) -> StoreResult<()> {
     let mut rooms: BTreeMap<&str, HashMap<u64, &mut ChatMessage>> = BTreeMap::new();
@@ -170,6 +171,12 @@ fn attach_reactions(db: &mut dyn Sql, rows: &mut [(String, HistoryItem)]) -> Sto
                     row.text("emoji")?,
                     row.text("username")?,
                 );
+            }
+            Ok(())
+        })?;
+        db.each(super::files::PAGE_FILES, args, &mut |row| {
+            if let Some(message) = messages.get_mut(&row.id("message_id")?) {
+                message.attachments.push(super::files::attachment(row)?);
             }
             Ok(())
         })?;

@@ -79,7 +79,7 @@ pub(crate) fn step(step: &str, types: &Types) -> String {
 
 /// Every step of the schema, oldest first. Never change one that has
 /// shipped: add a step.
-pub(crate) const STEPS: [&str; 8] = [
+pub(crate) const STEPS: [&str; 9] = [
     // 1. Messages and rooms.
     "CREATE TABLE messages (
          id         {id},
@@ -245,4 +245,35 @@ pub(crate) const STEPS: [&str; 8] = [
      ){keyed_table};
      CREATE INDEX push_by_person ON push_subscriptions (person);
      CREATE INDEX push_by_device ON push_subscriptions (device);",
+    // 9. Issue 25, files. `files` is one row per stored content (its
+    // SHA-256: the same bytes uploaded twice are one file), with what
+    // was learnt of it; `uploads` is each upload of it to a room under a
+    // name, by the id its download path carries, and the message it
+    // went out with (NULL until then; deleting the message deletes the
+    // row). `upload_key` is the client's id for the upload: a resend is
+    // answered with the first.
+    "CREATE TABLE files (
+         sha256       TEXT PRIMARY KEY,
+         size         {bigint} NOT NULL,
+         content_type TEXT NOT NULL,
+         width        {bigint},
+         height       {bigint},
+         thumbs       TEXT NOT NULL,
+         preview      TEXT
+     ){keyed_table};
+     CREATE TABLE uploads (
+         id         TEXT PRIMARY KEY,
+         sha256     TEXT NOT NULL,
+         room       TEXT NOT NULL,
+         name       TEXT NOT NULL,
+         uploader   TEXT NOT NULL,
+         upload_key TEXT NOT NULL,
+         message_id {bigint},
+         position   {bigint} NOT NULL DEFAULT 0,
+         created_ms {bigint} NOT NULL
+     ){keyed_table};
+     CREATE UNIQUE INDEX uploads_by_key ON uploads (uploader, room, upload_key);
+     CREATE INDEX uploads_by_message ON uploads (room, message_id);
+     CREATE INDEX uploads_by_sha ON uploads (sha256);
+     CREATE INDEX uploads_by_time ON uploads (uploader, created_ms);",
 ];

@@ -79,7 +79,7 @@ fn a_version_3_database_gains_edits_replies_and_reactions() {
             .connection
             .execute_batch(
                 "DROP TABLE attention; DROP TABLE mentions; DROP INDEX messages_live;
-                 DROP TABLE push_subscriptions;
+                 DROP TABLE push_subscriptions; DROP TABLE files; DROP TABLE uploads;
                  DROP TABLE persons; DROP TABLE person_looks; DROP TABLE devices;
                  DROP TABLE link_codes; DROP TABLE memberships; DROP TABLE dm_members;
                  DROP TABLE reactions;
@@ -151,7 +151,7 @@ fn a_version_4_database_keeps_client_ids_apart_per_room() {
             .connection
             .execute_batch(
                 "DROP TABLE attention; DROP TABLE mentions; DROP INDEX messages_live;
-                 DROP TABLE push_subscriptions;
+                 DROP TABLE push_subscriptions; DROP TABLE files; DROP TABLE uploads;
                  DROP TABLE persons; DROP TABLE person_looks; DROP TABLE devices;
                  DROP TABLE link_codes; DROP TABLE memberships; DROP TABLE dm_members;
                  DROP INDEX messages_once;
