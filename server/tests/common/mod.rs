@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub(crate) mod http;
 pub(crate) mod process;
 pub(crate) mod push_service;
 
@@ -544,4 +545,24 @@ pub(crate) async fn joined(server: &TestServer, name: &str, others: &mut [&mut C
         }
     }
     client
+}
+
+/// How many objects a server keeps under `prefix` (`blobs/`: one per
+/// stored content): in its files folder, or in the cluster setup in the
+/// shared S3 server's bucket.
+pub(crate) async fn stored_objects(_server: &TestServer, folder: &Path, prefix: &str) -> usize {
+    fn count(path: &Path) -> usize {
+        match std::fs::read_dir(path) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .map(|entry| match entry.file_type() {
+                    Ok(kind) if kind.is_dir() => count(&entry.path()),
+                    Ok(_) => 1,
+                    Err(_) => 0,
+                })
+                .sum(),
+            Err(_) => 0,
+        }
+    }
+    count(&folder.join(prefix))
 }
