@@ -85,6 +85,9 @@ mod cluster;
 mod command;
 pub mod config;
 mod error;
+// Not wired into the server yet (issue 25 is being built in parts).
+#[allow(dead_code, unused_imports)]
+pub(crate) mod files;
 mod history;
 mod http;
 pub mod limits;
