@@ -13,6 +13,8 @@
 
 mod location;
 mod sniff;
+#[cfg(test)]
+mod tests;
 mod thumbs;
 
 pub(crate) use sniff::{is_inline_image, sniff, OCTET_STREAM, SNIFF_LEN};
