@@ -373,7 +373,8 @@ fn ensure_engines() -> Result {
 
 /// `s3s-fs`, the S3 server the file storage tests run against (see
 /// `chat_engines::S3`), from crates.io at the version the engines crate
-/// pins: about three minutes of compiling, once.
+/// pins: about five CPU-minutes of compiling, once (9 minutes wall on two
+/// busy cores).
 fn ensure_s3_server() -> Result {
     let version = chat_engines::S3S_FS_VERSION;
     ensure_tool(
