@@ -34,7 +34,7 @@ impl Setup {
     }
 
     async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
-        let folder = common::temp_db("files").with_extension("d");
+        let folder = common::temp_folder("files");
         let mut config = common::unthrottled();
         config.files.files_dir = Some(folder.clone());
         adjust(&mut config);
@@ -49,11 +49,20 @@ impl Setup {
         common::stored_objects(&self.server, &self.folder, "blobs/").await
     }
 
-    /// Nothing is left half-written where uploads arrive.
+    /// Nothing is left half-written where uploads arrive (this run's
+    /// folder for them is empty).
     fn nothing_incoming(&self) -> bool {
-        std::fs::read_dir(self.folder.join("incoming"))
-            .map(|entries| entries.count() == 0)
-            .unwrap_or(true)
+        let Ok(runs) = std::fs::read_dir(self.folder.join("incoming")) else {
+            return true;
+        };
+        runs.flatten()
+            .all(|run| std::fs::read_dir(run.path()).map_or(true, |files| files.count() == 0))
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.folder);
     }
 }
 
@@ -95,12 +104,22 @@ async fn upload(addr: SocketAddr, token: &str, id: &str, name: &str, bytes: &[u8
 /// An upload that must be taken: its attachment.
 async fn uploaded(addr: SocketAddr, token: &str, id: &str, name: &str, bytes: &[u8]) -> Attachment {
     let answer = upload(addr, token, id, name, bytes).await;
-    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     serde_json::from_slice(&answer.body).expect("an attachment")
 }
 
 /// `GET` of a file path (with the read token, if any) and extra headers.
-async fn download(addr: SocketAddr, path: &str, read: Option<&str>, headers: &[(&str, &str)]) -> Answer {
+async fn download(
+    addr: SocketAddr,
+    path: &str,
+    read: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Answer {
     let path = match read {
         Some(token) => format!("{path}?t={token}"),
         None => path.to_owned(),
@@ -109,11 +128,18 @@ async fn download(addr: SocketAddr, path: &str, read: Option<&str>, headers: &[(
 }
 
 /// Posts a message with `files` and returns it as the room got it.
-async fn post_files(client: &mut Client, caption: &str, files: &[&Attachment]) -> chat_shared::ChatMessage {
+async fn post_files(
+    client: &mut Client,
+    caption: &str,
+    files: &[&Attachment],
+) -> chat_shared::ChatMessage {
     client
         .send(ClientFrame::Message {
             text: caption.into(),
-            client_id: Some(format!("m-{}", files.first().map_or("none", |file| file.id.as_str()))),
+            client_id: Some(format!(
+                "m-{}",
+                files.first().map_or("none", |file| file.id.as_str())
+            )),
             reply_to: None,
             attachments: files.iter().map(|file| file.id.clone()).collect(),
         })
@@ -175,7 +201,7 @@ fn exif_app1() -> Vec<u8> {
     tiff.extend_from_slice(&1u32.to_le_bytes());
     tiff.extend_from_slice(&26u32.to_le_bytes());
     tiff.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
-    // GPS IFD at 26: two entries, then the rationals at 26 + 2 + 24 + 4 = 56.
+                                                 // GPS IFD at 26: two entries, then the rationals at 26 + 2 + 24 + 4 = 56.
     tiff.extend_from_slice(&2u16.to_le_bytes());
     tiff.extend_from_slice(&1u16.to_le_bytes()); // GPSLatitudeRef, ASCII, 2
     tiff.extend_from_slice(&2u16.to_le_bytes());
@@ -214,7 +240,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for byte in bytes {
         crc ^= u32::from(*byte);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -225,7 +255,6 @@ async fn uploads_without_a_good_token_or_within_limits_are_refused_and_leave_not
     let setup = Setup::start_with(|config| {
         config.files.max_upload = 4000;
         config.files.upload_quota = 7000;
-        config.files.upload_token_lifetime = Duration::from_secs(1);
     })
     .await;
     let addr = setup.server.addr;
@@ -235,26 +264,57 @@ async fn uploads_without_a_good_token_or_within_limits_are_refused_and_leave_not
     // No token, a forged one, one for nothing.
     for bad in ["", "not-a-token", "eyJ4Ijoi.AAAA"] {
         let answer = upload(addr, bad, "u-1", "a.bin", &small).await;
-        assert_eq!((answer.status, answer.error_code().as_str()), (401, "bad_token"), "{bad:?}");
+        assert_eq!(
+            (answer.status, answer.error_code().as_str()),
+            (401, "bad_token"),
+            "{bad:?}"
+        );
     }
     // Too big: refused before a byte is read.
     let answer = upload(addr, &token, "u-2", "big.bin", &vec![1u8; 4001]).await;
-    assert_eq!((answer.status, answer.error_code().as_str()), (413, "too_large"));
+    assert_eq!(
+        (answer.status, answer.error_code().as_str()),
+        (413, "too_large")
+    );
     // The hourly quota: 3000 + 3000 fit, 1001 more does not.
     uploaded(addr, &token, "u-3", "one.bin", &small).await;
     uploaded(addr, &token, "u-4", "two.bin", &[8u8; 3000]).await;
     let answer = upload(addr, &token, "u-5", "three.bin", &[9u8; 1001]).await;
-    assert_eq!((answer.status, answer.error_code().as_str()), (429, "over_quota"));
-    assert!(answer.json()["message"].as_str().unwrap_or_default().contains("hour"));
+    assert_eq!(
+        (answer.status, answer.error_code().as_str()),
+        (429, "over_quota")
+    );
+    assert!(answer.json()["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("hour"));
     // A bad upload id.
-    let answer = upload(addr, &token, "bad id!", "x.bin", &small).await;
-    assert_eq!((answer.status, answer.error_code().as_str()), (400, "bad_request"));
-    // The token runs out.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    let answer = upload(addr, &token, "u-6", "late.bin", &[1u8; 10]).await;
-    assert_eq!((answer.status, answer.error_code().as_str()), (401, "expired_token"));
+    let answer = upload(addr, &token, "bad%20id!", "x.bin", &small).await;
+    assert_eq!(
+        (answer.status, answer.error_code().as_str()),
+        (400, "bad_request")
+    );
     assert_eq!(setup.stored().await, 2);
     assert!(setup.nothing_incoming());
+}
+
+#[tokio::test]
+async fn an_upload_token_runs_out() {
+    let setup = Setup::start_with(|config| {
+        config.files.upload_token_lifetime = Duration::from_secs(1);
+    })
+    .await;
+    let mut alice = joined(&setup.server, "alice", "general", ALICE).await;
+    let (token, _) = tokens(&mut alice).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let answer = upload(setup.server.addr, &token, "u-1", "late.bin", &[1u8; 10]).await;
+    assert_eq!(
+        (answer.status, answer.error_code().as_str()),
+        (401, "expired_token")
+    );
+    // A new one works.
+    let (token, _) = tokens(&mut alice).await;
+    uploaded(setup.server.addr, &token, "u-1", "late.bin", &[1u8; 10]).await;
 }
 
 #[tokio::test]
@@ -265,7 +325,10 @@ async fn past_the_storage_cap_uploads_are_refused() {
     let (token, _) = tokens(&mut alice).await;
     uploaded(addr, &token, "u-1", "one.bin", &[1u8; 3000]).await;
     let answer = upload(addr, &token, "u-2", "two.bin", &[2u8; 3000]).await;
-    assert_eq!((answer.status, answer.error_code().as_str()), (507, "storage_full"));
+    assert_eq!(
+        (answer.status, answer.error_code().as_str()),
+        (507, "storage_full")
+    );
     assert_eq!(setup.stored().await, 1);
 }
 
@@ -284,17 +347,28 @@ async fn what_a_file_is_comes_from_its_bytes_and_bombs_and_cut_uploads_are_refus
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body, html);
     assert_eq!(answer.header("content-type"), "application/octet-stream");
-    assert!(answer.header("content-disposition").starts_with("attachment;"));
+    assert!(answer
+        .header("content-disposition")
+        .starts_with("attachment;"));
     assert_eq!(answer.header("x-content-type-options"), "nosniff");
-    assert_eq!(answer.header("content-security-policy"), "default-src 'none'; sandbox");
+    assert_eq!(
+        answer.header("content-security-policy"),
+        "default-src 'none'; sandbox"
+    );
     // A decompression bomb: refused, not decoded.
     let answer = upload(addr, &token, "u-2", "bomb.png", &png_bomb()).await;
-    assert_eq!((answer.status, answer.error_code().as_str()), (422, "bad_image"));
+    assert_eq!(
+        (answer.status, answer.error_code().as_str()),
+        (422, "bad_image")
+    );
     // Garbage that starts like a PNG.
     let mut broken = png(64, 64);
     broken.truncate(60);
     let answer = upload(addr, &token, "u-3", "broken.png", &broken).await;
-    assert_eq!((answer.status, answer.error_code().as_str()), (422, "bad_image"));
+    assert_eq!(
+        (answer.status, answer.error_code().as_str()),
+        (422, "bad_image")
+    );
     // An upload cut off halfway: nothing is kept.
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let head = format!(
@@ -339,7 +413,13 @@ async fn images_get_thumbnails_lose_their_location_and_are_stored_once() {
     assert_eq!(photo.thumbs, [320, 1280]);
     assert!(photo.preview.is_some());
     for (size, height) in [(320, 160), (1280, 640)] {
-        let answer = download(addr, &chat_shared::files::thumb_path(&photo.id, size), None, &[]).await;
+        let answer = download(
+            addr,
+            &chat_shared::files::thumb_path(&photo.id, size),
+            None,
+            &[],
+        )
+        .await;
         assert_eq!(answer.status, 200);
         let thumb = image::load_from_memory(&answer.body).expect("a thumbnail");
         assert_eq!((thumb.width(), thumb.height()), (size, height));
@@ -360,7 +440,10 @@ async fn images_get_thumbnails_lose_their_location_and_are_stored_once() {
     let clean = uploaded(addr, &token, "u-3", "beach.jpg", &located).await;
     let answer = download(addr, &clean.path(), None, &[]).await;
     assert_eq!(answer.status, 200);
-    assert!(!answer.body.windows(4).any(|window| window == GPS_MARK), "GPS left in the file");
+    assert!(
+        !answer.body.windows(4).any(|window| window == GPS_MARK),
+        "GPS left in the file"
+    );
     assert_eq!(clean.size, answer.body.len() as u64);
     let decoded = image::load_from_memory(&answer.body).expect("still a JPEG");
     assert_eq!((decoded.width(), decoded.height()), (40, 20));
@@ -399,9 +482,15 @@ async fn downloads_answer_byte_ranges() {
         );
     }
     let answer = download(addr, &file.path(), None, &[("Range", "bytes=100000-")]).await;
-    assert_eq!((answer.status, answer.header("content-range")), (416, "bytes */100000"));
+    assert_eq!(
+        (answer.status, answer.header("content-range")),
+        (416, "bytes */100000")
+    );
     let answer = download(addr, &format!("/files/{}/x", "0".repeat(32)), None, &[]).await;
-    assert_eq!((answer.status, answer.error_code().as_str()), (404, "not_found"));
+    assert_eq!(
+        (answer.status, answer.error_code().as_str()),
+        (404, "not_found")
+    );
     let answer = download(addr, "/files/../../etc/passwd", None, &[]).await;
     assert_eq!(answer.status, 404);
 }
@@ -426,7 +515,10 @@ async fn a_file_goes_out_with_its_message_once_and_old_clients_get_a_link() {
     })
     .await;
     assert_eq!(seen.attachments, sent.attachments);
-    assert_eq!(chat_shared::files::caption(&seen.text, &seen.attachments), "look");
+    assert_eq!(
+        chat_shared::files::caption(&seen.text, &seen.attachments),
+        "look"
+    );
     // A file goes out once; bob cannot send alice's upload.
     alice
         .send(ClientFrame::Message {
@@ -458,13 +550,21 @@ async fn a_file_goes_out_with_its_message_once_and_old_clients_get_a_link() {
         .await;
     assert_eq!(error(&mut elsewhere).await, ErrorCode::AttachmentNotFound);
     // The history shows the files too.
-    bob.send(ClientFrame::History { before: None, limit: Some(10), around: None }).await;
+    bob.send(ClientFrame::History {
+        before: None,
+        limit: Some(10),
+        around: None,
+    })
+    .await;
     let page = until(&mut bob, |frame| match frame {
         ServerFrame::History { messages, .. } => Some(messages),
         _ => None,
     })
     .await;
-    let stored = page.iter().find(|message| message.id == sent.id).expect("in history");
+    let stored = page
+        .iter()
+        .find(|message| message.id == sent.id)
+        .expect("in history");
     assert_eq!(stored.attachments, sent.attachments);
 }
 
@@ -475,7 +575,11 @@ async fn a_dms_files_are_the_members_alone() {
     let mut alice = joined(&setup.server, "alice", "general", ALICE).await;
     let mut bob = joined(&setup.server, "bob", "general", BOB).await;
     let mut carol = joined(&setup.server, "carol", "general", CAROL).await;
-    alice.send(ClientFrame::OpenDm { with: vec!["bob".into()] }).await;
+    alice
+        .send(ClientFrame::OpenDm {
+            with: vec!["bob".into()],
+        })
+        .await;
     let dm = until(&mut alice, |frame| match frame {
         ServerFrame::Dm { room, .. } => Some(room),
         _ => None,
@@ -492,9 +596,16 @@ async fn a_dms_files_are_the_members_alone() {
         (Some(carol_read.as_str()), "wrong_room"),
         (Some("x.y"), "bad_token"),
     ] {
-        for path in [secret.path(), chat_shared::files::thumb_path(&secret.id, 320)] {
+        for path in [
+            secret.path(),
+            chat_shared::files::thumb_path(&secret.id, 320),
+        ] {
             let answer = download(addr, &path, read, &[]).await;
-            assert_eq!((answer.status, answer.error_code().as_str()), (403, code), "{path} {read:?}");
+            assert_eq!(
+                (answer.status, answer.error_code().as_str()),
+                (403, code),
+                "{path} {read:?}"
+            );
         }
     }
     // carol cannot get into the DM to get its token.
@@ -535,7 +646,12 @@ async fn deleting_a_message_deletes_the_files_nothing_else_has() {
     let one = post_files(&mut alice, "one", &[&first, &own]).await;
     post_files(&mut alice, "two", &[&second]).await;
     assert_eq!(setup.stored().await, 2);
-    alice.send(ClientFrame::Delete { id: one.id, client_id: None }).await;
+    alice
+        .send(ClientFrame::Delete {
+            id: one.id,
+            client_id: None,
+        })
+        .await;
     until(&mut alice, |frame| match frame {
         ServerFrame::MessageDeleted(deleted) if deleted.target == one.id => Some(()),
         _ => None,
@@ -570,7 +686,13 @@ async fn every_node_reaches_every_file() {
     for node in [first, second] {
         let answer = download(node, &file.path(), None, &[]).await;
         assert_eq!((answer.status, &answer.body), (200, &bytes));
-        let thumb = download(node, &chat_shared::files::thumb_path(&file.id, 320), None, &[]).await;
+        let thumb = download(
+            node,
+            &chat_shared::files::thumb_path(&file.id, 320),
+            None,
+            &[],
+        )
+        .await;
         assert_eq!(thumb.status, 200);
     }
 }

@@ -19,7 +19,9 @@ pub(crate) fn upload_token(state: &AppState, caller: &Caller) -> Result<(), Reje
     let lifetime = files.config.upload_token_lifetime.as_secs().max(1);
     caller.peer.send(encode(&ServerFrame::UploadToken {
         room: member.room.clone(),
-        token: files.tokens.upload(&member.room, &member.key, now, lifetime),
+        token: files
+            .tokens
+            .upload(&member.room, &member.key, now, lifetime),
         expires_in_secs: lifetime,
         read: Some(files.tokens.read(&member.room, now)),
         max_bytes: files.config.max_upload,

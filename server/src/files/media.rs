@@ -1,7 +1,7 @@
 //! What an upload is, and what a picture needs before it is shown.
 //!
 //! [`sniff`] names the type of any upload from its bytes; [`prepare_image`]
-//! takes a picture of one of the [inline types](is_inline_image) and, on a
+//! takes a picture of one of the [inline types](chat_shared::files::is_inline_image) and, on a
 //! blocking thread, checks its size before decoding it, turns it upright,
 //! makes its thumbnails and placeholder, and removes where it was taken.
 //! Nothing here panics on any input: every failure is a [`MediaError`].
@@ -17,8 +17,11 @@ mod sniff;
 mod tests;
 mod thumbs;
 
-pub(crate) use sniff::{is_inline_image, sniff, OCTET_STREAM, SNIFF_LEN};
-pub(crate) use thumbs::THUMB_SIZES;
+#[cfg(test)]
+use chat_shared::files::is_inline_image;
+pub(crate) use sniff::sniff;
+#[cfg(test)]
+use sniff::{OCTET_STREAM, SNIFF_LEN};
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use std::fmt;
@@ -55,7 +58,7 @@ impl Default for DecodeLimits {
 /// One thumbnail of a picture.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Thumb {
-    /// Its longer side, one of [`THUMB_SIZES`]: how the caller names and
+    /// Its longer side, one of [`chat_shared::files::THUMB_SIZES`]: how the caller names and
     /// picks it.
     pub(crate) size: u32,
     /// The encoded file, ready to store and serve.

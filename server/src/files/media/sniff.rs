@@ -28,10 +28,6 @@ pub(crate) fn sniff(head: &[u8]) -> &'static str {
     OCTET_STREAM
 }
 
-/// Whether a content type is an image we show in the conversation (and
-/// make thumbnails of); the rule is the one the app applies too.
-pub(crate) use chat_shared::files::is_inline_image;
-
 /// The type of a file that starts with a binary signature we know.
 fn binary_type(head: &[u8]) -> Option<&'static str> {
     if head.starts_with(b"\x89PNG\r\n\x1a\n") {
