@@ -696,3 +696,109 @@ async fn every_node_reaches_every_file() {
         assert_eq!(thumb.status, 200);
     }
 }
+
+/// Copies a folder as `rsync -a --exclude incoming/` would.
+fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("make the copy");
+    for entry in std::fs::read_dir(from).expect("read the folder").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            if entry.file_name() != "incoming" {
+                copy_folder(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a file");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_backup_and_its_files_folder_restore_the_files() {
+    let db = common::temp_db("files-backup.db");
+    let folder = db.with_file_name(format!(
+        "{}-files",
+        db.file_stem()
+            .and_then(|stem| stem.to_str())
+            .unwrap_or_default()
+    ));
+    let _ = std::fs::remove_dir_all(&folder);
+    let config = Config {
+        db: db.clone(),
+        ..common::unthrottled()
+    };
+    let server = TestServer::start_with(config.clone()).await;
+    let mut alice = joined(&server, "alice", "general", ALICE).await;
+    let (token, _) = tokens(&mut alice).await;
+    let bytes = png(500, 300);
+    let photo = uploaded(server.addr, &token, "u-1", "kept.png", &bytes).await;
+    let sent = post_files(&mut alice, "keep this", &[&photo]).await;
+    // The files are beside the database by default.
+    assert!(folder.join("blobs").is_dir(), "no {}", folder.display());
+    let backup = db.with_file_name(format!(
+        "{}-copy.db",
+        db.file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_default()
+    ));
+    let _ = std::fs::remove_file(&backup);
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .arg("backup")
+        .arg(&backup)
+        .env("CHAT_DB", &db)
+        .env("CHAT_LOG", "warn")
+        .output()
+        .await
+        .expect("run chat-server backup");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let copied = backup.with_extension("files");
+    let _ = std::fs::remove_dir_all(&copied);
+    copy_folder(&folder, &copied);
+    drop(alice);
+    server.stop().await.expect("stop");
+    // The original folder is gone: only the copies are left.
+    std::fs::remove_dir_all(&folder).expect("remove the files");
+    let mut restored_config = Config {
+        db: backup.clone(),
+        ..common::unthrottled()
+    };
+    restored_config.files.files_dir = Some(copied.clone());
+    let restored = TestServer::start_with(restored_config).await;
+    let mut bob = joined(&restored, "bob", "general", BOB).await;
+    bob.send(ClientFrame::History {
+        before: None,
+        limit: Some(10),
+        around: None,
+    })
+    .await;
+    let page = until(&mut bob, |frame| match frame {
+        ServerFrame::History { messages, .. } => Some(messages),
+        _ => None,
+    })
+    .await;
+    let message = page
+        .iter()
+        .find(|message| message.id == sent.id)
+        .expect("restored");
+    assert_eq!(message.attachments, [photo.clone()]);
+    let answer = download(restored.addr, &photo.path(), None, &[]).await;
+    assert_eq!((answer.status, answer.body), (200, bytes));
+    let thumb = download(
+        restored.addr,
+        &chat_shared::files::thumb_path(&photo.id, 320),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(thumb.status, 200);
+    restored.stop().await.expect("stop");
+    for path in [&copied] {
+        let _ = std::fs::remove_dir_all(path);
+    }
+    for path in [&db, &backup] {
+        let _ = std::fs::remove_file(path);
+    }
+}
