@@ -783,7 +783,7 @@ async fn a_backup_and_its_files_folder_restore_the_files() {
         .iter()
         .find(|message| message.id == sent.id)
         .expect("restored");
-    assert_eq!(message.attachments, [photo.clone()]);
+    assert_eq!(message.attachments, std::slice::from_ref(&photo));
     let answer = download(restored.addr, &photo.path(), None, &[]).await;
     assert_eq!((answer.status, answer.body), (200, bytes));
     let thumb = download(
@@ -795,9 +795,7 @@ async fn a_backup_and_its_files_folder_restore_the_files() {
     .await;
     assert_eq!(thumb.status, 200);
     restored.stop().await.expect("stop");
-    for path in [&copied] {
-        let _ = std::fs::remove_dir_all(path);
-    }
+    let _ = std::fs::remove_dir_all(&copied);
     for path in [&db, &backup] {
         let _ = std::fs::remove_file(path);
     }
