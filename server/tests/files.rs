@@ -151,6 +151,25 @@ async fn post_files(
     .await
 }
 
+/// Message `id` as the newest history page shows it to `client`.
+async fn history_message(client: &mut Client, id: u64) -> chat_shared::ChatMessage {
+    client
+        .send(ClientFrame::History {
+            before: None,
+            limit: Some(10),
+            around: None,
+        })
+        .await;
+    let page = until(client, |frame| match frame {
+        ServerFrame::History { messages, .. } => Some(messages),
+        _ => None,
+    })
+    .await;
+    page.into_iter()
+        .find(|message| message.id == id)
+        .expect("in the history")
+}
+
 /// The error `client` is answered with next.
 async fn error(client: &mut Client) -> ErrorCode {
     until(client, |frame| match frame {
@@ -550,21 +569,7 @@ async fn a_file_goes_out_with_its_message_once_and_old_clients_get_a_link() {
         .await;
     assert_eq!(error(&mut elsewhere).await, ErrorCode::AttachmentNotFound);
     // The history shows the files too.
-    bob.send(ClientFrame::History {
-        before: None,
-        limit: Some(10),
-        around: None,
-    })
-    .await;
-    let page = until(&mut bob, |frame| match frame {
-        ServerFrame::History { messages, .. } => Some(messages),
-        _ => None,
-    })
-    .await;
-    let stored = page
-        .iter()
-        .find(|message| message.id == sent.id)
-        .expect("in history");
+    let stored = history_message(&mut bob, sent.id).await;
     assert_eq!(stored.attachments, sent.attachments);
 }
 
@@ -768,21 +773,7 @@ async fn a_backup_and_its_files_folder_restore_the_files() {
     restored_config.files.files_dir = Some(copied.clone());
     let restored = TestServer::start_with(restored_config).await;
     let mut bob = joined(&restored, "bob", "general", BOB).await;
-    bob.send(ClientFrame::History {
-        before: None,
-        limit: Some(10),
-        around: None,
-    })
-    .await;
-    let page = until(&mut bob, |frame| match frame {
-        ServerFrame::History { messages, .. } => Some(messages),
-        _ => None,
-    })
-    .await;
-    let message = page
-        .iter()
-        .find(|message| message.id == sent.id)
-        .expect("restored");
+    let message = history_message(&mut bob, sent.id).await;
     assert_eq!(message.attachments, std::slice::from_ref(&photo));
     let answer = download(restored.addr, &photo.path(), None, &[]).await;
     assert_eq!((answer.status, answer.body), (200, bytes));

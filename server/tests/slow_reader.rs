@@ -70,6 +70,9 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
                         assert_eq!(username, "sleeper");
                         saw_sleeper_leave = true;
                     }
+                    // On a busy machine the run can outlast a heartbeat
+                    // interval.
+                    ServerFrame::Heartbeat => {}
                     other => panic!("unexpected frame {other:?}"),
                 }
             }
