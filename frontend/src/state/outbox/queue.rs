@@ -113,6 +113,7 @@ pub(crate) fn error_effect(code: ErrorCode, retry_after_ms: Option<u64>) -> Erro
         | ErrorCode::MessageTooLong
         | ErrorCode::BadRequest
         | ErrorCode::Forbidden
+        | ErrorCode::AttachmentNotFound
         | ErrorCode::Unknown => ErrorEffect::Refuse,
         _ => ErrorEffect::Unrelated,
     }
@@ -282,7 +283,7 @@ fn frame(unsent: &Unsent) -> ClientFrame {
             text: unsent.text.clone(),
             client_id,
             reply_to: *reply_to,
-            attachments: Vec::new(),
+            attachments: unsent.attachments.clone(),
         },
         Act::Edit { id } => ClientFrame::Edit {
             id: *id,
@@ -311,6 +312,7 @@ mod tests {
             client_id: format!("id-{text}"),
             written_ms,
             act: Act::default(),
+            attachments: Vec::new(),
         }
     }
 
