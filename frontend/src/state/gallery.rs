@@ -56,6 +56,11 @@ impl Viewer {
         self.open = None;
     }
 
+    /// The file id of the picture shown, if open.
+    pub(crate) fn current_id(&self) -> Option<&str> {
+        self.open.as_deref()
+    }
+
     /// Whether the lightbox is open.
     pub(crate) fn is_open(&self) -> bool {
         self.open.is_some()
@@ -123,6 +128,11 @@ impl Gallery {
     pub(crate) fn is_open(&self) -> bool {
         self.viewer.with(Viewer::is_open)
     }
+
+    /// The file id of the picture shown (tracked).
+    pub(crate) fn current_id(&self) -> Option<String> {
+        self.viewer.with(|v| v.current_id().map(str::to_owned))
+    }
 }
 
 /// The gallery from context.
@@ -161,7 +171,10 @@ mod tests {
     }
 
     fn names(pictures: &[Picture]) -> Vec<&str> {
-        pictures.iter().map(|p| p.attachment.name.as_str()).collect()
+        pictures
+            .iter()
+            .map(|p| p.attachment.name.as_str())
+            .collect()
     }
 
     #[test]
@@ -178,7 +191,10 @@ mod tests {
 
     #[test]
     fn steps_stop_at_the_ends() {
-        let messages = [message(1, &["a.png", "b.png"], false), message(2, &["c.png"], false)];
+        let messages = [
+            message(1, &["a.png", "b.png"], false),
+            message(2, &["c.png"], false),
+        ];
         let pictures = pictures(messages.iter());
         let mut viewer = Viewer::default();
         assert!(!viewer.step(1, &pictures));

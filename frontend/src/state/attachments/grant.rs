@@ -58,7 +58,10 @@ impl Grants {
         if self.usable(room, now).is_some() {
             return false;
         }
-        if self.asked_ms.is_some_and(|at| now - at < ASK_AGAIN_AFTER_MS) {
+        if self
+            .asked_ms
+            .is_some_and(|at| now - at < ASK_AGAIN_AFTER_MS)
+        {
             return false;
         }
         self.asked_ms = Some(now);

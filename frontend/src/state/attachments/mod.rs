@@ -74,11 +74,6 @@ impl Attachments {
         }
     }
 
-    /// Reads the tray (tracked).
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&Tray) -> R) -> R {
-        self.tray.with(f)
-    }
-
     /// The keys of the room shown's composer files (tracked).
     pub(crate) fn draft_keys(&self, room: &str) -> Vec<u64> {
         self.tray.with(|t| t.draft(room).map(|f| f.key).collect())
@@ -137,10 +132,7 @@ impl Attachments {
             let image = info.mime.starts_with("image/");
             // Made once: every retry of this file sends the same id.
             let upload_id = new_client_id();
-            match self
-                .tray
-                .try_update(|t| t.add(&room, info, upload_id, max))
-            {
+            match self.tray.try_update(|t| t.add(&room, info, upload_id, max)) {
                 Some(Ok(key)) => {
                     let preview = image
                         .then(|| Url::create_object_url_with_blob(&file).ok())
@@ -237,7 +229,9 @@ impl Attachments {
             return;
         };
         let now = now_ms();
-        let grant = self.grants.with_untracked(|g| g.usable(&room, now).cloned());
+        let grant = self
+            .grants
+            .with_untracked(|g| g.usable(&room, now).cloned());
         let Some(grant) = grant else {
             let waiting = self
                 .tray

@@ -90,9 +90,7 @@ impl PendingFile {
             Stage::Waiting | Stage::Failed(_) => 0,
             Stage::Done(_) => 100,
             Stage::Uploading { sent } if self.info.size == 0 => u8::from(*sent > 0) * 100,
-            Stage::Uploading { sent } => {
-                ((sent.min(&self.info.size) * 100) / self.info.size) as u8
-            }
+            Stage::Uploading { sent } => ((sent.min(&self.info.size) * 100) / self.info.size) as u8,
         }
     }
 }
@@ -147,6 +145,7 @@ impl Tray {
     }
 
     /// The messages waiting for their uploads, in sending order.
+    #[cfg(test)]
     pub(crate) fn parcels(&self) -> &[Parcel] {
         &self.parcels
     }
@@ -240,16 +239,6 @@ impl Tray {
             Outcome::Network | Outcome::ExpiredToken => Stage::Waiting,
             Outcome::Refused(code) => Stage::Failed(code),
         };
-    }
-
-    /// Every upload going is back in line: the page went offline, or the
-    /// room changed under them.
-    pub(crate) fn requeue_uploading(&mut self) {
-        for file in &mut self.files {
-            if matches!(file.stage, Stage::Uploading { .. }) {
-                file.stage = Stage::Waiting;
-            }
-        }
     }
 
     /// The user retries the refused file `key`: it goes in line again
@@ -404,7 +393,10 @@ mod tests {
         tray.add("other", info("d", 200), "u-d".into(), MAX).ok();
         let first = tray.start_next("general").map(|f| f.upload_id);
         let second = tray.start_next("general").map(|f| f.upload_id);
-        assert_eq!((first.as_deref(), second.as_deref()), (Some("u-a"), Some("u-b")));
+        assert_eq!(
+            (first.as_deref(), second.as_deref()),
+            (Some("u-a"), Some("u-b"))
+        );
         assert_eq!(tray.start_next("general"), None);
         tray.progress(0, 50);
         assert_eq!(tray.file(0).map(PendingFile::percent), Some(25));
@@ -421,7 +413,8 @@ mod tests {
     #[test]
     fn a_retry_reuses_the_upload_id_after_a_lost_answer_a_refusal_or_an_old_token() {
         let mut tray = Tray::default();
-        tray.add("general", info("a", 10), "same-id".into(), MAX).ok();
+        tray.add("general", info("a", 10), "same-id".into(), MAX)
+            .ok();
         let ids = |tray: &mut Tray| tray.start_next("general").map(|f| f.upload_id);
         assert_eq!(ids(&mut tray).as_deref(), Some("same-id"));
         tray.finished(0, Outcome::Network);
@@ -436,8 +429,6 @@ mod tests {
         assert!(tray.retry(0));
         assert!(!tray.retry(0));
         assert_eq!(ids(&mut tray).as_deref(), Some("same-id"));
-        tray.requeue_uploading();
-        assert_eq!(stages(&tray), ["waiting"]);
     }
 
     #[test]

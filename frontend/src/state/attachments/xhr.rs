@@ -101,7 +101,10 @@ mod tests {
     #[test]
     fn answers_become_outcomes() {
         assert_eq!(outcome(0, ""), Outcome::Network);
-        let stored = outcome(201, r#"{"id":"ab","name":"a.png","size":3,"type":"image/png"}"#);
+        let stored = outcome(
+            201,
+            r#"{"id":"ab","name":"a.png","size":3,"type":"image/png"}"#,
+        );
         assert!(matches!(stored, Outcome::Uploaded(a) if a.id == "ab"));
         assert_eq!(
             outcome(401, r#"{"error":"expired_token","message":"x"}"#),
