@@ -84,9 +84,14 @@ fn Thumbnail(attachment: Attachment) -> impl IntoView {
     let conversation = use_conversation();
     let loaded = RwSignal::new(false);
     let query = move || attachments.read_query(&rooms.current());
+    // Once shown, a picture keeps its URL: a renewed read token must not
+    // load every picture on the page again.
     let src = {
         let attachment = attachment.clone();
-        move || picture_url(&attachment, THUMB_PX, &query())
+        Memo::new(move |shown: Option<&String>| match shown {
+            Some(shown) if loaded.get_untracked() => shown.clone(),
+            _ => picture_url(&attachment, THUMB_PX, &query()),
+        })
     };
     let (width, height) = match (attachment.width, attachment.height) {
         (Some(w), Some(h)) if w > 0 && h > 0 => (w, h),

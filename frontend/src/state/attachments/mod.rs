@@ -16,7 +16,7 @@ pub(crate) mod grant;
 pub(crate) mod tray;
 mod xhr;
 
-use chat_shared::files::DEFAULT_MAX_UPLOAD_BYTES;
+use chat_shared::files::{UploadErrorCode, DEFAULT_MAX_UPLOAD_BYTES};
 use chat_shared::ClientFrame;
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -52,8 +52,9 @@ pub(crate) struct Attachments {
     tray: RwSignal<Tray>,
     grants: RwSignal<Grants>,
     browser: StoredValue<Browser, LocalStorage>,
-    /// A later try after a network failure is already planned.
-    retry_planned: StoredValue<bool>,
+    /// An upload found no network: none starts until the planned later
+    /// try (or a reconnect), so an offline page does not spin.
+    backing_off: StoredValue<bool>,
     send: StoredValue<Sender, LocalStorage>,
     writer: StoredValue<Writer, LocalStorage>,
     outbox: Outbox,
@@ -67,7 +68,7 @@ impl Attachments {
             tray: RwSignal::new(Tray::default()),
             grants: RwSignal::new(Grants::default()),
             browser: StoredValue::new_local(Browser::default()),
-            retry_planned: StoredValue::new(false),
+            backing_off: StoredValue::new(false),
             send: StoredValue::new_local(send),
             writer: StoredValue::new_local(writer),
             outbox,
@@ -195,11 +196,24 @@ impl Attachments {
         sealed
     }
 
-    /// Joined a room (first, again, or another): its token is asked for,
-    /// and its files go on uploading once it comes.
+    /// Joined a room (first, again, or another): its token is asked for
+    /// (its file URLs may need its read token), and its files go on
+    /// uploading once it comes.
     pub(crate) fn joined(&self) {
         self.grants.update(Grants::joined);
+        self.backing_off.set_value(false);
+        self.ask_token();
         self.pump();
+    }
+
+    /// Asks for the room shown's token unless one is good or on its way.
+    fn ask_token(&self) {
+        let Some((room, _)) = (self.writer.get_value())() else {
+            return;
+        };
+        if self.grants.try_update(|g| g.should_ask(&room, now_ms())) == Some(true) {
+            (self.send.get_value())(&ClientFrame::UploadToken);
+        }
     }
 
     /// The server's `upload_token` for `room`.
@@ -219,6 +233,13 @@ impl Attachments {
             expires_ms: now_ms() + expires_in_secs as f64 * 1000.0,
         };
         self.grants.update(|g| g.arrived(grant));
+        // A new one before this one runs out, while the room is shown.
+        let renew = (expires_in_secs as f64 * 1000.0 - grant::RENEW_BEFORE_MS).max(1000.0);
+        let this = *self;
+        set_timeout(
+            move || this.ask_token(),
+            Duration::from_millis(renew as u64),
+        );
         self.pump();
     }
 
@@ -269,7 +290,8 @@ impl Attachments {
             Some(upload) => self.browser.update_value(|b| {
                 b.uploads.insert(key, upload);
             }),
-            None => self.ended(key, Outcome::Network),
+            // The browser would not even start it: the user may retry.
+            None => self.ended(key, Outcome::Refused(UploadErrorCode::ServerError)),
         }
     }
 
@@ -278,6 +300,10 @@ impl Attachments {
         self.browser.update_value(|b| {
             b.uploads.remove(&key);
         });
+        // A file removed (its upload aborted) says nothing of the network.
+        if self.tray.with_untracked(|t| t.file(key).is_none()) {
+            return;
+        }
         match outcome {
             Outcome::ExpiredToken => self.grants.update(Grants::expired),
             Outcome::Network => self.retry_later(),
@@ -331,18 +357,20 @@ impl Attachments {
         });
     }
 
-    /// Tries the uploads again after [`NETWORK_RETRY`], once however
-    /// often it is asked.
+    /// Holds the uploads back, and tries again after [`NETWORK_RETRY`],
+    /// once however often it is asked.
     fn retry_later(&self) {
-        if self.retry_planned.get_value() {
+        if self.backing_off.get_value() {
             return;
         }
-        self.retry_planned.set_value(true);
+        self.backing_off.set_value(true);
         let this = *self;
         set_timeout(
             move || {
-                this.retry_planned.set_value(false);
-                this.pump();
+                if this.backing_off.get_value() {
+                    this.backing_off.set_value(false);
+                    this.pump();
+                }
             },
             NETWORK_RETRY,
         );
