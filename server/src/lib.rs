@@ -63,6 +63,9 @@
 //!   (`cluster::local`, the default) or on Redis (`cluster::redis`), and
 //!   `cluster::node`, where their events land. See docs/scaling.md.
 //! - `telemetry`: the Prometheus metrics, on a listener of their own.
+//! - `files`: files shared in the chat (issue 25): `files::blobs` stores
+//!   them content-addressed by SHA-256 in a folder (the default) or an
+//!   S3-compatible bucket (shared by a cluster's nodes).
 //! - `history`: what is said stays said:
 //!   - `history::journal`: the thread that sequences store calls:
 //!     commits messages before handing them to delivery, and orders joins

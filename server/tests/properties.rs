@@ -6,6 +6,7 @@ mod common;
 
 use chat_server::config::Config;
 use chat_server::limits::Limits;
+use chat_shared::files::{is_valid_file_id, MAX_ATTACHMENTS};
 use chat_shared::{
     is_dm_room, is_valid_author_key, is_valid_client_id, is_valid_link_code,
     normalize_device_label, normalize_message, normalize_report_reason, normalize_room,
@@ -190,11 +191,20 @@ fn expected(text: &str, joined: bool) -> Result<(), Vec<ErrorCode>> {
             text,
             client_id,
             reply_to,
-            ..
+            attachments,
         }) => {
-            normalize_message(&text).map_err(|error| vec![error.code()])?;
+            let files_ok = attachments.len() <= MAX_ATTACHMENTS
+                && attachments.iter().all(|id| is_valid_file_id(id));
+            if !files_ok {
+                return Err(vec![ErrorCode::BadRequest]);
+            }
+            if attachments.is_empty() || !text.trim().is_empty() {
+                normalize_message(&text).map_err(|error| vec![error.code()])?;
+            }
             match client_id {
                 Some(id) if !is_valid_client_id(&id) => Err(vec![ErrorCode::BadRequest]),
+                // No case uploads a file: whatever it names is not one.
+                _ if !attachments.is_empty() => Err(vec![ErrorCode::AttachmentNotFound]),
                 // An id that may or may not be another case's message.
                 _ if reply_to.is_some() => Err(vec![ErrorCode::NotFound, ErrorCode::Unknown]),
                 _ => Ok(()),
@@ -206,7 +216,10 @@ fn expected(text: &str, joined: bool) -> Result<(), Vec<ErrorCode>> {
             ..
         }) => Err(vec![ErrorCode::BadRequest]),
         Ok(
-            ClientFrame::Typing { .. } | ClientFrame::History { .. } | ClientFrame::Users { .. },
+            ClientFrame::Typing { .. }
+            | ClientFrame::History { .. }
+            | ClientFrame::Users { .. }
+            | ClientFrame::UploadToken,
         ) => Ok(()),
     }
 }

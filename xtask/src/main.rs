@@ -4,7 +4,8 @@
 //! - `cargo xtask run [-- SERVER OPTIONS]`: installs what is missing, builds
 //!   the browser app in release mode and starts the server.
 //! - `cargo xtask test`: installs what the tests need (a real Chromium and
-//!   axe-core for the accessibility audit included), checks formatting and
+//!   axe-core for the accessibility audit, PostgreSQL, Redis and an S3
+//!   server included), checks formatting and
 //!   lints, builds the app and runs every test, the one-file release
 //!   binary's included.
 //! - `cargo xtask cluster [-- SERVER OPTIONS]`: like `run`, but two nodes
@@ -44,6 +45,7 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// clusters of their own (`cluster.rs`).
 const CLUSTER_SUITES: &[&str] = &[
     "chat",
+    "files",
     "actions",
     "presence",
     "errors",
@@ -110,6 +112,7 @@ fn run_tests() -> Result {
     prepare_build_tools(&root)?;
     ensure_browser()?;
     ensure_engines()?;
+    ensure_s3_server()?;
     ensure_axe(&root)?;
     step("checking formatting");
     run(cargo(&root).args(["fmt", "--all", "--check"]))?;
@@ -366,6 +369,25 @@ fn ensure_engines() -> Result {
     apt_install(
         &["postgresql", "redis-server"],
         "PostgreSQL 15 and Redis (Debian: postgresql redis-server)",
+    )
+}
+
+/// `s3s-fs`, the S3 server the file storage tests run against (see
+/// `chat_engines::S3`), from crates.io at the version the engines crate
+/// pins: about five CPU-minutes of compiling, once (9 minutes wall on two
+/// busy cores).
+fn ensure_s3_server() -> Result {
+    let version = chat_engines::S3S_FS_VERSION;
+    ensure_tool(
+        "s3s-fs",
+        &format!("s3s-fs {version}"),
+        &[
+            "install",
+            "--locked",
+            &format!("s3s-fs@{version}"),
+            "--features",
+            "binary",
+        ],
     )
 }
 

@@ -16,10 +16,13 @@ pub(crate) fn upload_token(state: &AppState, caller: &Caller) -> Result<(), Reje
     let member = caller.joined()?;
     let files = state.files.as_deref().ok_or_else(files_off)?;
     let now = crate::chat::moderation::unix_ms(SystemTime::now()) / 1000;
+    let lifetime = files.config.upload_token_lifetime.as_secs().max(1);
     caller.peer.send(encode(&ServerFrame::UploadToken {
         room: member.room.clone(),
-        token: files.tokens.upload(&member.room, &member.key, now),
-        expires_in_secs: crate::files::tokens::UPLOAD_TOKEN_SECS,
+        token: files
+            .tokens
+            .upload(&member.room, &member.key, now, lifetime),
+        expires_in_secs: lifetime,
         read: Some(files.tokens.read(&member.room, now)),
         max_bytes: files.config.max_upload,
     }));

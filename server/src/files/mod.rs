@@ -54,10 +54,28 @@ pub(crate) struct Files {
 impl Drop for Files {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.temp);
-        if self.ephemeral {
-            if let Some(folder) = self.temp.parent() {
-                let _ = std::fs::remove_dir_all(folder);
-            }
+        // `temp` is `ROOT/incoming/RUN`.
+        if let (true, Some(root)) = (self.ephemeral, self.temp.ancestors().nth(2)) {
+            let _ = std::fs::remove_dir_all(root);
+        }
+    }
+}
+
+/// Removes what runs that stopped without cleaning up left in `incoming`:
+/// their folders, once a day old (no upload takes that long).
+fn clear_stale(incoming: &Path) {
+    let Ok(entries) = std::fs::read_dir(incoming) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age > UNSENT_KEPT);
+        if old {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }
@@ -73,14 +91,12 @@ impl Files {
         if config.no_files {
             return Ok(None);
         }
-        let scratch = || {
-            let run = upload::random_id().map_err(|error| error.to_string())?;
-            Ok::<_, String>(std::env::temp_dir().join(format!("chat-files-{run}")))
-        };
-        let (blobs, temp, ephemeral) = match (&config.files_s3, &config.files_dir, database) {
+        let run = upload::random_id().map_err(|error| error.to_string())?;
+        let scratch = || std::env::temp_dir().join(format!("chat-files-{run}"));
+        let (blobs, root, ephemeral) = match (&config.files_s3, &config.files_dir, database) {
             (Some(url), _, _) => {
                 let blobs = Blobs::s3(url).map_err(|error| format!("--files-s3: {error}"))?;
-                (blobs, scratch()?.join("incoming"), true)
+                (blobs, scratch(), true)
             }
             (None, dir, database) => {
                 let (dir, ephemeral) = match (dir, default_dir(database)) {
@@ -95,16 +111,20 @@ impl Files {
                                  --files-s3 (or a --files-dir every node shares)"
                             );
                         }
-                        (scratch()?, true)
+                        (scratch(), true)
                     }
                 };
                 let blobs = Blobs::folder(&dir)
                     .map_err(|error| format!("--files-dir {}: {error}", dir.display()))?;
-                (blobs, dir.join("incoming"), ephemeral)
+                (blobs, dir, ephemeral)
             }
         };
-        // What an earlier run left half-written is of no use.
-        let _ = std::fs::remove_dir_all(&temp);
+        tracing::info!(files = %blobs.label(), "files are kept here");
+        // Each run has its own folder for uploads on their way in (nodes
+        // may share the folder); what a run that died left is cleared.
+        let incoming = root.join("incoming");
+        clear_stale(&incoming);
+        let temp = incoming.join(&run);
         std::fs::create_dir_all(&temp)
             .map_err(|error| format!("cannot make {}: {error}", temp.display()))?;
         Ok(Some(Self {

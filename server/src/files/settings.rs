@@ -5,6 +5,7 @@
 use chat_shared::files::DEFAULT_MAX_UPLOAD_BYTES;
 use clap::Args;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// One name's uploads in an hour: 500 MB, twenty full-size files.
 pub(crate) const DEFAULT_HOURLY_QUOTA_BYTES: u64 = 500 * 1024 * 1024;
@@ -43,6 +44,10 @@ pub struct FilesConfig {
     #[arg(long, env = "CHAT_UPLOAD_QUOTA", default_value = "500MB", value_parser = parse_bytes)]
     pub upload_quota: u64,
 
+    /// How long an upload token lasts (`upload_token`).
+    #[arg(long, env = "CHAT_UPLOAD_TOKEN_LIFETIME", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub upload_token_lifetime: Duration,
+
     /// What the server stores in all, in bytes: past it, uploads are
     /// refused (`storage_full`) until messages with files are deleted.
     #[arg(long, env = "CHAT_FILES_QUOTA", default_value = "10GB", value_parser = parse_bytes)]
@@ -57,6 +62,7 @@ impl Default for FilesConfig {
             files_s3: None,
             max_upload: DEFAULT_MAX_UPLOAD_BYTES,
             upload_quota: DEFAULT_HOURLY_QUOTA_BYTES,
+            upload_token_lifetime: Duration::from_secs(super::tokens::UPLOAD_TOKEN_SECS),
             files_quota: DEFAULT_FILES_QUOTA_BYTES,
         }
     }

@@ -64,14 +64,9 @@ impl Tokens {
     }
 
     /// An upload token for `uploader` (a name key) in `room`, good from
-    /// `now` (Unix seconds) for [`UPLOAD_TOKEN_SECS`].
-    pub(crate) fn upload(&self, room: &str, uploader: &str, now: u64) -> String {
-        self.sign(&[
-            "upload",
-            room,
-            uploader,
-            &(now + UPLOAD_TOKEN_SECS).to_string(),
-        ])
+    /// `now` (Unix seconds) for `lifetime` seconds.
+    pub(crate) fn upload(&self, room: &str, uploader: &str, now: u64, lifetime: u64) -> String {
+        self.sign(&["upload", room, uploader, &(now + lifetime).to_string()])
     }
 
     /// What an upload token allows, if it is good at `now`.
@@ -164,7 +159,7 @@ mod tests {
     #[test]
     fn an_upload_token_names_its_room_and_uploader_until_it_expires() {
         let tokens = Tokens::new(b"secret");
-        let token = tokens.upload("general", "alice", NOW);
+        let token = tokens.upload("general", "alice", NOW, UPLOAD_TOKEN_SECS);
         let grant = tokens.check_upload(&token, NOW + 10).expect("good");
         assert_eq!(
             (grant.room.as_str(), grant.uploader.as_str()),

@@ -358,11 +358,11 @@ async fn prepare(incoming: &mut Incoming) -> Result<StoredFile, Refusal> {
         file.sha256 = hex(&Sha256::digest(&cleaned));
         file.size = cleaned.len() as u64;
     }
-    file.thumbs = prepared.thumbs.iter().map(|(size, _, _)| *size).collect();
+    file.thumbs = prepared.thumbs.iter().map(|thumb| thumb.size).collect();
     incoming.thumbs = prepared
         .thumbs
         .into_iter()
-        .map(|(size, bytes, _)| (size, bytes))
+        .map(|thumb| (thumb.size, thumb.bytes))
         .collect();
     Ok(file)
 }

@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub(crate) mod http;
 pub(crate) mod process;
 pub(crate) mod push_service;
 
@@ -55,6 +56,8 @@ pub(crate) struct TestServer {
     pub addr: SocketAddr,
     /// Where `/metrics` is served, when the test asked for it.
     pub metrics_addr: Option<SocketAddr>,
+    /// The S3 bucket the cluster's files are in (on the shared S3 server).
+    pub bucket: Option<String>,
     nodes: Vec<RunningNode>,
     /// Which node the next `connect` goes to.
     next: std::sync::atomic::AtomicUsize,
@@ -102,7 +105,19 @@ impl TestServer {
             config.database = Some(chat_server::config::Database::parse(&url).expect("url"));
             config.redis = Some(chat_engines::shared_redis().url());
             config.redis_prefix = format!("t{}:", unique_suffix());
+            if !config.files.no_files {
+                // Every node reaches every file: a fresh bucket on the
+                // test binary's S3 server, its keys from the environment
+                // as an operator's would be (the same for every test).
+                let s3 = chat_engines::shared_s3();
+                let bucket = s3.create_bucket("chat").expect("a fresh bucket");
+                std::env::set_var("AWS_ACCESS_KEY_ID", s3.access_key());
+                std::env::set_var("AWS_SECRET_ACCESS_KEY", s3.secret_key());
+                config.files.files_s3 = Some(s3.bucket_url(&bucket));
+                config.files.files_dir = None;
+            }
         }
+        let bucket = config.files.files_s3.as_ref().map(|_| bucket_of(&config));
         let mut running = Vec::with_capacity(nodes);
         let mut metrics_addr = None;
         for index in 0..nodes {
@@ -136,6 +151,7 @@ impl TestServer {
             addr: running[0].addr,
             metrics_addr,
             nodes: running,
+            bucket,
             next: std::sync::atomic::AtomicUsize::new(0),
         }
     }
@@ -200,6 +216,11 @@ fn on_shared_engines(config: &Config) -> bool {
 }
 
 /// A suffix no other test server of any test binary uses.
+/// A fresh folder name under the temporary folder, for this test alone.
+pub(crate) fn temp_folder(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("chat-test-{name}-{}", unique_suffix()))
+}
+
 fn unique_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -544,4 +565,35 @@ pub(crate) async fn joined(server: &TestServer, name: &str, others: &mut [&mut C
         }
     }
     client
+}
+
+/// The bucket of an `s3://BUCKET?…` URL.
+fn bucket_of(config: &Config) -> String {
+    let url = config.files.files_s3.as_deref().unwrap_or_default();
+    let rest = url.strip_prefix("s3://").unwrap_or(url);
+    rest.split(['?', '/']).next().unwrap_or_default().to_owned()
+}
+
+/// How many objects a server keeps under `prefix` (`blobs/`: one per
+/// stored content): in its files folder, or in the cluster setup in the
+/// shared S3 server's bucket.
+pub(crate) async fn stored_objects(server: &TestServer, folder: &Path, prefix: &str) -> usize {
+    fn count(path: &Path) -> usize {
+        match std::fs::read_dir(path) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .map(|entry| match entry.file_type() {
+                    Ok(kind) if kind.is_dir() => count(&entry.path()),
+                    Ok(_) => 1,
+                    Err(_) => 0,
+                })
+                .sum(),
+            Err(_) => 0,
+        }
+    }
+    match &server.bucket {
+        // s3s-fs keeps a bucket as a folder of its own.
+        Some(bucket) => count(&chat_engines::shared_s3().bucket_dir(bucket).join(prefix)),
+        None => count(&folder.join(prefix)),
+    }
 }
