@@ -58,14 +58,14 @@ pub(crate) fn Lightbox() -> impl IntoView {
     });
     view! {
         <Show when=move || gallery.is_open()>
-            <Viewer all />
+            <OpenLightbox all />
         </Show>
     }
 }
 
 /// The open lightbox.
 #[component]
-fn Viewer(all: Memo<Vec<Picture>>) -> impl IntoView {
+fn OpenLightbox(all: Memo<Vec<Picture>>) -> impl IntoView {
     let gallery = use_gallery();
     let attachments = use_attachments();
     let rooms = use_rooms();

@@ -170,11 +170,14 @@ impl Composing {
     ) -> Result<(), Problem> {
         let (text, _author) = session.with_untracked(|s| s.message(raw))?;
         presence.stop_typing();
-        let act = match self.mode_untracked() {
-            Mode::Writing => Act::Post { reply_to: None },
-            Mode::Replying(quote) => Act::Post {
-                reply_to: Some(quote.id),
-            },
+        let (act, text) = match self.mode_untracked() {
+            Mode::Writing => (Act::Post { reply_to: None }, text),
+            Mode::Replying(quote) => (
+                Act::Post {
+                    reply_to: Some(quote.id),
+                },
+                text,
+            ),
             Mode::Editing {
                 id,
                 text: before,
@@ -184,19 +187,15 @@ impl Composing {
                     self.reset();
                     return Ok(());
                 }
-                let text = text_with_links(&text, &attachments);
-                outbox.act(Act::Edit { id }, text);
-                self.reset();
-                return Ok(());
+                // A file message keeps its link lines after the new caption.
+                (Act::Edit { id }, text_with_links(&text, &attachments))
             }
         };
         outbox.act(act, text);
         self.reset();
         Ok(())
     }
-}
 
-impl Composing {
     /// Sends the composer's files with `raw` as their caption (which may
     /// be empty), answering the message quoted if replying: the message
     /// goes once its files are uploaded, even after a reconnect. Not while
