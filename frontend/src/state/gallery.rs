@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn a_deleted_picture_gives_way_to_its_neighbour_and_the_last_closes() {
-        let mut messages = vec![message(1, &["a.png"], false), message(2, &["b.png"], false)];
+        let mut messages = [message(1, &["a.png"], false), message(2, &["b.png"], false)];
         let mut viewer = Viewer::default();
         viewer.open("f-b.png", &pictures(messages.iter()));
         messages[1].deleted = true;
