@@ -190,7 +190,6 @@ pub(crate) fn Composer() -> impl IntoView {
                 send();
             }
         >
-            <AttachButtons disabled=Signal::derive(move || read_only() || editing()) />
             <label for="composer-input" class="sr-only">
                 {move || i18n.t().composer_label}
             </label>
@@ -239,6 +238,9 @@ pub(crate) fn Composer() -> impl IntoView {
                     }}
                 </span>
             </span>
+            // After the box, beside Send: the message box stays the first
+            // stop the keyboard reaches in the composer.
+            <AttachButtons disabled=Signal::derive(move || read_only() || editing()) />
             <button
                 id="send-button"
                 class="send"
