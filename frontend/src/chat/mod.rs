@@ -22,6 +22,7 @@ use std::rc::Rc;
 
 use crate::i18n::{use_i18n, I18n, Problem};
 use crate::socket::{socket_url, Connection, SocketEvent};
+use crate::state::attachments::Attachments;
 use crate::state::authorship::Authorship;
 use crate::state::composing::Composing;
 use crate::state::conversation::{Conversation, ConversationState, EntryKind};
@@ -45,6 +46,7 @@ pub(crate) struct Chat {
     rooms: Rooms,
     conversation: Conversation,
     outbox: Outbox,
+    attachments: Attachments,
     presence: Presence,
     notices: Notices,
     moderation: Moderation,
@@ -79,12 +81,14 @@ impl Chat {
             let user = session.with_untracked(|s| s.author().map(username_key))?;
             Some((rooms.current_untracked(), user))
         });
+        let outbox = Outbox::new(send.clone(), writer.clone());
         let chat = Chat {
             connection,
             session,
             rooms,
             conversation: Conversation::new(send.clone()),
-            outbox: Outbox::new(send.clone(), writer),
+            outbox,
+            attachments: Attachments::new(send.clone(), writer, outbox),
             presence: Presence::new(send.clone()),
             notices: Notices::new(),
             moderation: Moderation::new(send.clone()),
@@ -101,6 +105,7 @@ impl Chat {
         provide_context(chat.rooms);
         provide_context(chat.conversation);
         provide_context(chat.outbox);
+        provide_context(chat.attachments);
         provide_context(chat.presence);
         provide_context(chat.notices);
         provide_context(chat.moderation);
@@ -223,6 +228,7 @@ impl Chat {
                     }
                 }
                 self.outbox.joined(&room, &username_key(&username));
+                self.attachments.joined();
                 self.moderation.welcome(topic, locked);
                 self.moderation.present();
                 self.connection.send(&ClientFrame::ListRooms);
@@ -342,6 +348,15 @@ impl Chat {
                 self.unread.change(|u| u.notify(&room, id, mention));
                 self.notify_if_hidden(&room, id, &author, &text);
             }
+            ServerFrame::UploadToken {
+                room,
+                token,
+                expires_in_secs,
+                read,
+                max_bytes,
+            } => self
+                .attachments
+                .token_arrived(room, token, expires_in_secs, read, max_bytes),
             ServerFrame::PushSubscribed { endpoint } => self.push.subscribed(&endpoint),
             ServerFrame::PushUnsubscribed { endpoint } => self.push.unsubscribed(&endpoint),
             // Heartbeats only prove the connection is alive; the socket

@@ -3,15 +3,18 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 use super::composer::Composer;
+use super::drop_zone::DropZone;
 use super::header::Header;
 use super::install::InstallBars;
 use super::join::JoinForm;
+use super::lightbox::Lightbox;
 use super::messages::MessageList;
 use super::room_bar::RoomBar;
 use super::typing_indicator::TypingIndicator;
 use super::users::UsersPanel;
 use crate::chat::Chat;
 use crate::i18n::{use_i18n, I18n};
+use crate::state::gallery::Gallery;
 use crate::state::install::Install;
 use crate::state::notices::use_notices;
 use crate::state::session::use_session;
@@ -22,6 +25,7 @@ use crate::state::unread::use_unread;
 pub(crate) fn App() -> impl IntoView {
     provide_context(I18n::detect());
     Chat::start();
+    Gallery::provide();
     Install::start();
     let users_open = RwSignal::new(false);
 
@@ -40,12 +44,13 @@ pub(crate) fn App() -> impl IntoView {
             <InstallBars />
             <Show when=move || session.entered() fallback=|| view! { <JoinForm /> }>
                 <main class="chat">
-                    <section class="conversation">
+                    <DropZone>
                         <RoomBar panel_open=users_open />
                         <MessageList />
                         <TypingIndicator />
                         <Composer />
-                    </section>
+                    </DropZone>
+                    <Lightbox />
                     <UsersPanel open=users_open />
                 </main>
             </Show>

@@ -2,10 +2,12 @@ use chat_shared::message_length;
 use leptos::html;
 use leptos::prelude::*;
 
+use super::attach::{attach, files_of, AttachButtons, FileChips};
 use super::composer_mode::ComposerMode;
 use super::mention_picker::{follow_caret, on_picker_key, option_id, pick, MentionList, People};
 use crate::chat::use_chat;
 use crate::i18n::{use_i18n, Problem};
+use crate::state::attachments::use_attachments;
 use crate::state::authorship::use_authorship;
 use crate::state::composing::{use_composing, with_mention, Mode};
 use crate::state::conversation::use_conversation;
@@ -36,6 +38,7 @@ pub(crate) fn Composer() -> impl IntoView {
     let outbox = use_outbox();
     let conversation = use_conversation();
     let authorship = use_authorship();
+    let attachments = use_attachments();
     let draft = RwSignal::new(String::new());
     let textarea = NodeRef::<html::Textarea>::new();
     // The `@` autocomplete under the caret.
@@ -49,7 +52,11 @@ pub(crate) fn Composer() -> impl IntoView {
     let moderation = use_moderation();
     // A locked room takes posts from moderators only.
     let read_only = move || moderation.locked() && !moderation.is_on();
-    let can_send = move || session.entered() && !read_only() && !too_long() && length() > 0;
+    let editing = move || matches!(composing.mode(), Mode::Editing { .. });
+    // Files chosen for the room shown: they can go without a caption.
+    let has_files = move || !editing() && attachments.has_draft(&rooms.current());
+    let can_send =
+        move || session.entered() && !read_only() && !too_long() && (length() > 0 || has_files());
     let counter_from = move || max.get().saturating_sub(COUNTER_BEFORE_LIMIT);
 
     // The keyboard goes to the message field on joining and in each room
@@ -70,7 +77,11 @@ pub(crate) fn Composer() -> impl IntoView {
     };
     let send = move || {
         let text = draft.get_untracked();
-        match composing.submit(&text, session, presence, outbox) {
+        let sent = match untrack(has_files) {
+            true => composing.submit_files(&text, session, presence, attachments),
+            false => composing.submit(&text, session, presence, outbox),
+        };
+        match sent {
             Ok(()) => {
                 draft.set(String::new());
                 request_animation_frame(fit_height);
@@ -158,10 +169,19 @@ pub(crate) fn Composer() -> impl IntoView {
             _ => {}
         }
     };
-    let editing = move || matches!(composing.mode(), Mode::Editing { .. });
+    // Files (a screenshot, a copied file) pasted into the box are
+    // attached; pasted text stays text.
+    let on_paste = move |ev: leptos::ev::ClipboardEvent| {
+        let files = files_of(ev.clipboard_data().and_then(|data| data.files()));
+        if !files.is_empty() && !editing() && !read_only() {
+            ev.prevent_default();
+            attach(attachments, notices, files);
+        }
+    };
 
     view! {
         <ComposerMode />
+        <FileChips />
         <form
             class="composer"
             class:editing=editing
@@ -196,6 +216,7 @@ pub(crate) fn Composer() -> impl IntoView {
                 }
                 on:click=move |_| follow_caret(picker, textarea, people)
                 on:keydown=on_keydown
+                on:paste=on_paste
                 on:blur=move |_| {
                     presence.stop_typing();
                     picker.update(Picker::close);
@@ -217,6 +238,9 @@ pub(crate) fn Composer() -> impl IntoView {
                     }}
                 </span>
             </span>
+            // After the box, beside Send: the message box stays the first
+            // stop the keyboard reaches in the composer.
+            <AttachButtons disabled=Signal::derive(move || read_only() || editing()) />
             <button
                 id="send-button"
                 class="send"

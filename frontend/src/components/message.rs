@@ -1,8 +1,10 @@
+use chat_shared::files::caption;
 use chat_shared::ChatMessage;
 use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::attachments::MessageFiles;
 use super::avatar::Avatar;
 use super::bidi::sentence_with_names;
 use super::feed_focus::{use_feed_focus, InMessage};
@@ -239,6 +241,7 @@ pub(crate) fn EntryView(key: u64) -> impl IntoView {
                             <span class="sr-only">{move || format!("({}) ", i18n.t().calls_you)}</span>
                         </Show>
                         <MessageBody message=live />
+                        <MessageFiles message=live />
                         <time
                             datetime=message.timestamp
                             title=full_title
@@ -295,7 +298,15 @@ pub(crate) fn OutgoingView(key: u64) -> impl IntoView {
     view! {
         <li class="msg mine outgoing" class:failed=move || state() == "failed" data-state=state>
             <div class="bubble">
-                <MessageText text=item.unsent.text />
+                {(!item.unsent.text.is_empty()).then(|| view! { <MessageText text=item.unsent.text.clone() /> })}
+                {(!item.unsent.attachments.is_empty()).then(|| {
+                    let count = item.unsent.attachments.len() as u64;
+                    view! {
+                        <span class="outgoing-files">
+                            "📎 " {move || (i18n.t().files.file_count)(count)}
+                        </span>
+                    }
+                })}
                 {status}
             </div>
         </li>
@@ -331,7 +342,11 @@ fn Refused(key: u64, problem: Problem) -> impl IntoView {
 fn MessageBody(message: ReadSignal<ChatMessage>) -> impl IntoView {
     let i18n = use_i18n();
     let quote = Memo::new(move |_| message.with(|m| m.reply.clone()));
-    let text = Memo::new(move |_| message.with(|m| (!m.deleted).then(|| m.text.clone())));
+    // A file message shows its caption: the link lines after it are for
+    // clients that know nothing of files.
+    let text = Memo::new(move |_| {
+        message.with(|m| (!m.deleted).then(|| caption(&m.text, &m.attachments).to_owned()))
+    });
     let edited_at = Memo::new(move |_| message.with(|m| m.edited_at.clone()));
     let edited_title = move || {
         let at = edited_at.get().unwrap_or_default();
@@ -341,6 +356,8 @@ fn MessageBody(message: ReadSignal<ChatMessage>) -> impl IntoView {
     view! {
         {move || quote.get().map(|quote| view! { <ReplyQuote quote /> })}
         {move || match text.get() {
+            // Files alone, no caption.
+            Some(text) if text.is_empty() => ().into_any(),
             Some(text) => view! { <MessageText text /> }.into_any(),
             None => view! {
                 <div class="text tombstone">{move || i18n.t().message_deleted}</div>

@@ -2,15 +2,19 @@
 //! [`Chat`](crate::chat::Chat) and [`I18n`](crate::i18n::I18n) from context.
 
 mod app;
+mod attach;
+mod attachments;
 mod avatar;
 mod bidi;
 mod composer;
 mod composer_mode;
+mod drop_zone;
 mod feed_focus;
 mod header;
 mod install;
 mod join;
 mod language;
+mod lightbox;
 mod mention_picker;
 mod message;
 mod message_actions;

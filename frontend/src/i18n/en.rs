@@ -1,6 +1,7 @@
 //! English.
 
-use super::{english_plural, Strings};
+use super::{english_plural, FileStrings, Strings};
+use chat_shared::files::UploadErrorCode;
 use chat_shared::{
     AuditAction, AuditEntry, ErrorCode, ForbiddenReason, MessageError, RoomError, UsernameError,
     MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
@@ -8,6 +9,7 @@ use chat_shared::{
 
 /// The English interface; the reference for every other language.
 pub(crate) static STRINGS: Strings = Strings {
+    files: FILES,
     app_title: "WebSocket Chat",
     tagline: "Real-time chat, right in your browser.",
     join_heading: "Join the conversation",
@@ -172,6 +174,54 @@ pub(crate) static STRINGS: Strings = Strings {
     push_setting: "Notify me on this device when no tab of the chat is open",
     push_blocked: "Notifications are blocked for this site in the browser's settings.",
 };
+
+/// Files on messages, in English.
+const FILES: FileStrings = FileStrings {
+    attach: "Attach files",
+    camera: "Take a photo",
+    chosen_label: "Files to send",
+    remove: |name| format!("Remove {name}"),
+    cancel: |name| format!("Cancel the upload of {name}"),
+    retry: "Retry",
+    waiting: "Waiting to upload",
+    uploading: |percent| format!("Uploading, {percent}%"),
+    uploaded: "Uploaded",
+    upload_error,
+    too_large: |name, max| {
+        format!("{name} is larger than {max}, the most this chat takes: it was not attached.")
+    },
+    too_many: |n| format!("A message can carry at most {n} files."),
+    drop_here: "Drop files here to attach them",
+    waiting_for_files: "Sends once its files are uploaded",
+    file_count: |n| format!("{n} {}", english_plural(n, "file", "files")),
+    download: "Download",
+    download_name: |name| format!("Download {name}"),
+    open_image: |name| format!("Open {name}"),
+    viewer_label: "Image viewer",
+    previous: "Previous image",
+    next: "Next image",
+    position: |at, of| format!("{at} of {of}"),
+};
+
+fn upload_error(code: UploadErrorCode) -> String {
+    match code {
+        UploadErrorCode::BadRequest => "The server did not take this upload.",
+        UploadErrorCode::BadToken | UploadErrorCode::ExpiredToken | UploadErrorCode::WrongRoom => {
+            "The upload was not allowed: try again."
+        }
+        UploadErrorCode::TooLarge => "The file is larger than this chat takes.",
+        UploadErrorCode::OverQuota => "You have uploaded too much for now: try again later.",
+        UploadErrorCode::StorageFull => "The server has no room for more files.",
+        UploadErrorCode::BadImage => "This image cannot be read.",
+        UploadErrorCode::Incomplete => "The upload was cut off: try again.",
+        UploadErrorCode::FilesOff => "This chat does not take files.",
+        UploadErrorCode::NotFound => "The file is not there any more.",
+        UploadErrorCode::ServerError | UploadErrorCode::Unknown => {
+            "The server could not keep the file: try again."
+        }
+    }
+    .into()
+}
 
 fn audit_line(entry: &AuditEntry) -> String {
     let who = &entry.moderator;

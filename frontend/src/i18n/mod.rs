@@ -5,7 +5,10 @@
 //! label, and a translator edits exactly one file.
 
 mod en;
+mod files;
 mod ru;
+
+pub(crate) use files::FileStrings;
 
 use chat_shared::{ErrorCode, ForbiddenReason, MessageError, RoomError, UsernameError};
 use leptos::prelude::*;
@@ -76,6 +79,11 @@ pub(crate) enum Problem {
     Reported,
     /// News for the notice bar: my name was given up (or freed).
     NameReleased,
+    /// A file chosen is larger than the server takes (`max` bytes): it
+    /// was not uploaded.
+    FileTooLarge { name: String, max: u64 },
+    /// More files than a message carries were chosen.
+    TooManyFiles,
 }
 
 impl Problem {
@@ -93,6 +101,10 @@ impl Problem {
             Problem::Revoked(name) => (t.device_revoked)(name),
             Problem::Reported => t.reported.to_owned(),
             Problem::NameReleased => t.name_released.to_owned(),
+            Problem::FileTooLarge { name, max } => {
+                (t.files.too_large)(name, &chat_shared::files::human_size(*max))
+            }
+            Problem::TooManyFiles => (t.files.too_many)(chat_shared::files::MAX_ATTACHMENTS as u64),
         }
     }
 
@@ -128,6 +140,8 @@ impl Problem {
 /// (a name, a count), so each language can order words and pick plural
 /// forms its own way.
 pub(crate) struct Strings {
+    /// Files on messages.
+    pub(crate) files: FileStrings,
     pub(crate) app_title: &'static str,
     pub(crate) tagline: &'static str,
     pub(crate) join_heading: &'static str,

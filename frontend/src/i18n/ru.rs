@@ -1,6 +1,7 @@
 //! Русский.
 
-use super::{russian_plural, Strings};
+use super::{russian_plural, FileStrings, Strings};
+use chat_shared::files::UploadErrorCode;
 use chat_shared::{
     AuditAction, AuditEntry, ErrorCode, ForbiddenReason, MessageError, RoomError, UsernameError,
     MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
@@ -8,6 +9,7 @@ use chat_shared::{
 
 /// The Russian interface: the original chat was written for Russian speakers.
 pub(crate) static STRINGS: Strings = Strings {
+    files: FILES,
     app_title: "WebSocket Chat",
     tagline: "Живой чат прямо в браузере.",
     join_heading: "Присоединяйтесь к разговору",
@@ -195,6 +197,57 @@ pub(crate) static STRINGS: Strings = Strings {
     push_setting: "Уведомлять на этом устройстве, когда ни одна вкладка чата не открыта",
     push_blocked: "Уведомления для этого сайта запрещены в настройках браузера.",
 };
+
+/// Files on messages, in Russian.
+const FILES: FileStrings = FileStrings {
+    attach: "Прикрепить файлы",
+    camera: "Сделать фото",
+    chosen_label: "Файлы к отправке",
+    remove: |name| format!("Убрать {name}"),
+    cancel: |name| format!("Отменить загрузку {name}"),
+    retry: "Повторить",
+    waiting: "Ждёт загрузки",
+    uploading: |percent| format!("Загрузка, {percent}%"),
+    uploaded: "Загружен",
+    upload_error,
+    too_large: |name, max| format!("{name} больше {max}, предела этого чата: файл не прикреплён."),
+    too_many: |n| {
+        format!(
+            "К сообщению можно прикрепить не больше {n} {}.",
+            russian_plural(n, "файла", "файлов", "файлов")
+        )
+    },
+    drop_here: "Отпустите файлы, чтобы прикрепить их",
+    waiting_for_files: "Уйдёт, когда загрузятся файлы",
+    file_count: |n| format!("{n} {}", russian_plural(n, "файл", "файла", "файлов")),
+    download: "Скачать",
+    download_name: |name| format!("Скачать {name}"),
+    open_image: |name| format!("Открыть {name}"),
+    viewer_label: "Просмотр изображений",
+    previous: "Предыдущее изображение",
+    next: "Следующее изображение",
+    position: |at, of| format!("{at} из {of}"),
+};
+
+fn upload_error(code: UploadErrorCode) -> String {
+    match code {
+        UploadErrorCode::BadRequest => "Сервер не принял эту загрузку.",
+        UploadErrorCode::BadToken | UploadErrorCode::ExpiredToken | UploadErrorCode::WrongRoom => {
+            "Загрузка не разрешена: попробуйте ещё раз."
+        }
+        UploadErrorCode::TooLarge => "Файл больше, чем принимает этот чат.",
+        UploadErrorCode::OverQuota => "Вы загрузили слишком много: попробуйте позже.",
+        UploadErrorCode::StorageFull => "На сервере нет места для новых файлов.",
+        UploadErrorCode::BadImage => "Это изображение не читается.",
+        UploadErrorCode::Incomplete => "Загрузка прервалась: попробуйте ещё раз.",
+        UploadErrorCode::FilesOff => "Этот чат не принимает файлы.",
+        UploadErrorCode::NotFound => "Этого файла больше нет.",
+        UploadErrorCode::ServerError | UploadErrorCode::Unknown => {
+            "Сервер не смог сохранить файл: попробуйте ещё раз."
+        }
+    }
+    .into()
+}
 
 fn audit_line(entry: &AuditEntry) -> String {
     let who = &entry.moderator;

@@ -3,9 +3,11 @@
 //! what others ask to add to it: a mention of a name picked in the online
 //! list.
 
+use chat_shared::files::{caption, text_with_links, Attachment};
 use chat_shared::{quote_excerpt, ChatMessage, Quote};
 use leptos::prelude::*;
 
+use super::attachments::Attachments;
 use super::authorship::Authorship;
 use super::conversation::Conversation;
 use super::outbox::{Act, Outbox};
@@ -21,8 +23,14 @@ pub(crate) enum Mode {
     Writing,
     /// A new message answering this one, quoted above the composer.
     Replying(Quote),
-    /// A new text for message `id`; `text` is the one it has now.
-    Editing { id: u64, text: String },
+    /// A new text for message `id`; `text` is the one it has now (a file
+    /// message's caption), `attachments` its files, whose link lines the
+    /// new text keeps for clients that know nothing of files.
+    Editing {
+        id: u64,
+        text: String,
+        attachments: Vec<Attachment>,
+    },
 }
 
 impl Mode {
@@ -31,7 +39,7 @@ impl Mode {
         Mode::Replying(Quote {
             id: message.id,
             username: message.username.clone(),
-            text: quote_excerpt(&message.text),
+            text: quote_excerpt(caption(&message.text, &message.attachments)),
             deleted: message.deleted,
         })
     }
@@ -103,7 +111,8 @@ impl Composing {
     pub(crate) fn edit(&self, message: &ChatMessage) {
         self.mode.set(Mode::Editing {
             id: message.id,
-            text: message.text.clone(),
+            text: caption(&message.text, &message.attachments).to_owned(),
+            attachments: message.attachments.clone(),
         });
     }
 
@@ -161,21 +170,57 @@ impl Composing {
     ) -> Result<(), Problem> {
         let (text, _author) = session.with_untracked(|s| s.message(raw))?;
         presence.stop_typing();
-        let act = match self.mode_untracked() {
-            Mode::Writing => Act::Post { reply_to: None },
-            Mode::Replying(quote) => Act::Post {
-                reply_to: Some(quote.id),
-            },
-            Mode::Editing { id, text: before } => {
+        let (act, text) = match self.mode_untracked() {
+            Mode::Writing => (Act::Post { reply_to: None }, text),
+            Mode::Replying(quote) => (
+                Act::Post {
+                    reply_to: Some(quote.id),
+                },
+                text,
+            ),
+            Mode::Editing {
+                id,
+                text: before,
+                attachments,
+            } => {
                 if before == text {
                     self.reset();
                     return Ok(());
                 }
-                Act::Edit { id }
+                // A file message keeps its link lines after the new caption.
+                (Act::Edit { id }, text_with_links(&text, &attachments))
             }
         };
         outbox.act(act, text);
         self.reset();
+        Ok(())
+    }
+
+    /// Sends the composer's files with `raw` as their caption (which may
+    /// be empty), answering the message quoted if replying: the message
+    /// goes once its files are uploaded, even after a reconnect. Not while
+    /// editing (an edit changes the caption only).
+    pub(crate) fn submit_files(
+        &self,
+        raw: &str,
+        session: Session,
+        presence: Presence,
+        attachments: Attachments,
+    ) -> Result<(), Problem> {
+        let caption = match raw.trim().is_empty() {
+            true => String::new(),
+            false => session.with_untracked(|s| s.message(raw))?.0,
+        };
+        let reply_to = match self.mode_untracked() {
+            Mode::Writing => None,
+            Mode::Replying(quote) => Some(quote.id),
+            // The composer sends an edit instead: files are not added to one.
+            Mode::Editing { .. } => return Ok(()),
+        };
+        presence.stop_typing();
+        if attachments.send(caption, reply_to) {
+            self.reset();
+        }
         Ok(())
     }
 }

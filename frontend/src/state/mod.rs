@@ -20,6 +20,10 @@
 //! - [`moderation`]: the moderator token, the room's lock and topic, the
 //!   moderation log.
 //! - [`authorship`]: which messages on the page are mine to edit and delete.
+//! - [`attachments`]: files on messages: the upload token, each file's
+//!   upload, messages waiting for their files.
+//! - [`gallery`]: the conversation's images in order, and the one the
+//!   lightbox shows.
 //! - [`composing`]: whether the composer writes a new message, a reply or
 //!   an edit, and sending what it holds.
 //! - [`unread`]: my read markers, unread and mention counts, and
@@ -32,9 +36,11 @@
 //!   server about it.
 //! - [`rows`]: one signal per row, so a list change patches one row.
 
+pub(crate) mod attachments;
 pub(crate) mod authorship;
 pub(crate) mod composing;
 pub(crate) mod conversation;
+pub(crate) mod gallery;
 pub(crate) mod install;
 pub(crate) mod mention_picker;
 pub(crate) mod moderation;

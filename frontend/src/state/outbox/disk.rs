@@ -68,6 +68,7 @@ mod tests {
             client_id: format!("id-{text}"),
             written_ms,
             act: Act::default(),
+            attachments: Vec::new(),
         })
         .expect("serialises")
     }

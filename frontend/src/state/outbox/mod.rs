@@ -43,6 +43,11 @@ pub(crate) struct Unsent {
     /// What it does; absent from what older builds stored: a message.
     #[serde(default)]
     pub(crate) act: Act,
+    /// A message's files (ids from their uploads), already uploaded: the
+    /// text is their caption. Kept on disk like the rest, as the files
+    /// themselves are on the server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) attachments: Vec<String>,
 }
 
 impl Unsent {
@@ -173,10 +178,39 @@ impl Outbox {
             client_id: new_client_id(),
             written_ms: now_ms(),
             act,
+            attachments: Vec::new(),
         };
+        self.queue(unsent);
+    }
+
+    /// Keeps `unsent` on disk, queues it and sends it if it can.
+    fn queue(&self, unsent: Unsent) {
         disk::keep(&unsent);
         self.change(|s| s.add(unsent));
         self.flush();
+    }
+
+    /// Queues a message with files, all uploaded (`attachments` are their
+    /// ids), with the `client_id` it was given when the user sent it: it
+    /// waited for its uploads, and goes now as any message does.
+    pub(crate) fn post_files(
+        &self,
+        room: String,
+        user: String,
+        caption: String,
+        reply_to: Option<u64>,
+        client_id: String,
+        attachments: Vec<String>,
+    ) {
+        self.queue(Unsent {
+            room,
+            user,
+            text: caption,
+            client_id,
+            written_ms: now_ms(),
+            act: Act::Post { reply_to },
+            attachments,
+        });
     }
 
     /// Queues what I did in the room shown (a message, or a change to one,

@@ -113,6 +113,7 @@ pub(crate) fn error_effect(code: ErrorCode, retry_after_ms: Option<u64>) -> Erro
         | ErrorCode::MessageTooLong
         | ErrorCode::BadRequest
         | ErrorCode::Forbidden
+        | ErrorCode::AttachmentNotFound
         | ErrorCode::Unknown => ErrorEffect::Refuse,
         _ => ErrorEffect::Unrelated,
     }
@@ -282,7 +283,7 @@ fn frame(unsent: &Unsent) -> ClientFrame {
             text: unsent.text.clone(),
             client_id,
             reply_to: *reply_to,
-            attachments: Vec::new(),
+            attachments: unsent.attachments.clone(),
         },
         Act::Edit { id } => ClientFrame::Edit {
             id: *id,
@@ -311,6 +312,7 @@ mod tests {
             client_id: format!("id-{text}"),
             written_ms,
             act: Act::default(),
+            attachments: Vec::new(),
         }
     }
 
@@ -570,5 +572,38 @@ mod tests {
             }
         );
         assert_eq!(FlushPace::from_limits(&limits(0.0, 0)).batch, 1);
+    }
+
+    #[test]
+    fn a_message_with_files_goes_out_with_their_ids_and_its_own_client_id() {
+        let mut state = OutboxState::default();
+        state.add(Unsent {
+            attachments: vec!["f1".into(), "f2".into()],
+            client_id: "made-once".into(),
+            ..unsent("", 1.0)
+        });
+        let mut frames = Vec::new();
+        state.flush(PACE, |f| {
+            frames.push(f.clone());
+            true
+        });
+        match &frames[..] {
+            [ClientFrame::Message {
+                text,
+                client_id,
+                attachments,
+                ..
+            }] => {
+                assert_eq!(text, "");
+                assert_eq!(client_id.as_deref(), Some("made-once"));
+                assert_eq!(attachments, &["f1", "f2"]);
+            }
+            other => panic!("not one message: {other:?}"),
+        }
+        // A file that is gone fails the message, for the user to decide.
+        assert_eq!(
+            error_effect(ErrorCode::AttachmentNotFound, None),
+            ErrorEffect::Refuse
+        );
     }
 }

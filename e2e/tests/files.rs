@@ -1,0 +1,338 @@
+//! Issue 25 in a real browser, the app's half: Alice attaches a picture
+//! with the paper clip (the file input's files set through CDP
+//! `DOM.setFileInputFiles`, a PNG written to a temporary file), its chip
+//! shows the upload's progress (her upload throttled so it can be seen),
+//! she sends it with a caption while it is still uploading, and both she
+//! and Bob see the thumbnail under the caption (not the link lines old
+//! clients read). Bob opens it in the lightbox: the focus is inside,
+//! arrow keys and a horizontal swipe go through the conversation's
+//! pictures, Escape and the close button close it and the focus goes back
+//! to the thumbnail. Then on a phone: nothing wider than the screen, with
+//! the pictures and with the lightbox open.
+
+use chat_e2e::{browser_test, screenshot_dir, Device, Driver, Options, Page, TestServer};
+use fantoccini::key::Key;
+use serde_json::json;
+
+/// A `width` x `height` PNG of one colour, uncompressed (stored deflate
+/// blocks): a real image the server decodes and makes thumbnails of, with
+/// no image crate in the tests.
+fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    // Each row: filter type 0 (none), then its pixels.
+    let mut row = vec![0u8];
+    row.extend(rgb.iter().copied().cycle().take(width as usize * 3));
+    let raw = row.repeat(height as usize);
+    // zlib: header, stored blocks of at most 65535 bytes, Adler-32.
+    let mut zlib = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (n, block) in blocks.iter().enumerate() {
+        zlib.push(u8::from(n + 1 == blocks.len()));
+        let len = block.len() as u16;
+        zlib.extend_from_slice(&len.to_le_bytes());
+        zlib.extend_from_slice(&(!len).to_le_bytes());
+        zlib.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &zlib);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// Chooses the file at `path` in `page`'s paper-clip input, as the
+/// picker would.
+async fn pick_file(page: &Page, path: &std::path::Path) {
+    let found = page
+        .cdp(
+            "Runtime.evaluate",
+            json!({ "expression": "document.getElementById('attach-input')" }),
+        )
+        .await;
+    let object_id = found["result"]["objectId"]
+        .as_str()
+        .expect("the composer has its file input")
+        .to_owned();
+    page.cdp(
+        "DOM.setFileInputFiles",
+        json!({ "files": [path.to_string_lossy()], "objectId": object_id }),
+    )
+    .await;
+}
+
+/// Whether the message with caption `caption` shows `count` loaded
+/// thumbnails.
+fn thumbnails_loaded(caption: &str, count: usize) -> String {
+    format!(
+        "const li = [...document.querySelectorAll('#timeline li.msg')] \
+           .find(li => li.querySelector('.text') && li.querySelector('.text').textContent === {}); \
+         if (!li) return false; \
+         const imgs = [...li.querySelectorAll('.file-image img')]; \
+         return imgs.length === {count} && imgs.every(i => i.complete && i.naturalWidth > 0);",
+        json!(caption)
+    )
+}
+
+/// The lightbox's "n of m".
+const POSITION: &str = "const p = document.querySelector('#lightbox .lightbox-position'); \
+     return p ? p.textContent : null;";
+
+/// Presses `key` on whatever has the focus, through WebDriver (real key
+/// events).
+async fn press(page: &Page, key: Key) {
+    let focused = page
+        .client()
+        .active_element()
+        .await
+        .expect("something has the focus");
+    focused
+        .send_keys(&key.to_string())
+        .await
+        .expect("the key is pressed");
+}
+
+/// A horizontal swipe across the lightbox's picture, `dx` pixels.
+async fn swipe(page: &Page, dx: i32) {
+    page.js(&format!(
+        "const s = document.querySelector('#lightbox .lightbox-stage'); \
+         const r = s.getBoundingClientRect(); const x = r.left + r.width / 2, y = r.top + r.height / 2; \
+         const ev = (type, cx) => new PointerEvent(type, {{ clientX: cx, clientY: y, bubbles: true, \
+           pointerType: 'touch', isPrimary: true }}); \
+         s.dispatchEvent(ev('pointerdown', x)); s.dispatchEvent(ev('pointerup', x + ({dx}))); \
+         return true;"
+    ))
+    .await;
+}
+
+/// Nothing on the page is wider than the screen.
+const NO_SIDEWAYS_SCROLL: &str =
+    "return document.documentElement.scrollWidth <= window.innerWidth + 1;";
+
+#[test]
+fn a_picture_is_attached_uploaded_shown_to_both_and_viewed_in_the_lightbox() {
+    browser_test(|| async {
+        let files = tempfile::tempdir().expect("a folder for the server's files");
+        let dir = files.path().to_path_buf();
+        let driver = Driver::start();
+        let server = TestServer::start_tuned(move |config| {
+            config.files.files_dir = Some(dir);
+        })
+        .await;
+        let alice = driver.browser(Options::default()).await;
+        let bob = driver.browser(Options::default()).await;
+        alice.open(&server.url()).await;
+        alice.join("Alice").await;
+        bob.open(&server.url()).await;
+        bob.join("Bob").await;
+
+        let pictures = tempfile::tempdir().expect("a folder for the pictures");
+        let sea = pictures.path().join("sea view.png");
+        std::fs::write(&sea, png(800, 600, [40, 120, 200])).expect("the PNG is written");
+        let sand = pictures.path().join("sand.png");
+        std::fs::write(&sand, png(600, 800, [220, 190, 120])).expect("the PNG is written");
+
+        // A slow uplink, so the upload's progress can be seen.
+        alice.cdp("Network.enable", json!({})).await;
+        alice
+            .cdp(
+                "Network.emulateNetworkConditions",
+                json!({ "offline": false, "latency": 20, "downloadThroughput": -1,
+                        "uploadThroughput": 300_000 }),
+            )
+            .await;
+        pick_file(&alice, &sea).await;
+        alice
+            .wait_until(
+                "Alice's chip shows the upload going",
+                "const c = document.querySelector('#file-chips .file-chip'); \
+                 return !!c && c.dataset.stage === 'uploading' \
+                   && !!c.querySelector('progress') \
+                   && c.textContent.includes('sea view.png');",
+            )
+            .await;
+        alice
+            .screenshot(&screenshot_dir().join("files-chip-uploading.png"))
+            .await;
+        // Sent while still uploading: it goes once the file is up.
+        alice.type_in_composer("the sea").await;
+        alice.click("#send-button").await;
+        alice
+            .cdp(
+                "Network.emulateNetworkConditions",
+                json!({ "offline": false, "latency": 0, "downloadThroughput": -1,
+                        "uploadThroughput": -1 }),
+            )
+            .await;
+        for page in [&alice, &bob] {
+            page.wait_until("the picture is shown", &thumbnails_loaded("the sea", 1))
+                .await;
+        }
+        // The caption alone: the link lines are for clients without files.
+        let text = bob
+            .js("return [...document.querySelectorAll('#timeline li.msg .text')].map(t => t.textContent).join('|')")
+            .await;
+        assert!(
+            !text.as_str().unwrap_or_default().contains("📎"),
+            "the link lines show: {text}"
+        );
+        assert_eq!(
+            alice
+                .js("return document.querySelectorAll('.file-chip').length")
+                .await,
+            json!(0),
+            "the chips went with the message"
+        );
+
+        // A second picture, without a caption.
+        pick_file(&alice, &sand).await;
+        alice
+            .wait_until(
+                "the second file is uploaded",
+                "const c = document.querySelector('#file-chips .file-chip'); \
+                 return !!c && c.dataset.stage === 'done';",
+            )
+            .await;
+        alice.click("#send-button").await;
+        bob.wait_until(
+            "Bob sees two pictures",
+            "return [...document.querySelectorAll('#timeline .file-image img')] \
+               .filter(i => i.complete && i.naturalWidth > 0).length === 2",
+        )
+        .await;
+
+        // The lightbox, by keyboard.
+        bob.click("#timeline .file-image").await;
+        bob.wait_until(
+            "the lightbox is open with the focus inside",
+            "const d = document.querySelector('#lightbox[role=dialog][aria-modal=true]'); \
+             return !!d && d.contains(document.activeElement) \
+               && d.querySelector('.lightbox-image').complete;",
+        )
+        .await;
+        assert_eq!(bob.js(POSITION).await, json!("1 of 2"));
+        press(&bob, Key::Right).await;
+        bob.wait_until(
+            "the arrow shows the next picture",
+            "const p = document.querySelector('#lightbox .lightbox-position'); \
+             return !!p && p.textContent === '2 of 2';",
+        )
+        .await;
+        // Tab stays inside the dialog.
+        for _ in 0..4 {
+            press(&bob, Key::Tab).await;
+        }
+        assert_eq!(
+            bob.js("return document.querySelector('#lightbox').contains(document.activeElement)")
+                .await,
+            json!(true),
+            "Tab left the lightbox"
+        );
+        press(&bob, Key::Escape).await;
+        bob.wait_until(
+            "Escape closes it and the focus is back on the thumbnail",
+            "return !document.querySelector('#lightbox') \
+               && document.activeElement.classList.contains('file-image');",
+        )
+        .await;
+
+        // By swipes, and the close button.
+        bob.click("#timeline .file-image").await;
+        bob.wait_until(
+            "the lightbox is open",
+            "return !!document.querySelector('#lightbox')",
+        )
+        .await;
+        swipe(&bob, -200).await;
+        bob.wait_until(
+            "a swipe to the left shows the next picture",
+            "const p = document.querySelector('#lightbox .lightbox-position'); \
+             return !!p && p.textContent === '2 of 2';",
+        )
+        .await;
+        swipe(&bob, 200).await;
+        bob.wait_until(
+            "a swipe to the right shows the previous one",
+            "const p = document.querySelector('#lightbox .lightbox-position'); \
+             return !!p && p.textContent === '1 of 2';",
+        )
+        .await;
+        bob.click("#lightbox .lightbox-close").await;
+        bob.wait_until(
+            "the close button closes it, the focus back on the thumbnail",
+            "return !document.querySelector('#lightbox') \
+               && document.activeElement.classList.contains('file-image');",
+        )
+        .await;
+
+        // A phone: the pictures and the lightbox fit the screen.
+        let phone = driver
+            .browser(Options {
+                device: Device::Phone,
+                ..Options::default()
+            })
+            .await;
+        phone.emulate(Device::Phone).await;
+        phone.open(&server.url()).await;
+        phone.join("Carol").await;
+        phone
+            .wait_until("Carol sees the pictures", &thumbnails_loaded("the sea", 1))
+            .await;
+        phone
+            .wait_until("no sideways scroll", NO_SIDEWAYS_SCROLL)
+            .await;
+        phone.click("#timeline .file-image").await;
+        phone
+            .wait_until(
+                "the lightbox fills the phone's screen",
+                "const d = document.querySelector('#lightbox'); if (!d) return false; \
+                 const r = d.getBoundingClientRect(); \
+                 return r.left === 0 && r.top === 0 && r.width === window.innerWidth \
+                   && document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            )
+            .await;
+        phone
+            .screenshot(&screenshot_dir().join("files-lightbox-phone.png"))
+            .await;
+        press(&phone, Key::Escape).await;
+        phone
+            .wait_until("closed", "return !document.querySelector('#lightbox')")
+            .await;
+        bob.screenshot(&screenshot_dir().join("files-desktop.png"))
+            .await;
+
+        phone.close().await;
+        bob.close().await;
+        alice.close().await;
+        server.stop().await;
+    });
+}
