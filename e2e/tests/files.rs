@@ -39,10 +39,19 @@ fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
         out.extend_from_slice(&body);
         out.extend_from_slice(&crc32(&body).to_be_bytes());
     }
-    // Each row: filter type 0 (none), then its pixels.
-    let mut row = vec![0u8];
-    row.extend(rgb.iter().copied().cycle().take(width as usize * 3));
-    let raw = row.repeat(height as usize);
+    // Each row: filter type 0 (none), then its pixels: `rgb` lit from
+    // above and a little from the left, so a screenshot shows a picture
+    // rather than a flat block.
+    let mut raw = Vec::with_capacity((width as usize * 3 + 1) * height as usize);
+    for y in 0..height {
+        raw.push(0);
+        for x in 0..width {
+            let light = 70 + 30 * (height - y) / height + 10 * (width - x) / width;
+            for channel in rgb {
+                raw.push((u32::from(channel) * light / 100).min(255) as u8);
+            }
+        }
+    }
     // zlib: header, stored blocks of at most 65535 bytes, Adler-32.
     let mut zlib = vec![0x78, 0x01];
     let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
@@ -240,6 +249,8 @@ fn a_picture_is_attached_uploaded_shown_to_both_and_viewed_in_the_lightbox() {
         )
         .await;
         assert_eq!(bob.js(POSITION).await, json!("1 of 2"));
+        bob.screenshot(&screenshot_dir().join("files-lightbox.png"))
+            .await;
         press(&bob, Key::Right).await;
         bob.wait_until(
             "the arrow shows the next picture",

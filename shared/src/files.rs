@@ -58,16 +58,19 @@ impl Attachment {
         format!("/files/{}/{}", self.id, encode_path_segment(&self.name))
     }
 
-    /// The smallest thumbnail at least `want` pixels, else the largest
-    /// there is; `None` when there is none (a small image is its own).
+    /// The thumbnail to show at `want` pixels: the smallest at least that
+    /// large; else the largest size the server makes, when the image has it
+    /// (the original may be huge); else `None`: the original is the best
+    /// there is and not much larger than its largest thumbnail.
     pub fn thumb_for(&self, want: u32) -> Option<u32> {
         let mut sizes = self.thumbs.clone();
         sizes.sort_unstable();
+        let largest_made = THUMB_SIZES.iter().max().copied();
         sizes
             .iter()
             .copied()
             .find(|size| *size >= want)
-            .or(sizes.last().copied())
+            .or(sizes.last().copied().filter(|size| Some(*size) == largest_made))
     }
 }
 
@@ -294,6 +297,13 @@ mod tests {
         assert_eq!(photo().thumb_for(900), Some(1280));
         assert_eq!(photo().thumb_for(4000), Some(1280));
         assert_eq!(Attachment::default().thumb_for(300), None);
+        // An 800-pixel image has only the small one: the original beats it.
+        let medium = Attachment {
+            thumbs: vec![320],
+            ..photo()
+        };
+        assert_eq!(medium.thumb_for(1280), None);
+        assert_eq!(medium.thumb_for(200), Some(320));
         assert!(photo().is_image());
         assert!(!is_inline_image("image/svg+xml"));
     }

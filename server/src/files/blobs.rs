@@ -57,6 +57,9 @@ pub(crate) struct Blobs {
     /// Where the blobs are, for logs and errors (`folder /var/lib/chat/files`,
     /// `s3://bucket at http://127.0.0.1:9000`); never holds a secret.
     label: String,
+    /// The folder, for a folder store: a file already on its disk is linked
+    /// in rather than copied through the store.
+    folder: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for Blobs {
@@ -138,6 +141,7 @@ impl Blobs {
         Ok(Blobs {
             store: Arc::new(store),
             label: format!("folder {}", dir.display()),
+            folder: Some(dir.to_owned()),
         })
     }
 
@@ -202,6 +206,7 @@ impl Blobs {
         Ok(Blobs {
             store: Arc::new(store),
             label,
+            folder: None,
         })
     }
 
@@ -218,6 +223,9 @@ impl Blobs {
         let path = store_path(key)?;
         if self.exists(key).await?.is_some() {
             return Ok(());
+        }
+        if let Some(folder) = &self.folder {
+            return link_into(folder, key, from).await;
         }
         let read_error = |error: std::io::Error| {
             BlobError::Store(format!("cannot read {}: {error}", from.display()))
@@ -449,6 +457,34 @@ fn install_tls_provider() {
     if CryptoProvider::get_default().is_none() {
         let _ = ring::default_provider().install_default();
     }
+}
+
+/// Puts the file `from` into a folder store under `key` without copying
+/// it through memory: a hard link when `from` is on the same disk (the
+/// uploads' own folder is inside the store's), else a copy by the kernel;
+/// either way the blob appears whole or not at all (a copy goes to a
+/// temporary name first).
+async fn link_into(folder: &FsPath, key: &str, from: &FsPath) -> Result<(), BlobError> {
+    let target = folder.join(key);
+    let from = from.to_owned();
+    let store_error = |error: std::io::Error| BlobError::Store(error.to_string());
+    tokio::task::spawn_blocking(move || {
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        match std::fs::hard_link(&from, &target) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(_) => {
+                let partial = target.with_extension("partial");
+                std::fs::copy(&from, &partial)?;
+                std::fs::rename(&partial, &target)
+            }
+        }
+    })
+    .await
+    .map_err(|error| BlobError::Store(error.to_string()))?
+    .map_err(store_error)
 }
 
 #[cfg(test)]
