@@ -21,8 +21,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The scenarios in the order they run (`--only` takes these names):
-/// issue 13's, then issue 23's `activity`.
-const SCENARIOS: [&str; 6] = ["saturate", "fanout", "joins", "rooms", "flood", "activity"];
+/// issue 13's, then issue 23's `activity` and issue 25's `uploads`.
+const SCENARIOS: [&str; 7] = [
+    "saturate", "fanout", "joins", "rooms", "flood", "activity", "uploads",
+];
 
 /// Where the table goes in docs/benchmarks.md: everything between the two
 /// markers is replaced on each run.
@@ -302,6 +304,72 @@ const ROWS: &[Row] = &[
         label: "p99 ms of deliveries in \"big\", without",
         goal: Goal::None,
     },
+    Row {
+        scenario: "uploads",
+        key: "chat_only_p50_ms",
+        label: "p50 ms, chat alone (20 clients, 50 msg/s)",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "uploads",
+        key: "chat_only_p99_ms",
+        label: "p99 ms, chat alone",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "uploads",
+        key: "uploading_p50_ms",
+        label: "p50 ms, while 10 × 25 MB upload at once",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "uploads",
+        key: "uploading_p99_ms",
+        label: "p99 ms, while uploading",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "uploads",
+        key: "p99_increase_ms",
+        label: "p99 increase, ms",
+        goal: Goal::AtMost(20.0),
+    },
+    Row {
+        scenario: "uploads",
+        key: "uploads_ok",
+        label: "uploads stored (201), rounds of 10 at once",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "uploads",
+        key: "uploads_failed",
+        label: "uploads refused or cut off",
+        goal: Goal::AtMost(0.0),
+    },
+    Row {
+        scenario: "uploads",
+        key: "uploads_mb_per_s",
+        label: "upload throughput, MB/s in all",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "uploads",
+        key: "rss_before_mb",
+        label: "server RSS before the uploads, MB",
+        goal: Goal::None,
+    },
+    Row {
+        scenario: "uploads",
+        key: "rss_growth_mb",
+        label: "server RSS peak while uploading less before, MB",
+        goal: Goal::AtMost(25.0),
+    },
+    Row {
+        scenario: "uploads",
+        key: "uploading_cpu_percent",
+        label: "server CPU, % of one core, while uploading",
+        goal: Goal::None,
+    },
 ];
 
 /// Why the reference server does not run `scenario`, as its table cell;
@@ -310,6 +378,7 @@ fn reference_not_run(scenario: &str) -> Option<&'static str> {
     match scenario {
         "rooms" => Some("n/a (one room)"),
         "activity" => Some("n/a (no held names)"),
+        "uploads" => Some("n/a (no files)"),
         _ => None,
     }
 }
@@ -357,7 +426,7 @@ pub(crate) fn bench(args: &[String]) -> Result {
         for kind in [Kind::Chat, Kind::Reference] {
             // The reference has one room: 50 rooms would be one room of
             // 50,000 there, another load altogether. Nor has it held names,
-            // which `activity` is about.
+            // which `activity` is about, nor files (`uploads`).
             if kind == Kind::Reference && reference_not_run(scenario).is_some() {
                 continue;
             }
@@ -512,6 +581,13 @@ impl Server {
                 // The flood scenario measures the rate limits at work.
                 if scenario != "flood" {
                     lift_rate_limits(&mut command);
+                }
+                // Uploads go to a folder of their own, with the default
+                // limits: 25 MiB a file, 500 MiB a name an hour.
+                if scenario == "uploads" {
+                    command
+                        .arg("--files-dir")
+                        .arg(scratch.join(format!("files-{scenario}")));
                 }
                 command
             }

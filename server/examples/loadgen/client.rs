@@ -55,6 +55,12 @@ impl Target {
     pub(crate) fn node_of(&self, index: usize) -> usize {
         index % self.node_count()
     }
+
+    /// The address of client `index`'s node, for plain HTTP requests
+    /// (uploads) beside its WebSocket.
+    pub(crate) fn addr_of(&self, index: usize) -> SocketAddr {
+        self.nodes[self.node_of(index)].0
+    }
 }
 
 /// Raises this process's descriptor limit to the hard limit (each client

@@ -1,7 +1,7 @@
 //! The project's load generator: drives a running chat server (or the
 //! reference server in `benches/reference/`, which speaks enough of the
 //! same protocol) through one of the scenarios of issue 13 (and issue 23's
-//! `activity`) and prints what it measured, one `result KEY VALUE` or
+//! `activity`, issue 25's `uploads`) and prints what it measured, one `result KEY VALUE` or
 //! `note TEXT` line each, for
 //! `cargo xtask bench` to gather into docs/benchmarks.md.
 //!
@@ -50,7 +50,7 @@ struct Options {
     scale: f64,
 }
 
-/// The loads of issue 13 (and `activity`, issue 23), named as `cargo xtask bench --only` takes them.
+/// The loads of issue 13 (and `activity`, issue 23; `uploads`, issue 25), named as `cargo xtask bench --only` takes them.
 #[derive(Clone, Copy, ValueEnum)]
 enum Scenario {
     /// 200 clients, 20 senders as fast as their echoes return: deliveries/s.
@@ -70,6 +70,10 @@ enum Scenario {
     /// messages/s in it: the `activity` frames they hear and their server
     /// CPU, against the same load without them (issue 23).
     Activity,
+    /// 20 clients chatting at 50 messages/s: their p99 alone, then while
+    /// ten 25 MB files are uploaded at once, and the server's RSS peak
+    /// meanwhile (issue 25).
+    Uploads,
 }
 
 /// Where results go: stdout, one per line, so that xtask can parse them
@@ -108,6 +112,7 @@ async fn main() -> ExitCode {
         Scenario::Flood => scenarios::flood::run(&run, &report).await,
         Scenario::Idle => scenarios::idle::run(&run, &report).await,
         Scenario::Activity => scenarios::activity::run(&run, &report).await,
+        Scenario::Uploads => scenarios::uploads::run(&run, &report).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

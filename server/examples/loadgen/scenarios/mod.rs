@@ -1,4 +1,5 @@
-//! One module per load of issue 13 (and issue 23's `activity`); each
+//! One module per load of issue 13 (and issue 23's `activity`, issue
+//! 25's `uploads`); each
 //! brings its clients in, measures and prints its results through
 //! [`Report`](crate::Report).
 
@@ -9,6 +10,7 @@ pub(crate) mod idle;
 pub(crate) mod joins;
 pub(crate) mod rooms;
 pub(crate) mod saturate;
+pub(crate) mod uploads;
 
 use crate::client::{join_crowd, Crowd, JoinPlan, Member, Tally, Target};
 use crate::latency;
@@ -126,22 +128,22 @@ fn report_cpu(report: &Report, meter: Option<CpuMeter>, key: &str) {
 }
 
 /// Reports a window's p50 and p99 under `prefix`, and how many
-/// deliveries they stand for.
-fn report_latency(report: &Report, tally: &Tally, prefix: &str) {
+/// deliveries they stand for; returns the p99 in ms, None when nothing
+/// was delivered.
+fn report_latency(report: &Report, tally: &Tally, prefix: &str) -> Option<f64> {
     let histogram = tally.latencies.close();
     if histogram.is_empty() {
         report.note(&format!("{prefix}: no stamped message was delivered"));
-        return;
+        return None;
     }
+    let p99 = latency::quantile_ms(&histogram, 0.99);
     report.result(
         &format!("{prefix}_p50_ms"),
         latency::quantile_ms(&histogram, 0.5),
     );
-    report.result(
-        &format!("{prefix}_p99_ms"),
-        latency::quantile_ms(&histogram, 0.99),
-    );
+    report.result(&format!("{prefix}_p99_ms"), p99);
     report.result(&format!("{prefix}_samples"), histogram.len() as f64);
+    Some(p99)
 }
 
 /// Starts `members` each sending one stamped message every `period`,
