@@ -23,7 +23,6 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::io::AsyncWriteExt;
 
 /// The longest an image may take to check and make thumbnails of.
 const PREPARE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -235,6 +234,27 @@ async fn check_quotas(
     Ok(())
 }
 
+/// Chunks of a body waiting for the writer thread: 16 of hyper's chunks,
+/// at most a megabyte or so per upload.
+const WRITE_QUEUE: usize = 16;
+
+/// Writes the chunks from `queue` to a new file at `path` until the queue
+/// closes, and returns their SHA-256 (hex).
+fn write_hashed(
+    path: &Path,
+    queue: &mut tokio::sync::mpsc::Receiver<bytes::Bytes>,
+) -> std::io::Result<String> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(path)?);
+    let mut hasher = Sha256::new();
+    while let Some(chunk) = queue.blocking_recv() {
+        hasher.update(&chunk);
+        out.write_all(&chunk)?;
+    }
+    out.flush()?;
+    Ok(hex(&hasher.finalize()))
+}
+
 /// An upload on its way in: a temporary file, deleted when this goes.
 struct Incoming {
     path: PathBuf,
@@ -263,33 +283,43 @@ impl Incoming {
             cleaned: None,
             thumbs: Vec::new(),
         };
-        let mut out = tokio::fs::File::create(&incoming.path)
-            .await
-            .map_err(|error| io_failed(&error))?;
-        let mut hasher = Sha256::new();
+        // Hashing and writing happen on a thread of the blocking pool, fed
+        // through a short queue: the runtime's threads, which carry every
+        // chat message, only move the body's chunks along, and a slow disk
+        // slows the sender (no chunk piles up in memory).
+        let (chunks, mut queue) = tokio::sync::mpsc::channel::<bytes::Bytes>(WRITE_QUEUE);
+        let path = incoming.path.clone();
+        let writer = tokio::task::spawn_blocking(move || write_hashed(&path, &mut queue));
         let mut stream = body.into_data_stream();
+        let mut received = Ok(());
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|_| incomplete())?;
+            let Ok(chunk) = chunk else {
+                received = Err(incomplete());
+                break;
+            };
             incoming.size += chunk.len() as u64;
             if incoming.size > length {
-                return Err(bad_request(
+                received = Err(bad_request(
                     "The body is longer than its Content-Length: nothing was kept",
                 ));
+                break;
             }
             let room = SNIFF_BYTES.saturating_sub(incoming.head.len());
             incoming
                 .head
                 .extend_from_slice(&chunk[..room.min(chunk.len())]);
-            hasher.update(&chunk);
-            out.write_all(&chunk)
-                .await
-                .map_err(|error| io_failed(&error))?;
+            // The writer stopped: its error is the answer.
+            if chunks.send(chunk).await.is_err() {
+                break;
+            }
         }
+        drop(chunks);
+        let written = writer.await.map_err(|_| Refusal::server_error())?;
+        received?;
+        incoming.sha256 = written.map_err(|error| io_failed(&error))?;
         if incoming.size < length {
             return Err(incomplete());
         }
-        out.flush().await.map_err(|error| io_failed(&error))?;
-        incoming.sha256 = hex(&hasher.finalize());
         Ok(incoming)
     }
 
