@@ -78,6 +78,7 @@ fuzz_target!(|data: &[u8]| {
                 ClientFrame::SetTopic { topic } => check_topic(topic),
                 ClientFrame::Ban { username, .. } => check_username(username),
                 ClientFrame::Typing { .. }
+                | ClientFrame::UploadToken
                 | ClientFrame::History { .. }
                 | ClientFrame::ListRooms
                 | ClientFrame::BecomeModerator { .. }

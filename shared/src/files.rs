@@ -66,11 +66,10 @@ impl Attachment {
         let mut sizes = self.thumbs.clone();
         sizes.sort_unstable();
         let largest_made = THUMB_SIZES.iter().max().copied();
-        sizes
-            .iter()
+        sizes.iter().copied().find(|size| *size >= want).or(sizes
+            .last()
             .copied()
-            .find(|size| *size >= want)
-            .or(sizes.last().copied().filter(|size| Some(*size) == largest_made))
+            .filter(|size| Some(*size) == largest_made))
     }
 }
 
