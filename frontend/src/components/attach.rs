@@ -74,9 +74,11 @@ pub(crate) fn AttachButtons(#[prop(into)] disabled: Signal<bool>) -> impl IntoVi
         }
     };
     view! {
+        // Hidden: the buttons are the controls (and the tap targets); a
+        // script's click still opens the picker.
         <input
             id="attach-input"
-            class="sr-only"
+            hidden
             type="file"
             multiple
             accept=ACCEPT
@@ -100,7 +102,7 @@ pub(crate) fn AttachButtons(#[prop(into)] disabled: Signal<bool>) -> impl IntoVi
         </button>
         <Show when=is_touch>
             <input
-                class="sr-only"
+                hidden
                 type="file"
                 accept="image/*"
                 capture="environment"
