@@ -1017,3 +1017,82 @@ fn the_server_rejects_unknown_or_incomplete_client_frames() {
         assert!(ClientFrame::decode(bad).is_err(), "{bad} was accepted");
     }
 }
+
+#[test]
+fn file_frames_have_the_documented_json() {
+    assert_client_golden(ClientFrame::UploadToken, r#"{"type":"upload_token"}"#);
+    assert_client_golden(
+        ClientFrame::Message {
+            text: "the sea".into(),
+            client_id: Some("c-7".into()),
+            reply_to: None,
+            attachments: vec!["up-1".into(), "up-2".into()],
+        },
+        r#"{"type":"message","text":"the sea","client_id":"c-7","attachments":["up-1","up-2"]}"#,
+    );
+    assert_client_golden(
+        ClientFrame::Message {
+            text: String::new(),
+            client_id: None,
+            reply_to: None,
+            attachments: vec!["up-1".into()],
+        },
+        r#"{"type":"message","text":"","attachments":["up-1"]}"#,
+    );
+    assert_server_golden(
+        ServerFrame::UploadToken {
+            room: "general".into(),
+            token: "u.t0k3n".into(),
+            expires_in_secs: 1800,
+            read: Some("r.t0k3n".into()),
+            max_bytes: 26_214_400,
+        },
+        r#"{"type":"upload_token","room":"general","token":"u.t0k3n","expires_in_secs":1800,"read":"r.t0k3n","max_bytes":26214400}"#,
+    );
+    assert_server_golden(
+        ServerFrame::UploadToken {
+            room: "general".into(),
+            token: "u.t0k3n".into(),
+            expires_in_secs: 1800,
+            read: None,
+            max_bytes: 1000,
+        },
+        r#"{"type":"upload_token","room":"general","token":"u.t0k3n","expires_in_secs":1800,"max_bytes":1000}"#,
+    );
+    let id = "4f0c6a8e1b7e4d5a9a533c2f1e0d9b7a";
+    assert_server_golden(
+        ServerFrame::Message(ChatMessage {
+            id: 21,
+            username: "bob".into(),
+            text: format!("the sea\n📎 sea.jpg (2.3 MB) /files/{id}/sea.jpg\n📎 notes.pdf (10 KB) /files/{id}/notes.pdf"),
+            timestamp: "2026-11-25T21:00:00.123Z".into(),
+            attachments: vec![
+                chat_shared::files::Attachment {
+                    id: id.into(),
+                    name: "sea.jpg".into(),
+                    size: 2_400_000,
+                    content_type: "image/jpeg".into(),
+                    thumbs: vec![320, 1280],
+                    width: Some(4000),
+                    height: Some(3000),
+                    preview: Some("/9j/4AAQ".into()),
+                },
+                chat_shared::files::Attachment {
+                    id: id.into(),
+                    name: "notes.pdf".into(),
+                    size: 10_240,
+                    content_type: "application/pdf".into(),
+                    ..Default::default()
+                },
+            ],
+            ..ChatMessage::default()
+        }),
+        &format!(
+            r#"{{"type":"message","id":21,"username":"bob","text":"the sea\n📎 sea.jpg (2.3 MB) /files/{id}/sea.jpg\n📎 notes.pdf (10 KB) /files/{id}/notes.pdf","timestamp":"2026-11-25T21:00:00.123Z","attachments":[{{"id":"{id}","name":"sea.jpg","size":2400000,"type":"image/jpeg","thumbs":[320,1280],"width":4000,"height":3000,"preview":"/9j/4AAQ"}},{{"id":"{id}","name":"notes.pdf","size":10240,"type":"application/pdf"}}]}}"#
+        ),
+    );
+    assert_server_golden(
+        ServerFrame::error(ErrorCode::AttachmentNotFound),
+        r#"{"type":"error","code":"attachment_not_found","message":"That file is not one you uploaded to this room, or it was sent already: upload it again"}"#,
+    );
+}
