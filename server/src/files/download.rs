@@ -10,9 +10,9 @@
 //! load nothing. It is cached for good (a path's content never changes)
 //! and answers byte ranges, so video seeks and downloads resume.
 
+use super::refusal::{files_off, not_found, Refusal};
 use super::tokens::TokenError;
-use super::upload::{files_off, Refusal};
-use super::{blob_key, thumb_key};
+use super::{blob_key, thumb_key, Files};
 use crate::history::files::Download;
 use crate::AppState;
 use axum::body::Body;
@@ -64,13 +64,14 @@ async fn answer(
         return Err(not_found());
     }
     let owned = id.to_owned();
-    let found = state
+    // The file and whether the server is open, in one trip to the store.
+    let (found, open) = state
         .journal
-        .people(move |store| store.download(&owned))
+        .people(move |store| Ok((store.download(&owned)?, store.join_code_admits(None)?)))
         .await
-        .map_err(|_| Refusal::server_error())?
-        .ok_or_else(not_found)?;
-    check_reader(state, &found, query).await?;
+        .map_err(|_| Refusal::server_error())?;
+    let found = found.ok_or_else(not_found)?;
+    check_reader(files, &found, open, query)?;
     let thumb = match rest.strip_prefix("thumb/") {
         Some(size) => Some(
             size.parse::<u32>()
@@ -179,23 +180,17 @@ async fn thumbnail(
 }
 
 /// Refuses a reader who may not read the file's room: a DM's file, or
-/// any on an invite-only server, needs the room's read token.
-async fn check_reader(state: &AppState, found: &Download, query: &str) -> Result<(), Refusal> {
-    let needs_token = is_dm_room(&found.room)
-        || !state
-            .journal
-            .admits(None)
-            .await
-            .map_err(|_| Refusal::server_error())?;
-    if !needs_token {
+/// any on a server that is not `open` (invite-only), needs the room's
+/// read token.
+fn check_reader(files: &Files, found: &Download, open: bool, query: &str) -> Result<(), Refusal> {
+    if open && !is_dm_room(&found.room) {
         return Ok(());
     }
     let token = url::form_urlencoded::parse(query.as_bytes())
         .find(|(key, _)| key == "t")
         .map(|(_, value)| value.into_owned())
         .unwrap_or_default();
-    let files = state.files.as_deref().ok_or_else(files_off)?;
-    let now = crate::chat::moderation::unix_ms(SystemTime::now()) / 1000;
+    let now = super::tokens::unix_secs(SystemTime::now());
     match files.tokens.check_read(&token, now) {
         Ok(room) if room == found.room => Ok(()),
         Ok(_) => Err(Refusal::new(
@@ -295,14 +290,6 @@ fn percent(name: &str) -> String {
             _ => format!("%{byte:02X}"),
         })
         .collect()
-}
-
-fn not_found() -> Refusal {
-    Refusal::new(
-        StatusCode::NOT_FOUND,
-        UploadErrorCode::NotFound,
-        "There is no such file",
-    )
 }
 
 #[cfg(test)]

@@ -88,8 +88,10 @@ pub(crate) trait FilesStore {
     fn stored_bytes(&mut self) -> StoreResult<u64>;
 
     /// Forgets the uploads never sent that were made before
-    /// `unsent_before_ms`, then every content no upload refers to, and
-    /// returns those contents: the caller deletes their bytes.
+    /// `unsent_before_ms`, then those of their contents and of the
+    /// contents deleted messages referred to that no upload refers to any
+    /// more, and returns them: the caller deletes their bytes. Only those
+    /// contents are looked at, never every file.
     fn take_unreferenced(&mut self, unsent_before_ms: u64) -> StoreResult<Vec<StoredFile>>;
 }
 

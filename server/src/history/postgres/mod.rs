@@ -24,7 +24,7 @@ use std::time::Duration;
 /// runs: PostgreSQL came when SQLite was at its third step, so its first
 /// version runs the first three (with `rooms.last_id`, [`ROOM_ORDER`]);
 /// each later version is the step of the same issue.
-const VERSIONS: [&[&str]; 7] = [
+const VERSIONS: [&[&str]; 8] = [
     &[STEPS[0], STEPS[1], STEPS[2], ROOM_ORDER],
     &[STEPS[3]],
     &[STEPS[4]],
@@ -32,6 +32,7 @@ const VERSIONS: [&[&str]; 7] = [
     &[STEPS[6]],
     &[STEPS[7]],
     &[STEPS[8]],
+    &[STEPS[9]],
 ];
 
 /// `rooms.last_id`, the room's newest event: its row lock is what orders

@@ -300,7 +300,7 @@ fn a_version_1_database_gains_edits_replies_and_reactions() {
             .run(|client| {
                 Ok(client.batch_execute(
                     "DROP TABLE attention; DROP TABLE mentions; DROP INDEX messages_live;
-                 DROP TABLE push_subscriptions; DROP TABLE files; DROP TABLE uploads;
+                 DROP TABLE push_subscriptions; DROP TABLE files; DROP TABLE uploads; DROP TABLE freed_files;
                  DROP TABLE persons; DROP TABLE person_looks; DROP TABLE devices;
                      DROP TABLE link_codes; DROP TABLE memberships; DROP TABLE dm_members;
                      DROP TABLE reactions;
@@ -353,7 +353,7 @@ fn a_version_2_database_keeps_client_ids_apart_per_room() {
             .run(|client| {
                 Ok(client.batch_execute(
                     "DROP TABLE attention; DROP TABLE mentions; DROP INDEX messages_live;
-                 DROP TABLE push_subscriptions; DROP TABLE files; DROP TABLE uploads;
+                 DROP TABLE push_subscriptions; DROP TABLE files; DROP TABLE uploads; DROP TABLE freed_files;
                  DROP TABLE persons; DROP TABLE person_looks; DROP TABLE devices;
                      DROP TABLE link_codes; DROP TABLE memberships; DROP TABLE dm_members;
                      DROP INDEX messages_once;

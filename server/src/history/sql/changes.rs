@@ -193,11 +193,18 @@ fn apply(
                 "DELETE FROM reactions WHERE message_id = ?1",
                 args![target_id],
             )?;
-            // Its files go with it; the files nothing else refers to
-            // any more are swept ([`crate::history::files`]).
+            // Its files go with it; their contents are left for the
+            // sweep, which deletes those nothing else refers to any more
+            // ([`crate::history::files`]).
             db.execute(
-                "DELETE FROM uploads WHERE message_id = ?1",
-                args![target_id],
+                "INSERT INTO freed_files (sha256)
+                 SELECT sha256 FROM uploads WHERE room = ?1 AND message_id = ?2
+                 ON CONFLICT (sha256) DO NOTHING",
+                args![request.room.as_str(), target_id],
+            )?;
+            db.execute(
+                "DELETE FROM uploads WHERE room = ?1 AND message_id = ?2",
+                args![request.room.as_str(), target_id],
             )?;
             if logged {
                 record(

@@ -135,17 +135,27 @@ impl<D: Driver> FilesStore for D {
     fn take_unreferenced(&mut self, unsent_before_ms: u64) -> StoreResult<Vec<StoredFile>> {
         self.write(
             |db| {
-                db.execute(
-                    "DELETE FROM uploads WHERE message_id IS NULL AND created_ms < ?1",
+                let text = |row: &dyn Row| row.text("sha256");
+                let mut looked_at = db.rows(
+                    "DELETE FROM uploads WHERE message_id IS NULL AND created_ms < ?1
+                     RETURNING sha256",
                     args![sql_id(unsent_before_ms)],
+                    text,
                 )?;
+                looked_at.extend(db.rows("DELETE FROM freed_files RETURNING sha256", &[], text)?);
+                looked_at.sort_unstable();
+                looked_at.dedup();
                 let sql = format!(
-                    "DELETE FROM files WHERE NOT EXISTS
-                         (SELECT 1 FROM uploads u WHERE u.sha256 = files.sha256)
+                    "DELETE FROM files WHERE sha256 = ?1 AND NOT EXISTS
+                         (SELECT 1 FROM uploads u WHERE u.sha256 = ?1)
                      RETURNING {}",
                     FILE_COLUMNS.replace("f.", "")
                 );
-                db.rows(&sql, &[], stored_file)
+                let mut gone = Vec::new();
+                for sha256 in &looked_at {
+                    gone.extend(db.opt_row(&sql, args![sha256.as_str()], stored_file)?);
+                }
+                Ok(gone)
             },
             |_| true,
         )

@@ -79,7 +79,7 @@ pub(crate) fn step(step: &str, types: &Types) -> String {
 
 /// Every step of the schema, oldest first. Never change one that has
 /// shipped: add a step.
-pub(crate) const STEPS: [&str; 9] = [
+pub(crate) const STEPS: [&str; 10] = [
     // 1. Messages and rooms.
     "CREATE TABLE messages (
          id         {id},
@@ -276,4 +276,14 @@ pub(crate) const STEPS: [&str; 9] = [
      CREATE INDEX uploads_by_message ON uploads (room, message_id);
      CREATE INDEX uploads_by_sha ON uploads (sha256);
      CREATE INDEX uploads_by_time ON uploads (uploader, created_ms);",
+    // 10. Issue 25, the sweep's own list. `freed_files` is each content a
+    // deleted message's uploads referred to, written by the deletion: the
+    // sweep looks at these (and at the uploads never sent, found by
+    // `uploads_unsent`), never at every file. Every content there is
+    // now is looked at once, by the first sweep.
+    "CREATE TABLE freed_files (
+         sha256 TEXT PRIMARY KEY
+     ){keyed_table};
+     CREATE INDEX uploads_unsent ON uploads (created_ms) WHERE message_id IS NULL;
+     INSERT INTO freed_files (sha256) SELECT sha256 FROM files WHERE true;",
 ];

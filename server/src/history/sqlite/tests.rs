@@ -79,7 +79,7 @@ fn a_version_3_database_gains_edits_replies_and_reactions() {
             .connection
             .execute_batch(
                 "DROP TABLE attention; DROP TABLE mentions; DROP INDEX messages_live;
-                 DROP TABLE push_subscriptions; DROP TABLE files; DROP TABLE uploads;
+                 DROP TABLE push_subscriptions; DROP TABLE files; DROP TABLE uploads; DROP TABLE freed_files;
                  DROP TABLE persons; DROP TABLE person_looks; DROP TABLE devices;
                  DROP TABLE link_codes; DROP TABLE memberships; DROP TABLE dm_members;
                  DROP TABLE reactions;
@@ -151,7 +151,7 @@ fn a_version_4_database_keeps_client_ids_apart_per_room() {
             .connection
             .execute_batch(
                 "DROP TABLE attention; DROP TABLE mentions; DROP INDEX messages_live;
-                 DROP TABLE push_subscriptions; DROP TABLE files; DROP TABLE uploads;
+                 DROP TABLE push_subscriptions; DROP TABLE files; DROP TABLE uploads; DROP TABLE freed_files;
                  DROP TABLE persons; DROP TABLE person_looks; DROP TABLE devices;
                  DROP TABLE link_codes; DROP TABLE memberships; DROP TABLE dm_members;
                  DROP INDEX messages_once;
@@ -261,4 +261,41 @@ fn a_deleted_text_is_gone_from_the_file_too() {
         )
         .expect("count");
     assert_eq!(left, 0, "not in the message, its edits or the quotes of it");
+}
+
+/// A database from before the sweep had its own list (version 9) may hold
+/// contents a deletion left: the upgrade puts every content on the list,
+/// so the first sweep looks at each once and frees those.
+#[test]
+fn a_version_9_database_has_what_its_deletions_left_swept() {
+    use crate::history::files::FilesStore;
+    let path = temp_db("v9");
+    {
+        let store = Sqlite::open(&path).expect("create");
+        store
+            .connection
+            .execute_batch(&format!(
+                "DROP TABLE freed_files; DROP INDEX uploads_unsent;
+                 INSERT INTO files (sha256, size, content_type, thumbs)
+                     VALUES ('{left}', 10, 'text/plain', ''), ('{kept}', 20, 'text/plain', '');
+                 INSERT INTO uploads (id, sha256, room, name, uploader, upload_key, created_ms)
+                     VALUES ('u1', '{kept}', 'general', 'kept.txt', 'bob', 'k1', 5);
+                 PRAGMA user_version = 9;",
+                left = "a".repeat(64),
+                kept = "b".repeat(64),
+            ))
+            .expect("a version 9 schema");
+    }
+    let mut store = Sqlite::open(&path).expect("migrate");
+    let freed: Vec<String> = store
+        .take_unreferenced(0)
+        .expect("sweep")
+        .into_iter()
+        .map(|file| file.sha256)
+        .collect();
+    assert_eq!(freed, ["a".repeat(64)]);
+    assert_eq!(store.stored_bytes().expect("left"), 20);
+    assert_eq!(store.take_unreferenced(0).expect("again"), []);
+    drop(store);
+    std::fs::remove_file(&path).ok();
 }
