@@ -15,7 +15,7 @@ use std::time::SystemTime;
 pub(crate) fn upload_token(state: &AppState, caller: &Caller) -> Result<(), Rejection> {
     let member = caller.joined()?;
     let files = state.files.as_deref().ok_or_else(files_off)?;
-    let now = crate::chat::moderation::unix_ms(SystemTime::now()) / 1000;
+    let now = crate::files::tokens::unix_secs(SystemTime::now());
     let lifetime = files.config.upload_token_lifetime.as_secs().max(1);
     caller.peer.send(encode(&ServerFrame::UploadToken {
         room: member.room.clone(),

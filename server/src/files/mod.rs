@@ -12,6 +12,7 @@
 //! - [`upload`]: `POST /files`, streamed to a temporary file, checked,
 //!   then stored.
 //! - [`download`]: `GET /files/{id}/…`, with Range and safe headers.
+//! - [`refusal`]: how an upload or a download is refused.
 //! - [`settings`]: the operator's flags.
 //!
 //! What was uploaded to which room, and which message a file went out
@@ -20,6 +21,7 @@
 pub(crate) mod blobs;
 pub(crate) mod download;
 pub(crate) mod media;
+pub(crate) mod refusal;
 pub(crate) mod settings;
 pub(crate) mod tokens;
 pub(crate) mod upload;

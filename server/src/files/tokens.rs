@@ -23,6 +23,12 @@ pub(crate) const UPLOAD_TOKEN_SECS: u64 = 30 * 60;
 /// A day, in seconds.
 const DAY_SECS: u64 = 24 * 60 * 60;
 
+/// Seconds since the Unix epoch: the clock tokens are made and checked
+/// by.
+pub(crate) fn unix_secs(time: std::time::SystemTime) -> u64 {
+    crate::chat::moderation::unix_ms(time) / 1000
+}
+
 /// Why a token was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenError {

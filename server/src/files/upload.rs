@@ -8,6 +8,7 @@
 //! nothing behind (the temporary file goes with [`Incoming`]).
 
 use super::media::{self, DecodeLimits};
+use super::refusal::{files_off, Refusal};
 use super::tokens::{TokenError, UploadGrant};
 use super::{blob_key, thumb_key, Files};
 use crate::history::files::{NewUpload, StoredFile};
@@ -16,7 +17,7 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chat_shared::files::{clean_file_name, is_inline_image, UploadError, UploadErrorCode};
+use chat_shared::files::{clean_file_name, is_inline_image, UploadErrorCode};
 use chat_shared::is_valid_client_id;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -28,64 +29,6 @@ use std::time::{Duration, SystemTime};
 const PREPARE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The bytes content sniffing looks at.
 const SNIFF_BYTES: usize = 512;
-
-/// A refused upload or download: its status and JSON body.
-#[derive(Debug)]
-pub(crate) struct Refusal {
-    status: StatusCode,
-    body: UploadError,
-}
-
-impl Refusal {
-    pub(crate) fn new(
-        status: StatusCode,
-        error: UploadErrorCode,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            status,
-            body: UploadError {
-                error,
-                message: message.into(),
-            },
-        }
-    }
-
-    pub(crate) fn server_error() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            UploadErrorCode::ServerError,
-            "The server failed; nothing was kept. Try again",
-        )
-    }
-
-    /// The refusal of a token that is not good.
-    pub(crate) fn token(error: TokenError) -> Self {
-        match error {
-            TokenError::Bad => Self::new(
-                StatusCode::UNAUTHORIZED,
-                UploadErrorCode::BadToken,
-                "That token was not made by this server: ask for one with upload_token",
-            ),
-            TokenError::Expired => Self::new(
-                StatusCode::UNAUTHORIZED,
-                UploadErrorCode::ExpiredToken,
-                "That token is out of date: ask for a new one with upload_token",
-            ),
-        }
-    }
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        (
-            self.status,
-            [(header::CACHE_CONTROL, "no-store")],
-            axum::Json(self.body),
-        )
-            .into_response()
-    }
-}
 
 /// The handler of `POST /files`.
 pub(crate) async fn upload(
@@ -110,7 +53,11 @@ async fn receive(
     let now = SystemTime::now();
     let grant = bearer(headers)
         .ok_or(TokenError::Bad)
-        .and_then(|token| files.tokens.check_upload(token, unix_secs(now)))
+        .and_then(|token| {
+            files
+                .tokens
+                .check_upload(token, super::tokens::unix_secs(now))
+        })
         .map_err(Refusal::token)?;
     let (upload_key, name) = upload_fields(query)?;
     let length = content_length(headers)?;
@@ -442,18 +389,6 @@ pub(crate) fn random_id() -> Result<String, getrandom::Error> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn unix_secs(time: SystemTime) -> u64 {
-    crate::chat::moderation::unix_ms(time) / 1000
-}
-
-pub(crate) fn files_off() -> Refusal {
-    Refusal::new(
-        StatusCode::NOT_FOUND,
-        UploadErrorCode::FilesOff,
-        "This server keeps no files (--no-files)",
-    )
 }
 
 fn bad_request(message: &str) -> Refusal {
