@@ -11,6 +11,7 @@
 //!   their SHA-256.
 //! - [`upload`]: `POST /files`, streamed to a temporary file, checked,
 //!   then stored.
+//! - [`budget`]: the node's upload bytes a second, shared by all.
 //! - [`download`]: `GET /files/{id}/…`, with Range and safe headers.
 //! - [`refusal`]: how an upload or a download is refused.
 //! - [`settings`]: the operator's flags.
@@ -19,6 +20,7 @@
 //! with, is the store's ([`crate::history::files`]).
 
 pub(crate) mod blobs;
+pub(crate) mod budget;
 pub(crate) mod download;
 pub(crate) mod media;
 pub(crate) mod refusal;
@@ -46,6 +48,8 @@ pub(crate) struct Files {
     pub(crate) blobs: Blobs,
     pub(crate) tokens: Tokens,
     pub(crate) config: FilesConfig,
+    /// Upload bytes a second, every upload on this node together.
+    pub(crate) budget: budget::Budget,
     /// Where uploads are written while they arrive and are checked.
     pub(crate) temp: PathBuf,
     /// The folder is this run's alone (a history in memory, or the
@@ -133,6 +137,7 @@ impl Files {
             blobs,
             tokens: Tokens::new(secret),
             config: config.clone(),
+            budget: budget::Budget::new(config.upload_rate),
             temp,
             ephemeral,
         }))

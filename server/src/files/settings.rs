@@ -9,6 +9,8 @@ use std::time::Duration;
 
 /// One name's uploads in an hour: 500 MB, twenty full-size files.
 pub(crate) const DEFAULT_HOURLY_QUOTA_BYTES: u64 = 500 * 1024 * 1024;
+/// Upload bytes a second a node reads: 64 MB, a 25 MB file in 0.4 s.
+pub(crate) const DEFAULT_UPLOAD_RATE: u64 = 64 * 1024 * 1024;
 /// Everything stored: 10 GB.
 pub(crate) const DEFAULT_FILES_QUOTA_BYTES: u64 = 10 * 1024 * 1024 * 1024;
 
@@ -48,6 +50,12 @@ pub struct FilesConfig {
     #[arg(long, env = "CHAT_UPLOAD_TOKEN_LIFETIME", default_value = "30m", value_parser = humantime::parse_duration)]
     pub upload_token_lifetime: Duration,
 
+    /// Upload bytes this node reads a second, all uploads together (`0`:
+    /// no limit). On a fast network a few uploads at full speed would
+    /// otherwise take the CPU the chat's messages need.
+    #[arg(long, env = "CHAT_UPLOAD_RATE", default_value = "64MB", value_parser = parse_bytes)]
+    pub upload_rate: u64,
+
     /// What the server stores in all, in bytes: past it, uploads are
     /// refused (`storage_full`) until messages with files are deleted.
     #[arg(long, env = "CHAT_FILES_QUOTA", default_value = "10GB", value_parser = parse_bytes)]
@@ -64,6 +72,7 @@ impl Default for FilesConfig {
             upload_quota: DEFAULT_HOURLY_QUOTA_BYTES,
             upload_token_lifetime: Duration::from_secs(super::tokens::UPLOAD_TOKEN_SECS),
             files_quota: DEFAULT_FILES_QUOTA_BYTES,
+            upload_rate: DEFAULT_UPLOAD_RATE,
         }
     }
 }

@@ -181,9 +181,9 @@ async fn check_quotas(
     Ok(())
 }
 
-/// Chunks of a body waiting for the writer thread: 16 of hyper's chunks,
-/// at most a megabyte or so per upload.
-const WRITE_QUEUE: usize = 16;
+/// Chunks of a body waiting for the writer thread: a few of hyper's
+/// chunks (each at most a few hundred KB) per upload.
+const WRITE_QUEUE: usize = 4;
 
 /// Writes the chunks from `queue` to a new file at `path` until the queue
 /// closes, and returns their SHA-256 (hex).
@@ -255,6 +255,7 @@ impl Incoming {
             incoming
                 .head
                 .extend_from_slice(&chunk[..room.min(chunk.len())]);
+            files.budget.spend(chunk.len()).await;
             // The writer stopped: its error is the answer.
             if chunks.send(chunk).await.is_err() {
                 break;

@@ -7,7 +7,8 @@
 //! clients of their own (other names, so no name's hourly quota decides
 //! anything) each `POST /files` a 25 MB body at once, over plain HTTP/1.1
 //! in 64 KiB writes of random bytes (nothing compresses, and no two files
-//! are the same bytes, which the server would store once). Rounds of ten
+//! are the same bytes, which the server would store once), from a thread
+//! and runtime of their own. Rounds of ten
 //! follow each other until the window has lasted as long as the first;
 //! only the uploads differ between the windows. Measured: the chat's p50
 //! and p99 in each and the rise of p99, the uploads' throughput, and the
@@ -47,6 +48,8 @@ const MAX_ROUNDS: usize = 20;
 const RSS_EVERY: Duration = Duration::from_millis(100);
 /// Before the first window: the senders at steady state.
 const WARMUP: Duration = Duration::from_secs(2);
+/// The random bytes bodies are cut from ([`noise`]).
+const NOISE_BYTES: usize = 4 * 1024 * 1024;
 /// The longest an upload token or an upload's answer may take.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -108,7 +111,7 @@ pub(crate) async fn run(run: &Run, report: &Report) -> Result<(), String> {
     tally.latencies.open();
     let (rounds, peak_rss) = peak_rss_while(
         run.server.as_ref(),
-        upload_rounds(&run.target, &uploaders, window),
+        upload_rounds_apart(run.target.clone(), uploaders, window),
     )
     .await;
     let uploading_p99 = report_latency(report, &tally, "uploading");
@@ -242,6 +245,32 @@ async fn upload_tokens(
     Ok(uploaders)
 }
 
+/// [`upload_rounds`] on a thread and runtime of their own: the chat
+/// clients' runtime, which stamps and times every delivery, never waits
+/// behind the uploads' writes, so what the latency shows is the
+/// server's.
+async fn upload_rounds_apart(
+    target: crate::client::Target,
+    uploaders: Vec<Uploader>,
+    window: Duration,
+) -> Result<Vec<Posted>, String> {
+    let (done, rounds) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("uploads".into())
+        .spawn(move || {
+            let outcome = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("the uploads' runtime: {e}"))
+                .and_then(|runtime| runtime.block_on(upload_rounds(&target, &uploaders, window)));
+            let _ = done.send(outcome);
+        })
+        .map_err(|e| format!("the uploads' thread: {e}"))?;
+    rounds
+        .await
+        .map_err(|_| "the uploads' thread stopped".to_owned())?
+}
+
 /// Rounds of one upload per uploader at once, until `window` has passed
 /// (at least one round; at most [`MAX_ROUNDS`], or until one is refused):
 /// every upload's outcome.
@@ -296,12 +325,14 @@ async fn post_file(addr: SocketAddr, token: &str, seed: u64) -> Result<Posted, S
         .write_all(head.as_bytes())
         .await
         .map_err(|e| format!("upload head: {e}"))?;
-    let mut noise = Noise(seed);
+    let noise = noise();
     let mut chunk = vec![0; CHUNK];
     let mut left = UPLOAD_BYTES;
+    let mut written = 0u64;
     while left > 0 {
         let len = usize::try_from(left).map_or(CHUNK, |left| left.min(CHUNK));
-        noise.fill(&mut chunk[..len]);
+        stamp(&mut chunk[..len], noise, seed, written);
+        written += 1;
         // A server that answers before the end (a refusal) closes: its
         // answer is still there to read.
         if stream.write_all(&chunk[..len]).await.is_err() {
@@ -333,18 +364,37 @@ async fn post_file(addr: SocketAddr, token: &str, seed: u64) -> Result<Posted, S
     })
 }
 
-/// Bytes that do not compress and differ with the seed: splitmix64.
-struct Noise(u64);
-
-impl Noise {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for bytes in buf.chunks_mut(8) {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
+/// The random bytes every upload's body is cut from, made once:
+/// [`NOISE_BYTES`] of splitmix64.
+fn noise() -> &'static [u8] {
+    static NOISE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    NOISE.get_or_init(|| {
+        let mut state = 0x5EED_u64;
+        let mut bytes = vec![0; NOISE_BYTES];
+        for eight in bytes.chunks_mut(8) {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
             z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
             z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
             z ^= z >> 31;
-            bytes.copy_from_slice(&z.to_le_bytes()[..bytes.len()]);
+            eight.copy_from_slice(&z.to_le_bytes()[..eight.len()]);
+        }
+        bytes
+    })
+}
+
+/// Fills `chunk` number `n` of the upload `seed`: random bytes that do
+/// not compress, cut from [`noise`] at a place the seed and `n` choose,
+/// with the seed and `n` written over its first 16 bytes, so no two
+/// uploads (and no two chunks) are the same bytes. Copying, not drawing
+/// random numbers, keeps the load generator's share of the CPU small.
+fn stamp(chunk: &mut [u8], noise: &[u8], seed: u64, n: u64) {
+    let spare = (noise.len() - CHUNK) as u64;
+    let start = usize::try_from(seed.wrapping_add(n.wrapping_mul(7919)) % spare).unwrap_or(0);
+    chunk.copy_from_slice(&noise[start..start + chunk.len()]);
+    for (at, bytes) in [(0, seed), (8, n)] {
+        if let Some(place) = chunk.get_mut(at..at + 8) {
+            place.copy_from_slice(&bytes.to_le_bytes());
         }
     }
 }
