@@ -4,11 +4,13 @@
 //! shows the upload's progress (her upload throttled so it can be seen),
 //! she sends it with a caption while it is still uploading, and both she
 //! and Bob see the thumbnail under the caption (not the link lines old
-//! clients read). Bob opens it in the lightbox: the focus is inside,
-//! arrow keys and a horizontal swipe go through the conversation's
-//! pictures, Escape and the close button close it and the focus goes back
-//! to the thumbnail. Then on a phone: nothing wider than the screen, with
-//! the pictures and with the lightbox open.
+//! clients read). A second picture comes by a paste into the message box
+//! (a real `paste` event carrying the PNG, as a copied screenshot does).
+//! Bob opens them in the lightbox: the focus is inside, arrow keys and a
+//! horizontal swipe go through the conversation's pictures, Escape and the
+//! close button close it and the focus goes back to the thumbnail. Then on
+//! a phone: nothing wider than the screen, with the pictures and with the
+//! lightbox open.
 
 use chat_e2e::{browser_test, screenshot_dir, Device, Driver, Options, Page, TestServer};
 use fantoccini::key::Key;
@@ -99,6 +101,27 @@ async fn pick_file(page: &Page, path: &std::path::Path) {
     .await;
 }
 
+/// Pastes a file named `name` of type `type_` with `bytes` into `page`'s
+/// message box: a real `paste` event whose clipboard data carries the
+/// file, as a copied screenshot does. Returns whether the page took it
+/// (prevented the paste's default).
+async fn paste_file(page: &Page, name: &str, type_: &str, bytes: &[u8]) -> serde_json::Value {
+    // One char per byte (U+0000 to U+00FF): JSON carries it as it is.
+    let latin1: String = bytes.iter().copied().map(char::from).collect();
+    page.js_with(
+        "const [name, type, latin1] = arguments; \
+         const data = new DataTransfer(); \
+         data.items.add(new File([Uint8Array.from(latin1, c => c.charCodeAt(0))], name, { type })); \
+         const box = document.getElementById('composer-input'); \
+         box.focus(); \
+         const paste = new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }); \
+         box.dispatchEvent(paste); \
+         return paste.defaultPrevented;",
+        vec![json!(name), json!(type_), json!(latin1)],
+    )
+    .await
+}
+
 /// Whether the message with caption `caption` shows `count` loaded
 /// thumbnails.
 fn thumbnails_loaded(caption: &str, count: usize) -> String {
@@ -148,7 +171,7 @@ const NO_SIDEWAYS_SCROLL: &str =
     "return document.documentElement.scrollWidth <= window.innerWidth + 1;";
 
 #[test]
-fn a_picture_is_attached_uploaded_shown_to_both_and_viewed_in_the_lightbox() {
+fn pictures_picked_or_pasted_reach_both_and_open_in_the_lightbox() {
     browser_test(|| async {
         let files = tempfile::tempdir().expect("a folder for the server's files");
         let dir = files.path().to_path_buf();
@@ -167,8 +190,6 @@ fn a_picture_is_attached_uploaded_shown_to_both_and_viewed_in_the_lightbox() {
         let pictures = tempfile::tempdir().expect("a folder for the pictures");
         let sea = pictures.path().join("sea view.png");
         std::fs::write(&sea, png(800, 600, [40, 120, 200])).expect("the PNG is written");
-        let sand = pictures.path().join("sand.png");
-        std::fs::write(&sand, png(600, 800, [220, 190, 120])).expect("the PNG is written");
 
         // A slow uplink, so the upload's progress can be seen.
         alice.cdp("Network.enable", json!({})).await;
@@ -222,20 +243,40 @@ fn a_picture_is_attached_uploaded_shown_to_both_and_viewed_in_the_lightbox() {
             "the chips went with the message"
         );
 
-        // A second picture, without a caption.
-        pick_file(&alice, &sand).await;
+        // A second picture, pasted into the message box (a copied
+        // screenshot), without a caption.
+        assert_eq!(
+            paste_file(
+                &alice,
+                "sand.png",
+                "image/png",
+                &png(600, 800, [220, 190, 120])
+            )
+            .await,
+            json!(true),
+            "the app did not take the pasted file (the paste was not prevented)"
+        );
         alice
             .wait_until(
-                "the second file is uploaded",
+                "the pasted picture's chip shows with its preview, and is uploaded",
                 "const c = document.querySelector('#file-chips .file-chip'); \
-                 return !!c && c.dataset.stage === 'done';",
+                 return !!c && c.textContent.includes('sand.png') \
+                   && !!c.querySelector('img.chip-thumb') && c.dataset.stage === 'done';",
             )
             .await;
+        assert_eq!(
+            alice
+                .js("return document.querySelector('#composer-input').value")
+                .await,
+            json!(""),
+            "the pasted file went into the box as text"
+        );
         alice.click("#send-button").await;
         bob.wait_until(
-            "Bob sees two pictures",
-            "return [...document.querySelectorAll('#timeline .file-image img')] \
-               .filter(i => i.complete && i.naturalWidth > 0).length === 2",
+            "Bob sees two pictures, the pasted one second",
+            "const imgs = [...document.querySelectorAll('#timeline .file-image img')]; \
+             return imgs.length === 2 && imgs.every(i => i.complete && i.naturalWidth > 0) \
+               && imgs[1].alt === 'sand.png' && imgs[1].naturalHeight > imgs[1].naturalWidth;",
         )
         .await;
 
