@@ -8,11 +8,18 @@
 //! (a real `paste` event carrying the PNG, as a copied screenshot does).
 //! Bob opens them in the lightbox: the focus is inside, arrow keys and a
 //! horizontal swipe go through the conversation's pictures, Escape and the
-//! close button close it and the focus goes back to the thumbnail. Then on
-//! a phone: nothing wider than the screen, with the pictures and with the
-//! lightbox open.
+//! close button close it and the focus goes back to the thumbnail. A file
+//! chosen and sent while Alice's browser is offline goes once the network
+//! is back, uploaded once and sent once. Then on a phone: nothing wider
+//! than the screen, with the pictures and with the lightbox open.
 
-use chat_e2e::{browser_test, screenshot_dir, Device, Driver, Options, Page, TestServer};
+use std::time::Duration;
+
+use chat_e2e::{
+    browser_test, message_line, screenshot_dir, ChatClient, Device, Driver, Options, Page,
+    TestServer,
+};
+use chat_shared::{ClientFrame, HistoryItem, ServerFrame};
 use fantoccini::key::Key;
 use serde_json::json;
 
@@ -122,6 +129,177 @@ async fn paste_file(page: &Page, name: &str, type_: &str, bytes: &[u8]) -> serde
     .await
 }
 
+/// Notes every `POST /files` the page makes from now on in
+/// `window.__uploads`: its upload id, and once it ends, its status and
+/// the attachment id answered.
+const COUNT_UPLOADS: &str = "if (window.__uploads) return true; \
+     const log = []; \
+     Object.defineProperty(window, '__uploads', { value: log }); \
+     const open = XMLHttpRequest.prototype.open; \
+     XMLHttpRequest.prototype.open = function (method, url, ...rest) { \
+       const u = new URL(url, location.href); \
+       if (u.pathname === '/files') { \
+         const entry = { upload: u.searchParams.get('upload'), status: null, id: null }; \
+         log.push(entry); \
+         this.addEventListener('loadend', () => { \
+           entry.status = this.status; \
+           try { entry.id = JSON.parse(this.responseText).id; } catch (_) {} \
+         }); \
+       } \
+       return open.call(this, method, url, ...rest); \
+     }; \
+     return true;";
+
+/// Alice's browser goes offline; she chooses a file with the paper clip
+/// and sends it with a caption. Nothing reaches Bob until the network is
+/// back; then the message arrives once, with its one file, uploaded once
+/// (every try with the same upload id, one stored) and in the server's
+/// history once.
+async fn a_file_chosen_offline_goes_once_after_the_reconnect(
+    alice: &Page,
+    bob: &Page,
+    server: &TestServer,
+) {
+    const CAPTION: &str = "notes from the train";
+    const NOTES: &str = "1. tickets\n2. the sea\n3. sand\n";
+    let folder = tempfile::tempdir().expect("a folder for the notes");
+    let notes = folder.path().join("notes.txt");
+    std::fs::write(&notes, NOTES).expect("the notes are written");
+    alice.js(COUNT_UPLOADS).await;
+
+    alice.set_network_offline(true).await;
+    alice
+        .wait_until(
+            "Alice's page knows it is offline",
+            "const s = document.querySelector('#composer-status'); \
+             return s !== null && s.classList.contains('offline');",
+        )
+        .await;
+    pick_file(alice, &notes).await;
+    alice
+        .wait_until(
+            "the chip shows, not uploaded",
+            "const c = document.querySelector('#file-chips .file-chip'); \
+             return !!c && c.textContent.includes('notes.txt') && c.dataset.stage !== 'done';",
+        )
+        .await;
+    alice.type_in_composer(CAPTION).await;
+    alice.click("#send-button").await;
+    alice
+        .wait_until(
+            "the message waits for its file",
+            "const w = document.querySelectorAll('.file-chips.waiting .file-chip'); \
+             return w.length === 1 && w[0].dataset.stage !== 'done' \
+               && !document.querySelector('#file-chips');",
+        )
+        .await;
+    // A while offline: nothing went anywhere.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let uploads = alice.js("return window.__uploads").await;
+    let tries = uploads.as_array().expect("the upload log");
+    assert!(
+        tries.iter().all(|e| e["status"] != json!(201)),
+        "an upload was stored while offline: {uploads}"
+    );
+    let copies = format!(
+        "return [...document.querySelectorAll('#timeline li.msg .text')] \
+           .filter(t => t.textContent === {}).length",
+        json!(CAPTION)
+    );
+    assert_eq!(
+        bob.js(&copies).await,
+        json!(0),
+        "Bob got the message while Alice was offline"
+    );
+
+    alice.set_network_offline(false).await;
+    let line = message_line(CAPTION);
+    for page in [alice, bob] {
+        page.wait_until_for(
+            "the message arrives with its file once the network is back",
+            &format!("const li = {line}; return !!li && !!li.querySelector('.file-card a.file-download');"),
+            Duration::from_secs(30),
+        )
+        .await;
+    }
+    alice
+        .wait_until(
+            "Alice's waiting chip went with the message",
+            "return document.querySelectorAll('.file-chip').length === 0",
+        )
+        .await;
+    // Time for a second copy to arrive, if one were coming.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(bob.js(&copies).await, json!(1), "Bob sees the message once");
+    assert_eq!(
+        bob.js(
+            "return [...document.querySelectorAll('#timeline .file-card')] \
+                  .map(c => c.querySelector('.file-name').textContent)"
+        )
+        .await,
+        json!(["notes.txt"]),
+        "Bob sees one file card, the notes"
+    );
+    // The link downloads what Alice chose.
+    let downloaded = bob
+        .js(&format!(
+            "const a = {line}.querySelector('a.file-download'); \
+             return fetch(a.href).then(r => r.text());"
+        ))
+        .await;
+    assert_eq!(downloaded, json!(NOTES), "the link downloads the notes");
+
+    // Uploaded once: every try had the one upload id, one was stored.
+    let uploads = alice.js("return window.__uploads").await;
+    let tries = uploads.as_array().expect("the upload log");
+    let ids: std::collections::BTreeSet<&str> =
+        tries.iter().filter_map(|e| e["upload"].as_str()).collect();
+    assert_eq!(
+        ids.len(),
+        1,
+        "the tries had different upload ids: {uploads}"
+    );
+    let stored: Vec<_> = tries.iter().filter(|e| e["status"] == json!(201)).collect();
+    assert_eq!(stored.len(), 1, "not stored exactly once: {uploads}");
+
+    // The server's history holds it once, with that one attachment.
+    let (auditor, welcome) = ChatClient::join_with(
+        server,
+        &ClientFrame::Join {
+            username: "Auditor".into(),
+            room: None,
+            since: None,
+            resume: None,
+            join_code: None,
+            author_key: None,
+            link_code: None,
+            device: None,
+        },
+    )
+    .await;
+    let ServerFrame::Welcome(chat_shared::Welcome { history, .. }) = welcome else {
+        panic!("not a welcome: {welcome:?}");
+    };
+    let kept: Vec<Vec<String>> = history
+        .iter()
+        .filter_map(|item| match item {
+            HistoryItem::Message(m) if m.text.starts_with(CAPTION) => {
+                Some(m.attachments.iter().map(|a| a.id.clone()).collect())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [vec![stored[0]["id"]
+            .as_str()
+            .expect("the stored upload's id")
+            .to_owned()]],
+        "the server's history does not hold the message once with its one file"
+    );
+    auditor.leave().await;
+}
+
 /// Whether the message with caption `caption` shows `count` loaded
 /// thumbnails.
 fn thumbnails_loaded(caption: &str, count: usize) -> String {
@@ -171,7 +349,7 @@ const NO_SIDEWAYS_SCROLL: &str =
     "return document.documentElement.scrollWidth <= window.innerWidth + 1;";
 
 #[test]
-fn pictures_picked_or_pasted_reach_both_and_open_in_the_lightbox() {
+fn pictures_picked_or_pasted_reach_both_and_the_lightbox_and_a_file_sent_offline_goes_once() {
     browser_test(|| async {
         let files = tempfile::tempdir().expect("a folder for the server's files");
         let dir = files.path().to_path_buf();
@@ -345,6 +523,8 @@ fn pictures_picked_or_pasted_reach_both_and_open_in_the_lightbox() {
                && document.activeElement.classList.contains('file-image');",
         )
         .await;
+
+        a_file_chosen_offline_goes_once_after_the_reconnect(&alice, &bob, &server).await;
 
         // A phone: the pictures and the lightbox fit the screen.
         let phone = driver
