@@ -13,7 +13,7 @@
 //! is back, uploaded once and sent once. Then on a phone: nothing wider
 //! than the screen, with the pictures and with the lightbox open.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chat_e2e::{
     browser_test, message_line, screenshot_dir, ChatClient, Device, Driver, Options, Page,
@@ -175,6 +175,7 @@ async fn a_file_chosen_offline_goes_once_after_the_reconnect(
              return s !== null && s.classList.contains('offline');",
         )
         .await;
+    let chosen = Instant::now();
     pick_file(alice, &notes).await;
     alice
         .wait_until(
@@ -200,6 +201,14 @@ async fn a_file_chosen_offline_goes_once_after_the_reconnect(
     assert!(
         tries.iter().all(|e| e["status"] != json!(201)),
         "an upload was stored while offline: {uploads}"
+    );
+    // An offline page does not spin: a try, then one every few seconds.
+    let allowed = 2 + chosen.elapsed().as_secs() / 5;
+    assert!(
+        tries.len() as u64 <= allowed,
+        "{} tries in {:?} offline (at most {allowed})",
+        tries.len(),
+        chosen.elapsed()
     );
     let copies = format!(
         "return [...document.querySelectorAll('#timeline li.msg .text')] \
