@@ -4,13 +4,22 @@
 //! shows the upload's progress (her upload throttled so it can be seen),
 //! she sends it with a caption while it is still uploading, and both she
 //! and Bob see the thumbnail under the caption (not the link lines old
-//! clients read). Bob opens it in the lightbox: the focus is inside,
-//! arrow keys and a horizontal swipe go through the conversation's
-//! pictures, Escape and the close button close it and the focus goes back
-//! to the thumbnail. Then on a phone: nothing wider than the screen, with
-//! the pictures and with the lightbox open.
+//! clients read). A second picture comes by a paste into the message box
+//! (a real `paste` event carrying the PNG, as a copied screenshot does).
+//! Bob opens them in the lightbox: the focus is inside, arrow keys and a
+//! horizontal swipe go through the conversation's pictures, Escape and the
+//! close button close it and the focus goes back to the thumbnail. A file
+//! chosen and sent while Alice's browser is offline goes once the network
+//! is back, uploaded once and sent once. Then on a phone: nothing wider
+//! than the screen, with the pictures and with the lightbox open.
 
-use chat_e2e::{browser_test, screenshot_dir, Device, Driver, Options, Page, TestServer};
+use std::time::{Duration, Instant};
+
+use chat_e2e::{
+    browser_test, message_line, screenshot_dir, ChatClient, Device, Driver, Options, Page,
+    TestServer,
+};
+use chat_shared::{ClientFrame, HistoryItem, ServerFrame};
 use fantoccini::key::Key;
 use serde_json::json;
 
@@ -99,6 +108,207 @@ async fn pick_file(page: &Page, path: &std::path::Path) {
     .await;
 }
 
+/// Pastes a file named `name` of type `type_` with `bytes` into `page`'s
+/// message box: a real `paste` event whose clipboard data carries the
+/// file, as a copied screenshot does. Returns whether the page took it
+/// (prevented the paste's default).
+async fn paste_file(page: &Page, name: &str, type_: &str, bytes: &[u8]) -> serde_json::Value {
+    // One char per byte (U+0000 to U+00FF): JSON carries it as it is.
+    let latin1: String = bytes.iter().copied().map(char::from).collect();
+    page.js_with(
+        "const [name, type, latin1] = arguments; \
+         const data = new DataTransfer(); \
+         data.items.add(new File([Uint8Array.from(latin1, c => c.charCodeAt(0))], name, { type })); \
+         const box = document.getElementById('composer-input'); \
+         box.focus(); \
+         const paste = new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }); \
+         box.dispatchEvent(paste); \
+         return paste.defaultPrevented;",
+        vec![json!(name), json!(type_), json!(latin1)],
+    )
+    .await
+}
+
+/// Notes every `POST /files` the page makes from now on in
+/// `window.__uploads`: its upload id, and once it ends, its status and
+/// the attachment id answered.
+const COUNT_UPLOADS: &str = "if (window.__uploads) return true; \
+     const log = []; \
+     Object.defineProperty(window, '__uploads', { value: log }); \
+     const open = XMLHttpRequest.prototype.open; \
+     XMLHttpRequest.prototype.open = function (method, url, ...rest) { \
+       const u = new URL(url, location.href); \
+       if (u.pathname === '/files') { \
+         const entry = { upload: u.searchParams.get('upload'), status: null, id: null }; \
+         log.push(entry); \
+         this.addEventListener('loadend', () => { \
+           entry.status = this.status; \
+           try { entry.id = JSON.parse(this.responseText).id; } catch (_) {} \
+         }); \
+       } \
+       return open.call(this, method, url, ...rest); \
+     }; \
+     return true;";
+
+/// Alice's browser goes offline; she chooses a file with the paper clip
+/// and sends it with a caption. Nothing reaches Bob until the network is
+/// back; then the message arrives once, with its one file, uploaded once
+/// (every try with the same upload id, one stored) and in the server's
+/// history once.
+async fn a_file_chosen_offline_goes_once_after_the_reconnect(
+    alice: &Page,
+    bob: &Page,
+    server: &TestServer,
+) {
+    const CAPTION: &str = "notes from the train";
+    const NOTES: &str = "1. tickets\n2. the sea\n3. sand\n";
+    let folder = tempfile::tempdir().expect("a folder for the notes");
+    let notes = folder.path().join("notes.txt");
+    std::fs::write(&notes, NOTES).expect("the notes are written");
+    alice.js(COUNT_UPLOADS).await;
+
+    alice.set_network_offline(true).await;
+    alice
+        .wait_until(
+            "Alice's page knows it is offline",
+            "const s = document.querySelector('#composer-status'); \
+             return s !== null && s.classList.contains('offline');",
+        )
+        .await;
+    let chosen = Instant::now();
+    pick_file(alice, &notes).await;
+    alice
+        .wait_until(
+            "the chip shows, not uploaded",
+            "const c = document.querySelector('#file-chips .file-chip'); \
+             return !!c && c.textContent.includes('notes.txt') && c.dataset.stage !== 'done';",
+        )
+        .await;
+    alice.type_in_composer(CAPTION).await;
+    alice.click("#send-button").await;
+    alice
+        .wait_until(
+            "the message waits for its file",
+            "const w = document.querySelectorAll('.file-chips.waiting .file-chip'); \
+             return w.length === 1 && w[0].dataset.stage !== 'done' \
+               && !document.querySelector('#file-chips');",
+        )
+        .await;
+    // A while offline: nothing went anywhere.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let uploads = alice.js("return window.__uploads").await;
+    let tries = uploads.as_array().expect("the upload log");
+    assert!(
+        tries.iter().all(|e| e["status"] != json!(201)),
+        "an upload was stored while offline: {uploads}"
+    );
+    // An offline page does not spin: a try, then one every few seconds.
+    let allowed = 2 + chosen.elapsed().as_secs() / 5;
+    assert!(
+        tries.len() as u64 <= allowed,
+        "{} tries in {:?} offline (at most {allowed})",
+        tries.len(),
+        chosen.elapsed()
+    );
+    let copies = format!(
+        "return [...document.querySelectorAll('#timeline li.msg .text')] \
+           .filter(t => t.textContent === {}).length",
+        json!(CAPTION)
+    );
+    assert_eq!(
+        bob.js(&copies).await,
+        json!(0),
+        "Bob got the message while Alice was offline"
+    );
+
+    alice.set_network_offline(false).await;
+    let line = message_line(CAPTION);
+    for page in [alice, bob] {
+        page.wait_until_for(
+            "the message arrives with its file once the network is back",
+            &format!("const li = {line}; return !!li && !!li.querySelector('.file-card a.file-download');"),
+            Duration::from_secs(30),
+        )
+        .await;
+    }
+    alice
+        .wait_until(
+            "Alice's waiting chip went with the message",
+            "return document.querySelectorAll('.file-chip').length === 0",
+        )
+        .await;
+    // Time for a second copy to arrive, if one were coming.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(bob.js(&copies).await, json!(1), "Bob sees the message once");
+    assert_eq!(
+        bob.js(
+            "return [...document.querySelectorAll('#timeline .file-card')] \
+                  .map(c => c.querySelector('.file-name').textContent)"
+        )
+        .await,
+        json!(["notes.txt"]),
+        "Bob sees one file card, the notes"
+    );
+    // The link downloads what Alice chose.
+    let downloaded = bob
+        .js(&format!(
+            "const a = {line}.querySelector('a.file-download'); \
+             return fetch(a.href).then(r => r.text());"
+        ))
+        .await;
+    assert_eq!(downloaded, json!(NOTES), "the link downloads the notes");
+
+    // Uploaded once: every try had the one upload id, one was stored.
+    let uploads = alice.js("return window.__uploads").await;
+    let tries = uploads.as_array().expect("the upload log");
+    let ids: std::collections::BTreeSet<&str> =
+        tries.iter().filter_map(|e| e["upload"].as_str()).collect();
+    assert_eq!(
+        ids.len(),
+        1,
+        "the tries had different upload ids: {uploads}"
+    );
+    let stored: Vec<_> = tries.iter().filter(|e| e["status"] == json!(201)).collect();
+    assert_eq!(stored.len(), 1, "not stored exactly once: {uploads}");
+
+    // The server's history holds it once, with that one attachment.
+    let (auditor, welcome) = ChatClient::join_with(
+        server,
+        &ClientFrame::Join {
+            username: "Auditor".into(),
+            room: None,
+            since: None,
+            resume: None,
+            join_code: None,
+            author_key: None,
+            link_code: None,
+            device: None,
+        },
+    )
+    .await;
+    let ServerFrame::Welcome(chat_shared::Welcome { history, .. }) = welcome else {
+        panic!("not a welcome: {welcome:?}");
+    };
+    let kept: Vec<Vec<String>> = history
+        .iter()
+        .filter_map(|item| match item {
+            HistoryItem::Message(m) if m.text.starts_with(CAPTION) => {
+                Some(m.attachments.iter().map(|a| a.id.clone()).collect())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [vec![stored[0]["id"]
+            .as_str()
+            .expect("the stored upload's id")
+            .to_owned()]],
+        "the server's history does not hold the message once with its one file"
+    );
+    auditor.leave().await;
+}
+
 /// Whether the message with caption `caption` shows `count` loaded
 /// thumbnails.
 fn thumbnails_loaded(caption: &str, count: usize) -> String {
@@ -148,7 +358,7 @@ const NO_SIDEWAYS_SCROLL: &str =
     "return document.documentElement.scrollWidth <= window.innerWidth + 1;";
 
 #[test]
-fn a_picture_is_attached_uploaded_shown_to_both_and_viewed_in_the_lightbox() {
+fn pictures_picked_or_pasted_reach_both_and_the_lightbox_and_a_file_sent_offline_goes_once() {
     browser_test(|| async {
         let files = tempfile::tempdir().expect("a folder for the server's files");
         let dir = files.path().to_path_buf();
@@ -167,8 +377,6 @@ fn a_picture_is_attached_uploaded_shown_to_both_and_viewed_in_the_lightbox() {
         let pictures = tempfile::tempdir().expect("a folder for the pictures");
         let sea = pictures.path().join("sea view.png");
         std::fs::write(&sea, png(800, 600, [40, 120, 200])).expect("the PNG is written");
-        let sand = pictures.path().join("sand.png");
-        std::fs::write(&sand, png(600, 800, [220, 190, 120])).expect("the PNG is written");
 
         // A slow uplink, so the upload's progress can be seen.
         alice.cdp("Network.enable", json!({})).await;
@@ -222,20 +430,40 @@ fn a_picture_is_attached_uploaded_shown_to_both_and_viewed_in_the_lightbox() {
             "the chips went with the message"
         );
 
-        // A second picture, without a caption.
-        pick_file(&alice, &sand).await;
+        // A second picture, pasted into the message box (a copied
+        // screenshot), without a caption.
+        assert_eq!(
+            paste_file(
+                &alice,
+                "sand.png",
+                "image/png",
+                &png(600, 800, [220, 190, 120])
+            )
+            .await,
+            json!(true),
+            "the app did not take the pasted file (the paste was not prevented)"
+        );
         alice
             .wait_until(
-                "the second file is uploaded",
+                "the pasted picture's chip shows with its preview, and is uploaded",
                 "const c = document.querySelector('#file-chips .file-chip'); \
-                 return !!c && c.dataset.stage === 'done';",
+                 return !!c && c.textContent.includes('sand.png') \
+                   && !!c.querySelector('img.chip-thumb') && c.dataset.stage === 'done';",
             )
             .await;
+        assert_eq!(
+            alice
+                .js("return document.querySelector('#composer-input').value")
+                .await,
+            json!(""),
+            "the pasted file went into the box as text"
+        );
         alice.click("#send-button").await;
         bob.wait_until(
-            "Bob sees two pictures",
-            "return [...document.querySelectorAll('#timeline .file-image img')] \
-               .filter(i => i.complete && i.naturalWidth > 0).length === 2",
+            "Bob sees two pictures, the pasted one second",
+            "const imgs = [...document.querySelectorAll('#timeline .file-image img')]; \
+             return imgs.length === 2 && imgs.every(i => i.complete && i.naturalWidth > 0) \
+               && imgs[1].alt === 'sand.png' && imgs[1].naturalHeight > imgs[1].naturalWidth;",
         )
         .await;
 
@@ -304,6 +532,8 @@ fn a_picture_is_attached_uploaded_shown_to_both_and_viewed_in_the_lightbox() {
                && document.activeElement.classList.contains('file-image');",
         )
         .await;
+
+        a_file_chosen_offline_goes_once_after_the_reconnect(&alice, &bob, &server).await;
 
         // A phone: the pictures and the lightbox fit the screen.
         let phone = driver

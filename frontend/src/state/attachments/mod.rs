@@ -244,8 +244,13 @@ impl Attachments {
     }
 
     /// Starts the uploads the room shown has room for, asking for a token
-    /// first when none is good.
+    /// first when none is good; none while backing off after an upload
+    /// found no network (offline, every try fails at once: without this
+    /// the page would start the next one straight away, hundreds a second).
     fn pump(&self) {
+        if self.backing_off.get_value() {
+            return;
+        }
         let Some((room, _)) = (self.writer.get_value())() else {
             return;
         };
