@@ -343,8 +343,6 @@ pub async fn run_with_metrics(
     Ok(())
 }
 
-/// The bus and the presence: in this process, or with `--redis` shared
-/// with the other nodes of a cluster.
 /// Opens this node's files (`None` with `--no-files`): the token secret
 /// every node shares comes from the store, and the bytes nothing refers
 /// to any more since the last run are deleted, in the background.
@@ -370,6 +368,8 @@ async fn open_files(
     Ok(opened)
 }
 
+/// The bus and the presence: in this process, or with `--redis` shared
+/// with the other nodes of a cluster.
 async fn link_nodes(
     config: &Config,
     node: Arc<ThisNode>,
