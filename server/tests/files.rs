@@ -318,6 +318,44 @@ async fn uploads_without_a_good_token_or_within_limits_are_refused_and_leave_not
 }
 
 #[tokio::test]
+async fn uploads_of_one_name_at_once_share_its_quota() {
+    let setup = Setup::start_with(|config| config.files.upload_quota = 5000).await;
+    let addr = setup.server.addr;
+    let mut alice = joined(&setup.server, "alice", "general", ALICE).await;
+    let (token, _) = tokens(&mut alice).await;
+    // The first is on its way in: half its body sent.
+    let mut first = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST /files?upload=u-1&name=first.bin HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: 3000\r\nConnection: close\r\n\r\n"
+    );
+    first.write_all(head.as_bytes()).await.expect("head");
+    first.write_all(&[1u8; 1500]).await.expect("half");
+    // A second of the same name: its bytes would not fit beside the
+    // first's, which nothing has stored yet. (Until the server has read
+    // the first's head the second would fit, so the second is sent cut
+    // short, which keeps nothing, until it is refused for the quota.)
+    until_true(|| async {
+        let mut second = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let head = format!(
+            "POST /files?upload=u-2&name=second.bin HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: 3000\r\nConnection: close\r\n\r\n"
+        );
+        second.write_all(head.as_bytes()).await.expect("head");
+        let _ = second.write_all(&[2u8; 10]).await;
+        let _ = second.shutdown().await;
+        let answer = read_answer(second).await;
+        answer.status == 429 && answer.error_code() == "over_quota"
+    })
+    .await;
+    // The first ends and is kept; the second was not.
+    first.write_all(&[1u8; 1500]).await.expect("rest");
+    let answer = read_answer(first).await;
+    assert_eq!(answer.status, 201, "{answer:?}");
+    assert_eq!(setup.stored().await, 1);
+    // A small one still fits beside it.
+    uploaded(addr, &token, "u-3", "small.bin", &[3u8; 1000]).await;
+}
+
+#[tokio::test]
 async fn an_upload_token_runs_out() {
     let setup = Setup::start_with(|config| {
         config.files.upload_token_lifetime = Duration::from_secs(1);

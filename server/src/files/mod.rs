@@ -13,6 +13,8 @@
 //!   then stored.
 //! - [`budget`]: the node's upload bytes a second, shared by all.
 //! - [`download`]: `GET /files/{id}/…`, with Range and safe headers.
+//! - [`quota`]: the hourly quota and the storage cap, uploads in flight
+//!   included.
 //! - [`refusal`]: how an upload or a download is refused.
 //! - [`settings`]: the operator's flags.
 //!
@@ -23,6 +25,7 @@ pub(crate) mod blobs;
 pub(crate) mod budget;
 pub(crate) mod download;
 pub(crate) mod media;
+pub(crate) mod quota;
 pub(crate) mod refusal;
 pub(crate) mod settings;
 pub(crate) mod tokens;
@@ -50,6 +53,8 @@ pub(crate) struct Files {
     pub(crate) config: FilesConfig,
     /// Upload bytes a second, every upload on this node together.
     pub(crate) budget: budget::Budget,
+    /// The bytes of uploads on their way in, held against the quotas.
+    pub(crate) in_flight: quota::InFlight,
     /// Where uploads are written while they arrive and are checked.
     pub(crate) temp: PathBuf,
     /// The folder is this run's alone (a history in memory, or the
@@ -138,6 +143,7 @@ impl Files {
             tokens: Tokens::new(secret),
             config: config.clone(),
             budget: budget::Budget::new(config.upload_rate),
+            in_flight: quota::InFlight::default(),
             temp,
             ephemeral,
         }))

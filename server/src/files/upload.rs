@@ -9,7 +9,7 @@
 
 use super::media::{self, DecodeLimits};
 use super::refusal::{files_off, Refusal};
-use super::tokens::{TokenError, UploadGrant};
+use super::tokens::TokenError;
 use super::{blob_key, thumb_key, Files};
 use crate::history::files::{NewUpload, StoredFile};
 use crate::AppState;
@@ -64,7 +64,7 @@ async fn receive(
     if length > files.config.max_upload {
         return Err(too_large(files.config.max_upload));
     }
-    check_quotas(state, files, &grant, length, now).await?;
+    let _reserved = super::quota::reserve(state, files, &grant.uploader, length, now).await?;
     let mut incoming = Incoming::receive(files, body, length).await?;
     // The same bytes kept already (a file shared twice) need no second
     // look, no thumbnails and no second copy.
@@ -137,48 +137,6 @@ fn content_length(headers: &HeaderMap) -> Result<u64, Refusal> {
                 "An upload must say its length (Content-Length)",
             )
         })
-}
-
-/// The name's hourly quota and the server's storage cap, against an
-/// upload of `length` more bytes.
-async fn check_quotas(
-    state: &AppState,
-    files: &Files,
-    grant: &UploadGrant,
-    length: u64,
-    now: SystemTime,
-) -> Result<(), Refusal> {
-    let uploader = grant.uploader.clone();
-    let hour_ago = crate::chat::moderation::unix_ms(now - Duration::from_secs(3600));
-    let (hourly, stored) = state
-        .journal
-        .people(move |store| {
-            Ok((
-                store.uploaded_since(&uploader, hour_ago)?,
-                store.stored_bytes()?,
-            ))
-        })
-        .await
-        .map_err(|_| Refusal::server_error())?;
-    if hourly.saturating_add(length) > files.config.upload_quota {
-        return Err(Refusal::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            UploadErrorCode::OverQuota,
-            format!(
-                "This name has uploaded {} in the last hour, and may upload {} an hour: try again later",
-                chat_shared::files::human_size(hourly),
-                chat_shared::files::human_size(files.config.upload_quota)
-            ),
-        ));
-    }
-    if stored.saturating_add(length) > files.config.files_quota {
-        return Err(Refusal::new(
-            StatusCode::INSUFFICIENT_STORAGE,
-            UploadErrorCode::StorageFull,
-            "This server's storage for files is full: nothing was kept",
-        ));
-    }
-    Ok(())
 }
 
 /// Chunks of a body waiting for the writer thread: a few of hyper's
