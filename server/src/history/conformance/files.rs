@@ -9,7 +9,7 @@ use crate::history::store::{Appended, Store};
 use chat_shared::files::Attachment;
 
 /// A content of `size` bytes named by `sha`.
-fn content(sha: &str, size: u64) -> StoredFile {
+pub(crate) fn content(sha: &str, size: u64) -> StoredFile {
     StoredFile {
         sha256: sha.repeat(64 / sha.len().max(1)),
         size,
@@ -22,7 +22,7 @@ fn content(sha: &str, size: u64) -> StoredFile {
 }
 
 /// An upload by bob to general with the client's id `key`, at `ms`.
-fn upload(id: &str, key: &str, ms: u64) -> NewUpload {
+pub(crate) fn upload(id: &str, key: &str, ms: u64) -> NewUpload {
     NewUpload {
         id: id.repeat(32 / id.len().max(1)),
         room: "general".into(),

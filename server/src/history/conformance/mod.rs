@@ -14,7 +14,7 @@ use chat_shared::{AuditAction, Change, ChatMessage, HistoryItem};
 mod abuse;
 mod attention;
 mod changes;
-mod files;
+pub(crate) mod files;
 mod people;
 mod push;
 use abuse::{
