@@ -133,7 +133,7 @@ fn FileButton(
         />
         <button
             type="button"
-            class="attach"
+            class="round-button attach"
             id=format!("{name}-button")
             disabled=disabled
             aria-label=label
