@@ -16,8 +16,8 @@
 use std::time::{Duration, Instant};
 
 use chat_e2e::{
-    browser_test, message_line, screenshot_dir, ChatClient, Device, Driver, Options, Page,
-    TestServer,
+    alice_and_bob, browser_test, message_line, screenshot_dir, ChatClient, Device, Driver, Options,
+    Page, TestServer,
 };
 use chat_shared::{ClientFrame, HistoryItem, ServerFrame};
 use fantoccini::key::Key;
@@ -272,20 +272,7 @@ async fn a_file_chosen_offline_goes_once_after_the_reconnect(
     assert_eq!(stored.len(), 1, "not stored exactly once: {uploads}");
 
     // The server's history holds it once, with that one attachment.
-    let (auditor, welcome) = ChatClient::join_with(
-        server,
-        &ClientFrame::Join {
-            username: "Auditor".into(),
-            room: None,
-            since: None,
-            resume: None,
-            join_code: None,
-            author_key: None,
-            link_code: None,
-            device: None,
-        },
-    )
-    .await;
+    let (auditor, welcome) = ChatClient::join_with(server, &ClientFrame::join("Auditor")).await;
     let ServerFrame::Welcome(chat_shared::Welcome { history, .. }) = welcome else {
         panic!("not a welcome: {welcome:?}");
     };
@@ -367,12 +354,7 @@ fn pictures_picked_or_pasted_reach_both_and_the_lightbox_and_a_file_sent_offline
             config.files.files_dir = Some(dir);
         })
         .await;
-        let alice = driver.browser(Options::default()).await;
-        let bob = driver.browser(Options::default()).await;
-        alice.open(&server.url()).await;
-        alice.join("Alice").await;
-        bob.open(&server.url()).await;
-        bob.join("Bob").await;
+        let (alice, bob) = alice_and_bob(&driver, &server).await;
 
         let pictures = tempfile::tempdir().expect("a folder for the pictures");
         let sea = pictures.path().join("sea view.png");

@@ -151,6 +151,16 @@ async fn post_files(
     .await
 }
 
+/// A message of `text` (or none) with `file`, answering nothing.
+fn message_with(file: &Attachment, text: &str) -> ClientFrame {
+    ClientFrame::Message {
+        text: text.into(),
+        client_id: None,
+        reply_to: None,
+        attachments: vec![file.id.clone()],
+    }
+}
+
 /// Message `id` as the newest history page shows it to `client`.
 async fn history_message(client: &mut Client, id: u64) -> chat_shared::ChatMessage {
     client
@@ -577,34 +587,14 @@ async fn a_file_goes_out_with_its_message_once_and_old_clients_get_a_link() {
         "look"
     );
     // A file goes out once; bob cannot send alice's upload.
-    alice
-        .send(ClientFrame::Message {
-            text: String::new(),
-            client_id: None,
-            reply_to: None,
-            attachments: vec![photo.id.clone()],
-        })
-        .await;
+    alice.send(message_with(&photo, "")).await;
     assert_eq!(error(&mut alice).await, ErrorCode::AttachmentNotFound);
     let mine = uploaded(addr, &token, "u-3", "mine.png", &png(10, 10)).await;
-    bob.send(ClientFrame::Message {
-        text: "stolen".into(),
-        client_id: None,
-        reply_to: None,
-        attachments: vec![mine.id.clone()],
-    })
-    .await;
+    bob.send(message_with(&mine, "stolen")).await;
     assert_eq!(error(&mut bob).await, ErrorCode::AttachmentNotFound);
     // Nor from another room: the upload was to general.
     let mut elsewhere = joined(&setup.server, "alice", "random", ALICE).await;
-    elsewhere
-        .send(ClientFrame::Message {
-            text: String::new(),
-            client_id: None,
-            reply_to: None,
-            attachments: vec![mine.id.clone()],
-        })
-        .await;
+    elsewhere.send(message_with(&mine, "")).await;
     assert_eq!(error(&mut elsewhere).await, ErrorCode::AttachmentNotFound);
     // The history shows the files too.
     let stored = history_message(&mut bob, sent.id).await;
@@ -706,15 +696,8 @@ async fn deleting_a_message_deletes_the_files_nothing_else_has() {
     }
     let kept = download(addr, &second.path(), None, &[]).await;
     assert_eq!((kept.status, kept.body), (200, shared_bytes));
-    let mut left = 0;
-    for _ in 0..100 {
-        left = setup.stored().await;
-        if left == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(left, 1, "the text file's bytes were not deleted");
+    // The text file's bytes are deleted.
+    until_true(|| async { setup.stored().await == 1 }).await;
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use leptos::html;
 use leptos::prelude::*;
 use web_sys::{File, FileList};
 
-use crate::i18n::{use_i18n, Problem};
+use crate::i18n::{use_i18n, FileStrings, Problem};
 use crate::state::attachments::tray::{Refusal, Stage};
 use crate::state::attachments::{use_attachments, Attachments};
 use crate::state::notices::{use_notices, Notices};
@@ -56,74 +56,94 @@ fn is_touch() -> bool {
 /// button that opens the camera straight away.
 #[component]
 pub(crate) fn AttachButtons(#[prop(into)] disabled: Signal<bool>) -> impl IntoView {
+    view! {
+        <FileButton
+            name="attach"
+            accept=ACCEPT
+            multiple=true
+            label_of=|t| t.attach
+            icon="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z"
+            disabled
+        />
+        <Show when=is_touch>
+            <FileButton
+                name="camera"
+                accept="image/*"
+                capture="environment"
+                label_of=|t| t.camera
+                icon="M9 4 7.2 6H4a2 2 0 0 0-2 2v10a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V8a2 2 0 0 0-2-2h-3.2L15 4H9zm3 4.5a4.5 4.5 0 1 1 0 9 4.5 4.5 0 0 1 0-9zm0 2a2.5 2.5 0 1 0 0 5 2.5 2.5 0 0 0 0-5z"
+                disabled
+            />
+        </Show>
+    }
+}
+
+/// An icon button (`#{name}-button`) in front of a hidden file input
+/// (`#{name}-input`) whose chosen files are attached to the composer.
+#[component]
+fn FileButton(
+    /// Names the input and the button by id.
+    name: &'static str,
+    /// The input's `accept`: what its picker offers.
+    accept: &'static str,
+    /// The input's `capture`: which camera opens instead of a picker.
+    #[prop(optional)]
+    capture: Option<&'static str>,
+    /// Whether more than one file can be chosen at once.
+    #[prop(optional)]
+    multiple: bool,
+    /// The button's name, read aloud and shown on hover.
+    label_of: fn(&FileStrings) -> &'static str,
+    /// The icon's SVG path (24 by 24).
+    icon: &'static str,
+    /// While the composer cannot send.
+    disabled: Signal<bool>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let attachments = use_attachments();
     let notices = use_notices();
-    let picker = NodeRef::<html::Input>::new();
-    let camera = NodeRef::<html::Input>::new();
-    let take = move |input: NodeRef<html::Input>| {
+    let input = NodeRef::<html::Input>::new();
+    let take = move || {
         if let Some(input) = input.get_untracked() {
             attach(attachments, notices, files_of(input.files()));
             // The same file can be chosen again after a remove.
             input.set_value("");
         }
     };
-    let click = move |input: NodeRef<html::Input>| {
+    let open = move || {
         if let Some(input) = input.get_untracked() {
             input.click();
         }
     };
+    let label = move || label_of(&i18n.t().files);
     view! {
-        // Hidden: the buttons are the controls (and the tap targets); a
+        // Hidden: the button is the control (and the tap target); a
         // script's click still opens the picker.
         <input
-            id="attach-input"
+            id=format!("{name}-input")
             hidden
             type="file"
-            multiple
-            accept=ACCEPT
+            multiple=multiple
+            accept=accept
+            capture=capture
             tabindex="-1"
             aria-hidden="true"
-            node_ref=picker
-            on:change=move |_| take(picker)
+            node_ref=input
+            on:change=move |_| take()
         />
         <button
             type="button"
-            class="attach"
-            id="attach-button"
+            class="round-button attach"
+            id=format!("{name}-button")
             disabled=disabled
-            aria-label=move || i18n.t().files.attach
-            title=move || i18n.t().files.attach
-            on:click=move |_| click(picker)
+            aria-label=label
+            title=label
+            on:click=move |_| open()
         >
             <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
-                <path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z"></path>
+                <path d=icon></path>
             </svg>
         </button>
-        <Show when=is_touch>
-            <input
-                hidden
-                type="file"
-                accept="image/*"
-                capture="environment"
-                tabindex="-1"
-                aria-hidden="true"
-                node_ref=camera
-                on:change=move |_| take(camera)
-            />
-            <button
-                type="button"
-                class="attach camera"
-                disabled=disabled
-                aria-label=move || i18n.t().files.camera
-                title=move || i18n.t().files.camera
-                on:click=move |_| click(camera)
-            >
-                <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
-                    <path d="M9 4 7.2 6H4a2 2 0 0 0-2 2v10a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V8a2 2 0 0 0-2-2h-3.2L15 4H9zm3 4.5a4.5 4.5 0 1 1 0 9 4.5 4.5 0 0 1 0-9zm0 2a2.5 2.5 0 1 0 0 5 2.5 2.5 0 0 0 0-5z"></path>
-                </svg>
-            </button>
-        </Show>
     }
 }
 

@@ -243,7 +243,7 @@ pub(crate) fn Composer() -> impl IntoView {
             <AttachButtons disabled=Signal::derive(move || read_only() || editing()) />
             <button
                 id="send-button"
-                class="send"
+                class="round-button send"
                 type="submit"
                 disabled=move || !can_send()
                 aria-label=move || i18n.t().send

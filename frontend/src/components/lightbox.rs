@@ -186,7 +186,7 @@ fn OpenLightbox(all: Memo<Vec<Picture>>) -> impl IntoView {
                     {move || (i18n.t().files.position)(at.get().unwrap_or(0) as u64 + 1, count() as u64)}
                 </span>
                 <a
-                    class="lightbox-button lightbox-download"
+                    class="round-button lightbox-button lightbox-download"
                     href=original
                     download=name
                     aria-label=move || (i18n.t().files.download_name)(&name())
@@ -198,7 +198,7 @@ fn OpenLightbox(all: Memo<Vec<Picture>>) -> impl IntoView {
                 </a>
                 <button
                     type="button"
-                    class="lightbox-button lightbox-close"
+                    class="round-button lightbox-button lightbox-close"
                     node_ref=close_button
                     aria-label=move || i18n.t().close
                     title=move || i18n.t().close
@@ -217,7 +217,7 @@ fn OpenLightbox(all: Memo<Vec<Picture>>) -> impl IntoView {
             >
                 <button
                     type="button"
-                    class="lightbox-button lightbox-prev"
+                    class="round-button lightbox-button lightbox-prev"
                     disabled=move || at.get().unwrap_or(0) == 0
                     aria-label=move || i18n.t().files.previous
                     title=move || i18n.t().files.previous
@@ -237,7 +237,7 @@ fn OpenLightbox(all: Memo<Vec<Picture>>) -> impl IntoView {
                 </figure>
                 <button
                     type="button"
-                    class="lightbox-button lightbox-next"
+                    class="round-button lightbox-button lightbox-next"
                     disabled=at_last
                     aria-label=move || i18n.t().files.next
                     title=move || i18n.t().files.next

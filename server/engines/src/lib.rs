@@ -15,10 +15,11 @@
 //! - `postgres.rs`: [`Postgres`], initdb, start, databases, stop and restart.
 //! - `redis.rs`: [`Redis`], start, kill and restart.
 //! - `s3.rs`: [`S3`], an S3-compatible server (`s3s-fs`), buckets per test.
-//! - `process.rs`: the watchdog that stops an engine when we exit, signals,
-//!   and helper commands with a time limit.
-//! - `scratch.rs`: scratch directories, free ports, random names, the
-//!   `postgres` user.
+//! - `process.rs`: the watchdog that stops an engine when we exit, waiting
+//!   until it is ready, its log, signals, and helper commands with a time
+//!   limit.
+//! - `scratch.rs`: scratch directories, free ports (and trying another),
+//!   random names, finding binaries, the `postgres` user.
 
 mod postgres;
 mod process;

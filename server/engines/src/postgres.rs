@@ -1,31 +1,22 @@
 //! A throwaway PostgreSQL 15 cluster: initdb into a scratch directory, one
 //! `postgres` on a free loopback port, databases handed out per test.
 
-use std::fs::{self, File};
+use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::process::{read_tail, run_bounded, Supervised};
+use crate::process::{log_output_to, run_bounded, Supervised, START_TIMEOUT};
 use crate::scratch::INSTALL_HINT;
-use crate::scratch::{free_port, give_to, make_scratch_dir, postgres_identity, random_hex};
+use crate::scratch::{give_to, make_scratch_dir, on_a_free_port, postgres_identity, random_hex};
 
 /// Where Debian's postgresql-15 package puts its binaries (not on PATH).
 pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
-/// How long starting (or restarting) may take before it is an error: initdb
-/// is about 2 s, the server well under one, on a quiet machine.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// How long a fast shutdown may take; it waits for backends to finish their
 /// current statement and writes a checkpoint.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How often a port is tried before giving up: another process can take the
-/// free port between our probe and the server binding it.
-const PORT_ATTEMPTS: usize = 3;
 
 /// A throwaway PostgreSQL server.
 ///
@@ -71,15 +62,11 @@ impl Postgres {
             server: None,
         };
         postgres.init_cluster()?;
-        let mut last_error = String::new();
-        for _ in 0..PORT_ATTEMPTS {
-            postgres.port = free_port()?;
-            match postgres.launch() {
-                Ok(()) => return Ok(postgres),
-                Err(error) => last_error = error,
-            }
-        }
-        Err(last_error)
+        on_a_free_port(|port| {
+            postgres.port = port;
+            postgres.launch()
+        })?;
+        Ok(postgres)
     }
 
     /// The loopback port the server listens on.
@@ -172,18 +159,11 @@ impl Postgres {
         }
     }
 
-    /// Starts `postgres` on `self.port` and waits until it is ready.
+    /// Starts `postgres` on `self.port` and polls `pg_isready` until it
+    /// accepts connections. It asks through our own Unix socket: over TCP a
+    /// server of someone else's that holds the same port would answer too.
     fn launch(&mut self) -> Result<(), String> {
-        let log_path = self.dir.join("postgres.log");
-        // Appended to, so the log of a failed restart still shows the earlier runs.
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|error| format!("cannot open {}: {error}", log_path.display()))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|error| format!("cannot duplicate {}: {error}", log_path.display()))?;
+        let log = self.dir.join("postgres.log");
         let mut command = self.as_postgres_user(Path::new(PG_BIN).join("postgres"));
         command
             .arg("-D")
@@ -191,54 +171,24 @@ impl Postgres {
             .args(["-p", &self.port.to_string()])
             .arg("-k")
             .arg(self.dir.join("sock"))
-            .args(["-c", "listen_addresses=127.0.0.1"])
-            .stdout(log)
-            .stderr(log_err);
+            .args(["-c", "listen_addresses=127.0.0.1"]);
+        log_output_to(&mut command, &log)?;
         // SIGQUIT is PostgreSQL's immediate shutdown: it ends the backends and
         // still removes its shared memory, which SIGKILL would leak.
-        let mut server = Supervised::spawn(command, "PostgreSQL", "QUIT", &self.dir)?;
-        match self.wait_until_ready(&mut server) {
-            Ok(()) => {
-                self.server = Some(server);
-                Ok(())
-            }
-            Err(error) => {
-                let _ = server.stop("QUIT", false, Duration::from_secs(10));
-                Err(format!("{error}; its log ends:\n{}", read_tail(&log_path)))
-            }
-        }
-    }
-
-    /// Polls `pg_isready` until the server accepts connections, at most
-    /// [`START_TIMEOUT`]. It asks through our own Unix socket: over TCP a
-    /// server of someone else's that holds the same port would answer too.
-    fn wait_until_ready(&self, server: &mut Supervised) -> Result<(), String> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if server.has_exited() {
-                return Err(format!(
-                    "PostgreSQL exited while starting on port {}",
-                    self.port
-                ));
-            }
-            let mut ready = Command::new(Path::new(PG_BIN).join("pg_isready"));
-            ready.arg("-q").arg("-h").arg(self.dir.join("sock")).args([
-                "-p",
-                &self.port.to_string(),
-                "-t",
-                "2",
-            ]);
-            if let (true, _) = run_bounded(ready, "pg_isready", None, Duration::from_secs(5))? {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "PostgreSQL was not ready on port {} within {START_TIMEOUT:?}",
-                    self.port
-                ));
-            }
-            sleep(Duration::from_millis(50));
-        }
+        let server = Supervised::spawn(command, "PostgreSQL", "QUIT", &self.dir)?
+            .wait_until_ready(self.port, &log, || {
+                let mut ready = Command::new(Path::new(PG_BIN).join("pg_isready"));
+                ready.arg("-q").arg("-h").arg(self.dir.join("sock")).args([
+                    "-p",
+                    &self.port.to_string(),
+                    "-t",
+                    "2",
+                ]);
+                run_bounded(ready, "pg_isready", None, Duration::from_secs(5))
+                    .map(|(ready, _)| ready)
+            })?;
+        self.server = Some(server);
+        Ok(())
     }
 
     /// A command for `program` run as the server's user, in the scratch dir
@@ -258,7 +208,7 @@ impl Drop for Postgres {
     /// thrown away) and removes the scratch directory.
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {
-            let _ = server.stop("QUIT", false, Duration::from_secs(10));
+            let _ = server.end();
         }
         let _ = fs::remove_dir_all(&self.dir);
     }

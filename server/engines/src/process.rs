@@ -32,6 +32,15 @@ kill -KILL "-$1" 2>/dev/null
 rm -rf -- "$3"
 "#;
 
+/// How long starting an engine may take before it is an error: each is up in
+/// well under a second on a quiet machine (initdb in about 2 s), so this only
+/// catches a machine that is badly overloaded.
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long an engine ended by [`Supervised::end`] has to exit before its
+/// whole group is killed.
+const END_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A running engine and the watchdog that stops it if we die first.
 #[derive(Debug)]
 pub(crate) struct Supervised {
@@ -41,6 +50,10 @@ pub(crate) struct Supervised {
     /// Held only for its stdin pipe: dropping or killing it is how we tell
     /// it nothing more is needed.
     watchdog: Child,
+    /// The engine's name in errors ("Redis").
+    what: &'static str,
+    /// The signal that ends it at once, as the watchdog would: [`Supervised::end`].
+    stop_signal: &'static str,
 }
 
 impl Supervised {
@@ -49,8 +62,8 @@ impl Supervised {
     /// removes `dir`.
     pub(crate) fn spawn(
         mut command: Command,
-        what: &str,
-        stop_signal: &str,
+        what: &'static str,
+        stop_signal: &'static str,
         dir: &Path,
     ) -> Result<Supervised, String> {
         // Its own group: a Ctrl-C meant for the test run must not reach the
@@ -73,7 +86,12 @@ impl Supervised {
             .stderr(Stdio::null())
             .spawn();
         match watchdog {
-            Ok(watchdog) => Ok(Supervised { engine, watchdog }),
+            Ok(watchdog) => Ok(Supervised {
+                engine,
+                watchdog,
+                what,
+                stop_signal,
+            }),
             Err(error) => {
                 // Without a watchdog the engine could outlive us: do not keep it.
                 let _ = engine.kill();
@@ -81,6 +99,51 @@ impl Supervised {
                 Err(format!("cannot start the watchdog for {what}: {error}"))
             }
         }
+    }
+
+    /// Waits until `ready` says the engine serves `port`, checking every
+    /// 20 ms, at most [`START_TIMEOUT`]. If it exits first, `ready` fails or
+    /// time runs out, ends it and returns why, with the tail of its `log`.
+    pub(crate) fn wait_until_ready(
+        mut self,
+        port: u16,
+        log: &Path,
+        mut ready: impl FnMut() -> Result<bool, String>,
+    ) -> Result<Supervised, String> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let outcome = loop {
+            if self.has_exited() {
+                break Err(format!(
+                    "{} exited while starting on port {port}",
+                    self.what
+                ));
+            }
+            match ready() {
+                Ok(true) => break Ok(()),
+                Ok(false) if Instant::now() < deadline => sleep(Duration::from_millis(20)),
+                Ok(false) => {
+                    break Err(format!(
+                        "{} was not ready on port {port} within {START_TIMEOUT:?}",
+                        self.what
+                    ))
+                }
+                Err(error) => break Err(error),
+            }
+        };
+        match outcome {
+            Ok(()) => Ok(self),
+            Err(error) => {
+                let _ = self.end();
+                Err(format!("{error}; its log ends:\n{}", read_tail(log)))
+            }
+        }
+    }
+
+    /// Ends the engine at once, as the watchdog would: its stop signal, up
+    /// to 10 s to exit, then SIGKILL to its whole group.
+    pub(crate) fn end(self) -> Result<(), String> {
+        let signal = self.stop_signal;
+        self.stop(signal, false, END_TIMEOUT)
     }
 
     /// The engine's pid, for diagnostics and tests.
@@ -119,6 +182,21 @@ impl Supervised {
         }
         sent.and(outcome)
     }
+}
+
+/// Sends the engine's output (stdout and stderr) to the end of the file at
+/// `path`: appended to, so after a failed restart it still shows earlier runs.
+pub(crate) fn log_output_to(command: &mut Command, path: &Path) -> Result<(), String> {
+    let log = File::options()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|error| format!("cannot duplicate {}: {error}", path.display()))?;
+    command.stdout(log).stderr(log_err);
+    Ok(())
 }
 
 /// Sends `signal` (a name such as `INT`) to `target` (a pid, or `-pgid`)

@@ -1,22 +1,14 @@
 //! A throwaway Redis 7 server on a free loopback port, holding nothing on disk.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::process::{read_tail, Supervised};
-use crate::scratch::{free_port, make_scratch_dir, INSTALL_HINT};
-
-/// How long starting may take before it is an error; Redis is up in
-/// milliseconds, so this only catches a machine that is badly overloaded.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How often a port is tried before giving up (see [`crate::Postgres`]).
-const PORT_ATTEMPTS: usize = 3;
+use crate::process::{log_output_to, Supervised};
+use crate::scratch::{make_scratch_dir, on_a_free_port, on_path, INSTALL_HINT};
 
 /// A throwaway Redis server (`redis-server --port P --bind 127.0.0.1 --dir
 /// TMP --save '' --appendonly no`): nothing it holds survives it, which is
@@ -46,15 +38,11 @@ impl Redis {
             dir: make_scratch_dir("redis")?,
             server: None,
         };
-        let mut last_error = String::new();
-        for _ in 0..PORT_ATTEMPTS {
-            redis.port = free_port()?;
-            match redis.launch() {
-                Ok(()) => return Ok(redis),
-                Err(error) => last_error = error,
-            }
-        }
-        Err(last_error)
+        on_a_free_port(|port| {
+            redis.port = port;
+            redis.launch()
+        })?;
+        Ok(redis)
     }
 
     /// The loopback port the server listens on.
@@ -95,17 +83,11 @@ impl Redis {
         self.launch()
     }
 
-    /// Starts `redis-server` on `self.port` and waits until it is ready.
+    /// Starts `redis-server` on `self.port` and waits until the server on
+    /// that port answers and is ours: it reports our child's pid, so a Redis
+    /// of someone else's that happens to hold the port is not mistaken for it.
     fn launch(&mut self) -> Result<(), String> {
-        let log_path = self.dir.join("redis.log");
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|error| format!("cannot open {}: {error}", log_path.display()))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|error| format!("cannot duplicate {}: {error}", log_path.display()))?;
+        let log = self.dir.join("redis.log");
         let mut command = Command::new("redis-server");
         command
             .args([
@@ -117,49 +99,18 @@ impl Redis {
             ])
             .arg(&self.dir)
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .current_dir(&self.dir)
-            .stdout(log)
-            .stderr(log_err);
-        let mut server = Supervised::spawn(command, "Redis", "KILL", &self.dir)?;
-        match self.wait_until_ready(&mut server) {
-            Ok(()) => {
-                self.server = Some(server);
-                Ok(())
-            }
-            Err(error) => {
-                let _ = server.stop("KILL", true, Duration::from_secs(10));
-                Err(format!("{error}; its log ends:\n{}", read_tail(&log_path)))
-            }
-        }
-    }
-
-    /// Waits until the server on our port answers and is ours: it reports
-    /// our child's pid, so a Redis of someone else's that happens to hold
-    /// the port is not mistaken for it.
-    fn wait_until_ready(&self, server: &mut Supervised) -> Result<(), String> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        let expected = format!("process_id:{}\r\n", server.pid());
-        loop {
-            if server.has_exited() {
-                return Err(format!("Redis exited while starting on port {}", self.port));
-            }
-            match server_info(self.port) {
-                Some(info) if info.contains(&expected) => return Ok(()),
-                Some(_) => {
-                    return Err(format!(
-                        "another Redis already listens on port {}",
-                        self.port
-                    ))
-                }
-                None if Instant::now() < deadline => sleep(Duration::from_millis(20)),
-                None => {
-                    return Err(format!(
-                        "Redis did not answer on port {} within {START_TIMEOUT:?}",
-                        self.port
-                    ))
-                }
-            }
-        }
+            .current_dir(&self.dir);
+        log_output_to(&mut command, &log)?;
+        let server = Supervised::spawn(command, "Redis", "KILL", &self.dir)?;
+        let port = self.port;
+        let ours = format!("process_id:{}\r\n", server.pid());
+        let server = server.wait_until_ready(port, &log, || match server_info(port) {
+            Some(info) if info.contains(&ours) => Ok(true),
+            Some(_) => Err(format!("another Redis already listens on port {port}")),
+            None => Ok(false),
+        })?;
+        self.server = Some(server);
+        Ok(())
     }
 }
 
@@ -167,7 +118,7 @@ impl Drop for Redis {
     /// Kills the server and removes the scratch directory.
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {
-            let _ = server.stop("KILL", true, Duration::from_secs(10));
+            let _ = server.end();
         }
         let _ = fs::remove_dir_all(&self.dir);
     }
@@ -202,10 +153,4 @@ fn server_info(port: u16) -> Option<String> {
         }
     }
     None
-}
-
-/// Whether `program` is an executable file in one of PATH's directories.
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }

@@ -2,15 +2,14 @@
 //! serves a folder as S3 (a bucket is a directory, an object a file), with a
 //! fixed access key and secret given on its command line.
 
-use std::fs::{self, File};
+use std::fs;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::process::{read_tail, Supervised};
-use crate::scratch::{free_port, make_scratch_dir, random_hex};
+use crate::process::{log_output_to, Supervised};
+use crate::scratch::{make_scratch_dir, on_a_free_port, on_path, program_path, random_hex};
 
 /// The `s3s-fs` release the tests are written against; `cargo xtask test`
 /// installs exactly this one (the later releases need a newer Rust).
@@ -19,13 +18,6 @@ pub const S3S_FS_VERSION: &str = "0.14.1";
 /// What to run when `s3s-fs` is missing; every such error says it.
 pub const S3_INSTALL_HINT: &str =
     "cargo install --locked s3s-fs@0.14.1 --features binary (or run `cargo xtask test`, which does)";
-
-/// How long starting may take before it is an error; it is up in
-/// milliseconds, so this only catches a machine that is badly overloaded.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How often a port is tried before giving up (see [`crate::Postgres`]).
-const PORT_ATTEMPTS: usize = 3;
 
 /// What `s3s-fs` logs once it listens; seeing it in our child's own log is
 /// how we know the port is served by our process and not someone else's.
@@ -69,15 +61,11 @@ impl S3 {
         let data = s3.data_dir();
         fs::create_dir(&data)
             .map_err(|error| format!("cannot create {}: {error}", data.display()))?;
-        let mut last_error = String::new();
-        for _ in 0..PORT_ATTEMPTS {
-            s3.port = free_port()?;
-            match s3.launch() {
-                Ok(()) => return Ok(s3),
-                Err(error) => last_error = error,
-            }
-        }
-        Err(last_error)
+        on_a_free_port(|port| {
+            s3.port = port;
+            s3.launch()
+        })?;
+        Ok(s3)
     }
 
     /// `http://127.0.0.1:PORT`, the endpoint clients talk to (path-style).
@@ -148,14 +136,14 @@ impl S3 {
         self.data_dir().join(bucket)
     }
 
-    /// Starts `s3s-fs` on `self.port` and waits until it is ready.
+    /// Starts `s3s-fs` on `self.port` and waits until it is ready: until
+    /// our child has logged that it listens and the port takes connections.
+    /// The log line is what tells it apart from someone else's server that
+    /// happens to hold the port: that one would let us connect, but our child
+    /// would exit with "address in use" instead of logging.
     fn launch(&mut self) -> Result<(), String> {
-        let log_path = self.dir.join(format!("s3s-fs-{}.log", self.port));
-        let log = File::create(&log_path)
-            .map_err(|error| format!("cannot create {}: {error}", log_path.display()))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|error| format!("cannot duplicate {}: {error}", log_path.display()))?;
+        // One log per port, so a line logged on an earlier port is not read as ready.
+        let log = self.dir.join(format!("s3s-fs-{}.log", self.port));
         let mut command = Command::new(program_path("s3s-fs"));
         command
             .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
@@ -164,48 +152,19 @@ impl S3 {
             .arg(self.data_dir())
             .current_dir(&self.dir)
             .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(log)
-            .stderr(log_err);
-        let mut server = Supervised::spawn(command, "s3s-fs", "KILL", &self.dir)?;
-        match self.wait_until_ready(&mut server, &log_path) {
-            Ok(()) => {
-                self.server = Some(server);
-                Ok(())
-            }
-            Err(error) => {
-                let _ = server.stop("KILL", true, Duration::from_secs(10));
-                Err(format!("{error}; its log ends:\n{}", read_tail(&log_path)))
-            }
-        }
-    }
-
-    /// Waits until our child has logged that it listens and the port takes
-    /// connections. The log line is what tells it apart from someone else's
-    /// server that happens to hold the port: that one would let us connect,
-    /// but our child would exit with "address in use" instead of logging.
-    fn wait_until_ready(&self, server: &mut Supervised, log_path: &Path) -> Result<(), String> {
-        let deadline = Instant::now() + START_TIMEOUT;
+            .env("NO_COLOR", "1");
+        log_output_to(&mut command, &log)?;
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        loop {
-            if server.has_exited() {
-                return Err(format!(
-                    "s3s-fs exited while starting on port {}",
-                    self.port
-                ));
-            }
-            let logged = fs::read_to_string(log_path).is_ok_and(|log| log.contains(READY_LINE));
-            if logged && TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok() {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "s3s-fs did not listen on port {} within {START_TIMEOUT:?}",
-                    self.port
-                ));
-            }
-            sleep(Duration::from_millis(20));
-        }
+        let server = Supervised::spawn(command, "s3s-fs", "KILL", &self.dir)?.wait_until_ready(
+            self.port,
+            &log,
+            || {
+                let logged = fs::read_to_string(&log).is_ok_and(|text| text.contains(READY_LINE));
+                Ok(logged && TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok())
+            },
+        )?;
+        self.server = Some(server);
+        Ok(())
     }
 }
 
@@ -213,37 +172,8 @@ impl Drop for S3 {
     /// Kills the server and removes the scratch directory.
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {
-            let _ = server.stop("KILL", true, Duration::from_secs(10));
+            let _ = server.end();
         }
         let _ = fs::remove_dir_all(&self.dir);
     }
-}
-
-/// The directories a tool installed with `cargo install` may be in: PATH,
-/// then `$CARGO_HOME/bin` or `~/.cargo/bin`, which a test run started
-/// outside a login shell may not have on PATH.
-fn search_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect())
-        .unwrap_or_default();
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
-    dirs.extend(cargo_home.map(|home| home.join("bin")));
-    dirs
-}
-
-/// Whether `program` is an executable file in one of [`search_dirs`].
-fn on_path(program: &str) -> bool {
-    search_dirs().iter().any(|dir| dir.join(program).is_file())
-}
-
-/// The first `program` in [`search_dirs`], or the bare name for the
-/// spawn error to report.
-fn program_path(program: &str) -> PathBuf {
-    search_dirs()
-        .into_iter()
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| PathBuf::from(program))
 }

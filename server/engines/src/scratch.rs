@@ -1,5 +1,5 @@
 //! The small things every engine needs: a scratch directory, a free port, a
-//! random name, and who we are running as.
+//! random name, where its binary is, and who we are running as.
 
 use std::fs;
 use std::io::Read;
@@ -38,13 +38,62 @@ pub(crate) fn make_scratch_dir(engine: &str) -> Result<PathBuf, String> {
 
 /// A loopback port nobody listens on right now. The engine binds it a moment
 /// later, so another process may win it in between: callers retry.
-pub(crate) fn free_port() -> Result<u16, String> {
+fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .map_err(|error| format!("cannot bind 127.0.0.1:0 to find a free port: {error}"))?;
     listener
         .local_addr()
         .map(|address| address.port())
         .map_err(|error| format!("cannot read the port bound on 127.0.0.1:0: {error}"))
+}
+
+/// How often a port is tried before giving up: another process can take the
+/// free port between our probe and the engine binding it.
+const PORT_ATTEMPTS: usize = 3;
+
+/// Calls `launch` with a free loopback port, and again with another while it
+/// fails, [`PORT_ATTEMPTS`] times at most; returns the last error.
+pub(crate) fn on_a_free_port(
+    mut launch: impl FnMut(u16) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut last_error = String::new();
+    for _ in 0..PORT_ATTEMPTS {
+        match launch(free_port()?) {
+            Ok(()) => return Ok(()),
+            Err(error) => last_error = error,
+        }
+    }
+    Err(last_error)
+}
+
+/// The directories an engine's binary may be in: PATH, then
+/// `$CARGO_HOME/bin` or `~/.cargo/bin` (for one installed with `cargo
+/// install`), which a test run started outside a login shell may not have on
+/// PATH.
+fn search_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect())
+        .unwrap_or_default();
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    dirs.extend(cargo_home.map(|home| home.join("bin")));
+    dirs
+}
+
+/// Whether `program` is an executable file in one of [`search_dirs`].
+pub(crate) fn on_path(program: &str) -> bool {
+    search_dirs().iter().any(|dir| dir.join(program).is_file())
+}
+
+/// The first `program` in [`search_dirs`], or the bare name for the
+/// spawn error to report.
+pub(crate) fn program_path(program: &str) -> PathBuf {
+    search_dirs()
+        .into_iter()
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| PathBuf::from(program))
 }
 
 /// The uid and gid to run PostgreSQL as, or `None` to run it as ourselves.

@@ -33,11 +33,7 @@ impl Store {
     fn reopen(&self) -> Blobs {
         match &self.reopen {
             Reopen::Folder(dir) => Blobs::folder(dir).expect("reopen the folder"),
-            Reopen::S3(url) => {
-                let s3 = chat_engines::shared_s3();
-                Blobs::s3_with_keys(url, s3.access_key(), s3.secret_key())
-                    .expect("reopen the bucket")
-            }
+            Reopen::S3(url) => s3_blobs(url),
         }
     }
 }
@@ -54,15 +50,33 @@ fn stores() -> Vec<Store> {
         _dir: Some(dir),
     };
     let s3 = chat_engines::shared_s3();
-    let bucket = s3.create_bucket("blobs").expect("bucket");
-    let url = s3.bucket_url(&bucket);
+    let url = s3.bucket_url(&s3.create_bucket("blobs").expect("bucket"));
     let bucket = Store {
-        blobs: Blobs::s3_with_keys(&url, s3.access_key(), s3.secret_key()).expect("S3 store"),
+        blobs: s3_blobs(&url),
         kind: "s3",
         reopen: Reopen::S3(url),
         _dir: None,
     };
     vec![folder, bucket]
+}
+
+/// [`stores`], each already holding `bytes` under `key`.
+async fn stores_holding(key: &str, bytes: &Bytes) -> Vec<Store> {
+    let stores = stores();
+    for store in &stores {
+        store
+            .blobs
+            .put_bytes(key, bytes.clone())
+            .await
+            .expect(store.kind);
+    }
+    stores
+}
+
+/// Blobs in the bucket at `url` on the test binary's S3 server, with its keys.
+fn s3_blobs(url: &str) -> Blobs {
+    let s3 = chat_engines::shared_s3();
+    Blobs::s3_with_keys(url, s3.access_key(), s3.secret_key()).expect("S3 store")
 }
 
 /// `len` bytes that never repeat in a short period (xorshift), so a range
@@ -213,13 +227,8 @@ async fn exists_reports_the_size_or_none() {
 async fn a_deleted_blob_is_not_found_and_deleting_again_is_fine() {
     let bytes = Bytes::from(sample_bytes(10_000, 6));
     let key = blob_key(&bytes);
-    for store in stores() {
+    for store in stores_holding(&key, &bytes).await {
         let kind = store.kind;
-        store
-            .blobs
-            .put_bytes(&key, bytes.clone())
-            .await
-            .expect(kind);
         store.blobs.delete(&key).await.expect(kind);
         assert_eq!(store.blobs.exists(&key).await, Ok(None), "{kind}: exists");
         assert_eq!(
@@ -347,13 +356,8 @@ async fn keys_outside_the_rules_are_refused() {
 async fn a_range_outside_the_blob_is_a_bad_range_with_its_size() {
     let bytes = Bytes::from(sample_bytes(1_000, 7));
     let key = blob_key(&bytes);
-    for store in stores() {
+    for store in stores_holding(&key, &bytes).await {
         let kind = store.kind;
-        store
-            .blobs
-            .put_bytes(&key, bytes.clone())
-            .await
-            .expect(kind);
         for range in [1_000..1_010, 5_000..6_000, 10..10] {
             assert_eq!(
                 read(&store.blobs, &key, Some(range.clone())).await.err(),
