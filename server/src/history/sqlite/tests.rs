@@ -92,6 +92,7 @@ fn a_version_3_database_gains_edits_replies_and_reactions() {
                  ALTER TABLE messages DROP COLUMN reply_text;
                  ALTER TABLE messages DROP COLUMN emoji;
                  ALTER TABLE messages DROP COLUMN reaction_on;
+                 DROP TABLE search_index; DROP TABLE search_docs; DROP TABLE search_backlog;
                  PRAGMA user_version = 3;",
             )
             .expect("a version 3 schema");
@@ -146,6 +147,11 @@ fn a_version_4_database_keeps_client_ids_apart_per_room() {
     let path = temp_db("v4");
     {
         let mut store = Sqlite::open(&path).expect("create");
+        // Stored first: this build indexes it for search, which version 4
+        // had no table for.
+        store
+            .append(&[message("general", "alice", "from before", Some("c1"))])
+            .expect("append");
         // Back to version 4: a client_id was unique per author alone.
         store
             .connection
@@ -157,12 +163,10 @@ fn a_version_4_database_keeps_client_ids_apart_per_room() {
                  DROP INDEX messages_once;
                  CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
                      WHERE client_id IS NOT NULL;
+                 DROP TABLE search_index; DROP TABLE search_docs; DROP TABLE search_backlog;
                  PRAGMA user_version = 4;",
             )
             .expect("a version 4 schema");
-        store
-            .append(&[message("general", "alice", "from before", Some("c1"))])
-            .expect("append");
     }
     let mut store = Sqlite::open(&path).expect("migrate");
     assert_client_ids_are_apart_per_room(&mut store);
@@ -280,6 +284,7 @@ fn a_version_9_database_has_what_its_deletions_left_swept() {
                      VALUES ('{left}', 10, 'text/plain', ''), ('{kept}', 20, 'text/plain', '');
                  INSERT INTO uploads (id, sha256, room, name, uploader, upload_key, created_ms)
                      VALUES ('u1', '{kept}', 'general', 'kept.txt', 'bob', 'k1', 5);
+                 DROP TABLE search_index; DROP TABLE search_docs; DROP TABLE search_backlog;
                  PRAGMA user_version = 9;",
                 left = "a".repeat(64),
                 kept = "b".repeat(64),
