@@ -378,3 +378,50 @@ fn a_version_2_database_keeps_client_ids_apart_per_room() {
     );
     assert_client_ids_are_apart_per_room(&mut store);
 }
+
+#[test]
+fn a_deleted_text_is_gone_from_the_search_index_too() {
+    let mut store = Postgres::open(&fresh_postgres()).expect("open");
+    post_and_delete(&mut store, "gone");
+    let left: i64 = store
+        .run(|client| {
+            Ok(client
+                .query_one(
+                    "SELECT count(*) FROM search_docs
+                     WHERE terms LIKE '%gone%' OR vector @@ to_tsquery('simple', 'gone')",
+                    &[],
+                )?
+                .try_get(0)?)
+        })
+        .expect("count");
+    assert_eq!(left, 0);
+}
+
+/// A database from before search (version 8) gets the index on upgrade,
+/// and its messages are indexed by the backlog, not by the upgrade.
+#[test]
+fn a_version_8_database_has_its_messages_indexed_in_the_background() {
+    use crate::history::conformance::{
+        assert_the_backlog_is_indexed_in_batches, messages_from_before_search,
+    };
+    let url = fresh_postgres();
+    let (kept, edited) = {
+        let mut store = Postgres::open(&url).expect("create");
+        let before = messages_from_before_search(&mut store);
+        store
+            .run(|client| {
+                Ok(client.batch_execute(
+                    "DROP TABLE search_docs; DROP TABLE search_backlog;
+                     DELETE FROM schema_version WHERE version >= 9;",
+                )?)
+            })
+            .expect("a version 8 schema");
+        before
+    };
+    let mut store = Postgres::open(&url).expect("migrate");
+    assert_eq!(
+        schema_versions(&mut store),
+        i64::from(super::SCHEMA_VERSION)
+    );
+    assert_the_backlog_is_indexed_in_batches(&mut store, &kept, edited);
+}

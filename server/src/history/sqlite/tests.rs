@@ -304,3 +304,48 @@ fn a_version_9_database_has_what_its_deletions_left_swept() {
     drop(store);
     std::fs::remove_file(&path).ok();
 }
+
+/// What a deletion leaves of a text in the search index: nothing, in the
+/// FTS5 table's own pages too (`secure-delete`), not just a mark that
+/// hides it.
+#[test]
+fn a_deleted_text_is_gone_from_the_search_index_too() {
+    let mut store = Sqlite::open(Path::new(":memory:")).expect("open");
+    crate::history::conformance::post_and_delete(&mut store, "gone");
+    let left: i64 = store
+        .connection
+        .query_row(
+            "SELECT count(*) FROM search_index_data WHERE instr(block, CAST('gone' AS BLOB)) > 0",
+            [],
+            |row| row.get(0),
+        )
+        .expect("count");
+    assert_eq!(left, 0, "no page of the index holds the deleted word");
+}
+
+/// A database from before search (version 10) gets the index on
+/// upgrade, and its messages are indexed by the backlog, not by the
+/// upgrade itself.
+#[test]
+fn a_version_10_database_has_its_messages_indexed_in_the_background() {
+    use crate::history::conformance::{
+        assert_the_backlog_is_indexed_in_batches, messages_from_before_search,
+    };
+    let path = temp_db("v10");
+    let (kept, edited) = {
+        let mut store = Sqlite::open(&path).expect("create");
+        let before = messages_from_before_search(&mut store);
+        store
+            .connection
+            .execute_batch(
+                "DROP TABLE search_docs; DROP TABLE search_index; DROP TABLE search_backlog;
+                 PRAGMA user_version = 10;",
+            )
+            .expect("a version 10 schema");
+        before
+    };
+    let mut store = Sqlite::open(&path).expect("migrate");
+    assert_the_backlog_is_indexed_in_batches(&mut store, &kept, edited);
+    drop(store);
+    std::fs::remove_file(&path).ok();
+}
