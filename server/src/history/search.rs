@@ -137,7 +137,9 @@ pub(crate) struct Hit {
     pub username: String,
     /// When it was posted, RFC 3339 as stored.
     pub timestamp: String,
-    /// Its current text (its edit, if edited), with what matched.
+    /// Its current text (its edit, if edited), with what matched in its
+    /// caption (a file message's link lines are not searched, so never
+    /// marked).
     pub text: Highlighted,
     /// The names of its files, in their order, with what matched.
     pub files: Vec<Highlighted>,

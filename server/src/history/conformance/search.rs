@@ -239,13 +239,24 @@ pub(super) fn file_names_and_captions_are_found_not_links(store: &mut dyn Store)
     let id = post_files(store, "see the attached numbers", vec![report.clone()]);
     let hit = only_hit(store, &query("quarterly reports"));
     assert_eq!(hit.id, id);
+    assert!(
+        hit.text.text.contains("Quarterly Report.pdf"),
+        "in a link line"
+    );
+    assert_eq!(hit.text.ranges, [], "which is not marked");
     assert_eq!(hit.files.len(), 1);
     assert_eq!(hit.files[0].text, "Quarterly Report.pdf");
     assert_eq!(
         marked(&hit.files[0].text, &hit.files[0].ranges),
         ["Quarterly", "Report"]
     );
-    assert_eq!(found(store, &query("attached number")), [id], "the caption");
+    let hit = only_hit(store, &query("attached number"));
+    assert_eq!(hit.id, id, "the caption");
+    assert_eq!(
+        marked(&hit.text.text, &hit.text.ranges),
+        ["attached", "numbers"]
+    );
+    assert_eq!(hit.files[0].ranges, []);
     // The link line's path is not indexed: not "files", not the file id.
     assert_eq!(found(store, &query("files")), NONE);
     assert_eq!(found(store, &query(&report.id)), NONE);

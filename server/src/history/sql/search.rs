@@ -212,18 +212,31 @@ fn search(db: &mut dyn Sql, query: &SearchQuery) -> StoreResult<SearchPage> {
             room: row.text("room")?,
             username: row.text("username")?,
             timestamp: row.text("timestamp")?,
-            text: highlighted(&query.terms, row.text("text")?),
+            text: Highlighted {
+                text: row.text("text")?,
+                ranges: Vec::new(),
+            },
             files: Vec::new(),
         })
     })?;
     let more = hits.len() > limit;
     hits.truncate(limit);
     for hit in &mut hits {
-        hit.files = db.rows(
-            "SELECT name FROM uploads WHERE room = ?1 AND message_id = ?2 ORDER BY position",
-            args![hit.room.as_str(), sql_id(hit.id)],
-            |row| Ok(highlighted(&query.terms, row.text("name")?)),
+        let id = sql_id(hit.id);
+        let attachments = db.rows(
+            super::files::PAGE_FILES,
+            args![hit.room.as_str(), id, id],
+            super::files::attachment,
         )?;
+        // Only the caption is marked, as only it is indexed: the link
+        // lines after it repeat the names, which `files` marks.
+        let caption_len = caption(&hit.text.text, &attachments).len();
+        let searched = hit.text.text.get(..caption_len).unwrap_or_default();
+        hit.text.ranges = highlight(searched, &query.terms.words, &query.terms.phrases);
+        hit.files = attachments
+            .into_iter()
+            .map(|attachment| highlighted(&query.terms, attachment.name))
+            .collect();
     }
     let next = match (more, ranked, hits.last()) {
         (true, false, Some(last)) => Some(Cursor::Older(last.id)),
