@@ -412,6 +412,7 @@ fn a_version_8_database_has_its_messages_indexed_in_the_background() {
             .run(|client| {
                 Ok(client.batch_execute(
                     "DROP TABLE search_docs; DROP TABLE search_backlog;
+                     DROP INDEX dm_members_by_person;
                      DELETE FROM schema_version WHERE version >= 9;",
                 )?)
             })

@@ -325,11 +325,13 @@ pub(crate) const STEPS: [&str; 11] = [
     // is the messages stored before, every id below
     // `search_backlog.below`, which a background task indexes in batches
     // (`Search::index_backlog`): the upgrade itself only creates tables.
+    // A search looks up the DMs its reader is a member of by person.
     "CREATE TABLE search_docs (
          message_id {bigint} PRIMARY KEY,
          terms      TEXT NOT NULL
      );
      {search_index}
+     CREATE INDEX dm_members_by_person ON dm_members (person);
      CREATE TABLE search_backlog (
          below {bigint} NOT NULL
      );

@@ -285,6 +285,7 @@ fn a_version_9_database_has_what_its_deletions_left_swept() {
                  INSERT INTO uploads (id, sha256, room, name, uploader, upload_key, created_ms)
                      VALUES ('u1', '{kept}', 'general', 'kept.txt', 'bob', 'k1', 5);
                  DROP TABLE search_index; DROP TABLE search_docs; DROP TABLE search_backlog;
+                 DROP INDEX dm_members_by_person;
                  PRAGMA user_version = 9;",
                 left = "a".repeat(64),
                 kept = "b".repeat(64),
@@ -339,7 +340,7 @@ fn a_version_10_database_has_its_messages_indexed_in_the_background() {
             .connection
             .execute_batch(
                 "DROP TABLE search_docs; DROP TABLE search_index; DROP TABLE search_backlog;
-                 PRAGMA user_version = 10;",
+                 DROP INDEX dm_members_by_person; PRAGMA user_version = 10;",
             )
             .expect("a version 10 schema");
         before
