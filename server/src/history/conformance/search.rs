@@ -371,23 +371,31 @@ pub(super) fn pages_follow_one_another_without_repeats(store: &mut dyn Store) {
 }
 
 /// For the stores' migration checks, on a database just upgraded to the
-/// index from one that held `kept` (posted as "from before N", one of
-/// them edited to "edited before"), `deleted` (deleted before the
-/// upgrade) and nothing indexed: the backlog indexes them in batches,
-/// newest first, while new messages are found at once.
+/// index from one that held the messages of
+/// [`messages_from_before_search`] (`kept`, `edited` among them) and
+/// nothing indexed: an edit or a deletion of one before the backlog
+/// reaches it holds; the backlog indexes the rest in batches, newest
+/// first, skipping the deleted; new messages are found at once.
 pub(crate) fn assert_the_backlog_is_indexed_in_batches(
     store: &mut dyn Store,
     kept: &[u64],
     edited: u64,
 ) {
+    let [first, second, third, fourth] = kept else {
+        panic!("four kept messages, got {kept:?}");
+    };
+    assert_eq!(*second, edited);
     assert_eq!(found(store, &query("before")), NONE, "nothing indexed yet");
     let new = post(store, "general", "posted after the upgrade");
     assert_eq!(found(store, &query("after upgrade")), [new]);
-    let first = store.index_backlog(1).expect("a batch");
-    assert_eq!(first.indexed, 1);
-    assert!(first.ids_left > 0);
-    let newest_old = kept.iter().max().copied().unwrap_or_default();
-    assert_eq!(found(store, &query("before")), [newest_old]);
+    // Changed after the upgrade, before the backlog got to them.
+    changed(store, &request("bob", *first, edit("rewritten later")));
+    assert_eq!(found(store, &query("rewritten")), [*first]);
+    changed(store, &moderator_delete(*fourth, None));
+    let step = store.index_backlog(1).expect("a batch");
+    assert_eq!(step.indexed, 1);
+    assert!(step.ids_left > 0);
+    assert_eq!(found(store, &query("before")), [*third], "the newest kept");
     let mut batches = 1;
     loop {
         let step = store.index_backlog(2).expect("a batch");
@@ -397,25 +405,26 @@ pub(crate) fn assert_the_backlog_is_indexed_in_batches(
             break;
         }
     }
-    let mut all = found(store, &query("before"));
-    all.sort_unstable();
-    assert_eq!(all, kept, "every kept message, none deleted");
+    assert_eq!(found(store, &query("before")), [*third, edited]);
     assert_eq!(found(store, &query("edited")), [edited]);
+    assert_eq!(found(store, &query("rewritten")), [*first], "once");
+    assert_eq!(found(store, &query("from")), [*third], "not the old text");
     assert_eq!(found(store, &query("after upgrade")), [new], "once");
     let done = store.index_backlog(10).expect("done");
     assert_eq!((done.indexed, done.ids_left), (0, 0));
 }
 
 /// For the stores' migration checks, before the index is taken away:
-/// posts bob's "from before 1" to "from before 3" in general, edits the
+/// posts bob's "from before 1" to "from before 4" in general, edits the
 /// second to "edited before", and posts and deletes "doomed before".
-/// The ids of the kept messages, and of the edited one.
+/// The ids of the four kept messages, and of the edited one.
 pub(crate) fn messages_from_before_search(store: &mut dyn Store) -> (Vec<u64>, u64) {
     let first = post(store, "general", "from before 1");
     let edited = post(store, "general", "from before 2");
     let doomed = post(store, "general", "doomed before");
-    let last = post(store, "general", "from before 3");
+    let third = post(store, "general", "from before 3");
+    let fourth = post(store, "general", "from before 4");
     changed(store, &request("bob", edited, edit("edited before")));
     changed(store, &moderator_delete(doomed, None));
-    (vec![first, edited, last], edited)
+    (vec![first, edited, third, fourth], edited)
 }
