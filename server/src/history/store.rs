@@ -13,6 +13,7 @@ use crate::history::files::FilesStore;
 use crate::history::moderation::Moderation;
 use crate::history::people::People;
 use crate::history::push::PushStore;
+use crate::history::search::Search;
 use chat_shared::{ChatMessage, HistoryItem};
 use std::time::SystemTime;
 
@@ -179,14 +180,24 @@ pub(crate) trait Messages {
 }
 
 /// Everything the journal keeps: the messages, the changes to them, what
-/// moderators change, who holds which name, and what each person has read.
+/// moderators change, who holds which name, what each person has read,
+/// and the index that finds what was said.
 pub(crate) trait Store:
-    Messages + Changes + Moderation + People + Attention + PushStore + FilesStore + Send
+    Messages + Changes + Moderation + People + Attention + PushStore + FilesStore + Search + Send
 {
 }
 
-impl<T: Messages + Changes + Moderation + People + Attention + PushStore + FilesStore + Send> Store
-    for T
+impl<
+        T: Messages
+            + Changes
+            + Moderation
+            + People
+            + Attention
+            + PushStore
+            + FilesStore
+            + Search
+            + Send,
+    > Store for T
 {
 }
 

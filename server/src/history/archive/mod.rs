@@ -493,6 +493,13 @@ pub fn import(db: &Path, export_text: &str) -> Result<usize, String> {
         [],
     )
     .map_err(failed)?;
+    // The imported messages are not in the search index: they are its
+    // backlog, which the server indexes in the background.
+    tx.execute(
+        "UPDATE search_backlog SET below = (SELECT coalesce(max(id), 0) + 1 FROM messages)",
+        [],
+    )
+    .map_err(failed)?;
     tx.commit().map_err(failed)?;
     Ok(imported)
 }

@@ -4,6 +4,7 @@ use super::{escape, import, read_export, render, rotate_join_code, sqlite_file, 
 use crate::config::Database;
 use crate::history::changes::{owner_hash, Action, ChangeRequest, Changed, Changes};
 use crate::history::conformance::{fresh_postgres, message};
+use crate::history::search::{Search, SearchQuery, Terms};
 use crate::history::sqlite::Sqlite;
 use crate::history::store::{self, Appended, Messages, NewMessage};
 
@@ -83,6 +84,18 @@ fn an_export_carries_edits_replies_and_reactions_into_an_import() {
     };
     let newest_reaction = export.rooms[0].messages[0].reactions[1].event_id;
     assert!(next.id > u64::try_from(newest_reaction).expect("an id"));
+    // What was imported is the search index's backlog.
+    let edited = SearchQuery {
+        terms: Terms::parse("edited"),
+        limit: 10,
+        ..SearchQuery::default()
+    };
+    assert!(store.search(&edited).expect("search").hits.is_empty());
+    let step = store.index_backlog(10).expect("backlog");
+    assert_eq!((step.indexed, step.ids_left), (2, 0));
+    let hits = store.search(&edited).expect("search").hits;
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].text.text, "edited");
     let page = render(&export, ExportFormat::Html).expect("html");
     assert!(page.contains("(edited)") && page.contains("<blockquote>bob: original"));
     drop(store);

@@ -17,6 +17,7 @@ mod changes;
 pub(crate) mod files;
 mod people;
 mod push;
+mod search;
 use abuse::{
     a_change_client_id_names_one_change_per_room, a_client_id_names_one_message_per_room,
     a_message_carries_a_bounded_number_of_different_emoji,
@@ -49,6 +50,14 @@ use push::{
     revoking_a_device_or_forgetting_the_person_drops_pushes,
     subscriptions_belong_to_a_person_and_a_device, the_first_vapid_key_stored_stays,
 };
+use search::{
+    a_deleted_message_is_found_no_more, a_dm_is_found_only_by_its_members,
+    a_phrase_matches_its_words_in_a_row_only, an_edit_is_found_by_its_new_text_and_not_its_old,
+    each_filter_narrows_the_hits, file_names_and_captions_are_found_not_links,
+    highlights_are_offsets_into_the_text_not_markup, hits_come_newest_first_or_best_match_first,
+    pages_follow_one_another_without_repeats, words_are_found_by_their_english_and_russian_stems,
+};
+pub(crate) use search::{assert_the_backlog_is_indexed_in_batches, messages_from_before_search};
 
 /// The author key `author` joins with in these tests.
 fn author_key(author: &str) -> String {
@@ -548,6 +557,16 @@ macro_rules! conformance_tests {
             a_content_is_kept_once_and_a_resent_upload_is_the_first,
             files_go_out_once_with_their_message_and_show_in_its_pages,
             deleting_a_message_frees_the_files_nothing_else_refers_to,
+            hits_come_newest_first_or_best_match_first,
+            each_filter_narrows_the_hits,
+            words_are_found_by_their_english_and_russian_stems,
+            a_phrase_matches_its_words_in_a_row_only,
+            an_edit_is_found_by_its_new_text_and_not_its_old,
+            a_deleted_message_is_found_no_more,
+            file_names_and_captions_are_found_not_links,
+            a_dm_is_found_only_by_its_members,
+            highlights_are_offsets_into_the_text_not_markup,
+            pages_follow_one_another_without_repeats,
         );
     };
     ($open:expr; $($name:ident),* $(,)?) => {

@@ -13,7 +13,7 @@
 //! `server_error`), and the next one tries again.
 
 use crate::history::sql::schema::{self, Newer, STEPS};
-use crate::history::sql::{dollar_placeholders, Driver, EachRow, Param, Row, Sql};
+use crate::history::sql::{dollar_placeholders, search, Driver, EachRow, Param, Row, Sql};
 use crate::history::store::{StoreError, StoreResult};
 use postgres::types::{FromSqlOwned, ToSql};
 use postgres::{Client, GenericClient, NoTls};
@@ -24,7 +24,7 @@ use std::time::Duration;
 /// runs: PostgreSQL came when SQLite was at its third step, so its first
 /// version runs the first three (with `rooms.last_id`, [`ROOM_ORDER`]);
 /// each later version is the step of the same issue.
-const VERSIONS: [&[&str]; 8] = [
+const VERSIONS: [&[&str]; 9] = [
     &[STEPS[0], STEPS[1], STEPS[2], ROOM_ORDER],
     &[STEPS[3]],
     &[STEPS[4]],
@@ -33,6 +33,7 @@ const VERSIONS: [&[&str]; 8] = [
     &[STEPS[7]],
     &[STEPS[8]],
     &[STEPS[9]],
+    &[STEPS[10]],
 ];
 
 /// `rooms.last_id`, the room's newest event: its row lock is what orders
@@ -249,6 +250,10 @@ impl Driver for Postgres {
 struct Db<'c, C>(&'c mut C);
 
 impl<C: GenericClient> Sql for Db<'_, C> {
+    fn search_dialect(&self) -> &'static search::Dialect {
+        &search::POSTGRES
+    }
+
     fn execute(&mut self, sql: &str, args: &[Param<'_>]) -> StoreResult<u64> {
         Ok(self.0.execute(&dollar_placeholders(sql), &bind(args))?)
     }

@@ -312,6 +312,7 @@ fn a_version_1_database_gains_edits_replies_and_reactions() {
                      DROP INDEX messages_once;
                      CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
                          WHERE client_id IS NOT NULL;
+                     DROP TABLE search_docs; DROP TABLE search_backlog;
                      DELETE FROM schema_version WHERE version >= 2;",
                 )?)
             })
@@ -348,6 +349,11 @@ fn a_version_2_database_keeps_client_ids_apart_per_room() {
     let url = fresh_postgres();
     {
         let mut store = Postgres::open(&url).expect("create");
+        // Stored first: this build indexes it for search, which version 2
+        // had no table for.
+        store
+            .append(&[message("general", "alice", "from before", Some("c1"))])
+            .expect("append");
         // Back to version 2: a client_id was unique per author alone.
         store
             .run(|client| {
@@ -359,13 +365,11 @@ fn a_version_2_database_keeps_client_ids_apart_per_room() {
                      DROP INDEX messages_once;
                      CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
                          WHERE client_id IS NOT NULL;
+                     DROP TABLE search_docs; DROP TABLE search_backlog;
                      DELETE FROM schema_version WHERE version >= 3;",
                 )?)
             })
             .expect("a version 2 schema");
-        store
-            .append(&[message("general", "alice", "from before", Some("c1"))])
-            .expect("append");
     }
     let mut store = Postgres::open(&url).expect("migrate");
     assert_eq!(
@@ -373,4 +377,135 @@ fn a_version_2_database_keeps_client_ids_apart_per_room() {
         i64::from(super::SCHEMA_VERSION)
     );
     assert_client_ids_are_apart_per_room(&mut store);
+}
+
+#[test]
+fn a_deleted_text_is_gone_from_the_search_index_too() {
+    let mut store = Postgres::open(&fresh_postgres()).expect("open");
+    post_and_delete(&mut store, "gone");
+    let left: i64 = store
+        .run(|client| {
+            Ok(client
+                .query_one(
+                    "SELECT count(*) FROM search_docs
+                     WHERE terms LIKE '%gone%' OR vector @@ to_tsquery('simple', 'gone')",
+                    &[],
+                )?
+                .try_get(0)?)
+        })
+        .expect("count");
+    assert_eq!(left, 0);
+}
+
+/// A database from before search (version 8) gets the index on upgrade,
+/// and its messages are indexed by the backlog, not by the upgrade.
+#[test]
+fn a_version_8_database_has_its_messages_indexed_in_the_background() {
+    use crate::history::conformance::{
+        assert_the_backlog_is_indexed_in_batches, messages_from_before_search,
+    };
+    let url = fresh_postgres();
+    let (kept, edited) = {
+        let mut store = Postgres::open(&url).expect("create");
+        let before = messages_from_before_search(&mut store);
+        store
+            .run(|client| {
+                Ok(client.batch_execute(
+                    "DROP TABLE search_docs; DROP TABLE search_backlog;
+                     DROP INDEX dm_members_by_person;
+                     DELETE FROM schema_version WHERE version >= 9;",
+                )?)
+            })
+            .expect("a version 8 schema");
+        before
+    };
+    let mut store = Postgres::open(&url).expect("migrate");
+    assert_eq!(
+        schema_versions(&mut store),
+        i64::from(super::SCHEMA_VERSION)
+    );
+    assert_the_backlog_is_indexed_in_batches(&mut store, &kept, edited);
+}
+
+/// Two nodes indexing the backlog at once, while a third deletes some of
+/// it: both finish, every kept message is found once, no deleted one is.
+#[test]
+fn two_nodes_indexing_the_backlog_at_once_while_a_third_deletes() {
+    use crate::history::search::{Search, SearchQuery, Terms};
+    let url = fresh_postgres();
+    let mut store = Postgres::open(&url).expect("create");
+    let rooms = ["general", "rust", "misc"];
+    let batch: Vec<NewMessage> = (0..60)
+        .map(|n| message(rooms[n % 3], "bob", &format!("backlog item {n}"), None))
+        .collect();
+    let ids: Vec<u64> = store
+        .append(&batch)
+        .expect("append")
+        .into_iter()
+        .map(|appended| match appended {
+            Appended::New { message, .. } => message.id,
+            other => panic!("expected a new message, got {other:?}"),
+        })
+        .collect();
+    store
+        .run(|client| {
+            Ok(client.batch_execute(
+                "DELETE FROM search_docs;
+                 UPDATE search_backlog SET below = (SELECT max(id) + 1 FROM messages);",
+            )?)
+        })
+        .expect("back to a backlog");
+    let start = Arc::new(Barrier::new(3));
+    let indexers: Vec<_> = (0..2)
+        .map(|_| {
+            let (url, start) = (url.clone(), Arc::clone(&start));
+            thread::spawn(move || {
+                let mut node = Postgres::open(&url).expect("open");
+                start.wait();
+                for _ in 0..100 {
+                    if node.index_backlog(3).expect("a batch").ids_left == 0 {
+                        return;
+                    }
+                }
+                panic!("the backlog never ended");
+            })
+        })
+        .collect();
+    // Every fifth message of general is deleted meanwhile.
+    let doomed: Vec<u64> = ids.iter().step_by(15).copied().collect();
+    let deleter = {
+        let (url, start, doomed) = (url.clone(), Arc::clone(&start), doomed.clone());
+        thread::spawn(move || {
+            let mut node = Postgres::open(&url).expect("open");
+            start.wait();
+            for id in doomed {
+                assert!(matches!(
+                    node.change(&moderator_delete(id)),
+                    Ok(Changed::New { .. })
+                ));
+            }
+        })
+    };
+    for node in indexers {
+        node.join().expect("no panic");
+    }
+    deleter.join().expect("no panic");
+    let query = SearchQuery {
+        terms: Terms::parse("backlog item"),
+        limit: 50,
+        ..SearchQuery::default()
+    };
+    let mut found = Vec::new();
+    let mut next = Some(query.clone());
+    while let Some(page_query) = next {
+        let page = store.search(&page_query).expect("search");
+        found.extend(page.hits.iter().map(|hit| hit.id));
+        next = page.next.map(|cursor| SearchQuery {
+            cursor: Some(cursor),
+            ..query.clone()
+        });
+    }
+    found.sort_unstable();
+    let kept: Vec<u64> = ids.into_iter().filter(|id| !doomed.contains(id)).collect();
+    assert_eq!(found, kept);
 }

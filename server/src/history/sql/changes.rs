@@ -165,6 +165,8 @@ fn apply(
                 "UPDATE messages SET text = ?2, edited_at = ?3 WHERE id = ?1",
                 args![target_id, text, &timestamp],
             )?;
+            // Found by its new text, no longer by the old.
+            super::search::index_stored(db, target_id, &request.room)?;
             Change::MessageEdited(Edit {
                 id,
                 target: request.target,
@@ -193,6 +195,7 @@ fn apply(
                 "DELETE FROM reactions WHERE message_id = ?1",
                 args![target_id],
             )?;
+            super::search::unindex(db, target_id)?;
             // Its files go with it; their contents are left for the
             // sweep, which deletes those nothing else refers to any more
             // ([`crate::history::files`]).

@@ -189,6 +189,7 @@ fn append(db: &mut dyn Sql, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> 
             continue;
         };
         super::files::attach(db, id, &file_ids)?;
+        super::search::index_new(db, id, message)?;
         for key in &message.mentions {
             db.execute(
                 "INSERT INTO mentions (name_key, message_id, room) VALUES (?1, ?2, ?3)

@@ -19,6 +19,7 @@ mod people;
 mod push;
 pub(crate) mod read;
 pub(crate) mod schema;
+pub(crate) mod search;
 
 use crate::history::store::{StoreError, StoreResult};
 use std::collections::BTreeMap;
@@ -116,6 +117,10 @@ pub(crate) type EachRow<'f> = &'f mut dyn FnMut(&dyn Row) -> StoreResult<()>;
 
 /// A connection or an open transaction of either database.
 pub(crate) trait Sql {
+    /// How this database matches and ranks a full-text search: the two
+    /// fragments of a search that are not the same SQL on both.
+    fn search_dialect(&self) -> &'static search::Dialect;
+
     /// Runs a statement that returns no rows; the number of rows changed.
     fn execute(&mut self, sql: &str, args: &[Param<'_>]) -> StoreResult<u64>;
 

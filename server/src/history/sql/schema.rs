@@ -48,6 +48,9 @@ pub(crate) struct Types {
     no: &'static str,
     /// After the definition of a table keyed by its primary key alone.
     keyed_table: &'static str,
+    /// The full-text index over `search_docs` (issue 26), matched by the
+    /// fragments of `sql::search::Dialect`.
+    search_index: &'static str,
 }
 
 /// SQLite's types: integers for everything, flags as 0 and 1.
@@ -57,6 +60,29 @@ pub(crate) const SQLITE: Types = Types {
     flag: "INTEGER",
     no: "0",
     keyed_table: " WITHOUT ROWID",
+    // An external-content FTS5 table over `search_docs`, kept by
+    // triggers, so the store writes only `search_docs`, as on PostgreSQL.
+    // A row's old terms are what a deletion hands FTS5 ('delete'), and
+    // `secure-delete` then removes them from the index's own pages, not
+    // only marks them gone. `remove_diacritics 0`, as PostgreSQL's
+    // `simple` configuration: "café" is not "cafe" on either.
+    search_index: "CREATE VIRTUAL TABLE search_index USING fts5(
+         terms, content = 'search_docs', content_rowid = 'message_id',
+         tokenize = 'unicode61 remove_diacritics 0'
+     );
+     INSERT INTO search_index (search_index, rank) VALUES ('secure-delete', 1);
+     CREATE TRIGGER search_docs_added AFTER INSERT ON search_docs BEGIN
+         INSERT INTO search_index (rowid, terms) VALUES (new.message_id, new.terms);
+     END;
+     CREATE TRIGGER search_docs_removed AFTER DELETE ON search_docs BEGIN
+         INSERT INTO search_index (search_index, rowid, terms)
+             VALUES ('delete', old.message_id, old.terms);
+     END;
+     CREATE TRIGGER search_docs_changed AFTER UPDATE ON search_docs BEGIN
+         INSERT INTO search_index (search_index, rowid, terms)
+             VALUES ('delete', old.message_id, old.terms);
+         INSERT INTO search_index (rowid, terms) VALUES (new.message_id, new.terms);
+     END;",
 };
 
 /// PostgreSQL's types.
@@ -66,6 +92,12 @@ pub(crate) const POSTGRES: Types = Types {
     flag: "BOOLEAN",
     no: "false",
     keyed_table: "",
+    // The terms as a `tsvector` beside their text, with a GIN index.
+    // The `simple` configuration only splits and lower-cases: the stems
+    // are made in Rust, for both databases alike.
+    search_index: "ALTER TABLE search_docs ADD COLUMN vector tsvector
+         GENERATED ALWAYS AS (to_tsvector('simple', terms)) STORED;
+     CREATE INDEX search_docs_vector ON search_docs USING GIN (vector);",
 };
 
 /// A step of [`STEPS`] in the database's types.
@@ -75,11 +107,12 @@ pub(crate) fn step(step: &str, types: &Types) -> String {
         .replace("{flag}", types.flag)
         .replace("{no}", types.no)
         .replace("{keyed_table}", types.keyed_table)
+        .replace("{search_index}", types.search_index)
 }
 
 /// Every step of the schema, oldest first. Never change one that has
 /// shipped: add a step.
-pub(crate) const STEPS: [&str; 10] = [
+pub(crate) const STEPS: [&str; 11] = [
     // 1. Messages and rooms.
     "CREATE TABLE messages (
          id         {id},
@@ -286,4 +319,21 @@ pub(crate) const STEPS: [&str; 10] = [
      ){keyed_table};
      CREATE INDEX uploads_unsent ON uploads (created_ms) WHERE message_id IS NULL;
      INSERT INTO freed_files (sha256) SELECT sha256 FROM files WHERE true;",
+    // 11. Issue 26, search. `search_docs` is what is searched of each
+    // message that is not deleted: the stems of its caption and file
+    // names (made in Rust); `{search_index}` indexes them. The backlog
+    // is the messages stored before, every id below
+    // `search_backlog.below`, which a background task indexes in batches
+    // (`Search::index_backlog`): the upgrade itself only creates tables.
+    // A search looks up the DMs its reader is a member of by person.
+    "CREATE TABLE search_docs (
+         message_id {bigint} PRIMARY KEY,
+         terms      TEXT NOT NULL
+     );
+     {search_index}
+     CREATE INDEX dm_members_by_person ON dm_members (person);
+     CREATE TABLE search_backlog (
+         below {bigint} NOT NULL
+     );
+     INSERT INTO search_backlog (below) SELECT coalesce(max(id), 0) + 1 FROM messages;",
 ];

@@ -8,7 +8,7 @@
 //! more to do.
 
 use crate::history::sql::schema::{self, Newer, STEPS};
-use crate::history::sql::{Driver, EachRow, Param, Row, Sql};
+use crate::history::sql::{search, Driver, EachRow, Param, Row, Sql};
 use crate::history::store::{StoreError, StoreResult};
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{params_from_iter, Connection, ToSql};
@@ -20,8 +20,8 @@ use std::path::Path;
 const SCHEMA_VERSION: i64 = STEPS.len() as i64;
 
 /// How many prepared statements the connection keeps: more than the
-/// store has (about 40).
-const STATEMENT_CACHE: usize = 64;
+/// store has (about 50, and a few shapes of search each).
+const STATEMENT_CACHE: usize = 128;
 
 /// Why the database could not be opened.
 #[derive(Debug)]
@@ -177,6 +177,10 @@ impl Driver for Sqlite {
 struct Db<'c>(&'c Connection);
 
 impl Sql for Db<'_> {
+    fn search_dialect(&self) -> &'static search::Dialect {
+        &search::SQLITE
+    }
+
     fn execute(&mut self, sql: &str, args: &[Param<'_>]) -> StoreResult<u64> {
         let changed = self
             .0

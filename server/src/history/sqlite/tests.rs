@@ -92,6 +92,7 @@ fn a_version_3_database_gains_edits_replies_and_reactions() {
                  ALTER TABLE messages DROP COLUMN reply_text;
                  ALTER TABLE messages DROP COLUMN emoji;
                  ALTER TABLE messages DROP COLUMN reaction_on;
+                 DROP TABLE search_index; DROP TABLE search_docs; DROP TABLE search_backlog;
                  PRAGMA user_version = 3;",
             )
             .expect("a version 3 schema");
@@ -146,6 +147,11 @@ fn a_version_4_database_keeps_client_ids_apart_per_room() {
     let path = temp_db("v4");
     {
         let mut store = Sqlite::open(&path).expect("create");
+        // Stored first: this build indexes it for search, which version 4
+        // had no table for.
+        store
+            .append(&[message("general", "alice", "from before", Some("c1"))])
+            .expect("append");
         // Back to version 4: a client_id was unique per author alone.
         store
             .connection
@@ -157,12 +163,10 @@ fn a_version_4_database_keeps_client_ids_apart_per_room() {
                  DROP INDEX messages_once;
                  CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
                      WHERE client_id IS NOT NULL;
+                 DROP TABLE search_index; DROP TABLE search_docs; DROP TABLE search_backlog;
                  PRAGMA user_version = 4;",
             )
             .expect("a version 4 schema");
-        store
-            .append(&[message("general", "alice", "from before", Some("c1"))])
-            .expect("append");
     }
     let mut store = Sqlite::open(&path).expect("migrate");
     assert_client_ids_are_apart_per_room(&mut store);
@@ -280,6 +284,8 @@ fn a_version_9_database_has_what_its_deletions_left_swept() {
                      VALUES ('{left}', 10, 'text/plain', ''), ('{kept}', 20, 'text/plain', '');
                  INSERT INTO uploads (id, sha256, room, name, uploader, upload_key, created_ms)
                      VALUES ('u1', '{kept}', 'general', 'kept.txt', 'bob', 'k1', 5);
+                 DROP TABLE search_index; DROP TABLE search_docs; DROP TABLE search_backlog;
+                 DROP INDEX dm_members_by_person;
                  PRAGMA user_version = 9;",
                 left = "a".repeat(64),
                 kept = "b".repeat(64),
@@ -296,6 +302,51 @@ fn a_version_9_database_has_what_its_deletions_left_swept() {
     assert_eq!(freed, ["a".repeat(64)]);
     assert_eq!(store.stored_bytes().expect("left"), 20);
     assert_eq!(store.take_unreferenced(0).expect("again"), []);
+    drop(store);
+    std::fs::remove_file(&path).ok();
+}
+
+/// What a deletion leaves of a text in the search index: nothing, in the
+/// FTS5 table's own pages too (`secure-delete`), not just a mark that
+/// hides it.
+#[test]
+fn a_deleted_text_is_gone_from_the_search_index_too() {
+    let mut store = Sqlite::open(Path::new(":memory:")).expect("open");
+    crate::history::conformance::post_and_delete(&mut store, "gone");
+    let left: i64 = store
+        .connection
+        .query_row(
+            "SELECT count(*) FROM search_index_data WHERE instr(block, CAST('gone' AS BLOB)) > 0",
+            [],
+            |row| row.get(0),
+        )
+        .expect("count");
+    assert_eq!(left, 0, "no page of the index holds the deleted word");
+}
+
+/// A database from before search (version 10) gets the index on
+/// upgrade, and its messages are indexed by the backlog, not by the
+/// upgrade itself.
+#[test]
+fn a_version_10_database_has_its_messages_indexed_in_the_background() {
+    use crate::history::conformance::{
+        assert_the_backlog_is_indexed_in_batches, messages_from_before_search,
+    };
+    let path = temp_db("v10");
+    let (kept, edited) = {
+        let mut store = Sqlite::open(&path).expect("create");
+        let before = messages_from_before_search(&mut store);
+        store
+            .connection
+            .execute_batch(
+                "DROP TABLE search_docs; DROP TABLE search_index; DROP TABLE search_backlog;
+                 DROP INDEX dm_members_by_person; PRAGMA user_version = 10;",
+            )
+            .expect("a version 10 schema");
+        before
+    };
+    let mut store = Sqlite::open(&path).expect("migrate");
+    assert_the_backlog_is_indexed_in_batches(&mut store, &kept, edited);
     drop(store);
     std::fs::remove_file(&path).ok();
 }

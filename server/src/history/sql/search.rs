@@ -1,0 +1,373 @@
+//! The search half of every store ([`Search`]), written once over a
+//! [`Driver`], and the index kept right as messages are stored, edited
+//! and deleted; see [`crate::history::search`].
+//!
+//! What is searched is `search_docs`: one row per message that is not
+//! deleted, its `terms` the stems of its caption and file names. The
+//! store writes only that table, with the same SQL on both databases.
+//! SQLite indexes it with an external-content FTS5 table that triggers
+//! keep, `secure-delete` on (a deleted row's terms are removed from the
+//! index's pages, not just hidden); PostgreSQL with a generated
+//! `tsvector` column and a GIN index on it (see
+//! [`super::schema::Types`]). Where a search reads, how it matches and
+//! how it ranks are the fragments of [`Dialect`].
+
+use super::{args, hold_rooms, sql_id, sql_limit, to_id, Driver, Param, Sql};
+use crate::history::search::words::{highlight, stems};
+use crate::history::search::{
+    Backlog, Cursor, Highlighted, Hit, Order, Search, SearchPage, SearchQuery, Terms,
+    MAX_RANKED_SKIP, MAX_SEARCH_PAGE,
+};
+use crate::history::store::{NewMessage, StoreResult};
+use chat_shared::files::{caption, Attachment};
+use chat_shared::DM_ROOM_PREFIX;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// How each database matches and ranks: the only parts of a search that
+/// are not the same SQL. `?1` is the query in the database's own
+/// language, as [`Dialect::query`] writes it.
+pub(crate) struct Dialect {
+    /// The index joined with the messages (`m`) it finds.
+    from: &'static str,
+    /// The message id as the index has it: ordering by it lets the index
+    /// hand its matches out newest first.
+    key: &'static str,
+    /// The condition that the index's row matches `?1`.
+    matches: &'static str,
+    /// How well it matches: lower is better, so both order the same way.
+    score: &'static str,
+    /// The terms in the database's query language. Stems are letters and
+    /// digits only ([`crate::history::search::words`]), and quoted all
+    /// the same, so nothing a user types is read as an operator.
+    query: fn(&Terms) -> String,
+}
+
+/// FTS5: `MATCH` and BM25 (negative, lower is better).
+pub(crate) const SQLITE: Dialect = Dialect {
+    from: "search_index JOIN messages m ON m.id = search_index.rowid",
+    key: "search_index.rowid",
+    matches: "search_index MATCH ?1",
+    score: "bm25(search_index)",
+    query: fts5_query,
+};
+
+/// PostgreSQL: `@@` on the GIN-indexed `tsvector`, and `ts_rank` divided
+/// by the log of the length (like BM25, a long text is not a better match
+/// for holding more words), negated so that lower is better.
+pub(crate) const POSTGRES: Dialect = Dialect {
+    from: "search_docs s JOIN messages m ON m.id = s.message_id",
+    key: "s.message_id",
+    matches: "s.vector @@ to_tsquery('simple', ?1)",
+    score: "-ts_rank(s.vector, to_tsquery('simple', ?1), 1)",
+    query: tsquery,
+};
+
+/// FTS5's query language: each word and each phrase a quoted string
+/// (a phrase's words in a row), all of them required.
+fn fts5_query(terms: &Terms) -> String {
+    let quote = |stems: &[String]| format!("\"{}\"", stems.join(" ").replace('"', "\"\""));
+    let mut parts: Vec<String> = terms
+        .words
+        .iter()
+        .map(|word| quote(std::slice::from_ref(word)))
+        .collect();
+    parts.extend(terms.phrases.iter().map(|phrase| quote(phrase)));
+    parts.join(" AND ")
+}
+
+/// `to_tsquery`'s language: each word quoted, a phrase's words joined by
+/// `<->` (followed by), all of them required with `&`.
+fn tsquery(terms: &Terms) -> String {
+    let quote = |stem: &String| format!("'{}'", stem.replace('\'', "''").replace('\\', "\\\\"));
+    let mut parts: Vec<String> = terms.words.iter().map(quote).collect();
+    parts.extend(terms.phrases.iter().map(|phrase| {
+        let words: Vec<String> = phrase.iter().map(quote).collect();
+        format!("({})", words.join(" <-> "))
+    }));
+    parts.join(" & ")
+}
+
+impl<D: Driver> Search for D {
+    fn search(&mut self, query: &SearchQuery) -> StoreResult<SearchPage> {
+        self.read(|db| search(db, query))
+    }
+
+    fn index_backlog(&mut self, batch: usize) -> StoreResult<Backlog> {
+        self.write(|db| backlog(db, batch), |_| true)
+    }
+}
+
+/// A statement's conditions and parameters as they are added, each
+/// parameter numbered in turn.
+struct Statement<'a> {
+    conditions: Vec<String>,
+    params: Vec<Param<'a>>,
+}
+
+impl<'a> Statement<'a> {
+    /// Adds a parameter; its placeholder.
+    fn param(&mut self, value: Param<'a>) -> String {
+        self.params.push(value);
+        format!("?{}", self.params.len())
+    }
+}
+
+/// [`Search::search`] in the caller's read.
+fn search(db: &mut dyn Sql, query: &SearchQuery) -> StoreResult<SearchPage> {
+    let nothing = SearchPage {
+        hits: Vec::new(),
+        next: None,
+    };
+    if query.rooms.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(nothing);
+    }
+    let dialect = db.search_dialect();
+    let limit = query.limit.clamp(1, MAX_SEARCH_PAGE);
+    let text = (!query.terms.is_empty()).then(|| (dialect.query)(&query.terms));
+    let ranked = text.is_some() && query.order == Order::Best;
+    let skip = match (ranked, query.cursor) {
+        (true, Some(Cursor::Skip(skip))) => skip,
+        _ => 0,
+    };
+    if skip >= MAX_RANKED_SKIP {
+        return Ok(nothing);
+    }
+    let (after, before) = (
+        query.after_ms.map(timestamp_at),
+        query.before_ms.map(timestamp_at),
+    );
+    let reader = query.reader.map_or(-1, sql_id);
+    let mut statement = Statement {
+        conditions: vec!["m.kind = 'message'".into(), "NOT m.deleted".into()],
+        params: Vec::new(),
+    };
+    // The text query is always `?1`: the dialect's fragments name it so.
+    let (from, key) = match &text {
+        Some(text) => {
+            statement.param(Param::Text(text));
+            statement.conditions.push(dialect.matches.into());
+            (dialect.from, dialect.key)
+        }
+        None => ("messages m", "m.id"),
+    };
+    // Private stays private: a DM only for its members, whatever else
+    // the query says.
+    let prefix = statement.param(Param::Text(DM_ROOM_PREFIX));
+    let member = statement.param(Param::Int(reader));
+    statement.conditions.push(format!(
+        "(substr(m.room, 1, {}) <> {prefix}
+          OR m.room IN (SELECT d.room FROM dm_members d WHERE d.person = {member}))",
+        DM_ROOM_PREFIX.chars().count()
+    ));
+    if let Some(rooms) = &query.rooms {
+        let names: Vec<String> = rooms
+            .iter()
+            .map(|room| statement.param(Param::Text(room)))
+            .collect();
+        statement
+            .conditions
+            .push(format!("m.room IN ({})", names.join(", ")));
+    }
+    if let Some(from) = &query.from {
+        let from = statement.param(Param::Text(from));
+        statement.conditions.push(format!("m.author_key = {from}"));
+    }
+    if query.has_file {
+        statement.conditions.push(
+            "EXISTS (SELECT 1 FROM uploads u WHERE u.room = m.room AND u.message_id = m.id)".into(),
+        );
+    }
+    // Timestamps are stored as RFC 3339 with milliseconds, all the same
+    // length, so they compare as text in time order.
+    if let Some(after) = &after {
+        let after = statement.param(Param::Text(after));
+        statement.conditions.push(format!("m.timestamp >= {after}"));
+    }
+    if let Some(before) = &before {
+        let before = statement.param(Param::Text(before));
+        statement.conditions.push(format!("m.timestamp < {before}"));
+    }
+    if let (false, Some(Cursor::Older(older))) = (ranked, query.cursor) {
+        let older = statement.param(Param::Int(sql_id(older)));
+        statement.conditions.push(format!("{key} < {older}"));
+    }
+    let (score, order) = if ranked {
+        (
+            format!(", {} AS score", dialect.score),
+            format!("score, {key} DESC"),
+        )
+    } else {
+        (String::new(), format!("{key} DESC"))
+    };
+    let count = statement.param(Param::Int(sql_limit(limit + 1)));
+    let offset = statement.param(Param::Int(sql_id(skip)));
+    let sql = format!(
+        "SELECT m.id, m.room, m.username, m.timestamp, m.text{score} FROM {from}
+         WHERE {} ORDER BY {order} LIMIT {count} OFFSET {offset}",
+        statement.conditions.join(" AND ")
+    );
+    let mut hits = db.rows(&sql, &statement.params, |row| {
+        Ok(Hit {
+            id: row.id("id")?,
+            room: row.text("room")?,
+            username: row.text("username")?,
+            timestamp: row.text("timestamp")?,
+            text: Highlighted {
+                text: row.text("text")?,
+                ranges: Vec::new(),
+            },
+            files: Vec::new(),
+        })
+    })?;
+    let more = hits.len() > limit;
+    hits.truncate(limit);
+    for hit in &mut hits {
+        let id = sql_id(hit.id);
+        let attachments = db.rows(
+            super::files::PAGE_FILES,
+            args![hit.room.as_str(), id, id],
+            super::files::attachment,
+        )?;
+        // Only the caption is marked, as only it is indexed: the link
+        // lines after it repeat the names, which `files` marks.
+        let caption_len = caption(&hit.text.text, &attachments).len();
+        let searched = hit.text.text.get(..caption_len).unwrap_or_default();
+        hit.text.ranges = highlight(searched, &query.terms.words, &query.terms.phrases);
+        hit.files = attachments
+            .into_iter()
+            .map(|attachment| highlighted(&query.terms, attachment.name))
+            .collect();
+    }
+    let next = match (more, ranked, hits.last()) {
+        (true, false, Some(last)) => Some(Cursor::Older(last.id)),
+        (true, true, _) => {
+            let skip = skip + hits.len() as u64;
+            (skip < MAX_RANKED_SKIP).then_some(Cursor::Skip(skip))
+        }
+        _ => None,
+    };
+    Ok(SearchPage { hits, next })
+}
+
+/// `text` with the ranges that `terms` match.
+fn highlighted(terms: &Terms, text: String) -> Highlighted {
+    let ranges = highlight(&text, &terms.words, &terms.phrases);
+    Highlighted { text, ranges }
+}
+
+/// The latest instant RFC 3339 writes with a four-digit year.
+const LAST_TIMESTAMP_MS: u64 = 253_402_300_799_999;
+
+/// A time in milliseconds as the messages' `timestamp` is written, so the
+/// two compare as text. Times past year 9999 read as its last instant.
+fn timestamp_at(ms: u64) -> String {
+    let at = UNIX_EPOCH + Duration::from_millis(ms.min(LAST_TIMESTAMP_MS));
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
+/// Indexes a message just stored, in the caller's transaction: its
+/// caption and its files' names.
+pub(super) fn index_new(db: &mut dyn Sql, id: i64, message: &NewMessage) -> StoreResult<()> {
+    let terms = terms_of(&message.text, &message.attachments);
+    if !terms.is_empty() {
+        db.execute(INDEX_ROW, args![id, terms.as_str()])?;
+    }
+    Ok(())
+}
+
+/// Indexes the message `id` of `room` as it is stored now (after an
+/// edit, or for the backlog), in place of what the index had; a deleted
+/// one, or a change, is taken out. Whether it is in the index now.
+pub(super) fn index_stored(db: &mut dyn Sql, id: i64, room: &str) -> StoreResult<bool> {
+    let text = db.opt_row(
+        "SELECT text FROM messages
+         WHERE id = ?1 AND room = ?2 AND kind = 'message' AND NOT deleted",
+        args![id, room],
+        |row| row.text("text"),
+    )?;
+    let Some(text) = text else {
+        unindex(db, id)?;
+        return Ok(false);
+    };
+    let attachments = db.rows(super::files::PAGE_FILES, args![room, id, id], |row| {
+        super::files::attachment(row)
+    })?;
+    let terms = terms_of(&text, &attachments);
+    if terms.is_empty() {
+        unindex(db, id)?;
+        return Ok(false);
+    }
+    db.execute(INDEX_ROW, args![id, terms.as_str()])?;
+    Ok(true)
+}
+
+/// Takes message `id` out of the index (a deletion), in the caller's
+/// transaction. In SQLite `secure-delete` removes its terms from the
+/// FTS5 index's pages too.
+pub(super) fn unindex(db: &mut dyn Sql, id: i64) -> StoreResult<()> {
+    db.execute("DELETE FROM search_docs WHERE message_id = ?1", args![id])?;
+    Ok(())
+}
+
+/// Puts one message's terms in the index, in place of any it had.
+const INDEX_ROW: &str = "INSERT INTO search_docs (message_id, terms) VALUES (?1, ?2)
+    ON CONFLICT (message_id) DO UPDATE SET terms = excluded.terms";
+
+/// What the index keeps of a message: the stems of its caption (the text
+/// without its files' link lines, whose paths are noise) and of its
+/// files' names.
+fn terms_of(text: &str, attachments: &[Attachment]) -> String {
+    let mut terms = stems(caption(text, attachments));
+    for attachment in attachments {
+        let name = stems(&attachment.name);
+        if !name.is_empty() {
+            if !terms.is_empty() {
+                terms.push(' ');
+            }
+            terms.push_str(&name);
+        }
+    }
+    terms
+}
+
+/// [`Search::index_backlog`] in the caller's transaction. The backlog is
+/// every message below `search_backlog.below` (set by the migration to
+/// the first id after the messages it found); each batch takes the
+/// newest of them, holds their rooms' order ([`hold_rooms`]) so that no
+/// edit or deletion of them commits meanwhile, indexes them as they are
+/// then, and moves the mark down past them (only ever down, so two nodes
+/// at once do no harm).
+fn backlog(db: &mut dyn Sql, batch: usize) -> StoreResult<Backlog> {
+    let below = db
+        .opt_row("SELECT below FROM search_backlog", &[], |row| {
+            row.int("below")
+        })?
+        .unwrap_or_default();
+    let batch = batch.max(1);
+    let found = db.rows(
+        "SELECT id, room FROM messages
+         WHERE id < ?1 AND kind = 'message' AND NOT deleted ORDER BY id DESC LIMIT ?2",
+        args![below, sql_limit(batch)],
+        |row| Ok((row.int("id")?, row.text("room")?)),
+    )?;
+    let mark = match found.last() {
+        Some((lowest, _)) if found.len() == batch => *lowest,
+        _ => 0,
+    };
+    let rooms: Vec<&str> = found.iter().map(|(_, room)| room.as_str()).collect();
+    hold_rooms(db, &rooms)?;
+    let mut indexed = 0;
+    for (id, room) in &found {
+        if index_stored(db, *id, room)? {
+            indexed += 1;
+        }
+    }
+    db.execute(
+        "UPDATE search_backlog SET below = ?1 WHERE below > ?1",
+        args![mark],
+    )?;
+    Ok(Backlog {
+        indexed,
+        ids_left: to_id(mark.saturating_sub(1)),
+    })
+}
