@@ -28,6 +28,13 @@ pub enum SearchOrder {
     Best,
 }
 
+impl SearchOrder {
+    /// The default, left out of frames.
+    pub fn is_newest(&self) -> bool {
+        *self == Self::Newest
+    }
+}
+
 /// A query as the search box's text says it: the words and phrases to
 /// find and the filters that narrow them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -214,6 +221,76 @@ pub struct SearchHit {
     /// `text` ends before the message's end.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cut_after: bool,
+    /// The names of the message's files, with what matched in them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FoundFile>,
+}
+
+/// A file name of a hit, with where the query matched it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundFile {
+    pub name: String,
+    /// `[start, end)` in characters of `name`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub highlights: Vec<[u32; 2]>,
+}
+
+/// The most characters of a message a hit carries: a longer one is cut
+/// around its first match ([`snippet`]).
+pub const SNIPPET_CHARS: usize = 300;
+
+/// Byte ranges of `text` (as a store finds them) as character ranges (as
+/// the wire carries them). Ranges off character boundaries or past the
+/// end are clamped, never a panic.
+pub fn char_ranges(text: &str, byte_ranges: &[(usize, usize)]) -> Vec<[u32; 2]> {
+    let to_char = |byte: usize| {
+        let byte = byte.min(text.len());
+        u32::try_from(text.char_indices().take_while(|(at, _)| *at < byte).count())
+            .unwrap_or(u32::MAX)
+    };
+    byte_ranges
+        .iter()
+        .map(|(start, end)| [to_char(*start), to_char(*end)])
+        .filter(|[start, end]| start < end)
+        .collect()
+}
+
+/// What a hit shows of a message: all of it when it is at most
+/// `max_chars` long, else `max_chars` of it starting a little before its
+/// first match, with the highlights moved to match and those outside
+/// dropped.
+pub fn snippet(text: &str, highlights: &[[u32; 2]], max_chars: usize) -> SearchHit {
+    let total = text.chars().count();
+    if total <= max_chars {
+        return SearchHit {
+            text: text.to_owned(),
+            highlights: highlights.to_vec(),
+            ..SearchHit::default()
+        };
+    }
+    let first = highlights
+        .iter()
+        .map(|[start, _]| *start as usize)
+        .min()
+        .unwrap_or(0);
+    // A fifth of the room before the first match, for its context.
+    let start = first
+        .saturating_sub(max_chars / 5)
+        .min(total.saturating_sub(max_chars));
+    let end = start + max_chars;
+    let cut: String = text.chars().skip(start).take(max_chars).collect();
+    let shift = |at: u32| (at as usize).clamp(start, end) - start;
+    SearchHit {
+        text: cut,
+        highlights: highlights
+            .iter()
+            .map(|[from, to]| [shift(*from) as u32, shift(*to) as u32])
+            .filter(|[from, to]| from < to)
+            .collect(),
+        cut_before: start > 0,
+        cut_after: end < total,
+        ..SearchHit::default()
+    }
 }
 
 /// `text` split at `highlights` into pieces, each with whether it is a
@@ -332,6 +409,43 @@ mod tests {
         );
         let whole: String = pieces.iter().map(|(piece, _)| *piece).collect();
         assert_eq!(whole, "abcdef");
+    }
+
+    #[test]
+    fn byte_ranges_become_character_ranges() {
+        let text = "ёж run";
+        // "ёж" is 4 bytes, 2 characters.
+        assert_eq!(char_ranges(text, &[(0, 4), (5, 8)]), [[0, 2], [3, 6]]);
+        // Off a boundary, past the end, empty: clamped or dropped.
+        assert_eq!(char_ranges(text, &[(1, 99), (3, 3)]), [[1, 6]]);
+    }
+
+    #[test]
+    fn a_long_message_is_cut_around_its_first_match() {
+        let text = format!("{}needle{}", "a".repeat(500), "b".repeat(500));
+        let hit = snippet(&text, &[[500, 506]], 100);
+        assert_eq!(hit.text.chars().count(), 100);
+        assert!(hit.cut_before && hit.cut_after);
+        let [[start, end]] = hit.highlights[..] else {
+            panic!("one highlight: {:?}", hit.highlights);
+        };
+        assert_eq!(
+            hit.text
+                .chars()
+                .skip(start as usize)
+                .take((end - start) as usize)
+                .collect::<String>(),
+            "needle"
+        );
+        // Short texts are whole; a match at the very end keeps the end.
+        let short = snippet("short needle", &[[6, 12]], 100);
+        assert_eq!(
+            (short.text.as_str(), short.cut_before, short.cut_after),
+            ("short needle", false, false)
+        );
+        let end_match = snippet(&format!("{}end", "x".repeat(200)), &[[200, 203]], 50);
+        assert!(end_match.cut_before && !end_match.cut_after);
+        assert!(end_match.text.ends_with("end"));
     }
 
     #[test]
