@@ -76,6 +76,16 @@ fuzz_target!(|data: &[u8]| {
                     }
                 }
                 ClientFrame::SetTopic { topic } => check_topic(topic),
+                ClientFrame::Search { query, .. } => {
+                    // Taken or refused with a reason, never a panic; what
+                    // is taken stays within the limits.
+                    if let Ok(parsed) = chat_shared::search::parse_query(query) {
+                        assert!(
+                            parsed.words.len() + parsed.phrases.len()
+                                <= chat_shared::search::MAX_QUERY_TERMS
+                        );
+                    }
+                }
                 ClientFrame::Ban { username, .. } => check_username(username),
                 ClientFrame::Typing { .. }
                 | ClientFrame::UploadToken

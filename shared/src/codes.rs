@@ -114,6 +114,9 @@ pub enum ErrorCode {
     /// A `message`'s attachment is not a file this name uploaded to this
     /// room that has not gone out yet (or files are off).
     AttachmentNotFound,
+    /// A `search` whose query is not taken (too long, a bad date, a
+    /// filter this server does not know); the message says why.
+    BadSearch,
     /// A code this build does not know yet (from a newer server).
     #[serde(other)]
     Unknown,
@@ -145,6 +148,7 @@ impl ErrorCode {
                 "That file is not one you uploaded to this room, or it was sent already: \
                  upload it again"
             }
+            Self::BadSearch => "That search was not understood",
             Self::InvalidSubscription => {
                 "That push subscription is not valid: it needs an https endpoint and the \
                  browser's p256dh and auth keys"

@@ -19,6 +19,7 @@
 //! - [`format`]: what counts as formatting in a message (code, bold,
 //!   italic, strike, links), so every client renders text the same way.
 //! - [`protocol`]: the JSON frames, one enum per direction, and error codes.
+//! - [`search`]: what a search box's text means, and a hit's highlights.
 //! - [`validate`]: the username, room, message, topic, moderator token and
 //!   ban rules with their limits; the server enforces them and the client
 //!   checks them before sending.
@@ -32,6 +33,7 @@ pub mod format;
 pub mod mention;
 pub mod people;
 pub mod protocol;
+pub mod search;
 pub mod validate;
 
 pub use actions::{

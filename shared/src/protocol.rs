@@ -183,6 +183,21 @@ pub enum ClientFrame {
     PushUnsubscribe { endpoint: String },
     /// May I upload files to this room? Answered with `upload_token`.
     UploadToken,
+    /// Find messages: `query` is what the search box says
+    /// ([`crate::search::parse_query`]: words, "phrases", `from:`, `in:`,
+    /// `has:file`, `before:`, `after:`). Answered with `search_results`
+    /// from the rooms and DMs the asker may read; rate-limited.
+    Search {
+        query: String,
+        /// Only this room; absent: every room and DM the asker may read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+        #[serde(default, skip_serializing_if = "crate::search::SearchOrder::is_newest")]
+        order: crate::search::SearchOrder,
+        /// The `next` of the page before, for the page after it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        page: Option<String>,
+    },
 }
 
 impl ClientFrame {
@@ -704,6 +719,22 @@ pub enum ServerFrame {
     /// This browser will get no more Web Push, answering
     /// `push_unsubscribe`.
     PushUnsubscribed { endpoint: String },
+    /// Answers `search`: its `query`, `room`, `order` and `page` as asked
+    /// (so a client typing ahead knows which answer this is), at most
+    /// [`crate::search::MAX_SEARCH_HITS`] hits, and `next` when there is
+    /// another page.
+    SearchResults {
+        query: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+        #[serde(default, skip_serializing_if = "crate::search::SearchOrder::is_newest")]
+        order: crate::search::SearchOrder,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        page: Option<String>,
+        hits: Vec<crate::search::SearchHit>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+    },
     /// Answers `upload_token`: `token` authorises `POST /files` to this
     /// room under this name for `expires_in_secs`; `read`, when the room's
     /// files need one (a DM, an invite-only server), goes on their

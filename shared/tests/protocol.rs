@@ -1096,3 +1096,53 @@ fn file_frames_have_the_documented_json() {
         r#"{"type":"error","code":"attachment_not_found","message":"That file is not one you uploaded to this room, or it was sent already: upload it again"}"#,
     );
 }
+
+#[test]
+fn search_frames_have_the_documented_json() {
+    use chat_shared::search::{FoundFile, SearchHit, SearchOrder};
+    assert_client_golden(
+        ClientFrame::Search {
+            query: "deploy from:bob".into(),
+            room: None,
+            order: SearchOrder::Newest,
+            page: None,
+        },
+        r#"{"type":"search","query":"deploy from:bob"}"#,
+    );
+    assert_client_golden(
+        ClientFrame::Search {
+            query: "\"new server\"".into(),
+            room: Some("rust".into()),
+            order: SearchOrder::Best,
+            page: Some("s50".into()),
+        },
+        r#"{"type":"search","query":"\"new server\"","room":"rust","order":"best","page":"s50"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::SearchResults {
+            query: "deploy".into(),
+            room: None,
+            order: SearchOrder::Newest,
+            page: None,
+            hits: vec![SearchHit {
+                id: 42,
+                room: "rust".into(),
+                username: "bob".into(),
+                timestamp: "2026-12-01T10:00:00.000Z".into(),
+                text: "we deployed it".into(),
+                highlights: vec![[3, 11]],
+                files: vec![FoundFile {
+                    name: "deploy.log".into(),
+                    highlights: vec![[0, 6]],
+                }],
+                ..SearchHit::default()
+            }],
+            next: Some("o42".into()),
+        },
+        r#"{"type":"search_results","query":"deploy","hits":[{"id":42,"room":"rust","username":"bob","timestamp":"2026-12-01T10:00:00.000Z","text":"we deployed it","highlights":[[3,11]],"files":[{"name":"deploy.log","highlights":[[0,6]]}]}],"next":"o42"}"#,
+    );
+    assert_server_golden(
+        ServerFrame::error(ErrorCode::BadSearch),
+        r#"{"type":"error","code":"bad_search","message":"That search was not understood"}"#,
+    );
+}

@@ -314,6 +314,7 @@ fn server_error(code: ErrorCode, reason: Option<ForbiddenReason>, server_message
             \"Link another device\" on a device that has it and open the link here."
             .into(),
         ErrorCode::AttachmentNotFound => "That file could not be sent: upload it again".into(),
+        ErrorCode::BadSearch => "That search was not understood".into(),
         ErrorCode::InvalidSubscription => {
             "This browser's push subscription was refused; notifications with no tab open \
              stay off."

@@ -346,6 +346,7 @@ fn server_error(code: ErrorCode, reason: Option<ForbiddenReason>, server_message
         ErrorCode::AttachmentNotFound => {
             "Этот файл не удалось отправить: загрузите его снова".into()
         }
+        ErrorCode::BadSearch => "Такой поиск не понятен".into(),
         ErrorCode::InvalidSubscription => {
             "Сервер не принял подписку этого браузера на push-уведомления; уведомлений \
              без открытой вкладки не будет."
