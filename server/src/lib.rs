@@ -63,6 +63,8 @@
 //!   (`cluster::local`, the default) or on Redis (`cluster::redis`), and
 //!   `cluster::node`, where their events land. See docs/scaling.md.
 //! - `telemetry`: the Prometheus metrics, on a listener of their own.
+//! - `search_index`: indexes, in the background, the messages stored
+//!   before search existed (issue 26).
 //! - `files`: files shared in the chat (issue 25): `files::blobs` stores
 //!   them content-addressed by SHA-256 in a folder (the default) or an
 //!   S3-compatible bucket (shared by a cluster's nodes).
@@ -93,6 +95,7 @@ mod history;
 mod http;
 pub mod limits;
 pub mod push;
+mod search_index;
 mod telemetry;
 
 pub use config::Config;
@@ -264,6 +267,11 @@ pub async fn run_with_metrics(
         None => (push::dispatch::Pusher::off(), None),
     };
     let files = open_files(&config, &journal).await?;
+    tokio::spawn(search_index::index_backlog(
+        journal.clone(),
+        metrics.clone(),
+        shutdown_token.clone(),
+    ));
     let shutdown_timeout = config.shutdown_timeout;
     let listening_on = listener.local_addr()?.ip();
     let state = Arc::new(AppState {

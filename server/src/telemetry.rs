@@ -40,6 +40,9 @@ pub(crate) struct Metrics {
     pub journal_commit_seconds: Histogram,
     /// From a message's commit to its write on a recipient's socket.
     pub delivery_latency_seconds: Histogram,
+    /// Message ids the search index has still to take in (an upper
+    /// bound), while an upgraded history is indexed in the background.
+    pub search_backlog: Gauge,
     /// Set on each scrape, from the hub and the journal.
     users_joined: Gauge,
     rooms: Gauge,
@@ -75,6 +78,7 @@ impl Metrics {
             floods_closed: Counter::noop(),
             journal_commit_seconds: Histogram::noop(),
             delivery_latency_seconds: Histogram::noop(),
+            search_backlog: Gauge::noop(),
             users_joined: Gauge::noop(),
             rooms: Gauge::noop(),
             journal_queue_depth: Gauge::noop(),
@@ -146,6 +150,10 @@ impl Metrics {
             delivery_latency_seconds: histogram(
                 "chat_delivery_latency_seconds",
                 "Time from a message's commit to its write on a recipient's socket.",
+            ),
+            search_backlog: gauge(
+                "chat_search_backlog",
+                "Message ids still to index for search (an upper bound); 0 once all are indexed.",
             ),
             recorder: Some(recorder),
         })

@@ -73,6 +73,7 @@ fn frame_text() -> impl Strategy<Value = String> {
         Just("delete".to_owned()),
         Just("react".to_owned()),
         Just("ping".to_owned()),
+        Just("search".to_owned()),
         "[a-z_]{0,10}",
     ];
     prop_oneof![
@@ -85,9 +86,10 @@ fn frame_text() -> impl Strategy<Value = String> {
             .prop_map(|t| json!({"type": "message", "text": t}).to_string()),
         (text.clone(), "[a-zA-Z0-9-]{0,70}")
             .prop_map(|(t, id)| json!({"type": "message", "text": t, "client_id": id}).to_string()),
-        (text, text_for_room())
+        (text.clone(), text_for_room())
             .prop_map(|(u, r)| json!({"type": "join", "username": u, "room": r}).to_string()),
         any::<bool>().prop_map(|b| json!({"type": "typing", "is_typing": b}).to_string()),
+        text.prop_map(|q| json!({"type": "search", "query": q}).to_string()),
         // Any type, any fields, any values.
         (
             kind,
@@ -215,6 +217,23 @@ fn expected(text: &str, joined: bool) -> Result<(), Vec<ErrorCode>> {
             around: Some(_),
             ..
         }) => Err(vec![ErrorCode::BadRequest]),
+        // The query by the shared rules, the room as rooms are named, the
+        // page as a search's `next` is written; no case's search fails.
+        Ok(ClientFrame::Search {
+            query, room, page, ..
+        }) => {
+            let page_ok = page.is_none_or(|page| {
+                page.split_at_checked(1).is_some_and(|(kind, number)| {
+                    (kind == "o" || kind == "s") && number.parse::<u64>().is_ok()
+                })
+            });
+            let room_ok = room.is_none_or(|room| normalize_room(&room).is_ok());
+            if chat_shared::search::parse_query(&query).is_ok() && page_ok && room_ok {
+                Ok(())
+            } else {
+                Err(vec![ErrorCode::BadSearch])
+            }
+        }
         Ok(
             ClientFrame::Typing { .. }
             | ClientFrame::History { .. }

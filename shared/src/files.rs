@@ -16,8 +16,9 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
 /// The thumbnail sizes the server makes, in pixels on the longer side;
 /// only those smaller than the image are made.
 pub const THUMB_SIZES: [u32; 2] = [320, 1280];
-/// What the link lines of a file message start with.
-const LINK_MARK: &str = "📎 ";
+/// What the link lines of a file message start with (each on a line of
+/// its own after the caption).
+pub const LINK_MARK: &str = "📎 ";
 
 /// One file of a message, as the server stored it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

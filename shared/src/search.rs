@@ -200,6 +200,22 @@ fn parse_day(text: &str) -> Result<String, QueryError> {
     Ok(format!("{year:04}-{month:02}-{day:02}"))
 }
 
+/// The first millisecond (since the Unix epoch, UTC) of a day that
+/// [`parse_query`] took (`2026-12-31`); `None` for anything else.
+pub fn day_start_ms(day: &str) -> Option<u64> {
+    let day = parse_day(day).ok()?;
+    let number = |range: std::ops::Range<usize>| day.get(range)?.parse::<i64>().ok();
+    let (year, month, date) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    // Days from 1970-01-01 to the date (Howard Hinnant's days_from_civil).
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let of_era = year - era * 400;
+    let of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + date - 1;
+    let of_era_days = of_era * 365 + of_era / 4 - of_era / 100 + of_year;
+    let days = era * 146_097 + of_era_days - 719_468;
+    u64::try_from(days).ok()?.checked_mul(86_400_000)
+}
+
 /// One message found, as `search_results` carries it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchHit {
@@ -409,6 +425,15 @@ mod tests {
         );
         let whole: String = pieces.iter().map(|(piece, _)| *piece).collect();
         assert_eq!(whole, "abcdef");
+    }
+
+    #[test]
+    fn days_start_at_utc_midnight() {
+        assert_eq!(day_start_ms("1970-01-01"), Some(0));
+        assert_eq!(day_start_ms("2000-03-01"), Some(951_868_800_000));
+        assert_eq!(day_start_ms("2026-12-07"), Some(1_796_601_600_000));
+        assert_eq!(day_start_ms("1969-12-31"), None);
+        assert_eq!(day_start_ms("2026-02-30"), None);
     }
 
     #[test]

@@ -46,6 +46,7 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const CLUSTER_SUITES: &[&str] = &[
     "chat",
     "files",
+    "search",
     "actions",
     "presence",
     "errors",

@@ -5,7 +5,7 @@
 
 use crate::chat::hub::encode;
 use crate::chat::peer::{Closer, Outbox, OutboxLimits, Peer, QueuedFrame};
-use crate::chat::rate_limit::{rate_limited, FrameKind, FrameLimiter, Verdict};
+use crate::chat::rate_limit::{rate_limited, searching_too_fast, FrameKind, FrameLimiter, Verdict};
 use crate::command::{join, Caller, Command, Rules};
 use crate::error::Rejection;
 use crate::http::admission::Ticket;
@@ -141,8 +141,11 @@ impl Session<'_> {
             Verdict::Allowed => true,
             Verdict::Limited { retry_after } => {
                 let limits = &self.state.config.limits;
-                let rejection =
-                    rate_limited(retry_after, limits).with_client_id(message_id.map(str::to_owned));
+                let rejection = match kind {
+                    FrameKind::Search => searching_too_fast(retry_after),
+                    _ => rate_limited(retry_after, limits),
+                }
+                .with_client_id(message_id.map(str::to_owned));
                 self.caller.peer.reject(&rejection);
                 false
             }

@@ -59,6 +59,10 @@ pub(crate) enum FrameKind {
     /// seconds at most, so it has its own small budget rather than
     /// spending the one for messages; excess ones go unanswered.
     Ping,
+    /// A `search`: each one reads the index, so it has its own budget
+    /// (a few a second, enough to search as one types), spent apart from
+    /// the one for messages.
+    Search,
     /// Anything else, including frames that turn out to be invalid: garbage
     /// costs the server work too.
     Other,
@@ -69,6 +73,11 @@ pub(crate) enum FrameKind {
 const PING_BURST: u32 = 3;
 /// Pings per second, sustained: several times what a client needs.
 const PING_RATE: f64 = 1.0;
+
+/// Searches one connection may send at once.
+pub(crate) const SEARCH_BURST: u32 = 5;
+/// Searches per second, sustained: typing with a debounce sends fewer.
+pub(crate) const SEARCH_RATE: f64 = 2.0;
 
 /// What to do with a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +101,7 @@ pub(crate) struct FrameLimiter {
     frames: TokenBucket,
     typing: TokenBucket,
     pings: TokenBucket,
+    searches: TokenBucket,
     /// Refusals still held against the client. Each refusal takes a token;
     /// they come back at the sustained frame rate, so only a flood well
     /// above the limit empties this bucket.
@@ -108,6 +118,7 @@ impl FrameLimiter {
             frames: TokenBucket::new(limits.message_burst, limits.message_rate, now),
             typing: TokenBucket::new(limits.typing_burst, limits.typing_rate, now),
             pings: TokenBucket::new(PING_BURST, PING_RATE, now),
+            searches: TokenBucket::new(SEARCH_BURST, SEARCH_RATE, now),
             patience: TokenBucket::new(limits.abuse_limit, limits.message_rate, now),
             typing_shown: false,
         }
@@ -126,6 +137,7 @@ impl FrameLimiter {
                 taken
             }
             FrameKind::Ping => self.pings.take(now),
+            FrameKind::Search => self.searches.take(now),
             FrameKind::Other => self.frames.take(now),
         };
         let Err(retry_after) = taken else {
@@ -137,7 +149,7 @@ impl FrameLimiter {
         match kind {
             // A late answer would prove nothing: no answer says "too fast".
             FrameKind::Typing { .. } | FrameKind::Ping => Verdict::Dropped,
-            FrameKind::Other => Verdict::Limited { retry_after },
+            FrameKind::Search | FrameKind::Other => Verdict::Limited { retry_after },
         }
     }
 }
@@ -225,6 +237,18 @@ impl AddressBudget {
 pub(crate) fn rate_limited(retry_after: Duration, limits: &Limits) -> Rejection {
     Rejection::new(ErrorCode::RateLimited, retry_message(retry_after, limits))
         .with_retry_after(retry_after)
+}
+
+/// The refusal of a `search` over its budget: when to search again.
+pub(crate) fn searching_too_fast(retry_after: Duration) -> Rejection {
+    let millis = crate::error::retry_after_millis(retry_after);
+    Rejection::new(
+        ErrorCode::RateLimited,
+        format!(
+            "Too many searches: retry in {millis} ms (at most {SEARCH_RATE} per second, bursts of {SEARCH_BURST})"
+        ),
+    )
+    .with_retry_after(retry_after)
 }
 
 /// The text of a `rate_limited` error: when to retry, in whole

@@ -23,7 +23,8 @@
 //! - [`attention`]: `mark_read`, `set_level`, the counts `list_rooms`
 //!   adds, and whom a new message calls (`notify`, and push);
 //! - [`push`]: `push_subscribe` and `push_unsubscribe`;
-//! - [`files`]: `upload_token`, and a `message`'s files.
+//! - [`files`]: `upload_token`, and a `message`'s files;
+//! - [`search`]: `search`, answered from the index.
 
 pub(crate) mod attention;
 pub(crate) mod change;
@@ -35,6 +36,7 @@ pub(crate) mod people;
 pub(crate) mod post;
 pub(crate) mod push;
 pub(crate) mod read;
+pub(crate) mod search;
 
 use crate::chat::hub::encode;
 use crate::chat::hub::Membership;
@@ -138,6 +140,7 @@ pub(crate) enum Command {
     },
     PushUnsubscribe(String),
     UploadToken,
+    Search(search::Search),
 }
 
 impl Command {
@@ -222,6 +225,17 @@ impl Command {
             ClientFrame::PushSubscribe { endpoint, keys } => Self::PushSubscribe { endpoint, keys },
             ClientFrame::PushUnsubscribe { endpoint } => Self::PushUnsubscribe(endpoint),
             ClientFrame::UploadToken => Self::UploadToken,
+            ClientFrame::Search {
+                query,
+                room,
+                order,
+                page,
+            } => Self::Search(search::Search {
+                query,
+                room,
+                order,
+                page,
+            }),
         }
     }
 
@@ -232,6 +246,7 @@ impl Command {
                 is_typing: *is_typing,
             },
             Self::Ping => FrameKind::Ping,
+            Self::Search(_) => FrameKind::Search,
             _ => FrameKind::Other,
         }
     }
@@ -290,6 +305,7 @@ impl Command {
             }
             Self::PushUnsubscribe(endpoint) => push::unsubscribe(state, caller, &endpoint).await,
             Self::UploadToken => files::upload_token(state, caller),
+            Self::Search(search) => search.apply(state, caller).await,
         }
     }
 }
