@@ -4,9 +4,9 @@
 //! reply, react, delete, jump to a quoted original, page back) are
 //! commands of those modules; joining, re-joining, switching rooms and
 //! leaving need the connection and live in [`joining`]; opening a room
-//! at a message (a notification's click, a link to a message) lives in
-//! [`opening`]; the conversation this device keeps for the app opened
-//! offline in [`offline`].
+//! at a message (a notification's click, a link to a message, a search
+//! result) lives in [`opening`]; the conversation this device keeps for
+//! the app opened offline in [`offline`].
 
 mod joining;
 mod offline;
