@@ -71,7 +71,13 @@ fn open_on_shortcuts(search: Search) {
             "/" => !command && !is_typing_in(ev.target()),
             _ => false,
         };
-        if !shortcut {
+        // Another modal dialog (the lightbox) keeps the keyboard.
+        let other_dialog = document()
+            .query_selector("[aria-modal=\"true\"]:not(#search-panel)")
+            .ok()
+            .flatten()
+            .is_some();
+        if !shortcut || other_dialog {
             return;
         }
         ev.prevent_default();
