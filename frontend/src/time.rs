@@ -15,6 +15,26 @@ pub(crate) fn clock_and_full(timestamp: &str, lang: &str) -> Option<(String, Str
     Some((clock, full))
 }
 
+/// "3 Dec, 21:07" (the year too when it is not this one) for a server
+/// timestamp, where a message is shown away from its day (a search
+/// result), and the full local date and time for the tooltip; `None` if
+/// the timestamp cannot be read.
+pub(crate) fn day_and_clock(timestamp: &str, lang: &str) -> Option<(String, String)> {
+    let (clock, full) = clock_and_full(timestamp, lang)?;
+    let date = Date::new(&JsValue::from_str(timestamp));
+    let options = js_sys::Object::new();
+    let set = |key: &str, value: &str| {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    };
+    set("day", "numeric");
+    set("month", "short");
+    if date.get_full_year() != Date::new_0().get_full_year() {
+        set("year", "numeric");
+    }
+    let day = String::from(date.to_locale_date_string(lang, &options));
+    Some((format!("{day}, {clock}"), full))
+}
+
 /// Milliseconds since the epoch from a server timestamp (RFC 3339, as
 /// `2026-11-25T21:00:00.123Z`), for grouping; NaN if it cannot be read, so
 /// it compares as close to nothing. Parsed here rather than by the

@@ -4,9 +4,9 @@
 //! reply, react, delete, jump to a quoted original, page back) are
 //! commands of those modules; joining, re-joining, switching rooms and
 //! leaving need the connection and live in [`joining`]; opening a room
-//! at a message (a notification's click, a link to a message) lives in
-//! [`opening`]; the conversation this device keeps for the app opened
-//! offline in [`offline`].
+//! at a message (a notification's click, a link to a message, a search
+//! result) lives in [`opening`]; the conversation this device keeps for
+//! the app opened offline in [`offline`].
 
 mod joining;
 mod offline;
@@ -33,6 +33,7 @@ use crate::state::people::People;
 use crate::state::presence::Presence;
 use crate::state::push::Push;
 use crate::state::rooms::Rooms;
+use crate::state::search::{Request, Search};
 use crate::state::session::Session;
 use crate::state::unread::{calls, Unread};
 use crate::state::{Sender, Writer};
@@ -55,6 +56,7 @@ pub(crate) struct Chat {
     people: People,
     unread: Unread,
     push: Push,
+    search: Search,
     /// The interface language, for notifications (shown outside any view).
     i18n: I18n,
     /// A clicked notification's room and message: shown once that room's
@@ -97,6 +99,7 @@ impl Chat {
             people: People::new(send.clone()),
             unread: Unread::new(send.clone()),
             push: Push::new(send.clone()),
+            search: Search::new(send.clone()),
             i18n: use_i18n(),
             jump_after_join: StoredValue::new(None),
         };
@@ -114,6 +117,7 @@ impl Chat {
         provide_context(chat.people);
         provide_context(chat.unread);
         provide_context(chat.push);
+        provide_context(chat.search);
         leptos::task::spawn_local(async move {
             while let Some(event) = events.next().await {
                 chat.on_socket_event(event);
@@ -176,6 +180,7 @@ impl Chat {
         self.outbox.socket_closed();
         self.conversation.change(ConversationState::socket_closed);
         self.moderation.socket_closed();
+        self.search.socket_closed();
     }
 
     fn on_frame(&self, frame: ServerFrame) {
@@ -265,6 +270,11 @@ impl Chat {
                 reason,
             } => {
                 if self.moderation.refused(code, reason) {
+                    return;
+                }
+                // A search carries no id: a refusal without one while a
+                // search is awaited is the search panel's to show.
+                if client_id.is_none() && self.search.refused(code, &message, retry_after_ms) {
                     return;
                 }
                 if code == ErrorCode::InvalidSubscription {
@@ -357,6 +367,22 @@ impl Chat {
             } => self
                 .attachments
                 .token_arrived(room, token, expires_in_secs, read, max_bytes),
+            ServerFrame::SearchResults {
+                query,
+                room,
+                order,
+                page,
+                hits,
+                next,
+            } => {
+                let answer = Request {
+                    query,
+                    room,
+                    order,
+                    page,
+                };
+                self.search.results_arrived(&answer, hits, next);
+            }
             ServerFrame::PushSubscribed { endpoint } => self.push.subscribed(&endpoint),
             ServerFrame::PushUnsubscribed { endpoint } => self.push.unsubscribed(&endpoint),
             // Heartbeats only prove the connection is alive; the socket

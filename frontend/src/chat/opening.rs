@@ -39,9 +39,12 @@ impl Chat {
         });
     }
 
-    /// Goes to `room` and shows message `id` there: at once if this page
-    /// is joined there already, else once the room's `welcome` is in.
-    pub(super) fn open_message(&self, room: String, id: u64) {
+    /// Goes to `room` and shows message `id` there (scrolled to and
+    /// highlighted, its page of history loaded `around` it if it is not
+    /// on the page): at once if this page is joined there already, else
+    /// once the room's `welcome` is in. A notification's click, a link to
+    /// a message, a search result.
+    pub(crate) fn open_message(&self, room: String, id: u64) {
         self.jump_after_join.set_value(Some((room.clone(), id)));
         if self.rooms.current_untracked() != room {
             self.switch_room(room);

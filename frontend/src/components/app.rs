@@ -10,6 +10,7 @@ use super::join::JoinForm;
 use super::lightbox::Lightbox;
 use super::messages::MessageList;
 use super::room_bar::RoomBar;
+use super::search::SearchPanel;
 use super::typing_indicator::TypingIndicator;
 use super::users::UsersPanel;
 use crate::chat::Chat;
@@ -51,6 +52,7 @@ pub(crate) fn App() -> impl IntoView {
                         <Composer />
                     </DropZone>
                     <Lightbox />
+                    <SearchPanel />
                     <UsersPanel open=users_open />
                 </main>
             </Show>

@@ -3,6 +3,7 @@ use leptos::prelude::*;
 use super::language::LanguageSwitch;
 use super::moderation::ModeratorSwitch;
 use super::profile::ProfileMenu;
+use super::search::SearchButton;
 use super::status::ConnectionStatus;
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
@@ -10,7 +11,7 @@ use crate::state::presence::use_presence;
 use crate::state::session::use_session;
 
 /// The top bar: name of the app, my name (the profile menu), connection
-/// state, who is online (a button that opens the users panel on phones,
+/// state, the search button, who is online (a button that opens the users panel on phones,
 /// hidden on wide screens where the panel is always there), the moderator
 /// switch and the language switch.
 /// On phones the connection state shows as its own line only when it is
@@ -35,6 +36,7 @@ pub(crate) fn Header(users_open: RwSignal<bool>) -> impl IntoView {
             </Show>
             <ConnectionStatus />
             <Show when=move || session.entered()>
+                <SearchButton />
                 <button
                     id="users-toggle"
                     class="users-toggle"

@@ -29,6 +29,8 @@ mod quote;
 mod reactions;
 mod room_bar;
 mod rooms;
+mod search;
+mod search_results;
 mod status;
 mod stay_at_bottom;
 mod typing_indicator;

@@ -1,7 +1,8 @@
 //! English.
 
-use super::{english_plural, FileStrings, Strings};
+use super::{english_plural, FileStrings, SearchStrings, Strings};
 use chat_shared::files::UploadErrorCode;
+use chat_shared::search::{QueryError, MAX_QUERY_CHARS, MAX_QUERY_TERMS};
 use chat_shared::{
     AuditAction, AuditEntry, ErrorCode, ForbiddenReason, MessageError, RoomError, UsernameError,
     MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
@@ -10,6 +11,7 @@ use chat_shared::{
 /// The English interface; the reference for every other language.
 pub(crate) static STRINGS: Strings = Strings {
     files: FILES,
+    search: SEARCH,
     app_title: "WebSocket Chat",
     tagline: "Real-time chat, right in your browser.",
     join_heading: "Join the conversation",
@@ -202,6 +204,53 @@ const FILES: FileStrings = FileStrings {
     next: "Next image",
     position: |at, of| format!("{at} of {of}"),
 };
+
+/// Search, in English.
+const SEARCH: SearchStrings = SearchStrings {
+    open: "Search",
+    open_hint: "Search messages (Ctrl+K or /)",
+    input_label: "Search messages",
+    placeholder: "Words, \"a phrase\", from:name, in:room, has:file, after:2026-01-31",
+    scope_label: "Where",
+    everywhere: "All my rooms",
+    this_room: "This room",
+    order_label: "Order",
+    newest: "Newest",
+    best: "Best match",
+    results_label: "Results",
+    searching: "Searching…",
+    found: |n, more| match more {
+        false => format!("{n} {}", english_plural(n, "result", "results")),
+        true => format!(
+            "{n} {}, more to load",
+            english_plural(n, "result", "results")
+        ),
+    },
+    nothing: "Nothing found",
+    more: "More results",
+    query_error: search_query_error,
+    refused: |message| format!("The server did not take this search: {message}"),
+    rate_limited: |secs| match secs {
+        Some(s) => format!("Too many searches: try again in {s} s."),
+        None => "Too many searches: try again in a moment.".into(),
+    },
+    direct_message: "Direct message",
+    keys_hint: "↑ ↓ to move, Enter to open, Esc to close",
+};
+
+fn search_query_error(error: &QueryError) -> String {
+    match error {
+        QueryError::TooLong => format!("A search is at most {MAX_QUERY_CHARS} characters."),
+        QueryError::TooManyTerms => {
+            format!("A search has at most {MAX_QUERY_TERMS} words and phrases.")
+        }
+        QueryError::BadDate(text) => format!("“{text}” is not a day: write it as 2026-12-31."),
+        QueryError::UnknownFilter(text) => {
+            format!("“{text}” is not a filter: use from:, in:, has:file, before: or after:.")
+        }
+        QueryError::BadRoom(text) => format!("“{text}” is not a room name."),
+    }
+}
 
 fn upload_error(code: UploadErrorCode) -> String {
     match code {

@@ -7,8 +7,10 @@
 mod en;
 mod files;
 mod ru;
+mod search;
 
 pub(crate) use files::FileStrings;
+pub(crate) use search::SearchStrings;
 
 use chat_shared::{ErrorCode, ForbiddenReason, MessageError, RoomError, UsernameError};
 use leptos::prelude::*;
@@ -142,6 +144,8 @@ impl Problem {
 pub(crate) struct Strings {
     /// Files on messages.
     pub(crate) files: FileStrings,
+    /// Search.
+    pub(crate) search: SearchStrings,
     pub(crate) app_title: &'static str,
     pub(crate) tagline: &'static str,
     pub(crate) join_heading: &'static str,

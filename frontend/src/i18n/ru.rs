@@ -1,7 +1,8 @@
 //! Русский.
 
-use super::{russian_plural, FileStrings, Strings};
+use super::{russian_plural, FileStrings, SearchStrings, Strings};
 use chat_shared::files::UploadErrorCode;
+use chat_shared::search::{QueryError, MAX_QUERY_CHARS, MAX_QUERY_TERMS};
 use chat_shared::{
     AuditAction, AuditEntry, ErrorCode, ForbiddenReason, MessageError, RoomError, UsernameError,
     MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_USERNAME_CHARS,
@@ -10,6 +11,7 @@ use chat_shared::{
 /// The Russian interface: the original chat was written for Russian speakers.
 pub(crate) static STRINGS: Strings = Strings {
     files: FILES,
+    search: SEARCH,
     app_title: "WebSocket Chat",
     tagline: "Живой чат прямо в браузере.",
     join_heading: "Присоединяйтесь к разговору",
@@ -228,6 +230,55 @@ const FILES: FileStrings = FileStrings {
     next: "Следующее изображение",
     position: |at, of| format!("{at} из {of}"),
 };
+
+/// Поиск.
+const SEARCH: SearchStrings = SearchStrings {
+    open: "Поиск",
+    open_hint: "Искать сообщения (Ctrl+K или /)",
+    input_label: "Искать сообщения",
+    placeholder: "Слова, \"фраза\", from:имя, in:комната, has:file, after:2026-01-31",
+    scope_label: "Где",
+    everywhere: "Во всех моих комнатах",
+    this_room: "В этой комнате",
+    order_label: "Порядок",
+    newest: "Сначала новые",
+    best: "Сначала точные",
+    results_label: "Результаты",
+    searching: "Ищем…",
+    found: |n, more| {
+        let word = russian_plural(n, "сообщение", "сообщения", "сообщений");
+        match more {
+            false => format!("Найдено: {n} {word}"),
+            true => format!("Найдено: {n} {word}, есть ещё"),
+        }
+    },
+    nothing: "Ничего не найдено",
+    more: "Показать ещё",
+    query_error: search_query_error,
+    refused: |_| "Сервер не понял этот поиск.".into(),
+    rate_limited: |secs| match secs {
+        Some(s) => format!("Слишком много поисков: попробуйте через {s} с."),
+        None => "Слишком много поисков: попробуйте чуть позже.".into(),
+    },
+    direct_message: "Личные сообщения",
+    keys_hint: "↑ ↓ — выбрать, Enter — открыть, Esc — закрыть",
+};
+
+fn search_query_error(error: &QueryError) -> String {
+    match error {
+        QueryError::TooLong => format!("Поиск — не длиннее {MAX_QUERY_CHARS} символов."),
+        QueryError::TooManyTerms => {
+            format!("В поиске — не больше {MAX_QUERY_TERMS} слов и фраз.")
+        }
+        QueryError::BadDate(text) => {
+            format!("«{text}» — не дата: пишите так: 2026-12-31.")
+        }
+        QueryError::UnknownFilter(text) => {
+            format!("«{text}» — не фильтр: есть from:, in:, has:file, before: и after:.")
+        }
+        QueryError::BadRoom(text) => format!("«{text}» — не название комнаты."),
+    }
+}
 
 fn upload_error(code: UploadErrorCode) -> String {
     match code {

@@ -35,6 +35,9 @@
 //! - [`push`]: this browser's Web Push subscription, and telling the
 //!   server about it.
 //! - [`rows`]: one signal per row, so a list change patches one row.
+//! - [`search`]: the search panel: the query, its scope and order, the
+//!   latest request (answers to older ones are stale), the hits and their
+//!   pages, the one the keyboard is on.
 
 pub(crate) mod attachments;
 pub(crate) mod authorship;
@@ -51,6 +54,7 @@ pub(crate) mod presence;
 pub(crate) mod push;
 pub(crate) mod rooms;
 pub(crate) mod rows;
+pub(crate) mod search;
 pub(crate) mod session;
 pub(crate) mod unread;
 

@@ -248,6 +248,12 @@ impl Rooms {
         self.state.with(|state| state.dm_names(&current, me))
     }
 
+    /// DM `room`'s other members, if I know it (tracked): a search hit's
+    /// place.
+    pub(crate) fn dm_names(&self, room: &str, me: &str) -> Option<String> {
+        self.state.with(|state| state.dm_names(room, me))
+    }
+
     /// DM `room`'s other members, untracked (a notification's title).
     pub(crate) fn dm_names_untracked(&self, room: &str, me: &str) -> Option<String> {
         self.state.with_untracked(|state| state.dm_names(room, me))
