@@ -10,11 +10,14 @@
 //! with her message loaded around, scrolled into view and highlighted.
 //! `/` opens the search again when the focus is not in a field (in the
 //! message box it is a slash), Escape closes it and gives the focus back.
-//! Then on a phone (390 px wide): the panel is the whole screen, nothing
-//! is wider than it, its controls are 44 px tap targets, and the scope
-//! switch narrows the search to the room shown.
+//! The open panel passes the axe audit. Then on a phone (390 px wide):
+//! the header keeps one row with the search button, the panel is the
+//! whole screen, nothing is wider than it, its controls are 44 px tap
+//! targets, and the scope switch narrows the search to the room shown.
 
-use chat_e2e::{browser_test, screenshot_dir, ChatClient, Device, Driver, Options, Page, TestServer};
+use chat_e2e::{
+    browser_test, screenshot_dir, ChatClient, Device, Driver, Options, Page, TestServer,
+};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use serde_json::json;
@@ -61,7 +64,8 @@ async fn type_text(page: &Page, text: &str) {
 }
 
 /// The panel is open, its box has the focus.
-const PANEL_OPEN: &str = "const p = document.querySelector('#search-panel[role=dialog][aria-modal=true]'); \
+const PANEL_OPEN: &str =
+    "const p = document.querySelector('#search-panel[role=dialog][aria-modal=true]'); \
      return p !== null && document.activeElement === document.querySelector('#search-input');";
 
 /// The panel is closed.
@@ -127,13 +131,19 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
 
         // Ctrl+K opens the search, the focus in its box.
         press(&alice, Some(Key::Control), &['k']).await;
-        alice.wait_until("Ctrl+K opens the search", PANEL_OPEN).await;
+        alice
+            .wait_until("Ctrl+K opens the search", PANEL_OPEN)
+            .await;
         type_text(&alice, "tokio").await;
         wait_for_hits(&alice, 2).await;
         let hits = alice.js(HITS).await;
         assert_eq!(hits[0]["room"], json!("rust"), "the newest first: {hits}");
         assert_eq!(hits[0]["text"], json!(IN_RUST), "{hits}");
-        assert_eq!(hits[0]["marks"], json!(["tokio"]), "the word is marked: {hits}");
+        assert_eq!(
+            hits[0]["marks"],
+            json!(["tokio"]),
+            "the word is marked: {hits}"
+        );
         assert_eq!(hits[1]["room"], json!("random"), "{hits}");
         assert_eq!(hits[1]["text"], json!(IN_RANDOM), "markup is text: {hits}");
         assert_eq!(
@@ -143,10 +153,12 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
         );
         assert_eq!(hits[0]["selected"], json!(false), "nothing selected yet");
         let heads = alice
-            .js("return [...document.querySelectorAll('#search-results .search-hit-head')] \
+            .js(
+                "return [...document.querySelectorAll('#search-results .search-hit-head')] \
                    .map(h => [h.querySelector('.search-hit-room').textContent, \
                               h.querySelector('.search-hit-author').textContent, \
-                              !!h.querySelector('time[datetime]').textContent])")
+                              !!h.querySelector('time[datetime]').textContent])",
+            )
             .await;
         assert_eq!(
             heads,
@@ -161,19 +173,29 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
 
         // The arrows move the selection; the box keeps the focus.
         press_key(&alice, Key::Down).await;
-        assert_eq!(alice.js(ACTIVE).await, json!("rust"), "ArrowDown selects the first");
+        assert_eq!(
+            alice.js(ACTIVE).await,
+            json!("rust"),
+            "ArrowDown selects the first"
+        );
         press_key(&alice, Key::Down).await;
         assert_eq!(alice.js(ACTIVE).await, json!("random"), "then the second");
         press_key(&alice, Key::Down).await;
-        assert_eq!(alice.js(ACTIVE).await, json!("rust"), "then round to the first");
+        assert_eq!(
+            alice.js(ACTIVE).await,
+            json!("rust"),
+            "then round to the first"
+        );
         press_key(&alice, Key::Up).await;
-        assert_eq!(alice.js(ACTIVE).await, json!("random"), "ArrowUp goes back round");
+        assert_eq!(
+            alice.js(ACTIVE).await,
+            json!("random"),
+            "ArrowUp goes back round"
+        );
         press_key(&alice, Key::Up).await;
         assert_eq!(alice.js(ACTIVE).await, json!("rust"));
         assert_eq!(
-            alice
-                .js("return document.activeElement.id")
-                .await,
+            alice.js("return document.activeElement.id").await,
             json!("search-input")
         );
 
@@ -206,7 +228,9 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
         alice.click("#composer-input").await;
         press(&alice, None, &['/']).await;
         assert_eq!(
-            alice.js("return document.querySelector('#composer-input').value").await,
+            alice
+                .js("return document.querySelector('#composer-input').value")
+                .await,
             json!("/"),
             "a slash typed in the message box stays a slash"
         );
@@ -219,7 +243,9 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
         press(&alice, None, &['/']).await;
         alice.wait_until("/ opens the search", PANEL_OPEN).await;
         assert_eq!(
-            alice.js("return document.querySelector('#search-input').value").await,
+            alice
+                .js("return document.querySelector('#search-input').value")
+                .await,
             json!("tokio"),
             "the search is kept"
         );
@@ -227,10 +253,16 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
         alice
             .screenshot(&screenshot_dir().join("search-desktop.png"))
             .await;
+        press_key(&alice, Key::Down).await;
+        alice
+            .audit_accessibility("the search panel with a hit selected")
+            .await;
         // The close button closes it; Escape too, and the focus goes back
         // to what opened it.
         alice.click("#search-close").await;
-        alice.wait_until("the close button closes", PANEL_CLOSED).await;
+        alice
+            .wait_until("the close button closes", PANEL_CLOSED)
+            .await;
         alice.click("#search-toggle").await;
         alice.wait_until("the button opens", PANEL_OPEN).await;
         press_key(&alice, Key::Escape).await;
@@ -254,16 +286,20 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
         phone.join("Pat").await;
         assert_eq!(
             phone
-                .js("const tops = [...document.querySelector('.topbar').children] \
+                .js(
+                    "const tops = [...document.querySelector('.topbar').children] \
                        .filter(e => e.getBoundingClientRect().width > 1) \
                        .map(e => Math.round(e.getBoundingClientRect().top)); \
-                     return new Set(tops).size")
+                     return new Set(tops).size"
+                )
                 .await,
             json!(1),
             "the phone's header stays one row with the search button"
         );
         phone.click("#search-toggle").await;
-        phone.wait_until("the button opens the search", PANEL_OPEN).await;
+        phone
+            .wait_until("the button opens the search", PANEL_OPEN)
+            .await;
         type_text(&phone, "tokio").await;
         wait_for_hits(&phone, 2).await;
         let layout = phone
@@ -287,6 +323,9 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
                    .filter(([, w, h]) => w < 44 || h < 44)")
             .await;
         assert_eq!(small, json!([]), "tap targets smaller than 44 px");
+        phone
+            .audit_accessibility("the phone's full-screen search")
+            .await;
         phone
             .screenshot(&screenshot_dir().join("search-phone.png"))
             .await;
