@@ -24,8 +24,9 @@ use serde_json::{json, Value};
 const FILLERS: usize = 30;
 /// The most Tabs from the top of the page to the message box: the skip
 /// link, the header's and the room bar's few controls (with the room's
-/// notification level since issue 24), the conversation.
-const MAX_TABS_TO_COMPOSER: usize = 9;
+/// notification level since issue 24, the search button since issue 26),
+/// the conversation.
+const MAX_TABS_TO_COMPOSER: usize = 10;
 
 /// Presses `key` (with `modifier` held, if any) wherever the focus is.
 async fn press_with(page: &Page, modifier: Option<Key>, key: Key) {

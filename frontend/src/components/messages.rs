@@ -167,6 +167,11 @@ pub(crate) fn MessageList() -> impl IntoView {
             // the view back there while it glides (its scroll events come
             // only as it moves).
             at_bottom.set(false);
+            // Nor back to where it was before older messages came in: a
+            // room just opened at a message (a search result, a
+            // notification) may have asked for them to fill the view, and
+            // putting that view back would scroll the message away.
+            keep_from_bottom.set_value(None);
             let options = web_sys::ScrollIntoViewOptions::new();
             options.set_block(web_sys::ScrollLogicalPosition::Center);
             line.scroll_into_view_with_scroll_into_view_options(&options);

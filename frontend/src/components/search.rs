@@ -169,15 +169,16 @@ fn OpenSearch() -> impl IntoView {
         }
     });
     let open_chosen = move || {
-        let Some((room, id)) =
-            search.with_untracked(|s| s.chosen().map(|h| (h.room.clone(), h.id)))
-        else {
-            // Nothing chosen: search now, without waiting for the pause.
+        let to_open = || search.with_untracked(|s| s.to_open().map(|h| (h.room.clone(), h.id)));
+        let chosen = to_open().or_else(|| {
+            // Nothing to open yet: search now, without waiting for the pause.
             search.search_now(&rooms.current_untracked());
-            return;
-        };
-        close();
-        chat.open_message(room, id);
+            to_open()
+        });
+        if let Some((room, id)) = chosen {
+            close();
+            chat.open_message(room, id);
+        }
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         let ctrl = ev.ctrl_key() || ev.meta_key();

@@ -242,7 +242,7 @@ const SEARCH: SearchStrings = SearchStrings {
     this_room: "В этой комнате",
     order_label: "Порядок",
     newest: "Сначала новые",
-    best: "Сначала точные",
+    best: "По релевантности",
     results_label: "Результаты",
     searching: "Ищем…",
     found: |n, more| {

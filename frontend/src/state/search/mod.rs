@@ -177,6 +177,21 @@ impl SearchState {
         self.hits.get(self.selected?)
     }
 
+    /// The hit Enter opens: the one the keyboard is on, else the first
+    /// when the hits answer what the box says (not while a search for
+    /// other text is awaited or refused).
+    pub(crate) fn to_open(&self) -> Option<&SearchHit> {
+        self.chosen().or_else(|| {
+            let current = !self.waiting
+                && self.trouble.is_none()
+                && self
+                    .shown
+                    .as_ref()
+                    .is_some_and(|shown| shown.query == self.text.trim());
+            current.then(|| self.hits.first()).flatten()
+        })
+    }
+
     /// What the live region says.
     pub(crate) fn status(&self) -> Status {
         if self.trouble.is_some() {

@@ -301,3 +301,29 @@ fn while_a_new_search_is_awaited_the_old_hits_stay_and_nothing_found_is_said() {
         "the hits shown stay until the new ones come"
     );
 }
+
+#[test]
+fn enter_opens_the_chosen_hit_or_the_first_of_results_for_the_text_shown() {
+    let mut state = SearchState::default();
+    assert!(state.to_open().is_none());
+    let request = type_and_pause(&mut state, "deploy", "general").expect("sent");
+    assert!(state.to_open().is_none(), "nothing shown yet");
+    state.results(&request, hits(&[7, 8]), None);
+    assert_eq!(state.to_open().map(|h| h.id), Some(7), "the first");
+    state.down();
+    state.down();
+    assert_eq!(state.to_open().map(|h| h.id), Some(8), "the chosen one");
+    // Typed on: the hits shown are for other text, but one chosen is
+    // still what the reader sees selected.
+    state.typed("deploys");
+    assert_eq!(state.to_open().map(|h| h.id), Some(8));
+    state.select(0);
+    let mut fresh = SearchState::default();
+    let request = type_and_pause(&mut fresh, "deploy", "general").expect("sent");
+    fresh.results(&request, hits(&[7]), None);
+    fresh.typed("deploys");
+    assert!(
+        fresh.to_open().is_none(),
+        "the first of another search's hits"
+    );
+}

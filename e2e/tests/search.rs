@@ -1,0 +1,348 @@
+//! Issue 26 in a real browser, the app's half of search. Earlier, Alice
+//! said something about tokio in #rust (a plain WebSocket client, with
+//! more said after it, so a fresh page of #rust does not hold it), and Bob
+//! said something about it in #random with `<b>` in the text. In #general
+//! Alice presses Ctrl+K: the search panel opens with the focus in its
+//! box; she types "tokio" and sees both hits, the newest (hers, in #rust)
+//! first, the word in a `<mark>`, Bob's `<b>` shown as text; the count is
+//! in a live region. ArrowDown moves the selection (the box names it with
+//! `aria-activedescendant`), round the list and back; Enter lands in #rust
+//! with her message loaded around, scrolled into view and highlighted.
+//! `/` opens the search again when the focus is not in a field (in the
+//! message box it is a slash), Escape closes it and gives the focus back.
+//! The open panel passes the axe audit. Then on a phone (390 px wide):
+//! the header keeps one row with the search button, the panel is the
+//! whole screen, nothing is wider than it, its controls are 44 px tap
+//! targets, and the scope switch narrows the search to the room shown.
+
+use chat_e2e::{
+    browser_test, screenshot_dir, ChatClient, Device, Driver, Options, Page, TestServer,
+};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use serde_json::json;
+
+/// Alice's message in #rust, the hit she opens.
+const IN_RUST: &str = "Let us move the server to tokio next week";
+/// Bob's in #random: markup in a message is text, in a hit too.
+const IN_RANDOM: &str = "the <b>tokio</b> upgrade broke my build";
+
+/// Presses `keys` one after the other with `modifier` held (if any),
+/// wherever the focus is, as a person's keyboard does.
+async fn press(page: &Page, modifier: Option<Key>, keys: &[char]) {
+    let mut actions = KeyActions::new("keyboard".into());
+    if let Some(modifier) = modifier {
+        actions = actions.then(KeyAction::Down {
+            value: char::from(modifier),
+        });
+    }
+    for &key in keys {
+        actions = actions
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+    }
+    if let Some(modifier) = modifier {
+        actions = actions.then(KeyAction::Up {
+            value: char::from(modifier),
+        });
+    }
+    page.client()
+        .perform_actions(actions)
+        .await
+        .expect("the keys are pressed");
+}
+
+/// Presses one key of the keyboard's specials (arrows, Enter, Escape).
+async fn press_key(page: &Page, key: Key) {
+    press(page, None, &[char::from(key)]).await;
+}
+
+/// Types `text` wherever the focus is.
+async fn type_text(page: &Page, text: &str) {
+    let chars: Vec<char> = text.chars().collect();
+    press(page, None, &chars).await;
+}
+
+/// The panel is open, its box has the focus.
+const PANEL_OPEN: &str =
+    "const p = document.querySelector('#search-panel[role=dialog][aria-modal=true]'); \
+     return p !== null && document.activeElement === document.querySelector('#search-input');";
+
+/// The panel is closed.
+const PANEL_CLOSED: &str = "return document.querySelector('#search-panel') === null";
+
+/// The hits shown: room, text, the marked parts, whether selected.
+const HITS: &str = "return [...document.querySelectorAll('#search-results [role=option]')].map(o => ({ \
+       room: o.dataset.room, id: Number(o.dataset.id), \
+       text: o.querySelector('.search-hit-text').textContent, \
+       marks: [...o.querySelectorAll('.search-hit-text mark')].map(m => m.textContent.toLowerCase()), \
+       elements: [...o.querySelectorAll('.search-hit-text *')].map(e => e.tagName.toLowerCase()), \
+       selected: o.getAttribute('aria-selected') === 'true', \
+       domId: o.id }))";
+
+/// The option the search box names as the one the keyboard is on, if
+/// that option is shown and selected.
+const ACTIVE: &str = "const input = document.querySelector('#search-input'); \
+     const id = input.getAttribute('aria-activedescendant'); \
+     const option = id && document.getElementById(id); \
+     return option && option.getAttribute('role') === 'option' \
+         && option.getAttribute('aria-selected') === 'true' ? option.dataset.room : null;";
+
+/// Waits until `page` shows `count` hits for its search.
+async fn wait_for_hits(page: &Page, count: usize) {
+    page.wait_until(
+        &format!("{count} hits shown"),
+        &format!(
+            "return document.querySelectorAll('#search-results [role=option]').length === {count} \
+               && !!document.querySelector('#search-status[aria-live]').textContent"
+        ),
+    )
+    .await;
+}
+
+#[test]
+fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
+    browser_test(|| async {
+        let driver = Driver::start();
+        // A fresh page of a room holds its last few messages: the hit in
+        // #rust is older, so opening it loads the page `around` it.
+        let server = TestServer::start_tuned(|config| config.history_on_join = 5).await;
+        let mut bob = ChatClient::join(&server, "Bob", Some("random")).await;
+        bob.say(IN_RANDOM, "random-1".into()).await;
+        bob.leave().await;
+        let mut earlier = ChatClient::join(&server, "Alice", Some("rust")).await;
+        earlier.say(IN_RUST, "rust-1".into()).await;
+        for n in 0..12 {
+            earlier
+                .say(&format!("chatter {n}"), format!("rust-chatter-{n}"))
+                .await;
+        }
+        earlier.leave().await;
+
+        let alice = driver.browser(Options::default()).await;
+        alice.open(&server.url()).await;
+        alice.join("Alice").await;
+        alice
+            .wait_until(
+                "Alice is in #general",
+                "return document.querySelector('#room-name').textContent === 'general'",
+            )
+            .await;
+
+        // Ctrl+K opens the search, the focus in its box.
+        press(&alice, Some(Key::Control), &['k']).await;
+        alice
+            .wait_until("Ctrl+K opens the search", PANEL_OPEN)
+            .await;
+        type_text(&alice, "tokio").await;
+        wait_for_hits(&alice, 2).await;
+        let hits = alice.js(HITS).await;
+        assert_eq!(hits[0]["room"], json!("rust"), "the newest first: {hits}");
+        assert_eq!(hits[0]["text"], json!(IN_RUST), "{hits}");
+        assert_eq!(
+            hits[0]["marks"],
+            json!(["tokio"]),
+            "the word is marked: {hits}"
+        );
+        assert_eq!(hits[1]["room"], json!("random"), "{hits}");
+        assert_eq!(hits[1]["text"], json!(IN_RANDOM), "markup is text: {hits}");
+        assert_eq!(
+            hits[1]["elements"],
+            json!(["mark"]),
+            "no element but the <mark> comes from a message: {hits}"
+        );
+        assert_eq!(hits[0]["selected"], json!(false), "nothing selected yet");
+        let heads = alice
+            .js(
+                "return [...document.querySelectorAll('#search-results .search-hit-head')] \
+                   .map(h => [h.querySelector('.search-hit-room').textContent, \
+                              h.querySelector('.search-hit-author').textContent, \
+                              !!h.querySelector('time[datetime]').textContent])",
+            )
+            .await;
+        assert_eq!(
+            heads,
+            json!([["#rust", "Alice", true], ["#random", "Bob", true]]),
+            "each hit shows its room, author and time"
+        );
+        assert_eq!(
+            alice.text("#search-status").await,
+            "2 results",
+            "the live region counts the hits"
+        );
+
+        // The arrows move the selection; the box keeps the focus.
+        press_key(&alice, Key::Down).await;
+        assert_eq!(
+            alice.js(ACTIVE).await,
+            json!("rust"),
+            "ArrowDown selects the first"
+        );
+        press_key(&alice, Key::Down).await;
+        assert_eq!(alice.js(ACTIVE).await, json!("random"), "then the second");
+        press_key(&alice, Key::Down).await;
+        assert_eq!(
+            alice.js(ACTIVE).await,
+            json!("rust"),
+            "then round to the first"
+        );
+        press_key(&alice, Key::Up).await;
+        assert_eq!(
+            alice.js(ACTIVE).await,
+            json!("random"),
+            "ArrowUp goes back round"
+        );
+        press_key(&alice, Key::Up).await;
+        assert_eq!(alice.js(ACTIVE).await, json!("rust"));
+        assert_eq!(
+            alice.js("return document.activeElement.id").await,
+            json!("search-input")
+        );
+
+        // Enter opens the hit: #rust, the message loaded around it (not on
+        // a fresh page of #rust), in view and highlighted.
+        let id = hits[0]["id"].as_u64().expect("the hit's id");
+        press_key(&alice, Key::Enter).await;
+        alice.wait_until("the panel closes", PANEL_CLOSED).await;
+        alice
+            .wait_until(
+                "Alice lands in #rust at her message, highlighted",
+                &format!(
+                    "if (document.querySelector('#room-name').textContent !== 'rust') return false; \
+                     const li = document.querySelector('#timeline li.msg[data-id=\"{id}\"]'); \
+                     if (li === null || !li.classList.contains('spotlight')) return false; \
+                     const m = document.querySelector('.messages').getBoundingClientRect(); \
+                     const r = li.getBoundingClientRect(); \
+                     return r.bottom > m.top && r.top < m.bottom \
+                         && li.querySelector('.text').textContent === {};",
+                    json!(IN_RUST)
+                ),
+            )
+            .await;
+        alice
+            .screenshot(&screenshot_dir().join("search-opened-hit.png"))
+            .await;
+
+        // `/` in the message box is a slash; elsewhere it opens the search,
+        // the last query still there.
+        alice.click("#composer-input").await;
+        press(&alice, None, &['/']).await;
+        assert_eq!(
+            alice
+                .js("return document.querySelector('#composer-input').value")
+                .await,
+            json!("/"),
+            "a slash typed in the message box stays a slash"
+        );
+        assert_eq!(alice.js(PANEL_CLOSED).await, json!(true));
+        alice
+            .js("document.querySelector('#composer-input').value = ''; \
+                 document.querySelector('#composer-input').dispatchEvent(new Event('input', { bubbles: true })); \
+                 document.activeElement.blur(); return true;")
+            .await;
+        press(&alice, None, &['/']).await;
+        alice.wait_until("/ opens the search", PANEL_OPEN).await;
+        assert_eq!(
+            alice
+                .js("return document.querySelector('#search-input').value")
+                .await,
+            json!("tokio"),
+            "the search is kept"
+        );
+        wait_for_hits(&alice, 2).await;
+        alice
+            .screenshot(&screenshot_dir().join("search-desktop.png"))
+            .await;
+        press_key(&alice, Key::Down).await;
+        alice
+            .audit_accessibility("the search panel with a hit selected")
+            .await;
+        // The close button closes it; Escape too, and the focus goes back
+        // to what opened it.
+        alice.click("#search-close").await;
+        alice
+            .wait_until("the close button closes", PANEL_CLOSED)
+            .await;
+        alice.click("#search-toggle").await;
+        alice.wait_until("the button opens", PANEL_OPEN).await;
+        press_key(&alice, Key::Escape).await;
+        alice.wait_until("Escape closes", PANEL_CLOSED).await;
+        alice
+            .wait_until(
+                "the focus goes back to the button that opened it",
+                "return document.activeElement === document.querySelector('#search-toggle')",
+            )
+            .await;
+        alice.close().await;
+
+        // A phone: the whole screen, nothing sideways, 44 px targets.
+        let phone = driver
+            .browser(Options {
+                device: Device::Phone,
+                ..Options::default()
+            })
+            .await;
+        phone.open(&server.url()).await;
+        phone.join("Pat").await;
+        assert_eq!(
+            phone
+                .js(
+                    "const tops = [...document.querySelector('.topbar').children] \
+                       .filter(e => e.getBoundingClientRect().width > 1) \
+                       .map(e => Math.round(e.getBoundingClientRect().top)); \
+                     return new Set(tops).size"
+                )
+                .await,
+            json!(1),
+            "the phone's header stays one row with the search button"
+        );
+        phone.click("#search-toggle").await;
+        phone
+            .wait_until("the button opens the search", PANEL_OPEN)
+            .await;
+        type_text(&phone, "tokio").await;
+        wait_for_hits(&phone, 2).await;
+        let layout = phone
+            .js("const r = document.querySelector('#search-panel').getBoundingClientRect(); \
+                 const results = document.querySelector('#search-results'); \
+                 return { left: Math.round(r.left), top: Math.round(r.top), \
+                          right: Math.round(innerWidth - r.right), bottom: Math.round(innerHeight - r.bottom), \
+                          width: innerWidth, \
+                          sideways: document.documentElement.scrollWidth > innerWidth \
+                            || results.scrollWidth > results.clientWidth };")
+            .await;
+        assert_eq!(
+            layout,
+            json!({ "left": 0, "top": 0, "right": 0, "bottom": 0, "width": 390, "sideways": false }),
+            "the search is the whole phone screen, nothing wider"
+        );
+        let small = phone
+            .js("return [...document.querySelectorAll('#search-panel button, #search-panel input, #search-panel [role=option]')] \
+                   .filter(e => e.getClientRects().length > 0) \
+                   .map(e => [e.id || e.className, Math.round(e.getBoundingClientRect().width), Math.round(e.getBoundingClientRect().height)]) \
+                   .filter(([, w, h]) => w < 44 || h < 44)")
+            .await;
+        assert_eq!(small, json!([]), "tap targets smaller than 44 px");
+        phone
+            .audit_accessibility("the phone's full-screen search")
+            .await;
+        phone
+            .screenshot(&screenshot_dir().join("search-phone.png"))
+            .await;
+
+        // "This room" narrows it to #general, where nobody said tokio.
+        phone.click("#search-this-room").await;
+        phone
+            .wait_until(
+                "nothing found in #general",
+                "return document.querySelectorAll('#search-results [role=option]').length === 0 \
+                   && document.querySelector('#search-status').textContent === 'Nothing found' \
+                   && document.querySelector('#search-this-room').getAttribute('aria-pressed') === 'true'",
+            )
+            .await;
+        phone.click("#search-everywhere").await;
+        wait_for_hits(&phone, 2).await;
+        phone.close().await;
+        server.stop().await;
+    });
+}
