@@ -1,0 +1,267 @@
+//! The history the `search` scenario searches (issue 26): a million
+//! messages at full scale over 20 rooms and 200 authors, made from a
+//! fixed seed so every run builds the same one. Words follow a Zipf-like
+//! law over a vocabulary of common English words, a few Russian ones and
+//! a long tail of made-up ones; a few rare words and one phrase are
+//! planted a known number of times, which the scenario then checks it
+//! finds. `loadgen search-corpus` writes it as a `chat-server export`
+//! file, which `chat-server import` restores; the server then indexes it
+//! in the background, as after an upgrade.
+
+use chat_server::archive::{Export, ExportedFile, ExportedMessage, ExportedRoom};
+use std::time::{Duration, UNIX_EPOCH};
+
+/// Messages at scale 1.
+pub(crate) const FULL_MESSAGES: usize = 1_000_000;
+
+/// The rooms, the first ones busiest.
+pub(crate) const ROOMS: [&str; 20] = [
+    "general", "random", "rust", "ops", "frontend", "backend", "design", "support", "sales",
+    "hiring", "books", "music", "travel", "food", "games", "sport", "movies", "pets", "garden",
+    "offtopic",
+];
+
+/// Authors: `writer0` to `writer199`.
+pub(crate) const AUTHORS: usize = 200;
+
+/// The most frequent words, most frequent first ("the" most of all).
+const COMMON: [&str; 64] = [
+    "the", "to", "and", "is", "it", "we", "on", "for", "deploy", "server", "meeting", "release",
+    "build", "test", "fix", "bug", "today", "tomorrow", "please", "thanks", "check", "review",
+    "notes", "merge", "branch", "issue", "update", "team", "client", "database", "query", "index",
+    "running", "working", "broken", "logs", "error", "config", "lunch", "coffee", "weekend",
+    "plan", "design", "ticket", "customer", "report", "metrics", "alert", "latency", "memory",
+    "disk", "network", "cluster", "backup", "restore", "docs", "question", "answer", "idea",
+    "draft", "schedule", "call", "later", "maybe",
+];
+
+/// Russian words, mixed into the common ones: the stemmer must find
+/// "сообщения" as "сообщение".
+const RUSSIAN: [&str; 8] = [
+    "сообщение",
+    "сообщения",
+    "сервер",
+    "привет",
+    "работает",
+    "спасибо",
+    "завтра",
+    "встреча",
+];
+
+/// Made-up words of the long tail: syllables put together.
+const TAIL_WORDS: usize = 20_000;
+const SYLLABLES: [&str; 24] = [
+    "ka", "lo", "mi", "ter", "van", "os", "pri", "dul", "en", "sa", "ri", "mon", "tu", "bel",
+    "cor", "ix", "na", "fe", "gor", "li", "um", "set", "ra", "do",
+];
+
+/// Rare words, each planted in exactly this many messages (never made
+/// by the generator otherwise): a search for one finds exactly these.
+pub(crate) const RARE: [(&str, usize); 4] = [
+    ("quokka", 3),
+    ("zephyrine", 7),
+    ("marmalade", 12),
+    ("xylograph", 30),
+];
+
+/// A phrase planted in exactly [`PHRASE_COUNT`] messages; its words also
+/// appear apart, in other planted messages, which the phrase must not
+/// find.
+pub(crate) const PHRASE: &str = "blue harbour lantern";
+pub(crate) const PHRASE_COUNT: usize = 20;
+const PHRASE_APART: &str = "lantern near the blue harbour";
+
+/// One message in this many carries a file.
+pub(crate) const FILE_EVERY: usize = 400;
+const FILE_NAMES: [&str; 5] = [
+    "report-q3.pdf",
+    "screenshot.png",
+    "deploy-notes.txt",
+    "budget.xlsx",
+    "meeting-minutes.docx",
+];
+
+/// The history spans the year before this instant (2026-12-01T00:00Z).
+const END_SECS: u64 = 1_796_083_200;
+const SPAN_SECS: u64 = 365 * 24 * 3600;
+
+/// How many messages a scale stands for (at least 1,000).
+pub(crate) fn messages_at(scale: f64) -> usize {
+    ((FULL_MESSAGES as f64 * scale).round() as usize).max(1_000)
+}
+
+/// The name of author `n`.
+pub(crate) fn author(n: usize) -> String {
+    format!("writer{n}")
+}
+
+/// A small deterministic generator (SplitMix64): no crate, same history
+/// on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n`.
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// Uniform in `[0, 1)`.
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Picks ranks with weight 1/(rank + 1): Zipf's law, s = 1.
+struct Zipf {
+    cumulative: Vec<f64>,
+}
+
+impl Zipf {
+    fn new(n: usize) -> Self {
+        let mut total = 0.0;
+        let cumulative = (0..n)
+            .map(|rank| {
+                total += 1.0 / (rank as f64 + 1.0);
+                total
+            })
+            .collect();
+        Self { cumulative }
+    }
+
+    fn pick(&self, rng: &mut Rng) -> usize {
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        let target = rng.unit() * total;
+        self.cumulative
+            .partition_point(|&c| c <= target)
+            .min(self.cumulative.len() - 1)
+    }
+}
+
+/// The vocabulary in rank order: common words, Russian among the first
+/// hundred or so, then the tail.
+fn vocabulary() -> Vec<String> {
+    let mut words: Vec<String> = COMMON.iter().map(|w| (*w).to_owned()).collect();
+    for (n, word) in RUSSIAN.iter().enumerate() {
+        words.insert(20 + n * 5, (*word).to_owned());
+    }
+    let mut rng = Rng(26);
+    let mut seen: std::collections::HashSet<String> = words.iter().cloned().collect();
+    while words.len() < COMMON.len() + RUSSIAN.len() + TAIL_WORDS {
+        let syllables = 2 + rng.below(3);
+        let word: String = (0..syllables)
+            .map(|_| SYLLABLES[rng.below(SYLLABLES.len())])
+            .collect();
+        if seen.insert(word.clone()) {
+            words.push(word);
+        }
+    }
+    words
+}
+
+/// Where the planted texts go in a history of `total` messages: the rare
+/// words and the phrase (and its words apart) evenly spread, each kind
+/// shifted by one so no two meet.
+fn planted(total: usize) -> std::collections::HashMap<usize, &'static str> {
+    let kinds = RARE
+        .iter()
+        .copied()
+        .chain([(PHRASE, PHRASE_COUNT), (PHRASE_APART, PHRASE_COUNT)]);
+    let mut at = std::collections::HashMap::new();
+    for (kind, (text, count)) in kinds.enumerate() {
+        for k in 0..count {
+            at.insert((total / (count + 1)) * (k + 1) + kind, text);
+        }
+    }
+    at
+}
+
+/// The whole history of `total` messages, as an export.
+pub(crate) fn export(total: usize) -> Export {
+    let words = vocabulary();
+    let word_law = Zipf::new(words.len());
+    let room_law = Zipf::new(ROOMS.len());
+    let plants = planted(total);
+    let mut rng = Rng(2026);
+    let mut rooms: Vec<ExportedRoom> = ROOMS
+        .iter()
+        .map(|name| ExportedRoom {
+            name: (*name).to_owned(),
+            created_at: timestamp(0),
+            messages: Vec::new(),
+        })
+        .collect();
+    for index in 0..total {
+        let len = 4 + rng.below(20);
+        let mut text_words: Vec<&str> = (0..len)
+            .map(|_| words[word_law.pick(&mut rng)].as_str())
+            .collect();
+        if let Some(plant) = plants.get(&index) {
+            let at = rng.below(text_words.len());
+            text_words.insert(at, plant);
+        }
+        let text = text_words.join(" ");
+        let writer = author(rng.below(AUTHORS));
+        let ms = (index as u64 * SPAN_SECS * 1000) / total as u64;
+        let id = index as i64 + 1;
+        let room = &mut rooms[room_law.pick(&mut rng)];
+        let files = if index % FILE_EVERY == FILE_EVERY - 1 {
+            vec![file(id, &writer, ms)]
+        } else {
+            Vec::new()
+        };
+        room.messages.push(ExportedMessage {
+            id,
+            author_key: chat_shared::validate::username_key(&writer),
+            username: writer,
+            text,
+            timestamp: timestamp(ms),
+            client_id: None,
+            owner: None,
+            edited_at: None,
+            reply_to: None,
+            reply_username: None,
+            reply_text: None,
+            reactions: Vec::new(),
+            files,
+        });
+    }
+    Export {
+        format: "websocket-chat-export".into(),
+        version: 3,
+        rooms,
+    }
+}
+
+/// A file on message `id`: only its record (searching never reads the
+/// bytes).
+fn file(id: i64, uploader: &str, ms: u64) -> ExportedFile {
+    let name = FILE_NAMES[(id as usize / FILE_EVERY) % FILE_NAMES.len()];
+    ExportedFile {
+        id: format!("f{id:012}"),
+        name: name.to_owned(),
+        uploader: uploader.to_owned(),
+        upload_key: chat_shared::validate::username_key(uploader),
+        created_ms: i64::try_from(ms).unwrap_or(0),
+        sha256: format!("{:064x}", id),
+        size: 1000 + id % 100_000,
+        content_type: "application/octet-stream".into(),
+        width: None,
+        height: None,
+        thumbs: String::new(),
+        preview: None,
+    }
+}
+
+/// `ms` after the history's start, as messages' timestamps are written.
+fn timestamp(ms: u64) -> String {
+    let start = UNIX_EPOCH + Duration::from_secs(END_SECS - SPAN_SECS);
+    humantime::format_rfc3339_millis(start + Duration::from_millis(ms)).to_string()
+}
