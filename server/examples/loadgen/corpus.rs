@@ -6,7 +6,10 @@
 //! planted a known number of times, which the scenario then checks it
 //! finds. `loadgen search-corpus` writes it as a `chat-server export`
 //! file, which `chat-server import` restores; the server then indexes it
-//! in the background, as after an upgrade.
+//! in the background, as after an upgrade. On PostgreSQL, which has no
+//! `import`, `search-corpus --postgres` copies the same rows into a
+//! database the server has created (and left), and marks them as the
+//! backlog the same way.
 
 use chat_server::archive::{Export, ExportedFile, ExportedMessage, ExportedRoom};
 use std::time::{Duration, UNIX_EPOCH};
@@ -248,7 +251,8 @@ fn file(id: i64, uploader: &str, ms: u64) -> ExportedFile {
         id: format!("f{id:012}"),
         name: name.to_owned(),
         uploader: uploader.to_owned(),
-        upload_key: chat_shared::validate::username_key(uploader),
+        // Unique per uploader and room, as the server's upload keys are.
+        upload_key: format!("bench-{id}"),
         created_ms: i64::try_from(ms).unwrap_or(0),
         sha256: format!("{:064x}", id),
         size: 1000 + id % 100_000,
@@ -264,4 +268,121 @@ fn file(id: i64, uploader: &str, ms: u64) -> ExportedFile {
 fn timestamp(ms: u64) -> String {
     let start = UNIX_EPOCH + Duration::from_secs(END_SECS - SPAN_SECS);
     humantime::format_rfc3339_millis(start + Duration::from_millis(ms)).to_string()
+}
+
+/// Copies `export` into the PostgreSQL database at `url`, whose schema a
+/// server has made and which holds nothing yet, as `chat-server import`
+/// does into SQLite: the rooms, the messages with their ids (COPY, which
+/// keeps given identity values), their files, and the backlog mark that
+/// has the server index them. Blocking: not for the async runtime.
+pub(crate) fn load_postgres(export: &Export, url: &str) -> Result<usize, String> {
+    let failed = |error: postgres::Error| format!("PostgreSQL at {url}: {error}");
+    let mut client = postgres::Client::connect(url, postgres::NoTls).map_err(failed)?;
+    let mut tx = client.transaction().map_err(failed)?;
+    let held: i64 = tx
+        .query_one(
+            "SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM rooms)",
+            &[],
+        )
+        .map_err(failed)?
+        .get(0);
+    if held > 0 {
+        return Err(format!("{url} is not empty: load into a fresh database"));
+    }
+    let mut rooms = String::new();
+    let mut messages = String::new();
+    let mut count = 0;
+    for room in &export.rooms {
+        rooms.push_str(&copy_row(&[&room.name, &room.created_at]));
+        for message in &room.messages {
+            messages.push_str(&copy_row(&[
+                &message.id.to_string(),
+                &room.name,
+                &message.username,
+                &message.author_key,
+                &message.text,
+                &message.timestamp,
+            ]));
+            count += 1;
+        }
+    }
+    copy(&mut tx, "rooms (name, created_at)", &rooms)?;
+    copy(
+        &mut tx,
+        "messages (id, room, username, author_key, text, timestamp)",
+        &messages,
+    )?;
+    drop(messages);
+    for room in &export.rooms {
+        for message in &room.messages {
+            for (position, file) in (0_i64..).zip(&message.files) {
+                tx.execute(
+                    "INSERT INTO files (sha256, size, content_type, thumbs) VALUES ($1, $2, $3, '')
+                     ON CONFLICT (sha256) DO NOTHING",
+                    &[&file.sha256, &file.size, &file.content_type],
+                )
+                .map_err(failed)?;
+                tx.execute(
+                    "INSERT INTO uploads (id, sha256, room, name, uploader, upload_key, message_id,
+                         position, created_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    &[
+                        &file.id,
+                        &file.sha256,
+                        &room.name,
+                        &file.name,
+                        &file.uploader,
+                        &file.upload_key,
+                        &message.id,
+                        &position,
+                        &file.created_ms,
+                    ],
+                )
+                .map_err(failed)?;
+            }
+        }
+    }
+    // New messages' ids come after the copied ones, and these are the
+    // search backlog, as `import` leaves them.
+    tx.batch_execute(
+        "SELECT setval(pg_get_serial_sequence('messages', 'id'), (SELECT max(id) FROM messages));
+         UPDATE search_backlog SET below = (SELECT coalesce(max(id), 0) + 1 FROM messages);
+         ANALYZE messages;",
+    )
+    .map_err(failed)?;
+    tx.commit().map_err(failed)?;
+    Ok(count)
+}
+
+/// Copies `rows` (COPY's text format) into `table (columns)`.
+fn copy(tx: &mut postgres::Transaction<'_>, table: &str, rows: &str) -> Result<(), String> {
+    let failed = |error: &dyn std::fmt::Display| format!("COPY {table}: {error}");
+    let mut writer = tx
+        .copy_in(&format!("COPY {table} FROM STDIN"))
+        .map_err(|e| failed(&e))?;
+    std::io::Write::write_all(&mut writer, rows.as_bytes()).map_err(|e| failed(&e))?;
+    writer.finish().map_err(|e| failed(&e))?;
+    Ok(())
+}
+
+/// One row of COPY's text format: tab-separated, with backslash, tab,
+/// newline and carriage return escaped.
+fn copy_row(fields: &[&str]) -> String {
+    let mut row = String::new();
+    for (n, field) in fields.iter().enumerate() {
+        if n > 0 {
+            row.push('\t');
+        }
+        for c in field.chars() {
+            match c {
+                '\\' => row.push_str("\\\\"),
+                '\t' => row.push_str("\\t"),
+                '\n' => row.push_str("\\n"),
+                '\r' => row.push_str("\\r"),
+                c => row.push(c),
+            }
+        }
+    }
+    row.push('\n');
+    row
 }

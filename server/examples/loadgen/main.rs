@@ -55,8 +55,12 @@ struct Options {
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
     /// Where `search-corpus` writes its export file.
-    #[arg(long, required_if_eq("scenario", "search-corpus"))]
+    #[arg(long)]
     out: Option<std::path::PathBuf>,
+    /// Or the PostgreSQL database `search-corpus` copies the history
+    /// into: one a server has created and that holds nothing yet.
+    #[arg(long)]
+    postgres: Option<String>,
 }
 
 /// The loads of issue 13 (and `activity`, issue 23; `uploads`, issue 25;
@@ -115,8 +119,13 @@ impl Report {
 async fn main() -> ExitCode {
     let options = Options::parse();
     let report = Report;
-    if let (Scenario::SearchCorpus, Some(out)) = (options.scenario, &options.out) {
-        return match write_corpus(options.scale, out) {
+    if let Scenario::SearchCorpus = options.scenario {
+        let (scale, out, postgres) = (options.scale, options.out, options.postgres);
+        // Off the runtime: the PostgreSQL client blocks.
+        let written = std::thread::spawn(move || write_corpus(scale, out, postgres))
+            .join()
+            .unwrap_or_else(|_| Err("search-corpus panicked".into()));
+        return match written {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 eprintln!("loadgen: {message}");
@@ -141,7 +150,7 @@ async fn main() -> ExitCode {
         Scenario::Activity => scenarios::activity::run(&run, &report).await,
         Scenario::Uploads => scenarios::uploads::run(&run, &report).await,
         Scenario::Search => scenarios::search::run(&run, &report).await,
-        Scenario::SearchCorpus => Err("search-corpus needs --out".into()),
+        Scenario::SearchCorpus => Ok(()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -153,14 +162,28 @@ async fn main() -> ExitCode {
 }
 
 /// Writes the `search` scenario's history at `scale` to `out`, as an
-/// export file.
-fn write_corpus(scale: f64, out: &std::path::Path) -> Result<(), String> {
+/// export file, or copies it into the PostgreSQL database `postgres`.
+fn write_corpus(
+    scale: f64,
+    out: Option<std::path::PathBuf>,
+    postgres: Option<String>,
+) -> Result<(), String> {
     let export = corpus::export(corpus::messages_at(scale));
-    let file = std::fs::File::create(out)
-        .map_err(|error| format!("cannot create {}: {error}", out.display()))?;
-    let mut writer = std::io::BufWriter::new(file);
-    serde_json::to_writer(&mut writer, &export)
-        .map_err(|error| format!("cannot write {}: {error}", out.display()))?;
-    std::io::Write::flush(&mut writer)
-        .map_err(|error| format!("cannot write {}: {error}", out.display()))
+    match (out, postgres) {
+        (Some(out), None) => {
+            let file = std::fs::File::create(&out)
+                .map_err(|error| format!("cannot create {}: {error}", out.display()))?;
+            let mut writer = std::io::BufWriter::new(file);
+            serde_json::to_writer(&mut writer, &export)
+                .map_err(|error| format!("cannot write {}: {error}", out.display()))?;
+            std::io::Write::flush(&mut writer)
+                .map_err(|error| format!("cannot write {}: {error}", out.display()))
+        }
+        (None, Some(url)) => {
+            let count = corpus::load_postgres(&export, &url)?;
+            eprintln!("copied {count} messages into PostgreSQL");
+            Ok(())
+        }
+        _ => Err("search-corpus needs either --out FILE or --postgres URL".into()),
+    }
 }

@@ -135,6 +135,7 @@ const MIX: [Query; 24] = [
 /// Runs the scenario.
 pub(crate) async fn run(run: &Run, report: &Report) -> Result<(), String> {
     let total = corpus::messages_at(run.scale);
+    report.result("messages", total as f64);
     report.note(&format!(
         "search: {total} messages over {} rooms by {} authors",
         corpus::ROOMS.len(),
