@@ -276,8 +276,26 @@ fn timestamp(ms: u64) -> String {
 /// keeps given identity values), their files, and the backlog mark that
 /// has the server index them. Blocking: not for the async runtime.
 pub(crate) fn load_postgres(export: &Export, url: &str) -> Result<usize, String> {
-    let failed = |error: postgres::Error| format!("PostgreSQL at {url}: {error}");
+    let failed = |error: postgres::Error| match error.as_db_error() {
+        Some(db) => format!("PostgreSQL at {url}: {}", db.message()),
+        None => format!("PostgreSQL at {url}: {error}"),
+    };
     let mut client = postgres::Client::connect(url, postgres::NoTls).map_err(failed)?;
+    // The server makes the schema once it is up: wait for its last table.
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let made: Option<String> = client
+            .query_one("SELECT to_regclass('search_backlog')::text", &[])
+            .map_err(failed)?
+            .get(0);
+        if made.is_some() {
+            break;
+        }
+        if std::time::Instant::now() > until {
+            return Err(format!("{url} has no chat schema after a minute"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let mut tx = client.transaction().map_err(failed)?;
     let held: i64 = tx
         .query_one(
@@ -356,12 +374,16 @@ pub(crate) fn load_postgres(export: &Export, url: &str) -> Result<usize, String>
 
 /// Copies `rows` (COPY's text format) into `table (columns)`.
 fn copy(tx: &mut postgres::Transaction<'_>, table: &str, rows: &str) -> Result<(), String> {
-    let failed = |error: &dyn std::fmt::Display| format!("COPY {table}: {error}");
+    let failed = |error: postgres::Error| match error.as_db_error() {
+        Some(db) => format!("COPY {table}: {}", db.message()),
+        None => format!("COPY {table}: {error}"),
+    };
     let mut writer = tx
         .copy_in(&format!("COPY {table} FROM STDIN"))
-        .map_err(|e| failed(&e))?;
-    std::io::Write::write_all(&mut writer, rows.as_bytes()).map_err(|e| failed(&e))?;
-    writer.finish().map_err(|e| failed(&e))?;
+        .map_err(failed)?;
+    std::io::Write::write_all(&mut writer, rows.as_bytes())
+        .map_err(|error| format!("COPY {table}: {error}"))?;
+    writer.finish().map_err(failed)?;
     Ok(())
 }
 
