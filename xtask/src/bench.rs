@@ -3,6 +3,9 @@
 //! fresh server per scenario, and one table of both, with ratios and
 //! goals, printed and written into docs/benchmarks.md.
 //!
+//! `search` (issue 26) runs on its own history of a million messages,
+//! built once and cached (`bench/search.rs`), into a table of its own.
+//!
 //! With `--cluster` it runs the cluster suite instead (`bench/cluster.rs`):
 //! this build on SQLite (beside an earlier build given with `--baseline`),
 //! on PostgreSQL, and as two nodes on PostgreSQL and Redis.
@@ -12,6 +15,7 @@
 //! the signal as well.
 
 mod cluster;
+mod search;
 
 use super::{cargo, run, step, target_dir, Result};
 use std::fmt::Write as _;
@@ -21,9 +25,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The scenarios in the order they run (`--only` takes these names):
-/// issue 13's, then issue 23's `activity` and issue 25's `uploads`.
-const SCENARIOS: [&str; 7] = [
-    "saturate", "fanout", "joins", "rooms", "flood", "activity", "uploads",
+/// issue 13's, then issue 23's `activity`, issue 25's `uploads` and
+/// issue 26's `search` (which has a table of its own, `bench/search.rs`).
+const SCENARIOS: [&str; 8] = [
+    "saturate", "fanout", "joins", "rooms", "flood", "activity", "uploads", "search",
 ];
 
 /// Where the table goes in docs/benchmarks.md: everything between the two
@@ -108,9 +113,10 @@ fn parse_options(args: &[String]) -> Result<Options> {
     if options.baseline.is_some() && !options.cluster {
         return Err("--baseline is measured in the cluster suite: add --cluster".into());
     }
-    if options.cluster && !options.only.is_empty() {
+    // `--cluster --only search`: search on SQLite and on PostgreSQL.
+    if options.cluster && !options.only.is_empty() && options.only != ["search"] {
         return Err(
-            "--only names issue 13's scenarios; the cluster suite runs all of its own".into(),
+            "--only names issue 13's scenarios; the cluster suite runs all of its own (but --cluster --only search measures search on PostgreSQL too)".into(),
         );
     }
     Ok(options)
@@ -412,6 +418,10 @@ pub(crate) fn bench(args: &[String]) -> Result {
         "loadgen",
     ]))?;
     let release = target_dir(&root).join("release");
+    if options.only == ["search"] {
+        let scratch = Scratch::new()?;
+        return search::bench(&root, &release, &scratch.path, &options);
+    }
     if options.cluster {
         return cluster::bench(&root, &release, &options);
     }
@@ -419,8 +429,11 @@ pub(crate) fn bench(args: &[String]) -> Result {
     let scratch = Scratch::new()?;
     let started = Instant::now();
     let mut outcomes: Vec<(&str, Kind, Outcome)> = Vec::new();
+    let chosen = |scenario: &str| {
+        options.only.is_empty() || options.only.iter().any(|name| name == scenario)
+    };
     for scenario in SCENARIOS {
-        if !options.only.is_empty() && !options.only.iter().any(|name| name == scenario) {
+        if !chosen(scenario) || scenario == "search" {
             continue;
         }
         for kind in [Kind::Chat, Kind::Reference] {
@@ -448,12 +461,17 @@ pub(crate) fn bench(args: &[String]) -> Result {
             outcomes.push((scenario, kind, outcome));
         }
     }
-    let table = render(&options, &outcomes, started.elapsed());
-    println!("\n{table}");
-    if options.write {
-        let docs = root.join("docs/benchmarks.md");
-        write_section(&docs, BEGIN_MARKER, END_MARKER, &table)?;
-        eprintln!("written into {}", docs.display());
+    if !outcomes.is_empty() {
+        let table = render(&options, &outcomes, started.elapsed());
+        println!("\n{table}");
+        if options.write {
+            let docs = root.join("docs/benchmarks.md");
+            write_section(&docs, BEGIN_MARKER, END_MARKER, &table)?;
+            eprintln!("written into {}", docs.display());
+        }
+    }
+    if chosen("search") {
+        search::bench(&root, &release, &scratch.path, &options)?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The project's load generator: drives a running chat server (or the
 //! reference server in `benches/reference/`, which speaks enough of the
 //! same protocol) through one of the scenarios of issue 13 (and issue 23's
-//! `activity`, issue 25's `uploads`) and prints what it measured, one `result KEY VALUE` or
+//! `activity`, issue 25's `uploads`, issue 26's `search`) and prints what it measured, one `result KEY VALUE` or
 //! `note TEXT` line each, for
 //! `cargo xtask bench` to gather into docs/benchmarks.md.
 //!
@@ -10,6 +10,10 @@
 //! target/release/examples/loadgen saturate --addr 127.0.0.1:9201 --pid $SERVER --scale 0.1
 //! # a cluster: clients spread over the nodes, their RSS and CPU summed
 //! target/release/examples/loadgen fanout --addr 127.0.0.1:9201,127.0.0.1:9202 --pid $NODE1,$NODE2
+//! # search: the history to import first, then the load on a server over it
+//! target/release/examples/loadgen search-corpus --scale 0.01 --out /tmp/corpus.json
+//! target/release/chat-server --db /tmp/search.db import /tmp/corpus.json
+//! target/release/examples/loadgen search --addr 127.0.0.1:9201 --scale 0.01
 //! ```
 //!
 //! Layout:
@@ -18,9 +22,11 @@
 //! - `latency.rs`: timestamps carried in message texts, and the shared
 //!   histogram the readers record into;
 //! - `server_stats.rs`: the server's RSS and CPU time from /proc;
+//! - `corpus.rs`: the made-up history the `search` scenario searches;
 //! - `scenarios/`: one file per load, each printing its own results.
 
 mod client;
+mod corpus;
 mod latency;
 mod scenarios;
 mod server_stats;
@@ -48,9 +54,17 @@ struct Options {
     /// measuring windows, for quick tries (1.0 is the issue's load).
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
+    /// Where `search-corpus` writes its export file.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    /// Or the PostgreSQL database `search-corpus` copies the history
+    /// into: one a server has created and that holds nothing yet.
+    #[arg(long)]
+    postgres: Option<String>,
 }
 
-/// The loads of issue 13 (and `activity`, issue 23; `uploads`, issue 25), named as `cargo xtask bench --only` takes them.
+/// The loads of issue 13 (and `activity`, issue 23; `uploads`, issue 25;
+/// `search`, issue 26), named as `cargo xtask bench --only` takes them.
 #[derive(Clone, Copy, ValueEnum)]
 enum Scenario {
     /// 200 clients, 20 senders as fast as their echoes return: deliveries/s.
@@ -74,6 +88,14 @@ enum Scenario {
     /// ten 25 MB files are uploaded at once, and the server's RSS peak
     /// meanwhile (issue 25).
     Uploads,
+    /// 20 clients searching a million messages once a second each, over a
+    /// mix of common and rare words, phrases, filters, both orders and
+    /// second pages: p50 and p99 (issue 26). The server must hold the
+    /// history `search-corpus` makes at the same scale.
+    Search,
+    /// Not a load: writes the history the `search` scenario searches, as
+    /// an export file for `chat-server import`, to `--out`.
+    SearchCorpus,
 }
 
 /// Where results go: stdout, one per line, so that xtask can parse them
@@ -97,6 +119,20 @@ impl Report {
 async fn main() -> ExitCode {
     let options = Options::parse();
     let report = Report;
+    if let Scenario::SearchCorpus = options.scenario {
+        let (scale, out, postgres) = (options.scale, options.out, options.postgres);
+        // Off the runtime: the PostgreSQL client blocks.
+        let written = std::thread::spawn(move || write_corpus(scale, out, postgres))
+            .join()
+            .unwrap_or_else(|_| Err("search-corpus panicked".into()));
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("loadgen: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let limit = client::raise_descriptor_limit();
     let run = scenarios::Run {
         target: client::Target::new(&options.addr),
@@ -113,6 +149,8 @@ async fn main() -> ExitCode {
         Scenario::Idle => scenarios::idle::run(&run, &report).await,
         Scenario::Activity => scenarios::activity::run(&run, &report).await,
         Scenario::Uploads => scenarios::uploads::run(&run, &report).await,
+        Scenario::Search => scenarios::search::run(&run, &report).await,
+        Scenario::SearchCorpus => Ok(()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -120,5 +158,32 @@ async fn main() -> ExitCode {
             eprintln!("loadgen: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Writes the `search` scenario's history at `scale` to `out`, as an
+/// export file, or copies it into the PostgreSQL database `postgres`.
+fn write_corpus(
+    scale: f64,
+    out: Option<std::path::PathBuf>,
+    postgres: Option<String>,
+) -> Result<(), String> {
+    let export = corpus::export(corpus::messages_at(scale));
+    match (out, postgres) {
+        (Some(out), None) => {
+            let file = std::fs::File::create(&out)
+                .map_err(|error| format!("cannot create {}: {error}", out.display()))?;
+            let mut writer = std::io::BufWriter::new(file);
+            serde_json::to_writer(&mut writer, &export)
+                .map_err(|error| format!("cannot write {}: {error}", out.display()))?;
+            std::io::Write::flush(&mut writer)
+                .map_err(|error| format!("cannot write {}: {error}", out.display()))
+        }
+        (None, Some(url)) => {
+            let count = corpus::load_postgres(&export, &url)?;
+            eprintln!("copied {count} messages into PostgreSQL");
+            Ok(())
+        }
+        _ => Err("search-corpus needs either --out FILE or --postgres URL".into()),
     }
 }

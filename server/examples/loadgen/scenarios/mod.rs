@@ -1,5 +1,5 @@
 //! One module per load of issue 13 (and issue 23's `activity`, issue
-//! 25's `uploads`); each
+//! 25's `uploads`, issue 26's `search`); each
 //! brings its clients in, measures and prints its results through
 //! [`Report`](crate::Report).
 
@@ -10,6 +10,7 @@ pub(crate) mod idle;
 pub(crate) mod joins;
 pub(crate) mod rooms;
 pub(crate) mod saturate;
+pub(crate) mod search;
 pub(crate) mod uploads;
 
 use crate::client::{join_crowd, Crowd, JoinPlan, Member, Tally, Target};
