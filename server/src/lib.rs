@@ -107,6 +107,7 @@ use cluster::node::ThisNode;
 use cluster::redis::RedisSettings;
 use cluster::{Bus, Cluster, Presence};
 use history::journal::{HistoryLimits, Journal};
+use history::searcher::Searcher;
 use history::store::Store;
 use http::admission::{Admission, Upgrades};
 use std::future::Future;
@@ -123,6 +124,8 @@ struct AppState {
     cluster: Cluster,
     /// Where messages, joins and history reads are sequenced.
     journal: Journal,
+    /// Where searches run, beside the journal.
+    searcher: Searcher,
     /// Cancelled when the server shuts down; every connection's closer is a
     /// child of it, so each socket gets close 1001 (going away).
     shutdown: CancellationToken,
@@ -267,6 +270,13 @@ pub async fn run_with_metrics(
         None => (push::dispatch::Pusher::off(), None),
     };
     let files = open_files(&config, &journal).await?;
+    let (searcher, search_threads) = {
+        let (database, journal) = (config.database(), journal.clone());
+        tokio::task::spawn_blocking(move || Searcher::start(&database, &journal))
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(std::io::Error::other)?
+    };
     tokio::spawn(search_index::index_backlog(
         journal.clone(),
         metrics.clone(),
@@ -280,6 +290,7 @@ pub async fn run_with_metrics(
         config,
         cluster,
         journal,
+        searcher,
         shutdown: shutdown_token,
         connections: TaskTracker::new(),
         metrics,
@@ -343,11 +354,20 @@ pub async fn run_with_metrics(
     }
     // The last handle on the journal goes with the state: it finishes the
     // queued writes and stops.
+    // The searchers end with it too, once their queued searches are done.
     drop(state);
-    tokio::task::spawn_blocking(move || journal_thread.join())
-        .await
-        .map_err(std::io::Error::other)?
-        .map_err(|_| std::io::Error::other("the journal thread panicked"))?;
+    tokio::task::spawn_blocking(move || {
+        for thread in search_threads {
+            thread
+                .join()
+                .map_err(|_| std::io::Error::other("a search thread panicked"))?;
+        }
+        journal_thread
+            .join()
+            .map_err(|_| std::io::Error::other("the journal thread panicked"))
+    })
+    .await
+    .map_err(std::io::Error::other)??;
     Ok(())
 }
 

@@ -79,11 +79,7 @@ impl Search {
             limit: MAX_SEARCH_PAGE,
             cursor,
         };
-        let SearchPage { hits, next } = state
-            .journal
-            .people(move |store| store.search(&asked))
-            .await
-            .map_err(server_error)?;
+        let SearchPage { hits, next } = state.searcher.search(asked).await.map_err(server_error)?;
         let hits = hits.into_iter().map(on_the_wire).collect();
         caller.peer.send(answer(hits, next.map(write_cursor)));
         Ok(())

@@ -5,7 +5,8 @@
 //! ([`people`]), what each person has read and wants to be called for
 //! ([`attention`]), where their Web Push goes ([`push`]), what files were
 //! uploaded to which room ([`files`]), how what was said is found
-//! ([`search`]), and the operator's copies of an SQLite history.
+//! ([`search`], beside the journal: [`searcher`]), and the operator's
+//! copies of an SQLite history.
 
 pub mod archive;
 pub(crate) mod attention;
@@ -17,10 +18,8 @@ pub(crate) mod pages;
 pub(crate) mod people;
 pub(crate) mod postgres;
 pub(crate) mod push;
-// The command that answers `search` and the task that indexes the
-// backlog come next (issue 26); until then only the tests call this.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod search;
+pub(crate) mod searcher;
 mod sql;
 pub(crate) mod sqlite;
 pub(crate) mod store;

@@ -118,6 +118,22 @@ impl Postgres {
     /// PostgreSQL cannot be reached: a server should not start without
     /// its history.
     pub(crate) fn open(url: &str) -> Result<Self, OpenError> {
+        let mut store = Self::connect(url)?;
+        if let Some(client) = store.client.as_mut() {
+            migrate(client)?;
+        }
+        Ok(store)
+    }
+
+    /// Another connection to `url`, whose schema [`Postgres::open`] has
+    /// made: for searches beside the journal
+    /// ([`crate::history::searcher`]), which only read.
+    pub(crate) fn open_reader(url: &str) -> Result<Self, OpenError> {
+        Self::connect(url)
+    }
+
+    /// Connects to `url`, with the timeouts that notice a dead server.
+    fn connect(url: &str) -> Result<Self, OpenError> {
         let mut config: postgres::Config = url
             .parse()
             .map_err(|error: postgres::Error| OpenError::Url(error.to_string()))?;
@@ -126,8 +142,7 @@ impl Postgres {
             .keepalives(true)
             .keepalives_idle(DEAD_PEER_TIMEOUT)
             .tcp_user_timeout(DEAD_PEER_TIMEOUT);
-        let mut client = config.connect(NoTls)?;
-        migrate(&mut client)?;
+        let client = config.connect(NoTls)?;
         Ok(Self {
             config,
             client: Some(client),

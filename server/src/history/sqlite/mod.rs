@@ -51,7 +51,8 @@ impl From<rusqlite::Error> for OpenError {
 
 /// The open database.
 pub(crate) struct Sqlite {
-    /// Only the journal thread uses it, one call at a time.
+    /// Only its owner's thread uses it (the journal's, or a searcher's),
+    /// one call at a time.
     connection: Connection,
 }
 
@@ -87,6 +88,17 @@ impl Sqlite {
         let mut store = Self { connection };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// A second connection to the database at `path`, which
+    /// [`Sqlite::open`] has made and migrated, that may only read: for
+    /// searches beside the journal ([`crate::history::searcher`]). WAL
+    /// lets it read while the journal writes.
+    pub(crate) fn open_reader(path: &Path) -> Result<Self, OpenError> {
+        let connection = Connection::open(path)?;
+        connection.execute_batch("PRAGMA query_only = ON;")?;
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(Self { connection })
     }
 
     /// Runs each step of the schema the file has not had yet, each in a
