@@ -14,7 +14,6 @@ use crate::chat::hub::encode;
 use crate::error::Rejection;
 use crate::history::search::{Cursor, Hit, Order, SearchPage, SearchQuery, Terms, MAX_SEARCH_PAGE};
 use crate::AppState;
-use chat_shared::files::LINK_MARK;
 use chat_shared::search::{
     char_ranges, day_start_ms, parse_query, snippet, FoundFile, ParsedQuery, SearchHit,
     SearchOrder, SNIPPET_CHARS,
@@ -138,9 +137,9 @@ fn read_cursor(page: &str) -> Result<Cursor, Rejection> {
     })
 }
 
-/// A store's hit as `search_results` carries it: the caption (a file
-/// message's link lines are left out, its files named apart), cut around
-/// the first match when long, highlights in characters.
+/// A store's hit as `search_results` carries it: the caption (the store
+/// leaves a file message's link lines out, its files named apart), cut
+/// around the first match when long, highlights in characters.
 fn on_the_wire(hit: Hit) -> SearchHit {
     let Hit {
         id,
@@ -150,13 +149,11 @@ fn on_the_wire(hit: Hit) -> SearchHit {
         text,
         files,
     } = hit;
-    let caption = caption_of(&text.text, files.len());
-    let ranges: Vec<(usize, usize)> = text
-        .ranges
-        .into_iter()
-        .filter(|(_, end)| *end <= caption.len())
-        .collect();
-    let shown = snippet(caption, &char_ranges(caption, &ranges), SNIPPET_CHARS);
+    let shown = snippet(
+        &text.text,
+        &char_ranges(&text.text, &text.ranges),
+        SNIPPET_CHARS,
+    );
     SearchHit {
         id,
         room,
@@ -173,23 +170,9 @@ fn on_the_wire(hit: Hit) -> SearchHit {
     }
 }
 
-/// `text` without the link lines its `files` files added
-/// ([`chat_shared::files::text_with_links`]).
-fn caption_of(text: &str, files: usize) -> &str {
-    let mut caption = text;
-    for _ in 0..files {
-        match caption.rfind(&format!("\n{LINK_MARK}")) {
-            Some(at) => caption = &caption[..at],
-            None if caption.starts_with(LINK_MARK) => caption = "",
-            None => break,
-        }
-    }
-    caption
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{caption_of, read_cursor, rooms, write_cursor};
+    use super::{read_cursor, rooms, write_cursor};
     use crate::history::search::Cursor;
 
     #[test]
@@ -215,13 +198,5 @@ mod tests {
         );
         assert_eq!(rooms(Some("rust"), Some("go")).ok(), Some(Some(Vec::new())));
         assert!(rooms(Some("bad room!"), None).is_err());
-    }
-
-    #[test]
-    fn a_captions_link_lines_are_left_out() {
-        let text = "the sea\n📎 sea.jpg (2 MB) /files/a/sea.jpg\n📎 b.pdf (1 KB) /files/b/b.pdf";
-        assert_eq!(caption_of(text, 2), "the sea");
-        assert_eq!(caption_of("📎 sea.jpg (2 MB) /files/a/sea.jpg", 1), "");
-        assert_eq!(caption_of("no files", 0), "no files");
     }
 }

@@ -137,9 +137,9 @@ pub(crate) struct Hit {
     pub username: String,
     /// When it was posted, RFC 3339 as stored.
     pub timestamp: String,
-    /// Its current text (its edit, if edited), with what matched in its
-    /// caption (a file message's link lines are not searched, so never
-    /// marked).
+    /// Its caption as it is now (its edit, if edited; a file message's
+    /// text without the link lines of its files, which are not searched
+    /// and which `files` names), with what matched.
     pub text: Highlighted,
     /// The names of its files, in their order, with what matched.
     pub files: Vec<Highlighted>,

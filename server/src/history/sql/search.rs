@@ -228,11 +228,11 @@ fn search(db: &mut dyn Sql, query: &SearchQuery) -> StoreResult<SearchPage> {
             args![hit.room.as_str(), id, id],
             super::files::attachment,
         )?;
-        // Only the caption is marked, as only it is indexed: the link
-        // lines after it repeat the names, which `files` marks.
+        // Only the caption is found and shown, as only it is indexed: the
+        // link lines after it repeat the names, which `files` carries.
         let caption_len = caption(&hit.text.text, &attachments).len();
-        let searched = hit.text.text.get(..caption_len).unwrap_or_default();
-        hit.text.ranges = highlight(searched, &query.terms.words, &query.terms.phrases);
+        hit.text.text.truncate(caption_len);
+        hit.text.ranges = highlight(&hit.text.text, &query.terms.words, &query.terms.phrases);
         hit.files = attachments
             .into_iter()
             .map(|attachment| highlighted(&query.terms, attachment.name))
