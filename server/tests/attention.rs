@@ -29,13 +29,6 @@ fn join(name: &str, room: &str, key: Option<&str>, link_code: Option<String>) ->
     }
 }
 
-/// A connection of `name` with `key` in `room`.
-async fn joined(server: &TestServer, name: &str, room: &str, key: Option<&str>) -> Client {
-    let mut client = server.connect().await;
-    client.join_with(join(name, room, key, None)).await;
-    client
-}
-
 /// alice's second device, linked by a code from `first`, in `room`.
 async fn second_device(server: &TestServer, first: &mut Client, room: &str) -> Client {
     second_device_named(server, first, room, PHONE).await
@@ -139,7 +132,7 @@ async fn open_dm(client: &mut Client, with: &str) -> String {
 #[tokio::test]
 async fn a_keyless_connection_is_refused_markers_levels_and_push() {
     let server = TestServer::start().await;
-    let mut keyless = joined(&server, "dora", "general", None).await;
+    let mut keyless = server.joined("dora", "general", None).await;
     let not_held = (ErrorCode::Forbidden, Some(ForbiddenReason::NotHeld));
     let frames = [
         ClientFrame::MarkRead {
@@ -175,10 +168,10 @@ async fn a_keyless_connection_is_refused_markers_levels_and_push() {
 #[tokio::test]
 async fn a_third_person_can_neither_set_nor_learn_anything_of_a_dm() {
     let server = TestServer::start().await;
-    let mut alice = joined(&server, "alice", "general", Some(LAPTOP)).await;
-    let _bob = joined(&server, "bob", "general", Some(BOB)).await;
+    let mut alice = server.joined("alice", "general", Some(LAPTOP)).await;
+    let _bob = server.joined("bob", "general", Some(BOB)).await;
     let dm = open_dm(&mut alice, "bob").await;
-    let mut carol = joined(&server, "carol", "general", Some(CAROL)).await;
+    let mut carol = server.joined("carol", "general", Some(CAROL)).await;
     let not_member = (ErrorCode::Forbidden, Some(ForbiddenReason::NotMember));
     carol
         .send(ClientFrame::MarkRead {
@@ -209,9 +202,9 @@ async fn a_third_person_can_neither_set_nor_learn_anything_of_a_dm() {
 #[tokio::test]
 async fn a_marker_reaches_every_device_stays_private_and_never_moves_back() {
     let server = TestServer::start().await;
-    let mut laptop = joined(&server, "alice", "general", Some(LAPTOP)).await;
+    let mut laptop = server.joined("alice", "general", Some(LAPTOP)).await;
     let mut phone = second_device(&server, &mut laptop, "general").await;
-    let mut bob = joined(&server, "bob", "general", Some(BOB)).await;
+    let mut bob = server.joined("bob", "general", Some(BOB)).await;
     let first = post(&mut bob, "one", None).await;
     let second = post(&mut bob, "two", None).await;
     post(&mut bob, "three", None).await;
@@ -247,8 +240,8 @@ async fn a_marker_reaches_every_device_stays_private_and_never_moves_back() {
 #[tokio::test]
 async fn unread_counts_leave_out_own_deleted_and_changes_and_count_mentions() {
     let server = TestServer::start().await;
-    let mut alice = joined(&server, "alice", "general", Some(LAPTOP)).await;
-    let mut bob = joined(&server, "bob", "general", Some(BOB)).await;
+    let mut alice = server.joined("alice", "general", Some(LAPTOP)).await;
+    let mut bob = server.joined("bob", "general", Some(BOB)).await;
     let mine = post(&mut alice, "mine", None).await;
     let hi = post(&mut bob, "hi", None).await;
     post(&mut bob, "@alice look", None).await;
@@ -294,9 +287,9 @@ async fn unread_counts_leave_out_own_deleted_and_changes_and_count_mentions() {
 #[tokio::test]
 async fn levels_default_by_kind_of_room_and_change_on_every_device() {
     let server = TestServer::start().await;
-    let mut laptop = joined(&server, "alice", "general", Some(LAPTOP)).await;
+    let mut laptop = server.joined("alice", "general", Some(LAPTOP)).await;
     let mut phone = second_device(&server, &mut laptop, "rust").await;
-    let _bob = joined(&server, "bob", "general", Some(BOB)).await;
+    let _bob = server.joined("bob", "general", Some(BOB)).await;
     let dm = open_dm(&mut laptop, "bob").await;
     for name in ["general", dm.as_str()] {
         assert_eq!(room(&mut laptop, name).await.level, None, "the default");
@@ -326,9 +319,9 @@ async fn levels_default_by_kind_of_room_and_change_on_every_device() {
 async fn notify_calls_a_person_in_another_room_by_their_level() {
     let server = TestServer::start().await;
     // alice's phone sits in general (so general is hers), her laptop in rust.
-    let mut phone_first = joined(&server, "alice", "general", Some(PHONE)).await;
+    let mut phone_first = server.joined("alice", "general", Some(PHONE)).await;
     let mut laptop = second_device_named(&server, &mut phone_first, "rust", LAPTOP).await;
-    let mut bob = joined(&server, "bob", "general", Some(BOB)).await;
+    let mut bob = server.joined("bob", "general", Some(BOB)).await;
     let set = |level| ClientFrame::SetLevel {
         room: "general".into(),
         level,
@@ -362,7 +355,7 @@ async fn notify_calls_a_person_in_another_room_by_their_level() {
     post(&mut bob, "@alice are you there", None).await;
     // A DM calls for every message by default (and is the next notify).
     let dm = open_dm(&mut bob, "alice").await;
-    let mut bob_in_dm = joined(&server, "bob", &dm, Some(BOB)).await;
+    let mut bob_in_dm = server.joined("bob", &dm, Some(BOB)).await;
     post(&mut bob_in_dm, "psst", None).await;
     assert_eq!(notify(&mut laptop).await, (dm, "psst".to_owned(), false));
     // The connection in general saw the messages themselves: no notify

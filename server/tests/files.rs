@@ -66,24 +66,6 @@ impl Drop for Setup {
     }
 }
 
-/// A connection of `name` (with an author key: a held name) in `room`.
-async fn joined(server: &TestServer, name: &str, room: &str, key: &str) -> Client {
-    let mut client = server.connect().await;
-    client
-        .join_with(ClientFrame::Join {
-            username: name.into(),
-            room: Some(room.into()),
-            since: None,
-            resume: None,
-            join_code: None,
-            author_key: Some(key.into()),
-            link_code: None,
-            device: Some("Test on Loopback".into()),
-        })
-        .await;
-    client
-}
-
 /// The caller's upload token and read token for its room.
 async fn tokens(client: &mut Client) -> (String, String) {
     client.send(ClientFrame::UploadToken).await;
@@ -287,7 +269,7 @@ async fn uploads_without_a_good_token_or_within_limits_are_refused_and_leave_not
     })
     .await;
     let addr = setup.server.addr;
-    let mut alice = joined(&setup.server, "alice", "general", ALICE).await;
+    let mut alice = setup.server.joined("alice", "general", Some(ALICE)).await;
     let (token, _) = tokens(&mut alice).await;
     let small = vec![7u8; 3000];
     // No token, a forged one, one for nothing.
@@ -331,7 +313,7 @@ async fn uploads_without_a_good_token_or_within_limits_are_refused_and_leave_not
 async fn uploads_of_one_name_at_once_share_its_quota() {
     let setup = Setup::start_with(|config| config.files.upload_quota = 5000).await;
     let addr = setup.server.addr;
-    let mut alice = joined(&setup.server, "alice", "general", ALICE).await;
+    let mut alice = setup.server.joined("alice", "general", Some(ALICE)).await;
     let (token, _) = tokens(&mut alice).await;
     // The first is on its way in: half its body sent.
     let mut first = tokio::net::TcpStream::connect(addr).await.expect("connect");
@@ -371,7 +353,7 @@ async fn an_upload_token_runs_out() {
         config.files.upload_token_lifetime = Duration::from_secs(1);
     })
     .await;
-    let mut alice = joined(&setup.server, "alice", "general", ALICE).await;
+    let mut alice = setup.server.joined("alice", "general", Some(ALICE)).await;
     let (token, _) = tokens(&mut alice).await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let answer = upload(setup.server.addr, &token, "u-1", "late.bin", &[1u8; 10]).await;
@@ -388,7 +370,7 @@ async fn an_upload_token_runs_out() {
 async fn past_the_storage_cap_uploads_are_refused() {
     let setup = Setup::start_with(|config| config.files.files_quota = 5000).await;
     let addr = setup.server.addr;
-    let mut alice = joined(&setup.server, "alice", "general", ALICE).await;
+    let mut alice = setup.server.joined("alice", "general", Some(ALICE)).await;
     let (token, _) = tokens(&mut alice).await;
     uploaded(addr, &token, "u-1", "one.bin", &[1u8; 3000]).await;
     let answer = upload(addr, &token, "u-2", "two.bin", &[2u8; 3000]).await;
@@ -403,7 +385,7 @@ async fn past_the_storage_cap_uploads_are_refused() {
 async fn what_a_file_is_comes_from_its_bytes_and_bombs_and_cut_uploads_are_refused() {
     let setup = Setup::start().await;
     let addr = setup.server.addr;
-    let mut alice = joined(&setup.server, "alice", "general", ALICE).await;
+    let mut alice = setup.server.joined("alice", "general", Some(ALICE)).await;
     let (token, _) = tokens(&mut alice).await;
     // HTML named like a PNG is stored as bytes to download, never shown.
     let html = b"<!DOCTYPE html><html><script>alert(document.cookie)</script></html>";
@@ -471,7 +453,7 @@ where
 async fn images_get_thumbnails_lose_their_location_and_are_stored_once() {
     let setup = Setup::start().await;
     let addr = setup.server.addr;
-    let mut alice = joined(&setup.server, "alice", "general", ALICE).await;
+    let mut alice = setup.server.joined("alice", "general", Some(ALICE)).await;
     let (token, _) = tokens(&mut alice).await;
     let wide = png(2000, 1000);
     let photo = uploaded(addr, &token, "u-1", "wide.png", &wide).await;
@@ -527,7 +509,7 @@ async fn images_get_thumbnails_lose_their_location_and_are_stored_once() {
 async fn downloads_answer_byte_ranges() {
     let setup = Setup::start().await;
     let addr = setup.server.addr;
-    let mut alice = joined(&setup.server, "alice", "general", ALICE).await;
+    let mut alice = setup.server.joined("alice", "general", Some(ALICE)).await;
     let (token, _) = tokens(&mut alice).await;
     let bytes: Vec<u8> = (0..100_000u32).map(|n| (n % 253) as u8).collect();
     let file = uploaded(addr, &token, "u-1", "video.bin", &bytes).await;
@@ -566,8 +548,8 @@ async fn downloads_answer_byte_ranges() {
 async fn a_file_goes_out_with_its_message_once_and_old_clients_get_a_link() {
     let setup = Setup::start().await;
     let addr = setup.server.addr;
-    let mut alice = joined(&setup.server, "alice", "general", ALICE).await;
-    let mut bob = joined(&setup.server, "bob", "general", BOB).await;
+    let mut alice = setup.server.joined("alice", "general", Some(ALICE)).await;
+    let mut bob = setup.server.joined("bob", "general", Some(BOB)).await;
     let (token, _) = tokens(&mut alice).await;
     let photo = uploaded(addr, &token, "u-1", "sea.png", &png(400, 300)).await;
     let doc = uploaded(addr, &token, "u-2", "notes.txt", b"plain notes").await;
@@ -593,7 +575,7 @@ async fn a_file_goes_out_with_its_message_once_and_old_clients_get_a_link() {
     bob.send(message_with(&mine, "stolen")).await;
     assert_eq!(error(&mut bob).await, ErrorCode::AttachmentNotFound);
     // Nor from another room: the upload was to general.
-    let mut elsewhere = joined(&setup.server, "alice", "random", ALICE).await;
+    let mut elsewhere = setup.server.joined("alice", "random", Some(ALICE)).await;
     elsewhere.send(message_with(&mine, "")).await;
     assert_eq!(error(&mut elsewhere).await, ErrorCode::AttachmentNotFound);
     // The history shows the files too.
@@ -605,9 +587,9 @@ async fn a_file_goes_out_with_its_message_once_and_old_clients_get_a_link() {
 async fn a_dms_files_are_the_members_alone() {
     let setup = Setup::start().await;
     let addr = setup.server.addr;
-    let mut alice = joined(&setup.server, "alice", "general", ALICE).await;
-    let mut bob = joined(&setup.server, "bob", "general", BOB).await;
-    let mut carol = joined(&setup.server, "carol", "general", CAROL).await;
+    let mut alice = setup.server.joined("alice", "general", Some(ALICE)).await;
+    let mut bob = setup.server.joined("bob", "general", Some(BOB)).await;
+    let mut carol = setup.server.joined("carol", "general", Some(CAROL)).await;
     alice
         .send(ClientFrame::OpenDm {
             with: vec!["bob".into()],
@@ -618,7 +600,7 @@ async fn a_dms_files_are_the_members_alone() {
         _ => None,
     })
     .await;
-    let mut alice_dm = joined(&setup.server, "alice", &dm, ALICE).await;
+    let mut alice_dm = setup.server.joined("alice", &dm, Some(ALICE)).await;
     let (token, alice_read) = tokens(&mut alice_dm).await;
     let secret = uploaded(addr, &token, "u-1", "secret.png", &png(50, 50)).await;
     post_files(&mut alice_dm, "for bob", &[&secret]).await;
@@ -657,7 +639,7 @@ async fn a_dms_files_are_the_members_alone() {
         .await;
     assert_eq!(error(&mut intruder).await, ErrorCode::Forbidden);
     // The members can, each with the DM's token.
-    let mut bob_dm = joined(&setup.server, "bob", &dm, BOB).await;
+    let mut bob_dm = setup.server.joined("bob", &dm, Some(BOB)).await;
     let (_, bob_read) = tokens(&mut bob_dm).await;
     for read in [&alice_read, &bob_read] {
         let answer = download(addr, &secret.path(), Some(read), &[]).await;
@@ -670,7 +652,7 @@ async fn a_dms_files_are_the_members_alone() {
 async fn deleting_a_message_deletes_the_files_nothing_else_has() {
     let setup = Setup::start().await;
     let addr = setup.server.addr;
-    let mut alice = joined(&setup.server, "alice", "general", ALICE).await;
+    let mut alice = setup.server.joined("alice", "general", Some(ALICE)).await;
     let (token, _) = tokens(&mut alice).await;
     let shared_bytes = png(30, 30);
     let first = uploaded(addr, &token, "u-1", "a.png", &shared_bytes).await;
@@ -703,7 +685,7 @@ async fn deleting_a_message_deletes_the_files_nothing_else_has() {
 #[tokio::test]
 async fn every_node_reaches_every_file() {
     let setup = Setup::start().await;
-    let mut alice = joined(&setup.server, "alice", "general", ALICE).await;
+    let mut alice = setup.server.joined("alice", "general", Some(ALICE)).await;
     let (token, _) = tokens(&mut alice).await;
     let bytes = png(700, 500);
     let first = setup.server.next_addr();
@@ -753,7 +735,7 @@ async fn a_backup_and_its_files_folder_restore_the_files() {
         ..common::unthrottled()
     };
     let server = TestServer::start_with(config.clone()).await;
-    let mut alice = joined(&server, "alice", "general", ALICE).await;
+    let mut alice = server.joined("alice", "general", Some(ALICE)).await;
     let (token, _) = tokens(&mut alice).await;
     let bytes = png(500, 300);
     let photo = uploaded(server.addr, &token, "u-1", "kept.png", &bytes).await;
@@ -793,7 +775,7 @@ async fn a_backup_and_its_files_folder_restore_the_files() {
     };
     restored_config.files.files_dir = Some(copied.clone());
     let restored = TestServer::start_with(restored_config).await;
-    let mut bob = joined(&restored, "bob", "general", BOB).await;
+    let mut bob = restored.joined("bob", "general", Some(BOB)).await;
     let message = history_message(&mut bob, sent.id).await;
     assert_eq!(message.attachments, std::slice::from_ref(&photo));
     let answer = download(restored.addr, &photo.path(), None, &[]).await;

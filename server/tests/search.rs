@@ -16,25 +16,6 @@ const ALICE: &str = "alice-key-0123456789abcdef01";
 const BOB: &str = "bob-key-0123456789abcdef0123";
 const CAROL: &str = "carol-key-0123456789abcdef01";
 
-/// A connection of `name` in `room`, with an author key (a held name) or
-/// without.
-async fn joined(server: &TestServer, name: &str, room: &str, key: Option<&str>) -> Client {
-    let mut client = server.connect().await;
-    client
-        .join_with(ClientFrame::Join {
-            username: name.into(),
-            room: Some(room.into()),
-            since: None,
-            resume: None,
-            join_code: None,
-            author_key: key.map(str::to_owned),
-            link_code: None,
-            device: key.map(|_| "Test on Loopback".to_owned()),
-        })
-        .await;
-    client
-}
-
 /// Posts `text` and waits for its echo: its id.
 async fn post(client: &mut Client, text: &str) -> u64 {
     client.say(text).await;
@@ -132,12 +113,12 @@ async fn open_dm(client: &mut Client, with: &str) -> String {
 #[tokio::test]
 async fn a_dms_text_is_found_by_its_members_alone() {
     let server = TestServer::start_with(unthrottled()).await;
-    let mut alice = joined(&server, "alice", "general", Some(ALICE)).await;
-    let mut bob = joined(&server, "bob", "general", Some(BOB)).await;
-    let mut carol = joined(&server, "carol", "general", Some(CAROL)).await;
-    let mut keyless = joined(&server, "dave", "general", None).await;
+    let mut alice = server.joined("alice", "general", Some(ALICE)).await;
+    let mut bob = server.joined("bob", "general", Some(BOB)).await;
+    let mut carol = server.joined("carol", "general", Some(CAROL)).await;
+    let mut keyless = server.joined("dave", "general", None).await;
     let dm = open_dm(&mut alice, "bob").await;
-    let mut alice_dm = joined(&server, "alice", &dm, Some(ALICE)).await;
+    let mut alice_dm = server.joined("alice", &dm, Some(ALICE)).await;
     let secret = post(&mut alice_dm, "the password is marmalade").await;
     let public = post(&mut alice, "marmalade for breakfast").await;
     // The members find it, from any room, and with the DM named.
@@ -176,8 +157,8 @@ async fn a_dms_text_is_found_by_its_members_alone() {
 #[tokio::test]
 async fn hits_carry_character_ranges_in_order_narrowed_and_paged() {
     let server = TestServer::start_with(unthrottled()).await;
-    let mut alice = joined(&server, "alice", "general", Some(ALICE)).await;
-    let mut bob_rust = joined(&server, "bob", "rust", Some(BOB)).await;
+    let mut alice = server.joined("alice", "general", Some(ALICE)).await;
+    let mut bob_rust = server.joined("bob", "rust", Some(BOB)).await;
     let first = post(&mut alice, "Ёжик: <b>сообщение</b> о деплое").await;
     let second = post(&mut bob_rust, "running the deploy today").await;
     let third = post(&mut alice, "we deploy on Fridays, deploy deploy").await;
@@ -249,7 +230,7 @@ async fn hits_carry_character_ranges_in_order_narrowed_and_paged() {
 #[tokio::test]
 async fn an_edit_is_found_by_its_new_text_and_a_deletion_no_more() {
     let server = TestServer::start_with(unthrottled()).await;
-    let mut alice = joined(&server, "alice", "general", Some(ALICE)).await;
+    let mut alice = server.joined("alice", "general", Some(ALICE)).await;
     let id = post(&mut alice, "meet at the lighthouse").await;
     assert_eq!(found(&mut alice, "lighthouse", None).await, [id]);
     alice
@@ -301,7 +282,7 @@ async fn bad_searches_and_floods_get_clear_errors() {
     })
     .await;
     assert_eq!(code, ErrorCode::NotJoined);
-    let mut alice = joined(&server, "alice", "general", Some(ALICE)).await;
+    let mut alice = server.joined("alice", "general", Some(ALICE)).await;
     for (query, room, page, says) in [
         ("before:someday", None, None, "not a day"),
         ("has:link", None, None, "not a filter"),
@@ -362,7 +343,7 @@ async fn messages_from_before_the_index_are_found_after_the_upgrade() {
         ..unthrottled()
     };
     let server = TestServer::start_with(config()).await;
-    let mut alice = joined(&server, "alice", "general", Some(ALICE)).await;
+    let mut alice = server.joined("alice", "general", Some(ALICE)).await;
     let old = post(&mut alice, "an ancient scroll").await;
     drop(alice);
     server.stop().await.expect("clean stop");
@@ -378,7 +359,7 @@ async fn messages_from_before_the_index_are_found_after_the_upgrade() {
             .expect("unindex");
     }
     let server = TestServer::start_with(config()).await;
-    let mut alice = joined(&server, "alice", "general", Some(ALICE)).await;
+    let mut alice = server.joined("alice", "general", Some(ALICE)).await;
     let new = post(&mut alice, "a new scroll").await;
     let mut ids = Vec::new();
     for _ in 0..100 {

@@ -70,6 +70,26 @@ struct RunningNode {
 }
 
 impl TestServer {
+    /// A connection that joined `name` into `room`, holding the name with
+    /// `key` (`None`: a keyless join, as old clients make), as the app's
+    /// device "Test on Loopback".
+    pub(crate) async fn joined(&self, name: &str, room: &str, key: Option<&str>) -> Client {
+        let mut client = self.connect().await;
+        client
+            .join_with(ClientFrame::Join {
+                username: name.into(),
+                room: Some(room.into()),
+                since: None,
+                resume: None,
+                join_code: None,
+                author_key: key.map(Into::into),
+                link_code: None,
+                device: Some("Test on Loopback".into()),
+            })
+            .await;
+        client
+    }
+
     pub(crate) async fn start() -> Self {
         Self::start_with(Config::default()).await
     }
