@@ -32,6 +32,14 @@ pub(crate) const MAX_SEARCH_PAGE: usize = 50;
 /// Past it there is no next page (newest-first pages have no such end).
 pub(crate) const MAX_RANKED_SKIP: u64 = 500;
 
+/// How many of the newest matches best-match order ranks. Ranking every
+/// match of a common word ("the" is in half of all messages) would cost
+/// a second at a million messages; the newest thousand are what someone
+/// looking for something recent wants, and cover every page there is
+/// ([`MAX_RANKED_SKIP`] and one more page). A word in fewer messages is
+/// ranked over all of them.
+pub(crate) const RANKED_WINDOW: usize = 1000;
+
 /// What is sought in the text: every word and every phrase must match.
 /// Each entry is a stem ([`words::stems`]), so "running" seeks `run`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,7 +83,8 @@ pub(crate) enum Order {
     #[default]
     Newest,
     /// The best match first (BM25 in SQLite, `ts_rank` in PostgreSQL),
-    /// the newer first among equals. Without terms, the newest first.
+    /// the newer first among equals, of the newest [`RANKED_WINDOW`]
+    /// matches. Without terms, the newest first.
     Best,
 }
 

@@ -16,7 +16,7 @@ use super::{args, hold_rooms, sql_id, sql_limit, to_id, Driver, Param, Sql};
 use crate::history::search::words::{highlight, stems};
 use crate::history::search::{
     Backlog, Cursor, Highlighted, Hit, Order, Search, SearchPage, SearchQuery, Terms,
-    MAX_RANKED_SKIP, MAX_SEARCH_PAGE,
+    MAX_RANKED_SKIP, MAX_SEARCH_PAGE, RANKED_WINDOW,
 };
 use crate::history::store::{NewMessage, StoreResult};
 use chat_shared::files::{caption, Attachment};
@@ -173,39 +173,57 @@ fn search(db: &mut dyn Sql, query: &SearchQuery) -> StoreResult<SearchPage> {
         statement.conditions.push(format!("m.author_key = {from}"));
     }
     if query.has_file {
+        // The few messages with files, as a set: asking each message
+        // whether it has one would read every message newer than the hits.
         statement.conditions.push(
-            "EXISTS (SELECT 1 FROM uploads u WHERE u.room = m.room AND u.message_id = m.id)".into(),
+            "m.id IN (SELECT u.message_id FROM uploads u WHERE u.message_id IS NOT NULL)".into(),
         );
     }
     // Timestamps are stored as RFC 3339 with milliseconds, all the same
-    // length, so they compare as text in time order.
-    if let Some(after) = &after {
+    // length, so they compare as text in time order. Each bound is also
+    // an id bound, a day wider ([`first_id_at`]), which the index can
+    // start from instead of reading every match newer than `before:`.
+    if let (Some(after_ms), Some(after)) = (query.after_ms, &after) {
+        let first = first_id_at(db, after_ms.saturating_sub(CLOCK_SLACK_MS))?;
+        let first = statement.param(Param::Int(first));
         let after = statement.param(Param::Text(after));
-        statement.conditions.push(format!("m.timestamp >= {after}"));
+        statement
+            .conditions
+            .push(format!("{key} >= {first} AND m.timestamp >= {after}"));
     }
-    if let Some(before) = &before {
+    if let (Some(before_ms), Some(before)) = (query.before_ms, &before) {
+        let past = first_id_at(db, before_ms.saturating_add(CLOCK_SLACK_MS))?;
+        let past = statement.param(Param::Int(past));
         let before = statement.param(Param::Text(before));
-        statement.conditions.push(format!("m.timestamp < {before}"));
+        statement
+            .conditions
+            .push(format!("{key} < {past} AND m.timestamp < {before}"));
     }
     if let (false, Some(Cursor::Older(older))) = (ranked, query.cursor) {
         let older = statement.param(Param::Int(sql_id(older)));
         statement.conditions.push(format!("{key} < {older}"));
     }
-    let (score, order) = if ranked {
-        (
-            format!(", {} AS score", dialect.score),
-            format!("score, {key} DESC"),
-        )
-    } else {
-        (String::new(), format!("{key} DESC"))
-    };
     let count = statement.param(Param::Int(sql_limit(limit + 1)));
     let offset = statement.param(Param::Int(sql_id(skip)));
-    let sql = format!(
-        "SELECT m.id, m.room, m.username, m.timestamp, m.text{score} FROM {from}
-         WHERE {} ORDER BY {order} LIMIT {count} OFFSET {offset}",
-        statement.conditions.join(" AND ")
-    );
+    let columns = "m.id, m.room, m.username, m.timestamp, m.text";
+    let conditions = statement.conditions.join(" AND ");
+    // Newest first, the index hands its matches out in order and the
+    // statement stops at the page's end. Best first ranks the newest
+    // [`RANKED_WINDOW`] matches, found the same way.
+    let sql = if ranked {
+        let window = statement.param(Param::Int(sql_limit(RANKED_WINDOW)));
+        format!(
+            "SELECT * FROM (SELECT {columns}, {} AS score FROM {from}
+                WHERE {conditions} ORDER BY {key} DESC LIMIT {window}) newest
+             ORDER BY score, id DESC LIMIT {count} OFFSET {offset}",
+            dialect.score
+        )
+    } else {
+        format!(
+            "SELECT {columns} FROM {from}
+             WHERE {conditions} ORDER BY {key} DESC LIMIT {count} OFFSET {offset}"
+        )
+    };
     let mut hits = db.rows(&sql, &statement.params, |row| {
         Ok(Hit {
             id: row.id("id")?,
@@ -247,6 +265,42 @@ fn search(db: &mut dyn Sql, query: &SearchQuery) -> StoreResult<SearchPage> {
         _ => None,
     };
     Ok(SearchPage { hits, next })
+}
+
+/// How far apart in time two messages stored one after the other may be
+/// said to have been: the clocks of a cluster's nodes differ a little,
+/// and a clock set back moves the time of what follows. Date filters
+/// bound ids this much wider than their dates ([`first_id_at`]), and
+/// the dates themselves stay exact.
+const CLOCK_SLACK_MS: u64 = 86_400_000;
+
+/// The id of the first row stored at or after `ms` (one past the last
+/// when none was): ids go up with time, give or take
+/// [`CLOCK_SLACK_MS`], so halving the ids finds it in some twenty reads
+/// of the primary key, with no index on the time.
+fn first_id_at(db: &mut dyn Sql, ms: u64) -> StoreResult<i64> {
+    let at = timestamp_at(ms);
+    let last = db
+        .opt_row("SELECT max(id) AS id FROM messages", &[], |row| {
+            row.opt_int("id")
+        })?
+        .flatten()
+        .unwrap_or(0);
+    // Every row below `low` was stored before `at`; `high` is at or after.
+    let (mut low, mut high) = (0_i64, last + 1);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        let next = db.opt_row(
+            "SELECT id, timestamp FROM messages WHERE id >= ?1 ORDER BY id LIMIT 1",
+            args![middle],
+            |row| Ok((row.int("id")?, row.text("timestamp")?)),
+        )?;
+        match next {
+            Some((id, timestamp)) if timestamp < at => low = id + 1,
+            _ => high = middle,
+        }
+    }
+    Ok(low)
 }
 
 /// `text` with the ranges that `terms` match.

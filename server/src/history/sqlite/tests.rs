@@ -350,3 +350,56 @@ fn a_version_10_database_has_its_messages_indexed_in_the_background() {
     drop(store);
     std::fs::remove_file(&path).ok();
 }
+
+/// Date filters start from an id bound a day wider than their dates
+/// (`sql::search::first_id_at`): a message whose time is out of order
+/// with its id, as after a clock set back, is still found exactly by
+/// its own time, and one far outside the dates is not.
+#[test]
+fn date_filters_find_messages_whose_clock_went_back() {
+    use crate::history::search::{Search, SearchQuery, Terms};
+    let mut store = Sqlite::open(Path::new(":memory:")).expect("open");
+    let days = [
+        "2026-03-01",
+        "2026-03-03",
+        "2026-03-02",
+        "2026-03-04",
+        "2026-06-01",
+    ];
+    let ids: Vec<u64> = days
+        .iter()
+        .map(|day| post_one(&mut store, "general", &format!("release on {day}")))
+        .collect();
+    for (id, day) in ids.iter().zip(days) {
+        store
+            .connection
+            .execute(
+                "UPDATE messages SET timestamp = ?1 WHERE id = ?2",
+                params![format!("{day}T12:00:00.000Z"), id],
+            )
+            .expect("a time");
+    }
+    let march_3 = 1_772_496_000_000; // 2026-03-03T00:00:00Z
+    let found = |store: &mut Sqlite, after_ms, before_ms| -> Vec<u64> {
+        let query = SearchQuery {
+            terms: Terms::parse("release"),
+            after_ms,
+            before_ms,
+            limit: 50,
+            ..SearchQuery::default()
+        };
+        let page = store.search(&query).expect("search");
+        page.hits.iter().map(|hit| hit.id).collect()
+    };
+    assert_eq!(found(&mut store, None, Some(march_3)), [ids[2], ids[0]]);
+    assert_eq!(
+        found(&mut store, Some(march_3), None),
+        [ids[4], ids[3], ids[1]]
+    );
+    let april = march_3 + 29 * 86_400_000;
+    assert_eq!(
+        found(&mut store, Some(march_3), Some(april)),
+        [ids[3], ids[1]]
+    );
+    assert_eq!(found(&mut store, Some(april), None), [ids[4]]);
+}
