@@ -27,8 +27,12 @@ use std::time::{Duration, UNIX_EPOCH};
 /// are not the same SQL. `?1` is the query in the database's own
 /// language, as [`Dialect::query`] writes it.
 pub(crate) struct Dialect {
-    /// The index joined with the messages (`m`) it finds.
+    /// The index joined with the messages (`m`) it finds, read from the
+    /// index: its matches newest first, each message looked up.
     from: &'static str,
+    /// The same join read from the messages: a few rooms' messages newest
+    /// first, each looked up in the index ([`SMALL_SCOPE`]).
+    from_rooms: &'static str,
     /// The message id as the index has it: ordering by it lets the index
     /// hand its matches out newest first.
     key: &'static str,
@@ -42,9 +46,13 @@ pub(crate) struct Dialect {
     query: fn(&Terms) -> String,
 }
 
-/// FTS5: `MATCH` and BM25 (negative, lower is better).
+/// FTS5: `MATCH` and BM25 (negative, lower is better). `CROSS JOIN`
+/// fixes which side is read first: SQLite's planner cannot see that a
+/// lookup in the index costs far more than one in a table (given an id
+/// bound it read all of #general's messages, looking each up).
 pub(crate) const SQLITE: Dialect = Dialect {
-    from: "search_index JOIN messages m ON m.id = search_index.rowid",
+    from: "search_index CROSS JOIN messages m ON m.id = search_index.rowid",
+    from_rooms: "messages m CROSS JOIN search_index ON search_index.rowid = m.id",
     key: "search_index.rowid",
     matches: "search_index MATCH ?1",
     score: "bm25(search_index)",
@@ -54,8 +62,10 @@ pub(crate) const SQLITE: Dialect = Dialect {
 /// PostgreSQL: `@@` on the GIN-indexed `tsvector`, and `ts_rank` divided
 /// by the log of the length (like BM25, a long text is not a better match
 /// for holding more words), negated so that lower is better.
+/// Its planner weighs both sides from its statistics itself.
 pub(crate) const POSTGRES: Dialect = Dialect {
     from: "search_docs s JOIN messages m ON m.id = s.message_id",
+    from_rooms: "search_docs s JOIN messages m ON m.id = s.message_id",
     key: "s.message_id",
     matches: "s.vector @@ to_tsquery('simple', ?1)",
     score: "-ts_rank(s.vector, to_tsquery('simple', ?1), 1)",
@@ -137,6 +147,10 @@ fn search(db: &mut dyn Sql, query: &SearchQuery) -> StoreResult<SearchPage> {
         query.before_ms.map(timestamp_at),
     );
     let reader = query.reader.map_or(-1, sql_id);
+    let few_messages = match (&text, &query.rooms) {
+        (Some(_), Some(rooms)) => live_messages(db, rooms)? < SMALL_SCOPE,
+        _ => false,
+    };
     let mut statement = Statement {
         conditions: vec!["m.kind = 'message'".into(), "NOT m.deleted".into()],
         params: Vec::new(),
@@ -146,7 +160,11 @@ fn search(db: &mut dyn Sql, query: &SearchQuery) -> StoreResult<SearchPage> {
         Some(text) => {
             statement.param(Param::Text(text));
             statement.conditions.push(dialect.matches.into());
-            (dialect.from, dialect.key)
+            if few_messages {
+                (dialect.from_rooms, "m.id")
+            } else {
+                (dialect.from, dialect.key)
+            }
         }
         None => ("messages m", "m.id"),
     };
@@ -265,6 +283,26 @@ fn search(db: &mut dyn Sql, query: &SearchQuery) -> StoreResult<SearchPage> {
         _ => None,
     };
     Ok(SearchPage { hits, next })
+}
+
+/// Below this many messages, the rooms a search names are read newest
+/// first and each message looked up in the index, rather than the
+/// index's matches read newest first until enough are in those rooms: a
+/// DM's few messages against the half million that say "the".
+const SMALL_SCOPE: i64 = 5000;
+
+/// How many messages `rooms` hold that are not deleted, counted up to
+/// [`SMALL_SCOPE`] only (an index range, a millisecond).
+fn live_messages(db: &mut dyn Sql, rooms: &[String]) -> StoreResult<i64> {
+    let names: Vec<String> = (2..rooms.len() + 2).map(|n| format!("?{n}")).collect();
+    let mut params = vec![Param::Int(SMALL_SCOPE)];
+    params.extend(rooms.iter().map(|room| Param::Text(room)));
+    let sql = format!(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM messages
+         WHERE room IN ({}) AND kind = 'message' AND NOT deleted LIMIT ?1) few",
+        names.join(", ")
+    );
+    Ok(db.opt_row(&sql, &params, |row| row.int("n"))?.unwrap_or(0))
 }
 
 /// How far apart in time two messages stored one after the other may be
