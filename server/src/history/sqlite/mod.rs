@@ -23,6 +23,10 @@ const SCHEMA_VERSION: i64 = STEPS.len() as i64;
 /// store has (about 50, and a few shapes of search each).
 const STATEMENT_CACHE: usize = 128;
 
+/// How long a reader ([`Sqlite::open_reader`]) waits for the WAL, rather
+/// than failing a search at once.
+const READER_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Why the database could not be opened.
 #[derive(Debug)]
 pub(crate) enum OpenError {
@@ -97,6 +101,8 @@ impl Sqlite {
     pub(crate) fn open_reader(path: &Path) -> Result<Self, OpenError> {
         let connection = Connection::open(path)?;
         connection.execute_batch("PRAGMA query_only = ON;")?;
+        // A reader waits only while a checkpoint resets the WAL, briefly.
+        connection.busy_timeout(READER_BUSY_TIMEOUT)?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(Self { connection })
     }
