@@ -7,27 +7,12 @@
 mod common;
 
 use chat_shared::{ClientFrame, ErrorCode, ForbiddenReason, NotifyLevel, RoomInfo, ServerFrame};
-use common::{until, Client, TestServer};
+use common::{join, until, Client, TestServer};
 
 const LAPTOP: &str = "laptop-key-0123456789abcdef";
 const PHONE: &str = "phone-key-0123456789abcdef0";
 const BOB: &str = "bob-key-0123456789abcdef012";
 const CAROL: &str = "carol-key-0123456789abcdef0";
-
-/// A join of `name` into `room` with `key` and, for a new device,
-/// `link_code`.
-fn join(name: &str, room: &str, key: Option<&str>, link_code: Option<String>) -> ClientFrame {
-    ClientFrame::Join {
-        username: name.into(),
-        room: Some(room.into()),
-        since: None,
-        resume: None,
-        join_code: None,
-        author_key: key.map(Into::into),
-        link_code,
-        device: Some("Test on Loopback".into()),
-    }
-}
 
 /// alice's second device, linked by a code from `first`, in `room`.
 async fn second_device(server: &TestServer, first: &mut Client, room: &str) -> Client {
@@ -388,7 +373,7 @@ async fn second_device_named(
     .await;
     let mut device = server.connect().await;
     let welcome = device
-        .join_with(join("alice", room, Some(key), Some(code)))
+        .join_with(join("alice", Some(room), Some(key), Some(&code)))
         .await;
     assert!(welcome.held);
     device

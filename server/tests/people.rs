@@ -7,7 +7,7 @@ mod common;
 use chat_server::Config;
 use chat_shared::close::REVOKED;
 use chat_shared::{AuditAction, ClientFrame, ErrorCode, ForbiddenReason, RoomInfo, ServerFrame};
-use common::{Client, Joined, TestServer};
+use common::{join, Client, Joined, TestServer};
 use std::time::Duration;
 
 const LAPTOP: &str = "laptop-key-0123456789abcdef";
@@ -16,21 +16,6 @@ const STRANGER: &str = "stranger-key-0123456789abcd";
 const BOB: &str = "bob-key-0123456789abcdef012";
 const CAROL: &str = "carol-key-0123456789abcdef0";
 const TOKEN: &str = "moderator-token-0123456789abcdef";
-
-/// A join of `name` into `room` (the default one when `None`) with `key`
-/// and, for a new device, `link_code`.
-fn join(name: &str, room: Option<&str>, key: Option<&str>, link_code: Option<&str>) -> ClientFrame {
-    ClientFrame::Join {
-        username: name.into(),
-        room: room.map(Into::into),
-        since: None,
-        resume: None,
-        join_code: None,
-        author_key: key.map(Into::into),
-        link_code: link_code.map(Into::into),
-        device: Some("Test on Loopback".into()),
-    }
-}
 
 /// A connection that joined `name` with `key`, and its welcome.
 async fn joined(server: &TestServer, frame: ClientFrame) -> (Client, Joined) {

@@ -24,16 +24,7 @@ const CONTACT: &str = "mailto:ops@chat.example";
 
 /// A held join of `name` into `general`.
 fn join(name: &str, key: Option<&str>) -> ClientFrame {
-    ClientFrame::Join {
-        username: name.into(),
-        room: Some("general".into()),
-        since: None,
-        resume: None,
-        join_code: None,
-        author_key: key.map(Into::into),
-        link_code: None,
-        device: Some("Test on Loopback".into()),
-    }
+    common::join(name, Some("general"), key, None)
 }
 
 /// Settings that push to `service` (trusting its CA, on loopback).

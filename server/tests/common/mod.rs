@@ -69,24 +69,33 @@ struct RunningNode {
     task: JoinHandle<std::io::Result<()>>,
 }
 
+/// A join of `name` into `room` (the default one when `None`) with `key`
+/// and, for a new device, `link_code`, from the app's device "Test on
+/// Loopback".
+pub(crate) fn join(
+    name: &str,
+    room: Option<&str>,
+    key: Option<&str>,
+    link_code: Option<&str>,
+) -> ClientFrame {
+    ClientFrame::Join {
+        username: name.into(),
+        room: room.map(Into::into),
+        since: None,
+        resume: None,
+        join_code: None,
+        author_key: key.map(Into::into),
+        link_code: link_code.map(Into::into),
+        device: Some("Test on Loopback".into()),
+    }
+}
+
 impl TestServer {
     /// A connection that joined `name` into `room`, holding the name with
-    /// `key` (`None`: a keyless join, as old clients make), as the app's
-    /// device "Test on Loopback".
+    /// `key` (`None`: a keyless join, as old clients make).
     pub(crate) async fn joined(&self, name: &str, room: &str, key: Option<&str>) -> Client {
         let mut client = self.connect().await;
-        client
-            .join_with(ClientFrame::Join {
-                username: name.into(),
-                room: Some(room.into()),
-                since: None,
-                resume: None,
-                join_code: None,
-                author_key: key.map(Into::into),
-                link_code: None,
-                device: Some("Test on Loopback".into()),
-            })
-            .await;
+        client.join_with(join(name, Some(room), key, None)).await;
         client
     }
 
