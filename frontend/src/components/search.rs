@@ -12,6 +12,7 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::focus_trap::keep_focus_inside;
 use super::search_results::{hit_id, SearchResults};
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
@@ -20,6 +21,9 @@ use crate::state::search::{use_search, Scope, Search, SearchState, Status, Troub
 
 /// The pause after the last keystroke before the search goes out.
 const DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(250);
+/// What takes the focus in the panel: its buttons and the search box (the
+/// hits are options the box points at, not stops of their own).
+const FOCUSABLE: &str = "button:not([disabled]), input";
 
 /// The header's search button.
 #[component]
@@ -190,7 +194,7 @@ fn OpenSearch() -> impl IntoView {
             "End" if ctrl => search.change(|s| s.last()),
             "Enter" if ev.target() == input.get_untracked().map(Into::into) => open_chosen(),
             "Tab" => {
-                keep_focus_inside(dialog, ev.shift_key(), &ev);
+                keep_focus_inside(dialog, FOCUSABLE, ev.shift_key(), &ev);
                 return;
             }
             _ => return,
@@ -371,37 +375,5 @@ fn SearchStatus() -> impl IntoView {
             </p>
             <p class="search-keys" aria-hidden="true">{move || i18n.t().search.keys_hint}</p>
         </div>
-    }
-}
-
-/// Tab and Shift+Tab go round the dialog's controls and never leave it.
-fn keep_focus_inside(dialog: NodeRef<html::Div>, back: bool, ev: &leptos::ev::KeyboardEvent) {
-    let Some(dialog) = dialog.get_untracked() else {
-        return;
-    };
-    let Ok(list) = dialog.query_selector_all("button:not([disabled]), input") else {
-        return;
-    };
-    let controls: Vec<web_sys::HtmlElement> = (0..list.length())
-        .filter_map(|i| list.get(i))
-        .filter_map(|node| node.dyn_into::<web_sys::HtmlElement>().ok())
-        .collect();
-    let (Some(first), Some(last)) = (controls.first(), controls.last()) else {
-        return;
-    };
-    let active = document().active_element();
-    let at = |el: &web_sys::HtmlElement| {
-        active
-            .as_ref()
-            .is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>())
-    };
-    let target = match back {
-        true if at(first) => Some(last),
-        false if at(last) => Some(first),
-        _ => None,
-    };
-    if let Some(target) = target {
-        ev.prevent_default();
-        let _ = target.focus();
     }
 }
