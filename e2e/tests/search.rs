@@ -11,7 +11,10 @@
 //! scrolled into view and highlighted. `/` opens the search again when
 //! the focus is not in a field (in the message box it is a slash).
 //! "deploy" finds its other forms in three rooms, each marked: the
-//! README's screenshot. Escape closes the panel and gives the focus back.
+//! README's screenshot. "roadmap" finds a file shared in #ops by its name
+//! (marked there, not in the caption), and "passed" one page of the CI's
+//! builds, then the rest after "More results", the newest first across
+//! both. Escape closes the panel and gives the focus back.
 //! The open panel passes the axe audit. Then on a phone (390 px wide):
 //! the header keeps one row with the search button, the panel is the
 //! whole screen, nothing is wider than it, its controls are 44 px tap
@@ -20,6 +23,7 @@
 use chat_e2e::{
     browser_test, screenshot_dir, ChatClient, Device, Driver, Options, Page, TestServer,
 };
+use chat_shared::search::MAX_SEARCH_HITS;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use serde_json::json;
@@ -28,6 +32,14 @@ use serde_json::json;
 const IN_RUST: &str = "Let us move the server to tokio next week";
 /// Bob's in #random: markup in a message is text, in a hit too.
 const IN_RANDOM: &str = "the <b>tokio</b> upgrade broke my build";
+
+/// The file Carol shares in #ops, found by its name.
+const PLAN_FILE: &str = "q1-roadmap.md";
+/// Its caption, which does not say "roadmap".
+const PLAN_CAPTION: &str = "The plan for next quarter, comments welcome";
+/// How many builds the CI reports in #ci, each saying "passed": more than
+/// one page of results.
+const BUILDS: usize = MAX_SEARCH_HITS + 5;
 
 /// Presses `keys` one after the other with `modifier` held (if any),
 /// wherever the focus is, as a person's keyboard does.
@@ -130,7 +142,23 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
         let driver = Driver::start();
         // A fresh page of a room holds its last few messages: the hit in
         // #rust is older, so opening it loads the page `around` it.
-        let server = TestServer::start_tuned(|config| config.history_on_join = 5).await;
+        let server = TestServer::start_tuned(|config| {
+            config.history_on_join = 5;
+            // The CI's builds come faster than a person types.
+            config.limits.message_rate = 10_000.0;
+            config.limits.message_burst = 10_000;
+        })
+        .await;
+        // More builds than one page of results holds.
+        let mut ci = ChatClient::join(&server, "CI", Some("ci")).await;
+        for build in 0..BUILDS {
+            ci.say(
+                &format!("Build #{} passed on main in 4 min", 1200 + build),
+                format!("ci-{build}"),
+            )
+            .await;
+        }
+        ci.leave().await;
         // Oldest first: Bob's tokio in #random is older than Alice's.
         talk(
             &server,
@@ -162,6 +190,18 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
             ],
         )
         .await;
+        // A file found by its name, not by its caption.
+        let mut carol = ChatClient::join(&server, "Carol", Some("ops")).await;
+        carol
+            .share_file(
+                &server,
+                PLAN_FILE,
+                b"# Next quarter\n\n- Postgres 17\n- Zero-downtime deploys\n",
+                PLAN_CAPTION,
+                "ops-plan".into(),
+            )
+            .await;
+        carol.leave().await;
         // More said after Alice's, so a fresh page of #rust does not hold it.
         talk(
             &server,
@@ -355,6 +395,62 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
         alice
             .audit_accessibility("the search panel with a hit selected")
             .await;
+
+        // A file is found by its name: the name marked, not the caption.
+        press(&alice, Some(Key::Control), &['a']).await;
+        type_text(&alice, "roadmap").await;
+        wait_for_hits(&alice, 1).await;
+        assert_eq!(
+            alice
+                .js("const o = document.querySelector('#search-results [role=option]'); \
+                     return [o.dataset.room, o.querySelector('.search-hit-text').textContent, \
+                             o.querySelectorAll('.search-hit-text mark').length, \
+                             [...o.querySelectorAll('.search-hit-file')].map(f => f.textContent), \
+                             [...o.querySelectorAll('.search-hit-file mark')].map(m => m.textContent)]")
+                .await,
+            json!(["ops", PLAN_CAPTION, 0, [PLAN_FILE], ["roadmap"]]),
+            "the hit shows the file's name with the match marked"
+        );
+
+        // One page holds MAX_SEARCH_HITS; "More results" adds the rest.
+        press(&alice, Some(Key::Control), &['a']).await;
+        type_text(&alice, "passed").await;
+        wait_for_hits(&alice, MAX_SEARCH_HITS).await;
+        assert_eq!(
+            alice.text("#search-status").await,
+            format!("{MAX_SEARCH_HITS} results, more to load")
+        );
+        let ids = |hits: serde_json::Value| -> Vec<u64> {
+            hits.as_array()
+                .expect("the hits")
+                .iter()
+                .map(|h| h["id"].as_u64().expect("an id"))
+                .collect()
+        };
+        let first_page = ids(alice.js(HITS).await);
+        alice.click("#search-more").await;
+        wait_for_hits(&alice, BUILDS).await;
+        assert_eq!(
+            alice.text("#search-status").await,
+            format!("{BUILDS} results")
+        );
+        let all = ids(alice.js(HITS).await);
+        assert_eq!(
+            all[..MAX_SEARCH_HITS],
+            first_page[..],
+            "the next page comes after the first"
+        );
+        assert!(
+            all.windows(2).all(|pair| pair[0] > pair[1]),
+            "the newest first across both pages, none twice: {all:?}"
+        );
+        assert_eq!(
+            alice
+                .js("return document.querySelector('#search-more') === null")
+                .await,
+            json!(true),
+            "no more to load after the last page"
+        );
 
         // The close button closes it; Escape too, and the focus goes back
         // to what opened it.
