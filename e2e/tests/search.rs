@@ -512,12 +512,15 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
             "the search is the whole phone screen, nothing wider"
         );
         let small = phone
-            .js("return [...document.querySelectorAll('#search-panel button, #search-panel input, #search-panel [role=option]')] \
-                   .filter(e => e.getClientRects().length > 0) \
-                   .map(e => [e.id || e.className, Math.round(e.getBoundingClientRect().width), Math.round(e.getBoundingClientRect().height)]) \
-                   .filter(([, w, h]) => w < 44 || h < 44)")
+            .small_tap_targets(
+                "#search-panel button, #search-panel input, #search-panel [role=option]",
+            )
             .await;
-        assert_eq!(small, json!([]), "tap targets smaller than 44 px");
+        assert_eq!(
+            small,
+            json!([]),
+            "tap targets under 44 px or off the screen"
+        );
         phone
             .audit_accessibility("the phone's full-screen search")
             .await;
