@@ -1,9 +1,11 @@
 //! A plain WebSocket client of the chat, for the someone in a room who is
-//! not a browser: filling a room's history before a page opens, a member of
-//! another room, a sender whose messages a page is timed on.
+//! not a browser: filling a room's history (files too) before a page
+//! opens, a member of another room, a sender whose messages a page is
+//! timed on.
 
 use chat_shared::{ClientFrame, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -104,8 +106,82 @@ impl ChatClient {
         while self.next_message().await.text != text {}
     }
 
+    /// Uploads `bytes` as a file called `name` to this room (an upload
+    /// token, then `POST /files`, as the app does) and sends it with
+    /// `caption`; returns once the server broadcasts the message back. For
+    /// a history with files in it, without a browser's file picker.
+    pub async fn share_file(
+        &mut self,
+        server: &TestServer,
+        name: &str,
+        bytes: &[u8],
+        caption: &str,
+        client_id: String,
+    ) {
+        self.send(&ClientFrame::UploadToken).await;
+        let token = loop {
+            if let ServerFrame::UploadToken { token, .. } = self.next_frame().await {
+                break token;
+            }
+        };
+        let (status, body) = post(
+            server,
+            &format!("/files?upload={client_id}&name={name}"),
+            &token,
+            bytes,
+        )
+        .await;
+        assert_eq!(status, 201, "the upload is taken: {body}");
+        let file: chat_shared::files::Attachment =
+            serde_json::from_str(&body).expect("the uploaded file");
+        self.send(&ClientFrame::Message {
+            text: caption.to_owned(),
+            client_id: Some(client_id),
+            reply_to: None,
+            attachments: vec![file.id.clone()],
+        })
+        .await;
+        while !self
+            .next_message()
+            .await
+            .attachments
+            .iter()
+            .any(|a| a.id == file.id)
+        {}
+    }
+
     /// Closes with a close frame: the user leaves at once, not after a grace.
     pub async fn leave(mut self) {
         self.socket.close(None).await.expect("close");
     }
+}
+
+/// `POST path` on `server` with `bytes` as the body and `token` as its
+/// bearer, over plain HTTP/1.1: the answer's status and body.
+async fn post(server: &TestServer, path: &str, token: &str, bytes: &[u8]) -> (u16, String) {
+    let mut stream = tokio::time::timeout(PATIENCE, TcpStream::connect(server.addr()))
+        .await
+        .expect("a connection in time")
+        .expect("a connection to the server");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        server.addr(),
+        bytes.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("the head");
+    stream.write_all(bytes).await.expect("the body");
+    let mut answer = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut answer))
+        .await
+        .expect("the answer in time")
+        .expect("the answer");
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status");
+    (status, body.to_owned())
 }

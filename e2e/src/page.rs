@@ -190,6 +190,23 @@ impl Page {
         .to_owned()
     }
 
+    /// The shown elements matching `css` that a finger cannot hit well:
+    /// under 44 px either way, or not wholly on the screen across (or above
+    /// its top), each as its id (else its class), width and height. A
+    /// phone's controls must leave this empty.
+    pub async fn small_tap_targets(&self, css: &str) -> Value {
+        self.js_with(
+            "return [...document.querySelectorAll(arguments[0])] \
+               .filter(e => e.getClientRects().length > 0) \
+               .map(e => [e.id || e.className, e.getBoundingClientRect()]) \
+               .filter(([, r]) => r.width < 44 || r.height < 44 \
+                   || r.left < 0 || r.right > innerWidth || r.top < 0) \
+               .map(([name, r]) => [name, Math.round(r.width), Math.round(r.height)]);",
+            vec![json!(css)],
+        )
+        .await
+    }
+
     /// Types into the element matching `css` (after clearing it).
     pub async fn fill(&self, css: &str, text: &str) {
         let field = self

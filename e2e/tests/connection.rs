@@ -215,17 +215,6 @@ const HEADER_STATUSES: &str = "return [...document.querySelectorAll('.topbar *')
      .filter(e => { const r = e.getBoundingClientRect(); return r.width > 1 && r.height > 1; }) \
      .map(e => e.textContent);";
 
-/// The bottom of the room bar (where the conversation starts), and every
-/// visible control of the header and the room bar that is under 44 px or
-/// not wholly inside the viewport.
-const PHONE_BARS: &str = "const bottom = document.querySelector('.room-bar').getBoundingClientRect().bottom; \
-     const bad = [...document.querySelectorAll('.topbar button, .room-bar button')] \
-       .filter(e => e.getClientRects().length > 0) \
-       .map(e => [e.id || e.className, e.getBoundingClientRect()]) \
-       .filter(([, r]) => r.width < 44 || r.height < 44 || r.left < 0 || r.right > innerWidth || r.top < 0) \
-       .map(([name]) => name); \
-     return [Math.round(bottom), bad];";
-
 #[test]
 fn the_header_is_one_status_on_a_desktop_small_on_a_phone_and_names_mention() {
     browser_test(|| async {
@@ -359,14 +348,20 @@ fn the_header_is_one_status_on_a_desktop_small_on_a_phone_and_names_mention() {
     });
 }
 
-/// [`PHONE_BARS`] on `page`: the room bar's bottom, and the controls that
-/// fail.
+/// The bottom of the room bar on `page` (where the conversation starts),
+/// and every shown control of the header and the room bar that is under
+/// 44 px or not wholly on the screen ([`Page::small_tap_targets`]).
 async fn phone_bars(page: &Page) -> (u64, serde_json::Value) {
-    let value = page.js(PHONE_BARS).await;
-    let bottom = value[0]
+    let bottom = page
+        .js("return Math.round(document.querySelector('.room-bar').getBoundingClientRect().bottom)")
+        .await;
+    let bottom = bottom
         .as_u64()
-        .unwrap_or_else(|| panic!("no room bar: {value}"));
-    (bottom, value[1].clone())
+        .unwrap_or_else(|| panic!("no room bar: {bottom}"));
+    let bad = page
+        .small_tap_targets(".topbar button, .room-bar button")
+        .await;
+    (bottom, bad)
 }
 
 /// True once the composer holds `text` and has the keyboard, with the

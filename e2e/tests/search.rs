@@ -1,15 +1,20 @@
-//! Issue 26 in a real browser, the app's half of search. Earlier, Alice
-//! said something about tokio in #rust (a plain WebSocket client, with
-//! more said after it, so a fresh page of #rust does not hold it), and Bob
-//! said something about it in #random with `<b>` in the text. In #general
-//! Alice presses Ctrl+K: the search panel opens with the focus in its
-//! box; she types "tokio" and sees both hits, the newest (hers, in #rust)
-//! first, the word in a `<mark>`, Bob's `<b>` shown as text; the count is
-//! in a live region. ArrowDown moves the selection (the box names it with
-//! `aria-activedescendant`), round the list and back; Enter lands in #rust
-//! with her message loaded around, scrolled into view and highlighted.
-//! `/` opens the search again when the focus is not in a field (in the
-//! message box it is a slash), Escape closes it and gives the focus back.
+//! Issue 26 in a real browser, the app's half of search. Earlier, a few
+//! people talked in #random, #ops and #rust (plain WebSocket clients):
+//! Bob said something about tokio in #random with `<b>` in the text, and
+//! Alice in #rust, with more said after it, so a fresh page of #rust does
+//! not hold it. In #general Alice presses Ctrl+K: the search panel opens
+//! with the focus in its box; she types "tokio" and sees both hits, the
+//! newest (hers, in #rust) first, the word in a `<mark>`, Bob's `<b>`
+//! shown as text; the count is in a live region. ArrowDown moves the
+//! selection (the box names it with `aria-activedescendant`), round the
+//! list and back; Enter lands in #rust with her message loaded around,
+//! scrolled into view and highlighted. `/` opens the search again when
+//! the focus is not in a field (in the message box it is a slash).
+//! "deploy" finds its other forms in three rooms, each marked: the
+//! README's screenshot. "roadmap" finds a file shared in #ops by its name
+//! (marked there, not in the caption), and "passed" one page of the CI's
+//! builds, then the rest after "More results", the newest first across
+//! both. Escape closes the panel and gives the focus back.
 //! The open panel passes the axe audit. Then on a phone (390 px wide):
 //! the header keeps one row with the search button, the panel is the
 //! whole screen, nothing is wider than it, its controls are 44 px tap
@@ -18,6 +23,7 @@
 use chat_e2e::{
     browser_test, screenshot_dir, ChatClient, Device, Driver, Options, Page, TestServer,
 };
+use chat_shared::search::MAX_SEARCH_HITS;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use serde_json::json;
@@ -26,6 +32,14 @@ use serde_json::json;
 const IN_RUST: &str = "Let us move the server to tokio next week";
 /// Bob's in #random: markup in a message is text, in a hit too.
 const IN_RANDOM: &str = "the <b>tokio</b> upgrade broke my build";
+
+/// The file Carol shares in #ops, found by its name.
+const PLAN_FILE: &str = "q1-roadmap.md";
+/// Its caption, which does not say "roadmap".
+const PLAN_CAPTION: &str = "The plan for next quarter, comments welcome";
+/// How many builds the CI reports in #ci, each saying "passed": more than
+/// one page of results.
+const BUILDS: usize = MAX_SEARCH_HITS + 5;
 
 /// Presses `keys` one after the other with `modifier` held (if any),
 /// wherever the focus is, as a person's keyboard does.
@@ -100,24 +114,116 @@ async fn wait_for_hits(page: &Page, count: usize) {
     .await;
 }
 
+/// `lines` said in `room` in this order, each by its author (name,
+/// text), every author joined first and gone after: what was said there
+/// before the test's pages open.
+async fn talk(server: &TestServer, room: &str, lines: &[(&str, &str)]) {
+    let mut people: Vec<(&str, ChatClient)> = Vec::new();
+    for &(name, _) in lines {
+        if !people.iter().any(|(joined, _)| *joined == name) {
+            people.push((name, ChatClient::join(server, name, Some(room)).await));
+        }
+    }
+    for (at, &(name, text)) in lines.iter().enumerate() {
+        let (_, person) = people
+            .iter_mut()
+            .find(|(joined, _)| *joined == name)
+            .expect("the author joined");
+        person.say(text, format!("{room}-{at}")).await;
+    }
+    for (_, person) in people {
+        person.leave().await;
+    }
+}
+
 #[test]
 fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
     browser_test(|| async {
         let driver = Driver::start();
         // A fresh page of a room holds its last few messages: the hit in
         // #rust is older, so opening it loads the page `around` it.
-        let server = TestServer::start_tuned(|config| config.history_on_join = 5).await;
-        let mut bob = ChatClient::join(&server, "Bob", Some("random")).await;
-        bob.say(IN_RANDOM, "random-1".into()).await;
-        bob.leave().await;
-        let mut earlier = ChatClient::join(&server, "Alice", Some("rust")).await;
-        earlier.say(IN_RUST, "rust-1".into()).await;
-        for n in 0..12 {
-            earlier
-                .say(&format!("chatter {n}"), format!("rust-chatter-{n}"))
-                .await;
+        let server = TestServer::start_tuned(|config| {
+            config.history_on_join = 5;
+            // The CI's builds come faster than a person types.
+            config.limits.message_rate = 10_000.0;
+            config.limits.message_burst = 10_000;
+        })
+        .await;
+        // More builds than one page of results holds.
+        let mut ci = ChatClient::join(&server, "CI", Some("ci")).await;
+        for build in 0..BUILDS {
+            ci.say(
+                &format!("Build #{} passed on main in 4 min", 1200 + build),
+                format!("ci-{build}"),
+            )
+            .await;
         }
-        earlier.leave().await;
+        ci.leave().await;
+        // Oldest first: Bob's tokio in #random is older than Alice's.
+        talk(
+            &server,
+            "random",
+            &[
+                ("Bob", IN_RANDOM),
+                ("Carol", "Rule one: never deploy on a Friday afternoon"),
+                ("Bob", "Noted. Thursday it is"),
+            ],
+        )
+        .await;
+        talk(
+            &server,
+            "ops",
+            &[
+                (
+                    "Carol",
+                    "Deploying 2.4.1 to staging now, expect a short blip",
+                ),
+                ("Carol", "Staging is back, all checks green"),
+                (
+                    "Bob",
+                    "Thanks! Is the production deployment still on Thursday?",
+                ),
+                (
+                    "Carol",
+                    "Thursday at 10:00, right after the database backup",
+                ),
+            ],
+        )
+        .await;
+        // A file found by its name, not by its caption.
+        let mut carol = ChatClient::join(&server, "Carol", Some("ops")).await;
+        carol
+            .share_file(
+                &server,
+                PLAN_FILE,
+                b"# Next quarter\n\n- Postgres 17\n- Zero-downtime deploys\n",
+                PLAN_CAPTION,
+                "ops-plan".into(),
+            )
+            .await;
+        carol.leave().await;
+        // More said after Alice's, so a fresh page of #rust does not hold it.
+        talk(
+            &server,
+            "rust",
+            &[
+                ("Alice", IN_RUST),
+                (
+                    "Dmitri",
+                    "Sounds good. Do we keep a thread pool for the image resizing?",
+                ),
+                ("Alice", "Yes, spawn_blocking for that, the rest goes async"),
+                ("Carol", "Can we deploy it behind a flag first?"),
+                ("Alice", "Good idea: a flag per room, off by default"),
+                ("Dmitri", "I will write up the migration plan tonight"),
+                (
+                    "Carol",
+                    "And I can run the load test on staging on Wednesday",
+                ),
+                ("Alice", "Deal. Benchmarks before and after, please"),
+            ],
+        )
+        .await;
 
         let alice = driver.browser(Options::default()).await;
         alice.open(&server.url()).await;
@@ -250,6 +356,38 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
             "the search is kept"
         );
         wait_for_hits(&alice, 2).await;
+
+        // "deploy" finds "Deploying", "deploy" and "deployment" in three
+        // rooms, the newest first, each marked.
+        press(&alice, Some(Key::Control), &['a']).await;
+        type_text(&alice, "deploy").await;
+        wait_for_hits(&alice, 4).await;
+        let hits = alice.js(HITS).await;
+        let found: Vec<(&str, &str)> = hits
+            .as_array()
+            .expect("the hits")
+            .iter()
+            .map(|h| {
+                let marks = h["marks"].as_array().expect("the marks");
+                assert_eq!(marks.len(), 1, "one word marked in each: {hits}");
+                (
+                    h["room"].as_str().expect("a room"),
+                    marks[0].as_str().expect("a mark"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("rust", "deploy"),
+                ("ops", "deployment"),
+                ("ops", "deploying"),
+                ("random", "deploy"),
+            ],
+            "the forms of deploy, the newest first"
+        );
+        // Written on every run under target/; docs/screenshot-search.png
+        // is a copy of it.
         alice
             .screenshot(&screenshot_dir().join("search-desktop.png"))
             .await;
@@ -257,6 +395,63 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
         alice
             .audit_accessibility("the search panel with a hit selected")
             .await;
+
+        // A file is found by its name: the name marked, not the caption.
+        press(&alice, Some(Key::Control), &['a']).await;
+        type_text(&alice, "roadmap").await;
+        wait_for_hits(&alice, 1).await;
+        assert_eq!(
+            alice
+                .js("const o = document.querySelector('#search-results [role=option]'); \
+                     return [o.dataset.room, o.querySelector('.search-hit-text').textContent, \
+                             o.querySelectorAll('.search-hit-text mark').length, \
+                             [...o.querySelectorAll('.search-hit-file')].map(f => f.textContent), \
+                             [...o.querySelectorAll('.search-hit-file mark')].map(m => m.textContent)]")
+                .await,
+            json!(["ops", PLAN_CAPTION, 0, [PLAN_FILE], ["roadmap"]]),
+            "the hit shows the file's name with the match marked"
+        );
+
+        // One page holds MAX_SEARCH_HITS; "More results" adds the rest.
+        press(&alice, Some(Key::Control), &['a']).await;
+        type_text(&alice, "passed").await;
+        wait_for_hits(&alice, MAX_SEARCH_HITS).await;
+        assert_eq!(
+            alice.text("#search-status").await,
+            format!("{MAX_SEARCH_HITS} results, more to load")
+        );
+        let ids = |hits: serde_json::Value| -> Vec<u64> {
+            hits.as_array()
+                .expect("the hits")
+                .iter()
+                .map(|h| h["id"].as_u64().expect("an id"))
+                .collect()
+        };
+        let first_page = ids(alice.js(HITS).await);
+        alice.click("#search-more").await;
+        wait_for_hits(&alice, BUILDS).await;
+        assert_eq!(
+            alice.text("#search-status").await,
+            format!("{BUILDS} results")
+        );
+        let all = ids(alice.js(HITS).await);
+        assert_eq!(
+            all[..MAX_SEARCH_HITS],
+            first_page[..],
+            "the next page comes after the first"
+        );
+        assert!(
+            all.windows(2).all(|pair| pair[0] > pair[1]),
+            "the newest first across both pages, none twice: {all:?}"
+        );
+        assert_eq!(
+            alice
+                .js("return document.querySelector('#search-more') === null")
+                .await,
+            json!(true),
+            "no more to load after the last page"
+        );
+
         // The close button closes it; Escape too, and the focus goes back
         // to what opened it.
         alice.click("#search-close").await;
@@ -317,12 +512,15 @@ fn search_finds_a_message_in_another_room_jumps_there_and_works_on_a_phone() {
             "the search is the whole phone screen, nothing wider"
         );
         let small = phone
-            .js("return [...document.querySelectorAll('#search-panel button, #search-panel input, #search-panel [role=option]')] \
-                   .filter(e => e.getClientRects().length > 0) \
-                   .map(e => [e.id || e.className, Math.round(e.getBoundingClientRect().width), Math.round(e.getBoundingClientRect().height)]) \
-                   .filter(([, w, h]) => w < 44 || h < 44)")
+            .small_tap_targets(
+                "#search-panel button, #search-panel input, #search-panel [role=option]",
+            )
             .await;
-        assert_eq!(small, json!([]), "tap targets smaller than 44 px");
+        assert_eq!(
+            small,
+            json!([]),
+            "tap targets under 44 px or off the screen"
+        );
         phone
             .audit_accessibility("the phone's full-screen search")
             .await;

@@ -12,6 +12,8 @@
 //! - [`close`]: WebSocket close codes and what each means for presence.
 //! - [`codes`]: error codes, refusal reasons and the moderation log's
 //!   entries.
+//! - [`date`]: days since the epoch of a calendar date, for times read
+//!   without a date library.
 //! - [`mention`]: who a message @mentions, the same on every side.
 //! - [`people`]: names that last, linked devices and direct messages.
 //! - [`files`]: attachments, their names and paths, and how a file
@@ -28,6 +30,7 @@ pub mod actions;
 pub mod attention;
 pub mod close;
 pub mod codes;
+pub mod date;
 pub mod files;
 pub mod format;
 pub mod mention;

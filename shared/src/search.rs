@@ -206,13 +206,7 @@ pub fn day_start_ms(day: &str) -> Option<u64> {
     let day = parse_day(day).ok()?;
     let number = |range: std::ops::Range<usize>| day.get(range)?.parse::<i64>().ok();
     let (year, month, date) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    // Days from 1970-01-01 to the date (Howard Hinnant's days_from_civil).
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let of_era = year - era * 400;
-    let of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + date - 1;
-    let of_era_days = of_era * 365 + of_era / 4 - of_era / 100 + of_year;
-    let days = era * 146_097 + of_era_days - 719_468;
+    let days = crate::date::days_from_civil(year, month, date);
     u64::try_from(days).ok()?.checked_mul(86_400_000)
 }
 

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::attachments::picture_url;
+use super::focus_trap::keep_focus_inside;
 use crate::i18n::use_i18n;
 use crate::state::attachments::use_attachments;
 use crate::state::conversation::{use_conversation, Conversation, EntryKind};
@@ -20,6 +21,8 @@ const FULL_PX: u32 = 1280;
 /// A swipe moves to the next picture once it went this far sideways (CSS
 /// pixels), more than up or down.
 const SWIPE_PX: i32 = 50;
+/// What takes the focus in the lightbox: its buttons and the download.
+const FOCUSABLE: &str = "button:not([disabled]), a[href]";
 
 /// The pictures of `conversation` now (untracked, or tracked inside a
 /// memo with `tracked`).
@@ -110,7 +113,7 @@ fn OpenLightbox(all: Memo<Vec<Picture>>) -> impl IntoView {
             "ArrowLeft" => step(-1),
             "ArrowRight" => step(1),
             "Tab" => {
-                keep_focus_inside(dialog, ev.shift_key(), &ev);
+                keep_focus_inside(dialog, FOCUSABLE, ev.shift_key(), &ev);
                 return;
             }
             _ => return,
@@ -247,43 +250,6 @@ fn OpenLightbox(all: Memo<Vec<Picture>>) -> impl IntoView {
                 </button>
             </div>
         </div>
-    }
-}
-
-/// Tab and Shift+Tab go round the dialog's controls and never leave it.
-fn keep_focus_inside(dialog: NodeRef<html::Div>, back: bool, ev: &leptos::ev::KeyboardEvent) {
-    let Some(dialog) = dialog.get_untracked() else {
-        return;
-    };
-    let Ok(list) = dialog.query_selector_all("button:not([disabled]), a[href]") else {
-        return;
-    };
-    let controls: Vec<web_sys::HtmlElement> = (0..list.length())
-        .filter_map(|i| list.get(i))
-        .filter_map(|node| node.dyn_into::<web_sys::HtmlElement>().ok())
-        .collect();
-    let (Some(first), Some(last)) = (controls.first(), controls.last()) else {
-        ev.prevent_default();
-        return;
-    };
-    let active = document().active_element();
-    let at = |el: &web_sys::HtmlElement| {
-        active
-            .as_ref()
-            .is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>())
-    };
-    let inside = active
-        .as_ref()
-        .is_some_and(|a| dialog.contains(Some(a.unchecked_ref())));
-    let target = match (back, inside) {
-        (true, true) if at(first) => Some(last),
-        (false, true) if at(last) => Some(first),
-        (_, false) => Some(first),
-        _ => None,
-    };
-    if let Some(target) = target {
-        ev.prevent_default();
-        let _ = target.focus();
     }
 }
 

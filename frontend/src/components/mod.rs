@@ -10,6 +10,7 @@ mod composer;
 mod composer_mode;
 mod drop_zone;
 mod feed_focus;
+mod focus_trap;
 mod header;
 mod install;
 mod join;

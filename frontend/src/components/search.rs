@@ -12,6 +12,7 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::focus_trap::keep_focus_inside;
 use super::search_results::{hit_id, SearchResults};
 use crate::chat::use_chat;
 use crate::i18n::use_i18n;
@@ -20,6 +21,9 @@ use crate::state::search::{use_search, Scope, Search, SearchState, Status, Troub
 
 /// The pause after the last keystroke before the search goes out.
 const DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(250);
+/// What takes the focus in the panel: its buttons and the search box (the
+/// hits are options the box points at, not stops of their own).
+const FOCUSABLE: &str = "button:not([disabled]), input";
 
 /// The header's search button.
 #[component]
@@ -190,7 +194,7 @@ fn OpenSearch() -> impl IntoView {
             "End" if ctrl => search.change(|s| s.last()),
             "Enter" if ev.target() == input.get_untracked().map(Into::into) => open_chosen(),
             "Tab" => {
-                keep_focus_inside(dialog, ev.shift_key(), &ev);
+                keep_focus_inside(dialog, FOCUSABLE, ev.shift_key(), &ev);
                 return;
             }
             _ => return,
@@ -270,49 +274,75 @@ fn SearchOptions() -> impl IntoView {
     let search = use_search();
     let rooms = use_rooms();
     let i18n = use_i18n();
-    let scope = move |scope: Scope| search.set_scope(scope, &rooms.current_untracked());
-    let order = move |order: SearchOrder| search.set_order(order, &rooms.current_untracked());
-    let is_scope = move |want: Scope| search.with(|s| s.scope() == want).to_string();
-    let is_order = move |want: SearchOrder| search.with(|s| s.order() == want).to_string();
+    let is_scope = move |want: Scope| Signal::derive(move || search.with(|s| s.scope() == want));
+    let to_scope = move |want: Scope| {
+        Callback::new(move |()| search.set_scope(want, &rooms.current_untracked()))
+    };
+    let is_order =
+        move |want: SearchOrder| Signal::derive(move || search.with(|s| s.order() == want));
+    let to_order = move |want: SearchOrder| {
+        Callback::new(move |()| search.set_order(want, &rooms.current_untracked()))
+    };
     view! {
         <div class="search-options">
             <div class="search-switch" role="group" aria-label=move || i18n.t().search.scope_label>
-                <button
-                    type="button"
+                <Toggle
                     id="search-everywhere"
-                    aria-pressed=move || is_scope(Scope::Everywhere)
-                    on:click=move |_| scope(Scope::Everywhere)
+                    pressed=is_scope(Scope::Everywhere)
+                    on_press=to_scope(Scope::Everywhere)
                 >
                     {move || i18n.t().search.everywhere}
-                </button>
-                <button
-                    type="button"
+                </Toggle>
+                <Toggle
                     id="search-this-room"
-                    aria-pressed=move || is_scope(Scope::ThisRoom)
-                    on:click=move |_| scope(Scope::ThisRoom)
+                    pressed=is_scope(Scope::ThisRoom)
+                    on_press=to_scope(Scope::ThisRoom)
                 >
                     {move || i18n.t().search.this_room}
-                </button>
+                </Toggle>
             </div>
             <div class="search-switch" role="group" aria-label=move || i18n.t().search.order_label>
-                <button
-                    type="button"
+                <Toggle
                     id="search-newest"
-                    aria-pressed=move || is_order(SearchOrder::Newest)
-                    on:click=move |_| order(SearchOrder::Newest)
+                    pressed=is_order(SearchOrder::Newest)
+                    on_press=to_order(SearchOrder::Newest)
                 >
                     {move || i18n.t().search.newest}
-                </button>
-                <button
-                    type="button"
+                </Toggle>
+                <Toggle
                     id="search-best"
-                    aria-pressed=move || is_order(SearchOrder::Best)
-                    on:click=move |_| order(SearchOrder::Best)
+                    pressed=is_order(SearchOrder::Best)
+                    on_press=to_order(SearchOrder::Best)
                 >
                     {move || i18n.t().search.best}
-                </button>
+                </Toggle>
             </div>
         </div>
+    }
+}
+
+/// One choice of a switch: a button that is pressed (`aria-pressed`)
+/// while its choice is in force, and puts it in force.
+#[component]
+fn Toggle(
+    /// The button's element id.
+    id: &'static str,
+    /// Whether this choice is the one in force.
+    pressed: Signal<bool>,
+    /// Puts this choice in force.
+    on_press: Callback<()>,
+    /// The button's label.
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            id=id
+            aria-pressed=move || pressed.get().to_string()
+            on:click=move |_| on_press.run(())
+        >
+            {children()}
+        </button>
     }
 }
 
@@ -371,37 +401,5 @@ fn SearchStatus() -> impl IntoView {
             </p>
             <p class="search-keys" aria-hidden="true">{move || i18n.t().search.keys_hint}</p>
         </div>
-    }
-}
-
-/// Tab and Shift+Tab go round the dialog's controls and never leave it.
-fn keep_focus_inside(dialog: NodeRef<html::Div>, back: bool, ev: &leptos::ev::KeyboardEvent) {
-    let Some(dialog) = dialog.get_untracked() else {
-        return;
-    };
-    let Ok(list) = dialog.query_selector_all("button:not([disabled]), input") else {
-        return;
-    };
-    let controls: Vec<web_sys::HtmlElement> = (0..list.length())
-        .filter_map(|i| list.get(i))
-        .filter_map(|node| node.dyn_into::<web_sys::HtmlElement>().ok())
-        .collect();
-    let (Some(first), Some(last)) = (controls.first(), controls.last()) else {
-        return;
-    };
-    let active = document().active_element();
-    let at = |el: &web_sys::HtmlElement| {
-        active
-            .as_ref()
-            .is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>())
-    };
-    let target = match back {
-        true if at(first) => Some(last),
-        false if at(last) => Some(first),
-        _ => None,
-    };
-    if let Some(target) = target {
-        ev.prevent_default();
-        let _ = target.focus();
     }
 }
