@@ -109,6 +109,12 @@ pub(crate) async fn serve(listener: TcpListener, serving: Serving, wait: Duratio
                 continue;
             }
         };
+        // A chat writes small frames as they happen: Nagle's algorithm
+        // would hold one back until the last is acknowledged, and the
+        // peer delays acknowledgements by up to 40 ms.
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%peer, "cannot set TCP_NODELAY: {error}");
+        }
         let serving = serving.clone();
         connections.spawn(async move { serving.connection(tcp, peer, ticket).await });
     }
