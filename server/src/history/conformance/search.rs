@@ -407,6 +407,8 @@ pub(crate) fn assert_the_backlog_is_indexed_in_batches(
     }
     assert_eq!(found(store, &query("before")), [*third, edited]);
     assert_eq!(found(store, &query("edited")), [edited]);
+    assert_eq!(found(store, &query("ledger")), [*third], "its file's name");
+    assert_eq!(found(store, &query("files")), NONE, "not its link's path");
     assert_eq!(found(store, &query("rewritten")), [*first], "once");
     assert_eq!(found(store, &query("from")), [*third], "not the old text");
     assert_eq!(found(store, &query("after upgrade")), [new], "once");
@@ -415,14 +417,16 @@ pub(crate) fn assert_the_backlog_is_indexed_in_batches(
 }
 
 /// For the stores' migration checks, before the index is taken away:
-/// posts bob's "from before 1" to "from before 4" in general, edits the
-/// second to "edited before", and posts and deletes "doomed before".
+/// posts bob's "from before 1" to "from before 4" in general (the third
+/// with a file, "quarterly-ledger.pdf"), edits the second to "edited
+/// before", and posts and deletes "doomed before".
 /// The ids of the four kept messages, and of the edited one.
 pub(crate) fn messages_from_before_search(store: &mut dyn Store) -> (Vec<u64>, u64) {
     let first = post(store, "general", "from before 1");
     let edited = post(store, "general", "from before 2");
     let doomed = post(store, "general", "doomed before");
-    let third = post(store, "general", "from before 3");
+    let ledger = uploaded(store, "quarterly-ledger.pdf", "ledger");
+    let third = post_files(store, "from before 3", vec![ledger]);
     let fourth = post(store, "general", "from before 4");
     changed(store, &request("bob", edited, edit("edited before")));
     changed(store, &moderator_delete(doomed, None));

@@ -195,13 +195,26 @@ pub(super) fn attach(db: &mut dyn Sql, message_id: i64, ids: &[String]) -> Store
     Ok(())
 }
 
-/// The files of a room's messages with ids from `?2` to `?3`, in their
-/// order on each message: the page's reads add them to its messages.
-pub(super) const PAGE_FILES: &str = "SELECT u.message_id, u.id, u.name, f.sha256, f.size,
-        f.content_type, f.width, f.height, f.thumbs, f.preview
-    FROM uploads u JOIN files f ON f.sha256 = u.sha256
-    WHERE u.room = ?1 AND u.message_id BETWEEN ?2 AND ?3
-    ORDER BY u.message_id, u.position";
+/// The statement reading the files of the messages `$uploads` picks (a
+/// condition on `u`), as [`attachment`] reads them, in their order on
+/// each message: a string literal, for `format!` too.
+macro_rules! files_of {
+    ($uploads:literal) => {
+        concat!(
+            "SELECT u.message_id, u.id, u.name, f.sha256, f.size,
+                f.content_type, f.width, f.height, f.thumbs, f.preview
+             FROM uploads u JOIN files f ON f.sha256 = u.sha256
+             WHERE ",
+            $uploads,
+            " ORDER BY u.message_id, u.position"
+        )
+    };
+}
+pub(super) use files_of;
+
+/// The files of a room's messages with ids from `?2` to `?3`: the page's
+/// reads add them to its messages.
+pub(super) const PAGE_FILES: &str = files_of!("u.room = ?1 AND u.message_id BETWEEN ?2 AND ?3");
 
 /// A `files` row.
 fn stored_file(row: &dyn Row) -> StoreResult<StoredFile> {

@@ -21,6 +21,7 @@ use crate::history::search::{
 use crate::history::store::{NewMessage, StoreResult};
 use chat_shared::files::{caption, Attachment};
 use chat_shared::DM_ROOM_PREFIX;
+use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// How each database matches and ranks: the only parts of a search that
@@ -36,6 +37,8 @@ pub(crate) struct Dialect {
     /// The message id as the index has it: ordering by it lets the index
     /// hand its matches out newest first.
     key: &'static str,
+    /// What a query with a phrase orders by instead of [`Dialect::key`].
+    phrase_key: &'static str,
     /// The condition that the index's row matches `?1`.
     matches: &'static str,
     /// How well it matches: lower is better, so both order the same way.
@@ -54,6 +57,7 @@ pub(crate) const SQLITE: Dialect = Dialect {
     from: "search_index CROSS JOIN messages m ON m.id = search_index.rowid",
     from_rooms: "messages m CROSS JOIN search_index ON search_index.rowid = m.id",
     key: "search_index.rowid",
+    phrase_key: "search_index.rowid",
     matches: "search_index MATCH ?1",
     score: "bm25(search_index)",
     query: fts5_query,
@@ -62,11 +66,17 @@ pub(crate) const SQLITE: Dialect = Dialect {
 /// PostgreSQL: `@@` on the GIN-indexed `tsvector`, and `ts_rank` divided
 /// by the log of the length (like BM25, a long text is not a better match
 /// for holding more words), negated so that lower is better.
-/// Its planner weighs both sides from its statistics itself.
+/// Its planner weighs both sides from its statistics itself, but it
+/// guesses a phrase as common as its words together (GIN keeps no word
+/// positions): reading the newest first, it would read half a million
+/// rows to find a phrase of common words that a hundred messages hold.
+/// So a phrase orders by a key the primary key cannot hand out in order,
+/// and the planner takes the phrase's candidates from GIN and sorts them.
 pub(crate) const POSTGRES: Dialect = Dialect {
     from: "search_docs s JOIN messages m ON m.id = s.message_id",
     from_rooms: "search_docs s JOIN messages m ON m.id = s.message_id",
     key: "s.message_id",
+    phrase_key: "s.message_id + 0",
     matches: "s.vector @@ to_tsquery('simple', ?1)",
     score: "-ts_rank(s.vector, to_tsquery('simple', ?1), 1)",
     query: tsquery,
@@ -156,17 +166,21 @@ fn search(db: &mut dyn Sql, query: &SearchQuery) -> StoreResult<SearchPage> {
         params: Vec::new(),
     };
     // The text query is always `?1`: the dialect's fragments name it so.
-    let (from, key) = match &text {
+    // Where the rows are read from, their id as bounds name it, and what
+    // orders them newest first.
+    let (from, key, order) = match &text {
         Some(text) => {
             statement.param(Param::Text(text));
             statement.conditions.push(dialect.matches.into());
             if few_messages {
-                (dialect.from_rooms, "m.id")
+                (dialect.from_rooms, "m.id", "m.id")
+            } else if query.terms.phrases.is_empty() {
+                (dialect.from, dialect.key, dialect.key)
             } else {
-                (dialect.from, dialect.key)
+                (dialect.from, dialect.key, dialect.phrase_key)
             }
         }
-        None => ("messages m", "m.id"),
+        None => ("messages m", "m.id", "m.id"),
     };
     // Private stays private: a DM only for its members, whatever else
     // the query says.
@@ -232,14 +246,14 @@ fn search(db: &mut dyn Sql, query: &SearchQuery) -> StoreResult<SearchPage> {
         let window = statement.param(Param::Int(sql_limit(RANKED_WINDOW)));
         format!(
             "SELECT * FROM (SELECT {columns}, {} AS score FROM {from}
-                WHERE {conditions} ORDER BY {key} DESC LIMIT {window}) newest
+                WHERE {conditions} ORDER BY {order} DESC LIMIT {window}) newest
              ORDER BY score, id DESC LIMIT {count} OFFSET {offset}",
             dialect.score
         )
     } else {
         format!(
             "SELECT {columns} FROM {from}
-             WHERE {conditions} ORDER BY {key} DESC LIMIT {count} OFFSET {offset}"
+             WHERE {conditions} ORDER BY {order} DESC LIMIT {count} OFFSET {offset}"
         )
     };
     let mut hits = db.rows(&sql, &statement.params, |row| {
@@ -257,13 +271,9 @@ fn search(db: &mut dyn Sql, query: &SearchQuery) -> StoreResult<SearchPage> {
     })?;
     let more = hits.len() > limit;
     hits.truncate(limit);
+    let mut files = hits_files(db, &hits)?;
     for hit in &mut hits {
-        let id = sql_id(hit.id);
-        let attachments = db.rows(
-            super::files::PAGE_FILES,
-            args![hit.room.as_str(), id, id],
-            super::files::attachment,
-        )?;
+        let attachments = files.remove(&hit.id).unwrap_or_default();
         // Only the caption is found and shown, as only it is indexed: the
         // link lines after it repeat the names, which `files` carries.
         let caption_len = caption(&hit.text.text, &attachments).len();
@@ -283,6 +293,51 @@ fn search(db: &mut dyn Sql, query: &SearchQuery) -> StoreResult<SearchPage> {
         _ => None,
     };
     Ok(SearchPage { hits, next })
+}
+
+/// The files of a page's hits, by message id, in their order on each, in
+/// one statement: one per hit cost PostgreSQL more than the search.
+fn hits_files(db: &mut dyn Sql, hits: &[Hit]) -> StoreResult<HashMap<u64, Vec<Attachment>>> {
+    if hits.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut params = Vec::with_capacity(hits.len() * 2);
+    let mut rooms = Vec::new();
+    for hit in hits {
+        params.push(Param::Int(sql_id(hit.id)));
+        if !rooms.contains(&hit.room.as_str()) {
+            rooms.push(hit.room.as_str());
+        }
+    }
+    let ids: Vec<String> = (1..=params.len()).map(|n| format!("?{n}")).collect();
+    let names: Vec<String> = (params.len() + 1..=params.len() + rooms.len())
+        .map(|n| format!("?{n}"))
+        .collect();
+    params.extend(rooms.iter().map(|room| Param::Text(room)));
+    let sql = format!(
+        super::files::files_of!("u.room IN ({}) AND u.message_id IN ({})"),
+        names.join(", "),
+        ids.join(", ")
+    );
+    files_by_message(db, &sql, &params)
+}
+
+/// What `sql` (a [`super::files::files_of`] statement) reads, by message
+/// id.
+fn files_by_message(
+    db: &mut dyn Sql,
+    sql: &str,
+    params: &[Param<'_>],
+) -> StoreResult<HashMap<u64, Vec<Attachment>>> {
+    let mut files: HashMap<u64, Vec<Attachment>> = HashMap::new();
+    db.each(sql, params, &mut |row| {
+        files
+            .entry(row.id("message_id")?)
+            .or_default()
+            .push(super::files::attachment(row)?);
+        Ok(())
+    })?;
+    Ok(files)
 }
 
 /// Below this many messages, the rooms a search names are read newest
@@ -362,7 +417,7 @@ fn timestamp_at(ms: u64) -> String {
 pub(super) fn index_new(db: &mut dyn Sql, id: i64, message: &NewMessage) -> StoreResult<()> {
     let terms = terms_of(&message.text, &message.attachments);
     if !terms.is_empty() {
-        db.execute(INDEX_ROW, args![id, terms.as_str()])?;
+        db.execute(&index_rows(1), args![id, terms.as_str()])?;
     }
     Ok(())
 }
@@ -389,7 +444,7 @@ pub(super) fn index_stored(db: &mut dyn Sql, id: i64, room: &str) -> StoreResult
         unindex(db, id)?;
         return Ok(false);
     }
-    db.execute(INDEX_ROW, args![id, terms.as_str()])?;
+    db.execute(&index_rows(1), args![id, terms.as_str()])?;
     Ok(true)
 }
 
@@ -401,9 +456,18 @@ pub(super) fn unindex(db: &mut dyn Sql, id: i64) -> StoreResult<()> {
     Ok(())
 }
 
-/// Puts one message's terms in the index, in place of any it had.
-const INDEX_ROW: &str = "INSERT INTO search_docs (message_id, terms) VALUES (?1, ?2)
-    ON CONFLICT (message_id) DO UPDATE SET terms = excluded.terms";
+/// The statement putting `count` messages' terms in the index, in place
+/// of any they had: `?1` the first's id, `?2` its terms, and so on.
+fn index_rows(count: usize) -> String {
+    let rows: Vec<String> = (0..count)
+        .map(|n| format!("(?{}, ?{})", 2 * n + 1, 2 * n + 2))
+        .collect();
+    format!(
+        "INSERT INTO search_docs (message_id, terms) VALUES {}
+         ON CONFLICT (message_id) DO UPDATE SET terms = excluded.terms",
+        rows.join(", ")
+    )
+}
 
 /// What the index keeps of a message: the stems of its caption (the text
 /// without its files' link lines, whose paths are noise) and of its
@@ -428,7 +492,8 @@ fn terms_of(text: &str, attachments: &[Attachment]) -> String {
 /// newest of them, holds their rooms' order ([`hold_rooms`]) so that no
 /// edit or deletion of them commits meanwhile, indexes them as they are
 /// then, and moves the mark down past them (only ever down, so two nodes
-/// at once do no harm).
+/// at once do no harm). A batch is four statements, whatever its size:
+/// one per message made PostgreSQL take half an hour over a million.
 fn backlog(db: &mut dyn Sql, batch: usize) -> StoreResult<Backlog> {
     let below = db
         .opt_row("SELECT below FROM search_backlog", &[], |row| {
@@ -446,12 +511,38 @@ fn backlog(db: &mut dyn Sql, batch: usize) -> StoreResult<Backlog> {
         Some((lowest, _)) if found.len() == batch => *lowest,
         _ => 0,
     };
-    let rooms: Vec<&str> = found.iter().map(|(_, room)| room.as_str()).collect();
+    let mut rooms: Vec<&str> = Vec::new();
+    for (_, room) in &found {
+        if !rooms.contains(&room.as_str()) {
+            rooms.push(room);
+        }
+    }
     hold_rooms(db, &rooms)?;
     let mut indexed = 0;
-    for (id, room) in &found {
-        if index_stored(db, *id, room)? {
-            indexed += 1;
+    if let (Some((highest, _)), Some((lowest, _))) = (found.first(), found.last()) {
+        // As they are now: one deleted since it was found is left out.
+        let texts = db.rows(
+            "SELECT id, text FROM messages
+             WHERE id BETWEEN ?1 AND ?2 AND kind = 'message' AND NOT deleted",
+            args![*lowest, *highest],
+            |row| Ok((row.id("id")?, row.text("text")?)),
+        )?;
+        let mut files = range_files(db, &rooms, *lowest, *highest)?;
+        let mut rows = Vec::new();
+        for (id, text) in &texts {
+            let terms = terms_of(text, &files.remove(id).unwrap_or_default());
+            if !terms.is_empty() {
+                rows.push((sql_id(*id), terms));
+            }
+        }
+        indexed = rows.len() as u64;
+        let mut params = Vec::with_capacity(rows.len() * 2);
+        for (id, terms) in &rows {
+            params.push(Param::Int(*id));
+            params.push(Param::Text(terms));
+        }
+        if !rows.is_empty() {
+            db.execute(&index_rows(rows.len()), &params)?;
         }
     }
     db.execute(
@@ -462,4 +553,22 @@ fn backlog(db: &mut dyn Sql, batch: usize) -> StoreResult<Backlog> {
         indexed,
         ids_left: to_id(mark.saturating_sub(1)),
     })
+}
+
+/// The files of `rooms`' messages with ids from `lowest` to `highest`, by
+/// message id, in their order on each.
+fn range_files(
+    db: &mut dyn Sql,
+    rooms: &[&str],
+    lowest: i64,
+    highest: i64,
+) -> StoreResult<HashMap<u64, Vec<Attachment>>> {
+    let names: Vec<String> = (3..rooms.len() + 3).map(|n| format!("?{n}")).collect();
+    let mut params = vec![Param::Int(lowest), Param::Int(highest)];
+    params.extend(rooms.iter().map(|room| Param::Text(room)));
+    let sql = format!(
+        super::files::files_of!("u.room IN ({}) AND u.message_id BETWEEN ?1 AND ?2"),
+        names.join(", ")
+    );
+    files_by_message(db, &sql, &params)
 }
