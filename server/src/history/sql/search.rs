@@ -119,6 +119,7 @@ impl<D: Driver> Search for D {
 
 /// A statement's conditions and parameters as they are added, each
 /// parameter numbered in turn.
+#[derive(Default)]
 struct Statement<'a> {
     conditions: Vec<String>,
     params: Vec<Param<'a>>,
@@ -129,6 +130,13 @@ impl<'a> Statement<'a> {
     fn param(&mut self, value: Param<'a>) -> String {
         self.params.push(value);
         format!("?{}", self.params.len())
+    }
+
+    /// Adds a parameter for each of `values`; their placeholders, as an
+    /// `IN` list writes them.
+    fn list(&mut self, values: impl IntoIterator<Item = Param<'a>>) -> String {
+        let names: Vec<String> = values.into_iter().map(|value| self.param(value)).collect();
+        names.join(", ")
     }
 }
 
@@ -192,13 +200,8 @@ fn search(db: &mut dyn Sql, query: &SearchQuery) -> StoreResult<SearchPage> {
         DM_ROOM_PREFIX.chars().count()
     ));
     if let Some(rooms) = &query.rooms {
-        let names: Vec<String> = rooms
-            .iter()
-            .map(|room| statement.param(Param::Text(room)))
-            .collect();
-        statement
-            .conditions
-            .push(format!("m.room IN ({})", names.join(", ")));
+        let names = statement.list(rooms.iter().map(|room| Param::Text(room)));
+        statement.conditions.push(format!("m.room IN ({names})"));
     }
     if let Some(from) = &query.from {
         let from = statement.param(Param::Text(from));
@@ -301,25 +304,15 @@ fn hits_files(db: &mut dyn Sql, hits: &[Hit]) -> StoreResult<HashMap<u64, Vec<At
     if hits.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut params = Vec::with_capacity(hits.len() * 2);
-    let mut rooms = Vec::new();
-    for hit in hits {
-        params.push(Param::Int(sql_id(hit.id)));
-        if !rooms.contains(&hit.room.as_str()) {
-            rooms.push(hit.room.as_str());
-        }
-    }
-    let ids: Vec<String> = (1..=params.len()).map(|n| format!("?{n}")).collect();
-    let names: Vec<String> = (params.len() + 1..=params.len() + rooms.len())
-        .map(|n| format!("?{n}"))
-        .collect();
-    params.extend(rooms.iter().map(|room| Param::Text(room)));
+    let mut statement = Statement::default();
+    let names = statement.list(hits.iter().map(|hit| Param::Text(&hit.room)));
+    let ids = statement.list(hits.iter().map(|hit| Param::Int(sql_id(hit.id))));
     let sql = format!(
-        super::files::files_of!("u.room IN ({}) AND u.message_id IN ({})"),
-        names.join(", "),
-        ids.join(", ")
+        super::files::files_of!("u.room IN ({names}) AND u.message_id IN ({ids})"),
+        names = names,
+        ids = ids
     );
-    files_by_message(db, &sql, &params)
+    files_by_message(db, &sql, &statement.params)
 }
 
 /// What `sql` (a [`super::files::files_of`] statement) reads, by message
@@ -349,15 +342,16 @@ const SMALL_SCOPE: i64 = 5000;
 /// How many messages `rooms` hold that are not deleted, counted up to
 /// [`SMALL_SCOPE`] only (an index range, a millisecond).
 fn live_messages(db: &mut dyn Sql, rooms: &[String]) -> StoreResult<i64> {
-    let names: Vec<String> = (2..rooms.len() + 2).map(|n| format!("?{n}")).collect();
-    let mut params = vec![Param::Int(SMALL_SCOPE)];
-    params.extend(rooms.iter().map(|room| Param::Text(room)));
+    let mut statement = Statement::default();
+    let names = statement.list(rooms.iter().map(|room| Param::Text(room)));
+    let limit = statement.param(Param::Int(SMALL_SCOPE));
     let sql = format!(
         "SELECT count(*) AS n FROM (SELECT 1 FROM messages
-         WHERE room IN ({}) AND kind = 'message' AND NOT deleted LIMIT ?1) few",
-        names.join(", ")
+         WHERE room IN ({names}) AND kind = 'message' AND NOT deleted LIMIT {limit}) few"
     );
-    Ok(db.opt_row(&sql, &params, |row| row.int("n"))?.unwrap_or(0))
+    Ok(db
+        .opt_row(&sql, &statement.params, |row| row.int("n"))?
+        .unwrap_or(0))
 }
 
 /// How far apart in time two messages stored one after the other may be
@@ -511,12 +505,7 @@ fn backlog(db: &mut dyn Sql, batch: usize) -> StoreResult<Backlog> {
         Some((lowest, _)) if found.len() == batch => *lowest,
         _ => 0,
     };
-    let mut rooms: Vec<&str> = Vec::new();
-    for (_, room) in &found {
-        if !rooms.contains(&room.as_str()) {
-            rooms.push(room);
-        }
-    }
+    let rooms: Vec<&str> = found.iter().map(|(_, room)| room.as_str()).collect();
     hold_rooms(db, &rooms)?;
     let mut indexed = 0;
     if let (Some((highest, _)), Some((lowest, _))) = (found.first(), found.last()) {
@@ -556,19 +545,26 @@ fn backlog(db: &mut dyn Sql, batch: usize) -> StoreResult<Backlog> {
 }
 
 /// The files of `rooms`' messages with ids from `lowest` to `highest`, by
-/// message id, in their order on each.
+/// message id, in their order on each (a room named twice is one).
 fn range_files(
     db: &mut dyn Sql,
     rooms: &[&str],
     lowest: i64,
     highest: i64,
 ) -> StoreResult<HashMap<u64, Vec<Attachment>>> {
-    let names: Vec<String> = (3..rooms.len() + 3).map(|n| format!("?{n}")).collect();
-    let mut params = vec![Param::Int(lowest), Param::Int(highest)];
-    params.extend(rooms.iter().map(|room| Param::Text(room)));
-    let sql = format!(
-        super::files::files_of!("u.room IN ({}) AND u.message_id BETWEEN ?1 AND ?2"),
-        names.join(", ")
+    let mut statement = Statement::default();
+    let names = statement.list(rooms.iter().map(|room| Param::Text(room)));
+    let (lowest, highest) = (
+        statement.param(Param::Int(lowest)),
+        statement.param(Param::Int(highest)),
     );
-    files_by_message(db, &sql, &params)
+    let sql = format!(
+        super::files::files_of!(
+            "u.room IN ({names}) AND u.message_id BETWEEN {lowest} AND {highest}"
+        ),
+        names = names,
+        lowest = lowest,
+        highest = highest
+    );
+    files_by_message(db, &sql, &statement.params)
 }
