@@ -388,9 +388,11 @@ pub(crate) fn assert_the_backlog_is_indexed_in_batches(
     assert_eq!(found(store, &query("before")), NONE, "nothing indexed yet");
     let new = post(store, "general", "posted after the upgrade");
     assert_eq!(found(store, &query("after upgrade")), [new]);
+    assert_eq!(found(store, &query("\"posted after\"")), [new]);
     // Changed after the upgrade, before the backlog got to them.
     changed(store, &request("bob", *first, edit("rewritten later")));
     assert_eq!(found(store, &query("rewritten")), [*first]);
+    assert_eq!(found(store, &query("\"rewritten later\"")), [*first]);
     changed(store, &moderator_delete(*fourth, None));
     let step = store.index_backlog(1).expect("a batch");
     assert_eq!(step.indexed, 1);
@@ -412,6 +414,13 @@ pub(crate) fn assert_the_backlog_is_indexed_in_batches(
     assert_eq!(found(store, &query("rewritten")), [*first], "once");
     assert_eq!(found(store, &query("from")), [*third], "not the old text");
     assert_eq!(found(store, &query("after upgrade")), [new], "once");
+    // Phrases, however each was indexed: when stored, edited or by the
+    // backlog (PostgreSQL's pairs are required only now).
+    assert_eq!(found(store, &query("\"from before\"")), [*third]);
+    assert_eq!(found(store, &query("\"edited before\"")), [edited]);
+    assert_eq!(found(store, &query("\"rewritten later\"")), [*first]);
+    assert_eq!(found(store, &query("\"posted after\"")), [new]);
+    assert_eq!(found(store, &query("\"before from\"")), NONE);
     let done = store.index_backlog(10).expect("done");
     assert_eq!((done.indexed, done.ids_left), (0, 0));
 }

@@ -23,8 +23,9 @@ use std::time::Duration;
 /// Which steps of [`schema::STEPS`] each version of PostgreSQL's schema
 /// runs: PostgreSQL came when SQLite was at its third step, so its first
 /// version runs the first three (with `rooms.last_id`, [`ROOM_ORDER`]);
-/// each later version is the step of the same issue.
-const VERSIONS: [&[&str]; 9] = [
+/// each later version is the step of the same issue, and some are
+/// PostgreSQL's alone ([`SEARCH_PAIRS`]).
+const VERSIONS: [&[&str]; 10] = [
     &[STEPS[0], STEPS[1], STEPS[2], ROOM_ORDER],
     &[STEPS[3]],
     &[STEPS[4]],
@@ -34,11 +35,19 @@ const VERSIONS: [&[&str]; 9] = [
     &[STEPS[8]],
     &[STEPS[9]],
     &[STEPS[10]],
+    &[SEARCH_PAIRS],
 ];
 
 /// `rooms.last_id`, the room's newest event: its row lock is what orders
 /// a room's events across nodes ([`Sql::lock_rooms`]).
 const ROOM_ORDER: &str = "ALTER TABLE rooms ADD COLUMN last_id BIGINT NOT NULL DEFAULT 0;";
+
+/// Issue 26 again: the index keeps adjacent words as pairs
+/// (`sql::search::Dialect::pairs`), so every message indexed before is
+/// indexed again, in the background, by the backlog; until it is done,
+/// phrases are found without the pairs, as before.
+const SEARCH_PAIRS: &str =
+    "UPDATE search_backlog SET below = (SELECT coalesce(max(id), 0) + 1 FROM messages);";
 
 /// The schema version this build writes; older databases are migrated on
 /// open. PostgreSQL's schema has its own numbering, separate from SQLite's.

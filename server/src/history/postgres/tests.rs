@@ -427,6 +427,78 @@ fn a_version_8_database_has_its_messages_indexed_in_the_background() {
     assert_the_backlog_is_indexed_in_batches(&mut store, &kept, edited);
 }
 
+/// A database indexed before pairs (version 9) is indexed again in the
+/// background; its phrases are found all along, by their words until the
+/// backlog is done, by their pairs after.
+#[test]
+fn a_version_9_database_is_indexed_again_with_pairs() {
+    use crate::history::search::{Search, SearchQuery, Terms, MAX_SEARCH_PAGE};
+    let url = fresh_postgres();
+    let ids: Vec<u64> = {
+        let mut store = Postgres::open(&url).expect("create");
+        store.add_room("general").expect("room");
+        let stored = store
+            .append(&[
+                message("general", "bob", "deploy the server tonight", None),
+                message("general", "bob", "the server will deploy", None),
+            ])
+            .expect("append");
+        store
+            .run(|client| {
+                Ok(client.batch_execute(
+                    // What version 9 kept: the stems alone (these have no
+                    // digits, so every term with one is a pair).
+                    "UPDATE search_docs SET terms = regexp_replace(terms, ' \\S*0\\S*', '', 'g');
+                     UPDATE search_backlog SET below = 0;
+                     DELETE FROM schema_version WHERE version >= 10;",
+                )?)
+            })
+            .expect("a version 9 database");
+        stored
+            .iter()
+            .map(|appended| match appended {
+                Appended::New { message, .. } => message.id,
+                other => panic!("not stored: {other:?}"),
+            })
+            .collect()
+    };
+    let mut store = Postgres::open(&url).expect("migrate");
+    assert_eq!(
+        schema_versions(&mut store),
+        i64::from(super::SCHEMA_VERSION)
+    );
+    let phrase = SearchQuery {
+        terms: Terms::parse("\"deploy the server\""),
+        limit: MAX_SEARCH_PAGE,
+        ..SearchQuery::default()
+    };
+    let found = |store: &mut Postgres| -> Vec<u64> {
+        let page = store.search(&phrase).expect("search");
+        page.hits.iter().map(|hit| hit.id).collect()
+    };
+    assert_eq!(found(&mut store), [ids[0]], "by its words, before");
+    let mut batches = 0;
+    while store.index_backlog(1).expect("a batch").ids_left > 0 {
+        batches += 1;
+        assert!(batches < 10, "the backlog never ended");
+    }
+    assert_eq!(found(&mut store), [ids[0]], "by its pairs, after");
+    let terms: String = store
+        .run(|client| {
+            Ok(client
+                .query_one(
+                    "SELECT terms FROM search_docs WHERE message_id = $1",
+                    &[&i64::try_from(ids[0]).expect("an id")],
+                )?
+                .try_get(0)?)
+        })
+        .expect("its terms");
+    assert_eq!(
+        terms,
+        "deploy the server tonight deploy0the the0server server0tonight"
+    );
+}
+
 /// Two nodes indexing the backlog at once, while a third deletes some of
 /// it: both finish, every kept message is found once, no deleted one is.
 #[test]

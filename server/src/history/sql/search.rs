@@ -41,12 +41,17 @@ pub(crate) struct Dialect {
     phrase_key: &'static str,
     /// The condition that the index's row matches `?1`.
     matches: &'static str,
+    /// Whether the index also keeps each two words in a row as one term
+    /// ([`pairs`]), which a phrase then requires ([`Dialect::query`]'s
+    /// flag) once every message is indexed so ([`pairs_ready`]).
+    pairs: bool,
     /// How well it matches: lower is better, so both order the same way.
     score: &'static str,
-    /// The terms in the database's query language. Stems are letters and
-    /// digits only ([`crate::history::search::words`]), and quoted all
-    /// the same, so nothing a user types is read as an operator.
-    query: fn(&Terms) -> String,
+    /// The terms in the database's query language, with each phrase's
+    /// [`pairs`] required too when the flag says so. Stems are letters
+    /// and digits only ([`crate::history::search::words`]), and quoted
+    /// all the same, so nothing a user types is read as an operator.
+    query: fn(&Terms, bool) -> String,
 }
 
 /// FTS5: `MATCH` and BM25 (negative, lower is better). `CROSS JOIN`
@@ -59,6 +64,7 @@ pub(crate) const SQLITE: Dialect = Dialect {
     key: "search_index.rowid",
     phrase_key: "search_index.rowid",
     matches: "search_index MATCH ?1",
+    pairs: false,
     score: "bm25(search_index)",
     query: fts5_query,
 };
@@ -72,19 +78,26 @@ pub(crate) const SQLITE: Dialect = Dialect {
 /// rows to find a phrase of common words that a hundred messages hold.
 /// So a phrase orders by a key the primary key cannot hand out in order,
 /// and the planner takes the phrase's candidates from GIN and sorts them.
+/// Those candidates are every message holding all the phrase's words,
+/// each read to check their positions: 13,000 for "deploy the server"
+/// (85 ms). Each two words in a row are also kept as one term
+/// ([`pairs`]), and a phrase requires its pairs: GIN then hands out only
+/// the messages holding them, nearly all of them true hits.
 pub(crate) const POSTGRES: Dialect = Dialect {
     from: "search_docs s JOIN messages m ON m.id = s.message_id",
     from_rooms: "search_docs s JOIN messages m ON m.id = s.message_id",
     key: "s.message_id",
     phrase_key: "s.message_id + 0",
     matches: "s.vector @@ to_tsquery('simple', ?1)",
+    pairs: true,
     score: "-ts_rank(s.vector, to_tsquery('simple', ?1), 1)",
     query: tsquery,
 };
 
 /// FTS5's query language: each word and each phrase a quoted string
-/// (a phrase's words in a row), all of them required.
-fn fts5_query(terms: &Terms) -> String {
+/// (a phrase's words in a row), all of them required. FTS5 keeps each
+/// word's positions, so it has no pairs.
+fn fts5_query(terms: &Terms, _pairs: bool) -> String {
     let quote = |stems: &[String]| format!("\"{}\"", stems.join(" ").replace('"', "\"\""));
     let mut parts: Vec<String> = terms
         .words
@@ -96,15 +109,42 @@ fn fts5_query(terms: &Terms) -> String {
 }
 
 /// `to_tsquery`'s language: each word quoted, a phrase's words joined by
-/// `<->` (followed by), all of them required with `&`.
-fn tsquery(terms: &Terms) -> String {
+/// `<->` (followed by), all of them required with `&`; with `pairs`, a
+/// phrase's pairs too, each a word.
+fn tsquery(terms: &Terms, pairs: bool) -> String {
     let quote = |stem: &String| format!("'{}'", stem.replace('\'', "''").replace('\\', "\\\\"));
     let mut parts: Vec<String> = terms.words.iter().map(quote).collect();
-    parts.extend(terms.phrases.iter().map(|phrase| {
+    for phrase in &terms.phrases {
         let words: Vec<String> = phrase.iter().map(quote).collect();
-        format!("({})", words.join(" <-> "))
-    }));
+        parts.push(format!("({})", words.join(" <-> ")));
+        if pairs {
+            parts.extend(self::pairs(phrase).iter().map(quote));
+        }
+    }
     parts.join(" & ")
+}
+
+/// Each two stems in a row of `stems` as one term: `deploy0the`,
+/// `the0server`. A digit joins them because PostgreSQL's parser keeps a
+/// run of letters and digits whole, where `_` or `-` would split it. A
+/// pair that is also a word someone typed ("v2" and "x" against "v20x")
+/// only adds a candidate, which the phrase's own positions then reject.
+fn pairs<S: AsRef<str>>(stems: &[S]) -> Vec<String> {
+    stems
+        .windows(2)
+        .map(|two| format!("{}0{}", two[0].as_ref(), two[1].as_ref()))
+        .collect()
+}
+
+/// Whether every message is indexed with [`pairs`], so that a phrase may
+/// require them: not until the backlog is done (an upgrade to pairs
+/// starts it again), as a message indexed before would not be found.
+fn pairs_ready(db: &mut dyn Sql) -> StoreResult<bool> {
+    let below = db.opt_row("SELECT below FROM search_backlog", &[], |row| {
+        row.int("below")
+    })?;
+    // Ids start at 1: below it there is nothing left.
+    Ok(below.unwrap_or_default() <= 1)
 }
 
 impl<D: Driver> Search for D {
@@ -151,7 +191,9 @@ fn search(db: &mut dyn Sql, query: &SearchQuery) -> StoreResult<SearchPage> {
     }
     let dialect = db.search_dialect();
     let limit = query.limit.clamp(1, MAX_SEARCH_PAGE);
-    let text = (!query.terms.is_empty()).then(|| (dialect.query)(&query.terms));
+    let phrases = query.terms.phrases.iter().any(|phrase| phrase.len() > 1);
+    let pairs = dialect.pairs && phrases && pairs_ready(db)?;
+    let text = (!query.terms.is_empty()).then(|| (dialect.query)(&query.terms, pairs));
     let ranked = text.is_some() && query.order == Order::Best;
     let skip = match (ranked, query.cursor) {
         (true, Some(Cursor::Skip(skip))) => skip,
@@ -409,7 +451,8 @@ fn timestamp_at(ms: u64) -> String {
 /// Indexes a message just stored, in the caller's transaction: its
 /// caption and its files' names.
 pub(super) fn index_new(db: &mut dyn Sql, id: i64, message: &NewMessage) -> StoreResult<()> {
-    let terms = terms_of(&message.text, &message.attachments);
+    let pairs = db.search_dialect().pairs;
+    let terms = terms_of(&message.text, &message.attachments, pairs);
     if !terms.is_empty() {
         db.execute(&index_rows(1), args![id, terms.as_str()])?;
     }
@@ -433,7 +476,7 @@ pub(super) fn index_stored(db: &mut dyn Sql, id: i64, room: &str) -> StoreResult
     let attachments = db.rows(super::files::PAGE_FILES, args![room, id, id], |row| {
         super::files::attachment(row)
     })?;
-    let terms = terms_of(&text, &attachments);
+    let terms = terms_of(&text, &attachments, db.search_dialect().pairs);
     if terms.is_empty() {
         unindex(db, id)?;
         return Ok(false);
@@ -465,8 +508,9 @@ fn index_rows(count: usize) -> String {
 
 /// What the index keeps of a message: the stems of its caption (the text
 /// without its files' link lines, whose paths are noise) and of its
-/// files' names.
-fn terms_of(text: &str, attachments: &[Attachment]) -> String {
+/// files' names, in a row, and with `pairs` each two of them in a row
+/// ([`pairs`]) after them all, so the stems' positions stay in a row.
+fn terms_of(text: &str, attachments: &[Attachment], pairs: bool) -> String {
     let mut terms = stems(caption(text, attachments));
     for attachment in attachments {
         let name = stems(&attachment.name);
@@ -475,6 +519,13 @@ fn terms_of(text: &str, attachments: &[Attachment]) -> String {
                 terms.push(' ');
             }
             terms.push_str(&name);
+        }
+    }
+    if pairs {
+        let stems: Vec<&str> = terms.split(' ').collect();
+        for pair in self::pairs(&stems) {
+            terms.push(' ');
+            terms.push_str(&pair);
         }
     }
     terms
@@ -517,9 +568,10 @@ fn backlog(db: &mut dyn Sql, batch: usize) -> StoreResult<Backlog> {
             |row| Ok((row.id("id")?, row.text("text")?)),
         )?;
         let mut files = range_files(db, &rooms, *lowest, *highest)?;
+        let pairs = db.search_dialect().pairs;
         let mut rows = Vec::new();
         for (id, text) in &texts {
-            let terms = terms_of(text, &files.remove(id).unwrap_or_default());
+            let terms = terms_of(text, &files.remove(id).unwrap_or_default(), pairs);
             if !terms.is_empty() {
                 rows.push((sql_id(*id), terms));
             }
