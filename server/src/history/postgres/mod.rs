@@ -25,7 +25,7 @@ use std::time::Duration;
 /// version runs the first three (with `rooms.last_id`, [`ROOM_ORDER`]);
 /// each later version is the step of the same issue, and some are
 /// PostgreSQL's alone ([`SEARCH_PAIRS`]).
-const VERSIONS: [&[&str]; 10] = [
+const VERSIONS: [&[&str]; 11] = [
     &[STEPS[0], STEPS[1], STEPS[2], ROOM_ORDER],
     &[STEPS[3]],
     &[STEPS[4]],
@@ -36,6 +36,7 @@ const VERSIONS: [&[&str]; 10] = [
     &[STEPS[9]],
     &[STEPS[10]],
     &[SEARCH_PAIRS],
+    &[STEPS[11]],
 ];
 
 /// `rooms.last_id`, the room's newest event: its row lock is what orders

@@ -313,7 +313,7 @@ fn a_version_1_database_gains_edits_replies_and_reactions() {
                      CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
                          WHERE client_id IS NOT NULL;
                      DROP TABLE search_docs; DROP TABLE search_backlog;
-                     DELETE FROM schema_version WHERE version >= 2;",
+                     DROP INDEX messages_by_author; DELETE FROM schema_version WHERE version >= 2;",
                 )?)
             })
             .expect("a version 1 schema");
@@ -366,7 +366,7 @@ fn a_version_2_database_keeps_client_ids_apart_per_room() {
                      CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
                          WHERE client_id IS NOT NULL;
                      DROP TABLE search_docs; DROP TABLE search_backlog;
-                     DELETE FROM schema_version WHERE version >= 3;",
+                     DROP INDEX messages_by_author; DELETE FROM schema_version WHERE version >= 3;",
                 )?)
             })
             .expect("a version 2 schema");
@@ -413,7 +413,7 @@ fn a_version_8_database_has_its_messages_indexed_in_the_background() {
                 Ok(client.batch_execute(
                     "DROP TABLE search_docs; DROP TABLE search_backlog;
                      DROP INDEX dm_members_by_person;
-                     DELETE FROM schema_version WHERE version >= 9;",
+                     DROP INDEX messages_by_author; DELETE FROM schema_version WHERE version >= 9;",
                 )?)
             })
             .expect("a version 8 schema");
@@ -450,7 +450,7 @@ fn a_version_9_database_is_indexed_again_with_pairs() {
                     // digits, so every term with one is a pair).
                     "UPDATE search_docs SET terms = regexp_replace(terms, ' \\S*0\\S*', '', 'g');
                      UPDATE search_backlog SET below = 0;
-                     DELETE FROM schema_version WHERE version >= 10;",
+                     DROP INDEX messages_by_author; DELETE FROM schema_version WHERE version >= 10;",
                 )?)
             })
             .expect("a version 9 database");

@@ -118,7 +118,7 @@ pub(crate) fn step(step: &str, types: &Types) -> String {
 
 /// Every step of the schema, oldest first. Never change one that has
 /// shipped: add a step.
-pub(crate) const STEPS: [&str; 11] = [
+pub(crate) const STEPS: [&str; 12] = [
     // 1. Messages and rooms.
     "CREATE TABLE messages (
          id         {id},
@@ -342,4 +342,8 @@ pub(crate) const STEPS: [&str; 11] = [
          below {bigint} NOT NULL
      );
      INSERT INTO search_backlog (below) SELECT coalesce(max(id), 0) + 1 FROM messages;",
+    // 12. Issue 26 again: `from:` reads its author's messages newest
+    // first, not every message newer than the author's last few.
+    "CREATE INDEX messages_by_author ON messages (author_key, id)
+         WHERE kind = 'message' AND NOT deleted;",
 ];

@@ -93,7 +93,7 @@ fn a_version_3_database_gains_edits_replies_and_reactions() {
                  ALTER TABLE messages DROP COLUMN emoji;
                  ALTER TABLE messages DROP COLUMN reaction_on;
                  DROP TABLE search_index; DROP TABLE search_docs; DROP TABLE search_backlog;
-                 PRAGMA user_version = 3;",
+                 DROP INDEX messages_by_author; PRAGMA user_version = 3;",
             )
             .expect("a version 3 schema");
     }
@@ -164,7 +164,7 @@ fn a_version_4_database_keeps_client_ids_apart_per_room() {
                  CREATE UNIQUE INDEX messages_once ON messages (author_key, client_id)
                      WHERE client_id IS NOT NULL;
                  DROP TABLE search_index; DROP TABLE search_docs; DROP TABLE search_backlog;
-                 PRAGMA user_version = 4;",
+                 DROP INDEX messages_by_author; PRAGMA user_version = 4;",
             )
             .expect("a version 4 schema");
     }
@@ -286,7 +286,7 @@ fn a_version_9_database_has_what_its_deletions_left_swept() {
                      VALUES ('u1', '{kept}', 'general', 'kept.txt', 'bob', 'k1', 5);
                  DROP TABLE search_index; DROP TABLE search_docs; DROP TABLE search_backlog;
                  DROP INDEX dm_members_by_person;
-                 PRAGMA user_version = 9;",
+                 DROP INDEX messages_by_author; PRAGMA user_version = 9;",
                 left = "a".repeat(64),
                 kept = "b".repeat(64),
             ))
@@ -340,7 +340,7 @@ fn a_version_10_database_has_its_messages_indexed_in_the_background() {
             .connection
             .execute_batch(
                 "DROP TABLE search_docs; DROP TABLE search_index; DROP TABLE search_backlog;
-                 DROP INDEX dm_members_by_person; PRAGMA user_version = 10;",
+                 DROP INDEX dm_members_by_person; DROP INDEX messages_by_author; PRAGMA user_version = 10;",
             )
             .expect("a version 10 schema");
         before
